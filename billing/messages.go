@@ -1,0 +1,301 @@
+package billing
+
+import (
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// Message names. Each command exists as a signal (fire and forget) and as an update with the
+// same name and payload (validated, answers with a Receipt). Backend services in any language
+// use these names; the README documents them.
+const (
+	// MsgCancel cancels at the period's end (default) or now, optionally refunding.
+	MsgCancel = "cancel"
+	// MsgUndoCancel withdraws a pending cancel-at-period-end.
+	MsgUndoCancel = "undo_cancel"
+	// MsgPause pauses now or at the period's end.
+	MsgPause = "pause"
+	// MsgResume ends a pause.
+	MsgResume = "resume"
+	// MsgChangePlan changes name, amount or tax_free from the next cycle.
+	MsgChangePlan = "change_plan"
+	// MsgReplaceBillingKey switches to a new customer_uid; when past due, it retries at once.
+	MsgReplaceBillingKey = "replace_billing_key"
+	// MsgChargeNow retries an unpaid cycle at once.
+	MsgChargeNow = "charge_now"
+
+	// SignalRegistered tells a subscription awaiting registration that the customer registered
+	// (sent by the HTTP edge after the NaverPay redirect or popup callback).
+	SignalRegistered = "registered"
+	// SignalRegistrationFailed records a failed registration attempt's message.
+	SignalRegistrationFailed = "registration_failed"
+	// SignalPaymentNotification relays a PortOne webhook (schedule mode) after the edge verified it.
+	SignalPaymentNotification = "payment_notification"
+
+	// QueryState answers the full State.
+	QueryState = "state"
+)
+
+// Requester says who asked for a cancel, refund or billing-key deletion; NaverPay's review
+// requires it on every cancel and deletion.
+type Requester string
+
+// Requesters.
+const (
+	RequesterCustomer Requester = "customer"
+	RequesterAdmin    Requester = "admin"
+)
+
+// CancelWhen says when a cancel takes effect.
+type CancelWhen string
+
+// Cancel timings.
+const (
+	AtPeriodEnd CancelWhen = "period_end"
+	Now         CancelWhen = "now"
+)
+
+// RefundPolicy says what a cancel refunds.
+type RefundPolicy string
+
+// Refund policies. Pro-rata refunds the unused whole KST days of the current period, floored to
+// the won (see calendar.Prorate).
+const (
+	RefundNone    RefundPolicy = "none"
+	RefundProrata RefundPolicy = "prorata"
+	RefundFull    RefundPolicy = "full"
+)
+
+// CancelRequest is the payload of MsgCancel.
+type CancelRequest struct {
+	RequestID string       `json:"request_id,omitempty"`
+	When      CancelWhen   `json:"when,omitempty"`
+	Reason    string       `json:"reason"`
+	Requester Requester    `json:"requester,omitempty"`
+	Refund    RefundPolicy `json:"refund,omitempty"`
+	// RequestedAt is set by the workflow when it accepts the request.
+	RequestedAt time.Time `json:"requested_at,omitzero"`
+}
+
+// UndoCancelRequest is the payload of MsgUndoCancel.
+type UndoCancelRequest struct {
+	RequestID string `json:"request_id,omitempty"`
+	Reason    string `json:"reason,omitempty"`
+}
+
+// PauseRequest is the payload of MsgPause.
+type PauseRequest struct {
+	RequestID string     `json:"request_id,omitempty"`
+	When      CancelWhen `json:"when,omitempty"`
+	ResumeAt  time.Time  `json:"resume_at,omitzero"`
+	Reason    string     `json:"reason,omitempty"`
+}
+
+// ResumeAnchor says how billing restarts after a pause.
+type ResumeAnchor string
+
+// Resume choices.
+const (
+	// ResumeKeepAnchor resumes access at once and charges on the next anchor date.
+	ResumeKeepAnchor ResumeAnchor = "keep"
+	// ResumeRestartAnchor charges a full cycle at once and makes today the new anchor.
+	ResumeRestartAnchor ResumeAnchor = "restart"
+)
+
+// ResumeRequest is the payload of MsgResume.
+type ResumeRequest struct {
+	RequestID string       `json:"request_id,omitempty"`
+	Anchor    ResumeAnchor `json:"anchor,omitempty"`
+	Reason    string       `json:"reason,omitempty"`
+}
+
+// ChangePlanRequest is the payload of MsgChangePlan; omitted fields stay as they are. The change
+// applies from the next cycle.
+type ChangePlanRequest struct {
+	RequestID string `json:"request_id,omitempty"`
+	Name      string `json:"name,omitempty"`
+	Code      string `json:"code,omitempty"`
+	Amount    int64  `json:"amount,omitempty"`
+	TaxFree   *int64 `json:"tax_free,omitempty"`
+	Reason    string `json:"reason,omitempty"`
+}
+
+// ReplaceBillingKeyRequest is the payload of MsgReplaceBillingKey.
+type ReplaceBillingKeyRequest struct {
+	RequestID   string `json:"request_id,omitempty"`
+	CustomerUID string `json:"customer_uid"`
+	// DeleteOld deletes the previous billing key at PortOne once the new one is verified
+	// (default true; never when the customer_uid did not change).
+	DeleteOld *bool  `json:"delete_old,omitempty"`
+	Reason    string `json:"reason,omitempty"`
+}
+
+// ChargeNowRequest is the payload of MsgChargeNow.
+type ChargeNowRequest struct {
+	RequestID string `json:"request_id,omitempty"`
+}
+
+// RegisteredSignal is the payload of SignalRegistered.
+type RegisteredSignal struct {
+	ImpUID      string `json:"imp_uid"`
+	MerchantUID string `json:"merchant_uid,omitempty"`
+}
+
+// RegistrationFailedSignal is the payload of SignalRegistrationFailed.
+type RegistrationFailedSignal struct {
+	MerchantUID string `json:"merchant_uid,omitempty"`
+	Error       string `json:"error"`
+}
+
+// PaymentNotification is the payload of SignalPaymentNotification: a webhook the edge verified by
+// fetching the payment from PortOne. The workflow still settles the charge through its own
+// lookup, so a notification can only make it look sooner, never change what it finds.
+type PaymentNotification struct {
+	ImpUID      string `json:"imp_uid"`
+	MerchantUID string `json:"merchant_uid"`
+	Status      string `json:"status"`
+	Amount      int64  `json:"amount,omitempty"`
+}
+
+// Receipt is an update's answer.
+type Receipt struct {
+	Message      string        `json:"message"`
+	Status       Status        `json:"status"`
+	NextChargeAt time.Time     `json:"next_charge_at,omitzero"`
+	Refund       *RefundRecord `json:"refund,omitempty"`
+	Duplicate    bool          `json:"duplicate,omitempty"`
+}
+
+// Normalize fills defaults: at period end, requested by an admin, no refund.
+func (r *CancelRequest) Normalize() {
+	if r.When == "" {
+		r.When = AtPeriodEnd
+	}
+	if r.Requester == "" {
+		r.Requester = RequesterAdmin
+	}
+	if r.Refund == "" {
+		r.Refund = RefundNone
+	}
+	r.Reason = strings.TrimSpace(r.Reason)
+}
+
+// Validate checks a normalized cancel request.
+func (r *CancelRequest) Validate() error {
+	switch r.When {
+	case AtPeriodEnd, Now:
+	default:
+		return inputErr("when", `must be "period_end" or "now", got %q`, r.When)
+	}
+	if err := r.Requester.Validate(); err != nil {
+		return &InputError{Field: "requester", Reason: err.Error()}
+	}
+	switch r.Refund {
+	case RefundNone, RefundProrata, RefundFull:
+	default:
+		return inputErr("refund", `must be "none", "prorata" or "full", got %q`, r.Refund)
+	}
+	if r.When == AtPeriodEnd && r.Refund != RefundNone {
+		return inputErr("refund", "a cancel at period end leaves nothing unused to refund; cancel with when=\"now\" to refund")
+	}
+	if r.Reason == "" {
+		return inputErr("reason", "is required: NaverPay's review requires the real reason on every cancel")
+	}
+	if n := utf8.RuneCountInString(r.Reason); n > 200 {
+		return inputErr("reason", "is %d characters; at most 200", n)
+	}
+	return validateRequestID(r.RequestID)
+}
+
+// Validate reports whether r is "customer" or "admin".
+func (r Requester) Validate() error {
+	switch r {
+	case RequesterCustomer, RequesterAdmin:
+		return nil
+	}
+	return fmt.Errorf(`must be "customer" or "admin", got %q`, r)
+}
+
+// Normalize fills defaults: pause at period end.
+func (r *PauseRequest) Normalize() {
+	if r.When == "" {
+		r.When = AtPeriodEnd
+	}
+}
+
+// Validate checks a normalized pause request.
+func (r *PauseRequest) Validate() error {
+	switch r.When {
+	case AtPeriodEnd, Now:
+	default:
+		return inputErr("when", `must be "period_end" or "now", got %q`, r.When)
+	}
+	return validateRequestID(r.RequestID)
+}
+
+// Normalize fills defaults: keep the anchor.
+func (r *ResumeRequest) Normalize() {
+	if r.Anchor == "" {
+		r.Anchor = ResumeKeepAnchor
+	}
+}
+
+// Validate checks a normalized resume request.
+func (r *ResumeRequest) Validate() error {
+	switch r.Anchor {
+	case ResumeKeepAnchor, ResumeRestartAnchor:
+	default:
+		return inputErr("anchor", `must be "keep" or "restart", got %q`, r.Anchor)
+	}
+	return validateRequestID(r.RequestID)
+}
+
+// Validate checks a change-plan request against the plan it would change.
+func (r *ChangePlanRequest) Validate(current Plan) error {
+	if r.Name == "" && r.Code == "" && r.Amount == 0 && r.TaxFree == nil {
+		return inputErr("", "nothing to change: give name, code, amount or tax_free")
+	}
+	next := r.Apply(current)
+	if err := next.Validate(""); err != nil {
+		if ie, ok := err.(*InputError); ok {
+			ie.Field = strings.TrimPrefix(ie.Field, ".")
+		}
+		return err
+	}
+	return validateRequestID(r.RequestID)
+}
+
+// Apply returns the plan with the request's changes.
+func (r *ChangePlanRequest) Apply(p Plan) Plan {
+	if r.Name != "" {
+		p.Name = strings.TrimSpace(r.Name)
+	}
+	if r.Code != "" {
+		p.Code = r.Code
+	}
+	if r.Amount != 0 {
+		p.Amount = r.Amount
+	}
+	if r.TaxFree != nil {
+		p.TaxFree = *r.TaxFree
+	}
+	return p
+}
+
+// Validate checks a replace-billing-key request.
+func (r *ReplaceBillingKeyRequest) Validate() error {
+	r.CustomerUID = strings.TrimSpace(r.CustomerUID)
+	if err := ValidateCustomerUID(r.CustomerUID); err != nil {
+		return &InputError{Field: "customer_uid", Reason: err.Error()}
+	}
+	return validateRequestID(r.RequestID)
+}
+
+func validateRequestID(id string) error {
+	if len(id) > 128 {
+		return inputErr("request_id", "is %d characters; at most 128", len(id))
+	}
+	return nil
+}
