@@ -1,0 +1,320 @@
+package portonetest
+
+import (
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"slices"
+	"time"
+)
+
+// FaultOp names the operation a Fault applies to.
+type FaultOp string
+
+// Fault operations.
+const (
+	// OpAgain is POST /subscribe/payments/again.
+	OpAgain FaultOp = "again"
+	// OpScheduleExecution is the execution of a due schedule by the emulator's scheduler.
+	OpScheduleExecution FaultOp = "schedule_execution"
+	// OpCancel is POST /payments/cancel.
+	OpCancel FaultOp = "cancel"
+	// OpLookup is every read: payment, customer and schedule GETs.
+	OpLookup FaultOp = "lookup"
+	// OpSchedule is POST /subscribe/payments/schedule.
+	OpSchedule FaultOp = "schedule"
+	// OpUnschedule is POST /subscribe/payments/unschedule.
+	OpUnschedule FaultOp = "unschedule"
+	// OpDeleteCustomer is DELETE /subscribe/customers/{customer_uid}.
+	OpDeleteCustomer FaultOp = "delete_customer"
+	// OpIssue is POST /subscribe/customers/{customer_uid} (always refused for NaverPay).
+	OpIssue FaultOp = "issue"
+	// OpGetToken is POST /users/getToken.
+	OpGetToken FaultOp = "get_token"
+	// OpAny matches every operation (for the actions that make sense there).
+	OpAny FaultOp = "any"
+)
+
+// FaultAction is what a Fault does.
+type FaultAction string
+
+// Fault actions.
+const (
+	// FaultDecline makes a charge fail the way card companies decline: HTTP 200, code 0,
+	// response.status "failed" with fail_reason = Reason; the failed payment is stored and no
+	// webhook is sent (for again; a scheduled execution always notifies). With Hard the
+	// billing key becomes unusable until it is registered again. On cancel it is a PG refusal
+	// (code -1).
+	FaultDecline FaultAction = "decline"
+	// FaultDeclineCode makes a charge fail as a code -1 refusal carrying Reason with a null
+	// response, as some PGs do; the failed payment is still stored.
+	FaultDeclineCode FaultAction = "decline_code"
+	// FaultErrorBeforeCommit answers HTTPStatus (default 500) with an error envelope before
+	// anything is stored. On a scheduled execution it makes the attempt fail.
+	FaultErrorBeforeCommit FaultAction = "error_before_commit"
+	// FaultCommitThenDrop commits the write (the charge is stored and paid) and then closes
+	// the connection without answering: the client cannot know the outcome.
+	FaultCommitThenDrop FaultAction = "commit_then_drop"
+	// FaultLatency sleeps Latency before handling the request; if the client gives up first,
+	// nothing happens.
+	FaultLatency FaultAction = "latency"
+	// FaultLatencyAfterCommit commits the write and then holds the answer for Latency or
+	// until the client goes away: a worker killed while a committed charge is in flight.
+	FaultLatencyAfterCommit FaultAction = "latency_after_commit"
+	// FaultWebhookFail suppresses webhook deliveries for matching payments; each suppressed
+	// attempt is recorded as failed (and retried when retries are on).
+	FaultWebhookFail FaultAction = "webhook_fail"
+)
+
+// faultOps lists, per action, the operations where the action means something. A fault whose
+// Op is OpAny fires only where its action applies.
+var faultOps = map[FaultAction][]FaultOp{
+	FaultDecline:            {OpAgain, OpScheduleExecution, OpCancel},
+	FaultDeclineCode:        {OpAgain, OpScheduleExecution, OpCancel},
+	FaultErrorBeforeCommit:  {OpAgain, OpScheduleExecution, OpCancel, OpLookup, OpSchedule, OpUnschedule, OpDeleteCustomer, OpIssue, OpGetToken},
+	FaultCommitThenDrop:     {OpAgain, OpCancel, OpSchedule, OpUnschedule, OpDeleteCustomer},
+	FaultLatency:            {OpAgain, OpCancel, OpLookup, OpSchedule, OpUnschedule, OpDeleteCustomer, OpIssue, OpGetToken},
+	FaultLatencyAfterCommit: {OpAgain, OpCancel, OpSchedule, OpUnschedule, OpDeleteCustomer},
+	FaultWebhookFail:        {OpAgain, OpScheduleExecution, OpCancel},
+}
+
+// Fault is a scripted failure. Empty Merchant, CustomerUID and MerchantUID match anything;
+// the first matching fault (in the order they were added) fires.
+type Fault struct {
+	// Merchant limits the fault to one merchant key.
+	Merchant string
+	// CustomerUID limits the fault to one billing key.
+	CustomerUID string
+	// MerchantUID limits the fault to one order id.
+	MerchantUID string
+	// Op is the operation; empty means OpAny.
+	Op FaultOp
+	// Action is what happens. Required.
+	Action FaultAction
+	// Reason is the fail_reason or error message. Optional: a realistic default is used.
+	Reason string
+	// Hard makes a decline permanent: the billing key is marked invalid and every later
+	// charge on it declines with the hard reason until the key is registered again.
+	Hard bool
+	// HTTPStatus is the status of error_before_commit. Optional: defaults to 500.
+	HTTPStatus int
+	// Latency is the delay of latency and latency_after_commit.
+	Latency time.Duration
+	// Times is how often the fault fires before it is removed; 0 means until removed.
+	Times int
+}
+
+// Validate reports whether the fault is well formed.
+func (f Fault) Validate() error {
+	ops, known := faultOps[f.Action]
+	if !known {
+		return fmt.Errorf("portonetest: unknown fault action %q", f.Action)
+	}
+	if f.Op != "" && f.Op != OpAny && !slices.Contains(ops, f.Op) {
+		return fmt.Errorf("portonetest: fault action %q does not apply to op %q (it applies to %v)", f.Action, f.Op, ops)
+	}
+	if f.Times < 0 {
+		return fmt.Errorf("portonetest: fault Times must not be negative")
+	}
+	if (f.Action == FaultLatency || f.Action == FaultLatencyAfterCommit) && f.Latency <= 0 {
+		return fmt.Errorf("portonetest: fault action %q needs a positive Latency", f.Action)
+	}
+	if f.HTTPStatus != 0 && (f.HTTPStatus < 400 || f.HTTPStatus > 599) {
+		return fmt.Errorf("portonetest: fault HTTPStatus must be a 4xx or 5xx status, got %d", f.HTTPStatus)
+	}
+	return nil
+}
+
+// faultJSON is Fault's JSON form for the control API; Latency is a Go duration string.
+type faultJSON struct {
+	ID          string      `json:"id,omitempty"`
+	Merchant    string      `json:"merchant,omitempty"`
+	CustomerUID string      `json:"customer_uid,omitempty"`
+	MerchantUID string      `json:"merchant_uid,omitempty"`
+	Op          FaultOp     `json:"op,omitempty"`
+	Action      FaultAction `json:"action"`
+	Reason      string      `json:"reason,omitempty"`
+	Hard        bool        `json:"hard,omitempty"`
+	HTTPStatus  int         `json:"http_status,omitempty"`
+	Latency     string      `json:"latency,omitempty"`
+	Times       int         `json:"times,omitempty"`
+	Fired       int         `json:"fired"`
+}
+
+func (f Fault) toJSON() faultJSON {
+	j := faultJSON{Merchant: f.Merchant, CustomerUID: f.CustomerUID, MerchantUID: f.MerchantUID, Op: f.Op,
+		Action: f.Action, Reason: f.Reason, Hard: f.Hard, HTTPStatus: f.HTTPStatus, Times: f.Times}
+	if f.Latency != 0 {
+		j.Latency = f.Latency.String()
+	}
+	return j
+}
+
+// MarshalJSON writes the control API's form of a fault (snake_case, latency as "1.5s").
+func (f Fault) MarshalJSON() ([]byte, error) { return json.Marshal(f.toJSON()) }
+
+// UnmarshalJSON reads the control API's form of a fault.
+func (f *Fault) UnmarshalJSON(b []byte) error {
+	var j faultJSON
+	if err := json.Unmarshal(b, &j); err != nil {
+		return err
+	}
+	var lat time.Duration
+	if j.Latency != "" {
+		d, err := time.ParseDuration(j.Latency)
+		if err != nil {
+			return fmt.Errorf("latency: %w", err)
+		}
+		lat = d
+	}
+	*f = Fault{Merchant: j.Merchant, CustomerUID: j.CustomerUID, MerchantUID: j.MerchantUID, Op: j.Op,
+		Action: j.Action, Reason: j.Reason, Hard: j.Hard, HTTPStatus: j.HTTPStatus, Latency: lat, Times: j.Times}
+	return nil
+}
+
+// ActiveFault is an installed fault with its id and how often it has fired.
+type ActiveFault struct {
+	// ID identifies the fault for RemoveFault.
+	ID string
+	// Fault is the fault as added.
+	Fault Fault
+	// Fired counts its firings so far.
+	Fired int
+}
+
+// MarshalJSON flattens the fault and adds id and fired.
+func (a ActiveFault) MarshalJSON() ([]byte, error) {
+	j := a.Fault.toJSON()
+	j.ID, j.Fired = a.ID, a.Fired
+	return json.Marshal(j)
+}
+
+type activeFault struct {
+	id    string
+	f     Fault
+	fired int
+}
+
+// FaultFiring records one firing of a fault.
+type FaultFiring struct {
+	// FaultID is the fault that fired.
+	FaultID string `json:"fault_id"`
+	// Action is its action.
+	Action FaultAction `json:"action"`
+	// Op is the operation it fired on.
+	Op FaultOp `json:"op"`
+	// Merchant, CustomerUID and MerchantUID describe what the operation was about.
+	Merchant    string `json:"merchant"`
+	CustomerUID string `json:"customer_uid,omitempty"`
+	MerchantUID string `json:"merchant_uid,omitempty"`
+	// At is when it fired, on the emulator's clock.
+	At time.Time `json:"at"`
+}
+
+// subject is what an operation is about, for fault matching.
+type subject struct {
+	merchant, customerUID, merchantUID string
+}
+
+// AddFault installs a fault and returns its id. It panics if f.Validate fails, like
+// regexp.MustCompile: a malformed fault is a bug in the test, not a runtime condition. The
+// control API returns 400 instead.
+func (e *Emulator) AddFault(f Fault) string {
+	id, err := e.addFault(f)
+	if err != nil {
+		panic(err)
+	}
+	return id
+}
+
+func (e *Emulator) addFault(f Fault) (string, error) {
+	if err := f.Validate(); err != nil {
+		return "", err
+	}
+	if f.Op == "" {
+		f.Op = OpAny
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.faultSeq++
+	id := fmt.Sprintf("fault-%d", e.faultSeq)
+	e.faults = append(e.faults, &activeFault{id: id, f: f})
+	return id, nil
+}
+
+// RemoveFault uninstalls a fault and reports whether it was installed.
+func (e *Emulator) RemoveFault(id string) bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for i, af := range e.faults {
+		if af.id == id {
+			e.faults = slices.Delete(e.faults, i, i+1)
+			return true
+		}
+	}
+	return false
+}
+
+// ClearFaults uninstalls every fault. Firings stay recorded.
+func (e *Emulator) ClearFaults() {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.faults = nil
+}
+
+// Faults returns the installed faults in the order they match.
+func (e *Emulator) Faults() []ActiveFault {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	out := make([]ActiveFault, 0, len(e.faults))
+	for _, af := range e.faults {
+		out = append(out, ActiveFault{ID: af.id, Fault: af.f, Fired: af.fired})
+	}
+	return out
+}
+
+// FaultFirings returns every fault firing so far, oldest first.
+func (e *Emulator) FaultFirings() []FaultFiring {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return append([]FaultFiring(nil), e.firings...)
+}
+
+// fire takes the lock and calls fireLocked.
+func (e *Emulator) fire(op FaultOp, s subject, actions ...FaultAction) *Fault {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.fireLocked(op, s, actions...)
+}
+
+// fireLocked finds the first installed fault that matches op, s and one of actions, records
+// its firing, consumes one of its Times and returns a copy of it (with ID set), or nil.
+func (e *Emulator) fireLocked(op FaultOp, s subject, actions ...FaultAction) *Fault {
+	for i, af := range e.faults {
+		f := af.f
+		if !slices.Contains(actions, f.Action) || !slices.Contains(faultOps[f.Action], op) {
+			continue
+		}
+		if f.Op != OpAny && f.Op != op {
+			continue
+		}
+		if (f.Merchant != "" && f.Merchant != s.merchant) ||
+			(f.CustomerUID != "" && f.CustomerUID != s.customerUID) ||
+			(f.MerchantUID != "" && f.MerchantUID != s.merchantUID) {
+			continue
+		}
+		af.fired++
+		if f.Times > 0 && af.fired >= f.Times {
+			e.faults = slices.Delete(e.faults, i, i+1)
+		}
+		e.firings = append(e.firings, FaultFiring{
+			FaultID: af.id, Action: f.Action, Op: op, Merchant: s.merchant,
+			CustomerUID: s.customerUID, MerchantUID: s.merchantUID, At: e.clock.Now(),
+		})
+		e.log.Info("fault fired", slog.String("fault", af.id), slog.String("action", string(f.Action)),
+			slog.String("op", string(op)), slog.String("merchant_uid", s.merchantUID))
+		out := f
+		return &out
+	}
+	return nil
+}

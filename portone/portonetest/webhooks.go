@@ -1,0 +1,207 @@
+package portonetest
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"time"
+)
+
+// PortOne's webhook delivery policy (v1-api.md §8): one attempt by default; on request up to
+// 5 retries at 1-minute intervals after a network error or a 5xx. Bodies are unsigned.
+const (
+	webhookTimeout    = 10 * time.Second
+	webhookRetryDelay = time.Minute
+	webhookMaxRetries = 5
+)
+
+// WebhookDelivery is one webhook delivery attempt.
+type WebhookDelivery struct {
+	// URL is the notice_url it was sent to.
+	URL string `json:"url"`
+	// Body is the exact request body.
+	Body string `json:"body"`
+	// Format is WebhookJSON or WebhookForm.
+	Format string `json:"format"`
+	// ImpUID, MerchantUID and Status are the payload fields; CancellationID is set on cancel
+	// notifications.
+	ImpUID         string `json:"imp_uid"`
+	MerchantUID    string `json:"merchant_uid"`
+	Status         string `json:"status"`
+	CancellationID string `json:"cancellation_id,omitempty"`
+	// StatusCode is the receiver's HTTP status, 0 when no answer arrived.
+	StatusCode int `json:"status_code"`
+	// Err describes a failed attempt (network error, timeout, injected webhook_fail); empty
+	// when the receiver answered.
+	Err string `json:"err,omitempty"`
+	// At is when the attempt was made, on the emulator's clock.
+	At time.Time `json:"at"`
+	// Attempt is 1 for the first attempt and counts up across retries.
+	Attempt int `json:"attempt"`
+}
+
+// OK reports whether the receiver accepted the delivery (a 2xx answer).
+func (d WebhookDelivery) OK() bool { return d.Err == "" && d.StatusCode >= 200 && d.StatusCode < 300 }
+
+// webhookJob is a delivery waiting to be attempted.
+type webhookJob struct {
+	url, format string
+	payload     webhookPayload
+	attempt     int
+	due         time.Time
+	origin      FaultOp
+	subj        subject
+}
+
+// webhookPayload is the V1 notification body: imp_uid, merchant_uid, status and, on cancel
+// notifications, cancellation_id. Nothing else is documented (no customer_uid, no amount).
+type webhookPayload struct {
+	ImpUID         string `json:"imp_uid"`
+	MerchantUID    string `json:"merchant_uid"`
+	Status         string `json:"status"`
+	CancellationID string `json:"cancellation_id,omitempty"`
+}
+
+func (p webhookPayload) encode(format string) (body []byte, contentType string) {
+	if format == WebhookForm {
+		v := url.Values{}
+		v.Set("imp_uid", p.ImpUID)
+		v.Set("merchant_uid", p.MerchantUID)
+		v.Set("status", p.Status)
+		if p.CancellationID != "" {
+			v.Set("cancellation_id", p.CancellationID)
+		}
+		return []byte(v.Encode()), "application/x-www-form-urlencoded"
+	}
+	b, _ := json.Marshal(p) // a struct of strings always marshals
+	return b, "application/json"
+}
+
+// enqueueWebhookLocked starts delivering a notification for p. Nothing is sent when neither
+// the request nor the options name a URL, as on PortOne without a console URL.
+func (e *Emulator) enqueueWebhookLocked(m *merchant, target string, p *payment, status, cancellationID string, origin FaultOp) {
+	if target == "" {
+		return
+	}
+	job := &webhookJob{
+		url: target, format: e.opts.WebhookFormat, attempt: 1, origin: origin,
+		payload: webhookPayload{ImpUID: p.impUID, MerchantUID: p.merchantUID, Status: status, CancellationID: cancellationID},
+		subj:    subject{merchant: m.key, customerUID: p.customerUID, merchantUID: p.merchantUID},
+	}
+	e.startDeliveryLocked(job)
+}
+
+// startDeliveryLocked runs one attempt in its own goroutine, so that a slow receiver never
+// blocks the API or the scheduler, and a receiver that calls back into the emulator cannot
+// deadlock it.
+func (e *Emulator) startDeliveryLocked(job *webhookJob) {
+	if e.closed {
+		return
+	}
+	e.wg.Add(1)
+	go e.deliver(job)
+}
+
+func (e *Emulator) deliver(job *webhookJob) {
+	defer e.wg.Done()
+	body, contentType := job.payload.encode(job.format)
+	e.mu.Lock()
+	at := e.clock.Now()
+	suppressed := e.fireLocked(job.origin, job.subj, FaultWebhookFail)
+	e.mu.Unlock()
+
+	d := WebhookDelivery{
+		URL: job.url, Body: string(body), Format: job.format,
+		ImpUID: job.payload.ImpUID, MerchantUID: job.payload.MerchantUID, Status: job.payload.Status,
+		CancellationID: job.payload.CancellationID, At: at, Attempt: job.attempt,
+	}
+	if suppressed != nil {
+		d.Err = "not sent: webhook_fail fault injected"
+	} else {
+		d.StatusCode, d.Err = e.post(job.url, contentType, body)
+	}
+
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.deliveries = append(e.deliveries, d)
+	retryable := d.Err != "" || d.StatusCode >= 500
+	if retryable && e.opts.WebhookRetries && job.attempt <= webhookMaxRetries && !e.closed {
+		next := *job
+		next.attempt++
+		next.due = at.Add(webhookRetryDelay)
+		e.retries = append(e.retries, &next)
+	}
+	close(e.webhookSignal)
+	e.webhookSignal = make(chan struct{})
+	e.log.Info("webhook", slog.String("merchant_uid", d.MerchantUID), slog.String("status", d.Status),
+		slog.Int("attempt", d.Attempt), slog.Int("http_status", d.StatusCode), slog.String("err", d.Err))
+}
+
+// post sends one webhook with PortOne's 10-second timeout.
+func (e *Emulator) post(target, contentType string, body []byte) (int, string) {
+	ctx, cancel := context.WithTimeout(e.ctx, webhookTimeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, target, bytes.NewReader(body))
+	if err != nil {
+		return 0, fmt.Sprintf("building request: %v", err)
+	}
+	req.Header.Set("Content-Type", contentType)
+	req.Header.Set("User-Agent", "portone-emulator-webhook/1")
+	resp, err := e.httpClient.Do(req)
+	if err != nil {
+		return 0, err.Error()
+	}
+	defer resp.Body.Close()
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<16))
+	return resp.StatusCode, ""
+}
+
+// runDueRetriesLocked starts the retries whose time has come.
+func (e *Emulator) runDueRetriesLocked(now time.Time) {
+	keep := e.retries[:0]
+	var due []*webhookJob
+	for _, j := range e.retries {
+		if !j.due.After(now) {
+			due = append(due, j)
+		} else {
+			keep = append(keep, j)
+		}
+	}
+	e.retries = keep
+	for _, j := range due {
+		e.startDeliveryLocked(j)
+	}
+}
+
+// Webhooks returns every delivery attempt so far, in the order they completed.
+func (e *Emulator) Webhooks() []WebhookDelivery {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return append([]WebhookDelivery(nil), e.deliveries...)
+}
+
+// WaitWebhooks waits until at least n delivery attempts have completed and returns all of
+// them, or returns ctx's error. Deliveries are asynchronous, so tests wait with this instead
+// of sleeping.
+func (e *Emulator) WaitWebhooks(ctx context.Context, n int) ([]WebhookDelivery, error) {
+	for {
+		e.mu.Lock()
+		if len(e.deliveries) >= n {
+			out := append([]WebhookDelivery(nil), e.deliveries...)
+			e.mu.Unlock()
+			return out, nil
+		}
+		ch := e.webhookSignal
+		e.mu.Unlock()
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return e.Webhooks(), fmt.Errorf("portonetest: waiting for %d webhook deliveries: %w", n, ctx.Err())
+		}
+	}
+}
