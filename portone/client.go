@@ -87,7 +87,10 @@ func (c Credentials) String() string {
 func (c Credentials) GoString() string { return c.String() }
 
 // Format writes String for every verb, so that %v, %+v, %#v, %s and %q
-// (directly or inside another struct) never print the secret.
+// (directly or in an exported field of another struct) never print the
+// secret. Like any struct of strings, Credentials stored in an unexported
+// field of another struct is printed field by field by fmt; keep it in a
+// Client instead.
 func (c Credentials) Format(f fmt.State, verb rune) {
 	if verb == 'q' {
 		fmt.Fprintf(f, "%q", c.String())
@@ -95,6 +98,12 @@ func (c Credentials) Format(f fmt.State, verb rune) {
 	}
 	_, _ = io.WriteString(f, c.String())
 }
+
+var (
+	_ fmt.Formatter  = Credentials{}
+	_ fmt.GoStringer = Credentials{}
+	_ fmt.Formatter  = (*Client)(nil)
+)
 
 // Option configures a Client.
 type Option func(*settings) error
@@ -132,7 +141,13 @@ func WithBaseURL(base string) Option {
 }
 
 // WithHTTPClient sets the HTTP client. Its Timeout, if any, applies on top of
-// WithTimeout. The default client does not follow redirects.
+// WithTimeout, and its redirect policy replaces the default one (which does
+// not follow redirects).
+//
+// With a Transport other than *http.Transport (for example an
+// instrumenting wrapper) the client cannot observe whether a connection was
+// made, so a failed write counts as "not sent" only for dial errors such as
+// connection refused; every other failure of a write is an unknown outcome.
 func WithHTTPClient(hc *http.Client) Option {
 	return func(s *settings) error {
 		if hc == nil {
@@ -286,12 +301,14 @@ func NewClient(creds Credentials, opts ...Option) (*Client, error) {
 }
 
 // String describes the client without its credentials.
-func (c Client) String() string {
+func (c *Client) String() string {
 	return fmt.Sprintf("portone.Client{BaseURL:%s Key:%s}", c.base, maskUID(c.key.get()))
 }
 
-// Format writes String for every verb.
-func (c Client) Format(f fmt.State, verb rune) {
+// Format writes String for every verb. (A Client value printed by
+// reflection instead, for example nested in an unexported field, shows only
+// addresses where the credentials and token are: they are sealed.)
+func (c *Client) Format(f fmt.State, verb rune) {
 	_, _ = io.WriteString(f, c.String())
 }
 

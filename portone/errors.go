@@ -167,7 +167,8 @@ func (e *UnknownOutcomeError) Unwrap() error { return e.Err }
 // failure of a write that provably happened before a byte was sent (for
 // example connection refused, or a context already done).
 type TransportError struct {
-	// Op is the route template.
+	// Op is the route template. When the access token could not be fetched
+	// it is "POST /users/getToken", and the call itself was never sent.
 	Op string
 	// Err is the underlying failure, with URLs stripped.
 	Err error

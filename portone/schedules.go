@@ -109,7 +109,7 @@ func (c *Client) Unschedule(ctx context.Context, req UnscheduleRequest) ([]Sched
 		op:           op,
 		method:       http.MethodPost,
 		path:         "/subscribe/payments/unschedule",
-		body:         unscheduleWire{CustomerUID: req.CustomerUID, MerchantUIDs: req.MerchantUIDs},
+		body:         unscheduleWire(req),
 		auth:         true,
 		write:        true,
 		merchantUID:  strings.Join(req.MerchantUIDs, ","),

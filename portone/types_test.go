@@ -128,3 +128,25 @@ func TestDecodePage(t *testing.T) {
 		})
 	}
 }
+
+func TestPayment_JSONRoundTrip(t *testing.T) {
+	t.Parallel()
+	// Activities pass payments through Temporal as JSON; nothing may be lost.
+	var p Payment
+	require.NoError(t, json.Unmarshal([]byte(paidPaymentJSON), &p))
+	p.CardType = new(int)
+	p.CancelHistory = []CancelHistory{{Amount: 100, CancellationID: "c1"}}
+	p.Promotion = &Promotion{ID: "promotion-id-1", Discount: 500}
+	b, err := json.Marshal(p)
+	require.NoError(t, err)
+	var back Payment
+	require.NoError(t, json.Unmarshal(b, &back))
+	require.Equal(t, p, back)
+
+	s := ScheduleResult{MerchantUID: "m", Amount: 9900, CustomData: `{"a":1}`, PaymentStatus: StatusFailed}
+	b, err = json.Marshal(s)
+	require.NoError(t, err)
+	var sback ScheduleResult
+	require.NoError(t, json.Unmarshal(b, &sback))
+	require.Equal(t, s, sback)
+}
