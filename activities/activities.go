@@ -1,0 +1,68 @@
+// Package activities holds every side effect of the subscription workflow: the PortOne calls and
+// the classification of their outcomes into paid, declined (soft or hard) and unknown.
+//
+// Every activity is safe to retry. Charges are made idempotent by looking the deterministic
+// merchant_uid up before charging; refunds by PortOne's checksum; schedules by looking the
+// schedule up before creating it. Activities never log secrets, billing keys or buyer data.
+package activities
+
+import (
+	"context"
+	"time"
+
+	"github.com/paycycle/paycycle/portone"
+)
+
+// Gateway is the part of the PortOne client the activities use. *portone.Client implements it;
+// tests may substitute a fake.
+type Gateway interface {
+	GetCustomer(ctx context.Context, customerUID string) (*portone.Customer, error)
+	DeleteCustomer(ctx context.Context, customerUID string, req portone.DeleteCustomerRequest) (*portone.Customer, error)
+	Again(ctx context.Context, req portone.AgainRequest) (*portone.Payment, error)
+	Schedule(ctx context.Context, req portone.ScheduleRequest) ([]portone.ScheduleResult, error)
+	Unschedule(ctx context.Context, req portone.UnscheduleRequest) ([]portone.ScheduleResult, error)
+	GetSchedule(ctx context.Context, merchantUID string) (*portone.ScheduleResult, error)
+	GetPayment(ctx context.Context, impUID string) (*portone.Payment, error)
+	FindAllPayments(ctx context.Context, merchantUID string, q portone.FindAllQuery) (*portone.Page[portone.Payment], error)
+	CancelPayment(ctx context.Context, req portone.CancelRequest) (*portone.Payment, error)
+}
+
+var _ Gateway = (*portone.Client)(nil)
+
+// Config is the worker-side configuration the activities need. It is never workflow input.
+type Config struct {
+	// DemoMode allows plans with second and minute intervals.
+	DemoMode bool
+	// NoticeURL is the webhook URL given to PortOne for scheduled charges (the HTTP edge's
+	// /portone/webhook). Empty means PortOne's console URL.
+	NoticeURL string
+	// ScheduleSettleDelay is how long after schedule_at the workflow waits for a webhook before
+	// asking PortOne itself.
+	ScheduleSettleDelay time.Duration
+}
+
+// Activities is registered with the worker; the workflow calls its methods by reference.
+type Activities struct {
+	Gateway Gateway
+	Config  Config
+}
+
+// Settings is what the workflow learns about the worker's configuration. It is recorded in
+// history (a local activity), so replays see the value the run first saw.
+type Settings struct {
+	DemoMode            bool          `json:"demo_mode"`
+	ScheduleSettleDelay time.Duration `json:"schedule_settle_delay"`
+}
+
+// DefaultScheduleSettleDelay is the default wait after schedule_at before the workflow asks
+// PortOne about a scheduled charge whose webhook has not arrived.
+const DefaultScheduleSettleDelay = 2 * time.Minute
+
+// Settings returns the worker's settings that shape workflow decisions.
+func (a *Activities) Settings(context.Context) (Settings, error) {
+	d := a.Config.ScheduleSettleDelay
+	if d <= 0 {
+		d = DefaultScheduleSettleDelay
+	}
+	return Settings{DemoMode: a.Config.DemoMode, ScheduleSettleDelay: d}, nil
+}

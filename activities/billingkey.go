@@ -1,0 +1,110 @@
+package activities
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/paycycle/paycycle/billing"
+	"github.com/paycycle/paycycle/portone"
+)
+
+// BillingKeyInput names a billing key.
+type BillingKeyInput struct {
+	CustomerUID string `json:"customer_uid"`
+}
+
+// BillingKeyResult says whether PortOne holds a billing key for the customer_uid.
+type BillingKeyResult struct {
+	Exists     bool   `json:"exists"`
+	PGProvider string `json:"pg_provider,omitempty"`
+	CardName   string `json:"card_name,omitempty"`
+}
+
+// CheckBillingKey asks PortOne whether the billing key exists (GET /subscribe/customers/{uid}).
+func (a *Activities) CheckBillingKey(ctx context.Context, in BillingKeyInput) (BillingKeyResult, error) {
+	c, err := a.Gateway.GetCustomer(ctx, in.CustomerUID)
+	if errors.Is(err, portone.ErrNotFound) {
+		return BillingKeyResult{}, nil
+	}
+	if err != nil {
+		return BillingKeyResult{}, gatewayError(err)
+	}
+	return BillingKeyResult{Exists: true, PGProvider: c.PGProvider, CardName: c.CardName}, nil
+}
+
+// VerifyRegistrationInput names a registration payment to verify.
+type VerifyRegistrationInput struct {
+	ImpUID      string `json:"imp_uid"`
+	CustomerUID string `json:"customer_uid"`
+}
+
+// VerifyRegistrationResult is the verdict on a registration.
+type VerifyRegistrationResult struct {
+	OK     bool   `json:"ok"`
+	Reason string `json:"reason,omitempty"`
+}
+
+// VerifyRegistration checks, without trusting whoever reported it, that a NaverPay registration
+// really happened: the payment exists at PortOne, is "paid" (NaverPay's registration record),
+// belongs to this customer_uid, and the billing key now exists.
+func (a *Activities) VerifyRegistration(ctx context.Context, in VerifyRegistrationInput) (VerifyRegistrationResult, error) {
+	p, err := a.Gateway.GetPayment(ctx, in.ImpUID)
+	if errors.Is(err, portone.ErrNotFound) {
+		return VerifyRegistrationResult{Reason: fmt.Sprintf("PortOne has no payment %s", in.ImpUID)}, nil
+	}
+	if err != nil {
+		var verr *portone.ValidationError
+		if errors.As(err, &verr) {
+			return VerifyRegistrationResult{Reason: verr.Error()}, nil
+		}
+		return VerifyRegistrationResult{}, gatewayError(err)
+	}
+	switch {
+	case p.Status != portone.StatusPaid:
+		reason := fmt.Sprintf("registration %s is %q, not paid", in.ImpUID, p.Status)
+		if p.FailReason != "" {
+			reason += ": " + p.FailReason
+		}
+		return VerifyRegistrationResult{Reason: reason}, nil
+	case p.CustomerUID != in.CustomerUID:
+		return VerifyRegistrationResult{Reason: fmt.Sprintf("registration %s belongs to another billing key", in.ImpUID)}, nil
+	}
+	key, err := a.CheckBillingKey(ctx, BillingKeyInput{CustomerUID: in.CustomerUID})
+	if err != nil {
+		return VerifyRegistrationResult{}, err
+	}
+	if !key.Exists {
+		return VerifyRegistrationResult{Reason: "the registration is paid but PortOne holds no billing key for this customer_uid"}, nil
+	}
+	return VerifyRegistrationResult{OK: true}, nil
+}
+
+// DeleteBillingKeyInput asks to delete a billing key at PortOne.
+type DeleteBillingKeyInput struct {
+	CustomerUID string            `json:"customer_uid"`
+	Reason      string            `json:"reason"`
+	Requester   billing.Requester `json:"requester"`
+}
+
+// DeleteBillingKeyResult reports the deletion.
+type DeleteBillingKeyResult struct {
+	Deleted     bool `json:"deleted"`
+	AlreadyGone bool `json:"already_gone,omitempty"`
+}
+
+// DeleteBillingKey deletes the billing key with the reason and requester NaverPay's review
+// requires. A key that is already gone counts as deleted, so a retry after a lost answer is safe.
+func (a *Activities) DeleteBillingKey(ctx context.Context, in DeleteBillingKeyInput) (DeleteBillingKeyResult, error) {
+	_, err := a.Gateway.DeleteCustomer(ctx, in.CustomerUID, portone.DeleteCustomerRequest{
+		Reason:    in.Reason,
+		Requester: portone.Requester(in.Requester),
+	})
+	switch {
+	case err == nil:
+		return DeleteBillingKeyResult{Deleted: true}, nil
+	case errors.Is(err, portone.ErrNotFound), errors.Is(err, portone.ErrCustomerNotRegistered):
+		return DeleteBillingKeyResult{Deleted: true, AlreadyGone: true}, nil
+	}
+	return DeleteBillingKeyResult{}, gatewayError(err)
+}

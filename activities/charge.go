@@ -1,0 +1,246 @@
+package activities
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"go.temporal.io/sdk/activity"
+
+	"github.com/paycycle/paycycle/billing"
+	"github.com/paycycle/paycycle/portone"
+)
+
+// ChargeInput asks for one charge attempt of a billing cycle.
+type ChargeInput struct {
+	SubscriptionID string `json:"subscription_id"`
+	Cycle          int    `json:"cycle"`
+	Attempt        int    `json:"attempt"`
+	CustomerUID    string `json:"customer_uid"`
+	// MerchantUID is this attempt's merchant_uid.
+	MerchantUID string `json:"merchant_uid"`
+	// PriorMerchantUIDs are the cycle's earlier attempts (and its PortOne schedule, if any). They
+	// are looked up first: if any of them was paid, that payment is the cycle's and nothing is
+	// charged, which is what makes "at most one paid charge per cycle" hold even when an earlier
+	// answer was lost.
+	PriorMerchantUIDs []string      `json:"prior_merchant_uids,omitempty"`
+	Amount            int64         `json:"amount"`
+	TaxFree           int64         `json:"tax_free,omitempty"`
+	Name              string        `json:"name"`
+	Buyer             billing.Buyer `json:"buyer,omitzero"`
+	NaverUseCfm       string        `json:"naver_use_cfm,omitempty"`
+}
+
+// ChargeResult is the settled outcome of a charge attempt. A decline is a result, not an error.
+type ChargeResult struct {
+	Outcome billing.Outcome `json:"outcome"`
+	// MerchantUID is the merchant_uid that settled the cycle: the attempt's own, or a prior one
+	// that turned out to be paid.
+	MerchantUID string    `json:"merchant_uid"`
+	ImpUID      string    `json:"imp_uid,omitempty"`
+	Amount      int64     `json:"amount"`
+	Reason      string    `json:"reason,omitempty"`
+	ReceiptURL  string    `json:"receipt_url,omitempty"`
+	At          time.Time `json:"at,omitzero"`
+	// Adopted is true when no new charge was made because a payment already existed.
+	Adopted bool `json:"adopted,omitempty"`
+}
+
+// customData is stored on every PortOne payment so that the console shows what it was for. It
+// carries no personal data.
+func customData(in ChargeInput) string {
+	b, _ := json.Marshal(map[string]any{"subscription_id": in.SubscriptionID, "cycle": in.Cycle, "attempt": in.Attempt})
+	return string(b)
+}
+
+// Charge makes one charge attempt through POST /subscribe/payments/again, safely:
+//  1. it looks up this attempt's and the cycle's earlier merchant_uids; a paid one is adopted,
+//     and an attempt already declined is reported as declined without charging again;
+//  2. otherwise it charges;
+//  3. a paid amount that differs from the requested amount is refunded at once and reported as
+//     amount_mismatch;
+//  4. a decline is classified soft or hard; when the lost answer leaves the outcome unknown the
+//     activity fails with a retryable GatewayOutcomeUnknown error and the retry starts at step 1.
+func (a *Activities) Charge(ctx context.Context, in ChargeInput) (ChargeResult, error) {
+	if prior, ok, err := a.lookup(ctx, in.PriorMerchantUIDs, in.MerchantUID); err != nil || ok {
+		return prior, err
+	}
+	req := portone.AgainRequest{
+		CustomerUID: in.CustomerUID,
+		MerchantUID: in.MerchantUID,
+		Amount:      portone.KRW(in.Amount),
+		TaxFree:     portone.KRW(in.TaxFree),
+		Name:        in.Name,
+		Buyer:       portone.Buyer{Name: in.Buyer.Name, Tel: in.Buyer.Tel, Email: in.Buyer.Email},
+		CustomData:  customData(in),
+		NaverUseCfm: in.NaverUseCfm,
+	}
+	p, err := a.Gateway.Again(ctx, req)
+	switch {
+	case err == nil:
+		return a.settle(ctx, in.MerchantUID, in.Amount, p)
+	case errors.Is(err, portone.ErrCustomerNotRegistered):
+		return ChargeResult{Outcome: billing.OutcomeDeclinedHard, MerchantUID: in.MerchantUID, Amount: in.Amount,
+			Reason: "billing key is not registered at PortOne: " + apiMessage(err)}, nil
+	case errors.Is(err, portone.ErrMerchantUIDUsed):
+		// Another attempt of ours got there first (a lost answer). The lookup settles it.
+		if prior, ok, lerr := a.lookup(ctx, nil, in.MerchantUID); lerr != nil || ok {
+			return prior, lerr
+		}
+		return ChargeResult{}, gatewayError(&portone.UnknownOutcomeError{Op: "POST /subscribe/payments/again", MerchantUID: in.MerchantUID, Err: err})
+	}
+	var apiErr *portone.APIError
+	if errors.As(err, &apiErr) && apiErr.Code != 0 && !apiErr.Temporary() && !errors.Is(err, portone.ErrUnauthorized) {
+		// A refusal by the PG (code -1 with the card company's text) is a decline for the
+		// customer; it is classified like a code-0 decline.
+		return declined(in.MerchantUID, in.Amount, apiErr.Message), nil
+	}
+	return ChargeResult{}, gatewayError(err)
+}
+
+func declined(merchantUID string, amount int64, reason string) ChargeResult {
+	outcome := billing.OutcomeDeclined
+	if IsHardDecline(reason) {
+		outcome = billing.OutcomeDeclinedHard
+	}
+	if reason == "" {
+		reason = "declined without a reason"
+	}
+	return ChargeResult{Outcome: outcome, MerchantUID: merchantUID, Amount: amount, Reason: reason}
+}
+
+func apiMessage(err error) string {
+	var apiErr *portone.APIError
+	if errors.As(err, &apiErr) {
+		return apiErr.Message
+	}
+	return err.Error()
+}
+
+// settle turns a PortOne payment answered for merchantUID into a result, refunding a payment
+// whose amount differs from what was asked.
+func (a *Activities) settle(ctx context.Context, merchantUID string, want int64, p *portone.Payment) (ChargeResult, error) {
+	res := ChargeResult{MerchantUID: merchantUID, ImpUID: p.ImpUID, Amount: int64(p.Amount), ReceiptURL: p.ReceiptURL}
+	switch p.Status {
+	case portone.StatusPaid:
+		res.At = unix(p.PaidAt)
+		if int64(p.Amount) != want {
+			return a.refundMismatch(ctx, res, want, p)
+		}
+		res.Outcome = billing.OutcomePaid
+		return res, nil
+	case portone.StatusFailed:
+		d := declined(merchantUID, want, p.FailReason)
+		d.ImpUID, d.At = p.ImpUID, unix(p.FailedAt)
+		return d, nil
+	case portone.StatusCancelled:
+		res.Outcome = billing.OutcomeAmountMismatch
+		res.Reason = fmt.Sprintf("payment %s was cancelled at PortOne (cancelled amount %d)", p.ImpUID, p.CancelAmount)
+		return res, nil
+	default:
+		// "ready" never happens for billing-key charges; treat it as not settled yet.
+		return ChargeResult{}, gatewayError(&portone.UnknownOutcomeError{Op: "POST /subscribe/payments/again", MerchantUID: merchantUID,
+			Err: fmt.Errorf("payment %s in status %q", p.ImpUID, p.Status)})
+	}
+}
+
+// refundMismatch cancels a payment whose paid amount differs from the amount requested: the seed
+// guide's rule is never to keep money the customer did not agree to.
+func (a *Activities) refundMismatch(ctx context.Context, res ChargeResult, want int64, p *portone.Payment) (ChargeResult, error) {
+	activity.GetLogger(ctx).Warn("paid amount differs from the amount requested; cancelling",
+		"merchant_uid", res.MerchantUID, "imp_uid", p.ImpUID, "requested", want, "paid", int64(p.Amount))
+	balance := p.Amount - p.CancelAmount
+	if balance > 0 {
+		_, err := a.Gateway.CancelPayment(ctx, portone.CancelRequest{
+			ImpUID:    p.ImpUID,
+			Checksum:  &balance,
+			Reason:    fmt.Sprintf("결제 금액 불일치 (요청 %d원, 승인 %d원)", want, int64(p.Amount)),
+			Requester: portone.RequesterAdmin,
+		})
+		if err != nil && !errors.Is(err, portone.ErrAlreadyCancelled) {
+			return ChargeResult{}, gatewayError(err)
+		}
+	}
+	res.Outcome = billing.OutcomeAmountMismatch
+	res.Reason = fmt.Sprintf("paid amount %d differs from requested %d; the payment was cancelled", int64(p.Amount), want)
+	return res, nil
+}
+
+// lookup looks the given merchant_uids up. It reports ok when one of them settles the charge: a
+// paid prior or current attempt, or the current attempt already declined or cancelled.
+func (a *Activities) lookup(ctx context.Context, prior []string, current string) (ChargeResult, bool, error) {
+	uids := append(append([]string(nil), prior...), current)
+	for _, uid := range uids {
+		page, err := a.Gateway.FindAllPayments(ctx, uid, portone.FindAllQuery{Limit: 100})
+		if errors.Is(err, portone.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return ChargeResult{}, false, gatewayError(err)
+		}
+		var failed, cancelled *portone.Payment
+		for i := range page.List {
+			p := &page.List[i]
+			switch p.Status {
+			case portone.StatusPaid:
+				res := ChargeResult{Outcome: billing.OutcomePaid, MerchantUID: uid, ImpUID: p.ImpUID, Amount: int64(p.Amount),
+					ReceiptURL: p.ReceiptURL, At: unix(p.PaidAt), Adopted: true}
+				return res, true, nil
+			case portone.StatusCancelled:
+				cancelled = p
+			case portone.StatusFailed:
+				if failed == nil || p.FailedAt > failed.FailedAt {
+					failed = p
+				}
+			}
+		}
+		if uid != current {
+			continue // a prior attempt that failed or was refunded is already recorded
+		}
+		switch {
+		case cancelled != nil:
+			return ChargeResult{Outcome: billing.OutcomeAmountMismatch, MerchantUID: uid, ImpUID: cancelled.ImpUID, Amount: int64(cancelled.Amount),
+				Reason: "this attempt was already charged and cancelled", Adopted: true}, true, nil
+		case failed != nil:
+			d := declined(uid, int64(failed.Amount), failed.FailReason)
+			d.ImpUID, d.At, d.Adopted = failed.ImpUID, unix(failed.FailedAt), true
+			return d, true, nil
+		}
+	}
+	return ChargeResult{}, false, nil
+}
+
+// LookupInput names merchant_uids to reconcile.
+type LookupInput struct {
+	MerchantUIDs []string `json:"merchant_uids"`
+}
+
+// LookupResult says whether any of the merchant_uids exists at PortOne and how it settled.
+type LookupResult struct {
+	Found  bool         `json:"found"`
+	Charge ChargeResult `json:"charge"`
+}
+
+// Lookup reconciles charges whose outcome stayed unknown: it reports the paid one if any, else
+// the last one's decline, else not found. "Not found" is a definite answer: PortOne answered and
+// holds no payment under any of these merchant_uids.
+func (a *Activities) Lookup(ctx context.Context, in LookupInput) (LookupResult, error) {
+	if len(in.MerchantUIDs) == 0 {
+		return LookupResult{}, gatewayError(&portone.ValidationError{Op: "Lookup", Field: "merchant_uids", Reason: "empty"})
+	}
+	n := len(in.MerchantUIDs)
+	res, ok, err := a.lookup(ctx, in.MerchantUIDs[:n-1], in.MerchantUIDs[n-1])
+	if err != nil || !ok {
+		return LookupResult{}, err
+	}
+	return LookupResult{Found: true, Charge: res}, nil
+}
+
+func unix(s int64) time.Time {
+	if s == 0 {
+		return time.Time{}
+	}
+	return time.Unix(s, 0).UTC()
+}

@@ -1,0 +1,28 @@
+package activities
+
+import "strings"
+
+// hardDeclineMarkers are fragments of PortOne / PG fail reasons that mean the billing key itself
+// is unusable (lost, stolen, expired, terminated or unknown), so retrying the same key cannot
+// succeed and the customer must register a new one. Everything else (limit exceeded, insufficient
+// balance, a temporary PG problem) is a soft decline, retried on the dunning schedule. PortOne
+// publishes no catalogue of fail reasons; these cover the messages seen in PortOne's guides and
+// the card-network categories Stripe and Recurly treat as hard.
+var hardDeclineMarkers = []string{
+	"등록되지 않은 구매자", "등록된 고객정보가 없습니다", "등록된 정보를 찾을 수 없습니다",
+	"유효하지 않은 빌링키", "유효하지않은 빌링키", "빌링키가 존재하지", "빌링키가 만료", "빌링키 만료",
+	"정기결제 해지", "자동결제 해지", "해지된", "분실", "도난", "유효기간 만료", "유효기간이 만료",
+	"카드번호틀림", "사용할 수 없는 카드",
+	"invalid billing key", "billing key not found", "expired card", "lost card", "stolen card", "revoked",
+}
+
+// IsHardDecline reports whether a decline reason means the billing key is unusable.
+func IsHardDecline(reason string) bool {
+	r := strings.ToLower(reason)
+	for _, m := range hardDeclineMarkers {
+		if strings.Contains(r, strings.ToLower(m)) {
+			return true
+		}
+	}
+	return false
+}

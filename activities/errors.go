@@ -1,0 +1,55 @@
+package activities
+
+import (
+	"errors"
+
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/paycycle/paycycle/portone"
+)
+
+// Temporal application error types raised by the activities. The workflow's retry policies name
+// the non-retryable ones; the strings are constants so that renaming a Go type never silently
+// changes retry behaviour.
+const (
+	// ErrTypeInvalidRequest is a request PortOne would refuse as malformed; retrying cannot help.
+	ErrTypeInvalidRequest = "InvalidGatewayRequest"
+	// ErrTypeOutcomeUnknown means a write was sent and no trustworthy answer came back; the next
+	// attempt looks the merchant_uid up before anything else.
+	ErrTypeOutcomeUnknown = "GatewayOutcomeUnknown"
+	// ErrTypeGatewayUnavailable is a transport failure or a temporary PortOne error.
+	ErrTypeGatewayUnavailable = "GatewayUnavailable"
+	// ErrTypeGatewayRejected is a definite PortOne refusal that is not a charge decline.
+	ErrTypeGatewayRejected = "GatewayRejected"
+	// ErrTypeUnauthorized means PortOne refused the API key or secret: a configuration problem
+	// that an operator must fix; retried so the work resumes once fixed.
+	ErrTypeUnauthorized = "GatewayUnauthorized"
+)
+
+// NonRetryableErrorTypes lists the error types the workflow must not retry.
+var NonRetryableErrorTypes = []string{ErrTypeInvalidRequest, ErrTypeGatewayRejected}
+
+// gatewayError maps a PortOne client error to a Temporal application error, keeping retry
+// decisions in one place. The message is the client's, which never contains secrets.
+func gatewayError(err error) error {
+	if err == nil {
+		return nil
+	}
+	var verr *portone.ValidationError
+	var apiErr *portone.APIError
+	switch {
+	case errors.As(err, &verr):
+		return temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeInvalidRequest, nil)
+	case errors.Is(err, portone.ErrUnknownOutcome):
+		return temporal.NewApplicationError(err.Error(), ErrTypeOutcomeUnknown)
+	case errors.Is(err, portone.ErrUnauthorized):
+		return temporal.NewApplicationError(err.Error(), ErrTypeUnauthorized)
+	case errors.As(err, &apiErr):
+		if apiErr.Temporary() {
+			return temporal.NewApplicationError(err.Error(), ErrTypeGatewayUnavailable)
+		}
+		return temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeGatewayRejected, nil)
+	default:
+		return temporal.NewApplicationError(err.Error(), ErrTypeGatewayUnavailable)
+	}
+}

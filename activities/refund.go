@@ -1,0 +1,81 @@
+package activities
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/paycycle/paycycle/billing"
+	"github.com/paycycle/paycycle/portone"
+)
+
+// RefundInput asks to refund part or all of a paid charge.
+type RefundInput struct {
+	ImpUID string `json:"imp_uid"`
+	// Amount to refund now, in KRW (> 0).
+	Amount int64 `json:"amount"`
+	// PaymentAmount is the charge's paid amount and PriorCancelled what the workflow knows was
+	// refunded before; together they make PortOne's checksum, which is what makes a retried
+	// refund after a lost answer safe: PortOne refuses a second refund whose checksum no longer
+	// matches the balance.
+	PaymentAmount  int64             `json:"payment_amount"`
+	PriorCancelled int64             `json:"prior_cancelled"`
+	Reason         string            `json:"reason"`
+	Requester      billing.Requester `json:"requester"`
+}
+
+// RefundResult reports a refund.
+type RefundResult struct {
+	Refunded int64 `json:"refunded"`
+	// CancelledTotal is the payment's cancelled amount after the refund.
+	CancelledTotal int64 `json:"cancelled_total"`
+	// AlreadyDone is true when the refund was found already made (a retry after a lost answer).
+	AlreadyDone bool `json:"already_done,omitempty"`
+}
+
+// Refund cancels Amount of a paid charge through POST /payments/cancel with a checksum, a reason
+// and the requester (NaverPay review requires both).
+func (a *Activities) Refund(ctx context.Context, in RefundInput) (RefundResult, error) {
+	if in.Amount <= 0 || in.Amount > in.PaymentAmount-in.PriorCancelled {
+		return RefundResult{}, gatewayError(&portone.ValidationError{Op: "Refund", Field: "amount",
+			Reason: fmt.Sprintf("%d is not within the refundable balance %d", in.Amount, in.PaymentAmount-in.PriorCancelled)})
+	}
+	if done, ok, err := a.refundDone(ctx, in); err != nil || ok {
+		return done, err
+	}
+	checksum := portone.KRW(in.PaymentAmount - in.PriorCancelled)
+	req := portone.CancelRequest{
+		ImpUID:    in.ImpUID,
+		Amount:    portone.KRW(in.Amount),
+		Checksum:  &checksum,
+		Reason:    in.Reason,
+		Requester: portone.Requester(in.Requester),
+	}
+	if in.Amount == in.PaymentAmount-in.PriorCancelled && in.PriorCancelled == 0 {
+		req.Amount = 0 // a full cancel, as PortOne spells it
+	}
+	p, err := a.Gateway.CancelPayment(ctx, req)
+	if err == nil {
+		return RefundResult{Refunded: in.Amount, CancelledTotal: int64(p.CancelAmount)}, nil
+	}
+	var apiErr *portone.APIError
+	if errors.Is(err, portone.ErrAlreadyCancelled) || (errors.As(err, &apiErr) && !apiErr.Temporary() && !errors.Is(err, portone.ErrUnauthorized)) {
+		// A checksum mismatch or "already cancelled" may mean our own earlier try succeeded.
+		if done, ok, lerr := a.refundDone(ctx, in); lerr != nil || ok {
+			return done, lerr
+		}
+	}
+	return RefundResult{}, gatewayError(err)
+}
+
+// refundDone reports whether the payment already shows this refund.
+func (a *Activities) refundDone(ctx context.Context, in RefundInput) (RefundResult, bool, error) {
+	p, err := a.Gateway.GetPayment(ctx, in.ImpUID)
+	if err != nil {
+		return RefundResult{}, false, gatewayError(err)
+	}
+	if int64(p.CancelAmount) >= in.PriorCancelled+in.Amount {
+		return RefundResult{Refunded: in.Amount, CancelledTotal: int64(p.CancelAmount), AlreadyDone: true}, true, nil
+	}
+	return RefundResult{}, false, nil
+}

@@ -1,0 +1,125 @@
+package activities
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/paycycle/paycycle/billing"
+	"github.com/paycycle/paycycle/portone"
+)
+
+// ScheduleChargeInput asks PortOne's scheduler to charge a cycle at ScheduleAt.
+type ScheduleChargeInput struct {
+	ChargeInput
+	ScheduleAt time.Time `json:"schedule_at"`
+}
+
+// ScheduleState is what PortOne says about one scheduled charge.
+type ScheduleState struct {
+	// Status is "scheduled", "executed", "revoked", or "" when PortOne has no such schedule.
+	Status     portone.ScheduleStatus `json:"status"`
+	ScheduleAt time.Time              `json:"schedule_at,omitzero"`
+	// Charge is set once the schedule executed (or for a revoked schedule, Outcome revoked).
+	Charge *ChargeResult `json:"charge,omitempty"`
+}
+
+// ScheduleCharge registers a cycle's charge with PortOne (POST /subscribe/payments/schedule).
+// It is idempotent: it looks the merchant_uid up first and returns an existing schedule as is,
+// so a retry after a lost answer never schedules twice (PortOne would refuse the duplicate
+// merchant_uid anyway).
+func (a *Activities) ScheduleCharge(ctx context.Context, in ScheduleChargeInput) (ScheduleState, error) {
+	if st, err := a.scheduleState(ctx, in.MerchantUID, in.Amount); err != nil || st.Status != "" {
+		return st, err
+	}
+	_, err := a.Gateway.Schedule(ctx, portone.ScheduleRequest{
+		CustomerUID: in.CustomerUID,
+		Schedules: []portone.ScheduleEntry{{
+			MerchantUID: in.MerchantUID,
+			ScheduleAt:  in.ScheduleAt,
+			Amount:      portone.KRW(in.Amount),
+			TaxFree:     portone.KRW(in.TaxFree),
+			Name:        in.Name,
+			Buyer:       portone.Buyer{Name: in.Buyer.Name, Tel: in.Buyer.Tel, Email: in.Buyer.Email},
+			CustomData:  customData(in.ChargeInput),
+			NoticeURL:   a.Config.NoticeURL,
+			NaverUseCfm: in.NaverUseCfm,
+		}},
+	})
+	if err != nil {
+		if errors.Is(err, portone.ErrCustomerNotRegistered) {
+			r := declined(in.MerchantUID, in.Amount, "billing key is not registered at PortOne: "+apiMessage(err))
+			r.Outcome = billing.OutcomeDeclinedHard
+			return ScheduleState{Charge: &r}, nil
+		}
+		return ScheduleState{}, gatewayError(err)
+	}
+	return ScheduleState{Status: portone.ScheduleScheduled, ScheduleAt: in.ScheduleAt.UTC()}, nil
+}
+
+// SettleScheduleInput names a scheduled charge.
+type SettleScheduleInput struct {
+	CustomerUID string `json:"customer_uid"`
+	MerchantUID string `json:"merchant_uid"`
+	Amount      int64  `json:"amount"`
+}
+
+// ScheduleStatus asks PortOne how a scheduled charge stands (GET
+// /subscribe/payments/schedule/{merchant_uid}, then the payment). A webhook never settles a
+// charge by itself: this lookup does.
+func (a *Activities) ScheduleStatus(ctx context.Context, in SettleScheduleInput) (ScheduleState, error) {
+	return a.scheduleState(ctx, in.MerchantUID, in.Amount)
+}
+
+// Unschedule revokes a scheduled charge (POST /subscribe/payments/unschedule). If PortOne already
+// executed it, the executed charge is returned instead, so the caller takes it into account and
+// never charges that cycle a second time.
+func (a *Activities) Unschedule(ctx context.Context, in SettleScheduleInput) (ScheduleState, error) {
+	_, err := a.Gateway.Unschedule(ctx, portone.UnscheduleRequest{CustomerUID: in.CustomerUID, MerchantUIDs: []string{in.MerchantUID}})
+	if err != nil && !errors.Is(err, portone.ErrNothingToUnschedule) && !errors.Is(err, portone.ErrCustomerNotRegistered) {
+		return ScheduleState{}, gatewayError(err)
+	}
+	st, serr := a.scheduleState(ctx, in.MerchantUID, in.Amount)
+	if serr != nil {
+		return ScheduleState{}, serr
+	}
+	if st.Status == portone.ScheduleScheduled {
+		// PortOne said it revoked it (or that nothing was left to revoke) yet still lists it as
+		// scheduled: the answer cannot be trusted yet; retry.
+		return ScheduleState{}, gatewayError(&portone.UnknownOutcomeError{Op: "POST /subscribe/payments/unschedule", MerchantUID: in.MerchantUID,
+			Err: fmt.Errorf("schedule still pending after unschedule")})
+	}
+	return st, nil
+}
+
+func (a *Activities) scheduleState(ctx context.Context, merchantUID string, want int64) (ScheduleState, error) {
+	s, err := a.Gateway.GetSchedule(ctx, merchantUID)
+	if errors.Is(err, portone.ErrNotFound) {
+		return ScheduleState{}, nil
+	}
+	if err != nil {
+		return ScheduleState{}, gatewayError(err)
+	}
+	st := ScheduleState{Status: s.ScheduleStatus, ScheduleAt: unix(s.ScheduleAt)}
+	switch s.ScheduleStatus {
+	case portone.ScheduleRevoked:
+		st.Charge = &ChargeResult{Outcome: billing.OutcomeRevoked, MerchantUID: merchantUID, Amount: want, At: unix(s.RevokedAt)}
+	case portone.ScheduleExecuted:
+		var p *portone.Payment
+		if s.ImpUID != "" {
+			p, err = a.Gateway.GetPayment(ctx, s.ImpUID)
+		} else {
+			err = fmt.Errorf("executed schedule without imp_uid")
+		}
+		if err != nil {
+			return ScheduleState{}, gatewayError(err)
+		}
+		res, err := a.settle(ctx, merchantUID, want, p)
+		if err != nil {
+			return ScheduleState{}, err
+		}
+		st.Charge = &res
+	}
+	return st, nil
+}

@@ -1,0 +1,252 @@
+package workflows
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/paycycle/paycycle/activities"
+	"github.com/paycycle/paycycle/billing"
+)
+
+// chargeOutcome is a settled charge attempt, as recorded in state.
+type chargeOutcome struct {
+	res     activities.ChargeResult
+	attempt int
+	via     billing.Via
+}
+
+// chargeUID is the merchant_uid of an attempt of a cycle.
+func (r *runner) chargeUID(cycle, attempt int) string {
+	return billing.ChargeUID{SubscriptionID: r.s.SubscriptionID, Tag: r.s.Tag, Cycle: cycle, Attempt: attempt}.String()
+}
+
+// cycleAttempts returns the merchant_uids already used for a cycle (charged, declined or
+// scheduled) and the next attempt number.
+func (r *runner) cycleAttempts(cycle int) ([]string, int) {
+	var uids []string
+	next := 1
+	for _, c := range r.s.Charges {
+		if c.Cycle != cycle {
+			continue
+		}
+		uids = append(uids, c.MerchantUID)
+		if c.Attempt >= next {
+			next = c.Attempt + 1
+		}
+	}
+	return uids, next
+}
+
+// charge makes the next attempt of a cycle through PortOne's again, after confirming that none of
+// the cycle's earlier merchant_uids was paid. It never returns a decline as an error; an error
+// means the workflow cannot go on (it was canceled).
+func (r *runner) charge(period billing.Period, amount int64) (chargeOutcome, error) {
+	prior, attempt := r.cycleAttempts(period.Cycle)
+	if attempt > billing.MaxAttempt {
+		return chargeOutcome{res: activities.ChargeResult{Outcome: billing.OutcomeRejected, Amount: amount,
+			Reason: fmt.Sprintf("cycle %d reached the limit of %d attempts", period.Cycle, billing.MaxAttempt)}, attempt: attempt, via: billing.ViaAgain}, nil
+	}
+	in := activities.ChargeInput{
+		SubscriptionID:    r.s.SubscriptionID,
+		Cycle:             period.Cycle,
+		Attempt:           attempt,
+		CustomerUID:       r.s.CustomerUID,
+		MerchantUID:       r.chargeUID(period.Cycle, attempt),
+		PriorMerchantUIDs: prior,
+		Amount:            amount,
+		TaxFree:           min(r.s.Plan.TaxFree, amount),
+		Name:              r.s.Plan.Name,
+		Buyer:             r.s.Buyer,
+	}
+	if r.s.Plan.NaverUseCfm == billing.NaverUseCfmPeriodEnd {
+		in.NaverUseCfm = period.LastDay.NaverUseCfm()
+	}
+	var res activities.ChargeResult
+	err := workflow.ExecuteActivity(workflow.WithActivityOptions(r.ctx, writeOptions), acts.Charge, in).Get(r.ctx, &res)
+	if err == nil {
+		if res.MerchantUID == "" {
+			res.MerchantUID = in.MerchantUID
+		}
+		return chargeOutcome{res: res, attempt: attempt, via: billing.ViaAgain}, nil
+	}
+	if temporal.IsCanceledError(err) {
+		return chargeOutcome{}, err
+	}
+	var appErr *temporal.ApplicationError
+	if errors.As(err, &appErr) && appErr.NonRetryable() {
+		// PortOne refused the request itself (not a decline): record it; dunning goes on.
+		return chargeOutcome{res: activities.ChargeResult{Outcome: billing.OutcomeRejected, MerchantUID: in.MerchantUID,
+			Amount: amount, Reason: appErr.Message()}, attempt: attempt, via: billing.ViaAgain}, nil
+	}
+	// The outcome is unknown (PortOne unreachable for the whole retry budget). Nothing else may
+	// happen for this cycle until PortOne says whether any of its merchant_uids was charged.
+	r.log.Warn("charge outcome unknown; reconciling before anything else", "merchant_uid", in.MerchantUID, "error", err)
+	r.recordCharge(period.Cycle, attempt, activities.ChargeResult{Outcome: billing.OutcomeUnknown, MerchantUID: in.MerchantUID,
+		Amount: amount, Reason: "no answer from PortOne: " + err.Error()}, billing.ViaAgain)
+	out, err := r.reconcile(append(prior, in.MerchantUID), amount)
+	out.attempt = attempt
+	return out, err
+}
+
+// reconcile asks PortOne until it answers whether any of merchantUIDs was charged.
+func (r *runner) reconcile(merchantUIDs []string, amount int64) (chargeOutcome, error) {
+	var lr activities.LookupResult
+	err := workflow.ExecuteActivity(workflow.WithActivityOptions(r.ctx, reconcileOptions), acts.Lookup,
+		activities.LookupInput{MerchantUIDs: merchantUIDs}).Get(r.ctx, &lr)
+	if err != nil {
+		return chargeOutcome{}, err
+	}
+	last := merchantUIDs[len(merchantUIDs)-1]
+	if !lr.Found {
+		return chargeOutcome{res: activities.ChargeResult{Outcome: billing.OutcomeRejected, MerchantUID: last, Amount: amount,
+			Reason: "PortOne did not answer in time and holds no such payment: the charge was not made"}, via: billing.ViaAgain}, nil
+	}
+	return chargeOutcome{res: lr.Charge, via: billing.ViaAgain}, nil
+}
+
+// recordCharge appends or updates the charge record of an attempt.
+func (r *runner) recordCharge(cycle, attempt int, res activities.ChargeResult, via billing.Via) {
+	at := res.At
+	if at.IsZero() {
+		at = r.now()
+	}
+	rec := billing.ChargeRecord{
+		Cycle: cycle, Attempt: attempt, MerchantUID: res.MerchantUID, ImpUID: res.ImpUID, Amount: res.Amount,
+		Outcome: res.Outcome, Reason: res.Reason, Via: via, At: at, ReceiptURL: res.ReceiptURL,
+	}
+	for i := len(r.s.Charges) - 1; i >= 0; i-- {
+		c := &r.s.Charges[i]
+		if c.MerchantUID == rec.MerchantUID {
+			rec.ScheduledAt = c.ScheduledAt
+			if rec.Via == "" {
+				rec.Via = c.Via
+			}
+			if rec.Attempt == 0 {
+				rec.Attempt = c.Attempt
+			}
+			*c = rec
+			return
+		}
+	}
+	if rec.Attempt == 0 {
+		_, rec.Attempt = r.cycleAttempts(cycle)
+	}
+	r.s.Charges = append(r.s.Charges, rec)
+}
+
+// settle applies an attempt's outcome to the subscription: paid renews access; a soft decline
+// enters (or continues) dunning; a hard decline waits for a new billing key.
+func (r *runner) settle(period billing.Period, out chargeOutcome, dueAt time.Time) {
+	res := out.res
+	if res.Adopted && res.MerchantUID != "" {
+		// A payment found under an earlier merchant_uid settles the cycle; record it there.
+		r.recordCharge(period.Cycle, 0, res, out.via)
+	} else {
+		r.recordCharge(period.Cycle, out.attempt, res, out.via)
+	}
+	switch res.Outcome {
+	case billing.OutcomePaid:
+		r.s.PaidThrough = period.End
+		if r.s.DunningState != nil {
+			r.event("recovered", "", fmt.Sprintf("cycle %d paid after %d attempts", period.Cycle, r.s.DunningState.Attempts+1))
+		}
+		r.s.DunningState = nil
+		r.setStatus(billing.StatusActive, fmt.Sprintf("cycle %d paid", period.Cycle))
+		return
+	case billing.OutcomeDeclinedHard:
+		d := r.dunning(period, dueAt)
+		d.Attempts++
+		d.Hard = true
+		d.LastReason = res.Reason
+		d.NextRetryAt = time.Time{}
+		r.setStatus(billing.StatusPaymentMethodRequired, "hard decline: "+res.Reason)
+		return
+	default: // declined, rejected, amount mismatch, revoked
+		d := r.dunning(period, dueAt)
+		d.Attempts++
+		d.Hard = false
+		d.LastReason = res.Reason
+		r.scheduleRetry(d)
+		r.setStatus(billing.StatusPastDue, fmt.Sprintf("cycle %d unpaid: %s", period.Cycle, res.Reason))
+	}
+}
+
+// dunning returns the dunning state of a cycle, starting it at the cycle's first failure.
+func (r *runner) dunning(period billing.Period, dueAt time.Time) *billing.DunningState {
+	if d := r.s.DunningState; d != nil && d.Cycle == period.Cycle {
+		return d
+	}
+	grace := dueAt.Add(r.s.Dunning.Grace.Std())
+	if next := r.s.NextChargeAt; !next.IsZero() && next.Before(grace) {
+		grace = next // access never runs into the next cycle on credit
+	}
+	r.s.DunningState = &billing.DunningState{Cycle: period.Cycle, DueAt: dueAt, GraceEndsAt: grace}
+	return r.s.DunningState
+}
+
+// scheduleRetry sets the next policy retry, dropping any that would reach the next cycle's charge.
+func (r *runner) scheduleRetry(d *billing.DunningState) {
+	d.NextRetryAt = time.Time{}
+	if d.RetriesUsed >= len(r.s.Dunning.RetryAfter) {
+		return
+	}
+	at := d.DueAt.Add(r.s.Dunning.RetryAfter[d.RetriesUsed].Std())
+	if next := r.s.NextChargeAt; !next.IsZero() && !at.Before(next) {
+		r.event("retry_dropped", "", fmt.Sprintf("retry %d at %s would reach the next cycle's charge", d.RetriesUsed+1, at.Format(time.RFC3339)))
+		d.RetriesUsed = len(r.s.Dunning.RetryAfter)
+		return
+	}
+	d.NextRetryAt = at
+}
+
+// retry runs a dunning retry of the unpaid cycle. policy says whether it consumes one of the
+// policy's retries (charge_now and a new billing key retry at once without consuming one).
+func (r *runner) retry(policy bool) error {
+	d := r.s.DunningState
+	if policy {
+		d.RetriesUsed++
+	}
+	d.NextRetryAt = time.Time{}
+	period := *r.s.CurrentPeriod
+	out, err := r.charge(period, r.lastRequestedAmount(period.Cycle, r.s.Plan.Amount))
+	if err != nil {
+		return err
+	}
+	r.settle(period, out, d.DueAt)
+	return nil
+}
+
+// lastRequestedAmount is the amount the cycle was first charged with, so that retries ask for the
+// same amount even if the plan changed since.
+func (r *runner) lastRequestedAmount(cycle int, fallback int64) int64 {
+	for _, c := range r.s.Charges {
+		if c.Cycle == cycle && c.Amount > 0 {
+			return c.Amount
+		}
+	}
+	return fallback
+}
+
+// finalAction ends dunning when every retry failed and the grace period is over.
+func (r *runner) finalAction() error {
+	d := r.s.DunningState
+	reason := fmt.Sprintf("cycle %d unpaid after %d attempts: %s", d.Cycle, d.Attempts, d.LastReason)
+	switch r.s.Dunning.FinalAction {
+	case billing.FinalActionPause:
+		r.s.DunningState = nil
+		r.s.Pause = &billing.PauseState{RequestAt: r.now(), PausedAt: r.now(), Reason: reason, ByDunning: true}
+		r.s.NextChargeAt = time.Time{}
+		r.setStatus(billing.StatusPaused, reason)
+		return nil
+	default:
+		_, err := r.applyCancel(&billing.CancelRequest{
+			When: billing.Now, Reason: "미납으로 인한 해지 (" + reason + ")", Requester: billing.RequesterAdmin, Refund: billing.RefundNone,
+			RequestedAt: r.now(),
+		})
+		return err
+	}
+}

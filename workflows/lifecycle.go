@@ -1,0 +1,127 @@
+package workflows
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/paycycle/paycycle/billing"
+	"github.com/paycycle/paycycle/calendar"
+)
+
+// startBilling builds the billing calendar once the billing key is verified and takes the first
+// charge when the subscription charges at once.
+func (r *runner) startBilling() error {
+	now := r.now()
+	plan := r.s.Plan
+	r.setStatus(billing.StatusActive, "billing key verified")
+	if plan.Interval.Unit.IsShort() {
+		rec, err := calendar.NewShortRecurrence(plan.Interval, now)
+		if err != nil {
+			return invalidInput(&billing.InputError{Field: "plan.interval", Reason: err.Error()})
+		}
+		r.s.Recurrence, r.s.NextIndex, r.s.NextChargeAt = &rec, 0, rec.ChargeAt(0)
+		return nil
+	}
+	rec, start, err := newCalendarRecurrence(plan, calendar.DateOf(now))
+	if err != nil {
+		return invalidInput(&billing.InputError{Field: "plan", Reason: err.Error()})
+	}
+	r.s.Recurrence, r.s.NextIndex = &rec, 0
+	today := calendar.DateOf(now)
+	switch {
+	case r.firstCharge == billing.FirstChargeAnchor:
+		r.s.NextChargeAt = rec.ChargeAt(0)
+	case start == today:
+		// Charge the first full cycle now; its service period starts today.
+		r.s.NextChargeAt = now
+	default:
+		// Sign-up before the anchor day: charge the stub from today to the anchor pro rata now.
+		r.s.NextChargeAt = rec.ChargeAt(0)
+		return r.chargeStub(today, start)
+	}
+	return nil
+}
+
+// newCalendarRecurrence makes the recurrence of a calendar-unit plan starting on its first anchor
+// date on or after today.
+func newCalendarRecurrence(plan billing.Plan, today calendar.Date) (calendar.Recurrence, calendar.Date, error) {
+	tod, err := calendar.ParseTimeOfDay(plan.ChargeTime)
+	if err != nil {
+		return calendar.Recurrence{}, calendar.Date{}, err
+	}
+	anchor := int(plan.AnchorDay)
+	start := today
+	switch plan.Interval.Unit {
+	case calendar.Month, calendar.Year:
+		if anchor == 0 {
+			anchor = today.Day
+		} else {
+			start = calendar.FirstAnchorDate(today, anchor)
+		}
+	default:
+		anchor = 0
+	}
+	rec, err := calendar.NewRecurrence(plan.Interval, start, anchor, tod)
+	return rec, start, err
+}
+
+// chargeStub charges the pro-rata first period from today up to the first anchor date.
+func (r *runner) chargeStub(today, anchor calendar.Date) error {
+	rec := r.recurrence()
+	amount, err := rec.FirstStubCharge(r.s.Plan.Amount, today)
+	if err != nil {
+		return invalidInput(&billing.InputError{Field: "plan", Reason: err.Error()})
+	}
+	period := billing.Period{
+		Cycle: r.s.Cycle + 1, Start: r.now(), End: rec.ChargeAt(0),
+		FirstDay: today, LastDay: anchor.AddDays(-1), Stub: true,
+	}
+	if amount < billing.MinAmountKRW {
+		r.event("stub_not_charged", "", fmt.Sprintf("pro-rata first period %s..%s is %d KRW, below NaverPay's minimum; not charged",
+			period.FirstDay, period.LastDay, amount))
+		r.s.Cycle++
+		r.s.CurrentPeriod = &period
+		r.s.PaidThrough = period.End
+		return nil
+	}
+	return r.beginCycleWith(period, amount, nil)
+}
+
+// beginCycle starts the next regular cycle, which is due now: it applies a pending plan change,
+// moves the calendar on and charges (or settles PortOne's scheduled charge for it).
+func (r *runner) beginCycle(scheduled *chargeOutcome) error {
+	if r.s.PendingPlan != nil {
+		r.event("plan_changed", "", fmt.Sprintf("plan %q %d KRW → %q %d KRW from cycle %d",
+			r.s.Plan.Name, r.s.Plan.Amount, r.s.PendingPlan.Name, r.s.PendingPlan.Amount, r.s.Cycle+1))
+		r.s.Plan = *r.s.PendingPlan
+		r.s.PendingPlan = nil
+	}
+	rec := r.recurrence()
+	idx := r.s.NextIndex
+	p := rec.Period(idx)
+	period := billing.Period{Cycle: r.s.Cycle + 1, Start: p.Start, End: p.End, FirstDay: p.FirstDay, LastDay: p.LastDay}
+	r.s.NextIndex = idx + 1
+	r.s.NextChargeAt = rec.ChargeAt(idx + 1)
+	return r.beginCycleWith(period, r.s.Plan.Amount, scheduled)
+}
+
+// beginCycleWith records a new cycle and charges it, unless its charge is already settled.
+func (r *runner) beginCycleWith(period billing.Period, amount int64, settled *chargeOutcome) error {
+	r.s.Cycle = period.Cycle
+	r.cyclesThisRun++
+	r.s.CurrentPeriod = &period
+	dueAt := period.Start
+	if settled != nil {
+		r.settle(period, *settled, dueAt)
+		return nil
+	}
+	out, err := r.charge(period, amount)
+	if err != nil {
+		return err
+	}
+	r.settle(period, out, dueAt)
+	return nil
+}
+
+// dueNow reports whether t has come.
+func (r *runner) dueNow(t time.Time) bool { return !t.IsZero() && !r.now().Before(t) }

@@ -1,0 +1,441 @@
+package workflows
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/paycycle/paycycle/billing"
+)
+
+// registerHandlers installs the query, the signal receivers and the update handlers. Signals and
+// updates share names and payloads; both go through the same validation, so a malformed or
+// out-of-place signal is refused exactly like the update would be, recorded in the audit trail
+// and otherwise ignored. Handlers only record intent; the main loop acts on it.
+func (r *runner) registerHandlers() error {
+	if err := workflow.SetQueryHandler(r.ctx, billing.QueryState, func() (billing.State, error) {
+		return *r.s, nil
+	}); err != nil {
+		return err
+	}
+	commands := []struct {
+		name  string
+		apply func(raw json.RawMessage, dryRun bool) (billing.Receipt, int, error)
+	}{
+		{billing.MsgCancel, r.onCancel},
+		{billing.MsgUndoCancel, r.onUndoCancel},
+		{billing.MsgPause, r.onPause},
+		{billing.MsgResume, r.onResume},
+		{billing.MsgChangePlan, r.onChangePlan},
+		{billing.MsgReplaceBillingKey, r.onReplaceBillingKey},
+		{billing.MsgChargeNow, r.onChargeNow},
+	}
+	for _, c := range commands {
+		c := c
+		r.receiveSignals(c.name, func(raw json.RawMessage) {
+			if _, _, err := c.apply(raw, false); err != nil {
+				r.refused(c.name, err)
+			}
+		})
+		validate := func(ctx workflow.Context, raw json.RawMessage) error {
+			_, _, err := c.apply(raw, true)
+			return err
+		}
+		handle := func(ctx workflow.Context, raw json.RawMessage) (billing.Receipt, error) {
+			receipt, token, err := c.apply(raw, false)
+			if err != nil || token < 0 {
+				return receipt, err
+			}
+			if err := workflow.Await(ctx, func() bool { _, ok := r.done[token]; return ok }); err != nil {
+				return billing.Receipt{}, err
+			}
+			res := r.done[token]
+			delete(r.done, token)
+			return res.receipt, res.err
+		}
+		if err := workflow.SetUpdateHandlerWithOptions(r.ctx, c.name, handle, workflow.UpdateHandlerOptions{
+			Validator:   validate,
+			Description: "same payload as the " + c.name + " signal; answers with a receipt",
+		}); err != nil {
+			return err
+		}
+	}
+	r.receiveSignals(billing.SignalRegistered, r.onRegistered)
+	r.receiveSignals(billing.SignalRegistrationFailed, r.onRegistrationFailed)
+	r.receiveSignals(billing.SignalPaymentNotification, r.onPaymentNotification)
+	return nil
+}
+
+// receiveSignals runs a receiver for one signal name. Payloads arrive raw so that a malformed one
+// is reported in the audit trail instead of being dropped silently.
+func (r *runner) receiveSignals(name string, fn func(json.RawMessage)) {
+	ch := workflow.GetSignalChannel(r.ctx, name)
+	workflow.Go(r.ctx, func(ctx workflow.Context) {
+		for {
+			var raw json.RawMessage
+			if !ch.Receive(ctx, &raw) {
+				return
+			}
+			fn(raw)
+			r.dirty = true
+		}
+	})
+}
+
+// refused records a refused signal.
+func (r *runner) refused(name string, err error) {
+	r.log.Warn("message refused", "message", name, "error", err)
+	r.event("refused", "", fmt.Sprintf("%s: %v", name, err))
+	r.dirty = true
+}
+
+// decode parses a message payload strictly, naming the problem for the sender.
+func decode(raw json.RawMessage, v any) error {
+	if len(raw) == 0 || string(raw) == "null" {
+		raw = json.RawMessage("{}")
+	}
+	if err := json.Unmarshal(raw, v); err != nil {
+		return temporal.NewApplicationError("malformed payload: "+err.Error(), billing.ErrorTypeInvalidInput)
+	}
+	return nil
+}
+
+// refuse wraps a validation failure as a non-retryable application error with a clear message.
+func refuse(format string, args ...any) error {
+	return temporal.NewApplicationError(fmt.Sprintf(format, args...), billing.ErrorTypeInvalidInput)
+}
+
+func refuseInput(err error) error {
+	var ie *billing.InputError
+	if errors.As(err, &ie) {
+		if ie.Field == "" {
+			return refuse("%s", ie.Reason)
+		}
+		return refuse("%s: %s", ie.Field, ie.Reason)
+	}
+	return refuse("%v", err)
+}
+
+// seen reports whether a request ID was already applied (a duplicated message), and otherwise
+// remembers it unless dryRun.
+func (r *runner) seen(id string, dryRun bool) bool {
+	if id == "" {
+		return false
+	}
+	if slices.Contains(r.s.RecentRequestIDs, id) {
+		return true
+	}
+	if !dryRun {
+		r.s.RecentRequestIDs = append(r.s.RecentRequestIDs, id)
+		if n := len(r.s.RecentRequestIDs); n > billing.MaxRequestIDs {
+			r.s.RecentRequestIDs = append([]string(nil), r.s.RecentRequestIDs[n-billing.MaxRequestIDs:]...)
+		}
+	}
+	return false
+}
+
+func (r *runner) duplicate() billing.Receipt {
+	return billing.Receipt{Message: "duplicate request: already applied", Status: r.s.Status, NextChargeAt: r.s.NextChargeAt, Duplicate: true}
+}
+
+func (r *runner) newToken() int {
+	r.nextToken++
+	return r.nextToken
+}
+
+func (r *runner) receipt(msg string) billing.Receipt {
+	return billing.Receipt{Message: msg, Status: r.s.Status, NextChargeAt: r.s.NextChargeAt}
+}
+
+func (r *runner) notEnded() error {
+	if r.s.Status.Terminal() {
+		return refuse("the subscription has ended (%s)", r.s.Status)
+	}
+	return nil
+}
+
+// Each on* function validates a message against the current state and, unless dryRun, applies it.
+// It returns a receipt, or a token when the answer comes from the main loop (token < 0: none).
+
+func (r *runner) onCancel(raw json.RawMessage, dryRun bool) (billing.Receipt, int, error) {
+	var req billing.CancelRequest
+	if err := decode(raw, &req); err != nil {
+		return billing.Receipt{}, -1, err
+	}
+	req.Normalize()
+	if err := req.Validate(); err != nil {
+		return billing.Receipt{}, -1, refuseInput(err)
+	}
+	if err := r.notEnded(); err != nil {
+		return billing.Receipt{}, -1, err
+	}
+	if r.seen(req.RequestID, true) {
+		return r.duplicate(), -1, nil
+	}
+	immediate := req.When == billing.Now || r.s.Status == billing.StatusAwaitingRegistration || r.s.Status == billing.StatusPaused
+	if !immediate && r.s.PendingCancel != nil {
+		return r.receipt("a cancel at period end is already pending"), -1, nil
+	}
+	if dryRun {
+		return billing.Receipt{}, -1, nil
+	}
+	r.seen(req.RequestID, false)
+	req.RequestedAt = r.now()
+	r.dirty = true
+	if immediate {
+		if r.cancelNow != nil {
+			return r.receipt("a cancel is already in progress"), -1, nil
+		}
+		token := r.newToken()
+		r.cancelNow = &pendingCancel{req: req, token: token}
+		r.event("cancel_requested", string(req.Requester), fmt.Sprintf("now, refund %s: %s", req.Refund, req.Reason))
+		return billing.Receipt{}, token, nil
+	}
+	r.s.PendingCancel = &req
+	r.event("cancel_requested", string(req.Requester), "at period end: "+req.Reason)
+	msg := "the subscription will be canceled at the end of the current period"
+	if !r.s.NextChargeAt.IsZero() {
+		msg += " (" + r.s.NextChargeAt.In(seoul()).Format("2006-01-02 15:04 MST") + "); no further charge"
+	}
+	return r.receipt(msg), -1, nil
+}
+
+func (r *runner) onUndoCancel(raw json.RawMessage, dryRun bool) (billing.Receipt, int, error) {
+	var req billing.UndoCancelRequest
+	if err := decode(raw, &req); err != nil {
+		return billing.Receipt{}, -1, err
+	}
+	if err := r.notEnded(); err != nil {
+		return billing.Receipt{}, -1, err
+	}
+	if r.seen(req.RequestID, true) {
+		return r.duplicate(), -1, nil
+	}
+	if r.s.PendingCancel == nil {
+		return billing.Receipt{}, -1, refuse("there is no pending cancel to undo")
+	}
+	if dryRun {
+		return billing.Receipt{}, -1, nil
+	}
+	r.seen(req.RequestID, false)
+	r.s.PendingCancel = nil
+	r.dirty = true
+	r.event("cancel_undone", "", req.Reason)
+	return r.receipt("the pending cancel was withdrawn; billing continues"), -1, nil
+}
+
+func (r *runner) onPause(raw json.RawMessage, dryRun bool) (billing.Receipt, int, error) {
+	var req billing.PauseRequest
+	if err := decode(raw, &req); err != nil {
+		return billing.Receipt{}, -1, err
+	}
+	req.Normalize()
+	if err := req.Validate(); err != nil {
+		return billing.Receipt{}, -1, refuseInput(err)
+	}
+	if err := r.notEnded(); err != nil {
+		return billing.Receipt{}, -1, err
+	}
+	if r.seen(req.RequestID, true) {
+		return r.duplicate(), -1, nil
+	}
+	switch {
+	case r.s.Status == billing.StatusPaused:
+		return billing.Receipt{}, -1, refuse("the subscription is already paused")
+	case r.s.Pause != nil && r.s.Pause.Pending:
+		return billing.Receipt{}, -1, refuse("a pause at period end is already pending")
+	case r.s.Status != billing.StatusActive:
+		return billing.Receipt{}, -1, refuse("only an active subscription can be paused; it is %s", r.s.Status)
+	case !req.ResumeAt.IsZero() && !req.ResumeAt.After(r.now()):
+		return billing.Receipt{}, -1, refuse("resume_at %s is not in the future", req.ResumeAt.Format(time.RFC3339))
+	}
+	if dryRun {
+		return billing.Receipt{}, -1, nil
+	}
+	r.seen(req.RequestID, false)
+	r.dirty = true
+	p := &billing.PauseState{RequestAt: r.now(), ResumeAt: req.ResumeAt.UTC(), Reason: req.Reason}
+	r.s.Pause = p
+	if req.When == billing.Now {
+		p.PausedAt = r.now()
+		r.s.NextChargeAt = time.Time{}
+		r.setStatus(billing.StatusPaused, "paused: "+req.Reason)
+		return r.receipt("paused now"), -1, nil
+	}
+	p.Pending = true
+	r.event("pause_requested", "", "at period end: "+req.Reason)
+	return r.receipt("the subscription will pause at the end of the current period"), -1, nil
+}
+
+func (r *runner) onResume(raw json.RawMessage, dryRun bool) (billing.Receipt, int, error) {
+	var req billing.ResumeRequest
+	if err := decode(raw, &req); err != nil {
+		return billing.Receipt{}, -1, err
+	}
+	req.Normalize()
+	if err := req.Validate(); err != nil {
+		return billing.Receipt{}, -1, refuseInput(err)
+	}
+	if err := r.notEnded(); err != nil {
+		return billing.Receipt{}, -1, err
+	}
+	if r.seen(req.RequestID, true) {
+		return r.duplicate(), -1, nil
+	}
+	pendingPause := r.s.Pause != nil && r.s.Pause.Pending
+	if r.s.Status != billing.StatusPaused && !pendingPause {
+		return billing.Receipt{}, -1, refuse("the subscription is not paused (it is %s)", r.s.Status)
+	}
+	if dryRun {
+		return billing.Receipt{}, -1, nil
+	}
+	r.seen(req.RequestID, false)
+	r.dirty = true
+	if pendingPause {
+		r.s.Pause = nil
+		r.event("pause_withdrawn", "", req.Reason)
+		return r.receipt("the pending pause was withdrawn"), -1, nil
+	}
+	token := r.newToken()
+	r.resumeReq = &pendingResume{req: req, token: token}
+	return billing.Receipt{}, token, nil
+}
+
+func (r *runner) onChangePlan(raw json.RawMessage, dryRun bool) (billing.Receipt, int, error) {
+	var req billing.ChangePlanRequest
+	if err := decode(raw, &req); err != nil {
+		return billing.Receipt{}, -1, err
+	}
+	if err := r.notEnded(); err != nil {
+		return billing.Receipt{}, -1, err
+	}
+	if r.seen(req.RequestID, true) {
+		return r.duplicate(), -1, nil
+	}
+	base := r.nextPlan()
+	if err := req.Validate(base); err != nil {
+		return billing.Receipt{}, -1, refuseInput(err)
+	}
+	if dryRun {
+		return billing.Receipt{}, -1, nil
+	}
+	r.seen(req.RequestID, false)
+	r.dirty = true
+	next := req.Apply(base)
+	r.s.PendingPlan = &next
+	r.event("plan_change_requested", "", fmt.Sprintf("from cycle %d: %q %d KRW (tax free %d) %s", r.s.Cycle+1, next.Name, next.Amount, next.TaxFree, req.Reason))
+	if r.s.Cycle == 0 && r.s.Status == billing.StatusAwaitingRegistration {
+		r.s.Plan, r.s.PendingPlan = next, nil
+		return r.receipt("plan changed before the first charge"), -1, nil
+	}
+	return r.receipt(fmt.Sprintf("the new plan applies from cycle %d", r.s.Cycle+1)), -1, nil
+}
+
+func (r *runner) onReplaceBillingKey(raw json.RawMessage, dryRun bool) (billing.Receipt, int, error) {
+	var req billing.ReplaceBillingKeyRequest
+	if err := decode(raw, &req); err != nil {
+		return billing.Receipt{}, -1, err
+	}
+	if err := req.Validate(); err != nil {
+		return billing.Receipt{}, -1, refuseInput(err)
+	}
+	if err := r.notEnded(); err != nil {
+		return billing.Receipt{}, -1, err
+	}
+	if r.seen(req.RequestID, true) {
+		return r.duplicate(), -1, nil
+	}
+	if dryRun {
+		return billing.Receipt{}, -1, nil
+	}
+	r.seen(req.RequestID, false)
+	r.dirty = true
+	token := r.newToken()
+	r.replaceKeys = append(r.replaceKeys, pendingReplace{req: req, token: token})
+	return billing.Receipt{}, token, nil
+}
+
+func (r *runner) onChargeNow(raw json.RawMessage, dryRun bool) (billing.Receipt, int, error) {
+	var req billing.ChargeNowRequest
+	if err := decode(raw, &req); err != nil {
+		return billing.Receipt{}, -1, err
+	}
+	if err := r.notEnded(); err != nil {
+		return billing.Receipt{}, -1, err
+	}
+	if r.seen(req.RequestID, true) {
+		return r.duplicate(), -1, nil
+	}
+	switch r.s.Status {
+	case billing.StatusPastDue:
+	case billing.StatusPaymentMethodRequired:
+		return billing.Receipt{}, -1, refuse("the billing key was declined for good; send %s with a newly registered customer_uid", billing.MsgReplaceBillingKey)
+	default:
+		next := "no charge is planned"
+		if !r.s.NextChargeAt.IsZero() {
+			next = "the next charge is at " + r.s.NextChargeAt.In(seoul()).Format("2006-01-02 15:04 MST")
+		}
+		return billing.Receipt{}, -1, refuse("nothing is due: the subscription is %s and %s", r.s.Status, next)
+	}
+	if d := r.s.DunningState; d != nil && d.Attempts >= billing.MaxAttempt {
+		return billing.Receipt{}, -1, refuse("cycle %d reached the limit of %d attempts", d.Cycle, billing.MaxAttempt)
+	}
+	if dryRun {
+		return billing.Receipt{}, -1, nil
+	}
+	r.seen(req.RequestID, false)
+	r.dirty = true
+	token := r.newToken()
+	r.chargeNow = append(r.chargeNow, token)
+	return billing.Receipt{}, token, nil
+}
+
+func (r *runner) onRegistered(raw json.RawMessage) {
+	var sig billing.RegisteredSignal
+	if err := decode(raw, &sig); err != nil || sig.ImpUID == "" {
+		r.refused(billing.SignalRegistered, fmt.Errorf("imp_uid is required (payload %s)", truncate(string(raw), 120)))
+		return
+	}
+	if r.s.Status != billing.StatusAwaitingRegistration {
+		r.event("registered_ignored", "", fmt.Sprintf("imp_uid %s: the subscription is %s", sig.ImpUID, r.s.Status))
+		return
+	}
+	r.registrations = append(r.registrations, sig)
+}
+
+func (r *runner) onRegistrationFailed(raw json.RawMessage) {
+	var sig billing.RegistrationFailedSignal
+	if err := decode(raw, &sig); err != nil {
+		r.refused(billing.SignalRegistrationFailed, err)
+		return
+	}
+	r.s.Registration.LastError = truncate(sig.Error, 300)
+	r.event("registration_failed", "customer", truncate(sig.Error, 300))
+}
+
+func (r *runner) onPaymentNotification(raw json.RawMessage) {
+	var n billing.PaymentNotification
+	if err := decode(raw, &n); err != nil || n.MerchantUID == "" {
+		r.refused(billing.SignalPaymentNotification, fmt.Errorf("merchant_uid is required"))
+		return
+	}
+	parsed, err := billing.ParseMerchantUID(n.MerchantUID)
+	if err != nil || parsed.Charge.Tag != r.s.Tag || parsed.SubscriptionID != r.s.SubscriptionID {
+		r.event("notification_ignored", "", fmt.Sprintf("%s does not belong to this subscription", n.MerchantUID))
+		return
+	}
+	r.notified[n.MerchantUID] = true
+	r.event("payment_notification", "portone", fmt.Sprintf("%s %s (imp_uid %s)", n.MerchantUID, n.Status, n.ImpUID))
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}

@@ -1,0 +1,62 @@
+package workflows
+
+import (
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/paycycle/paycycle/activities"
+)
+
+// Activity options. Every activity sets StartToClose (the only way a worker crash is detected)
+// and a bounded retry budget; definite refusals are non-retryable.
+var (
+	// readOptions are for lookups: cheap, safe to repeat.
+	readOptions = workflow.ActivityOptions{
+		StartToCloseTimeout:    30 * time.Second,
+		ScheduleToCloseTimeout: time.Hour,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval:        time.Second,
+			BackoffCoefficient:     2,
+			MaximumInterval:        time.Minute,
+			NonRetryableErrorTypes: activities.NonRetryableErrorTypes,
+		},
+	}
+	// writeOptions are for charges, refunds, schedules and deletions: each activity looks before
+	// it writes, so a retry after a lost answer is safe.
+	writeOptions = workflow.ActivityOptions{
+		StartToCloseTimeout:    time.Minute,
+		ScheduleToCloseTimeout: 30 * time.Minute,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval:        2 * time.Second,
+			BackoffCoefficient:     2,
+			MaximumInterval:        2 * time.Minute,
+			NonRetryableErrorTypes: activities.NonRetryableErrorTypes,
+		},
+	}
+	// reconcileOptions are for settling a charge whose outcome stayed unknown after the charge
+	// activity gave up. No new charge for that cycle may start before this answers, so it retries
+	// until PortOne answers; Temporal records no event per retry.
+	reconcileOptions = workflow.ActivityOptions{
+		StartToCloseTimeout: 30 * time.Second,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval:        5 * time.Second,
+			BackoffCoefficient:     2,
+			MaximumInterval:        10 * time.Minute,
+			NonRetryableErrorTypes: []string{activities.ErrTypeInvalidRequest},
+		},
+	}
+	settingsOptions = workflow.LocalActivityOptions{
+		StartToCloseTimeout: 5 * time.Second,
+		RetryPolicy:         &temporal.RetryPolicy{MaximumAttempts: 3},
+	}
+)
+
+// cyclesPerRun is how many billing cycles one run handles before continuing as new, so that
+// every run starts on recent code and its history stays small.
+const cyclesPerRun = 12
+
+// registrationRecheckMin is the shortest interval between PortOne checks while awaiting
+// registration.
+const registrationRecheckMin = 30 * time.Minute

@@ -1,0 +1,91 @@
+package workflows
+
+import (
+	"fmt"
+
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/paycycle/paycycle/activities"
+	"github.com/paycycle/paycycle/billing"
+	"github.com/paycycle/paycycle/calendar"
+)
+
+// refundForCancel refunds the current period's paid charge as the cancel asks: in full, or pro
+// rata for the unused whole days (floored to the won, see calendar.Prorate).
+func (r *runner) refundForCancel(req billing.CancelRequest) (*billing.RefundRecord, error) {
+	if req.Refund == billing.RefundNone || r.s.CurrentPeriod == nil {
+		return nil, nil
+	}
+	period := *r.s.CurrentPeriod
+	paid := r.paidCharge(period.Cycle)
+	if paid == nil {
+		r.event("refund_skipped", string(req.Requester), fmt.Sprintf("cycle %d has no paid charge to refund", period.Cycle))
+		return nil, nil
+	}
+	refunded := r.refundedAmount(paid.ImpUID)
+	var amount int64
+	switch req.Refund {
+	case billing.RefundFull:
+		amount = paid.Amount - refunded
+	case billing.RefundProrata:
+		cp := calendar.Period{Unit: r.s.Plan.Interval.Unit, Start: period.Start, End: period.End, FirstDay: period.FirstDay, LastDay: period.LastDay}
+		amount = calendar.UnusedRefund(paid.Amount, cp, r.now()) - refunded
+	}
+	if amount <= 0 {
+		r.event("refund_skipped", string(req.Requester), fmt.Sprintf("nothing left to refund on %s", paid.MerchantUID))
+		return nil, nil
+	}
+	var res activities.RefundResult
+	err := workflow.ExecuteActivity(workflow.WithActivityOptions(r.ctx, writeOptions), acts.Refund, activities.RefundInput{
+		ImpUID:         paid.ImpUID,
+		Amount:         amount,
+		PaymentAmount:  paid.Amount,
+		PriorCancelled: refunded,
+		Reason:         req.Reason,
+		Requester:      req.Requester,
+	}).Get(r.ctx, &res)
+	if err != nil {
+		return nil, err
+	}
+	rec := billing.RefundRecord{
+		Cycle: period.Cycle, ImpUID: paid.ImpUID, MerchantUID: paid.MerchantUID, Amount: res.Refunded,
+		Reason: req.Reason, Requester: req.Requester, At: r.now(), Outcome: "refunded",
+	}
+	r.s.Refunds = append(r.s.Refunds, rec)
+	r.event("refunded", string(req.Requester), fmt.Sprintf("%d KRW of %s (%s)", res.Refunded, paid.MerchantUID, req.Refund))
+	return &rec, nil
+}
+
+// paidCharge returns the paid charge record of a cycle.
+func (r *runner) paidCharge(cycle int) *billing.ChargeRecord {
+	for i := len(r.s.Charges) - 1; i >= 0; i-- {
+		if c := &r.s.Charges[i]; c.Cycle == cycle && c.Outcome == billing.OutcomePaid {
+			return c
+		}
+	}
+	return nil
+}
+
+// refundedAmount sums what the workflow already refunded on a payment.
+func (r *runner) refundedAmount(impUID string) int64 {
+	var sum int64
+	for _, f := range r.s.Refunds {
+		if f.ImpUID == impUID {
+			sum += f.Amount
+		}
+	}
+	return sum
+}
+
+// deleteBillingKey deletes a billing key at PortOne with NaverPay's required reason and requester.
+func (r *runner) deleteBillingKey(customerUID, reason string, requester billing.Requester) error {
+	var res activities.DeleteBillingKeyResult
+	err := workflow.ExecuteActivity(workflow.WithActivityOptions(r.ctx, writeOptions), acts.DeleteBillingKey, activities.DeleteBillingKeyInput{
+		CustomerUID: customerUID, Reason: reason, Requester: requester,
+	}).Get(r.ctx, &res)
+	if err != nil {
+		return err
+	}
+	r.event("billing_key_deleted", string(requester), fmt.Sprintf("%s: %s", maskUID(customerUID), reason))
+	return nil
+}

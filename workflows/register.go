@@ -1,0 +1,17 @@
+package workflows
+
+import (
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/paycycle/paycycle/activities"
+	"github.com/paycycle/paycycle/billing"
+)
+
+// Register registers the subscription workflow and its activities on a worker (or a replayer
+// or test environment), under the names the README documents.
+func Register(r worker.Registry, a *activities.Activities) {
+	r.RegisterWorkflowWithOptions(Subscription, workflow.RegisterOptions{Name: billing.WorkflowType})
+	r.RegisterActivityWithOptions(a, activity.RegisterOptions{SkipInvalidStructFunctions: true})
+}

@@ -1,0 +1,150 @@
+package workflows
+
+import (
+	"fmt"
+	"time"
+
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/paycycle/paycycle/activities"
+	"github.com/paycycle/paycycle/billing"
+)
+
+// awaitRegistration verifies the billing key, or waits for the customer to register one. It
+// reports false when the subscription ended while waiting (canceled or expired). PortOne being
+// unreachable delays it; it never fails it.
+func (r *runner) awaitRegistration() (bool, error) {
+	var deadline, lastCheck time.Time
+	for {
+		r.dirty = false
+		r.refresh()
+		done, ok, err := r.registrationStep(&deadline, &lastCheck)
+		if err != nil {
+			if !recoverable(err) {
+				return false, err
+			}
+			if err := r.backOff(err); err != nil {
+				return false, err
+			}
+			continue
+		}
+		if done {
+			return ok, nil
+		}
+		wake := lastCheck.Add(r.registrationRecheck())
+		if deadline.Before(wake) {
+			wake = deadline
+		}
+		if _, err := workflow.AwaitWithOptions(r.ctx, workflow.AwaitOptions{
+			Timeout:      wake.Sub(r.now()),
+			TimerOptions: workflow.TimerOptions{Summary: "awaiting registration"},
+		}, func() bool { return r.dirty }); err != nil {
+			return false, err
+		}
+	}
+}
+
+// registrationStep does the next thing while awaiting registration. done reports that waiting is
+// over, and ok whether billing can start.
+func (r *runner) registrationStep(deadline, lastCheck *time.Time) (done, ok bool, err error) {
+	now := r.now()
+	if deadline.IsZero() {
+		// First look: the key may already be registered.
+		key, err := r.checkBillingKey(r.s.CustomerUID)
+		if err != nil {
+			return false, false, err
+		}
+		if key.Exists {
+			r.s.Registration.VerifiedAt = r.now()
+			r.event("billing_key_verified", "", "billing key found at PortOne")
+			return true, true, nil
+		}
+		*deadline, *lastCheck = now.Add(r.regTimeout), now
+		r.s.Registration.Deadline = *deadline
+		r.setStatus(billing.StatusAwaitingRegistration, "waiting for the customer to register NaverPay recurring payment")
+		return false, false, nil
+	}
+	if pc := r.takeCancel(); pc != nil {
+		receipt, err := r.applyCancel(&pc.req)
+		if err != nil {
+			r.cancelNow = pc
+			return false, false, err
+		}
+		r.answer(pc.token, receipt, nil)
+		return true, false, nil
+	}
+	if len(r.replaceKeys) > 0 {
+		pr := r.replaceKeys[0]
+		receipt, refusal, err := r.applyReplaceKey(pr.req)
+		if err != nil {
+			return false, false, err
+		}
+		r.replaceKeys = r.replaceKeys[1:]
+		r.answer(pr.token, receipt, refusal)
+		return refusal == nil, refusal == nil, nil
+	}
+	if len(r.registrations) > 0 {
+		ok, err := r.verifyRegistration(r.registrations[0])
+		if err != nil {
+			return false, false, err
+		}
+		r.registrations = r.registrations[1:]
+		return ok, ok, nil
+	}
+	if now.Before(*deadline) && now.Sub(*lastCheck) < r.registrationRecheck() {
+		return false, false, nil
+	}
+	// The edge's message may have been lost: ask PortOne directly.
+	key, err := r.checkBillingKey(r.s.CustomerUID)
+	if err != nil {
+		return false, false, err
+	}
+	*lastCheck = now
+	if key.Exists {
+		r.s.Registration.VerifiedAt = r.now()
+		r.event("billing_key_verified", "", "billing key found at PortOne on a periodic check")
+		return true, true, nil
+	}
+	if !now.Before(*deadline) {
+		r.setStatus(billing.StatusExpired, fmt.Sprintf("no billing key was registered within %s", billing.Duration(r.regTimeout)))
+		return true, false, nil
+	}
+	return false, false, nil
+}
+
+// verifyRegistration checks a reported registration at PortOne.
+func (r *runner) verifyRegistration(reg billing.RegisteredSignal) (bool, error) {
+	var res activities.VerifyRegistrationResult
+	err := workflow.ExecuteActivity(workflow.WithActivityOptions(r.ctx, readOptions), acts.VerifyRegistration,
+		activities.VerifyRegistrationInput{ImpUID: reg.ImpUID, CustomerUID: r.s.CustomerUID}).Get(r.ctx, &res)
+	if err != nil {
+		return false, err
+	}
+	if !res.OK {
+		r.s.Registration.LastError = res.Reason
+		r.event("registration_rejected", "", fmt.Sprintf("imp_uid %s: %s", reg.ImpUID, res.Reason))
+		return false, nil
+	}
+	r.s.Registration.ImpUID = reg.ImpUID
+	r.s.Registration.VerifiedAt = r.now()
+	r.s.Registration.LastError = ""
+	r.event("registered", "customer", "registration "+reg.ImpUID+" verified at PortOne")
+	return true, nil
+}
+
+func (r *runner) checkBillingKey(customerUID string) (activities.BillingKeyResult, error) {
+	var res activities.BillingKeyResult
+	err := workflow.ExecuteActivity(workflow.WithActivityOptions(r.ctx, readOptions), acts.CheckBillingKey,
+		activities.BillingKeyInput{CustomerUID: customerUID}).Get(r.ctx, &res)
+	return res, err
+}
+
+// acts is the nil receiver through which the workflow names activity methods.
+var acts *activities.Activities
+
+// registrationRecheck is how often a subscription awaiting registration asks PortOne itself, in
+// case the edge's "registered" message was lost: every 30 minutes, or less often for long
+// deadlines so that at most about 100 checks are made.
+func (r *runner) registrationRecheck() time.Duration {
+	return max(registrationRecheckMin, r.regTimeout/100)
+}

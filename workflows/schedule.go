@@ -1,0 +1,175 @@
+package workflows
+
+import (
+	"fmt"
+	"time"
+
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/paycycle/paycycle/activities"
+	"github.com/paycycle/paycycle/billing"
+)
+
+// Schedule mode: each cycle's charge is registered with PortOne's scheduler ahead of time, so
+// PortOne charges at the due time even while our side is down, and reports by webhook. The
+// workflow settles the cycle from PortOne's own answer (a webhook only makes it look sooner).
+// Never both: a cycle is charged through again only after PortOne confirmed that its schedule
+// was revoked, or executed and failed; dunning retries go through again (our policy, our time).
+
+// maxScheduleChecks is how many times the workflow asks about a schedule that PortOne has not
+// executed yet before it revokes it and charges itself.
+const maxScheduleChecks = 5
+
+func (r *runner) isScheduleMode() bool { return r.s.Plan.ChargeMode == billing.ChargeModeSchedule }
+
+// scheduleLead is the least time between now and the due time for a charge to be handed to
+// PortOne's scheduler; closer than that, the workflow charges itself at the due time.
+func (r *runner) scheduleLead() time.Duration {
+	if r.s.Plan.Interval.Unit.IsShort() {
+		return 2 * time.Second
+	}
+	return time.Minute
+}
+
+// scheduledSettleAt is when the workflow next asks PortOne about a scheduled charge: at the due
+// time once a webhook said it ran, otherwise after the settle delay (growing with each check).
+func (r *runner) scheduledSettleAt(sc *billing.ScheduledCharge) time.Time {
+	if r.notified[sc.MerchantUID] {
+		return sc.ScheduleAt
+	}
+	return sc.ScheduleAt.Add(time.Duration(sc.Checks+1) * r.settings.ScheduleSettleDelay)
+}
+
+// nextPlan is the plan the next cycle will charge.
+func (r *runner) nextPlan() billing.Plan {
+	if r.s.PendingPlan != nil {
+		return *r.s.PendingPlan
+	}
+	return r.s.Plan
+}
+
+// maintainSchedule keeps PortOne's schedule in line with the subscription: it revokes a schedule
+// that no longer matches (cancel or pause pending, plan or key changed, calendar moved) and
+// registers the next cycle's charge when none is registered.
+func (r *runner) maintainSchedule() (bool, error) {
+	next := r.nextPlan()
+	if sc := r.s.Scheduled; sc != nil {
+		stale := r.s.Status != billing.StatusActive || r.s.PendingCancel != nil || r.s.Pause != nil ||
+			sc.Amount != next.Amount || sc.CustomerUID != r.s.CustomerUID || !sc.ScheduleAt.Equal(r.s.NextChargeAt)
+		if !stale {
+			return false, nil
+		}
+		_, err := r.revokeSchedule(sc)
+		return true, err
+	}
+	cycle := r.s.Cycle + 1
+	if r.s.Status != billing.StatusActive || r.s.PendingCancel != nil || r.s.Pause != nil || r.s.NextChargeAt.IsZero() ||
+		!r.s.NextChargeAt.After(r.now().Add(r.scheduleLead())) || r.noScheduleFor == cycle {
+		return false, nil
+	}
+	_, attempt := r.cycleAttempts(cycle)
+	if attempt > billing.MaxAttempt {
+		return false, nil
+	}
+	merchantUID := r.chargeUID(cycle, attempt)
+	in := activities.ScheduleChargeInput{
+		ChargeInput: activities.ChargeInput{
+			SubscriptionID: r.s.SubscriptionID, Cycle: cycle, Attempt: attempt, CustomerUID: r.s.CustomerUID,
+			MerchantUID: merchantUID, Amount: next.Amount, TaxFree: min(next.TaxFree, next.Amount), Name: next.Name, Buyer: r.s.Buyer,
+		},
+		ScheduleAt: r.s.NextChargeAt,
+	}
+	if next.NaverUseCfm == billing.NaverUseCfmPeriodEnd {
+		in.NaverUseCfm = r.recurrence().Period(r.s.NextIndex).LastDay.NaverUseCfm()
+	}
+	var st activities.ScheduleState
+	if err := workflow.ExecuteActivity(workflow.WithActivityOptions(r.ctx, writeOptions), acts.ScheduleCharge, in).Get(r.ctx, &st); err != nil {
+		return true, err
+	}
+	if st.Status == "" && st.Charge != nil {
+		// PortOne refused to schedule (the billing key is gone): charge through again when due,
+		// which records the hard decline and starts dunning.
+		r.noScheduleFor = cycle
+		r.event("schedule_refused", "", fmt.Sprintf("cycle %d: %s", cycle, st.Charge.Reason))
+		return true, nil
+	}
+	r.s.Charges = append(r.s.Charges, billing.ChargeRecord{
+		Cycle: cycle, Attempt: attempt, MerchantUID: merchantUID, Amount: next.Amount,
+		Outcome: billing.OutcomeScheduled, Via: billing.ViaSchedule, At: r.now(), ScheduledAt: r.s.NextChargeAt,
+	})
+	r.s.Scheduled = &billing.ScheduledCharge{
+		Cycle: cycle, Attempt: attempt, MerchantUID: merchantUID, ScheduleAt: r.s.NextChargeAt,
+		Amount: next.Amount, CustomerUID: r.s.CustomerUID,
+	}
+	r.event("scheduled", "", fmt.Sprintf("cycle %d (%s) at %s for %d KRW", cycle, merchantUID, r.s.NextChargeAt.Format(time.RFC3339), next.Amount))
+	if st.Status == "executed" && st.Charge != nil {
+		// A retry after a lost answer found the schedule already run.
+		return true, r.adoptScheduled(r.s.Scheduled, *st.Charge)
+	}
+	return true, nil
+}
+
+// revokeSchedule revokes PortOne's pending schedule. It reports ran when PortOne had already
+// executed it; that charge then becomes the next cycle's charge, never charged again.
+func (r *runner) revokeSchedule(sc *billing.ScheduledCharge) (bool, error) {
+	var st activities.ScheduleState
+	err := workflow.ExecuteActivity(workflow.WithActivityOptions(r.ctx, writeOptions), acts.Unschedule, activities.SettleScheduleInput{
+		CustomerUID: sc.CustomerUID, MerchantUID: sc.MerchantUID, Amount: sc.Amount,
+	}).Get(r.ctx, &st)
+	if err != nil {
+		return false, err
+	}
+	if st.Status == "executed" && st.Charge != nil {
+		return true, r.adoptScheduled(sc, *st.Charge)
+	}
+	r.markRevoked(sc)
+	return false, nil
+}
+
+func (r *runner) markRevoked(sc *billing.ScheduledCharge) {
+	r.recordCharge(sc.Cycle, sc.Attempt, activities.ChargeResult{
+		Outcome: billing.OutcomeRevoked, MerchantUID: sc.MerchantUID, Amount: sc.Amount, Reason: "revoked before execution",
+	}, billing.ViaSchedule)
+	r.event("unscheduled", "", fmt.Sprintf("cycle %d (%s) revoked at PortOne", sc.Cycle, sc.MerchantUID))
+	r.s.Scheduled = nil
+}
+
+// adoptScheduled settles the cycle PortOne's scheduler charged.
+func (r *runner) adoptScheduled(sc *billing.ScheduledCharge, res activities.ChargeResult) error {
+	r.s.Scheduled = nil
+	if res.MerchantUID == "" {
+		res.MerchantUID = sc.MerchantUID
+	}
+	return r.beginCycle(&chargeOutcome{res: res, attempt: sc.Attempt, via: billing.ViaSchedule})
+}
+
+// settleScheduledCycle asks PortOne how the due cycle's scheduled charge went and settles it.
+func (r *runner) settleScheduledCycle() error {
+	sc := r.s.Scheduled
+	var st activities.ScheduleState
+	err := workflow.ExecuteActivity(workflow.WithActivityOptions(r.ctx, readOptions), acts.ScheduleStatus, activities.SettleScheduleInput{
+		CustomerUID: sc.CustomerUID, MerchantUID: sc.MerchantUID, Amount: sc.Amount,
+	}).Get(r.ctx, &st)
+	if err != nil {
+		return err
+	}
+	switch {
+	case st.Status == "executed" && st.Charge != nil:
+		return r.adoptScheduled(sc, *st.Charge)
+	case st.Status == "scheduled":
+		sc.Checks++
+		if sc.Checks < maxScheduleChecks {
+			r.event("schedule_pending", "", fmt.Sprintf("cycle %d (%s) not executed yet at PortOne; check %d", sc.Cycle, sc.MerchantUID, sc.Checks))
+			return nil
+		}
+		// PortOne's scheduler is late beyond our patience: revoke it, then charge ourselves.
+		ran, err := r.revokeSchedule(sc)
+		if err != nil || ran {
+			return err
+		}
+	default:
+		// Revoked at PortOne by someone else, or unknown to PortOne: nothing will run it.
+		r.markRevoked(sc)
+	}
+	return r.beginCycle(nil)
+}

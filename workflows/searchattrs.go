@@ -1,0 +1,80 @@
+package workflows
+
+import (
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/paycycle/paycycle/billing"
+	"github.com/paycycle/paycycle/calendar"
+)
+
+// saSnapshot is the search-attribute values last upserted.
+type saSnapshot struct {
+	set      bool
+	status   billing.Status
+	customer string
+	next     time.Time
+	plan     string
+	cycle    int
+	amount   int64
+}
+
+// upsertSearchAttributes upserts the search attributes whose value changed, so that operators'
+// list queries (BillingStatus='past_due', NextChargeAt < ...) see the subscription as it is.
+func (r *runner) upsertSearchAttributes() {
+	cur := saSnapshot{
+		set: true, status: r.s.Status, customer: r.s.CustomerUID, next: r.s.NextChargeAt,
+		plan: r.s.Plan.Name, cycle: r.s.Cycle, amount: r.s.Plan.Amount,
+	}
+	last := r.lastSA
+	var ups []temporal.SearchAttributeUpdate
+	if !last.set || last.status != cur.status {
+		ups = append(ups, billing.SABillingStatus.ValueSet(string(cur.status)))
+	}
+	if !last.set || last.customer != cur.customer {
+		ups = append(ups, billing.SACustomerUID.ValueSet(cur.customer))
+	}
+	if !last.set || !last.next.Equal(cur.next) {
+		if cur.next.IsZero() {
+			ups = append(ups, billing.SANextChargeAt.ValueUnset())
+		} else {
+			ups = append(ups, billing.SANextChargeAt.ValueSet(cur.next))
+		}
+	}
+	if !last.set || last.plan != cur.plan {
+		ups = append(ups, billing.SAPlanName.ValueSet(cur.plan))
+	}
+	if !last.set || last.cycle != cur.cycle {
+		ups = append(ups, billing.SABillingCycle.ValueSet(int64(cur.cycle)))
+	}
+	if !last.set || last.amount != cur.amount {
+		ups = append(ups, billing.SAAmountKRW.ValueSet(cur.amount))
+	}
+	if len(ups) == 0 {
+		return
+	}
+	if err := workflow.UpsertTypedSearchAttributes(r.ctx, ups...); err != nil {
+		// Only an unregistered attribute makes this fail; billing goes on regardless.
+		r.log.Error("upsert search attributes failed; register them on the server (see README)", "error", err)
+		return
+	}
+	r.lastSA = cur
+	workflow.SetCurrentDetails(r.ctx, r.details())
+}
+
+// details is the Markdown summary the Web UI shows on the workflow page.
+func (r *runner) details() string {
+	s := r.s
+	out := "**" + string(s.Status) + "** · " + s.Plan.Name + " · " + formatKRW(s.Plan.Amount) + " KRW · cycle " + itoa(s.Cycle)
+	if !s.NextChargeAt.IsZero() {
+		out += "\n\nnext charge: " + s.NextChargeAt.In(seoul()).Format("2006-01-02 15:04 MST")
+	}
+	if s.StatusReason != "" {
+		out += "\n\n" + s.StatusReason
+	}
+	return out
+}
+
+func seoul() *time.Location { return calendar.Seoul }

@@ -1,0 +1,297 @@
+package workflows
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/paycycle/paycycle/billing"
+	"github.com/paycycle/paycycle/calendar"
+)
+
+// step carries out the first thing that is due, and reports whether it did anything. Requests
+// from messages come first, then time-driven events; on a tie the current cycle's dunning is
+// settled before the next cycle begins. A step that fails on an activity leaves the state as it
+// was before the step (requests are put back), so the loop can simply try again later.
+func (r *runner) step() (bool, error) {
+	if pc := r.takeCancel(); pc != nil {
+		receipt, err := r.applyCancel(&pc.req)
+		if err != nil {
+			r.cancelNow = pc
+			return true, err
+		}
+		r.answer(pc.token, receipt, nil)
+		return true, nil
+	}
+	if len(r.replaceKeys) > 0 {
+		pr := r.replaceKeys[0]
+		receipt, refusal, err := r.applyReplaceKey(pr.req)
+		if err != nil {
+			return true, err
+		}
+		r.replaceKeys = r.replaceKeys[1:]
+		r.answer(pr.token, receipt, refusal)
+		return true, nil
+	}
+	if rr := r.resumeReq; rr != nil {
+		r.resumeReq = nil
+		receipt, err := r.applyResume(rr.req)
+		r.answer(rr.token, receipt, err)
+		return true, nil
+	}
+	if len(r.chargeNow) > 0 {
+		token := r.chargeNow[0]
+		r.chargeNow = r.chargeNow[1:]
+		receipt, err := r.applyChargeNow()
+		r.answer(token, receipt, nil)
+		return true, err
+	}
+	if r.isScheduleMode() {
+		if acted, err := r.maintainSchedule(); err != nil || acted {
+			return acted, err
+		}
+	}
+	switch r.s.Status {
+	case billing.StatusPaused:
+		if p := r.s.Pause; p != nil && r.dueNow(p.ResumeAt) {
+			_, err := r.applyResume(billing.ResumeRequest{Anchor: billing.ResumeKeepAnchor, Reason: "scheduled resume"})
+			return true, err
+		}
+	case billing.StatusPastDue, billing.StatusPaymentMethodRequired:
+		d := r.s.DunningState
+		if d == nil {
+			return false, nil
+		}
+		if r.dueNow(d.NextRetryAt) {
+			return true, r.retry(true)
+		}
+		if d.NextRetryAt.IsZero() && r.dueNow(d.GraceEndsAt) {
+			return true, r.finalAction()
+		}
+	case billing.StatusActive:
+		if r.isScheduleMode() && r.s.Scheduled != nil {
+			if !r.dueNow(r.scheduledSettleAt(r.s.Scheduled)) {
+				return false, nil
+			}
+			return true, r.settleScheduledCycle()
+		}
+		if !r.dueNow(r.s.NextChargeAt) {
+			return false, nil
+		}
+		if pc := r.s.PendingCancel; pc != nil {
+			_, err := r.applyCancel(pc)
+			return true, err
+		}
+		if p := r.s.Pause; p != nil && p.Pending {
+			p.Pending = false
+			p.PausedAt = r.now()
+			r.s.NextChargeAt = time.Time{}
+			r.setStatus(billing.StatusPaused, "paused at period end: "+p.Reason)
+			return true, nil
+		}
+		return true, r.beginCycle(nil)
+	}
+	return false, nil
+}
+
+// nextEvent is the earliest instant at which step will have something to do.
+func (r *runner) nextEvent() (nextEvent, bool) {
+	var best nextEvent
+	consider := func(t time.Time, reason string) {
+		if t.IsZero() {
+			return
+		}
+		if best.at.IsZero() || t.Before(best.at) {
+			best = nextEvent{at: t, reason: reason}
+		}
+	}
+	switch r.s.Status {
+	case billing.StatusPaused:
+		if p := r.s.Pause; p != nil {
+			consider(p.ResumeAt, "scheduled resume")
+		}
+	case billing.StatusPastDue, billing.StatusPaymentMethodRequired:
+		if d := r.s.DunningState; d != nil {
+			consider(d.NextRetryAt, fmt.Sprintf("cycle %d retry %d", d.Cycle, d.RetriesUsed+1))
+			consider(d.GraceEndsAt, fmt.Sprintf("cycle %d grace ends", d.Cycle))
+		}
+	case billing.StatusActive:
+		if sc := r.s.Scheduled; sc != nil && r.isScheduleMode() {
+			consider(r.scheduledSettleAt(sc), fmt.Sprintf("cycle %d scheduled charge check", sc.Cycle))
+			break
+		}
+		reason := fmt.Sprintf("cycle %d charge", r.s.Cycle+1)
+		switch {
+		case r.s.PendingCancel != nil:
+			reason = "cancel at period end"
+		case r.s.Pause != nil && r.s.Pause.Pending:
+			reason = "pause at period end"
+		}
+		consider(r.s.NextChargeAt, reason)
+	}
+	return best, !best.at.IsZero()
+}
+
+// takeCancel returns the pending immediate cancel, if any.
+func (r *runner) takeCancel() *pendingCancel {
+	pc := r.cancelNow
+	r.cancelNow = nil
+	return pc
+}
+
+// applyCancel ends the subscription now: it revokes PortOne's pending schedule (adopting it if it
+// already ran), refunds as asked, deletes the billing key when the plan says so, and only then
+// marks the subscription canceled. Each part is idempotent, so a failed try can be repeated. No
+// charge attempt starts after this.
+// The request is updated in place (an adopted schedule turns the refund to full), so that a
+// retried cancel keeps that decision.
+func (r *runner) applyCancel(req *billing.CancelRequest) (billing.Receipt, error) {
+	if req.RequestedAt.IsZero() {
+		req.RequestedAt = r.now()
+	}
+	if sc := r.s.Scheduled; sc != nil {
+		ran, err := r.revokeSchedule(sc)
+		if err != nil {
+			return billing.Receipt{}, err
+		}
+		if ran && !sc.ScheduleAt.Before(req.RequestedAt) {
+			// PortOne charged after the cancel was asked for: that charge is refunded in full.
+			req.Refund = billing.RefundFull
+		}
+	}
+	refund, err := r.refundForCancel(*req)
+	if err != nil {
+		return billing.Receipt{}, err
+	}
+	if r.s.Plan.DeleteBillingKeyOnEnd {
+		if err := r.deleteBillingKey(r.s.CustomerUID, req.Reason, req.Requester); err != nil {
+			return billing.Receipt{}, err
+		}
+	}
+	r.s.PendingCancel = nil
+	r.s.Pause = nil
+	r.s.DunningState = nil
+	r.event("canceled", string(req.Requester), req.Reason)
+	r.setStatus(billing.StatusCanceled, req.Reason)
+	return billing.Receipt{Message: "subscription canceled", Status: r.s.Status, Refund: refund}, nil
+}
+
+// answer hands a waiting update handler its result.
+func (r *runner) answer(token int, receipt billing.Receipt, err error) {
+	if token < 0 {
+		return
+	}
+	if receipt.Status == "" {
+		receipt.Status = r.s.Status
+	}
+	if receipt.NextChargeAt.IsZero() {
+		receipt.NextChargeAt = r.s.NextChargeAt
+	}
+	r.done[token] = doneResult{receipt: receipt, err: err}
+}
+
+// applyChargeNow retries the unpaid cycle at once.
+func (r *runner) applyChargeNow() (billing.Receipt, error) {
+	if r.s.Status != billing.StatusPastDue || r.s.DunningState == nil {
+		return billing.Receipt{Message: fmt.Sprintf("nothing to charge: the subscription is %s", r.s.Status)}, nil
+	}
+	r.event("charge_now", "", fmt.Sprintf("retrying cycle %d at once", r.s.DunningState.Cycle))
+	if err := r.retry(false); err != nil {
+		return billing.Receipt{}, err
+	}
+	return billing.Receipt{Message: r.lastChargeSummary()}, nil
+}
+
+// lastChargeSummary describes the latest charge attempt for an update's answer.
+func (r *runner) lastChargeSummary() string {
+	if len(r.s.Charges) == 0 {
+		return "no charge attempted"
+	}
+	c := r.s.Charges[len(r.s.Charges)-1]
+	msg := fmt.Sprintf("cycle %d attempt %d (%s): %s", c.Cycle, c.Attempt, c.MerchantUID, c.Outcome)
+	if c.Reason != "" {
+		msg += ": " + c.Reason
+	}
+	return msg
+}
+
+// applyResume ends a pause: keeping the anchor (access now, next charge on the anchor date) or
+// restarting it (a full cycle charged now, today the new anchor).
+func (r *runner) applyResume(req billing.ResumeRequest) (billing.Receipt, error) {
+	if r.s.Status != billing.StatusPaused {
+		return billing.Receipt{Message: "not paused"}, nil
+	}
+	now := r.now()
+	rec := r.recurrence()
+	if req.Anchor == billing.ResumeRestartAnchor {
+		var err error
+		if rec.Interval.Unit.IsShort() {
+			rec, err = calendar.NewShortRecurrence(rec.Interval, now)
+		} else {
+			plan := r.s.Plan
+			plan.AnchorDay = 0
+			rec, _, err = newCalendarRecurrence(plan, calendar.DateOf(now))
+		}
+		if err != nil {
+			return billing.Receipt{}, err
+		}
+		r.s.Recurrence = &rec
+		r.s.NextIndex = 0
+		r.s.NextChargeAt = now
+		r.event("resumed", "", "resumed with a new anchor today: "+req.Reason)
+	} else {
+		r.s.NextIndex = rec.NextIndexAfter(now)
+		r.s.NextChargeAt = rec.ChargeAt(r.s.NextIndex)
+		r.event("resumed", "", "resumed; next charge on the anchor date: "+req.Reason)
+	}
+	r.s.Pause = nil
+	r.setStatus(billing.StatusActive, "resumed")
+	return billing.Receipt{Message: "resumed"}, nil
+}
+
+// applyReplaceKey verifies a new billing key and switches to it; when the subscription is past
+// due it retries the unpaid cycle at once. refusal is set when the key does not exist.
+func (r *runner) applyReplaceKey(req billing.ReplaceBillingKeyRequest) (receipt billing.Receipt, refusal, err error) {
+	key, err := r.checkBillingKey(req.CustomerUID)
+	if err != nil {
+		return billing.Receipt{}, nil, err
+	}
+	if !key.Exists {
+		msg := fmt.Sprintf("billing key %s is not registered at PortOne; nothing changed", maskUID(req.CustomerUID))
+		r.event("replace_billing_key_refused", "", msg)
+		return billing.Receipt{Message: msg}, &billing.InputError{Field: "customer_uid", Reason: "is not registered at PortOne"}, nil
+	}
+	old := r.s.CustomerUID
+	r.s.CustomerUID = req.CustomerUID
+	r.event("billing_key_replaced", "", fmt.Sprintf("%s → %s %s", maskUID(old), maskUID(req.CustomerUID), req.Reason))
+	if r.s.Status == billing.StatusAwaitingRegistration {
+		r.s.Registration.VerifiedAt = r.now()
+		return billing.Receipt{Message: "billing key verified"}, nil, nil
+	}
+	if deleteOld := req.DeleteOld == nil || *req.DeleteOld; deleteOld && old != req.CustomerUID {
+		reason := req.Reason
+		if reason == "" {
+			reason = "결제수단 변경 (billing key replaced)"
+		}
+		// Best effort: the new key is already in use, so a failure here only leaves an unused key.
+		if derr := r.deleteBillingKey(old, reason, billing.RequesterCustomer); derr != nil {
+			r.event("old_billing_key_not_deleted", "", derr.Error())
+		}
+	}
+	if d := r.s.DunningState; d != nil && (r.s.Status == billing.StatusPastDue || r.s.Status == billing.StatusPaymentMethodRequired) {
+		d.Hard = false
+		r.setStatus(billing.StatusPastDue, "new billing key: retrying at once")
+		if err := r.retry(false); err != nil {
+			return billing.Receipt{}, nil, err
+		}
+		return billing.Receipt{Message: "billing key replaced; " + r.lastChargeSummary()}, nil, nil
+	}
+	return billing.Receipt{Message: "billing key replaced"}, nil, nil
+}
+
+// maskUID shows only the last four characters of a customer_uid in the audit trail.
+func maskUID(uid string) string {
+	if len(uid) <= 4 {
+		return "****"
+	}
+	return "****" + uid[len(uid)-4:]
+}

@@ -1,0 +1,305 @@
+package workflows
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"go.temporal.io/sdk/log"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/paycycle/paycycle/activities"
+	"github.com/paycycle/paycycle/billing"
+	"github.com/paycycle/paycycle/calendar"
+)
+
+// Subscription is the subscription workflow, registered as billing.WorkflowType. It returns the
+// final state when the subscription ends (canceled or expired) and continues as new every
+// cyclesPerRun cycles, carrying its state.
+func Subscription(ctx workflow.Context, in billing.SubscriptionInput) (billing.State, error) {
+	r, err := newRunner(ctx, in)
+	if err != nil {
+		return billing.State{}, err
+	}
+	return r.run()
+}
+
+// runner is one run of the subscription workflow: its state plus the intents that messages
+// recorded and the loop has yet to carry out.
+type runner struct {
+	ctx      workflow.Context
+	s        *billing.State
+	settings activities.Settings
+	log      log.Logger
+	// firstRun is true for the subscription's first run (not a continue-as-new).
+	firstRun      bool
+	firstCharge   billing.FirstCharge
+	regTimeout    time.Duration
+	cyclesThisRun int
+
+	// dirty is set by every message so that the main loop wakes up and looks again.
+	dirty bool
+	// Intents recorded by messages and carried out by the main loop.
+	cancelNow     *pendingCancel
+	chargeNow     []int
+	replaceKeys   []pendingReplace
+	resumeReq     *pendingResume
+	registrations []billing.RegisteredSignal
+	notified      map[string]bool
+	// noScheduleFor is a cycle PortOne refused to schedule; it is charged through again instead.
+	noScheduleFor int
+
+	// done holds the answers for update handlers waiting on the loop, by token.
+	done      map[int]doneResult
+	nextToken int
+	// lastSA remembers the search attributes last upserted, to upsert only changes.
+	lastSA saSnapshot
+}
+
+type doneResult struct {
+	receipt billing.Receipt
+	err     error
+}
+
+type pendingCancel struct {
+	req   billing.CancelRequest
+	token int
+}
+
+type pendingReplace struct {
+	req   billing.ReplaceBillingKeyRequest
+	token int
+}
+
+type pendingResume struct {
+	req   billing.ResumeRequest
+	token int
+}
+
+// invalidInput fails the workflow at once: retrying a malformed input cannot help.
+func invalidInput(err error) error {
+	return temporal.NewNonRetryableApplicationError("invalid workflow input: "+err.Error(), billing.ErrorTypeInvalidInput, nil)
+}
+
+func newRunner(ctx workflow.Context, in billing.SubscriptionInput) (*runner, error) {
+	info := workflow.GetInfo(ctx)
+	r := &runner{
+		ctx:      ctx,
+		log:      workflow.GetLogger(ctx),
+		notified: map[string]bool{},
+		done:     map[int]doneResult{},
+	}
+	if in.Continued != nil {
+		r.s = in.Continued
+		r.s.Runs++
+	} else {
+		in.Normalize()
+		if err := in.Validate(); err != nil {
+			return nil, invalidInput(err)
+		}
+		if want := billing.WorkflowID(in.SubscriptionID); info.WorkflowExecution.ID != want {
+			return nil, invalidInput(fmt.Errorf("workflow ID must be %q for subscription_id %q, got %q (one workflow per subscription)",
+				want, in.SubscriptionID, info.WorkflowExecution.ID))
+		}
+		r.firstRun = true
+		r.firstCharge = in.FirstCharge
+		r.regTimeout = in.RegistrationTimeout.Std()
+		r.s = &billing.State{
+			SubscriptionID: in.SubscriptionID,
+			CustomerUID:    in.CustomerUID,
+			Status:         billing.StatusAwaitingRegistration,
+			Tag:            billing.IncarnationTag(info.FirstRunID),
+			Plan:           in.Plan,
+			Buyer:          in.Buyer,
+			Dunning:        *in.Dunning,
+			StartedAt:      workflow.Now(ctx).UTC(),
+			Charges:        []billing.ChargeRecord{},
+			Runs:           1,
+		}
+	}
+	if err := r.registerHandlers(); err != nil {
+		return nil, err
+	}
+	lctx := workflow.WithLocalActivityOptions(ctx, settingsOptions)
+	var a *activities.Activities
+	if err := workflow.ExecuteLocalActivity(lctx, a.Settings).Get(ctx, &r.settings); err != nil {
+		return nil, fmt.Errorf("read worker settings: %w", err)
+	}
+	if r.s.Plan.Interval.Unit.IsShort() && !r.settings.DemoMode {
+		return nil, invalidInput(&billing.InputError{Field: "plan.interval",
+			Reason: fmt.Sprintf("unit %q is for demos and tests; this worker is not in demo mode (start it with -demo)", r.s.Plan.Interval.Unit)})
+	}
+	return r, nil
+}
+
+// run is the subscription's main loop.
+func (r *runner) run() (billing.State, error) {
+	if r.firstRun {
+		if ok, err := r.awaitRegistration(); err != nil || !ok {
+			return r.finish(err)
+		}
+		if err := r.startBilling(); err != nil {
+			return r.finish(err)
+		}
+	}
+	for !r.s.Status.Terminal() {
+		r.dirty = false
+		r.refresh()
+		acted, err := r.step()
+		if err != nil {
+			if !recoverable(err) {
+				return r.finish(err)
+			}
+			if err := r.backOff(err); err != nil {
+				return r.finish(err)
+			}
+			continue
+		}
+		if acted {
+			continue
+		}
+		if r.shouldContinueAsNew() {
+			if err := workflow.Await(r.ctx, func() bool { return workflow.AllHandlersFinished(r.ctx) }); err != nil {
+				return r.finish(err)
+			}
+			if !r.dirty {
+				r.event("continue_as_new", "", fmt.Sprintf("run %d handled %d cycles", r.s.Runs, r.cyclesThisRun))
+				r.trimState()
+				return billing.State{}, workflow.NewContinueAsNewError(r.ctx, Subscription, billing.SubscriptionInput{
+					SubscriptionID: r.s.SubscriptionID,
+					CustomerUID:    r.s.CustomerUID,
+					Plan:           r.s.Plan,
+					Continued:      r.s,
+				})
+			}
+			continue
+		}
+		if err := r.waitForNextEvent(); err != nil {
+			return r.finish(err)
+		}
+	}
+	return r.finish(nil)
+}
+
+// finish ends the run: it lets update handlers answer, then returns the final state.
+func (r *runner) finish(err error) (billing.State, error) {
+	if err != nil {
+		return billing.State{}, err
+	}
+	r.refresh()
+	_ = workflow.Await(r.ctx, func() bool { return workflow.AllHandlersFinished(r.ctx) })
+	r.trimState()
+	return *r.s, nil
+}
+
+func (r *runner) shouldContinueAsNew() bool {
+	if r.s.Status.Terminal() {
+		return false
+	}
+	suggested := workflow.GetInfo(r.ctx).GetContinueAsNewSuggested()
+	atBoundary := r.s.DunningState == nil && r.cancelNow == nil && len(r.replaceKeys) == 0 && len(r.chargeNow) == 0 && r.resumeReq == nil
+	return atBoundary && (r.cyclesThisRun >= cyclesPerRun || suggested)
+}
+
+// nextEvent is the next instant at which the loop has something to do, and why.
+type nextEvent struct {
+	at     time.Time
+	reason string
+}
+
+// waitForNextEvent sleeps on a durable timer until the next due instant, or until a message
+// makes the loop look again.
+func (r *runner) waitForNextEvent() error {
+	ev, ok := r.nextEvent()
+	cond := func() bool { return r.dirty }
+	if !ok {
+		return workflow.Await(r.ctx, cond)
+	}
+	d := ev.at.Sub(workflow.Now(r.ctx))
+	if d <= 0 {
+		return nil
+	}
+	_, err := workflow.AwaitWithOptions(r.ctx, workflow.AwaitOptions{
+		Timeout:      d,
+		TimerOptions: workflow.TimerOptions{Summary: ev.reason},
+	}, cond)
+	return err
+}
+
+// recoverable reports whether err is an activity that ran out of its retry budget (PortOne
+// unreachable for long): the subscription must not fail for that; the loop tries again later.
+func recoverable(err error) bool {
+	var actErr *temporal.ActivityError
+	return errors.As(err, &actErr) && !temporal.IsCanceledError(err)
+}
+
+// errorBackOff is how long the loop waits before trying a failed step again.
+func (r *runner) errorBackOff() time.Duration {
+	if r.s.Plan.Interval.Unit.IsShort() {
+		return 5 * time.Second
+	}
+	return 5 * time.Minute
+}
+
+// backOff records a failed step and waits before the loop tries again (a message wakes it).
+func (r *runner) backOff(err error) error {
+	r.log.Warn("step failed; retrying later", "error", err)
+	r.event("deferred", "", truncate(err.Error(), 300))
+	r.dirty = false
+	_, werr := workflow.AwaitWithOptions(r.ctx, workflow.AwaitOptions{
+		Timeout:      r.errorBackOff(),
+		TimerOptions: workflow.TimerOptions{Summary: "retry after error"},
+	}, func() bool { return r.dirty })
+	return werr
+}
+
+// now is the workflow's deterministic clock in UTC.
+func (r *runner) now() time.Time { return workflow.Now(r.ctx).UTC() }
+
+// event appends an audit-trail entry.
+func (r *runner) event(kind, requester, detail string) {
+	r.s.Events = append(r.s.Events, billing.Event{At: r.now(), Kind: kind, Requester: requester, Detail: detail})
+	if n := len(r.s.Events); n > billing.MaxEvents {
+		r.s.Events = append([]billing.Event(nil), r.s.Events[n-billing.MaxEvents:]...)
+	}
+}
+
+// setStatus changes the status and records why.
+func (r *runner) setStatus(st billing.Status, reason string) {
+	if r.s.Status == st && r.s.StatusReason == reason {
+		return
+	}
+	r.event("status", "", fmt.Sprintf("%s → %s: %s", r.s.Status, st, reason))
+	r.s.Status, r.s.StatusReason = st, reason
+	if st.Terminal() {
+		r.s.EndedAt = r.now()
+		r.s.NextChargeAt = time.Time{}
+	}
+}
+
+// trimState keeps the carried state bounded.
+func (r *runner) trimState() {
+	if n := len(r.s.Charges); n > billing.MaxChargeRecords {
+		drop := n - billing.MaxChargeRecords
+		r.s.ChargesOmitted += drop
+		r.s.Charges = append([]billing.ChargeRecord(nil), r.s.Charges[drop:]...)
+	}
+}
+
+// refresh recomputes derived fields (entitlement) and upserts search attributes that changed.
+func (r *runner) refresh() {
+	now := r.now()
+	switch r.s.Status {
+	case billing.StatusActive:
+		r.s.Entitled = true
+	case billing.StatusPastDue, billing.StatusPaymentMethodRequired:
+		r.s.Entitled = r.s.DunningState != nil && now.Before(r.s.DunningState.GraceEndsAt)
+	default:
+		r.s.Entitled = false
+	}
+	r.upsertSearchAttributes()
+}
+
+// recurrence returns the subscription's billing calendar.
+func (r *runner) recurrence() calendar.Recurrence { return *r.s.Recurrence }
