@@ -3,6 +3,7 @@
 package paycycle
 
 import (
+	_ "github.com/chromedp/chromedp"
 	_ "github.com/getkin/kin-openapi/openapi2conv"
 	_ "github.com/google/uuid"
 	_ "github.com/stretchr/testify/require"
