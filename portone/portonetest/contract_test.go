@@ -126,21 +126,21 @@ var optionalStatusSegment = []string{
 // statusDepartures: HTTP statuses the emulator returns that the document does not declare
 // for the operation. Each is an emulator choice where PortOne's status is unknown.
 var statusDepartures = map[string]string{
-	"POST /users/getToken 400":                              "missing imp_key/imp_secret: the message is observed, the status is not (v1-api.md §1)",
-	"GET /subscribe/customers 400":                          "customer_uid[] missing: PortOne's reaction is undocumented",
-	"GET /subscribe/customers/{customer_uid}/payments 400":  "page is not a positive integer",
-	"GET /payments/{imp_uid} 400":                           "include_sandbox is not a boolean",
-	"GET /payments 400":                                     "no ids, or more than the documented 100",
+	"POST /users/getToken 400":                               "missing imp_key/imp_secret: the message is observed, the status is not (v1-api.md §1)",
+	"GET /subscribe/customers 400":                           "customer_uid[] missing: PortOne's reaction is undocumented",
+	"GET /subscribe/customers/{customer_uid}/payments 400":   "page is not a positive integer",
+	"GET /payments/{imp_uid} 400":                            "include_sandbox is not a boolean",
+	"GET /payments 400":                                      "no ids, or more than the documented 100",
 	"GET /payments/find/{merchant_uid}/{payment_status} 400": "payment_status or sorting outside the documented enum",
-	"POST /subscribe/payments/again 400":                    "malformed body: PortOne's answer to unparseable JSON is undocumented",
-	"POST /subscribe/payments/again 500":                    "an injected error_before_commit fault",
-	"POST /subscribe/payments/again 413":                    "a body over the emulator's 1 MiB bound",
+	"POST /subscribe/payments/again 400":                     "malformed body: PortOne's answer to unparseable JSON is undocumented",
+	"POST /subscribe/payments/again 500":                     "an injected error_before_commit fault",
+	"POST /subscribe/payments/again 413":                     "a body over the emulator's 1 MiB bound",
 }
 
 // undeclaredStatusesNotProduced: statuses the document declares for a served operation that
 // no scenario produces, and why.
 var undeclaredStatusesNotProduced = map[string]string{
-	"GET /subscribe/customers 404": "live-API tests saw unknown customer_uids answered with an empty list, so the emulator answers 207 with the found ones (possibly none)",
+	"GET /subscribe/customers 404":                         "live-API tests saw unknown customer_uids answered with an empty list, so the emulator answers 207 with the found ones (possibly none)",
 	"GET /subscribe/customers/{customer_uid}/payments 404": "the official Go client's live test saw an unknown customer_uid answered with an empty page",
 }
 
