@@ -393,4 +393,3 @@ func paidEntries(emu *portonetest.Emulator) []portonetest.LedgerEntry {
 	}
 	return out
 }
-
