@@ -1,0 +1,205 @@
+// Command emulator serves the PortOne V1 emulator (package portonetest) on a loopback
+// address, for local development, docker compose and end-to-end tests that run the worker
+// as a separate process.
+//
+// Usage:
+//
+//	emulator [-addr 127.0.0.1:7780] [-seed-customers c1,c2] [-notice-url URL]
+//	         [-webhook-format json|form] [-webhook-retries] [-customer-not-found-status 200|404]
+//	         [-manual-clock 2026-11-02T10:00:00+09:00] [-imp-key K -imp-secret S]
+//
+// Every flag falls back to an environment variable (PORTONE_EMULATOR_ADDR, ...). The PortOne
+// routes need a token from POST /users/getToken; the control API under /__emulator/ needs
+// none (see portone/portonetest/README.md). Logs are JSON on stderr; the process prints one
+// "listening on http://ADDR" line on stdout when it is ready, and stops cleanly on SIGINT or
+// SIGTERM.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/paycycle/paycycle/portone/portonetest"
+)
+
+func main() {
+	if err := run(context.Background(), os.Args[1:], os.Stdout, os.Stderr, os.Getenv); err != nil {
+		fmt.Fprintln(os.Stderr, "emulator:", err)
+		os.Exit(1)
+	}
+}
+
+// config is the parsed command line.
+type config struct {
+	addr                   string
+	seedCustomers          []string
+	noticeURL              string
+	webhookFormat          string
+	webhookRetries         bool
+	customerNotFoundStatus int
+	manualClock            *time.Time
+	key, secret            string
+}
+
+// envPrefix prefixes every environment fallback.
+const envPrefix = "PORTONE_EMULATOR_"
+
+// parseConfig reads flags, falling back to environment variables for flags not given.
+func parseConfig(args []string, stderr io.Writer, getenv func(string) string) (config, error) {
+	fs := flag.NewFlagSet("emulator", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	env := func(name, def string) string {
+		if v := getenv(envPrefix + name); v != "" {
+			return v
+		}
+		return def
+	}
+	addr := fs.String("addr", env("ADDR", "127.0.0.1:7780"), "listen address (env "+envPrefix+"ADDR)")
+	seeds := fs.String("seed-customers", env("SEED_CUSTOMERS", ""), "comma-separated customer_uids to register as NaverPay billing keys at start (env "+envPrefix+"SEED_CUSTOMERS)")
+	notice := fs.String("notice-url", env("NOTICE_URL", ""), "webhook URL used when a request has no notice_url, like PortOne's console setting (env "+envPrefix+"NOTICE_URL)")
+	format := fs.String("webhook-format", env("WEBHOOK_FORMAT", portonetest.WebhookJSON), "webhook body format: json or form (env "+envPrefix+"WEBHOOK_FORMAT)")
+	retries := fs.String("webhook-retries", env("WEBHOOK_RETRIES", "false"), "retry failed webhooks 5 times at 1-minute intervals (env "+envPrefix+"WEBHOOK_RETRIES)")
+	notFound := fs.String("customer-not-found-status", env("CUSTOMER_NOT_FOUND_STATUS", "200"), "HTTP status for an unknown customer_uid: 200 or 404 (env "+envPrefix+"CUSTOMER_NOT_FOUND_STATUS)")
+	manual := fs.String("manual-clock", env("MANUAL_CLOCK", ""), "start a manual clock at this time (RFC 3339 or unix seconds); time then moves only through POST /__emulator/clock (env "+envPrefix+"MANUAL_CLOCK)")
+	key := fs.String("imp-key", env("IMP_KEY", portonetest.DefaultKey), "the merchant's imp_key (env "+envPrefix+"IMP_KEY)")
+	secret := fs.String("imp-secret", env("IMP_SECRET", portonetest.DefaultSecret), "the merchant's imp_secret (env "+envPrefix+"IMP_SECRET)")
+	if err := fs.Parse(args); err != nil {
+		return config{}, err
+	}
+	if fs.NArg() > 0 {
+		return config{}, fmt.Errorf("unexpected arguments: %v", fs.Args())
+	}
+	cfg := config{addr: *addr, noticeURL: *notice, webhookFormat: *format, key: *key, secret: *secret}
+	for _, s := range strings.Split(*seeds, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			cfg.seedCustomers = append(cfg.seedCustomers, s)
+		}
+	}
+	var err error
+	if cfg.webhookRetries, err = strconv.ParseBool(*retries); err != nil {
+		return config{}, fmt.Errorf("-webhook-retries: %w", err)
+	}
+	if cfg.customerNotFoundStatus, err = strconv.Atoi(*notFound); err != nil {
+		return config{}, fmt.Errorf("-customer-not-found-status: %w", err)
+	}
+	if *manual != "" {
+		t, err := parseTime(*manual)
+		if err != nil {
+			return config{}, fmt.Errorf("-manual-clock: %w", err)
+		}
+		cfg.manualClock = &t
+	}
+	return cfg, nil
+}
+
+func parseTime(s string) (time.Time, error) {
+	if n, err := strconv.ParseInt(s, 10, 64); err == nil {
+		return time.Unix(n, 0), nil
+	}
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("%q is neither RFC 3339 nor unix seconds", s)
+	}
+	return t, nil
+}
+
+func (c config) options(log *slog.Logger) portonetest.Options {
+	o := portonetest.Options{
+		Merchants:              []portonetest.Merchant{{Key: c.key, Secret: c.secret}},
+		CustomerNotFoundStatus: c.customerNotFoundStatus,
+		WebhookFormat:          c.webhookFormat,
+		DefaultNoticeURL:       c.noticeURL,
+		WebhookRetries:         c.webhookRetries,
+		Logger:                 log,
+	}
+	if c.manualClock != nil {
+		o.Clock = portonetest.NewManualClock(*c.manualClock)
+	}
+	return o
+}
+
+// run serves until ctx is cancelled or SIGINT/SIGTERM arrives, then shuts down gracefully.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
+	cfg, err := parseConfig(args, stderr, getenv)
+	if errors.Is(err, flag.ErrHelp) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	log := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	opts := cfg.options(log)
+	if err := opts.Validate(); err != nil {
+		return err
+	}
+
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	emu := portonetest.New(opts)
+	defer emu.Close()
+	for _, uid := range cfg.seedCustomers {
+		// NaverPay's window requires buyer_tel, so seeded keys carry a placeholder.
+		// The emulator logs each registration with its registration imp_uid.
+		if _, err := emu.RegisterCustomer(cfg.key, portonetest.CustomerSeed{CustomerUID: uid, CustomerTel: "01000000000"}); err != nil {
+			return fmt.Errorf("seeding %q: %w", uid, err)
+		}
+	}
+
+	ln, err := net.Listen("tcp", cfg.addr)
+	if err != nil {
+		return err
+	}
+	if ip := net.ParseIP(hostOf(ln.Addr().String())); ip == nil || !ip.IsLoopback() {
+		log.Warn("listening on a non-loopback address: the control API has no authentication", slog.String("addr", ln.Addr().String()))
+	}
+	srv := &http.Server{Handler: emu, ReadHeaderTimeout: 10 * time.Second}
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(ln) }()
+
+	clock := "real"
+	if cfg.manualClock != nil {
+		clock = "manual from " + cfg.manualClock.Format(time.RFC3339)
+	}
+	log.Info("ready", slog.String("addr", ln.Addr().String()), slog.String("clock", clock),
+		slog.String("webhook_format", cfg.webhookFormat), slog.String("notice_url", cfg.noticeURL),
+		slog.Int("customer_not_found_status", cfg.customerNotFoundStatus), slog.Int("seeded", len(cfg.seedCustomers)))
+	fmt.Fprintf(stdout, "listening on http://%s\n", ln.Addr())
+
+	select {
+	case err := <-serveErr:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	emu.Close() // cancels handlers held by latency faults, so Shutdown does not wait on them
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-serveErr; !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+func hostOf(addr string) string {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return addr
+	}
+	return host
+}
