@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -21,6 +22,7 @@ import (
 	"github.com/paycycle/paycycle/activities"
 	"github.com/paycycle/paycycle/billing"
 	"github.com/paycycle/paycycle/calendar"
+	"github.com/paycycle/paycycle/portone"
 	"github.com/paycycle/paycycle/workflows"
 )
 
@@ -62,10 +64,21 @@ type bank struct {
 	// failCharge makes the Charge activity fail with a retryable error for these merchant_uids
 	// after committing (commit-then-lose-the-answer).
 	failCharge map[string]bool
+	// schedules is the fake PortOne scheduler: it executes a schedule lazily, the first time it
+	// is looked at on or after schedule_at, as PortOne would have at schedule_at.
+	schedules map[string]*fakeSchedule
+	// schedulerStuck makes the fake scheduler never execute (PortOne's scheduler late).
+	schedulerStuck bool
+}
+
+type fakeSchedule struct {
+	in     activities.ScheduleChargeInput
+	status string
 }
 
 func newBank(t *testing.T, env *testsuite.TestWorkflowEnvironment, keys ...string) *bank {
-	b := &bank{t: t, env: env, keys: map[string]bool{}, byUID: map[string]*attempt{}, regs: map[string]string{}, failCharge: map[string]bool{}}
+	b := &bank{t: t, env: env, keys: map[string]bool{}, byUID: map[string]*attempt{}, regs: map[string]string{}, failCharge: map[string]bool{},
+		schedules: map[string]*fakeSchedule{}}
 	for _, k := range keys {
 		b.keys[k] = true
 	}
@@ -98,6 +111,46 @@ func (b *bank) install() {
 			return activities.VerifyRegistrationResult{OK: true}, nil
 		})
 	env.OnActivity(a.Charge, mock.Anything, mock.Anything).Return(b.charge)
+	env.OnActivity(a.ScheduleCharge, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.ScheduleChargeInput) (activities.ScheduleState, error) {
+			b.mu.Lock()
+			defer b.mu.Unlock()
+			if sc, ok := b.schedules[in.MerchantUID]; ok {
+				return b.scheduleStateLocked(sc), nil
+			}
+			if !b.keys[in.CustomerUID] {
+				r := activities.ChargeResult{Outcome: billing.OutcomeDeclinedHard, Reason: "등록된 고객정보가 없습니다."}
+				return activities.ScheduleState{Charge: &r}, nil
+			}
+			sc := &fakeSchedule{in: in, status: "scheduled"}
+			b.schedules[in.MerchantUID] = sc
+			return b.scheduleStateLocked(sc), nil
+		})
+	env.OnActivity(a.ScheduleStatus, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.SettleScheduleInput) (activities.ScheduleState, error) {
+			b.mu.Lock()
+			defer b.mu.Unlock()
+			sc, ok := b.schedules[in.MerchantUID]
+			if !ok {
+				return activities.ScheduleState{}, nil
+			}
+			b.runDueLocked()
+			return b.scheduleStateLocked(sc), nil
+		})
+	env.OnActivity(a.Unschedule, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.SettleScheduleInput) (activities.ScheduleState, error) {
+			b.mu.Lock()
+			defer b.mu.Unlock()
+			b.runDueLocked()
+			sc, ok := b.schedules[in.MerchantUID]
+			if !ok {
+				return activities.ScheduleState{}, nil
+			}
+			if sc.status == "scheduled" {
+				sc.status = "revoked"
+			}
+			return b.scheduleStateLocked(sc), nil
+		})
 	env.OnActivity(a.Lookup, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, in activities.LookupInput) (activities.LookupResult, error) {
 			b.mu.Lock()
@@ -124,6 +177,53 @@ func (b *bank) install() {
 		})
 }
 
+// runDueLocked executes every due schedule, as PortOne's scheduler did at schedule_at.
+func (b *bank) runDueLocked() {
+	if b.schedulerStuck {
+		return
+	}
+	now := b.env.Now()
+	for _, uid := range sortedKeys(b.schedules) {
+		sc := b.schedules[uid]
+		if sc.status != "scheduled" || now.Before(sc.in.ScheduleAt) {
+			continue
+		}
+		sc.status = "executed"
+		in := sc.in.ChargeInput
+		outcome, reason := billing.OutcomePaid, ""
+		if !b.keys[in.CustomerUID] {
+			outcome, reason = billing.OutcomeDeclinedHard, "등록되지 않은 구매자입니다."
+		} else if outcome, reason = b.decide(in); outcome == billing.OutcomeDeclined && activities.IsHardDecline(reason) {
+			outcome = billing.OutcomeDeclinedHard
+		}
+		b.seq++
+		at := &attempt{in: in, outcome: outcome, reason: reason, impUID: fmt.Sprintf("imp_%012d", b.seq), at: sc.in.ScheduleAt.UTC()}
+		b.ledger = append(b.ledger, *at)
+		b.byUID[in.MerchantUID] = at
+	}
+}
+
+func (b *bank) scheduleStateLocked(sc *fakeSchedule) activities.ScheduleState {
+	st := activities.ScheduleState{Status: portone.ScheduleStatus(sc.status), ScheduleAt: sc.in.ScheduleAt}
+	switch sc.status {
+	case "executed":
+		at := b.byUID[sc.in.MerchantUID]
+		st.Charge = &activities.ChargeResult{Outcome: at.outcome, MerchantUID: sc.in.MerchantUID, ImpUID: at.impUID, Amount: sc.in.Amount, Reason: at.reason, At: at.at}
+	case "revoked":
+		st.Charge = &activities.ChargeResult{Outcome: billing.OutcomeRevoked, MerchantUID: sc.in.MerchantUID, Amount: sc.in.Amount}
+	}
+	return st
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
+
 // lookupLocked returns the settled result of the first paid merchant_uid, else the last one's.
 func (b *bank) lookupLocked(uids []string) (activities.ChargeResult, bool) {
 	for _, uid := range uids {
@@ -143,6 +243,14 @@ func (b *bank) charge(_ context.Context, in activities.ChargeInput) (activities.
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	b.runDueLocked()
+	for _, uid := range append(append([]string(nil), in.PriorMerchantUIDs...), in.MerchantUID) {
+		// Never both: charging through again while PortOne still holds a pending schedule for
+		// the same cycle would be a double charge waiting to happen.
+		if sc, ok := b.schedules[uid]; ok && sc.status == "scheduled" {
+			b.t.Errorf("again for cycle %d while schedule %s is still pending", in.Cycle, uid)
+		}
+	}
 	if res, ok := b.lookupLocked(append(append([]string(nil), in.PriorMerchantUIDs...), in.MerchantUID)); ok {
 		return res, nil
 	}
