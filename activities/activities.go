@@ -39,7 +39,14 @@ type Config struct {
 	// ScheduleSettleDelay is how long after schedule_at the workflow waits for a webhook before
 	// asking PortOne itself.
 	ScheduleSettleDelay time.Duration
+	// ActivityTimeout is the start-to-close timeout of one PortOne activity attempt: how long
+	// Temporal waits before it presumes a worker dead and retries elsewhere. It must exceed the
+	// PortOne client's request timeout. Zero means DefaultActivityTimeout.
+	ActivityTimeout time.Duration
 }
+
+// DefaultActivityTimeout is the default start-to-close timeout of a PortOne activity.
+const DefaultActivityTimeout = time.Minute
 
 // Activities is registered with the worker; the workflow calls its methods by reference.
 type Activities struct {
@@ -52,6 +59,7 @@ type Activities struct {
 type Settings struct {
 	DemoMode            bool          `json:"demo_mode"`
 	ScheduleSettleDelay time.Duration `json:"schedule_settle_delay"`
+	ActivityTimeout     time.Duration `json:"activity_timeout"`
 }
 
 // DefaultScheduleSettleDelay is the default wait after schedule_at before the workflow asks
@@ -64,5 +72,9 @@ func (a *Activities) Settings(context.Context) (Settings, error) {
 	if d <= 0 {
 		d = DefaultScheduleSettleDelay
 	}
-	return Settings{DemoMode: a.Config.DemoMode, ScheduleSettleDelay: d}, nil
+	t := a.Config.ActivityTimeout
+	if t <= 0 {
+		t = DefaultActivityTimeout
+	}
+	return Settings{DemoMode: a.Config.DemoMode, ScheduleSettleDelay: d, ActivityTimeout: t}, nil
 }

@@ -52,6 +52,7 @@ type config struct {
 	demo                bool
 	noticeURL           string
 	scheduleSettleDelay time.Duration
+	activityTimeout     time.Duration
 	healthAddr          string
 	logLevel            string
 	logFormat           string
@@ -83,6 +84,8 @@ func parseFlags(args []string, out io.Writer) (config, error) {
 	fs.StringVar(&c.noticeURL, "notice-url", os.Getenv("BILLING_NOTICE_URL"), "webhook URL given to PortOne for scheduled charges, the edge's /portone/webhook (env BILLING_NOTICE_URL)")
 	fs.DurationVar(&c.scheduleSettleDelay, "schedule-settle-delay", envDuration("BILLING_SCHEDULE_SETTLE_DELAY", activities.DefaultScheduleSettleDelay),
 		"wait after a scheduled charge's time before asking PortOne when no webhook came (env BILLING_SCHEDULE_SETTLE_DELAY)")
+	fs.DurationVar(&c.activityTimeout, "activity-timeout", envDuration("BILLING_ACTIVITY_TIMEOUT", activities.DefaultActivityTimeout),
+		"start-to-close timeout of one PortOne activity: how soon a crashed worker's charge is retried elsewhere; must exceed -portone-timeout (env BILLING_ACTIVITY_TIMEOUT)")
 	fs.StringVar(&c.healthAddr, "health-addr", os.Getenv("BILLING_WORKER_HEALTH_ADDR"), "serve GET /healthz on this address once polling (env BILLING_WORKER_HEALTH_ADDR; empty: off)")
 	fs.StringVar(&c.logLevel, "log-level", temporalconn.Env("LOG_LEVEL", "info"), "debug, info, warn or error (env LOG_LEVEL)")
 	fs.StringVar(&c.logFormat, "log-format", temporalconn.Env("LOG_FORMAT", "json"), "json or console (env LOG_FORMAT)")
@@ -98,6 +101,8 @@ func parseFlags(args []string, out io.Writer) (config, error) {
 		return c, errors.New("PORTONE_API_KEY and PORTONE_API_SECRET must be set in the environment (never as flags: they would show in ps)")
 	case c.taskQueue == "":
 		return c, errors.New("-task-queue must not be empty")
+	case c.activityTimeout <= c.portoneTimeout:
+		return c, fmt.Errorf("-activity-timeout (%s) must be longer than -portone-timeout (%s), or Temporal would retry a charge that is still waiting for PortOne", c.activityTimeout, c.portoneTimeout)
 	}
 	return c, nil
 }
@@ -133,7 +138,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	defer c.Close()
 
 	acts := &activities.Activities{Gateway: gateway, Config: activities.Config{
-		DemoMode: cfg.demo, NoticeURL: cfg.noticeURL, ScheduleSettleDelay: cfg.scheduleSettleDelay,
+		DemoMode: cfg.demo, NoticeURL: cfg.noticeURL, ScheduleSettleDelay: cfg.scheduleSettleDelay, ActivityTimeout: cfg.activityTimeout,
 	}}
 	w := worker.New(c, cfg.taskQueue, worker.Options{
 		MaxConcurrentActivityExecutionSize: cfg.maxActivities,

@@ -66,7 +66,7 @@ func (r *runner) charge(period billing.Period, amount int64) (chargeOutcome, err
 		in.NaverUseCfm = period.LastDay.NaverUseCfm()
 	}
 	var res activities.ChargeResult
-	err := workflow.ExecuteActivity(workflow.WithActivityOptions(r.ctx, writeOptions), acts.Charge, in).Get(r.ctx, &res)
+	err := workflow.ExecuteActivity(workflow.WithActivityOptions(r.ctx, r.activityOptions(writeOptions)), acts.Charge, in).Get(r.ctx, &res)
 	if err == nil {
 		if res.MerchantUID == "" {
 			res.MerchantUID = in.MerchantUID
@@ -95,7 +95,7 @@ func (r *runner) charge(period billing.Period, amount int64) (chargeOutcome, err
 // reconcile asks PortOne until it answers whether any of merchantUIDs was charged.
 func (r *runner) reconcile(merchantUIDs []string, amount int64) (chargeOutcome, error) {
 	var lr activities.LookupResult
-	err := workflow.ExecuteActivity(workflow.WithActivityOptions(r.ctx, reconcileOptions), acts.Lookup,
+	err := workflow.ExecuteActivity(workflow.WithActivityOptions(r.ctx, r.activityOptions(reconcileOptions)), acts.Lookup,
 		activities.LookupInput{MerchantUIDs: merchantUIDs}).Get(r.ctx, &lr)
 	if err != nil {
 		return chargeOutcome{}, err

@@ -53,6 +53,15 @@ var (
 	}
 )
 
+// activityOptions returns o with the worker's activity timeout applied: a crashed worker is
+// noticed after that long, and its activity retried elsewhere.
+func (r *runner) activityOptions(o workflow.ActivityOptions) workflow.ActivityOptions {
+	if t := r.settings.ActivityTimeout; t > 0 {
+		o.StartToCloseTimeout = t
+	}
+	return o
+}
+
 // cyclesPerRun is how many billing cycles one run handles before continuing as new, so that
 // every run starts on recent code and its history stays small.
 const cyclesPerRun = 12

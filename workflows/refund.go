@@ -36,7 +36,7 @@ func (r *runner) refundForCancel(req billing.CancelRequest) (*billing.RefundReco
 		return nil, nil
 	}
 	var res activities.RefundResult
-	err := workflow.ExecuteActivity(workflow.WithActivityOptions(r.ctx, writeOptions), acts.Refund, activities.RefundInput{
+	err := workflow.ExecuteActivity(workflow.WithActivityOptions(r.ctx, r.activityOptions(writeOptions)), acts.Refund, activities.RefundInput{
 		ImpUID:         paid.ImpUID,
 		Amount:         amount,
 		PaymentAmount:  paid.Amount,
@@ -80,7 +80,7 @@ func (r *runner) refundedAmount(impUID string) int64 {
 // deleteBillingKey deletes a billing key at PortOne with NaverPay's required reason and requester.
 func (r *runner) deleteBillingKey(customerUID, reason string, requester billing.Requester) error {
 	var res activities.DeleteBillingKeyResult
-	err := workflow.ExecuteActivity(workflow.WithActivityOptions(r.ctx, writeOptions), acts.DeleteBillingKey, activities.DeleteBillingKeyInput{
+	err := workflow.ExecuteActivity(workflow.WithActivityOptions(r.ctx, r.activityOptions(writeOptions)), acts.DeleteBillingKey, activities.DeleteBillingKeyInput{
 		CustomerUID: customerUID, Reason: reason, Requester: requester,
 	}).Get(r.ctx, &res)
 	if err != nil {

@@ -115,7 +115,7 @@ func (r *runner) registrationStep(deadline, lastCheck *time.Time) (done, ok bool
 // verifyRegistration checks a reported registration at PortOne.
 func (r *runner) verifyRegistration(reg billing.RegisteredSignal) (bool, error) {
 	var res activities.VerifyRegistrationResult
-	err := workflow.ExecuteActivity(workflow.WithActivityOptions(r.ctx, readOptions), acts.VerifyRegistration,
+	err := workflow.ExecuteActivity(workflow.WithActivityOptions(r.ctx, r.activityOptions(readOptions)), acts.VerifyRegistration,
 		activities.VerifyRegistrationInput{ImpUID: reg.ImpUID, CustomerUID: r.s.CustomerUID}).Get(r.ctx, &res)
 	if err != nil {
 		return false, err
@@ -134,7 +134,7 @@ func (r *runner) verifyRegistration(reg billing.RegisteredSignal) (bool, error) 
 
 func (r *runner) checkBillingKey(customerUID string) (activities.BillingKeyResult, error) {
 	var res activities.BillingKeyResult
-	err := workflow.ExecuteActivity(workflow.WithActivityOptions(r.ctx, readOptions), acts.CheckBillingKey,
+	err := workflow.ExecuteActivity(workflow.WithActivityOptions(r.ctx, r.activityOptions(readOptions)), acts.CheckBillingKey,
 		activities.BillingKeyInput{CustomerUID: customerUID}).Get(r.ctx, &res)
 	return res, err
 }

@@ -83,7 +83,7 @@ func (r *runner) maintainSchedule() (bool, error) {
 		in.NaverUseCfm = r.recurrence().Period(r.s.NextIndex).LastDay.NaverUseCfm()
 	}
 	var st activities.ScheduleState
-	if err := workflow.ExecuteActivity(workflow.WithActivityOptions(r.ctx, writeOptions), acts.ScheduleCharge, in).Get(r.ctx, &st); err != nil {
+	if err := workflow.ExecuteActivity(workflow.WithActivityOptions(r.ctx, r.activityOptions(writeOptions)), acts.ScheduleCharge, in).Get(r.ctx, &st); err != nil {
 		return true, err
 	}
 	if st.Status == "" && st.Charge != nil {
@@ -113,7 +113,7 @@ func (r *runner) maintainSchedule() (bool, error) {
 // executed it; that charge then becomes the next cycle's charge, never charged again.
 func (r *runner) revokeSchedule(sc *billing.ScheduledCharge) (bool, error) {
 	var st activities.ScheduleState
-	err := workflow.ExecuteActivity(workflow.WithActivityOptions(r.ctx, writeOptions), acts.Unschedule, activities.SettleScheduleInput{
+	err := workflow.ExecuteActivity(workflow.WithActivityOptions(r.ctx, r.activityOptions(writeOptions)), acts.Unschedule, activities.SettleScheduleInput{
 		CustomerUID: sc.CustomerUID, MerchantUID: sc.MerchantUID, Amount: sc.Amount,
 	}).Get(r.ctx, &st)
 	if err != nil {
@@ -147,7 +147,7 @@ func (r *runner) adoptScheduled(sc *billing.ScheduledCharge, res activities.Char
 func (r *runner) settleScheduledCycle() error {
 	sc := r.s.Scheduled
 	var st activities.ScheduleState
-	err := workflow.ExecuteActivity(workflow.WithActivityOptions(r.ctx, readOptions), acts.ScheduleStatus, activities.SettleScheduleInput{
+	err := workflow.ExecuteActivity(workflow.WithActivityOptions(r.ctx, r.activityOptions(readOptions)), acts.ScheduleStatus, activities.SettleScheduleInput{
 		CustomerUID: sc.CustomerUID, MerchantUID: sc.MerchantUID, Amount: sc.Amount,
 	}).Get(r.ctx, &st)
 	if err != nil {
