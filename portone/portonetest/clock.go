@@ -15,6 +15,7 @@ type Clock interface {
 
 type realClock struct{}
 
+// Now returns the wall-clock time.
 func (realClock) Now() time.Time { return time.Now() }
 
 // ManualClock is a Clock that only moves when told to. Every Emulator created with a

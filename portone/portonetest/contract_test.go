@@ -76,22 +76,23 @@ var servedOperations = []string{
 // executed", card_type "null for some PGs"). CustomerAnnotation.card_name is even listed as
 // required, yet PortOne documents it as null for PGs that disclose no card (paypal_v2);
 // NaverPay discloses none either. Any property not listed must match its declared type.
+//
+// The list is exactly what the emulator emits as null: TestContract fails if an entry is
+// never seen null (so the list cannot grow stale and hide a regression), and a null
+// anywhere else fails validation.
 var nullableExceptions = map[string][]string{
 	"ResponseAnnotation": {"message"},
 	"CustomerAnnotation": {"customer_id", "card_name", "card_code", "card_issuer_code", "card_issuer_name",
 		"card_publisher_code", "card_publisher_name", "card_number", "card_type",
 		"customer_name", "customer_tel", "customer_email", "customer_addr", "customer_postcode"},
-	"PaymentAnnotation": {"pay_method", "channel", "pg_provider", "emb_pg_provider", "pg_tid", "pg_id",
-		"apply_num", "bank_code", "bank_name", "card_code", "card_name", "card_issuer_code", "card_issuer_name",
+	"PaymentAnnotation": {"emb_pg_provider", "pg_tid", "apply_num", "bank_code", "bank_name",
+		"card_code", "card_name", "card_issuer_code", "card_issuer_name",
 		"card_publisher_code", "card_publisher_name", "card_number", "card_type",
-		"vbank_code", "vbank_name", "vbank_num", "vbank_holder", "name",
+		"vbank_code", "vbank_name", "vbank_num", "vbank_holder",
 		"buyer_name", "buyer_email", "buyer_tel", "buyer_addr", "buyer_postcode",
-		"custom_data", "user_agent", "fail_reason", "cancel_reason", "receipt_url",
-		"customer_uid", "customer_uid_usage", "promotion"},
-	"PaymentCancelAnnotation": {"receipt_url"},
-	"ScheduleResultAnnotation": {"imp_uid", "pg_provider", "pg_id", "customer_id", "name",
-		"buyer_name", "buyer_email", "buyer_tel", "buyer_addr", "buyer_postcode",
-		"custom_data", "payment_status", "fail_reason", "promotion_id"},
+		"custom_data", "user_agent", "fail_reason", "cancel_reason", "receipt_url", "promotion"},
+	"ScheduleResultAnnotation": {"imp_uid", "customer_id", "buyer_name", "buyer_email", "buyer_tel",
+		"buyer_addr", "buyer_postcode", "custom_data", "payment_status", "fail_reason", "promotion_id"},
 }
 
 // pagedScheduleOperations: the document says the three schedule queries return an array of
@@ -149,6 +150,8 @@ var undeclaredStatusesNotProduced = map[string]string{
 type contract struct {
 	doc    *openapi3.T
 	router routers.Router
+	// nullSeen records the property schemas seen holding null in a valid success answer.
+	nullSeen map[*openapi3.Schema]bool
 }
 
 func loadContract(t *testing.T) *contract {
@@ -186,7 +189,7 @@ func loadContract(t *testing.T) *contract {
 	require.NoError(t, err)
 	router, err := gorillamux.NewRouter(doc3)
 	require.NoError(t, err)
-	return &contract{doc: doc3, router: router}
+	return &contract{doc: doc3, router: router, nullSeen: map[*openapi3.Schema]bool{}}
 }
 
 // repairSpec fixes the document's mechanical defects, which are not departures in meaning:
@@ -365,7 +368,7 @@ func (c *contract) check(method, path string, status int, header http.Header, bo
 		return key, err
 	}
 	var extra []string
-	undeclared(mt.Schema.Value, generic, "$", &extra)
+	c.undeclared(mt.Schema.Value, generic, "$", &extra)
 	if len(extra) > 0 {
 		sort.Strings(extra)
 		return key, fmt.Errorf("%s %d emits fields the document does not declare: %v", key, status, extra)
@@ -400,7 +403,7 @@ func keys(m map[string]any) []string {
 
 // undeclared collects the paths of object fields that the schema does not declare.
 // Free-form objects (a schema without properties, like Payment.promotion) are not checked.
-func undeclared(s *openapi3.Schema, v any, path string, out *[]string) {
+func (c *contract) undeclared(s *openapi3.Schema, v any, path string, out *[]string) {
 	if s == nil {
 		return
 	}
@@ -417,7 +420,10 @@ func undeclared(s *openapi3.Schema, v any, path string, out *[]string) {
 				*out = append(*out, path+"."+k)
 				continue
 			}
-			undeclared(ps, val, path+"."+k, out)
+			if val == nil {
+				c.nullSeen[ps] = true
+			}
+			c.undeclared(ps, val, path+"."+k, out)
 		}
 	case []any:
 		items := s.Items
@@ -432,7 +438,7 @@ func undeclared(s *openapi3.Schema, v any, path string, out *[]string) {
 			return
 		}
 		for i, e := range x {
-			undeclared(items.Value, e, fmt.Sprintf("%s[%d]", path, i), out)
+			c.undeclared(items.Value, e, fmt.Sprintf("%s[%d]", path, i), out)
 		}
 	}
 }
@@ -476,6 +482,10 @@ func contractFixture(t *testing.T, h *harness) map[string]string {
 	v["imp_reg"] = reg.RegistrationImpUID
 	h.register("c2")
 	h.register("to-delete")
+	// A key registered with nothing but its uid: every optional customer_*/buyer_* is null.
+	_, err := h.emu.RegisterCustomer("", CustomerSeed{CustomerUID: "bare"})
+	require.NoError(t, err)
+	v["imp_bare"] = h.again("bare", "bare-1", 1000).obj(t)["imp_uid"].(string)
 	v["imp_paid"] = h.again("c1", "paid-1", 10000, map[string]any{"custom_data": "cd", "extra": map[string]any{"naverUseCfm": kstDate(t0)}}).obj(t)["imp_uid"].(string)
 	h.emu.AddFault(Fault{MerchantUID: "failed-1", Action: FaultDecline, Times: 1})
 	v["imp_failed"] = h.again("c1", "failed-1", 1000).obj(t)["imp_uid"].(string)
@@ -504,6 +514,7 @@ func contractScenarios() []contractScenario {
 
 		// customers
 		{name: "customer", method: "GET", path: "/subscribe/customers/c1", wantStatus: 200, wantCode: code(0)},
+		{name: "customer without details", method: "GET", path: "/subscribe/customers/bare", wantStatus: 200, wantCode: code(0)},
 		{name: "customer unknown (200 mode)", method: "GET", path: "/subscribe/customers/ghost", wantStatus: 200, wantCode: code(1)},
 		{name: "customers all", method: "GET", path: "/subscribe/customers?customer_uid[]=c1&customer_uid[]=c2", wantStatus: 200, wantCode: code(0)},
 		{name: "customers partial", method: "GET", path: "/subscribe/customers?customer_uid[]=c1&customer_uid[]=ghost", wantStatus: 207, wantCode: code(0)},
@@ -536,6 +547,7 @@ func contractScenarios() []contractScenario {
 
 		// payments
 		{name: "payment paid", method: "GET", path: "/payments/{imp_paid}", wantStatus: 200, wantCode: code(0)},
+		{name: "payment without buyer", method: "GET", path: "/payments/{imp_bare}", wantStatus: 200, wantCode: code(0)},
 		{name: "payment registration", method: "GET", path: "/payments/{imp_reg}", wantStatus: 200, wantCode: code(0)},
 		{name: "payment failed", method: "GET", path: "/payments/{imp_failed}", wantStatus: 200, wantCode: code(0)},
 		{name: "payment cancelled", method: "GET", path: "/payments/{imp_cancelled}?include_sandbox=true", wantStatus: 200, wantCode: code(0)},
@@ -649,6 +661,15 @@ func TestContract(t *testing.T) {
 		key, err := c.check(http.MethodPost, "/subscribe/payments/again", status, header, body)
 		require.NoError(t, err)
 		record(key, status)
+	})
+
+	t.Run("every nullable exception is needed", func(t *testing.T) {
+		for def, props := range nullableExceptions {
+			for _, p := range props {
+				ps := c.doc.Components.Schemas[def].Value.Properties[p].Value
+				require.True(t, c.nullSeen[ps], "nullableExceptions lists %s.%s, but no answer had it null: remove it", def, p)
+			}
+		}
 	})
 
 	t.Run("every declared status is produced or explained", func(t *testing.T) {

@@ -462,6 +462,7 @@ type statusWriter struct {
 	status int
 }
 
+// WriteHeader records the first status written.
 func (w *statusWriter) WriteHeader(code int) {
 	if w.status == 0 {
 		w.status = code
@@ -469,6 +470,7 @@ func (w *statusWriter) WriteHeader(code int) {
 	w.ResponseWriter.WriteHeader(code)
 }
 
+// Write records an implicit 200 before the first body bytes.
 func (w *statusWriter) Write(b []byte) (int, error) {
 	if w.status == 0 {
 		w.status = http.StatusOK
@@ -653,7 +655,9 @@ func (c *call) subject() subject {
 	}
 	s.customerUID = c.vars["customer_uid"]
 	if s.customerUID == "" {
-		s.customerUID, _, _ = c.p.str("customer_uid")
+		if list, err := c.p.strList("customer_uid"); err == nil && len(list) > 0 {
+			s.customerUID = list[0]
+		}
 	}
 	s.merchantUID = c.vars["merchant_uid"]
 	if s.merchantUID == "" {

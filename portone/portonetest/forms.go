@@ -269,6 +269,7 @@ func newParams(m map[string]any) params { return params{m: m} }
 // emulator returns to the client.
 type paramError struct{ msg string }
 
+// Error returns the message sent to the client.
 func (e *paramError) Error() string { return e.msg }
 
 func (p params) name(key string) string {
