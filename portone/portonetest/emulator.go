@@ -525,6 +525,7 @@ func (e *Emulator) serveRoute(w http.ResponseWriter, r *http.Request, rt *route,
 	if rt.auth {
 		m, ok := e.authenticate(r)
 		if !ok {
+			// "Unauthorized" is observed; Guess: code -1 (not confirmed).
 			writeEnvelope(w, http.StatusUnauthorized, -1, "Unauthorized", nil)
 			return
 		}

@@ -332,6 +332,8 @@ func (e *Emulator) handleAgain(c *call) result {
 	if c.m.paidPaymentLocked(f.merchantUID) != nil {
 		return refuse(http.StatusOK, 1, msgMerchantUIDUsed)
 	}
+	// Guess: PortOne's reaction to charging a merchant_uid a pending schedule will use is
+	// undocumented; refusing it keeps "one charge per merchant_uid" true.
 	if s := c.m.scheduleByMUID[f.merchantUID]; s != nil && s.status == scheduleScheduled {
 		return refuse(http.StatusOK, 1, msgMerchantUIDScheduled)
 	}
@@ -392,8 +394,8 @@ func (e *Emulator) handleGetPayment(c *call) result {
 }
 
 // handleGetPayments serves GET /payments?imp_uid[]=..&merchant_uid[]=.. (at most 100 ids):
-// 200 when every id was found, 207 when some were, 404 when none was. A merchant_uid yields
-// its newest payment.
+// 200 when every id was found, 207 when some were, 404 when none was (Guess: the document
+// declares 404 without saying when). A merchant_uid yields its newest payment.
 func (e *Emulator) handleGetPayments(c *call) result {
 	sandbox, res, bad := includeSandbox(c.q)
 	if bad {

@@ -194,7 +194,7 @@ func (e *Emulator) handleGetSchedule(c *call) result {
 var scheduleStatuses = []string{scheduleScheduled, scheduleExecuted, scheduleRevoked}
 
 // window reads a half-open [from, to) window of unix seconds, at most 3 calendar months long
-// (counted in KST; guess: PortOne says "3 months" without defining it).
+// (counted in KST. Guess: PortOne says "3 months" without defining it).
 func window(q params, fromKey, toKey string) (from, to int64, res result, bad bool) {
 	from, hasFrom, err1 := q.int(fromKey)
 	to, hasTo, err2 := q.int(toKey)

@@ -129,6 +129,8 @@ func (e *Emulator) deliver(job *webhookJob) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.deliveries = append(e.deliveries, d)
+	// Network errors and 5xx are documented as retried; Guess: a suppressed (webhook_fail)
+	// attempt counts as a network error.
 	retryable := d.Err != "" || d.StatusCode >= 500
 	if retryable && e.opts.WebhookRetries && job.attempt <= webhookMaxRetries && !e.closed {
 		next := *job
