@@ -1,0 +1,257 @@
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/operatorservice/v1"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/worker"
+	"go.temporal.io/server/temporaltest"
+	"google.golang.org/protobuf/encoding/protojson"
+
+	historypb "go.temporal.io/api/history/v1"
+
+	"github.com/paycycle/paycycle/activities"
+	"github.com/paycycle/paycycle/billing"
+	"github.com/paycycle/paycycle/calendar"
+	"github.com/paycycle/paycycle/codec"
+	"github.com/paycycle/paycycle/portone"
+	"github.com/paycycle/paycycle/portone/portonetest"
+	"github.com/paycycle/paycycle/workflows"
+)
+
+// stack is one end-to-end environment.
+type stack struct {
+	t        *testing.T
+	ts       *temporaltest.TestServer
+	c        client.Client
+	ns       string
+	emu      *portonetest.Emulator
+	emuSrv   *httptest.Server
+	gateway  *portone.Client
+	codecKey string
+}
+
+type stackOptions struct {
+	plain       bool // no payload encryption (for histories saved as replay fixtures)
+	noWorker    bool
+	workerOpts  worker.Options
+	actTimeout  time.Duration
+	settleDelay time.Duration
+}
+
+func newStack(t *testing.T, o stackOptions) *stack {
+	t.Helper()
+	s := &stack{t: t}
+	copts := client.Options{}
+	if !o.plain {
+		key, err := codec.NewKeyString("e2e")
+		require.NoError(t, err)
+		keys, err := codec.ParseKeys(key)
+		require.NoError(t, err)
+		cd, err := codec.New(keys)
+		require.NoError(t, err)
+		copts.DataConverter = cd.DataConverter()
+		s.codecKey = key
+	}
+	s.ts = temporaltest.NewServer(temporaltest.WithT(t), temporaltest.WithBaseClientOptions(copts))
+	s.c = s.ts.GetDefaultClient()
+	s.ns = s.ts.GetDefaultNamespace()
+	s.registerSearchAttributes()
+
+	s.emu, s.emuSrv = portonetest.NewServer(t, portonetest.Options{})
+	gw, err := portone.NewClient(portone.Credentials{Key: portonetest.DefaultKey, Secret: portonetest.DefaultSecret},
+		portone.WithBaseURL(s.emuSrv.URL), portone.WithTimeout(3*time.Second))
+	require.NoError(t, err)
+	s.gateway = gw
+	if !o.noWorker {
+		if o.actTimeout == 0 {
+			o.actTimeout = 10 * time.Second
+		}
+		if o.settleDelay == 0 {
+			o.settleDelay = 2 * time.Second
+		}
+		acts := &activities.Activities{Gateway: gw, Config: activities.Config{DemoMode: true, ActivityTimeout: o.actTimeout, ScheduleSettleDelay: o.settleDelay}}
+		s.ts.NewWorkerWithOptions(billing.TaskQueue, func(r worker.Registry) { workflows.Register(r, acts) }, o.workerOpts)
+	}
+	return s
+}
+
+// registerSearchAttributes registers the project's search attributes, as the dev server does.
+func (s *stack) registerSearchAttributes() {
+	types := map[string]enumspb.IndexedValueType{}
+	for _, sa := range billing.SearchAttributes {
+		switch sa.Type {
+		case "Keyword":
+			types[sa.Name] = enumspb.INDEXED_VALUE_TYPE_KEYWORD
+		case "Int":
+			types[sa.Name] = enumspb.INDEXED_VALUE_TYPE_INT
+		case "Datetime":
+			types[sa.Name] = enumspb.INDEXED_VALUE_TYPE_DATETIME
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_, err := s.c.OperatorService().AddSearchAttributes(ctx, &operatorservice.AddSearchAttributesRequest{
+		SearchAttributes: types, Namespace: s.ns,
+	})
+	require.NoError(s.t, err)
+}
+
+// register seeds a NaverPay billing key in the emulator.
+func (s *stack) register(customerUID string) portonetest.RegisteredCustomer {
+	reg, err := s.emu.RegisterCustomer(portonetest.DefaultKey, portonetest.CustomerSeed{CustomerUID: customerUID, CustomerTel: "010-9876-5432"})
+	require.NoError(s.t, err)
+	return reg
+}
+
+// demoInput is a subscription with a short demo interval.
+func demoInput(id, customer string, every time.Duration) billing.SubscriptionInput {
+	return billing.SubscriptionInput{
+		SubscriptionID: id,
+		CustomerUID:    customer,
+		Plan: billing.Plan{
+			Name: "E2E Plan", Code: "e2e-plan", Amount: 9900,
+			Interval: calendar.Interval{Unit: calendar.Second, Count: int(every / time.Second)},
+		},
+		Buyer: billing.Buyer{Name: "홍길동", Tel: "010-5555-1234", Email: "buyer@example.com"},
+	}
+}
+
+func (s *stack) start(in billing.SubscriptionInput) client.WorkflowRun {
+	s.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	run, err := s.c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+		ID: billing.WorkflowID(in.SubscriptionID), TaskQueue: billing.TaskQueue,
+		WorkflowExecutionErrorWhenAlreadyStarted: true,
+	}, billing.WorkflowType, in)
+	require.NoError(s.t, err)
+	return run
+}
+
+func (s *stack) state(id string) billing.State {
+	s.t.Helper()
+	st, err := s.tryState(id)
+	require.NoError(s.t, err)
+	return st
+}
+
+// tryState queries the state; it fails while no worker can answer (e.g. right after a crash).
+func (s *stack) tryState(id string) (billing.State, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	var st billing.State
+	v, err := s.c.QueryWorkflow(ctx, billing.WorkflowID(id), "", billing.QueryState)
+	if err == nil {
+		err = v.Get(&st)
+	}
+	return st, err
+}
+
+func (s *stack) update(id, name string, payload any) (billing.Receipt, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	h, err := s.c.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
+		WorkflowID: billing.WorkflowID(id), UpdateName: name, Args: []any{payload},
+		WaitForStage: client.WorkflowUpdateStageCompleted,
+	})
+	if err != nil {
+		return billing.Receipt{}, err
+	}
+	var r billing.Receipt
+	err = h.Get(ctx, &r)
+	return r, err
+}
+
+// eventually polls cond every 100 ms until it holds or d passes.
+func eventually(t *testing.T, d time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for time.Now().Before(deadline) {
+		if cond() {
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatalf("timed out after %s waiting for %s", d, what)
+}
+
+// paid returns the emulator's paid charges (registrations excluded) whose merchant_uid starts
+// with prefix.
+func (s *stack) paid(prefix string) []portonetest.LedgerEntry {
+	var out []portonetest.LedgerEntry
+	for _, e := range s.emu.Ledger() {
+		if e.Usage != "issue" && (e.Status == "paid" || e.CancelAmount > 0) && strings.HasPrefix(e.MerchantUID, prefix) {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// checkMoneyInvariants asserts on the emulator's ledger: at most one paid charge per cycle of
+// the subscription, none created after the subscription ended, and every charge attempt the
+// emulator saw recorded in the workflow state with its imp_uid.
+func (s *stack) checkMoneyInvariants(st billing.State) {
+	s.t.Helper()
+	perCycle := map[int]int{}
+	recorded := map[string]billing.ChargeRecord{}
+	for _, c := range st.Charges {
+		recorded[c.MerchantUID] = c
+	}
+	for _, e := range s.emu.Ledger() {
+		p, err := billing.ParseMerchantUID(e.MerchantUID)
+		if err != nil || p.Kind != billing.KindCharge || p.SubscriptionID != st.SubscriptionID {
+			continue
+		}
+		if e.PaidAt.IsZero() {
+			require.Contains(s.t, recorded, e.MerchantUID, "declined attempt %s recorded", e.MerchantUID)
+		} else {
+			perCycle[p.Charge.Cycle]++
+			require.Equal(s.t, 1, perCycle[p.Charge.Cycle], "cycle %d paid twice", p.Charge.Cycle)
+			rec, ok := recorded[e.MerchantUID]
+			require.True(s.t, ok, "paid charge %s missing from the workflow state", e.MerchantUID)
+			require.Equal(s.t, e.ImpUID, rec.ImpUID)
+		}
+		if !st.EndedAt.IsZero() {
+			require.False(s.t, e.CreatedAt.After(st.EndedAt), "charge %s created after the subscription ended", e.MerchantUID)
+		}
+	}
+}
+
+// historyJSON returns the workflow's history as the temporal CLI prints it (`workflow show
+// --output json`), payloads as stored on the server.
+func (s *stack) historyJSON(workflowID, runID string) []byte {
+	s.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	it := s.c.GetWorkflowHistory(ctx, workflowID, runID, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	var h historypb.History
+	for it.HasNext() {
+		ev, err := it.Next()
+		require.NoError(s.t, err)
+		h.Events = append(h.Events, ev)
+	}
+	b, err := protojson.MarshalOptions{Multiline: true, Indent: "  "}.Marshal(&h)
+	require.NoError(s.t, err)
+	return b
+}
+
+func mustJSON(v any) string {
+	b, _ := json.Marshal(v)
+	return string(b)
+}
+
+func writeFile(t *testing.T, path string, b []byte) {
+	t.Helper()
+	require.NoError(t, os.WriteFile(path, b, 0o644))
+}
+
