@@ -254,4 +254,3 @@ func writeFile(t *testing.T, path string, b []byte) {
 	t.Helper()
 	require.NoError(t, os.WriteFile(path, b, 0o644))
 }
-
