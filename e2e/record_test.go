@@ -1,0 +1,111 @@
+package e2e
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/client"
+
+	"github.com/paycycle/paycycle/billing"
+	"github.com/paycycle/paycycle/portone/portonetest"
+)
+
+// TestRecordReplayHistories produces the histories in workflows/testdata/ that the replay test
+// replays on every CI run, so that an incompatible workflow change fails CI. It runs real
+// workflows on a real server and saves their histories as `temporal workflow show --output
+// json` would. It only runs with RECORD_HISTORIES=1: recorded histories are fixtures, and
+// re-recording them after a workflow change would hide exactly the incompatibility they exist
+// to catch. Record new ones (new file names) when the workflow gains behaviour.
+func TestRecordReplayHistories(t *testing.T) {
+	if os.Getenv("RECORD_HISTORIES") != "1" {
+		t.Skip("set RECORD_HISTORIES=1 to record replay fixtures into workflows/testdata/")
+	}
+	dir := filepath.Join("..", "workflows", "testdata")
+	require.NoError(t, os.MkdirAll(dir, 0o755))
+	s := newStack(t, stackOptions{plain: true, settleDelay: time.Second})
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	save := func(name string, run client.WorkflowRun) {
+		writeFile(t, filepath.Join(dir, name+".json"), s.historyJSON(run.GetID(), run.GetRunID()))
+	}
+	finish := func(run client.WorkflowRun) billing.State {
+		var st billing.State
+		require.NoError(t, run.Get(ctx, &st))
+		return st
+	}
+
+	// Again mode: three cycles, a plan change, a cancel now with a pro-rata refund.
+	s.register("rec-cust-1")
+	run := s.start(demoInput("rec-again", "rec-cust-1", 3*time.Second))
+	eventually(t, 30*time.Second, "two cycles", func() bool { return len(s.paid("rec-again-")) >= 2 })
+	_, err := s.update("rec-again", billing.MsgChangePlan, billing.ChangePlanRequest{Amount: 12900, Name: "E2E Plus"})
+	require.NoError(t, err)
+	eventually(t, 30*time.Second, "third cycle", func() bool { return len(s.paid("rec-again-")) >= 3 })
+	_, err = s.update("rec-again", billing.MsgCancel, billing.CancelRequest{When: billing.Now, Refund: billing.RefundProrata, Reason: "중도 해지", Requester: billing.RequesterCustomer})
+	require.NoError(t, err)
+	finish(run)
+	save("again_plan_change_prorata_cancel", run)
+
+	// Dunning: a soft decline, a retry that pays, a hard decline, a new key, cancel at period end.
+	s.register("rec-cust-2")
+	s.register("rec-cust-2b")
+	s.emu.AddFault(portonetest.Fault{CustomerUID: "rec-cust-2", Action: portonetest.FaultDecline, Reason: "잔액부족", Times: 1})
+	in := demoInput("rec-dunning", "rec-cust-2", 10*time.Second)
+	run = s.start(in)
+	eventually(t, 30*time.Second, "recovery", func() bool { return len(s.paid("rec-dunning-")) >= 1 })
+	s.emu.AddFault(portonetest.Fault{CustomerUID: "rec-cust-2", Action: portonetest.FaultDecline, Hard: true, Times: 1})
+	eventually(t, 30*time.Second, "payment method required", func() bool {
+		st, err := s.tryState("rec-dunning")
+		return err == nil && st.Status == billing.StatusPaymentMethodRequired
+	})
+	_, err = s.update("rec-dunning", billing.MsgReplaceBillingKey, billing.ReplaceBillingKeyRequest{CustomerUID: "rec-cust-2b"})
+	require.NoError(t, err)
+	_, err = s.update("rec-dunning", billing.MsgCancel, billing.CancelRequest{Reason: "기간 만료 후 해지"})
+	require.NoError(t, err)
+	finish(run)
+	save("dunning_soft_hard_replace_key_cancel_at_period_end", run)
+
+	// Registration: no key yet; the customer registers; the edge signals; first charge.
+	run = s.start(demoInput("rec-reg", "rec-cust-3", 5*time.Second))
+	eventually(t, 10*time.Second, "awaiting registration", func() bool {
+		st, err := s.tryState("rec-reg")
+		return err == nil && st.Status == billing.StatusAwaitingRegistration
+	})
+	reg := s.register("rec-cust-3")
+	require.NoError(t, s.c.SignalWorkflow(ctx, billing.WorkflowID("rec-reg"), "", billing.SignalRegistered,
+		billing.RegisteredSignal{ImpUID: reg.RegistrationImpUID, MerchantUID: reg.RegistrationMerchantUID}))
+	eventually(t, 30*time.Second, "first charge", func() bool { return len(s.paid("rec-reg-")) >= 1 })
+	require.NoError(t, s.c.SignalWorkflow(ctx, billing.WorkflowID("rec-reg"), "", billing.MsgCancel,
+		billing.CancelRequest{When: billing.Now, Reason: "signal cancel"}))
+	finish(run)
+	save("registration_signal_then_cancel_signal", run)
+
+	// Schedule mode: PortOne's scheduler charges cycles 2 and 3; cancel revokes cycle 4.
+	s.register("rec-cust-4")
+	sin := demoInput("rec-schedule", "rec-cust-4", 4*time.Second)
+	sin.Plan.ChargeMode = billing.ChargeModeSchedule
+	run = s.start(sin)
+	eventually(t, 40*time.Second, "three cycles", func() bool { return len(s.paid("rec-schedule-")) >= 3 })
+	_, err = s.update("rec-schedule", billing.MsgCancel, billing.CancelRequest{When: billing.Now, Reason: "해지"})
+	require.NoError(t, err)
+	finish(run)
+	save("schedule_mode_three_cycles_cancel", run)
+
+	// Continue-as-new after twelve cycles.
+	s.register("rec-cust-5")
+	run = s.start(demoInput("rec-can", "rec-cust-5", 1*time.Second))
+	eventually(t, 60*time.Second, "thirteen cycles", func() bool { return len(s.paid("rec-can-")) >= 13 })
+	first := s.historyJSON(run.GetID(), run.GetRunID())
+	writeFile(t, filepath.Join(dir, "continue_as_new_first_run.json"), first)
+	_, err = s.update("rec-can", billing.MsgCancel, billing.CancelRequest{When: billing.Now, Reason: "해지"})
+	require.NoError(t, err)
+	last := s.c.GetWorkflow(ctx, billing.WorkflowID("rec-can"), "")
+	final := finish(last)
+	require.Equal(t, 2, final.Runs)
+	save("continue_as_new_second_run", last)
+	s.checkMoneyInvariants(final)
+}
