@@ -131,3 +131,21 @@ func TestHTTPHandlerForTheWebUI(t *testing.T) {
 	require.Equal(t, http.StatusForbidden, res.StatusCode)
 	res.Body.Close()
 }
+
+func BenchmarkEncodeDecode(b *testing.B) {
+	k, _ := codec.NewKeyString("bench")
+	keys, _ := codec.ParseKeys(k)
+	c, _ := codec.New(keys)
+	dc := c.DataConverter()
+	in := map[string]any{"subscription_id": "sub-1001", "buyer": map[string]string{"tel": "010-1234-5678", "email": "a@b.c"}, "amount": 9900}
+	for b.Loop() {
+		p, err := dc.ToPayload(in)
+		if err != nil {
+			b.Fatal(err)
+		}
+		var out map[string]any
+		if err := dc.FromPayload(p, &out); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -1,0 +1,115 @@
+package billing_test
+
+import (
+	"encoding/json"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/paycycle/paycycle/billing"
+	"github.com/paycycle/paycycle/calendar"
+)
+
+// TestInputAsTypedInTheWebUI decodes the JSON a person types into the Temporal Web UI.
+func TestInputAsTypedInTheWebUI(t *testing.T) {
+	raw := `{
+	  "subscription_id": "sub-1001",
+	  "customer_uid": "naver-cust-1001",
+	  "plan": {"name": "프리미엄 월간", "amount": 9900, "interval": {"unit": "month", "count": 1}, "anchor_day": "31"},
+	  "buyer": {"name": "홍길동", "tel": "010-1234-5678"},
+	  "dunning": {"retry_after": ["1d", "2d12h"], "grace": "5d"},
+	  "registration_timeout": "48h"
+	}`
+	var in billing.SubscriptionInput
+	require.NoError(t, json.Unmarshal([]byte(raw), &in))
+	in.Normalize()
+	require.NoError(t, in.Validate())
+	require.Equal(t, billing.AnchorDay(31), in.Plan.AnchorDay)
+	require.Equal(t, "10:00", in.Plan.ChargeTime)
+	require.Equal(t, billing.ChargeModeAgain, in.Plan.ChargeMode)
+	require.Equal(t, billing.FirstChargeNow, in.FirstCharge)
+	require.Equal(t, "프리미엄 월간", in.Plan.Code, "the product code defaults to the plan name")
+	require.Equal(t, []billing.Duration{billing.Duration(24 * time.Hour), billing.Duration(60 * time.Hour)}, in.Dunning.RetryAfter)
+	require.Equal(t, billing.Duration(5*24*time.Hour), in.Dunning.Grace)
+	require.Equal(t, billing.FinalActionCancel, in.Dunning.FinalAction)
+	require.Equal(t, 48*time.Hour, in.RegistrationTimeout.Std())
+}
+
+func TestDefaults(t *testing.T) {
+	in := billing.SubscriptionInput{SubscriptionID: "s", CustomerUID: "c", Plan: billing.Plan{Name: "P", Amount: 100, Interval: calendar.Interval{Unit: calendar.Month}}}
+	in.Normalize()
+	require.NoError(t, in.Validate())
+	require.Equal(t, 1, in.Plan.Interval.Count)
+	day := billing.Duration(24 * time.Hour)
+	require.Equal(t, []billing.Duration{day, 3 * day, 5 * day, 7 * day}, in.Dunning.RetryAfter, "billing-anchors: D+1, D+3, D+5, D+7")
+	require.Equal(t, 7*day, in.Dunning.Grace)
+	require.Equal(t, billing.DefaultRegistrationTimeout, in.RegistrationTimeout.Std())
+
+	demo := billing.SubscriptionInput{SubscriptionID: "s", CustomerUID: "c", Plan: billing.Plan{Name: "P", Amount: 100, Interval: calendar.Interval{Unit: calendar.Second, Count: 30}}}
+	demo.Normalize()
+	require.Equal(t, []billing.Duration{billing.Duration(3 * time.Second), billing.Duration(9 * time.Second), billing.Duration(15 * time.Second), billing.Duration(21 * time.Second)},
+		demo.Dunning.RetryAfter, "demo plans scale the default policy to a tenth of the interval per day")
+}
+
+func TestDurationJSON(t *testing.T) {
+	tests := []struct {
+		give string
+		want time.Duration
+		err  bool
+	}{
+		{`"7d"`, 7 * 24 * time.Hour, false},
+		{`"36h"`, 36 * time.Hour, false},
+		{`"1d12h"`, 36 * time.Hour, false},
+		{`"90s"`, 90 * time.Second, false},
+		{`90`, 90 * time.Second, false},
+		{`"soon"`, 0, true},
+		{`"xd"`, 0, true},
+		{`true`, 0, true},
+	}
+	for _, tt := range tests {
+		var d billing.Duration
+		err := json.Unmarshal([]byte(tt.give), &d)
+		if tt.err {
+			require.Error(t, err, tt.give)
+			continue
+		}
+		require.NoError(t, err, tt.give)
+		require.Equal(t, tt.want, d.Std(), tt.give)
+	}
+	b, err := json.Marshal(billing.Duration(7 * 24 * time.Hour))
+	require.NoError(t, err)
+	require.Equal(t, `"7d"`, string(b))
+}
+
+func TestAnchorDayJSON(t *testing.T) {
+	for give, want := range map[string]billing.AnchorDay{`"today"`: 0, `31`: 31, `"15"`: 15, `null`: 0, `""`: 0} {
+		var a billing.AnchorDay
+		require.NoError(t, json.Unmarshal([]byte(give), &a), give)
+		require.Equal(t, want, a, give)
+	}
+	var a billing.AnchorDay
+	require.Error(t, json.Unmarshal([]byte(`"end"`), &a))
+}
+
+func TestMessageValidation(t *testing.T) {
+	c := billing.CancelRequest{Reason: "x"}
+	c.Normalize()
+	require.NoError(t, c.Validate())
+	require.Equal(t, billing.AtPeriodEnd, c.When)
+	require.Equal(t, billing.RequesterAdmin, c.Requester)
+	require.Equal(t, billing.RefundNone, c.Refund)
+
+	plan := billing.Plan{Name: "P", Amount: 9900, Interval: calendar.Interval{Unit: calendar.Month, Count: 1}}
+	plan.Normalize()
+	free := int64(20000)
+	ch := billing.ChangePlanRequest{TaxFree: &free}
+	require.ErrorContains(t, ch.Validate(plan), "tax_free")
+	ch = billing.ChangePlanRequest{Amount: 12900}
+	require.NoError(t, ch.Validate(plan))
+	require.Equal(t, int64(12900), ch.Apply(plan).Amount)
+
+	r := billing.ReplaceBillingKeyRequest{CustomerUID: " new-key "}
+	require.NoError(t, r.Validate())
+	require.Equal(t, "new-key", r.CustomerUID)
+}

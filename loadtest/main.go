@@ -1,0 +1,308 @@
+// Command loadtest measures the orchestrator end to end on one machine: it starts a fleet of
+// subscriptions with a short demo interval at a fixed rate (open loop), lets each charge a number
+// of cycles, cancels them, and then checks the money invariants against the PortOne emulator's
+// ledger: every subscription charged exactly the expected cycles, no cycle twice, nothing after
+// the cancel. It reports start latency, charge lag (due time → PortOne approval), throughput and
+// the worker's memory.
+//
+// By default everything runs in this process: a real Temporal server (temporaltest, SQLite in
+// memory, one shard), the real worker code and the emulator. It never times assertions: the
+// figures are printed for the README and the issue notes.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http/httptest"
+	"os"
+	"os/signal"
+	"runtime"
+	"slices"
+	"sort"
+	"sync"
+	"syscall"
+	"time"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/operatorservice/v1"
+	"go.temporal.io/api/workflowservice/v1"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/worker"
+	"go.temporal.io/server/temporaltest"
+
+	"github.com/paycycle/paycycle/activities"
+	"github.com/paycycle/paycycle/billing"
+	"github.com/paycycle/paycycle/calendar"
+	"github.com/paycycle/paycycle/portone"
+	"github.com/paycycle/paycycle/portone/portonetest"
+	"github.com/paycycle/paycycle/workflows"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "loadtest:", err)
+		os.Exit(1)
+	}
+}
+
+type config struct {
+	subscriptions int
+	rate          float64
+	interval      time.Duration
+	cycles        int
+	latency       time.Duration
+	timeout       time.Duration
+	maxActivities int
+}
+
+func run(ctx context.Context, args []string, out io.Writer) error {
+	var c config
+	fs := flag.NewFlagSet("loadtest", flag.ContinueOnError)
+	fs.IntVar(&c.subscriptions, "subscriptions", 200, "subscriptions to start")
+	fs.Float64Var(&c.rate, "rate", 50, "starts per second (open loop)")
+	fs.DurationVar(&c.interval, "interval", 10*time.Second, "billing interval of every subscription (whole seconds)")
+	fs.IntVar(&c.cycles, "cycles", 3, "cycles each subscription charges before it is canceled")
+	fs.DurationVar(&c.latency, "gateway-latency", 0, "latency the emulator adds to every PortOne charge")
+	fs.DurationVar(&c.timeout, "timeout", 10*time.Minute, "give up after this long")
+	fs.IntVar(&c.maxActivities, "max-concurrent-activities", 200, "worker activity slots")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if c.interval < time.Second || c.interval%time.Second != 0 {
+		return errors.New("-interval must be whole seconds, at least 1s")
+	}
+	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
+
+	fmt.Fprintf(out, "machine: %d CPUs, %s/%s, %s\n", runtime.NumCPU(), runtime.GOOS, runtime.GOARCH, runtime.Version())
+	t0 := time.Now()
+	ts := temporaltest.NewServer()
+	defer ts.Stop()
+	cl := ts.GetDefaultClient()
+	ns := ts.GetDefaultNamespace()
+	if err := registerSearchAttributes(ctx, cl, ns); err != nil {
+		return err
+	}
+	emu := portonetest.New(portonetest.Options{})
+	defer emu.Close()
+	srv := httptest.NewServer(emu)
+	defer srv.Close()
+	if c.latency > 0 {
+		emu.AddFault(portonetest.Fault{Op: portonetest.OpAgain, Action: portonetest.FaultLatency, Latency: c.latency})
+	}
+	gw, err := portone.NewClient(portone.Credentials{Key: portonetest.DefaultKey, Secret: portonetest.DefaultSecret}, portone.WithBaseURL(srv.URL))
+	if err != nil {
+		return err
+	}
+	acts := &activities.Activities{Gateway: gw, Config: activities.Config{DemoMode: true}}
+	ts.NewWorkerWithOptions(billing.TaskQueue, func(r worker.Registry) { workflows.Register(r, acts) },
+		worker.Options{MaxConcurrentActivityExecutionSize: c.maxActivities})
+	fmt.Fprintf(out, "server, worker and emulator up in %s\n", time.Since(t0).Round(time.Millisecond))
+
+	for i := range c.subscriptions {
+		if _, err := emu.RegisterCustomer(portonetest.DefaultKey, portonetest.CustomerSeed{CustomerUID: fmt.Sprintf("load-cust-%d", i)}); err != nil {
+			return err
+		}
+	}
+
+	// Open-loop starts at the requested rate.
+	starts := make([]time.Duration, c.subscriptions)
+	var wg sync.WaitGroup
+	var startErrs int
+	var mu sync.Mutex
+	tick := time.NewTicker(time.Duration(float64(time.Second) / c.rate))
+	defer tick.Stop()
+	begin := time.Now()
+	for i := range c.subscriptions {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-tick.C:
+		}
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			in := billing.SubscriptionInput{
+				SubscriptionID: fmt.Sprintf("load-%d", i), CustomerUID: fmt.Sprintf("load-cust-%d", i),
+				Plan: billing.Plan{Name: "Load", Amount: 9900, Interval: calendar.Interval{Unit: calendar.Second, Count: int(c.interval / time.Second)}},
+			}
+			s := time.Now()
+			_, err := cl.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+				ID: billing.WorkflowID(in.SubscriptionID), TaskQueue: billing.TaskQueue, WorkflowExecutionErrorWhenAlreadyStarted: true,
+			}, billing.WorkflowType, in)
+			mu.Lock()
+			defer mu.Unlock()
+			starts[i] = time.Since(s)
+			if err != nil {
+				startErrs++
+			}
+		}(i)
+	}
+	wg.Wait()
+	startWall := time.Since(begin)
+	fmt.Fprintf(out, "\nstarts: %d in %s (%.1f/s offered %.0f/s), errors %d, latency p50 %s p99 %s max %s\n",
+		c.subscriptions, startWall.Round(time.Millisecond), float64(c.subscriptions)/startWall.Seconds(), c.rate, startErrs,
+		pct(starts, 50), pct(starts, 99), pct(starts, 100))
+
+	// Wait until every subscription charged its cycles, then cancel it.
+	want := c.subscriptions * c.cycles
+	chargeBegin := time.Now()
+	for {
+		paid := countPaid(emu, c.cycles)
+		if paid >= want {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("only %d of %d charges after %s", paid, want, time.Since(chargeBegin))
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+	chargeWall := time.Since(begin)
+	var ms runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&ms)
+	for i := range c.subscriptions {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			_ = cl.SignalWorkflow(ctx, billing.WorkflowID(fmt.Sprintf("load-%d", i)), "", billing.MsgCancel,
+				billing.CancelRequest{When: billing.Now, Reason: "load test over"})
+		}(i)
+	}
+	wg.Wait()
+	if err := waitClosed(ctx, cl, ns, c.subscriptions); err != nil {
+		return err
+	}
+
+	// Invariants and charge lag from the ledger.
+	lags, total, problems := check(emu, c)
+	fmt.Fprintf(out, "charges: %d paid in %s since the first start (%.1f/s overall)\n", total, chargeWall.Round(time.Millisecond), float64(total)/chargeWall.Seconds())
+	fmt.Fprintf(out, "charge lag (timer due → paid at PortOne), cycles ≥ 2: p50 %s p99 %s max %s\n", pct(lags, 50), pct(lags, 99), pct(lags, 100))
+	fmt.Fprintf(out, "process heap in use %.1f MiB, goroutines %d (server, worker and emulator together)\n", float64(ms.HeapInuse)/(1<<20), runtime.NumGoroutine())
+	if len(problems) > 0 {
+		for _, p := range problems[:min(len(problems), 20)] {
+			fmt.Fprintln(out, "INVARIANT:", p)
+		}
+		return fmt.Errorf("%d invariant violations", len(problems))
+	}
+	fmt.Fprintf(out, "invariants: every subscription charged %d to %d cycles, no cycle twice, nothing after its cancel\n", c.cycles, c.cycles+1)
+	return nil
+}
+
+func registerSearchAttributes(ctx context.Context, cl client.Client, ns string) error {
+	types := map[string]enumspb.IndexedValueType{}
+	for _, sa := range billing.SearchAttributes {
+		switch sa.Type {
+		case "Keyword":
+			types[sa.Name] = enumspb.INDEXED_VALUE_TYPE_KEYWORD
+		case "Int":
+			types[sa.Name] = enumspb.INDEXED_VALUE_TYPE_INT
+		case "Datetime":
+			types[sa.Name] = enumspb.INDEXED_VALUE_TYPE_DATETIME
+		}
+	}
+	_, err := cl.OperatorService().AddSearchAttributes(ctx, &operatorservice.AddSearchAttributesRequest{SearchAttributes: types, Namespace: ns})
+	return err
+}
+
+// countPaid counts paid charges, at most cycles per subscription.
+func countPaid(emu *portonetest.Emulator, cycles int) int {
+	per := map[string]int{}
+	n := 0
+	for _, e := range emu.Ledger() {
+		if e.Usage == "issue" || e.PaidAt.IsZero() {
+			continue
+		}
+		p, err := billing.ParseMerchantUID(e.MerchantUID)
+		if err != nil {
+			continue
+		}
+		if per[p.SubscriptionID] < cycles {
+			per[p.SubscriptionID]++
+			n++
+		}
+	}
+	return n
+}
+
+func waitClosed(ctx context.Context, cl client.Client, ns string, n int) error {
+	for {
+		res, err := cl.CountWorkflow(ctx, &workflowservice.CountWorkflowExecutionsRequest{
+			Namespace: ns, Query: "WorkflowType='Subscription' AND ExecutionStatus='Completed'",
+		})
+		if err == nil && int(res.GetCount()) >= n {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("subscriptions still open: %w", ctx.Err())
+		case <-time.After(300 * time.Millisecond):
+		}
+	}
+}
+
+// check verifies the money invariants and returns the charge lag of cycles ≥ 2: the time from a
+// cycle's due instant to PortOne's approval. A subscription's calendar starts at its first
+// charge (demo intervals run from the moment billing starts), so cycle k is due one interval
+// per cycle after cycle 1 was approved.
+func check(emu *portonetest.Emulator, c config) (lags []time.Duration, total int, problems []string) {
+	type key struct {
+		sub   string
+		cycle int
+	}
+	paidAt := map[key]time.Time{}
+	count := map[key]int{}
+	perSub := map[string]int{}
+	for _, e := range emu.Ledger() {
+		if e.Usage == "issue" || e.PaidAt.IsZero() {
+			continue
+		}
+		p, err := billing.ParseMerchantUID(e.MerchantUID)
+		if err != nil {
+			problems = append(problems, "foreign merchant_uid "+e.MerchantUID)
+			continue
+		}
+		k := key{p.SubscriptionID, p.Charge.Cycle}
+		count[k]++
+		perSub[p.SubscriptionID]++
+		total++
+		if count[k] > 1 {
+			problems = append(problems, fmt.Sprintf("%s cycle %d paid %d times", k.sub, k.cycle, count[k]))
+		}
+		paidAt[k] = e.CreatedAt // full resolution; PaidAt has PortOne's whole seconds
+	}
+	for k, at := range paidAt {
+		if first, ok := paidAt[key{k.sub, 1}]; ok && k.cycle >= 2 {
+			lags = append(lags, at.Sub(first.Add(time.Duration(k.cycle-1)*c.interval)))
+		}
+	}
+	for i := range c.subscriptions {
+		id := fmt.Sprintf("load-%d", i)
+		if n := perSub[id]; n < c.cycles || n > c.cycles+1 {
+			problems = append(problems, fmt.Sprintf("%s charged %d cycles, want %d (or %d if the cancel raced the next)", id, n, c.cycles, c.cycles+1))
+		}
+	}
+	return lags, total, problems
+}
+
+func pct(d []time.Duration, p int) time.Duration {
+	if len(d) == 0 {
+		return 0
+	}
+	s := slices.Clone(d)
+	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+	i := (len(s)*p + 99) / 100
+	if i < 1 {
+		i = 1
+	}
+	if i > len(s) {
+		i = len(s)
+	}
+	return s[i-1].Round(time.Millisecond)
+}

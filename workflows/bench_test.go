@@ -1,0 +1,44 @@
+package workflows_test
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
+	"go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/paycycle/paycycle/billing"
+	"github.com/paycycle/paycycle/workflows"
+)
+
+// BenchmarkReplayTwelveCycles measures what a worker pays to rebuild an evicted subscription
+// from history: replaying one full run (twelve cycles, then continue-as-new), as after a cache
+// eviction or a worker restart.
+func BenchmarkReplayTwelveCycles(b *testing.B) {
+	f, err := os.Open(filepath.Join("testdata", "continue_as_new_first_run.json"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	hist, err := client.HistoryFromJSON(f, client.HistoryJSONOptions{})
+	f.Close()
+	if err != nil {
+		b.Fatal(err)
+	}
+	started := hist.Events[0].GetWorkflowExecutionStartedEventAttributes()
+	var in billing.SubscriptionInput
+	if err := converter.GetDefaultDataConverter().FromPayloads(started.GetInput(), &in); err != nil {
+		b.Fatal(err)
+	}
+	exec := workflow.Execution{ID: billing.WorkflowID(in.SubscriptionID), RunID: started.GetOriginalExecutionRunId()}
+	for b.Loop() {
+		r := worker.NewWorkflowReplayer()
+		workflows.RegisterWorkflow(r)
+		if err := r.ReplayWorkflowHistoryWithOptions(nil, hist, worker.ReplayWorkflowHistoryOptions{OriginalExecution: exec}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(len(hist.Events)), "events")
+}
