@@ -49,16 +49,15 @@ type bank struct {
 	t   *testing.T
 	env *testsuite.TestWorkflowEnvironment
 
-	mu       sync.Mutex
-	keys     map[string]bool
-	ledger   []attempt
-	byUID    map[string]*attempt
-	decide   func(in activities.ChargeInput) (billing.Outcome, string)
-	refunds  []activities.RefundInput
-	deleted  []activities.DeleteBillingKeyInput
-	regs     map[string]string // imp_uid → customer_uid of a paid registration
-	canceled time.Time         // when the workflow reported canceled (for invariant I2)
-	seq      int
+	mu      sync.Mutex
+	keys    map[string]bool
+	ledger  []attempt
+	byUID   map[string]*attempt
+	decide  func(in activities.ChargeInput) (billing.Outcome, string)
+	refunds []activities.RefundInput
+	deleted []activities.DeleteBillingKeyInput
+	regs    map[string]string // imp_uid → customer_uid of a paid registration
+	seq     int
 	// chargeHook runs inside the Charge activity before it answers (for races).
 	chargeHook func(in activities.ChargeInput)
 	// failCharge makes the Charge activity fail with a retryable error for these merchant_uids

@@ -66,6 +66,6 @@ func (r *runner) activityOptions(o workflow.ActivityOptions) workflow.ActivityOp
 // every run starts on recent code and its history stays small.
 const cyclesPerRun = 12
 
-// registrationRecheckMin is the shortest interval between PortOne checks while awaiting
+// minRegistrationRecheck is the shortest interval between PortOne checks while awaiting
 // registration.
-const registrationRecheckMin = 30 * time.Minute
+const minRegistrationRecheck = 30 * time.Minute

@@ -146,5 +146,5 @@ var acts *activities.Activities
 // case the edge's "registered" message was lost: every 30 minutes, or less often for long
 // deadlines so that at most about 100 checks are made.
 func (r *runner) registrationRecheck() time.Duration {
-	return max(registrationRecheckMin, r.regTimeout/100)
+	return max(minRegistrationRecheck, r.regTimeout/100)
 }
