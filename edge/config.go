@@ -1,0 +1,216 @@
+package edge
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
+	"go.uber.org/zap"
+
+	"github.com/paycycle/paycycle/billing"
+	"github.com/paycycle/paycycle/calendar"
+	"github.com/paycycle/paycycle/portone"
+)
+
+// Defaults applied by New to a zero Config field.
+const (
+	// DefaultIMPScriptURL is PortOne's V1 browser SDK.
+	DefaultIMPScriptURL = "https://cdn.iamport.kr/v1/iamport.js"
+	// DefaultPG is the PortOne pg value that opens NaverPay (결제형).
+	DefaultPG = "naverpay"
+	// DefaultUpstreamTimeout bounds each call to PortOne or Temporal. PortOne's webhook
+	// retries allow 15 s in total, so a lookup and a signal must fit in that together.
+	DefaultUpstreamTimeout = 5 * time.Second
+	// DefaultReadyTimeout bounds the Temporal health check behind /readyz.
+	DefaultReadyTimeout = 2 * time.Second
+	// DefaultRequestTimeout bounds every request as a whole.
+	DefaultRequestTimeout = 20 * time.Second
+	// MaxBodyBytes is the largest request body accepted. PortOne's webhook bodies and the
+	// popup callback are a few hundred bytes; anything near the limit is not from them.
+	MaxBodyBytes = 64 << 10
+)
+
+// Workflows is the part of the Temporal client the edge uses. client.Client satisfies it;
+// tests pass a fake that records signals and starts and answers queries.
+type Workflows interface {
+	// SignalWorkflow relays a verified webhook or registration to a subscription.
+	SignalWorkflow(ctx context.Context, workflowID, runID, signalName string, arg any) error
+	// QueryWorkflow reads a subscription's state for the registration page.
+	QueryWorkflow(ctx context.Context, workflowID, runID, queryType string, args ...any) (converter.EncodedValue, error)
+	// ExecuteWorkflow starts a subscription from the demo start page.
+	ExecuteWorkflow(ctx context.Context, options client.StartWorkflowOptions, workflow any, args ...any) (client.WorkflowRun, error)
+	// CheckHealth backs the readiness probe.
+	CheckHealth(ctx context.Context, request *client.CheckHealthRequest) (*client.CheckHealthResponse, error)
+}
+
+// PaymentLookup fetches a payment from PortOne by imp_uid; *portone.Client satisfies it. It is
+// the only PortOne call the edge makes, because the edge verifies but never charges.
+type PaymentLookup interface {
+	GetPayment(ctx context.Context, impUID string) (*portone.Payment, error)
+}
+
+var (
+	_ Workflows     = client.Client(nil)
+	_ PaymentLookup = (*portone.Client)(nil)
+)
+
+// Deps are the edge's collaborators.
+type Deps struct {
+	// Workflows reaches the subscription workflows. Required.
+	Workflows Workflows
+	// PortOne verifies payments. Required.
+	PortOne PaymentLookup
+	// Logger receives access logs and warnings. Optional: nothing is logged without it.
+	Logger *zap.Logger
+}
+
+// PlanOption is one entry of the demo start page's plan catalog.
+type PlanOption struct {
+	// Code is the merchant product code; it becomes the plan's code and NaverPay's
+	// naverProductCode, and identifies the option in the start form.
+	Code string `json:"code"`
+	// Name is the order name the buyer sees (at most 40 characters).
+	Name string `json:"name"`
+	// Amount is the price per cycle in whole KRW.
+	Amount int64 `json:"amount"`
+	// Interval is the billing interval; second and minute intervals need a worker in demo mode.
+	Interval calendar.Interval `json:"interval"`
+	// ChargeMode is "again" (default) or "schedule".
+	ChargeMode billing.ChargeMode `json:"charge_mode,omitempty"`
+}
+
+// Plan returns the normalized billing plan the option stands for.
+func (p PlanOption) Plan() billing.Plan {
+	plan := billing.Plan{
+		Name:       p.Name,
+		Code:       p.Code,
+		Amount:     p.Amount,
+		Interval:   p.Interval,
+		ChargeMode: p.ChargeMode,
+	}
+	plan.Normalize()
+	return plan
+}
+
+// DefaultPlans is the built-in demo catalog: two real-world plans and three demo plans that
+// charge every few seconds, so that a whole subscription lifecycle (charges, a decline,
+// dunning) can be watched in minutes. The demo plans need a worker in demo mode.
+func DefaultPlans() []PlanOption {
+	return []PlanOption{
+		{Code: "basic-monthly", Name: "베이직 월간 구독", Amount: 9_900, Interval: calendar.Interval{Unit: calendar.Month, Count: 1}},
+		{Code: "premium-yearly", Name: "프리미엄 연간 구독", Amount: 99_000, Interval: calendar.Interval{Unit: calendar.Year, Count: 1}},
+		{Code: "demo-30s", Name: "데모 30초 구독", Amount: 1_000, Interval: calendar.Interval{Unit: calendar.Second, Count: 30}},
+		{Code: "demo-60s", Name: "데모 60초 구독", Amount: 500, Interval: calendar.Interval{Unit: calendar.Second, Count: 60}},
+		{Code: "demo-45s-schedule", Name: "데모 45초 구독 (예약 결제)", Amount: 1_500, Interval: calendar.Interval{Unit: calendar.Second, Count: 45}, ChargeMode: billing.ChargeModeSchedule},
+	}
+}
+
+// Config configures a Server. Zero fields take the defaults documented on each.
+type Config struct {
+	// PublicURL is the base URL browsers and PortOne use to reach the edge, for example
+	// "https://billing.example.com" or "https://example.com/billing". NaverPay's redirect
+	// (m_redirect_url) is built from it, and its path is the prefix of every link the pages
+	// write. Required.
+	PublicURL string
+	// IMPCode is the PortOne merchant code passed to IMP.init, for example "imp00000000".
+	// Required.
+	IMPCode string
+	// IMPScriptURL is where the registration page loads PortOne's browser SDK from. Default
+	// DefaultIMPScriptURL; in local development the emulator's stand-in.
+	IMPScriptURL string
+	// PG is IMP.request_pay's pg. Default DefaultPG.
+	PG string
+	// NaverChainID is NaverPay's naverChainId, only for group merchants with several services
+	// under one partner ID. Optional.
+	NaverChainID string
+	// Demo turns on the demo start page (GET /register/new, POST /register/start) and
+	// pre-fills the registration page's buyer fields from the subscription.
+	Demo bool
+	// TaskQueue is where the demo start page starts workflows. Default billing.TaskQueue.
+	TaskQueue string
+	// Plans is the demo start page's catalog. Default DefaultPlans().
+	Plans []PlanOption
+
+	// UpstreamTimeout bounds each PortOne lookup and each Temporal call. Default
+	// DefaultUpstreamTimeout.
+	UpstreamTimeout time.Duration
+	// ReadyTimeout bounds the Temporal health check of /readyz. Default DefaultReadyTimeout.
+	ReadyTimeout time.Duration
+	// RequestTimeout bounds each request as a whole. Default DefaultRequestTimeout.
+	RequestTimeout time.Duration
+}
+
+// withDefaults fills zero fields and checks the result.
+func (c Config) withDefaults() (Config, error) {
+	if c.IMPScriptURL == "" {
+		c.IMPScriptURL = DefaultIMPScriptURL
+	}
+	if c.PG == "" {
+		c.PG = DefaultPG
+	}
+	if c.TaskQueue == "" {
+		c.TaskQueue = billing.TaskQueue
+	}
+	if c.Plans == nil {
+		c.Plans = DefaultPlans()
+	}
+	if c.UpstreamTimeout == 0 {
+		c.UpstreamTimeout = DefaultUpstreamTimeout
+	}
+	if c.ReadyTimeout == 0 {
+		c.ReadyTimeout = DefaultReadyTimeout
+	}
+	if c.RequestTimeout == 0 {
+		c.RequestTimeout = DefaultRequestTimeout
+	}
+	c.PublicURL = strings.TrimRight(strings.TrimSpace(c.PublicURL), "/")
+	if err := checkHTTPURL(c.PublicURL); err != nil {
+		return c, fmt.Errorf("edge: public URL: %w", err)
+	}
+	if err := checkHTTPURL(c.IMPScriptURL); err != nil {
+		return c, fmt.Errorf("edge: IMP script URL: %w", err)
+	}
+	if strings.TrimSpace(c.IMPCode) == "" {
+		return c, errors.New("edge: IMP code (PortOne merchant code, e.g. imp00000000) is required")
+	}
+	if c.UpstreamTimeout < 0 || c.ReadyTimeout < 0 || c.RequestTimeout < 0 {
+		return c, errors.New("edge: timeouts must be positive")
+	}
+	seen := map[string]bool{}
+	for i, p := range c.Plans {
+		plan := p.Plan()
+		if p.Code == "" {
+			return c, fmt.Errorf("edge: plan %d: code is required", i)
+		}
+		if seen[p.Code] {
+			return c, fmt.Errorf("edge: plan code %q listed twice", p.Code)
+		}
+		seen[p.Code] = true
+		if err := plan.Validate("plans[" + p.Code + "]"); err != nil {
+			return c, fmt.Errorf("edge: %w", err)
+		}
+	}
+	return c, nil
+}
+
+func checkHTTPURL(s string) error {
+	if s == "" {
+		return errors.New("is required")
+	}
+	u, err := url.Parse(s)
+	if err != nil {
+		return fmt.Errorf("%q is not a URL", s)
+	}
+	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("%q must be an absolute http(s) URL", s)
+	}
+	if u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+		return fmt.Errorf("%q must not carry a query, a fragment or user info", s)
+	}
+	return nil
+}

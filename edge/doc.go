@@ -1,0 +1,25 @@
+// Package edge is the inbound HTTP side of the billing orchestrator: the one place where the
+// outside world (PortOne's webhooks, the buyer's browser coming back from the NaverPay window,
+// load balancers) talks to the subscription workflows.
+//
+// It serves:
+//
+//   - POST /portone/webhook: PortOne's payment notifications. V1 webhooks are unsigned, so the
+//     body is only a hint: the payment is fetched from PortOne by imp_uid and only the verified
+//     data is relayed to the subscription's workflow.
+//   - GET and POST /registration/complete, GET /registration/result: the end of the NaverPay
+//     recurring-payment registration (redirect and popup modes), verified the same way.
+//   - GET /register: a minimal registration page that opens the NaverPay window through
+//     PortOne's browser SDK (IMP.init, IMP.request_pay).
+//   - GET /register/new and POST /register/start (demo mode only): start a subscription from
+//     a plan catalog, so the whole flow can be shown without the Temporal Web UI.
+//   - GET /healthz and GET /readyz: liveness and readiness.
+//
+// The package holds no state that matters: the workflows own every decision, and a
+// notification only wakes a workflow, which settles charges by its own PortOne lookup. That is
+// why duplicated, reordered or replayed deliveries are harmless, and why several edge replicas
+// can run side by side.
+//
+// Build a Server with New for tests and embedding, or with Flags (flags with environment
+// defaults) for binaries; see README.md for the routes, the status-code policy and the flags.
+package edge

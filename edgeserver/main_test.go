@@ -1,0 +1,223 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/paycycle/paycycle/billing"
+	"github.com/paycycle/paycycle/portone"
+	"github.com/paycycle/paycycle/portone/portonetest"
+)
+
+// freeAddr returns a loopback address nobody listens on: the fake Temporal.
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	addr := ln.Addr().String()
+	require.NoError(t, ln.Close())
+	return addr
+}
+
+// buildBinary compiles the edgeserver into a temporary directory.
+func buildBinary(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "edgeserver")
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, "go", "build", "-o", bin, ".").CombinedOutput()
+	require.NoError(t, err, string(out))
+	return bin
+}
+
+// baseEnv is the process environment without any variable the binary reads, so the test does
+// not depend on the developer's shell.
+func baseEnv(extra ...string) []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		name, _, _ := strings.Cut(kv, "=")
+		switch {
+		case strings.HasPrefix(name, "PORTONE_"), strings.HasPrefix(name, "BILLING_"), strings.HasPrefix(name, "TEMPORAL_"),
+			strings.HasPrefix(name, "NAVERPAY_"), name == "PAYCYCLE_CODEC_KEYS", name == "LOG_LEVEL", name == "LOG_FORMAT":
+			continue
+		}
+		env = append(env, kv)
+	}
+	return append(env, extra...)
+}
+
+// lockedBuffer collects a process's output safely across goroutines.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+func TestBinaryServesAndStopsOnSIGTERM(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	bin := buildBinary(t)
+	emu, emuSrv := portonetest.NewServer(t, portonetest.Options{})
+
+	cmd := exec.Command(bin, "-addr", "127.0.0.1:0", "-log-format", "json")
+	cmd.Env = baseEnv(
+		"PORTONE_BASE_URL="+emuSrv.URL,
+		"PORTONE_API_KEY="+portonetest.DefaultKey,
+		"PORTONE_API_SECRET="+portonetest.DefaultSecret,
+		"TEMPORAL_ADDRESS="+freeAddr(t),
+	)
+	stdout, err := cmd.StdoutPipe()
+	require.NoError(t, err)
+	var stderr lockedBuffer
+	cmd.Stderr = &stderr
+	require.NoError(t, cmd.Start())
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	t.Cleanup(func() {
+		if cmd.ProcessState == nil {
+			_ = cmd.Process.Kill()
+			<-exited
+		}
+	})
+
+	listening := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			if u, ok := strings.CutPrefix(sc.Text(), "edge listening on "); ok {
+				listening <- u
+			}
+		}
+		_, _ = io.Copy(io.Discard, stdout)
+	}()
+	var base string
+	select {
+	case base = <-listening:
+	case err := <-exited:
+		t.Fatalf("edgeserver exited early (%v):\n%s", err, stderr.String())
+	case <-time.After(30 * time.Second):
+		t.Fatalf("edgeserver did not start:\n%s", stderr.String())
+	}
+	require.True(t, strings.HasPrefix(base, "http://127.0.0.1:"), base)
+
+	hc := &http.Client{Timeout: 15 * time.Second}
+	get := func(path string) (int, string) {
+		res, err := hc.Get(base + path)
+		require.NoError(t, err)
+		defer res.Body.Close()
+		b, err := io.ReadAll(res.Body)
+		require.NoError(t, err)
+		return res.StatusCode, string(b)
+	}
+	status, body := get("/healthz")
+	require.Equal(t, http.StatusOK, status, body)
+	status, body = get("/readyz")
+	require.Equal(t, http.StatusServiceUnavailable, status, "Temporal is not there: %s", body)
+
+	// The binary verifies webhooks against the configured PortOne: a real payment is found at
+	// the emulator, and relaying it fails because Temporal is down, so PortOne is asked to retry.
+	_, err = emu.RegisterCustomer("", portonetest.CustomerSeed{CustomerUID: "cust-1"})
+	require.NoError(t, err)
+	pc, err := portone.NewClient(portone.Credentials{Key: portonetest.DefaultKey, Secret: portonetest.DefaultSecret}, portone.WithBaseURL(emuSrv.URL))
+	require.NoError(t, err)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	muid := billing.ChargeUID{SubscriptionID: "sub1", Tag: "k3xq", Cycle: 1, Attempt: 1}.String()
+	p, err := pc.Again(ctx, portone.AgainRequest{CustomerUID: "cust-1", MerchantUID: muid, Amount: 1000, Name: "plan"})
+	require.NoError(t, err)
+	post := func(v any) (int, string) {
+		b, err := json.Marshal(v)
+		require.NoError(t, err)
+		res, err := hc.Post(base+"/portone/webhook", "application/json", bytes.NewReader(b))
+		require.NoError(t, err)
+		defer res.Body.Close()
+		out, err := io.ReadAll(res.Body)
+		require.NoError(t, err)
+		return res.StatusCode, string(out)
+	}
+	status, body = post(map[string]string{"imp_uid": "imp_000000000001", "merchant_uid": muid, "status": "paid"})
+	require.Equal(t, http.StatusOK, status, body)
+	require.Contains(t, body, `"ignored"`, "PortOne does not know that imp_uid")
+	status, body = post(map[string]string{"imp_uid": p.ImpUID, "merchant_uid": muid, "status": "paid"})
+	require.Equal(t, http.StatusServiceUnavailable, status, body)
+
+	require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
+	select {
+	case err := <-exited:
+		require.NoError(t, err, "clean exit after SIGTERM:\n%s", stderr.String())
+	case <-time.After(20 * time.Second):
+		t.Fatalf("edgeserver did not stop after SIGTERM:\n%s", stderr.String())
+	}
+	logs := stderr.String()
+	require.Contains(t, logs, `"msg":"edge listening"`)
+	require.NotContains(t, logs, portonetest.DefaultSecret)
+}
+
+func TestBinaryRefusesToStartWithoutPortOneKeys(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	bin := buildBinary(t)
+	cmd := exec.Command(bin, "-addr", "127.0.0.1:0")
+	cmd.Env = baseEnv("TEMPORAL_ADDRESS=" + freeAddr(t))
+	out, err := cmd.CombinedOutput()
+	var exitErr *exec.ExitError
+	require.True(t, errors.As(err, &exitErr), "want a failed exit, got %v:\n%s", err, out)
+	require.Equal(t, 1, exitErr.ExitCode())
+	require.Contains(t, string(out), "PORTONE_API_KEY and PORTONE_API_SECRET must be set")
+}
+
+func TestRunRefusesBadArguments(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"help", []string{"-h"}, ""},
+		{"unknown flag", []string{"-nope"}, "flag provided but not defined"},
+		{"stray argument", []string{"serve"}, "unexpected arguments"},
+		{"bad log format", []string{"-log-format", "xml"}, "log format"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			err := run(context.Background(), tt.args, &stdout, &stderr)
+			require.Error(t, err)
+			if tt.want == "" {
+				require.ErrorIs(t, err, flag.ErrHelp)
+				require.Contains(t, stderr.String(), "-public-url")
+				return
+			}
+			require.Contains(t, err.Error()+stderr.String(), tt.want)
+		})
+	}
+}
