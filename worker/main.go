@@ -26,6 +26,7 @@ import (
 
 	"github.com/paycycle/paycycle/activities"
 	"github.com/paycycle/paycycle/billing"
+	"github.com/paycycle/paycycle/edge"
 	"github.com/paycycle/paycycle/logging"
 	"github.com/paycycle/paycycle/portone"
 	"github.com/paycycle/paycycle/temporalconn"
@@ -58,6 +59,8 @@ type config struct {
 	logFormat           string
 	maxActivities       int
 	stopTimeout         time.Duration
+	serveEdge           bool
+	edge                edge.Flags
 }
 
 func envBool(name string) bool {
@@ -91,6 +94,9 @@ func parseFlags(args []string, out io.Writer) (config, error) {
 	fs.StringVar(&c.logFormat, "log-format", temporalconn.Env("LOG_FORMAT", "json"), "json or console (env LOG_FORMAT)")
 	fs.IntVar(&c.maxActivities, "max-concurrent-activities", 200, "activities run at once by this worker; bounds the load on PortOne")
 	fs.DurationVar(&c.stopTimeout, "stop-timeout", 30*time.Second, "on SIGTERM, how long running activities get to finish")
+	fs.BoolVar(&c.serveEdge, "edge", envBool("BILLING_WORKER_SERVE_EDGE"),
+		"also serve the HTTP edge (PortOne webhooks, registration) in this process; its settings are the -edge-* flags (env BILLING_WORKER_SERVE_EDGE)")
+	c.edge.RegisterFlagsWithPrefix(fs, "edge-")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -167,7 +173,24 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 		}()
 		log.Info("health endpoint", zap.String("addr", "http://"+cfg.healthAddr+"/healthz"))
 	}
-	<-ctx.Done()
+	edgeDone := make(chan error, 1)
+	if cfg.serveEdge {
+		go func() {
+			edgeDone <- cfg.edge.Run(ctx, edge.Deps{Workflows: c, Logger: log.Named("edge")}, func(url string) {
+				log.Info("edge listening", zap.String("url", url))
+			})
+		}()
+	}
+	select {
+	case <-ctx.Done():
+		if cfg.serveEdge {
+			<-edgeDone // the edge finishes its in-flight requests (bounded by its shutdown timeout)
+		}
+	case err := <-edgeDone:
+		if err != nil {
+			return fmt.Errorf("edge: %w", err)
+		}
+	}
 	ready.Store(false)
 	log.Info("stopping: letting running activities finish", zap.Duration("timeout", cfg.stopTimeout))
 	return nil
