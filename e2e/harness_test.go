@@ -46,6 +46,7 @@ type stackOptions struct {
 	workerOpts  worker.Options
 	actTimeout  time.Duration
 	settleDelay time.Duration
+	noticeURL   string
 }
 
 func newStack(t *testing.T, o stackOptions) *stack {
@@ -73,16 +74,22 @@ func newStack(t *testing.T, o stackOptions) *stack {
 	require.NoError(t, err)
 	s.gateway = gw
 	if !o.noWorker {
-		if o.actTimeout == 0 {
-			o.actTimeout = 10 * time.Second
-		}
-		if o.settleDelay == 0 {
-			o.settleDelay = 2 * time.Second
-		}
-		acts := &activities.Activities{Gateway: gw, Config: activities.Config{DemoMode: true, ActivityTimeout: o.actTimeout, ScheduleSettleDelay: o.settleDelay}}
-		s.ts.NewWorkerWithOptions(billing.TaskQueue, func(r worker.Registry) { workflows.Register(r, acts) }, o.workerOpts)
+		s.startWorker(o)
 	}
 	return s
+}
+
+// startWorker runs the real workflow and activity code in-process against the emulator.
+func (s *stack) startWorker(o stackOptions) {
+	if o.actTimeout == 0 {
+		o.actTimeout = 10 * time.Second
+	}
+	if o.settleDelay == 0 {
+		o.settleDelay = 2 * time.Second
+	}
+	acts := &activities.Activities{Gateway: s.gateway, Config: activities.Config{DemoMode: true, ActivityTimeout: o.actTimeout,
+		ScheduleSettleDelay: o.settleDelay, NoticeURL: o.noticeURL}}
+	s.ts.NewWorkerWithOptions(billing.TaskQueue, func(r worker.Registry) { workflows.Register(r, acts) }, o.workerOpts)
 }
 
 // registerSearchAttributes registers the project's search attributes, as the dev server does.
