@@ -79,3 +79,25 @@ func TestYearlyFromFeb29(t *testing.T) {
 		"2024-02-29 10:00", "2025-02-28 10:00", "2026-02-28 10:00", "2027-02-28 10:00", "2028-02-29 10:00", "2029-02-28 10:00",
 	}, b.paidDates()[:6])
 }
+
+func TestContinueAsNewWhenTheServerSuggestsIt(t *testing.T) {
+	env := newEnv(t, kst(2025, time.January, 15, 10, 0))
+	b := newBank(t, env, "cust-1")
+	env.SetContinueAsNewSuggested(true)
+	env.ExecuteWorkflow(billing.WorkflowType, monthly())
+	in := continued(t, env)
+	// It continued at the first cycle boundary, carrying everything the next run needs.
+	st := in.Continued
+	require.Equal(t, 1, st.Cycle)
+	require.Len(t, b.paid(), 1)
+	require.Equal(t, billing.StatusActive, st.Status)
+	require.Equal(t, kst(2025, time.February, 15, 10, 0).UTC(), st.NextChargeAt.UTC())
+	require.NotEmpty(t, st.Tag)
+	require.Equal(t, "sub-1", in.SubscriptionID)
+	require.Equal(t, st.Plan, in.Plan)
+	var kinds []string
+	for _, e := range st.Events {
+		kinds = append(kinds, e.Kind)
+	}
+	require.Contains(t, kinds, "continue_as_new")
+}
