@@ -44,6 +44,11 @@ type Merchant struct {
 	// carry sandbox=true, and payment lookups hide them unless include_sandbox=true, which is
 	// what PortOne's documentation implies for test-channel payments.
 	Sandbox bool `json:"sandbox"`
+	// IMPCode is the merchant's 가맹점 식별코드, the public id a web page passes to IMP.init
+	// of the browser SDK stand-in (browser.go); it is how the NaverPay registration window
+	// knows which merchant gets the billing key. Optional: the first merchant defaults to
+	// DefaultIMPCode, and another merchant without one cannot register keys from a browser.
+	IMPCode string `json:"imp_code,omitempty"`
 }
 
 // Options configures an Emulator. The zero value is a working emulator with one merchant
@@ -109,6 +114,9 @@ func (o Options) Validate() error {
 			return fmt.Errorf("portonetest: DefaultNoticeURL %q is not an absolute http(s) URL", o.DefaultNoticeURL)
 		}
 	}
+	if err := validateIMPCodes(o.Merchants); err != nil {
+		return err
+	}
 	seen := map[string]bool{}
 	for _, m := range o.Merchants {
 		if m.Key == "" || m.Secret == "" {
@@ -151,6 +159,7 @@ type Emulator struct {
 	retries       []*webhookJob
 	webhookSignal chan struct{} // closed and replaced whenever a delivery is recorded
 	warnings      []ReviewWarning
+	browser       browserState // the NaverPay window stand-in's sessions (browser.go)
 }
 
 var _ http.Handler = (*Emulator)(nil)
@@ -271,6 +280,7 @@ func (e *Emulator) resetLocked() {
 	e.deliveries = nil
 	e.retries = nil
 	e.warnings = nil
+	e.browser.resetLocked()
 	close(e.webhookSignal)
 	e.webhookSignal = make(chan struct{})
 }
@@ -495,6 +505,11 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}()
 	if r.Body != nil {
 		r.Body = http.MaxBytesReader(sw, r.Body, maxBodyBytes)
+	}
+	if p := browserRoutePattern(r.URL.Path); p != "" {
+		pattern = p
+		e.serveBrowser(sw, r)
+		return
 	}
 	if r.URL.Path == "/__emulator" || strings.HasPrefix(r.URL.Path, "/__emulator/") {
 		pattern = "/__emulator/"
