@@ -1,0 +1,146 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/paycycle/paycycle/billing"
+	"github.com/paycycle/paycycle/localtemporal"
+)
+
+// demoInput is the banner's ready-to-paste Start Workflow input: a 30-second demo plan for a
+// customer the emulator seeds, so the first charge happens at once and the next ones every 30 s.
+// Only the fields a person needs are written; the workflow fills the defaults.
+type demoInput struct {
+	SubscriptionID string   `json:"subscription_id"`
+	CustomerUID    string   `json:"customer_uid"`
+	Plan           demoPlan `json:"plan"`
+}
+
+type demoPlan struct {
+	Name     string       `json:"name"`
+	Amount   int64        `json:"amount"`
+	Interval demoInterval `json:"interval"`
+}
+
+type demoInterval struct {
+	Unit  string `json:"unit"`
+	Count int    `json:"count"`
+}
+
+// demoSubscriptionID is the banner's UI example; the starter example uses demo-2 so both can run.
+const demoSubscriptionID = "demo-1"
+
+func demoInputJSON() string {
+	b, err := json.Marshal(demoInput{
+		SubscriptionID: demoSubscriptionID,
+		CustomerUID:    "demo-cust-1",
+		Plan:           demoPlan{Name: "Demo 30s plan", Amount: 9900, Interval: demoInterval{Unit: "second", Count: 30}},
+	})
+	if err != nil {
+		panic(err) // static data
+	}
+	return string(b)
+}
+
+// printBanner tells a person where everything is and what to try first.
+func printBanner(out *syncWriter, cfg *config, s *stack, took time.Duration) {
+	var b strings.Builder
+	p := func(format string, a ...any) { fmt.Fprintf(&b, format, a...) }
+	temporalAddr := addr(cfg.temporalPort)
+	codecURL := "http://" + addr(cfg.codecPort)
+	keyFile := filepath.Join(cfg.dataDir, "codec.key")
+	wfID := billing.WorkflowID(demoSubscriptionID)
+
+	var parts []string
+	for _, t := range s.timings {
+		parts = append(parts, fmt.Sprintf("%s %.1fs", t.what, t.took.Seconds()))
+	}
+	p("\n==> paycycle is running (cold start %.1fs: %s)\n\n", took.Seconds(), strings.Join(parts, ", "))
+
+	row := func(name, value, note string) {
+		if note != "" {
+			value = fmt.Sprintf("%-40s %s", value, note)
+		}
+		p("  %-19s %s\n", name, value)
+	}
+	if cfg.noUI {
+		row("Temporal Web UI", "disabled (-no-ui)", "")
+	} else {
+		row("Temporal Web UI", s.temporal.UIURL(), "namespace "+s.temporal.Namespace())
+	}
+	row("Temporal address", temporalAddr, "TEMPORAL_ADDRESS / --address")
+	emu := "http://" + addr(cfg.emulatorPort)
+	edge := "http://" + addr(cfg.edgePort)
+	skipped := func(name string) string {
+		if cfg.skipped(name) {
+			return " (skipped: start it yourself, see below)"
+		}
+		return ""
+	}
+	row("PortOne emulator", emu+skipped(nameEmulator), "seeded: "+cfg.seedCustomers)
+	row("  control API", emu+"/__emulator/", "ledger, faults, customers, webhooks, clock, health")
+	row("Billing edge", edge+skipped(nameEdge), "webhooks: "+edge+"/portone/webhook")
+	row("  registration", edge+"/register/new", "NaverPay recurring registration demo page")
+	row("Worker health", "http://"+addr(cfg.workerHealthPort)+"/healthz"+skipped(nameWorker), "")
+	row("Codec endpoint", codecURL, "the UI decrypts payloads through it")
+	row("Data dir", cfg.dataDir, "kept between runs; -reset -yes starts over")
+	var logs []string
+	for _, n := range childNames {
+		if !cfg.skipped(n) {
+			logs = append(logs, filepath.Join(cfg.dataDir, "logs", n+".log"))
+		}
+	}
+	row("Logs", strings.Join(logs, "  "), "")
+	row("Temporal log", filepath.Join(cfg.dataDir, localtemporal.LogFileName), "server log, never on the terminal")
+
+	p("\nStart a subscription from the Web UI (Workflows > Start Workflow), paste:\n")
+	p("  Workflow ID     %s\n", wfID)
+	p("  Task Queue      %s\n", billing.TaskQueue)
+	p("  Workflow Type   %s\n", billing.WorkflowType)
+	p("  Input (JSON)    %s\n", demoInputJSON())
+
+	envPrefix := fmt.Sprintf(`PAYCYCLE_CODEC_KEYS="$(cat %s)" `, keyFile)
+	if temporalAddr != localtemporal.DefaultFrontendAddr {
+		envPrefix += "TEMPORAL_ADDRESS=" + temporalAddr + " "
+	}
+	p("\nOr from the command line:\n")
+	p("  %s%s start -id demo-2 -customer demo-cust-2 -plan-name Demo -amount 9900 -interval \"30 seconds\"\n",
+		envPrefix, filepath.Join(cfg.binDir, "starter"))
+
+	cli := filepath.Join(cfg.binDir, "temporal")
+	addrFlag := ""
+	if temporalAddr != localtemporal.DefaultFrontendAddr {
+		addrFlag = " --address " + temporalAddr
+	}
+	// Payloads are encrypted: query results and signal inputs go through the codec endpoint.
+	cliFlags := addrFlag + " --codec-endpoint " + codecURL
+	p("\nInspect with the temporal CLI:\n")
+	p("  %s workflow list --query \"BillingStatus='active'\"%s\n", cli, addrFlag)
+	p("  %s workflow query --workflow-id %s --type %s%s\n", cli, wfID, billing.QueryState, cliFlags)
+	p("  %s workflow signal --workflow-id %s --name %s --input '{\"reason\":\"demo over\",\"when\":\"now\"}'%s\n",
+		cli, wfID, billing.MsgCancel, cliFlags)
+
+	for _, n := range childNames {
+		if !cfg.skipped(n) {
+			continue
+		}
+		keys := fmt.Sprintf(`"$(cat %s)"`, keyFile)
+		var env, args []string
+		switch n {
+		case nameEmulator:
+			args = s.emulator().args
+		case nameEdge:
+			env = s.edgeEnv(keys)
+		case nameWorker:
+			env = s.workerEnv(keys)
+		}
+		p("\n%s was skipped; start it with:\n  %s\n", n,
+			strings.TrimSpace(strings.Join(env, " ")+" "+cfg.binaryPath(n)+" "+strings.Join(args, " ")))
+	}
+	p("\nPress Ctrl-C to stop everything.\n")
+	_, _ = out.Write([]byte(b.String()))
+}
