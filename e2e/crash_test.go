@@ -31,7 +31,7 @@ func binary(t *testing.T, name string) string {
 		if buildErr != nil {
 			return
 		}
-		cmd := exec.Command("go", "build", "-o", binDir+string(os.PathSeparator), "../worker", "../emulator")
+		cmd := exec.Command("go", "build", "-o", binDir+string(os.PathSeparator), "../worker", "../emulator", "../edgeserver", "../devserver", "../starter")
 		var out bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &out, &out
 		if err := cmd.Run(); err != nil {

@@ -774,12 +774,9 @@ func TestClientEmulator_FaultScope(t *testing.T) {
 		e.register(custA)
 		e.emu.AddFault(portonetest.Fault{MerchantUID: "ord-s1", Op: portonetest.OpSchedule, Action: portonetest.FaultErrorBeforeCommit, Times: 1})
 		_, err := e.Schedule(portone.ScheduleRequest{CustomerUID: custA, Schedules: []portone.ScheduleEntry{entry("ord-s1", t0.Add(time.Hour), 1000)}})
-		if err == nil && len(e.emu.FaultFirings()) == 0 {
-			t.Skip("BUG (portonetest): a fault with Op schedule scoped by MerchantUID never fires for " +
-				"error_before_commit or latency: before the handler runs, call.subject() reads merchant_uid only " +
-				"from the top level of the body, but a schedule carries it in schedules[i].merchant_uid; the " +
-				"post-commit faults (commit_then_drop, latency_after_commit) use schedules[0].merchant_uid and do fire")
-		}
+		// The emulator once read merchant_uid only from the top level of the body, so this
+		// pre-commit fault never fired for a schedule (merchant_uid sits in schedules[i]).
+		require.Len(t, e.emu.FaultFirings(), 1)
 		requireUnknown(t, err, opSchedule, "ord-s1")
 		require.Empty(t, e.emu.Schedules())
 	})

@@ -681,6 +681,13 @@ func (c *call) subject() subject {
 			s.merchantUID = list[0]
 		}
 	}
+	if s.merchantUID == "" {
+		// POST /subscribe/payments/schedule carries it per entry: match on the first, as the
+		// faults that act after the commit already do.
+		if entries, ok, err := c.p.listObjects("schedules"); err == nil && ok && len(entries) > 0 {
+			s.merchantUID, _, _ = entries[0].str("merchant_uid")
+		}
+	}
 	impUID := c.vars["imp_uid"]
 	if impUID == "" {
 		impUID, _, _ = c.p.str("imp_uid")
