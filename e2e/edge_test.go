@@ -178,6 +178,7 @@ func TestRegistrationRedirect(t *testing.T) {
 		"error_msg": {"[네이버페이] 사용자가 결제를 취소하였습니다"}})
 	require.Equal(t, http.StatusOK, code)
 	require.Contains(t, page, "[네이버페이] 사용자가 결제를 취소하였습니다", "NaverPay's message is shown verbatim")
+	require.Contains(t, page, `data-outcome="failed"`)
 	eventually(t, 10*time.Second, "the failure recorded", func() bool {
 		st, err := s.tryState("reg-1")
 		return err == nil && strings.Contains(st.Registration.LastError, "사용자가 결제를 취소")
@@ -187,7 +188,7 @@ func TestRegistrationRedirect(t *testing.T) {
 	// A forged success for an imp_uid PortOne does not know changes nothing.
 	code, page = complete(url.Values{"imp_uid": {"imp_000000000001"}, "merchant_uid": {billing.RegistrationMerchantUID("reg-1", "forged")}, "imp_success": {"true"}})
 	require.Equal(t, http.StatusOK, code)
-	require.NotContains(t, page, "등록되었습니다")
+	require.Contains(t, page, `data-outcome="failed"`, "a forged success is shown as a failure")
 
 	// The customer registers (the emulator plays NaverPay's window) and is redirected back.
 	reg, err := s.emu.RegisterCustomer(portonetest.DefaultKey, portonetest.CustomerSeed{CustomerUID: "reg-cust",
@@ -195,6 +196,7 @@ func TestRegistrationRedirect(t *testing.T) {
 	require.NoError(t, err)
 	code, page = complete(url.Values{"imp_uid": {reg.RegistrationImpUID}, "merchant_uid": {reg.RegistrationMerchantUID}, "imp_success": {"true"}})
 	require.Equal(t, http.StatusOK, code)
+	require.Contains(t, page, `data-outcome="registered"`)
 	eventually(t, 20*time.Second, "the first charge", func() bool { return len(s.paid("reg-1-")) == 1 })
 	st := s.state("reg-1")
 	require.Equal(t, billing.StatusActive, st.Status)

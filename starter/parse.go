@@ -134,13 +134,3 @@ func parseResumeAt(s string) (time.Time, error) {
 	}
 	return time.Time{}, fmt.Errorf("%q is neither RFC 3339 (2026-03-01T10:00:00+09:00) nor a date (2026-03-01, meaning 00:00 KST)", s)
 }
-
-// oneOf checks an enumerated flag value, naming the accepted values.
-func oneOf(value string, accepted ...string) error {
-	for _, a := range accepted {
-		if value == a {
-			return nil
-		}
-	}
-	return fmt.Errorf("%q is not one of %s", value, strings.Join(accepted, ", "))
-}

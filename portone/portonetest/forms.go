@@ -295,12 +295,6 @@ func (p params) raw(key string) (any, bool) {
 	return v, true
 }
 
-// has reports whether key was given.
-func (p params) has(key string) bool {
-	_, ok := p.raw(key)
-	return ok
-}
-
 // str returns a scalar as a string.
 func (p params) str(key string) (string, bool, error) {
 	v, ok := p.raw(key)
