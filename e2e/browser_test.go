@@ -43,7 +43,7 @@ func newBrowser(t *testing.T, budget time.Duration) context.Context {
 }
 
 // screenshot keeps a PNG of the page as a test artifact ($ARTIFACTS_DIR, else the test's temp dir).
-func screenshot(t *testing.T, ctx context.Context, name string) {
+func screenshot(ctx context.Context, t *testing.T, name string) {
 	t.Helper()
 	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
 	require.NoError(t, err)
@@ -87,13 +87,13 @@ func TestRegistrationInARealBrowser(t *testing.T) {
 				chromedp.SendKeys(chromedp.ID("buyer_tel"), "010-4444-"+map[string]string{"redirect": "1111", "popup": "2222"}[mode]),
 				chromedp.Click(chromedp.ID("mode-"+mode)),
 			))
-			screenshot(t, ctx, "registration-page-"+mode+".png")
+			screenshot(ctx, t, "registration-page-"+mode+".png")
 			if mode == "redirect" {
 				require.NoError(t, chromedp.Do(ctx,
 					chromedp.Click(chromedp.ID("register")),
 					chromedp.WaitVisible(chromedp.ID("naver-agree")),
 				))
-				screenshot(t, ctx, "naverpay-window-"+mode+".png")
+				screenshot(ctx, t, "naverpay-window-"+mode+".png")
 				require.NoError(t, chromedp.Do(ctx, chromedp.Click(chromedp.ID("naver-agree"))))
 			} else {
 				opened := chromedp.WaitNewTarget(ctx, func(info *target.Info) bool { return info.Type == "page" })
@@ -107,7 +107,7 @@ func TestRegistrationInARealBrowser(t *testing.T) {
 				popup, cancelPopup := chromedp.NewContext(ctx, chromedp.WithTargetID(popupID))
 				defer cancelPopup()
 				require.NoError(t, chromedp.Do(popup, chromedp.WaitVisible(chromedp.ID("naver-agree"))))
-				screenshot(t, popup, "naverpay-window-"+mode+".png")
+				screenshot(popup, t, "naverpay-window-"+mode+".png")
 				require.NoError(t, chromedp.Do(popup, chromedp.Click(chromedp.ID("naver-agree"))))
 			}
 			// Back on the merchant's side: the edge verified the registration and shows the result.
@@ -122,7 +122,7 @@ func TestRegistrationInARealBrowser(t *testing.T) {
 			loc, err := chromedp.Run(ctx, chromedp.Location())
 			require.NoError(t, err)
 			require.True(t, strings.HasPrefix(loc, edgeSrv.URL+"/registration/result"), loc)
-			screenshot(t, ctx, "registration-result-"+mode+".png")
+			screenshot(ctx, t, "registration-result-"+mode+".png")
 
 			eventually(t, 20*time.Second, "the first charge in the ledger", func() bool { return len(s.paid(id+"-")) == 1 })
 			st := s.state(id)

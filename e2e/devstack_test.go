@@ -193,7 +193,7 @@ func TestDevStack(t *testing.T) {
 	// Inserted in one piece: typed key by key, the editor would auto-close brackets.
 	_, err = chromedp.Run(ctx, chromedp.Evaluate[bool](`document.execCommand('insertText', false, `+string(js)+`)`))
 	require.NoError(t, err)
-	screenshot(t, ctx, "webui-start-workflow-form.png")
+	screenshot(ctx, t, "webui-start-workflow-form.png")
 	_, err = chromedp.Run(ctx, chromedp.Poll[bool](`(() => {
 		const b = [...document.querySelectorAll('button')].filter(b => b.textContent.trim() === 'Start Workflow' && !b.disabled);
 		if (b.length) { b[b.length-1].click(); return true; }
@@ -220,7 +220,7 @@ func TestDevStack(t *testing.T) {
 		strings.ReplaceAll(wfID, "/", "%2F"), run))))
 	_, err = chromedp.Run(ctx, chromedp.Poll[bool](`document.body.innerText.includes('demo-cust-1')`, chromedp.WithPollingTimeout(60*time.Second)))
 	require.NoError(t, err)
-	screenshot(t, ctx, "webui-subscription-after-first-charge.png")
+	screenshot(ctx, t, "webui-subscription-after-first-charge.png")
 
 	// 2. The temporal CLI, as the README tells operators.
 	cli := temporalCLI()
