@@ -10,7 +10,7 @@ import (
 // binary so that every worker (and every replay of a workflow) uses the same
 // rules whatever the host's zoneinfo says. All billing dates are local dates
 // in this location.
-var Seoul *time.Location = loadSeoul()
+var Seoul = loadSeoul()
 
 func loadSeoul() *time.Location {
 	loc, err := time.LoadLocation("Asia/Seoul")
