@@ -242,7 +242,7 @@ func TestDevStack(t *testing.T) {
 			return err == nil && strings.Contains(string(out), wfID)
 		})
 		state := runCLI(append([]string{"workflow", "query", "--workflow-id", wfID, "--type", billing.QueryState}, codecFlag...)...)
-		require.Contains(t, state, `"status": "active"`)
+		require.Contains(t, state, `"status":"active"`)
 		require.Contains(t, state, uid(1))
 	}
 

@@ -270,7 +270,11 @@ func (r *runner) setStatus(st billing.Status, reason string) {
 	if r.s.Status == st && r.s.StatusReason == reason {
 		return
 	}
-	r.event("status", "", fmt.Sprintf("%s → %s: %s", r.s.Status, st, reason))
+	if r.s.Status == st {
+		r.event("status", "", fmt.Sprintf("%s: %s", st, reason))
+	} else {
+		r.event("status", "", fmt.Sprintf("%s → %s: %s", r.s.Status, st, reason))
+	}
 	r.s.Status, r.s.StatusReason = st, reason
 	if st.Terminal() {
 		r.s.EndedAt = r.now()
