@@ -210,3 +210,76 @@ func TestRegistrationRedirect(t *testing.T) {
 	require.NoError(t, run.Get(ctx, &final))
 	s.checkMoneyInvariants(final)
 }
+
+// TestForgedDuplicatedAndMalformedWebhooksChangeNothing posts what an attacker or a confused
+// network might send to the edge while a schedule-mode subscription is running: a notification
+// claiming "paid" for a payment PortOne declined, the same genuine notification twice, one for a
+// merchant_uid nobody issued, one for an imp_uid PortOne does not know, and malformed bodies.
+// The subscription's state must not change wrongly, and the edge must say why in its logs.
+func TestForgedDuplicatedAndMalformedWebhooksChangeNothing(t *testing.T) {
+	s := newStack(t, stackOptions{noWorker: true})
+	edgeURL, logs := s.withEdge(t)
+	s.startWorker(stackOptions{settleDelay: 2 * time.Second, noticeURL: edgeURL + "/portone/webhook"})
+	s.register("forge-cust")
+	in := demoInput("forge-1", "forge-cust", 60*time.Second)
+	in.Plan.ChargeMode = billing.ChargeModeSchedule
+	run := s.start(in)
+	eventually(t, 20*time.Second, "first charge", func() bool { return len(s.paid("forge-1-")) == 1 })
+	tag := billing.IncarnationTag(run.GetRunID())
+	genuine := s.paid("forge-1-")[0]
+
+	// A declined payment of the same customer under a merchant_uid of this subscription.
+	declinedUID := billing.ChargeUID{SubscriptionID: "forge-1", Tag: tag, Cycle: 9, Attempt: 1}.String()
+	s.emu.AddFault(portonetest.Fault{MerchantUID: declinedUID, Action: portonetest.FaultDecline, Reason: "잔액부족"})
+	p, err := s.gateway.Again(context.Background(), againRequest("forge-cust", declinedUID))
+	require.NoError(t, err)
+	require.Equal(t, "failed", string(p.Status))
+
+	before := s.state("forge-1")
+	post := func(contentType, body string) int {
+		res, err := http.Post(edgeURL+"/portone/webhook", contentType, strings.NewReader(body))
+		require.NoError(t, err)
+		res.Body.Close()
+		return res.StatusCode
+	}
+	jsonBody := func(imp, muid, status string) string {
+		return mustJSON(map[string]string{"imp_uid": imp, "merchant_uid": muid, "status": status})
+	}
+	tests := []struct {
+		name, contentType, body string
+		want                    int
+	}{
+		{"forged paid for a declined payment", "application/json", jsonBody(p.ImpUID, declinedUID, "paid"), http.StatusOK},
+		{"duplicate genuine", "application/json", jsonBody(genuine.ImpUID, genuine.MerchantUID, "paid"), http.StatusOK},
+		{"duplicate genuine again, as a form", "application/x-www-form-urlencoded", "imp_uid=" + genuine.ImpUID + "&merchant_uid=" + genuine.MerchantUID + "&status=paid", http.StatusOK},
+		{"unknown merchant_uid", "application/json", jsonBody(genuine.ImpUID, "order_8237352", "paid"), http.StatusOK},
+		{"imp_uid unknown to PortOne", "application/json", jsonBody("imp_000000000042", genuine.MerchantUID, "paid"), http.StatusOK},
+		{"merchant_uid of another payment", "application/json", jsonBody(genuine.ImpUID, declinedUID, "paid"), http.StatusOK},
+		{"malformed JSON", "application/json", `{"imp_uid":`, http.StatusBadRequest},
+		{"missing fields", "application/json", `{"status":"paid"}`, http.StatusBadRequest},
+		{"wrong content type", "text/plain", "imp_uid=x", http.StatusBadRequest},
+	}
+	for _, tt := range tests {
+		require.Equal(t, tt.want, post(tt.contentType, tt.body), tt.name)
+	}
+	time.Sleep(time.Second) // let any (wrong) signal reach the workflow
+	after := s.state("forge-1")
+	require.Equal(t, before.Status, after.Status)
+	require.Equal(t, before.Charges, after.Charges, "no charge record changed")
+	require.Equal(t, before.Cycle, after.Cycle)
+	require.Len(t, s.paid("forge-1-"), 1)
+	for _, e := range after.Events {
+		if e.Kind == "payment_notification" {
+			require.NotContains(t, e.Detail, declinedUID+" paid", "a forged 'paid' never reaches the workflow as paid")
+		}
+	}
+	var warned []string
+	for _, e := range logs.All() {
+		if e.Level >= zap.WarnLevel {
+			warned = append(warned, e.Message)
+		}
+	}
+	require.NotEmpty(t, warned, "the edge logs what it refused")
+	_, err = s.update("forge-1", billing.MsgCancel, billing.CancelRequest{When: billing.Now, Reason: "e2e over"})
+	require.NoError(t, err)
+}

@@ -4,6 +4,7 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/paycycle/paycycle/billing"
+	"github.com/paycycle/paycycle/portone"
 	"github.com/paycycle/paycycle/portone/portonetest"
 )
 
@@ -12,3 +13,7 @@ func clientStartOptions(id string) client.StartWorkflowOptions {
 }
 
 func portonetest_secret() string { return portonetest.DefaultSecret }
+
+func againRequest(customerUID, merchantUID string) portone.AgainRequest {
+	return portone.AgainRequest{CustomerUID: customerUID, MerchantUID: merchantUID, Amount: 9900, Name: "forged"}
+}
