@@ -1,7 +1,8 @@
 package e2e
 
 import (
-	"bytes"
+	"fmt"
+	"net/http"
 	"os"
 	"os/exec"
 	"strings"
@@ -42,15 +43,25 @@ func TestWorkerBinaryRefusesBadConfiguration(t *testing.T) {
 // environment, ready on /healthz, a clean exit 0 on SIGTERM, and no secret in its logs.
 func TestWorkerBinaryStopsCleanlyOnSIGTERM(t *testing.T) {
 	s := newStack(t, stackOptions{noWorker: true})
-	cmd := exec.Command(binary(t, "worker"), "-health-addr", "127.0.0.1:0")
+	edgePort := freePort(t)
+	cmd := exec.Command(binary(t, "worker"), "-health-addr", "127.0.0.1:0", "-edge", "-edge-addr", fmt.Sprintf("127.0.0.1:%d", edgePort))
 	cmd.Env = append(cleanEnv(),
 		"TEMPORAL_ADDRESS="+s.ts.GetFrontendHostPort(), "TEMPORAL_NAMESPACE="+s.ns,
 		"PORTONE_BASE_URL="+s.emuSrv.URL, "PORTONE_API_KEY="+portonetest.DefaultKey, "PORTONE_API_SECRET="+portonetest.DefaultSecret,
 		"PAYCYCLE_CODEC_KEYS="+s.codecKey)
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
+	out := &syncBuffer{} // written by exec's copying goroutine while the test reads it
+	cmd.Stdout, cmd.Stderr = out, out
 	require.NoError(t, cmd.Start())
 	eventually(t, 20*time.Second, "worker polling", func() bool { return strings.Contains(out.String(), "worker polling") })
+	// -edge serves the HTTP edge in the same process.
+	eventually(t, 10*time.Second, "the edge in the worker", func() bool {
+		res, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/readyz", edgePort))
+		if err != nil {
+			return false
+		}
+		res.Body.Close()
+		return res.StatusCode == http.StatusOK
+	})
 	require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
