@@ -80,7 +80,7 @@ func newStack(t *testing.T, o stackOptions) *stack {
 }
 
 // startWorker runs the real workflow and activity code in-process against the emulator.
-func (s *stack) startWorker(o stackOptions) {
+func (s *stack) startWorker(o stackOptions) worker.Worker {
 	if o.actTimeout == 0 {
 		o.actTimeout = 10 * time.Second
 	}
@@ -89,7 +89,7 @@ func (s *stack) startWorker(o stackOptions) {
 	}
 	acts := &activities.Activities{Gateway: s.gateway, Config: activities.Config{DemoMode: true, ActivityTimeout: o.actTimeout,
 		ScheduleSettleDelay: o.settleDelay, NoticeURL: o.noticeURL}}
-	s.ts.NewWorkerWithOptions(billing.TaskQueue, func(r worker.Registry) { workflows.Register(r, acts) }, o.workerOpts)
+	return s.ts.NewWorkerWithOptions(billing.TaskQueue, func(r worker.Registry) { workflows.Register(r, acts) }, o.workerOpts)
 }
 
 // registerSearchAttributes registers the project's search attributes, as the dev server does.

@@ -14,6 +14,10 @@ import (
 	"github.com/paycycle/paycycle/portone/portonetest"
 )
 
+// recordVersion prefixes the recorded file names. Bump it with every new workflow version
+// (workflow.GetVersion) so that the histories of earlier versions stay as fixtures.
+const recordVersion = "v1"
+
 // TestRecordReplayHistories produces the histories in workflows/testdata/ that the replay test
 // replays on every CI run, so that an incompatible workflow change fails CI. It runs real
 // workflows on a real server and saves their histories as `temporal workflow show --output
@@ -30,7 +34,7 @@ func TestRecordReplayHistories(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	save := func(name string, run client.WorkflowRun) {
-		writeFile(t, filepath.Join(dir, name+".json"), s.historyJSON(run.GetID(), run.GetRunID()))
+		writeFile(t, filepath.Join(dir, recordVersion+"_"+name+".json"), s.historyJSON(run.GetID(), run.GetRunID()))
 	}
 	finish := func(run client.WorkflowRun) billing.State {
 		var st billing.State
@@ -100,7 +104,7 @@ func TestRecordReplayHistories(t *testing.T) {
 	run = s.start(demoInput("rec-can", "rec-cust-5", 1*time.Second))
 	eventually(t, 60*time.Second, "thirteen cycles", func() bool { return len(s.paid("rec-can-")) >= 13 })
 	first := s.historyJSON(run.GetID(), run.GetRunID())
-	writeFile(t, filepath.Join(dir, "continue_as_new_first_run.json"), first)
+	writeFile(t, filepath.Join(dir, recordVersion+"_continue_as_new_first_run.json"), first)
 	_, err = s.update("rec-can", billing.MsgCancel, billing.CancelRequest{When: billing.Now, Reason: "해지"})
 	require.NoError(t, err)
 	last := s.c.GetWorkflow(ctx, billing.WorkflowID("rec-can"), "")

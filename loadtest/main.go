@@ -70,6 +70,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	fs.DurationVar(&c.latency, "gateway-latency", 0, "latency the emulator adds to every PortOne charge")
 	fs.DurationVar(&c.timeout, "timeout", 10*time.Minute, "give up after this long")
 	fs.IntVar(&c.maxActivities, "max-concurrent-activities", 200, "worker activity slots")
+	fs.BoolVar(&explain, "explain", false, "print the history timeline of the most delayed charges")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -185,6 +186,9 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	fmt.Fprintf(out, "charges: %d paid in %s since the first start (%.1f/s overall)\n", total, chargeWall.Round(time.Millisecond), float64(total)/chargeWall.Seconds())
 	fmt.Fprintf(out, "charge lag (timer due → paid at PortOne), cycles ≥ 2: p50 %s p99 %s max %s\n", pct(lags, 50), pct(lags, 99), pct(lags, 100))
 	fmt.Fprintf(out, "process heap in use %.1f MiB, goroutines %d (server, worker and emulator together)\n", float64(ms.HeapInuse)/(1<<20), runtime.NumGoroutine())
+	if explain {
+		explainWorst(ctx, out, cl, emu, c, 3)
+	}
 	if len(problems) > 0 {
 		for _, p := range problems[:min(len(problems), 20)] {
 			fmt.Fprintln(out, "INVARIANT:", p)
@@ -193,6 +197,60 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	}
 	fmt.Fprintf(out, "invariants: every subscription charged %d to %d cycles, no cycle twice, nothing after its cancel\n", c.cycles, c.cycles+1)
 	return nil
+}
+
+var explain bool
+
+// explainWorst prints, for the n most delayed charges, the workflow events around them: when
+// the timer fired, when the charge activity was scheduled, started (which attempt) and done.
+func explainWorst(ctx context.Context, out io.Writer, cl client.Client, emu *portonetest.Emulator, c config, n int) {
+	type lagged struct {
+		sub string
+		lag time.Duration
+		at  time.Time
+	}
+	first := map[string]time.Time{}
+	var all []lagged
+	entries := emu.Ledger()
+	for _, e := range entries {
+		if p, err := billing.ParseMerchantUID(e.MerchantUID); err == nil && p.Charge.Cycle == 1 && !e.PaidAt.IsZero() {
+			first[p.SubscriptionID] = e.CreatedAt
+		}
+	}
+	for _, e := range entries {
+		p, err := billing.ParseMerchantUID(e.MerchantUID)
+		if err != nil || p.Charge.Cycle < 2 || e.PaidAt.IsZero() {
+			continue
+		}
+		due := first[p.SubscriptionID].Add(time.Duration(p.Charge.Cycle-1) * c.interval)
+		all = append(all, lagged{p.SubscriptionID, e.CreatedAt.Sub(due), e.CreatedAt})
+	}
+	sort.Slice(all, func(i, j int) bool { return all[i].lag > all[j].lag })
+	for _, l := range all[:min(n, len(all))] {
+		fmt.Fprintf(out, "\n%s: paid %s late\n", l.sub, l.lag.Round(time.Millisecond))
+		it := cl.GetWorkflowHistory(ctx, billing.WorkflowID(l.sub), "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+		for it.HasNext() {
+			ev, err := it.Next()
+			if err != nil {
+				break
+			}
+			t := ev.GetEventTime().AsTime()
+			if t.Before(l.at.Add(-c.interval)) || t.After(l.at.Add(5*time.Second)) {
+				continue
+			}
+			extra := ""
+			if a := ev.GetActivityTaskStartedEventAttributes(); a != nil {
+				extra = fmt.Sprintf(" attempt %d", a.GetAttempt())
+				if f := a.GetLastFailure(); f != nil {
+					extra += " last failure: " + f.GetMessage()
+				}
+			}
+			if a := ev.GetActivityTaskScheduledEventAttributes(); a != nil {
+				extra = " " + a.GetActivityType().GetName()
+			}
+			fmt.Fprintf(out, "  %s %-40s%s\n", t.Format("15:04:05.000"), ev.GetEventType().String(), extra)
+		}
+	}
 }
 
 func registerSearchAttributes(ctx context.Context, cl client.Client, ns string) error {

@@ -18,7 +18,7 @@ import (
 // from history: replaying one full run (twelve cycles, then continue-as-new), as after a cache
 // eviction or a worker restart.
 func BenchmarkReplayTwelveCycles(b *testing.B) {
-	f, err := os.Open(filepath.Join("testdata", "continue_as_new_first_run.json"))
+	f, err := os.Open(filepath.Join("testdata", "v1_continue_as_new_first_run.json"))
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -16,6 +16,9 @@ import (
 func (r *runner) awaitRegistration() (bool, error) {
 	var deadline, lastCheck time.Time
 	for {
+		if err := r.letMessagesIn(); err != nil {
+			return false, err
+		}
 		r.dirty = false
 		r.refresh()
 		done, ok, err := r.registrationStep(&deadline, &lastCheck)

@@ -40,6 +40,9 @@ type runner struct {
 
 	// dirty is set by every message so that the main loop wakes up and looks again.
 	dirty bool
+	// messagesFirst is true from workflow version 1 on: the loop lets the messages of the
+	// current workflow task in before deciding (see letMessagesIn).
+	messagesFirst bool
 	// Intents recorded by messages and carried out by the main loop.
 	cancelNow     *pendingCancel
 	chargeNow     []int
@@ -133,8 +136,17 @@ func newRunner(ctx workflow.Context, in billing.SubscriptionInput) (*runner, err
 	return r, nil
 }
 
+// Workflow versions (workflow.GetVersion), oldest first. Histories recorded before a change
+// replay with the old behaviour; new runs take the newest.
+const (
+	// versionMessagesFirst: the loop handles messages delivered with a workflow task before
+	// acting on a timer that fired in the same task.
+	versionMessagesFirst = 1
+)
+
 // run is the subscription's main loop.
 func (r *runner) run() (billing.State, error) {
+	r.messagesFirst = workflow.GetVersion(r.ctx, "messages-first", workflow.DefaultVersion, versionMessagesFirst) >= versionMessagesFirst
 	if r.firstRun {
 		if ok, err := r.awaitRegistration(); err != nil || !ok {
 			return r.finish(err)
@@ -144,6 +156,9 @@ func (r *runner) run() (billing.State, error) {
 		}
 	}
 	for !r.s.Status.Terminal() {
+		if err := r.letMessagesIn(); err != nil {
+			return r.finish(err)
+		}
 		r.dirty = false
 		r.refresh()
 		acted, err := r.step()
@@ -225,6 +240,20 @@ func (r *runner) waitForNextEvent() error {
 		TimerOptions: workflow.TimerOptions{Summary: ev.reason},
 	}, cond)
 	return err
+}
+
+// letMessagesIn lets every signal and update delivered with the current workflow task be
+// handled before the loop decides anything. Without it, a timer that fired in the same task as a
+// cancel would wake the main loop first (it runs before the message coroutines), and the cycle
+// would be charged although the cancel was accepted before it was due. The helper coroutine is
+// scheduled after every message coroutine, so once it ran, they all did. It issues no command.
+func (r *runner) letMessagesIn() error {
+	if !r.messagesFirst {
+		return nil
+	}
+	ran := false
+	workflow.Go(r.ctx, func(workflow.Context) { ran = true })
+	return workflow.Await(r.ctx, func() bool { return ran })
 }
 
 // recoverable reports whether err is an activity that ran out of its retry budget (PortOne
