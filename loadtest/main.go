@@ -198,7 +198,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		}
 		return fmt.Errorf("%d invariant violations", len(problems))
 	}
-	fmt.Fprintf(out, "invariants: every subscription charged %d to %d cycles, no cycle twice, no cycle due after its cancel charged\n", c.cycles, c.cycles+1)
+	fmt.Fprintf(out, "invariants: every subscription charged at least %d cycles, no cycle twice, no cycle due after its cancel charged\n", c.cycles)
 	return nil
 }
 
@@ -231,6 +231,15 @@ func explainWorst(ctx context.Context, out io.Writer, cl client.Client, emu *por
 	sort.Slice(all, func(i, j int) bool { return all[i].lag > all[j].lag })
 	for _, l := range all[:min(n, len(all))] {
 		fmt.Fprintf(out, "\n%s: paid %s late\n", l.sub, l.lag.Round(time.Millisecond))
+		var st billing.State
+		if err := cl.GetWorkflow(ctx, billing.WorkflowID(l.sub), "").Get(ctx, &st); err == nil {
+			for _, ch := range st.Charges {
+				fmt.Fprintf(out, "  charge %s %s %s %s\n", ch.MerchantUID, ch.At.Format("15:04:05.000"), ch.Outcome, ch.Reason)
+			}
+			if st.Recurrence != nil {
+				fmt.Fprintf(out, "  origin %s\n", st.Recurrence.Origin.Format("15:04:05.000"))
+			}
+		}
 		it := cl.GetWorkflowHistory(ctx, billing.WorkflowID(l.sub), "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
 		for it.HasNext() {
 			ev, err := it.Next()
@@ -356,8 +365,10 @@ func check(emu *portonetest.Emulator, c config, canceledAt []time.Time) (lags []
 	}
 	for i := range c.subscriptions {
 		id := fmt.Sprintf("load-%d", i)
-		if n := perSub[id]; n < c.cycles || n > c.cycles+1 {
-			problems = append(problems, fmt.Sprintf("%s charged %d cycles, want %d (or %d if the cancel raced the next)", id, n, c.cycles, c.cycles+1))
+		// More cycles than asked is no fault: a subscription keeps billing until its cancel lands
+		// (the check above makes sure none was due after that).
+		if n := perSub[id]; n < c.cycles {
+			problems = append(problems, fmt.Sprintf("%s charged %d cycles, want at least %d", id, n, c.cycles))
 		}
 	}
 	return lags, total, problems
