@@ -235,7 +235,14 @@ func (r *runner) lastRequestedAmount(cycle int, fallback int64) int64 {
 func (r *runner) finalAction() error {
 	d := r.s.DunningState
 	reason := fmt.Sprintf("cycle %d unpaid after %d attempts: %s", d.Cycle, d.Attempts, d.LastReason)
-	switch r.s.Dunning.FinalAction {
+	action := r.s.Dunning.FinalAction
+	if r.s.PendingCancel != nil &&
+		workflow.GetVersion(r.ctx, "final-action-pending-cancel", workflow.DefaultVersion, versionFinalActionPendingCancel) >= versionFinalActionPendingCancel {
+		// The customer already asked to leave at period end: end now rather than pause a
+		// subscription nobody will resume.
+		action = billing.FinalActionCancel
+	}
+	switch action {
 	case billing.FinalActionPause:
 		r.s.DunningState = nil
 		r.s.Pause = &billing.PauseState{RequestAt: r.now(), PausedAt: r.now(), Reason: reason, ByDunning: true}

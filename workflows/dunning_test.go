@@ -222,3 +222,20 @@ func TestLostAnswerIsLookedUpNotChargedTwice(t *testing.T) {
 
 // tagForTest is the incarnation tag in the test environment (its first run ID is empty).
 func tagForTest() string { return billing.IncarnationTag("") }
+
+func TestPendingCancelTurnsAFinalPauseIntoACancel(t *testing.T) {
+	start := kst(2025, time.March, 10, 10, 0)
+	env := newEnv(t, start)
+	b := newBank(t, env, "cust-1")
+	b.decide = declineCycle(2, 99, "잔액부족")
+	in := monthly()
+	in.Dunning = &billing.DunningPolicy{FinalAction: billing.FinalActionPause}
+	env.RegisterDelayedCallback(func() {
+		signal(env, billing.MsgCancel, billing.CancelRequest{Reason: "더 이상 이용하지 않음", Requester: billing.RequesterCustomer})
+	}, kst(2025, time.April, 12, 0, 0).Sub(start))
+	env.ExecuteWorkflow(billing.WorkflowType, in)
+	st := result(t, env)
+	require.Equal(t, billing.StatusCanceled, st.Status)
+	require.Equal(t, kst(2025, time.April, 17, 10, 0).UTC(), st.EndedAt.UTC())
+	b.checkInvariants(st)
+}

@@ -142,6 +142,9 @@ const (
 	// versionMessagesFirst: the loop handles messages delivered with a workflow task before
 	// acting on a timer that fired in the same task.
 	versionMessagesFirst = 1
+	// versionFinalActionPendingCancel: when dunning ends while a cancel at period end is pending,
+	// the subscription is canceled even if the final action is pause.
+	versionFinalActionPendingCancel = 1
 )
 
 // run is the subscription's main loop.
