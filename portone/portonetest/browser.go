@@ -11,7 +11,6 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -85,15 +84,6 @@ var browserTemplateFS embed.FS
 var browserTemplates = template.Must(template.New("").Funcs(template.FuncMap{
 	"won": formatWon,
 }).ParseFS(browserTemplateFS, "browser_assets/*.html"))
-
-func init() {
-	// A decline fault with Op "issue" fails a registration in the NaverPay window (see
-	// fireWindowFaultLocked). faults.go lists where each action applies; adding the pair here
-	// keeps the browser stand-in in this file while letting Fault.Validate accept it.
-	if !slices.Contains(faultOps[FaultDecline], OpIssue) {
-		faultOps[FaultDecline] = append(slices.Clip(faultOps[FaultDecline]), OpIssue)
-	}
-}
 
 // browserState is the stand-in's state. The maps are guarded by Emulator.mu; regMu
 // serialises registrations so that the duplicate-product check and the registration it
@@ -709,30 +699,9 @@ func (e *Emulator) registerFromWindow(s *naverSession) payResponse {
 // Op "any" are deliberately ignored: a test that declines "everything" for a customer means
 // its charges, and registering that customer in the window must still work.
 func (e *Emulator) fireWindowFaultLocked(s subject) *Fault {
-	for i, af := range e.faults {
-		f := af.f
-		if f.Op != OpIssue || (f.Action != FaultDecline && f.Action != FaultErrorBeforeCommit) {
-			continue
-		}
-		if (f.Merchant != "" && f.Merchant != s.merchant) ||
-			(f.CustomerUID != "" && f.CustomerUID != s.customerUID) ||
-			(f.MerchantUID != "" && f.MerchantUID != s.merchantUID) {
-			continue
-		}
-		af.fired++
-		if f.Times > 0 && af.fired >= f.Times {
-			e.faults = slices.Delete(e.faults, i, i+1)
-		}
-		e.firings = append(e.firings, FaultFiring{
-			FaultID: af.id, Action: f.Action, Op: OpIssue, Merchant: s.merchant,
-			CustomerUID: s.customerUID, MerchantUID: s.merchantUID, At: e.clock.Now(),
-		})
-		e.log.Info("fault fired", slog.String("fault", af.id), slog.String("action", string(f.Action)),
-			slog.String("op", string(OpIssue)), slog.String("merchant_uid", s.merchantUID))
-		out := f
-		return &out
-	}
-	return nil
+	return e.fireWhereLocked(OpIssue, s, func(f Fault) bool {
+		return f.Op == OpIssue && (f.Action == FaultDecline || f.Action == FaultErrorBeforeCommit)
+	})
 }
 
 // finishWindow reports the window's outcome: to the opener by postMessage in popup mode,

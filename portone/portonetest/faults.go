@@ -69,7 +69,7 @@ const (
 // faultOps lists, per action, the operations where the action means something. A fault whose
 // Op is OpAny fires only where its action applies.
 var faultOps = map[FaultAction][]FaultOp{
-	FaultDecline:            {OpAgain, OpScheduleExecution, OpCancel},
+	FaultDecline:            {OpAgain, OpScheduleExecution, OpCancel, OpIssue},
 	FaultDeclineCode:        {OpAgain, OpScheduleExecution, OpCancel},
 	FaultErrorBeforeCommit:  {OpAgain, OpScheduleExecution, OpCancel, OpLookup, OpSchedule, OpUnschedule, OpDeleteCustomer, OpIssue, OpGetToken},
 	FaultCommitThenDrop:     {OpAgain, OpCancel, OpSchedule, OpUnschedule, OpDeleteCustomer},
@@ -290,12 +290,18 @@ func (e *Emulator) fire(op FaultOp, s subject, actions ...FaultAction) *Fault {
 // fireLocked finds the first installed fault that matches op, s and one of actions, records
 // its firing, consumes one of its Times and returns a copy of it (with ID set), or nil.
 func (e *Emulator) fireLocked(op FaultOp, s subject, actions ...FaultAction) *Fault {
+	return e.fireWhereLocked(op, s, func(f Fault) bool {
+		return slices.Contains(actions, f.Action) && slices.Contains(faultOps[f.Action], op) && (f.Op == OpAny || f.Op == op)
+	})
+}
+
+// fireWhereLocked fires the first installed fault that match accepts and whose scope
+// (merchant, customer_uid, merchant_uid) covers s: it records the firing under op, consumes
+// one of its Times and returns a copy of it, or nil.
+func (e *Emulator) fireWhereLocked(op FaultOp, s subject, match func(Fault) bool) *Fault {
 	for i, af := range e.faults {
 		f := af.f
-		if !slices.Contains(actions, f.Action) || !slices.Contains(faultOps[f.Action], op) {
-			continue
-		}
-		if f.Op != OpAny && f.Op != op {
+		if !match(f) {
 			continue
 		}
 		if (f.Merchant != "" && f.Merchant != s.merchant) ||
