@@ -11,7 +11,6 @@ import (
 
 	"github.com/stretchr/testify/require"
 	enumspb "go.temporal.io/api/enums/v1"
-	"go.temporal.io/api/operatorservice/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/server/temporaltest"
@@ -25,6 +24,7 @@ import (
 	"github.com/paycycle/paycycle/codec"
 	"github.com/paycycle/paycycle/portone"
 	"github.com/paycycle/paycycle/portone/portonetest"
+	"github.com/paycycle/paycycle/temporalconn"
 	"github.com/paycycle/paycycle/workflows"
 )
 
@@ -94,23 +94,9 @@ func (s *stack) startWorker(o stackOptions) worker.Worker {
 
 // registerSearchAttributes registers the project's search attributes, as the dev server does.
 func (s *stack) registerSearchAttributes() {
-	types := map[string]enumspb.IndexedValueType{}
-	for _, sa := range billing.SearchAttributes {
-		switch sa.Type {
-		case "Keyword":
-			types[sa.Name] = enumspb.INDEXED_VALUE_TYPE_KEYWORD
-		case "Int":
-			types[sa.Name] = enumspb.INDEXED_VALUE_TYPE_INT
-		case "Datetime":
-			types[sa.Name] = enumspb.INDEXED_VALUE_TYPE_DATETIME
-		}
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	_, err := s.c.OperatorService().AddSearchAttributes(ctx, &operatorservice.AddSearchAttributesRequest{
-		SearchAttributes: types, Namespace: s.ns,
-	})
-	require.NoError(s.t, err)
+	require.NoError(s.t, temporalconn.RegisterSearchAttributes(ctx, s.c, s.ns))
 }
 
 // register seeds a NaverPay billing key in the emulator.

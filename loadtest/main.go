@@ -27,7 +27,6 @@ import (
 	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
-	"go.temporal.io/api/operatorservice/v1"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
@@ -38,6 +37,7 @@ import (
 	"github.com/paycycle/paycycle/calendar"
 	"github.com/paycycle/paycycle/portone"
 	"github.com/paycycle/paycycle/portone/portonetest"
+	"github.com/paycycle/paycycle/temporalconn"
 	"github.com/paycycle/paycycle/workflows"
 )
 
@@ -86,7 +86,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	defer ts.Stop()
 	cl := ts.GetDefaultClient()
 	ns := ts.GetDefaultNamespace()
-	if err := registerSearchAttributes(ctx, cl, ns); err != nil {
+	if err := temporalconn.RegisterSearchAttributes(ctx, cl, ns); err != nil {
 		return err
 	}
 	emu := portonetest.New(portonetest.Options{})
@@ -263,22 +263,6 @@ func explainWorst(ctx context.Context, out io.Writer, cl client.Client, emu *por
 			fmt.Fprintf(out, "  %s %-40s%s\n", t.Format("15:04:05.000"), ev.GetEventType().String(), extra)
 		}
 	}
-}
-
-func registerSearchAttributes(ctx context.Context, cl client.Client, ns string) error {
-	types := map[string]enumspb.IndexedValueType{}
-	for _, sa := range billing.SearchAttributes {
-		switch sa.Type {
-		case "Keyword":
-			types[sa.Name] = enumspb.INDEXED_VALUE_TYPE_KEYWORD
-		case "Int":
-			types[sa.Name] = enumspb.INDEXED_VALUE_TYPE_INT
-		case "Datetime":
-			types[sa.Name] = enumspb.INDEXED_VALUE_TYPE_DATETIME
-		}
-	}
-	_, err := cl.OperatorService().AddSearchAttributes(ctx, &operatorservice.AddSearchAttributesRequest{SearchAttributes: types, Namespace: ns})
-	return err
 }
 
 // countPaid counts paid charges, at most cycles per subscription.

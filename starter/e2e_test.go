@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
-	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/operatorservice/v1"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
@@ -69,25 +68,11 @@ func newE2E(t *testing.T) *e2e {
 // lists them and accepts queries on them.
 func (h *e2e) registerSearchAttributes() {
 	t := h.t
-	types := map[string]enumspb.IndexedValueType{}
-	for _, sa := range billing.SearchAttributes {
-		switch sa.Type {
-		case "Keyword":
-			types[sa.Name] = enumspb.INDEXED_VALUE_TYPE_KEYWORD
-		case "Int":
-			types[sa.Name] = enumspb.INDEXED_VALUE_TYPE_INT
-		case "Datetime":
-			types[sa.Name] = enumspb.INDEXED_VALUE_TYPE_DATETIME
-		default:
-			t.Fatalf("unknown search attribute type %q", sa.Type)
-		}
-	}
+	types, err := temporalconn.SearchAttributeTypes()
+	require.NoError(t, err)
 	ctx, cancel := context.WithTimeout(context.Background(), waitLimit)
 	defer cancel()
-	_, err := h.c.OperatorService().AddSearchAttributes(ctx, &operatorservice.AddSearchAttributesRequest{
-		Namespace: h.ns, SearchAttributes: types,
-	})
-	require.NoError(t, err)
+	require.NoError(t, temporalconn.RegisterSearchAttributes(ctx, h.c, h.ns))
 	h.waitFor("search attributes to be usable", func() (bool, string) {
 		resp, err := h.c.OperatorService().ListSearchAttributes(ctx, &operatorservice.ListSearchAttributesRequest{Namespace: h.ns})
 		if err != nil {
