@@ -299,3 +299,24 @@ func validateRequestID(id string) error {
 	}
 	return nil
 }
+
+// ID returns the request's idempotency key (RequestID); every command payload has one.
+func (r *CancelRequest) ID() string { return r.RequestID }
+
+// ID returns the request's idempotency key.
+func (r *UndoCancelRequest) ID() string { return r.RequestID }
+
+// ID returns the request's idempotency key.
+func (r *PauseRequest) ID() string { return r.RequestID }
+
+// ID returns the request's idempotency key.
+func (r *ResumeRequest) ID() string { return r.RequestID }
+
+// ID returns the request's idempotency key.
+func (r *ChangePlanRequest) ID() string { return r.RequestID }
+
+// ID returns the request's idempotency key.
+func (r *ReplaceBillingKeyRequest) ID() string { return r.RequestID }
+
+// ID returns the request's idempotency key.
+func (r *ChargeNowRequest) ID() string { return r.RequestID }

@@ -159,23 +159,42 @@ func (r *runner) notEnded() error {
 	return nil
 }
 
+// command is a message payload with an idempotency key.
+type command interface{ ID() string }
+
+// admit decodes a command's payload into req and runs check (normalize and validate; nil for
+// none), refuses it when the subscription has ended, and reports whether its request ID was
+// already applied. It changes nothing, so validators may call it.
+func (r *runner) admit(raw json.RawMessage, req command, check func() error) (duplicate bool, err error) {
+	if err := decode(raw, req); err != nil {
+		return false, err
+	}
+	if check != nil {
+		if err := check(); err != nil {
+			return false, refuseInput(err)
+		}
+	}
+	if err := r.notEnded(); err != nil {
+		return false, err
+	}
+	return r.seen(req.ID(), true), nil
+}
+
+// refusedOrDuplicate is the answer of a command admit did not let through.
+func (r *runner) refusedOrDuplicate(duplicate bool, err error) (billing.Receipt, int, error) {
+	if err != nil {
+		return billing.Receipt{}, -1, err
+	}
+	return r.duplicate(), -1, nil
+}
+
 // Each on* function validates a message against the current state and, unless dryRun, applies it.
 // It returns a receipt, or a token when the answer comes from the main loop (token < 0: none).
 
 func (r *runner) onCancel(raw json.RawMessage, dryRun bool) (billing.Receipt, int, error) {
 	var req billing.CancelRequest
-	if err := decode(raw, &req); err != nil {
-		return billing.Receipt{}, -1, err
-	}
-	req.Normalize()
-	if err := req.Validate(); err != nil {
-		return billing.Receipt{}, -1, refuseInput(err)
-	}
-	if err := r.notEnded(); err != nil {
-		return billing.Receipt{}, -1, err
-	}
-	if r.seen(req.RequestID, true) {
-		return r.duplicate(), -1, nil
+	if dup, err := r.admit(raw, &req, func() error { req.Normalize(); return req.Validate() }); err != nil || dup {
+		return r.refusedOrDuplicate(dup, err)
 	}
 	immediate := req.When == billing.Now || r.s.Status == billing.StatusAwaitingRegistration || r.s.Status == billing.StatusPaused
 	if !immediate && r.s.PendingCancel != nil {
@@ -207,14 +226,8 @@ func (r *runner) onCancel(raw json.RawMessage, dryRun bool) (billing.Receipt, in
 
 func (r *runner) onUndoCancel(raw json.RawMessage, dryRun bool) (billing.Receipt, int, error) {
 	var req billing.UndoCancelRequest
-	if err := decode(raw, &req); err != nil {
-		return billing.Receipt{}, -1, err
-	}
-	if err := r.notEnded(); err != nil {
-		return billing.Receipt{}, -1, err
-	}
-	if r.seen(req.RequestID, true) {
-		return r.duplicate(), -1, nil
+	if dup, err := r.admit(raw, &req, nil); err != nil || dup {
+		return r.refusedOrDuplicate(dup, err)
 	}
 	if r.s.PendingCancel == nil {
 		return billing.Receipt{}, -1, refuse("there is no pending cancel to undo")
@@ -231,18 +244,8 @@ func (r *runner) onUndoCancel(raw json.RawMessage, dryRun bool) (billing.Receipt
 
 func (r *runner) onPause(raw json.RawMessage, dryRun bool) (billing.Receipt, int, error) {
 	var req billing.PauseRequest
-	if err := decode(raw, &req); err != nil {
-		return billing.Receipt{}, -1, err
-	}
-	req.Normalize()
-	if err := req.Validate(); err != nil {
-		return billing.Receipt{}, -1, refuseInput(err)
-	}
-	if err := r.notEnded(); err != nil {
-		return billing.Receipt{}, -1, err
-	}
-	if r.seen(req.RequestID, true) {
-		return r.duplicate(), -1, nil
+	if dup, err := r.admit(raw, &req, func() error { req.Normalize(); return req.Validate() }); err != nil || dup {
+		return r.refusedOrDuplicate(dup, err)
 	}
 	switch {
 	case r.s.Status == billing.StatusPaused:
@@ -274,18 +277,8 @@ func (r *runner) onPause(raw json.RawMessage, dryRun bool) (billing.Receipt, int
 
 func (r *runner) onResume(raw json.RawMessage, dryRun bool) (billing.Receipt, int, error) {
 	var req billing.ResumeRequest
-	if err := decode(raw, &req); err != nil {
-		return billing.Receipt{}, -1, err
-	}
-	req.Normalize()
-	if err := req.Validate(); err != nil {
-		return billing.Receipt{}, -1, refuseInput(err)
-	}
-	if err := r.notEnded(); err != nil {
-		return billing.Receipt{}, -1, err
-	}
-	if r.seen(req.RequestID, true) {
-		return r.duplicate(), -1, nil
+	if dup, err := r.admit(raw, &req, func() error { req.Normalize(); return req.Validate() }); err != nil || dup {
+		return r.refusedOrDuplicate(dup, err)
 	}
 	pendingPause := r.s.Pause != nil && r.s.Pause.Pending
 	if r.s.Status != billing.StatusPaused && !pendingPause {
@@ -308,18 +301,9 @@ func (r *runner) onResume(raw json.RawMessage, dryRun bool) (billing.Receipt, in
 
 func (r *runner) onChangePlan(raw json.RawMessage, dryRun bool) (billing.Receipt, int, error) {
 	var req billing.ChangePlanRequest
-	if err := decode(raw, &req); err != nil {
-		return billing.Receipt{}, -1, err
-	}
-	if err := r.notEnded(); err != nil {
-		return billing.Receipt{}, -1, err
-	}
-	if r.seen(req.RequestID, true) {
-		return r.duplicate(), -1, nil
-	}
 	base := r.nextPlan()
-	if err := req.Validate(base); err != nil {
-		return billing.Receipt{}, -1, refuseInput(err)
+	if dup, err := r.admit(raw, &req, func() error { return req.Validate(base) }); err != nil || dup {
+		return r.refusedOrDuplicate(dup, err)
 	}
 	if dryRun {
 		return billing.Receipt{}, -1, nil
@@ -338,17 +322,8 @@ func (r *runner) onChangePlan(raw json.RawMessage, dryRun bool) (billing.Receipt
 
 func (r *runner) onReplaceBillingKey(raw json.RawMessage, dryRun bool) (billing.Receipt, int, error) {
 	var req billing.ReplaceBillingKeyRequest
-	if err := decode(raw, &req); err != nil {
-		return billing.Receipt{}, -1, err
-	}
-	if err := req.Validate(); err != nil {
-		return billing.Receipt{}, -1, refuseInput(err)
-	}
-	if err := r.notEnded(); err != nil {
-		return billing.Receipt{}, -1, err
-	}
-	if r.seen(req.RequestID, true) {
-		return r.duplicate(), -1, nil
+	if dup, err := r.admit(raw, &req, req.Validate); err != nil || dup {
+		return r.refusedOrDuplicate(dup, err)
 	}
 	if dryRun {
 		return billing.Receipt{}, -1, nil
@@ -362,14 +337,8 @@ func (r *runner) onReplaceBillingKey(raw json.RawMessage, dryRun bool) (billing.
 
 func (r *runner) onChargeNow(raw json.RawMessage, dryRun bool) (billing.Receipt, int, error) {
 	var req billing.ChargeNowRequest
-	if err := decode(raw, &req); err != nil {
-		return billing.Receipt{}, -1, err
-	}
-	if err := r.notEnded(); err != nil {
-		return billing.Receipt{}, -1, err
-	}
-	if r.seen(req.RequestID, true) {
-		return r.duplicate(), -1, nil
+	if dup, err := r.admit(raw, &req, nil); err != nil || dup {
+		return r.refusedOrDuplicate(dup, err)
 	}
 	switch r.s.Status {
 	case billing.StatusPastDue:
