@@ -248,7 +248,7 @@ func (r *runner) onPause(raw json.RawMessage, dryRun bool) (billing.Receipt, int
 		return r.refusedOrDuplicate(dup, err)
 	}
 	switch {
-	case r.s.Status == billing.StatusPaused:
+	case r.s.Status == billing.StatusPaused || r.pauseNow != nil:
 		return billing.Receipt{}, -1, refuse("the subscription is already paused")
 	case r.s.Pause != nil && r.s.Pause.Pending:
 		return billing.Receipt{}, -1, refuse("a pause at period end is already pending")
@@ -262,15 +262,15 @@ func (r *runner) onPause(raw json.RawMessage, dryRun bool) (billing.Receipt, int
 	}
 	r.seen(req.RequestID, false)
 	r.dirty = true
-	p := &billing.PauseState{RequestAt: r.now(), ResumeAt: req.ResumeAt.UTC(), Reason: req.Reason}
-	r.s.Pause = p
 	if req.When == billing.Now {
-		p.PausedAt = r.now()
-		r.s.NextChargeAt = time.Time{}
-		r.setStatus(billing.StatusPaused, "paused: "+req.Reason)
-		return r.receipt("paused now"), -1, nil
+		// Applied by the main loop at a safe point: a charge in flight settles first, and
+		// must not turn the subscription back to active afterwards.
+		token := r.newToken()
+		r.pauseNow = &pendingPause{req: req, token: token}
+		r.event("pause_requested", "", "now: "+req.Reason)
+		return billing.Receipt{}, token, nil
 	}
-	p.Pending = true
+	r.s.Pause = &billing.PauseState{RequestAt: r.now(), ResumeAt: req.ResumeAt.UTC(), Reason: req.Reason, Pending: true}
 	r.event("pause_requested", "", "at period end: "+req.Reason)
 	return r.receipt("the subscription will pause at the end of the current period"), -1, nil
 }

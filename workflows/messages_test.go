@@ -255,3 +255,27 @@ func TestChargeNowRetriesAPastDueCycle(t *testing.T) {
 	require.Equal(t, []string{"04-01 10:00 c1a1 paid", "05-01 10:00 c2a1 declined", "05-01 18:00 c2a2 paid"}, kstTimes(b))
 	b.checkInvariants(st)
 }
+
+// TestPauseDuringAnInFlightChargeSticks: a pause that arrives while a charge is in flight takes
+// effect once that charge has settled, and the settled charge does not turn the subscription
+// back to active.
+func TestPauseDuringAnInFlightChargeSticks(t *testing.T) {
+	start := kst(2025, time.April, 1, 10, 0)
+	env := newEnv(t, start)
+	b := newBank(t, env, "cust-1")
+	b.chargeHook = func(in activities.ChargeInput) {
+		if in.Cycle == 2 {
+			env.SignalWorkflow(billing.MsgPause, billing.PauseRequest{When: billing.Now, Reason: "여행"})
+		}
+	}
+	var paused billing.State
+	env.RegisterDelayedCallback(func() { paused = query(t, env) }, kst(2025, time.May, 10, 0, 0).Sub(start))
+	env.RegisterDelayedCallback(func() {
+		signal(env, billing.MsgCancel, billing.CancelRequest{When: billing.Now, Reason: "test over"})
+	}, kst(2025, time.July, 10, 0, 0).Sub(start))
+	env.ExecuteWorkflow(billing.WorkflowType, monthly())
+	st := result(t, env)
+	require.Equal(t, billing.StatusPaused, paused.Status, "the cycle-2 charge settled, then the pause took effect")
+	require.Len(t, b.paid(), 2, "no charge while paused")
+	b.checkInvariants(st)
+}

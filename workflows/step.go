@@ -32,6 +32,11 @@ func (r *runner) step() (bool, error) {
 		r.answer(pr.token, receipt, refusal)
 		return true, nil
 	}
+	if pp := r.pauseNow; pp != nil {
+		r.pauseNow = nil
+		r.answer(pp.token, r.applyPauseNow(pp.req), nil)
+		return true, nil
+	}
 	if rr := r.resumeReq; rr != nil {
 		r.resumeReq = nil
 		receipt, err := r.applyResume(rr.req)
@@ -187,6 +192,19 @@ func (r *runner) answer(token int, receipt billing.Receipt, err error) {
 		receipt.NextChargeAt = r.s.NextChargeAt
 	}
 	r.done[token] = doneResult{receipt: receipt, err: err}
+}
+
+// applyPauseNow pauses at once: no charge until resumed, and no access (the rest of a paid
+// period is not refunded). A pause asked while past due waits: only an active subscription
+// pauses (the validator refused it otherwise, but the state may have moved since).
+func (r *runner) applyPauseNow(req billing.PauseRequest) billing.Receipt {
+	if r.s.Status != billing.StatusActive {
+		return billing.Receipt{Message: fmt.Sprintf("not paused: the subscription is %s", r.s.Status)}
+	}
+	r.s.Pause = &billing.PauseState{RequestAt: r.now(), PausedAt: r.now(), ResumeAt: req.ResumeAt.UTC(), Reason: req.Reason}
+	r.s.NextChargeAt = time.Time{}
+	r.setStatus(billing.StatusPaused, "paused: "+req.Reason)
+	return billing.Receipt{Message: "paused now"}
 }
 
 // applyChargeNow retries the unpaid cycle at once.

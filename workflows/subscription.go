@@ -47,6 +47,7 @@ type runner struct {
 	cancelNow     *pendingCancel
 	chargeNow     []int
 	replaceKeys   []pendingReplace
+	pauseNow      *pendingPause
 	resumeReq     *pendingResume
 	registrations []billing.RegisteredSignal
 	notified      map[string]bool
@@ -72,6 +73,11 @@ type pendingCancel struct {
 
 type pendingReplace struct {
 	req   billing.ReplaceBillingKeyRequest
+	token int
+}
+
+type pendingPause struct {
+	req   billing.PauseRequest
 	token int
 }
 
@@ -216,7 +222,8 @@ func (r *runner) shouldContinueAsNew() bool {
 		return false
 	}
 	suggested := workflow.GetInfo(r.ctx).GetContinueAsNewSuggested()
-	atBoundary := r.s.DunningState == nil && r.cancelNow == nil && len(r.replaceKeys) == 0 && len(r.chargeNow) == 0 && r.resumeReq == nil
+	atBoundary := r.s.DunningState == nil && r.cancelNow == nil && len(r.replaceKeys) == 0 && len(r.chargeNow) == 0 &&
+		r.resumeReq == nil && r.pauseNow == nil
 	return atBoundary && (r.cyclesThisRun >= cyclesPerRun || suggested)
 }
 
