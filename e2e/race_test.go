@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/paycycle/paycycle/billing"
+	"github.com/paycycle/paycycle/portone/portonetest"
 )
 
 // TestCancelAcceptedBeforeTheDueTimeWinsInOneWorkflowTask reproduces what a load test showed:
@@ -43,4 +44,29 @@ func TestCancelAcceptedBeforeTheDueTimeWinsInOneWorkflowTask(t *testing.T) {
 	require.Equal(t, billing.StatusCanceled, final.Status)
 	require.Len(t, s.paid("race-1-"), 1, "cycle 2 fell due after the cancel was accepted: it must not be charged")
 	s.checkMoneyInvariants(final)
+}
+
+// TestUndoWhileTheCancelTakesEffectIsRefused: once a period-end cancel is being carried out
+// (here its billing-key deletion is slow at PortOne), an undo can no longer be honoured; it
+// must be refused, not answered "withdrawn" while the subscription ends anyway.
+func TestUndoWhileTheCancelTakesEffectIsRefused(t *testing.T) {
+	s := newStack(t, stackOptions{})
+	s.register("undo-cust")
+	s.emu.AddFault(portonetest.Fault{CustomerUID: "undo-cust", Op: portonetest.OpDeleteCustomer, Action: portonetest.FaultLatency, Latency: 2 * time.Second, Times: 1})
+	in := demoInput("undo-1", "undo-cust", 4*time.Second)
+	in.Plan.DeleteBillingKeyOnEnd = true
+	run := s.start(in)
+	eventually(t, 20*time.Second, "the first charge", func() bool { return len(s.paid("undo-1-")) == 1 })
+	_, err := s.update("undo-1", billing.MsgCancel, billing.CancelRequest{Reason: "기간 만료 후 해지", Requester: billing.RequesterCustomer})
+	require.NoError(t, err)
+	eventually(t, 20*time.Second, "the key deletion in flight", func() bool { return len(s.emu.FaultFirings()) == 1 })
+	_, err = s.update("undo-1", billing.MsgUndoCancel, billing.UndoCancelRequest{Reason: "too late"})
+	require.Error(t, err)
+	require.Contains(t, err.Error(), "already taking effect")
+	var final billing.State
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	require.NoError(t, run.Get(ctx, &final))
+	require.Equal(t, billing.StatusCanceled, final.Status)
+	require.Len(t, s.paid("undo-1-"), 1)
 }

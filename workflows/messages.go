@@ -232,6 +232,9 @@ func (r *runner) onUndoCancel(raw json.RawMessage, dryRun bool) (billing.Receipt
 	if r.s.PendingCancel == nil {
 		return billing.Receipt{}, -1, refuse("there is no pending cancel to undo")
 	}
+	if r.cancelling {
+		return billing.Receipt{}, -1, refuse("the cancel is already taking effect and can no longer be undone")
+	}
 	if dryRun {
 		return billing.Receipt{}, -1, nil
 	}

@@ -150,6 +150,8 @@ func (r *runner) takeCancel() *pendingCancel {
 // The request is updated in place (an adopted schedule turns the refund to full), so that a
 // retried cancel keeps that decision.
 func (r *runner) applyCancel(req *billing.CancelRequest) (billing.Receipt, error) {
+	r.cancelling = true
+	defer func() { r.cancelling = false }()
 	if req.RequestedAt.IsZero() {
 		req.RequestedAt = r.now()
 	}

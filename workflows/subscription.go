@@ -44,10 +44,13 @@ type runner struct {
 	// current workflow task in before deciding (see letMessagesIn).
 	messagesFirst bool
 	// Intents recorded by messages and carried out by the main loop.
-	cancelNow     *pendingCancel
-	chargeNow     []int
-	replaceKeys   []pendingReplace
-	pauseNow      *pendingPause
+	cancelNow   *pendingCancel
+	chargeNow   []int
+	replaceKeys []pendingReplace
+	pauseNow    *pendingPause
+	// cancelling is true while a cancel is being carried out (its refund or key deletion is in
+	// flight), so that an undo arriving then is refused instead of promised in vain.
+	cancelling    bool
 	resumeReq     *pendingResume
 	registrations []billing.RegisteredSignal
 	notified      map[string]bool
