@@ -235,7 +235,12 @@ func TestForgedDuplicatedAndMalformedWebhooksChangeNothing(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "failed", string(p.Status))
 
-	before := s.state("forge-1")
+	var before billing.State
+	eventually(t, 10*time.Second, "cycle 2 registered with PortOne's scheduler", func() bool {
+		st, err := s.tryState("forge-1")
+		before = st
+		return err == nil && st.Scheduled != nil
+	})
 	post := func(contentType, body string) int {
 		res, err := http.Post(edgeURL+"/portone/webhook", contentType, strings.NewReader(body))
 		require.NoError(t, err)
