@@ -117,7 +117,16 @@ func TestScheduleModeThroughPortOnesSchedulerAndTheEdge(t *testing.T) {
 		return err == nil && hasEvent(st, "payment_notification", uid(4, 1))
 	})
 	after := s.state("sched-1")
-	require.Equal(t, before, after.Charges[:len(before)], "nothing about the settled cycles changed")
+	settledUpTo4 := func(cs []billing.ChargeRecord) []billing.ChargeRecord {
+		var out []billing.ChargeRecord
+		for _, c := range cs {
+			if c.Cycle <= 4 {
+				out = append(out, c)
+			}
+		}
+		return out
+	}
+	require.Equal(t, settledUpTo4(before), settledUpTo4(after.Charges), "nothing about the settled cycles changed")
 
 	// Cancel between schedule and execution: the next cycle is registered with PortOne; revoke it.
 	var pending *billing.ScheduledCharge
