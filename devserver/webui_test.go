@@ -91,7 +91,15 @@ func TestWebUIStartsAnEncryptedSubscription(t *testing.T) {
 	// Insert the JSON in one piece: typed key by key, the editor would auto-close brackets.
 	input, err := json.Marshal(demoInputJSON())
 	require.NoError(t, err)
-	_, err = chromedp.Run(bctx, chromedp.Evaluate[bool](`document.execCommand('insertText', false, `+string(input)+`)`))
+	// Poll until the editor holds the input: on a busy machine the editor may not be ready for
+	// the first insertion, and the UI would then start the workflow without input.
+	_, err = chromedp.Run(bctx, chromedp.Poll[bool](`(() => {
+		const ed = document.querySelector('.cm-content');
+		if (!ed) return false;
+		ed.focus();
+		if (!ed.innerText.includes('subscription_id')) document.execCommand('insertText', false, `+string(input)+`);
+		return ed.innerText.includes('subscription_id');
+	})()`, chromedp.WithPollingInterval(200*time.Millisecond), chromedp.WithPollingTimeout(30*time.Second)))
 	require.NoError(t, err)
 	_, err = chromedp.Run(bctx, chromedp.Poll[bool](`(() => {
 		const b = [...document.querySelectorAll('button')].filter(b => b.textContent.trim() === 'Start Workflow' && !b.disabled);

@@ -176,7 +176,15 @@ func TestDevStack(t *testing.T) {
 	js, err := json.Marshal(mustJSON(input))
 	require.NoError(t, err)
 	// Inserted in one piece: typed key by key, the editor would auto-close brackets.
-	_, err = chromedp.Run(ctx, chromedp.Evaluate[bool](`document.execCommand('insertText', false, `+string(js)+`)`))
+	// Poll until the editor holds the input: on a busy machine the editor may not be ready for
+	// the first insertion, and the UI would then start the workflow without input.
+	_, err = chromedp.Run(ctx, chromedp.Poll[bool](`(() => {
+		const ed = document.querySelector('.cm-content');
+		if (!ed) return false;
+		ed.focus();
+		if (!ed.innerText.includes('subscription_id')) document.execCommand('insertText', false, `+string(js)+`);
+		return ed.innerText.includes('subscription_id');
+	})()`, chromedp.WithPollingInterval(200*time.Millisecond), chromedp.WithPollingTimeout(30*time.Second)))
 	require.NoError(t, err)
 	screenshot(ctx, t, "webui-start-workflow-form.png")
 	_, err = chromedp.Run(ctx, chromedp.Poll[bool](`(() => {
