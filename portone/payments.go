@@ -266,15 +266,7 @@ func (c *Client) FindAllPayments(ctx context.Context, merchantUID string, q Find
 	if query == nil {
 		query = url.Values{}
 	}
-	if q.Page > 0 {
-		query.Set("page", strconv.Itoa(q.Page))
-	}
-	if q.Limit > 0 {
-		query.Set("limit", strconv.Itoa(q.Limit))
-	}
-	if q.Sorting != "" {
-		query.Set("sorting", q.Sorting)
-	}
+	setPaging(query, q.Page, q.Limit, q.Sorting)
 	r := &request{
 		op:     op,
 		method: http.MethodGet,
@@ -310,4 +302,18 @@ func (c *Client) sandboxQuery() url.Values {
 		return nil
 	}
 	return url.Values{"include_sandbox": {"true"}}
+}
+
+// setPaging adds the paged list queries' common parameters, leaving out the zero ones so that
+// PortOne's defaults apply.
+func setPaging(query url.Values, page, limit int, sorting string) {
+	if page > 0 {
+		query.Set("page", strconv.Itoa(page))
+	}
+	if limit > 0 {
+		query.Set("limit", strconv.Itoa(limit))
+	}
+	if sorting != "" {
+		query.Set("sorting", sorting)
+	}
 }

@@ -217,15 +217,7 @@ func (c *Client) Schedules(ctx context.Context, q ScheduleRangeQuery) (*Page[Sch
 	if q.Status != "" {
 		query.Set("schedule_status", string(q.Status))
 	}
-	if q.Page > 0 {
-		query.Set("page", strconv.Itoa(q.Page))
-	}
-	if q.Limit > 0 {
-		query.Set("limit", strconv.Itoa(q.Limit))
-	}
-	if q.Sorting != "" {
-		query.Set("sorting", q.Sorting)
-	}
+	setPaging(query, q.Page, q.Limit, q.Sorting)
 	r := &request{
 		op:     op,
 		method: http.MethodGet,
