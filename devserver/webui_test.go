@@ -6,8 +6,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
-	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -19,6 +17,7 @@ import (
 
 	"github.com/paycycle/paycycle/billing"
 	"github.com/paycycle/paycycle/codec"
+	"github.com/paycycle/paycycle/internal/browsertest"
 	"github.com/paycycle/paycycle/localtemporal"
 )
 
@@ -31,15 +30,8 @@ func TestWebUIStartsAnEncryptedSubscription(t *testing.T) {
 	if testing.Short() {
 		t.Skip("drives a browser")
 	}
-	browser := ""
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome", "google-chrome-stable", "headless-shell"} {
-		if p, err := exec.LookPath(name); err == nil {
-			browser = p
-			break
-		}
-	}
-	if browser == "" {
-		t.Skip("no Chromium or Chrome on PATH")
+	if browsertest.Path() == "" {
+		t.Skip("no Chromium or Chrome found: install Debian's chromium package to run this test")
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
@@ -63,14 +55,7 @@ func TestWebUIStartsAnEncryptedSubscription(t *testing.T) {
 	run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: billing.WorkflowID("backend-1"), TaskQueue: billing.TaskQueue}, billing.WorkflowType, in)
 	require.NoError(t, err)
 
-	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(browser))
-	if os.Geteuid() == 0 {
-		opts = append(opts, chromedp.Flag("no-sandbox", true))
-	}
-	actx, acancel := chromedp.NewExecAllocator(ctx, opts...)
-	defer acancel()
-	bctx, bcancel := chromedp.NewContext(actx)
-	defer bcancel()
+	bctx := browsertest.New(t, 3*time.Minute)
 
 	historyURL := fmt.Sprintf("%s/namespaces/default/workflows/%s/%s/history", uiOrigin,
 		strings.ReplaceAll(run.GetID(), "/", "%2F"), run.GetRunID())

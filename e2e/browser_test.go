@@ -4,8 +4,6 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -17,45 +15,8 @@ import (
 
 	"github.com/paycycle/paycycle/billing"
 	"github.com/paycycle/paycycle/edge"
+	"github.com/paycycle/paycycle/internal/browsertest"
 )
-
-const chromiumPath = "/usr/bin/chromium"
-
-// newBrowser starts headless Chromium for one test, bounded by budget.
-func newBrowser(t *testing.T, budget time.Duration) context.Context {
-	t.Helper()
-	if _, err := os.Stat(chromiumPath); err != nil {
-		t.Skipf("%s not found: install Debian's chromium package (apt-get install -y chromium) to run the real-browser tests", chromiumPath)
-	}
-	parent, cancelParent := context.WithTimeout(context.Background(), budget)
-	alloc, cancelAlloc := chromedp.NewExecAllocator(parent,
-		chromedp.ExecPath(chromiumPath), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU,
-		chromedp.NoFirstRun, chromedp.NoDefaultBrowserCheck,
-		chromedp.Flag("disable-quic", true), chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-dev-shm-usage", true), chromedp.WindowSize(1280, 1000),
-		chromedp.UserDataDir(t.TempDir()),
-	)
-	ctx, cancelCtx := chromedp.NewContext(alloc)
-	t.Cleanup(func() { cancelCtx(); cancelAlloc(); cancelParent() })
-	require.NoError(t, chromedp.Do(ctx), "starting %s", chromiumPath)
-	return ctx
-}
-
-// screenshot keeps a PNG of the page as a test artifact ($ARTIFACTS_DIR, else the test's temp dir).
-func screenshot(ctx context.Context, t *testing.T, name string) {
-	t.Helper()
-	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
-	require.NoError(t, err)
-	dir := os.Getenv("ARTIFACTS_DIR")
-	if dir == "" {
-		dir = t.TempDir()
-	}
-	require.NoError(t, os.MkdirAll(dir, 0o755))
-	path := filepath.Join(dir, name)
-	require.NoError(t, os.WriteFile(path, png, 0o644))
-	t.Logf("screenshot: %s", path)
-}
 
 // TestRegistrationInARealBrowser is issue #4's browser path: a customer opens the registration
 // page, registers NaverPay recurring payment in the (emulated) NaverPay window, in redirect mode
@@ -79,7 +40,7 @@ func TestRegistrationInARealBrowser(t *testing.T) {
 				st, err := s.tryState(id)
 				return err == nil && st.Status == billing.StatusAwaitingRegistration
 			})
-			ctx := newBrowser(t, 60*time.Second)
+			ctx := browsertest.New(t, 60*time.Second)
 			require.NoError(t, chromedp.Do(ctx,
 				chromedp.Navigate(edgeSrv.URL+"/register?subscription_id="+id),
 				chromedp.WaitVisible(chromedp.ID("register")),
@@ -87,13 +48,13 @@ func TestRegistrationInARealBrowser(t *testing.T) {
 				chromedp.SendKeys(chromedp.ID("buyer_tel"), "010-4444-"+map[string]string{"redirect": "1111", "popup": "2222"}[mode]),
 				chromedp.Click(chromedp.ID("mode-"+mode)),
 			))
-			screenshot(ctx, t, "registration-page-"+mode+".png")
+			browsertest.Screenshot(ctx, t, "registration-page-"+mode+".png")
 			if mode == "redirect" {
 				require.NoError(t, chromedp.Do(ctx,
 					chromedp.Click(chromedp.ID("register")),
 					chromedp.WaitVisible(chromedp.ID("naver-agree")),
 				))
-				screenshot(ctx, t, "naverpay-window-"+mode+".png")
+				browsertest.Screenshot(ctx, t, "naverpay-window-"+mode+".png")
 				require.NoError(t, chromedp.Do(ctx, chromedp.Click(chromedp.ID("naver-agree"))))
 			} else {
 				opened := chromedp.WaitNewTarget(ctx, func(info *target.Info) bool { return info.Type == "page" })
@@ -107,7 +68,7 @@ func TestRegistrationInARealBrowser(t *testing.T) {
 				popup, cancelPopup := chromedp.NewContext(ctx, chromedp.WithTargetID(popupID))
 				defer cancelPopup()
 				require.NoError(t, chromedp.Do(popup, chromedp.WaitVisible(chromedp.ID("naver-agree"))))
-				screenshot(popup, t, "naverpay-window-"+mode+".png")
+				browsertest.Screenshot(popup, t, "naverpay-window-"+mode+".png")
 				require.NoError(t, chromedp.Do(popup, chromedp.Click(chromedp.ID("naver-agree"))))
 			}
 			// Back on the merchant's side: the edge verified the registration and shows the result.
@@ -122,7 +83,7 @@ func TestRegistrationInARealBrowser(t *testing.T) {
 			loc, err := chromedp.Run(ctx, chromedp.Location())
 			require.NoError(t, err)
 			require.True(t, strings.HasPrefix(loc, edgeSrv.URL+"/registration/result"), loc)
-			screenshot(ctx, t, "registration-result-"+mode+".png")
+			browsertest.Screenshot(ctx, t, "registration-result-"+mode+".png")
 
 			eventually(t, 20*time.Second, "the first charge in the ledger", func() bool { return len(s.paid(id+"-")) == 1 })
 			st := s.state(id)

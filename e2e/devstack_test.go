@@ -23,6 +23,7 @@ import (
 
 	"github.com/paycycle/paycycle/billing"
 	"github.com/paycycle/paycycle/codec"
+	"github.com/paycycle/paycycle/internal/browsertest"
 	"github.com/paycycle/paycycle/portone/portonetest"
 )
 
@@ -163,7 +164,7 @@ func TestDevStack(t *testing.T) {
 	}
 
 	// 1. The Web UI's Start Workflow form, as the README tells the billing team.
-	ctx := newBrowser(t, 3*time.Minute)
+	ctx := browsertest.New(t, 3*time.Minute)
 	ui := fmt.Sprintf("http://127.0.0.1:%d", d.ui)
 	require.NoError(t, chromedp.Do(ctx,
 		chromedp.Navigate(ui+"/namespaces/default/workflows/start-workflow"),
@@ -186,7 +187,7 @@ func TestDevStack(t *testing.T) {
 		return ed.innerText.includes('subscription_id');
 	})()`, chromedp.WithPollingInterval(200*time.Millisecond), chromedp.WithPollingTimeout(30*time.Second)))
 	require.NoError(t, err)
-	screenshot(ctx, t, "webui-start-workflow-form.png")
+	browsertest.Screenshot(ctx, t, "webui-start-workflow-form.png")
 	_, err = chromedp.Run(ctx, chromedp.Poll[bool](`(() => {
 		const b = [...document.querySelectorAll('button')].filter(b => b.textContent.trim() === 'Start Workflow' && !b.disabled);
 		if (b.length) { b[b.length-1].click(); return true; }
@@ -213,7 +214,7 @@ func TestDevStack(t *testing.T) {
 		strings.ReplaceAll(wfID, "/", "%2F"), run))))
 	_, err = chromedp.Run(ctx, chromedp.Poll[bool](`document.body.innerText.includes('demo-cust-1')`, chromedp.WithPollingTimeout(60*time.Second)))
 	require.NoError(t, err)
-	screenshot(ctx, t, "webui-subscription-after-first-charge.png")
+	browsertest.Screenshot(ctx, t, "webui-subscription-after-first-charge.png")
 
 	// 2. The temporal CLI, as the README tells operators.
 	cli := temporalCLI()

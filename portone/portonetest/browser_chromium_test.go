@@ -7,8 +7,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -17,49 +15,18 @@ import (
 	"github.com/chromedp/cdproto/target"
 	"github.com/chromedp/chromedp"
 	"github.com/stretchr/testify/require"
+
+	"github.com/paycycle/paycycle/internal/browsertest"
 )
 
 // These tests drive iamport.js and the NaverPay window stand-in in a real Chromium, from a
 // merchant page on another origin, the way a buyer's browser would.
 
-// chromiumPath is Debian's Chromium. The tests skip when it is absent.
-const chromiumPath = "/usr/bin/chromium"
-
 // browserBudget bounds each subtest's browser: every wait of the subtest ends by then.
 const browserBudget = 30 * time.Second
 
-// newChromium starts a headless Chromium for one subtest and returns a context for its first
-// tab. The browser lives at most browserBudget and is closed when the test ends.
-func newChromium(t *testing.T) context.Context {
-	t.Helper()
-	if _, err := os.Stat(chromiumPath); err != nil {
-		t.Skipf("%s not found: install Debian's chromium package (apt-get install -y chromium) to run the real-browser tests", chromiumPath)
-	}
-	parent, cancelParent := context.WithTimeout(context.Background(), browserBudget)
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(parent,
-		chromedp.ExecPath(chromiumPath),
-		chromedp.Headless,
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.NoDefaultBrowserCheck,
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.UserDataDir(t.TempDir()),
-	)
-	ctx, cancelCtx := chromedp.NewContext(allocCtx)
-	t.Cleanup(func() {
-		cancelCtx()
-		cancelAlloc()
-		cancelParent()
-	})
-	// The first Run starts the browser; its lifetime is bound by parent (see chromedp.Run).
-	require.NoError(t, chromedp.Do(ctx), "starting %s", chromiumPath)
-	return ctx
-}
+// newChromium starts a headless Chromium for one subtest (skipping without one).
+func newChromium(t *testing.T) context.Context { return browsertest.New(t, browserBudget) }
 
 // shop is a merchant's web site on its own origin: a page with a registration button that
 // loads the emulator's iamport.js, and the m_redirect_url receiver.
@@ -166,20 +133,6 @@ func (s *shop) waitReturn(ctx context.Context, t *testing.T) url.Values {
 	}
 }
 
-// saveScreenshot writes a PNG into $ARTIFACTS_DIR, or the test's temporary directory.
-func saveScreenshot(t *testing.T, name string, png []byte) {
-	t.Helper()
-	require.True(t, len(png) > 8 && string(png[1:4]) == "PNG", "a PNG screenshot")
-	dir := os.Getenv("ARTIFACTS_DIR")
-	if dir == "" {
-		dir = t.TempDir()
-	}
-	require.NoError(t, os.MkdirAll(dir, 0o755))
-	path := filepath.Join(dir, name)
-	require.NoError(t, os.WriteFile(path, png, 0o644))
-	t.Logf("screenshot of the NaverPay window: %s", path)
-}
-
 // requireRegistered checks, through the REST API, that imp_uid is the registration record of
 // customerUID's new billing key.
 func requireRegistered(t *testing.T, h *harness, impUID, customerUID, merchantUID string) {
@@ -216,9 +169,7 @@ func TestBrowserChromium(t *testing.T) {
 		text, err := chromedp.Run(ctx, chromedp.Text(chromedp.ID("buyer-tel")))
 		require.NoError(t, err)
 		require.Equal(t, "*********5678", text)
-		png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100)) // 100: PNG
-		require.NoError(t, err)
-		saveScreenshot(t, "naverpay-window-redirect.png", png)
+		browsertest.Screenshot(ctx, t, "naverpay-window-redirect.png")
 
 		require.NoError(t, chromedp.Do(ctx,
 			chromedp.Click(chromedp.ID("naver-agree")),
@@ -252,9 +203,7 @@ func TestBrowserChromium(t *testing.T) {
 		popupCtx, cancelPopup := chromedp.NewContext(ctx, chromedp.WithTargetID(popupID))
 		defer cancelPopup()
 		require.NoError(t, chromedp.Do(popupCtx, chromedp.WaitVisible(chromedp.ID("naver-agree"))))
-		png, err := chromedp.Run(popupCtx, chromedp.FullScreenshot(100))
-		require.NoError(t, err)
-		saveScreenshot(t, "naverpay-window-popup.png", png)
+		browsertest.Screenshot(popupCtx, t, "naverpay-window-popup.png")
 		require.NoError(t, chromedp.Do(popupCtx, chromedp.Click(chromedp.ID("naver-agree"))))
 
 		// The window posts the result to the opener and closes; the callback writes it.

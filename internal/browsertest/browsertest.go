@@ -1,0 +1,70 @@
+// Package browsertest starts headless Chromium for the project's real-browser tests, with the
+// flags this project's machines need, and keeps screenshots as test artifacts.
+package browsertest
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/stretchr/testify/require"
+)
+
+// Path returns Debian's Chromium (or another Chromium or Chrome on PATH), or "" when there is none.
+func Path() string {
+	if _, err := os.Stat("/usr/bin/chromium"); err == nil {
+		return "/usr/bin/chromium"
+	}
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome", "google-chrome-stable", "headless-shell"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	return ""
+}
+
+// New starts headless Chromium for one test and returns a context for its first tab; every
+// wait of the test ends within budget, and the browser is closed when the test ends. Without a
+// browser the test is skipped, saying how to install one. The background-networking flags
+// matter: without them Chromium floods a closed network with connection attempts.
+func New(t *testing.T, budget time.Duration) context.Context {
+	t.Helper()
+	path := Path()
+	if path == "" {
+		t.Skip("no Chromium found: install Debian's chromium package (apt-get install -y chromium) to run the real-browser tests")
+	}
+	parent, cancelParent := context.WithTimeout(context.Background(), budget)
+	alloc, cancelAlloc := chromedp.NewExecAllocator(parent,
+		chromedp.ExecPath(path), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU,
+		chromedp.NoFirstRun, chromedp.NoDefaultBrowserCheck,
+		chromedp.Flag("disable-quic", true), chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true),
+		chromedp.Flag("disable-dev-shm-usage", true), chromedp.WindowSize(1280, 1000),
+		chromedp.UserDataDir(t.TempDir()),
+	)
+	ctx, cancelCtx := chromedp.NewContext(alloc)
+	t.Cleanup(func() { cancelCtx(); cancelAlloc(); cancelParent() })
+	require.NoError(t, chromedp.Do(ctx), "starting %s", path)
+	return ctx
+}
+
+// Screenshot keeps a full-page PNG of the tab as a test artifact, in $ARTIFACTS_DIR when set
+// (make test sets .artifacts/), else in the test's temporary directory.
+func Screenshot(ctx context.Context, t *testing.T, name string) {
+	t.Helper()
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100)) // 100: PNG
+	require.NoError(t, err)
+	require.True(t, len(png) > 8 && string(png[1:4]) == "PNG", "a PNG screenshot")
+	dir := os.Getenv("ARTIFACTS_DIR")
+	if dir == "" {
+		dir = t.TempDir()
+	}
+	require.NoError(t, os.MkdirAll(dir, 0o755))
+	path := filepath.Join(dir, name)
+	require.NoError(t, os.WriteFile(path, png, 0o644))
+	t.Logf("screenshot: %s", path)
+}
