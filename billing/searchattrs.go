@@ -17,12 +17,14 @@ var (
 	SABillingCycle = temporal.NewSearchAttributeKeyInt64("BillingCycle")
 	// SAAmountKRW is the current plan's amount in KRW (Int).
 	SAAmountKRW = temporal.NewSearchAttributeKeyInt64("AmountKRW")
+	// SANeedsAttention is true while the subscription is parked for a human (Bool); see Attention.
+	SANeedsAttention = temporal.NewSearchAttributeKeyBool("NeedsAttention")
 )
 
 // SearchAttributeDef names one search attribute and its Temporal type, for registration.
 type SearchAttributeDef struct {
 	Name string
-	// Type is the Temporal CLI spelling: Keyword, Int, Datetime.
+	// Type is the Temporal CLI spelling: Keyword, Int, Datetime, Bool.
 	Type string
 }
 
@@ -34,4 +36,5 @@ var SearchAttributes = []SearchAttributeDef{
 	{Name: SAPlanName.GetName(), Type: "Keyword"},
 	{Name: SABillingCycle.GetName(), Type: "Int"},
 	{Name: SAAmountKRW.GetName(), Type: "Int"},
+	{Name: SANeedsAttention.GetName(), Type: "Bool"},
 }
