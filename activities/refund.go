@@ -22,6 +22,10 @@ type RefundInput struct {
 	PriorCancelled int64             `json:"prior_cancelled"`
 	Reason         string            `json:"reason"`
 	Requester      billing.Requester `json:"requester"`
+	// TaxFree is the tax-exempt part of Amount, in the payment's own proportion (PortOne splits
+	// a partial refund's VAT by it); PaymentTaxFree is the payment's tax-exempt part.
+	TaxFree        int64 `json:"tax_free,omitempty"`
+	PaymentTaxFree int64 `json:"payment_tax_free,omitempty"`
 }
 
 // RefundResult reports a refund.
@@ -50,6 +54,7 @@ func (a *Activities) Refund(ctx context.Context, in RefundInput) (RefundResult, 
 		Checksum:  &checksum,
 		Reason:    in.Reason,
 		Requester: portone.Requester(in.Requester),
+		TaxFree:   portone.KRW(in.TaxFree),
 	}
 	if in.Amount == in.PaymentAmount-in.PriorCancelled && in.PriorCancelled == 0 {
 		req.Amount = 0 // a full cancel, as PortOne spells it

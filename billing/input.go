@@ -113,12 +113,16 @@ const (
 // DunningPolicy is the retry schedule after a failed charge. Offsets count from the cycle's due
 // time, so with the default charge time "1d" is D+1 at 10:00 KST.
 type DunningPolicy struct {
-	// RetryAfter lists the retries' offsets from the due time, increasing. Default
-	// ["1d","3d","5d","7d"]. Retries at or after the next cycle's due time are dropped.
-	RetryAfter []Duration `json:"retry_after,omitempty"`
-	// Grace is how long access is kept while past due, from the due time. Default "7d". It never
-	// extends past the next cycle's due time.
-	Grace Duration `json:"grace,omitempty"`
+	// RetryAfter lists the retries' offsets from the due time, increasing. Default (when omitted)
+	// ["1d","3d","5d","7d"]; an explicit [] means no retries. Retries at or after the next
+	// cycle's due time are dropped, and so are retries whose instant passed while nothing could
+	// be charged (a hard decline waiting for a new key, a worker down).
+	RetryAfter []Duration `json:"retry_after"`
+	// Grace is how long access is kept while past due, from the due time. Default (when
+	// omitted) "7d"; an explicit "0s" means none. It never extends past the next cycle's due
+	// time. It may end before the last retry: retries go on without access, and the final
+	// action runs once the last retry failed.
+	Grace *Duration `json:"grace,omitempty"`
 	// FinalAction is "cancel" (default) or "pause".
 	FinalAction FinalAction `json:"final_action,omitempty"`
 }
@@ -220,9 +224,6 @@ func (p *Plan) Normalize() {
 	if p.ChargeMode == "" {
 		p.ChargeMode = ChargeModeAgain
 	}
-	if p.Interval.Count == 0 && p.Interval.Unit != "" {
-		p.Interval.Count = 1
-	}
 }
 
 func (d *DunningPolicy) normalize(iv calendar.Interval) {
@@ -233,21 +234,31 @@ func (d *DunningPolicy) normalize(iv calendar.Interval) {
 		// Demo plans run in seconds or minutes: the default policy keeps its shape (four retries
 		// and a grace period inside the cycle) scaled to a tenth of the interval per "day".
 		step := shortUnitDuration(iv) / 10
-		if len(d.RetryAfter) == 0 {
+		if d.RetryAfter == nil {
 			d.RetryAfter = []Duration{Duration(step), Duration(3 * step), Duration(5 * step), Duration(7 * step)}
 		}
-		if d.Grace == 0 {
-			d.Grace = Duration(7 * step)
+		if d.Grace == nil {
+			g := Duration(7 * step)
+			d.Grace = &g
 		}
 		return
 	}
 	day := Duration(24 * time.Hour)
-	if len(d.RetryAfter) == 0 {
+	if d.RetryAfter == nil {
 		d.RetryAfter = []Duration{day, 3 * day, 5 * day, 7 * day}
 	}
-	if d.Grace == 0 {
-		d.Grace = 7 * day
+	if d.Grace == nil {
+		g := 7 * day
+		d.Grace = &g
 	}
+}
+
+// GraceDuration is the grace period (0 when none).
+func (d DunningPolicy) GraceDuration() time.Duration {
+	if d.Grace == nil {
+		return 0
+	}
+	return d.Grace.Std()
 }
 
 func shortUnitDuration(iv calendar.Interval) time.Duration {
@@ -324,6 +335,9 @@ func (p *Plan) Validate(prefix string) error {
 	if p.Interval.Unit == "" {
 		return inputErr(prefix+".interval", `is required, e.g. {"unit":"month","count":1}`)
 	}
+	if p.Interval.Count == 0 {
+		return inputErr(prefix+".interval.count", `is required and at least 1, e.g. {"unit":%q,"count":1}`, p.Interval.Unit)
+	}
 	if err := p.Interval.Validate(); err != nil {
 		return inputErr(prefix+".interval", "%v", err)
 	}
@@ -376,7 +390,7 @@ func (d *DunningPolicy) validate(prefix string) error {
 		}
 		prev = r
 	}
-	if d.Grace < 0 {
+	if d.Grace != nil && *d.Grace < 0 {
 		return inputErr(prefix+".grace", "must not be negative")
 	}
 	switch d.FinalAction {

@@ -2,6 +2,7 @@ package billing_test
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
 	"time"
 
@@ -31,19 +32,18 @@ func TestInputAsTypedInTheWebUI(t *testing.T) {
 	require.Equal(t, billing.FirstChargeNow, in.FirstCharge)
 	require.Equal(t, "프리미엄 월간", in.Plan.Code, "the product code defaults to the plan name")
 	require.Equal(t, []billing.Duration{billing.Duration(24 * time.Hour), billing.Duration(60 * time.Hour)}, in.Dunning.RetryAfter)
-	require.Equal(t, billing.Duration(5*24*time.Hour), in.Dunning.Grace)
+	require.Equal(t, billing.Duration(5*24*time.Hour), *in.Dunning.Grace)
 	require.Equal(t, billing.FinalActionCancel, in.Dunning.FinalAction)
 	require.Equal(t, 48*time.Hour, in.RegistrationTimeout.Std())
 }
 
 func TestDefaults(t *testing.T) {
-	in := billing.SubscriptionInput{SubscriptionID: "s", CustomerUID: "c", Plan: billing.Plan{Name: "P", Amount: 100, Interval: calendar.Interval{Unit: calendar.Month}}}
+	in := billing.SubscriptionInput{SubscriptionID: "s", CustomerUID: "c", Plan: billing.Plan{Name: "P", Amount: 100, Interval: calendar.Interval{Unit: calendar.Month, Count: 1}}}
 	in.Normalize()
 	require.NoError(t, in.Validate())
-	require.Equal(t, 1, in.Plan.Interval.Count)
 	day := billing.Duration(24 * time.Hour)
 	require.Equal(t, []billing.Duration{day, 3 * day, 5 * day, 7 * day}, in.Dunning.RetryAfter, "billing-anchors: D+1, D+3, D+5, D+7")
-	require.Equal(t, 7*day, in.Dunning.Grace)
+	require.Equal(t, 7*day, *in.Dunning.Grace)
 	require.Equal(t, billing.DefaultRegistrationTimeout, in.RegistrationTimeout.Std())
 
 	demo := billing.SubscriptionInput{SubscriptionID: "s", CustomerUID: "c", Plan: billing.Plan{Name: "P", Amount: 100, Interval: calendar.Interval{Unit: calendar.Second, Count: 30}}}
@@ -112,4 +112,94 @@ func TestMessageValidation(t *testing.T) {
 	r := billing.ReplaceBillingKeyRequest{CustomerUID: " new-key "}
 	require.NoError(t, r.Validate())
 	require.Equal(t, "new-key", r.CustomerUID)
+}
+
+func TestIntervalCountZeroIsRefusedNotTakenAsOne(t *testing.T) {
+	var in billing.SubscriptionInput
+	require.NoError(t, json.Unmarshal([]byte(`{"subscription_id":"s","customer_uid":"c","plan":{"name":"P","amount":100,"interval":{"unit":"month","count":0}}}`), &in))
+	in.Normalize()
+	var ie *billing.InputError
+	require.ErrorAs(t, in.Validate(), &ie)
+	require.Equal(t, "plan.interval.count", ie.Field)
+
+	// An omitted count means every one unit.
+	in = billing.SubscriptionInput{}
+	require.NoError(t, json.Unmarshal([]byte(`{"subscription_id":"s","customer_uid":"c","plan":{"name":"P","amount":100,"interval":{"unit":"month"}}}`), &in))
+	in.Normalize()
+	require.NoError(t, in.Validate())
+	require.Equal(t, 1, in.Plan.Interval.Count)
+
+	// A misspelt count is refused, never defaulted.
+	require.ErrorContains(t, json.Unmarshal([]byte(`{"plan":{"interval":{"unit":"month","cuont":3}}}`), &in), `unknown field "cuont"`)
+}
+
+func TestExplicitEmptyDunningIsKept(t *testing.T) {
+	var in billing.SubscriptionInput
+	require.NoError(t, json.Unmarshal([]byte(`{"subscription_id":"s","customer_uid":"c",
+		"plan":{"name":"P","amount":100,"interval":{"unit":"month","count":1}},"dunning":{"grace":"0s","retry_after":[]}}`), &in))
+	in.Normalize()
+	require.NoError(t, in.Validate())
+	require.Empty(t, in.Dunning.RetryAfter)
+	require.NotNil(t, in.Dunning.RetryAfter, "an explicit [] is no retries, not the default")
+	require.Equal(t, billing.Duration(0), *in.Dunning.Grace, "an explicit 0s is no grace, not 7 days")
+	// The choice survives a Go client's JSON round trip (the starter, any SDK).
+	b, err := json.Marshal(in)
+	require.NoError(t, err)
+	var again billing.SubscriptionInput
+	require.NoError(t, json.Unmarshal(b, &again))
+	again.Normalize()
+	require.Empty(t, again.Dunning.RetryAfter)
+	require.Equal(t, billing.Duration(0), *again.Dunning.Grace)
+}
+
+func TestReasonsMustSayAnythingAndStayBounded(t *testing.T) {
+	long := strings.Repeat("가", billing.MaxReasonRunes+1)
+	tests := []struct {
+		name string
+		err  func() error
+	}{
+		{"cancel reason of a zero-width space and a BOM", func() error {
+			r := billing.CancelRequest{Reason: "\u200b\ufeff"}
+			r.Normalize()
+			return r.Validate()
+		}},
+		{"cancel reason of control characters", func() error {
+			r := billing.CancelRequest{Reason: "\x01\x02\x7f"}
+			r.Normalize()
+			return r.Validate()
+		}},
+		{"cancel reason with a control character inside", func() error {
+			r := billing.CancelRequest{Reason: "고객\x00요청"}
+			r.Normalize()
+			return r.Validate()
+		}},
+		{"pause reason too long", func() error {
+			r := billing.PauseRequest{Reason: long}
+			r.Normalize()
+			return r.Validate()
+		}},
+		{"resume reason too long", func() error {
+			r := billing.ResumeRequest{Reason: long}
+			r.Normalize()
+			return r.Validate()
+		}},
+		{"undo reason too long", func() error { return (&billing.UndoCancelRequest{Reason: long}).Validate() }},
+		{"replace-key reason too long", func() error {
+			return (&billing.ReplaceBillingKeyRequest{CustomerUID: "c", Reason: long}).Validate()
+		}},
+		{"change-plan reason too long", func() error {
+			return (&billing.ChangePlanRequest{Amount: 100, Reason: long}).Validate(billing.Plan{Name: "P", Amount: 10,
+				Interval: calendar.Interval{Unit: calendar.Month, Count: 1}, ChargeTime: "10:00", NaverUseCfm: billing.NaverUseCfmNone, ChargeMode: billing.ChargeModeAgain})
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var ie *billing.InputError
+			require.ErrorAs(t, tc.err(), &ie)
+			require.Equal(t, "reason", ie.Field)
+		})
+	}
+	ok := billing.CancelRequest{Reason: "고객 요청"}
+	ok.Normalize()
+	require.NoError(t, ok.Validate())
 }

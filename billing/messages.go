@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -200,13 +201,43 @@ func (r *CancelRequest) Validate() error {
 	if r.When == AtPeriodEnd && r.Refund != RefundNone {
 		return inputErr("refund", "a cancel at period end leaves nothing unused to refund; cancel with when=\"now\" to refund")
 	}
-	if r.Reason == "" {
-		return inputErr("reason", "is required: NaverPay's review requires the real reason on every cancel")
+	if !hasVisibleText(r.Reason) {
+		return inputErr("reason", "is required: NaverPay's review requires the real reason on every cancel (control or invisible characters alone are not a reason)")
 	}
-	if n := utf8.RuneCountInString(r.Reason); n > 200 {
-		return inputErr("reason", "is %d characters; at most 200", n)
+	if err := validateReason(r.Reason); err != nil {
+		return err
 	}
 	return validateRequestID(r.RequestID)
+}
+
+// MaxReasonRunes bounds every free-text reason in a message: it is stored in the audit trail and
+// sent to PortOne (NaverPay reviews it).
+const MaxReasonRunes = 200
+
+// validateReason bounds a reason's length and refuses control characters (other than none at
+// all): they would corrupt the audit trail and what NaverPay's review sees.
+func validateReason(reason string) error {
+	if n := utf8.RuneCountInString(reason); n > MaxReasonRunes {
+		return inputErr("reason", "is %d characters; at most %d", n, MaxReasonRunes)
+	}
+	for _, c := range reason {
+		if unicode.IsControl(c) {
+			return inputErr("reason", "contains the control character %U", c)
+		}
+	}
+	return nil
+}
+
+// hasVisibleText reports whether s contains at least one letter, digit, mark, punctuation or
+// symbol: a reason made only of spaces, control or format characters (zero-width spaces, BOMs)
+// says nothing.
+func hasVisibleText(s string) bool {
+	for _, c := range s {
+		if unicode.IsLetter(c) || unicode.IsDigit(c) || unicode.IsPunct(c) || unicode.IsSymbol(c) || (unicode.IsMark(c) && !unicode.Is(unicode.Cf, c)) {
+			return true
+		}
+	}
+	return false
 }
 
 // Validate reports whether r is "customer" or "admin".
@@ -223,6 +254,7 @@ func (r *PauseRequest) Normalize() {
 	if r.When == "" {
 		r.When = AtPeriodEnd
 	}
+	r.Reason = strings.TrimSpace(r.Reason)
 }
 
 // Validate checks a normalized pause request.
@@ -231,6 +263,9 @@ func (r *PauseRequest) Validate() error {
 	case AtPeriodEnd, Now:
 	default:
 		return inputErr("when", `must be "period_end" or "now", got %q`, r.When)
+	}
+	if err := validateReason(r.Reason); err != nil {
+		return err
 	}
 	return validateRequestID(r.RequestID)
 }
@@ -249,6 +284,17 @@ func (r *ResumeRequest) Validate() error {
 	default:
 		return inputErr("anchor", `must be "keep" or "restart", got %q`, r.Anchor)
 	}
+	if err := validateReason(r.Reason); err != nil {
+		return err
+	}
+	return validateRequestID(r.RequestID)
+}
+
+// Validate checks an undo-cancel request.
+func (r *UndoCancelRequest) Validate() error {
+	if err := validateReason(r.Reason); err != nil {
+		return err
+	}
 	return validateRequestID(r.RequestID)
 }
 
@@ -262,6 +308,9 @@ func (r *ChangePlanRequest) Validate(current Plan) error {
 		if ie, ok := err.(*InputError); ok {
 			ie.Field = strings.TrimPrefix(ie.Field, ".")
 		}
+		return err
+	}
+	if err := validateReason(r.Reason); err != nil {
 		return err
 	}
 	return validateRequestID(r.RequestID)
@@ -289,6 +338,9 @@ func (r *ReplaceBillingKeyRequest) Validate() error {
 	r.CustomerUID = strings.TrimSpace(r.CustomerUID)
 	if err := ValidateCustomerUID(r.CustomerUID); err != nil {
 		return &InputError{Field: "customer_uid", Reason: err.Error()}
+	}
+	if err := validateReason(r.Reason); err != nil {
+		return err
 	}
 	return validateRequestID(r.RequestID)
 }

@@ -1,6 +1,7 @@
 package billing
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/paycycle/paycycle/calendar"
@@ -58,11 +59,13 @@ const (
 
 // ChargeRecord is one charge attempt as the workflow knows it.
 type ChargeRecord struct {
-	Cycle       int       `json:"cycle"`
-	Attempt     int       `json:"attempt"`
-	MerchantUID string    `json:"merchant_uid"`
-	ImpUID      string    `json:"imp_uid,omitempty"`
-	Amount      int64     `json:"amount"`
+	Cycle       int    `json:"cycle"`
+	Attempt     int    `json:"attempt"`
+	MerchantUID string `json:"merchant_uid"`
+	ImpUID      string `json:"imp_uid,omitempty"`
+	Amount      int64  `json:"amount"`
+	// TaxFree is the tax-exempt part of Amount that was asked for.
+	TaxFree     int64     `json:"tax_free,omitempty"`
 	Outcome     Outcome   `json:"outcome"`
 	Reason      string    `json:"reason,omitempty"`
 	Via         Via       `json:"via"`
@@ -73,14 +76,16 @@ type ChargeRecord struct {
 
 // RefundRecord is one refund (PortOne cancel) the workflow made.
 type RefundRecord struct {
-	Cycle       int       `json:"cycle"`
-	ImpUID      string    `json:"imp_uid"`
-	MerchantUID string    `json:"merchant_uid"`
-	Amount      int64     `json:"amount"`
-	Reason      string    `json:"reason"`
-	Requester   Requester `json:"requester"`
-	At          time.Time `json:"at"`
-	Outcome     string    `json:"outcome"`
+	Cycle       int    `json:"cycle"`
+	ImpUID      string `json:"imp_uid"`
+	MerchantUID string `json:"merchant_uid"`
+	Amount      int64  `json:"amount"`
+	// TaxFree is the tax-exempt part of Amount.
+	TaxFree   int64     `json:"tax_free,omitempty"`
+	Reason    string    `json:"reason"`
+	Requester Requester `json:"requester"`
+	At        time.Time `json:"at"`
+	Outcome   string    `json:"outcome"`
 }
 
 // Period is one billing cycle's service period: charged at Start, access until End (exclusive);
@@ -181,6 +186,9 @@ type State struct {
 	// PaidThrough is the end of the last paid period: access ends there unless renewed.
 	PaidThrough  time.Time `json:"paid_through,omitzero"`
 	NextChargeAt time.Time `json:"next_charge_at,omitzero"`
+	// Credit is KRW owed to the customer (unused paid days when a resume restarted the anchor),
+	// taken off the next charge.
+	Credit int64 `json:"credit,omitempty"`
 
 	// Scheduled is the charge registered with PortOne's scheduler (schedule mode), if any.
 	Scheduled     *ScheduledCharge  `json:"scheduled,omitempty"`
@@ -206,3 +214,79 @@ const (
 	MaxEvents        = 100
 	MaxRequestIDs    = 64
 )
+
+// ValidateCarried checks a state carried across continue-as-new before the workflow trusts it:
+// the state must be one the workflow itself could have produced (a run continues as new only
+// while billing, never before its billing key was verified or after it ended). It returns an
+// *InputError naming the first impossible field under "continued.".
+func (s *State) ValidateCarried() error {
+	if err := ValidateSubscriptionID(s.SubscriptionID); err != nil {
+		return &InputError{Field: "continued.subscription_id", Reason: err.Error()}
+	}
+	if err := ValidateCustomerUID(s.CustomerUID); err != nil {
+		return &InputError{Field: "continued.customer_uid", Reason: err.Error()}
+	}
+	switch s.Status {
+	case StatusActive, StatusPastDue, StatusPaymentMethodRequired, StatusPaused:
+	default:
+		return inputErr("continued.status", "a run continues as new only while billing, not when %q", s.Status)
+	}
+	if len(s.Tag) != TagLen {
+		return inputErr("continued.tag", "must be %d characters", TagLen)
+	}
+	if err := s.Plan.Validate("continued.plan"); err != nil {
+		return err
+	}
+	if s.PendingPlan != nil {
+		if err := s.PendingPlan.Validate("continued.pending_plan"); err != nil {
+			return err
+		}
+		if s.PendingPlan.Interval != s.Plan.Interval {
+			return inputErr("continued.pending_plan.interval", "a plan change never changes the interval")
+		}
+	}
+	if err := s.Dunning.validate("continued.dunning_policy"); err != nil {
+		return err
+	}
+	if s.Recurrence == nil {
+		return inputErr("continued.recurrence", "is required once billing started")
+	}
+	if err := s.Recurrence.Validate(); err != nil {
+		return inputErr("continued.recurrence", "%v", err)
+	}
+	if s.Recurrence.Interval != s.Plan.Interval {
+		return inputErr("continued.recurrence.interval", "must be the plan's interval %s, got %s", s.Plan.Interval, s.Recurrence.Interval)
+	}
+	if s.Cycle < 0 || s.NextIndex < 0 || s.Runs < 1 || s.ChargesOmitted < 0 {
+		return inputErr("continued", "cycle, next_index, charges_omitted must not be negative and runs must be at least 1")
+	}
+	if s.PendingCancel != nil {
+		if err := s.PendingCancel.Validate(); err != nil {
+			return &InputError{Field: "continued.pending_cancel." + fieldOf(err), Reason: reasonOf(err)}
+		}
+	}
+	for i, c := range s.Charges {
+		if c.Cycle < 0 || c.Cycle > s.Cycle+1 || c.Amount < 0 || c.Amount > MaxAmountKRW {
+			return inputErr(fmt.Sprintf("continued.charges[%d]", i), "cycle %d or amount %d is impossible", c.Cycle, c.Amount)
+		}
+		uid, err := ParseMerchantUID(c.MerchantUID)
+		if err != nil || uid.SubscriptionID != s.SubscriptionID || uid.Charge.Tag != s.Tag || uid.Charge.Cycle != c.Cycle {
+			return inputErr(fmt.Sprintf("continued.charges[%d].merchant_uid", i), "%q is not one of this subscription's", c.MerchantUID)
+		}
+	}
+	return nil
+}
+
+func fieldOf(err error) string {
+	if ie, ok := err.(*InputError); ok {
+		return ie.Field
+	}
+	return ""
+}
+
+func reasonOf(err error) string {
+	if ie, ok := err.(*InputError); ok {
+		return ie.Reason
+	}
+	return err.Error()
+}

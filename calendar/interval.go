@@ -1,6 +1,8 @@
 package calendar
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
 	"strconv"
 )
@@ -42,6 +44,26 @@ func (u Unit) IsCalendar() bool { return u == Day || u == Week || u == Month || 
 type Interval struct {
 	Unit  Unit `json:"unit"`
 	Count int  `json:"count"`
+}
+
+// UnmarshalJSON reads {"unit": …, "count": N}. An omitted count means 1 (every unit); an explicit
+// 0 stays 0 so that Validate refuses it instead of silently billing every single unit. Unknown
+// keys are refused: a misspelt "count" must not become a default.
+func (iv *Interval) UnmarshalJSON(b []byte) error {
+	var raw struct {
+		Unit  Unit `json:"unit"`
+		Count *int `json:"count"`
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&raw); err != nil {
+		return fmt.Errorf(`interval must be {"unit": "day"|"week"|"month"|"year", "count": N}: %w`, err)
+	}
+	iv.Unit, iv.Count = raw.Unit, 1
+	if raw.Count != nil {
+		iv.Count = *raw.Count
+	}
+	return nil
 }
 
 // Validate reports an error if the unit is unknown (naming the accepted

@@ -309,7 +309,8 @@ func TestEndToEnd(t *testing.T) {
 		require.Equal(t, exitRefused, r.code)
 		require.Contains(t, r.stderr, "the subscription is already paused")
 
-		// -restart charges a full cycle now, at the changed price.
+		// -restart charges a full cycle now, at the changed price, less the unused paid days
+		// of the paused cycle (credited, so no day is paid twice).
 		r = h.ok("resume", "-id", id, "-restart", "-reason", "back")
 		require.Contains(t, r.stdout, "resume: resumed")
 		require.Regexp(t, `Status:\s+active`, r.stdout)
@@ -319,7 +320,10 @@ func TestEndToEnd(t *testing.T) {
 			return len(paidCharges(st)) == 2, fmt.Sprintf("%d charge attempts, status %s", len(st.Charges), st.Status)
 		})
 		second := paidCharges(st)[1]
-		require.Equal(t, int64(12900), second.Amount)
+		first := paidCharges(st)[0]
+		require.Less(t, second.Amount, int64(12900), "the unused part of the paid cycle is credited")
+		require.GreaterOrEqual(t, second.Amount, int64(12900)-first.Amount, "the credit never exceeds what was paid")
+		require.True(t, hasEvent(st, "credit_applied"), "the credit is in the audit trail")
 		require.Equal(t, 2, second.Cycle)
 		require.Equal(t, int64(12900), st.Plan.Amount)
 		h.requireLedgerAgrees(st, customer)
@@ -419,4 +423,13 @@ func TestEndToEndShortCycles(t *testing.T) {
 	require.Equal(t, exitFailure, r.code)
 	require.Contains(t, r.stderr, "waiting for the update pause of subscription cli-e2e-idle: is a billing worker running on task queue \"billing\"?")
 	require.Contains(t, r.stderr, "re-run with -request-id pause-idle-1")
+}
+
+func hasEvent(st billing.State, kind string) bool {
+	for _, e := range st.Events {
+		if e.Kind == kind {
+			return true
+		}
+	}
+	return false
 }

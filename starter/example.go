@@ -14,6 +14,7 @@ import (
 // exampleInput is a complete, valid subscription input with every field a person may set.
 func exampleInput() billing.SubscriptionInput {
 	day := billing.Duration(24 * time.Hour)
+	grace := 7 * day
 	return billing.SubscriptionInput{
 		SubscriptionID: "sub-1001",
 		CustomerUID:    "cust-1001",
@@ -32,7 +33,7 @@ func exampleInput() billing.SubscriptionInput {
 		FirstCharge: billing.FirstChargeNow,
 		Dunning: &billing.DunningPolicy{
 			RetryAfter:  []billing.Duration{day, 3 * day, 5 * day, 7 * day},
-			Grace:       7 * day,
+			Grace:       &grace,
 			FinalAction: billing.FinalActionCancel,
 		},
 		RegistrationTimeout: 3 * day,

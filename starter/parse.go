@@ -107,6 +107,9 @@ func parseAmount(s string) (int64, error) {
 
 // parseRetryAfter reads a comma-separated list of offsets such as "1d,3d,5d,7d".
 func parseRetryAfter(s string) ([]billing.Duration, error) {
+	if strings.TrimSpace(s) == "none" {
+		return []billing.Duration{}, nil // an explicit empty list: no retries
+	}
 	var out []billing.Duration
 	for i, part := range strings.Split(s, ",") {
 		part = strings.TrimSpace(part)

@@ -47,7 +47,7 @@ func pastDueState() billing.State {
 		PendingPlan: &billing.Plan{Name: "Pro monthly", Code: "pro", Amount: 12900, Interval: calendar.Interval{Unit: calendar.Month, Count: 1},
 			AnchorDay: 15, ChargeTime: "10:00"},
 		Buyer:     billing.Buyer{Name: "홍길동", Tel: "010-1234-5678", Email: "buyer@example.com"},
-		Dunning:   billing.DunningPolicy{RetryAfter: []billing.Duration{days(1), days(3), days(5), days(7)}, Grace: days(7), FinalAction: billing.FinalActionCancel},
+		Dunning:   billing.DunningPolicy{RetryAfter: []billing.Duration{days(1), days(3), days(5), days(7)}, Grace: ptr(days(7)), FinalAction: billing.FinalActionCancel},
 		StartedAt: kstTime(2025, 11, 15, 9, 12),
 		Cycle:     3,
 		CurrentPeriod: &billing.Period{Cycle: 3, Start: kstTime(2026, 1, 15, 10, 0), End: kstTime(2026, 2, 15, 10, 0),
@@ -180,3 +180,5 @@ func TestRenderReceipt(t *testing.T) {
   Note: this request ID was already applied earlier; nothing was done twice.
 `, b.String())
 }
+
+func ptr[T any](v T) *T { return &v }

@@ -106,7 +106,9 @@ func inputFlags() []inputFlag {
 			}},
 		{name: "grace", field: "dunning.grace", usage: `how long access is kept while past due, e.g. "7d" (the default)`,
 			apply: func(in *billing.SubscriptionInput, v string) (err error) {
-				dunning(in).Grace, err = billing.ParseDuration(v)
+				var g billing.Duration
+				g, err = billing.ParseDuration(v)
+				dunning(in).Grace = &g
 				return err
 			}},
 		{name: "final-action", field: "dunning.final_action", usage: `what happens when every retry failed: "cancel" (default) or "pause"`,

@@ -50,7 +50,7 @@ func TestStartFlagsBuildInput(t *testing.T) {
 			require.Equal(t, billing.FirstChargeNow, in.FirstCharge)
 			require.Equal(t, billing.Duration(billing.DefaultRegistrationTimeout), in.RegistrationTimeout)
 			require.Equal(t, &billing.DunningPolicy{
-				RetryAfter: []billing.Duration{days(1), days(3), days(5), days(7)}, Grace: days(7), FinalAction: billing.FinalActionCancel,
+				RetryAfter: []billing.Duration{days(1), days(3), days(5), days(7)}, Grace: ptr(days(7)), FinalAction: billing.FinalActionCancel,
 			}, in.Dunning)
 		}},
 		{"3 months", with("-interval", "3 months"), interval(calendar.Month, 3)},
@@ -81,7 +81,7 @@ func TestStartFlagsBuildInput(t *testing.T) {
 		}},
 		{"retry list, grace, final action", with("-retry-after", "1d, 2d,60h10m", "-grace", "4d", "-final-action", "pause"), func(t *testing.T, in billing.SubscriptionInput) {
 			require.Equal(t, []billing.Duration{days(1), days(2), billing.Duration(60*time.Hour + 10*time.Minute)}, in.Dunning.RetryAfter)
-			require.Equal(t, days(4), in.Dunning.Grace)
+			require.Equal(t, days(4), *in.Dunning.Grace)
 			require.Equal(t, billing.FinalActionPause, in.Dunning.FinalAction)
 		}},
 		{"charge time padded", with("-charge-time", "9:30"), func(t *testing.T, in billing.SubscriptionInput) {

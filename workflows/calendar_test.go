@@ -1,6 +1,7 @@
 package workflows_test
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -29,6 +30,9 @@ func runRuns(t *testing.T, start time.Time, in billing.SubscriptionInput, want i
 			b.byUID[ledger[i].in.MerchantUID] = &ledger[i]
 		}
 		b.seq = len(ledger)
+		if run > 0 {
+			env.SetContinuedExecutionRunID(fmt.Sprintf("run-%d", run-1)) // as the server sets it
+		}
 		env.ExecuteWorkflow(billing.WorkflowType, in)
 		ledger = b.ledger
 		in = continued(t, env)

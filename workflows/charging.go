@@ -10,6 +10,7 @@ import (
 
 	"github.com/paycycle/paycycle/activities"
 	"github.com/paycycle/paycycle/billing"
+	"github.com/paycycle/paycycle/calendar"
 )
 
 // chargeOutcome is a settled charge attempt, as recorded in state.
@@ -17,6 +18,42 @@ type chargeOutcome struct {
 	res     activities.ChargeResult
 	attempt int
 	via     billing.Via
+	// taxFree is the tax-exempt part the attempt asked for.
+	taxFree int64
+}
+
+// chargeInput is the one builder of a charge's request, for again and schedule alike: the
+// merchant_uid, the prorated tax_free and NaverPay's naverUseCfm (the period's last day).
+func (r *runner) chargeInput(cycle, attempt int, plan billing.Plan, amount int64, lastDay calendar.Date) activities.ChargeInput {
+	in := activities.ChargeInput{
+		SubscriptionID: r.s.SubscriptionID,
+		Cycle:          cycle,
+		Attempt:        attempt,
+		CustomerUID:    r.s.CustomerUID,
+		MerchantUID:    r.chargeUID(cycle, attempt),
+		Amount:         amount,
+		TaxFree:        r.taxFreeFor(plan, amount),
+		Name:           plan.Name,
+		Buyer:          r.s.Buyer,
+	}
+	if plan.NaverUseCfm == billing.NaverUseCfmPeriodEnd {
+		in.NaverUseCfm = lastDay.NaverUseCfm()
+	}
+	return in
+}
+
+// taxFreeFor is the tax-exempt part of a charge of amount on plan: the plan's tax_free for a
+// full cycle, and the same proportion of a prorated one, floor(tax_free × amount ÷ plan amount),
+// so the taxable part takes the rounding and tax_free never exceeds its share.
+func (r *runner) taxFreeFor(plan billing.Plan, amount int64) int64 {
+	if plan.TaxFree == 0 || amount >= plan.Amount || !r.atLeast(changeTaxFreeProrated, versionTaxFreeProrated) {
+		return min(plan.TaxFree, amount)
+	}
+	tf, err := calendar.Prorate(plan.TaxFree, amount, plan.Amount)
+	if err != nil {
+		return min(plan.TaxFree, amount)
+	}
+	return tf
 }
 
 // chargeUID is the merchant_uid of an attempt of a cycle.
@@ -50,28 +87,15 @@ func (r *runner) charge(period billing.Period, amount int64) (chargeOutcome, err
 		return chargeOutcome{res: activities.ChargeResult{Outcome: billing.OutcomeRejected, Amount: amount,
 			Reason: fmt.Sprintf("cycle %d reached the limit of %d attempts", period.Cycle, billing.MaxAttempt)}, attempt: attempt, via: billing.ViaAgain}, nil
 	}
-	in := activities.ChargeInput{
-		SubscriptionID:    r.s.SubscriptionID,
-		Cycle:             period.Cycle,
-		Attempt:           attempt,
-		CustomerUID:       r.s.CustomerUID,
-		MerchantUID:       r.chargeUID(period.Cycle, attempt),
-		PriorMerchantUIDs: prior,
-		Amount:            amount,
-		TaxFree:           min(r.s.Plan.TaxFree, amount),
-		Name:              r.s.Plan.Name,
-		Buyer:             r.s.Buyer,
-	}
-	if r.s.Plan.NaverUseCfm == billing.NaverUseCfmPeriodEnd {
-		in.NaverUseCfm = period.LastDay.NaverUseCfm()
-	}
+	in := r.chargeInput(period.Cycle, attempt, r.s.Plan, amount, period.LastDay)
+	in.PriorMerchantUIDs = prior
 	var res activities.ChargeResult
 	err := workflow.ExecuteActivity(workflow.WithActivityOptions(r.ctx, r.activityOptions(writeOptions)), acts.Charge, in).Get(r.ctx, &res)
 	if err == nil {
 		if res.MerchantUID == "" {
 			res.MerchantUID = in.MerchantUID
 		}
-		return chargeOutcome{res: res, attempt: attempt, via: billing.ViaAgain}, nil
+		return chargeOutcome{res: res, attempt: attempt, via: billing.ViaAgain, taxFree: in.TaxFree}, nil
 	}
 	if temporal.IsCanceledError(err) {
 		return chargeOutcome{}, err
@@ -80,7 +104,7 @@ func (r *runner) charge(period billing.Period, amount int64) (chargeOutcome, err
 	if errors.As(err, &appErr) && appErr.NonRetryable() {
 		// PortOne refused the request itself (not a decline): record it; dunning goes on.
 		return chargeOutcome{res: activities.ChargeResult{Outcome: billing.OutcomeRejected, MerchantUID: in.MerchantUID,
-			Amount: amount, Reason: appErr.Message()}, attempt: attempt, via: billing.ViaAgain}, nil
+			Amount: amount, Reason: appErr.Message()}, attempt: attempt, via: billing.ViaAgain, taxFree: in.TaxFree}, nil
 	}
 	// The outcome is unknown (PortOne unreachable for the whole retry budget). Nothing else may
 	// happen for this cycle until PortOne says whether any of its merchant_uids was charged.
@@ -88,7 +112,7 @@ func (r *runner) charge(period billing.Period, amount int64) (chargeOutcome, err
 	r.recordCharge(period.Cycle, attempt, activities.ChargeResult{Outcome: billing.OutcomeUnknown, MerchantUID: in.MerchantUID,
 		Amount: amount, Reason: "no answer from PortOne: " + err.Error()}, billing.ViaAgain)
 	out, err := r.reconcile(append(prior, in.MerchantUID), amount)
-	out.attempt = attempt
+	out.attempt, out.taxFree = attempt, in.TaxFree
 	return out, err
 }
 
@@ -121,7 +145,7 @@ func (r *runner) recordCharge(cycle, attempt int, res activities.ChargeResult, v
 	for i := len(r.s.Charges) - 1; i >= 0; i-- {
 		c := &r.s.Charges[i]
 		if c.MerchantUID == rec.MerchantUID {
-			rec.ScheduledAt = c.ScheduledAt
+			rec.ScheduledAt, rec.TaxFree = c.ScheduledAt, c.TaxFree
 			if rec.Via == "" {
 				rec.Via = c.Via
 			}
@@ -138,6 +162,16 @@ func (r *runner) recordCharge(cycle, attempt int, res activities.ChargeResult, v
 	r.s.Charges = append(r.s.Charges, rec)
 }
 
+// chargeRecord returns the record of a merchant_uid.
+func (r *runner) chargeRecord(merchantUID string) *billing.ChargeRecord {
+	for i := len(r.s.Charges) - 1; i >= 0; i-- {
+		if c := &r.s.Charges[i]; c.MerchantUID == merchantUID {
+			return c
+		}
+	}
+	return nil
+}
+
 // settle applies an attempt's outcome to the subscription: paid renews access; a soft decline
 // enters (or continues) dunning; a hard decline waits for a new billing key.
 func (r *runner) settle(period billing.Period, out chargeOutcome, dueAt time.Time) {
@@ -147,6 +181,9 @@ func (r *runner) settle(period billing.Period, out chargeOutcome, dueAt time.Tim
 		r.recordCharge(period.Cycle, 0, res, out.via)
 	} else {
 		r.recordCharge(period.Cycle, out.attempt, res, out.via)
+	}
+	if c := r.chargeRecord(res.MerchantUID); c != nil && c.TaxFree == 0 && c.Amount == res.Amount {
+		c.TaxFree = out.taxFree
 	}
 	switch res.Outcome {
 	case billing.OutcomePaid:
@@ -180,7 +217,7 @@ func (r *runner) dunning(period billing.Period, dueAt time.Time) *billing.Dunnin
 	if d := r.s.DunningState; d != nil && d.Cycle == period.Cycle {
 		return d
 	}
-	grace := dueAt.Add(r.s.Dunning.Grace.Std())
+	grace := dueAt.Add(r.s.Dunning.GraceDuration())
 	if next := r.s.NextChargeAt; !next.IsZero() && next.Before(grace) {
 		grace = next // access never runs into the next cycle on credit
 	}
@@ -195,6 +232,21 @@ func (r *runner) scheduleRetry(d *billing.DunningState) {
 		return
 	}
 	at := d.DueAt.Add(r.s.Dunning.RetryAfter[d.RetriesUsed].Std())
+	if !at.After(r.now()) && r.atLeast(changeSkipPastRetries, versionSkipPastRetries) {
+		// Retries whose instant passed while nothing could be charged (a hard decline waiting
+		// for a new key, a worker down) are skipped: made late they would decline back to back
+		// on one card, which card networks penalise.
+		skipped := 0
+		for d.RetriesUsed < len(r.s.Dunning.RetryAfter) && !d.DueAt.Add(r.s.Dunning.RetryAfter[d.RetriesUsed].Std()).After(r.now()) {
+			d.RetriesUsed++
+			skipped++
+		}
+		r.event("retry_skipped", "", fmt.Sprintf("%d retries of cycle %d were due while nothing could be charged; not made late", skipped, d.Cycle))
+		if d.RetriesUsed >= len(r.s.Dunning.RetryAfter) {
+			return
+		}
+		at = d.DueAt.Add(r.s.Dunning.RetryAfter[d.RetriesUsed].Std())
+	}
 	if next := r.s.NextChargeAt; !next.IsZero() && !at.Before(next) {
 		r.event("retry_dropped", "", fmt.Sprintf("retry %d at %s would reach the next cycle's charge", d.RetriesUsed+1, at.Format(time.RFC3339)))
 		d.RetriesUsed = len(r.s.Dunning.RetryAfter)
@@ -236,8 +288,7 @@ func (r *runner) finalAction() error {
 	d := r.s.DunningState
 	reason := fmt.Sprintf("cycle %d unpaid after %d attempts: %s", d.Cycle, d.Attempts, d.LastReason)
 	action := r.s.Dunning.FinalAction
-	if r.s.PendingCancel != nil &&
-		workflow.GetVersion(r.ctx, "final-action-pending-cancel", workflow.DefaultVersion, versionFinalActionPendingCancel) >= versionFinalActionPendingCancel {
+	if r.s.PendingCancel != nil && r.atLeast(changeFinalActionPendingCancel, versionFinalActionPendingCancel) {
 		// The customer already asked to leave at period end: end now rather than pause a
 		// subscription nobody will resume.
 		action = billing.FinalActionCancel

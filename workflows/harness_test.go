@@ -60,6 +60,10 @@ type bank struct {
 	seq     int
 	// chargeHook runs inside the Charge activity before it answers (for races).
 	chargeHook func(in activities.ChargeInput)
+	// refundHook and deleteHook run inside the Refund and DeleteBillingKey activities before
+	// they answer (messages arriving while a cancel is being carried out).
+	refundHook func(in activities.RefundInput)
+	deleteHook func(in activities.DeleteBillingKeyInput)
 	// failCharge makes the Charge activity fail with a retryable error for these merchant_uids
 	// after committing (commit-then-lose-the-answer).
 	failCharge map[string]bool
@@ -161,6 +165,9 @@ func (b *bank) install() {
 		})
 	env.OnActivity(a.Refund, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, in activities.RefundInput) (activities.RefundResult, error) {
+			if b.refundHook != nil {
+				b.refundHook(in)
+			}
 			b.mu.Lock()
 			defer b.mu.Unlock()
 			b.refunds = append(b.refunds, in)
@@ -168,6 +175,9 @@ func (b *bank) install() {
 		})
 	env.OnActivity(a.DeleteBillingKey, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, in activities.DeleteBillingKeyInput) (activities.DeleteBillingKeyResult, error) {
+			if b.deleteHook != nil {
+				b.deleteHook(in)
+			}
 			b.mu.Lock()
 			defer b.mu.Unlock()
 			b.deleted = append(b.deleted, in)

@@ -76,9 +76,15 @@ func (r *runner) chargeStub(today, anchor calendar.Date) error {
 		Cycle: r.s.Cycle + 1, Start: r.now(), End: rec.ChargeAt(0),
 		FirstDay: today, LastDay: anchor.AddDays(-1), Stub: true,
 	}
+	return r.chargePartial(period, amount, "pro-rata first period")
+}
+
+// chargePartial charges a prorated period (a first stub, the rest of a period on resume), or
+// records that it is below NaverPay's minimum and not charged.
+func (r *runner) chargePartial(period billing.Period, amount int64, what string) error {
 	if amount < billing.MinAmountKRW {
-		r.event("stub_not_charged", "", fmt.Sprintf("pro-rata first period %s..%s is %d KRW, below NaverPay's minimum; not charged",
-			period.FirstDay, period.LastDay, amount))
+		r.event("stub_not_charged", "", fmt.Sprintf("%s %s..%s is %d KRW, below NaverPay's minimum; not charged",
+			what, period.FirstDay, period.LastDay, amount))
 		r.s.Cycle++
 		r.s.CurrentPeriod = &period
 		r.s.PaidThrough = period.End
@@ -87,22 +93,40 @@ func (r *runner) chargeStub(today, anchor calendar.Date) error {
 	return r.beginCycleWith(period, amount, nil)
 }
 
+// applyPendingPlan makes a pending plan change the plan: it applies from the next cycle.
+func (r *runner) applyPendingPlan() {
+	if r.s.PendingPlan == nil {
+		return
+	}
+	r.event("plan_changed", "", fmt.Sprintf("plan %q %d KRW → %q %d KRW from cycle %d",
+		r.s.Plan.Name, r.s.Plan.Amount, r.s.PendingPlan.Name, r.s.PendingPlan.Amount, r.s.Cycle+1))
+	r.s.Plan = *r.s.PendingPlan
+	r.s.PendingPlan = nil
+}
+
 // beginCycle starts the next regular cycle, which is due now: it applies a pending plan change,
 // moves the calendar on and charges (or settles PortOne's scheduled charge for it).
 func (r *runner) beginCycle(scheduled *chargeOutcome) error {
-	if r.s.PendingPlan != nil {
-		r.event("plan_changed", "", fmt.Sprintf("plan %q %d KRW → %q %d KRW from cycle %d",
-			r.s.Plan.Name, r.s.Plan.Amount, r.s.PendingPlan.Name, r.s.PendingPlan.Amount, r.s.Cycle+1))
-		r.s.Plan = *r.s.PendingPlan
-		r.s.PendingPlan = nil
-	}
+	r.applyPendingPlan()
 	rec := r.recurrence()
 	idx := r.s.NextIndex
 	p := rec.Period(idx)
 	period := billing.Period{Cycle: r.s.Cycle + 1, Start: p.Start, End: p.End, FirstDay: p.FirstDay, LastDay: p.LastDay}
+	if now := r.now(); now.Before(period.Start) && r.atLeast(changePeriodStartsAtCharge, versionPeriodStartsAtCharge) {
+		// Charged before the day's charge time (a sign-up at 00:30): the service starts now.
+		period.Start = now
+	}
 	r.s.NextIndex = idx + 1
 	r.s.NextChargeAt = rec.ChargeAt(idx + 1)
-	return r.beginCycleWith(period, r.s.Plan.Amount, scheduled)
+	amount := r.s.Plan.Amount
+	if credit := r.s.Credit; credit > 0 && scheduled == nil {
+		// A restart's credit for unused paid days (see resumeRestart) lowers this cycle's charge.
+		r.s.Credit = 0
+		amount -= min(credit, amount)
+		r.event("credit_applied", "", fmt.Sprintf("%s KRW of unused paid days credited on cycle %d", formatKRW(min(credit, r.s.Plan.Amount)), period.Cycle))
+		return r.chargePartial(period, amount, "cycle after credit")
+	}
+	return r.beginCycleWith(period, amount, scheduled)
 }
 
 // beginCycleWith records a new cycle and charges it, unless its charge is already settled.

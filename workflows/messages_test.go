@@ -102,7 +102,9 @@ func TestPauseAndResumeKeepAnchor(t *testing.T) {
 	st := result(t, env)
 	require.Equal(t, billing.StatusPaused, paused.Status)
 	require.False(t, paused.Entitled)
-	require.Equal(t, []string{"2025-04-01 10:00", "2025-07-01 10:00"}, b.paidDates(), "May and June skipped; resumed on the anchor")
+	require.Equal(t, []string{"2025-04-01 10:00", "2025-06-15 12:00", "2025-07-01 10:00"}, b.paidDates(),
+		"May skipped; the rest of June (15..30) billed at the resume; then on the anchor")
+	require.Equal(t, int64(9900*16/30), b.paid()[1].in.Amount, "floor(9,900 × 16/30): the resume day counts")
 	b.checkInvariants(st)
 }
 
@@ -120,7 +122,8 @@ func TestPauseAtPeriodEndWithScheduledResume(t *testing.T) {
 	env.ExecuteWorkflow(billing.WorkflowType, monthly())
 	st := result(t, env)
 	require.NoError(t, r.err)
-	require.Equal(t, []string{"2025-04-01 10:00", "2025-07-01 10:00"}, b.paidDates())
+	require.Equal(t, []string{"2025-04-01 10:00", "2025-06-20 00:00", "2025-07-01 10:00"}, b.paidDates())
+	require.Equal(t, int64(9900*11/30), b.paid()[1].in.Amount, "June 20..30 of 30 days")
 	b.checkInvariants(st)
 }
 

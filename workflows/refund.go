@@ -35,6 +35,7 @@ func (r *runner) refundForCancel(req billing.CancelRequest) (*billing.RefundReco
 		r.event("refund_skipped", string(req.Requester), fmt.Sprintf("nothing left to refund on %s", paid.MerchantUID))
 		return nil, nil
 	}
+	taxFree := refundTaxFree(paid.Amount, paid.TaxFree, refunded, r.refundedTaxFree(paid.ImpUID), amount)
 	var res activities.RefundResult
 	err := workflow.ExecuteActivity(workflow.WithActivityOptions(r.ctx, r.activityOptions(writeOptions)), acts.Refund, activities.RefundInput{
 		ImpUID:         paid.ImpUID,
@@ -43,17 +44,49 @@ func (r *runner) refundForCancel(req billing.CancelRequest) (*billing.RefundReco
 		PriorCancelled: refunded,
 		Reason:         req.Reason,
 		Requester:      req.Requester,
+		TaxFree:        taxFree,
+		PaymentTaxFree: paid.TaxFree,
 	}).Get(r.ctx, &res)
 	if err != nil {
 		return nil, err
 	}
 	rec := billing.RefundRecord{
-		Cycle: period.Cycle, ImpUID: paid.ImpUID, MerchantUID: paid.MerchantUID, Amount: res.Refunded,
+		Cycle: period.Cycle, ImpUID: paid.ImpUID, MerchantUID: paid.MerchantUID, Amount: res.Refunded, TaxFree: taxFree,
 		Reason: req.Reason, Requester: req.Requester, At: r.now(), Outcome: "refunded",
 	}
 	r.s.Refunds = append(r.s.Refunds, rec)
 	r.event("refunded", string(req.Requester), fmt.Sprintf("%d KRW of %s (%s)", res.Refunded, paid.MerchantUID, req.Refund))
 	return &rec, nil
+}
+
+// refundTaxFree is the tax-exempt part of a refund of amount from a payment of paid with
+// taxFree exempt, of which refunded (refundedTaxFree exempt) was refunded before: the payment's
+// own proportion, floor(taxFree × amount ÷ paid), and on the refund that empties the payment,
+// whatever exempt part is left, so that partial refunds always add up to the payment's tax_free.
+func refundTaxFree(paid, taxFree, refunded, refundedTaxFree, amount int64) int64 {
+	if taxFree <= 0 || paid <= 0 {
+		return 0
+	}
+	left := taxFree - refundedTaxFree
+	if refunded+amount >= paid {
+		return max(0, left)
+	}
+	tf, err := calendar.Prorate(taxFree, amount, paid)
+	if err != nil {
+		return 0
+	}
+	return max(0, min(tf, left, amount))
+}
+
+// refundedTaxFree sums the tax-exempt parts already refunded on a payment.
+func (r *runner) refundedTaxFree(impUID string) int64 {
+	var sum int64
+	for _, f := range r.s.Refunds {
+		if f.ImpUID == impUID {
+			sum += f.TaxFree
+		}
+	}
+	return sum
 }
 
 // paidCharge returns the paid charge record of a cycle.

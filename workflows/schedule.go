@@ -73,14 +73,8 @@ func (r *runner) maintainSchedule() (bool, error) {
 	}
 	merchantUID := r.chargeUID(cycle, attempt)
 	in := activities.ScheduleChargeInput{
-		ChargeInput: activities.ChargeInput{
-			SubscriptionID: r.s.SubscriptionID, Cycle: cycle, Attempt: attempt, CustomerUID: r.s.CustomerUID,
-			MerchantUID: merchantUID, Amount: next.Amount, TaxFree: min(next.TaxFree, next.Amount), Name: next.Name, Buyer: r.s.Buyer,
-		},
-		ScheduleAt: r.s.NextChargeAt,
-	}
-	if next.NaverUseCfm == billing.NaverUseCfmPeriodEnd {
-		in.NaverUseCfm = r.recurrence().Period(r.s.NextIndex).LastDay.NaverUseCfm()
+		ChargeInput: r.chargeInput(cycle, attempt, next, next.Amount, r.recurrence().Period(r.s.NextIndex).LastDay),
+		ScheduleAt:  r.s.NextChargeAt,
 	}
 	var st activities.ScheduleState
 	if err := workflow.ExecuteActivity(workflow.WithActivityOptions(r.ctx, r.activityOptions(writeOptions)), acts.ScheduleCharge, in).Get(r.ctx, &st); err != nil {
@@ -94,7 +88,7 @@ func (r *runner) maintainSchedule() (bool, error) {
 		return true, nil
 	}
 	r.s.Charges = append(r.s.Charges, billing.ChargeRecord{
-		Cycle: cycle, Attempt: attempt, MerchantUID: merchantUID, Amount: next.Amount,
+		Cycle: cycle, Attempt: attempt, MerchantUID: merchantUID, Amount: next.Amount, TaxFree: in.TaxFree,
 		Outcome: billing.OutcomeScheduled, Via: billing.ViaSchedule, At: r.now(), ScheduledAt: r.s.NextChargeAt,
 	})
 	r.s.Scheduled = &billing.ScheduledCharge{

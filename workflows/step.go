@@ -117,7 +117,13 @@ func (r *runner) nextEvent() (nextEvent, bool) {
 	case billing.StatusPastDue, billing.StatusPaymentMethodRequired:
 		if d := r.s.DunningState; d != nil {
 			consider(d.NextRetryAt, fmt.Sprintf("cycle %d retry %d", d.Cycle, d.RetriesUsed+1))
-			consider(d.GraceEndsAt, fmt.Sprintf("cycle %d grace ends", d.Cycle))
+			// The grace end matters when it is still ahead (access ends: entitlement and search
+			// attributes change) or when no retry is left (the final action is due). A grace
+			// end already passed while retries remain is nothing to wait for: waiting on it
+			// would wake the loop at once, for ever.
+			if d.GraceEndsAt.After(r.now()) || d.NextRetryAt.IsZero() {
+				consider(d.GraceEndsAt, fmt.Sprintf("cycle %d grace ends", d.Cycle))
+			}
 		}
 	case billing.StatusActive:
 		if sc := r.s.Scheduled; sc != nil && r.isScheduleMode() {
@@ -234,24 +240,123 @@ func (r *runner) lastChargeSummary() string {
 	return msg
 }
 
-// applyResume ends a pause: keeping the anchor (access now, next charge on the anchor date) or
-// restarting it (a full cycle charged now, today the new anchor).
+// applyResume ends a pause: keeping the anchor (access now, billing where it stopped) or
+// restarting it (a full cycle charged now, today the new anchor). See resumeKeep and
+// resumeRestart for what is charged.
 func (r *runner) applyResume(req billing.ResumeRequest) (billing.Receipt, error) {
 	if r.s.Status != billing.StatusPaused {
 		return billing.Receipt{Message: "not paused"}, nil
 	}
+	if !r.atLeast(changeResumeBilling, versionResumeBilling) {
+		return r.applyResumeV0(req)
+	}
+	if req.Anchor == billing.ResumeRestartAnchor {
+		return r.resumeRestart(req)
+	}
+	return r.resumeKeep(req)
+}
+
+// resumeKeep resumes on the existing anchor. No period is ever billed twice:
+//   - inside a period already paid (or already billed and given up by dunning): access now, the
+//     next charge on the next anchor date;
+//   - exactly on an anchor instant: that cycle is charged now, in full;
+//   - inside a period nobody paid: its unused rest (today through the day before the next
+//     anchor, the resume day counting) is charged now pro rata, as Stripe does, then billing
+//     goes on at the anchor. Demo (second/minute) plans bill from the next boundary instead.
+func (r *runner) resumeKeep(req billing.ResumeRequest) (billing.Receipt, error) {
+	now := r.now()
+	rec := r.recurrence()
+	r.s.Pause = nil
+	r.setStatus(billing.StatusActive, "resumed")
+	i := rec.IndexAt(now)
+	if now.Before(r.s.PaidThrough) || i < r.s.NextIndex {
+		r.s.NextChargeAt = rec.ChargeAt(r.s.NextIndex)
+		r.event("resumed", "", "resumed inside a period already billed; next charge on the anchor date: "+req.Reason)
+		return billing.Receipt{Message: "resumed"}, nil
+	}
+	if rec.ChargeAt(i).Equal(now) {
+		r.s.NextIndex, r.s.NextChargeAt = i, now
+		r.event("resumed", "", "resumed on an anchor instant; that cycle is charged now: "+req.Reason)
+		return billing.Receipt{Message: "resumed"}, nil
+	}
+	r.s.NextIndex, r.s.NextChargeAt = i+1, rec.ChargeAt(i+1)
+	today, next := calendar.DateOf(now), rec.ChargeDate(i+1)
+	if rec.Interval.Unit.IsShort() || !today.Before(next) {
+		r.event("resumed", "", "resumed; next charge on the anchor date: "+req.Reason)
+		return billing.Receipt{Message: "resumed"}, nil
+	}
+	r.event("resumed", "", "resumed inside an unpaid period; its rest is charged pro rata now: "+req.Reason)
+	r.applyPendingPlan()
+	amount, err := calendar.StubCharge(r.s.Plan.Amount, today, next, rec.Period(i))
+	if err != nil {
+		return billing.Receipt{}, err
+	}
+	period := billing.Period{Cycle: r.s.Cycle + 1, Start: now, End: rec.ChargeAt(i + 1), FirstDay: today, LastDay: next.AddDays(-1), Stub: true}
+	if err := r.chargePartial(period, amount, "pro-rata rest of the period"); err != nil {
+		return billing.Receipt{}, err
+	}
+	return billing.Receipt{Message: "resumed; " + r.lastChargeSummary()}, nil
+}
+
+// resumeRestart makes today the new anchor and charges a full cycle now, less the unused days
+// the customer already paid for (the paused period's unused share, floored to the won), so
+// that no day is paid twice; Paddle makes no charge at all inside a paid period.
+func (r *runner) resumeRestart(req billing.ResumeRequest) (billing.Receipt, error) {
+	now := r.now()
+	rec, err := r.restartedRecurrence(now)
+	if err != nil {
+		return billing.Receipt{}, err
+	}
+	credit := r.unusedPaid(now)
+	r.s.Recurrence = &rec
+	r.s.NextIndex = 0
+	r.s.NextChargeAt = now
+	r.s.Credit = credit
+	msg := "resumed with a new anchor today: " + req.Reason
+	if credit > 0 {
+		msg += fmt.Sprintf(" (the %s KRW of unused paid days are credited)", formatKRW(credit))
+	}
+	r.event("resumed", "", msg)
+	r.s.Pause = nil
+	r.setStatus(billing.StatusActive, "resumed")
+	return billing.Receipt{Message: "resumed"}, nil
+}
+
+// restartedRecurrence is the calendar that a restart makes: today the anchor.
+func (r *runner) restartedRecurrence(now time.Time) (calendar.Recurrence, error) {
+	rec := r.recurrence()
+	if rec.Interval.Unit.IsShort() {
+		return calendar.NewShortRecurrence(rec.Interval, now)
+	}
+	plan := r.s.Plan
+	plan.AnchorDay = 0
+	rec, _, err := newCalendarRecurrence(plan, calendar.DateOf(now))
+	return rec, err
+}
+
+// unusedPaid is the unused share at now of what is left (paid less refunded) of the current
+// period's paid charge, by the one proration rule; 0 outside a paid period.
+func (r *runner) unusedPaid(now time.Time) int64 {
+	if r.s.CurrentPeriod == nil || !now.Before(r.s.PaidThrough) {
+		return 0
+	}
+	period := *r.s.CurrentPeriod
+	paid := r.paidCharge(period.Cycle)
+	if paid == nil {
+		return 0
+	}
+	left := paid.Amount - r.refundedAmount(paid.ImpUID)
+	cp := calendar.Period{Unit: r.s.Plan.Interval.Unit, Start: period.Start, End: period.End, FirstDay: period.FirstDay, LastDay: period.LastDay}
+	return calendar.UnusedRefund(left, cp, now)
+}
+
+// applyResumeV0 is resume as it was before versionResumeBilling, kept for the runs that took it.
+func (r *runner) applyResumeV0(req billing.ResumeRequest) (billing.Receipt, error) {
 	now := r.now()
 	rec := r.recurrence()
 	if req.Anchor == billing.ResumeRestartAnchor {
 		var err error
-		if rec.Interval.Unit.IsShort() {
-			rec, err = calendar.NewShortRecurrence(rec.Interval, now)
-		} else {
-			plan := r.s.Plan
-			plan.AnchorDay = 0
-			rec, _, err = newCalendarRecurrence(plan, calendar.DateOf(now))
-		}
-		if err != nil {
+		if rec, err = r.restartedRecurrence(now); err != nil {
 			return billing.Receipt{}, err
 		}
 		r.s.Recurrence = &rec

@@ -89,6 +89,24 @@ type pendingResume struct {
 	token int
 }
 
+// trustContinued accepts a carried state only on a real continue-as-new of this very
+// subscription: anyone allowed to start workflows (the Web UI) could otherwise hand a run a
+// forged state and charge another subscription's billing key under its merchant_uids. The
+// state is then checked as if it were input, since a state the workflow could never have
+// produced must never be charged.
+func trustContinued(info *workflow.Info, s *billing.State) error {
+	if info.ContinuedExecutionRunID == "" {
+		return &billing.InputError{Field: "continued", Reason: "is carried by the workflow itself across continue-as-new and is refused on a start; remove it"}
+	}
+	if want := billing.WorkflowID(s.SubscriptionID); info.WorkflowExecution.ID != want {
+		return &billing.InputError{Field: "continued.subscription_id", Reason: fmt.Sprintf("belongs to workflow %q, not %q", want, info.WorkflowExecution.ID)}
+	}
+	if want := billing.IncarnationTag(info.FirstRunID); s.Tag != want {
+		return &billing.InputError{Field: "continued.tag", Reason: "does not belong to this workflow's first run"}
+	}
+	return s.ValidateCarried()
+}
+
 // invalidInput fails the workflow at once: retrying a malformed input cannot help.
 func invalidInput(err error) error {
 	return temporal.NewNonRetryableApplicationError("invalid workflow input: "+err.Error(), billing.ErrorTypeInvalidInput, nil)
@@ -103,6 +121,9 @@ func newRunner(ctx workflow.Context, in billing.SubscriptionInput) (*runner, err
 		done:     map[int]doneResult{},
 	}
 	if in.Continued != nil {
+		if err := trustContinued(info, in.Continued); err != nil {
+			return nil, invalidInput(err)
+		}
 		r.s = in.Continued
 		r.s.Runs++
 	} else {
@@ -146,19 +167,46 @@ func newRunner(ctx workflow.Context, in billing.SubscriptionInput) (*runner, err
 }
 
 // Workflow versions (workflow.GetVersion), oldest first. Histories recorded before a change
-// replay with the old behaviour; new runs take the newest.
+// replay with the old behaviour; new runs take the newest. Each change has its own change ID
+// (the GetVersion key, recorded in history: never rename one) and its version.
 const (
 	// versionMessagesFirst: the loop handles messages delivered with a workflow task before
 	// acting on a timer that fired in the same task.
+	changeMessagesFirst  = "messages-first"
 	versionMessagesFirst = 1
 	// versionFinalActionPendingCancel: when dunning ends while a cancel at period end is pending,
 	// the subscription is canceled even if the final action is pause.
+	changeFinalActionPendingCancel  = "final-action-pending-cancel"
 	versionFinalActionPendingCancel = 1
+	// versionPeriodStartsAtCharge: a cycle charged before its nominal start (a sign-up before
+	// the day's charge time) starts its service period at the charge, so that the cancel day
+	// counts as used and a refund never exceeds the unused share.
+	changePeriodStartsAtCharge  = "period-starts-at-charge"
+	versionPeriodStartsAtCharge = 1
+	// versionResumeBilling: resume never bills a period that was already paid, bills a period
+	// that starts at the resume instant, bills the unpaid rest of a period pro rata (keep), and
+	// credits the unused paid days (restart).
+	changeResumeBilling  = "resume-billing"
+	versionResumeBilling = 1
+	// versionSkipPastRetries: dunning retries whose instant passed while nothing could be
+	// charged are skipped instead of made late, back to back.
+	changeSkipPastRetries  = "skip-past-retries"
+	versionSkipPastRetries = 1
+	// versionTaxFreeProrated: a prorated charge or refund carries tax_free in the same
+	// proportion as its amount.
+	changeTaxFreeProrated  = "tax-free-prorated"
+	versionTaxFreeProrated = 1
 )
+
+// atLeast reports whether this run takes version v of change (recording the newest version the
+// first time a new run asks).
+func (r *runner) atLeast(change string, v workflow.Version) bool {
+	return workflow.GetVersion(r.ctx, change, workflow.DefaultVersion, v) >= v
+}
 
 // run is the subscription's main loop.
 func (r *runner) run() (billing.State, error) {
-	r.messagesFirst = workflow.GetVersion(r.ctx, "messages-first", workflow.DefaultVersion, versionMessagesFirst) >= versionMessagesFirst
+	r.messagesFirst = r.atLeast(changeMessagesFirst, versionMessagesFirst)
 	if r.firstRun {
 		if ok, err := r.awaitRegistration(); err != nil || !ok {
 			return r.finish(err)
@@ -215,9 +263,35 @@ func (r *runner) finish(err error) (billing.State, error) {
 		return billing.State{}, err
 	}
 	r.refresh()
+	r.refuseQueued()
 	_ = workflow.Await(r.ctx, func() bool { return workflow.AllHandlersFinished(r.ctx) })
 	r.trimState()
 	return *r.s, nil
+}
+
+// refuseQueued answers every command still waiting for the main loop when the subscription
+// ends, so that no update is left unanswered and the run can close.
+func (r *runner) refuseQueued() {
+	err := refuse("the subscription has ended (%s) before this command could be carried out", r.s.Status)
+	if pc := r.takeCancel(); pc != nil {
+		r.answer(pc.token, billing.Receipt{Message: "subscription already " + string(r.s.Status)}, nil)
+	}
+	for _, pr := range r.replaceKeys {
+		r.answer(pr.token, billing.Receipt{}, err)
+	}
+	r.replaceKeys = nil
+	if pp := r.pauseNow; pp != nil {
+		r.answer(pp.token, billing.Receipt{}, err)
+		r.pauseNow = nil
+	}
+	if rr := r.resumeReq; rr != nil {
+		r.answer(rr.token, billing.Receipt{}, err)
+		r.resumeReq = nil
+	}
+	for _, token := range r.chargeNow {
+		r.answer(token, billing.Receipt{}, err)
+	}
+	r.chargeNow = nil
 }
 
 func (r *runner) shouldContinueAsNew() bool {
