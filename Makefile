@@ -14,7 +14,7 @@ COMMANDS            := worker starter emulator edgeserver devserver loadtest
 TEST_TIMEOUT        ?= 75m
 export ARTIFACTS_DIR ?= $(abspath .artifacts)
 
-.PHONY: run build test test-short lint fmt tools bench load clean help
+.PHONY: run build test test-short lint fmt tools bench load sweep clean help
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -54,6 +54,9 @@ $(BIN)/revive:
 
 bench: ## Go benchmarks (figures for the README; never asserted)
 	$(GO) test -run '^$$' -bench . -benchmem ./calendar/ ./billing/ ./codec/ ./activities/ ./workflows/ ./portone/...
+
+sweep: ## the long randomized sweep of the workflow against the rulebook (SWEEP_N timelines, default 100000; SWEEP_SEED to replay)
+	SWEEP_N=$${SWEEP_N:-100000} SWEEP_MAX_SECONDS=$${SWEEP_MAX_SECONDS:-14400} $(GO) test -count=1 -timeout 5h -run TestSweepAgainstTheRulebook -v ./workflows/
 
 load: build ## the end-to-end load command: 200 subscriptions, 3 cycles each, invariants checked
 	$(BIN)/loadtest -subscriptions 200 -rate 50 -interval 10s -cycles 3

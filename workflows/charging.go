@@ -23,7 +23,8 @@ type chargeOutcome struct {
 }
 
 // chargeInput is the one builder of a charge's request, for again and schedule alike: the
-// merchant_uid, the prorated tax_free and NaverPay's naverUseCfm (the period's last day).
+// merchant_uid, the prorated tax_free and NaverPay's naverUseCfm (the period's last day, never
+// before the payment day).
 func (r *runner) chargeInput(cycle, attempt int, plan billing.Plan, amount int64, lastDay calendar.Date) activities.ChargeInput {
 	in := activities.ChargeInput{
 		SubscriptionID: r.s.SubscriptionID,
@@ -37,6 +38,12 @@ func (r *runner) chargeInput(cycle, attempt int, plan billing.Plan, amount int64
 		Buyer:          r.s.Buyer,
 	}
 	if plan.NaverUseCfm == billing.NaverUseCfmPeriodEnd {
+		// NaverPay refuses a 이용완료일 before the payment day: a retry made after the period's
+		// last day (on the next charge date before its charge time, or a short stub) sends the
+		// payment day instead.
+		if today := calendar.DateOf(r.now()); today.After(lastDay) {
+			lastDay = today
+		}
 		in.NaverUseCfm = lastDay.NaverUseCfm()
 	}
 	return in

@@ -203,8 +203,8 @@ func TestUpdatesArrivingWhileTheSubscriptionEndsAreAnswered(t *testing.T) {
 	}
 }
 
-// testFirstRunID is the first run ID the test environment gives every workflow.
-const testFirstRunID = "default-test-run-id"
+// testFirstRunID is the first run ID the test environment gives every workflow (it sets none).
+const testFirstRunID = ""
 
 type testWorkflowEnv = testsuite.TestWorkflowEnvironment
 
@@ -372,4 +372,40 @@ func TestContinuedStateIsTrustedOnlyOnARealContinueAsNew(t *testing.T) {
 			require.Empty(t, b.paid(), "nothing is charged")
 		})
 	}
+}
+
+// Found by the sweep: a retry made after its period's last day (here a one-day stub at resume,
+// retried the next morning before the charge time) sent that last day as naverUseCfm, which
+// NaverPay refuses ("이용완료일은 결제일 당일 또는 이후"), so the retry could never succeed.
+func TestNaverUseCfmIsNeverBeforeThePaymentDay(t *testing.T) {
+	start := kst(2025, time.June, 12, 10, 0)
+	env := newEnv(t, start)
+	b := newBank(t, env, "cust-1")
+	b.decide = declineCycle(2, 1, "잔액부족")
+	var in billing.SubscriptionInput
+	require.NoError(t, jsonUnmarshal(`{"subscription_id":"sub-1","customer_uid":"cust-1",
+		"plan":{"name":"Premium","amount":30000,"interval":{"unit":"month","count":1},"naver_use_cfm":"period_end"},
+		"dunning":{"retry_after":["12h","2d"]}}`, &in))
+	env.RegisterDelayedCallback(func() {
+		signal(env, billing.MsgPause, billing.PauseRequest{When: billing.Now, ResumeAt: kst(2025, time.September, 11, 21, 0), Reason: "휴가"})
+	}, after(start, kst(2025, time.June, 14, 0, 0)))
+	env.RegisterDelayedCallback(func() {
+		signal(env, billing.MsgCancel, billing.CancelRequest{When: billing.Now, Reason: "test over"})
+	}, after(start, kst(2025, time.September, 20, 0, 0)))
+	env.ExecuteWorkflow(billing.WorkflowType, in)
+	st := result(t, env)
+
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	var got []string
+	for _, at := range b.ledger {
+		got = append(got, at.at.In(calendar.Seoul).Format("01-02 15:04")+" "+at.in.NaverUseCfm+" "+string(at.outcome))
+	}
+	require.Equal(t, []string{
+		"06-12 10:00 20250711 paid",
+		"09-11 21:00 20250911 declined", // the rest of Sep 11 (one day), charged at the resume
+		"09-12 09:00 20250912 paid",     // retried the next morning: the payment day, not Sep 11
+		"09-12 10:00 20251011 paid",
+	}, got)
+	_ = st
 }

@@ -122,6 +122,7 @@ func (e *Emulator) handleCancel(c *call) result {
 	cr := cancelRecord{
 		pgTID:          fmt.Sprintf("%sC%s", now.In(kst).Format("20060102"), randomDigits(11)),
 		amount:         cancelAmt,
+		taxFree:        taxFree,
 		cancelledAt:    now.Unix(),
 		reason:         reason,
 		cancellationID: randomBase32(26),

@@ -34,6 +34,19 @@ type LedgerEntry struct {
 	CreatedAt time.Time `json:"created_at"`
 	// PaidAt is when it was approved; zero if never.
 	PaidAt time.Time `json:"paid_at"`
+	// TaxFree is the tax-exempt part the charge was asked with.
+	TaxFree int64 `json:"tax_free"`
+	// NaverUseCfm is the extra.naverUseCfm the charge was asked with.
+	NaverUseCfm string `json:"naver_use_cfm,omitempty"`
+	// Cancels are the refunds made on it, in order.
+	Cancels []LedgerCancel `json:"cancels,omitempty"`
+}
+
+// LedgerCancel is one refund (cancel) of a payment.
+type LedgerCancel struct {
+	Amount  int64     `json:"amount"`
+	TaxFree int64     `json:"tax_free"`
+	At      time.Time `json:"at"`
 }
 
 func (p *payment) ledgerEntry() LedgerEntry {
@@ -41,6 +54,10 @@ func (p *payment) ledgerEntry() LedgerEntry {
 		Merchant: p.m.key, ImpUID: p.impUID, MerchantUID: p.merchantUID, CustomerUID: p.customerUID,
 		Usage: p.usage, Amount: p.amount, CancelAmount: p.cancelAmount, Status: p.status,
 		FailReason: p.failReason, Sandbox: p.m.sandbox, CreatedAt: p.createdAt,
+		TaxFree: p.taxFree, NaverUseCfm: p.naverUseCfm,
+	}
+	for _, c := range p.cancels {
+		le.Cancels = append(le.Cancels, LedgerCancel{Amount: c.amount, TaxFree: c.taxFree, At: time.Unix(c.cancelledAt, 0)})
 	}
 	if p.paidAt != 0 {
 		le.PaidAt = time.Unix(p.paidAt, 0)

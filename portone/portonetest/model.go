@@ -100,7 +100,9 @@ type payment struct {
 	cancels             []cancelRecord
 	customerUID, usage  string
 	noticeURL           string
-	createdAt           time.Time
+	// naverUseCfm is the extra.naverUseCfm the charge was asked with (for tests' ledgers).
+	naverUseCfm string
+	createdAt   time.Time
 }
 
 // Payment statuses (PaymentAnnotation.status).
@@ -121,6 +123,7 @@ const (
 type cancelRecord struct {
 	pgTID          string
 	amount         int64
+	taxFree        int64
 	cancelledAt    int64
 	reason         string
 	cancellationID string

@@ -139,6 +139,7 @@ func (e *Emulator) chargeLocked(req chargeRequest, now time.Time) (*payment, *Fa
 	cust := req.cust
 	p := e.newPaymentLocked(req.m, now, cust, req.merchantUID, req.name, req.amount, req.taxFree,
 		req.buyer.orFrom(cust), req.customData, req.noticeURL, req.usage)
+	p.naverUseCfm = req.naverUseCfm
 	subj := subject{merchant: req.m.key, customerUID: cust.uid, merchantUID: req.merchantUID}
 
 	var declined *Fault

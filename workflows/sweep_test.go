@@ -1,0 +1,660 @@
+package workflows_test
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/log"
+	"go.temporal.io/sdk/testsuite"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/paycycle/paycycle/activities"
+	"github.com/paycycle/paycycle/billing"
+	"github.com/paycycle/paycycle/calendar"
+	"github.com/paycycle/paycycle/portone"
+	"github.com/paycycle/paycycle/portone/portonetest"
+	"github.com/paycycle/paycycle/rulebook"
+	"github.com/paycycle/paycycle/workflows"
+)
+
+// The sweep: seeded random timelines run through the real workflow (testsuite, time skipping),
+// the real activities, the real PortOne client and the emulator as the bank, compared with the
+// rulebook (package rulebook) and checked against the money invariants. A failure prints its seed
+// and a shrunk timeline; SWEEP_SEED=<seed> SWEEP_N=1 replays it. CI runs SWEEP_N timelines
+// (default below); `make sweep` runs a long one.
+
+const defaultSweepTimelines = 1500
+
+func sweepEnv(name string, def int64) int64 {
+	if v := os.Getenv(name); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			panic(fmt.Sprintf("%s=%q is not an integer", name, v))
+		}
+		return n
+	}
+	return def
+}
+
+func TestSweepAgainstTheRulebook(t *testing.T) {
+	n := sweepEnv("SWEEP_N", defaultSweepTimelines)
+	if testing.Short() {
+		n = min(n, 100)
+	}
+	base := sweepEnv("SWEEP_SEED", time.Now().UnixNano()%1_000_000_000)
+	workers := int(sweepEnv("SWEEP_PARALLEL", 2))
+	deadline := time.Duration(sweepEnv("SWEEP_MAX_SECONDS", 600)) * time.Second
+	t.Logf("sweep: %d timelines from seed %d (%d in parallel, at most %s)", n, base, workers, deadline)
+	began := time.Now()
+	var done, failed atomic.Int64
+	var mu sync.Mutex
+	var firstFailure string
+	seeds := make(chan int64)
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for seed := range seeds {
+				tl := generate(seed)
+				if problem := runAndCompare(tl); problem != "" {
+					failed.Add(1)
+					mu.Lock()
+					if firstFailure == "" {
+						firstFailure = fmt.Sprintf("seed %d: %s\nshrunk timeline:\n%s", seed, problem, describe(shrink(tl, problem)))
+					}
+					mu.Unlock()
+				}
+				done.Add(1)
+			}
+		}()
+	}
+	for i := range n {
+		if time.Since(began) > deadline || failed.Load() > 0 {
+			break
+		}
+		seeds <- base + i
+	}
+	close(seeds)
+	wg.Wait()
+	t.Logf("sweep: %d timelines in %s (%.1f/s), %d failed", done.Load(), time.Since(began).Round(time.Millisecond),
+		float64(done.Load())/time.Since(began).Seconds(), failed.Load())
+	if firstFailure != "" {
+		t.Fatalf("the workflow disagrees with the rulebook or breaks a money invariant (replay: SWEEP_SEED=<seed> SWEEP_N=1 go test ./workflows/ -run TestSweep)\n%s", firstFailure)
+	}
+}
+
+// ---- generating timelines ----
+
+const sweepSub = "sweep-1"
+
+func generate(seed int64) rulebook.Timeline {
+	rng := rand.New(rand.NewPCG(uint64(seed), 0x5eed))
+	pick := func(n int) int { return rng.IntN(n) }
+	chance := func(p float64) bool { return rng.Float64() < p }
+	start := time.Date(2025, time.Month(1+pick(12)), 1+pick(28), pick(24), pick(60), 0, 0, calendar.Seoul)
+	amount := int64(1000 + 10*pick(9000))
+	plan := billing.Plan{Name: "Sweep", Amount: amount, Interval: calendar.Interval{Unit: calendar.Month, Count: 1}}
+	switch pick(6) {
+	case 0:
+		plan.Interval = calendar.Interval{Unit: calendar.Week, Count: 1 + pick(2)}
+	case 1:
+		plan.Interval = calendar.Interval{Unit: calendar.Day, Count: 10 + pick(20)}
+	}
+	if chance(0.3) {
+		plan.TaxFree = amount * int64(1+pick(9)) / 10
+	}
+	if plan.Interval.Unit == calendar.Month && chance(0.4) {
+		plan.AnchorDay = billing.AnchorDay(1 + pick(31))
+	}
+	if chance(0.3) {
+		plan.ChargeTime = fmt.Sprintf("%02d:%02d", pick(24), pick(4)*15)
+	}
+	if chance(0.4) {
+		plan.NaverUseCfm = billing.NaverUseCfmPeriodEnd
+	}
+	in := billing.SubscriptionInput{SubscriptionID: sweepSub, CustomerUID: "key-1", Plan: plan}
+	if chance(0.2) {
+		in.FirstCharge = billing.FirstChargeAnchor
+	}
+	if chance(0.5) {
+		d := &billing.DunningPolicy{}
+		day := billing.Duration(24 * time.Hour)
+		switch pick(4) {
+		case 0:
+			d.RetryAfter = []billing.Duration{}
+		case 1:
+			d.RetryAfter = []billing.Duration{day, 3 * day}
+		case 2:
+			d.RetryAfter = []billing.Duration{12 * billing.Duration(time.Hour), 2 * day, 9 * day}
+		}
+		switch pick(4) {
+		case 0:
+			g := billing.Duration(0)
+			d.Grace = &g
+		case 1:
+			g := 2 * day
+			d.Grace = &g
+		case 2:
+			g := 10 * day
+			d.Grace = &g
+		}
+		if chance(0.3) {
+			d.FinalAction = billing.FinalActionPause
+		}
+		in.Dunning = d
+	}
+	in.Normalize()
+	if err := in.Validate(); err != nil {
+		panic(fmt.Sprintf("seed %d generated an invalid input: %v", seed, err))
+	}
+	tl := rulebook.Timeline{Start: start, Input: in, Keys: []string{"key-1", "key-2", "key-3"}, Answers: map[rulebook.Attempt]rulebook.Answer{}}
+	answers := []rulebook.Answer{rulebook.SoftDecline, rulebook.SoftDecline, rulebook.HardDecline, rulebook.UnknownPaid, rulebook.UnknownAbsent}
+	for range pick(9) {
+		tl.Answers[rulebook.Attempt{Cycle: 1 + pick(4), Attempt: 1 + pick(5)}] = answers[pick(len(answers))]
+	}
+
+	// Instants worth hitting: charge instants, retry instants, grace ends, just before and after,
+	// and anywhere.
+	tod, _ := calendar.ParseTimeOfDay(plan.ChargeTime)
+	rec, _ := calendar.NewRecurrence(plan.Interval, calendar.DateOf(start), calendar.DateOf(start).Day, tod)
+	var candidates []time.Time
+	for i := range 5 {
+		at := rec.ChargeAt(i)
+		// A second before, and just after a charge whose answer was lost would have settled (a
+		// message inside that window meets a charge in flight: the During messages cover it).
+		candidates = append(candidates, at, at.Add(-time.Second), at.Add(rulebook.ActivityRetryInterval+time.Second))
+		for _, r := range in.Dunning.RetryAfter {
+			candidates = append(candidates, at.Add(r.Std()))
+		}
+		candidates = append(candidates, at.Add(in.Dunning.GraceDuration()))
+		// Somewhere in the dunning window, on the half day.
+		candidates = append(candidates, at.Add(time.Duration(1+pick(20))*12*time.Hour))
+	}
+	end := start.Add(130 * 24 * time.Hour)
+	when := func() time.Time {
+		if chance(0.5) {
+			return candidates[pick(len(candidates))]
+		}
+		return start.Add(time.Duration(rng.Int64N(int64(end.Sub(start)))))
+	}
+	usedKeys := 1
+	used := map[time.Time]bool{}
+	for range pick(9) {
+		at := when().Truncate(time.Second)
+		if !at.After(start) || !at.Before(end) || used[at] {
+			continue
+		}
+		used[at] = true
+		m := rulebook.Message{At: at, Update: chance(0.5)}
+		switch pick(11) {
+		case 0:
+			m.Name = billing.MsgCancel
+			c := billing.CancelRequest{Reason: "고객 요청", Requester: billing.RequesterCustomer}
+			if chance(0.6) {
+				c.When = billing.Now
+				c.Refund = []billing.RefundPolicy{billing.RefundNone, billing.RefundProrata, billing.RefundFull}[pick(3)]
+			}
+			m.Cancel = &c
+		case 1:
+			m.Name, m.Undo = billing.MsgUndoCancel, &billing.UndoCancelRequest{Reason: "철회"}
+		case 2, 3:
+			m.Name = billing.MsgPause
+			p := billing.PauseRequest{Reason: "휴가"}
+			if chance(0.5) {
+				p.When = billing.Now
+			}
+			if chance(0.6) {
+				p.ResumeAt = when().Truncate(time.Second)
+			}
+			m.Pause = &p
+		case 4:
+			m.Name = billing.MsgResume
+			r := billing.ResumeRequest{Reason: "복귀"}
+			if chance(0.4) {
+				r.Anchor = billing.ResumeRestartAnchor
+			}
+			m.Resume = &r
+		case 5:
+			m.Name = billing.MsgChangePlan
+			m.ChangePlan = &billing.ChangePlanRequest{Amount: max(plan.TaxFree, int64(1000+10*pick(9000))), Reason: "가격 변경"}
+		case 6, 9, 10:
+			if usedKeys >= len(tl.Keys) {
+				continue
+			}
+			usedKeys++
+			m.Name, m.Replace = billing.MsgReplaceBillingKey, &billing.ReplaceBillingKeyRequest{CustomerUID: tl.Keys[usedKeys-1]}
+		case 7:
+			m.Name = billing.MsgChargeNow
+		case 8:
+			// A cancel now while a charge is in flight (a signal: its refusal has no sender).
+			m.Name, m.Update = billing.MsgCancel, false
+			m.During = &rulebook.Attempt{Cycle: 1 + pick(4), Attempt: 1 + pick(2)}
+			m.Cancel = &billing.CancelRequest{When: billing.Now, Refund: []billing.RefundPolicy{billing.RefundNone, billing.RefundProrata, billing.RefundFull}[pick(3)], Reason: "중도 해지"}
+		}
+		tl.Messages = append(tl.Messages, m)
+	}
+	sort.SliceStable(tl.Messages, func(a, b int) bool { return tl.Messages[a].At.Before(tl.Messages[b].At) })
+	// The scenario ends with a cancel, so every run closes.
+	tl.End = end
+	tl.Messages = append(tl.Messages, rulebook.Message{At: end, Name: billing.MsgCancel, Cancel: &billing.CancelRequest{When: billing.Now, Reason: "sweep over"}})
+	return tl
+}
+
+// ---- running one timeline ----
+
+// swappableClock lets one emulator follow the test environment of whichever run is current.
+type swappableClock struct {
+	mu  sync.Mutex
+	now func() time.Time
+}
+
+func (c *swappableClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now()
+}
+
+func (c *swappableClock) set(f func() time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = f
+}
+
+// runAndCompare runs tl through the real workflow and returns "" or what went wrong.
+func runAndCompare(tl rulebook.Timeline) (problem string) {
+	defer func() {
+		if p := recover(); p != nil {
+			problem = fmt.Sprintf("panic: %v", p)
+		}
+	}()
+	want := onlyUpdateRefusals(tl, rulebook.Run(tl))
+	got, invariants := runWorkflow(tl)
+	if invariants != "" {
+		return invariants
+	}
+	w, g := want.Summary(), got.Summary()
+	if slices.Equal(w, g) {
+		return ""
+	}
+	// A message at exactly a due instant may be handled after the due action: also right.
+	dueFirst := tl
+	dueFirst.DueFirst = true
+	if slices.Equal(onlyUpdateRefusals(tl, rulebook.Run(dueFirst)).Summary(), g) {
+		return ""
+	}
+	return "rulebook and workflow differ:\n" + diffLines(w, g)
+}
+
+func diffLines(want, got []string) string {
+	var b strings.Builder
+	for i := range max(len(want), len(got)) {
+		var w, g string
+		if i < len(want) {
+			w = want[i]
+		}
+		if i < len(got) {
+			g = got[i]
+		}
+		mark := "  "
+		if w != g {
+			mark = "≠ "
+		}
+		fmt.Fprintf(&b, "%s rulebook: %-70s | workflow: %s\n", mark, w, g)
+	}
+	return b.String()
+}
+
+// runWorkflow runs the timeline and reads what really happened from the emulator's ledger and
+// the workflow's state. It returns a non-empty string when a money invariant broke.
+func runWorkflow(tl rulebook.Timeline) (rulebook.Result, string) {
+	clk := &swappableClock{now: func() time.Time { return tl.Start }}
+	emu := portonetest.New(portonetest.Options{Clock: clk})
+	defer emu.Close()
+	tag := billing.IncarnationTag(testFirstRunID)
+	uid := func(a rulebook.Attempt) string {
+		return billing.ChargeUID{SubscriptionID: sweepSub, Tag: tag, Cycle: a.Cycle, Attempt: a.Attempt}.String()
+	}
+	// Messages sent while a charge is in flight go out when PortOne receives that charge.
+	var envMu sync.Mutex
+	var current *testsuite.TestWorkflowEnvironment
+	during := map[string][]rulebook.Message{}
+	for _, m := range tl.Messages {
+		if m.During != nil {
+			during[uid(*m.During)] = append(during[uid(*m.During)], m)
+		}
+	}
+	var fired sync.Map
+	hooked := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/subscribe/payments/again") {
+			body, _ := io.ReadAll(r.Body)
+			r.Body = io.NopCloser(bytes.NewReader(body))
+			for u, msgs := range during {
+				if bytes.Contains(body, []byte(`"`+u+`"`)) {
+					if _, again := fired.LoadOrStore(u, true); !again {
+						envMu.Lock()
+						env := current
+						envMu.Unlock()
+						for _, m := range msgs {
+							env.SignalWorkflow(m.Name, payload(m))
+						}
+					}
+				}
+			}
+		}
+		emu.ServeHTTP(w, r)
+	})
+	srv := httptest.NewServer(hooked)
+	defer srv.Close()
+	gateway, err := portone.NewClient(portone.Credentials{Key: portonetest.DefaultKey, Secret: portonetest.DefaultSecret},
+		portone.WithBaseURL(srv.URL), portone.WithTimeout(10*time.Second))
+	if err != nil {
+		return rulebook.Result{}, err.Error()
+	}
+	for _, k := range tl.Keys {
+		if _, err := emu.RegisterCustomer(portonetest.DefaultKey, portonetest.CustomerSeed{CustomerUID: k}); err != nil {
+			return rulebook.Result{}, err.Error()
+		}
+	}
+	for a, ans := range tl.Answers {
+		f := portonetest.Fault{MerchantUID: uid(a), Op: portonetest.OpAgain, Times: 1}
+		switch ans {
+		case rulebook.SoftDecline:
+			f.Action, f.Reason = portonetest.FaultDecline, "잔액부족"
+		case rulebook.HardDecline:
+			f.Action, f.Hard = portonetest.FaultDecline, true
+		case rulebook.UnknownPaid:
+			f.Action = portonetest.FaultCommitThenDrop
+		case rulebook.UnknownAbsent:
+			f.Action = portonetest.FaultErrorBeforeCommit
+		default:
+			continue
+		}
+		emu.AddFault(f)
+	}
+	acts := &activities.Activities{Gateway: gateway, Config: activities.Config{ScheduleSettleDelay: time.Minute}}
+
+	updates := map[int]*updateResult{}
+	in := tl.Input
+	runStart := tl.Start
+	var st billing.State
+	for run := 0; ; run++ {
+		if run > 20 {
+			return rulebook.Result{}, "more than 20 continue-as-new runs: the workflow does not progress"
+		}
+		var s testsuite.WorkflowTestSuite
+		s.SetLogger(log.NewStructuredLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
+		env := s.NewTestWorkflowEnvironment()
+		env.SetStartTime(runStart)
+		env.SetStartWorkflowOptions(client.StartWorkflowOptions{ID: billing.WorkflowID(sweepSub), TaskQueue: billing.TaskQueue})
+		env.SetWorkflowRunTimeout(10 * 365 * 24 * time.Hour)
+		env.RegisterWorkflowWithOptions(workflows.Subscription, workflowRegisterOptions())
+		env.RegisterActivity(acts)
+		env.SetTestTimeout(60 * time.Second)
+		if run > 0 {
+			env.SetContinuedExecutionRunID(fmt.Sprintf("run-%d", run-1))
+		}
+		// Every other timeline's first runs are told to continue as new (as the server does when
+		// a history grows), so that carried state is exercised too.
+		if tl.Start.Minute()%2 == 0 && run < 3 {
+			env.SetContinueAsNewSuggested(true)
+		}
+		envMu.Lock()
+		current = env
+		envMu.Unlock()
+		clk.set(env.Now)
+		for i, m := range tl.Messages {
+			if m.During != nil || m.At.Before(runStart) || (run > 0 && m.At.Equal(runStart)) {
+				continue
+			}
+			env.RegisterDelayedCallback(func() {
+				if m.Update {
+					res := &updateResult{}
+					updates[i] = res
+					update(env, m.Name, payload(m), res)
+				} else {
+					env.SignalWorkflow(m.Name, payload(m))
+				}
+			}, m.At.Sub(runStart))
+		}
+		env.ExecuteWorkflow(billing.WorkflowType, in)
+		if !env.IsWorkflowCompleted() {
+			return rulebook.Result{}, "the workflow did not complete (it hangs or waits for ever)"
+		}
+		err := env.GetWorkflowError()
+		var can *workflow.ContinueAsNewError
+		if err != nil && asContinueAsNew(err, &can) {
+			var next billing.SubscriptionInput
+			if derr := decodeCANInput(can, &next); derr != nil {
+				return rulebook.Result{}, "continue-as-new input: " + derr.Error()
+			}
+			in = next
+			runStart = env.Now()
+			continue
+		}
+		if err != nil {
+			return rulebook.Result{}, "the workflow failed: " + err.Error()
+		}
+		if err := env.GetWorkflowResult(&st); err != nil {
+			return rulebook.Result{}, err.Error()
+		}
+		break
+	}
+	for i, m := range tl.Messages {
+		if _, sent := updates[i]; !sent && m.Update && m.During == nil && !st.EndedAt.IsZero() && !m.At.Before(st.EndedAt) {
+			// Due after the run closed, so never sent: the server would have refused it.
+			updates[i] = &updateResult{done: true, rejected: fmt.Errorf("workflow already completed")}
+		}
+	}
+	for i, u := range updates {
+		if !u.done {
+			if !st.EndedAt.IsZero() && !tl.Messages[i].At.Before(st.EndedAt) {
+				// Sent as the run closed: the server answers "workflow execution already
+				// completed"; the test environment drops it. Either way it is refused.
+				u.done, u.rejected = true, fmt.Errorf("workflow already completed")
+				continue
+			}
+			return rulebook.Result{}, fmt.Sprintf("update %d (%s) was never answered", i, tl.Messages[i].Name)
+		}
+	}
+	if st.Tag != tag {
+		return rulebook.Result{}, fmt.Sprintf("tag %q, expected %q: the sweep computes merchant_uids wrongly", st.Tag, tag)
+	}
+	if os.Getenv("SWEEP_DEBUG") != "" {
+		for _, e := range st.Events {
+			fmt.Println(e.At.In(calendar.Seoul).Format("2006-01-02 15:04:05"), e.Kind, e.Detail)
+		}
+	}
+	return fromLedger(tl, emu.Ledger(), st, updates)
+}
+
+func asContinueAsNew(err error, target **workflow.ContinueAsNewError) bool {
+	for e := err; e != nil; {
+		if c, ok := e.(*workflow.ContinueAsNewError); ok {
+			*target = c
+			return true
+		}
+		u, ok := e.(interface{ Unwrap() error })
+		if !ok {
+			return false
+		}
+		e = u.Unwrap()
+	}
+	return false
+}
+
+func payload(m rulebook.Message) any {
+	switch {
+	case m.Cancel != nil:
+		return *m.Cancel
+	case m.Pause != nil:
+		return *m.Pause
+	case m.Resume != nil:
+		return *m.Resume
+	case m.ChangePlan != nil:
+		return *m.ChangePlan
+	case m.Replace != nil:
+		return *m.Replace
+	case m.Undo != nil:
+		return *m.Undo
+	}
+	return billing.ChargeNowRequest{}
+}
+
+// fromLedger builds the result as PortOne recorded it and checks the money invariants.
+func fromLedger(tl rulebook.Timeline, ledger []portonetest.LedgerEntry, st billing.State, updates map[int]*updateResult) (rulebook.Result, string) {
+	var res rulebook.Result
+	records := map[string]billing.ChargeRecord{}
+	for _, c := range st.Charges {
+		records[c.MerchantUID] = c
+	}
+	paidPerCycle := map[int]int{}
+	refundedByImp := map[string]int64{}
+	for _, f := range st.Refunds {
+		refundedByImp[f.ImpUID] += f.Amount
+	}
+	for _, le := range ledger {
+		if le.Usage != "payment" {
+			continue
+		}
+		parsed, err := billing.ParseMerchantUID(le.MerchantUID)
+		if err != nil || parsed.SubscriptionID != sweepSub {
+			return res, fmt.Sprintf("a payment that is not ours: %s", le.MerchantUID)
+		}
+		rec, ok := records[le.MerchantUID]
+		if !ok && st.ChargesOmitted == 0 {
+			return res, fmt.Sprintf("attempt %s is at PortOne but not in the workflow's state", le.MerchantUID)
+		}
+		outcome := rec.Outcome
+		switch le.Status {
+		case "paid", "cancelled":
+			if outcome != billing.OutcomePaid {
+				return res, fmt.Sprintf("%s is paid at PortOne, %s in the state", le.MerchantUID, outcome)
+			}
+			paidPerCycle[parsed.Charge.Cycle]++
+			if paidPerCycle[parsed.Charge.Cycle] > 1 {
+				return res, fmt.Sprintf("cycle %d paid twice", parsed.Charge.Cycle)
+			}
+			if !st.EndedAt.IsZero() && le.CreatedAt.After(st.EndedAt) {
+				return res, fmt.Sprintf("%s charged at %s, after the cancel took effect at %s", le.MerchantUID, le.CreatedAt, st.EndedAt)
+			}
+		default:
+			if outcome != billing.OutcomeDeclined && outcome != billing.OutcomeDeclinedHard {
+				return res, fmt.Sprintf("%s failed at PortOne, %s in the state", le.MerchantUID, outcome)
+			}
+		}
+		if le.CancelAmount > le.Amount {
+			return res, fmt.Sprintf("%s refunded %d of %d", le.MerchantUID, le.CancelAmount, le.Amount)
+		}
+		if refundedByImp[le.ImpUID] != le.CancelAmount {
+			return res, fmt.Sprintf("%s: PortOne refunded %d, the state says %d", le.MerchantUID, le.CancelAmount, refundedByImp[le.ImpUID])
+		}
+		var tfRefunded int64
+		for _, c := range le.Cancels {
+			tfRefunded += c.TaxFree
+			res.Refunds = append(res.Refunds, rulebook.Refund{At: c.At, Cycle: parsed.Charge.Cycle, Amount: c.Amount, TaxFree: c.TaxFree})
+		}
+		if tfRefunded > le.TaxFree {
+			return res, fmt.Sprintf("%s: tax_free refunded %d of %d", le.MerchantUID, tfRefunded, le.TaxFree)
+		}
+		res.Charges = append(res.Charges, rulebook.Charge{At: le.CreatedAt, Cycle: parsed.Charge.Cycle, Attempt: parsed.Charge.Attempt,
+			Customer: le.CustomerUID, Amount: le.Amount, TaxFree: le.TaxFree, NaverUseCfm: le.NaverUseCfm, Outcome: outcome})
+	}
+	sort.SliceStable(res.Refunds, func(a, b int) bool { return res.Refunds[a].At.Before(res.Refunds[b].At) })
+	res.Status = st.Status
+	for i, u := range updates {
+		if u.rejected != nil || u.err != nil {
+			res.Refused = append(res.Refused, i)
+		}
+	}
+	return res, ""
+}
+
+// onlyUpdateRefusals keeps the refusals that are compared: those of updates sent at an instant.
+// A refused signal has no one to tell (it is in the audit trail).
+func onlyUpdateRefusals(tl rulebook.Timeline, r rulebook.Result) rulebook.Result {
+	var keep []int
+	for _, i := range r.Refused {
+		if tl.Messages[i].Update && tl.Messages[i].During == nil {
+			keep = append(keep, i)
+		}
+	}
+	r.Refused = keep
+	return r
+}
+
+// shrink removes messages and bank answers while the timeline still fails the same way, so the
+// failure is reported on the smallest timeline that shows it (bounded: a few passes).
+func shrink(tl rulebook.Timeline, problem string) rulebook.Timeline {
+	kind := strings.SplitN(problem, "\n", 2)[0]
+	fails := func(c rulebook.Timeline) bool {
+		p := runAndCompare(c)
+		return p != "" && strings.SplitN(p, "\n", 2)[0] == kind
+	}
+	for pass := 0; pass < 3; pass++ {
+		changed := false
+		for i := 0; i < len(tl.Messages)-1; i++ { // keep the final cancel
+			c := tl
+			c.Messages = slices.Delete(slices.Clone(tl.Messages), i, i+1)
+			if fails(c) {
+				tl, changed = c, true
+				i--
+			}
+		}
+		for a := range tl.Answers {
+			c := tl
+			c.Answers = map[rulebook.Attempt]rulebook.Answer{}
+			for k, v := range tl.Answers {
+				if k != a {
+					c.Answers[k] = v
+				}
+			}
+			if fails(c) {
+				tl, changed = c, true
+			}
+		}
+		if !changed {
+			break
+		}
+	}
+	return tl
+}
+
+func describe(tl rulebook.Timeline) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "  start %s KST\n  plan %s\n  dunning %s\n  first_charge %s\n", tl.Start.In(calendar.Seoul).Format("2006-01-02 15:04:05"),
+		mustJSON(tl.Input.Plan), mustJSON(tl.Input.Dunning), tl.Input.FirstCharge)
+	for a, ans := range tl.Answers {
+		fmt.Fprintf(&b, "  bank: cycle %d attempt %d → %s\n", a.Cycle, a.Attempt, ans)
+	}
+	for i, m := range tl.Messages {
+		how := "signal"
+		if m.Update {
+			how = "update"
+		}
+		at := m.At.In(calendar.Seoul).Format("2006-01-02 15:04:05")
+		if m.During != nil {
+			at = fmt.Sprintf("during cycle %d attempt %d", m.During.Cycle, m.During.Attempt)
+		}
+		fmt.Fprintf(&b, "  [%d] %s %s %s %s\n", i, at, how, m.Name, mustJSON(payload(m)))
+	}
+	want := onlyUpdateRefusals(tl, rulebook.Run(tl))
+	fmt.Fprintf(&b, "  rulebook says:\n    %s\n", strings.Join(want.Summary(), "\n    "))
+	return b.String()
+}
+
