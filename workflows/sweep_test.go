@@ -657,4 +657,3 @@ func describe(tl rulebook.Timeline) string {
 	fmt.Fprintf(&b, "  rulebook says:\n    %s\n", strings.Join(want.Summary(), "\n    "))
 	return b.String()
 }
-
