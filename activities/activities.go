@@ -43,6 +43,9 @@ type Config struct {
 	// Temporal waits before it presumes a worker dead and retries elsewhere. It must exceed the
 	// PortOne client's request timeout. Zero means DefaultActivityTimeout.
 	ActivityTimeout time.Duration
+	// PortOneTaskQueue is the task queue on which the worker runs the PortOne activities, with
+	// a task-queue-wide rate limit; empty runs them on the workflow's task queue.
+	PortOneTaskQueue string
 }
 
 // DefaultActivityTimeout is the default start-to-close timeout of a PortOne activity.
@@ -60,6 +63,9 @@ type Settings struct {
 	DemoMode            bool          `json:"demo_mode"`
 	ScheduleSettleDelay time.Duration `json:"schedule_settle_delay"`
 	ActivityTimeout     time.Duration `json:"activity_timeout"`
+	// PortOneTaskQueue is the task queue of the PortOne activities (empty: the workflow's own),
+	// where the task-queue-wide rate limit bounds PortOne requests across all workers.
+	PortOneTaskQueue string `json:"portone_task_queue,omitempty"`
 }
 
 // DefaultScheduleSettleDelay is the default wait after schedule_at before the workflow asks
@@ -76,5 +82,5 @@ func (a *Activities) Settings(context.Context) (Settings, error) {
 	if t <= 0 {
 		t = DefaultActivityTimeout
 	}
-	return Settings{DemoMode: a.Config.DemoMode, ScheduleSettleDelay: d, ActivityTimeout: t}, nil
+	return Settings{DemoMode: a.Config.DemoMode, ScheduleSettleDelay: d, ActivityTimeout: t, PortOneTaskQueue: a.Config.PortOneTaskQueue}, nil
 }

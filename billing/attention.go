@@ -46,10 +46,10 @@ type AttentionRequest struct {
 }
 
 // ID implements the workflow's idempotency key.
-func (r AttentionRequest) ID() string { return r.RequestID }
+func (r *AttentionRequest) ID() string { return r.RequestID }
 
 // Validate checks the request.
-func (r AttentionRequest) Validate() error {
+func (r *AttentionRequest) Validate() error {
 	known := false
 	for _, k := range AttentionKinds {
 		known = known || r.Kind == k
@@ -71,10 +71,10 @@ type ClearAttentionRequest struct {
 }
 
 // ID implements the workflow's idempotency key.
-func (r ClearAttentionRequest) ID() string { return r.RequestID }
+func (r *ClearAttentionRequest) ID() string { return r.RequestID }
 
 // Validate checks the request.
-func (r ClearAttentionRequest) Validate() error {
+func (r *ClearAttentionRequest) Validate() error {
 	if r.Note == "" {
 		return &InputError{Field: "note", Reason: "is required: say what was done"}
 	}

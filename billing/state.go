@@ -206,6 +206,8 @@ type State struct {
 	RecentRequestIDs []string `json:"recent_request_ids,omitempty"`
 	// Runs counts workflow runs (continue-as-new) of this subscription.
 	Runs int `json:"runs"`
+	// Attention is set while the subscription is parked for a person (see Attention).
+	Attention *Attention `json:"attention,omitempty"`
 }
 
 // Limits that keep the carried state far below Temporal's 2 MB payload limit.

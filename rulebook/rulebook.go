@@ -74,11 +74,13 @@ type Timeline struct {
 	// End is when the scenario stops looking: the last message is expected to end it.
 	End time.Time
 	// DueFirst orders a message that arrives at exactly the instant something falls due after
-	// that instant's first due action (a charge and its settling). The rules leave such a tie
-	// open: the message is not "before" the due time, and the engine may deliver the timer and
-	// the message in one workflow task (the message is handled first) or the timer first (the
-	// message then arrives while the charge is in flight and is handled once it settled). Run a
-	// timeline both ways to get the two acceptable results.
+	// the timer. The rules leave such a tie open: the message is not "before" the due time, and
+	// the engine may deliver the timer and the message in one workflow task (the message is
+	// handled first) or the timer first. Then the message arrives while that instant's charge is
+	// in flight: it is admitted (or refused) against the state before the charge and carried
+	// out once the charge settled, ahead of the messages sent during the charge; when the due
+	// action makes no charge, it is handled after it. Run a timeline both ways to get the two
+	// acceptable results.
 	DueFirst bool
 }
 
@@ -158,6 +160,31 @@ type sim struct {
 	during map[Attempt][]int
 	// afterSettle delivers them once the attempt settled.
 	afterSettle func()
+	// inFlight are messages that arrived at the instant of a due action (DueFirst), waiting
+	// for that instant's charge.
+	inFlight []int
+}
+
+// clone copies the state that decides whether a message is admitted.
+func (s *sim) clone() *sim {
+	c := *s
+	c.keys = map[string]bool{}
+	for k, v := range s.keys {
+		c.keys[k] = v
+	}
+	c.res.Charges = slices.Clone(s.res.Charges)
+	c.res.Refunds = slices.Clone(s.res.Refunds)
+	c.res.Refused = nil
+	if s.dunning != nil {
+		d := *s.dunning
+		c.dunning = &d
+	}
+	if s.pause != nil {
+		p := *s.pause
+		c.pause = &p
+	}
+	c.during, c.afterSettle, c.inFlight = map[Attempt][]int{}, nil, nil
+	return &c
 }
 
 // Run computes what the rules say for tl.
@@ -182,7 +209,7 @@ func Run(tl Timeline) Result {
 	for guard := 0; guard < 100000 && !s.status.Terminal(); guard++ {
 		due, ok := s.nextDue()
 		// Messages before the next due instant come first; at the same instant the message is
-		// handled first too, or (DueFirst) right after the first due action of that instant.
+		// handled first too, or (DueFirst) meets the due action in flight.
 		if len(timed) > 0 && (!ok || tl.Messages[timed[0]].At.Before(due) || !tl.Messages[timed[0]].At.After(s.now) ||
 			(tl.Messages[timed[0]].At.Equal(due) && (!tl.DueFirst || steppedAt.Equal(due)))) {
 			i := timed[0]
@@ -195,8 +222,23 @@ func Run(tl Timeline) Result {
 			break
 		}
 		s.now = maxTime(s.now, due)
+		if tl.DueFirst {
+			// The messages of this very instant arrive while its first charge is in flight.
+			for len(timed) > 0 && tl.Messages[timed[0]].At.Equal(due) {
+				s.inFlight = append(s.inFlight, timed[0])
+				timed = timed[1:]
+			}
+		}
 		s.step()
 		steppedAt = due
+		// When no charge at this instant met them, they are handled after its due actions.
+		if next, more := s.nextDue(); len(s.inFlight) > 0 && (!more || next.After(s.tl.Messages[s.inFlight[0]].At) || s.status.Terminal()) {
+			pending := s.inFlight
+			s.inFlight = nil
+			for _, i := range pending {
+				s.message(i, tl.Messages[i])
+			}
+		}
 	}
 	// Whatever arrives after the end is refused (the subscription has ended).
 	for _, i := range timed {
@@ -215,12 +257,100 @@ func maxTime(a, b time.Time) time.Time {
 	return a
 }
 
-// deliverDuring handles the messages that were sent while attempt a was in flight.
-func (s *sim) deliverDuring(a Attempt) {
-	for _, i := range s.during[a] {
-		s.message(i, s.tl.Messages[i])
+// settleInFlight handles the messages that arrived while a charge was in flight, as the
+// workflow does: each is admitted against the state it met (before), those that only record
+// something (a cancel or pause at period end, a plan change, an undo, withdrawing a pending
+// pause) take effect on arrival, and the commands the main loop carries out run once the charge
+// settled, in the loop's order (cancel, new key, pause, resume, charge now); once the
+// subscription has ended, the rest is refused.
+func (s *sim) settleInFlight(msgs []int, before *sim) {
+	var intents []int
+	for _, i := range msgs {
+		m := s.tl.Messages[i]
+		intent := before.isIntent(m)
+		if !before.accept(m) {
+			s.res.Refused = append(s.res.Refused, i)
+			continue
+		}
+		if intent {
+			intents = append(intents, i)
+		} else {
+			s.record(m)
+		}
 	}
-	delete(s.during, a)
+	order := map[string]int{billing.MsgCancel: 0, billing.MsgReplaceBillingKey: 1, billing.MsgPause: 2, billing.MsgResume: 3, billing.MsgChargeNow: 4}
+	sort.SliceStable(intents, func(x, y int) bool { return order[s.tl.Messages[intents[x]].Name] < order[s.tl.Messages[intents[y]].Name] })
+	for _, i := range intents {
+		m := s.tl.Messages[i]
+		switch {
+		case s.status.Terminal():
+			s.res.Refused = append(s.res.Refused, i)
+		case m.Name == billing.MsgCancel:
+			req := *m.Cancel
+			req.Normalize()
+			s.cancelNow(req)
+		case m.Name == billing.MsgReplaceBillingKey:
+			if !s.accept(m) {
+				s.res.Refused = append(s.res.Refused, i)
+			}
+		case m.Name == billing.MsgPause:
+			if s.status == billing.StatusActive {
+				s.pause = &pause{resumeAt: m.Pause.ResumeAt}
+				s.nextCharge = time.Time{}
+				s.status = billing.StatusPaused
+			}
+		case m.Name == billing.MsgResume:
+			if s.status == billing.StatusPaused {
+				req := *m.Resume
+				req.Normalize()
+				s.resume(req.Anchor)
+			}
+		case m.Name == billing.MsgChargeNow:
+			if s.status == billing.StatusPastDue && s.dunning != nil {
+				s.retry()
+			}
+		}
+	}
+}
+
+// isIntent reports whether the workflow carries m out in its main loop (rather than on arrival).
+func (s *sim) isIntent(m Message) bool {
+	switch m.Name {
+	case billing.MsgCancel:
+		return m.Cancel.When == billing.Now || s.status == billing.StatusPaused
+	case billing.MsgPause:
+		return m.Pause.When == billing.Now
+	case billing.MsgResume:
+		return s.status == billing.StatusPaused
+	case billing.MsgReplaceBillingKey, billing.MsgChargeNow:
+		return true
+	}
+	return false
+}
+
+// record does what an admitted message that only records something asks.
+func (s *sim) record(m Message) {
+	switch m.Name {
+	case billing.MsgCancel:
+		if s.cancelAt == nil {
+			req := *m.Cancel
+			req.Normalize()
+			s.cancelAt = &req
+		}
+	case billing.MsgPause:
+		s.pause = &pause{pending: true, resumeAt: m.Pause.ResumeAt}
+	case billing.MsgResume:
+		s.pause = nil
+	case billing.MsgChangePlan:
+		base := s.plan
+		if s.pendingPlan != nil {
+			base = *s.pendingPlan
+		}
+		p := m.ChangePlan.Apply(base)
+		s.pendingPlan = &p
+	case billing.MsgUndoCancel:
+		s.cancelAt = nil
+	}
 }
 
 func (s *sim) startBilling(first billing.FirstCharge) {
@@ -397,8 +527,13 @@ func (s *sim) charge(per period, amount int64) billing.Outcome {
 		c.Outcome = billing.OutcomePaid
 	}
 	s.res.Charges = append(s.res.Charges, c)
-	// Messages sent while this charge was in flight are handled once it settled.
-	s.afterSettle = func() { s.deliverDuring(a) }
+	// Messages that met this charge in flight: those of the due instant, then those sent
+	// during it. They are admitted (or refused) on arrival against the state before the charge;
+	// what they ask is done at arrival for the messages that only record something, and after
+	// the charge settled for the others (see inFlight).
+	early, before := s.inFlight, s.clone()
+	s.inFlight = nil
+	s.afterSettle = func() { s.settleInFlight(append(early, s.during[a]...), before); delete(s.during, a) }
 	return c.Outcome
 }
 

@@ -97,7 +97,7 @@ func (r *runner) charge(period billing.Period, amount int64) (chargeOutcome, err
 	in := r.chargeInput(period.Cycle, attempt, r.s.Plan, amount, period.LastDay)
 	in.PriorMerchantUIDs = prior
 	var res activities.ChargeResult
-	err := workflow.ExecuteActivity(workflow.WithActivityOptions(r.ctx, r.activityOptions(writeOptions)), acts.Charge, in).Get(r.ctx, &res)
+	err := workflow.ExecuteActivity(r.activity(writeOptions), acts.Charge, in).Get(r.actx, &res)
 	if err == nil {
 		if res.MerchantUID == "" {
 			res.MerchantUID = in.MerchantUID
@@ -118,6 +118,11 @@ func (r *runner) charge(period billing.Period, amount int64) (chargeOutcome, err
 	r.log.Warn("charge outcome unknown; reconciling before anything else", "merchant_uid", in.MerchantUID, "error", err)
 	r.recordCharge(period.Cycle, attempt, activities.ChargeResult{Outcome: billing.OutcomeUnknown, MerchantUID: in.MerchantUID,
 		Amount: amount, Reason: "no answer from PortOne: " + err.Error()}, billing.ViaAgain)
+	if r.behaviour {
+		// Unknown past the charge's whole retry budget: park it while reconciling.
+		r.park(billing.AttentionUnknownOutcome, "", fmt.Sprintf("%s (%d KRW): %s", in.MerchantUID, amount, truncate(err.Error(), 200)))
+		r.refresh()
+	}
 	out, err := r.reconcile(append(prior, in.MerchantUID), amount)
 	out.attempt, out.taxFree = attempt, in.TaxFree
 	return out, err
@@ -126,8 +131,8 @@ func (r *runner) charge(period billing.Period, amount int64) (chargeOutcome, err
 // reconcile asks PortOne until it answers whether any of merchantUIDs was charged.
 func (r *runner) reconcile(merchantUIDs []string, amount int64) (chargeOutcome, error) {
 	var lr activities.LookupResult
-	err := workflow.ExecuteActivity(workflow.WithActivityOptions(r.ctx, r.activityOptions(reconcileOptions)), acts.Lookup,
-		activities.LookupInput{MerchantUIDs: merchantUIDs}).Get(r.ctx, &lr)
+	err := workflow.ExecuteActivity(r.activity(reconcileOptions), acts.Lookup,
+		activities.LookupInput{MerchantUIDs: merchantUIDs}).Get(r.actx, &lr)
 	if err != nil {
 		return chargeOutcome{}, err
 	}
@@ -210,6 +215,9 @@ func (r *runner) settle(period billing.Period, out chargeOutcome, dueAt time.Tim
 		r.setStatus(billing.StatusPaymentMethodRequired, "hard decline: "+res.Reason)
 		return
 	default: // declined, rejected, amount mismatch, revoked
+		if res.Outcome == billing.OutcomeAmountMismatch && r.behaviour {
+			r.park(billing.AttentionAmountMismatch, "", fmt.Sprintf("%s: %s", res.MerchantUID, res.Reason))
+		}
 		d := r.dunning(period, dueAt)
 		d.Attempts++
 		d.Hard = false

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"go.temporal.io/sdk/temporal"
@@ -34,6 +35,15 @@ func (r *runner) registerHandlers() error {
 		{billing.MsgChangePlan, r.onChangePlan},
 		{billing.MsgReplaceBillingKey, r.onReplaceBillingKey},
 		{billing.MsgChargeNow, r.onChargeNow},
+	}
+	if r.behaviour {
+		commands = append(commands, []struct {
+			name  string
+			apply func(raw json.RawMessage, dryRun bool) (billing.Receipt, int, error)
+		}{
+			{billing.MsgMarkAttention, r.onMarkAttention},
+			{billing.MsgClearAttention, r.onClearAttention},
+		}...)
 	}
 	for _, c := range commands {
 		c := c
@@ -94,12 +104,24 @@ func (r *runner) refused(name string, err error) {
 	r.dirty = true
 }
 
-// decode parses a message payload strictly, naming the problem for the sender.
-func decode(raw json.RawMessage, v any) error {
+// decode parses a message payload, naming the problem for the sender. From versionRunBehaviour
+// on, a field the message does not have is refused (a "whenn": "now" must not become a cancel at
+// period end).
+func (r *runner) decode(raw json.RawMessage, v any) error {
 	if len(raw) == 0 || string(raw) == "null" {
 		raw = json.RawMessage("{}")
 	}
-	if err := json.Unmarshal(raw, v); err != nil {
+	var err error
+	if r.behaviour {
+		err = decodeStrict(raw, v)
+	} else {
+		err = json.Unmarshal(raw, v)
+	}
+	if err != nil {
+		var ie *billing.InputError
+		if errors.As(err, &ie) {
+			return refuseInput(ie)
+		}
 		return temporal.NewApplicationError("malformed payload: "+err.Error(), billing.ErrorTypeInvalidInput)
 	}
 	return nil
@@ -166,7 +188,7 @@ type command interface{ ID() string }
 // none), refuses it when the subscription has ended, and reports whether its request ID was
 // already applied. It changes nothing, so validators may call it.
 func (r *runner) admit(raw json.RawMessage, req command, check func() error) (duplicate bool, err error) {
-	if err := decode(raw, req); err != nil {
+	if err := r.decode(raw, req); err != nil {
 		return false, err
 	}
 	if check != nil {
@@ -374,7 +396,7 @@ func (r *runner) onChargeNow(raw json.RawMessage, dryRun bool) (billing.Receipt,
 
 func (r *runner) onRegistered(raw json.RawMessage) {
 	var sig billing.RegisteredSignal
-	if err := decode(raw, &sig); err != nil || sig.ImpUID == "" {
+	if err := r.decode(raw, &sig); err != nil || sig.ImpUID == "" {
 		r.refused(billing.SignalRegistered, fmt.Errorf("imp_uid is required (payload %s)", truncate(string(raw), 120)))
 		return
 	}
@@ -387,7 +409,7 @@ func (r *runner) onRegistered(raw json.RawMessage) {
 
 func (r *runner) onRegistrationFailed(raw json.RawMessage) {
 	var sig billing.RegistrationFailedSignal
-	if err := decode(raw, &sig); err != nil {
+	if err := r.decode(raw, &sig); err != nil {
 		r.refused(billing.SignalRegistrationFailed, err)
 		return
 	}
@@ -397,7 +419,7 @@ func (r *runner) onRegistrationFailed(raw json.RawMessage) {
 
 func (r *runner) onPaymentNotification(raw json.RawMessage) {
 	var n billing.PaymentNotification
-	if err := decode(raw, &n); err != nil || n.MerchantUID == "" {
+	if err := r.decode(raw, &n); err != nil || n.MerchantUID == "" {
 		r.refused(billing.SignalPaymentNotification, fmt.Errorf("merchant_uid is required"))
 		return
 	}
@@ -408,6 +430,91 @@ func (r *runner) onPaymentNotification(raw json.RawMessage) {
 	}
 	r.notified[n.MerchantUID] = true
 	r.event("payment_notification", "portone", fmt.Sprintf("%s %s (imp_uid %s)", n.MerchantUID, n.Status, n.ImpUID))
+}
+
+func (r *runner) onMarkAttention(raw json.RawMessage, dryRun bool) (billing.Receipt, int, error) {
+	var req billing.AttentionRequest
+	if dup, err := r.admit(raw, &req, req.Validate); err != nil || dup {
+		return r.refusedOrDuplicate(dup, err)
+	}
+	if dryRun {
+		return billing.Receipt{}, -1, nil
+	}
+	r.seen(req.RequestID, false)
+	r.dirty = true
+	r.park(req.Kind, req.Finding, req.Detail)
+	return r.receipt("the subscription is marked as needing attention"), -1, nil
+}
+
+func (r *runner) onClearAttention(raw json.RawMessage, dryRun bool) (billing.Receipt, int, error) {
+	var req billing.ClearAttentionRequest
+	if dup, err := r.admit(raw, &req, req.Validate); err != nil || dup {
+		return r.refusedOrDuplicate(dup, err)
+	}
+	if r.s.Attention == nil {
+		return billing.Receipt{}, -1, refuse("the subscription does not need attention")
+	}
+	if dryRun {
+		return billing.Receipt{}, -1, nil
+	}
+	r.seen(req.RequestID, false)
+	r.dirty = true
+	r.event("attention_cleared", string(billing.RequesterAdmin), fmt.Sprintf("%s: %s", r.s.Attention.Kind, truncate(req.Note, 300)))
+	r.s.Attention = nil
+	return r.receipt("attention cleared"), -1, nil
+}
+
+// park flags the subscription for a person (state, audit trail, the NeedsAttention search
+// attribute). Billing goes on where it safely can; the flag stays until an operator clears it.
+func (r *runner) park(kind, finding, detail string) {
+	detail = truncate(detail, 500)
+	r.log.Warn("subscription needs attention", "kind", kind, "finding", finding)
+	r.event("needs_attention", "", strings.TrimSpace(kind+" "+finding+": "+detail))
+	if r.s.Attention == nil {
+		r.s.Attention = &billing.Attention{Kind: kind, Finding: finding, Detail: detail, MarkedAt: r.now()}
+	}
+}
+
+// knownSignals are the signal names the workflow handles.
+func knownSignals() []string {
+	return []string{billing.MsgCancel, billing.MsgUndoCancel, billing.MsgPause, billing.MsgResume, billing.MsgChangePlan,
+		billing.MsgReplaceBillingKey, billing.MsgChargeNow, billing.MsgMarkAttention, billing.MsgClearAttention,
+		billing.SignalRegistered, billing.SignalRegistrationFailed, billing.SignalPaymentNotification}
+}
+
+// unknownSignals reports whether signals of names the workflow does not handle are waiting.
+func (r *runner) unknownSignals() bool {
+	if !r.behaviour {
+		return false
+	}
+	for _, name := range workflow.GetUnhandledSignalNames(r.ctx) {
+		if !slices.Contains(knownSignals(), name) {
+			return true
+		}
+	}
+	return false
+}
+
+// refuseUnknownSignals records every waiting signal of an unknown name (a misspelt "cancell")
+// as refused, so the sender finds its mistake in the audit trail and the worker's log, instead
+// of the signal vanishing.
+func (r *runner) refuseUnknownSignals() {
+	if !r.behaviour {
+		return
+	}
+	for _, name := range workflow.GetUnhandledSignalNames(r.ctx) {
+		if slices.Contains(knownSignals(), name) {
+			continue
+		}
+		ch := workflow.GetSignalChannel(r.ctx, name)
+		for {
+			var raw json.RawMessage
+			if !ch.ReceiveAsync(&raw) {
+				break
+			}
+			r.refused(truncate(name, 60), fmt.Errorf("unknown signal name; known: %s", strings.Join(knownSignals(), ", ")))
+		}
+	}
 }
 
 func truncate(s string, n int) string {

@@ -53,6 +53,19 @@ var (
 	}
 )
 
+// activity is the context of an activity with options o. From versionRunBehaviour on it is
+// disconnected from the workflow's cancellation: a Temporal cancellation request must never
+// abandon a charge or refund in flight at PortOne (its outcome would be unknown); the request
+// is carried out as a billing cancel once the step in flight settled. Activities are routed to
+// the worker's PortOne task queue when it has one (the global PortOne rate limit).
+func (r *runner) activity(o workflow.ActivityOptions) workflow.Context {
+	o = r.activityOptions(o)
+	if q := r.settings.PortOneTaskQueue; q != "" {
+		o.TaskQueue = q
+	}
+	return workflow.WithActivityOptions(r.actx, o)
+}
+
 // activityOptions returns o with the worker's activity timeout applied: a crashed worker is
 // noticed after that long, and its activity retried elsewhere.
 func (r *runner) activityOptions(o workflow.ActivityOptions) workflow.ActivityOptions {

@@ -37,7 +37,7 @@ func (r *runner) refundForCancel(req billing.CancelRequest) (*billing.RefundReco
 	}
 	taxFree := refundTaxFree(paid.Amount, paid.TaxFree, refunded, r.refundedTaxFree(paid.ImpUID), amount)
 	var res activities.RefundResult
-	err := workflow.ExecuteActivity(workflow.WithActivityOptions(r.ctx, r.activityOptions(writeOptions)), acts.Refund, activities.RefundInput{
+	err := workflow.ExecuteActivity(r.activity(writeOptions), acts.Refund, activities.RefundInput{
 		ImpUID:         paid.ImpUID,
 		Amount:         amount,
 		PaymentAmount:  paid.Amount,
@@ -46,7 +46,7 @@ func (r *runner) refundForCancel(req billing.CancelRequest) (*billing.RefundReco
 		Requester:      req.Requester,
 		TaxFree:        taxFree,
 		PaymentTaxFree: paid.TaxFree,
-	}).Get(r.ctx, &res)
+	}).Get(r.actx, &res)
 	if err != nil {
 		return nil, err
 	}
@@ -113,9 +113,9 @@ func (r *runner) refundedAmount(impUID string) int64 {
 // deleteBillingKey deletes a billing key at PortOne with NaverPay's required reason and requester.
 func (r *runner) deleteBillingKey(customerUID, reason string, requester billing.Requester) error {
 	var res activities.DeleteBillingKeyResult
-	err := workflow.ExecuteActivity(workflow.WithActivityOptions(r.ctx, r.activityOptions(writeOptions)), acts.DeleteBillingKey, activities.DeleteBillingKeyInput{
+	err := workflow.ExecuteActivity(r.activity(writeOptions), acts.DeleteBillingKey, activities.DeleteBillingKeyInput{
 		CustomerUID: customerUID, Reason: reason, Requester: requester,
-	}).Get(r.ctx, &res)
+	}).Get(r.actx, &res)
 	if err != nil {
 		return err
 	}

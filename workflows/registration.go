@@ -19,6 +19,7 @@ func (r *runner) awaitRegistration() (bool, error) {
 		if err := r.letMessagesIn(); err != nil {
 			return false, err
 		}
+		r.refuseUnknownSignals()
 		r.dirty = false
 		r.refresh()
 		done, ok, err := r.registrationStep(&deadline, &lastCheck)
@@ -41,7 +42,7 @@ func (r *runner) awaitRegistration() (bool, error) {
 		if _, err := workflow.AwaitWithOptions(r.ctx, workflow.AwaitOptions{
 			Timeout:      wake.Sub(r.now()),
 			TimerOptions: workflow.TimerOptions{Summary: "awaiting registration"},
-		}, func() bool { return r.dirty }); err != nil {
+		}, r.wake); err != nil {
 			return false, err
 		}
 	}
@@ -118,8 +119,8 @@ func (r *runner) registrationStep(deadline, lastCheck *time.Time) (done, ok bool
 // verifyRegistration checks a reported registration at PortOne.
 func (r *runner) verifyRegistration(reg billing.RegisteredSignal) (bool, error) {
 	var res activities.VerifyRegistrationResult
-	err := workflow.ExecuteActivity(workflow.WithActivityOptions(r.ctx, r.activityOptions(readOptions)), acts.VerifyRegistration,
-		activities.VerifyRegistrationInput{ImpUID: reg.ImpUID, CustomerUID: r.s.CustomerUID}).Get(r.ctx, &res)
+	err := workflow.ExecuteActivity(r.activity(readOptions), acts.VerifyRegistration,
+		activities.VerifyRegistrationInput{ImpUID: reg.ImpUID, CustomerUID: r.s.CustomerUID}).Get(r.actx, &res)
 	if err != nil {
 		return false, err
 	}
@@ -137,8 +138,8 @@ func (r *runner) verifyRegistration(reg billing.RegisteredSignal) (bool, error) 
 
 func (r *runner) checkBillingKey(customerUID string) (activities.BillingKeyResult, error) {
 	var res activities.BillingKeyResult
-	err := workflow.ExecuteActivity(workflow.WithActivityOptions(r.ctx, r.activityOptions(readOptions)), acts.CheckBillingKey,
-		activities.BillingKeyInput{CustomerUID: customerUID}).Get(r.ctx, &res)
+	err := workflow.ExecuteActivity(r.activity(readOptions), acts.CheckBillingKey,
+		activities.BillingKeyInput{CustomerUID: customerUID}).Get(r.actx, &res)
 	return res, err
 }
 

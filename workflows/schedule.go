@@ -77,7 +77,7 @@ func (r *runner) maintainSchedule() (bool, error) {
 		ScheduleAt:  r.s.NextChargeAt,
 	}
 	var st activities.ScheduleState
-	if err := workflow.ExecuteActivity(workflow.WithActivityOptions(r.ctx, r.activityOptions(writeOptions)), acts.ScheduleCharge, in).Get(r.ctx, &st); err != nil {
+	if err := workflow.ExecuteActivity(r.activity(writeOptions), acts.ScheduleCharge, in).Get(r.actx, &st); err != nil {
 		return true, err
 	}
 	if st.Status == "" && st.Charge != nil {
@@ -107,9 +107,9 @@ func (r *runner) maintainSchedule() (bool, error) {
 // executed it; that charge then becomes the next cycle's charge, never charged again.
 func (r *runner) revokeSchedule(sc *billing.ScheduledCharge) (bool, error) {
 	var st activities.ScheduleState
-	err := workflow.ExecuteActivity(workflow.WithActivityOptions(r.ctx, r.activityOptions(writeOptions)), acts.Unschedule, activities.SettleScheduleInput{
+	err := workflow.ExecuteActivity(r.activity(writeOptions), acts.Unschedule, activities.SettleScheduleInput{
 		CustomerUID: sc.CustomerUID, MerchantUID: sc.MerchantUID, Amount: sc.Amount,
-	}).Get(r.ctx, &st)
+	}).Get(r.actx, &st)
 	if err != nil {
 		return false, err
 	}
@@ -141,9 +141,9 @@ func (r *runner) adoptScheduled(sc *billing.ScheduledCharge, res activities.Char
 func (r *runner) settleScheduledCycle() error {
 	sc := r.s.Scheduled
 	var st activities.ScheduleState
-	err := workflow.ExecuteActivity(workflow.WithActivityOptions(r.ctx, r.activityOptions(readOptions)), acts.ScheduleStatus, activities.SettleScheduleInput{
+	err := workflow.ExecuteActivity(r.activity(readOptions), acts.ScheduleStatus, activities.SettleScheduleInput{
 		CustomerUID: sc.CustomerUID, MerchantUID: sc.MerchantUID, Amount: sc.Amount,
-	}).Get(r.ctx, &st)
+	}).Get(r.actx, &st)
 	if err != nil {
 		return err
 	}

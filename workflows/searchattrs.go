@@ -19,6 +19,9 @@ type saSnapshot struct {
 	plan     string
 	cycle    int
 	amount   int64
+	// attention is written only once it has been true, so runs that never park issue the same
+	// commands as before the attribute existed.
+	attention bool
 }
 
 // upsertSearchAttributes upserts the search attributes whose value changed, so that operators'
@@ -26,7 +29,7 @@ type saSnapshot struct {
 func (r *runner) upsertSearchAttributes() {
 	cur := saSnapshot{
 		set: true, status: r.s.Status, customer: r.s.CustomerUID, next: r.s.NextChargeAt,
-		plan: r.s.Plan.Name, cycle: r.s.Cycle, amount: r.s.Plan.Amount,
+		plan: r.s.Plan.Name, cycle: r.s.Cycle, amount: r.s.Plan.Amount, attention: r.s.Attention != nil,
 	}
 	last := r.lastSA
 	var ups []temporal.SearchAttributeUpdate
@@ -51,6 +54,9 @@ func (r *runner) upsertSearchAttributes() {
 	}
 	if !last.set || last.amount != cur.amount {
 		ups = append(ups, billing.SAAmountKRW.ValueSet(cur.amount))
+	}
+	if (!last.set && cur.attention) || (last.set && last.attention != cur.attention) {
+		ups = append(ups, billing.SANeedsAttention.ValueSet(cur.attention))
 	}
 	if len(ups) == 0 {
 		return

@@ -1,6 +1,7 @@
 package workflows
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -17,19 +18,38 @@ import (
 // Subscription is the subscription workflow, registered as billing.WorkflowType. It returns the
 // final state when the subscription ends (canceled or expired) and continues as new every
 // cyclesPerRun cycles, carrying its state.
-func Subscription(ctx workflow.Context, in billing.SubscriptionInput) (billing.State, error) {
-	r, err := newRunner(ctx, in)
+//
+// The input arrives raw so that a field the workflow does not know (a misspelt "anchorday")
+// is refused, naming it, instead of being dropped silently.
+func Subscription(ctx workflow.Context, raw json.RawMessage) (billing.State, error) {
+	r, err := newRunner(ctx, raw)
 	if err != nil {
 		return billing.State{}, err
 	}
-	return r.run()
+	st, err := r.run()
+	if err != nil && r.behaviour && temporal.IsCanceledError(err) && ctx.Err() != nil {
+		// "Request Cancellation" in the Web UI, or temporal workflow cancel.
+		return r.cancelOnRequest()
+	}
+	return st, err
 }
 
 // runner is one run of the subscription workflow: its state plus the intents that messages
 // recorded and the loop has yet to carry out.
+//
+// r.s is the subscription's state: it survives continue-as-new (it is the next run's input) and
+// is what the state query answers. Everything else is this run's: intents waiting for the loop
+// (cancelNow, chargeNow, replaceKeys, pauseNow, resumeReq, registrations), update tokens, the
+// webhook notifications seen, the search attributes last upserted and the settings; a message
+// that is waiting when the run continues as new cannot exist, because the run continues only
+// once every handler finished and no intent is queued.
 type runner struct {
-	ctx      workflow.Context
-	s        *billing.State
+	ctx workflow.Context
+	// actx is the context activities run in (see activity).
+	actx workflow.Context
+	// behaviour is true from versionRunBehaviour on (see there).
+	behaviour bool
+	s         *billing.State
 	settings activities.Settings
 	log      log.Logger
 	// firstRun is true for the subscription's first run (not a continue-as-new).
@@ -112,13 +132,28 @@ func invalidInput(err error) error {
 	return temporal.NewNonRetryableApplicationError("invalid workflow input: "+err.Error(), billing.ErrorTypeInvalidInput, nil)
 }
 
-func newRunner(ctx workflow.Context, in billing.SubscriptionInput) (*runner, error) {
+func newRunner(ctx workflow.Context, raw json.RawMessage) (*runner, error) {
 	info := workflow.GetInfo(ctx)
 	r := &runner{
 		ctx:      ctx,
+		actx:     ctx,
 		log:      workflow.GetLogger(ctx),
 		notified: map[string]bool{},
 		done:     map[int]doneResult{},
+	}
+	// First, before any message can be handled: which run-level behaviour this run has.
+	r.behaviour = r.atLeast(changeRunBehaviour, versionRunBehaviour)
+	if r.behaviour {
+		r.actx, _ = workflow.NewDisconnectedContext(ctx)
+	}
+	var in billing.SubscriptionInput
+	if err := json.Unmarshal(raw, &in); err != nil {
+		return nil, invalidInput(fmt.Errorf("malformed JSON: %v", err))
+	}
+	if in.Continued == nil && r.behaviour {
+		if err := decodeStrict(raw, &billing.SubscriptionInput{}); err != nil {
+			return nil, invalidInput(err)
+		}
 	}
 	if in.Continued != nil {
 		if err := trustContinued(info, in.Continued); err != nil {
@@ -196,6 +231,13 @@ const (
 	// proportion as its amount.
 	changeTaxFreeProrated  = "tax-free-prorated"
 	versionTaxFreeProrated = 1
+	// versionRunBehaviour is decided once, first thing in every run, for behaviours that apply
+	// to the whole run: unknown fields in the input and in message payloads are refused;
+	// activities are not canceled by a Temporal cancellation request, which is carried out as a
+	// billing cancel (cancelOnRequest); charges that need a person park the subscription
+	// (needs_attention); signals of unknown names are recorded as refused.
+	changeRunBehaviour  = "run-behaviour-2026-12"
+	versionRunBehaviour = 1
 )
 
 // atLeast reports whether this run takes version v of change (recording the newest version the
@@ -219,6 +261,7 @@ func (r *runner) run() (billing.State, error) {
 		if err := r.letMessagesIn(); err != nil {
 			return r.finish(err)
 		}
+		r.refuseUnknownSignals()
 		r.dirty = false
 		r.refresh()
 		acted, err := r.step()
@@ -241,7 +284,7 @@ func (r *runner) run() (billing.State, error) {
 			if !r.dirty {
 				r.event("continue_as_new", "", fmt.Sprintf("run %d handled %d cycles", r.s.Runs, r.cyclesThisRun))
 				r.trimState()
-				return billing.State{}, workflow.NewContinueAsNewError(r.ctx, Subscription, billing.SubscriptionInput{
+				return billing.State{}, workflow.NewContinueAsNewError(r.ctx, billing.WorkflowType, billing.SubscriptionInput{
 					SubscriptionID: r.s.SubscriptionID,
 					CustomerUID:    r.s.CustomerUID,
 					Plan:           r.s.Plan,
@@ -255,6 +298,33 @@ func (r *runner) run() (billing.State, error) {
 		}
 	}
 	return r.finish(nil)
+}
+
+// cancelOnRequest carries out a Temporal cancellation request (the Web UI's "Request
+// Cancellation", temporal workflow cancel) as a billing cancel: at once, no refund, requested by
+// an admin, with the same steps as the cancel message (PortOne's schedule revoked, the billing
+// key deleted when the plan says so, final search attributes), and the run completes with the
+// final state. Whatever was in flight settled first (activities outlive the request).
+func (r *runner) cancelOnRequest() (billing.State, error) {
+	r.ctx, _ = workflow.NewDisconnectedContext(r.ctx)
+	if r.s.Status.Terminal() {
+		return r.finish(nil)
+	}
+	r.event("cancellation_requested", string(billing.RequesterAdmin), "Temporal cancellation request: carried out as a cancel now without refund")
+	req := billing.CancelRequest{When: billing.Now, Refund: billing.RefundNone, Requester: billing.RequesterAdmin,
+		Reason: "운영자 취소 요청 (Temporal cancellation request)", RequestedAt: r.now()}
+	for {
+		_, err := r.applyCancel(&req)
+		if err == nil {
+			return r.finish(nil)
+		}
+		if !recoverable(err) {
+			return billing.State{}, err
+		}
+		if err := r.backOff(err); err != nil {
+			return billing.State{}, err
+		}
+	}
 }
 
 // finish ends the run: it lets update handlers answer, then returns the final state.
@@ -314,7 +384,7 @@ type nextEvent struct {
 // makes the loop look again.
 func (r *runner) waitForNextEvent() error {
 	ev, ok := r.nextEvent()
-	cond := func() bool { return r.dirty }
+	cond := r.wake
 	if !ok {
 		return workflow.Await(r.ctx, cond)
 	}
@@ -343,6 +413,10 @@ func (r *runner) letMessagesIn() error {
 	return workflow.Await(r.ctx, func() bool { return ran })
 }
 
+// wake reports whether the loop must look again: a message changed something, or signals of
+// unknown names wait to be recorded.
+func (r *runner) wake() bool { return r.dirty || r.unknownSignals() }
+
 // recoverable reports whether err is an activity that ran out of its retry budget (PortOne
 // unreachable for long): the subscription must not fail for that; the loop tries again later.
 func recoverable(err error) bool {
@@ -362,11 +436,16 @@ func (r *runner) errorBackOff() time.Duration {
 func (r *runner) backOff(err error) error {
 	r.log.Warn("step failed; retrying later", "error", err)
 	r.event("deferred", "", truncate(err.Error(), 300))
+	if r.behaviour && r.s.Attention == nil {
+		// PortOne stayed unreachable for an activity's whole retry budget: a person should know.
+		r.park(billing.AttentionRetriesExhausted, "", truncate(err.Error(), 300))
+		r.refresh()
+	}
 	r.dirty = false
 	_, werr := workflow.AwaitWithOptions(r.ctx, workflow.AwaitOptions{
 		Timeout:      r.errorBackOff(),
 		TimerOptions: workflow.TimerOptions{Summary: "retry after error"},
-	}, func() bool { return r.dirty })
+	}, r.wake)
 	return werr
 }
 
