@@ -279,7 +279,9 @@ func (s *sim) settleInFlight(msgs []int, before *sim) {
 		}
 	}
 	order := map[string]int{billing.MsgCancel: 0, billing.MsgReplaceBillingKey: 1, billing.MsgPause: 2, billing.MsgResume: 3, billing.MsgChargeNow: 4}
-	sort.SliceStable(intents, func(x, y int) bool { return order[s.tl.Messages[intents[x]].Name] < order[s.tl.Messages[intents[y]].Name] })
+	sort.SliceStable(intents, func(x, y int) bool {
+		return order[s.tl.Messages[intents[x]].Name] < order[s.tl.Messages[intents[y]].Name]
+	})
 	for _, i := range intents {
 		m := s.tl.Messages[i]
 		switch {

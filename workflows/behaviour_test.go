@@ -165,7 +165,9 @@ func TestParkingAndClearingAttention(t *testing.T) {
 	require.Nil(t, st.Attention)
 }
 
-func hasEventLike(st billing.State, kind, detail string) bool { return countEvents(st, kind, detail) > 0 }
+func hasEventLike(st billing.State, kind, detail string) bool {
+	return countEvents(st, kind, detail) > 0
+}
 
 func countEvents(st billing.State, kind, detail string) int {
 	n := 0

@@ -50,8 +50,8 @@ type runner struct {
 	// behaviour is true from versionRunBehaviour on (see there).
 	behaviour bool
 	s         *billing.State
-	settings activities.Settings
-	log      log.Logger
+	settings  activities.Settings
+	log       log.Logger
 	// firstRun is true for the subscription's first run (not a continue-as-new).
 	firstRun      bool
 	firstCharge   billing.FirstCharge
