@@ -55,6 +55,16 @@ const DefaultActivityTimeout = time.Minute
 type Activities struct {
 	Gateway Gateway
 	Config  Config
+	// Now is the clock of the request-time rules (NaverPay's 이용완료일 may not be before the
+	// payment day). Optional: defaults to time.Now; tests that skip time set their clock.
+	Now func() time.Time
+}
+
+func (a *Activities) now() time.Time {
+	if a.Now != nil {
+		return a.Now()
+	}
+	return time.Now()
 }
 
 // Settings is what the workflow learns about the worker's configuration. It is recorded in

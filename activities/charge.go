@@ -10,6 +10,7 @@ import (
 	"go.temporal.io/sdk/activity"
 
 	"github.com/paycycle/paycycle/billing"
+	"github.com/paycycle/paycycle/calendar"
 	"github.com/paycycle/paycycle/portone"
 )
 
@@ -75,7 +76,7 @@ func (a *Activities) Charge(ctx context.Context, in ChargeInput) (ChargeResult, 
 		Name:        in.Name,
 		Buyer:       portone.Buyer{Name: in.Buyer.Name, Tel: in.Buyer.Tel, Email: in.Buyer.Email},
 		CustomData:  customData(in),
-		NaverUseCfm: in.NaverUseCfm,
+		NaverUseCfm: naverUseCfmNotBefore(in.NaverUseCfm, a.now()),
 	}
 	p, err := a.Gateway.Again(ctx, req)
 	switch {
@@ -243,4 +244,17 @@ func unix(s int64) time.Time {
 		return time.Time{}
 	}
 	return time.Unix(s, 0).UTC()
+}
+
+// naverUseCfmNotBefore returns cfm (yyyyMMdd), or the KST date of at when cfm is before it:
+// NaverPay refuses a 이용완료일 before the payment day, and an attempt retried after midnight
+// would otherwise send yesterday's date computed by the workflow.
+func naverUseCfmNotBefore(cfm string, at time.Time) string {
+	if cfm == "" {
+		return ""
+	}
+	if today := at.In(calendar.Seoul).Format("20060102"); cfm < today {
+		return today
+	}
+	return cfm
 }

@@ -11,12 +11,13 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/paycycle/paycycle/billing"
+	"github.com/paycycle/paycycle/calendar"
 	"github.com/paycycle/paycycle/portone/portonetest"
 )
 
 // recordVersion prefixes the recorded file names. Bump it with every new workflow version
 // (workflow.GetVersion) so that the histories of earlier versions stay as fixtures.
-const recordVersion = "v1"
+const recordVersion = "v2"
 
 // TestRecordReplayHistories produces the histories in workflows/testdata/ that the replay test
 // replays on every CI run, so that an incompatible workflow change fails CI. It runs real
@@ -112,4 +113,72 @@ func TestRecordReplayHistories(t *testing.T) {
 	require.Equal(t, 2, final.Runs)
 	save("continue_as_new_second_run", last)
 	s.checkMoneyInvariants(final)
+
+	// v2: pause now and resume keep inside the paid period, pause again past it, resume with a
+	// new anchor (credit); the run-level version and resume-billing markers.
+	s.register("rec-cust-6")
+	run = s.start(demoInput("rec-resume", "rec-cust-6", 6*time.Second))
+	eventually(t, 20*time.Second, "first cycle", func() bool { return len(s.paid("rec-resume-")) >= 1 })
+	_, err = s.update("rec-resume", billing.MsgPause, billing.PauseRequest{When: billing.Now, Reason: "여행"})
+	require.NoError(t, err)
+	_, err = s.update("rec-resume", billing.MsgResume, billing.ResumeRequest{Reason: "돌아옴"})
+	require.NoError(t, err)
+	_, err = s.update("rec-resume", billing.MsgPause, billing.PauseRequest{When: billing.Now, Reason: "다시 여행"})
+	require.NoError(t, err)
+	_, err = s.update("rec-resume", billing.MsgResume, billing.ResumeRequest{Anchor: billing.ResumeRestartAnchor, Reason: "새 기준일"})
+	require.NoError(t, err)
+	eventually(t, 20*time.Second, "the restarted cycle", func() bool { return len(s.paid("rec-resume-")) >= 2 })
+	_, err = s.update("rec-resume", billing.MsgMarkAttention, billing.AttentionRequest{Kind: billing.AttentionOperator, Detail: "recorded for the fixture"})
+	require.NoError(t, err)
+	_, err = s.update("rec-resume", billing.MsgClearAttention, billing.ClearAttentionRequest{Note: "done"})
+	require.NoError(t, err)
+	require.NoError(t, s.c.SignalWorkflow(ctx, billing.WorkflowID("rec-resume"), "", "cancell", billing.CancelRequest{Reason: "오타"}))
+	_, err = s.update("rec-resume", billing.MsgCancel, billing.CancelRequest{When: billing.Now, Refund: billing.RefundProrata, Reason: "해지"})
+	require.NoError(t, err)
+	s.checkMoneyInvariants(finish(run))
+	save("pause_resume_keep_restart_attention_cancel", run)
+
+	// v2: a hard decline, a new key found late that soft-declines: the missed retries are
+	// skipped (skip-past-retries), then one pays.
+	s.register("rec-cust-7")
+	s.register("rec-cust-7b")
+	s.emu.AddFault(portonetest.Fault{CustomerUID: "rec-cust-7", Action: portonetest.FaultDecline, Hard: true, Times: 1})
+	s.emu.AddFault(portonetest.Fault{CustomerUID: "rec-cust-7b", Action: portonetest.FaultDecline, Reason: "잔액부족", Times: 1})
+	run = s.start(demoInput("rec-skip", "rec-cust-7", 20*time.Second))
+	eventually(t, 20*time.Second, "payment method required", func() bool {
+		st, err := s.tryState("rec-skip")
+		return err == nil && st.Status == billing.StatusPaymentMethodRequired
+	})
+	time.Sleep(7 * time.Second) // past the D+1 and D+3 (2 s and 6 s) retries of the 20 s demo plan
+	_, err = s.update("rec-skip", billing.MsgReplaceBillingKey, billing.ReplaceBillingKeyRequest{CustomerUID: "rec-cust-7b"})
+	require.NoError(t, err)
+	eventually(t, 30*time.Second, "recovered", func() bool { return len(s.paid("rec-skip-")) >= 1 })
+	_, err = s.update("rec-skip", billing.MsgCancel, billing.CancelRequest{When: billing.Now, Reason: "해지"})
+	require.NoError(t, err)
+	s.checkMoneyInvariants(finish(run))
+	save("hard_decline_late_new_key_skips_missed_retries", run)
+
+	// v2: a monthly plan whose charge time is still ahead today, anchored on another day:
+	// the first charge is a stub with prorated tax_free; cancel now with a pro-rata refund.
+	s.register("rec-cust-8")
+	min := demoInput("rec-monthly", "rec-cust-8", time.Second)
+	min.Plan.Interval = calendar.Interval{Unit: calendar.Month, Count: 1}
+	min.Plan.TaxFree = 4950
+	min.Plan.ChargeTime = "23:59"
+	min.Plan.AnchorDay = billing.AnchorDay(calendar.DateOf(time.Now()).AddDays(10).Day)
+	run = s.start(min)
+	eventually(t, 20*time.Second, "the stub", func() bool { return len(s.paid("rec-monthly-")) >= 1 })
+	_, err = s.update("rec-monthly", billing.MsgCancel, billing.CancelRequest{When: billing.Now, Refund: billing.RefundProrata, Reason: "중도 해지"})
+	require.NoError(t, err)
+	s.checkMoneyInvariants(finish(run))
+	save("monthly_stub_tax_free_prorata_cancel", run)
+
+	// v2: the Web UI's Request Cancellation (a Temporal cancellation request) is a billing cancel.
+	s.register("rec-cust-9")
+	run = s.start(demoInput("rec-uicancel", "rec-cust-9", 5*time.Second))
+	eventually(t, 20*time.Second, "first cycle", func() bool { return len(s.paid("rec-uicancel-")) >= 1 })
+	require.NoError(t, s.c.CancelWorkflow(ctx, billing.WorkflowID("rec-uicancel"), ""))
+	st := finish(run)
+	require.Equal(t, billing.StatusCanceled, st.Status)
+	save("temporal_cancellation_request_is_a_billing_cancel", run)
 }

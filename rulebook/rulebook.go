@@ -500,14 +500,6 @@ func (s *sim) nextAttempt(cycle int) int {
 func (s *sim) charge(per period, amount int64) billing.Outcome {
 	a := Attempt{Cycle: per.cycle, Attempt: s.nextAttempt(per.cycle)}
 	c := Charge{At: s.now, Cycle: a.Cycle, Attempt: a.Attempt, Customer: s.customer, Amount: amount, TaxFree: s.taxFree(amount)}
-	if s.plan.NaverUseCfm == billing.NaverUseCfmPeriodEnd {
-		// The period's last day, but never before the payment day (NaverPay refuses that).
-		last := per.lastDay
-		if today := calendar.DateOf(s.now); today.After(last) {
-			last = today
-		}
-		c.NaverUseCfm = last.NaverUseCfm()
-	}
 	ans := s.tl.Answers[a]
 	if ans == UnknownPaid || ans == UnknownAbsent {
 		// The answer is lost: the activity tries again after its first retry interval, and the
@@ -516,6 +508,14 @@ func (s *sim) charge(per period, amount int64) billing.Outcome {
 			c.At = s.now.Add(ActivityRetryInterval) // nothing was charged the first time
 		}
 		s.now = s.now.Add(ActivityRetryInterval)
+	}
+	if s.plan.NaverUseCfm == billing.NaverUseCfmPeriodEnd {
+		// The period's last day, but never before the payment day (NaverPay refuses that).
+		last := per.lastDay
+		if today := calendar.DateOf(c.At); today.After(last) {
+			last = today
+		}
+		c.NaverUseCfm = last.NaverUseCfm()
 	}
 	switch {
 	case !s.keys[s.customer]:

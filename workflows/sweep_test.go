@@ -387,7 +387,7 @@ func runWorkflow(tl rulebook.Timeline) (rulebook.Result, string) {
 		}
 		emu.AddFault(f)
 	}
-	acts := &activities.Activities{Gateway: gateway, Config: activities.Config{ScheduleSettleDelay: time.Minute}}
+	acts := &activities.Activities{Gateway: gateway, Config: activities.Config{ScheduleSettleDelay: time.Minute}, Now: clk.Now}
 
 	updates := map[int]*updateResult{}
 	in := tl.Input
