@@ -92,9 +92,10 @@ func (a *Activities) Charge(ctx context.Context, in ChargeInput) (ChargeResult, 
 		return ChargeResult{}, gatewayError(&portone.UnknownOutcomeError{Op: "POST /subscribe/payments/again", MerchantUID: in.MerchantUID, Err: err})
 	}
 	var apiErr *portone.APIError
-	if errors.As(err, &apiErr) && apiErr.Code != 0 && !apiErr.Temporary() && !errors.Is(err, portone.ErrUnauthorized) {
+	if portone.IsRefusal(err) && errors.As(err, &apiErr) && apiErr.Code != 0 {
 		// A refusal by the PG (code -1 with the card company's text) is a decline for the
-		// customer; it is classified like a code-0 decline.
+		// customer; it is classified like a code-0 decline. A refusal without an envelope code
+		// (a bare HTTP 4xx) refused our request, not the customer's card: gatewayError below.
 		return declined(in.MerchantUID, in.Amount, apiErr.Message), nil
 	}
 	return ChargeResult{}, gatewayError(err)

@@ -82,9 +82,10 @@ type cancelWire struct {
 //     Nothing was charged; whether to treat an unrecognised refusal as final
 //     is the caller's decision.
 //   - No trustworthy answer (timeout, reset, 5xx, unreadable body): an
-//     *UnknownOutcomeError. The charge may exist. Call FindPayment with the
-//     same merchant_uid before anything else, and never call Again again
-//     blindly.
+//     *UnknownOutcomeError. The charge may exist. Call FindAllPayments with
+//     the same merchant_uid before anything else (not FindPayment: it returns
+//     only the newest payment, which may be a failed retry hiding a paid one),
+//     and never call Again again blindly.
 //
 // A merchant_uid that was paid or cancelled can never be reused; use a new
 // one for every attempt.
@@ -113,7 +114,7 @@ func (c *Client) Again(ctx context.Context, req AgainRequest) (*Payment, error) 
 		auth:         true,
 		write:        true,
 		merchantUID:  req.MerchantUID,
-		next:         "call FindPayment with this merchant_uid before charging again",
+		next:         "call FindAllPayments with this merchant_uid (every payment under it) before charging again",
 		customerUIDs: []string{req.CustomerUID},
 	}
 	return c.paymentWrite(ctx, r, req.MerchantUID)
@@ -125,7 +126,7 @@ func (c *Client) Again(ctx context.Context, req AgainRequest) (*Payment, error) 
 //
 // Refusals are *APIError: ErrNothingToCancel, ErrAlreadyCancelled, a
 // Checksum mismatch, or a PG refusal. If it returns *UnknownOutcomeError the
-// refund may have happened: call GetPayment (or FindPayment) and check
+// refund may have happened: call GetPayment and check
 // CancelHistory before refunding again. Setting Checksum makes a repeated
 // refund fail instead of refunding twice.
 //
@@ -152,7 +153,7 @@ func (c *Client) CancelPayment(ctx context.Context, req CancelRequest) (*Payment
 		auth:        true,
 		write:       true,
 		merchantUID: req.MerchantUID,
-		next:        "call GetPayment or FindPayment and check cancel_history before cancelling again",
+		next:        "call GetPayment and check cancel_history before cancelling again",
 	}
 	want := req.MerchantUID
 	if req.ImpUID != "" {
