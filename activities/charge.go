@@ -73,7 +73,7 @@ func (a *Activities) Charge(ctx context.Context, in ChargeInput) (ChargeResult, 
 		Amount:      portone.KRW(in.Amount),
 		TaxFree:     portone.KRW(in.TaxFree),
 		Name:        in.Name,
-		Buyer:       portone.Buyer{Name: in.Buyer.Name, Tel: in.Buyer.Tel, Email: in.Buyer.Email},
+		Buyer:       portoneBuyer(in.Buyer),
 		CustomData:  customData(in),
 		NaverUseCfm: in.NaverUseCfm,
 	}

@@ -41,7 +41,7 @@ func (a *Activities) ScheduleCharge(ctx context.Context, in ScheduleChargeInput)
 			Amount:      portone.KRW(in.Amount),
 			TaxFree:     portone.KRW(in.TaxFree),
 			Name:        in.Name,
-			Buyer:       portone.Buyer{Name: in.Buyer.Name, Tel: in.Buyer.Tel, Email: in.Buyer.Email},
+			Buyer:       portoneBuyer(in.Buyer),
 			CustomData:  customData(in.ChargeInput),
 			NoticeURL:   a.Config.NoticeURL,
 			NaverUseCfm: in.NaverUseCfm,
