@@ -1,7 +1,8 @@
 // Package testgate holds the project's one rule for which tests are slow: a test that starts a
-// Temporal server, builds or runs a binary, drives a browser or starts another process calls
-// Slow first, and `go test -short` (make test-short) skips it. There is no other switch: no
-// build tag, no environment variable, no package list.
+// Temporal server, builds or runs one of the project's binaries, drives a browser or starts a
+// long-running service (a database, a monitoring server) calls Slow first, and `go test -short`
+// (make test-short) skips it. There is no other switch: no build tag, no environment variable,
+// no package list.
 package testgate
 
 import "testing"
