@@ -168,40 +168,16 @@ func (r payResponse) errorCode() string {
 	return *r.ErrorCode
 }
 
-// browserRoutePattern names the stand-in's route for path, or "" when path is not one.
-func browserRoutePattern(path string) string {
-	switch path {
-	case browserScriptPath, naverSessionPath, naverRegisterPath:
-		return path
+// browserRoutes lists the stand-in's endpoints (the table at the top of this file).
+func (e *Emulator) browserRoutes() []plainRoute {
+	return []plainRoute{
+		{"GET " + browserScriptPath, e.serveIamportJS},
+		{"HEAD " + browserScriptPath, e.serveIamportJS},
+		{"POST " + naverSessionPath, e.createNaverSession},
+		{"OPTIONS " + naverSessionPath, corsPreflight},
+		{"GET " + naverRegisterPath, e.naverWindow},
+		{"POST " + naverRegisterPath, e.naverDecide},
 	}
-	return ""
-}
-
-// serveBrowser serves the stand-in's routes (browserRoutePattern reported r's path as one).
-func (e *Emulator) serveBrowser(w http.ResponseWriter, r *http.Request) {
-	type endpoint struct {
-		method string
-		h      func(http.ResponseWriter, *http.Request)
-	}
-	var eps []endpoint
-	switch r.URL.Path {
-	case browserScriptPath:
-		eps = []endpoint{{http.MethodGet, e.serveIamportJS}, {http.MethodHead, e.serveIamportJS}}
-	case naverSessionPath:
-		eps = []endpoint{{http.MethodPost, e.createNaverSession}, {http.MethodOptions, corsPreflight}}
-	case naverRegisterPath:
-		eps = []endpoint{{http.MethodGet, e.naverWindow}, {http.MethodPost, e.naverDecide}}
-	}
-	var allowed []string
-	for _, ep := range eps {
-		if ep.method == r.Method {
-			ep.h(w, r)
-			return
-		}
-		allowed = append(allowed, ep.method)
-	}
-	w.Header().Set("Allow", strings.Join(allowed, ", "))
-	http.Error(w, "method not allowed; use "+strings.Join(allowed, ", "), http.StatusMethodNotAllowed)
 }
 
 func (e *Emulator) serveIamportJS(w http.ResponseWriter, r *http.Request) {
