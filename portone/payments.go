@@ -202,12 +202,14 @@ func (c *Client) GetPayment(ctx context.Context, impUID string) (*Payment, error
 	return c.paymentRead(ctx, r)
 }
 
-// FindPayment returns the payment with merchantUID; this is how a caller
-// settles an *UnknownOutcomeError from Again. When several payments share the
-// merchant_uid (for example a failed attempt and a later one), PortOne
-// returns the most recently started; with a status, the newest with that
-// status. status "" means any status. None returns an *APIError matching
-// ErrNotFound.
+// FindPayment returns one payment with merchantUID. When several payments
+// share the merchant_uid (for example a failed attempt and a later one),
+// PortOne returns the most recently started; with a status, the newest with
+// that status. status "" means any status. None returns an *APIError matching
+// ErrNotFound. Because it shows only one payment it is not the way to settle
+// an *UnknownOutcomeError (use FindAllPayments); no production path calls it,
+// and it is kept as PortOne's documented single lookup (docs/architecture.md,
+// "Endpoints no production path calls").
 //
 // PortOne API: GET /payments/find/{merchant_uid}[/{payment_status}]
 func (c *Client) FindPayment(ctx context.Context, merchantUID string, status PaymentStatus) (*Payment, error) {
