@@ -47,6 +47,12 @@ type ChargeResult struct {
 	At          time.Time `json:"at,omitzero"`
 	// Adopted is true when no new charge was made because a payment already existed.
 	Adopted bool `json:"adopted,omitempty"`
+	// Attempt is the attempt number of MerchantUID (for an adopted payment, the earlier attempt's
+	// own), and Via the PortOne operation that made the charge: again for Charge and Lookup,
+	// schedule for the schedule activities. Both are 0/"" in results recorded before they
+	// existed, so a reader of old histories falls back to what it knew before.
+	Attempt int         `json:"attempt,omitempty"`
+	Via     billing.Via `json:"via,omitempty"`
 }
 
 // customData is stored on every PortOne payment so that the console shows what it was for. It
@@ -65,6 +71,14 @@ func customData(in ChargeInput) string {
 //  4. a decline is classified soft or hard; when the lost answer leaves the outcome unknown the
 //     activity fails with a retryable GatewayOutcomeUnknown error and the retry starts at step 1.
 func (a *Activities) Charge(ctx context.Context, in ChargeInput) (ChargeResult, error) {
+	res, err := a.charge(ctx, in)
+	if err != nil {
+		return ChargeResult{}, err
+	}
+	return stamp(res, in.Attempt, billing.ViaAgain), nil
+}
+
+func (a *Activities) charge(ctx context.Context, in ChargeInput) (ChargeResult, error) {
 	if prior, ok, err := a.lookup(ctx, in.PriorMerchantUIDs, in.MerchantUID); err != nil || ok {
 		return prior, err
 	}
@@ -74,7 +88,7 @@ func (a *Activities) Charge(ctx context.Context, in ChargeInput) (ChargeResult, 
 		Amount:      portone.KRW(in.Amount),
 		TaxFree:     portone.KRW(in.TaxFree),
 		Name:        in.Name,
-		Buyer:       portone.Buyer{Name: in.Buyer.Name, Tel: in.Buyer.Tel, Email: in.Buyer.Email},
+		Buyer:       portoneBuyer(in.Buyer),
 		CustomData:  customData(in),
 		NaverUseCfm: naverUseCfmNotBefore(in.NaverUseCfm, a.now()),
 	}
@@ -93,9 +107,10 @@ func (a *Activities) Charge(ctx context.Context, in ChargeInput) (ChargeResult, 
 		return ChargeResult{}, gatewayError(&portone.UnknownOutcomeError{Op: "POST /subscribe/payments/again", MerchantUID: in.MerchantUID, Err: err})
 	}
 	var apiErr *portone.APIError
-	if errors.As(err, &apiErr) && apiErr.Code != 0 && !apiErr.Temporary() && !errors.Is(err, portone.ErrUnauthorized) {
+	if portone.IsRefusal(err) && errors.As(err, &apiErr) && apiErr.Code != 0 {
 		// A refusal by the PG (code -1 with the card company's text) is a decline for the
-		// customer; it is classified like a code-0 decline.
+		// customer; it is classified like a code-0 decline. A refusal without an envelope code
+		// (a bare HTTP 4xx) refused our request, not the customer's card: gatewayError below.
 		return declined(in.MerchantUID, in.Amount, apiErr.Message), nil
 	}
 	return ChargeResult{}, gatewayError(err)
@@ -236,7 +251,7 @@ func (a *Activities) Lookup(ctx context.Context, in LookupInput) (LookupResult, 
 	if err != nil || !ok {
 		return LookupResult{}, err
 	}
-	return LookupResult{Found: true, Charge: res}, nil
+	return LookupResult{Found: true, Charge: stamp(res, 0, billing.ViaAgain)}, nil
 }
 
 func unix(s int64) time.Time {

@@ -36,7 +36,6 @@ func gatewayError(err error) error {
 		return nil
 	}
 	var verr *portone.ValidationError
-	var apiErr *portone.APIError
 	switch {
 	case errors.As(err, &verr):
 		return temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeInvalidRequest, nil)
@@ -44,12 +43,10 @@ func gatewayError(err error) error {
 		return temporal.NewApplicationError(err.Error(), ErrTypeOutcomeUnknown)
 	case errors.Is(err, portone.ErrUnauthorized):
 		return temporal.NewApplicationError(err.Error(), ErrTypeUnauthorized)
-	case errors.As(err, &apiErr):
-		if apiErr.Temporary() {
-			return temporal.NewApplicationError(err.Error(), ErrTypeGatewayUnavailable)
-		}
+	case portone.IsRefusal(err):
 		return temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeGatewayRejected, nil)
 	default:
+		// Transport failures and temporary PortOne errors (5xx, 429 on reads).
 		return temporal.NewApplicationError(err.Error(), ErrTypeGatewayUnavailable)
 	}
 }

@@ -63,8 +63,7 @@ func (a *Activities) Refund(ctx context.Context, in RefundInput) (RefundResult, 
 	if err == nil {
 		return RefundResult{Refunded: in.Amount, CancelledTotal: int64(p.CancelAmount)}, nil
 	}
-	var apiErr *portone.APIError
-	if errors.Is(err, portone.ErrAlreadyCancelled) || (errors.As(err, &apiErr) && !apiErr.Temporary() && !errors.Is(err, portone.ErrUnauthorized)) {
+	if errors.Is(err, portone.ErrAlreadyCancelled) || portone.IsRefusal(err) {
 		// A checksum mismatch or "already cancelled" may mean our own earlier try succeeded.
 		if done, ok, lerr := a.refundDone(ctx, in); lerr != nil || ok {
 			return done, lerr

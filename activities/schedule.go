@@ -16,21 +16,66 @@ type ScheduleChargeInput struct {
 	ScheduleAt time.Time `json:"schedule_at"`
 }
 
-// ScheduleState is what PortOne says about one scheduled charge.
+// ScheduleStatus is how PortOne stands on one scheduled charge. It is owned here, not taken from
+// the client, because the workflow must not import portone; the strings are PortOne's.
+type ScheduleStatus string
+
+// Schedule statuses.
+const (
+	// ScheduleNone means PortOne holds no schedule under the merchant_uid: it never had one,
+	// or, with ScheduleState.Charge set, it refused to create one (ScheduleState.Refused).
+	ScheduleNone ScheduleStatus = ""
+	// SchedulePending means PortOne will charge at ScheduleAt; nothing was charged yet.
+	SchedulePending ScheduleStatus = "scheduled"
+	// ScheduleExecuted means PortOne's scheduler ran it; ScheduleState.Charge says how it went.
+	ScheduleExecuted ScheduleStatus = "executed"
+	// ScheduleRevoked means it was revoked before it ran; nothing was charged.
+	ScheduleRevoked ScheduleStatus = "revoked"
+)
+
+// ScheduleState is what PortOne says about one scheduled charge. Read it through its methods;
+// the JSON fields stay as they were so that recorded workflow histories decode unchanged, and the
+// methods are derived from them for the same reason (an old history has no new field to read).
 type ScheduleState struct {
 	// Status is "scheduled", "executed", "revoked", or "" when PortOne has no such schedule.
+	// It keeps the client's type until the workflow and its tests read State() instead; the
+	// JSON is the same string either way.
 	Status     portone.ScheduleStatus `json:"status"`
 	ScheduleAt time.Time              `json:"schedule_at,omitzero"`
-	// Charge is set once the schedule executed (or for a revoked schedule, Outcome revoked).
+	// Charge is set once the schedule executed (or for a revoked schedule, Outcome revoked), and
+	// when PortOne refused to schedule (Status "").
 	Charge *ChargeResult `json:"charge,omitempty"`
 }
+
+// State is the schedule's status as this package's type.
+func (s ScheduleState) State() ScheduleStatus { return ScheduleStatus(s.Status) }
+
+// Executed reports whether PortOne's scheduler ran the charge; Charge then holds its result.
+func (s ScheduleState) Executed() bool { return s.State() == ScheduleExecuted && s.Charge != nil }
+
+// Pending reports whether the charge is still scheduled and has not run.
+func (s ScheduleState) Pending() bool { return s.State() == SchedulePending }
+
+// Refused reports whether PortOne refused to schedule the charge (the billing key is gone);
+// Charge then holds the hard decline to record when the cycle falls due.
+func (s ScheduleState) Refused() bool { return s.State() == ScheduleNone && s.Charge != nil }
+
+// Revoked reports whether the schedule was revoked at PortOne before it ran.
+func (s ScheduleState) Revoked() bool { return s.State() == ScheduleRevoked }
+
+// NotFound reports whether PortOne holds no schedule under the merchant_uid (and did not refuse
+// one just now).
+func (s ScheduleState) NotFound() bool { return s.State() == ScheduleNone && s.Charge == nil }
+
+// scheduleStatus converts the client's status; the strings are PortOne's on both sides.
+func scheduleStatus(s ScheduleStatus) portone.ScheduleStatus { return portone.ScheduleStatus(s) }
 
 // ScheduleCharge registers a cycle's charge with PortOne (POST /subscribe/payments/schedule).
 // It is idempotent: it looks the merchant_uid up first and returns an existing schedule as is,
 // so a retry after a lost answer never schedules twice (PortOne would refuse the duplicate
 // merchant_uid anyway).
 func (a *Activities) ScheduleCharge(ctx context.Context, in ScheduleChargeInput) (ScheduleState, error) {
-	if st, err := a.scheduleState(ctx, in.MerchantUID, in.Amount); err != nil || st.Status != "" {
+	if st, err := a.scheduleState(ctx, in.MerchantUID, in.Amount); err != nil || !st.NotFound() {
 		return st, err
 	}
 	_, err := a.Gateway.Schedule(ctx, portone.ScheduleRequest{
@@ -41,7 +86,7 @@ func (a *Activities) ScheduleCharge(ctx context.Context, in ScheduleChargeInput)
 			Amount:      portone.KRW(in.Amount),
 			TaxFree:     portone.KRW(in.TaxFree),
 			Name:        in.Name,
-			Buyer:       portone.Buyer{Name: in.Buyer.Name, Tel: in.Buyer.Tel, Email: in.Buyer.Email},
+			Buyer:       portoneBuyer(in.Buyer),
 			CustomData:  customData(in.ChargeInput),
 			NoticeURL:   a.Config.NoticeURL,
 			NaverUseCfm: in.NaverUseCfm,
@@ -51,11 +96,12 @@ func (a *Activities) ScheduleCharge(ctx context.Context, in ScheduleChargeInput)
 		if errors.Is(err, portone.ErrCustomerNotRegistered) {
 			r := declined(in.MerchantUID, in.Amount, "billing key is not registered at PortOne: "+apiMessage(err))
 			r.Outcome = billing.OutcomeDeclinedHard
-			return ScheduleState{Charge: &r}, nil
+			r = stamp(r, in.Attempt, billing.ViaSchedule)
+			return ScheduleState{Status: scheduleStatus(ScheduleNone), Charge: &r}, nil
 		}
 		return ScheduleState{}, gatewayError(err)
 	}
-	return ScheduleState{Status: portone.ScheduleScheduled, ScheduleAt: in.ScheduleAt.UTC()}, nil
+	return ScheduleState{Status: scheduleStatus(SchedulePending), ScheduleAt: in.ScheduleAt.UTC()}, nil
 }
 
 // SettleScheduleInput names a scheduled charge.
@@ -84,7 +130,7 @@ func (a *Activities) Unschedule(ctx context.Context, in SettleScheduleInput) (Sc
 	if serr != nil {
 		return ScheduleState{}, serr
 	}
-	if st.Status == portone.ScheduleScheduled {
+	if st.Pending() {
 		// PortOne said it revoked it (or that nothing was left to revoke) yet still lists it as
 		// scheduled: the answer cannot be trusted yet; retry.
 		return ScheduleState{}, gatewayError(&portone.UnknownOutcomeError{Op: "POST /subscribe/payments/unschedule", MerchantUID: in.MerchantUID,
@@ -104,7 +150,9 @@ func (a *Activities) scheduleState(ctx context.Context, merchantUID string, want
 	st := ScheduleState{Status: s.ScheduleStatus, ScheduleAt: unix(s.ScheduleAt)}
 	switch s.ScheduleStatus {
 	case portone.ScheduleRevoked:
-		st.Charge = &ChargeResult{Outcome: billing.OutcomeRevoked, MerchantUID: merchantUID, Amount: want, At: unix(s.RevokedAt)}
+		res := stamp(ChargeResult{Outcome: billing.OutcomeRevoked, MerchantUID: merchantUID, Amount: want, At: unix(s.RevokedAt)},
+			attemptOf(merchantUID), billing.ViaSchedule)
+		st.Charge = &res
 	case portone.ScheduleExecuted:
 		var p *portone.Payment
 		if s.ImpUID != "" {
@@ -119,6 +167,7 @@ func (a *Activities) scheduleState(ctx context.Context, merchantUID string, want
 		if err != nil {
 			return ScheduleState{}, err
 		}
+		res = stamp(res, attemptOf(merchantUID), billing.ViaSchedule)
 		st.Charge = &res
 	}
 	return st, nil

@@ -36,6 +36,7 @@ import (
 
 	"github.com/paycycle/paycycle/billing"
 	"github.com/paycycle/paycycle/codec"
+	"github.com/paycycle/paycycle/internal/testgate"
 )
 
 // Built once in TestMain: the real devserver binary and the stand-in for its children.
@@ -53,6 +54,10 @@ func TestMain(m *testing.M) {
 	}
 	code := func() int {
 		defer os.RemoveAll(dir)
+		if testing.Short() {
+			// The binaries are only for the tests that testgate.Slow skips under -short.
+			return m.Run()
+		}
 		devserverBin = filepath.Join(dir, "devserver")
 		standinBin = filepath.Join(dir, "standin")
 		goBin, err := exec.LookPath("go")
@@ -105,6 +110,7 @@ func (p ports) flags() []string {
 // standinBinDir is a bin dir whose emulator, edgeserver and worker are the stand-in.
 func standinBinDir(t *testing.T, names ...string) string {
 	t.Helper()
+	testgate.Slow(t, "runs the devserver binary with stand-in children")
 	dir := t.TempDir()
 	if len(names) == 0 {
 		names = childNames
@@ -134,6 +140,7 @@ type proc struct {
 
 func startDevserver(t *testing.T, env []string, args ...string) *proc {
 	t.Helper()
+	testgate.Slow(t, "builds and runs the devserver binary")
 	p := &proc{t: t, banner: make(chan struct{}), exited: make(chan struct{})}
 	p.cmd = exec.Command(devserverBin, args...)
 	p.cmd.Env = append(os.Environ(), env...)

@@ -18,6 +18,7 @@ import (
 	"github.com/paycycle/paycycle/billing"
 	"github.com/paycycle/paycycle/codec"
 	"github.com/paycycle/paycycle/internal/browsertest"
+	"github.com/paycycle/paycycle/internal/testgate"
 	"github.com/paycycle/paycycle/localtemporal"
 )
 
@@ -27,9 +28,7 @@ import (
 // Start Workflow enabled, the codec endpoint configured in the UI, and the codec endpoint's CORS
 // accepting the UI's origin (the browser, not the UI server, calls it).
 func TestWebUIStartsAnEncryptedSubscription(t *testing.T) {
-	if testing.Short() {
-		t.Skip("drives a browser")
-	}
+	testgate.Slow(t, "starts a Temporal server and drives a browser")
 	if browsertest.Path() == "" {
 		t.Skip("no Chromium or Chrome found: install Debian's chromium package to run this test")
 	}

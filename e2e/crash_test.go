@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/paycycle/paycycle/billing"
+	"github.com/paycycle/paycycle/internal/testgate"
 	"github.com/paycycle/paycycle/portone/portonetest"
 )
 
@@ -26,6 +27,7 @@ var (
 // binary builds the project's commands once per test run and returns the path of one.
 func binary(t *testing.T, name string) string {
 	t.Helper()
+	testgate.Slow(t, "builds and runs the project's binaries")
 	buildOnce.Do(func() {
 		binDir, buildErr = os.MkdirTemp("", "paycycle-e2e-bin-")
 		if buildErr != nil {

@@ -24,6 +24,7 @@ import (
 	"github.com/paycycle/paycycle/billing"
 	"github.com/paycycle/paycycle/codec"
 	"github.com/paycycle/paycycle/internal/browsertest"
+	"github.com/paycycle/paycycle/internal/testgate"
 	"github.com/paycycle/paycycle/portone/portonetest"
 )
 
@@ -128,19 +129,18 @@ func tail(s string, n int) string {
 	return s[len(s)-n:]
 }
 
-// temporalCLI returns the temporal CLI built by `make tools`, or "" when it is not there.
+// temporalCLI returns the temporal CLI that `make tools` installs into the checkout's bin/, or
+// "" when it is not there. It is found by its place, not through an environment variable, so
+// that running the test by hand finds the same CLI as make does.
 func temporalCLI() string {
-	for _, dir := range []string{os.Getenv("PAYCYCLE_BIN_DIR"), filepath.Join("..", "bin")} {
-		if dir == "" {
-			continue
-		}
-		if p, err := filepath.Abs(filepath.Join(dir, "temporal")); err == nil {
-			if _, err := os.Stat(p); err == nil {
-				return p
-			}
-		}
+	p, err := filepath.Abs(filepath.Join("..", "bin", "temporal"))
+	if err != nil {
+		return ""
 	}
-	return ""
+	if _, err := os.Stat(p); err != nil {
+		return ""
+	}
+	return p
 }
 
 // TestDevStack drives what `make run` starts, the way the billing team and operators use it:
@@ -150,9 +150,7 @@ func temporalCLI() string {
 // mid-subscription and the timer still fires, charging the next cycle exactly once; the CLI's
 // cancel signal ends it.
 func TestDevStack(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts the whole local stack")
-	}
+	testgate.Slow(t, "starts the whole local stack")
 	d := newDevstack(t)
 	d.start()
 	c := d.client()

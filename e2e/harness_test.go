@@ -22,6 +22,7 @@ import (
 	"github.com/paycycle/paycycle/billing"
 	"github.com/paycycle/paycycle/calendar"
 	"github.com/paycycle/paycycle/codec"
+	"github.com/paycycle/paycycle/internal/testgate"
 	"github.com/paycycle/paycycle/portone"
 	"github.com/paycycle/paycycle/portone/portonetest"
 	"github.com/paycycle/paycycle/temporalconn"
@@ -51,6 +52,7 @@ type stackOptions struct {
 
 func newStack(t *testing.T, o stackOptions) *stack {
 	t.Helper()
+	testgate.Slow(t, "starts a Temporal server, the emulator and a worker")
 	s := &stack{t: t}
 	copts := client.Options{}
 	if !o.plain {

@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/paycycle/paycycle/internal/textfmt"
 )
 
 func TestDedupeIsBoundedInSizeAndAge(t *testing.T) {
@@ -38,6 +40,6 @@ func TestRandomStringAlphabet(t *testing.T) {
 
 func TestFormatting(t *testing.T) {
 	for n, want := range map[int64]string{0: "0", 10: "10", 999: "999", 1000: "1,000", 9900: "9,900", 1234567: "1,234,567", -1500: "-1,500"} {
-		require.Equal(t, want, formatKRW(n))
+		require.Equal(t, want, textfmt.FormatKRW(n))
 	}
 }

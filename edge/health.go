@@ -6,6 +6,8 @@ import (
 	"net/http"
 
 	"go.temporal.io/sdk/client"
+
+	"github.com/paycycle/paycycle/internal/textfmt"
 )
 
 // HealthAnswer is the JSON body of /healthz and /readyz.
@@ -41,7 +43,7 @@ func (s *Server) handleReadyz(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		writeJSON(w, http.StatusServiceUnavailable, HealthAnswer{
 			Status: "unavailable",
-			Reason: truncateRunes(fmt.Sprintf("Temporal health check failed within %s: %v", s.cfg.ReadyTimeout, err), 300),
+			Reason: textfmt.Truncate(fmt.Sprintf("Temporal health check failed within %s: %v", s.cfg.ReadyTimeout, err), 300),
 		})
 		return
 	}

@@ -66,26 +66,6 @@ func (s *Server) renderMessage(w http.ResponseWriter, status int, p messagePage)
 	s.render(w, status, "message.html", p)
 }
 
-// formatKRW writes whole won with thousands separators: 9900 → "9,900".
-func formatKRW(n int64) string {
-	s := strconv.FormatInt(n, 10)
-	neg := false
-	if n < 0 {
-		neg, s = true, s[1:]
-	}
-	var b []byte
-	for i := range len(s) {
-		if i > 0 && (len(s)-i)%3 == 0 {
-			b = append(b, ',')
-		}
-		b = append(b, s[i])
-	}
-	if neg {
-		return "-" + string(b)
-	}
-	return string(b)
-}
-
 // intervalKo describes a billing interval in Korean: "매월", "3개월마다", "30초마다".
 func intervalKo(iv calendar.Interval) string {
 	every := map[calendar.Unit]string{calendar.Day: "매일", calendar.Week: "매주", calendar.Month: "매월", calendar.Year: "매년"}

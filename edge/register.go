@@ -13,6 +13,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/paycycle/paycycle/billing"
+	"github.com/paycycle/paycycle/internal/textfmt"
 )
 
 // queryState reads a subscription's state from its workflow.
@@ -104,8 +105,8 @@ func (s *Server) handleRegisterPage(w http.ResponseWriter, r *http.Request) {
 	page := registerPage{
 		Title:        "네이버페이 정기결제 등록 · Register NaverPay",
 		PlanName:     plan.Name,
-		AmountKo:     formatKRW(plan.Amount) + "원",
-		AmountEn:     "KRW " + formatKRW(plan.Amount),
+		AmountKo:     textfmt.FormatKRW(plan.Amount) + "원",
+		AmountEn:     "KRW " + textfmt.FormatKRW(plan.Amount),
 		IntervalKo:   intervalKo(plan.Interval),
 		IntervalEn:   plan.Interval.String(),
 		IMPScriptURL: s.cfg.IMPScriptURL,
@@ -222,7 +223,7 @@ func (s *Server) newPageData(selected string) newPage {
 		p.Plans = append(p.Plans, planChoice{
 			Code:       opt.Code,
 			Name:       opt.Name,
-			AmountKo:   formatKRW(opt.Amount) + "원",
+			AmountKo:   textfmt.FormatKRW(opt.Amount) + "원",
 			IntervalKo: intervalKo(opt.Interval),
 			IntervalEn: opt.Interval.String(),
 			Selected:   opt.Code == selected || (selected == "" && i == 0),

@@ -14,6 +14,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/paycycle/paycycle/billing"
+	"github.com/paycycle/paycycle/internal/textfmt"
 	"github.com/paycycle/paycycle/portone"
 )
 
@@ -291,7 +292,7 @@ func (s *Server) completeVerified(ctx context.Context, log *zap.Logger, p *porto
 // checked at PortOne first: an unknown imp_uid or a mismatching merchant_uid is not signalled,
 // and a record PortOne calls paid wins over the browser's word.
 func (s *Server) completeFailure(ctx context.Context, log *zap.Logger, c completion) regResult {
-	msg := truncateRunes(c.ErrorMsg, maxErrorMsg)
+	msg := textfmt.Truncate(c.ErrorMsg, maxErrorMsg)
 	muid := c.MerchantUID
 	subID := registrationSubscription(muid)
 	failed := regResult{Outcome: OutcomeFailed, SubscriptionID: subID, Reason: reasonNaverPay, ErrorMsg: msg}

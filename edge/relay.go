@@ -7,11 +7,11 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
-	"unicode/utf8"
 
 	"go.temporal.io/api/serviceerror"
 
 	"github.com/paycycle/paycycle/billing"
+	"github.com/paycycle/paycycle/internal/textfmt"
 	"github.com/paycycle/paycycle/portone"
 )
 
@@ -99,7 +99,7 @@ func registrationSignal(p *portone.Payment) (signal string, arg any, reason stri
 		if msg == "" {
 			msg = "NaverPay registration failed (PortOne gave no reason)"
 		}
-		return billing.SignalRegistrationFailed, billing.RegistrationFailedSignal{MerchantUID: p.MerchantUID, Error: truncateRunes(msg, maxErrorMsg)}, "", true
+		return billing.SignalRegistrationFailed, billing.RegistrationFailedSignal{MerchantUID: p.MerchantUID, Error: textfmt.Truncate(msg, maxErrorMsg)}, "", true
 	default:
 		return "", nil, fmt.Sprintf("PortOne's record is %q, not a finished registration", p.Status), false
 	}
@@ -108,14 +108,6 @@ func registrationSignal(p *portone.Payment) (signal string, arg any, reason stri
 // maxErrorMsg bounds a NaverPay error message carried into a signal or a page; NaverPay's are
 // one sentence.
 const maxErrorMsg = 500
-
-func truncateRunes(s string, n int) string {
-	if utf8.RuneCountInString(s) <= n {
-		return s
-	}
-	r := []rune(s)
-	return string(r[:n]) + "…"
-}
 
 // writeJSON answers v as JSON with status.
 func writeJSON(w http.ResponseWriter, status int, v any) {

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/paycycle/paycycle/billing"
+	"github.com/paycycle/paycycle/internal/textfmt"
 )
 
 // resultPage is the data of GET /registration/result.
@@ -53,7 +54,7 @@ func (s *Server) handleResult(w http.ResponseWriter, r *http.Request) {
 		Outcome:        q.Get("outcome"),
 		SubscriptionID: strings.TrimSpace(q.Get("subscription_id")),
 		Reason:         q.Get("reason"),
-		ErrorMsg:       truncateRunes(q.Get("error_msg"), maxErrorMsg),
+		ErrorMsg:       textfmt.Truncate(q.Get("error_msg"), maxErrorMsg),
 	}
 	if billing.ValidateSubscriptionID(res.SubscriptionID) != nil {
 		res.SubscriptionID = ""

@@ -22,6 +22,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/paycycle/paycycle/billing"
+	"github.com/paycycle/paycycle/internal/testgate"
 	"github.com/paycycle/paycycle/portone"
 	"github.com/paycycle/paycycle/portone/portonetest"
 )
@@ -39,6 +40,7 @@ func freeAddr(t *testing.T) string {
 // buildBinary compiles the edgeserver into a temporary directory.
 func buildBinary(t *testing.T) string {
 	t.Helper()
+	testgate.Slow(t, "builds and runs the edgeserver binary")
 	bin := filepath.Join(t.TempDir(), "edgeserver")
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
@@ -82,9 +84,6 @@ func (b *lockedBuffer) String() string {
 }
 
 func TestBinaryServesAndStopsOnSIGTERM(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds the binary")
-	}
 	bin := buildBinary(t)
 	emu, emuSrv := portonetest.NewServer(t, portonetest.Options{})
 
@@ -183,9 +182,6 @@ func TestBinaryServesAndStopsOnSIGTERM(t *testing.T) {
 }
 
 func TestBinaryRefusesToStartWithoutPortOneKeys(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds the binary")
-	}
 	bin := buildBinary(t)
 	cmd := exec.Command(bin, "-addr", "127.0.0.1:0")
 	cmd.Env = baseEnv("TEMPORAL_ADDRESS=" + freeAddr(t))

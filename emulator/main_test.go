@@ -18,6 +18,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/paycycle/paycycle/internal/testgate"
 	"github.com/paycycle/paycycle/portone/portonetest"
 )
 
@@ -116,6 +117,7 @@ func (l *lockedBuffer) String() string {
 // TestBinary builds the emulator, runs it as a real process on a free loopback port, drives
 // it over HTTP as curl would, and stops it with SIGTERM.
 func TestBinary(t *testing.T) {
+	testgate.Slow(t, "builds and runs the emulator binary")
 	goTool, err := exec.LookPath("go")
 	if err != nil {
 		t.Skip("the go tool is not on PATH, so the binary cannot be built")

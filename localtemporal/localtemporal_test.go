@@ -22,6 +22,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/paycycle/paycycle/billing"
+	"github.com/paycycle/paycycle/internal/testgate"
 	"github.com/paycycle/paycycle/localtemporal"
 )
 
@@ -114,6 +115,7 @@ func searchAttributes(ctx context.Context, t *testing.T, c client.Client, ns str
 }
 
 func TestServerSurvivesRestartWithPendingTimer(t *testing.T) {
+	testgate.Slow(t, "starts a Temporal server twice")
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
 

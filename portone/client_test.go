@@ -451,7 +451,7 @@ func TestWriteTimeout_IsUnknown(t *testing.T) {
 	require.ErrorIs(t, err, ErrUnknownOutcome)
 	require.ErrorIs(t, err, context.DeadlineExceeded)
 	require.Equal(t, "sub-42-c3-a1", ue.MerchantUID)
-	require.Contains(t, err.Error(), "FindPayment")
+	require.Contains(t, err.Error(), "call FindAllPayments with this merchant_uid")
 	var apiErr *APIError
 	require.False(t, errors.As(err, &apiErr), "an unknown outcome is never a refusal")
 }

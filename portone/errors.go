@@ -23,7 +23,7 @@ var (
 	ErrCustomerNotRegistered = errors.New("portone: customer_uid not registered")
 	// ErrMerchantUIDUsed means a payment with this merchant_uid was already paid
 	// or cancelled ("이미 주문이 이루어진 건"). The earlier payment is the one to
-	// look at: find it with FindPayment.
+	// look at: find it with FindAllPayments.
 	ErrMerchantUIDUsed = errors.New("portone: merchant_uid already used")
 	// ErrNothingToUnschedule means there was no pending schedule to revoke
 	// ("취소할 예약결제 기록이 존재하지 않습니다").
@@ -67,6 +67,22 @@ func (e *APIError) Error() string {
 // a duplicate merchant_uid is not temporary.
 func (e *APIError) Temporary() bool {
 	return e.HTTPStatus >= 500 || e.HTTPStatus == http.StatusTooManyRequests
+}
+
+// Refusal reports whether PortOne definitely refused the request on its merits: it answered, the
+// failure is not temporary, and it is not a credentials problem (ErrUnauthorized), which an
+// operator fixes and after which the same request may succeed. Nothing was done, and sending the
+// request again unchanged will be refused again.
+func (e *APIError) Refusal() bool {
+	return !e.Temporary() && e.HTTPStatus != http.StatusUnauthorized
+}
+
+// IsRefusal reports whether err is a definite refusal by PortOne (see APIError.Refusal). It is
+// false for an unknown outcome, a transport failure and a validation error: none of them is an
+// *APIError, so none of them can be mistaken for a refusal.
+func IsRefusal(err error) bool {
+	var apiErr *APIError
+	return errors.As(err, &apiErr) && apiErr.Refusal() && !errors.Is(err, ErrUnauthorized)
 }
 
 // messageRules maps PortOne's (undocumented, Korean) messages to sentinels.
@@ -117,7 +133,7 @@ func squash(s string) string {
 // CancelPayment, DeleteCustomer) may have reached PortOne but no trustworthy
 // answer came back: a timeout, a reset or closed connection, a 5xx, or a body
 // that could not be read or decoded. The write may or may not have taken
-// effect. Look it up (for a charge: FindPayment with MerchantUID) before
+// effect. Look it up (for a charge: FindAllPayments with MerchantUID) before
 // doing anything else; never send a charge again blindly.
 type UnknownOutcomeError struct {
 	// Op is the route template of the write.

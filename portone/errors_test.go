@@ -3,6 +3,7 @@ package portone
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -54,6 +55,40 @@ func TestAPIError_Temporary(t *testing.T) {
 	t.Parallel()
 	for status, want := range map[int]bool{200: false, 400: false, 401: false, 404: false, 429: true, 500: true, 503: true} {
 		require.Equal(t, want, (&APIError{HTTPStatus: status}).Temporary(), status)
+	}
+}
+
+func TestIsRefusal(t *testing.T) {
+	t.Parallel()
+	declined := &APIError{Op: opAgain, HTTPStatus: 200, Code: -1, Message: "한도초과"}
+	tests := []struct {
+		name string
+		give error
+		want bool
+	}{
+		{"nil", nil, false},
+		{"PG refusal, code -1", declined, true},
+		{"wrapped refusal", fmt.Errorf("charge: %w", declined), true},
+		{"duplicate merchant_uid", &APIError{Op: opAgain, HTTPStatus: 200, Code: 1, Message: "이미 주문이 이루어진 건입니다"}, true},
+		{"HTTP 400", &APIError{Op: opAgain, HTTPStatus: 400}, true},
+		{"HTTP 404", &APIError{Op: opAgain, HTTPStatus: 404}, true},
+		{"HTTP 401 is a configuration problem", &APIError{Op: opAgain, HTTPStatus: 401}, false},
+		{"HTTP 429 is temporary", &APIError{Op: opAgain, HTTPStatus: 429}, false},
+		{"HTTP 503 on a read is temporary", &APIError{Op: opAgain, HTTPStatus: 503}, false},
+		{"unknown outcome", &UnknownOutcomeError{Op: opAgain, MerchantUID: "m1", Err: &statusError{status: 400}}, false},
+		{"transport", &TransportError{Op: opAgain, Err: io.ErrUnexpectedEOF}, false},
+		{"validation", &ValidationError{Op: opAgain, Field: "amount", Reason: "must be positive"}, false},
+		{"plain", errors.New("boom"), false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			require.Equal(t, tt.want, IsRefusal(tt.give))
+			var apiErr *APIError
+			if errors.As(tt.give, &apiErr) {
+				require.Equal(t, tt.want, apiErr.Refusal())
+			}
+		})
 	}
 }
 

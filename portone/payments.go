@@ -82,9 +82,10 @@ type cancelWire struct {
 //     Nothing was charged; whether to treat an unrecognised refusal as final
 //     is the caller's decision.
 //   - No trustworthy answer (timeout, reset, 5xx, unreadable body): an
-//     *UnknownOutcomeError. The charge may exist. Call FindPayment with the
-//     same merchant_uid before anything else, and never call Again again
-//     blindly.
+//     *UnknownOutcomeError. The charge may exist. Call FindAllPayments with
+//     the same merchant_uid before anything else (not FindPayment: it returns
+//     only the newest payment, which may be a failed retry hiding a paid one),
+//     and never call Again again blindly.
 //
 // A merchant_uid that was paid or cancelled can never be reused; use a new
 // one for every attempt.
@@ -113,7 +114,7 @@ func (c *Client) Again(ctx context.Context, req AgainRequest) (*Payment, error) 
 		auth:         true,
 		write:        true,
 		merchantUID:  req.MerchantUID,
-		next:         "call FindPayment with this merchant_uid before charging again",
+		next:         "call FindAllPayments with this merchant_uid (every payment under it) before charging again",
 		customerUIDs: []string{req.CustomerUID},
 	}
 	return c.paymentWrite(ctx, r, req.MerchantUID)
@@ -125,7 +126,7 @@ func (c *Client) Again(ctx context.Context, req AgainRequest) (*Payment, error) 
 //
 // Refusals are *APIError: ErrNothingToCancel, ErrAlreadyCancelled, a
 // Checksum mismatch, or a PG refusal. If it returns *UnknownOutcomeError the
-// refund may have happened: call GetPayment (or FindPayment) and check
+// refund may have happened: call GetPayment and check
 // CancelHistory before refunding again. Setting Checksum makes a repeated
 // refund fail instead of refunding twice.
 //
@@ -152,7 +153,7 @@ func (c *Client) CancelPayment(ctx context.Context, req CancelRequest) (*Payment
 		auth:        true,
 		write:       true,
 		merchantUID: req.MerchantUID,
-		next:        "call GetPayment or FindPayment and check cancel_history before cancelling again",
+		next:        "call GetPayment and check cancel_history before cancelling again",
 	}
 	want := req.MerchantUID
 	if req.ImpUID != "" {
@@ -201,12 +202,14 @@ func (c *Client) GetPayment(ctx context.Context, impUID string) (*Payment, error
 	return c.paymentRead(ctx, r)
 }
 
-// FindPayment returns the payment with merchantUID; this is how a caller
-// settles an *UnknownOutcomeError from Again. When several payments share the
-// merchant_uid (for example a failed attempt and a later one), PortOne
-// returns the most recently started; with a status, the newest with that
-// status. status "" means any status. None returns an *APIError matching
-// ErrNotFound.
+// FindPayment returns one payment with merchantUID. When several payments
+// share the merchant_uid (for example a failed attempt and a later one),
+// PortOne returns the most recently started; with a status, the newest with
+// that status. status "" means any status. None returns an *APIError matching
+// ErrNotFound. Because it shows only one payment it is not the way to settle
+// an *UnknownOutcomeError (use FindAllPayments); no production path calls it,
+// and it is kept as PortOne's documented single lookup (docs/architecture.md,
+// "Endpoints no production path calls").
 //
 // PortOne API: GET /payments/find/{merchant_uid}[/{payment_status}]
 func (c *Client) FindPayment(ctx context.Context, merchantUID string, status PaymentStatus) (*Payment, error) {

@@ -110,7 +110,7 @@ func wantUnknown(t *testing.T, p *Payment, err error) {
 	var te *TransportError
 	require.False(t, errors.As(err, &te))
 	require.Equal(t, "sub-42-c3-a1", ue.MerchantUID)
-	require.Contains(t, err.Error(), "FindPayment")
+	require.Contains(t, err.Error(), "call FindAllPayments with this merchant_uid")
 }
 
 var allSentinels = []error{

@@ -20,6 +20,7 @@ import (
 	"github.com/paycycle/paycycle/billing"
 	"github.com/paycycle/paycycle/calendar"
 	"github.com/paycycle/paycycle/codec"
+	"github.com/paycycle/paycycle/internal/testgate"
 	"github.com/paycycle/paycycle/portone"
 	"github.com/paycycle/paycycle/portone/portonetest"
 	"github.com/paycycle/paycycle/temporalconn"
@@ -42,6 +43,7 @@ const waitLimit = 30 * time.Second
 
 func newE2E(t *testing.T) *e2e {
 	t.Helper()
+	testgate.Slow(t, "starts a Temporal server")
 	// Payloads are encrypted as in production, so the CLI's codec path (PAYCYCLE_CODEC_KEYS,
 	// including refused updates' messages) is what gets tested.
 	key, err := codec.NewKeyString("e2e")
@@ -195,9 +197,6 @@ func (h *e2e) requireLedgerAgrees(st billing.State, customer string) {
 
 // TestEndToEnd drives the CLI through a subscription's life on a real Temporal server.
 func TestEndToEnd(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts a Temporal server")
-	}
 	h := newE2E(t)
 	const id, customer = "cli-e2e-1", "cust-cli-e2e-1"
 	_, err := h.emu.RegisterCustomer(portonetest.DefaultKey, portonetest.CustomerSeed{CustomerUID: customer, CustomerTel: "010-1234-5678"})
@@ -382,9 +381,6 @@ func TestEndToEnd(t *testing.T) {
 // TestEndToEndShortCycles runs a 2-second plan: the workflow's timers charge cycle after cycle,
 // and a signal (fire and forget) cancels it.
 func TestEndToEndShortCycles(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts a Temporal server")
-	}
 	h := newE2E(t)
 	const id, customer = "cli-e2e-fast", "cust-cli-e2e-fast"
 	_, err := h.emu.RegisterCustomer(portonetest.DefaultKey, portonetest.CustomerSeed{CustomerUID: customer})

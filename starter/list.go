@@ -14,6 +14,7 @@ import (
 	"go.temporal.io/api/workflowservice/v1"
 
 	"github.com/paycycle/paycycle/billing"
+	"github.com/paycycle/paycycle/internal/textfmt"
 )
 
 // listFilter is what 'starter list' filters on.
@@ -107,7 +108,7 @@ func renderList(w io.Writer, rows []listRow) {
 		if id == "" {
 			id = r.WorkflowID
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%s\n", id, dash(r.Status), dash(r.Plan), formatKRW(r.Amount), r.Cycle, kstShort(r.NextChargeAt), r.WorkflowStatus)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%s\n", id, dash(r.Status), dash(r.Plan), textfmt.FormatKRW(r.Amount), r.Cycle, kstShort(r.NextChargeAt), r.WorkflowStatus)
 	}
 	tw.Flush()
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/paycycle/paycycle/billing"
 	"github.com/paycycle/paycycle/calendar"
+	"github.com/paycycle/paycycle/internal/textfmt"
 	"github.com/paycycle/paycycle/logging"
 )
 
@@ -53,30 +54,12 @@ func relative(now, t time.Time) string {
 	return prefix + s + suffix
 }
 
-// formatKRW writes whole won with thousands separators, e.g. "9,900".
-func formatKRW(n int64) string {
-	s := strconv.FormatInt(n, 10)
-	neg := strings.HasPrefix(s, "-")
-	s = strings.TrimPrefix(s, "-")
-	var b strings.Builder
-	for i, r := range s {
-		if i > 0 && (len(s)-i)%3 == 0 {
-			b.WriteByte(',')
-		}
-		b.WriteRune(r)
-	}
-	if neg {
-		return "-" + b.String()
-	}
-	return b.String()
-}
-
 // planLine is a one-line plan summary.
 func planLine(p billing.Plan) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s · %s KRW", p.Name, formatKRW(p.Amount))
+	fmt.Fprintf(&b, "%s · %s KRW", p.Name, textfmt.FormatKRW(p.Amount))
 	if p.TaxFree > 0 {
-		fmt.Fprintf(&b, " (tax free %s)", formatKRW(p.TaxFree))
+		fmt.Fprintf(&b, " (tax free %s)", textfmt.FormatKRW(p.TaxFree))
 	}
 	fmt.Fprintf(&b, " every %s", formatInterval(p.Interval))
 	if p.Interval.Unit == calendar.Month || p.Interval.Unit == calendar.Year {
@@ -144,7 +127,7 @@ func renderState(w io.Writer, st billing.State, wf workflowInfo, now time.Time, 
 		line("Buyer", "%s", strings.Join(nonEmpty(logging.MaskName(b.Name), logging.MaskTel(b.Tel), logging.MaskEmail(b.Email)), " · "))
 	}
 	line("Plan", "%s", planLine(st.Plan))
-	line("Amount", "%s KRW per cycle", formatKRW(st.Plan.Amount))
+	line("Amount", "%s KRW per cycle", textfmt.FormatKRW(st.Plan.Amount))
 	if p := st.PendingPlan; p != nil {
 		line("Plan change", "from cycle %d: %s", st.Cycle+1, planLine(*p))
 	}
@@ -217,7 +200,7 @@ func renderState(w io.Writer, st billing.State, wf workflowInfo, now time.Time, 
 		line("Dunning", "%s", s)
 	}
 	if sc := st.Scheduled; sc != nil {
-		line("Scheduled", "cycle %d %s at %s (%s KRW, PortOne scheduler)", sc.Cycle, sc.MerchantUID, kst(sc.ScheduleAt), formatKRW(sc.Amount))
+		line("Scheduled", "cycle %d %s at %s (%s KRW, PortOne scheduler)", sc.Cycle, sc.MerchantUID, kst(sc.ScheduleAt), textfmt.FormatKRW(sc.Amount))
 	}
 	line("Started", "%s", kst(st.StartedAt))
 	if !st.EndedAt.IsZero() {
@@ -259,7 +242,7 @@ func renderCharges(w io.Writer, st billing.State, limit int) {
 	fmt.Fprintln(tw, "  CYCLE\tATTEMPT\tMERCHANT_UID\tIMP_UID\tAMOUNT\tOUTCOME\tREASON\tTIME (KST)")
 	for _, c := range charges {
 		fmt.Fprintf(tw, "  %d\t%d\t%s\t%s\t%s\t%s\t%s\t%s\n",
-			c.Cycle, c.Attempt, c.MerchantUID, dash(c.ImpUID), formatKRW(c.Amount), c.Outcome, dash(c.Reason), kstShort(c.At))
+			c.Cycle, c.Attempt, c.MerchantUID, dash(c.ImpUID), textfmt.FormatKRW(c.Amount), c.Outcome, dash(c.Reason), kstShort(c.At))
 	}
 	tw.Flush()
 }
@@ -273,7 +256,7 @@ func renderRefunds(w io.Writer, refunds []billing.RefundRecord) {
 	fmt.Fprintln(tw, "  CYCLE\tIMP_UID\tMERCHANT_UID\tAMOUNT\tOUTCOME\tREQUESTER\tREASON\tTIME (KST)")
 	for _, r := range refunds {
 		fmt.Fprintf(tw, "  %d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n",
-			r.Cycle, r.ImpUID, r.MerchantUID, formatKRW(r.Amount), dash(r.Outcome), r.Requester, dash(r.Reason), kstShort(r.At))
+			r.Cycle, r.ImpUID, r.MerchantUID, textfmt.FormatKRW(r.Amount), dash(r.Outcome), r.Requester, dash(r.Reason), kstShort(r.At))
 	}
 	tw.Flush()
 }
@@ -333,7 +316,7 @@ func renderReceipt(w io.Writer, cmd, id string, r billing.Receipt, requestID str
 		if f.Outcome != "" {
 			outcome = ", " + f.Outcome
 		}
-		fmt.Fprintf(tw, "  Refund:\t%s KRW of %s (cycle %d, %s%s)\n", formatKRW(f.Amount), f.ImpUID, f.Cycle, f.Requester, outcome)
+		fmt.Fprintf(tw, "  Refund:\t%s KRW of %s (cycle %d, %s%s)\n", textfmt.FormatKRW(f.Amount), f.ImpUID, f.Cycle, f.Requester, outcome)
 	}
 	if requestID != "" {
 		fmt.Fprintf(tw, "  Request ID:\t%s\n", requestID)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/paycycle/paycycle/billing"
 	"github.com/paycycle/paycycle/calendar"
+	"github.com/paycycle/paycycle/internal/textfmt"
 )
 
 func kstTime(y int, m time.Month, d, hh, mm int) time.Time {
@@ -18,7 +19,7 @@ func kstTime(y int, m time.Month, d, hh, mm int) time.Time {
 
 func TestFormatKRW(t *testing.T) {
 	for n, want := range map[int64]string{0: "0", 10: "10", 999: "999", 1000: "1,000", 9900: "9,900", 123456: "123,456", 100000000: "100,000,000", -4950: "-4,950"} {
-		require.Equal(t, want, formatKRW(n), n)
+		require.Equal(t, want, textfmt.FormatKRW(n), n)
 	}
 }
 

@@ -184,7 +184,11 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	select {
 	case <-ctx.Done():
 		if cfg.serveEdge {
-			<-edgeDone // the edge finishes its in-flight requests (bounded by its shutdown timeout)
+			// The edge finishes its in-flight requests (bounded by its shutdown timeout). We are
+			// stopping anyway, so its error is logged rather than returned.
+			if err := <-edgeDone; err != nil {
+				log.Warn("edge stopped with an error", zap.Error(err))
+			}
 		}
 	case err := <-edgeDone:
 		if err != nil {

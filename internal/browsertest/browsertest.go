@@ -12,6 +12,8 @@ import (
 
 	"github.com/chromedp/chromedp"
 	"github.com/stretchr/testify/require"
+
+	"github.com/paycycle/paycycle/internal/testgate"
 )
 
 // Path returns Debian's Chromium (or another Chromium or Chrome on PATH), or "" when there is none.
@@ -33,6 +35,7 @@ func Path() string {
 // matter: without them Chromium floods a closed network with connection attempts.
 func New(t *testing.T, budget time.Duration) context.Context {
 	t.Helper()
+	testgate.Slow(t, "drives headless Chromium")
 	path := Path()
 	if path == "" {
 		t.Skip("no Chromium found: install Debian's chromium package (apt-get install -y chromium) to run the real-browser tests")

@@ -42,54 +42,31 @@ func decodeControl(r *http.Request, v any) error {
 	return err
 }
 
-func (e *Emulator) serveControl(w http.ResponseWriter, r *http.Request) {
-	path := strings.TrimSuffix(strings.TrimPrefix(r.URL.Path, "/__emulator"), "/")
-	type endpoint struct {
-		method string
-		h      func(http.ResponseWriter, *http.Request)
+// controlPrefix is where the control API lives; no PortOne route starts with it.
+const controlPrefix = "/__emulator/"
+
+// controlRoutes lists the control API's endpoints (README.md, "Control API"). The subtree
+// patterns (trailing "/") take the customer_uid or fault id from the rest of the path.
+func (e *Emulator) controlRoutes() []plainRoute {
+	return []plainRoute{
+		{"GET /__emulator/health", e.ctlHealth},
+		{"POST /__emulator/customers", e.ctlRegisterCustomer},
+		{"GET /__emulator/customers", e.ctlListCustomers},
+		{"DELETE /__emulator/customers/", e.ctlDeleteCustomer},
+		{"POST /__emulator/faults", e.ctlAddFault},
+		{"GET /__emulator/faults", e.ctlFaults},
+		{"DELETE /__emulator/faults", e.ctlClearFaults},
+		{"DELETE /__emulator/faults/", e.ctlRemoveFault},
+		{"GET /__emulator/ledger", e.ctlLedger},
+		{"GET /__emulator/webhooks", e.ctlWebhooks},
+		{"GET /__emulator/schedules", e.ctlSchedules},
+		{"GET /__emulator/warnings", e.ctlWarnings},
+		{"POST /__emulator/clock", e.ctlClock},
+		{"GET /__emulator/clock", e.ctlGetClock},
+		{"POST /__emulator/run-due", e.ctlRunDue},
+		{"POST /__emulator/tokens/revoke", e.ctlRevokeTokens},
+		{"POST /__emulator/reset", e.ctlReset},
 	}
-	var eps []endpoint
-	switch {
-	case path == "/health":
-		eps = []endpoint{{http.MethodGet, e.ctlHealth}}
-	case path == "/customers":
-		eps = []endpoint{{http.MethodPost, e.ctlRegisterCustomer}, {http.MethodGet, e.ctlListCustomers}}
-	case strings.HasPrefix(path, "/customers/"):
-		eps = []endpoint{{http.MethodDelete, e.ctlDeleteCustomer}}
-	case path == "/faults":
-		eps = []endpoint{{http.MethodPost, e.ctlAddFault}, {http.MethodGet, e.ctlFaults}, {http.MethodDelete, e.ctlClearFaults}}
-	case strings.HasPrefix(path, "/faults/"):
-		eps = []endpoint{{http.MethodDelete, e.ctlRemoveFault}}
-	case path == "/ledger":
-		eps = []endpoint{{http.MethodGet, e.ctlLedger}}
-	case path == "/webhooks":
-		eps = []endpoint{{http.MethodGet, e.ctlWebhooks}}
-	case path == "/schedules":
-		eps = []endpoint{{http.MethodGet, e.ctlSchedules}}
-	case path == "/warnings":
-		eps = []endpoint{{http.MethodGet, e.ctlWarnings}}
-	case path == "/clock":
-		eps = []endpoint{{http.MethodPost, e.ctlClock}, {http.MethodGet, e.ctlGetClock}}
-	case path == "/run-due":
-		eps = []endpoint{{http.MethodPost, e.ctlRunDue}}
-	case path == "/tokens/revoke":
-		eps = []endpoint{{http.MethodPost, e.ctlRevokeTokens}}
-	case path == "/reset":
-		eps = []endpoint{{http.MethodPost, e.ctlReset}}
-	default:
-		controlFail(w, http.StatusNotFound, "unknown control endpoint %s", r.URL.Path)
-		return
-	}
-	var allowed []string
-	for _, ep := range eps {
-		if ep.method == r.Method {
-			ep.h(w, r)
-			return
-		}
-		allowed = append(allowed, ep.method)
-	}
-	w.Header().Set("Allow", strings.Join(allowed, ", "))
-	controlFail(w, http.StatusMethodNotAllowed, "%s %s is not supported (allowed: %s)", r.Method, r.URL.Path, strings.Join(allowed, ", "))
 }
 
 func (e *Emulator) ctlHealth(w http.ResponseWriter, _ *http.Request) {

@@ -1,0 +1,44 @@
+package archtest
+
+// The module path, and the rules of docs/architecture.md in Go. Paths are relative to the module.
+const module = "github.com/paycycle/paycycle"
+
+// allowed lists, per package, the project packages it may import directly (the "may import"
+// column of the table). "*" allows every project package (the e2e tests).
+var allowed = map[string][]string{
+	"calendar":             {},
+	"portone":              {},
+	"portone/portonetest":  {},
+	"internal/textfmt":     {},
+	"internal/testgate":    {},
+	"internal/browsertest": {"internal/testgate"},
+	"internal/archtest":    {},
+	"billing":              {"calendar"},
+	"codec":                {},
+	"logging":              {},
+	"temporalconn":         {"billing", "codec"},
+	"activities":           {"billing", "portone"},
+	"workflows":            {"billing", "calendar", "activities", "internal/textfmt"},
+	"edge":                 {"billing", "calendar", "portone", "internal/textfmt"},
+	"localtemporal":        {"billing", "logging"},
+	"worker":               {"activities", "billing", "edge", "logging", "portone", "temporalconn", "workflows"},
+	"starter":              {"billing", "calendar", "internal/textfmt", "logging", "temporalconn"},
+	"edgeserver":           {"edge", "logging", "temporalconn"},
+	"emulator":             {"portone/portonetest"},
+	"devserver":            {"billing", "codec", "localtemporal"},
+	"loadtest":             {"activities", "billing", "calendar", "portone", "portone/portonetest", "temporalconn", "workflows"},
+	"e2e":                  {"*"},
+}
+
+// stdlibOnly packages depend, transitively, on nothing but the standard library: the client and
+// the emulator are used and tested on their own, and calendar and textfmt are pure.
+var stdlibOnly = []string{"calendar", "portone", "portone/portonetest", "internal/textfmt"}
+
+// serverPrefix is the Temporal server module; its first build takes minutes.
+const serverPrefix = "go.temporal.io/server"
+
+// mayDependOnServer are the only packages whose (non-test) dependencies include the server.
+var mayDependOnServer = []string{"localtemporal", "devserver", "loadtest"}
+
+// forbiddenInWorkflows are imports the deterministic workflow code must not name itself.
+var forbiddenInWorkflows = []string{module + "/portone", "net/http", "os", "os/exec", "math/rand", "math/rand/v2", "go.uber.org/zap"}
