@@ -11,6 +11,7 @@ import (
 	"github.com/paycycle/paycycle/activities"
 	"github.com/paycycle/paycycle/billing"
 	"github.com/paycycle/paycycle/calendar"
+	"github.com/paycycle/paycycle/internal/textfmt"
 )
 
 // chargeOutcome is a settled charge attempt, as recorded in state.
@@ -120,7 +121,7 @@ func (r *runner) charge(period billing.Period, amount int64) (chargeOutcome, err
 		Amount: amount, Reason: "no answer from PortOne: " + err.Error()}, billing.ViaAgain)
 	if r.behaviour {
 		// Unknown past the charge's whole retry budget: park it while reconciling.
-		r.park(billing.AttentionUnknownOutcome, "", fmt.Sprintf("%s (%d KRW): %s", in.MerchantUID, amount, truncate(err.Error(), 200)))
+		r.park(billing.AttentionUnknownOutcome, "", fmt.Sprintf("%s (%d KRW): %s", in.MerchantUID, amount, textfmt.Truncate(err.Error(), 200)))
 		r.refresh()
 	}
 	out, err := r.reconcile(append(prior, in.MerchantUID), amount)

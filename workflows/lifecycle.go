@@ -6,6 +6,7 @@ import (
 
 	"github.com/paycycle/paycycle/billing"
 	"github.com/paycycle/paycycle/calendar"
+	"github.com/paycycle/paycycle/internal/textfmt"
 )
 
 // startBilling builds the billing calendar once the billing key is verified and takes the first
@@ -123,7 +124,7 @@ func (r *runner) beginCycle(scheduled *chargeOutcome) error {
 		// A restart's credit for unused paid days (see resumeRestart) lowers this cycle's charge.
 		r.s.Credit = 0
 		amount -= min(credit, amount)
-		r.event("credit_applied", "", fmt.Sprintf("%s KRW of unused paid days credited on cycle %d", formatKRW(min(credit, r.s.Plan.Amount)), period.Cycle))
+		r.event("credit_applied", "", fmt.Sprintf("%s KRW of unused paid days credited on cycle %d", textfmt.FormatKRW(min(credit, r.s.Plan.Amount)), period.Cycle))
 		return r.chargePartial(period, amount, "cycle after credit")
 	}
 	return r.beginCycleWith(period, amount, scheduled)

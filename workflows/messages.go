@@ -12,6 +12,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/paycycle/paycycle/billing"
+	"github.com/paycycle/paycycle/internal/textfmt"
 )
 
 // registerHandlers installs the query, the signal receivers and the update handlers. Signals and
@@ -397,7 +398,7 @@ func (r *runner) onChargeNow(raw json.RawMessage, dryRun bool) (billing.Receipt,
 func (r *runner) onRegistered(raw json.RawMessage) {
 	var sig billing.RegisteredSignal
 	if err := r.decode(raw, &sig); err != nil || sig.ImpUID == "" {
-		r.refused(billing.SignalRegistered, fmt.Errorf("imp_uid is required (payload %s)", truncate(string(raw), 120)))
+		r.refused(billing.SignalRegistered, fmt.Errorf("imp_uid is required (payload %s)", textfmt.Truncate(string(raw), 120)))
 		return
 	}
 	if r.s.Status != billing.StatusAwaitingRegistration {
@@ -413,8 +414,8 @@ func (r *runner) onRegistrationFailed(raw json.RawMessage) {
 		r.refused(billing.SignalRegistrationFailed, err)
 		return
 	}
-	r.s.Registration.LastError = truncate(sig.Error, 300)
-	r.event("registration_failed", "customer", truncate(sig.Error, 300))
+	r.s.Registration.LastError = textfmt.Truncate(sig.Error, 300)
+	r.event("registration_failed", "customer", textfmt.Truncate(sig.Error, 300))
 }
 
 func (r *runner) onPaymentNotification(raw json.RawMessage) {
@@ -459,7 +460,7 @@ func (r *runner) onClearAttention(raw json.RawMessage, dryRun bool) (billing.Rec
 	}
 	r.seen(req.RequestID, false)
 	r.dirty = true
-	r.event("attention_cleared", string(billing.RequesterAdmin), fmt.Sprintf("%s: %s", r.s.Attention.Kind, truncate(req.Note, 300)))
+	r.event("attention_cleared", string(billing.RequesterAdmin), fmt.Sprintf("%s: %s", r.s.Attention.Kind, textfmt.Truncate(req.Note, 300)))
 	r.s.Attention = nil
 	return r.receipt("attention cleared"), -1, nil
 }
@@ -467,7 +468,7 @@ func (r *runner) onClearAttention(raw json.RawMessage, dryRun bool) (billing.Rec
 // park flags the subscription for a person (state, audit trail, the NeedsAttention search
 // attribute). Billing goes on where it safely can; the flag stays until an operator clears it.
 func (r *runner) park(kind, finding, detail string) {
-	detail = truncate(detail, 500)
+	detail = textfmt.Truncate(detail, 500)
 	r.log.Warn("subscription needs attention", "kind", kind, "finding", finding)
 	r.event("needs_attention", "", strings.TrimSpace(kind+" "+finding+": "+detail))
 	if r.s.Attention == nil {
@@ -512,14 +513,7 @@ func (r *runner) refuseUnknownSignals() {
 			if !ch.ReceiveAsync(&raw) {
 				break
 			}
-			r.refused(truncate(name, 60), fmt.Errorf("unknown signal name; known: %s", strings.Join(knownSignals(), ", ")))
+			r.refused(textfmt.Truncate(name, 60), fmt.Errorf("unknown signal name; known: %s", strings.Join(knownSignals(), ", ")))
 		}
 	}
-}
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "…"
 }

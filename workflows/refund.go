@@ -8,6 +8,7 @@ import (
 	"github.com/paycycle/paycycle/activities"
 	"github.com/paycycle/paycycle/billing"
 	"github.com/paycycle/paycycle/calendar"
+	"github.com/paycycle/paycycle/internal/textfmt"
 )
 
 // refundForCancel refunds the current period's paid charge as the cancel asks: in full, or pro
@@ -119,6 +120,6 @@ func (r *runner) deleteBillingKey(customerUID, reason string, requester billing.
 	if err != nil {
 		return err
 	}
-	r.event("billing_key_deleted", string(requester), fmt.Sprintf("%s: %s", maskUID(customerUID), reason))
+	r.event("billing_key_deleted", string(requester), fmt.Sprintf("%s: %s", textfmt.MaskUID(customerUID), reason))
 	return nil
 }

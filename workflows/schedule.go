@@ -80,7 +80,7 @@ func (r *runner) maintainSchedule() (bool, error) {
 	if err := workflow.ExecuteActivity(r.activity(writeOptions), acts.ScheduleCharge, in).Get(r.actx, &st); err != nil {
 		return true, err
 	}
-	if st.Status == "" && st.Charge != nil {
+	if st.Refused() {
 		// PortOne refused to schedule (the billing key is gone): charge through again when due,
 		// which records the hard decline and starts dunning.
 		r.noScheduleFor = cycle
@@ -96,7 +96,7 @@ func (r *runner) maintainSchedule() (bool, error) {
 		Amount: next.Amount, CustomerUID: r.s.CustomerUID,
 	}
 	r.event("scheduled", "", fmt.Sprintf("cycle %d (%s) at %s for %d KRW", cycle, merchantUID, r.s.NextChargeAt.Format(time.RFC3339), next.Amount))
-	if st.Status == "executed" && st.Charge != nil {
+	if st.Executed() {
 		// A retry after a lost answer found the schedule already run.
 		return true, r.adoptScheduled(r.s.Scheduled, *st.Charge)
 	}
@@ -113,7 +113,7 @@ func (r *runner) revokeSchedule(sc *billing.ScheduledCharge) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	if st.Status == "executed" && st.Charge != nil {
+	if st.Executed() {
 		return true, r.adoptScheduled(sc, *st.Charge)
 	}
 	r.markRevoked(sc)
@@ -148,9 +148,9 @@ func (r *runner) settleScheduledCycle() error {
 		return err
 	}
 	switch {
-	case st.Status == "executed" && st.Charge != nil:
+	case st.Executed():
 		return r.adoptScheduled(sc, *st.Charge)
-	case st.Status == "scheduled":
+	case st.Pending():
 		sc.Checks++
 		if sc.Checks < maxScheduleChecks {
 			r.event("schedule_pending", "", fmt.Sprintf("cycle %d (%s) not executed yet at PortOne; check %d", sc.Cycle, sc.MerchantUID, sc.Checks))

@@ -8,6 +8,7 @@ import (
 
 	"github.com/paycycle/paycycle/billing"
 	"github.com/paycycle/paycycle/calendar"
+	"github.com/paycycle/paycycle/internal/textfmt"
 )
 
 // saSnapshot is the search-attribute values last upserted.
@@ -73,7 +74,7 @@ func (r *runner) upsertSearchAttributes() {
 // details is the Markdown summary the Web UI shows on the workflow page.
 func (r *runner) details() string {
 	s := r.s
-	out := "**" + string(s.Status) + "** · " + s.Plan.Name + " · " + formatKRW(s.Plan.Amount) + " KRW · cycle " + itoa(s.Cycle)
+	out := "**" + string(s.Status) + "** · " + s.Plan.Name + " · " + textfmt.FormatKRW(s.Plan.Amount) + " KRW · cycle " + itoa(s.Cycle)
 	if !s.NextChargeAt.IsZero() {
 		out += "\n\nnext charge: " + s.NextChargeAt.In(seoul()).Format("2006-01-02 15:04 MST")
 	}

@@ -6,6 +6,7 @@ import (
 
 	"github.com/paycycle/paycycle/billing"
 	"github.com/paycycle/paycycle/calendar"
+	"github.com/paycycle/paycycle/internal/textfmt"
 )
 
 // step carries out the first thing that is due, and reports whether it did anything. Requests
@@ -314,7 +315,7 @@ func (r *runner) resumeRestart(req billing.ResumeRequest) (billing.Receipt, erro
 	r.s.Credit = credit
 	msg := "resumed with a new anchor today: " + req.Reason
 	if credit > 0 {
-		msg += fmt.Sprintf(" (the %s KRW of unused paid days are credited)", formatKRW(credit))
+		msg += fmt.Sprintf(" (the %s KRW of unused paid days are credited)", textfmt.FormatKRW(credit))
 	}
 	r.event("resumed", "", msg)
 	r.s.Pause = nil
@@ -381,13 +382,13 @@ func (r *runner) applyReplaceKey(req billing.ReplaceBillingKeyRequest) (receipt 
 		return billing.Receipt{}, nil, err
 	}
 	if !key.Exists {
-		msg := fmt.Sprintf("billing key %s is not registered at PortOne; nothing changed", maskUID(req.CustomerUID))
+		msg := fmt.Sprintf("billing key %s is not registered at PortOne; nothing changed", textfmt.MaskUID(req.CustomerUID))
 		r.event("replace_billing_key_refused", "", msg)
 		return billing.Receipt{Message: msg}, &billing.InputError{Field: "customer_uid", Reason: "is not registered at PortOne"}, nil
 	}
 	old := r.s.CustomerUID
 	r.s.CustomerUID = req.CustomerUID
-	r.event("billing_key_replaced", "", fmt.Sprintf("%s → %s %s", maskUID(old), maskUID(req.CustomerUID), req.Reason))
+	r.event("billing_key_replaced", "", fmt.Sprintf("%s → %s %s", textfmt.MaskUID(old), textfmt.MaskUID(req.CustomerUID), req.Reason))
 	if r.s.Status == billing.StatusAwaitingRegistration {
 		r.s.Registration.VerifiedAt = r.now()
 		return billing.Receipt{Message: "billing key verified"}, nil, nil
@@ -411,12 +412,4 @@ func (r *runner) applyReplaceKey(req billing.ReplaceBillingKeyRequest) (receipt 
 		return billing.Receipt{Message: "billing key replaced; " + r.lastChargeSummary()}, nil, nil
 	}
 	return billing.Receipt{Message: "billing key replaced"}, nil, nil
-}
-
-// maskUID shows only the last four characters of a customer_uid in the audit trail.
-func maskUID(uid string) string {
-	if len(uid) <= 4 {
-		return "****"
-	}
-	return "****" + uid[len(uid)-4:]
 }

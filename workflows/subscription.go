@@ -13,6 +13,7 @@ import (
 	"github.com/paycycle/paycycle/activities"
 	"github.com/paycycle/paycycle/billing"
 	"github.com/paycycle/paycycle/calendar"
+	"github.com/paycycle/paycycle/internal/textfmt"
 )
 
 // Subscription is the subscription workflow, registered as billing.WorkflowType. It returns the
@@ -435,10 +436,10 @@ func (r *runner) errorBackOff() time.Duration {
 // backOff records a failed step and waits before the loop tries again (a message wakes it).
 func (r *runner) backOff(err error) error {
 	r.log.Warn("step failed; retrying later", "error", err)
-	r.event("deferred", "", truncate(err.Error(), 300))
+	r.event("deferred", "", textfmt.Truncate(err.Error(), 300))
 	if r.behaviour && r.s.Attention == nil {
 		// PortOne stayed unreachable for an activity's whole retry budget: a person should know.
-		r.park(billing.AttentionRetriesExhausted, "", truncate(err.Error(), 300))
+		r.park(billing.AttentionRetriesExhausted, "", textfmt.Truncate(err.Error(), 300))
 		r.refresh()
 	}
 	r.dirty = false
