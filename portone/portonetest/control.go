@@ -60,6 +60,8 @@ func (e *Emulator) serveControl(w http.ResponseWriter, r *http.Request) {
 		eps = []endpoint{{http.MethodPost, e.ctlAddFault}, {http.MethodGet, e.ctlFaults}, {http.MethodDelete, e.ctlClearFaults}}
 	case strings.HasPrefix(path, "/faults/"):
 		eps = []endpoint{{http.MethodDelete, e.ctlRemoveFault}}
+	case path == "/payments": // status.go
+		eps = []endpoint{{http.MethodPost, e.ctlCreatePayment}}
 	case path == "/ledger":
 		eps = []endpoint{{http.MethodGet, e.ctlLedger}}
 	case path == "/webhooks":

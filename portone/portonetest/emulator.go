@@ -386,6 +386,7 @@ func (e *Emulator) portoneRoutes() []route {
 		newRoute(http.MethodGet, "/payments/findAll/{merchant_uid}", OpLookup, true, e.handleFindAllPayments),
 		newRoute(http.MethodGet, "/payments/findAll/{merchant_uid}/{payment_status}", OpLookup, true, e.handleFindAllPayments),
 		newRoute(http.MethodPost, "/payments/cancel", OpCancel, true, e.handleCancel),
+		newRoute(http.MethodGet, "/payments/status/{payment_status}", OpLookup, true, e.handlePaymentsByStatus), // status.go
 	}
 }
 
