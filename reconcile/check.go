@@ -377,7 +377,9 @@ func scheduledText(s *billing.ScheduledCharge) string {
 }
 
 // chargingStatus: statuses in which the subscription must keep charging on its own.
-func chargingStatus(s billing.Status) bool { return s == billing.StatusActive || s == billing.StatusPastDue }
+func chargingStatus(s billing.Status) bool {
+	return s == billing.StatusActive || s == billing.StatusPastDue
+}
 
 // silentStops runs check 6.
 func (c *checker) silentStops() {
