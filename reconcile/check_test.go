@@ -126,6 +126,7 @@ func TestWindow(t *testing.T) {
 	}{
 		{"nightly at 04:00 KST", Input{}, asOf, kstAt(1, 0, 0), kstAt(3, 0, 0), ""},
 		{"at 00:30 KST the previous day is the KST one", Input{}, kstAt(3, 0, 30), kstAt(1, 0, 0), kstAt(3, 0, 0), ""},
+		{"ending at the fire time", Input{EndAtFireTime: true}, asOf.Add(500 * time.Millisecond), asOf.Add(-48*time.Hour + time.Second), asOf.Add(time.Second), ""},
 		{"no overlap", Input{Overlap: -1}, asOf, kstAt(2, 0, 0), kstAt(3, 0, 0), ""},
 		{"three days overlap", Input{Overlap: 72 * time.Hour}, asOf, kstAt(2, 0, 0).Add(-72 * time.Hour), kstAt(3, 0, 0), ""},
 		{"by hand", Input{From: kstAt(1, 0, 0), To: kstAt(1, 12, 0)}, asOf, kstAt(1, 0, 0), kstAt(1, 12, 0), ""},

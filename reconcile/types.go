@@ -69,6 +69,10 @@ type Input struct {
 	To   time.Time `json:"to,omitzero"`
 	// Overlap extends a derived window back in time (default DefaultOverlap; negative: none).
 	Overlap time.Duration `json:"overlap,omitempty"`
+	// EndAtFireTime ends a derived window at the time the schedule fired instead of at the
+	// KST midnight before it: an intraday check (a schedule every few hours), and how the
+	// end-to-end test sees today's payments.
+	EndAtFireTime bool `json:"end_at_fire_time,omitempty"`
 	// AutoRefundDuplicates refunds the unrecorded payment of a proven duplicate (off by
 	// default; the evidence is recorded first).
 	AutoRefundDuplicates bool `json:"auto_refund_duplicates,omitempty"`

@@ -38,6 +38,9 @@ func Window(in Input, base time.Time) (from, to time.Time, err error) {
 	} else {
 		d := calendar.DateOf(base)
 		to = time.Date(d.Year, d.Month, d.Day, 0, 0, 0, 0, calendar.Seoul)
+		if in.EndAtFireTime {
+			to = base.Truncate(time.Second).Add(time.Second)
+		}
 		overlap := in.Overlap
 		if overlap == 0 {
 			overlap = DefaultOverlap
