@@ -2,6 +2,7 @@ package reconcile
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -100,7 +101,15 @@ type progress struct {
 	Requests  int      `json:"requests"`
 	Resumed   int      `json:"resumed"`
 	Snap      snapshot `json:"snap"`
+	// Oversized marks a liveness-only heartbeat: the progress was too big to record, so a
+	// retry starts afresh.
+	Oversized bool `json:"oversized,omitempty"`
 }
+
+// maxHeartbeatBytes keeps heartbeat details well under Temporal's 2 MB payload limit: past it
+// (roughly 3,000 subscriptions and payments together), Gather heartbeats for liveness only and
+// a retry restarts instead of resuming.
+const maxHeartbeatBytes = 1 << 20
 
 // Bounds that keep every loop finite whatever a server answers.
 const (
@@ -123,7 +132,7 @@ func (a *Activities) Gather(ctx context.Context, in GatherInput) (Report, error)
 	prog := progress{Snap: snapshot{From: in.From, To: in.To, AsOf: in.AsOf, StopTolerance: in.StopTolerance, KeysFound: map[string]bool{}}}
 	if activity.HasHeartbeatDetails(ctx) {
 		var saved progress
-		if err := activity.GetHeartbeatDetails(ctx, &saved); err == nil && saved.Snap.From.Equal(in.From) && saved.Snap.To.Equal(in.To) {
+		if err := activity.GetHeartbeatDetails(ctx, &saved); err == nil && !saved.Oversized && saved.Snap.From.Equal(in.From) && saved.Snap.To.Equal(in.To) {
 			prog = saved
 			prog.Resumed++
 			if prog.Snap.KeysFound == nil {
@@ -136,7 +145,13 @@ func (a *Activities) Gather(ctx context.Context, in GatherInput) (Report, error)
 		prog.Requests++
 		return lim.Wait(ctx)
 	}
-	beat := func() { activity.RecordHeartbeat(ctx, prog) }
+	beat := func() {
+		if b, err := json.Marshal(prog); err == nil && len(b) > maxHeartbeatBytes {
+			activity.RecordHeartbeat(ctx, progress{Phase: prog.Phase, Requests: prog.Requests, Oversized: true})
+			return
+		}
+		activity.RecordHeartbeat(ctx, prog)
+	}
 
 	if prog.Phase == phaseOurs {
 		if err := a.gatherOurs(ctx, &prog, beat); err != nil {
@@ -177,8 +192,17 @@ func (a *Activities) Gather(ctx context.Context, in GatherInput) (Report, error)
 	r := check(prog.Snap)
 	r.Requests = prog.Requests
 	a.logReport(ctx, r)
+	if len(r.Findings) > maxReportFindings {
+		r.Truncated = len(r.Findings) - maxReportFindings
+		r.Findings = r.Findings[:maxReportFindings]
+	}
 	return r, nil
 }
+
+// maxReportFindings bounds the report (an activity result and the workflow's result, both under
+// Temporal's 2 MB limit). Counts still count every finding and every one is logged; only the
+// first ones, in check order, are kept with their evidence and marked.
+const maxReportFindings = 500
 
 func cmpOr[T comparable](v, def T) T {
 	var zero T

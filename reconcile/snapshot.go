@@ -37,7 +37,8 @@ func subOf(workflowID, runID string, st billing.State) sub {
 		s.NextRetryAt = st.DunningState.NextRetryAt
 	}
 	for i := range s.Charges {
-		s.Charges[i].ReceiptURL = "" // not evidence; keeps heartbeats small
+		// Not evidence; dropping them keeps heartbeats small.
+		s.Charges[i].ReceiptURL, s.Charges[i].Reason, s.Charges[i].ScheduledAt = "", "", time.Time{}
 	}
 	return s
 }

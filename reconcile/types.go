@@ -175,4 +175,7 @@ type Report struct {
 	Unreadable []string `json:"unreadable,omitempty"`
 	Marked     int      `json:"marked"`
 	Refunded   int      `json:"refunded"`
+	// Truncated counts the findings left out of Findings (past the first 500); they are in
+	// Counts and in the worker's logs.
+	Truncated int `json:"truncated,omitempty"`
 }

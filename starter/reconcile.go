@@ -227,12 +227,16 @@ func renderReport(w io.Writer, id string, r reconcile.Report) {
 		counts = append(counts, fmt.Sprintf("%s %d", n, r.Counts[n]))
 	}
 	fmt.Fprintf(w, "Findings     %d (%s); marked %d, refunded %d\n", len(r.Findings), strings.Join(counts, ", "), r.Marked, r.Refunded)
+	if r.Truncated > 0 {
+		fmt.Fprintf(w, "Truncated    %d more findings are counted and logged but not listed\n", r.Truncated)
+	}
 	if len(r.Unreadable) > 0 {
 		fmt.Fprintf(w, "Unreadable   %s\n", strings.Join(r.Unreadable, ", "))
 	}
 	if len(r.Days) > 0 {
-		fmt.Fprintln(w, "\nDay (KST)    paid  failed  cancels       gross     refunds         net  ours  foreign")
+		fmt.Fprintln(w)
 		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+		fmt.Fprintln(tw, "day (KST)\tpaid\tfailed\tcancels\tgross\trefunds\tnet\tours\tforeign\t")
 		for _, d := range r.Days {
 			fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t\n", d.Day, d.Paid, d.Failed, d.Cancels, d.Gross, d.Refunds, d.Net, d.Ours, d.Foreign)
 		}
