@@ -73,3 +73,19 @@ func TestGatherRespectsTheRate(t *testing.T) {
 	require.GreaterOrEqual(t, elapsed, time.Duration(r.Requests-1)*time.Second/20, "%d requests in %s", r.Requests, elapsed)
 	t.Logf("%d PortOne requests in %s at 20/s", r.Requests, elapsed)
 }
+
+// TestGatherIgnoresALivenessOnlyHeartbeat: a retry after an oversized (liveness-only) heartbeat,
+// or after one for another window, starts afresh and still finds everything.
+func TestGatherIgnoresALivenessOnlyHeartbeat(t *testing.T) {
+	l := seedLedger(t, 10)
+	for _, saved := range []progress{
+		{Phase: phaseLookups, Oversized: true},
+		{Phase: phaseDone, Snap: snapshot{From: asOf, To: asOf.Add(time.Hour)}},
+	} {
+		l.subs.calls = 0
+		r, _, err := runGather(t, &Activities{PortOne: l.b.c, Subscriptions: l.subs}, gatherInput(), saved)
+		require.NoError(t, err)
+		require.Equal(t, l.want, names(r))
+		require.Equal(t, 10+8, l.subs.calls, "every subscription read again")
+	}
+}
