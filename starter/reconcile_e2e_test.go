@@ -89,7 +89,7 @@ func TestReconcileEndToEnd(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*waitLimit)
 	defer cancel()
 
-	ids := []string{"e2e-ok", "e2e-dup", "e2e-ref", "e2e-gone"}
+	ids := []string{"e2e-ok", "e2e-dup", "e2e-ref", "e2e-gone", "e2e-stray"}
 	for _, id := range ids {
 		_, err := h.emu.RegisterCustomer(portonetest.DefaultKey, portonetest.CustomerSeed{CustomerUID: "cust-" + id})
 		require.NoError(t, err)
@@ -114,6 +114,19 @@ func TestReconcileEndToEnd(t *testing.T) {
 	_, err = gw.CancelPayment(ctx, portone.CancelRequest{ImpUID: states["e2e-ref"].Charges[0].ImpUID, Amount: 1000, Reason: "콘솔 부분취소", Requester: portone.RequesterAdmin})
 	require.NoError(t, err)
 	require.NoError(t, h.emu.DeleteCustomer("", "cust-e2e-gone"))
+	// A canceled (ended) subscription that PortOne would still charge: read from its result.
+	h.ok("cancel", "-id", "e2e-stray", "-now", "-reason", "고객 요청", "-requester", "customer")
+	h.waitFor("e2e-stray to end", func() (bool, string) {
+		d, err := h.c.DescribeWorkflowExecution(ctx, billing.WorkflowID("e2e-stray"), "")
+		if err != nil {
+			return false, err.Error()
+		}
+		return d.GetWorkflowExecutionInfo().GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED, d.GetWorkflowExecutionInfo().GetStatus().String()
+	})
+	stray := billing.ChargeUID{SubscriptionID: "e2e-stray", Tag: states["e2e-stray"].Tag, Cycle: 2, Attempt: 1}.String()
+	_, err = gw.Schedule(ctx, portone.ScheduleRequest{CustomerUID: "cust-e2e-stray", Schedules: []portone.ScheduleEntry{{
+		MerchantUID: stray, ScheduleAt: time.Now().Add(48 * time.Hour), Amount: 9900, Name: "E2E"}}})
+	require.NoError(t, err)
 
 	cfg := reconcile.ScheduleConfig{At: "04:00", TaskQueue: billing.TaskQueue,
 		Input: reconcile.Input{EndAtFireTime: true, AutoRefundDuplicates: true, Rate: 50}}
@@ -142,19 +155,21 @@ func TestReconcileEndToEnd(t *testing.T) {
 	for _, want := range []string{"Reconciliation reconcile-nightly-", "(done)",
 		"duplicate  e2e-dup  cycle 1  marked", "orphan  e2e-dup  cycle 1  marked", "refunded " + extra.ImpUID,
 		"state_drift  e2e-ref  cycle 1  marked", "cancel_amount: ours 0, PortOne 1000",
-		"billing_key_gone  e2e-gone  cycle 1  marked"} {
+		"billing_key_gone  e2e-gone  cycle 1  marked",
+		"schedule_drift  e2e-stray  cycle 2  not marked: the subscription's workflow has ended", "stray schedule for a canceled subscription"} {
 		require.Contains(t, r.stdout, want)
 	}
 	require.NotContains(t, r.stdout, "e2e-ok")
 	var rep reconcile.Report
 	require.NoError(t, json.Unmarshal([]byte(h.ok("reconcile", "show", "-latest", "-json").stdout), &rep))
-	require.Equal(t, 4, len(rep.Findings))
+	require.Equal(t, 5, len(rep.Findings))
 	require.Equal(t, 4, rep.Marked)
+	require.Equal(t, 5, rep.Subscriptions)
 	require.Equal(t, 1, rep.Refunded)
 
 	wantMarks := map[string][]string{
 		"e2e-ok": nil, "e2e-dup": {reconcile.FindingOrphan, reconcile.FindingDuplicate},
-		"e2e-ref": {reconcile.FindingDrift}, "e2e-gone": {reconcile.FindingKeyGone},
+		"e2e-ref": {reconcile.FindingDrift}, "e2e-gone": {reconcile.FindingKeyGone}, "e2e-stray": nil,
 	}
 	for id, want := range wantMarks {
 		var got []string
