@@ -43,6 +43,10 @@ func (e Evidence) String() string {
 	return b.String()
 }
 
+// recordLag is how far our charge record's time may trail PortOne's paid_at across a KST
+// midnight before the paid dates count as different.
+const recordLag = time.Minute
+
 // checker holds the indexes the checks share.
 type checker struct {
 	s        snapshot
@@ -211,7 +215,9 @@ func (c *checker) payments(unreadable map[string]bool) {
 			if ours := c.refunded(sb, p.ImpUID); p.CancelAmount > ours {
 				diffs = append(diffs, fmt.Sprintf("cancel_amount: ours %d, PortOne %d", ours, p.CancelAmount))
 			}
-			if !r.At.IsZero() && p.PaidAt != 0 && kstDay(r.At) != kstDay(time.Unix(p.PaidAt, 0)) {
+			// Our record's time is when the workflow heard the answer, a moment after PortOne's
+			// paid_at: a charge at 23:59:59.9 KST recorded after midnight is not a drift.
+			if paid := time.Unix(p.PaidAt, 0); !r.At.IsZero() && p.PaidAt != 0 && kstDay(r.At) != kstDay(paid) && r.At.Sub(paid).Abs() > recordLag {
 				diffs = append(diffs, fmt.Sprintf("paid date: ours %s, PortOne %s", kstDay(r.At), kstDay(time.Unix(p.PaidAt, 0))))
 			}
 		case billing.OutcomeAmountMismatch:

@@ -39,6 +39,10 @@ func TestCheckCases(t *testing.T) {
 		{"paid date differs in KST", func(s *snapshot) {
 			s.Subs[0].Charges[0].At = kstAt(1, 23, 59)
 		}, []string{"state_drift paid date: ours 2026-11-01, PortOne 2026-11-02"}},
+		{"recorded a moment after a midnight charge", func(s *snapshot) {
+			s.Payments[0].PaidAt = kstAt(2, 0, 0).Add(-time.Second).Unix()
+			s.Subs[0].Charges[0].At = kstAt(2, 0, 0).Add(time.Second)
+		}, nil},
 		{"console refund we do not know", func(s *snapshot) {
 			s.Payments[0].CancelAmount = 1000
 			s.Payments[0].Cancels = []cancelEntry{{Amount: 1000, At: kstAt(2, 11, 0).Unix()}}

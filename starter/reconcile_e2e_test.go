@@ -79,6 +79,23 @@ func (h *e2e) dataConverter() converter.DataConverter {
 	return copts.DataConverter
 }
 
+// waitLong polls cond every 200 ms for up to two minutes: this test runs five subscriptions and
+// a reconciliation on a shared 2-core machine under -race.
+func waitLong(t *testing.T, what string, cond func() (bool, string)) {
+	t.Helper()
+	deadline := time.Now().Add(2 * time.Minute)
+	last := ""
+	for time.Now().Before(deadline) {
+		ok, why := cond()
+		if ok {
+			return
+		}
+		last = why
+		time.Sleep(200 * time.Millisecond)
+	}
+	t.Fatalf("timed out after 2m waiting for %s: %s", what, last)
+}
+
 // TestReconcileEndToEnd: real server, real worker code, emulator as the bank. Four subscriptions
 // are charged; then a console duplicate, a console partial refund and a deleted billing key
 // happen at PortOne. The worker's Temporal Schedule is created (idempotently) and fired by the
@@ -86,7 +103,7 @@ func (h *e2e) dataConverter() converter.DataConverter {
 // mark_attention signal with their finding; the duplicate was refunded (opt-in).
 func TestReconcileEndToEnd(t *testing.T) {
 	h, gw := newReconcileE2E(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 3*waitLimit)
+	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
 	defer cancel()
 
 	ids := []string{"e2e-ok", "e2e-dup", "e2e-ref", "e2e-gone", "e2e-stray"}
@@ -100,8 +117,13 @@ func TestReconcileEndToEnd(t *testing.T) {
 	}
 	states := map[string]billing.State{}
 	for _, id := range ids {
-		h.waitFor(id+" paid", func() (bool, string) {
-			st := h.state(id)
+		waitLong(t, id+" paid", func() (bool, string) {
+			v, err := h.c.QueryWorkflow(ctx, billing.WorkflowID(id), "", billing.QueryState)
+			if err != nil {
+				return false, err.Error() // the first workflow task may not have run yet
+			}
+			var st billing.State
+			require.NoError(t, v.Get(&st))
 			states[id] = st
 			return len(paidCharges(st)) == 1, "status " + string(st.Status)
 		})
@@ -116,7 +138,7 @@ func TestReconcileEndToEnd(t *testing.T) {
 	require.NoError(t, h.emu.DeleteCustomer("", "cust-e2e-gone"))
 	// A canceled (ended) subscription that PortOne would still charge: read from its result.
 	h.ok("cancel", "-id", "e2e-stray", "-now", "-reason", "고객 요청", "-requester", "customer")
-	h.waitFor("e2e-stray to end", func() (bool, string) {
+	waitLong(t, "e2e-stray to end", func() (bool, string) {
 		d, err := h.c.DescribeWorkflowExecution(ctx, billing.WorkflowID("e2e-stray"), "")
 		if err != nil {
 			return false, err.Error()
@@ -142,7 +164,7 @@ func TestReconcileEndToEnd(t *testing.T) {
 	require.Equal(t, 4, desc.Schedule.Spec.Calendars[0].Hour[0].Start)
 	require.NoError(t, h.c.ScheduleClient().GetHandle(ctx, reconcile.ScheduleID).Trigger(ctx, client.ScheduleTriggerOptions{}))
 
-	h.waitFor("the scheduled Reconcile to complete", func() (bool, string) {
+	waitLong(t, "the scheduled Reconcile to complete", func() (bool, string) {
 		resp, err := h.c.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{
 			Query: "WorkflowType = 'Reconcile' AND ExecutionStatus = 'Completed'"})
 		if err != nil {
