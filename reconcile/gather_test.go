@@ -268,8 +268,10 @@ func TestGatherFindsEachFindingOverACleanDay(t *testing.T) {
 // TestGatherCleanDayHasNoFindings: thousands of clean payments, no finding at all.
 func TestGatherCleanDayHasNoFindings(t *testing.T) {
 	clean := seedClean(t, 3000)
+	start := time.Now()
 	r, _, err := runGather(t, &Activities{PortOne: clean.b.c, Subscriptions: clean.subs}, gatherInput())
 	require.NoError(t, err)
+	t.Logf("gathered and checked %d subscriptions and %d payments in %s with %d PortOne requests", r.Subscriptions, r.Payments, time.Since(start).Round(time.Millisecond), r.Requests)
 	require.Empty(t, r.Findings)
 	require.Equal(t, 3000, r.Subscriptions)
 	require.Equal(t, 3000, r.Payments)
