@@ -77,6 +77,7 @@ func commands() []*command {
 		cancelCommand(), undoCancelCommand(), pauseCommand(), resumeCommand(),
 		changeCommand(), replaceKeyCommand(), retryCommand(),
 		exampleInputCommand(),
+		reconcileCommand(), reconcileShowCommand(), reconcileScheduleCommand(), // reconcile.go
 	}
 }
 
@@ -134,6 +135,7 @@ func (a *app) dispatch(ctx context.Context, args []string) error {
 		a.printOverview(a.stdout)
 		return nil
 	}
+	name, args = reconcileCommandName(args)
 	c := findCommand(name)
 	if c == nil {
 		return refused("unknown command %q; run 'starter help' for the list", name)

@@ -61,6 +61,7 @@ type config struct {
 	stopTimeout         time.Duration
 	serveEdge           bool
 	edge                edge.Flags
+	reconcile           reconcileConfig
 }
 
 func envBool(name string) bool {
@@ -97,6 +98,7 @@ func parseFlags(args []string, out io.Writer) (config, error) {
 	fs.BoolVar(&c.serveEdge, "edge", envBool("BILLING_WORKER_SERVE_EDGE"),
 		"also serve the HTTP edge (PortOne webhooks, registration) in this process; its settings are the -edge-* flags (env BILLING_WORKER_SERVE_EDGE)")
 	c.edge.RegisterFlagsWithPrefix(fs, "edge-")
+	c.reconcile.registerFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -110,7 +112,7 @@ func parseFlags(args []string, out io.Writer) (config, error) {
 	case c.activityTimeout <= c.portoneTimeout:
 		return c, fmt.Errorf("-activity-timeout (%s) must be longer than -portone-timeout (%s), or Temporal would retry a charge that is still waiting for PortOne", c.activityTimeout, c.portoneTimeout)
 	}
-	return c, nil
+	return c, c.reconcile.validate(c.taskQueue)
 }
 
 func run(ctx context.Context, args []string, stderr io.Writer) error {
@@ -151,10 +153,12 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 		WorkerStopTimeout:                  cfg.stopTimeout,
 	})
 	workflows.Register(w, acts)
+	registerReconcile(w, c, gateway, log)
 	if err := w.Start(); err != nil {
 		return fmt.Errorf("start worker: %w", err)
 	}
 	defer w.Stop()
+	ensureReconcileSchedule(ctx, c, cfg.reconcile, cfg.taskQueue, log)
 	log.Info("worker polling",
 		zap.String("temporal", cfg.temporal.Address), zap.String("namespace", cfg.temporal.Namespace),
 		zap.String("task_queue", cfg.taskQueue), zap.String("portone", cfg.portoneURL), zap.Bool("demo", cfg.demo))

@@ -64,6 +64,7 @@ var servedOperations = []string{
 	"GET /payments/find/{merchant_uid}/{payment_status}",
 	"GET /payments/findAll/{merchant_uid}/{payment_status}",
 	"POST /payments/cancel",
+	"GET /payments/status/{payment_status}",
 }
 
 // ---- Departures from the document (the exception list) ----
@@ -565,6 +566,11 @@ func contractScenarios() []contractScenario {
 		{name: "findAll with status", method: "GET", path: "/payments/findAll/cancelled-1/cancelled?limit=5&page=1", wantStatus: 200, wantCode: code(0)},
 		{name: "findAll unknown", method: "GET", path: "/payments/findAll/ghost", wantStatus: 404},
 		{name: "findAll bad limit", method: "GET", path: "/payments/findAll/paid-1?limit=0", wantStatus: 400},
+		{name: "by status paid", method: "GET", path: "/payments/status/paid?from={from}&to={to}&limit=1000&sorting=paid", wantStatus: 200, wantCode: code(0)},
+		{name: "by status all, defaults", method: "GET", path: "/payments/status/all", wantStatus: 200, wantCode: code(0)},
+		{name: "by status cancelled", method: "GET", path: "/payments/status/cancelled?from={from}&to={to}&page=1&limit=1", wantStatus: 200, wantCode: code(0)},
+		{name: "by status bad status", method: "GET", path: "/payments/status/refunded", wantStatus: 400},
+		{name: "by status page past the end", method: "GET", path: "/payments/status/failed?from={from}&to={to}&page=9", wantStatus: 400},
 
 		// cancel
 		{name: "cancel partial", method: "POST", path: "/payments/cancel", body: map[string]any{"imp_uid": "{imp_paid}", "amount": 1000, "checksum": 10000, "reason": "r", "extra": map[string]any{"requester": "customer"}}, wantStatus: 200, wantCode: code(0)},

@@ -66,6 +66,7 @@ func (e *Emulator) controlRoutes() []plainRoute {
 		{"POST /__emulator/run-due", e.ctlRunDue},
 		{"POST /__emulator/tokens/revoke", e.ctlRevokeTokens},
 		{"POST /__emulator/reset", e.ctlReset},
+		{"POST /__emulator/payments", e.ctlCreatePayment}, // status.go
 	}
 }
 

@@ -91,6 +91,7 @@ func (e *Emulator) portoneRoutes() []route {
 		{http.MethodGet, "/payments/find/{merchant_uid}/{payment_status}", OpLookup, true, e.handleFindPayment},
 		{http.MethodGet, "/payments/findAll/{merchant_uid}", OpLookup, true, e.handleFindAllPayments},
 		{http.MethodGet, "/payments/findAll/{merchant_uid}/{payment_status}", OpLookup, true, e.handleFindAllPayments},
+		{http.MethodGet, "/payments/status/{payment_status}", OpLookup, true, e.handlePaymentsByStatus}, // status.go
 		{http.MethodPost, "/payments/cancel", OpCancel, true, e.handleCancel},
 	}
 }

@@ -1,0 +1,76 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"strconv"
+	"time"
+
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/worker"
+	"go.uber.org/zap"
+
+	"github.com/paycycle/paycycle/portone"
+	"github.com/paycycle/paycycle/reconcile"
+	"github.com/paycycle/paycycle/temporalconn"
+)
+
+// reconcileConfig is the nightly reconciliation's part of the worker configuration.
+type reconcileConfig struct {
+	at         string
+	overlap    time.Duration
+	autoRefund bool
+	rate       float64
+}
+
+func envFloat(name string, def float64) float64 {
+	if f, err := strconv.ParseFloat(os.Getenv(name), 64); err == nil {
+		return f
+	}
+	return def
+}
+
+func (r *reconcileConfig) registerFlags(fs *flag.FlagSet) {
+	fs.StringVar(&r.at, "reconcile-at", temporalconn.Env("BILLING_RECONCILE_AT", reconcile.DefaultAt),
+		"time (HH:MM, KST) of the nightly reconciliation against PortOne, run by a Temporal Schedule; off deletes the schedule (env BILLING_RECONCILE_AT)")
+	fs.DurationVar(&r.overlap, "reconcile-overlap", envDuration("BILLING_RECONCILE_OVERLAP", reconcile.DefaultOverlap),
+		"how far before the previous KST day the nightly window starts, for late status changes (env BILLING_RECONCILE_OVERLAP)")
+	fs.BoolVar(&r.autoRefund, "reconcile-auto-refund-duplicates", envBool("BILLING_RECONCILE_AUTO_REFUND_DUPLICATES"),
+		"refund the unrecorded payment of a proven duplicate charge automatically (env BILLING_RECONCILE_AUTO_REFUND_DUPLICATES)")
+	fs.Float64Var(&r.rate, "reconcile-rate", envFloat("BILLING_RECONCILE_RATE", reconcile.DefaultRate),
+		"PortOne requests per second the reconciliation may make (env BILLING_RECONCILE_RATE)")
+}
+
+// schedule is the configuration of the Temporal Schedule the worker keeps in line.
+func (r reconcileConfig) schedule(taskQueue string) reconcile.ScheduleConfig {
+	return reconcile.ScheduleConfig{At: r.at, TaskQueue: taskQueue, Input: reconcile.Input{
+		Overlap: r.overlap, AutoRefundDuplicates: r.autoRefund, Rate: r.rate}}
+}
+
+func (r reconcileConfig) validate(taskQueue string) error {
+	if r.rate <= 0 {
+		return fmt.Errorf("BILLING_RECONCILE_RATE / -reconcile-rate: must be positive, got %g", r.rate)
+	}
+	return r.schedule(taskQueue).Validate()
+}
+
+// registerReconcile adds the Reconcile workflow and its activities to the worker.
+func registerReconcile(w worker.Worker, c client.Client, gateway *portone.Client, log *zap.Logger) {
+	reconcile.Register(w, &reconcile.Activities{PortOne: gateway, Subscriptions: reconcile.TemporalSubscriptions{Client: c}, Logger: log.Named("reconcile")})
+}
+
+// ensureReconcileSchedule creates or updates the nightly schedule. A failure is logged and does
+// not stop the worker: charging matters more than the report, and the next start retries.
+func ensureReconcileSchedule(ctx context.Context, c client.Client, cfg reconcileConfig, taskQueue string, log *zap.Logger) {
+	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	did, err := reconcile.EnsureSchedule(ctx, c, cfg.schedule(taskQueue))
+	if err != nil {
+		log.Error("reconcile schedule not set up; run 'starter reconcile schedule' or restart", zap.Error(err))
+		return
+	}
+	log.Info("reconcile schedule", zap.String("schedule_id", reconcile.ScheduleID), zap.String("state", did),
+		zap.String("at_kst", cfg.at), zap.Duration("overlap", cfg.overlap), zap.Bool("auto_refund_duplicates", cfg.autoRefund), zap.Float64("rate", cfg.rate))
+}
