@@ -3,6 +3,9 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
 	"os"
 	"testing"
 	"time"
@@ -201,6 +204,11 @@ func TestReconcileEndToEnd(t *testing.T) {
 		}
 		require.ElementsMatch(t, want, got, id)
 	}
+	// The subscriptions the reconciliation marked are the ones operators list by the attribute.
+	h.waitFor("the marked subscriptions listed by NeedsAttention", func() (bool, string) {
+		ids := h.listIDs("NeedsAttention = true")
+		return slices.Equal(ids, []string{"e2e-dup", "e2e-gone", "e2e-ref"}), fmt.Sprintf("listed %v", ids)
+	})
 	for _, le := range h.emu.Ledger() {
 		if le.ImpUID == extra.ImpUID {
 			require.Equal(t, "cancelled", le.Status, "the unrecorded duplicate was refunded")
@@ -218,4 +226,18 @@ func TestReconcileEndToEnd(t *testing.T) {
 	require.Contains(t, r.stdout, "billing_key_gone  e2e-gone")
 	require.NotContains(t, r.stdout, "duplicate  e2e-dup")
 	require.Len(t, h.marks("e2e-ref"), 1)
+}
+
+// listIDs lists the subscription IDs a visibility query finds, sorted.
+func (h *e2e) listIDs(query string) []string {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	resp, err := h.c.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{Query: query})
+	require.NoError(h.t, err)
+	var ids []string
+	for _, e := range resp.GetExecutions() {
+		ids = append(ids, strings.TrimPrefix(e.GetExecution().GetWorkflowId(), "subscription/"))
+	}
+	slices.Sort(ids)
+	return ids
 }
