@@ -1,0 +1,62 @@
+package metrics
+
+// Names of the counters the subscription workflow emits itself through
+// workflow.GetMetricsHandler(ctx). They reach Prometheus through SDKHandler, which appends
+// "_total" to every counter, so WorkflowDunningEntered is scraped as
+// paycycle_dunning_entered_total. The workflow SDK's handler is replay-aware: a replayed
+// workflow task does not count twice.
+const (
+	// WorkflowDunningEntered counts cycles that entered dunning (first failed attempt of a
+	// cycle). Label: LabelDeclineClass.
+	WorkflowDunningEntered = "paycycle_dunning_entered"
+	// WorkflowDunningRecovered counts cycles paid after having entered dunning. Label:
+	// LabelVia (how the recovering charge was made).
+	WorkflowDunningRecovered = "paycycle_dunning_recovered"
+	// WorkflowDunningFinalAction counts dunning that ran out of retries and grace. Label:
+	// LabelAction.
+	WorkflowDunningFinalAction = "paycycle_dunning_final_action"
+	// WorkflowCyclesCharged counts billing cycles settled as paid, once per cycle whatever the
+	// number of attempts. Label: LabelMode.
+	WorkflowCyclesCharged = "paycycle_cycles_charged"
+)
+
+// Label keys used by the workflow-side counters, with their closed sets of values.
+const (
+	// LabelDeclineClass is one of DeclineClasses.
+	LabelDeclineClass = "decline_class"
+	// LabelVia is "again" or "schedule".
+	LabelVia = "via"
+	// LabelAction is the dunning final action: "cancel" or "pause".
+	LabelAction = "action"
+	// LabelMode is the subscription's charge mode: "again" or "schedule".
+	LabelMode = "mode"
+)
+
+// Decline classes: what kind of refusal a declined charge was. Bounded; derived from PortOne's
+// fail reason by activities.DeclineClass.
+const (
+	DeclineNone              = "none"
+	DeclineInsufficientFunds = "insufficient_funds"
+	DeclineLimitExceeded     = "limit_exceeded"
+	DeclineBillingKey        = "billing_key"
+	DeclinePGRefusal         = "pg_refusal"
+	DeclineOther             = "other"
+)
+
+// DeclineClasses lists every decline class.
+var DeclineClasses = []string{DeclineNone, DeclineInsufficientFunds, DeclineLimitExceeded, DeclineBillingKey, DeclinePGRefusal, DeclineOther}
+
+// Names of the metrics this package registers itself, as scraped.
+const (
+	ChargesTotal          = "paycycle_charges_total"
+	ChargedKRWTotal       = "paycycle_charged_krw_total"
+	RefundedKRWTotal      = "paycycle_refunded_krw_total"
+	ChargeLateness        = "paycycle_charge_lateness_seconds"
+	PortOneRequestsTotal  = "paycycle_portone_requests_total"
+	PortOneRequestSeconds = "paycycle_portone_request_duration_seconds"
+	ActivityQueueWait     = "paycycle_activity_queue_wait_seconds"
+	WebhooksTotal         = "paycycle_webhooks_total"
+	ParkedSubscriptions   = "paycycle_parked_subscriptions"
+	ParkedCountErrors     = "paycycle_parked_count_errors_total"
+	ParkedCountedAt       = "paycycle_parked_last_count_timestamp_seconds"
+)
