@@ -10,6 +10,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/paycycle/paycycle/billing"
 	"github.com/paycycle/paycycle/portone"
 )
 
@@ -43,6 +44,11 @@ type Config struct {
 	// Temporal waits before it presumes a worker dead and retries elsewhere. It must exceed the
 	// PortOne client's request timeout. Zero means DefaultActivityTimeout.
 	ActivityTimeout time.Duration
+	// PortOneTaskQueue is the task queue on which the worker registers every activity that calls
+	// PortOne, so that Temporal's task-queue-wide activity rate
+	// (worker.Options.TaskQueueActivitiesPerSecond) bounds PortOne requests across all workers.
+	// Empty means the workflow's own task queue (the behaviour before the dedicated queue).
+	PortOneTaskQueue string
 }
 
 // DefaultActivityTimeout is the default start-to-close timeout of a PortOne activity.
@@ -52,6 +58,32 @@ const DefaultActivityTimeout = time.Minute
 type Activities struct {
 	Gateway Gateway
 	Config  Config
+	// Observer receives charge and refund outcomes for metrics. Optional.
+	Observer Observer
+}
+
+// Observer is told about settled charges and refunds, for metrics. *metrics.Registry implements
+// it; the activities package does not import metrics so that it keeps one job. Calls are made
+// when an activity has its answer, so a charge whose completion is lost (worker crash) and then
+// adopted by the retry is counted twice; a charge whose answer was lost is counted once.
+type Observer interface {
+	// Charge reports a settled charge attempt: its outcome, decline class (DeclineClass), the
+	// amount and, when the cycle's due instant is known (due), how late PortOne approved it.
+	Charge(outcome billing.Outcome, declineClass string, amount int64, lateness time.Duration, due bool)
+	// Refunded reports KRW given back through PortOne.
+	Refunded(amount int64)
+}
+
+type nopObserver struct{}
+
+func (nopObserver) Charge(billing.Outcome, string, int64, time.Duration, bool) {}
+func (nopObserver) Refunded(int64)                                             {}
+
+func (a *Activities) observer() Observer {
+	if a.Observer == nil {
+		return nopObserver{}
+	}
+	return a.Observer
 }
 
 // Settings is what the workflow learns about the worker's configuration. It is recorded in
@@ -60,6 +92,9 @@ type Settings struct {
 	DemoMode            bool          `json:"demo_mode"`
 	ScheduleSettleDelay time.Duration `json:"schedule_settle_delay"`
 	ActivityTimeout     time.Duration `json:"activity_timeout"`
+	// PortOneTaskQueue is where the workflow sends its PortOne activities; empty: its own task
+	// queue. See Config.PortOneTaskQueue.
+	PortOneTaskQueue string `json:"portone_task_queue,omitempty"`
 }
 
 // DefaultScheduleSettleDelay is the default wait after schedule_at before the workflow asks
@@ -76,5 +111,5 @@ func (a *Activities) Settings(context.Context) (Settings, error) {
 	if t <= 0 {
 		t = DefaultActivityTimeout
 	}
-	return Settings{DemoMode: a.Config.DemoMode, ScheduleSettleDelay: d, ActivityTimeout: t}, nil
+	return Settings{DemoMode: a.Config.DemoMode, ScheduleSettleDelay: d, ActivityTimeout: t, PortOneTaskQueue: a.Config.PortOneTaskQueue}, nil
 }

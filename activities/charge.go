@@ -31,6 +31,9 @@ type ChargeInput struct {
 	Name              string        `json:"name"`
 	Buyer             billing.Buyer `json:"buyer,omitzero"`
 	NaverUseCfm       string        `json:"naver_use_cfm,omitempty"`
+	// DueAt is the cycle's due instant, for the charge-lateness metric only (never for a
+	// decision). Zero: unknown, no lateness is recorded.
+	DueAt time.Time `json:"due_at,omitzero"`
 }
 
 // ChargeResult is the settled outcome of a charge attempt. A decline is a result, not an error.
@@ -64,6 +67,18 @@ func customData(in ChargeInput) string {
 //  4. a decline is classified soft or hard; when the lost answer leaves the outcome unknown the
 //     activity fails with a retryable GatewayOutcomeUnknown error and the retry starts at step 1.
 func (a *Activities) Charge(ctx context.Context, in ChargeInput) (ChargeResult, error) {
+	res, err := a.charge(ctx, in)
+	if err == nil {
+		var late time.Duration
+		if !in.DueAt.IsZero() && !res.At.IsZero() {
+			late = res.At.Sub(in.DueAt)
+		}
+		a.observer().Charge(res.Outcome, DeclineClass(res.Outcome, res.Reason), res.Amount, late, !in.DueAt.IsZero() && !res.At.IsZero())
+	}
+	return res, err
+}
+
+func (a *Activities) charge(ctx context.Context, in ChargeInput) (ChargeResult, error) {
 	if prior, ok, err := a.lookup(ctx, in.PriorMerchantUIDs, in.MerchantUID); err != nil || ok {
 		return prior, err
 	}
@@ -161,6 +176,9 @@ func (a *Activities) refundMismatch(ctx context.Context, res ChargeResult, want 
 		})
 		if err != nil && !errors.Is(err, portone.ErrAlreadyCancelled) {
 			return ChargeResult{}, gatewayError(err)
+		}
+		if err == nil {
+			a.observer().Refunded(int64(balance))
 		}
 	}
 	res.Outcome = billing.OutcomeAmountMismatch
