@@ -1,6 +1,7 @@
 package activities_test
 
 import (
+	"reflect"
 	"sync"
 	"testing"
 	"time"
@@ -103,4 +104,23 @@ func TestSettingsCarriesThePortOneQueue(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, tt.queue, s.PortOneTaskQueue)
 	}
+}
+
+// TestPortOneListsEveryActivityButSettings keeps the dedicated queue's activity list complete:
+// a new activity method must be added to PortOneActivities (or be the Settings local activity).
+func TestPortOneListsEveryActivityButSettings(t *testing.T) {
+	a := &activities.Activities{}
+	typ := reflect.TypeOf(a)
+	got := activities.PortOneActivities(a)
+	for i := range typ.NumMethod() {
+		m := typ.Method(i)
+		if m.Name == activities.SettingsActivity {
+			continue
+		}
+		if m.Type.NumIn() < 2 || m.Type.In(1).String() != "context.Context" {
+			continue
+		}
+		assert.Contains(t, got, m.Name, "activity %s is not on the PortOne queue", m.Name)
+	}
+	assert.NotContains(t, got, activities.SettingsActivity)
 }
