@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -132,6 +133,70 @@ scrape_configs:
 		require.Contains(t, string(b), name)
 	}
 	require.NotContains(t, string(b), `"state":"firing"`)
+
+	checkDashboardAndRules(t, "http://"+promAddr)
+}
+
+// emittedOnEventOnly are metric names that exist only once something happened: the workflow's
+// own counters (emitted by workflow code) and the SDK's failure counter.
+var emittedOnEventOnly = map[string]bool{
+	"paycycle_dunning_entered_total": true, "paycycle_dunning_recovered_total": true,
+	"paycycle_dunning_final_action_total": true, "paycycle_cycles_charged_total": true,
+	"temporal_request_failure_total": true,
+}
+
+var metricName = regexp.MustCompile(`\b(?:paycycle|temporal)_[a-z_]+\b`)
+
+// checkDashboardAndRules runs every query of the Grafana dashboard against the real Prometheus
+// (it must be valid PromQL) and checks that every metric the dashboard and the alerting rules
+// name is one the worker exports, so that a renamed metric cannot leave a panel or an alert
+// silently empty.
+func checkDashboardAndRules(t *testing.T, prom string) {
+	t.Helper()
+	known := map[string]bool{}
+	res, err := http.Get(prom + "/api/v1/label/__name__/values")
+	require.NoError(t, err)
+	var names struct {
+		Data []string `json:"data"`
+	}
+	require.NoError(t, json.NewDecoder(res.Body).Decode(&names))
+	res.Body.Close()
+	for _, n := range names.Data {
+		known[n] = true
+	}
+	raw, err := os.ReadFile("../deploy/grafana/paycycle.json")
+	require.NoError(t, err)
+	var dash struct {
+		Panels []struct {
+			Title   string `json:"title"`
+			Targets []struct {
+				Expr string `json:"expr"`
+			} `json:"targets"`
+		} `json:"panels"`
+	}
+	require.NoError(t, json.Unmarshal(raw, &dash))
+	require.NotEmpty(t, dash.Panels)
+	rules, err := os.ReadFile("../deploy/prometheus/alerts.yml")
+	require.NoError(t, err)
+	var exprs []string
+	for _, p := range dash.Panels {
+		require.NotEmpty(t, p.Targets, p.Title)
+		for _, tg := range p.Targets {
+			q := strings.ReplaceAll(tg.Expr, "$__rate_interval", "1m")
+			_, body := promQuery(prom + "/api/v1/query?query=" + url.QueryEscape(q))
+			require.Contains(t, body, `"status":"success"`, "panel %q: %s", p.Title, q)
+			exprs = append(exprs, q)
+		}
+	}
+	exprs = append(exprs, string(rules))
+	for _, e := range exprs {
+		for _, n := range metricName.FindAllString(e, -1) {
+			if emittedOnEventOnly[n] {
+				continue
+			}
+			require.True(t, known[n] || known[n+"_bucket"], "metric %s (in the dashboard or the rules) is not exported by the worker", n)
+		}
+	}
 }
 
 // promQuery runs an instant query and returns the largest sample value (-1 when none).
