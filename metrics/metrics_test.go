@@ -15,7 +15,12 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/api/workflowservice/v1"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
+	"go.temporal.io/server/temporaltest"
 
+	"github.com/paycycle/paycycle/activities"
 	"github.com/paycycle/paycycle/billing"
 	"github.com/paycycle/paycycle/metrics"
 	"github.com/paycycle/paycycle/portone"
@@ -207,4 +212,43 @@ func TestCountParked(t *testing.T) {
 	assert.Equal(t, 4.0, value(fams, metrics.ParkedSubscriptions, nil), "a failed count keeps the last value")
 	assert.Equal(t, 1.0, value(fams, metrics.ParkedCountErrors, nil))
 	assert.Positive(t, value(fams, metrics.ParkedCountedAt, nil))
+}
+
+// The registry is what the activities report to.
+var _ activities.Observer = (*metrics.Registry)(nil)
+
+// TestDeclineClassesAgree keeps activities.DeclineClass within the label values this package
+// pre-registers and documents.
+func TestDeclineClassesAgree(t *testing.T) {
+	reasons := []string{"", "[네이버페이] 결제수단의 잔액이 부족합니다.", "한도초과", "승인거부", "유효하지 않은 빌링키", "whatever"}
+	for _, o := range []billing.Outcome{billing.OutcomePaid, billing.OutcomeDeclined, billing.OutcomeDeclinedHard, billing.OutcomeAmountMismatch} {
+		for _, r := range reasons {
+			assert.Contains(t, metrics.DeclineClasses, activities.DeclineClass(o, r), "%s %q", o, r)
+		}
+	}
+}
+
+// TestWorkflowCounterThroughTheSDK runs a real workflow on a real Temporal server whose client
+// has the registry's SDK handler, emits a counter through workflow.GetMetricsHandler as the
+// subscription workflow will, and finds it, with the SDK's own metrics, in the scrape.
+func TestWorkflowCounterThroughTheSDK(t *testing.T) {
+	r := metrics.New()
+	ts := temporaltest.NewServer(temporaltest.WithT(t), temporaltest.WithBaseClientOptions(client.Options{MetricsHandler: r.SDKHandler()}))
+	wf := func(ctx workflow.Context) error {
+		workflow.GetMetricsHandler(ctx).WithTags(map[string]string{metrics.LabelMode: "again"}).Counter(metrics.WorkflowCyclesCharged).Inc(1)
+		return workflow.Sleep(ctx, time.Millisecond)
+	}
+	ts.NewWorker("metrics-test", func(reg worker.Registry) {
+		reg.RegisterWorkflowWithOptions(wf, workflow.RegisterOptions{Name: "EmitsCounter"})
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	run, err := ts.GetDefaultClient().ExecuteWorkflow(ctx, client.StartWorkflowOptions{TaskQueue: "metrics-test"}, "EmitsCounter")
+	require.NoError(t, err)
+	require.NoError(t, run.Get(ctx, nil))
+
+	fams := scrape(t, r)
+	// Exactly once per emission, with the workflow's own tags added by the SDK.
+	assert.Equal(t, 1.0, value(fams, metrics.WorkflowCyclesCharged+"_total", map[string]string{"mode": "again", "workflow_type": "EmitsCounter"}))
+	assert.Positive(t, value(fams, "temporal_workflow_completed_total", nil), "the SDK's own metrics are there too")
 }
