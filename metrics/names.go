@@ -35,12 +35,18 @@ const (
 // Decline classes: what kind of refusal a declined charge was. Bounded; derived from PortOne's
 // fail reason by activities.DeclineClass.
 const (
-	DeclineNone              = "none"
+	// DeclineNone means not a decline (paid, mismatch, …).
+	DeclineNone = "none"
+	// DeclineInsufficientFunds means the balance was too low.
 	DeclineInsufficientFunds = "insufficient_funds"
-	DeclineLimitExceeded     = "limit_exceeded"
-	DeclineBillingKey        = "billing_key"
-	DeclinePGRefusal         = "pg_refusal"
-	DeclineOther             = "other"
+	// DeclineLimitExceeded means a card or account limit was reached.
+	DeclineLimitExceeded = "limit_exceeded"
+	// DeclineBillingKey means the billing key is unusable (a hard decline).
+	DeclineBillingKey = "billing_key"
+	// DeclinePGRefusal means the PG or card company refused without a more precise reason.
+	DeclinePGRefusal = "pg_refusal"
+	// DeclineOther means anything else.
+	DeclineOther = "other"
 )
 
 // DeclineClasses lists every decline class.
@@ -48,15 +54,26 @@ var DeclineClasses = []string{DeclineNone, DeclineInsufficientFunds, DeclineLimi
 
 // Names of the metrics this package registers itself, as scraped.
 const (
-	ChargesTotal          = "paycycle_charges_total"
-	ChargedKRWTotal       = "paycycle_charged_krw_total"
-	RefundedKRWTotal      = "paycycle_refunded_krw_total"
-	ChargeLateness        = "paycycle_charge_lateness_seconds"
-	PortOneRequestsTotal  = "paycycle_portone_requests_total"
+	// ChargesTotal counts settled charge attempts by outcome and decline class.
+	ChargesTotal = "paycycle_charges_total"
+	// ChargedKRWTotal adds up the KRW PortOne approved.
+	ChargedKRWTotal = "paycycle_charged_krw_total"
+	// RefundedKRWTotal adds up the KRW refunded.
+	RefundedKRWTotal = "paycycle_refunded_krw_total"
+	// ChargeLateness is the histogram of due instant → approval.
+	ChargeLateness = "paycycle_charge_lateness_seconds"
+	// PortOneRequestsTotal counts PortOne exchanges by route template and result class.
+	PortOneRequestsTotal = "paycycle_portone_requests_total"
+	// PortOneRequestSeconds is the histogram of PortOne exchange durations by route template.
 	PortOneRequestSeconds = "paycycle_portone_request_duration_seconds"
-	ActivityQueueWait     = "paycycle_activity_queue_wait_seconds"
-	WebhooksTotal         = "paycycle_webhooks_total"
-	ParkedSubscriptions   = "paycycle_parked_subscriptions"
-	ParkedCountErrors     = "paycycle_parked_count_errors_total"
-	ParkedCountedAt       = "paycycle_parked_last_count_timestamp_seconds"
+	// ActivityQueueWait is the histogram of first attempts' scheduled → started wait.
+	ActivityQueueWait = "paycycle_activity_queue_wait_seconds"
+	// WebhooksTotal counts the edge's webhooks by verdict.
+	WebhooksTotal = "paycycle_webhooks_total"
+	// ParkedSubscriptions is the last visibility count of parked subscriptions.
+	ParkedSubscriptions = "paycycle_parked_subscriptions"
+	// ParkedCountErrors counts failed visibility counts.
+	ParkedCountErrors = "paycycle_parked_count_errors_total"
+	// ParkedCountedAt is the Unix time of the last successful count.
+	ParkedCountedAt = "paycycle_parked_last_count_timestamp_seconds"
 )

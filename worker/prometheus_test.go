@@ -18,6 +18,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/client"
+	sdktemporal "go.temporal.io/sdk/temporal"
 	"go.temporal.io/server/temporaltest"
 
 	"github.com/paycycle/paycycle/billing"
@@ -72,6 +73,12 @@ func TestRealPrometheusScrapesTheWorker(t *testing.T) {
 		billing.WorkflowType, in)
 	require.NoError(t, err)
 
+	// A parked subscription: a Subscription run flagged NeedsAttention, on a queue nobody polls
+	// (the workflow itself sets the flag once the lead's change lands).
+	_, err = ts.GetDefaultClient().ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: "subscription/parked-1", TaskQueue: "nobody-polls",
+		TypedSearchAttributes: sdktemporal.NewSearchAttributes(billing.SANeedsAttention.ValueSet(true))}, billing.WorkflowType, in)
+	require.NoError(t, err)
+
 	dir := t.TempDir()
 	rules, err := filepath.Abs("../deploy/prometheus/alerts.yml")
 	require.NoError(t, err)
@@ -110,7 +117,7 @@ scrape_configs:
 		{`sum(paycycle_portone_requests_total{op="POST /subscribe/payments/again",result="ok"})`, 1},
 		{`sum(paycycle_activity_queue_wait_seconds_count{activity="Charge"})`, 1},
 		{`paycycle_parked_last_count_timestamp_seconds`, 1},
-		{`paycycle_parked_subscriptions`, 0},
+		{`paycycle_parked_subscriptions`, 1},
 		{`sum(temporal_request_total)`, 1},                            // the SDK's client metrics
 		{`sum(temporal_activity_execution_latency_seconds_count)`, 1}, // the SDK's worker metrics
 	}
