@@ -11,7 +11,7 @@ import (
 // TestBurstAndOutage runs the load command's burst mode, built without the race detector: with
 // -race the in-process Temporal server is itself instrumented and drains under one charge per
 // second on this machine, so no rate limit could be measured. The command checks everything
-// (drain within 10 % of the limit, no second above it after the limiter's initial bucket, every
+// (drain within 10 % of the limit, no window above the token bucket's bound, every
 // subscription charged exactly once on the emulator's ledger, backoff during the outage) and
 // exits non-zero naming what failed. `make burst` runs the big version.
 func TestBurstAndOutage(t *testing.T) {
