@@ -252,3 +252,45 @@ func TestWorkflowCounterThroughTheSDK(t *testing.T) {
 	assert.Equal(t, 1.0, value(fams, metrics.WorkflowCyclesCharged+"_total", map[string]string{"mode": "again", "workflow_type": "EmitsCounter"}))
 	assert.Positive(t, value(fams, "temporal_workflow_completed_total", nil), "the SDK's own metrics are there too")
 }
+
+type countingCounter struct {
+	fakeCounter
+	calls chan struct{}
+}
+
+func (c *countingCounter) CountWorkflow(ctx context.Context, req *workflowservice.CountWorkflowExecutionsRequest) (*workflowservice.CountWorkflowExecutionsResponse, error) {
+	select {
+	case c.calls <- struct{}{}:
+	default:
+	}
+	return c.fakeCounter.CountWorkflow(ctx, req)
+}
+
+// TestWatchParkedCountsUntilCancelled: the loop counts at once, then every interval, reports
+// failures, and returns when its context ends.
+func TestWatchParkedCountsUntilCancelled(t *testing.T) {
+	r := metrics.New()
+	c := &countingCounter{fakeCounter: fakeCounter{n: 2}, calls: make(chan struct{}, 1)}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	var errs int
+	go func() {
+		defer close(done)
+		r.WatchParked(ctx, c, "default", 5*time.Millisecond, func(error) { errs++ })
+	}()
+	for i := range 3 {
+		select {
+		case <-c.calls:
+		case <-time.After(5 * time.Second):
+			t.Fatalf("count %d never came", i)
+		}
+	}
+	cancel()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("WatchParked did not return after cancel")
+	}
+	assert.Equal(t, 0, errs)
+	assert.Equal(t, 2.0, value(scrape(t, r), metrics.ParkedSubscriptions, nil))
+}
