@@ -17,7 +17,7 @@ COMMANDS            := worker starter emulator edgeserver devserver loadtest
 TEST_TIMEOUT        ?= 75m
 export ARTIFACTS_DIR ?= $(abspath .artifacts)
 
-.PHONY: run build test test-short lint fmt tools bench load sweep clean help
+.PHONY: run build test test-short lint fmt tools bench load sweep burst clean help
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -82,6 +82,10 @@ sweep: ## the long randomized sweep of the workflow against the rulebook (SWEEP_
 
 load: build ## the end-to-end load command: 200 subscriptions, 3 cycles each, invariants checked
 	$(BIN)/loadtest -subscriptions 200 -rate 50 -interval 10s -cycles 3
+
+burst: build ## bill-day burst: 10,000 subscriptions due at once drain at the PortOne rate, then a 3-minute PortOne outage
+	$(BIN)/loadtest -burst 10000 -portone-rate 50 -burst-start-wait 3m -timeout 20m
+	$(BIN)/loadtest -burst 1000 -portone-rate 50 -outage 3m -burst-start-wait 1m -timeout 15m
 
 clean: ## remove built binaries and test artifacts (keeps .data/)
 	rm -rf $(BIN) $(ARTIFACTS_DIR)

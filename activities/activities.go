@@ -10,6 +10,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/paycycle/paycycle/billing"
 	"github.com/paycycle/paycycle/portone"
 )
 
@@ -43,8 +44,10 @@ type Config struct {
 	// Temporal waits before it presumes a worker dead and retries elsewhere. It must exceed the
 	// PortOne client's request timeout. Zero means DefaultActivityTimeout.
 	ActivityTimeout time.Duration
-	// PortOneTaskQueue is the task queue on which the worker runs the PortOne activities, with
-	// a task-queue-wide rate limit; empty runs them on the workflow's task queue.
+	// PortOneTaskQueue is the task queue on which the worker registers every activity that calls
+	// PortOne, so that Temporal's task-queue-wide activity rate
+	// (worker.Options.TaskQueueActivitiesPerSecond) bounds PortOne requests across all workers.
+	// Empty means the workflow's own task queue (the behaviour before the dedicated queue).
 	PortOneTaskQueue string
 }
 
@@ -58,6 +61,8 @@ type Activities struct {
 	// Now is the clock of the request-time rules (NaverPay's 이용완료일 may not be before the
 	// payment day). Optional: defaults to time.Now; tests that skip time set their clock.
 	Now func() time.Time
+	// Observer receives charge and refund outcomes for metrics. Optional.
+	Observer Observer
 }
 
 func (a *Activities) now() time.Time {
@@ -67,14 +72,38 @@ func (a *Activities) now() time.Time {
 	return time.Now()
 }
 
+// Observer is told about settled charges and refunds, for metrics. *metrics.Registry implements
+// it; the activities package does not import metrics so that it keeps one job. Calls are made
+// when an activity has its answer, so a charge whose completion is lost (worker crash) and then
+// adopted by the retry is counted twice; a charge whose answer was lost is counted once.
+type Observer interface {
+	// Charge reports a settled charge attempt: its outcome, decline class (DeclineClass), the
+	// amount and, when the cycle's due instant is known (due), how late PortOne approved it.
+	Charge(outcome billing.Outcome, declineClass string, amount int64, lateness time.Duration, due bool)
+	// Refunded reports KRW given back through PortOne.
+	Refunded(amount int64)
+}
+
+type nopObserver struct{}
+
+func (nopObserver) Charge(billing.Outcome, string, int64, time.Duration, bool) {}
+func (nopObserver) Refunded(int64)                                             {}
+
+func (a *Activities) observer() Observer {
+	if a.Observer == nil {
+		return nopObserver{}
+	}
+	return a.Observer
+}
+
 // Settings is what the workflow learns about the worker's configuration. It is recorded in
 // history (a local activity), so replays see the value the run first saw.
 type Settings struct {
 	DemoMode            bool          `json:"demo_mode"`
 	ScheduleSettleDelay time.Duration `json:"schedule_settle_delay"`
 	ActivityTimeout     time.Duration `json:"activity_timeout"`
-	// PortOneTaskQueue is the task queue of the PortOne activities (empty: the workflow's own),
-	// where the task-queue-wide rate limit bounds PortOne requests across all workers.
+	// PortOneTaskQueue is where the workflow sends its PortOne activities; empty: its own task
+	// queue. See Config.PortOneTaskQueue.
 	PortOneTaskQueue string `json:"portone_task_queue,omitempty"`
 }
 

@@ -32,6 +32,9 @@ type ChargeInput struct {
 	Name              string        `json:"name"`
 	Buyer             billing.Buyer `json:"buyer,omitzero"`
 	NaverUseCfm       string        `json:"naver_use_cfm,omitempty"`
+	// DueAt is the cycle's due instant, for the charge-lateness metric only (never for a
+	// decision). Zero: unknown, no lateness is recorded.
+	DueAt time.Time `json:"due_at,omitzero"`
 }
 
 // ChargeResult is the settled outcome of a charge attempt. A decline is a result, not an error.
@@ -75,6 +78,11 @@ func (a *Activities) Charge(ctx context.Context, in ChargeInput) (ChargeResult, 
 	if err != nil {
 		return ChargeResult{}, err
 	}
+	var late time.Duration
+	if !in.DueAt.IsZero() && !res.At.IsZero() {
+		late = res.At.Sub(in.DueAt)
+	}
+	a.observer().Charge(res.Outcome, DeclineClass(res.Outcome, res.Reason), res.Amount, late, !in.DueAt.IsZero() && !res.At.IsZero())
 	return stamp(res, in.Attempt, billing.ViaAgain), nil
 }
 
@@ -177,6 +185,9 @@ func (a *Activities) refundMismatch(ctx context.Context, res ChargeResult, want 
 		})
 		if err != nil && !errors.Is(err, portone.ErrAlreadyCancelled) {
 			return ChargeResult{}, gatewayError(err)
+		}
+		if err == nil {
+			a.observer().Refunded(int64(balance))
 		}
 	}
 	res.Outcome = billing.OutcomeAmountMismatch

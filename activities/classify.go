@@ -1,6 +1,10 @@
 package activities
 
-import "strings"
+import (
+	"strings"
+
+	"github.com/paycycle/paycycle/billing"
+)
 
 // hardDeclineMarkers are fragments of PortOne / PG fail reasons that mean the billing key itself
 // is unusable (lost, stolen, expired, terminated or unknown), so retrying the same key cannot
@@ -25,4 +29,51 @@ func IsHardDecline(reason string) bool {
 		}
 	}
 	return false
+}
+
+// Decline classes, the label values of the charges metric (the same strings as the metrics
+// package's Decline* constants, which the metrics tests hold equal).
+const (
+	declineNone              = "none"
+	declineInsufficientFunds = "insufficient_funds"
+	declineLimitExceeded     = "limit_exceeded"
+	declineBillingKey        = "billing_key"
+	declinePGRefusal         = "pg_refusal"
+	declineOther             = "other"
+)
+
+var (
+	insufficientMarkers = []string{"잔액부족", "잔액이 부족", "잔고부족", "잔고 부족", "insufficient"}
+	limitMarkers        = []string{"한도초과", "한도 초과", "한도를 초과", "limit exceeded", "over limit"}
+	pgRefusalMarkers    = []string{"거절", "승인거부", "declined by", "refused"}
+)
+
+// DeclineClass is a bounded classification of a charge outcome's fail reason, for metrics: a
+// fail reason is free text from the PG and must never become a label itself.
+func DeclineClass(outcome billing.Outcome, reason string) string {
+	switch outcome {
+	case billing.OutcomeDeclined, billing.OutcomeDeclinedHard:
+	default:
+		return declineNone
+	}
+	r := strings.ToLower(reason)
+	has := func(ms []string) bool {
+		for _, m := range ms {
+			if strings.Contains(r, strings.ToLower(m)) {
+				return true
+			}
+		}
+		return false
+	}
+	switch {
+	case outcome == billing.OutcomeDeclinedHard || IsHardDecline(reason):
+		return declineBillingKey
+	case has(insufficientMarkers):
+		return declineInsufficientFunds
+	case has(limitMarkers):
+		return declineLimitExceeded
+	case has(pgRefusalMarkers):
+		return declinePGRefusal
+	}
+	return declineOther
 }

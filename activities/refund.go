@@ -61,6 +61,7 @@ func (a *Activities) Refund(ctx context.Context, in RefundInput) (RefundResult, 
 	}
 	p, err := a.Gateway.CancelPayment(ctx, req)
 	if err == nil {
+		a.observer().Refunded(in.Amount)
 		return RefundResult{Refunded: in.Amount, CancelledTotal: int64(p.CancelAmount)}, nil
 	}
 	if errors.Is(err, portone.ErrAlreadyCancelled) || portone.IsRefusal(err) {

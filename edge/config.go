@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"net/url"
 	"strings"
 	"time"
@@ -67,6 +68,15 @@ type Deps struct {
 	PortOne PaymentLookup
 	// Logger receives access logs and warnings. Optional: nothing is logged without it.
 	Logger *zap.Logger
+	// WebhookVerdict is told the verdict of every webhook (one of the Verdict* constants), for
+	// metrics. Optional.
+	WebhookVerdict func(verdict string)
+	// Metrics, when set, is served at GET /metrics (Prometheus). Optional: the edge faces the
+	// internet, so serve metrics here only where the edge's port is private or filtered.
+	Metrics http.Handler
+	// PortOneObserver, when set and PortOne is built by Flags.Build, observes every PortOne
+	// exchange (portone.WithObserver). Optional.
+	PortOneObserver func(portone.Exchange)
 }
 
 // PlanOption is one entry of the demo start page's plan catalog.

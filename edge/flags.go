@@ -148,14 +148,13 @@ func reachableAddr(addr string) string {
 
 // NewPortOneClient returns the PortOne client the flags describe, with the edge's upstream
 // timeout. It fails when PORTONE_API_KEY or PORTONE_API_SECRET is unset.
-func (f *Flags) NewPortOneClient() (*portone.Client, error) {
+func (f *Flags) NewPortOneClient(opts ...portone.Option) (*portone.Client, error) {
 	if f.PortOne.Key == "" || f.PortOne.Secret == "" {
 		return nil, fmt.Errorf("edge: %s and %s must be set (the PortOne REST API key pair)", EnvPortOneKey, EnvPortOneSecret)
 	}
-	c, err := portone.NewClient(f.PortOne,
-		portone.WithBaseURL(f.PortOneURL),
-		portone.WithTimeout(DefaultUpstreamTimeout),
-		portone.WithIncludeSandbox(f.PortOneIncludeSandbox))
+	base := []portone.Option{portone.WithBaseURL(f.PortOneURL), portone.WithTimeout(DefaultUpstreamTimeout),
+		portone.WithIncludeSandbox(f.PortOneIncludeSandbox)}
+	c, err := portone.NewClient(f.PortOne, append(base, opts...)...)
 	if err != nil {
 		return nil, fmt.Errorf("edge: PortOne client: %w", err)
 	}
@@ -170,7 +169,11 @@ func (f *Flags) Build(listenAddr net.Addr, deps Deps) (*Server, error) {
 		return nil, err
 	}
 	if deps.PortOne == nil {
-		c, err := f.NewPortOneClient()
+		var opts []portone.Option
+		if deps.PortOneObserver != nil {
+			opts = append(opts, portone.WithObserver(deps.PortOneObserver))
+		}
+		c, err := f.NewPortOneClient(opts...)
 		if err != nil {
 			return nil, err
 		}

@@ -203,6 +203,12 @@ func newEnv(t *testing.T, configure func(*edge.Config)) *testEnv {
 
 func newEnvWith(t *testing.T, emu *portonetest.Emulator, lookup edge.PaymentLookup, configure func(*edge.Config)) *testEnv {
 	t.Helper()
+	return newEnvDeps(t, emu, lookup, configure, nil)
+}
+
+// newEnvDeps is newEnvWith with a hook that can add optional collaborators to the edge.
+func newEnvDeps(t *testing.T, emu *portonetest.Emulator, lookup edge.PaymentLookup, configure func(*edge.Config), withDeps func(*edge.Deps)) *testEnv {
+	t.Helper()
 	core, logs := observer.New(zapcore.DebugLevel)
 	wf := newFakeWorkflows()
 	ts := httptest.NewUnstartedServer(nil)
@@ -215,7 +221,11 @@ func newEnvWith(t *testing.T, emu *portonetest.Emulator, lookup edge.PaymentLook
 	if configure != nil {
 		configure(&cfg)
 	}
-	srv, err := edge.New(cfg, edge.Deps{Workflows: wf, PortOne: lookup, Logger: zap.New(core)})
+	deps := edge.Deps{Workflows: wf, PortOne: lookup, Logger: zap.New(core)}
+	if withDeps != nil {
+		withDeps(&deps)
+	}
+	srv, err := edge.New(cfg, deps)
 	require.NoError(t, err)
 	ts.Config.Handler = srv.Handler()
 	ts.Start()

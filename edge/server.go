@@ -23,6 +23,9 @@ type Server struct {
 	pages    *pages
 	relayed  *dedupe
 	handler  http.Handler
+	// onVerdict and metrics are Deps.WebhookVerdict and Deps.Metrics.
+	onVerdict func(string)
+	metrics   http.Handler
 }
 
 // New checks cfg, fills its defaults and returns a Server.
@@ -50,13 +53,15 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{
-		cfg:      cfg,
-		wf:       deps.Workflows,
-		pay:      deps.PortOne,
-		log:      logger.Named("edge"),
-		basePath: u.EscapedPath(),
-		pages:    pg,
-		relayed:  newDedupe(4096, 30*time.Minute),
+		cfg:       cfg,
+		wf:        deps.Workflows,
+		pay:       deps.PortOne,
+		log:       logger.Named("edge"),
+		basePath:  u.EscapedPath(),
+		pages:     pg,
+		relayed:   newDedupe(4096, 30*time.Minute),
+		onVerdict: deps.WebhookVerdict,
+		metrics:   deps.Metrics,
 	}
 	s.handler = s.routes()
 	return s, nil
@@ -78,6 +83,9 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /register", s.handleRegisterPage)
 	mux.HandleFunc("GET /healthz", s.handleHealthz)
 	mux.HandleFunc("GET /readyz", s.handleReadyz)
+	if s.metrics != nil {
+		mux.Handle("GET /metrics", s.metrics)
+	}
 	if s.cfg.Demo {
 		mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
 			http.Redirect(w, r, s.link("/register/new"), http.StatusSeeOther)

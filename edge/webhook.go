@@ -29,6 +29,21 @@ const (
 	ResultRetry = "retry"
 )
 
+// Webhook verdicts, finer than the answer's result, reported to Deps.WebhookVerdict. Bounded:
+// they are metric label values.
+const (
+	VerdictAccepted        = "accepted"
+	VerdictDuplicate       = "duplicate"
+	VerdictRejected        = "rejected"
+	VerdictForeign         = "ignored_foreign"
+	VerdictUnknownPayment  = "ignored_unknown_payment"
+	VerdictMismatch        = "ignored_mismatch"
+	VerdictUnfinished      = "ignored_unfinished_registration"
+	VerdictNoSubscription  = "ignored_no_subscription"
+	VerdictPortOneDown     = "retry_portone"
+	VerdictTemporalFailure = "retry_temporal"
+)
+
 // WebhookAnswer is the JSON body of every answer to POST /portone/webhook. PortOne only looks
 // at the status code; the body is for people reading PortOne's delivery log.
 type WebhookAnswer struct {
@@ -130,11 +145,13 @@ func (s *Server) handleWebhook(w http.ResponseWriter, r *http.Request) {
 			status = br.status
 		}
 		s.log.Info("webhook rejected as malformed", zap.Int("status", status), zap.String("reason", err.Error()))
+		s.verdict(VerdictRejected)
 		writeJSON(w, status, WebhookAnswer{Result: ResultRejected, Reason: err.Error()})
 		return
 	}
 	log := s.log.With(zap.String("imp_uid", n.ImpUID), zap.String("merchant_uid", n.MerchantUID), zap.String("claimed_status", n.Status))
-	ignore := func(reason string) {
+	ignore := func(verdict, reason string) {
+		s.verdict(verdict)
 		writeJSON(w, http.StatusOK, WebhookAnswer{Result: ResultIgnored, Reason: reason})
 	}
 
@@ -142,7 +159,7 @@ func (s *Server) handleWebhook(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		// Other systems may share the console's webhook URL; their notifications are not ours.
 		log.Info("webhook ignored: merchant_uid not issued by this project")
-		ignore("merchant_uid was not issued by this billing orchestrator")
+		ignore(VerdictForeign, "merchant_uid was not issued by this billing orchestrator")
 		return
 	}
 	log = log.With(zap.String("subscription_id", parsed.SubscriptionID))
@@ -151,17 +168,18 @@ func (s *Server) handleWebhook(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case err != nil && isUnknownPayment(err):
 		log.Warn("webhook ignored: PortOne does not know the imp_uid (forged, or from another account)", zap.Error(err))
-		ignore("PortOne does not know this imp_uid")
+		ignore(VerdictUnknownPayment, "PortOne does not know this imp_uid")
 		return
 	case err != nil:
 		log.Error("webhook not verified: PortOne lookup failed; asking PortOne to retry", zap.Error(err))
+		s.verdict(VerdictPortOneDown)
 		writeJSON(w, http.StatusServiceUnavailable, WebhookAnswer{Result: ResultRetry, Reason: "the payment could not be verified with PortOne right now"})
 		return
 	}
 	if p.MerchantUID != n.MerchantUID {
 		log.Warn("webhook ignored: merchant_uid does not match PortOne's record of the imp_uid (forged?)",
 			zap.String("verified_merchant_uid", p.MerchantUID))
-		ignore("merchant_uid does not match PortOne's record of this imp_uid")
+		ignore(VerdictMismatch, "merchant_uid does not match PortOne's record of this imp_uid")
 		return
 	}
 	reason := ""
@@ -180,7 +198,7 @@ func (s *Server) handleWebhook(w http.ResponseWriter, r *http.Request) {
 		signal, arg, why, ok = registrationSignal(p)
 		if !ok {
 			log.Info("webhook ignored: registration record not finished", zap.String("verified_status", string(p.Status)), zap.String("why", why))
-			ignore(why)
+			ignore(VerdictUnfinished, why)
 			return
 		}
 	default:
@@ -197,15 +215,18 @@ func (s *Server) handleWebhook(w http.ResponseWriter, r *http.Request) {
 	switch outcome {
 	case relayNoSubscription:
 		log.Warn("webhook ignored: no open workflow for the subscription", zap.Error(err))
-		ignore("no open subscription workflow " + billing.WorkflowID(parsed.SubscriptionID))
+		ignore(VerdictNoSubscription, "no open subscription workflow "+billing.WorkflowID(parsed.SubscriptionID))
 	case relayFailed:
 		log.Error("webhook verified but not relayed: Temporal failed; asking PortOne to retry", zap.Error(err))
+		s.verdict(VerdictTemporalFailure)
 		writeJSON(w, http.StatusServiceUnavailable, WebhookAnswer{Result: ResultRetry, Reason: "the subscription could not be reached right now"})
 	case relayDuplicate:
 		log.Info("webhook duplicate: already relayed", zap.String("verified_status", string(p.Status)))
+		s.verdict(VerdictDuplicate)
 		writeJSON(w, http.StatusOK, WebhookAnswer{Result: ResultAccepted, Reason: joinReasons("duplicate: already relayed", reason)})
 	default:
 		log.Info("webhook verified and relayed", zap.String("signal", signal), zap.String("verified_status", string(p.Status)))
+		s.verdict(VerdictAccepted)
 		writeJSON(w, http.StatusOK, WebhookAnswer{Result: ResultAccepted, Reason: reason})
 	}
 }
@@ -215,4 +236,11 @@ func joinReasons(a, b string) string {
 		return a
 	}
 	return a + "; " + b
+}
+
+// verdict reports a webhook's verdict to the metrics hook, if any.
+func (s *Server) verdict(v string) {
+	if s.onVerdict != nil {
+		s.onVerdict(v)
+	}
 }

@@ -26,6 +26,7 @@ import (
 
 	"github.com/paycycle/paycycle/edge"
 	"github.com/paycycle/paycycle/logging"
+	"github.com/paycycle/paycycle/metrics"
 	"github.com/paycycle/paycycle/temporalconn"
 )
 
@@ -74,6 +75,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		host, _ := os.Hostname()
 		temporal.Identity = fmt.Sprintf("edgeserver@%d@%s", os.Getpid(), host)
 	}
+	reg := metrics.New()
+	temporal.MetricsHandler = reg.SDKHandler()
 	opts, err := temporal.Options(logging.Temporal(logger.Named("temporal")))
 	if err != nil {
 		return err
@@ -86,7 +89,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	defer tc.Close()
 
-	return edgeFlags.Run(ctx, edge.Deps{Workflows: tc, Logger: logger}, func(listenURL string) {
+	deps := edge.Deps{Workflows: tc, Logger: logger, Metrics: reg.Handler(), WebhookVerdict: reg.Webhook, PortOneObserver: reg.ObservePortOne}
+	return edgeFlags.Run(ctx, deps, func(listenURL string) {
 		logger.Info("edge listening", zap.String("url", listenURL),
 			zap.String("temporal_address", temporal.Address), zap.String("namespace", temporal.Namespace),
 			zap.String("portone_url", edgeFlags.PortOneURL), zap.Bool("demo", edgeFlags.Demo))

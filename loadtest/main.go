@@ -38,6 +38,7 @@ import (
 	"github.com/paycycle/paycycle/portone"
 	"github.com/paycycle/paycycle/portone/portonetest"
 	"github.com/paycycle/paycycle/temporalconn"
+	"github.com/paycycle/paycycle/workerset"
 	"github.com/paycycle/paycycle/workflows"
 )
 
@@ -71,8 +72,18 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	fs.DurationVar(&c.timeout, "timeout", 10*time.Minute, "give up after this long")
 	fs.IntVar(&c.maxActivities, "max-concurrent-activities", 200, "worker activity slots")
 	fs.BoolVar(&explain, "explain", false, "print the history timeline of the most delayed charges")
+	var b burstConfig
+	fs.IntVar(&b.n, "burst", 0, "bill-day burst mode: this many subscriptions due at the same instant, drained through the rate-limited PortOne queue")
+	fs.Float64Var(&b.rate, "portone-rate", workerset.DefaultPortOneRate, "burst mode: global PortOne activity rate per second")
+	fs.DurationVar(&b.outage, "outage", 0, "burst mode: every PortOne request fails (HTTP 503) for this long from the due instant")
+	fs.DurationVar(&b.initialWait, "burst-start-wait", 10*time.Second, "burst mode: the due instant is this far after the starts begin")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if b.n > 0 {
+		b.maxActs, b.timeout = c.maxActivities, c.timeout
+		fmt.Fprintf(out, "machine: %d CPUs, %s/%s, %s\n", runtime.NumCPU(), runtime.GOOS, runtime.GOARCH, runtime.Version())
+		return runBurst(ctx, out, b)
 	}
 	if c.interval < time.Second || c.interval%time.Second != 0 {
 		return errors.New("-interval must be whole seconds, at least 1s")

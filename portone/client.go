@@ -116,6 +116,7 @@ type settings struct {
 	tier           string
 	clock          func() time.Time
 	minAmount      KRW
+	observer       func(Exchange)
 }
 
 // WithBaseURL sets the API origin (default DefaultBaseURL). It may carry a
@@ -250,6 +251,7 @@ type Client struct {
 	tier           string
 	clock          func() time.Time
 	minAmount      KRW
+	observer       func(Exchange)
 }
 
 // NewClient returns a client for the given credentials. It does not contact
@@ -296,6 +298,7 @@ func NewClient(creds Credentials, opts ...Option) (*Client, error) {
 		tier:           s.tier,
 		clock:          s.clock,
 		minAmount:      s.minAmount,
+		observer:       s.observer,
 	}
 	return c, nil
 }
@@ -379,7 +382,9 @@ func (c *Client) do(ctx context.Context, r *request) (json.RawMessage, error) {
 			token = t
 		}
 		var err error
+		start := time.Now()
 		res, err = c.send(ctx, r, token, body)
+		c.observe(r, start, res, err)
 		if err != nil {
 			return nil, err
 		}

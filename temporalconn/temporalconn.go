@@ -27,6 +27,9 @@ type Config struct {
 	CodecKeys string
 	// Identity names this process in Temporal (defaults to the SDK's pid@host).
 	Identity string
+	// MetricsHandler receives the SDK's client and worker metrics (and the workflow's own
+	// counters); nil means none. See metrics.Registry.SDKHandler.
+	MetricsHandler client.MetricsHandler
 }
 
 // Env returns the environment variable's value or def.
@@ -59,7 +62,7 @@ func (c Config) Codec() (*codec.Codec, error) {
 
 // Options returns client options; logger may be nil.
 func (c Config) Options(logger log.Logger) (client.Options, error) {
-	opts := client.Options{HostPort: c.Address, Namespace: c.Namespace, Logger: logger, Identity: c.Identity}
+	opts := client.Options{HostPort: c.Address, Namespace: c.Namespace, Logger: logger, Identity: c.Identity, MetricsHandler: c.MetricsHandler}
 	cd, err := c.Codec()
 	if err != nil {
 		return client.Options{}, err

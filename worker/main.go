@@ -21,16 +21,18 @@ import (
 	"syscall"
 	"time"
 
-	"go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/interceptor"
+	sdkworker "go.temporal.io/sdk/worker"
 	"go.uber.org/zap"
 
 	"github.com/paycycle/paycycle/activities"
 	"github.com/paycycle/paycycle/billing"
 	"github.com/paycycle/paycycle/edge"
 	"github.com/paycycle/paycycle/logging"
+	"github.com/paycycle/paycycle/metrics"
 	"github.com/paycycle/paycycle/portone"
 	"github.com/paycycle/paycycle/temporalconn"
-	"github.com/paycycle/paycycle/workflows"
+	"github.com/paycycle/paycycle/workerset"
 )
 
 func main() {
@@ -58,6 +60,9 @@ type config struct {
 	logLevel            string
 	logFormat           string
 	maxActivities       int
+	portoneTaskQueue    string
+	portoneRate         float64
+	parkedInterval      time.Duration
 	stopTimeout         time.Duration
 	serveEdge           bool
 	edge                edge.Flags
@@ -67,6 +72,20 @@ type config struct {
 func envBool(name string) bool {
 	v, _ := strconv.ParseBool(os.Getenv(name))
 	return v
+}
+
+func envInt(name string, def int) int {
+	if n, err := strconv.Atoi(os.Getenv(name)); err == nil {
+		return n
+	}
+	return def
+}
+
+func envFloat(name string, def float64) float64 {
+	if f, err := strconv.ParseFloat(os.Getenv(name), 64); err == nil {
+		return f
+	}
+	return def
 }
 
 func envDuration(name string, def time.Duration) time.Duration {
@@ -93,7 +112,14 @@ func parseFlags(args []string, out io.Writer) (config, error) {
 	fs.StringVar(&c.healthAddr, "health-addr", os.Getenv("BILLING_WORKER_HEALTH_ADDR"), "serve GET /healthz on this address once polling (env BILLING_WORKER_HEALTH_ADDR; empty: off)")
 	fs.StringVar(&c.logLevel, "log-level", temporalconn.Env("LOG_LEVEL", "info"), "debug, info, warn or error (env LOG_LEVEL)")
 	fs.StringVar(&c.logFormat, "log-format", temporalconn.Env("LOG_FORMAT", "json"), "json or console (env LOG_FORMAT)")
-	fs.IntVar(&c.maxActivities, "max-concurrent-activities", 200, "activities run at once by this worker; bounds the load on PortOne")
+	fs.IntVar(&c.maxActivities, "max-concurrent-activities", envInt("BILLING_MAX_CONCURRENT_ACTIVITIES", 200),
+		"activities run at once by this worker on each of its task queues: the per-worker bound on concurrent PortOne calls (env BILLING_MAX_CONCURRENT_ACTIVITIES)")
+	fs.StringVar(&c.portoneTaskQueue, "portone-task-queue", temporalconn.Env("BILLING_PORTONE_TASK_QUEUE", workerset.DefaultPortOneTaskQueue),
+		"task queue of the activities that call PortOne, rate-limited across all workers by -portone-rate (env BILLING_PORTONE_TASK_QUEUE)")
+	fs.Float64Var(&c.portoneRate, "portone-rate", envFloat("BILLING_PORTONE_RATE", workerset.DefaultPortOneRate),
+		"PortOne activities started per second across ALL workers (Temporal's task-queue-wide limit; every worker must use the same value; 0: unlimited) (env BILLING_PORTONE_RATE)")
+	fs.DurationVar(&c.parkedInterval, "parked-count-interval", envDuration("BILLING_PARKED_COUNT_INTERVAL", time.Minute),
+		"how often to count parked (needs_attention) subscriptions for the metrics; 0: never (env BILLING_PARKED_COUNT_INTERVAL)")
 	fs.DurationVar(&c.stopTimeout, "stop-timeout", 30*time.Second, "on SIGTERM, how long running activities get to finish")
 	fs.BoolVar(&c.serveEdge, "edge", envBool("BILLING_WORKER_SERVE_EDGE"),
 		"also serve the HTTP edge (PortOne webhooks, registration) in this process; its settings are the -edge-* flags (env BILLING_WORKER_SERVE_EDGE)")
@@ -109,6 +135,12 @@ func parseFlags(args []string, out io.Writer) (config, error) {
 		return c, errors.New("PORTONE_API_KEY and PORTONE_API_SECRET must be set in the environment (never as flags: they would show in ps)")
 	case c.taskQueue == "":
 		return c, errors.New("-task-queue must not be empty")
+	case c.portoneRate < 0:
+		return c, fmt.Errorf("-portone-rate (BILLING_PORTONE_RATE) must be 0 (unlimited) or positive, got %v", c.portoneRate)
+	case c.maxActivities < 1:
+		return c, fmt.Errorf("-max-concurrent-activities (BILLING_MAX_CONCURRENT_ACTIVITIES) must be at least 1, got %d", c.maxActivities)
+	case c.portoneTaskQueue == c.taskQueue:
+		return c, fmt.Errorf("-portone-task-queue (BILLING_PORTONE_TASK_QUEUE) %q must differ from -task-queue: the rate limit needs a queue of its own (empty: no dedicated queue)", c.portoneTaskQueue)
 	case c.activityTimeout <= c.portoneTimeout:
 		return c, fmt.Errorf("-activity-timeout (%s) must be longer than -portone-timeout (%s), or Temporal would retry a charge that is still waiting for PortOne", c.activityTimeout, c.portoneTimeout)
 	}
@@ -129,8 +161,9 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	defer func() { _ = log.Sync() }()
 
+	reg := metrics.New()
 	gateway, err := portone.NewClient(portone.Credentials{Key: cfg.portoneKey, Secret: cfg.portoneSecret},
-		portone.WithBaseURL(cfg.portoneURL), portone.WithTimeout(cfg.portoneTimeout))
+		portone.WithBaseURL(cfg.portoneURL), portone.WithTimeout(cfg.portoneTimeout), portone.WithObserver(reg.ObservePortOne))
 	if err != nil {
 		return fmt.Errorf("PortOne client: %w", err)
 	}
@@ -139,34 +172,44 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	dialCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
+	cfg.temporal.MetricsHandler = reg.SDKHandler()
 	c, err := cfg.temporal.Dial(dialCtx, logging.Temporal(log))
 	if err != nil {
 		return err
 	}
 	defer c.Close()
 
-	acts := &activities.Activities{Gateway: gateway, Config: activities.Config{
+	acts := &activities.Activities{Gateway: gateway, Observer: reg, Config: activities.Config{
 		DemoMode: cfg.demo, NoticeURL: cfg.noticeURL, ScheduleSettleDelay: cfg.scheduleSettleDelay, ActivityTimeout: cfg.activityTimeout,
+		PortOneTaskQueue: cfg.portoneTaskQueue,
 	}}
-	w := worker.New(c, cfg.taskQueue, worker.Options{
-		MaxConcurrentActivityExecutionSize: cfg.maxActivities,
-		WorkerStopTimeout:                  cfg.stopTimeout,
-	})
-	workflows.Register(w, acts)
-	registerReconcile(w, c, gateway, log)
-	if err := w.Start(); err != nil {
-		return fmt.Errorf("start worker: %w", err)
+	workers, err := workerset.Start(c, workerset.Options{
+		TaskQueue: cfg.taskQueue, PortOneTaskQueue: cfg.portoneTaskQueue, PortOneRate: cfg.portoneRate,
+		MaxConcurrentActivities: cfg.maxActivities, StopTimeout: cfg.stopTimeout,
+		Interceptors: []interceptor.WorkerInterceptor{reg.WorkerInterceptor()},
+	}, acts, func(r sdkworker.Registry) { registerReconcile(r, c, gateway, log) })
+	if err != nil {
+		return err
 	}
-	defer w.Stop()
+	defer func() {
+		for _, w := range workers {
+			w.Stop()
+		}
+	}()
 	ensureReconcileSchedule(ctx, c, cfg.reconcile, cfg.taskQueue, log)
 	log.Info("worker polling",
 		zap.String("temporal", cfg.temporal.Address), zap.String("namespace", cfg.temporal.Namespace),
-		zap.String("task_queue", cfg.taskQueue), zap.String("portone", cfg.portoneURL), zap.Bool("demo", cfg.demo))
+		zap.String("task_queue", cfg.taskQueue), zap.String("portone_task_queue", cfg.portoneTaskQueue),
+		zap.Float64("portone_rate", cfg.portoneRate), zap.Int("max_concurrent_activities", cfg.maxActivities),
+		zap.String("portone", cfg.portoneURL), zap.Bool("demo", cfg.demo))
+	go reg.WatchParked(ctx, c, cfg.temporal.Namespace, cfg.parkedInterval, func(err error) {
+		log.Warn("parked subscriptions not counted", zap.Error(err))
+	})
 
 	var ready atomic.Bool
 	ready.Store(true)
 	if cfg.healthAddr != "" {
-		srv, err := serveHealth(cfg.healthAddr, &ready)
+		srv, err := serveHealth(cfg.healthAddr, &ready, reg.Handler())
 		if err != nil {
 			return err
 		}
@@ -175,12 +218,13 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 			defer cancel()
 			_ = srv.Shutdown(sctx)
 		}()
-		log.Info("health endpoint", zap.String("addr", "http://"+cfg.healthAddr+"/healthz"))
+		log.Info("health and metrics endpoint", zap.String("healthz", "http://"+srv.Addr+"/healthz"), zap.String("metrics", "http://"+srv.Addr+"/metrics"))
 	}
 	edgeDone := make(chan error, 1)
 	if cfg.serveEdge {
 		go func() {
-			edgeDone <- cfg.edge.Run(ctx, edge.Deps{Workflows: c, Logger: log.Named("edge")}, func(url string) {
+			deps := edge.Deps{Workflows: c, Logger: log.Named("edge"), WebhookVerdict: reg.Webhook, PortOneObserver: reg.ObservePortOne}
+			edgeDone <- cfg.edge.Run(ctx, deps, func(url string) {
 				log.Info("edge listening", zap.String("url", url))
 			})
 		}()
@@ -205,13 +249,15 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 }
 
 // serveHealth answers GET /healthz with 200 while the worker polls, so supervisors (the dev
-// server, Kubernetes) know it is ready.
-func serveHealth(addr string, ready *atomic.Bool) (*http.Server, error) {
+// server, Kubernetes) know it is ready, and serves the Prometheus metrics at GET /metrics (one
+// port to expose per pod).
+func serveHealth(addr string, ready *atomic.Bool, metricsHandler http.Handler) (*http.Server, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("health endpoint %s: %w", addr, err)
 	}
 	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", metricsHandler)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		if !ready.Load() {
 			http.Error(w, "stopping", http.StatusServiceUnavailable)
@@ -219,7 +265,7 @@ func serveHealth(addr string, ready *atomic.Bool) (*http.Server, error) {
 		}
 		_, _ = io.WriteString(w, "ok\n")
 	})
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	srv := &http.Server{Addr: ln.Addr().String(), Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	go func() { _ = srv.Serve(ln) }()
 	return srv, nil
 }

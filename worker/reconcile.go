@@ -4,8 +4,6 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"os"
-	"strconv"
 	"time"
 
 	"go.temporal.io/sdk/client"
@@ -23,13 +21,6 @@ type reconcileConfig struct {
 	overlap    time.Duration
 	autoRefund bool
 	rate       float64
-}
-
-func envFloat(name string, def float64) float64 {
-	if f, err := strconv.ParseFloat(os.Getenv(name), 64); err == nil {
-		return f
-	}
-	return def
 }
 
 func (r *reconcileConfig) registerFlags(fs *flag.FlagSet) {
@@ -57,7 +48,7 @@ func (r reconcileConfig) validate(taskQueue string) error {
 }
 
 // registerReconcile adds the Reconcile workflow and its activities to the worker.
-func registerReconcile(w worker.Worker, c client.Client, gateway *portone.Client, log *zap.Logger) {
+func registerReconcile(w worker.Registry, c client.Client, gateway *portone.Client, log *zap.Logger) {
 	reconcile.Register(w, &reconcile.Activities{PortOne: gateway, Subscriptions: reconcile.TemporalSubscriptions{Client: c}, Logger: log.Named("reconcile")})
 }
 

@@ -23,12 +23,15 @@ var allowed = map[string][]string{
 	"edge":                 {"billing", "calendar", "portone", "internal/textfmt"},
 	"localtemporal":        {"billing", "logging"},
 	"reconcile":            {"activities", "billing", "calendar", "portone"},
-	"worker":               {"activities", "billing", "edge", "logging", "portone", "reconcile", "temporalconn", "workflows"},
+	"metrics":              {"billing", "portone"},
+	"workerset":            {"activities", "workflows"},
+	"deploy/prometheus":    {},
+	"worker":               {"activities", "billing", "edge", "logging", "metrics", "portone", "reconcile", "temporalconn", "workerset", "workflows"},
 	"starter":              {"billing", "calendar", "internal/textfmt", "logging", "reconcile", "temporalconn"},
-	"edgeserver":           {"edge", "logging", "temporalconn"},
+	"edgeserver":           {"edge", "logging", "metrics", "temporalconn"},
 	"emulator":             {"portone/portonetest"},
 	"devserver":            {"billing", "codec", "localtemporal"},
-	"loadtest":             {"activities", "billing", "calendar", "portone", "portone/portonetest", "temporalconn", "workflows"},
+	"loadtest":             {"activities", "billing", "calendar", "metrics", "portone", "portone/portonetest", "temporalconn", "workerset", "workflows"},
 	"e2e":                  {"*"},
 }
 

@@ -1,0 +1,345 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"sort"
+	"sync"
+	"time"
+
+	"go.temporal.io/sdk/client"
+	sdktemporal "go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
+	"go.temporal.io/server/common/dynamicconfig"
+	"go.temporal.io/server/temporal"
+	"go.temporal.io/server/temporaltest"
+
+	"github.com/paycycle/paycycle/activities"
+	"github.com/paycycle/paycycle/billing"
+	"github.com/paycycle/paycycle/metrics"
+	"github.com/paycycle/paycycle/portone"
+	"github.com/paycycle/paycycle/portone/portonetest"
+	"github.com/paycycle/paycycle/workerset"
+)
+
+// The bill-day burst (-burst N): N subscriptions due at the same instant, charged through the
+// real worker wiring (workerset: the billing queue and the rate-limited PortOne queue), the real
+// Charge activity and PortOne client, a real Temporal server and the emulator. With -outage D
+// every PortOne request fails with HTTP 503 from the due instant for D.
+//
+// Until the subscription workflow routes its activities to the PortOne queue (the lead's change
+// behind workflow.GetVersion), burstWorkflow stands in for it: it reads the Settings local
+// activity, sleeps until the due instant and runs the real Charge activity on
+// Settings.PortOneTaskQueue, as the subscription workflow will.
+
+const (
+	burstQueue        = "burst-billing"
+	burstPortOneQueue = "burst-portone"
+	burstWorkflowName = "BurstStandIn"
+)
+
+// burstMaxBackoff caps the stand-in's retry backoff (the subscription workflow's is 2 minutes).
+const burstMaxBackoff = 30 * time.Second
+
+type burstConfig struct {
+	n           int
+	rate        float64
+	outage      time.Duration
+	maxActs     int
+	timeout     time.Duration
+	initialWait time.Duration
+}
+
+func burstWorkflow(ctx workflow.Context, in activities.ChargeInput) (activities.ChargeResult, error) {
+	var acts *activities.Activities
+	var st activities.Settings
+	lctx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{StartToCloseTimeout: 5 * time.Second})
+	if err := workflow.ExecuteLocalActivity(lctx, acts.Settings).Get(ctx, &st); err != nil {
+		return activities.ChargeResult{}, err
+	}
+	if d := in.DueAt.Sub(workflow.Now(ctx)); d > 0 {
+		if err := workflow.Sleep(ctx, d); err != nil {
+			return activities.ChargeResult{}, err
+		}
+	}
+	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		TaskQueue:           st.PortOneTaskQueue, // empty: the workflow's own queue
+		StartToCloseTimeout: 30 * time.Second,
+		// The subscription workflow's write policy, with a shorter cap so an outage test ends.
+		RetryPolicy: &sdktemporal.RetryPolicy{
+			InitialInterval: 2 * time.Second, BackoffCoefficient: 2, MaximumInterval: burstMaxBackoff,
+			NonRetryableErrorTypes: activities.NonRetryableErrorTypes,
+		},
+	})
+	var res activities.ChargeResult
+	err := workflow.ExecuteActivity(actx, acts.Charge, in).Get(ctx, &res)
+	return res, err
+}
+
+// onePartition is the server's dynamic configuration for the PortOne queue: one read and one
+// write partition. Temporal splits a task queue's activity rate evenly between its partitions
+// (four by default), and a partition no poller is waiting on leaves its share unused, so a
+// rate-limited queue needs a single partition to drain at its rate; one partition's throughput
+// (hundreds of tasks/s) is far above any PortOne limit. Production sets the same (README).
+func onePartition(queue string) dynamicconfig.Client {
+	one := []dynamicconfig.ConstrainedValue{{Constraints: dynamicconfig.Constraints{TaskQueueName: queue}, Value: 1}}
+	return dynamicconfig.StaticClient{
+		dynamicconfig.ForceSearchAttributesCacheRefreshOnRead.Key(): []dynamicconfig.ConstrainedValue{{Value: true}},
+		dynamicconfig.MatchingNumTaskqueueReadPartitions.Key():      one,
+		dynamicconfig.MatchingNumTaskqueueWritePartitions.Key():     one,
+	}
+}
+
+// requestLog records the wall-clock time of every request the emulator receives.
+type requestLog struct {
+	mu    sync.Mutex
+	again []time.Time
+	all   []time.Time
+}
+
+func (l *requestLog) wrap(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		now := time.Now()
+		l.mu.Lock()
+		l.all = append(l.all, now)
+		if r.Method == http.MethodPost && r.URL.Path == "/subscribe/payments/again" {
+			l.again = append(l.again, now)
+		}
+		l.mu.Unlock()
+		next.ServeHTTP(w, r)
+	})
+}
+
+func (l *requestLog) snapshot() (again, all []time.Time) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return slices.Clone(l.again), slices.Clone(l.all)
+}
+
+// perSecond counts the times in consecutive one-second windows from from.
+func perSecond(ts []time.Time, from time.Time) []int {
+	var out []int
+	for _, t := range ts {
+		i := int(t.Sub(from) / time.Second)
+		if i < 0 {
+			continue
+		}
+		for len(out) <= i {
+			out = append(out, 0)
+		}
+		out[i]++
+	}
+	return out
+}
+
+func after(ts []time.Time, from time.Time) []time.Time {
+	var out []time.Time
+	for _, t := range ts {
+		if !t.Before(from) {
+			out = append(out, t)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Before(out[j]) })
+	return out
+}
+
+// runBurst runs the burst and returns an error naming every violated expectation.
+func runBurst(ctx context.Context, out io.Writer, c burstConfig) error {
+	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
+	ts := temporaltest.NewServer(temporaltest.WithBaseServerOptions(temporal.WithDynamicConfigClient(onePartition(burstPortOneQueue))))
+	defer ts.Stop()
+	cl := ts.GetDefaultClient()
+	emu := portonetest.New(portonetest.Options{})
+	defer emu.Close()
+	rl := &requestLog{}
+	srv := httptest.NewServer(rl.wrap(emu))
+	defer srv.Close()
+	reg := metrics.New()
+	gw, err := portone.NewClient(portone.Credentials{Key: portonetest.DefaultKey, Secret: portonetest.DefaultSecret},
+		portone.WithBaseURL(srv.URL), portone.WithTimeout(5*time.Second), portone.WithObserver(reg.ObservePortOne))
+	if err != nil {
+		return err
+	}
+	for i := range c.n {
+		if _, err := emu.RegisterCustomer(portonetest.DefaultKey, portonetest.CustomerSeed{CustomerUID: fmt.Sprintf("burst-cust-%d", i)}); err != nil {
+			return err
+		}
+	}
+	acts := &activities.Activities{Gateway: gw, Observer: reg, Config: activities.Config{PortOneTaskQueue: burstPortOneQueue}}
+	workers, err := workerset.Start(cl, workerset.Options{TaskQueue: burstQueue, PortOneTaskQueue: burstPortOneQueue, PortOneRate: c.rate,
+		MaxConcurrentActivities: c.maxActs, StopTimeout: 5 * time.Second}, acts, func(r worker.Registry) {
+		r.RegisterWorkflowWithOptions(burstWorkflow, workflow.RegisterOptions{Name: burstWorkflowName})
+	})
+	if err != nil {
+		return err
+	}
+	defer func() {
+		for _, w := range workers {
+			w.Stop()
+		}
+	}()
+
+	// Start everything well before the due instant so that the burst is the charges, not the starts.
+	due := time.Now().Add(c.initialWait).Truncate(time.Second).Add(time.Second)
+	runs := make([]client.WorkflowRun, c.n)
+	for i := range c.n {
+		sub := fmt.Sprintf("burst-%d", i)
+		in := activities.ChargeInput{SubscriptionID: sub, Cycle: 1, Attempt: 1, CustomerUID: fmt.Sprintf("burst-cust-%d", i),
+			MerchantUID: billing.ChargeUID{SubscriptionID: sub, Tag: "b", Cycle: 1, Attempt: 1}.String(), Amount: 9900, Name: "Burst", DueAt: due}
+		run, err := cl.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: "burst/" + sub, TaskQueue: burstQueue}, burstWorkflowName, in)
+		if err != nil {
+			return fmt.Errorf("start %s: %w", sub, err)
+		}
+		runs[i] = run
+	}
+	if time.Now().After(due) {
+		return fmt.Errorf("starting %d workflows took past the due instant; raise -burst-start-wait", c.n)
+	}
+	fmt.Fprintf(out, "burst: %d subscriptions due at %s, PortOne rate limit %.1f/s, outage %s\n", c.n, due.Format(time.TimeOnly), c.rate, c.outage)
+
+	var back time.Time
+	var duringOutage int
+	if c.outage > 0 {
+		id := emu.AddFault(portonetest.Fault{Op: portonetest.OpAny, Action: portonetest.FaultErrorBeforeCommit, HTTPStatus: http.StatusServiceUnavailable})
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(time.Until(due.Add(c.outage))):
+		}
+		_, during := rl.snapshot()
+		duringOutage = len(after(during, due))
+		emu.RemoveFault(id)
+		back = time.Now()
+	}
+
+	var problems []string
+	for _, run := range runs {
+		var res activities.ChargeResult
+		if err := run.Get(ctx, &res); err != nil {
+			again, _ := rl.snapshot()
+			return fmt.Errorf("%s: %w (%d of %d charged so far)", run.GetID(), err, len(again), c.n)
+		}
+		if res.Outcome != billing.OutcomePaid {
+			problems = append(problems, fmt.Sprintf("%s: outcome %s", run.GetID(), res.Outcome))
+		}
+	}
+	// Money invariants on the emulator's ledger: each merchant_uid paid exactly once, nothing
+	// else charged, every amount right.
+	paidBy := map[string]int{}
+	var total int64
+	for _, le := range emu.Ledger() {
+		if le.Usage == "payment" && le.Status == "paid" {
+			paidBy[le.MerchantUID]++
+			total += le.Amount
+		}
+	}
+	for uid, k := range paidBy {
+		if k != 1 {
+			problems = append(problems, fmt.Sprintf("%s paid %d times", uid, k))
+		}
+	}
+	if len(paidBy) != c.n || total != int64(c.n)*9900 {
+		problems = append(problems, fmt.Sprintf("ledger: %d merchant_uids paid for %d KRW, want %d for %d KRW", len(paidBy), total, c.n, int64(c.n)*9900))
+	}
+
+	again, all := rl.snapshot()
+	from := due
+	if c.outage > 0 {
+		from = back
+	}
+	charges := after(again, from)
+	if len(charges) != c.n {
+		problems = append(problems, fmt.Sprintf("%d charge requests after %s, want %d (one per subscription)", len(charges), from.Format(time.TimeOnly), c.n))
+	}
+	if len(charges) < 2 {
+		return errors.Join(append([]error{errors.New("too few charges to measure")}, toErrs(problems)...)...)
+	}
+	first, last := charges[0], charges[len(charges)-1]
+	achieved := float64(len(charges)-1) / last.Sub(first).Seconds()
+	secs := perSecond(charges, first)
+	late := make([]time.Duration, len(charges))
+	for i, t := range charges {
+		late[i] = t.Sub(due)
+	}
+	slices.Sort(late)
+	fmt.Fprintf(out, "drain: %d charges in %s = %.2f/s (limit %.1f/s), busiest second %d; PortOne requests %d (%.2f per charge)\n",
+		len(charges), last.Sub(first).Round(time.Millisecond), achieved, c.rate, slices.Max(secs), len(all), float64(len(all))/float64(c.n))
+	fmt.Fprintf(out, "lateness (due → charge request): p50 %s p99 %s max %s\n",
+		pct(late, 50).Round(time.Millisecond), pct(late, 99).Round(time.Millisecond), late[len(late)-1].Round(time.Millisecond))
+	fmt.Fprintf(out, "charges per second: %v\n", secs)
+	switch {
+	case c.rate > 0 && c.outage > 0:
+		// After an outage the charges come back as their retry backoffs end (up to the policy's
+		// 30 s cap), so the drain is bounded by that wait plus the rate, and never faster.
+		bound := burstMaxBackoff + time.Duration(float64(c.n)/c.rate*float64(time.Second)) + 5*time.Second
+		fmt.Fprintf(out, "after the outage: last charge %s after PortOne returned (bound %s)\n", last.Sub(back).Round(time.Millisecond), bound)
+		if last.Sub(back) > bound {
+			problems = append(problems, fmt.Sprintf("the drain after the outage took %s, above %s", last.Sub(back).Round(time.Millisecond), bound))
+		}
+	case c.rate > 0:
+		if math.Abs(achieved-c.rate) > 0.1*c.rate {
+			problems = append(problems, fmt.Sprintf("drained at %.2f/s, not within 10%% of the limit %.1f/s", achieved, c.rate))
+		}
+	}
+	if c.rate > 0 {
+		// Temporal's limiter is a token bucket holding one second's worth, so in any k seconds it
+		// lets through at most (k+1)·rate: up to twice the rate in one second after a lull, the
+		// rate itself over longer windows. Checked for k = 1 and 10 (+10 %, +1 for rounding).
+		for _, k := range []int{1, 10} {
+			bound := int(math.Floor(float64(k+1)*c.rate*1.1)) + 1
+			if busiest := maxWindow(secs, k); busiest > bound {
+				problems = append(problems, fmt.Sprintf("%d charges in %d s, above the token bucket's bound %d at %.1f/s", busiest, k, bound, c.rate))
+			}
+		}
+		fmt.Fprintf(out, "busiest 1 s: %d, busiest 10 s: %d (the limiter allows %.0f and %.0f)\n", maxWindow(secs, 1), maxWindow(secs, 10), 2*c.rate, 11*c.rate)
+		if achieved < 0.9*c.rate {
+			fmt.Fprintln(out, "the drain was slower than the limit: the server or the worker, not the limit, bound it (see the charges per second)")
+		}
+	}
+	if c.outage > 0 {
+		// The write retry policy (2 s doubling to 30 s) allows about log2(outage/2s)+2 attempts per
+		// subscription; each attempt makes one request (the lookup, refused) and, the first time,
+		// a token request.
+		perSub := float64(duringOutage) / float64(c.n)
+		bound := math.Log2(c.outage.Seconds()/2) + 3
+		fmt.Fprintf(out, "outage: %d requests in %s (%.1f per subscription, backoff bound %.1f; the rate alone would allow %.0f in all)\n",
+			duringOutage, c.outage, perSub, bound, c.rate*c.outage.Seconds())
+		if perSub > bound {
+			problems = append(problems, fmt.Sprintf("%.1f requests per subscription during the outage, above the backoff bound %.1f: hammering", perSub, bound))
+		}
+	}
+	if len(problems) > 0 {
+		return errors.Join(toErrs(problems)...)
+	}
+	fmt.Fprintln(out, "invariants hold: every subscription charged once, nothing lost, nothing doubled, the limit kept")
+	return nil
+}
+
+func toErrs(ss []string) []error {
+	out := make([]error, len(ss))
+	for i, s := range ss {
+		out[i] = errors.New(s)
+	}
+	return out
+}
+
+// maxWindow is the largest sum of k consecutive per-second counts.
+func maxWindow(secs []int, k int) int {
+	best := 0
+	for i := range secs {
+		sum := 0
+		for j := i; j < len(secs) && j < i+k; j++ {
+			sum += secs[j]
+		}
+		best = max(best, sum)
+	}
+	return best
+}

@@ -1,0 +1,93 @@
+// Package workerset starts a worker process's Temporal workers: the one on the billing task
+// queue (the subscription workflow and its Settings local activity) and the one on the
+// dedicated PortOne task queue, whose task-queue-wide activity rate is the global limit on
+// PortOne requests across all worker processes. The worker binary and the load command share it,
+// so that what is measured is what runs.
+package workerset
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/interceptor"
+	"go.temporal.io/sdk/worker"
+
+	"github.com/paycycle/paycycle/activities"
+	"github.com/paycycle/paycycle/workflows"
+)
+
+// Defaults of the PortOne task queue and its rate.
+const (
+	// DefaultPortOneTaskQueue is the task queue of the PortOne activities.
+	DefaultPortOneTaskQueue = "billing-portone"
+	// DefaultPortOneRate is the default global PortOne activity rate per second. A charge is
+	// one activity making about two requests (a lookup, then the charge), so 20/s keeps PortOne
+	// near 40 requests/s, under the ~50 non-auth payments/s one PG page suggests.
+	DefaultPortOneRate = 20
+)
+
+// Options configure the workers of one process.
+type Options struct {
+	// TaskQueue is the billing task queue (workflow and Settings). Required.
+	TaskQueue string
+	// PortOneTaskQueue is the PortOne activities' queue; empty: no dedicated queue (the
+	// PortOne activities are then served on TaskQueue only).
+	PortOneTaskQueue string
+	// PortOneRate is the task-queue-wide activity rate per second (0: unlimited). Temporal keeps
+	// the value the latest poller sent, so every worker must use the same.
+	PortOneRate float64
+	// MaxConcurrentActivities bounds the activities this process runs at once on each queue.
+	MaxConcurrentActivities int
+	// StopTimeout is how long running activities get to finish on Stop.
+	StopTimeout time.Duration
+	// Interceptors are added to both workers (metrics).
+	Interceptors []interceptor.WorkerInterceptor
+}
+
+// Start starts the worker on the billing queue (the workflow, the Settings local activity, and
+// the PortOne activities for runs that still schedule them on their own queue) and, unless
+// PortOneTaskQueue is empty, a second one on the PortOne queue serving only the PortOne
+// activities. Both carry the same task-queue-wide rate, so while runs change over to the new
+// routing PortOne sees at most twice the rate, and once every run routes to the PortOne queue,
+// the rate itself. extra registers more workflows on the billing worker (the load command's
+// stand-in workflow).
+func Start(c client.Client, o Options, acts *activities.Activities, extra ...func(worker.Registry)) ([]worker.Worker, error) {
+	switch {
+	case o.TaskQueue == "":
+		return nil, errors.New("workerset: TaskQueue is required")
+	case o.PortOneTaskQueue == o.TaskQueue:
+		return nil, fmt.Errorf("workerset: the PortOne task queue %q must differ from the billing task queue: the rate limit needs a queue of its own", o.PortOneTaskQueue)
+	case o.PortOneRate < 0:
+		return nil, fmt.Errorf("workerset: PortOneRate must be 0 (unlimited) or positive, got %v", o.PortOneRate)
+	}
+	opts := worker.Options{
+		MaxConcurrentActivityExecutionSize: o.MaxConcurrentActivities,
+		TaskQueueActivitiesPerSecond:       o.PortOneRate,
+		WorkerStopTimeout:                  o.StopTimeout,
+		Interceptors:                       o.Interceptors,
+	}
+	main := worker.New(c, o.TaskQueue, opts)
+	workflows.Register(main, acts)
+	for _, register := range extra {
+		register(main)
+	}
+	workers := []worker.Worker{main}
+	if o.PortOneTaskQueue != "" {
+		po := opts
+		po.DisableWorkflowWorker = true
+		pw := worker.New(c, o.PortOneTaskQueue, po)
+		activities.RegisterPortOne(pw, acts)
+		workers = append(workers, pw)
+	}
+	for i, w := range workers {
+		if err := w.Start(); err != nil {
+			for _, started := range workers[:i] {
+				started.Stop()
+			}
+			return nil, fmt.Errorf("start worker: %w", err)
+		}
+	}
+	return workers, nil
+}
