@@ -88,3 +88,17 @@ type Attention struct {
 	Detail   string    `json:"detail"`
 	MarkedAt time.Time `json:"marked_at"`
 }
+
+// Names of the counters the subscription workflow emits through its SDK metrics handler (they
+// reach Prometheus with "_total" appended; see package metrics). They live here, in the shared
+// contract, so that workflow code names them without importing the metrics library.
+const (
+	// MetricDunningEntered counts cycles that entered dunning. Tag: decline_class.
+	MetricDunningEntered = "paycycle_dunning_entered"
+	// MetricDunningRecovered counts cycles paid after dunning. Tag: via.
+	MetricDunningRecovered = "paycycle_dunning_recovered"
+	// MetricDunningFinalAction counts dunning that ran its final action. Tag: action.
+	MetricDunningFinalAction = "paycycle_dunning_final_action"
+	// MetricCyclesCharged counts cycles settled paid, once per cycle. Tag: mode.
+	MetricCyclesCharged = "paycycle_cycles_charged"
+)

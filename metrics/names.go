@@ -1,5 +1,7 @@
 package metrics
 
+import "github.com/paycycle/paycycle/billing"
+
 // Names of the counters the subscription workflow emits itself through
 // workflow.GetMetricsHandler(ctx). They reach Prometheus through SDKHandler, which appends
 // "_total" to every counter, so WorkflowDunningEntered is scraped as
@@ -8,16 +10,16 @@ package metrics
 const (
 	// WorkflowDunningEntered counts cycles that entered dunning (first failed attempt of a
 	// cycle). Label: LabelDeclineClass.
-	WorkflowDunningEntered = "paycycle_dunning_entered"
+	WorkflowDunningEntered = billing.MetricDunningEntered
 	// WorkflowDunningRecovered counts cycles paid after having entered dunning. Label:
 	// LabelVia (how the recovering charge was made).
-	WorkflowDunningRecovered = "paycycle_dunning_recovered"
+	WorkflowDunningRecovered = billing.MetricDunningRecovered
 	// WorkflowDunningFinalAction counts dunning that ran out of retries and grace. Label:
 	// LabelAction.
-	WorkflowDunningFinalAction = "paycycle_dunning_final_action"
+	WorkflowDunningFinalAction = billing.MetricDunningFinalAction
 	// WorkflowCyclesCharged counts billing cycles settled as paid, once per cycle whatever the
 	// number of attempts. Label: LabelMode.
-	WorkflowCyclesCharged = "paycycle_cycles_charged"
+	WorkflowCyclesCharged = billing.MetricCyclesCharged
 )
 
 // Label keys used by the workflow-side counters, with their closed sets of values.

@@ -89,14 +89,14 @@ func (r *runner) cycleAttempts(cycle int) ([]string, int) {
 // charge makes the next attempt of a cycle through PortOne's again, after confirming that none of
 // the cycle's earlier merchant_uids was paid. It never returns a decline as an error; an error
 // means the workflow cannot go on (it was canceled).
-func (r *runner) charge(period billing.Period, amount int64) (chargeOutcome, error) {
+func (r *runner) charge(period billing.Period, amount int64, dueAt time.Time) (chargeOutcome, error) {
 	prior, attempt := r.cycleAttempts(period.Cycle)
 	if attempt > billing.MaxAttempt {
 		return chargeOutcome{res: activities.ChargeResult{Outcome: billing.OutcomeRejected, Amount: amount,
 			Reason: fmt.Sprintf("cycle %d reached the limit of %d attempts", period.Cycle, billing.MaxAttempt)}, attempt: attempt, via: billing.ViaAgain}, nil
 	}
 	in := r.chargeInput(period.Cycle, attempt, r.s.Plan, amount, period.LastDay)
-	in.PriorMerchantUIDs = prior
+	in.PriorMerchantUIDs, in.DueAt = prior, dueAt
 	var res activities.ChargeResult
 	err := workflow.ExecuteActivity(r.activity(writeOptions), acts.Charge, in).Get(r.actx, &res)
 	if err == nil {
@@ -175,6 +175,11 @@ func (r *runner) recordCharge(cycle, attempt int, res activities.ChargeResult, v
 	r.s.Charges = append(r.s.Charges, rec)
 }
 
+// count adds one to a workflow counter (replay-safe: a replayed task does not count again).
+func (r *runner) count(name, tag, value string) {
+	workflow.GetMetricsHandler(r.ctx).WithTags(map[string]string{tag: value}).Counter(name).Inc(1)
+}
+
 // chargeRecord returns the record of a merchant_uid.
 func (r *runner) chargeRecord(merchantUID string) *billing.ChargeRecord {
 	for i := len(r.s.Charges) - 1; i >= 0; i-- {
@@ -198,11 +203,16 @@ func (r *runner) settle(period billing.Period, out chargeOutcome, dueAt time.Tim
 	if c := r.chargeRecord(res.MerchantUID); c != nil && c.TaxFree == 0 && c.Amount == res.Amount {
 		c.TaxFree = out.taxFree
 	}
+	if res.Outcome != billing.OutcomePaid && (r.s.DunningState == nil || r.s.DunningState.Cycle != period.Cycle) {
+		r.count(billing.MetricDunningEntered, "decline_class", activities.DeclineClass(res.Outcome, res.Reason))
+	}
 	switch res.Outcome {
 	case billing.OutcomePaid:
 		r.s.PaidThrough = period.End
+		r.count(billing.MetricCyclesCharged, "mode", string(r.s.Plan.ChargeMode))
 		if r.s.DunningState != nil {
 			r.event("recovered", "", fmt.Sprintf("cycle %d paid after %d attempts", period.Cycle, r.s.DunningState.Attempts+1))
+			r.count(billing.MetricDunningRecovered, "via", string(out.via))
 		}
 		r.s.DunningState = nil
 		r.setStatus(billing.StatusActive, fmt.Sprintf("cycle %d paid", period.Cycle))
@@ -278,9 +288,13 @@ func (r *runner) retry(policy bool) error {
 	if policy {
 		d.RetriesUsed++
 	}
+	due := d.NextRetryAt
+	if due.IsZero() {
+		due = r.now() // charge_now and a new key retry at once
+	}
 	d.NextRetryAt = time.Time{}
 	period := *r.s.CurrentPeriod
-	out, err := r.charge(period, r.lastRequestedAmount(period.Cycle, r.s.Plan.Amount))
+	out, err := r.charge(period, r.lastRequestedAmount(period.Cycle, r.s.Plan.Amount), due)
 	if err != nil {
 		return err
 	}
@@ -309,6 +323,7 @@ func (r *runner) finalAction() error {
 		// subscription nobody will resume.
 		action = billing.FinalActionCancel
 	}
+	r.count(billing.MetricDunningFinalAction, "action", string(action))
 	switch action {
 	case billing.FinalActionPause:
 		r.s.DunningState = nil

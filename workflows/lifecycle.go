@@ -140,7 +140,7 @@ func (r *runner) beginCycleWith(period billing.Period, amount int64, settled *ch
 		r.settle(period, *settled, dueAt)
 		return nil
 	}
-	out, err := r.charge(period, amount)
+	out, err := r.charge(period, amount, dueAt)
 	if err != nil {
 		return err
 	}
