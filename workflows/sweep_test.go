@@ -419,8 +419,15 @@ func runWorkflow(tl rulebook.Timeline) (rulebook.Result, string) {
 		envMu.Unlock()
 		clk.set(env.Now)
 		for i, m := range tl.Messages {
-			if m.During != nil || m.At.Before(runStart) || (run > 0 && m.At.Equal(runStart)) {
+			if m.During != nil || m.At.Before(runStart) {
 				continue
+			}
+			if run > 0 && m.At.Equal(runStart) {
+				// Sent as the previous run continued as new: a signal reached it; an update the
+				// test environment dropped (the server would hand it to the new run) goes again.
+				if u, sent := updates[i]; !m.Update || !sent || u.done {
+					continue
+				}
 			}
 			env.RegisterDelayedCallback(func() {
 				if m.Update {
