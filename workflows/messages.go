@@ -235,11 +235,10 @@ func (r *runner) onCancel(raw json.RawMessage, dryRun bool) (billing.Receipt, in
 	req.RequestedAt = r.now()
 	r.dirty = true
 	if immediate {
-		if r.cancelNow != nil {
+		if r.queued(intentCancel) {
 			return r.receipt("a cancel is already in progress"), -1, nil
 		}
-		token := r.newToken()
-		r.cancelNow = &pendingCancel{req: req, token: token}
+		token := r.enqueue(intent{kind: intentCancel, cancel: req})
 		r.event("cancel_requested", string(req.Requester), fmt.Sprintf("now, refund %s: %s", req.Refund, req.Reason))
 		return billing.Receipt{}, token, nil
 	}
@@ -279,7 +278,7 @@ func (r *runner) onPause(raw json.RawMessage, dryRun bool) (billing.Receipt, int
 		return r.refusedOrDuplicate(dup, err)
 	}
 	switch {
-	case r.s.Status == billing.StatusPaused || r.pauseNow != nil:
+	case r.s.Status == billing.StatusPaused || r.queued(intentPause):
 		return billing.Receipt{}, -1, refuse("the subscription is already paused")
 	case r.s.Pause != nil && r.s.Pause.Pending:
 		return billing.Receipt{}, -1, refuse("a pause at period end is already pending")
@@ -296,8 +295,7 @@ func (r *runner) onPause(raw json.RawMessage, dryRun bool) (billing.Receipt, int
 	if req.When == billing.Now {
 		// Applied by the main loop at a safe point: a charge in flight settles first, and
 		// must not turn the subscription back to active afterwards.
-		token := r.newToken()
-		r.pauseNow = &pendingPause{req: req, token: token}
+		token := r.enqueue(intent{kind: intentPause, pause: req})
 		r.event("pause_requested", "", "now: "+req.Reason)
 		return billing.Receipt{}, token, nil
 	}
@@ -325,9 +323,7 @@ func (r *runner) onResume(raw json.RawMessage, dryRun bool) (billing.Receipt, in
 		r.event("pause_withdrawn", "", req.Reason)
 		return r.receipt("the pending pause was withdrawn"), -1, nil
 	}
-	token := r.newToken()
-	r.resumeReq = &pendingResume{req: req, token: token}
-	return billing.Receipt{}, token, nil
+	return billing.Receipt{}, r.enqueue(intent{kind: intentResume, resume: req}), nil
 }
 
 func (r *runner) onChangePlan(raw json.RawMessage, dryRun bool) (billing.Receipt, int, error) {
@@ -361,9 +357,7 @@ func (r *runner) onReplaceBillingKey(raw json.RawMessage, dryRun bool) (billing.
 	}
 	r.seen(req.RequestID, false)
 	r.dirty = true
-	token := r.newToken()
-	r.replaceKeys = append(r.replaceKeys, pendingReplace{req: req, token: token})
-	return billing.Receipt{}, token, nil
+	return billing.Receipt{}, r.enqueue(intent{kind: intentReplaceKey, replace: req}), nil
 }
 
 func (r *runner) onChargeNow(raw json.RawMessage, dryRun bool) (billing.Receipt, int, error) {
@@ -390,9 +384,7 @@ func (r *runner) onChargeNow(raw json.RawMessage, dryRun bool) (billing.Receipt,
 	}
 	r.seen(req.RequestID, false)
 	r.dirty = true
-	token := r.newToken()
-	r.chargeNow = append(r.chargeNow, token)
-	return billing.Receipt{}, token, nil
+	return billing.Receipt{}, r.enqueue(intent{kind: intentChargeNow}), nil
 }
 
 func (r *runner) onRegistered(raw json.RawMessage) {

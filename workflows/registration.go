@@ -16,24 +16,20 @@ import (
 func (r *runner) awaitRegistration() (bool, error) {
 	var deadline, lastCheck time.Time
 	for {
-		if err := r.letMessagesIn(); err != nil {
+		var done, ok bool
+		backedOff, err := r.tick(func() (bool, error) {
+			var err error
+			done, ok, err = r.registrationStep(&deadline, &lastCheck)
 			return false, err
-		}
-		r.refuseUnknownSignals()
-		r.dirty = false
-		r.refresh()
-		done, ok, err := r.registrationStep(&deadline, &lastCheck)
+		})
 		if err != nil {
-			if !recoverable(err) {
-				return false, err
-			}
-			if err := r.backOff(err); err != nil {
-				return false, err
-			}
-			continue
+			return false, err
 		}
 		if done {
 			return ok, nil
+		}
+		if backedOff {
+			continue
 		}
 		wake := lastCheck.Add(r.registrationRecheck())
 		if deadline.Before(wake) {
@@ -68,24 +64,17 @@ func (r *runner) registrationStep(deadline, lastCheck *time.Time) (done, ok bool
 		r.setStatus(billing.StatusAwaitingRegistration, "waiting for the customer to register NaverPay recurring payment")
 		return false, false, nil
 	}
-	if pc := r.takeCancel(); pc != nil {
-		receipt, err := r.applyCancel(&pc.req)
-		if err != nil {
-			r.cancelNow = pc
-			return false, false, err
-		}
-		r.answer(pc.token, receipt, nil)
-		return true, false, nil
-	}
-	if len(r.replaceKeys) > 0 {
-		pr := r.replaceKeys[0]
-		receipt, refusal, err := r.applyReplaceKey(pr.req)
+	if i, ok := r.nextIntent(); ok {
+		// Only a cancel or a new billing key can be admitted while awaiting registration.
+		kind := r.intents[i].kind
+		refused, err := r.carryOut(i)
 		if err != nil {
 			return false, false, err
 		}
-		r.replaceKeys = r.replaceKeys[1:]
-		r.answer(pr.token, receipt, refusal)
-		return refusal == nil, refusal == nil, nil
+		if kind == intentCancel {
+			return true, false, nil
+		}
+		return !refused, !refused, nil
 	}
 	if len(r.registrations) > 0 {
 		ok, err := r.verifyRegistration(r.registrations[0])

@@ -14,41 +14,8 @@ import (
 // settled before the next cycle begins. A step that fails on an activity leaves the state as it
 // was before the step (requests are put back), so the loop can simply try again later.
 func (r *runner) step() (bool, error) {
-	if pc := r.takeCancel(); pc != nil {
-		receipt, err := r.applyCancel(&pc.req)
-		if err != nil {
-			r.cancelNow = pc
-			return true, err
-		}
-		r.answer(pc.token, receipt, nil)
-		return true, nil
-	}
-	if len(r.replaceKeys) > 0 {
-		pr := r.replaceKeys[0]
-		receipt, refusal, err := r.applyReplaceKey(pr.req)
-		if err != nil {
-			return true, err
-		}
-		r.replaceKeys = r.replaceKeys[1:]
-		r.answer(pr.token, receipt, refusal)
-		return true, nil
-	}
-	if pp := r.pauseNow; pp != nil {
-		r.pauseNow = nil
-		r.answer(pp.token, r.applyPauseNow(pp.req), nil)
-		return true, nil
-	}
-	if rr := r.resumeReq; rr != nil {
-		r.resumeReq = nil
-		receipt, err := r.applyResume(rr.req)
-		r.answer(rr.token, receipt, err)
-		return true, nil
-	}
-	if len(r.chargeNow) > 0 {
-		token := r.chargeNow[0]
-		r.chargeNow = r.chargeNow[1:]
-		receipt, err := r.applyChargeNow()
-		r.answer(token, receipt, nil)
+	if i, ok := r.nextIntent(); ok {
+		_, err := r.carryOut(i)
 		return true, err
 	}
 	if r.isScheduleMode() {
@@ -141,13 +108,6 @@ func (r *runner) nextEvent() (nextEvent, bool) {
 		consider(r.s.NextChargeAt, reason)
 	}
 	return best, !best.at.IsZero()
-}
-
-// takeCancel returns the pending immediate cancel, if any.
-func (r *runner) takeCancel() *pendingCancel {
-	pc := r.cancelNow
-	r.cancelNow = nil
-	return pc
 }
 
 // applyCancel ends the subscription now: it revokes PortOne's pending schedule (adopting it if it

@@ -40,7 +40,7 @@ func Subscription(ctx workflow.Context, raw json.RawMessage) (billing.State, err
 //
 // r.s is the subscription's state: it survives continue-as-new (it is the next run's input) and
 // is what the state query answers. Everything else is this run's: intents waiting for the loop
-// (cancelNow, chargeNow, replaceKeys, pauseNow, resumeReq, registrations), update tokens, the
+// (intents, registrations), update tokens, the
 // webhook notifications seen, the search attributes last upserted and the settings; a message
 // that is waiting when the run continues as new cannot exist, because the run continues only
 // once every handler finished and no intent is queued.
@@ -64,15 +64,11 @@ type runner struct {
 	// messagesFirst is true from workflow version 1 on: the loop lets the messages of the
 	// current workflow task in before deciding (see letMessagesIn).
 	messagesFirst bool
-	// Intents recorded by messages and carried out by the main loop.
-	cancelNow   *pendingCancel
-	chargeNow   []int
-	replaceKeys []pendingReplace
-	pauseNow    *pendingPause
+	// intents are the admitted commands waiting for the main loop (intents.go).
+	intents []intent
 	// cancelling is true while a cancel is being carried out (its refund or key deletion is in
 	// flight), so that an undo arriving then is refused instead of promised in vain.
 	cancelling    bool
-	resumeReq     *pendingResume
 	registrations []billing.RegisteredSignal
 	notified      map[string]bool
 	// noScheduleFor is a cycle PortOne refused to schedule; it is charged through again instead.
@@ -88,26 +84,6 @@ type runner struct {
 type doneResult struct {
 	receipt billing.Receipt
 	err     error
-}
-
-type pendingCancel struct {
-	req   billing.CancelRequest
-	token int
-}
-
-type pendingReplace struct {
-	req   billing.ReplaceBillingKeyRequest
-	token int
-}
-
-type pendingPause struct {
-	req   billing.PauseRequest
-	token int
-}
-
-type pendingResume struct {
-	req   billing.ResumeRequest
-	token int
 }
 
 // trustContinued accepts a carried state only on a real continue-as-new of this very
@@ -239,7 +215,20 @@ const (
 	// (needs_attention); signals of unknown names are recorded as refused.
 	changeRunBehaviour  = "run-behaviour-2026-12"
 	versionRunBehaviour = 1
+	// versionCANOnNewBuild: a run continues as new at the next cycle boundary when Worker
+	// Versioning says a new build became the deployment's target, starting the next run on it.
+	changeCANOnNewBuild  = "can-on-target-version-change"
+	versionCANOnNewBuild = 1
 )
+
+// continueAsNewOptions moves the next run to the deployment's current build when that changed
+// (auto-upgrade); otherwise the next run keeps the worker's default behaviour.
+func (r *runner) continueAsNewOptions() workflow.ContinueAsNewErrorOptions {
+	if workflow.GetInfo(r.ctx).GetTargetWorkerDeploymentVersionChanged() {
+		return workflow.ContinueAsNewErrorOptions{InitialVersioningBehavior: workflow.ContinueAsNewVersioningBehaviorAutoUpgrade}
+	}
+	return workflow.ContinueAsNewErrorOptions{}
+}
 
 // atLeast reports whether this run takes version v of change (recording the newest version the
 // first time a new run asks).
@@ -259,21 +248,9 @@ func (r *runner) run() (billing.State, error) {
 		}
 	}
 	for !r.s.Status.Terminal() {
-		if err := r.letMessagesIn(); err != nil {
-			return r.finish(err)
-		}
-		r.refuseUnknownSignals()
-		r.dirty = false
-		r.refresh()
-		acted, err := r.step()
+		acted, err := r.tick(r.step)
 		if err != nil {
-			if !recoverable(err) {
-				return r.finish(err)
-			}
-			if err := r.backOff(err); err != nil {
-				return r.finish(err)
-			}
-			continue
+			return r.finish(err)
 		}
 		if acted {
 			continue
@@ -285,7 +262,7 @@ func (r *runner) run() (billing.State, error) {
 			if !r.dirty {
 				r.event("continue_as_new", "", fmt.Sprintf("run %d handled %d cycles", r.s.Runs, r.cyclesThisRun))
 				r.trimState()
-				return billing.State{}, workflow.NewContinueAsNewError(r.ctx, billing.WorkflowType, billing.SubscriptionInput{
+				return billing.State{}, workflow.NewContinueAsNewErrorWithOptions(r.ctx, r.continueAsNewOptions(), billing.WorkflowType, billing.SubscriptionInput{
 					SubscriptionID: r.s.SubscriptionID,
 					CustomerUID:    r.s.CustomerUID,
 					Plan:           r.s.Plan,
@@ -328,6 +305,28 @@ func (r *runner) cancelOnRequest() (billing.State, error) {
 	}
 }
 
+// tick is one turn of a loop (the main loop and the registration wait): it lets the current
+// workflow task's messages in, records unknown signals, refreshes the derived state and runs
+// step; an activity that ran out of retries is recorded and waited out (backOff) rather than
+// failing the subscription. acted is true when step acted or the loop backed off: look again
+// before waiting.
+func (r *runner) tick(step func() (bool, error)) (acted bool, err error) {
+	if err := r.letMessagesIn(); err != nil {
+		return false, err
+	}
+	r.refuseUnknownSignals()
+	r.dirty = false
+	r.refresh()
+	acted, err = step()
+	if err == nil {
+		return acted, nil
+	}
+	if !recoverable(err) {
+		return false, err
+	}
+	return true, r.backOff(err)
+}
+
 // finish ends the run: it lets update handlers answer, then returns the final state.
 func (r *runner) finish(err error) (billing.State, error) {
 	if err != nil {
@@ -340,39 +339,21 @@ func (r *runner) finish(err error) (billing.State, error) {
 	return *r.s, nil
 }
 
-// refuseQueued answers every command still waiting for the main loop when the subscription
-// ends, so that no update is left unanswered and the run can close.
-func (r *runner) refuseQueued() {
-	err := refuse("the subscription has ended (%s) before this command could be carried out", r.s.Status)
-	if pc := r.takeCancel(); pc != nil {
-		r.answer(pc.token, billing.Receipt{Message: "subscription already " + string(r.s.Status)}, nil)
-	}
-	for _, pr := range r.replaceKeys {
-		r.answer(pr.token, billing.Receipt{}, err)
-	}
-	r.replaceKeys = nil
-	if pp := r.pauseNow; pp != nil {
-		r.answer(pp.token, billing.Receipt{}, err)
-		r.pauseNow = nil
-	}
-	if rr := r.resumeReq; rr != nil {
-		r.answer(rr.token, billing.Receipt{}, err)
-		r.resumeReq = nil
-	}
-	for _, token := range r.chargeNow {
-		r.answer(token, billing.Receipt{}, err)
-	}
-	r.chargeNow = nil
-}
-
 func (r *runner) shouldContinueAsNew() bool {
 	if r.s.Status.Terminal() {
 		return false
 	}
-	suggested := workflow.GetInfo(r.ctx).GetContinueAsNewSuggested()
-	atBoundary := r.s.DunningState == nil && r.cancelNow == nil && len(r.replaceKeys) == 0 && len(r.chargeNow) == 0 &&
-		r.resumeReq == nil && r.pauseNow == nil
-	return atBoundary && (r.cyclesThisRun >= cyclesPerRun || suggested)
+	info := workflow.GetInfo(r.ctx)
+	atBoundary := r.s.DunningState == nil && len(r.intents) == 0
+	if !atBoundary {
+		return false
+	}
+	if r.cyclesThisRun >= cyclesPerRun || info.GetContinueAsNewSuggested() {
+		return true
+	}
+	// A new build became the deployment's target (Worker Versioning): move to it at this cycle
+	// boundary rather than in up to twelve cycles.
+	return info.GetTargetWorkerDeploymentVersionChanged() && r.atLeast(changeCANOnNewBuild, versionCANOnNewBuild)
 }
 
 // nextEvent is the next instant at which the loop has something to do, and why.
