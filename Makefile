@@ -14,7 +14,7 @@ COMMANDS            := worker starter emulator edgeserver devserver loadtest
 TEST_TIMEOUT        ?= 75m
 export ARTIFACTS_DIR ?= $(abspath .artifacts)
 
-.PHONY: run build test test-short lint fmt tools bench load clean help
+.PHONY: run build test test-short lint fmt tools bench load clean help cluster-tools cluster-test
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -60,3 +60,11 @@ load: build ## the end-to-end load command: 200 subscriptions, 3 cycles each, in
 
 clean: ## remove built binaries and test artifacts (keeps .data/)
 	rm -rf $(BIN) $(ARTIFACTS_DIR)
+
+cluster-tools: ## build the Temporal server and its SQL schema tool (go.temporal.io/server as pinned in go.mod) into bin/
+	$(GO) build -o $(BIN)/temporal-server go.temporal.io/server/cmd/server
+	$(GO) build -o $(BIN)/temporal-sql-tool go.temporal.io/server/cmd/tools/sql
+
+cluster-test: build cluster-tools ## PostgreSQL 15 + Temporal server process + 2 workers, edge, emulator: a fleet through a worker kill and a server restart
+	mkdir -p $(ARTIFACTS_DIR)
+	PAYCYCLE_CLUSTER_TEST=1 PAYCYCLE_BIN_DIR=$(BIN) $(GO) test -race -count=1 -timeout 30m -v -run 'TestFleetOnPostgres' ./cluster/
