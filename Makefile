@@ -67,4 +67,4 @@ cluster-tools: ## build the Temporal server and its SQL schema tool (go.temporal
 
 cluster-test: build cluster-tools ## PostgreSQL 15 + Temporal server process + 2 workers, edge, emulator: a fleet through a worker kill and a server restart
 	mkdir -p $(ARTIFACTS_DIR)
-	PAYCYCLE_CLUSTER_TEST=1 PAYCYCLE_BIN_DIR=$(BIN) $(GO) test -race -count=1 -timeout 30m -v -run 'TestFleetOnPostgres' ./cluster/
+	PAYCYCLE_CLUSTER_TEST=1 PAYCYCLE_BIN_DIR=$(BIN) $(GO) test -race -count=1 -timeout 30m -v -run 'TestFleetOnPostgres|TestWorkerVersioningOnPostgres' ./cluster/

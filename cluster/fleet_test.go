@@ -32,7 +32,6 @@ import (
 	"github.com/paycycle/paycycle/cluster"
 	"github.com/paycycle/paycycle/codec"
 	"github.com/paycycle/paycycle/portone/portonetest"
-	"github.com/paycycle/paycycle/temporalconn"
 	"github.com/paycycle/paycycle/workflows"
 )
 
@@ -116,71 +115,14 @@ func TestFleetOnPostgres(t *testing.T) {
 		interval: time.Duration(envInt("PAYCYCLE_CLUSTER_INTERVAL_SECONDS", 5)) * time.Second,
 		run:      time.Duration(envInt("PAYCYCLE_CLUSTER_RUN_SECONDS", 75)) * time.Second,
 	}
-	bins := binDir(t)
 	ph := &phases{}
 	total := time.Now()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
 	defer cancel()
-	logDir := filepath.Join(artifactsDir(t), "cluster")
-	require.NoError(t, os.MkdirAll(logDir, 0o755))
-	t.Logf("process logs in %s", logDir)
-
-	// PostgreSQL 15, private.
-	t0 := time.Now()
-	pg, err := cluster.StartPostgres(ctx)
-	require.NoError(t, err)
-	t.Cleanup(func() {
-		_ = copyFile(pg.LogFile(), filepath.Join(logDir, "postgres.log"))
-		if err := pg.Stop(); err != nil {
-			t.Errorf("stop PostgreSQL: %v", err)
-		}
-	})
-	ph.add("initdb + start PostgreSQL 15", time.Since(t0), pg.Addr())
-
-	// Schema from nothing to current with Temporal's own tool.
-	t0 = time.Now()
-	out, err := cluster.SetupSchema(ctx, tool(t, bins, cluster.SQLToolBinary), pg)
-	require.NoError(t, err)
-	require.NoError(t, os.WriteFile(filepath.Join(logDir, "schema.log"), []byte(out), 0o644))
-	ph.add("create + upgrade schema (temporal-sql-tool)", time.Since(t0))
-
-	// The Temporal server as its own process.
-	sc := &cluster.ServerConfig{Postgres: pg, HistoryShards: 4, Dir: t.TempDir()}
-	cfgFile, err := sc.WriteFiles()
-	require.NoError(t, err)
-	serverBin := tool(t, bins, cluster.ServerBinary)
-	serverLog := filepath.Join(logDir, "temporal-server.log")
-	t0 = time.Now()
-	server, err := cluster.StartServer(ctx, serverBin, cfgFile, sc.FrontendAddr(), serverLog)
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = server.Stop(30 * time.Second) })
-	ph.add("start Temporal server (4 shards)", time.Since(t0), sc.FrontendAddr())
-
-	const ns = "billing"
-	t0 = time.Now()
-	require.NoError(t, cluster.RegisterNamespace(ctx, sc.FrontendAddr(), ns, 24*time.Hour))
-	key, err := codec.NewKeyString("cluster")
-	require.NoError(t, err)
-	dc := dataConverter(t, key)
-	c, err := client.DialContext(ctx, client.Options{HostPort: sc.FrontendAddr(), Namespace: ns, DataConverter: dc})
-	require.NoError(t, err)
-	defer c.Close()
-	require.NoError(t, temporalconn.RegisterSearchAttributes(ctx, c, ns))
-	ph.add("register namespace + search attributes", time.Since(t0))
-
-	// The project's processes.
-	t0 = time.Now()
-	emu := startEmulator(t, bins, logDir)
-	common := []string{
-		"TEMPORAL_ADDRESS=" + sc.FrontendAddr(), "TEMPORAL_NAMESPACE=" + ns,
-		"PORTONE_BASE_URL=" + emu, "PORTONE_API_KEY=" + portonetest.DefaultKey, "PORTONE_API_SECRET=" + portonetest.DefaultSecret,
-		"PAYCYCLE_CODEC_KEYS=" + key, "BILLING_DEMO_MODE=true", "LOG_FORMAT=json",
-	}
-	edgeURL := startEdge(t, bins, logDir, common)
-	workerEnv := append(slices.Clone(common), "PORTONE_TIMEOUT=3s", "BILLING_ACTIVITY_TIMEOUT=5s",
-		"BILLING_NOTICE_URL="+edgeURL+"/portone/webhook", "BILLING_SCHEDULE_SETTLE_DELAY=3s")
-	workers := []*cluster.Process{startWorker(t, bins, logDir, "worker-a", workerEnv), startWorker(t, bins, logDir, "worker-b", workerEnv)}
-	ph.add("start emulator, edge, 2 workers", time.Since(t0))
+	tc := startTestCluster(t, ctx, ph)
+	c, emu, server := tc.client, tc.emulator, tc.server
+	workers := []*cluster.Process{tc.startWorker(t, "worker-a"), tc.startWorker(t, "worker-b")}
+	ph.add("start 2 workers", time.Since(tc.workersFrom))
 
 	// The fleet: half again mode, half schedule mode, one billing key each.
 	subs := make([]string, fp.subs)
@@ -188,9 +130,9 @@ func TestFleetOnPostgres(t *testing.T) {
 		subs[i] = fmt.Sprintf("pg-%03d", i)
 		emuPost(t, emu, "/__emulator/customers", map[string]any{"customer_uid": "cust-" + subs[i]})
 	}
-	// Every charge answers 200 ms late, so the kill below finds charges in flight.
-	emuPost(t, emu, "/__emulator/faults", map[string]any{"op": "again", "action": "latency", "latency": "200ms"})
-	t0 = time.Now()
+	// Every charge answers a second late until the kill, so the kill finds charges in flight.
+	emuPost(t, emu, "/__emulator/faults", map[string]any{"op": "again", "action": "latency", "latency": "1s"})
+	t0 := time.Now()
 	fleetStart := t0
 	runParallel(t, subs, 8, func(id string, i int) error {
 		mode := billing.ChargeModeAgain
@@ -215,8 +157,10 @@ func TestFleetOnPostgres(t *testing.T) {
 	killAt := fp.run/6 + time.Duration(rng.Int64N(int64(fp.run/6)))
 	time.Sleep(time.Until(fleetStart.Add(killAt)))
 	victim := rng.IntN(2)
+	inFlight := startedActivitiesOf(t, ctx, c, subs, workers[victim].Pid(), 30*time.Second)
 	workers[victim].Kill()
-	t.Logf("SIGKILLed %s at +%s", workers[victim].Name, time.Since(fleetStart).Round(time.Millisecond))
+	t.Logf("SIGKILLed %s at +%s with %d activities in flight on it: %v", workers[victim].Name, time.Since(fleetStart).Round(time.Millisecond), len(inFlight), inFlight)
+	require.NotEmpty(t, inFlight, "the kill must hit charges in flight")
 	emuDelete(t, emu, "/__emulator/faults")
 
 	// The Temporal server restarted once, in the second third.
@@ -225,8 +169,9 @@ func TestFleetOnPostgres(t *testing.T) {
 	t0 = time.Now()
 	require.NoError(t, server.Stop(60*time.Second), "graceful stop of the Temporal server")
 	stopped := time.Since(t0)
-	server, err = cluster.StartServer(ctx, serverBin, cfgFile, sc.FrontendAddr(), serverLog)
+	server, err := cluster.StartServer(ctx, tc.serverBin, tc.cfgFile, tc.sc.FrontendAddr(), tc.serverLog)
 	require.NoError(t, err)
+	tc.server = server
 	ph.add("restart Temporal server (stop / total)", time.Since(t0), fmt.Sprintf("stop %.2fs", stopped.Seconds()))
 	t.Logf("restarted the Temporal server at +%s", restartAt.Round(time.Millisecond))
 
@@ -362,7 +307,7 @@ func TestFleetOnPostgres(t *testing.T) {
 
 	// Every run of every subscription replays on today's workflow code.
 	t0 = time.Now()
-	runs := replayAll(t, ctx, c, dc, subs)
+	runs := replayAll(t, ctx, c, tc.dc, subs)
 	ph.add(fmt.Sprintf("replay %d runs", runs), time.Since(t0))
 
 	// Figures.
@@ -376,7 +321,33 @@ func TestFleetOnPostgres(t *testing.T) {
 		fp.subs, fp.interval, fp.run, charges, duesChecked, span.Seconds(), float64(charges)/span.Seconds(), peak,
 		pct(0.5).Round(time.Millisecond), pct(0.99).Round(time.Millisecond), lags[len(lags)-1].Round(time.Millisecond))
 	t.Logf("timings:\n%s", strings.Join(ph.lines, "\n"))
-	_ = os.WriteFile(filepath.Join(logDir, "figures.txt"), []byte(strings.Join(ph.lines, "\n")+"\n"), 0o644)
+	_ = os.WriteFile(filepath.Join(tc.logDir, "figures.txt"), []byte(strings.Join(ph.lines, "\n")+"\n"), 0o644)
+}
+
+// startedActivitiesOf polls the subscriptions' pending activities until some are running on
+// the worker process pid (the SDK's default identity is pid@host), and returns them.
+func startedActivitiesOf(t *testing.T, ctx context.Context, c client.Client, subs []string, pid int, within time.Duration) []string {
+	prefix := strconv.Itoa(pid) + "@"
+	deadline := time.Now().Add(within)
+	for time.Now().Before(deadline) {
+		var found []string
+		for _, id := range subs {
+			d, err := c.DescribeWorkflowExecution(ctx, billing.WorkflowID(id), "")
+			if err != nil {
+				continue
+			}
+			for _, pa := range d.GetPendingActivities() {
+				if pa.GetState() == enumspb.PENDING_ACTIVITY_STATE_STARTED && strings.HasPrefix(pa.GetLastWorkerIdentity(), prefix) {
+					found = append(found, id+":"+pa.GetActivityType().GetName())
+				}
+			}
+		}
+		if len(found) > 0 {
+			return found
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return nil
 }
 
 // peakRate is the largest number of charges in any window, per second.
@@ -451,8 +422,8 @@ func startEdge(t *testing.T, bins, logDir string, env []string) string {
 	return url
 }
 
-func startWorker(t *testing.T, bins, logDir, name string, env []string) *cluster.Process {
-	cmd := exec.Command(tool(t, bins, "worker"), "-stop-timeout", "10s")
+func startWorker(t *testing.T, bins, logDir, name string, env []string, args ...string) *cluster.Process {
+	cmd := exec.Command(tool(t, bins, "worker"), append([]string{"-stop-timeout", "10s"}, args...)...)
 	cmd.Env = append(cleanEnv(), env...)
 	p, err := cluster.StartProcess(name, cmd, filepath.Join(logDir, name+".log"))
 	require.NoError(t, err)

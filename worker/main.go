@@ -61,6 +61,7 @@ type config struct {
 	stopTimeout         time.Duration
 	serveEdge           bool
 	edge                edge.Flags
+	versioning          versioningFlags
 }
 
 func envBool(name string) bool {
@@ -97,7 +98,11 @@ func parseFlags(args []string, out io.Writer) (config, error) {
 	fs.BoolVar(&c.serveEdge, "edge", envBool("BILLING_WORKER_SERVE_EDGE"),
 		"also serve the HTTP edge (PortOne webhooks, registration) in this process; its settings are the -edge-* flags (env BILLING_WORKER_SERVE_EDGE)")
 	c.edge.RegisterFlagsWithPrefix(fs, "edge-")
+	c.versioning.register(fs)
 	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	if err := c.versioning.validate(); err != nil {
 		return c, err
 	}
 	c.portoneKey = os.Getenv("PORTONE_API_KEY")
@@ -149,6 +154,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	w := worker.New(c, cfg.taskQueue, worker.Options{
 		MaxConcurrentActivityExecutionSize: cfg.maxActivities,
 		WorkerStopTimeout:                  cfg.stopTimeout,
+		DeploymentOptions:                  cfg.versioning.options(),
 	})
 	workflows.Register(w, acts)
 	if err := w.Start(); err != nil {
@@ -157,7 +163,8 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	defer w.Stop()
 	log.Info("worker polling",
 		zap.String("temporal", cfg.temporal.Address), zap.String("namespace", cfg.temporal.Namespace),
-		zap.String("task_queue", cfg.taskQueue), zap.String("portone", cfg.portoneURL), zap.Bool("demo", cfg.demo))
+		zap.String("task_queue", cfg.taskQueue), zap.String("portone", cfg.portoneURL), zap.Bool("demo", cfg.demo),
+		zap.String("deployment", cfg.versioning.deploymentName), zap.String("build_id", cfg.versioning.buildID))
 
 	var ready atomic.Bool
 	ready.Store(true)
