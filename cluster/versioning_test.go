@@ -8,6 +8,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
 
@@ -80,12 +81,33 @@ func TestWorkerVersioningOnPostgres(t *testing.T) {
 	waitCycle(t, ctx, c, "ver-pinned-new", 1)
 	requireOn(t, ctx, c, "ver-pinned-new", "v2", enumspb.VERSIONING_BEHAVIOR_PINNED)
 
+	// What the drain step of the runbook counts: runs still on a build, by the system search
+	// attribute the server keeps.
+	onBuild := func(build string) int64 {
+		res, err := c.CountWorkflow(ctx, &workflowservice.CountWorkflowExecutionsRequest{Namespace: tc.namespace,
+			Query: fmt.Sprintf("TemporalWorkerDeploymentVersion = '%s:%s' AND ExecutionStatus = 'Running'", pinned, build)})
+		require.NoError(t, err)
+		return res.GetCount()
+	}
+	retry(t, 20*time.Second, "one run counted on "+pinned+":v1", func() error {
+		if n := onBuild("v1"); n != 1 {
+			return fmt.Errorf("%d runs", n)
+		}
+		return nil
+	})
+
 	// Moving a pinned run is an operator's act: a pinned override to v2.
 	_, err = c.UpdateWorkflowExecutionOptions(ctx, client.UpdateWorkflowExecutionOptionsRequest{WorkflowId: billing.WorkflowID("ver-pinned"),
 		WorkflowExecutionOptionsChanges: client.WorkflowExecutionOptionsChanges{VersioningOverride: &client.VersioningOverrideChange{
 			Value: &client.PinnedVersioningOverride{Version: worker.WorkerDeploymentVersion{DeploymentName: pinned, BuildID: "v2"}}}}})
 	require.NoError(t, err)
 	eventuallyOn(t, ctx, c, "ver-pinned", "v2", 20*time.Second)
+	retry(t, 20*time.Second, "no run left on "+pinned+":v1", func() error {
+		if n := onBuild("v1"); n != 0 {
+			return fmt.Errorf("%d runs", n)
+		}
+		return nil
+	})
 
 	// v1 drained: stop its workers; everything keeps charging on v2.
 	require.NoError(t, autoV1.Stop(30*time.Second))
