@@ -87,6 +87,10 @@ type fleetParams struct {
 	subs     int
 	interval time.Duration
 	run      time.Duration
+	// slack: a cycle due this long before its cancel was sent must have been paid. Under an
+	// overload (a load run) timers fire late, and a cycle whose timer had not fired when the
+	// cancel came is legitimately not charged; such runs raise it.
+	slack time.Duration
 }
 
 func envInt(name string, def int) int {
@@ -114,6 +118,7 @@ func TestFleetOnPostgres(t *testing.T) {
 		subs:     envInt("PAYCYCLE_CLUSTER_SUBS", 60),
 		interval: time.Duration(envInt("PAYCYCLE_CLUSTER_INTERVAL_SECONDS", 5)) * time.Second,
 		run:      time.Duration(envInt("PAYCYCLE_CLUSTER_RUN_SECONDS", 75)) * time.Second,
+		slack:    time.Duration(envInt("PAYCYCLE_CLUSTER_CANCEL_SLACK_SECONDS", 2)) * time.Second,
 	}
 	ph := &phases{}
 	total := time.Now()
@@ -263,7 +268,7 @@ func TestFleetOnPostgres(t *testing.T) {
 		for cycle := 1; ; cycle++ {
 			due := st.Recurrence.ChargeAt(cycle - 1)
 			switch {
-			case due.Before(w.sent.Add(-2 * time.Second)):
+			case due.Before(w.sent.Add(-fp.slack)):
 				require.Equal(t, 1, kept[cycle], "%s cycle %d (due %s, cancel sent %s) must be paid exactly once; ledger %v",
 					id, cycle, due.Format(time.StampMilli), w.sent.Format(time.StampMilli), paidBySub[id])
 				duesChecked++

@@ -15,11 +15,11 @@ import (
 	"time"
 )
 
-// EnvPostgresBin names a directory holding initdb and pg_ctl, for machines where PostgreSQL
+// EnvPostgresBin names a directory holding initdb and postgres, for machines where PostgreSQL
 // 15 is not where Debian puts it.
 const EnvPostgresBin = "PAYCYCLE_PG_BIN"
 
-// postgresBinDirs are searched in order for initdb and pg_ctl.
+// postgresBinDirs are searched in order for initdb and postgres.
 var postgresBinDirs = []string{"/usr/lib/postgresql/15/bin", "/usr/local/bin", "/usr/bin"}
 
 // Postgres is a private PostgreSQL instance: its own data directory, a loopback port, password
@@ -32,12 +32,13 @@ type Postgres struct {
 	User, Password string
 	dir, bin       string
 	cred           *syscall.Credential
+	proc           *Process
 }
 
 // Addr is host:port.
 func (p *Postgres) Addr() string { return p.Host + ":" + itoa(p.Port) }
 
-// FindPostgresBin returns the directory holding initdb and pg_ctl, or an error saying where it
+// FindPostgresBin returns the directory holding initdb and postgres, or an error saying where it
 // looked and how to install them.
 func FindPostgresBin() (string, error) {
 	dirs := postgresBinDirs
@@ -45,11 +46,11 @@ func FindPostgresBin() (string, error) {
 		dirs = []string{d}
 	}
 	for _, d := range dirs {
-		if isExec(filepath.Join(d, "initdb")) && isExec(filepath.Join(d, "pg_ctl")) {
+		if isExec(filepath.Join(d, "initdb")) && isExec(filepath.Join(d, "postgres")) {
 			return d, nil
 		}
 	}
-	return "", fmt.Errorf("initdb and pg_ctl not found in %v (apt-get install postgresql-15, or set %s)", dirs, EnvPostgresBin)
+	return "", fmt.Errorf("initdb and postgres not found in %v (apt-get install postgresql-15, or set %s)", dirs, EnvPostgresBin)
 }
 
 func isExec(path string) bool {
@@ -114,14 +115,27 @@ func (p *Postgres) start(ctx context.Context) error {
 		return err
 	}
 	p.Port = port
+	// The postgres server itself as our child (not daemonized by pg_ctl), so it dies with us.
 	// Only loopback TCP and a socket in our own dir: nothing is shared with a system instance.
-	opts := fmt.Sprintf("-c listen_addresses=%s -p %d -k %s -c max_connections=200", p.Host, p.Port, p.dir)
-	if out, err := p.run(ctx, "pg_ctl", "-D", p.dataDir(), "-l", p.LogFile(), "-o", opts, "-w", "-t", "60", "start"); err != nil {
-		return fmt.Errorf("pg_ctl start: %w\n%s\n%s", err, out, readTail(p.LogFile()))
+	cmd := exec.Command(filepath.Join(p.bin, "postgres"), "-D", p.dataDir(),
+		"-c", "listen_addresses="+p.Host, "-p", itoa(p.Port), "-k", p.dir, "-c", "max_connections=200")
+	cmd.Dir = p.dir
+	cmd.Env = append(os.Environ(), "LC_ALL=C")
+	if p.cred != nil {
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: p.cred}
 	}
-	wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	proc, err := StartProcess("postgres", cmd, p.LogFile())
+	if err != nil {
+		return err
+	}
+	p.proc = proc
+	wctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 	defer cancel()
-	return waitTCP(wctx, p.Addr())
+	if err := waitTCP(wctx, p.Addr()); err != nil {
+		proc.Kill()
+		return fmt.Errorf("postgres: %w\n%s", err, tail(proc.Output(), 2000))
+	}
+	return nil
 }
 
 func (p *Postgres) dataDir() string { return filepath.Join(p.dir, "data") }
@@ -139,24 +153,13 @@ func (p *Postgres) run(ctx context.Context, name string, args ...string) ([]byte
 	return cmd.CombinedOutput()
 }
 
-// Stop stops the server (fast shutdown) and deletes its directory.
+// Stop stops the server (fast shutdown: SIGINT) and deletes its directory.
 func (p *Postgres) Stop() error {
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	out, err := p.run(ctx, "pg_ctl", "-D", p.dataDir(), "-m", "fast", "-w", "stop")
-	rmErr := os.RemoveAll(p.dir)
-	if err != nil {
-		return fmt.Errorf("pg_ctl stop: %w\n%s", err, out)
+	err := p.proc.StopWith(syscall.SIGINT, 60*time.Second)
+	if rmErr := os.RemoveAll(p.dir); err == nil {
+		err = rmErr
 	}
-	return rmErr
-}
-
-func readTail(path string) string {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return ""
-	}
-	return tail(string(b), 2000)
+	return err
 }
 
 // errNoTool is returned when a Temporal binary is missing.

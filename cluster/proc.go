@@ -62,6 +62,7 @@ func StartProcess(name string, cmd *exec.Cmd, logFile string) (*Process, error) 
 		cmd.SysProcAttr = &syscall.SysProcAttr{}
 	}
 	cmd.SysProcAttr.Setpgid = true
+	dieWithParent(cmd.SysProcAttr)
 	if err := cmd.Start(); err != nil {
 		_ = f.Close()
 		return nil, fmt.Errorf("%s: start %s: %w", name, cmd.Path, err)
@@ -116,11 +117,14 @@ func (p *Process) Kill() {
 
 // Stop sends SIGTERM and waits up to grace before killing. It returns the exit error of a
 // process that did not exit cleanly.
-func (p *Process) Stop(grace time.Duration) error {
+func (p *Process) Stop(grace time.Duration) error { return p.StopWith(syscall.SIGTERM, grace) }
+
+// StopWith is Stop with another signal (PostgreSQL's fast shutdown is SIGINT).
+func (p *Process) StopWith(sig syscall.Signal, grace time.Duration) error {
 	if p.Exited() {
 		return nil
 	}
-	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	_ = p.cmd.Process.Signal(sig)
 	select {
 	case <-p.done:
 	case <-time.After(grace):
