@@ -124,7 +124,7 @@ func TestFleetOnPostgres(t *testing.T) {
 	total := time.Now()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
 	defer cancel()
-	tc := startTestCluster(t, ctx, ph)
+	tc := startTestCluster(ctx, t, ph)
 	c, emu, server := tc.client, tc.emulator, tc.server
 	workers := []*cluster.Process{tc.startWorker(t, "worker-a"), tc.startWorker(t, "worker-b")}
 	ph.add("start 2 workers", time.Since(tc.workersFrom))
@@ -162,7 +162,7 @@ func TestFleetOnPostgres(t *testing.T) {
 	killAt := fp.run/6 + time.Duration(rng.Int64N(int64(fp.run/6)))
 	time.Sleep(time.Until(fleetStart.Add(killAt)))
 	victim := rng.IntN(2)
-	inFlight := startedActivitiesOf(t, ctx, c, subs, workers[victim].Pid(), 30*time.Second)
+	inFlight := startedActivitiesOf(ctx, t, c, subs, workers[victim].Pid(), 30*time.Second)
 	workers[victim].Kill()
 	t.Logf("SIGKILLed %s at +%s with %d activities in flight on it: %v", workers[victim].Name, time.Since(fleetStart).Round(time.Millisecond), len(inFlight), inFlight)
 	require.NotEmpty(t, inFlight, "the kill must hit charges in flight")
@@ -312,7 +312,7 @@ func TestFleetOnPostgres(t *testing.T) {
 
 	// Every run of every subscription replays on today's workflow code.
 	t0 = time.Now()
-	runs := replayAll(t, ctx, c, tc.dc, subs)
+	runs := replayAll(ctx, t, c, tc.dc, subs)
 	ph.add(fmt.Sprintf("replay %d runs", runs), time.Since(t0))
 
 	// Figures.
@@ -331,7 +331,7 @@ func TestFleetOnPostgres(t *testing.T) {
 
 // startedActivitiesOf polls the subscriptions' pending activities until some are running on
 // the worker process pid (the SDK's default identity is pid@host), and returns them.
-func startedActivitiesOf(t *testing.T, ctx context.Context, c client.Client, subs []string, pid int, within time.Duration) []string {
+func startedActivitiesOf(ctx context.Context, t *testing.T, c client.Client, subs []string, pid int, within time.Duration) []string {
 	prefix := strconv.Itoa(pid) + "@"
 	deadline := time.Now().Add(within)
 	for time.Now().Before(deadline) {
@@ -516,7 +516,7 @@ func queryState(ctx context.Context, c client.Client, id string) (billing.State,
 
 // replayAll replays every run of every subscription (walking continue-as-new back to the
 // first run) and returns how many runs it replayed.
-func replayAll(t *testing.T, ctx context.Context, c client.Client, dc converter.DataConverter, subs []string) int {
+func replayAll(ctx context.Context, t *testing.T, c client.Client, dc converter.DataConverter, subs []string) int {
 	r, err := worker.NewWorkflowReplayerWithOptions(worker.WorkflowReplayerOptions{DataConverter: dc})
 	require.NoError(t, err)
 	workflows.RegisterWorkflow(r)
@@ -527,7 +527,7 @@ func replayAll(t *testing.T, ctx context.Context, c client.Client, dc converter.
 		require.NoError(t, err)
 		runID := desc.GetWorkflowExecutionInfo().GetExecution().GetRunId()
 		for hop := 0; hop < 100; hop++ {
-			hist := history(t, ctx, c, wid, runID)
+			hist := history(ctx, t, c, wid, runID)
 			first := hist.Events[0].GetWorkflowExecutionStartedEventAttributes()
 			require.NotNil(t, first, "%s: first event is the start", wid)
 			exec := workflow.Execution{ID: wid, RunID: runID}
@@ -543,7 +543,7 @@ func replayAll(t *testing.T, ctx context.Context, c client.Client, dc converter.
 	return runs
 }
 
-func history(t *testing.T, ctx context.Context, c client.Client, wid, runID string) *historypb.History {
+func history(ctx context.Context, t *testing.T, c client.Client, wid, runID string) *historypb.History {
 	it := c.GetWorkflowHistory(ctx, wid, runID, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
 	h := &historypb.History{}
 	for it.HasNext() {

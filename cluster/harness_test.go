@@ -36,7 +36,7 @@ type testCluster struct {
 }
 
 // startTestCluster brings up everything but the workers, recording each step's time in ph.
-func startTestCluster(t *testing.T, ctx context.Context, ph *phases) *testCluster {
+func startTestCluster(ctx context.Context, t *testing.T, ph *phases) *testCluster {
 	tc := &testCluster{bins: binDir(t), namespace: "billing"}
 	tc.logDir = filepath.Join(artifactsDir(t), "cluster", t.Name())
 	require.NoError(t, os.MkdirAll(tc.logDir, 0o755))

@@ -26,7 +26,7 @@ func TestWorkerVersioningOnPostgres(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 	ph := &phases{}
-	tc := startTestCluster(t, ctx, ph)
+	tc := startTestCluster(ctx, t, ph)
 	c := tc.client
 	const auto, pinned = "paycycle", "paycycle-pinned"
 	const pinnedQueue = "billing-pinned"
@@ -37,8 +37,8 @@ func TestWorkerVersioningOnPostgres(t *testing.T) {
 
 	autoV1 := tc.startWorker(t, "auto-v1", version(auto, "v1")...)
 	pinnedV1 := tc.startWorker(t, "pinned-v1", append(version(pinned, "v1"), pinnedEnv...)...)
-	setCurrent(t, ctx, c, auto, "v1")
-	setCurrent(t, ctx, c, pinned, "v1")
+	setCurrent(ctx, t, c, auto, "v1")
+	setCurrent(ctx, t, c, pinned, "v1")
 
 	start := func(id, queue string) {
 		emuPost(t, tc.emulator, "/__emulator/customers", map[string]any{"customer_uid": "cust-" + id})
@@ -50,10 +50,10 @@ func TestWorkerVersioningOnPostgres(t *testing.T) {
 	}
 	start("ver-auto", billing.TaskQueue)
 	start("ver-pinned", pinnedQueue)
-	waitCycle(t, ctx, c, "ver-auto", 2)
-	waitCycle(t, ctx, c, "ver-pinned", 2)
-	requireOn(t, ctx, c, "ver-auto", "v1", enumspb.VERSIONING_BEHAVIOR_AUTO_UPGRADE)
-	requireOn(t, ctx, c, "ver-pinned", "v1", enumspb.VERSIONING_BEHAVIOR_PINNED)
+	waitCycle(ctx, t, c, "ver-auto", 2)
+	waitCycle(ctx, t, c, "ver-pinned", 2)
+	requireOn(ctx, t, c, "ver-auto", "v1", enumspb.VERSIONING_BEHAVIOR_AUTO_UPGRADE)
+	requireOn(ctx, t, c, "ver-pinned", "v1", enumspb.VERSIONING_BEHAVIOR_PINNED)
 
 	// v2 beside v1: ramp 50 %, then current.
 	tc.startWorker(t, "auto-v2", version(auto, "v2")...)
@@ -67,19 +67,19 @@ func TestWorkerVersioningOnPostgres(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "v2", d.Info.RoutingConfig.RampingVersion.BuildID)
 	require.InDelta(t, 50, d.Info.RoutingConfig.RampingVersionPercentage, 0.01)
-	setCurrent(t, ctx, c, auto, "v2")
-	setCurrent(t, ctx, c, pinned, "v2")
+	setCurrent(ctx, t, c, auto, "v2")
+	setCurrent(ctx, t, c, pinned, "v2")
 	ph.add("ramp + set current v2", time.Since(t0))
 
 	// Auto-upgrade: the sleeping subscription's next timer task runs on v2.
-	eventuallyOn(t, ctx, c, "ver-auto", "v2", 20*time.Second)
+	eventuallyOn(ctx, t, c, "ver-auto", "v2", 20*time.Second)
 	// Pinned: it stays on v1 through further cycles, while a new subscription starts on v2.
-	st := waitCycle(t, ctx, c, "ver-pinned", 0)
-	waitCycle(t, ctx, c, "ver-pinned", st.Cycle+2)
-	requireOn(t, ctx, c, "ver-pinned", "v1", enumspb.VERSIONING_BEHAVIOR_PINNED)
+	st := waitCycle(ctx, t, c, "ver-pinned", 0)
+	waitCycle(ctx, t, c, "ver-pinned", st.Cycle+2)
+	requireOn(ctx, t, c, "ver-pinned", "v1", enumspb.VERSIONING_BEHAVIOR_PINNED)
 	start("ver-pinned-new", pinnedQueue)
-	waitCycle(t, ctx, c, "ver-pinned-new", 1)
-	requireOn(t, ctx, c, "ver-pinned-new", "v2", enumspb.VERSIONING_BEHAVIOR_PINNED)
+	waitCycle(ctx, t, c, "ver-pinned-new", 1)
+	requireOn(ctx, t, c, "ver-pinned-new", "v2", enumspb.VERSIONING_BEHAVIOR_PINNED)
 
 	// What the drain step of the runbook counts: runs still on a build, by the system search
 	// attribute the server keeps.
@@ -101,7 +101,7 @@ func TestWorkerVersioningOnPostgres(t *testing.T) {
 		WorkflowExecutionOptionsChanges: client.WorkflowExecutionOptionsChanges{VersioningOverride: &client.VersioningOverrideChange{
 			Value: &client.PinnedVersioningOverride{Version: worker.WorkerDeploymentVersion{DeploymentName: pinned, BuildID: "v2"}}}}})
 	require.NoError(t, err)
-	eventuallyOn(t, ctx, c, "ver-pinned", "v2", 20*time.Second)
+	eventuallyOn(ctx, t, c, "ver-pinned", "v2", 20*time.Second)
 	retry(t, 20*time.Second, "no run left on "+pinned+":v1", func() error {
 		if n := onBuild("v1"); n != 0 {
 			return fmt.Errorf("%d runs", n)
@@ -114,17 +114,18 @@ func TestWorkerVersioningOnPostgres(t *testing.T) {
 	require.NoError(t, pinnedV1.Stop(30*time.Second))
 	ids := []string{"ver-auto", "ver-pinned", "ver-pinned-new"}
 	for _, id := range ids {
-		st := waitCycle(t, ctx, c, id, 0)
-		waitCycle(t, ctx, c, id, st.Cycle+1)
+		st := waitCycle(ctx, t, c, id, 0)
+		waitCycle(ctx, t, c, id, st.Cycle+1)
 	}
 
 	// Then: every cycle paid exactly once, and every run replays on today's code.
-	ledger := emuLedger(t, tc.emulator)
 	for _, id := range ids {
-		_, err := c.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{WorkflowID: billing.WorkflowID(id), UpdateName: billing.MsgCancel,
+		h, err := c.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{WorkflowID: billing.WorkflowID(id), UpdateName: billing.MsgCancel,
 			Args:         []any{billing.CancelRequest{When: billing.Now, Reason: "versioning test end", Requester: billing.RequesterAdmin, Refund: billing.RefundNone}},
 			WaitForStage: client.WorkflowUpdateStageCompleted})
 		require.NoError(t, err)
+		var r billing.Receipt
+		require.NoError(t, h.Get(ctx, &r), "%s: cancel accepted", id)
 	}
 	for _, id := range ids {
 		var st billing.State
@@ -136,7 +137,7 @@ func TestWorkerVersioningOnPostgres(t *testing.T) {
 			}
 			return err
 		})
-		ledger = emuLedger(t, tc.emulator)
+		ledger := emuLedger(t, tc.emulator)
 		paid := map[int]int{}
 		for _, e := range ledger {
 			uid, err := billing.ParseMerchantUID(e.MerchantUID)
@@ -150,7 +151,7 @@ func TestWorkerVersioningOnPostgres(t *testing.T) {
 		}
 		require.Len(t, paid, st.Cycle, "%s: nothing paid beyond its last cycle", id)
 	}
-	runs := replayAll(t, ctx, c, tc.dc, ids)
+	runs := replayAll(ctx, t, c, tc.dc, ids)
 	t.Logf("versioning rollout on PostgreSQL: %d runs replayed; timings:\n%s", runs, joinLines(ph.lines))
 }
 
@@ -164,7 +165,7 @@ func joinLines(l []string) string {
 
 // setCurrent makes build the deployment's current version; the server knows a version only
 // once a worker of it has polled, so it retries for a while.
-func setCurrent(t *testing.T, ctx context.Context, c client.Client, deployment, build string) {
+func setCurrent(ctx context.Context, t *testing.T, c client.Client, deployment, build string) {
 	retry(t, 30*time.Second, "set current version "+deployment+"/"+build, func() error {
 		_, err := c.WorkerDeploymentClient().GetHandle(deployment).SetCurrentVersion(ctx, client.WorkerDeploymentSetCurrentVersionOptions{BuildID: build})
 		return err
@@ -185,7 +186,7 @@ func retry(t *testing.T, within time.Duration, what string, f func() error) {
 }
 
 // waitCycle waits until the subscription has billed at least cycle and returns its state.
-func waitCycle(t *testing.T, ctx context.Context, c client.Client, id string, cycle int) billing.State {
+func waitCycle(ctx context.Context, t *testing.T, c client.Client, id string, cycle int) billing.State {
 	t.Helper()
 	var st billing.State
 	retry(t, 60*time.Second, fmt.Sprintf("%s at cycle %d", id, cycle), func() error {
@@ -208,7 +209,7 @@ func versionOf(ctx context.Context, c client.Client, id string) (string, enumspb
 	return vi.GetDeploymentVersion().GetBuildId(), vi.GetBehavior(), nil
 }
 
-func requireOn(t *testing.T, ctx context.Context, c client.Client, id, build string, behavior enumspb.VersioningBehavior) {
+func requireOn(ctx context.Context, t *testing.T, c client.Client, id, build string, behavior enumspb.VersioningBehavior) {
 	t.Helper()
 	got, b, err := versionOf(ctx, c, id)
 	require.NoError(t, err)
@@ -216,7 +217,7 @@ func requireOn(t *testing.T, ctx context.Context, c client.Client, id, build str
 	require.Equal(t, behavior, b, id)
 }
 
-func eventuallyOn(t *testing.T, ctx context.Context, c client.Client, id, build string, within time.Duration) {
+func eventuallyOn(ctx context.Context, t *testing.T, c client.Client, id, build string, within time.Duration) {
 	t.Helper()
 	retry(t, within, id+" on "+build, func() error {
 		got, _, err := versionOf(ctx, c, id)
