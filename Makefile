@@ -17,7 +17,7 @@ COMMANDS            := worker starter emulator edgeserver devserver loadtest
 TEST_TIMEOUT        ?= 75m
 export ARTIFACTS_DIR ?= $(abspath .artifacts)
 
-.PHONY: run build test test-short lint fmt tools bench load sweep burst clean help
+.PHONY: run build test test-short lint fmt tools bench load sweep burst clean help cluster-tools cluster-test
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -28,9 +28,9 @@ run: build ## build and start the whole stack locally (Ctrl-C stops it; data sta
 build: ## build every command into bin/
 	$(GO) build -o $(BIN)/ $(addprefix ./,$(COMMANDS))
 
-test: build tools lint ## lint, then run every test with the race detector
+test: build tools cluster-tools lint ## lint, then run every test with the race detector (the PostgreSQL cluster test included)
 	mkdir -p $(ARTIFACTS_DIR)
-	$(GO) test -race -count=1 -timeout $(TEST_TIMEOUT) ./...
+	PAYCYCLE_CLUSTER_TEST=1 PAYCYCLE_BIN_DIR=$(BIN) $(GO) test -race -count=1 -timeout $(TEST_TIMEOUT) ./...
 
 # One gating rule (internal/testgate): a test that starts a Temporal server, builds or runs a
 # binary or drives a browser calls testgate.Slow and is skipped under -short.
@@ -89,3 +89,11 @@ burst: build ## bill-day burst: 10,000 subscriptions due at once drain at the Po
 
 clean: ## remove built binaries and test artifacts (keeps .data/)
 	rm -rf $(BIN) $(ARTIFACTS_DIR)
+
+cluster-tools: ## build the Temporal server and its SQL schema tool (go.temporal.io/server as pinned in go.mod) into bin/
+	$(GO) build -o $(BIN)/temporal-server go.temporal.io/server/cmd/server
+	$(GO) build -o $(BIN)/temporal-sql-tool go.temporal.io/server/cmd/tools/sql
+
+cluster-test: build cluster-tools ## PostgreSQL 15 + Temporal server process + 2 workers, edge, emulator: a fleet through a worker kill and a server restart
+	mkdir -p $(ARTIFACTS_DIR)
+	PAYCYCLE_CLUSTER_TEST=1 PAYCYCLE_BIN_DIR=$(BIN) $(GO) test -race -count=1 -timeout 30m -v -run 'TestFleetOnPostgres|TestWorkerVersioningOnPostgres' ./cluster/

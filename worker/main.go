@@ -67,6 +67,7 @@ type config struct {
 	serveEdge           bool
 	edge                edge.Flags
 	reconcile           reconcileConfig
+	versioning          versioningFlags
 }
 
 func envBool(name string) bool {
@@ -125,7 +126,11 @@ func parseFlags(args []string, out io.Writer) (config, error) {
 		"also serve the HTTP edge (PortOne webhooks, registration) in this process; its settings are the -edge-* flags (env BILLING_WORKER_SERVE_EDGE)")
 	c.edge.RegisterFlagsWithPrefix(fs, "edge-")
 	c.reconcile.registerFlags(fs)
+	c.versioning.register(fs)
 	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	if err := c.versioning.validate(); err != nil {
 		return c, err
 	}
 	c.portoneKey = os.Getenv("PORTONE_API_KEY")
@@ -187,6 +192,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 		TaskQueue: cfg.taskQueue, PortOneTaskQueue: cfg.portoneTaskQueue, PortOneRate: cfg.portoneRate,
 		MaxConcurrentActivities: cfg.maxActivities, StopTimeout: cfg.stopTimeout,
 		Interceptors: []interceptor.WorkerInterceptor{reg.WorkerInterceptor()},
+		Deployment:   cfg.versioning.options(),
 	}, acts, func(r sdkworker.Registry) { registerReconcile(r, c, gateway, log) })
 	if err != nil {
 		return err
@@ -201,7 +207,8 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 		zap.String("temporal", cfg.temporal.Address), zap.String("namespace", cfg.temporal.Namespace),
 		zap.String("task_queue", cfg.taskQueue), zap.String("portone_task_queue", cfg.portoneTaskQueue),
 		zap.Float64("portone_rate", cfg.portoneRate), zap.Int("max_concurrent_activities", cfg.maxActivities),
-		zap.String("portone", cfg.portoneURL), zap.Bool("demo", cfg.demo))
+		zap.String("portone", cfg.portoneURL), zap.Bool("demo", cfg.demo),
+		zap.String("deployment", cfg.versioning.deploymentName), zap.String("build_id", cfg.versioning.buildID))
 	go reg.WatchParked(ctx, c, cfg.temporal.Namespace, cfg.parkedInterval, func(err error) {
 		log.Warn("parked subscriptions not counted", zap.Error(err))
 	})

@@ -44,6 +44,10 @@ type Options struct {
 	StopTimeout time.Duration
 	// Interceptors are added to both workers (metrics).
 	Interceptors []interceptor.WorkerInterceptor
+	// Deployment is the billing worker's Worker Versioning identity (deployment name and build
+	// ID); zero: unversioned. The PortOne activity worker stays unversioned: it runs no
+	// workflow code.
+	Deployment worker.DeploymentOptions
 }
 
 // Start starts the worker on the billing queue (the workflow, the Settings local activity, and
@@ -68,7 +72,9 @@ func Start(c client.Client, o Options, acts *activities.Activities, extra ...fun
 		WorkerStopTimeout:                  o.StopTimeout,
 		Interceptors:                       o.Interceptors,
 	}
-	main := worker.New(c, o.TaskQueue, opts)
+	mainOpts := opts
+	mainOpts.DeploymentOptions = o.Deployment
+	main := worker.New(c, o.TaskQueue, mainOpts)
 	workflows.Register(main, acts)
 	for _, register := range extra {
 		register(main)
