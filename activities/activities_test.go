@@ -299,21 +299,21 @@ func TestScheduleLifecycle(t *testing.T) {
 		return st
 	}
 	st := state(f.acts.ScheduleCharge, in)
-	require.Equal(t, portone.ScheduleScheduled, st.Status)
+	require.Equal(t, activities.SchedulePending, st.Status)
 	st = state(f.acts.ScheduleCharge, in) // a retry after a lost answer
-	require.Equal(t, portone.ScheduleScheduled, st.Status)
+	require.Equal(t, activities.SchedulePending, st.Status)
 	require.Len(t, f.emu.Schedules(), 1, "scheduled once")
 
 	settle := activities.SettleScheduleInput{CustomerUID: "cust-1", MerchantUID: in.MerchantUID, Amount: 9900}
-	require.Equal(t, portone.ScheduleScheduled, state(f.acts.ScheduleStatus, settle).Status)
+	require.Equal(t, activities.SchedulePending, state(f.acts.ScheduleStatus, settle).Status)
 	f.clk.Advance(2 * time.Hour) // PortOne runs it at schedule_at
 	f.emu.RunDue()
 	st = state(f.acts.ScheduleStatus, settle)
-	require.Equal(t, portone.ScheduleExecuted, st.Status)
+	require.Equal(t, activities.ScheduleExecuted, st.Status)
 	require.Equal(t, billing.OutcomePaid, st.Charge.Outcome)
 	// Revoking an executed schedule returns the executed charge: it is never charged again.
 	st = state(f.acts.Unschedule, settle)
-	require.Equal(t, portone.ScheduleExecuted, st.Status)
+	require.Equal(t, activities.ScheduleExecuted, st.Status)
 	require.Equal(t, billing.OutcomePaid, st.Charge.Outcome)
 	require.Equal(t, 1, f.paidCount(in.MerchantUID))
 
@@ -322,7 +322,7 @@ func TestScheduleLifecycle(t *testing.T) {
 	state(f.acts.ScheduleCharge, in2)
 	settle2 := activities.SettleScheduleInput{CustomerUID: "cust-1", MerchantUID: in2.MerchantUID, Amount: 9900}
 	st = state(f.acts.Unschedule, settle2)
-	require.Equal(t, portone.ScheduleRevoked, st.Status)
+	require.Equal(t, activities.ScheduleRevoked, st.Status)
 	require.Equal(t, billing.OutcomeRevoked, st.Charge.Outcome)
 	f.clk.Advance(2 * time.Hour)
 	f.emu.RunDue()

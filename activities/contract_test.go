@@ -23,10 +23,10 @@ func TestScheduleStateFlags(t *testing.T) {
 	}{
 		{"unknown to PortOne", activities.ScheduleState{}, flags{notFound: true}},
 		{"refused to schedule", activities.ScheduleState{Charge: &activities.ChargeResult{Outcome: billing.OutcomeDeclinedHard}}, flags{refused: true}},
-		{"pending", activities.ScheduleState{Status: portone.ScheduleScheduled}, flags{pending: true}},
-		{"executed", activities.ScheduleState{Status: portone.ScheduleExecuted, Charge: charge}, flags{executed: true}},
-		{"executed without a result is not adoptable", activities.ScheduleState{Status: portone.ScheduleExecuted}, flags{}},
-		{"revoked", activities.ScheduleState{Status: portone.ScheduleRevoked, Charge: &activities.ChargeResult{Outcome: billing.OutcomeRevoked}}, flags{revoked: true}},
+		{"pending", activities.ScheduleState{Status: activities.SchedulePending}, flags{pending: true}},
+		{"executed", activities.ScheduleState{Status: activities.ScheduleExecuted, Charge: charge}, flags{executed: true}},
+		{"executed without a result is not adoptable", activities.ScheduleState{Status: activities.ScheduleExecuted}, flags{}},
+		{"revoked", activities.ScheduleState{Status: activities.ScheduleRevoked, Charge: &activities.ChargeResult{Outcome: billing.OutcomeRevoked}}, flags{revoked: true}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -45,7 +45,7 @@ func TestScheduleStatusStringsArePortOnes(t *testing.T) {
 	require.Equal(t, string(portone.ScheduleExecuted), string(activities.ScheduleExecuted))
 	require.Equal(t, string(portone.ScheduleRevoked), string(activities.ScheduleRevoked))
 	require.Equal(t, "", string(activities.ScheduleNone))
-	require.Equal(t, activities.ScheduleExecuted, activities.ScheduleState{Status: portone.ScheduleExecuted}.State())
+	require.Equal(t, activities.ScheduleExecuted, activities.ScheduleState{Status: activities.ScheduleExecuted}.State())
 }
 
 // TestRecordedJSONStillDecodes decodes results written before the new fields existed (as the

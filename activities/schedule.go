@@ -37,18 +37,17 @@ const (
 // the JSON fields stay as they were so that recorded workflow histories decode unchanged, and the
 // methods are derived from them for the same reason (an old history has no new field to read).
 type ScheduleState struct {
-	// Status is "scheduled", "executed", "revoked", or "" when PortOne has no such schedule.
-	// It keeps the client's type until the workflow and its tests read State() instead; the
-	// JSON is the same string either way.
-	Status     portone.ScheduleStatus `json:"status"`
-	ScheduleAt time.Time              `json:"schedule_at,omitzero"`
+	// Status is "scheduled", "executed", "revoked", or "" when PortOne has no such schedule
+	// (the same JSON strings as before this package owned the type).
+	Status     ScheduleStatus `json:"status"`
+	ScheduleAt time.Time      `json:"schedule_at,omitzero"`
 	// Charge is set once the schedule executed (or for a revoked schedule, Outcome revoked), and
 	// when PortOne refused to schedule (Status "").
 	Charge *ChargeResult `json:"charge,omitempty"`
 }
 
 // State is the schedule's status as this package's type.
-func (s ScheduleState) State() ScheduleStatus { return ScheduleStatus(s.Status) }
+func (s ScheduleState) State() ScheduleStatus { return s.Status }
 
 // Executed reports whether PortOne's scheduler ran the charge; Charge then holds its result.
 func (s ScheduleState) Executed() bool { return s.State() == ScheduleExecuted && s.Charge != nil }
@@ -66,9 +65,6 @@ func (s ScheduleState) Revoked() bool { return s.State() == ScheduleRevoked }
 // NotFound reports whether PortOne holds no schedule under the merchant_uid (and did not refuse
 // one just now).
 func (s ScheduleState) NotFound() bool { return s.State() == ScheduleNone && s.Charge == nil }
-
-// scheduleStatus converts the client's status; the strings are PortOne's on both sides.
-func scheduleStatus(s ScheduleStatus) portone.ScheduleStatus { return portone.ScheduleStatus(s) }
 
 // ScheduleCharge registers a cycle's charge with PortOne (POST /subscribe/payments/schedule).
 // It is idempotent: it looks the merchant_uid up first and returns an existing schedule as is,
@@ -97,11 +93,11 @@ func (a *Activities) ScheduleCharge(ctx context.Context, in ScheduleChargeInput)
 			r := declined(in.MerchantUID, in.Amount, "billing key is not registered at PortOne: "+apiMessage(err))
 			r.Outcome = billing.OutcomeDeclinedHard
 			r = stamp(r, in.Attempt, billing.ViaSchedule)
-			return ScheduleState{Status: scheduleStatus(ScheduleNone), Charge: &r}, nil
+			return ScheduleState{Status: ScheduleNone, Charge: &r}, nil
 		}
 		return ScheduleState{}, gatewayError(err)
 	}
-	return ScheduleState{Status: scheduleStatus(SchedulePending), ScheduleAt: in.ScheduleAt.UTC()}, nil
+	return ScheduleState{Status: SchedulePending, ScheduleAt: in.ScheduleAt.UTC()}, nil
 }
 
 // SettleScheduleInput names a scheduled charge.
@@ -147,7 +143,7 @@ func (a *Activities) scheduleState(ctx context.Context, merchantUID string, want
 	if err != nil {
 		return ScheduleState{}, gatewayError(err)
 	}
-	st := ScheduleState{Status: s.ScheduleStatus, ScheduleAt: unix(s.ScheduleAt)}
+	st := ScheduleState{Status: ScheduleStatus(s.ScheduleStatus), ScheduleAt: unix(s.ScheduleAt)}
 	switch s.ScheduleStatus {
 	case portone.ScheduleRevoked:
 		res := stamp(ChargeResult{Outcome: billing.OutcomeRevoked, MerchantUID: merchantUID, Amount: want, At: unix(s.RevokedAt)},

@@ -151,6 +151,15 @@ func (r *runner) recordCharge(cycle, attempt int, res activities.ChargeResult, v
 	if at.IsZero() {
 		at = r.now()
 	}
+	// The activity says which attempt and operation made the charge (an adopted payment is an
+	// earlier attempt's); results of older activities, and those the workflow makes itself,
+	// leave them to the caller.
+	if res.Attempt > 0 {
+		attempt = res.Attempt
+	}
+	if res.Via != "" {
+		via = res.Via
+	}
 	rec := billing.ChargeRecord{
 		Cycle: cycle, Attempt: attempt, MerchantUID: res.MerchantUID, ImpUID: res.ImpUID, Amount: res.Amount,
 		Outcome: res.Outcome, Reason: res.Reason, Via: via, At: at, ReceiptURL: res.ReceiptURL,

@@ -22,7 +22,6 @@ import (
 	"github.com/paycycle/paycycle/activities"
 	"github.com/paycycle/paycycle/billing"
 	"github.com/paycycle/paycycle/calendar"
-	"github.com/paycycle/paycycle/portone"
 	"github.com/paycycle/paycycle/workflows"
 )
 
@@ -213,7 +212,7 @@ func (b *bank) runDueLocked() {
 }
 
 func (b *bank) scheduleStateLocked(sc *fakeSchedule) activities.ScheduleState {
-	st := activities.ScheduleState{Status: portone.ScheduleStatus(sc.status), ScheduleAt: sc.in.ScheduleAt}
+	st := activities.ScheduleState{Status: activities.ScheduleStatus(sc.status), ScheduleAt: sc.in.ScheduleAt}
 	switch sc.status {
 	case "executed":
 		at := b.byUID[sc.in.MerchantUID]
