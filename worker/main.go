@@ -16,7 +16,6 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
-	"strconv"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -27,8 +26,9 @@ import (
 	"github.com/paycycle/paycycle/activities"
 	"github.com/paycycle/paycycle/billing"
 	"github.com/paycycle/paycycle/edge"
+	cfgpkg "github.com/paycycle/paycycle/internal/config"
+	"github.com/paycycle/paycycle/internal/portoneconf"
 	"github.com/paycycle/paycycle/logging"
-	"github.com/paycycle/paycycle/portone"
 	"github.com/paycycle/paycycle/temporalconn"
 	"github.com/paycycle/paycycle/workflows"
 )
@@ -46,10 +46,7 @@ func main() {
 type config struct {
 	temporal            temporalconn.Config
 	taskQueue           string
-	portoneURL          string
-	portoneKey          string
-	portoneSecret       string
-	portoneTimeout      time.Duration
+	portone             portoneconf.Settings
 	demo                bool
 	noticeURL           string
 	scheduleSettleDelay time.Duration
@@ -63,58 +60,51 @@ type config struct {
 	edge                edge.Flags
 }
 
-func envBool(name string) bool {
-	v, _ := strconv.ParseBool(os.Getenv(name))
-	return v
-}
-
-func envDuration(name string, def time.Duration) time.Duration {
-	if d, err := time.ParseDuration(os.Getenv(name)); err == nil {
-		return d
-	}
-	return def
-}
-
-func parseFlags(args []string, out io.Writer) (config, error) {
+// parseFlags reads flags with environment defaults through lookup (os.LookupEnv in main).
+func parseFlags(args []string, out io.Writer, lookup cfgpkg.Lookup) (config, error) {
 	var c config
 	fs := flag.NewFlagSet("worker", flag.ContinueOnError)
 	fs.SetOutput(out)
-	c.temporal.RegisterFlags(fs)
-	fs.StringVar(&c.taskQueue, "task-queue", temporalconn.Env("BILLING_TASK_QUEUE", billing.TaskQueue), "task queue to poll (env BILLING_TASK_QUEUE)")
-	fs.StringVar(&c.portoneURL, "portone-url", temporalconn.Env("PORTONE_BASE_URL", portone.DefaultBaseURL), "PortOne V1 API base URL (env PORTONE_BASE_URL)")
-	fs.DurationVar(&c.portoneTimeout, "portone-timeout", envDuration("PORTONE_TIMEOUT", 15*time.Second), "timeout of one PortOne request (env PORTONE_TIMEOUT)")
-	fs.BoolVar(&c.demo, "demo", envBool("BILLING_DEMO_MODE"), "allow demo plans with second and minute intervals (env BILLING_DEMO_MODE)")
-	fs.StringVar(&c.noticeURL, "notice-url", os.Getenv("BILLING_NOTICE_URL"), "webhook URL given to PortOne for scheduled charges, the edge's /portone/webhook (env BILLING_NOTICE_URL)")
-	fs.DurationVar(&c.scheduleSettleDelay, "schedule-settle-delay", envDuration("BILLING_SCHEDULE_SETTLE_DELAY", activities.DefaultScheduleSettleDelay),
-		"wait after a scheduled charge's time before asking PortOne when no webhook came (env BILLING_SCHEDULE_SETTLE_DELAY)")
-	fs.DurationVar(&c.activityTimeout, "activity-timeout", envDuration("BILLING_ACTIVITY_TIMEOUT", activities.DefaultActivityTimeout),
-		"start-to-close timeout of one PortOne activity: how soon a crashed worker's charge is retried elsewhere; must exceed -portone-timeout (env BILLING_ACTIVITY_TIMEOUT)")
-	fs.StringVar(&c.healthAddr, "health-addr", os.Getenv("BILLING_WORKER_HEALTH_ADDR"), "serve GET /healthz on this address once polling (env BILLING_WORKER_HEALTH_ADDR; empty: off)")
-	fs.StringVar(&c.logLevel, "log-level", temporalconn.Env("LOG_LEVEL", "info"), "debug, info, warn or error (env LOG_LEVEL)")
-	fs.StringVar(&c.logFormat, "log-format", temporalconn.Env("LOG_FORMAT", "json"), "json or console (env LOG_FORMAT)")
-	fs.IntVar(&c.maxActivities, "max-concurrent-activities", 200, "activities run at once by this worker; bounds the load on PortOne")
-	fs.DurationVar(&c.stopTimeout, "stop-timeout", 30*time.Second, "on SIGTERM, how long running activities get to finish")
-	fs.BoolVar(&c.serveEdge, "edge", envBool("BILLING_WORKER_SERVE_EDGE"),
-		"also serve the HTTP edge (PortOne webhooks, registration) in this process; its settings are the -edge-* flags (env BILLING_WORKER_SERVE_EDGE)")
-	c.edge.RegisterFlagsWithPrefix(fs, "edge-")
-	if err := fs.Parse(args); err != nil {
+	s := cfgpkg.New(fs, lookup)
+	c.temporal.Register(s)
+	c.portone.Register(s)
+	s.String(&c.taskQueue, "task-queue", "BILLING_TASK_QUEUE", billing.TaskQueue, "task queue to poll")
+	s.Bool(&c.demo, "demo", "BILLING_DEMO_MODE", false, "allow demo plans with second and minute intervals")
+	s.String(&c.noticeURL, "notice-url", "BILLING_NOTICE_URL", "", "webhook URL given to PortOne for scheduled charges, the edge's /portone/webhook")
+	s.Duration(&c.scheduleSettleDelay, "schedule-settle-delay", "BILLING_SCHEDULE_SETTLE_DELAY", activities.DefaultScheduleSettleDelay,
+		"wait after a scheduled charge's time before asking PortOne when no webhook came")
+	s.Duration(&c.activityTimeout, "activity-timeout", "BILLING_ACTIVITY_TIMEOUT", activities.DefaultActivityTimeout,
+		"start-to-close timeout of one PortOne activity: how soon a crashed worker's charge is retried elsewhere; must exceed -portone-timeout")
+	s.String(&c.healthAddr, "health-addr", "BILLING_WORKER_HEALTH_ADDR", "", "serve GET /healthz on this address once polling (empty: off)")
+	s.String(&c.logLevel, "log-level", "LOG_LEVEL", "info", "debug, info, warn or error")
+	s.String(&c.logFormat, "log-format", "LOG_FORMAT", "json", "json or console")
+	s.Int(&c.maxActivities, "max-concurrent-activities", "BILLING_MAX_CONCURRENT_ACTIVITIES", 200, "activities run at once by this worker; bounds the load on PortOne")
+	s.Duration(&c.stopTimeout, "stop-timeout", "BILLING_WORKER_STOP_TIMEOUT", 30*time.Second, "on SIGTERM, how long running activities get to finish")
+	s.Bool(&c.serveEdge, "edge", "BILLING_WORKER_SERVE_EDGE", false,
+		"also serve the HTTP edge (PortOne webhooks, registration) in this process, with this worker's PortOne client; its settings are the -edge-* flags")
+	c.edge.Register(s, "edge-")
+	if err := s.Parse(args); err != nil {
 		return c, err
 	}
-	c.portoneKey = os.Getenv("PORTONE_API_KEY")
-	c.portoneSecret = os.Getenv("PORTONE_API_SECRET")
+	if fs.NArg() > 0 {
+		return c, fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	if err := c.portone.Validate(); err != nil {
+		return c, err
+	}
 	switch {
-	case c.portoneKey == "" || c.portoneSecret == "":
-		return c, errors.New("PORTONE_API_KEY and PORTONE_API_SECRET must be set in the environment (never as flags: they would show in ps)")
 	case c.taskQueue == "":
-		return c, errors.New("-task-queue must not be empty")
-	case c.activityTimeout <= c.portoneTimeout:
-		return c, fmt.Errorf("-activity-timeout (%s) must be longer than -portone-timeout (%s), or Temporal would retry a charge that is still waiting for PortOne", c.activityTimeout, c.portoneTimeout)
+		return c, errors.New("-task-queue (BILLING_TASK_QUEUE) must not be empty")
+	case c.maxActivities < 1:
+		return c, fmt.Errorf("-max-concurrent-activities (BILLING_MAX_CONCURRENT_ACTIVITIES) must be at least 1, got %d", c.maxActivities)
+	case c.activityTimeout <= c.portone.Timeout:
+		return c, fmt.Errorf("-activity-timeout (%s) must be longer than -portone-timeout (%s), or Temporal would retry a charge that is still waiting for PortOne", c.activityTimeout, c.portone.Timeout)
 	}
 	return c, nil
 }
 
 func run(ctx context.Context, args []string, stderr io.Writer) error {
-	cfg, err := parseFlags(args, stderr)
+	cfg, err := parseFlags(args, stderr, os.LookupEnv)
 	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
@@ -127,10 +117,9 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	defer func() { _ = log.Sync() }()
 
-	gateway, err := portone.NewClient(portone.Credentials{Key: cfg.portoneKey, Secret: cfg.portoneSecret},
-		portone.WithBaseURL(cfg.portoneURL), portone.WithTimeout(cfg.portoneTimeout))
+	gateway, err := cfg.portone.NewClient()
 	if err != nil {
-		return fmt.Errorf("PortOne client: %w", err)
+		return err
 	}
 	if cfg.temporal.CodecKeys == "" {
 		log.Warn("PAYCYCLE_CODEC_KEYS is not set: workflow payloads, including buyer data, are stored in clear")
@@ -157,7 +146,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	defer w.Stop()
 	log.Info("worker polling",
 		zap.String("temporal", cfg.temporal.Address), zap.String("namespace", cfg.temporal.Namespace),
-		zap.String("task_queue", cfg.taskQueue), zap.String("portone", cfg.portoneURL), zap.Bool("demo", cfg.demo))
+		zap.String("task_queue", cfg.taskQueue), zap.String("portone", cfg.portone.BaseURL), zap.Bool("demo", cfg.demo))
 
 	var ready atomic.Bool
 	ready.Store(true)
@@ -176,7 +165,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	edgeDone := make(chan error, 1)
 	if cfg.serveEdge {
 		go func() {
-			edgeDone <- cfg.edge.Run(ctx, edge.Deps{Workflows: c, Logger: log.Named("edge")}, func(url string) {
+			edgeDone <- cfg.edge.Run(ctx, edge.Deps{Workflows: c, PortOne: gateway, Logger: log.Named("edge")}, func(url string) {
 				log.Info("edge listening", zap.String("url", url))
 			})
 		}()
