@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -256,13 +255,8 @@ func readInput(file string, stdin io.Reader) (billing.SubscriptionInput, error) 
 	if err != nil {
 		return in, refused("-f: %v", err)
 	}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&in); err != nil {
-		return in, refused("-f %s: %s", displayFile(file), strings.TrimPrefix(err.Error(), "json: "))
-	}
-	if dec.More() {
-		return in, refused("-f %s: more than one JSON value; the input is one object", displayFile(file))
+	if err := billing.DecodeStrict(data, &in); err != nil {
+		return in, refused("-f %s: %v", displayFile(file), err)
 	}
 	if in.Continued != nil {
 		return in, refused("-f %s: \"continued\" is set by the workflow on continue-as-new; remove it", displayFile(file))
