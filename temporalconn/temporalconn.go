@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/log"
@@ -109,8 +110,12 @@ func (c Config) Dial(ctx context.Context, logger log.Logger) (client.Client, err
 	}
 	cl, err := client.DialContext(ctx, opts)
 	if err != nil {
-		if diag := c.TLS.diagnose(ctx, c.Address, opts.ConnectionOptions.TLS); diag != nil {
+		// The dial may have used up ctx; the diagnosis has its own short bound.
+		if diag := c.TLS.diagnose(context.WithoutCancel(ctx), c.Address, opts.ConnectionOptions.TLS); diag != nil {
 			err = diag
+		} else if opts.ConnectionOptions.TLS == nil && strings.Contains(err.Error(), "server preface") {
+			// A TLS server closes a plaintext connection without a word; gRPC reports only EOF.
+			err = fmt.Errorf("%w (the server closed a plaintext connection: does it require TLS? set -tls or %s=true, and %s for a private CA)", err, EnvTLS, EnvTLSCA)
 		}
 		return nil, fmt.Errorf("connect to Temporal at %s (namespace %q): %w", c.Address, c.Namespace, err)
 	}
