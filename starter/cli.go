@@ -62,6 +62,8 @@ type app struct {
 	// that did not parse, reported after the flags.
 	lookup config.Lookup
 	env    *config.Set
+	// output is -o: "table" (for people) or "json" (for scripts), as the temporal CLI spells it.
+	output string
 }
 
 // command is one subcommand. setup registers its flags and returns the function that runs it
@@ -125,6 +127,9 @@ func (a *app) dispatch(ctx context.Context, args []string) error {
 	}
 	name := args[0]
 	switch name {
+	case "version", "-version", "--version":
+		fmt.Fprintln(a.stdout, versionString())
+		return nil
 	case "help", "-h", "-help", "--help":
 		if len(args) > 1 {
 			c := findCommand(args[1])
@@ -163,6 +168,16 @@ func (a *app) dispatch(ctx context.Context, args []string) error {
 	if err := a.env.Err(); err != nil {
 		return refused("%v", err)
 	}
+	switch a.output {
+	case "table":
+	case "json":
+		if fs.Lookup("json") == nil {
+			return refused("-o json: 'starter %s' has no JSON output", c.name)
+		}
+		_ = fs.Set("json", "true")
+	default:
+		return refused("-o %q: want table or json", a.output)
+	}
 	if a.timeout <= 0 {
 		return refused("-timeout must be positive, got %s", a.timeout)
 	}
@@ -179,6 +194,8 @@ func (a *app) newFlagSet(c *command) *flag.FlagSet {
 	a.env = config.New(fs, a.lookup)
 	a.tc.Register(a.env)
 	a.env.Duration(&a.timeout, "timeout", "STARTER_TIMEOUT", 30*time.Second, "give up after this long (dialing, and waiting for the workflow's answer)")
+	fs.StringVar(&a.output, "o", "table", "output format: table or json (as the temporal CLI's -o; -json is the same as -o json)")
+	fs.StringVar(&a.output, "output", "table", "same as -o")
 	return fs
 }
 

@@ -15,6 +15,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/paycycle/paycycle/billing"
+	"github.com/paycycle/paycycle/temporalconn"
 )
 
 // inputFlag is one start flag: the input field it sets (its JSON path, as the workflow's
@@ -160,6 +161,7 @@ billing key does not exist yet, then charges the first cycle.`,
 		setup: func(fs *flag.FlagSet, a *app) func(ctx context.Context) error {
 			file := fs.String("f", "", `read the input JSON from this file ("-" for stdin)`)
 			printInput := fs.Bool("print-input", false, "print the normalized input JSON and exit without starting")
+			allowPlain := fs.Bool("allow-plaintext", false, "start even without PAYCYCLE_CODEC_KEYS, writing the input (buyer name, phone, e-mail) into workflow history in clear")
 			for _, f := range inputFlags() {
 				if f.isBool {
 					fs.Bool(f.name, false, f.usage)
@@ -174,6 +176,14 @@ billing key does not exist yet, then charges the first cycle.`,
 				}
 				if *printInput {
 					return a.printInput(in)
+				}
+				if a.tc.CodecKeys == "" {
+					if !*allowPlain {
+						return refused("%s is not set: the input, buyer name, phone and e-mail included, would be written into workflow history in clear.\n"+
+							"Set it to the worker's key (with make run: export %s=\"$(cat .data/codec.key)\"), or pass -allow-plaintext on a test server.",
+							temporalconn.EnvCodecKeys, temporalconn.EnvCodecKeys)
+					}
+					fmt.Fprintf(a.stderr, "warning: %s is not set: this subscription's input, buyer data included, is stored in clear (-allow-plaintext)\n", temporalconn.EnvCodecKeys)
 				}
 				return a.start(ctx, in)
 			}
