@@ -133,9 +133,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 				Plan: billing.Plan{Name: "Load", Amount: 9900, Interval: calendar.Interval{Unit: calendar.Second, Count: int(c.interval / time.Second)}},
 			}
 			s := time.Now()
-			_, err := cl.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
-				ID: billing.WorkflowID(in.SubscriptionID), TaskQueue: billing.TaskQueue, WorkflowExecutionErrorWhenAlreadyStarted: true,
-			}, billing.WorkflowType, in)
+			_, err := cl.ExecuteWorkflow(ctx, billing.StartOptions(in, ""), billing.WorkflowType, in)
 			mu.Lock()
 			defer mu.Unlock()
 			starts[i] = time.Since(s)

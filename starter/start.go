@@ -11,8 +11,6 @@ import (
 	"strings"
 
 	"go.temporal.io/api/serviceerror"
-	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/temporal"
 
 	"github.com/paycycle/paycycle/billing"
 	"github.com/paycycle/paycycle/temporalconn"
@@ -292,21 +290,7 @@ func (a *app) start(ctx context.Context, in billing.SubscriptionInput) error {
 	}
 	defer c.Close()
 	wfID := billing.WorkflowID(in.SubscriptionID)
-	opts := client.StartWorkflowOptions{
-		ID:        wfID,
-		TaskQueue: billing.TaskQueue,
-		// Without this the SDK quietly hands back the running workflow, and the operator would
-		// believe a second subscription had started.
-		WorkflowExecutionErrorWhenAlreadyStarted: true,
-		// Set at start so the subscription is findable by 'starter list' before the worker has
-		// run its first task.
-		TypedSearchAttributes: temporal.NewSearchAttributes(
-			billing.SABillingStatus.ValueSet(string(billing.StatusAwaitingRegistration)),
-			billing.SACustomerUID.ValueSet(in.CustomerUID),
-			billing.SAPlanName.ValueSet(in.Plan.Name),
-			billing.SAAmountKRW.ValueSet(in.Plan.Amount),
-		),
-	}
+	opts := billing.StartOptions(in, "")
 	run, err := c.ExecuteWorkflow(ctx, opts, billing.WorkflowType, in)
 	if err != nil {
 		var started *serviceerror.WorkflowExecutionAlreadyStarted
