@@ -61,6 +61,7 @@ func newStack(t *testing.T, o stackOptions) *stack {
 		cd, err := codec.New(keys)
 		require.NoError(t, err)
 		copts.DataConverter = cd.DataConverter()
+		copts.FailureConverter = cd.FailureConverter() // as temporalconn configures every binary
 		s.codecKey = key
 	}
 	s.ts = temporaltest.NewServer(temporaltest.WithT(t), temporaltest.WithBaseClientOptions(copts))
