@@ -372,6 +372,7 @@ func TestDevserverRunsTheStack(t *testing.T) {
 		"-addr", fmt.Sprintf("127.0.0.1:%d", p.emulator),
 		"-seed-customers", "demo-cust-1,demo-cust-2,demo-cust-3",
 		"-notice-url", fmt.Sprintf("http://127.0.0.1:%d/portone/webhook", p.edge),
+		"-state-file", filepath.Join(dataDir, "emulator.json"),
 	}, emu.Args)
 	edge := standin(t, p.edge)
 	temporalAddr := fmt.Sprintf("127.0.0.1:%d", p.temporal)

@@ -145,7 +145,19 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 
 	emu := portonetest.New(opts)
 	defer emu.Close()
+	var keeper *stateKeeper
+	if cfg.stateFile != "" {
+		keeper = &stateKeeper{path: cfg.stateFile, emu: emu, log: log}
+		restored, err := keeper.load()
+		if err != nil {
+			return err
+		}
+		log.Info("state file", slog.String("file", cfg.stateFile), slog.Bool("restored", restored))
+	}
 	for _, uid := range cfg.seedCustomers {
+		if keeper != nil && emu.HasCustomer(cfg.key, uid) {
+			continue // restored; registering again would add a registration to the ledger
+		}
 		// NaverPay's window requires buyer_tel, so seeded keys carry a placeholder.
 		// The emulator logs each registration with its registration imp_uid.
 		if _, err := emu.RegisterCustomer(cfg.key, portonetest.CustomerSeed{CustomerUID: uid, CustomerTel: "01000000000"}); err != nil {
@@ -171,6 +183,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 	log.Info("ready", slog.String("addr", ln.Addr().String()), slog.String("clock", clock),
 		slog.String("webhook_format", cfg.webhookFormat), slog.String("notice_url", cfg.noticeURL),
 		slog.Int("customer_not_found_status", cfg.customerNotFoundStatus), slog.Int("seeded", len(cfg.seedCustomers)))
+	keeperDone := make(chan struct{})
+	keeperCtx, stopKeeper := context.WithCancel(ctx)
+	defer stopKeeper()
+	go func() {
+		defer close(keeperDone)
+		if keeper != nil {
+			keeper.run(keeperCtx)
+		}
+	}()
 	fmt.Fprintf(stdout, "listening on http://%s\n", ln.Addr())
 
 	select {
@@ -184,6 +205,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 	emu.Close() // cancels handlers held by latency faults, so Shutdown does not wait on them
 	if err := srv.Shutdown(shutdownCtx); err != nil {
 		return fmt.Errorf("shutdown: %w", err)
+	}
+	stopKeeper()
+	<-keeperDone
+	if keeper != nil {
+		if err := keeper.save(); err != nil {
+			return fmt.Errorf("saving the state to %s: %w", cfg.stateFile, err)
+		}
 	}
 	if err := <-serveErr; !errors.Is(err, http.ErrServerClosed) {
 		return err
