@@ -47,7 +47,7 @@ func TestWorkerBinaryStopsCleanlyOnSIGTERM(t *testing.T) {
 	cmd := exec.Command(binary(t, "worker"), "-health-addr", "127.0.0.1:0", "-edge", "-edge-addr", fmt.Sprintf("127.0.0.1:%d", edgePort))
 	cmd.Env = append(cleanEnv(),
 		"TEMPORAL_ADDRESS="+s.ts.GetFrontendHostPort(), "TEMPORAL_NAMESPACE="+s.ns,
-		"PORTONE_BASE_URL="+s.emuSrv.URL, "PORTONE_API_KEY="+portonetest.DefaultKey, "PORTONE_API_SECRET="+portonetest.DefaultSecret,
+		"PORTONE_BASE_URL="+s.emuURL, "PORTONE_API_KEY="+portonetest.DefaultKey, "PORTONE_API_SECRET="+portonetest.DefaultSecret,
 		"PAYCYCLE_CODEC_KEYS="+s.codecKey)
 	out := &syncBuffer{} // written by exec's copying goroutine while the test reads it
 	cmd.Stdout, cmd.Stderr = out, out
