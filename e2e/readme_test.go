@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"net/http/httptest"
 	"os"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/client"
 
 	"github.com/paycycle/paycycle/billing"
 	"github.com/paycycle/paycycle/codec"
@@ -143,4 +145,24 @@ func TestREADMEOperatingCommands(t *testing.T) {
 	require.Contains(t, out, "requester", "the refusal names the field:\n%s", out)
 	require.NotContains(t, out, "Encoded failure")
 	t.Logf("refused update:\n%s", out)
+
+	// A start with a misspelt workflow type: the worker's task failure reads as text in the
+	// history (it was "Workflow Task Failed: Encoded failure").
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_, err = s.c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: "readme-wrong-type", TaskQueue: billing.TaskQueue}, "subscription", in)
+	require.NoError(t, err)
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		out, err = sh(t, `bin/temporal workflow show --workflow-id readme-wrong-type --output json`)
+		if err == nil && strings.Contains(out, "unable to find workflow type: subscription") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the failed workflow task's message is not in the history:\n%s", tail(out, 3000))
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	require.NotContains(t, out, "Encoded failure")
+	t.Logf("wrong workflow type:\n%s", tail(out, 800))
 }

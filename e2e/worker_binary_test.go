@@ -26,6 +26,15 @@ func TestWorkerBinaryRefusesBadConfiguration(t *testing.T) {
 		{"timeouts inverted", []string{"-activity-timeout", "5s", "-portone-timeout", "10s"},
 			[]string{"PORTONE_API_KEY=k", "PORTONE_API_SECRET=s"}, "-activity-timeout (5s) must be longer than -portone-timeout (10s)"},
 		{"bad log level", []string{"-log-level", "loud"}, []string{"PORTONE_API_KEY=k", "PORTONE_API_SECRET=s"}, "log level"},
+		// Malformed variables used to fall back to their defaults without a word.
+		{"demo mode not a boolean", nil, []string{"PORTONE_API_KEY=k", "PORTONE_API_SECRET=s", "BILLING_DEMO_MODE=yes"},
+			`BILLING_DEMO_MODE="yes" is not valid: want true or false`},
+		{"duration without a unit", nil, []string{"PORTONE_API_KEY=k", "PORTONE_API_SECRET=s", "BILLING_ACTIVITY_TIMEOUT=90"},
+			`BILLING_ACTIVITY_TIMEOUT="90" is not valid: want a duration with a unit`},
+		{"count not a number", nil, []string{"PORTONE_API_KEY=k", "PORTONE_API_SECRET=s", "BILLING_MAX_CONCURRENT_ACTIVITIES=lots"},
+			`BILLING_MAX_CONCURRENT_ACTIVITIES="lots" is not valid: want a whole number`},
+		{"TLS key without certificate", nil, []string{"PORTONE_API_KEY=k", "PORTONE_API_SECRET=s", "TEMPORAL_TLS_CLIENT_KEY_PATH=/nonexistent.key"},
+			"mutual TLS needs both -tls-cert-path (TEMPORAL_TLS_CLIENT_CERT_PATH) and -tls-key-path"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
