@@ -372,3 +372,8 @@ func (r *ReplaceBillingKeyRequest) ID() string { return r.RequestID }
 
 // ID returns the request's idempotency key.
 func (r *ChargeNowRequest) ID() string { return r.RequestID }
+
+// PlaintextPayload marks a Receipt as free of personal data (message, status, dates, refund
+// amounts and IDs), so the payload codec stores it unencrypted and `temporal workflow update
+// execute` can print it without the codec endpoint (codec.Plaintext).
+func (Receipt) PlaintextPayload() {}

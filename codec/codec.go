@@ -20,6 +20,7 @@ import (
 
 	commonpb "go.temporal.io/api/common/v1"
 	"go.temporal.io/sdk/converter"
+	"go.temporal.io/sdk/temporal"
 )
 
 const (
@@ -27,7 +28,9 @@ const (
 	MetadataEncoding = "binary/encrypted"
 	// metadataKeyID names the key a payload was encrypted with.
 	metadataKeyID = "encryption-key-id"
-	keySize       = 32
+	// MetadataPlaintext marks a payload the codec leaves in clear (see Plaintext).
+	MetadataPlaintext = "paycycle-plaintext"
+	keySize           = 32
 )
 
 // Key is one AES-256 key and its ID.
@@ -111,6 +114,10 @@ func (c *Codec) Encode(payloads []*commonpb.Payload) ([]*commonpb.Payload, error
 	aead := c.aeads[c.current]
 	out := make([]*commonpb.Payload, len(payloads))
 	for i, p := range payloads {
+		if string(p.GetMetadata()[MetadataPlaintext]) == "true" {
+			out[i] = p
+			continue
+		}
 		plain, err := p.Marshal()
 		if err != nil {
 			return nil, err
@@ -160,7 +167,71 @@ func (c *Codec) Decode(payloads []*commonpb.Payload) ([]*commonpb.Payload, error
 	return out, nil
 }
 
-// DataConverter wraps Temporal's default JSON converter with the codec.
+// Plaintext is implemented by types whose values carry no personal data and that people read
+// without the codec: billing.Receipt, the answer of every update, which `temporal workflow
+// update execute` prints and which without this failed with "payload encoding is not
+// supported" after the update had been applied (a refund made, the CLI exiting 1).
+type Plaintext interface {
+	// PlaintextPayload marks the type; it is never called.
+	PlaintextPayload()
+}
+
+// plaintextConverter writes Plaintext values as ordinary JSON marked MetadataPlaintext, so
+// that Encode leaves them alone; everything else it declines (nil), and the next converter of
+// the chain takes it. Reading is the JSON converter's, so old encrypted receipts still decode.
+type plaintextConverter struct {
+	json *converter.JSONPayloadConverter
+}
+
+func (p plaintextConverter) ToPayload(v any) (*commonpb.Payload, error) {
+	if _, ok := v.(Plaintext); !ok {
+		return nil, nil
+	}
+	pl, err := p.json.ToPayload(v)
+	if err != nil || pl == nil {
+		return pl, err
+	}
+	pl.Metadata[MetadataPlaintext] = []byte("true")
+	return pl, nil
+}
+
+func (p plaintextConverter) FromPayload(pl *commonpb.Payload, v any) error {
+	return p.json.FromPayload(pl, v)
+}
+
+func (p plaintextConverter) ToString(pl *commonpb.Payload) string { return p.json.ToString(pl) }
+
+// Encoding is only this converter's key in the composite converter's table (which is keyed by
+// encoding, so it must differ from the JSON converter's). The payloads it writes say
+// json/plain, so they are read by the JSON converter, here and in any CLI or SDK.
+func (p plaintextConverter) Encoding() string { return "paycycle/plaintext-json" }
+
+// PayloadConverter is Temporal's default converter chain with Plaintext values marked, and no
+// encryption: DataConverter wraps it with the codec.
+func PayloadConverter() converter.DataConverter {
+	return converter.NewCompositeDataConverter(
+		converter.NewNilPayloadConverter(),
+		converter.NewByteSlicePayloadConverter(),
+		plaintextConverter{json: converter.NewJSONPayloadConverter()},
+		converter.NewProtoJSONPayloadConverter(),
+		converter.NewProtoPayloadConverter(),
+		converter.NewJSONPayloadConverter(),
+	)
+}
+
+// DataConverter is PayloadConverter with every payload encrypted except Plaintext values.
 func (c *Codec) DataConverter() converter.DataConverter {
-	return converter.NewCodecDataConverter(converter.GetDefaultDataConverter(), c)
+	return converter.NewCodecDataConverter(PayloadConverter(), c)
+}
+
+// FailureConverter keeps failure messages and stack traces readable (EncodeCommonAttributes
+// off) while failure details still go through the encrypting converter. With the attributes
+// encoded, the Web UI and `temporal workflow describe/show` show only "Encoded failure" for a
+// refused update, a wrong workflow type or a failing activity, even with the codec endpoint:
+// neither decodes encoded failure attributes in the places people look. This is safe because
+// of a rule the project keeps: a failure message never carries personal data (the workflow's
+// errors name fields and reasons, the PortOne client masks customer_uid), so buyer data stays
+// encrypted in inputs, state, messages and results.
+func (c *Codec) FailureConverter() converter.FailureConverter {
+	return temporal.NewDefaultFailureConverter(temporal.DefaultFailureConverterOptions{DataConverter: c.DataConverter()})
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -119,7 +120,11 @@ func printBanner(out *syncWriter, cfg *config, s *stack, took time.Duration) {
 	// Payloads are encrypted: query results and signal inputs go through the codec endpoint.
 	cliFlags := addrFlag + " --codec-endpoint " + codecURL
 	p("\nInspect with the temporal CLI:\n")
-	p("  %s workflow list --query \"BillingStatus='active'\"%s\n", cli, addrFlag)
+	if _, err := os.Stat(cli); err != nil {
+		// Printed as is, the commands below would fail with "no such file".
+		p("  (%s is not installed: run `make tools` once, about 4 minutes)\n", cli)
+	}
+	p("  %s workflow list --query \"ExecutionStatus='Running' AND BillingStatus='active'\"%s\n", cli, addrFlag)
 	p("  %s workflow query --workflow-id %s --type %s%s\n", cli, wfID, billing.QueryState, cliFlags)
 	p("  %s workflow signal --workflow-id %s --name %s --input '{\"reason\":\"demo over\",\"when\":\"now\"}'%s\n",
 		cli, wfID, billing.MsgCancel, cliFlags)

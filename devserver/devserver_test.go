@@ -344,7 +344,7 @@ func TestDevserverRunsTheStack(t *testing.T) {
 	require.Contains(t, banner, fmt.Sprintf("http://127.0.0.1:%d/__emulator/", p.emulator))
 	require.Contains(t, banner, "cold start")
 	require.Contains(t, banner, "start -id demo-2 -customer demo-cust-2 -plan-name Demo -amount 9900 -interval \"30 seconds\"")
-	require.Contains(t, banner, "workflow list --query \"BillingStatus='active'\"")
+	require.Contains(t, banner, "workflow list --query \"ExecutionStatus='Running' AND BillingStatus='active'\"")
 	require.Contains(t, banner, filepath.Join(dataDir, "logs", "worker.log"))
 
 	// The Start Workflow form input.
@@ -379,6 +379,7 @@ func TestDevserverRunsTheStack(t *testing.T) {
 		"-addr", fmt.Sprintf("127.0.0.1:%d", p.emulator),
 		"-seed-customers", "demo-cust-1,demo-cust-2,demo-cust-3",
 		"-notice-url", fmt.Sprintf("http://127.0.0.1:%d/portone/webhook", p.edge),
+		"-state-file", filepath.Join(dataDir, "emulator.json"),
 	}, emu.Args)
 	edge := standin(t, p.edge)
 	temporalAddr := fmt.Sprintf("127.0.0.1:%d", p.temporal)

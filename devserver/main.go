@@ -480,6 +480,8 @@ func (s *stack) emulator() *child {
 			"-addr", addr(cfg.emulatorPort),
 			"-seed-customers", cfg.seedCustomers,
 			"-notice-url", "http://" + addr(cfg.edgePort) + "/portone/webhook",
+			// Billing keys registered through the demo page, and the ledger, survive a restart.
+			"-state-file", filepath.Join(cfg.dataDir, "emulator.json"),
 		},
 		healthURL: "http://" + addr(cfg.emulatorPort) + "/__emulator/health",
 		logPath:   s.logPath(nameEmulator),
@@ -572,7 +574,7 @@ func confirmReset(cfg *config, stdin io.Reader, stdout io.Writer) error {
 var dataDirEntries = []string{
 	localtemporal.DBFileName, localtemporal.DBFileName + "-wal", localtemporal.DBFileName + "-shm",
 	localtemporal.DBFileName + "-journal", localtemporal.LogFileName, localtemporal.LockFileName,
-	"codec.key", "logs",
+	"codec.key", "logs", "emulator.json",
 }
 
 func resetDataDir(dir string) error {

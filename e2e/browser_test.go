@@ -27,7 +27,7 @@ func TestRegistrationInARealBrowser(t *testing.T) {
 	var h http.Handler
 	edgeSrv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { h.ServeHTTP(w, r) }))
 	t.Cleanup(edgeSrv.Close)
-	e, err := edge.New(edge.Config{PublicURL: edgeSrv.URL, IMPCode: "imp00000000", IMPScriptURL: s.emuSrv.URL + "/__emulator/iamport.js"},
+	e, err := edge.New(edge.Config{PublicURL: edgeSrv.URL, IMPCode: "imp00000000", IMPScriptURL: s.emuURL + "/__emulator/iamport.js"},
 		edge.Deps{Workflows: s.c, PortOne: s.gateway, Logger: zap.NewNop()})
 	require.NoError(t, err)
 	h = e.Handler()

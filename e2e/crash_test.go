@@ -52,7 +52,7 @@ func (s *stack) workerProcess(t *testing.T, logName string) *exec.Cmd {
 	cmd.Env = append(os.Environ(),
 		"TEMPORAL_ADDRESS="+s.ts.GetFrontendHostPort(),
 		"TEMPORAL_NAMESPACE="+s.ns,
-		"PORTONE_BASE_URL="+s.emuSrv.URL,
+		"PORTONE_BASE_URL="+s.emuURL,
 		"PORTONE_API_KEY="+portonetest.DefaultKey,
 		"PORTONE_API_SECRET="+portonetest.DefaultSecret,
 		"PORTONE_TIMEOUT=3s",

@@ -3,7 +3,6 @@ package e2e
 import (
 	"context"
 	"encoding/json"
-	"net/http/httptest"
 	"os"
 	"strings"
 	"testing"
@@ -21,22 +20,21 @@ import (
 	"github.com/paycycle/paycycle/activities"
 	"github.com/paycycle/paycycle/billing"
 	"github.com/paycycle/paycycle/calendar"
-	"github.com/paycycle/paycycle/codec"
+	"github.com/paycycle/paycycle/internal/stacktest"
 	"github.com/paycycle/paycycle/internal/testgate"
 	"github.com/paycycle/paycycle/portone"
 	"github.com/paycycle/paycycle/portone/portonetest"
-	"github.com/paycycle/paycycle/temporalconn"
-	"github.com/paycycle/paycycle/workflows"
 )
 
-// stack is one end-to-end environment.
+// stack is one end-to-end environment: internal/stacktest's, with the e2e helpers below.
 type stack struct {
 	t        *testing.T
+	st       *stacktest.Stack
 	ts       *temporaltest.TestServer
 	c        client.Client
 	ns       string
 	emu      *portonetest.Emulator
-	emuSrv   *httptest.Server
+	emuURL   string
 	gateway  *portone.Client
 	codecKey string
 }
@@ -50,55 +48,24 @@ type stackOptions struct {
 	noticeURL   string
 }
 
+func (o stackOptions) activities() activities.Config {
+	return activities.Config{ActivityTimeout: o.actTimeout, ScheduleSettleDelay: o.settleDelay, NoticeURL: o.noticeURL}
+}
+
 func newStack(t *testing.T, o stackOptions) *stack {
 	t.Helper()
 	testgate.Slow(t, "starts a Temporal server, the emulator and a worker")
-	s := &stack{t: t}
-	copts := client.Options{}
-	if !o.plain {
-		key, err := codec.NewKeyString("e2e")
-		require.NoError(t, err)
-		keys, err := codec.ParseKeys(key)
-		require.NoError(t, err)
-		cd, err := codec.New(keys)
-		require.NoError(t, err)
-		copts.DataConverter = cd.DataConverter()
-		s.codecKey = key
-	}
-	s.ts = temporaltest.NewServer(temporaltest.WithT(t), temporaltest.WithBaseClientOptions(copts))
-	s.c = s.ts.GetDefaultClient()
-	s.ns = s.ts.GetDefaultNamespace()
-	s.registerSearchAttributes()
-
-	s.emu, s.emuSrv = portonetest.NewServer(t, portonetest.Options{})
-	gw, err := portone.NewClient(portone.Credentials{Key: portonetest.DefaultKey, Secret: portonetest.DefaultSecret},
-		portone.WithBaseURL(s.emuSrv.URL), portone.WithTimeout(3*time.Second))
-	require.NoError(t, err)
-	s.gateway = gw
-	if !o.noWorker {
-		s.startWorker(o)
-	}
-	return s
+	st := stacktest.New(t, stacktest.Options{Plain: o.plain, NoWorker: o.noWorker, Worker: o.workerOpts,
+		Activities: o.activities(), PortOneTimeout: 3 * time.Second})
+	return &stack{t: t, st: st, ts: st.Server, c: st.Client, ns: st.Namespace, emu: st.Emulator, emuURL: st.EmulatorURL,
+		gateway: st.Gateway, codecKey: st.CodecKey}
 }
 
 // startWorker runs the real workflow and activity code in-process against the emulator.
 func (s *stack) startWorker(o stackOptions) worker.Worker {
-	if o.actTimeout == 0 {
-		o.actTimeout = 10 * time.Second
-	}
-	if o.settleDelay == 0 {
-		o.settleDelay = 2 * time.Second
-	}
-	acts := &activities.Activities{Gateway: s.gateway, Config: activities.Config{DemoMode: true, ActivityTimeout: o.actTimeout,
-		ScheduleSettleDelay: o.settleDelay, NoticeURL: o.noticeURL}}
-	return s.ts.NewWorkerWithOptions(billing.TaskQueue, func(r worker.Registry) { workflows.Register(r, acts) }, o.workerOpts)
-}
-
-// registerSearchAttributes registers the project's search attributes, as the dev server does.
-func (s *stack) registerSearchAttributes() {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	require.NoError(s.t, temporalconn.RegisterSearchAttributes(ctx, s.c, s.ns))
+	w, err := s.st.StartWorker(o.workerOpts, o.activities())
+	require.NoError(s.t, err)
+	return w
 }
 
 // register seeds a NaverPay billing key in the emulator.

@@ -25,7 +25,7 @@ func TestWorkerBinaryKeepsTheReconcileSchedule(t *testing.T) {
 		cmd := exec.Command(binary(t, "worker"), "-health-addr", "127.0.0.1:0")
 		cmd.Env = append(append(cleanEnv(),
 			"TEMPORAL_ADDRESS="+s.ts.GetFrontendHostPort(), "TEMPORAL_NAMESPACE="+s.ns,
-			"PORTONE_BASE_URL="+s.emuSrv.URL, "PORTONE_API_KEY="+portonetest.DefaultKey, "PORTONE_API_SECRET="+portonetest.DefaultSecret,
+			"PORTONE_BASE_URL="+s.emuURL, "PORTONE_API_KEY="+portonetest.DefaultKey, "PORTONE_API_SECRET="+portonetest.DefaultSecret,
 			"PAYCYCLE_CODEC_KEYS="+s.codecKey), env...)
 		out := &syncBuffer{}
 		cmd.Stdout, cmd.Stderr = out, out

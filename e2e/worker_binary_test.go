@@ -26,6 +26,15 @@ func TestWorkerBinaryRefusesBadConfiguration(t *testing.T) {
 		{"timeouts inverted", []string{"-activity-timeout", "5s", "-portone-timeout", "10s"},
 			[]string{"PORTONE_API_KEY=k", "PORTONE_API_SECRET=s"}, "-activity-timeout (5s) must be longer than -portone-timeout (10s)"},
 		{"bad log level", []string{"-log-level", "loud"}, []string{"PORTONE_API_KEY=k", "PORTONE_API_SECRET=s"}, "log level"},
+		// Malformed variables used to fall back to their defaults without a word.
+		{"demo mode not a boolean", nil, []string{"PORTONE_API_KEY=k", "PORTONE_API_SECRET=s", "BILLING_DEMO_MODE=yes"},
+			`BILLING_DEMO_MODE="yes" is not valid: want true or false`},
+		{"duration without a unit", nil, []string{"PORTONE_API_KEY=k", "PORTONE_API_SECRET=s", "BILLING_ACTIVITY_TIMEOUT=90"},
+			`BILLING_ACTIVITY_TIMEOUT="90" is not valid: want a duration with a unit`},
+		{"count not a number", nil, []string{"PORTONE_API_KEY=k", "PORTONE_API_SECRET=s", "BILLING_MAX_CONCURRENT_ACTIVITIES=lots"},
+			`BILLING_MAX_CONCURRENT_ACTIVITIES="lots" is not valid: want a whole number`},
+		{"TLS key without certificate", nil, []string{"PORTONE_API_KEY=k", "PORTONE_API_SECRET=s", "TEMPORAL_TLS_CLIENT_KEY_PATH=/nonexistent.key"},
+			"mutual TLS needs both -tls-cert-path (TEMPORAL_TLS_CLIENT_CERT_PATH) and -tls-key-path"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -47,7 +56,7 @@ func TestWorkerBinaryStopsCleanlyOnSIGTERM(t *testing.T) {
 	cmd := exec.Command(binary(t, "worker"), "-health-addr", "127.0.0.1:0", "-edge", "-edge-addr", fmt.Sprintf("127.0.0.1:%d", edgePort))
 	cmd.Env = append(cleanEnv(),
 		"TEMPORAL_ADDRESS="+s.ts.GetFrontendHostPort(), "TEMPORAL_NAMESPACE="+s.ns,
-		"PORTONE_BASE_URL="+s.emuSrv.URL, "PORTONE_API_KEY="+portonetest.DefaultKey, "PORTONE_API_SECRET="+portonetest.DefaultSecret,
+		"PORTONE_BASE_URL="+s.emuURL, "PORTONE_API_KEY="+portonetest.DefaultKey, "PORTONE_API_SECRET="+portonetest.DefaultSecret,
 		"PAYCYCLE_CODEC_KEYS="+s.codecKey)
 	out := &syncBuffer{} // written by exec's copying goroutine while the test reads it
 	cmd.Stdout, cmd.Stderr = out, out

@@ -9,7 +9,6 @@ import (
 	"strings"
 
 	"go.temporal.io/api/serviceerror"
-	"go.temporal.io/sdk/client"
 	"go.uber.org/zap"
 
 	"github.com/paycycle/paycycle/billing"
@@ -288,12 +287,7 @@ func (s *Server) handleStart(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.UpstreamTimeout)
 	defer cancel()
 	workflowID := billing.WorkflowID(in.SubscriptionID)
-	run, err := s.wf.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
-		ID:        workflowID,
-		TaskQueue: s.cfg.TaskQueue,
-		// Without this the SDK quietly returns the running workflow instead of refusing.
-		WorkflowExecutionErrorWhenAlreadyStarted: true,
-	}, billing.WorkflowType, in)
+	run, err := s.wf.ExecuteWorkflow(ctx, billing.StartOptions(in, s.cfg.TaskQueue), billing.WorkflowType, in)
 	var started *serviceerror.WorkflowExecutionAlreadyStarted
 	switch {
 	case errors.As(err, &started):

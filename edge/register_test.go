@@ -9,7 +9,6 @@ import (
 
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/api/serviceerror"
-	"go.temporal.io/sdk/client"
 
 	"github.com/paycycle/paycycle/billing"
 	"github.com/paycycle/paycycle/calendar"
@@ -166,13 +165,14 @@ func TestDemoStartStartsTheWorkflow(t *testing.T) {
 
 	starts := e.wf.started()
 	require.Len(t, starts, 1)
-	require.Equal(t, client.StartWorkflowOptions{
-		ID: billing.WorkflowID("demo-abc12345"), TaskQueue: billing.TaskQueue, WorkflowExecutionErrorWhenAlreadyStarted: true,
-	}, starts[0].Options)
 	require.Equal(t, billing.WorkflowType, starts[0].Workflow)
 	require.Len(t, starts[0].Args, 1)
 	in, ok := starts[0].Args[0].(billing.SubscriptionInput)
 	require.True(t, ok)
+	// The one start-options helper: refused when running, search attributes set at start.
+	require.Equal(t, billing.StartOptions(in, billing.TaskQueue), starts[0].Options)
+	customer, _ := starts[0].Options.TypedSearchAttributes.GetKeyword(billing.SACustomerUID)
+	require.Equal(t, "cust-xyz", customer)
 	require.Equal(t, "demo-abc12345", in.SubscriptionID)
 	require.Equal(t, "cust-xyz", in.CustomerUID)
 	require.Equal(t, "demo-30s", in.Plan.Code)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/url"
@@ -18,6 +19,8 @@ import (
 
 	"github.com/paycycle/paycycle/billing"
 	"github.com/paycycle/paycycle/edge"
+	"github.com/paycycle/paycycle/internal/config"
+	"github.com/paycycle/paycycle/internal/portoneconf"
 	"github.com/paycycle/paycycle/portone"
 )
 
@@ -191,25 +194,30 @@ func TestNewRefusesBadConfig(t *testing.T) {
 }
 
 func TestFlags(t *testing.T) {
-	t.Setenv(edge.EnvAddr, "127.0.0.1:0")
-	t.Setenv(edge.EnvPublicURL, "")
-	t.Setenv(edge.EnvIMPCode, "imp11112222")
-	t.Setenv(edge.EnvIMPScriptURL, "")
-	t.Setenv(edge.EnvPG, "")
-	t.Setenv(edge.EnvNaverChainID, "chain-1")
-	t.Setenv(edge.EnvDemo, "true")
-	t.Setenv(edge.EnvPortOneURL, "")
-	t.Setenv(edge.EnvPortOneSandbox, "")
-	t.Setenv(edge.EnvPortOneKey, "key-from-env")
-	t.Setenv(edge.EnvPortOneSecret, "secret-from-env")
-
-	var f edge.Flags
-	fs := flag.NewFlagSet("worker", flag.ContinueOnError)
-	f.RegisterFlagsWithPrefix(fs, "edge-")
-	require.NoError(t, fs.Parse([]string{"-edge-pg", "naverpay_test"}))
-	require.Nil(t, fs.Lookup("addr"), "the prefix applies to every flag")
+	env := map[string]string{
+		edge.EnvAddr:             "127.0.0.1:0",
+		edge.EnvPublicURL:        "",
+		edge.EnvIMPCode:          "imp11112222",
+		edge.EnvNaverChainID:     "chain-1",
+		edge.EnvDemo:             "true",
+		portoneconf.EnvAPIKey:    "key-from-env",
+		portoneconf.EnvAPISecret: "secret-from-env",
+	}
+	parse := func(t *testing.T, env map[string]string, prefix string, args ...string) (*edge.Flags, *flag.FlagSet, error) {
+		t.Helper()
+		var f edge.Flags
+		fs := flag.NewFlagSet("edge", flag.ContinueOnError)
+		fs.SetOutput(io.Discard)
+		s := config.New(fs, config.MapLookup(env))
+		f.Register(s, prefix)
+		f.RegisterPortOne(s)
+		return &f, fs, s.Parse(args)
+	}
+	f, fs, err := parse(t, env, "edge-", "-edge-pg", "naverpay_test")
+	require.NoError(t, err)
+	require.Nil(t, fs.Lookup("addr"), "the prefix applies to every edge flag")
 	require.NotNil(t, fs.Lookup("edge-addr"))
-	require.Equal(t, "key-from-env", f.PortOne.Key)
+	require.Equal(t, "key-from-env", f.PortOne.Credentials.Key)
 	require.NotContains(t, fmt.Sprintf("%v %+v", f, f), "secret-from-env")
 
 	cfg, err := f.Config(&net.TCPAddr{IP: net.IPv4zero, Port: 7791})
@@ -225,25 +233,22 @@ func TestFlags(t *testing.T) {
 	require.NoError(t, err)
 	require.NotContains(t, pc.String(), "secret-from-env")
 
-	t.Setenv(edge.EnvDemo, "maybe")
-	var bad edge.Flags
-	bad.RegisterFlags(flag.NewFlagSet("edgeserver", flag.ContinueOnError))
-	_, err = bad.Config(&net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 1})
+	_, _, err = parse(t, map[string]string{edge.EnvDemo: "maybe"}, "")
 	require.ErrorContains(t, err, edge.EnvDemo)
 
-	t.Setenv(edge.EnvDemo, "")
-	t.Setenv(edge.EnvPortOneKey, "")
-	var nokey edge.Flags
-	nokey.RegisterFlags(flag.NewFlagSet("edgeserver", flag.ContinueOnError))
+	nokey, _, err := parse(t, map[string]string{portoneconf.EnvAPISecret: "s"}, "")
+	require.NoError(t, err)
 	_, err = nokey.NewPortOneClient()
-	require.ErrorContains(t, err, edge.EnvPortOneKey)
+	require.ErrorContains(t, err, portoneconf.EnvAPIKey)
 }
 
 func TestFlagsRunServesUntilCanceled(t *testing.T) {
-	t.Setenv(edge.EnvPortOneKey, "k")
-	t.Setenv(edge.EnvPortOneSecret, "s")
 	var f edge.Flags
-	f.RegisterFlags(flag.NewFlagSet("edgeserver", flag.ContinueOnError))
+	s := config.New(flag.NewFlagSet("edgeserver", flag.ContinueOnError),
+		config.MapLookup(map[string]string{portoneconf.EnvAPIKey: "k", portoneconf.EnvAPISecret: "s"}))
+	f.Register(s, "")
+	f.RegisterPortOne(s)
+	require.NoError(t, s.Parse(nil))
 	f.Addr = "127.0.0.1:0"
 
 	ctx, cancel := context.WithCancel(context.Background())

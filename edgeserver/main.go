@@ -25,6 +25,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/paycycle/paycycle/edge"
+	"github.com/paycycle/paycycle/internal/config"
 	"github.com/paycycle/paycycle/logging"
 	"github.com/paycycle/paycycle/metrics"
 	"github.com/paycycle/paycycle/temporalconn"
@@ -32,7 +33,7 @@ import (
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr, os.LookupEnv)
 	stop()
 	code := 0
 	switch {
@@ -44,8 +45,8 @@ func main() {
 	os.Exit(code)
 }
 
-// run parses args, wires the edge and serves until ctx ends.
-func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+// run parses args (environment defaults through lookup), wires the edge and serves until ctx ends.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer, lookup config.Lookup) error {
 	fs := flag.NewFlagSet("edgeserver", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var (
@@ -54,11 +55,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		logLevel  string
 		logFormat string
 	)
-	edgeFlags.RegisterFlags(fs)
-	temporal.RegisterFlags(fs)
-	fs.StringVar(&logLevel, "log-level", temporalconn.Env("LOG_LEVEL", "info"), "debug, info, warn or error (env LOG_LEVEL)")
-	fs.StringVar(&logFormat, "log-format", temporalconn.Env("LOG_FORMAT", "json"), "json or console (env LOG_FORMAT)")
-	if err := fs.Parse(args); err != nil {
+	s := config.New(fs, lookup)
+	edgeFlags.Register(s, "")
+	edgeFlags.RegisterPortOne(s)
+	temporal.Register(s)
+	s.String(&logLevel, "log-level", "LOG_LEVEL", "info", "debug, info, warn or error")
+	s.String(&logFormat, "log-format", "LOG_FORMAT", "json", "json or console")
+	if err := s.Parse(args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
@@ -93,7 +96,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	return edgeFlags.Run(ctx, deps, func(listenURL string) {
 		logger.Info("edge listening", zap.String("url", listenURL),
 			zap.String("temporal_address", temporal.Address), zap.String("namespace", temporal.Namespace),
-			zap.String("portone_url", edgeFlags.PortOneURL), zap.Bool("demo", edgeFlags.Demo))
+			zap.String("portone_url", edgeFlags.PortOne.BaseURL), zap.Bool("demo", edgeFlags.Demo))
 		fmt.Fprintf(stdout, "edge listening on %s\n", listenURL)
 	})
 }

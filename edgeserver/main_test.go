@@ -22,6 +22,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/paycycle/paycycle/billing"
+	"github.com/paycycle/paycycle/internal/config"
 	"github.com/paycycle/paycycle/internal/testgate"
 	"github.com/paycycle/paycycle/portone"
 	"github.com/paycycle/paycycle/portone/portonetest"
@@ -196,17 +197,21 @@ func TestRunRefusesBadArguments(t *testing.T) {
 	tests := []struct {
 		name string
 		args []string
+		env  map[string]string
 		want string
 	}{
-		{"help", []string{"-h"}, ""},
-		{"unknown flag", []string{"-nope"}, "flag provided but not defined"},
-		{"stray argument", []string{"serve"}, "unexpected arguments"},
-		{"bad log format", []string{"-log-format", "xml"}, "log format"},
+		{"help", []string{"-h"}, nil, ""},
+		{"unknown flag", []string{"-nope"}, nil, "flag provided but not defined"},
+		{"stray argument", []string{"serve"}, nil, "unexpected arguments"},
+		{"bad log format", []string{"-log-format", "xml"}, nil, "log format"},
+		{"demo mode not a boolean", nil, map[string]string{"BILLING_DEMO_MODE": "yes"}, `BILLING_DEMO_MODE="yes" is not valid: want true or false`},
+		{"TLS switch not a boolean", nil, map[string]string{"TEMPORAL_TLS": "on"}, "TEMPORAL_TLS"},
+		{"PortOne timeout without unit", nil, map[string]string{"PORTONE_TIMEOUT": "15"}, "PORTONE_TIMEOUT"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var stdout, stderr bytes.Buffer
-			err := run(context.Background(), tt.args, &stdout, &stderr)
+			err := run(context.Background(), tt.args, &stdout, &stderr, config.MapLookup(tt.env))
 			require.Error(t, err)
 			if tt.want == "" {
 				require.ErrorIs(t, err, flag.ErrHelp)

@@ -31,6 +31,7 @@ import (
 	"syscall"
 	"time"
 
+	cfgpkg "github.com/paycycle/paycycle/internal/config"
 	"github.com/paycycle/paycycle/portone/portonetest"
 )
 
@@ -51,51 +52,45 @@ type config struct {
 	customerNotFoundStatus int
 	manualClock            *time.Time
 	key, secret            string
+	stateFile              string
 }
 
 // envPrefix prefixes every environment fallback.
 const envPrefix = "PORTONE_EMULATOR_"
 
-// parseConfig reads flags, falling back to environment variables for flags not given.
+// parseConfig reads flags, falling back to environment variables for flags not given. A set
+// variable that does not parse refuses to start, naming it.
 func parseConfig(args []string, stderr io.Writer, getenv func(string) string) (config, error) {
 	fs := flag.NewFlagSet("emulator", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	env := func(name, def string) string {
-		if v := getenv(envPrefix + name); v != "" {
-			return v
-		}
-		return def
-	}
-	addr := fs.String("addr", env("ADDR", "127.0.0.1:7780"), "listen address (env "+envPrefix+"ADDR)")
-	seeds := fs.String("seed-customers", env("SEED_CUSTOMERS", ""), "comma-separated customer_uids to register as NaverPay billing keys at start (env "+envPrefix+"SEED_CUSTOMERS)")
-	notice := fs.String("notice-url", env("NOTICE_URL", ""), "webhook URL used when a request has no notice_url, like PortOne's console setting (env "+envPrefix+"NOTICE_URL)")
-	format := fs.String("webhook-format", env("WEBHOOK_FORMAT", portonetest.WebhookJSON), "webhook body format: json or form (env "+envPrefix+"WEBHOOK_FORMAT)")
-	retries := fs.String("webhook-retries", env("WEBHOOK_RETRIES", "false"), "retry failed webhooks 5 times at 1-minute intervals (env "+envPrefix+"WEBHOOK_RETRIES)")
-	notFound := fs.String("customer-not-found-status", env("CUSTOMER_NOT_FOUND_STATUS", "200"), "HTTP status for an unknown customer_uid: 200 or 404 (env "+envPrefix+"CUSTOMER_NOT_FOUND_STATUS)")
-	manual := fs.String("manual-clock", env("MANUAL_CLOCK", ""), "start a manual clock at this time (RFC 3339 or unix seconds); time then moves only through POST /__emulator/clock (env "+envPrefix+"MANUAL_CLOCK)")
-	key := fs.String("imp-key", env("IMP_KEY", portonetest.DefaultKey), "the merchant's imp_key (env "+envPrefix+"IMP_KEY)")
-	secret := fs.String("imp-secret", env("IMP_SECRET", portonetest.DefaultSecret), "the merchant's imp_secret (env "+envPrefix+"IMP_SECRET)")
-	if err := fs.Parse(args); err != nil {
+	s := cfgpkg.New(fs, func(name string) (string, bool) { v := getenv(name); return v, v != "" })
+	var (
+		cfg           config
+		seeds, manual string
+	)
+	s.String(&cfg.addr, "addr", envPrefix+"ADDR", "127.0.0.1:7780", "listen address")
+	s.String(&seeds, "seed-customers", envPrefix+"SEED_CUSTOMERS", "", "comma-separated customer_uids to register as NaverPay billing keys at start")
+	s.String(&cfg.noticeURL, "notice-url", envPrefix+"NOTICE_URL", "", "webhook URL used when a request has no notice_url, like PortOne's console setting")
+	s.String(&cfg.webhookFormat, "webhook-format", envPrefix+"WEBHOOK_FORMAT", portonetest.WebhookJSON, "webhook body format: json or form")
+	s.Bool(&cfg.webhookRetries, "webhook-retries", envPrefix+"WEBHOOK_RETRIES", false, "retry failed webhooks 5 times at 1-minute intervals")
+	s.Int(&cfg.customerNotFoundStatus, "customer-not-found-status", envPrefix+"CUSTOMER_NOT_FOUND_STATUS", 200, "HTTP status for an unknown customer_uid: 200 or 404")
+	s.String(&manual, "manual-clock", envPrefix+"MANUAL_CLOCK", "", "start a manual clock at this time (RFC 3339 or unix seconds); time then moves only through POST /__emulator/clock")
+	s.String(&cfg.key, "imp-key", envPrefix+"IMP_KEY", portonetest.DefaultKey, "the merchant's imp_key")
+	s.String(&cfg.secret, "imp-secret", envPrefix+"IMP_SECRET", portonetest.DefaultSecret, "the merchant's imp_secret")
+	registerStateFlag(s, &cfg)
+	if err := s.Parse(args); err != nil {
 		return config{}, err
 	}
 	if fs.NArg() > 0 {
 		return config{}, fmt.Errorf("unexpected arguments: %v", fs.Args())
 	}
-	cfg := config{addr: *addr, noticeURL: *notice, webhookFormat: *format, key: *key, secret: *secret}
-	for _, s := range strings.Split(*seeds, ",") {
-		if s = strings.TrimSpace(s); s != "" {
-			cfg.seedCustomers = append(cfg.seedCustomers, s)
+	for _, id := range strings.Split(seeds, ",") {
+		if id = strings.TrimSpace(id); id != "" {
+			cfg.seedCustomers = append(cfg.seedCustomers, id)
 		}
 	}
-	var err error
-	if cfg.webhookRetries, err = strconv.ParseBool(*retries); err != nil {
-		return config{}, fmt.Errorf("-webhook-retries: %w", err)
-	}
-	if cfg.customerNotFoundStatus, err = strconv.Atoi(*notFound); err != nil {
-		return config{}, fmt.Errorf("-customer-not-found-status: %w", err)
-	}
-	if *manual != "" {
-		t, err := parseTime(*manual)
+	if manual != "" {
+		t, err := parseTime(manual)
 		if err != nil {
 			return config{}, fmt.Errorf("-manual-clock: %w", err)
 		}
@@ -150,7 +145,19 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 
 	emu := portonetest.New(opts)
 	defer emu.Close()
+	var keeper *stateKeeper
+	if cfg.stateFile != "" {
+		keeper = &stateKeeper{path: cfg.stateFile, emu: emu, log: log}
+		restored, err := keeper.load()
+		if err != nil {
+			return err
+		}
+		log.Info("state file", slog.String("file", cfg.stateFile), slog.Bool("restored", restored))
+	}
 	for _, uid := range cfg.seedCustomers {
+		if keeper != nil && emu.HasCustomer(cfg.key, uid) {
+			continue // restored; registering again would add a registration to the ledger
+		}
 		// NaverPay's window requires buyer_tel, so seeded keys carry a placeholder.
 		// The emulator logs each registration with its registration imp_uid.
 		if _, err := emu.RegisterCustomer(cfg.key, portonetest.CustomerSeed{CustomerUID: uid, CustomerTel: "01000000000"}); err != nil {
@@ -176,6 +183,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 	log.Info("ready", slog.String("addr", ln.Addr().String()), slog.String("clock", clock),
 		slog.String("webhook_format", cfg.webhookFormat), slog.String("notice_url", cfg.noticeURL),
 		slog.Int("customer_not_found_status", cfg.customerNotFoundStatus), slog.Int("seeded", len(cfg.seedCustomers)))
+	keeperDone := make(chan struct{})
+	keeperCtx, stopKeeper := context.WithCancel(ctx)
+	defer stopKeeper()
+	go func() {
+		defer close(keeperDone)
+		if keeper != nil {
+			keeper.run(keeperCtx)
+		}
+	}()
 	fmt.Fprintf(stdout, "listening on http://%s\n", ln.Addr())
 
 	select {
@@ -189,6 +205,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 	emu.Close() // cancels handlers held by latency faults, so Shutdown does not wait on them
 	if err := srv.Shutdown(shutdownCtx); err != nil {
 		return fmt.Errorf("shutdown: %w", err)
+	}
+	stopKeeper()
+	<-keeperDone
+	if keeper != nil {
+		if err := keeper.save(); err != nil {
+			return fmt.Errorf("saving the state to %s: %w", cfg.stateFile, err)
+		}
 	}
 	if err := <-serveErr; !errors.Is(err, http.ErrServerClosed) {
 		return err

@@ -16,7 +16,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net/http/httptest"
 	"os"
 	"os/signal"
 	"runtime"
@@ -30,16 +29,13 @@ import (
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
-	"go.temporal.io/server/temporaltest"
 
 	"github.com/paycycle/paycycle/activities"
 	"github.com/paycycle/paycycle/billing"
 	"github.com/paycycle/paycycle/calendar"
-	"github.com/paycycle/paycycle/portone"
+	"github.com/paycycle/paycycle/internal/stacktest"
 	"github.com/paycycle/paycycle/portone/portonetest"
-	"github.com/paycycle/paycycle/temporalconn"
 	"github.com/paycycle/paycycle/workerset"
-	"github.com/paycycle/paycycle/workflows"
 )
 
 func main() {
@@ -93,27 +89,20 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 
 	fmt.Fprintf(out, "machine: %d CPUs, %s/%s, %s\n", runtime.NumCPU(), runtime.GOOS, runtime.GOARCH, runtime.Version())
 	t0 := time.Now()
-	ts := temporaltest.NewServer()
-	defer ts.Stop()
-	cl := ts.GetDefaultClient()
-	ns := ts.GetDefaultNamespace()
-	if err := temporalconn.RegisterSearchAttributes(ctx, cl, ns); err != nil {
-		return err
-	}
-	emu := portonetest.New(portonetest.Options{})
-	defer emu.Close()
-	srv := httptest.NewServer(emu)
-	defer srv.Close()
-	if c.latency > 0 {
-		emu.AddFault(portonetest.Fault{Op: portonetest.OpAgain, Action: portonetest.FaultLatency, Latency: c.latency})
-	}
-	gw, err := portone.NewClient(portone.Credentials{Key: portonetest.DefaultKey, Secret: portonetest.DefaultSecret}, portone.WithBaseURL(srv.URL))
+	st, err := stacktest.Start(stacktest.Options{
+		Plain:  true, // the load is about scheduling, not encryption; and the ledger is read directly
+		Worker: worker.Options{MaxConcurrentActivityExecutionSize: c.maxActivities},
+		Activities: activities.Config{ActivityTimeout: activities.DefaultActivityTimeout,
+			ScheduleSettleDelay: activities.DefaultScheduleSettleDelay},
+	})
 	if err != nil {
 		return err
 	}
-	acts := &activities.Activities{Gateway: gw, Config: activities.Config{DemoMode: true}}
-	ts.NewWorkerWithOptions(billing.TaskQueue, func(r worker.Registry) { workflows.Register(r, acts) },
-		worker.Options{MaxConcurrentActivityExecutionSize: c.maxActivities})
+	defer st.Close()
+	cl, emu, ns := st.Client, st.Emulator, st.Namespace
+	if c.latency > 0 {
+		emu.AddFault(portonetest.Fault{Op: portonetest.OpAgain, Action: portonetest.FaultLatency, Latency: c.latency})
+	}
 	fmt.Fprintf(out, "server, worker and emulator up in %s\n", time.Since(t0).Round(time.Millisecond))
 
 	for i := range c.subscriptions {
@@ -144,9 +133,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 				Plan: billing.Plan{Name: "Load", Amount: 9900, Interval: calendar.Interval{Unit: calendar.Second, Count: int(c.interval / time.Second)}},
 			}
 			s := time.Now()
-			_, err := cl.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
-				ID: billing.WorkflowID(in.SubscriptionID), TaskQueue: billing.TaskQueue, WorkflowExecutionErrorWhenAlreadyStarted: true,
-			}, billing.WorkflowType, in)
+			_, err := cl.ExecuteWorkflow(ctx, billing.StartOptions(in, ""), billing.WorkflowType, in)
 			mu.Lock()
 			defer mu.Unlock()
 			starts[i] = time.Since(s)

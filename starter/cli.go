@@ -14,6 +14,7 @@ import (
 	"go.temporal.io/sdk/client"
 	sdklog "go.temporal.io/sdk/log"
 
+	"github.com/paycycle/paycycle/internal/config"
 	"github.com/paycycle/paycycle/temporalconn"
 )
 
@@ -57,6 +58,12 @@ type app struct {
 	cmd     *command
 	tc      temporalconn.Config
 	timeout time.Duration
+	// lookup reads the environment (os.LookupEnv; a map in tests); env collects the variables
+	// that did not parse, reported after the flags.
+	lookup config.Lookup
+	env    *config.Set
+	// output is -o: "table" (for people) or "json" (for scripts), as the temporal CLI spells it.
+	output string
 }
 
 // command is one subcommand. setup registers its flags and returns the function that runs it
@@ -93,7 +100,7 @@ func findCommand(name string) *command {
 // run is the whole CLI minus the process: it parses args, runs one command and returns the exit
 // code. Errors are printed to stderr once, here.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	a := &app{stdin: os.Stdin, stdout: stdout, stderr: stderr, now: time.Now}
+	a := &app{stdin: os.Stdin, stdout: stdout, stderr: stderr, now: time.Now, lookup: os.LookupEnv}
 	return a.run(ctx, args)
 }
 
@@ -121,6 +128,9 @@ func (a *app) dispatch(ctx context.Context, args []string) error {
 	}
 	name := args[0]
 	switch name {
+	case "version", "-version", "--version":
+		fmt.Fprintln(a.stdout, versionString())
+		return nil
 	case "help", "-h", "-help", "--help":
 		if len(args) > 1 {
 			c := findCommand(args[1])
@@ -157,6 +167,19 @@ func (a *app) dispatch(ctx context.Context, args []string) error {
 		}
 		return refused("unexpected argument %q%s; flags come as -name value. Run 'starter %s -h' for usage.", fs.Arg(0), hint, c.name)
 	}
+	if err := a.env.Err(); err != nil {
+		return refused("%v", err)
+	}
+	switch a.output {
+	case "table":
+	case "json":
+		if fs.Lookup("json") == nil {
+			return refused("-o json: 'starter %s' has no JSON output", c.name)
+		}
+		_ = fs.Set("json", "true")
+	default:
+		return refused("-o %q: want table or json", a.output)
+	}
 	if a.timeout <= 0 {
 		return refused("-timeout must be positive, got %s", a.timeout)
 	}
@@ -170,8 +193,11 @@ func (a *app) dispatch(ctx context.Context, args []string) error {
 func (a *app) newFlagSet(c *command) *flag.FlagSet {
 	fs := flag.NewFlagSet("starter "+c.name, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	a.tc.RegisterFlags(fs)
-	fs.DurationVar(&a.timeout, "timeout", 30*time.Second, "give up after this long (dialing, and waiting for the workflow's answer)")
+	a.env = config.New(fs, a.lookup)
+	a.tc.Register(a.env)
+	a.env.Duration(&a.timeout, "timeout", "STARTER_TIMEOUT", 30*time.Second, "give up after this long (dialing, and waiting for the workflow's answer)")
+	fs.StringVar(&a.output, "o", "table", "output format: table or json (as the temporal CLI's -o; -json is the same as -o json)")
+	fs.StringVar(&a.output, "output", "table", "same as -o")
 	return fs
 }
 
@@ -238,7 +264,12 @@ func (a *app) dial(ctx context.Context) (client.Client, error) {
 	defer cancel()
 	c, err := a.tc.Dial(dctx, logger)
 	if err != nil {
-		if strings.Contains(err.Error(), "PAYCYCLE_CODEC_KEYS") {
+		// Configuration errors say what to fix themselves; only a plain connection failure
+		// gets the "is the server running" hint.
+		var keyErr *temporalconn.CodecKeyError
+		var tlsErr *temporalconn.TLSError
+		var certErr *temporalconn.ClientCertExpiredError
+		if errors.As(err, &keyErr) || errors.As(err, &tlsErr) || errors.As(err, &certErr) {
 			return nil, failed("%v", err)
 		}
 		return nil, failed("cannot reach Temporal at %s (namespace %q): %v\nIs the server running? Set -temporal-address or TEMPORAL_ADDRESS.",

@@ -93,7 +93,7 @@ func TestTemporalUnreachable(t *testing.T) {
 		{"show", "-id", "sub-1"},
 		{"list"},
 		{"cancel", "-id", "sub-1", "-reason", "x"},
-		{"start", "-id", "sub-1", "-customer", "c", "-plan-name", "P", "-amount", "100", "-interval", "1 month"},
+		{"start", "-id", "sub-1", "-customer", "c", "-plan-name", "P", "-amount", "100", "-interval", "1 month", "-allow-plaintext"},
 	} {
 		r := runCLI(t, append(args, "-temporal-address", "127.0.0.1:1", "-namespace", "billing-test")...)
 		require.Equal(t, exitFailure, r.code, args)

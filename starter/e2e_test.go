@@ -10,32 +10,24 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
-	"go.temporal.io/api/operatorservice/v1"
-	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/worker"
-	"go.temporal.io/server/temporaltest"
 
-	"github.com/paycycle/paycycle/activities"
 	"github.com/paycycle/paycycle/billing"
 	"github.com/paycycle/paycycle/calendar"
-	"github.com/paycycle/paycycle/codec"
+	"github.com/paycycle/paycycle/internal/stacktest"
 	"github.com/paycycle/paycycle/internal/testgate"
-	"github.com/paycycle/paycycle/portone"
 	"github.com/paycycle/paycycle/portone/portonetest"
-	"github.com/paycycle/paycycle/temporalconn"
-	"github.com/paycycle/paycycle/workflows"
 )
 
 // e2e is a real Temporal server, the real workflow and activities on a worker, and the PortOne
 // emulator behind the real PortOne client: everything the CLI talks to, in process.
 type e2e struct {
 	t    *testing.T
+	st   *stacktest.Stack
 	addr string
 	ns   string
 	c    client.Client
 	emu  *portonetest.Emulator
-	w    worker.Worker
 }
 
 // waitLimit bounds every wait in these tests.
@@ -45,55 +37,11 @@ func newE2E(t *testing.T) *e2e {
 	t.Helper()
 	testgate.Slow(t, "starts a Temporal server")
 	// Payloads are encrypted as in production, so the CLI's codec path (PAYCYCLE_CODEC_KEYS,
-	// including refused updates' messages) is what gets tested.
-	key, err := codec.NewKeyString("e2e")
-	require.NoError(t, err)
-	t.Setenv("PAYCYCLE_CODEC_KEYS", key)
-	copts, err := temporalconn.Config{CodecKeys: key}.Options(nil)
-	require.NoError(t, err)
-
-	ts := temporaltest.NewServer(temporaltest.WithT(t), temporaltest.WithBaseClientOptions(copts))
-	h := &e2e{t: t, addr: ts.GetFrontendHostPort(), ns: ts.GetDefaultNamespace(), c: ts.GetDefaultClient()}
-	h.registerSearchAttributes()
-
-	emu, srv := portonetest.NewServer(t, portonetest.Options{})
-	h.emu = emu
-	gw, err := portone.NewClient(portone.Credentials{Key: portonetest.DefaultKey, Secret: portonetest.DefaultSecret},
-		portone.WithBaseURL(srv.URL), portone.WithTimeout(5*time.Second))
-	require.NoError(t, err)
-	acts := &activities.Activities{Gateway: gw, Config: activities.Config{DemoMode: true}}
-	h.w = ts.NewWorker(billing.TaskQueue, func(r worker.Registry) { workflows.Register(r, acts) })
-	return h
-}
-
-// registerSearchAttributes registers the project's attributes and waits until the server both
-// lists them and accepts queries on them.
-func (h *e2e) registerSearchAttributes() {
-	t := h.t
-	types, err := temporalconn.SearchAttributeTypes()
-	require.NoError(t, err)
-	ctx, cancel := context.WithTimeout(context.Background(), waitLimit)
-	defer cancel()
-	require.NoError(t, temporalconn.RegisterSearchAttributes(ctx, h.c, h.ns))
-	h.waitFor("search attributes to be usable", func() (bool, string) {
-		resp, err := h.c.OperatorService().ListSearchAttributes(ctx, &operatorservice.ListSearchAttributesRequest{Namespace: h.ns})
-		if err != nil {
-			return false, err.Error()
-		}
-		for name := range types {
-			if _, ok := resp.GetCustomAttributes()[name]; !ok {
-				return false, name + " not listed"
-			}
-		}
-		_, err = h.c.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{Query: "BillingStatus='active' AND AmountKRW > 0"})
-		if err != nil {
-			return false, err.Error()
-		}
-		return true, ""
-	})
-	// History and matching refresh their namespace cache (which maps the attributes) on a
-	// 2-second timer; the frontend already sees them.
-	time.Sleep(2500 * time.Millisecond)
+	// including refused updates' messages) is what gets tested. The CLI's first request relies
+	// on the search attributes everywhere, hence SettleSearchAttributes.
+	st := stacktest.New(t, stacktest.Options{SettleSearchAttributes: true})
+	t.Setenv("PAYCYCLE_CODEC_KEYS", st.CodecKey)
+	return &e2e{t: t, st: st, addr: st.Server.GetFrontendHostPort(), ns: st.Namespace, c: st.Client, emu: st.Emulator}
 }
 
 // result is one CLI invocation's outcome.
@@ -410,7 +358,7 @@ func TestEndToEndShortCycles(t *testing.T) {
 
 	// With no worker left: an ended subscription is still shown (from the workflow's result),
 	// and a message to a running one times out with a way to get its answer later.
-	h.w.Stop()
+	h.st.StopWorkers()
 	r = h.ok("show", "-id", id)
 	require.Contains(t, r.stdout, "canceled: demo over")
 

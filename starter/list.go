@@ -7,7 +7,6 @@ import (
 	"io"
 	"slices"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	workflowpb "go.temporal.io/api/workflow/v1"
@@ -101,7 +100,7 @@ func rowFrom(e *workflowpb.WorkflowExecutionInfo) listRow {
 }
 
 func renderList(w io.Writer, rows []listRow) {
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	tw := newTable(w)
 	fmt.Fprintln(tw, "SUBSCRIPTION\tSTATUS\tPLAN\tAMOUNT\tCYCLE\tNEXT CHARGE (KST)\tWORKFLOW")
 	for _, r := range rows {
 		id := r.SubscriptionID

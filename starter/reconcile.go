@@ -17,7 +17,6 @@ import (
 
 	"github.com/paycycle/paycycle/calendar"
 	"github.com/paycycle/paycycle/reconcile"
-	"github.com/paycycle/paycycle/temporalconn"
 )
 
 // reconcileSubcommands are the words after "reconcile" that name their own command, so that
@@ -73,7 +72,8 @@ unless -dry-run. The nightly run needs none of this: the worker keeps a Temporal
 			rate := fs.Float64("rate", reconcile.DefaultRate, "PortOne requests per second")
 			wait := fs.Bool("wait", false, "wait for the report and print it")
 			asJSON := fs.Bool("json", false, "with -wait, print the raw report")
-			queue := fs.String("task-queue", temporalconn.Env("BILLING_TASK_QUEUE", reconcile.TaskQueue), "task queue of the billing worker")
+			queue := new(string)
+			a.env.String(queue, "task-queue", "BILLING_TASK_QUEUE", reconcile.TaskQueue, "task queue of the billing worker")
 			return func(ctx context.Context) error {
 				if *from == "" || *to == "" {
 					return refused("-from and -to are required")
@@ -279,12 +279,14 @@ its BILLING_RECONCILE_* settings, so a worker restart brings the schedule back t
 settings. -at off deletes the schedule. -trigger also starts a run now.`,
 		examples: []string{`starter reconcile schedule -at 04:00 -overlap 72h`, `starter reconcile schedule -trigger`},
 		setup: func(fs *flag.FlagSet, a *app) func(ctx context.Context) error {
-			at := fs.String("at", temporalconn.Env("BILLING_RECONCILE_AT", reconcile.DefaultAt), "HH:MM in KST, or off (env BILLING_RECONCILE_AT)")
+			at := new(string)
+			a.env.String(at, "at", "BILLING_RECONCILE_AT", reconcile.DefaultAt, "HH:MM in KST, or off")
 			overlap := fs.Duration("overlap", reconcile.DefaultOverlap, "how far before the previous KST day the window starts")
 			autoRefund := fs.Bool("auto-refund-duplicates", false, "refund the unrecorded payment of a proven duplicate")
 			rate := fs.Float64("rate", reconcile.DefaultRate, "PortOne requests per second")
 			trigger := fs.Bool("trigger", false, "also start a run now")
-			queue := fs.String("task-queue", temporalconn.Env("BILLING_TASK_QUEUE", reconcile.TaskQueue), "task queue of the billing worker")
+			queue := new(string)
+			a.env.String(queue, "task-queue", "BILLING_TASK_QUEUE", reconcile.TaskQueue, "task queue of the billing worker")
 			return func(ctx context.Context) error {
 				cfg := reconcile.ScheduleConfig{At: *at, TaskQueue: *queue, Input: reconcile.Input{Overlap: *overlap, AutoRefundDuplicates: *autoRefund, Rate: *rate}}
 				if err := cfg.Validate(); err != nil {

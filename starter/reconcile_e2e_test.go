@@ -4,9 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
 	"slices"
 	"strings"
-	"os"
 	"testing"
 	"time"
 
@@ -16,12 +16,12 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/worker"
-	"go.temporal.io/server/temporaltest"
 
 	"github.com/paycycle/paycycle/activities"
 	"github.com/paycycle/paycycle/billing"
 	"github.com/paycycle/paycycle/calendar"
-	"github.com/paycycle/paycycle/codec"
+	"github.com/paycycle/paycycle/internal/stacktest"
+	"github.com/paycycle/paycycle/internal/testgate"
 	"github.com/paycycle/paycycle/portone"
 	"github.com/paycycle/paycycle/portone/portonetest"
 	"github.com/paycycle/paycycle/reconcile"
@@ -34,26 +34,18 @@ import (
 // (encrypting) client.
 func newReconcileE2E(t *testing.T) (*e2e, *portone.Client) {
 	t.Helper()
-	key, err := codec.NewKeyString("e2e")
-	require.NoError(t, err)
-	t.Setenv("PAYCYCLE_CODEC_KEYS", key)
-	copts, err := temporalconn.Config{CodecKeys: key}.Options(nil)
-	require.NoError(t, err)
-	ts := temporaltest.NewServer(temporaltest.WithT(t), temporaltest.WithBaseClientOptions(copts))
-	h := &e2e{t: t, addr: ts.GetFrontendHostPort(), ns: ts.GetDefaultNamespace(), c: ts.GetDefaultClient()}
-	h.registerSearchAttributes()
-	emu, srv := portonetest.NewServer(t, portonetest.Options{})
-	h.emu = emu
-	gw, err := portone.NewClient(portone.Credentials{Key: portonetest.DefaultKey, Secret: portonetest.DefaultSecret},
-		portone.WithBaseURL(srv.URL), portone.WithTimeout(5*time.Second))
-	require.NoError(t, err)
-	acts := &activities.Activities{Gateway: gw, Config: activities.Config{DemoMode: true}}
-	rec := &reconcile.Activities{PortOne: gw, Subscriptions: reconcile.TemporalSubscriptions{Client: h.c}}
-	h.w = ts.NewWorker(billing.TaskQueue, func(r worker.Registry) {
-		workflows.Register(r, acts)
-		reconcile.Register(r, rec)
-	})
-	return h, gw
+	testgate.Slow(t, "starts a Temporal server")
+	st := stacktest.New(t, stacktest.Options{NoWorker: true, SettleSearchAttributes: true})
+	t.Setenv("PAYCYCLE_CODEC_KEYS", st.CodecKey)
+	h := &e2e{t: t, st: st, addr: st.Server.GetFrontendHostPort(), ns: st.Namespace, c: st.Client, emu: st.Emulator}
+	acts := &activities.Activities{Gateway: st.Gateway, Config: activities.Config{DemoMode: true}}
+	rec := &reconcile.Activities{PortOne: st.Gateway, Subscriptions: reconcile.TemporalSubscriptions{Client: h.c}}
+	w := worker.New(h.c, billing.TaskQueue, worker.Options{})
+	workflows.Register(w, acts)
+	reconcile.Register(w, rec)
+	require.NoError(t, w.Start())
+	t.Cleanup(w.Stop)
+	return h, st.Gateway
 }
 
 // marks returns the mark_attention signals in a subscription's history, decoded.

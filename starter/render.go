@@ -5,7 +5,6 @@ import (
 	"io"
 	"strconv"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/paycycle/paycycle/billing"
@@ -98,7 +97,7 @@ type showOptions struct {
 
 // renderState writes a person-readable summary of a subscription's state.
 func renderState(w io.Writer, st billing.State, wf workflowInfo, now time.Time, opt showOptions) {
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	tw := newTable(w)
 	line := func(k, format string, args ...any) { fmt.Fprintf(tw, "  %s:\t%s\n", k, fmt.Sprintf(format, args...)) }
 
 	fmt.Fprintf(tw, "Subscription %s\n", st.SubscriptionID)
@@ -238,7 +237,7 @@ func renderCharges(w io.Writer, st billing.State, limit int) {
 		fmt.Fprintln(w, "  none yet")
 		return
 	}
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	tw := newTable(w)
 	fmt.Fprintln(tw, "  CYCLE\tATTEMPT\tMERCHANT_UID\tIMP_UID\tAMOUNT\tOUTCOME\tREASON\tTIME (KST)")
 	for _, c := range charges {
 		fmt.Fprintf(tw, "  %d\t%d\t%s\t%s\t%s\t%s\t%s\t%s\n",
@@ -252,7 +251,7 @@ func renderRefunds(w io.Writer, refunds []billing.RefundRecord) {
 		return
 	}
 	fmt.Fprintf(w, "\nRefunds (%d)\n", len(refunds))
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	tw := newTable(w)
 	fmt.Fprintln(tw, "  CYCLE\tIMP_UID\tMERCHANT_UID\tAMOUNT\tOUTCOME\tREQUESTER\tREASON\tTIME (KST)")
 	for _, r := range refunds {
 		fmt.Fprintf(tw, "  %d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n",
@@ -270,7 +269,7 @@ func renderEvents(w io.Writer, events []billing.Event, limit int) {
 		shown = shown[len(shown)-limit:]
 	}
 	fmt.Fprintf(w, "\nLast %d events\n", len(shown))
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	tw := newTable(w)
 	for _, e := range shown {
 		who := ""
 		if e.Requester != "" {
@@ -303,7 +302,7 @@ func renderReceipt(w io.Writer, cmd, id string, r billing.Receipt, requestID str
 		text = "done"
 	}
 	fmt.Fprintf(w, "%s: %s\n", cmd, text)
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	tw := newTable(w)
 	fmt.Fprintf(tw, "  Subscription:\t%s\n", id)
 	fmt.Fprintf(tw, "  Status:\t%s\n", r.Status)
 	if r.NextChargeAt.IsZero() {

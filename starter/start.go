@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -12,10 +11,9 @@ import (
 	"strings"
 
 	"go.temporal.io/api/serviceerror"
-	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/temporal"
 
 	"github.com/paycycle/paycycle/billing"
+	"github.com/paycycle/paycycle/temporalconn"
 )
 
 // inputFlag is one start flag: the input field it sets (its JSON path, as the workflow's
@@ -163,6 +161,7 @@ billing key does not exist yet, then charges the first cycle.`,
 		setup: func(fs *flag.FlagSet, a *app) func(ctx context.Context) error {
 			file := fs.String("f", "", `read the input JSON from this file ("-" for stdin)`)
 			printInput := fs.Bool("print-input", false, "print the normalized input JSON and exit without starting")
+			allowPlain := fs.Bool("allow-plaintext", false, "start even without PAYCYCLE_CODEC_KEYS, writing the input (buyer name, phone, e-mail) into workflow history in clear")
 			for _, f := range inputFlags() {
 				if f.isBool {
 					fs.Bool(f.name, false, f.usage)
@@ -177,6 +176,14 @@ billing key does not exist yet, then charges the first cycle.`,
 				}
 				if *printInput {
 					return a.printInput(in)
+				}
+				if a.tc.CodecKeys == "" {
+					if !*allowPlain {
+						return refused("%s is not set: the input, buyer name, phone and e-mail included, would be written into workflow history in clear.\n"+
+							"Set it to the worker's key (with make run: export %s=\"$(cat .data/codec.key)\"), or pass -allow-plaintext on a test server.",
+							temporalconn.EnvCodecKeys, temporalconn.EnvCodecKeys)
+					}
+					fmt.Fprintf(a.stderr, "warning: %s is not set: this subscription's input, buyer data included, is stored in clear (-allow-plaintext)\n", temporalconn.EnvCodecKeys)
 				}
 				return a.start(ctx, in)
 			}
@@ -258,13 +265,8 @@ func readInput(file string, stdin io.Reader) (billing.SubscriptionInput, error) 
 	if err != nil {
 		return in, refused("-f: %v", err)
 	}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&in); err != nil {
-		return in, refused("-f %s: %s", displayFile(file), strings.TrimPrefix(err.Error(), "json: "))
-	}
-	if dec.More() {
-		return in, refused("-f %s: more than one JSON value; the input is one object", displayFile(file))
+	if err := billing.DecodeStrict(data, &in); err != nil {
+		return in, refused("-f %s: %v", displayFile(file), err)
 	}
 	if in.Continued != nil {
 		return in, refused("-f %s: \"continued\" is set by the workflow on continue-as-new; remove it", displayFile(file))
@@ -290,21 +292,7 @@ func (a *app) start(ctx context.Context, in billing.SubscriptionInput) error {
 	}
 	defer c.Close()
 	wfID := billing.WorkflowID(in.SubscriptionID)
-	opts := client.StartWorkflowOptions{
-		ID:        wfID,
-		TaskQueue: billing.TaskQueue,
-		// Without this the SDK quietly hands back the running workflow, and the operator would
-		// believe a second subscription had started.
-		WorkflowExecutionErrorWhenAlreadyStarted: true,
-		// Set at start so the subscription is findable by 'starter list' before the worker has
-		// run its first task.
-		TypedSearchAttributes: temporal.NewSearchAttributes(
-			billing.SABillingStatus.ValueSet(string(billing.StatusAwaitingRegistration)),
-			billing.SACustomerUID.ValueSet(in.CustomerUID),
-			billing.SAPlanName.ValueSet(in.Plan.Name),
-			billing.SAAmountKRW.ValueSet(in.Plan.Amount),
-		),
-	}
+	opts := billing.StartOptions(in, "")
 	run, err := c.ExecuteWorkflow(ctx, opts, billing.WorkflowType, in)
 	if err != nil {
 		var started *serviceerror.WorkflowExecutionAlreadyStarted

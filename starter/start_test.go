@@ -194,7 +194,7 @@ func TestStartFromFile(t *testing.T) {
 		name, body string
 		want       []string
 	}{
-		{"misspelt field", `{"subscription_id":"s","plan":{"amout":100}}`, []string{`unknown field "amout"`}},
+		{"misspelt field", `{"subscription_id":"s","plan":{"amout":100}}`, []string{`plan.amout: unknown field (did you mean "amount"?)`}},
 		{"wrong type", `{"subscription_id":"s","plan":{"amount":true}}`, []string{"plan.amount"}},
 		{"two objects", `{"subscription_id":"s"} {}`, []string{"more than one JSON value"}},
 		{"continued set", `{"subscription_id":"s","continued":{}}`, []string{`"continued" is set by the workflow`}},

@@ -6,6 +6,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	cfgpkg "github.com/paycycle/paycycle/internal/config"
 )
 
 func TestParseFlagsGatewaySettings(t *testing.T) {
@@ -29,12 +31,11 @@ func TestParseFlagsGatewaySettings(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			t.Setenv("PORTONE_API_KEY", "k")
-			t.Setenv("PORTONE_API_SECRET", "s")
-			for _, k := range []string{"BILLING_PORTONE_TASK_QUEUE", "BILLING_PORTONE_RATE", "BILLING_MAX_CONCURRENT_ACTIVITIES", "BILLING_TASK_QUEUE"} {
-				t.Setenv(k, tt.env[k])
+			env := map[string]string{"PORTONE_API_KEY": "k", "PORTONE_API_SECRET": "s"}
+			for k, v := range tt.env {
+				env[k] = v
 			}
-			c, err := parseFlags(tt.args, io.Discard)
+			c, err := parseFlags(tt.args, io.Discard, cfgpkg.MapLookup(env))
 			if tt.wantErr != "" {
 				require.Error(t, err)
 				assert.Contains(t, err.Error(), tt.wantErr)

@@ -16,7 +16,6 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
-	"strconv"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -28,6 +27,8 @@ import (
 	"github.com/paycycle/paycycle/activities"
 	"github.com/paycycle/paycycle/billing"
 	"github.com/paycycle/paycycle/edge"
+	cfgpkg "github.com/paycycle/paycycle/internal/config"
+	"github.com/paycycle/paycycle/internal/portoneconf"
 	"github.com/paycycle/paycycle/logging"
 	"github.com/paycycle/paycycle/metrics"
 	"github.com/paycycle/paycycle/portone"
@@ -48,10 +49,7 @@ func main() {
 type config struct {
 	temporal            temporalconn.Config
 	taskQueue           string
-	portoneURL          string
-	portoneKey          string
-	portoneSecret       string
-	portoneTimeout      time.Duration
+	portone             portoneconf.Settings
 	demo                bool
 	noticeURL           string
 	scheduleSettleDelay time.Duration
@@ -60,100 +58,77 @@ type config struct {
 	logLevel            string
 	logFormat           string
 	maxActivities       int
-	portoneTaskQueue    string
-	portoneRate         float64
-	parkedInterval      time.Duration
 	stopTimeout         time.Duration
 	serveEdge           bool
 	edge                edge.Flags
+	portoneTaskQueue    string
+	portoneRate         float64
+	parkedInterval      time.Duration
 	reconcile           reconcileConfig
 	versioning          versioningFlags
 }
 
-func envBool(name string) bool {
-	v, _ := strconv.ParseBool(os.Getenv(name))
-	return v
-}
-
-func envInt(name string, def int) int {
-	if n, err := strconv.Atoi(os.Getenv(name)); err == nil {
-		return n
-	}
-	return def
-}
-
-func envFloat(name string, def float64) float64 {
-	if f, err := strconv.ParseFloat(os.Getenv(name), 64); err == nil {
-		return f
-	}
-	return def
-}
-
-func envDuration(name string, def time.Duration) time.Duration {
-	if d, err := time.ParseDuration(os.Getenv(name)); err == nil {
-		return d
-	}
-	return def
-}
-
-func parseFlags(args []string, out io.Writer) (config, error) {
+// parseFlags reads flags with environment defaults through lookup (os.LookupEnv in main).
+func parseFlags(args []string, out io.Writer, lookup cfgpkg.Lookup) (config, error) {
 	var c config
 	fs := flag.NewFlagSet("worker", flag.ContinueOnError)
 	fs.SetOutput(out)
-	c.temporal.RegisterFlags(fs)
-	fs.StringVar(&c.taskQueue, "task-queue", temporalconn.Env("BILLING_TASK_QUEUE", billing.TaskQueue), "task queue to poll (env BILLING_TASK_QUEUE)")
-	fs.StringVar(&c.portoneURL, "portone-url", temporalconn.Env("PORTONE_BASE_URL", portone.DefaultBaseURL), "PortOne V1 API base URL (env PORTONE_BASE_URL)")
-	fs.DurationVar(&c.portoneTimeout, "portone-timeout", envDuration("PORTONE_TIMEOUT", 15*time.Second), "timeout of one PortOne request (env PORTONE_TIMEOUT)")
-	fs.BoolVar(&c.demo, "demo", envBool("BILLING_DEMO_MODE"), "allow demo plans with second and minute intervals (env BILLING_DEMO_MODE)")
-	fs.StringVar(&c.noticeURL, "notice-url", os.Getenv("BILLING_NOTICE_URL"), "webhook URL given to PortOne for scheduled charges, the edge's /portone/webhook (env BILLING_NOTICE_URL)")
-	fs.DurationVar(&c.scheduleSettleDelay, "schedule-settle-delay", envDuration("BILLING_SCHEDULE_SETTLE_DELAY", activities.DefaultScheduleSettleDelay),
-		"wait after a scheduled charge's time before asking PortOne when no webhook came (env BILLING_SCHEDULE_SETTLE_DELAY)")
-	fs.DurationVar(&c.activityTimeout, "activity-timeout", envDuration("BILLING_ACTIVITY_TIMEOUT", activities.DefaultActivityTimeout),
-		"start-to-close timeout of one PortOne activity: how soon a crashed worker's charge is retried elsewhere; must exceed -portone-timeout (env BILLING_ACTIVITY_TIMEOUT)")
-	fs.StringVar(&c.healthAddr, "health-addr", os.Getenv("BILLING_WORKER_HEALTH_ADDR"), "serve GET /healthz on this address once polling (env BILLING_WORKER_HEALTH_ADDR; empty: off)")
-	fs.StringVar(&c.logLevel, "log-level", temporalconn.Env("LOG_LEVEL", "info"), "debug, info, warn or error (env LOG_LEVEL)")
-	fs.StringVar(&c.logFormat, "log-format", temporalconn.Env("LOG_FORMAT", "json"), "json or console (env LOG_FORMAT)")
-	fs.IntVar(&c.maxActivities, "max-concurrent-activities", envInt("BILLING_MAX_CONCURRENT_ACTIVITIES", 200),
-		"activities run at once by this worker on each of its task queues: the per-worker bound on concurrent PortOne calls (env BILLING_MAX_CONCURRENT_ACTIVITIES)")
-	fs.StringVar(&c.portoneTaskQueue, "portone-task-queue", temporalconn.Env("BILLING_PORTONE_TASK_QUEUE", workerset.DefaultPortOneTaskQueue),
-		"task queue of the activities that call PortOne, rate-limited across all workers by -portone-rate (env BILLING_PORTONE_TASK_QUEUE)")
-	fs.Float64Var(&c.portoneRate, "portone-rate", envFloat("BILLING_PORTONE_RATE", workerset.DefaultPortOneRate),
-		"PortOne activities started per second across ALL workers (Temporal's task-queue-wide limit; every worker must use the same value; 0: unlimited) (env BILLING_PORTONE_RATE)")
-	fs.DurationVar(&c.parkedInterval, "parked-count-interval", envDuration("BILLING_PARKED_COUNT_INTERVAL", time.Minute),
-		"how often to count parked (needs_attention) subscriptions for the metrics; 0: never (env BILLING_PARKED_COUNT_INTERVAL)")
-	fs.DurationVar(&c.stopTimeout, "stop-timeout", 30*time.Second, "on SIGTERM, how long running activities get to finish")
-	fs.BoolVar(&c.serveEdge, "edge", envBool("BILLING_WORKER_SERVE_EDGE"),
-		"also serve the HTTP edge (PortOne webhooks, registration) in this process; its settings are the -edge-* flags (env BILLING_WORKER_SERVE_EDGE)")
-	c.edge.RegisterFlagsWithPrefix(fs, "edge-")
-	c.reconcile.registerFlags(fs)
-	c.versioning.register(fs)
-	if err := fs.Parse(args); err != nil {
+	s := cfgpkg.New(fs, lookup)
+	c.temporal.Register(s)
+	c.portone.Register(s)
+	s.String(&c.taskQueue, "task-queue", "BILLING_TASK_QUEUE", billing.TaskQueue, "task queue to poll")
+	s.Bool(&c.demo, "demo", "BILLING_DEMO_MODE", false, "allow demo plans with second and minute intervals")
+	s.String(&c.noticeURL, "notice-url", "BILLING_NOTICE_URL", "", "webhook URL given to PortOne for scheduled charges, the edge's /portone/webhook")
+	s.Duration(&c.scheduleSettleDelay, "schedule-settle-delay", "BILLING_SCHEDULE_SETTLE_DELAY", activities.DefaultScheduleSettleDelay,
+		"wait after a scheduled charge's time before asking PortOne when no webhook came")
+	s.Duration(&c.activityTimeout, "activity-timeout", "BILLING_ACTIVITY_TIMEOUT", activities.DefaultActivityTimeout,
+		"start-to-close timeout of one PortOne activity: how soon a crashed worker's charge is retried elsewhere; must exceed -portone-timeout")
+	s.String(&c.healthAddr, "health-addr", "BILLING_WORKER_HEALTH_ADDR", "", "serve GET /healthz on this address once polling (empty: off)")
+	s.String(&c.logLevel, "log-level", "LOG_LEVEL", "info", "debug, info, warn or error")
+	s.String(&c.logFormat, "log-format", "LOG_FORMAT", "json", "json or console")
+	s.Int(&c.maxActivities, "max-concurrent-activities", "BILLING_MAX_CONCURRENT_ACTIVITIES", 200,
+		"activities run at once by this worker on each of its task queues: the per-worker bound on concurrent PortOne calls")
+	s.String(&c.portoneTaskQueue, "portone-task-queue", "BILLING_PORTONE_TASK_QUEUE", workerset.DefaultPortOneTaskQueue,
+		"task queue of the activities that call PortOne, rate-limited across all workers by -portone-rate (empty: no dedicated queue)")
+	s.Float64(&c.portoneRate, "portone-rate", "BILLING_PORTONE_RATE", workerset.DefaultPortOneRate,
+		"PortOne activities started per second across ALL workers (Temporal's task-queue-wide limit; every worker must use the same value; 0: unlimited)")
+	s.Duration(&c.parkedInterval, "parked-count-interval", "BILLING_PARKED_COUNT_INTERVAL", time.Minute,
+		"how often to count parked (needs_attention) subscriptions for the metrics; 0: never")
+	s.Duration(&c.stopTimeout, "stop-timeout", "BILLING_WORKER_STOP_TIMEOUT", 30*time.Second, "on SIGTERM, how long running activities get to finish")
+	s.Bool(&c.serveEdge, "edge", "BILLING_WORKER_SERVE_EDGE", false,
+		"also serve the HTTP edge (PortOne webhooks, registration) in this process, with this worker's PortOne client; its settings are the -edge-* flags")
+	c.edge.Register(s, "edge-")
+	c.reconcile.register(s)
+	c.versioning.register(s)
+	if err := s.Parse(args); err != nil {
 		return c, err
 	}
 	if err := c.versioning.validate(); err != nil {
 		return c, err
 	}
-	c.portoneKey = os.Getenv("PORTONE_API_KEY")
-	c.portoneSecret = os.Getenv("PORTONE_API_SECRET")
+	if fs.NArg() > 0 {
+		return c, fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	if err := c.portone.Validate(); err != nil {
+		return c, err
+	}
 	switch {
-	case c.portoneKey == "" || c.portoneSecret == "":
-		return c, errors.New("PORTONE_API_KEY and PORTONE_API_SECRET must be set in the environment (never as flags: they would show in ps)")
 	case c.taskQueue == "":
-		return c, errors.New("-task-queue must not be empty")
-	case c.portoneRate < 0:
-		return c, fmt.Errorf("-portone-rate (BILLING_PORTONE_RATE) must be 0 (unlimited) or positive, got %v", c.portoneRate)
+		return c, errors.New("-task-queue (BILLING_TASK_QUEUE) must not be empty")
 	case c.maxActivities < 1:
 		return c, fmt.Errorf("-max-concurrent-activities (BILLING_MAX_CONCURRENT_ACTIVITIES) must be at least 1, got %d", c.maxActivities)
+	case c.portoneRate < 0:
+		return c, fmt.Errorf("-portone-rate (BILLING_PORTONE_RATE) must be 0 (unlimited) or positive, got %v", c.portoneRate)
 	case c.portoneTaskQueue == c.taskQueue:
 		return c, fmt.Errorf("-portone-task-queue (BILLING_PORTONE_TASK_QUEUE) %q must differ from -task-queue: the rate limit needs a queue of its own (empty: no dedicated queue)", c.portoneTaskQueue)
-	case c.activityTimeout <= c.portoneTimeout:
-		return c, fmt.Errorf("-activity-timeout (%s) must be longer than -portone-timeout (%s), or Temporal would retry a charge that is still waiting for PortOne", c.activityTimeout, c.portoneTimeout)
+	case c.activityTimeout <= c.portone.Timeout:
+		return c, fmt.Errorf("-activity-timeout (%s) must be longer than -portone-timeout (%s), or Temporal would retry a charge that is still waiting for PortOne", c.activityTimeout, c.portone.Timeout)
 	}
 	return c, c.reconcile.validate(c.taskQueue)
 }
 
 func run(ctx context.Context, args []string, stderr io.Writer) error {
-	cfg, err := parseFlags(args, stderr)
+	cfg, err := parseFlags(args, stderr, os.LookupEnv)
 	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
@@ -167,10 +142,9 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	defer func() { _ = log.Sync() }()
 
 	reg := metrics.New()
-	gateway, err := portone.NewClient(portone.Credentials{Key: cfg.portoneKey, Secret: cfg.portoneSecret},
-		portone.WithBaseURL(cfg.portoneURL), portone.WithTimeout(cfg.portoneTimeout), portone.WithObserver(reg.ObservePortOne))
+	gateway, err := cfg.portone.NewClient(portone.WithObserver(reg.ObservePortOne))
 	if err != nil {
-		return fmt.Errorf("PortOne client: %w", err)
+		return err
 	}
 	if cfg.temporal.CodecKeys == "" {
 		log.Warn("PAYCYCLE_CODEC_KEYS is not set: workflow payloads, including buyer data, are stored in clear")
@@ -207,7 +181,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 		zap.String("temporal", cfg.temporal.Address), zap.String("namespace", cfg.temporal.Namespace),
 		zap.String("task_queue", cfg.taskQueue), zap.String("portone_task_queue", cfg.portoneTaskQueue),
 		zap.Float64("portone_rate", cfg.portoneRate), zap.Int("max_concurrent_activities", cfg.maxActivities),
-		zap.String("portone", cfg.portoneURL), zap.Bool("demo", cfg.demo),
+		zap.String("portone", cfg.portone.BaseURL), zap.Bool("demo", cfg.demo),
 		zap.String("deployment", cfg.versioning.deploymentName), zap.String("build_id", cfg.versioning.buildID))
 	go reg.WatchParked(ctx, c, cfg.temporal.Namespace, cfg.parkedInterval, func(err error) {
 		log.Warn("parked subscriptions not counted", zap.Error(err))
@@ -230,7 +204,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	edgeDone := make(chan error, 1)
 	if cfg.serveEdge {
 		go func() {
-			deps := edge.Deps{Workflows: c, Logger: log.Named("edge"), WebhookVerdict: reg.Webhook, PortOneObserver: reg.ObservePortOne}
+			deps := edge.Deps{Workflows: c, PortOne: gateway, Logger: log.Named("edge"), WebhookVerdict: reg.Webhook}
 			edgeDone <- cfg.edge.Run(ctx, deps, func(url string) {
 				log.Info("edge listening", zap.String("url", url))
 			})

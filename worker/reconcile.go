@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"time"
 
@@ -10,9 +9,9 @@ import (
 	"go.temporal.io/sdk/worker"
 	"go.uber.org/zap"
 
+	cfgpkg "github.com/paycycle/paycycle/internal/config"
 	"github.com/paycycle/paycycle/portone"
 	"github.com/paycycle/paycycle/reconcile"
-	"github.com/paycycle/paycycle/temporalconn"
 )
 
 // reconcileConfig is the nightly reconciliation's part of the worker configuration.
@@ -23,15 +22,15 @@ type reconcileConfig struct {
 	rate       float64
 }
 
-func (r *reconcileConfig) registerFlags(fs *flag.FlagSet) {
-	fs.StringVar(&r.at, "reconcile-at", temporalconn.Env("BILLING_RECONCILE_AT", reconcile.DefaultAt),
-		"time (HH:MM, KST) of the nightly reconciliation against PortOne, run by a Temporal Schedule; off deletes the schedule (env BILLING_RECONCILE_AT)")
-	fs.DurationVar(&r.overlap, "reconcile-overlap", envDuration("BILLING_RECONCILE_OVERLAP", reconcile.DefaultOverlap),
-		"how far before the previous KST day the nightly window starts, for late status changes (env BILLING_RECONCILE_OVERLAP)")
-	fs.BoolVar(&r.autoRefund, "reconcile-auto-refund-duplicates", envBool("BILLING_RECONCILE_AUTO_REFUND_DUPLICATES"),
-		"refund the unrecorded payment of a proven duplicate charge automatically (env BILLING_RECONCILE_AUTO_REFUND_DUPLICATES)")
-	fs.Float64Var(&r.rate, "reconcile-rate", envFloat("BILLING_RECONCILE_RATE", reconcile.DefaultRate),
-		"PortOne requests per second the reconciliation may make (env BILLING_RECONCILE_RATE)")
+func (r *reconcileConfig) register(s *cfgpkg.Set) {
+	s.String(&r.at, "reconcile-at", "BILLING_RECONCILE_AT", reconcile.DefaultAt,
+		"time (HH:MM, KST) of the nightly reconciliation against PortOne, run by a Temporal Schedule; off deletes the schedule")
+	s.Duration(&r.overlap, "reconcile-overlap", "BILLING_RECONCILE_OVERLAP", reconcile.DefaultOverlap,
+		"how far before the previous KST day the nightly window starts, for late status changes")
+	s.Bool(&r.autoRefund, "reconcile-auto-refund-duplicates", "BILLING_RECONCILE_AUTO_REFUND_DUPLICATES", false,
+		"refund the unrecorded payment of a proven duplicate charge automatically")
+	s.Float64(&r.rate, "reconcile-rate", "BILLING_RECONCILE_RATE", reconcile.DefaultRate,
+		"PortOne requests per second the reconciliation may make")
 }
 
 // schedule is the configuration of the Temporal Schedule the worker keeps in line.

@@ -1,12 +1,12 @@
 package main
 
 import (
-	"flag"
 	"fmt"
-	"os"
 
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
+
+	cfgpkg "github.com/paycycle/paycycle/internal/config"
 )
 
 // versioningFlags opt the worker into Worker Versioning: a deployment name and a build ID
@@ -23,20 +23,12 @@ const (
 	behaviorPinned      = "pinned"
 )
 
-func (v *versioningFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&v.deploymentName, "deployment-name", os.Getenv("BILLING_DEPLOYMENT_NAME"),
-		"Worker Versioning deployment name, the same for every build (env BILLING_DEPLOYMENT_NAME; empty with -build-id: unversioned)")
-	fs.StringVar(&v.buildID, "build-id", os.Getenv("BILLING_BUILD_ID"),
-		"Worker Versioning build ID of this binary, e.g. the image tag (env BILLING_BUILD_ID)")
-	fs.StringVar(&v.behavior, "default-versioning-behavior", envOr("BILLING_VERSIONING_BEHAVIOR", behaviorAutoUpgrade),
-		"auto-upgrade: running subscriptions move to the current version at their next task; pinned: they stay on their build until continue-as-new (env BILLING_VERSIONING_BEHAVIOR)")
-}
-
-func envOr(name, def string) string {
-	if v := os.Getenv(name); v != "" {
-		return v
-	}
-	return def
+func (v *versioningFlags) register(s *cfgpkg.Set) {
+	s.String(&v.deploymentName, "deployment-name", "BILLING_DEPLOYMENT_NAME", "",
+		"Worker Versioning deployment name, the same for every build (empty with -build-id: unversioned)")
+	s.String(&v.buildID, "build-id", "BILLING_BUILD_ID", "", "Worker Versioning build ID of this binary, e.g. the image tag")
+	s.String(&v.behavior, "default-versioning-behavior", "BILLING_VERSIONING_BEHAVIOR", behaviorAutoUpgrade,
+		"auto-upgrade: running subscriptions move to the current version at their next task; pinned: they stay on their build until continue-as-new")
 }
 
 func (v *versioningFlags) validate() error {

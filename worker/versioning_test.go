@@ -8,6 +8,8 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
+
+	cfgpkg "github.com/paycycle/paycycle/internal/config"
 )
 
 func TestVersioningFlags(t *testing.T) {
@@ -30,14 +32,12 @@ func TestVersioningFlags(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			t.Setenv("BILLING_DEPLOYMENT_NAME", "")
-			t.Setenv("BILLING_BUILD_ID", "")
-			t.Setenv("BILLING_VERSIONING_BEHAVIOR", "")
 			var v versioningFlags
 			fs := flag.NewFlagSet("t", flag.ContinueOnError)
 			fs.SetOutput(io.Discard)
-			v.register(fs)
-			require.NoError(t, fs.Parse(tt.args))
+			s := cfgpkg.New(fs, cfgpkg.MapLookup(nil))
+			v.register(s)
+			require.NoError(t, s.Parse(tt.args))
 			err := v.validate()
 			if tt.wantErr != "" {
 				require.ErrorContains(t, err, tt.wantErr)
@@ -50,13 +50,12 @@ func TestVersioningFlags(t *testing.T) {
 }
 
 func TestVersioningFromTheEnvironment(t *testing.T) {
-	t.Setenv("BILLING_DEPLOYMENT_NAME", "paycycle")
-	t.Setenv("BILLING_BUILD_ID", "2026.12.01")
-	t.Setenv("BILLING_VERSIONING_BEHAVIOR", "pinned")
 	var v versioningFlags
 	fs := flag.NewFlagSet("t", flag.ContinueOnError)
-	v.register(fs)
-	require.NoError(t, fs.Parse(nil))
+	s := cfgpkg.New(fs, cfgpkg.MapLookup(map[string]string{
+		"BILLING_DEPLOYMENT_NAME": "paycycle", "BILLING_BUILD_ID": "2026.12.01", "BILLING_VERSIONING_BEHAVIOR": "pinned"}))
+	v.register(s)
+	require.NoError(t, s.Parse(nil))
 	require.NoError(t, v.validate())
 	o := v.options()
 	require.Equal(t, "2026.12.01", o.Version.BuildID)

@@ -114,15 +114,11 @@ func (r *runner) decode(raw json.RawMessage, v any) error {
 	}
 	var err error
 	if r.behaviour {
-		err = decodeStrict(raw, v)
+		err = billing.DecodeStrict(raw, v)
 	} else {
 		err = json.Unmarshal(raw, v)
 	}
 	if err != nil {
-		var ie *billing.InputError
-		if errors.As(err, &ie) {
-			return refuseInput(ie)
-		}
 		return temporal.NewApplicationError("malformed payload: "+err.Error(), billing.ErrorTypeInvalidInput)
 	}
 	return nil
@@ -468,20 +464,13 @@ func (r *runner) park(kind, finding, detail string) {
 	}
 }
 
-// knownSignals are the signal names the workflow handles.
-func knownSignals() []string {
-	return []string{billing.MsgCancel, billing.MsgUndoCancel, billing.MsgPause, billing.MsgResume, billing.MsgChangePlan,
-		billing.MsgReplaceBillingKey, billing.MsgChargeNow, billing.MsgMarkAttention, billing.MsgClearAttention,
-		billing.SignalRegistered, billing.SignalRegistrationFailed, billing.SignalPaymentNotification}
-}
-
 // unknownSignals reports whether signals of names the workflow does not handle are waiting.
 func (r *runner) unknownSignals() bool {
 	if !r.behaviour {
 		return false
 	}
 	for _, name := range workflow.GetUnhandledSignalNames(r.ctx) {
-		if !slices.Contains(knownSignals(), name) {
+		if !slices.Contains(billing.SignalNames, name) {
 			return true
 		}
 	}
@@ -496,7 +485,7 @@ func (r *runner) refuseUnknownSignals() {
 		return
 	}
 	for _, name := range workflow.GetUnhandledSignalNames(r.ctx) {
-		if slices.Contains(knownSignals(), name) {
+		if slices.Contains(billing.SignalNames, name) {
 			continue
 		}
 		ch := workflow.GetSignalChannel(r.ctx, name)
@@ -505,7 +494,9 @@ func (r *runner) refuseUnknownSignals() {
 			if !ch.ReceiveAsync(&raw) {
 				break
 			}
-			r.refused(textfmt.Truncate(name, 60), fmt.Errorf("unknown signal name; known: %s", strings.Join(knownSignals(), ", ")))
+			r.log.Warn("unknown signal refused", "signal", textfmt.Truncate(name, 60))
+			r.event("refused", "", billing.UnknownSignalDetail(name))
+			r.dirty = true
 		}
 	}
 }

@@ -128,7 +128,7 @@ func newRunner(ctx workflow.Context, raw json.RawMessage) (*runner, error) {
 		return nil, invalidInput(fmt.Errorf("malformed JSON: %v", err))
 	}
 	if in.Continued == nil && r.behaviour {
-		if err := decodeStrict(raw, &billing.SubscriptionInput{}); err != nil {
+		if err := billing.DecodeStrict(raw, &billing.SubscriptionInput{}); err != nil {
 			return nil, invalidInput(err)
 		}
 	}
@@ -289,8 +289,8 @@ func (r *runner) cancelOnRequest() (billing.State, error) {
 		return r.finish(nil)
 	}
 	r.event("cancellation_requested", string(billing.RequesterAdmin), "Temporal cancellation request: carried out as a cancel now without refund")
-	req := billing.CancelRequest{When: billing.Now, Refund: billing.RefundNone, Requester: billing.RequesterAdmin,
-		Reason: "운영자 취소 요청 (Temporal cancellation request)", RequestedAt: r.now()}
+	req := billing.TemporalCancellationRequest()
+	req.RequestedAt = r.now()
 	for {
 		_, err := r.applyCancel(&req)
 		if err == nil {

@@ -13,14 +13,18 @@ var allowed = map[string][]string{
 	"internal/testgate":    {},
 	"internal/browsertest": {"internal/testgate"},
 	"internal/archtest":    {},
+	"internal/config":      {},
+	"internal/portoneconf": {"internal/config", "portone"},
+	"internal/stacktest":   {"activities", "billing", "codec", "portone", "portone/portonetest", "temporalconn", "workflows"},
+	"internal/testcerts":   {},
 	"billing":              {"calendar"},
 	"codec":                {},
 	"logging":              {},
-	"temporalconn":         {"billing", "codec"},
+	"temporalconn":         {"billing", "codec", "internal/config"},
 	"activities":           {"billing", "calendar", "portone"},
 	"rulebook":             {"billing", "calendar"},
 	"workflows":            {"billing", "calendar", "activities", "internal/textfmt"},
-	"edge":                 {"billing", "calendar", "portone", "internal/textfmt"},
+	"edge":                 {"billing", "calendar", "portone", "internal/config", "internal/portoneconf", "internal/textfmt"},
 	"localtemporal":        {"billing", "logging"},
 	"reconcile":            {"activities", "billing", "calendar", "portone"},
 	"metrics":              {"billing", "portone"},
@@ -29,12 +33,12 @@ var allowed = map[string][]string{
 	"deploy":               {},
 	"deploy/healthcheck":   {},
 	"cluster":              {"*"},
-	"worker":               {"activities", "billing", "edge", "logging", "metrics", "portone", "reconcile", "temporalconn", "workerset", "workflows"},
-	"starter":              {"billing", "calendar", "internal/textfmt", "logging", "reconcile", "temporalconn"},
-	"edgeserver":           {"edge", "logging", "metrics", "temporalconn"},
-	"emulator":             {"portone/portonetest"},
+	"worker":               {"activities", "billing", "edge", "internal/config", "internal/portoneconf", "logging", "metrics", "portone", "reconcile", "temporalconn", "workerset", "workflows"},
+	"starter":              {"billing", "calendar", "internal/config", "internal/textfmt", "logging", "reconcile", "temporalconn"},
+	"edgeserver":           {"edge", "internal/config", "logging", "metrics", "temporalconn"},
+	"emulator":             {"internal/config", "portone/portonetest"},
 	"devserver":            {"billing", "codec", "localtemporal"},
-	"loadtest":             {"activities", "billing", "calendar", "metrics", "portone", "portone/portonetest", "temporalconn", "workerset", "workflows"},
+	"loadtest":             {"activities", "billing", "calendar", "internal/stacktest", "metrics", "portone", "portone/portonetest", "temporalconn", "workerset", "workflows"},
 	"e2e":                  {"*"},
 }
 
@@ -46,7 +50,7 @@ var stdlibOnly = []string{"calendar", "portone", "portone/portonetest", "interna
 const serverPrefix = "go.temporal.io/server"
 
 // mayDependOnServer are the only packages whose (non-test) dependencies include the server.
-var mayDependOnServer = []string{"localtemporal", "devserver", "loadtest"}
+var mayDependOnServer = []string{"localtemporal", "devserver", "loadtest", "internal/stacktest"}
 
 // forbiddenInWorkflows are imports the deterministic workflow code must not name itself.
 var forbiddenInWorkflows = []string{module + "/portone", "net/http", "os", "os/exec", "math/rand", "math/rand/v2", "go.uber.org/zap"}

@@ -38,6 +38,7 @@ func run() error {
 		a := fs.String("addr", "", "listen address")
 		fs.String("seed-customers", "", "customer_uids")
 		fs.String("notice-url", "", "webhook URL")
+		fs.String("state-file", "", "state file")
 		if err := fs.Parse(os.Args[1:]); err != nil {
 			return err
 		}
