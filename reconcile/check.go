@@ -9,6 +9,7 @@ import (
 
 	"github.com/paycycle/paycycle/billing"
 	"github.com/paycycle/paycycle/calendar"
+	"github.com/paycycle/paycycle/internal/textfmt"
 	"github.com/paycycle/paycycle/portone"
 )
 
@@ -422,20 +423,11 @@ func (c *checker) keys() {
 		if !chargingStatus(sb.Status) || !asked[sb.CustomerUID] || c.s.KeysFound[sb.CustomerUID] {
 			continue
 		}
-		ours := fmt.Sprintf("status %s, customer_uid ending %s", sb.Status, maskUID(sb.CustomerUID))
+		ours := fmt.Sprintf("status %s, customer_uid ending %s", sb.Status, textfmt.MaskUID(sb.CustomerUID))
 		c.add(Finding{Name: FindingKeyGone, Cycle: sb.Cycle, Ours: ours,
 			Detail:    "billing key not found at PortOne for an active subscription; ours: " + ours,
 			RequestID: fmt.Sprintf("reconcile:%s:%s:%d", FindingKeyGone, sb.ID+"-"+sb.Tag, sb.Cycle)}, sb)
 	}
-}
-
-// maskUID keeps the last four characters, as the PortOne client does in its errors.
-func maskUID(s string) string {
-	r := []rune(s)
-	if len(r) <= 4 {
-		return strings.Repeat("*", len(r))
-	}
-	return "****" + string(r[len(r)-4:])
 }
 
 // totals runs check 8: per KST day of the window, from the window's payment lists.

@@ -26,7 +26,7 @@ var allowed = map[string][]string{
 	"workflows":            {"billing", "calendar", "activities", "internal/textfmt"},
 	"edge":                 {"billing", "calendar", "portone", "internal/config", "internal/portoneconf", "internal/textfmt"},
 	"localtemporal":        {"billing", "logging"},
-	"reconcile":            {"activities", "billing", "calendar", "portone"},
+	"reconcile":            {"activities", "billing", "calendar", "internal/textfmt", "portone"},
 	"metrics":              {"billing", "portone"},
 	"workerset":            {"activities", "workflows"},
 	"deploy/prometheus":    {},
