@@ -110,6 +110,7 @@ func checkFields(val any, t reflect.Type, path string) error {
 		}
 		fields := jsonFields(t)
 		keys := make([]string, 0, len(obj))
+		//workflowcheck:ignore the keys are sorted before use
 		for k := range obj {
 			keys = append(keys, k)
 		}
@@ -138,8 +139,14 @@ func checkFields(val any, t reflect.Type, path string) error {
 		if !ok {
 			return nil
 		}
-		for k, el := range obj {
-			if err := checkFields(el, t.Elem(), joinPath(path, k)); err != nil {
+		keys := make([]string, 0, len(obj))
+		//workflowcheck:ignore the keys are sorted before use
+		for k := range obj {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		for _, k := range keys {
+			if err := checkFields(obj[k], t.Elem(), joinPath(path, k)); err != nil {
 				return err
 			}
 		}
@@ -170,6 +177,7 @@ func jsonFields(t reflect.Type) map[string]reflect.Type {
 				et = et.Elem()
 			}
 			if et.Kind() == reflect.Struct {
+				//workflowcheck:ignore a map copied into a map: order cannot matter
 				for k, v := range jsonFields(et) {
 					if _, dup := out[k]; !dup {
 						out[k] = v
@@ -191,6 +199,7 @@ func jsonFields(t reflect.Type) map[string]reflect.Type {
 
 func unknownField(path, key string, fields map[string]reflect.Type) *InputError {
 	known := make([]string, 0, len(fields))
+	//workflowcheck:ignore the names are sorted before use
 	for k := range fields {
 		known = append(known, k)
 	}

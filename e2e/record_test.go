@@ -161,12 +161,12 @@ func TestRecordReplayHistories(t *testing.T) {
 	// v2: a monthly plan whose charge time is still ahead today, anchored on another day:
 	// the first charge is a stub with prorated tax_free; cancel now with a pro-rata refund.
 	s.register("rec-cust-8")
-	min := demoInput("rec-monthly", "rec-cust-8", time.Second)
-	min.Plan.Interval = calendar.Interval{Unit: calendar.Month, Count: 1}
-	min.Plan.TaxFree = 4950
-	min.Plan.ChargeTime = "23:59"
-	min.Plan.AnchorDay = billing.AnchorDay(calendar.DateOf(time.Now()).AddDays(10).Day)
-	run = s.start(min)
+	monthly := demoInput("rec-monthly", "rec-cust-8", time.Second)
+	monthly.Plan.Interval = calendar.Interval{Unit: calendar.Month, Count: 1}
+	monthly.Plan.TaxFree = 4950
+	monthly.Plan.ChargeTime = "23:59"
+	monthly.Plan.AnchorDay = billing.AnchorDay(calendar.DateOf(time.Now()).AddDays(10).Day)
+	run = s.start(monthly)
 	eventually(t, 20*time.Second, "the stub", func() bool { return len(s.paid("rec-monthly-")) >= 1 })
 	_, err = s.update("rec-monthly", billing.MsgCancel, billing.CancelRequest{When: billing.Now, Refund: billing.RefundProrata, Reason: "중도 해지"})
 	require.NoError(t, err)

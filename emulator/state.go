@@ -65,7 +65,7 @@ func (k *stateKeeper) save() error {
 	if err != nil {
 		return err
 	}
-	defer os.Remove(tmp.Name()) // no-op after the rename
+	defer func() { _ = os.Remove(tmp.Name()) }() // no-op after the rename
 	if _, err := tmp.Write(data); err != nil {
 		_ = tmp.Close()
 		return err

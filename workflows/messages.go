@@ -114,8 +114,10 @@ func (r *runner) decode(raw json.RawMessage, v any) error {
 	}
 	var err error
 	if r.behaviour {
+		//workflowcheck:ignore decoding JSON into structs is deterministic
 		err = billing.DecodeStrict(raw, v)
 	} else {
+		//workflowcheck:ignore
 		err = json.Unmarshal(raw, v)
 	}
 	if err != nil {

@@ -124,10 +124,13 @@ func newRunner(ctx workflow.Context, raw json.RawMessage) (*runner, error) {
 		r.actx, _ = workflow.NewDisconnectedContext(ctx)
 	}
 	var in billing.SubscriptionInput
+	// Decoding JSON into structs is deterministic (maps are walked in sorted order).
+	//workflowcheck:ignore
 	if err := json.Unmarshal(raw, &in); err != nil {
 		return nil, invalidInput(fmt.Errorf("malformed JSON: %v", err))
 	}
 	if in.Continued == nil && r.behaviour {
+		//workflowcheck:ignore
 		if err := billing.DecodeStrict(raw, &billing.SubscriptionInput{}); err != nil {
 			return nil, invalidInput(err)
 		}
