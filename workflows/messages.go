@@ -198,7 +198,9 @@ func (r *runner) admit(raw json.RawMessage, req command, check func() error) (du
 	if err := r.notEnded(); err != nil {
 		return false, err
 	}
-	if _, isCancel := req.(*billing.CancelRequest); r.cancelling && !isCancel {
+	_, isCancel := req.(*billing.CancelRequest)
+	_, isUndo := req.(*billing.UndoCancelRequest) // it says why itself (the cancel is taking effect)
+	if r.cancelling && !isCancel && !isUndo {
 		// The cancel's refund or key deletion is in flight: the subscription is ending, so a
 		// command that would act after it can only be refused (or it would wait for ever).
 		return false, refuse("the subscription is being canceled")
