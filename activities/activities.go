@@ -49,6 +49,11 @@ type Config struct {
 	// (worker.Options.TaskQueueActivitiesPerSecond) bounds PortOne requests across all workers.
 	// Empty means the workflow's own task queue (the behaviour before the dedicated queue).
 	PortOneTaskQueue string
+	// Events is true when the worker has merchant webhook endpoints: subscriptions then make
+	// merchant events and hand them to their outbox workflows.
+	Events bool
+	// RenewalNotice is how long before each renewal charge renewal.upcoming is made (0: never).
+	RenewalNotice time.Duration
 }
 
 // DefaultActivityTimeout is the default start-to-close timeout of a PortOne activity.
@@ -105,6 +110,9 @@ type Settings struct {
 	// PortOneTaskQueue is where the workflow sends its PortOne activities; empty: its own task
 	// queue. See Config.PortOneTaskQueue.
 	PortOneTaskQueue string `json:"portone_task_queue,omitempty"`
+	// Events and RenewalNotice: see Config.
+	Events        bool          `json:"events,omitempty"`
+	RenewalNotice time.Duration `json:"renewal_notice,omitempty"`
 }
 
 // DefaultScheduleSettleDelay is the default wait after schedule_at before the workflow asks
@@ -121,5 +129,6 @@ func (a *Activities) Settings(context.Context) (Settings, error) {
 	if t <= 0 {
 		t = DefaultActivityTimeout
 	}
-	return Settings{DemoMode: a.Config.DemoMode, ScheduleSettleDelay: d, ActivityTimeout: t, PortOneTaskQueue: a.Config.PortOneTaskQueue}, nil
+	return Settings{DemoMode: a.Config.DemoMode, ScheduleSettleDelay: d, ActivityTimeout: t, PortOneTaskQueue: a.Config.PortOneTaskQueue,
+		Events: a.Config.Events, RenewalNotice: a.Config.RenewalNotice}, nil
 }

@@ -208,6 +208,17 @@ type State struct {
 	Runs int `json:"runs"`
 	// Attention is set while the subscription is parked for a person (see Attention).
 	Attention *Attention `json:"attention,omitempty"`
+
+	// EventSeq is the Seq of the latest merchant event made (0: none yet).
+	EventSeq int64 `json:"event_seq,omitempty"`
+	// PendingEvents are merchant events made but not yet handed to the subscription's outbox
+	// workflow; they are carried across continue-as-new so none is lost.
+	PendingEvents []MerchantEvent `json:"pending_events,omitempty"`
+	// EventsDropped counts pending events dropped beyond MaxPendingEvents.
+	EventsDropped int `json:"events_dropped,omitempty"`
+	// RenewalNoticeFor is the charge instant whose renewal.upcoming event was made, so that it
+	// is made once.
+	RenewalNoticeFor time.Time `json:"renewal_notice_for,omitzero"`
 }
 
 // Limits that keep the carried state far below Temporal's 2 MB payload limit.
@@ -265,6 +276,14 @@ func (s *State) ValidateCarried() error {
 	if s.PendingCancel != nil {
 		if err := s.PendingCancel.Validate(); err != nil {
 			return &InputError{Field: "continued.pending_cancel." + fieldOf(err), Reason: reasonOf(err)}
+		}
+	}
+	if s.EventSeq < 0 || len(s.PendingEvents) > MaxPendingEvents {
+		return inputErr("continued.event_seq", "must not be negative, and at most %d events may be pending", MaxPendingEvents)
+	}
+	for i, e := range s.PendingEvents {
+		if e.SubscriptionID != s.SubscriptionID || e.Seq < 1 || e.Seq > s.EventSeq || e.ID != EventID(s.SubscriptionID, s.Tag, e.Seq) {
+			return inputErr(fmt.Sprintf("continued.pending_events[%d]", i), "is not one of this subscription's events")
 		}
 	}
 	for i, c := range s.Charges {

@@ -66,6 +66,7 @@ type config struct {
 	parkedInterval      time.Duration
 	reconcile           reconcileConfig
 	versioning          versioningFlags
+	webhooks            webhookConfig
 }
 
 // parseFlags reads flags with environment defaults through lookup (os.LookupEnv in main).
@@ -100,7 +101,11 @@ func parseFlags(args []string, out io.Writer, lookup cfgpkg.Lookup) (config, err
 	c.edge.Register(s, "edge-")
 	c.reconcile.register(s)
 	c.versioning.register(s)
+	c.webhooks.register(s)
 	if err := s.Parse(args); err != nil {
+		return c, err
+	}
+	if err := c.webhooks.validate(); err != nil {
 		return c, err
 	}
 	if err := c.versioning.validate(); err != nil {
@@ -160,13 +165,14 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 
 	acts := &activities.Activities{Gateway: gateway, Observer: reg, Config: activities.Config{
 		DemoMode: cfg.demo, NoticeURL: cfg.noticeURL, ScheduleSettleDelay: cfg.scheduleSettleDelay, ActivityTimeout: cfg.activityTimeout,
-		PortOneTaskQueue: cfg.portoneTaskQueue,
+		PortOneTaskQueue: cfg.portoneTaskQueue, Events: cfg.webhooks.enabled(), RenewalNotice: cfg.webhooks.renewalNotice,
 	}}
 	workers, err := workerset.Start(c, workerset.Options{
 		TaskQueue: cfg.taskQueue, PortOneTaskQueue: cfg.portoneTaskQueue, PortOneRate: cfg.portoneRate,
 		MaxConcurrentActivities: cfg.maxActivities, StopTimeout: cfg.stopTimeout,
 		Interceptors: []interceptor.WorkerInterceptor{reg.WorkerInterceptor()},
 		Deployment:   cfg.versioning.options(),
+		Webhooks:     cfg.webhooks.options(),
 	}, acts, func(r sdkworker.Registry) { registerReconcile(r, c, gateway, log) })
 	if err != nil {
 		return err
@@ -181,7 +187,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 		zap.String("temporal", cfg.temporal.Address), zap.String("namespace", cfg.temporal.Namespace),
 		zap.String("task_queue", cfg.taskQueue), zap.String("portone_task_queue", cfg.portoneTaskQueue),
 		zap.Float64("portone_rate", cfg.portoneRate), zap.Int("max_concurrent_activities", cfg.maxActivities),
-		zap.String("portone", cfg.portone.BaseURL), zap.Bool("demo", cfg.demo),
+		zap.String("portone", cfg.portone.BaseURL), zap.Bool("demo", cfg.demo), zap.Int("webhook_endpoints", len(cfg.webhooks.endpoints)),
 		zap.String("deployment", cfg.versioning.deploymentName), zap.String("build_id", cfg.versioning.buildID))
 	go reg.WatchParked(ctx, c, cfg.temporal.Namespace, cfg.parkedInterval, func(err error) {
 		log.Warn("parked subscriptions not counted", zap.Error(err))

@@ -15,6 +15,7 @@ import (
 	"go.temporal.io/sdk/worker"
 
 	"github.com/paycycle/paycycle/activities"
+	"github.com/paycycle/paycycle/webhooks"
 	"github.com/paycycle/paycycle/workflows"
 )
 
@@ -48,6 +49,19 @@ type Options struct {
 	// ID); zero: unversioned. The PortOne activity worker stays unversioned: it runs no
 	// workflow code.
 	Deployment worker.DeploymentOptions
+	// Webhooks configures the merchant event stream's delivery; zero: no delivery worker
+	// (outboxes still run, and their deliveries wait for a worker that has one).
+	Webhooks Webhooks
+}
+
+// Webhooks configures the delivery of merchant events.
+type Webhooks struct {
+	// Deliverer delivers to the merchant's endpoints; nil: this process delivers nothing.
+	Deliverer *webhooks.Deliverer
+	// TaskQueue is the delivery activity's queue (default webhooks.DefaultDeliveryTaskQueue).
+	TaskQueue string
+	// DeliveryWindow is how long one event is retried (default webhooks.DefaultDeliveryWindow).
+	DeliveryWindow time.Duration
 }
 
 // Start starts the worker on the billing queue (the workflow, the Settings local activity, and
@@ -63,6 +77,8 @@ func Start(c client.Client, o Options, acts *activities.Activities, extra ...fun
 		return nil, errors.New("workerset: TaskQueue is required")
 	case o.PortOneTaskQueue == o.TaskQueue:
 		return nil, fmt.Errorf("workerset: the PortOne task queue %q must differ from the billing task queue: the rate limit needs a queue of its own", o.PortOneTaskQueue)
+	case o.Webhooks.TaskQueue != "" && (o.Webhooks.TaskQueue == o.TaskQueue || o.Webhooks.TaskQueue == o.PortOneTaskQueue):
+		return nil, fmt.Errorf("workerset: the webhook task queue %q must differ from the billing and PortOne task queues: slow receivers must never take a charge's activity slot", o.Webhooks.TaskQueue)
 	case o.PortOneRate < 0:
 		return nil, fmt.Errorf("workerset: PortOneRate must be 0 (unlimited) or positive, got %v", o.PortOneRate)
 	}
@@ -76,6 +92,11 @@ func Start(c client.Client, o Options, acts *activities.Activities, extra ...fun
 	mainOpts.DeploymentOptions = o.Deployment
 	main := worker.New(c, o.TaskQueue, mainOpts)
 	workflows.Register(main, acts)
+	whq := o.Webhooks.TaskQueue
+	if whq == "" {
+		whq = webhooks.DefaultDeliveryTaskQueue
+	}
+	webhooks.Register(main, &webhooks.Publisher{Client: c, TaskQueue: o.TaskQueue, DeliveryTaskQueue: whq, DeliveryWindow: o.Webhooks.DeliveryWindow})
 	for _, register := range extra {
 		register(main)
 	}
@@ -86,6 +107,17 @@ func Start(c client.Client, o Options, acts *activities.Activities, extra ...fun
 		pw := worker.New(c, o.PortOneTaskQueue, po)
 		activities.RegisterPortOne(pw, acts)
 		workers = append(workers, pw)
+	}
+	if d := o.Webhooks.Deliverer; d != nil {
+		wo := worker.Options{
+			DisableWorkflowWorker:              true,
+			MaxConcurrentActivityExecutionSize: o.MaxConcurrentActivities,
+			WorkerStopTimeout:                  o.StopTimeout,
+			Interceptors:                       o.Interceptors,
+		}
+		ww := worker.New(c, whq, wo)
+		webhooks.RegisterDelivery(ww, d)
+		workers = append(workers, ww)
 	}
 	for i, w := range workers {
 		if err := w.Start(); err != nil {

@@ -212,15 +212,30 @@ func (r *runner) settle(period billing.Period, out chargeOutcome, dueAt time.Tim
 	if c := r.chargeRecord(res.MerchantUID); c != nil && c.TaxFree == 0 && c.Amount == res.Amount {
 		c.TaxFree = out.taxFree
 	}
-	if res.Outcome != billing.OutcomePaid && (r.s.DunningState == nil || r.s.DunningState.Cycle != period.Cycle) {
+	if c := r.chargeRecord(res.MerchantUID); c != nil {
+		r.publishCharge(*c)
+	}
+	newDunning := res.Outcome != billing.OutcomePaid && (r.s.DunningState == nil || r.s.DunningState.Cycle != period.Cycle)
+	if newDunning {
 		r.count(billing.MetricDunningEntered, "decline_class", activities.DeclineClass(res.Outcome, res.Reason))
 	}
+	defer func() {
+		if d := r.s.DunningState; d != nil && res.Outcome != billing.OutcomePaid {
+			if newDunning {
+				r.publish(billing.EventDunningStarted, billing.EventData{Dunning: eventDunning(d)})
+			}
+			if !d.NextRetryAt.IsZero() {
+				r.publish(billing.EventDunningRetryScheduled, billing.EventData{Dunning: eventDunning(d)})
+			}
+		}
+	}()
 	switch res.Outcome {
 	case billing.OutcomePaid:
 		r.s.PaidThrough = period.End
 		r.count(billing.MetricCyclesCharged, "mode", string(r.s.Plan.ChargeMode))
 		if r.s.DunningState != nil {
 			r.event("recovered", "", fmt.Sprintf("cycle %d paid after %d attempts", period.Cycle, r.s.DunningState.Attempts+1))
+			r.publish(billing.EventDunningRecovered, billing.EventData{Dunning: eventDunning(r.s.DunningState)})
 			r.count(billing.MetricDunningRecovered, "via", string(out.via))
 		}
 		r.s.DunningState = nil
@@ -333,6 +348,9 @@ func (r *runner) finalAction() error {
 		action = billing.FinalActionCancel
 	}
 	r.count(billing.MetricDunningFinalAction, "action", string(action))
+	fd := eventDunning(d)
+	fd.FinalAction = action
+	r.publish(billing.EventDunningFinalAction, billing.EventData{Dunning: fd, Detail: reason})
 	switch action {
 	case billing.FinalActionPause:
 		r.s.DunningState = nil

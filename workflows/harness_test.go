@@ -3,6 +3,7 @@ package workflows_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/stretchr/testify/mock"
 	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/temporal"
@@ -22,6 +24,7 @@ import (
 	"github.com/paycycle/paycycle/activities"
 	"github.com/paycycle/paycycle/billing"
 	"github.com/paycycle/paycycle/calendar"
+	"github.com/paycycle/paycycle/webhooks"
 	"github.com/paycycle/paycycle/workflows"
 )
 
@@ -71,6 +74,8 @@ type bank struct {
 	schedules map[string]*fakeSchedule
 	// schedulerStuck makes the fake scheduler never execute (PortOne's scheduler late).
 	schedulerStuck bool
+	// outbox receives the merchant events when a test turned them on (enableEvents).
+	outbox *outboxSink
 }
 
 type fakeSchedule struct {
@@ -92,6 +97,12 @@ func newBank(t *testing.T, env *testsuite.TestWorkflowEnvironment, keys ...strin
 func (b *bank) install() {
 	env := b.env
 	env.RegisterActivity(&activities.Activities{Config: activities.Config{DemoMode: true, ScheduleSettleDelay: time.Minute}})
+	env.RegisterActivityWithOptions(func(ctx context.Context, in webhooks.PublishInput) error {
+		if b.outbox == nil {
+			return errors.New("events handed over although the worker has no webhook endpoint")
+		}
+		return b.outbox.publish(ctx, in)
+	}, activity.RegisterOptions{Name: webhooks.PublishActivityName})
 	env.OnActivity(a.CheckBillingKey, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, in activities.BillingKeyInput) (activities.BillingKeyResult, error) {
 			b.mu.Lock()

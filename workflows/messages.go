@@ -244,6 +244,7 @@ func (r *runner) onCancel(raw json.RawMessage, dryRun bool) (billing.Receipt, in
 	}
 	r.s.PendingCancel = &req
 	r.event("cancel_requested", string(req.Requester), "at period end: "+req.Reason)
+	r.publish(billing.EventCancelScheduled, billing.EventData{Detail: req.Reason})
 	msg := "the subscription will be canceled at the end of the current period"
 	if !r.s.NextChargeAt.IsZero() {
 		msg += " (" + r.s.NextChargeAt.In(seoul()).Format("2006-01-02 15:04 MST") + "); no further charge"
@@ -269,6 +270,7 @@ func (r *runner) onUndoCancel(raw json.RawMessage, dryRun bool) (billing.Receipt
 	r.s.PendingCancel = nil
 	r.dirty = true
 	r.event("cancel_undone", "", req.Reason)
+	r.publish(billing.EventCancelUndone, billing.EventData{Detail: req.Reason})
 	return r.receipt("the pending cancel was withdrawn; billing continues"), -1, nil
 }
 
@@ -408,6 +410,7 @@ func (r *runner) onRegistrationFailed(raw json.RawMessage) {
 	}
 	r.s.Registration.LastError = textfmt.Truncate(sig.Error, 300)
 	r.event("registration_failed", "customer", textfmt.Truncate(sig.Error, 300))
+	r.publish(billing.EventRegistrationFailed, billing.EventData{Detail: sig.Error})
 }
 
 func (r *runner) onPaymentNotification(raw json.RawMessage) {

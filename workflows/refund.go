@@ -56,6 +56,10 @@ func (r *runner) refundForCancel(req billing.CancelRequest) (*billing.RefundReco
 		Reason: req.Reason, Requester: req.Requester, At: r.now(), Outcome: "refunded",
 	}
 	r.s.Refunds = append(r.s.Refunds, rec)
+	r.publish(billing.EventChargeRefunded, billing.EventData{Refund: &billing.EventRefund{
+		Cycle: rec.Cycle, MerchantUID: rec.MerchantUID, ImpUID: rec.ImpUID, Amount: rec.Amount, Reason: textfmt.Truncate(rec.Reason, 200),
+		Requester: rec.Requester, At: rec.At,
+	}})
 	r.event("refunded", string(req.Requester), fmt.Sprintf("%d KRW of %s (%s)", res.Refunded, paid.MerchantUID, req.Refund))
 	return &rec, nil
 }

@@ -116,6 +116,7 @@ func (r *runner) verifyRegistration(reg billing.RegisteredSignal) (bool, error) 
 	if !res.OK {
 		r.s.Registration.LastError = res.Reason
 		r.event("registration_rejected", "", fmt.Sprintf("imp_uid %s: %s", reg.ImpUID, res.Reason))
+		r.publish(billing.EventRegistrationFailed, billing.EventData{Detail: "rejected at PortOne: " + res.Reason})
 		return false, nil
 	}
 	r.s.Registration.ImpUID = reg.ImpUID

@@ -41,6 +41,9 @@ func (r *runner) step() (bool, error) {
 			return true, r.finalAction()
 		}
 	case billing.StatusActive:
+		if r.renewalNotice() {
+			return true, nil
+		}
 		if r.isScheduleMode() && r.s.Scheduled != nil {
 			if !r.dueNow(r.scheduledSettleAt(r.s.Scheduled)) {
 				return false, nil
@@ -106,7 +109,9 @@ func (r *runner) nextEvent() (nextEvent, bool) {
 			reason = "pause at period end"
 		}
 		consider(r.s.NextChargeAt, reason)
+		consider(r.renewalNoticeAt(), fmt.Sprintf("cycle %d renewal notice", r.s.Cycle+1))
 	}
+	consider(r.nextPublishAt(), "hand merchant events to the outbox")
 	return best, !best.at.IsZero()
 }
 
@@ -349,6 +354,7 @@ func (r *runner) applyReplaceKey(req billing.ReplaceBillingKeyRequest) (receipt 
 	old := r.s.CustomerUID
 	r.s.CustomerUID = req.CustomerUID
 	r.event("billing_key_replaced", "", fmt.Sprintf("%s → %s %s", textfmt.MaskUID(old), textfmt.MaskUID(req.CustomerUID), req.Reason))
+	r.publish(billing.EventBillingKeyReplaced, billing.EventData{Detail: fmt.Sprintf("%s → %s", textfmt.MaskUID(old), textfmt.MaskUID(req.CustomerUID))})
 	if r.s.Status == billing.StatusAwaitingRegistration {
 		r.s.Registration.VerifiedAt = r.now()
 		return billing.Receipt{Message: "billing key verified"}, nil, nil

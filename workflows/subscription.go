@@ -79,6 +79,15 @@ type runner struct {
 	nextToken int
 	// lastSA remembers the search attributes last upserted, to upsert only changes.
 	lastSA saSnapshot
+
+	// eventStream is true from versionEventStream on: the run makes merchant events (events.go).
+	eventStream bool
+	// made are the current step's events, sealed once the step is over.
+	made []madeEvent
+	// publishRetryAt is when a failed hand-over of pending events is tried again, after
+	// publishFailures failures in a row.
+	publishRetryAt  time.Time
+	publishFailures int
 }
 
 type doneResult struct {
@@ -122,6 +131,7 @@ func newRunner(ctx workflow.Context, raw json.RawMessage) (*runner, error) {
 	r.behaviour = r.atLeast(changeRunBehaviour, versionRunBehaviour)
 	if r.behaviour {
 		r.actx, _ = workflow.NewDisconnectedContext(ctx)
+		r.eventStream = r.atLeast(changeEventStream, versionEventStream)
 	}
 	var in billing.SubscriptionInput
 	// Decoding JSON into structs is deterministic (maps are walked in sorted order).
@@ -222,6 +232,12 @@ const (
 	// Versioning says a new build became the deployment's target, starting the next run on it.
 	changeCANOnNewBuild  = "can-on-target-version-change"
 	versionCANOnNewBuild = 1
+	// versionEventStream is decided once, first thing in every run (after versionRunBehaviour):
+	// the run makes merchant events and hands them to the subscription's outbox workflow after
+	// each step (a local activity), and makes renewal.upcoming before each renewal (a timer),
+	// when the worker has webhook endpoints.
+	changeEventStream  = "event-stream"
+	versionEventStream = 1
 )
 
 // continueAsNewOptions moves the next run to the deployment's current build when that changed
@@ -243,12 +259,15 @@ func (r *runner) atLeast(change string, v workflow.Version) bool {
 func (r *runner) run() (billing.State, error) {
 	r.messagesFirst = r.atLeast(changeMessagesFirst, versionMessagesFirst)
 	if r.firstRun {
+		r.publish(billing.EventSubscriptionStarted, billing.EventData{})
 		if ok, err := r.awaitRegistration(); err != nil || !ok {
 			return r.finish(err)
 		}
+		r.publish(billing.EventRegistrationCompleted, billing.EventData{})
 		if err := r.startBilling(); err != nil {
 			return r.finish(err)
 		}
+		r.flushEvents()
 	}
 	for !r.s.Status.Terminal() {
 		acted, err := r.tick(r.step)
@@ -264,6 +283,7 @@ func (r *runner) run() (billing.State, error) {
 			}
 			if !r.dirty {
 				r.event("continue_as_new", "", fmt.Sprintf("run %d handled %d cycles", r.s.Runs, r.cyclesThisRun))
+				r.flushEvents()
 				r.trimState()
 				return billing.State{}, workflow.NewContinueAsNewErrorWithOptions(r.ctx, r.continueAsNewOptions(), billing.WorkflowType, billing.SubscriptionInput{
 					SubscriptionID: r.s.SubscriptionID,
@@ -321,6 +341,7 @@ func (r *runner) tick(step func() (bool, error)) (acted bool, err error) {
 	r.dirty = false
 	r.refresh()
 	acted, err = step()
+	r.flushEvents()
 	if err == nil {
 		return acted, nil
 	}
@@ -338,6 +359,7 @@ func (r *runner) finish(err error) (billing.State, error) {
 	r.refresh()
 	r.refuseQueued()
 	_ = workflow.Await(r.ctx, func() bool { return workflow.AllHandlersFinished(r.ctx) })
+	r.flushEvents()
 	r.trimState()
 	return *r.s, nil
 }
@@ -454,6 +476,7 @@ func (r *runner) setStatus(st billing.Status, reason string) {
 		r.event("status", "", fmt.Sprintf("%s: %s", st, reason))
 	} else {
 		r.event("status", "", fmt.Sprintf("%s → %s: %s", r.s.Status, st, reason))
+		r.publishStatus(r.s.Status, st, reason)
 	}
 	r.s.Status, r.s.StatusReason = st, reason
 	if st.Terminal() {
