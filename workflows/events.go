@@ -74,7 +74,7 @@ func (r *runner) publishCharge(c billing.ChargeRecord) {
 	}
 	ec := &billing.EventCharge{
 		Cycle: c.Cycle, Attempt: c.Attempt, MerchantUID: c.MerchantUID, ImpUID: c.ImpUID, Amount: c.Amount,
-		Outcome: c.Outcome, Reason: textfmt.Truncate(c.Reason, 200), At: c.At, ReceiptURL: c.ReceiptURL,
+		Outcome: c.Outcome, Reason: textfmt.Truncate(c.Reason, 200), At: utc(c.At), ReceiptURL: c.ReceiptURL,
 	}
 	if c.Outcome != billing.OutcomePaid {
 		ec.DeclineClass = activities.DeclineClass(c.Outcome, c.Reason)
@@ -87,7 +87,7 @@ func eventDunning(d *billing.DunningState) *billing.EventDunning {
 	if d == nil {
 		return nil
 	}
-	return &billing.EventDunning{Cycle: d.Cycle, Attempts: d.Attempts, RetriesUsed: d.RetriesUsed, NextRetryAt: d.NextRetryAt, GraceEndsAt: d.GraceEndsAt, Hard: d.Hard}
+	return &billing.EventDunning{Cycle: d.Cycle, Attempts: d.Attempts, RetriesUsed: d.RetriesUsed, NextRetryAt: utc(d.NextRetryAt), GraceEndsAt: utc(d.GraceEndsAt), Hard: d.Hard}
 }
 
 // summary is the subscription as every event shows it.
@@ -96,9 +96,17 @@ func (r *runner) summary() billing.EventSubscription {
 	return billing.EventSubscription{
 		Status: s.Status, StatusReason: textfmt.Truncate(s.StatusReason, 200), Plan: s.Plan.Name, Amount: s.Plan.Amount, Currency: "KRW",
 		Interval: fmt.Sprintf("%d %s", s.Plan.Interval.Count, s.Plan.Interval.Unit), Cycle: s.Cycle,
-		PaidThrough: s.PaidThrough, NextChargeAt: s.NextChargeAt, CustomerUID: textfmt.MaskUID(s.CustomerUID),
+		PaidThrough: utc(s.PaidThrough), NextChargeAt: utc(s.NextChargeAt), CustomerUID: textfmt.MaskUID(s.CustomerUID),
 		CancelAtPeriodEnd: s.PendingCancel != nil,
 	}
+}
+
+// utc shows an instant in UTC, as every event time is (zero stays zero).
+func utc(t time.Time) time.Time {
+	if t.IsZero() {
+		return t
+	}
+	return t.UTC()
 }
 
 // sealEvents numbers the events the step made and queues them for the outbox.
@@ -209,7 +217,7 @@ func (r *runner) renewalNotice() bool {
 	amount := max(0, next.Amount-r.s.Credit)
 	r.s.RenewalNoticeFor = r.s.NextChargeAt
 	r.publish(billing.EventRenewalUpcoming, billing.EventData{Renewal: &billing.EventRenewal{
-		ChargeAt: r.s.NextChargeAt, Amount: amount, Plan: next.Name, Cycle: r.s.Cycle + 1,
+		ChargeAt: utc(r.s.NextChargeAt), Amount: amount, Plan: next.Name, Cycle: r.s.Cycle + 1,
 	}})
 	return true
 }
