@@ -24,6 +24,7 @@ import (
 	"github.com/paycycle/paycycle/internal/testgate"
 	"github.com/paycycle/paycycle/portone"
 	"github.com/paycycle/paycycle/portone/portonetest"
+	"github.com/paycycle/paycycle/webhooks"
 )
 
 // stack is one end-to-end environment: internal/stacktest's, with the e2e helpers below.
@@ -46,17 +47,21 @@ type stackOptions struct {
 	actTimeout  time.Duration
 	settleDelay time.Duration
 	noticeURL   string
+	// deliverer turns the merchant event stream on (renewalNotice ahead of each renewal).
+	deliverer     *webhooks.Deliverer
+	renewalNotice time.Duration
 }
 
 func (o stackOptions) activities() activities.Config {
-	return activities.Config{ActivityTimeout: o.actTimeout, ScheduleSettleDelay: o.settleDelay, NoticeURL: o.noticeURL}
+	return activities.Config{ActivityTimeout: o.actTimeout, ScheduleSettleDelay: o.settleDelay, NoticeURL: o.noticeURL,
+		Events: o.deliverer != nil, RenewalNotice: o.renewalNotice}
 }
 
 func newStack(t *testing.T, o stackOptions) *stack {
 	t.Helper()
 	testgate.Slow(t, "starts a Temporal server, the emulator and a worker")
 	st := stacktest.New(t, stacktest.Options{Plain: o.plain, NoWorker: o.noWorker, Worker: o.workerOpts,
-		Activities: o.activities(), PortOneTimeout: 3 * time.Second})
+		Activities: o.activities(), PortOneTimeout: 3 * time.Second, Deliverer: o.deliverer})
 	return &stack{t: t, st: st, ts: st.Server, c: st.Client, ns: st.Namespace, emu: st.Emulator, emuURL: st.EmulatorURL,
 		gateway: st.Gateway, codecKey: st.CodecKey}
 }

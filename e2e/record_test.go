@@ -3,7 +3,9 @@ package e2e
 import (
 	"context"
 	"os"
+	"net/http"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -13,11 +15,13 @@ import (
 	"github.com/paycycle/paycycle/billing"
 	"github.com/paycycle/paycycle/calendar"
 	"github.com/paycycle/paycycle/portone/portonetest"
+	"github.com/paycycle/paycycle/webhooks"
+	"github.com/paycycle/paycycle/webhooks/webhookstest"
 )
 
 // recordVersion prefixes the recorded file names. Bump it with every new workflow version
 // (workflow.GetVersion) so that the histories of earlier versions stay as fixtures.
-const recordVersion = "v2"
+const recordVersion = "v3"
 
 // TestRecordReplayHistories produces the histories in workflows/testdata/ that the replay test
 // replays on every CI run, so that an incompatible workflow change fails CI. It runs real
@@ -31,7 +35,19 @@ func TestRecordReplayHistories(t *testing.T) {
 	}
 	dir := filepath.Join("..", "workflows", "testdata")
 	require.NoError(t, os.MkdirAll(dir, 0o755))
-	s := newStack(t, stackOptions{plain: true, settleDelay: time.Second})
+	// From v3 on the event stream is on (versionEventStream): the histories carry the
+	// hand-over markers and the renewal-notice timers.
+	secret := webhooks.NewSecret()
+	recv, err := webhookstest.New(secret)
+	require.NoError(t, err)
+	url, closeRecv := recv.Serve()
+	defer closeRecv()
+	eps, err := webhooks.ParseEndpoints(url)
+	require.NoError(t, err)
+	signer, err := webhooks.ParseSecrets(secret)
+	require.NoError(t, err)
+	s := newStack(t, stackOptions{plain: true, settleDelay: time.Second, renewalNotice: 2 * time.Second,
+		deliverer: &webhooks.Deliverer{Endpoints: eps, Signer: signer, Client: &http.Client{Timeout: 5 * time.Second}}})
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	save := func(name string, run client.WorkflowRun) {
@@ -47,13 +63,22 @@ func TestRecordReplayHistories(t *testing.T) {
 	s.register("rec-cust-1")
 	run := s.start(demoInput("rec-again", "rec-cust-1", 3*time.Second))
 	eventually(t, 30*time.Second, "two cycles", func() bool { return len(s.paid("rec-again-")) >= 2 })
-	_, err := s.update("rec-again", billing.MsgChangePlan, billing.ChangePlanRequest{Amount: 12900, Name: "E2E Plus"})
+	_, err = s.update("rec-again", billing.MsgChangePlan, billing.ChangePlanRequest{Amount: 12900, Name: "E2E Plus"})
 	require.NoError(t, err)
 	eventually(t, 30*time.Second, "third cycle", func() bool { return len(s.paid("rec-again-")) >= 3 })
 	_, err = s.update("rec-again", billing.MsgCancel, billing.CancelRequest{When: billing.Now, Refund: billing.RefundProrata, Reason: "중도 해지", Requester: billing.RequesterCustomer})
 	require.NoError(t, err)
 	finish(run)
 	save("again_plan_change_prorata_cancel", run)
+	// Its outbox, once every event was delivered, is the outbox workflow's replay fixture.
+	eventually(t, 60*time.Second, "rec-again's events delivered", func() bool {
+		return slices.ContainsFunc(recv.Stats().Events, func(e billing.MerchantEvent) bool {
+			return e.SubscriptionID == "rec-again" && e.Type == billing.EventSubscriptionCanceled
+		})
+	})
+	time.Sleep(time.Second) // the outbox's task after the last delivery
+	writeFile(t, filepath.Join("..", "webhooks", "testdata", "v1_outbox_again_plan_change_prorata_cancel.json"),
+		s.historyJSON(billing.EventsWorkflowID("rec-again"), ""))
 
 	// Dunning: a soft decline, a retry that pays, a hard decline, a new key, cancel at period end.
 	s.register("rec-cust-2")

@@ -15,7 +15,7 @@ var allowed = map[string][]string{
 	"internal/archtest":     {},
 	"internal/config":       {},
 	"internal/portoneconf":  {"internal/config", "portone"},
-	"internal/stacktest":    {"activities", "billing", "codec", "portone", "portone/portonetest", "temporalconn", "workflows"},
+	"internal/stacktest":    {"activities", "billing", "codec", "portone", "portone/portonetest", "temporalconn", "webhooks", "workflows"},
 	"internal/testcerts":    {},
 	"billing":               {"calendar"},
 	"codec":                 {},

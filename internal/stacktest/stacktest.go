@@ -27,6 +27,7 @@ import (
 	"github.com/paycycle/paycycle/portone"
 	"github.com/paycycle/paycycle/portone/portonetest"
 	"github.com/paycycle/paycycle/temporalconn"
+	"github.com/paycycle/paycycle/webhooks"
 	"github.com/paycycle/paycycle/workflows"
 )
 
@@ -45,6 +46,9 @@ type Options struct {
 	Emulator portonetest.Options
 	// PortOneTimeout bounds one PortOne request (default 5 s).
 	PortOneTimeout time.Duration
+	// Deliverer, when set, delivers the merchant events (a worker on the webhook task queue);
+	// set Activities.Events too so that subscriptions make them.
+	Deliverer *webhooks.Deliverer
 	// SettleSearchAttributes waits out the history and matching services' 2-second namespace
 	// cache refresh after registering the search attributes, for tests whose very first
 	// request relies on them everywhere (the starter's). Others save the 2.5 s.
@@ -66,6 +70,8 @@ type Stack struct {
 	opts    Options
 	emuSrv  *httptest.Server
 	workers []worker.Worker
+	// deliverer delivers merchant events (Options.Deliverer).
+	deliverer *webhooks.Deliverer
 }
 
 // New starts a stack for a test and stops it when the test ends.
@@ -83,7 +89,7 @@ func New(t *testing.T, o Options) *Stack {
 func Start(o Options) (*Stack, error) { return start(nil, o) }
 
 func start(t *testing.T, o Options) (*Stack, error) {
-	s := &Stack{opts: o}
+	s := &Stack{opts: o, deliverer: o.Deliverer}
 	copts := client.Options{}
 	if !o.Plain {
 		key, err := codec.NewKeyString("e2e")
@@ -151,10 +157,19 @@ func (s *Stack) StartWorker(wo worker.Options, cfg activities.Config) (worker.Wo
 	wo.WorkflowPanicPolicy = worker.FailWorkflow
 	w := worker.New(s.Client, billing.TaskQueue, wo)
 	workflows.Register(w, acts)
+	webhooks.Register(w, &webhooks.Publisher{Client: s.Client, TaskQueue: billing.TaskQueue, DeliveryTaskQueue: webhooks.DefaultDeliveryTaskQueue})
 	if err := w.Start(); err != nil {
 		return nil, fmt.Errorf("start worker: %w", err)
 	}
 	s.workers = append(s.workers, w)
+	if s.deliverer != nil {
+		dw := worker.New(s.Client, webhooks.DefaultDeliveryTaskQueue, worker.Options{DisableWorkflowWorker: true})
+		webhooks.RegisterDelivery(dw, s.deliverer)
+		if err := dw.Start(); err != nil {
+			return nil, fmt.Errorf("start delivery worker: %w", err)
+		}
+		s.workers = append(s.workers, dw)
+	}
 	return w, nil
 }
 
