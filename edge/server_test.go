@@ -73,12 +73,12 @@ func TestMethodNotAllowed(t *testing.T) {
 func TestPanicsAreRecovered(t *testing.T) {
 	e := newEnv(t, nil)
 	e.wf.set(func(f *fakeWorkflows) { f.queryPanic = true })
-	status, _, _ := e.get("/register?subscription_id=sub1")
+	status, _, _ := e.get(e.registerLink("sub1"))
 	require.Equal(t, http.StatusInternalServerError, status)
 	panics := e.logs.FilterMessage("panic while serving a request").All()
 	require.Len(t, panics, 1)
 	require.Equal(t, zapcore.ErrorLevel, panics[0].Level)
-	require.Equal(t, "GET /register", panics[0].ContextMap()["route"])
+	require.Equal(t, "GET /register/{token}", panics[0].ContextMap()["route"])
 
 	// The server keeps serving.
 	status, _, _ = e.get("/healthz")
@@ -104,7 +104,9 @@ func TestAccessLogsCarryNoPersonalData(t *testing.T) {
 		"buyer_tel": {tel}, "buyer_email": {email},
 	})
 	require.Equal(t, http.StatusSeeOther, status)
-	status, page, _ := e.get("/register?subscription_id=sub1&buyer_tel=" + url.QueryEscape(tel))
+	link := e.registerLink("sub1")
+	token := strings.TrimPrefix(link, "/register/")
+	status, page, _ := e.get(link + "?buyer_tel=" + url.QueryEscape(tel))
 	require.Equal(t, http.StatusOK, status)
 	require.Contains(t, page, customerUID)
 	status, _, _ = e.get("/registration/complete?" + url.Values{
@@ -128,13 +130,13 @@ func TestAccessLogsCarryNoPersonalData(t *testing.T) {
 		require.Equal(t, "127.0.0.1", fields["remote_ip"])
 	}
 	require.Equal(t, map[string]bool{
-		"POST /register/start": true, "GET /register": true, "GET /registration/complete": true,
+		"POST /register/start": true, "GET /register/{token}": true, "GET /registration/complete": true,
 		"GET /registration/result": true, "POST /portone/webhook": true,
 	}, routes)
 
 	for _, entry := range e.logs.All() {
 		line := entry.Message + " " + fmt.Sprint(entry.ContextMap())
-		for _, secret := range []string{tel, "9876-5432", email, customerUID, errorMsg, "subscription_id=", "imp_success", "error_msg"} {
+		for _, secret := range []string{tel, "9876-5432", email, customerUID, errorMsg, "subscription_id=", "imp_success", "error_msg", token} {
 			require.NotContains(t, line, secret, "log line %q leaks %q", entry.Message, secret)
 		}
 	}
