@@ -55,9 +55,12 @@ type Flags struct {
 	// FullRefundDays is Config.FullRefundDays (-self-service-full-refund-days,
 	// PAYCYCLE_SELF_SERVICE_FULL_REFUND_DAYS, default 0: off).
 	FullRefundDays int
-	// LinkSecrets is PAYCYCLE_LINK_SECRET as read by Register (never a flag: it would show in
-	// ps); Config parses it into Config.LinkKeys.
-	LinkSecrets string
+	// LinkKeys are PAYCYCLE_LINK_SECRET's secrets as read by Register (never a flag: it would
+	// show in ps), nil when unset. They are kept parsed, never as text, so that printing Flags
+	// cannot print a secret.
+	LinkKeys *signedlink.Keys
+	// linkErr is why PAYCYCLE_LINK_SECRET did not parse; Config reports it.
+	linkErr error
 	// PortOne describes the PortOne client Build makes when Deps.PortOne is nil; filled by
 	// RegisterPortOne.
 	PortOne portoneconf.Settings
@@ -76,7 +79,10 @@ func (f *Flags) Register(s *config.Set, prefix string) {
 	s.Bool(&f.Demo, prefix+"demo", EnvDemo, false, "serve the demo start page /register/new")
 	s.Int(&f.FullRefundDays, prefix+"self-service-full-refund-days", EnvFullRefundDays, 0,
 		"offer a full refund on the self-service cancel page within this many days of a charge (0: off)")
-	f.LinkSecrets = s.Secret(EnvLinkSecret)
+	f.LinkKeys, f.linkErr = nil, nil
+	if v := s.Secret(EnvLinkSecret); v != "" {
+		f.LinkKeys, f.linkErr = signedlink.ParseSecrets(v)
+	}
 }
 
 // RegisterPortOne adds the PortOne client flags (-portone-url, ...) for a binary that runs the
@@ -103,15 +109,12 @@ func (f *Flags) Config(listenAddr net.Addr) (Config, error) {
 		Demo:           f.Demo,
 		FullRefundDays: f.FullRefundDays,
 	}
-	if f.LinkSecrets != "" {
+	if f.linkErr != nil {
 		// Strict: a malformed secret refuses to start, rather than serving links nobody can
 		// open (or, worse, signing them with a weak secret).
-		keys, err := signedlink.ParseSecrets(f.LinkSecrets)
-		if err != nil {
-			return Config{}, fmt.Errorf("edge: %w", err)
-		}
-		cfg.LinkKeys = keys
+		return Config{}, fmt.Errorf("edge: %w", f.linkErr)
 	}
+	cfg.LinkKeys = f.LinkKeys
 	return cfg.withDefaults()
 }
 

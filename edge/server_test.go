@@ -204,6 +204,8 @@ func TestFlags(t *testing.T) {
 		edge.EnvDemo:             "true",
 		portoneconf.EnvAPIKey:    "key-from-env",
 		portoneconf.EnvAPISecret: "secret-from-env",
+		edge.EnvLinkSecret:       " link-secret-from-env-0123456789abcdef , older-link-secret-0123456789abcdefghij ",
+		edge.EnvFullRefundDays:   "7",
 	}
 	parse := func(t *testing.T, env map[string]string, prefix string, args ...string) (*edge.Flags, *flag.FlagSet, error) {
 		t.Helper()
@@ -221,6 +223,8 @@ func TestFlags(t *testing.T) {
 	require.NotNil(t, fs.Lookup("edge-addr"))
 	require.Equal(t, "key-from-env", f.PortOne.Credentials.Key)
 	require.NotContains(t, fmt.Sprintf("%v %+v", f, f), "secret-from-env")
+	require.NotContains(t, fmt.Sprintf("%v %+v %#v", f, f, f), "link-secret")
+	require.Nil(t, fs.Lookup("edge-link-secret"), "secrets never get a flag")
 
 	cfg, err := f.Config(&net.TCPAddr{IP: net.IPv4zero, Port: 7791})
 	require.NoError(t, err)
@@ -230,6 +234,22 @@ func TestFlags(t *testing.T) {
 	require.Equal(t, "chain-1", cfg.NaverChainID)
 	require.True(t, cfg.Demo)
 	require.Equal(t, edge.DefaultIMPScriptURL, cfg.IMPScriptURL)
+	require.Equal(t, 7, cfg.FullRefundDays)
+	require.Equal(t, 2, cfg.LinkKeys.Len(), "rotation: both secrets verify")
+
+	for name, value := range map[string]string{"short": "too-short", "a stray comma": strings.Repeat("s", 40) + ","} {
+		bad, _, err := parse(t, map[string]string{edge.EnvLinkSecret: value}, "")
+		require.NoError(t, err, name)
+		_, err = bad.Config(&net.TCPAddr{IP: net.IPv4zero, Port: 7791})
+		require.ErrorContains(t, err, edge.EnvLinkSecret, name)
+		require.NotContains(t, err.Error(), value, "%s: the error never repeats the secret", name)
+	}
+	_, _, err = parse(t, map[string]string{edge.EnvFullRefundDays: "seven"}, "")
+	require.ErrorContains(t, err, edge.EnvFullRefundDays)
+	tooLong, _, err := parse(t, map[string]string{edge.EnvFullRefundDays: "60"}, "")
+	require.NoError(t, err)
+	_, err = tooLong.Config(&net.TCPAddr{IP: net.IPv4zero, Port: 7791})
+	require.ErrorContains(t, err, "full-refund window")
 
 	pc, err := f.NewPortOneClient()
 	require.NoError(t, err)
