@@ -84,6 +84,7 @@ func commands() []*command {
 		cancelCommand(), undoCancelCommand(), pauseCommand(), resumeCommand(),
 		changeCommand(), replaceKeyCommand(), retryCommand(),
 		exampleInputCommand(),
+		linkCommand(), // link.go
 		reconcileCommand(), reconcileShowCommand(), reconcileScheduleCommand(), // reconcile.go
 	}
 }
