@@ -38,7 +38,7 @@ var allowed = map[string][]string{
 	"starter":              {"billing", "calendar", "internal/config", "internal/signedlink", "internal/textfmt", "logging", "reconcile", "temporalconn"},
 	"edgeserver":           {"edge", "internal/config", "logging", "metrics", "temporalconn"},
 	"emulator":             {"internal/config", "portone/portonetest"},
-	"devserver":            {"billing", "codec", "localtemporal"},
+	"devserver":            {"billing", "codec", "internal/signedlink", "localtemporal"},
 	"loadtest":             {"activities", "billing", "calendar", "internal/stacktest", "metrics", "portone", "portone/portonetest", "temporalconn", "workerset", "workflows"},
 	"e2e":                  {"*"},
 }
