@@ -78,7 +78,7 @@ func (s *stack) startPaid(t *testing.T, id string) {
 	})
 }
 
-func attr(t *testing.T, ctx context.Context, id, name string) string {
+func attr(ctx context.Context, t *testing.T, id, name string) string {
 	t.Helper()
 	v, err := chromedp.Run(ctx, chromedp.AttributeValue(chromedp.ID(id), name))
 	require.NoError(t, err)
@@ -86,14 +86,14 @@ func attr(t *testing.T, ctx context.Context, id, name string) string {
 	return v.Value
 }
 
-func dataAmount(t *testing.T, ctx context.Context, id string) int64 {
+func dataAmount(ctx context.Context, t *testing.T, id string) int64 {
 	t.Helper()
-	n, err := strconv.ParseInt(attr(t, ctx, id, "data-amount"), 10, 64)
+	n, err := strconv.ParseInt(attr(ctx, t, id, "data-amount"), 10, 64)
 	require.NoError(t, err, "data-amount of #%s", id)
 	return n
 }
 
-func text(t *testing.T, ctx context.Context, sel string) string {
+func text(ctx context.Context, t *testing.T, sel string) string {
 	t.Helper()
 	v, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
 	require.NoError(t, err)
@@ -127,23 +127,23 @@ func TestSelfServiceCancelPageInARealBrowser(t *testing.T) {
 		ctx := browsertest.New(t, 90*time.Second)
 		require.NoError(t, chromedp.Do(ctx, chromedp.Navigate(se.manageURL(t, id)), chromedp.WaitVisible(chromedp.ID("options"))))
 		browsertest.Screenshot(ctx, t, "selfservice-overview.png")
-		require.Contains(t, text(t, ctx, "#plan-name"), "E2E Plan")
-		require.Contains(t, text(t, ctx, "#payments"), "9,900원")
-		require.NotEmpty(t, text(t, ctx, "#next-charge"))
-		require.Contains(t, text(t, ctx, "#option-end"), "일반해지")
-		require.Contains(t, text(t, ctx, "#option-now"), "중도해지")
-		shown := dataAmount(t, ctx, "refund-now")
+		require.Contains(t, text(ctx, t, "#plan-name"), "E2E Plan")
+		require.Contains(t, text(ctx, t, "#payments"), "9,900원")
+		require.NotEmpty(t, text(ctx, t, "#next-charge"))
+		require.Contains(t, text(ctx, t, "#option-end"), "일반해지")
+		require.Contains(t, text(ctx, t, "#option-now"), "중도해지")
+		shown := dataAmount(ctx, t, "refund-now")
 		require.Greater(t, shown, int64(0), "a charge made today leaves most of the month to refund")
 		require.Less(t, shown, int64(9900))
 
 		require.NoError(t, chromedp.Do(ctx, chromedp.Click(chromedp.ID("choose-now")), chromedp.WaitVisible(chromedp.ID("confirm"))))
-		require.Equal(t, shown, dataAmount(t, ctx, "confirm-refund"), "the confirmation restates the amount")
+		require.Equal(t, shown, dataAmount(ctx, t, "confirm-refund"), "the confirmation restates the amount")
 		require.NoError(t, chromedp.Do(ctx, chromedp.Click(chromedp.ID("reason-too_expensive"))))
 		browsertest.Screenshot(ctx, t, "selfservice-confirm-now.png")
 		require.NoError(t, chromedp.Do(ctx, chromedp.Click(chromedp.ID("confirm")), chromedp.WaitVisible(chromedp.ID("outcome"))))
 		browsertest.Screenshot(ctx, t, "selfservice-done-now.png")
-		require.Equal(t, "canceled", attr(t, ctx, "outcome", "data-outcome"))
-		require.Equal(t, shown, dataAmount(t, ctx, "refund-amount"), "the receipt's refund is the amount shown")
+		require.Equal(t, "canceled", attr(ctx, t, "outcome", "data-outcome"))
+		require.Equal(t, shown, dataAmount(ctx, t, "refund-amount"), "the receipt's refund is the amount shown")
 
 		eventually(t, 10*time.Second, "the canceled state", func() bool {
 			st, err := s.tryState(id)
@@ -160,7 +160,7 @@ func TestSelfServiceCancelPageInARealBrowser(t *testing.T) {
 		// Opened again, the page says it has ended, and offers nothing.
 		require.NoError(t, chromedp.Do(ctx, chromedp.Navigate(se.manageURL(t, id)), chromedp.WaitVisible(chromedp.ID("ended"))))
 		browsertest.Screenshot(ctx, t, "selfservice-already-canceled.png")
-		require.Contains(t, text(t, ctx, "#ended"), "이미 해지된 구독입니다")
+		require.Contains(t, text(ctx, t, "#ended"), "이미 해지된 구독입니다")
 		buttons, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll('.choice').length`))
 		require.NoError(t, err)
 		require.Zero(t, buttons)
@@ -177,12 +177,12 @@ func TestSelfServiceCancelPageInARealBrowser(t *testing.T) {
 			chromedp.Click(chromedp.ID("reason-other")),
 			chromedp.SendKeys(chromedp.ID("reason-other-text"), "해외로 이사합니다"),
 		))
-		require.Zero(t, dataAmount(t, ctx, "confirm-refund"))
+		require.Zero(t, dataAmount(ctx, t, "confirm-refund"))
 		browsertest.Screenshot(ctx, t, "selfservice-confirm-end.png")
 		require.NoError(t, chromedp.Do(ctx, chromedp.Click(chromedp.ID("confirm")), chromedp.WaitVisible(chromedp.ID("outcome"))))
 		browsertest.Screenshot(ctx, t, "selfservice-done-end.png")
-		require.Equal(t, "pending_cancel", attr(t, ctx, "outcome", "data-outcome"))
-		require.Contains(t, text(t, ctx, "#done-ko"), paidThrough.In(calendar.Seoul).Format("2006-01-02"))
+		require.Equal(t, "pending_cancel", attr(ctx, t, "outcome", "data-outcome"))
+		require.Contains(t, text(ctx, t, "#done-ko"), paidThrough.In(calendar.Seoul).Format("2006-01-02"))
 
 		st := s.state(id)
 		require.Equal(t, billing.StatusActive, st.Status, "access continues until the period ends")
@@ -195,7 +195,7 @@ func TestSelfServiceCancelPageInARealBrowser(t *testing.T) {
 		require.Empty(t, s.refundsIn(id))
 
 		require.NoError(t, chromedp.Do(ctx, chromedp.Navigate(se.manageURL(t, id)), chromedp.WaitVisible(chromedp.ID("ended"))))
-		require.Contains(t, text(t, ctx, "#ended"), "해지가 예약되어 있습니다")
+		require.Contains(t, text(ctx, t, "#ended"), "해지가 예약되어 있습니다")
 		browsertest.Screenshot(ctx, t, "selfservice-pending-cancel.png")
 		_, err := s.update(id, billing.MsgCancel, billing.CancelRequest{When: billing.Now, Reason: "e2e over"})
 		require.NoError(t, err)
@@ -210,7 +210,7 @@ func TestSelfServiceCancelPageInARealBrowser(t *testing.T) {
 			chromedp.Click(chromedp.ID("choose-now")), chromedp.WaitVisible(chromedp.ID("confirm")),
 			chromedp.Click(chromedp.ID("reason-not_using")),
 		))
-		shown := dataAmount(t, ctx, "confirm-refund")
+		shown := dataAmount(ctx, t, "confirm-refund")
 		before := se.submits.Load()
 		// Two submits of the same form at the same instant (what an impatient double click on a
 		// slow connection sends), then a real double click on the button.
@@ -279,8 +279,8 @@ func TestSelfServiceCancelPageInARealBrowser(t *testing.T) {
 			require.Equal(t, c.status, res.StatusCode, c.name)
 			require.NoError(t, chromedp.Do(ctx, chromedp.Navigate(se.url+"/manage/"+c.token), chromedp.WaitVisible(chromedp.ID("heading"))))
 			browsertest.Screenshot(ctx, t, "selfservice-link-"+c.name+".png")
-			require.Equal(t, c.ko, text(t, ctx, "#heading"), c.name)
-			body := text(t, ctx, "body")
+			require.Equal(t, c.ko, text(ctx, t, "#heading"), c.name)
+			body := text(ctx, t, "body")
 			require.Contains(t, body, c.en)
 			require.NotContains(t, body, "E2E Plan", "%s: no subscription data", c.name)
 			require.NotContains(t, body, "9,900")

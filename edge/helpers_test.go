@@ -64,6 +64,9 @@ type fakeWorkflows struct {
 	// updateGate, when set, holds every cancel update until it is closed (a slow refund).
 	updateGate chan struct{}
 	now        func() time.Time
+	// otherCancel plays a cancel from elsewhere already in flight: the update answers "in
+	// progress" and that other cancel then ends the subscription with this refund.
+	otherCancel *billing.RefundRecord
 }
 
 // sentUpdate is one update the fake received.
@@ -194,6 +197,12 @@ func (f *fakeWorkflows) UpdateWorkflow(_ context.Context, o client.UpdateWorkflo
 		return fakeUpdate{receipt: billing.Receipt{Message: "duplicate request: already applied", Status: st.Status, Duplicate: true}}, nil
 	}
 	st.RecentRequestIDs = append(st.RecentRequestIDs, req.RequestID)
+	if f.otherCancel != nil && req.When == billing.Now {
+		answer := billing.Receipt{Message: "a cancel is already in progress", Status: st.Status}
+		st.Status, st.Refunds = billing.StatusCanceled, append(st.Refunds, *f.otherCancel)
+		f.states[o.WorkflowID] = st
+		return fakeUpdate{receipt: answer}, nil
+	}
 	now := time.Now()
 	if f.now != nil {
 		now = f.now()

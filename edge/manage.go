@@ -590,7 +590,11 @@ func (s *Server) sendCancel(ctx context.Context, subscriptionID, token string, r
 	if err == nil {
 		err = h.Get(ctx, &receipt)
 	}
-	if err == nil && !receipt.Duplicate {
+	// A cancel now answered without the subscription ending was not this request's doing: a
+	// cancel from another tab or a backend is already in flight ("a cancel is already in
+	// progress"). Like a duplicate, the state then says what happened.
+	inFlightElsewhere := err == nil && req.When == billing.Now && receipt.Status != billing.StatusCanceled
+	if err == nil && !receipt.Duplicate && !inFlightElsewhere {
 		log.Info("self-service cancel applied", zap.String("status", string(receipt.Status)), zap.Bool("refund", receipt.Refund != nil))
 		return s.donePageFromReceipt(subscriptionID, receipt), http.StatusOK
 	}

@@ -427,3 +427,17 @@ func TestManageCancelWhenTemporalFails(t *testing.T) {
 	require.Equal(t, http.StatusOK, status, page)
 	require.Equal(t, "canceled", outcomeOf(t, page))
 }
+
+func TestManageCancelNowWhileAnotherIsInFlight(t *testing.T) {
+	e := newEnv(t, nil)
+	e.wf.setState(activeState("sub1", e.clock.Now(), 10))
+	action, form, _ := e.confirmForm(e.manageLink("sub1"), "now")
+	form.Set("reason", "break")
+	e.wf.set(func(f *fakeWorkflows) {
+		f.otherCancel = &billing.RefundRecord{Cycle: 2, ImpUID: "imp_c2", Amount: 4321, Requester: billing.RequesterCustomer, At: e.clock.Now()}
+	})
+	status, page, _ := e.postForm(action, form)
+	require.Equal(t, http.StatusOK, status, page)
+	require.Equal(t, "canceled", outcomeOf(t, page), "not \"scheduled\": the other cancel ended it")
+	require.Equal(t, int64(4321), amountIn(t, page, "refund-amount"), "the refund the state records")
+}

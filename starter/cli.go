@@ -84,7 +84,7 @@ func commands() []*command {
 		cancelCommand(), undoCancelCommand(), pauseCommand(), resumeCommand(),
 		changeCommand(), replaceKeyCommand(), retryCommand(),
 		exampleInputCommand(),
-		linkCommand(), // link.go
+		linkCommand(),
 		reconcileCommand(), reconcileShowCommand(), reconcileScheduleCommand(), // reconcile.go
 	}
 }
