@@ -441,3 +441,32 @@ func TestManageCancelNowWhileAnotherIsInFlight(t *testing.T) {
 	require.Equal(t, "canceled", outcomeOf(t, page), "not \"scheduled\": the other cancel ended it")
 	require.Equal(t, int64(4321), amountIn(t, page, "refund-amount"), "the refund the state records")
 }
+
+func TestManagePageForSubscriptionsWithoutARunningPeriod(t *testing.T) {
+	e := newEnv(t, nil)
+	paused := activeState("paused", e.clock.Now(), 10)
+	paused.Status = billing.StatusPaused
+	e.wf.setState(paused)
+	e.wf.setState(billing.State{SubscriptionID: "new", Status: billing.StatusAwaitingRegistration, Plan: basicPlan})
+
+	_, page, _ := e.get(e.manageLink("paused"))
+	require.Contains(t, page, "해지는 바로 적용됩니다", "일반해지 cannot wait for a period that is not running")
+	require.Contains(t, page, `id="option-end"`)
+	require.Contains(t, page, `id="option-now"`)
+
+	_, page, _ = e.get(e.manageLink("new"))
+	require.Contains(t, page, "아직 결제된 금액이 없습니다")
+	require.Equal(t, int64(0), amountIn(t, page, "refund-now"))
+	require.NotContains(t, page, `id="next-charge"`)
+
+	e.wf.set(func(f *fakeWorkflows) { f.queryErr = serviceerror.NewUnavailable("down") })
+	status, page, _ := e.get(e.manageLink("new"))
+	require.Equal(t, http.StatusServiceUnavailable, status)
+	require.Contains(t, page, "불러올 수 없습니다")
+	status, _, _ = e.get(e.manageLink("ghost"))
+	require.Equal(t, http.StatusServiceUnavailable, status, "the query error wins while Temporal is down")
+	e.wf.set(func(f *fakeWorkflows) { f.queryErr = nil })
+	status, page, _ = e.get(e.manageLink("ghost"))
+	require.Equal(t, http.StatusNotFound, status)
+	require.Contains(t, page, "구독을 찾을 수 없습니다")
+}

@@ -150,7 +150,7 @@ func (s *Server) renderQueryFailure(w http.ResponseWriter, id string, err error)
 			TextKo: "잠시 후 이 페이지가 자동으로 새로고침됩니다.", TextEn: "This page reloads by itself in a moment.",
 		})
 	default:
-		s.log.Error("registration page: subscription state unavailable", zap.String("subscription_id", id), zap.Error(err))
+		s.log.Error("customer page: subscription state unavailable", zap.String("subscription_id", id), zap.Error(err))
 		s.renderMessage(w, http.StatusServiceUnavailable, messagePage{
 			HeadingKo: "지금은 구독 정보를 불러올 수 없습니다.", HeadingEn: "The subscription cannot be loaded right now.",
 			TextKo: "잠시 후 다시 시도해 주세요.", TextEn: "Please try again in a moment.",
