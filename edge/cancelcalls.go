@@ -35,13 +35,13 @@ func newCancelCalls(maxEntries int, ttl time.Duration) *cancelCalls {
 func (c *cancelCalls) result(key string) (managePage, bool) {
 	c.mu.Lock()
 	call, ok := c.calls[key]
-	c.mu.Unlock()
+	c.mu.Unlock() // call.page and call.status are written before done closes
 	if !ok {
 		return managePage{}, false
 	}
 	select {
 	case <-call.done:
-		return call.page, call.status == http.StatusOK
+		return call.page, call.status == http.StatusOK && c.now().Sub(call.at) <= c.ttl
 	default:
 		return managePage{}, false
 	}
