@@ -29,7 +29,7 @@ type selfServiceEdge struct {
 	submits atomic.Int64
 }
 
-func (s *stack) withSelfServiceEdge(t *testing.T) *selfServiceEdge {
+func (s *stack) withSelfServiceEdge(t *testing.T, configure ...func(*edge.Config)) *selfServiceEdge {
 	t.Helper()
 	keys, err := signedlink.NewKeys(strings.Repeat("self-service-e2e-", 3))
 	require.NoError(t, err)
@@ -42,8 +42,11 @@ func (s *stack) withSelfServiceEdge(t *testing.T) *selfServiceEdge {
 		h.ServeHTTP(w, r)
 	}))
 	t.Cleanup(srv.Close)
-	e, err := edge.New(edge.Config{PublicURL: srv.URL, IMPCode: "imp00000000", LinkKeys: keys},
-		edge.Deps{Workflows: s.c, PortOne: s.gateway, Logger: zap.NewNop()})
+	cfg := edge.Config{PublicURL: srv.URL, IMPCode: "imp00000000", LinkKeys: keys}
+	for _, c := range configure {
+		c(&cfg)
+	}
+	e, err := edge.New(cfg, edge.Deps{Workflows: s.c, PortOne: s.gateway, Logger: zap.NewNop()})
 	require.NoError(t, err)
 	h = e.Handler()
 	se.url = srv.URL
@@ -115,8 +118,9 @@ func (s *stack) refundsIn(id string) []int64 {
 
 // TestSelfServiceCancelPageInARealBrowser is issue #13's customer path, in headless Chromium on
 // a real server, worker and emulator: 중도해지 refunds exactly the amount shown, 일반해지 leaves
-// access until the period ends, a double submit cancels and refunds once, expired and tampered
-// links open nothing, and an already canceled subscription says so instead of offering buttons.
+// access until the period ends, a double submit cancels and refunds once, the merchant's full
+// refund window refunds the whole charge, expired and tampered links open nothing, and an
+// already canceled subscription says so instead of offering buttons.
 func TestSelfServiceCancelPageInARealBrowser(t *testing.T) {
 	s := newStack(t, stackOptions{})
 	se := s.withSelfServiceEdge(t)
@@ -247,6 +251,32 @@ func TestSelfServiceCancelPageInARealBrowser(t *testing.T) {
 			}
 		}
 		require.Equal(t, 1, canceled, "one cancel")
+		s.checkMoneyInvariants(st)
+	})
+
+	t.Run("a full refund within the merchant's window", func(t *testing.T) {
+		id := "ss-full"
+		s.startPaid(t, id)
+		full := s.withSelfServiceEdge(t, func(c *edge.Config) { c.FullRefundDays = 7 })
+		ctx := browsertest.New(t, 60*time.Second)
+		require.NoError(t, chromedp.Do(ctx, chromedp.Navigate(full.manageURL(t, id)), chromedp.WaitVisible(chromedp.ID("option-full"))))
+		browsertest.Screenshot(ctx, t, "selfservice-overview-full-refund.png")
+		require.Equal(t, int64(9900), dataAmount(ctx, t, "refund-full"))
+		require.NoError(t, chromedp.Do(ctx,
+			chromedp.Click(chromedp.ID("choose-full")), chromedp.WaitVisible(chromedp.ID("confirm")),
+			chromedp.Click(chromedp.ID("reason-switching")),
+			chromedp.Click(chromedp.ID("confirm")), chromedp.WaitVisible(chromedp.ID("outcome")),
+		))
+		require.Equal(t, "canceled", attr(ctx, t, "outcome", "data-outcome"))
+		require.Equal(t, int64(9900), dataAmount(ctx, t, "refund-amount"))
+		eventually(t, 10*time.Second, "the canceled state", func() bool {
+			st, err := s.tryState(id)
+			return err == nil && st.Status == billing.StatusCanceled
+		})
+		st := s.state(id)
+		require.Len(t, st.Refunds, 1)
+		require.Equal(t, int64(9900), st.Refunds[0].Amount)
+		require.Equal(t, []int64{9900}, s.refundsIn(id))
 		s.checkMoneyInvariants(st)
 	})
 
