@@ -138,6 +138,7 @@ func TestKustomizeOverlays(t *testing.T) {
 				}
 			}
 			require.Contains(t, paths, "/portone/webhook")
+			require.Contains(t, paths, "/manage", "the customer's self-service cancel page is public")
 			for _, p := range paths {
 				require.NotContains(t, []string{"/", "/healthz", "/readyz", "/codec"}, p, "%s must not be public", p)
 			}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/paycycle/paycycle/billing"
+	"github.com/paycycle/paycycle/internal/signedlink"
 	"github.com/paycycle/paycycle/localtemporal"
 )
 
@@ -111,6 +112,10 @@ func printBanner(out *syncWriter, cfg *config, s *stack, took time.Duration) {
 	p("\nOr from the command line:\n")
 	p("  %s%s start -id demo-2 -customer demo-cust-2 -plan-name Demo -amount 9900 -interval \"30 seconds\"\n",
 		envPrefix, filepath.Join(cfg.binDir, "starter"))
+	// Links are signed (never /register?subscription_id=): mint them with the stack's secret.
+	p("\nThe customer's self-service cancel page (a signed link; -purpose register for registration):\n")
+	p("  %s=\"$(cat %s)\" %s link -subscription demo-2 -public-url %s\n",
+		signedlink.EnvSecret, filepath.Join(cfg.dataDir, linkKeyFile), filepath.Join(cfg.binDir, "starter"), edge)
 
 	cli := filepath.Join(cfg.binDir, "temporal")
 	addrFlag := ""
@@ -139,7 +144,7 @@ func printBanner(out *syncWriter, cfg *config, s *stack, took time.Duration) {
 		case nameEmulator:
 			args = s.emulator().args
 		case nameEdge:
-			env = s.edgeEnv(keys)
+			env = s.edgeEnv(keys, fmt.Sprintf(`"$(cat %s)"`, filepath.Join(cfg.dataDir, linkKeyFile)))
 		case nameWorker:
 			env = s.workerEnv(keys)
 		}

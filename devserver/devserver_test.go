@@ -344,6 +344,9 @@ func TestDevserverRunsTheStack(t *testing.T) {
 	require.Contains(t, banner, fmt.Sprintf("http://127.0.0.1:%d/__emulator/", p.emulator))
 	require.Contains(t, banner, "cold start")
 	require.Contains(t, banner, "start -id demo-2 -customer demo-cust-2 -plan-name Demo -amount 9900 -interval \"30 seconds\"")
+	require.Contains(t, banner, fmt.Sprintf(`PAYCYCLE_LINK_SECRET="$(cat %s)"`, filepath.Join(dataDir, "link.key")))
+	require.Contains(t, banner, fmt.Sprintf("link -subscription demo-2 -public-url http://127.0.0.1:%d", p.edge))
+	require.NotContains(t, banner, "subscription_id=", "no guessable link")
 	require.Contains(t, banner, "workflow list --query \"ExecutionStatus='Running' AND BillingStatus='active'\"")
 	require.Contains(t, banner, filepath.Join(dataDir, "logs", "worker.log"))
 
@@ -368,6 +371,8 @@ func TestDevserverRunsTheStack(t *testing.T) {
 
 	// The codec key was created and handed to the edge and the worker.
 	keyBytes, err := os.ReadFile(filepath.Join(dataDir, "codec.key"))
+	linkKey, lerr := os.ReadFile(filepath.Join(dataDir, "link.key"))
+	require.NoError(t, lerr, "a link secret is created for the edge")
 	require.NoError(t, err)
 	keys := strings.TrimSpace(string(keyBytes))
 	_, err = codec.ParseKeys(keys)
@@ -395,6 +400,7 @@ func TestDevserverRunsTheStack(t *testing.T) {
 		"TEMPORAL_ADDRESS":        temporalAddr,
 		"TEMPORAL_NAMESPACE":      "default",
 		"PAYCYCLE_CODEC_KEYS":     keys,
+		"PAYCYCLE_LINK_SECRET":    strings.TrimSpace(string(linkKey)),
 	} {
 		require.Equal(t, v, edge.Env[k], "edgeserver %s", k)
 	}

@@ -26,6 +26,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/paycycle/paycycle/internal/signedlink"
 	"github.com/paycycle/paycycle/localtemporal"
 )
 
@@ -233,6 +234,8 @@ type stack struct {
 	children []*child
 	exits    chan *child
 	timings  []timing
+	// linkSecret is the edge's PAYCYCLE_LINK_SECRET (link.key in the data dir).
+	linkSecret string
 }
 
 type timing struct {
@@ -345,8 +348,13 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 		return err
 	}
 
+	linkSecret, _, err := loadOrCreateLinkSecret(filepath.Join(cfg.dataDir, linkKeyFile))
+	if err != nil {
+		return err
+	}
+
 	out := &syncWriter{w: stdout}
-	s := &stack{cfg: cfg, out: out, exits: make(chan *child, len(childNames))}
+	s := &stack{cfg: cfg, out: out, exits: make(chan *child, len(childNames)), linkSecret: linkSecret}
 	var echo *lineEcho
 	if cfg.verbose {
 		echo = &lineEcho{out: out}
@@ -488,9 +496,9 @@ func (s *stack) emulator() *child {
 	}
 }
 
-// edgeEnv is the edge's configuration (its contract with devserver). keys may be a shell
-// expression when printed for a person.
-func (s *stack) edgeEnv(keys string) []string {
+// edgeEnv is the edge's configuration (its contract with devserver). keys and linkSecret may
+// be shell expressions when printed for a person.
+func (s *stack) edgeEnv(keys, linkSecret string) []string {
 	cfg := s.cfg
 	return []string{
 		"BILLING_EDGE_ADDR=" + addr(cfg.edgePort),
@@ -503,6 +511,7 @@ func (s *stack) edgeEnv(keys string) []string {
 		"TEMPORAL_ADDRESS=" + addr(cfg.temporalPort),
 		"TEMPORAL_NAMESPACE=" + localtemporal.DefaultNamespace,
 		"PAYCYCLE_CODEC_KEYS=" + keys,
+		signedlink.EnvSecret + "=" + linkSecret,
 	}
 }
 
@@ -526,7 +535,7 @@ func (s *stack) edge(keys string) *child {
 	return &child{
 		name:      nameEdge,
 		path:      s.cfg.binaryPath(nameEdge),
-		env:       s.edgeEnv(keys),
+		env:       s.edgeEnv(keys, s.linkSecret),
 		healthURL: "http://" + addr(s.cfg.edgePort) + "/healthz",
 		logPath:   s.logPath(nameEdge),
 	}
@@ -574,7 +583,7 @@ func confirmReset(cfg *config, stdin io.Reader, stdout io.Writer) error {
 var dataDirEntries = []string{
 	localtemporal.DBFileName, localtemporal.DBFileName + "-wal", localtemporal.DBFileName + "-shm",
 	localtemporal.DBFileName + "-journal", localtemporal.LogFileName, localtemporal.LockFileName,
-	"codec.key", "logs", "emulator.json",
+	"codec.key", "logs", "emulator.json", linkKeyFile,
 }
 
 func resetDataDir(dir string) error {

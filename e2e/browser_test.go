@@ -16,6 +16,7 @@ import (
 	"github.com/paycycle/paycycle/billing"
 	"github.com/paycycle/paycycle/edge"
 	"github.com/paycycle/paycycle/internal/browsertest"
+	"github.com/paycycle/paycycle/internal/signedlink"
 )
 
 // TestRegistrationInARealBrowser is issue #4's browser path: a customer opens the registration
@@ -27,7 +28,9 @@ func TestRegistrationInARealBrowser(t *testing.T) {
 	var h http.Handler
 	edgeSrv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { h.ServeHTTP(w, r) }))
 	t.Cleanup(edgeSrv.Close)
-	e, err := edge.New(edge.Config{PublicURL: edgeSrv.URL, IMPCode: "imp00000000", IMPScriptURL: s.emuURL + "/__emulator/iamport.js"},
+	keys, err := signedlink.NewKeys(strings.Repeat("e2e-link-secret-", 3))
+	require.NoError(t, err)
+	e, err := edge.New(edge.Config{PublicURL: edgeSrv.URL, IMPCode: "imp00000000", IMPScriptURL: s.emuURL + "/__emulator/iamport.js", LinkKeys: keys},
 		edge.Deps{Workflows: s.c, PortOne: s.gateway, Logger: zap.NewNop()})
 	require.NoError(t, err)
 	h = e.Handler()
@@ -40,9 +43,11 @@ func TestRegistrationInARealBrowser(t *testing.T) {
 				st, err := s.tryState(id)
 				return err == nil && st.Status == billing.StatusAwaitingRegistration
 			})
+			token, err := keys.Sign(signedlink.Register, id, time.Now().Add(time.Hour), time.Now())
+			require.NoError(t, err)
 			ctx := browsertest.New(t, 60*time.Second)
 			require.NoError(t, chromedp.Do(ctx,
-				chromedp.Navigate(edgeSrv.URL+"/register?subscription_id="+id),
+				chromedp.Navigate(signedlink.URL(edgeSrv.URL, signedlink.Register, token)),
 				chromedp.WaitVisible(chromedp.ID("register")),
 				chromedp.SendKeys(chromedp.ID("buyer_name"), "김철수"),
 				chromedp.SendKeys(chromedp.ID("buyer_tel"), "010-4444-"+map[string]string{"redirect": "1111", "popup": "2222"}[mode]),

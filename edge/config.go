@@ -15,6 +15,7 @@ import (
 
 	"github.com/paycycle/paycycle/billing"
 	"github.com/paycycle/paycycle/calendar"
+	"github.com/paycycle/paycycle/internal/signedlink"
 	"github.com/paycycle/paycycle/portone"
 )
 
@@ -31,6 +32,18 @@ const (
 	DefaultReadyTimeout = 2 * time.Second
 	// DefaultRequestTimeout bounds every request as a whole.
 	DefaultRequestTimeout = 20 * time.Second
+	// DefaultRegisterLinkTTL is how long the registration link minted by the demo start page
+	// lives: long enough to finish a registration interrupted by a phone call, short enough that
+	// a link left in a browser history soon opens nothing.
+	DefaultRegisterLinkTTL = 24 * time.Hour
+	// DefaultCancelTimeout bounds the cancel update of the self-service page: a cancel now waits
+	// for the refund at PortOne and the billing-key deletion, so it gets more than one upstream
+	// call's time, and still less than DefaultRequestTimeout so the customer gets a page.
+	DefaultCancelTimeout = 15 * time.Second
+	// MaxFullRefundDays bounds Config.FullRefundDays. Korean law's withdrawal window is 7 days;
+	// a merchant may be more generous, but a month is where "a full refund of an unused period"
+	// stops being believable.
+	MaxFullRefundDays = 31
 	// MaxBodyBytes is the largest request body accepted. PortOne's webhook bodies and the
 	// popup callback are a few hundred bytes; anything near the limit is not from them.
 	MaxBodyBytes = 64 << 10
@@ -45,6 +58,9 @@ type Workflows interface {
 	QueryWorkflow(ctx context.Context, workflowID, runID, queryType string, args ...any) (converter.EncodedValue, error)
 	// ExecuteWorkflow starts a subscription from the demo start page.
 	ExecuteWorkflow(ctx context.Context, options client.StartWorkflowOptions, workflow any, args ...any) (client.WorkflowRun, error)
+	// UpdateWorkflow sends the self-service page's cancel: the same update backends send, so
+	// every rule and invariant of the workflow holds.
+	UpdateWorkflow(ctx context.Context, options client.UpdateWorkflowOptions) (client.WorkflowUpdateHandle, error)
 	// CheckHealth backs the readiness probe.
 	CheckHealth(ctx context.Context, request *client.CheckHealthRequest) (*client.CheckHealthResponse, error)
 }
@@ -77,6 +93,9 @@ type Deps struct {
 	// PortOneObserver, when set and PortOne is built by Flags.Build, observes every PortOne
 	// exchange (portone.WithObserver). Optional.
 	PortOneObserver func(portone.Exchange)
+	// Now is the clock for link expiry and the pro-rata refund shown before a cancel. Optional:
+	// time.Now; tests move it.
+	Now func() time.Time
 }
 
 // PlanOption is one entry of the demo start page's plan catalog.
@@ -146,6 +165,22 @@ type Config struct {
 	// Plans is the demo start page's catalog. Default DefaultPlans().
 	Plans []PlanOption
 
+	// LinkKeys verify the signed links of the registration and self-service pages (and sign the
+	// one the demo start page redirects to); see internal/signedlink. Without them those pages
+	// answer 503, except in demo mode, where New makes an ephemeral secret (links die with the
+	// process) so that a demo needs no setup.
+	LinkKeys *signedlink.Keys
+	// RegisterLinkTTL is the lifetime of the registration link the demo start page mints.
+	// Default DefaultRegisterLinkTTL.
+	RegisterLinkTTL time.Duration
+	// FullRefundDays offers, on the self-service page, a full refund with a cancel now within
+	// this many days of the current period's charge, for merchants whose service allows it (the
+	// 7-day withdrawal of unused digital content: the edge cannot know use, the merchant does).
+	// 0 (default) offers none; at most MaxFullRefundDays.
+	FullRefundDays int
+	// CancelTimeout bounds the self-service cancel update. Default DefaultCancelTimeout.
+	CancelTimeout time.Duration
+
 	// UpstreamTimeout bounds each PortOne lookup and each Temporal call. Default
 	// DefaultUpstreamTimeout.
 	UpstreamTimeout time.Duration
@@ -178,6 +213,12 @@ func (c Config) withDefaults() (Config, error) {
 	if c.RequestTimeout == 0 {
 		c.RequestTimeout = DefaultRequestTimeout
 	}
+	if c.RegisterLinkTTL == 0 {
+		c.RegisterLinkTTL = DefaultRegisterLinkTTL
+	}
+	if c.CancelTimeout == 0 {
+		c.CancelTimeout = DefaultCancelTimeout
+	}
 	c.PublicURL = strings.TrimRight(strings.TrimSpace(c.PublicURL), "/")
 	if err := checkHTTPURL(c.PublicURL); err != nil {
 		return c, fmt.Errorf("edge: public URL: %w", err)
@@ -188,8 +229,14 @@ func (c Config) withDefaults() (Config, error) {
 	if strings.TrimSpace(c.IMPCode) == "" {
 		return c, errors.New("edge: IMP code (PortOne merchant code, e.g. imp00000000) is required")
 	}
-	if c.UpstreamTimeout < 0 || c.ReadyTimeout < 0 || c.RequestTimeout < 0 {
+	if c.UpstreamTimeout < 0 || c.ReadyTimeout < 0 || c.RequestTimeout < 0 || c.CancelTimeout < 0 {
 		return c, errors.New("edge: timeouts must be positive")
+	}
+	if c.RegisterLinkTTL < 0 || c.RegisterLinkTTL > signedlink.MaxTTL {
+		return c, fmt.Errorf("edge: the registration link lifetime must be between 0 and %s", signedlink.MaxTTL)
+	}
+	if c.FullRefundDays < 0 || c.FullRefundDays > MaxFullRefundDays {
+		return c, fmt.Errorf("edge: the self-service full-refund window is %d days; it must be 0 (off) to %d", c.FullRefundDays, MaxFullRefundDays)
 	}
 	seen := map[string]bool{}
 	for i, p := range c.Plans {

@@ -9,8 +9,11 @@
 //     data is relayed to the subscription's workflow.
 //   - GET and POST /registration/complete, GET /registration/result: the end of the NaverPay
 //     recurring-payment registration (redirect and popup modes), verified the same way.
-//   - GET /register: a minimal registration page that opens the NaverPay window through
-//     PortOne's browser SDK (IMP.init, IMP.request_pay).
+//   - GET /register/{token}: a minimal registration page that opens the NaverPay window through
+//     PortOne's browser SDK (IMP.init, IMP.request_pay), behind a signed link.
+//   - GET /manage/{token}, GET /manage/{token}/confirm, POST /manage/{token}/cancel: the
+//     customer's self-service cancel page (일반해지 and 중도해지 side by side), behind a signed
+//     link, sending the workflow's own cancel update.
 //   - GET /register/new and POST /register/start (demo mode only): start a subscription from
 //     a plan catalog, so the whole flow can be shown without the Temporal Web UI.
 //   - GET /healthz and GET /readyz: liveness and readiness.

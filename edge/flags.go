@@ -8,6 +8,7 @@ import (
 
 	"github.com/paycycle/paycycle/internal/config"
 	"github.com/paycycle/paycycle/internal/portoneconf"
+	"github.com/paycycle/paycycle/internal/signedlink"
 	"github.com/paycycle/paycycle/portone"
 )
 
@@ -21,6 +22,10 @@ const (
 	EnvPG           = "PORTONE_PG"
 	EnvNaverChainID = "NAVERPAY_CHAIN_ID"
 	EnvDemo         = "BILLING_DEMO_MODE"
+	// EnvFullRefundDays is Config.FullRefundDays.
+	EnvFullRefundDays = "PAYCYCLE_SELF_SERVICE_FULL_REFUND_DAYS"
+	// EnvLinkSecret holds the signed links' secrets (signedlink.EnvSecret), environment only.
+	EnvLinkSecret = signedlink.EnvSecret
 )
 
 // DefaultAddr is where the edge listens by default: loopback, because in production a
@@ -47,6 +52,15 @@ type Flags struct {
 	NaverChainID string
 	// Demo is Config.Demo (-demo, BILLING_DEMO_MODE).
 	Demo bool
+	// FullRefundDays is Config.FullRefundDays (-self-service-full-refund-days,
+	// PAYCYCLE_SELF_SERVICE_FULL_REFUND_DAYS, default 0: off).
+	FullRefundDays int
+	// LinkKeys are PAYCYCLE_LINK_SECRET's secrets as read by Register (never a flag: it would
+	// show in ps), nil when unset. They are kept parsed, never as text, so that printing Flags
+	// cannot print a secret.
+	LinkKeys *signedlink.Keys
+	// linkErr is why PAYCYCLE_LINK_SECRET did not parse; Config reports it.
+	linkErr error
 	// PortOne describes the PortOne client Build makes when Deps.PortOne is nil; filled by
 	// RegisterPortOne.
 	PortOne portoneconf.Settings
@@ -63,6 +77,12 @@ func (f *Flags) Register(s *config.Set, prefix string) {
 	s.String(&f.PG, prefix+"pg", EnvPG, DefaultPG, "IMP.request_pay pg value")
 	s.String(&f.NaverChainID, prefix+"naver-chain-id", EnvNaverChainID, "", "NaverPay naverChainId, for group merchants only")
 	s.Bool(&f.Demo, prefix+"demo", EnvDemo, false, "serve the demo start page /register/new")
+	s.Int(&f.FullRefundDays, prefix+"self-service-full-refund-days", EnvFullRefundDays, 0,
+		"offer a full refund on the self-service cancel page within this many days of a charge (0: off)")
+	f.LinkKeys, f.linkErr = nil, nil
+	if v := s.Secret(EnvLinkSecret); v != "" {
+		f.LinkKeys, f.linkErr = signedlink.ParseSecrets(v)
+	}
 }
 
 // RegisterPortOne adds the PortOne client flags (-portone-url, ...) for a binary that runs the
@@ -81,13 +101,20 @@ func (f *Flags) Config(listenAddr net.Addr) (Config, error) {
 		public = "http://" + reachableAddr(listenAddr.String())
 	}
 	cfg := Config{
-		PublicURL:    public,
-		IMPCode:      f.IMPCode,
-		IMPScriptURL: f.IMPScriptURL,
-		PG:           f.PG,
-		NaverChainID: f.NaverChainID,
-		Demo:         f.Demo,
+		PublicURL:      public,
+		IMPCode:        f.IMPCode,
+		IMPScriptURL:   f.IMPScriptURL,
+		PG:             f.PG,
+		NaverChainID:   f.NaverChainID,
+		Demo:           f.Demo,
+		FullRefundDays: f.FullRefundDays,
 	}
+	if f.linkErr != nil {
+		// Strict: a malformed secret refuses to start, rather than serving links nobody can
+		// open (or, worse, signing them with a weak secret).
+		return Config{}, fmt.Errorf("edge: %w", f.linkErr)
+	}
+	cfg.LinkKeys = f.LinkKeys
 	return cfg.withDefaults()
 }
 

@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -18,6 +19,7 @@ import (
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
+	"go.temporal.io/sdk/temporal"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest/observer"
@@ -25,6 +27,7 @@ import (
 	"github.com/paycycle/paycycle/billing"
 	"github.com/paycycle/paycycle/calendar"
 	"github.com/paycycle/paycycle/edge"
+	"github.com/paycycle/paycycle/internal/signedlink"
 	"github.com/paycycle/paycycle/portone"
 	"github.com/paycycle/paycycle/portone/portonetest"
 )
@@ -56,6 +59,22 @@ type fakeWorkflows struct {
 	healthErr   error
 	healthBlock bool
 	queryPanic  bool
+	updates     []sentUpdate
+	updateErr   error
+	// updateGate, when set, holds every cancel update until it is closed (a slow refund).
+	updateGate chan struct{}
+	now        func() time.Time
+	// otherCancel plays a cancel from elsewhere already in flight: the update answers "in
+	// progress" and that other cancel then ends the subscription with this refund.
+	otherCancel *billing.RefundRecord
+}
+
+// sentUpdate is one update the fake received.
+type sentUpdate struct {
+	WorkflowID string
+	Name       string
+	UpdateID   string
+	Arg        billing.CancelRequest
 }
 
 func newFakeWorkflows() *fakeWorkflows {
@@ -138,6 +157,95 @@ func (f *fakeWorkflows) ExecuteWorkflow(_ context.Context, options client.StartW
 	return fakeRun{id: options.ID}, nil
 }
 
+func (f *fakeWorkflows) sentUpdates() []sentUpdate {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]sentUpdate(nil), f.updates...)
+}
+
+// UpdateWorkflow plays the workflow's cancel update closely enough for the edge's tests: the
+// request ID dedupes, an ended subscription refuses, a cancel at period end becomes pending and
+// a cancel now refunds (by the same calendar rule) and ends the subscription.
+func (f *fakeWorkflows) UpdateWorkflow(_ context.Context, o client.UpdateWorkflowOptions) (client.WorkflowUpdateHandle, error) {
+	f.mu.Lock()
+	gate := f.updateGate
+	f.mu.Unlock()
+	if gate != nil {
+		<-gate
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.updateErr != nil {
+		return nil, f.updateErr
+	}
+	st, ok := f.states[o.WorkflowID]
+	if !ok {
+		return nil, serviceerror.NewNotFound("workflow not found for ID: " + o.WorkflowID)
+	}
+	req, ok := o.Args[0].(billing.CancelRequest)
+	if o.UpdateName != billing.MsgCancel || !ok {
+		return fakeUpdate{err: fmt.Errorf("unexpected update %q", o.UpdateName)}, nil
+	}
+	f.updates = append(f.updates, sentUpdate{WorkflowID: o.WorkflowID, Name: o.UpdateName, UpdateID: o.UpdateID, Arg: req})
+	if err := req.Validate(); err != nil {
+		return fakeUpdate{err: temporal.NewApplicationError(err.Error(), billing.ErrorTypeInvalidInput)}, nil
+	}
+	if st.Status.Terminal() {
+		return fakeUpdate{err: temporal.NewApplicationError("the subscription has ended ("+string(st.Status)+")", billing.ErrorTypeInvalidInput)}, nil
+	}
+	if slices.Contains(st.RecentRequestIDs, req.RequestID) {
+		return fakeUpdate{receipt: billing.Receipt{Message: "duplicate request: already applied", Status: st.Status, Duplicate: true}}, nil
+	}
+	st.RecentRequestIDs = append(st.RecentRequestIDs, req.RequestID)
+	if f.otherCancel != nil && req.When == billing.Now {
+		answer := billing.Receipt{Message: "a cancel is already in progress", Status: st.Status}
+		st.Status, st.Refunds = billing.StatusCanceled, append(st.Refunds, *f.otherCancel)
+		f.states[o.WorkflowID] = st
+		return fakeUpdate{receipt: answer}, nil
+	}
+	now := time.Now()
+	if f.now != nil {
+		now = f.now()
+	}
+	if req.When == billing.AtPeriodEnd {
+		st.PendingCancel = &req
+		f.states[o.WorkflowID] = st
+		return fakeUpdate{receipt: billing.Receipt{Message: "pending", Status: st.Status, NextChargeAt: st.NextChargeAt}}, nil
+	}
+	var rec *billing.RefundRecord
+	if p := st.CurrentPeriod; p != nil && req.Refund != billing.RefundNone {
+		for _, c := range st.Charges {
+			if c.Cycle == p.Cycle && c.Outcome == billing.OutcomePaid {
+				amount := c.Amount
+				if req.Refund == billing.RefundProrata {
+					amount = calendar.UnusedRefund(c.Amount, calendar.Period{Unit: st.Plan.Interval.Unit, Start: p.Start, End: p.End, FirstDay: p.FirstDay, LastDay: p.LastDay}, now)
+				}
+				rec = &billing.RefundRecord{Cycle: c.Cycle, ImpUID: c.ImpUID, Amount: amount, Requester: req.Requester, Reason: req.Reason, At: now, Outcome: "refunded"}
+				st.Refunds = append(st.Refunds, *rec)
+			}
+		}
+	}
+	st.Status = billing.StatusCanceled
+	f.states[o.WorkflowID] = st
+	return fakeUpdate{receipt: billing.Receipt{Message: "subscription canceled", Status: st.Status, Refund: rec}}, nil
+}
+
+type fakeUpdate struct {
+	receipt billing.Receipt
+	err     error
+}
+
+func (u fakeUpdate) WorkflowID() string { return "" }
+func (u fakeUpdate) RunID() string      { return "" }
+func (u fakeUpdate) UpdateID() string   { return "" }
+func (u fakeUpdate) Get(_ context.Context, ptr any) error {
+	if u.err != nil {
+		return u.err
+	}
+	*ptr.(*billing.Receipt) = u.receipt
+	return nil
+}
+
 func (f *fakeWorkflows) CheckHealth(ctx context.Context, _ *client.CheckHealthRequest) (*client.CheckHealthResponse, error) {
 	f.mu.Lock()
 	block, err := f.healthBlock, f.healthErr
@@ -184,6 +292,43 @@ type testEnv struct {
 	url  string
 	http *http.Client
 	logs *observer.ObservedLogs
+	keys *signedlink.Keys
+	// clock is the edge's (and the fake workflow's) now; tests move it.
+	clock *testClock
+}
+
+// testClock is a settable clock shared by the edge and the fake workflow.
+type testClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *testClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *testClock) Set(t time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = t
+}
+
+// testLinkSecret signs the test edge's links.
+const testLinkSecret = "test-link-secret-0123456789abcdefghijklmnop"
+
+// link mints a signed link path for the test edge.
+func (e *testEnv) link(p signedlink.Purpose, subscriptionID string, ttl time.Duration) string {
+	e.t.Helper()
+	now := e.clock.Now()
+	tok, err := e.keys.Sign(p, subscriptionID, now.Add(ttl), now)
+	require.NoError(e.t, err)
+	return p.Route() + tok
+}
+
+func (e *testEnv) registerLink(subscriptionID string) string {
+	return e.link(signedlink.Register, subscriptionID, time.Hour)
 }
 
 // basicPlan is the plan used by most tests.
@@ -211,17 +356,22 @@ func newEnvDeps(t *testing.T, emu *portonetest.Emulator, lookup edge.PaymentLook
 	t.Helper()
 	core, logs := observer.New(zapcore.DebugLevel)
 	wf := newFakeWorkflows()
+	clock := &testClock{t: time.Now()}
+	wf.now = clock.Now
+	keys, err := signedlink.NewKeys(testLinkSecret)
+	require.NoError(t, err)
 	ts := httptest.NewUnstartedServer(nil)
 	cfg := edge.Config{
 		PublicURL:       "http://" + ts.Listener.Addr().String(),
 		IMPCode:         "imp12345678",
 		UpstreamTimeout: 3 * time.Second,
 		ReadyTimeout:    200 * time.Millisecond,
+		LinkKeys:        keys,
 	}
 	if configure != nil {
 		configure(&cfg)
 	}
-	deps := edge.Deps{Workflows: wf, PortOne: lookup, Logger: zap.New(core)}
+	deps := edge.Deps{Workflows: wf, PortOne: lookup, Logger: zap.New(core), Now: clock.Now}
 	if withDeps != nil {
 		withDeps(&deps)
 	}
@@ -231,7 +381,7 @@ func newEnvDeps(t *testing.T, emu *portonetest.Emulator, lookup edge.PaymentLook
 	ts.Start()
 	t.Cleanup(ts.Close)
 	e := &testEnv{
-		t: t, wf: wf, srv: srv, url: ts.URL, logs: logs, emu: emu,
+		t: t, wf: wf, srv: srv, url: ts.URL, logs: logs, emu: emu, keys: keys, clock: clock,
 		http: &http.Client{
 			Timeout:       10 * time.Second,
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },

@@ -12,6 +12,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/paycycle/paycycle/billing"
+	"github.com/paycycle/paycycle/internal/signedlink"
 	"github.com/paycycle/paycycle/internal/textfmt"
 )
 
@@ -70,23 +71,16 @@ type registerPage struct {
 	Config       pageConfig
 }
 
-// handleRegisterPage is GET /register?subscription_id=X: the minimal NaverPay registration
-// page. It answers 400 without a subscription_id, 404 for an unknown subscription, 503 when
-// Temporal cannot answer, a plain 200 message when the subscription is not awaiting
-// registration, and otherwise the page.
+// handleRegisterPage is GET /register/{token}: the minimal NaverPay registration page, opened by
+// a signed registration link (see verifyLink for the answers to a bad one). It answers 404 for
+// an unknown subscription, 503 when Temporal cannot answer, a plain 200 message when the
+// subscription is not awaiting registration, and otherwise the page.
 func (s *Server) handleRegisterPage(w http.ResponseWriter, r *http.Request) {
-	id := strings.TrimSpace(r.URL.Query().Get("subscription_id"))
-	if id == "" {
-		s.renderMessage(w, http.StatusBadRequest, messagePage{
-			HeadingKo: "구독 ID가 필요합니다.", HeadingEn: "A subscription ID is required.",
-			TextKo: "받으신 등록 링크를 그대로 열어 주세요.", TextEn: "Please open the registration link exactly as you received it.",
-		})
+	l, ok := s.verifyLink(w, r, signedlink.Register)
+	if !ok {
 		return
 	}
-	if billing.ValidateSubscriptionID(id) != nil {
-		s.renderNoSubscription(w)
-		return
-	}
+	id, token := l.SubscriptionID, r.PathValue("token")
 	st, err := s.queryState(r.Context(), id)
 	if err != nil {
 		s.renderQueryFailure(w, id, err)
@@ -110,8 +104,10 @@ func (s *Server) handleRegisterPage(w http.ResponseWriter, r *http.Request) {
 		IntervalEn:   plan.Interval.String(),
 		IMPScriptURL: s.cfg.IMPScriptURL,
 		Config: pageConfig{
-			IMPCode:     s.cfg.IMPCode,
-			CompleteURL: s.link("/registration/complete"),
+			IMPCode: s.cfg.IMPCode,
+			// The token rides along so that the result page can offer "try again" with the
+			// customer's own link, never one minted from a subscription ID in a query.
+			CompleteURL: s.link("/registration/complete") + "?" + url.Values{"link": {token}}.Encode(),
 			Params: impParams{
 				PG:               s.cfg.PG,
 				PayMethod:        "naverpay",
@@ -119,15 +115,15 @@ func (s *Server) handleRegisterPage(w http.ResponseWriter, r *http.Request) {
 				MerchantUID:      billing.RegistrationMerchantUID(id, randomString(8)),
 				Name:             plan.Name,
 				Amount:           plan.Amount,
-				MRedirectURL:     s.publicURL("/registration/complete"),
+				MRedirectURL:     s.publicURL("/registration/complete") + "?" + url.Values{"link": {token}}.Encode(),
 				NaverProductCode: code,
 				NaverChainID:     s.cfg.NaverChainID,
 			},
 		},
 	}
 	if s.cfg.Demo {
-		// Outside demo mode the page never shows personal data: anyone who learns a
-		// subscription ID can open it.
+		// Outside demo mode the page never shows personal data: a registration link is often
+		// forwarded (a family member pays), and whoever holds it can open the page.
 		page.BuyerName, page.BuyerTel, page.BuyerEmail = st.Buyer.Name, st.Buyer.Tel, st.Buyer.Email
 	}
 	s.render(w, http.StatusOK, "register.html", page)
@@ -154,7 +150,7 @@ func (s *Server) renderQueryFailure(w http.ResponseWriter, id string, err error)
 			TextKo: "잠시 후 이 페이지가 자동으로 새로고침됩니다.", TextEn: "This page reloads by itself in a moment.",
 		})
 	default:
-		s.log.Error("registration page: subscription state unavailable", zap.String("subscription_id", id), zap.Error(err))
+		s.log.Error("customer page: subscription state unavailable", zap.String("subscription_id", id), zap.Error(err))
 		s.renderMessage(w, http.StatusServiceUnavailable, messagePage{
 			HeadingKo: "지금은 구독 정보를 불러올 수 없습니다.", HeadingEn: "The subscription cannot be loaded right now.",
 			TextKo: "잠시 후 다시 시도해 주세요.", TextEn: "Please try again in a moment.",
@@ -308,5 +304,14 @@ func (s *Server) handleStart(w http.ResponseWriter, r *http.Request) {
 	}
 	s.log.Info("demo start: subscription started", zap.String("workflow_id", workflowID), zap.String("run_id", runID),
 		zap.String("plan", plan.Code))
-	http.Redirect(w, r, s.link("/register")+"?"+url.Values{"subscription_id": {in.SubscriptionID}}.Encode(), http.StatusSeeOther)
+	target, err := s.signedLink(signedlink.Register, in.SubscriptionID, s.cfg.RegisterLinkTTL)
+	if err != nil {
+		s.log.Error("demo start: registration link not signed", zap.String("workflow_id", workflowID), zap.Error(err))
+		s.renderMessage(w, http.StatusServiceUnavailable, messagePage{
+			HeadingKo: "구독은 시작되었지만 등록 링크를 만들 수 없습니다.", HeadingEn: "The subscription started, but no registration link could be made.",
+			TextEn: "Mint one with: starter link -subscription " + in.SubscriptionID + " -purpose register",
+		})
+		return
+	}
+	http.Redirect(w, r, target, http.StatusSeeOther)
 }

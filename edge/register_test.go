@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/api/serviceerror"
@@ -13,6 +14,7 @@ import (
 	"github.com/paycycle/paycycle/billing"
 	"github.com/paycycle/paycycle/calendar"
 	"github.com/paycycle/paycycle/edge"
+	"github.com/paycycle/paycycle/internal/signedlink"
 )
 
 func TestRegisterPageOpensTheNaverPayWindow(t *testing.T) {
@@ -21,14 +23,16 @@ func TestRegisterPageOpensTheNaverPayWindow(t *testing.T) {
 	})
 	e.subscription("sub1", "cust-1")
 
-	status, page, res := e.get("/register?subscription_id=sub1")
+	link := e.registerLink("sub1")
+	token := strings.TrimPrefix(link, "/register/")
+	status, page, res := e.get(link)
 	require.Equal(t, http.StatusOK, status, page)
 	require.Equal(t, "text/html; charset=utf-8", res.Header.Get("Content-Type"))
 	require.Equal(t, "no-store", res.Header.Get("Cache-Control"))
 
 	cfg := parseIMPConfig(t, page)
 	require.Equal(t, "imp12345678", cfg.IMPCode)
-	require.Equal(t, "/registration/complete", cfg.CompleteURL)
+	require.Equal(t, "/registration/complete?link="+token, cfg.CompleteURL, "the link rides along for the result page's retry")
 	p := cfg.Params
 	require.Equal(t, "naverpay", p["pg"])
 	require.Equal(t, "naverpay", p["pay_method"])
@@ -36,7 +40,7 @@ func TestRegisterPageOpensTheNaverPayWindow(t *testing.T) {
 	require.Equal(t, basicPlan.Name, p["name"])
 	require.EqualValues(t, 9900, p["amount"])
 	require.Equal(t, "basic-monthly", p["naverProductCode"], "the plan's code, never random")
-	require.Equal(t, e.url+"/registration/complete", p["m_redirect_url"])
+	require.Equal(t, e.url+"/registration/complete?link="+token, p["m_redirect_url"])
 	require.NotContains(t, p, "naverChainId")
 	muid, _ := p["merchant_uid"].(string)
 	require.Regexp(t, `^sub1-reg-[a-z0-9]{8}$`, muid)
@@ -58,7 +62,7 @@ func TestRegisterPageOpensTheNaverPayWindow(t *testing.T) {
 	require.Contains(t, page, "매월")
 
 	// Every view gets a fresh merchant_uid: PortOne never accepts one twice.
-	_, page2, _ := e.get("/register?subscription_id=sub1")
+	_, page2, _ := e.get(link)
 	require.NotEqual(t, muid, parseIMPConfig(t, page2).Params["merchant_uid"])
 }
 
@@ -73,13 +77,15 @@ func TestRegisterPageOptionalParameters(t *testing.T) {
 		Plan:  billing.Plan{Name: "no code plan", Amount: 1000, Interval: calendar.Interval{Unit: calendar.Second, Count: 30}},
 		Buyer: billing.Buyer{Name: "홍길동", Tel: "010-1111-2222", Email: "hong@example.com"},
 	})
-	status, page, _ := e.get("/register?subscription_id=sub1")
+	link := e.registerLink("sub1")
+	token := strings.TrimPrefix(link, "/register/")
+	status, page, _ := e.get(link)
 	require.Equal(t, http.StatusOK, status)
 	cfg := parseIMPConfig(t, page)
 	require.Equal(t, "chain-7", cfg.Params["naverChainId"])
 	require.Equal(t, "no code plan", cfg.Params["naverProductCode"], "a plan without a code falls back to its name")
-	require.Equal(t, "https://pay.example.com/billing/registration/complete", cfg.Params["m_redirect_url"])
-	require.Equal(t, "/billing/registration/complete", cfg.CompleteURL, "links keep the public URL's path prefix")
+	require.Equal(t, "https://pay.example.com/billing/registration/complete?link="+token, cfg.Params["m_redirect_url"])
+	require.Equal(t, "/billing/registration/complete?link="+token, cfg.CompleteURL, "links keep the public URL's path prefix")
 	require.Contains(t, page, `value="010-1111-2222"`, "demo mode pre-fills the buyer")
 	require.Contains(t, page, "30초마다")
 
@@ -88,27 +94,32 @@ func TestRegisterPageOptionalParameters(t *testing.T) {
 		SubscriptionID: "sub1", CustomerUID: "cust-1", Status: billing.StatusAwaitingRegistration, Plan: basicPlan,
 		Buyer: billing.Buyer{Tel: "010-1111-2222"},
 	})
-	_, page, _ = e2.get("/register?subscription_id=sub1")
+	_, page, _ = e2.get(e2.registerLink("sub1"))
 	require.NotContains(t, page, "010-1111-2222", "outside demo mode the page shows no personal data")
 }
 
 func TestRegisterPageForOtherSubscriptions(t *testing.T) {
 	tests := []struct {
 		name       string
-		query      string
+		path       func(e *testEnv) string
 		state      *billing.State
 		queryErr   error
 		wantStatus int
 		wantText   string
 	}{
-		{"no subscription_id", "", nil, nil, http.StatusBadRequest, "구독 ID가 필요합니다"},
-		{"invalid subscription_id", "subscription_id=" + url.QueryEscape("../etc"), nil, nil, http.StatusNotFound, "구독을 찾을 수 없습니다"},
-		{"unknown subscription", "subscription_id=ghost", nil, nil, http.StatusNotFound, "구독을 찾을 수 없습니다"},
-		{"already active", "subscription_id=sub1", &billing.State{SubscriptionID: "sub1", Status: billing.StatusActive, Plan: basicPlan}, nil, http.StatusOK, "이미 네이버페이 정기결제가 등록된 구독입니다"},
-		{"canceled", "subscription_id=sub1", &billing.State{SubscriptionID: "sub1", Status: billing.StatusCanceled, Plan: basicPlan}, nil, http.StatusOK, "종료된 구독입니다"},
-		{"payment method required", "subscription_id=sub1", &billing.State{SubscriptionID: "sub1", Status: billing.StatusPaymentMethodRequired, Plan: basicPlan}, nil, http.StatusOK, "payment_method_required"},
-		{"workflow not ready yet", "subscription_id=sub1", nil, serviceerror.NewWorkflowNotReady("not ready"), http.StatusServiceUnavailable, "준비하고 있습니다"},
-		{"Temporal unavailable", "subscription_id=sub1", nil, serviceerror.NewUnavailable("down"), http.StatusServiceUnavailable, "불러올 수 없습니다"},
+		{"bare /register", func(*testEnv) string { return "/register" }, nil, nil, http.StatusBadRequest, "링크가 올바르지 않습니다"},
+		{"the old guessable link", func(*testEnv) string { return "/register?subscription_id=sub1" }, &billing.State{SubscriptionID: "sub1", Status: billing.StatusAwaitingRegistration, Plan: basicPlan}, nil, http.StatusBadRequest, "링크가 올바르지 않습니다"},
+		{"a bare subscription ID as the token", func(*testEnv) string { return "/register/sub1" }, &billing.State{SubscriptionID: "sub1", Status: billing.StatusAwaitingRegistration, Plan: basicPlan}, nil, http.StatusBadRequest, "This link is incomplete"},
+		{"a genuine link to an impossible ID", func(e *testEnv) string { return e.registerLink("../etc") }, nil, nil, http.StatusBadRequest, "링크가 올바르지 않습니다"},
+		{"a manage link", func(e *testEnv) string {
+			return "/register/" + strings.TrimPrefix(e.link(signedlink.Manage, "sub1", time.Hour), "/manage/")
+		}, &billing.State{SubscriptionID: "sub1", Status: billing.StatusAwaitingRegistration, Plan: basicPlan}, nil, http.StatusForbidden, "확인할 수 없는 링크입니다"},
+		{"unknown subscription", func(e *testEnv) string { return e.registerLink("ghost") }, nil, nil, http.StatusNotFound, "구독을 찾을 수 없습니다"},
+		{"already active", func(e *testEnv) string { return e.registerLink("sub1") }, &billing.State{SubscriptionID: "sub1", Status: billing.StatusActive, Plan: basicPlan}, nil, http.StatusOK, "이미 네이버페이 정기결제가 등록된 구독입니다"},
+		{"canceled", func(e *testEnv) string { return e.registerLink("sub1") }, &billing.State{SubscriptionID: "sub1", Status: billing.StatusCanceled, Plan: basicPlan}, nil, http.StatusOK, "종료된 구독입니다"},
+		{"payment method required", func(e *testEnv) string { return e.registerLink("sub1") }, &billing.State{SubscriptionID: "sub1", Status: billing.StatusPaymentMethodRequired, Plan: basicPlan}, nil, http.StatusOK, "payment_method_required"},
+		{"workflow not ready yet", func(e *testEnv) string { return e.registerLink("sub1") }, nil, serviceerror.NewWorkflowNotReady("not ready"), http.StatusServiceUnavailable, "준비하고 있습니다"},
+		{"Temporal unavailable", func(e *testEnv) string { return e.registerLink("sub1") }, nil, serviceerror.NewUnavailable("down"), http.StatusServiceUnavailable, "불러올 수 없습니다"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -117,7 +128,7 @@ func TestRegisterPageForOtherSubscriptions(t *testing.T) {
 				e.wf.setState(*tt.state)
 			}
 			e.wf.set(func(f *fakeWorkflows) { f.queryErr = tt.queryErr })
-			status, page, _ := e.get("/register?" + tt.query)
+			status, page, _ := e.get(tt.path(e))
 			require.Equal(t, tt.wantStatus, status, page)
 			require.Contains(t, page, tt.wantText)
 			require.NotContains(t, page, "imp-config", "no registration window outside awaiting_registration")
@@ -161,7 +172,13 @@ func TestDemoStartStartsTheWorkflow(t *testing.T) {
 	}
 	status, body, res := e.postForm("/register/start", form)
 	require.Equal(t, http.StatusSeeOther, status, body)
-	require.Equal(t, "/register?subscription_id=demo-abc12345", res.Header.Get("Location"))
+	loc := res.Header.Get("Location")
+	require.True(t, strings.HasPrefix(loc, "/register/"), loc)
+	require.NotContains(t, loc, "demo-abc12345", "a signed link, never the subscription ID")
+	l, err := e.keys.Verify(strings.TrimPrefix(loc, "/register/"), signedlink.Register, e.clock.Now())
+	require.NoError(t, err)
+	require.Equal(t, "demo-abc12345", l.SubscriptionID)
+	require.WithinDuration(t, e.clock.Now().Add(edge.DefaultRegisterLinkTTL), l.Expires, 2*time.Second)
 
 	starts := e.wf.started()
 	require.Len(t, starts, 1)

@@ -14,6 +14,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/paycycle/paycycle/billing"
+	"github.com/paycycle/paycycle/internal/signedlink"
 	"github.com/paycycle/paycycle/internal/textfmt"
 	"github.com/paycycle/paycycle/portone"
 )
@@ -44,16 +45,21 @@ const (
 // regResult is where the buyer is sent after the NaverPay window: the query of
 // GET /registration/result.
 type regResult struct {
-	Outcome        string
+	Outcome string
+	// SubscriptionID is the subscription the verified (or claimed) merchant_uid names; it
+	// never travels in the result's query, only decides whether Link belongs to it.
 	SubscriptionID string
-	Reason         string
-	ErrorMsg       string
+	// Link is the registration page's signed token, carried through the NaverPay window, for
+	// the "try again" link.
+	Link     string
+	Reason   string
+	ErrorMsg string
 }
 
 func (r regResult) query() url.Values {
 	q := url.Values{"outcome": {r.Outcome}}
-	if r.SubscriptionID != "" {
-		q.Set("subscription_id", r.SubscriptionID)
+	if r.Link != "" {
+		q.Set("link", r.Link)
 	}
 	if r.Reason != "" {
 		q.Set("reason", r.Reason)
@@ -168,7 +174,7 @@ func (s *Server) handleCompleteRedirect(w http.ResponseWriter, r *http.Request) 
 		s.renderResult(w, http.StatusBadRequest, regResult{Outcome: OutcomeFailed, Reason: reasonInvalid})
 		return
 	}
-	res := s.complete(r.Context(), c)
+	res := s.withRetryLink(s.complete(r.Context(), c), r.URL.Query().Get("link"))
 	http.Redirect(w, r, s.resultLink(res), http.StatusSeeOther)
 }
 
@@ -207,8 +213,26 @@ func (s *Server) handleCompletePopup(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusBadRequest, CompletionAnswer{Error: "imp_uid, merchant_uid or error_msg is required"})
 		return
 	}
-	res := s.complete(r.Context(), c)
+	res := s.withRetryLink(s.complete(r.Context(), c), r.URL.Query().Get("link"))
 	writeJSON(w, http.StatusOK, CompletionAnswer{Redirect: s.resultLink(res)})
+}
+
+// withRetryLink keeps the registration page's token for the result page when it is a genuine,
+// unexpired registration link for the subscription the result is about.
+func (s *Server) withRetryLink(res regResult, token string) regResult {
+	if l, ok := s.registerLinkFor(token); ok && l.SubscriptionID == res.SubscriptionID && res.SubscriptionID != "" {
+		res.Link = token
+	}
+	return res
+}
+
+// registerLinkFor verifies a registration token without answering the request.
+func (s *Server) registerLinkFor(token string) (signedlink.Link, bool) {
+	if s.keys == nil || token == "" {
+		return signedlink.Link{}, false
+	}
+	l, err := s.keys.Verify(token, signedlink.Register, s.now())
+	return l, err == nil
 }
 
 func (s *Server) resultLink(res regResult) string {

@@ -7,12 +7,14 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/api/serviceerror"
 
 	"github.com/paycycle/paycycle/billing"
 	"github.com/paycycle/paycycle/edge"
+	"github.com/paycycle/paycycle/internal/signedlink"
 )
 
 // followResult opens the result page a completion sent the buyer to.
@@ -71,10 +73,12 @@ func TestRegistrationRedirectFailureShowsNaverPayMessageVerbatim(t *testing.T) {
 	msg := `[NAVERPAY] 사용자가 등록을 취소했습니다. <script>alert("x")</script> & 다시 시도`
 	muid := billing.RegistrationMerchantUID("sub1", "a1b2c3d4")
 
+	link := e.registerLink("sub1")
 	status, _, res := e.get("/registration/complete?" + url.Values{
-		"imp_success": {"false"}, "merchant_uid": {muid}, "error_msg": {msg},
+		"imp_success": {"false"}, "merchant_uid": {muid}, "error_msg": {msg}, "link": {strings.TrimPrefix(link, "/register/")},
 	}.Encode())
 	require.Equal(t, http.StatusSeeOther, status)
+	require.NotContains(t, res.Header.Get("Location"), "subscription_id", "the result never names the subscription")
 	require.Equal(t, []sentSignal{{
 		WorkflowID: billing.WorkflowID("sub1"),
 		Name:       billing.SignalRegistrationFailed,
@@ -91,7 +95,17 @@ func TestRegistrationRedirectFailureShowsNaverPayMessageVerbatim(t *testing.T) {
 	shown := page[i+len(`id="error-msg" class="error">`):]
 	shown = shown[:strings.Index(shown, "</p>")]
 	require.Equal(t, msg, html.UnescapeString(shown))
-	require.Contains(t, page, `href="/register?subscription_id=sub1"`, "a link back to try again")
+	require.Contains(t, page, `href="`+link+`"`, "a link back to try again: the customer's own signed link")
+
+	// Without the link, or with another subscription's, there is nothing to offer: a retry link
+	// is never minted from the merchant_uid, which anyone can type.
+	for _, other := range []string{"", strings.TrimPrefix(e.registerLink("sub2"), "/register/")} {
+		_, _, res = e.get("/registration/complete?" + url.Values{
+			"imp_success": {"false"}, "merchant_uid": {muid}, "error_msg": {msg}, "link": {other},
+		}.Encode())
+		_, page = e.followResult(res.Header.Get("Location"))
+		require.NotContains(t, page, `id="retry"`)
+	}
 }
 
 func TestRegistrationNotTrustedWithoutPortOne(t *testing.T) {
@@ -250,12 +264,17 @@ func TestRegistrationWhenTheSubscriptionCannotBeTold(t *testing.T) {
 
 func TestResultPageRejectsUnknownOutcomes(t *testing.T) {
 	e := newEnv(t, nil)
-	status, body, _ := e.get("/registration/result?outcome=hacked&subscription_id=sub1")
+	status, body, _ := e.get("/registration/result?outcome=hacked&link=x")
 	require.Equal(t, http.StatusBadRequest, status)
 	require.NotContains(t, body, "hacked")
-	// An invalid subscription ID gets no retry link.
-	status, body, _ = e.get("/registration/result?outcome=failed&reason=naverpay&subscription_id=" + url.QueryEscape(`"><script>`))
+	// A link that does not verify (or the old subscription_id) gets no retry link.
+	for _, q := range []string{"link=" + url.QueryEscape(`"><script>`), "subscription_id=sub1", "link=" + strings.TrimPrefix(e.link(signedlink.Manage, "sub1", time.Hour), "/manage/")} {
+		status, body, _ = e.get("/registration/result?outcome=failed&reason=naverpay&" + q)
+		require.Equal(t, http.StatusOK, status)
+		require.NotContains(t, body, `id="retry"`, q)
+		require.NotContains(t, body, "<script>")
+	}
+	status, body, _ = e.get("/registration/result?outcome=failed&reason=naverpay&link=" + strings.TrimPrefix(e.registerLink("sub1"), "/register/"))
 	require.Equal(t, http.StatusOK, status)
-	require.NotContains(t, body, `id="retry"`)
-	require.NotContains(t, body, "<script>")
+	require.Contains(t, body, `id="retry"`)
 }

@@ -2,10 +2,9 @@ package edge
 
 import (
 	"net/http"
-	"net/url"
 	"strings"
 
-	"github.com/paycycle/paycycle/billing"
+	"github.com/paycycle/paycycle/internal/signedlink"
 	"github.com/paycycle/paycycle/internal/textfmt"
 )
 
@@ -51,17 +50,17 @@ var failureTexts = map[string][2]string{
 func (s *Server) handleResult(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	res := regResult{
-		Outcome:        q.Get("outcome"),
-		SubscriptionID: strings.TrimSpace(q.Get("subscription_id")),
-		Reason:         q.Get("reason"),
-		ErrorMsg:       textfmt.Truncate(q.Get("error_msg"), maxErrorMsg),
+		Outcome:  q.Get("outcome"),
+		Reason:   q.Get("reason"),
+		ErrorMsg: textfmt.Truncate(q.Get("error_msg"), maxErrorMsg),
 	}
-	if billing.ValidateSubscriptionID(res.SubscriptionID) != nil {
-		res.SubscriptionID = ""
-	}
+	// Anyone can type this page's query, so "try again" only ever leads to a registration link
+	// the edge signed: what the customer came with, verified again here.
 	retry := ""
-	if res.SubscriptionID != "" {
-		retry = s.link("/register") + "?" + url.Values{"subscription_id": {res.SubscriptionID}}.Encode()
+	if token := strings.TrimSpace(q.Get("link")); token != "" {
+		if _, ok := s.registerLinkFor(token); ok {
+			retry = s.link(signedlink.Register.Route() + token)
+		}
 	}
 	page := resultPage{Outcome: res.Outcome}
 	switch res.Outcome {

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"go.uber.org/zap"
+
+	"github.com/paycycle/paycycle/internal/signedlink"
 )
 
 // Server is the HTTP edge. Create it with New; it is safe for concurrent use.
@@ -26,6 +28,12 @@ type Server struct {
 	// onVerdict and metrics are Deps.WebhookVerdict and Deps.Metrics.
 	onVerdict func(string)
 	metrics   http.Handler
+	// keys are cfg.LinkKeys, or the ephemeral demo secret; nil when links are not configured.
+	keys *signedlink.Keys
+	now  func() time.Time
+	// cancels shares one cancel among the submits of one form (a double click) and remembers
+	// its answer for a while, so the second submit shows the first one's result.
+	cancels *cancelCalls
 }
 
 // New checks cfg, fills its defaults and returns a Server.
@@ -62,6 +70,22 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		relayed:   newDedupe(4096, 30*time.Minute),
 		onVerdict: deps.WebhookVerdict,
 		metrics:   deps.Metrics,
+		keys:      cfg.LinkKeys,
+		now:       deps.Now,
+		cancels:   newCancelCalls(1024, 30*time.Minute),
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.keys == nil && cfg.Demo {
+		keys, err := signedlink.NewKeys(randomString(48))
+		if err != nil {
+			return nil, err
+		}
+		s.keys = keys
+		s.log.Warn("demo mode without " + signedlink.EnvSecret + ": registration and self-service links are signed with an ephemeral secret and die with this process")
+	} else if s.keys == nil {
+		s.log.Warn(signedlink.EnvSecret + " is not set: registration and self-service links answer 503 until it is")
 	}
 	s.handler = s.routes()
 	return s, nil
@@ -80,7 +104,14 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /registration/complete", s.handleCompleteRedirect)
 	mux.HandleFunc("POST /registration/complete", s.handleCompletePopup)
 	mux.HandleFunc("GET /registration/result", s.handleResult)
-	mux.HandleFunc("GET /register", s.handleRegisterPage)
+	// The bare /register and /manage (a link cut short, or the old ?subscription_id= form) get
+	// a page saying the link is incomplete; only a signed token opens anything.
+	mux.HandleFunc("GET /register", s.handleBareLink)
+	mux.HandleFunc("GET "+signedlink.Register.Route()+"{token}", s.handleRegisterPage)
+	mux.HandleFunc("GET /manage", s.handleBareLink)
+	mux.HandleFunc("GET "+signedlink.Manage.Route()+"{token}", s.handleManagePage)
+	mux.HandleFunc("GET "+signedlink.Manage.Route()+"{token}/confirm", s.handleManageConfirm)
+	mux.HandleFunc("POST "+signedlink.Manage.Route()+"{token}/cancel", s.handleManageCancel)
 	mux.HandleFunc("GET /healthz", s.handleHealthz)
 	mux.HandleFunc("GET /readyz", s.handleReadyz)
 	if s.metrics != nil {
@@ -92,6 +123,11 @@ func (s *Server) routes() http.Handler {
 		})
 		mux.HandleFunc("GET /register/new", s.handleNewPage)
 		mux.HandleFunc("POST /register/start", s.handleStart)
+	} else {
+		// Without demo mode the start page does not exist, rather than being read as a
+		// registration link "new" that does not verify.
+		mux.HandleFunc("GET /register/new", http.NotFound)
+		mux.HandleFunc("POST /register/start", http.NotFound)
 	}
 	return s.middleware(mux)
 }

@@ -73,12 +73,12 @@ func TestMethodNotAllowed(t *testing.T) {
 func TestPanicsAreRecovered(t *testing.T) {
 	e := newEnv(t, nil)
 	e.wf.set(func(f *fakeWorkflows) { f.queryPanic = true })
-	status, _, _ := e.get("/register?subscription_id=sub1")
+	status, _, _ := e.get(e.registerLink("sub1"))
 	require.Equal(t, http.StatusInternalServerError, status)
 	panics := e.logs.FilterMessage("panic while serving a request").All()
 	require.Len(t, panics, 1)
 	require.Equal(t, zapcore.ErrorLevel, panics[0].Level)
-	require.Equal(t, "GET /register", panics[0].ContextMap()["route"])
+	require.Equal(t, "GET /register/{token}", panics[0].ContextMap()["route"])
 
 	// The server keeps serving.
 	status, _, _ = e.get("/healthz")
@@ -104,7 +104,9 @@ func TestAccessLogsCarryNoPersonalData(t *testing.T) {
 		"buyer_tel": {tel}, "buyer_email": {email},
 	})
 	require.Equal(t, http.StatusSeeOther, status)
-	status, page, _ := e.get("/register?subscription_id=sub1&buyer_tel=" + url.QueryEscape(tel))
+	link := e.registerLink("sub1")
+	token := strings.TrimPrefix(link, "/register/")
+	status, page, _ := e.get(link + "?buyer_tel=" + url.QueryEscape(tel))
 	require.Equal(t, http.StatusOK, status)
 	require.Contains(t, page, customerUID)
 	status, _, _ = e.get("/registration/complete?" + url.Values{
@@ -128,13 +130,13 @@ func TestAccessLogsCarryNoPersonalData(t *testing.T) {
 		require.Equal(t, "127.0.0.1", fields["remote_ip"])
 	}
 	require.Equal(t, map[string]bool{
-		"POST /register/start": true, "GET /register": true, "GET /registration/complete": true,
+		"POST /register/start": true, "GET /register/{token}": true, "GET /registration/complete": true,
 		"GET /registration/result": true, "POST /portone/webhook": true,
 	}, routes)
 
 	for _, entry := range e.logs.All() {
 		line := entry.Message + " " + fmt.Sprint(entry.ContextMap())
-		for _, secret := range []string{tel, "9876-5432", email, customerUID, errorMsg, "subscription_id=", "imp_success", "error_msg"} {
+		for _, secret := range []string{tel, "9876-5432", email, customerUID, errorMsg, "subscription_id=", "imp_success", "error_msg", token} {
 			require.NotContains(t, line, secret, "log line %q leaks %q", entry.Message, secret)
 		}
 	}
@@ -202,6 +204,8 @@ func TestFlags(t *testing.T) {
 		edge.EnvDemo:             "true",
 		portoneconf.EnvAPIKey:    "key-from-env",
 		portoneconf.EnvAPISecret: "secret-from-env",
+		edge.EnvLinkSecret:       " link-secret-from-env-0123456789abcdef , older-link-secret-0123456789abcdefghij ",
+		edge.EnvFullRefundDays:   "7",
 	}
 	parse := func(t *testing.T, env map[string]string, prefix string, args ...string) (*edge.Flags, *flag.FlagSet, error) {
 		t.Helper()
@@ -219,6 +223,8 @@ func TestFlags(t *testing.T) {
 	require.NotNil(t, fs.Lookup("edge-addr"))
 	require.Equal(t, "key-from-env", f.PortOne.Credentials.Key)
 	require.NotContains(t, fmt.Sprintf("%v %+v", f, f), "secret-from-env")
+	require.NotContains(t, fmt.Sprintf("%v %+v %#v", f, f, f), "link-secret")
+	require.Nil(t, fs.Lookup("edge-link-secret"), "secrets never get a flag")
 
 	cfg, err := f.Config(&net.TCPAddr{IP: net.IPv4zero, Port: 7791})
 	require.NoError(t, err)
@@ -228,6 +234,22 @@ func TestFlags(t *testing.T) {
 	require.Equal(t, "chain-1", cfg.NaverChainID)
 	require.True(t, cfg.Demo)
 	require.Equal(t, edge.DefaultIMPScriptURL, cfg.IMPScriptURL)
+	require.Equal(t, 7, cfg.FullRefundDays)
+	require.Equal(t, 2, cfg.LinkKeys.Len(), "rotation: both secrets verify")
+
+	for name, value := range map[string]string{"short": "too-short", "a stray comma": strings.Repeat("s", 40) + ","} {
+		bad, _, err := parse(t, map[string]string{edge.EnvLinkSecret: value}, "")
+		require.NoError(t, err, name)
+		_, err = bad.Config(&net.TCPAddr{IP: net.IPv4zero, Port: 7791})
+		require.ErrorContains(t, err, edge.EnvLinkSecret, name)
+		require.NotContains(t, err.Error(), value, "%s: the error never repeats the secret", name)
+	}
+	_, _, err = parse(t, map[string]string{edge.EnvFullRefundDays: "seven"}, "")
+	require.ErrorContains(t, err, edge.EnvFullRefundDays)
+	tooLong, _, err := parse(t, map[string]string{edge.EnvFullRefundDays: "60"}, "")
+	require.NoError(t, err)
+	_, err = tooLong.Config(&net.TCPAddr{IP: net.IPv4zero, Port: 7791})
+	require.ErrorContains(t, err, "full-refund window")
 
 	pc, err := f.NewPortOneClient()
 	require.NoError(t, err)

@@ -1,12 +1,14 @@
 // Command edgeserver runs the billing orchestrator's HTTP edge on its own: PortOne's webhooks,
-// the NaverPay registration page and its completion, health and readiness (see edge/README.md).
+// the NaverPay registration page and its completion, the customer's self-service cancel page,
+// health and readiness (see edge/README.md).
 //
 // Usage:
 //
 //	PORTONE_API_KEY=... PORTONE_API_SECRET=... edgeserver [-addr 127.0.0.1:7790] [-demo] ...
 //
 // Every flag defaults from an environment variable (run with -h for the list). The PortOne key
-// and secret and the payload codec keys (PAYCYCLE_CODEC_KEYS) come from the environment only.
+// and secret, the payload codec keys (PAYCYCLE_CODEC_KEYS) and the signed links' secret
+// (PAYCYCLE_LINK_SECRET) come from the environment only.
 // The process starts even when Temporal is down (/readyz then answers 503) and stops
 // gracefully on SIGINT or SIGTERM.
 package main

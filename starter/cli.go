@@ -84,6 +84,7 @@ func commands() []*command {
 		cancelCommand(), undoCancelCommand(), pauseCommand(), resumeCommand(),
 		changeCommand(), replaceKeyCommand(), retryCommand(),
 		exampleInputCommand(),
+		linkCommand(),
 		reconcileCommand(), reconcileShowCommand(), reconcileScheduleCommand(), // reconcile.go
 	}
 }

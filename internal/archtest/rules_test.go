@@ -14,6 +14,7 @@ var allowed = map[string][]string{
 	"internal/browsertest":  {"internal/testgate"},
 	"internal/archtest":     {},
 	"internal/config":       {},
+	"internal/signedlink":   {},
 	"internal/portoneconf":  {"internal/config", "portone"},
 	"internal/stacktest":    {"activities", "billing", "codec", "portone", "portone/portonetest", "temporalconn", "webhooks", "workflows"},
 	"internal/testcerts":    {},
@@ -26,7 +27,7 @@ var allowed = map[string][]string{
 	"workflows":             {"billing", "calendar", "activities", "internal/textfmt", "webhooks"},
 	"webhooks":              {"billing"},
 	"webhooks/webhookstest": {"billing"},
-	"edge":                  {"billing", "calendar", "portone", "internal/config", "internal/portoneconf", "internal/textfmt"},
+	"edge":                  {"billing", "calendar", "portone", "internal/config", "internal/portoneconf", "internal/signedlink", "internal/textfmt"},
 	"localtemporal":         {"billing", "logging"},
 	"reconcile":             {"activities", "billing", "calendar", "internal/textfmt", "portone"},
 	"metrics":               {"billing", "portone"},
@@ -36,17 +37,17 @@ var allowed = map[string][]string{
 	"deploy/healthcheck":    {},
 	"cluster":               {"*"},
 	"worker":                {"activities", "billing", "edge", "internal/config", "internal/portoneconf", "logging", "metrics", "portone", "reconcile", "temporalconn", "webhooks", "workerset", "workflows"},
-	"starter":               {"billing", "calendar", "internal/config", "internal/textfmt", "logging", "reconcile", "temporalconn"},
+	"starter":               {"billing", "calendar", "internal/config", "internal/signedlink", "internal/textfmt", "logging", "reconcile", "temporalconn", "webhooks"},
 	"edgeserver":            {"edge", "internal/config", "logging", "metrics", "temporalconn"},
 	"emulator":              {"internal/config", "portone/portonetest"},
-	"devserver":             {"billing", "codec", "localtemporal"},
+	"devserver":             {"billing", "codec", "internal/signedlink", "localtemporal"},
 	"loadtest":              {"activities", "billing", "calendar", "internal/stacktest", "metrics", "portone", "portone/portonetest", "temporalconn", "workerset", "workflows"},
 	"e2e":                   {"*"},
 }
 
 // stdlibOnly packages depend, transitively, on nothing but the standard library: the client and
 // the emulator are used and tested on their own, and calendar and textfmt are pure.
-var stdlibOnly = []string{"calendar", "portone", "portone/portonetest", "internal/textfmt"}
+var stdlibOnly = []string{"calendar", "portone", "portone/portonetest", "internal/textfmt", "internal/signedlink"}
 
 // serverPrefix is the Temporal server module; its first build takes minutes.
 const serverPrefix = "go.temporal.io/server"

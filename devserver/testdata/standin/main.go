@@ -73,7 +73,7 @@ func run() error {
 		for _, kv := range os.Environ() {
 			k, v, _ := strings.Cut(kv, "=")
 			if strings.HasPrefix(k, "BILLING_") || strings.HasPrefix(k, "PORTONE_") ||
-				strings.HasPrefix(k, "TEMPORAL_") || k == "PAYCYCLE_CODEC_KEYS" {
+				strings.HasPrefix(k, "TEMPORAL_") || k == "PAYCYCLE_CODEC_KEYS" || k == "PAYCYCLE_LINK_SECRET" {
 				env[k] = v
 			}
 		}
