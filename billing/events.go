@@ -40,6 +40,15 @@ const (
 
 	EventRegistrationCompleted EventType = "registration.completed"
 	EventRegistrationFailed    EventType = "registration.failed"
+
+	// EventConsentRequired: a price rise is coming and needs the customer's consent (§13⑥);
+	// data.consent says what to ask for.
+	EventConsentRequired EventType = "consent.required"
+	EventConsentGranted  EventType = "consent.granted"
+	EventConsentRefused  EventType = "consent.refused"
+	// EventTrialEnding is the notice 7 days before a free or discounted period turns paid:
+	// the merchant sends the customer a text (여신전문금융업감독규정).
+	EventTrialEnding EventType = "trial.ending"
 )
 
 // AllEventTypes lists every event type, for documentation and tests.
@@ -49,6 +58,7 @@ var AllEventTypes = []EventType{
 	EventChargeSucceeded, EventChargeDeclined, EventChargeDeclinedHard, EventChargeRefunded,
 	EventDunningStarted, EventDunningRetryScheduled, EventDunningRecovered, EventDunningFinalAction,
 	EventBillingKeyReplaced, EventRenewalUpcoming, EventRegistrationCompleted, EventRegistrationFailed,
+	EventConsentRequired, EventConsentGranted, EventConsentRefused, EventTrialEnding,
 }
 
 // MerchantEvent is one event of a subscription's event stream, as the merchant's webhook
@@ -141,6 +151,7 @@ type EventData struct {
 	Refund       *EventRefund      `json:"refund,omitempty"`
 	Dunning      *EventDunning     `json:"dunning,omitempty"`
 	Renewal      *EventRenewal     `json:"renewal,omitempty"`
+	Consent      *ConsentState     `json:"consent,omitempty"`
 	// Detail is a short human-readable explanation (a cancel's reason, a failed registration's
 	// message), bounded and free of personal data.
 	Detail string `json:"detail,omitempty"`

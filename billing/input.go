@@ -65,6 +65,8 @@ type Plan struct {
 	ChargeMode ChargeMode `json:"charge_mode,omitempty"`
 	// DeleteBillingKeyOnEnd deletes the billing key at PortOne when the subscription ends.
 	DeleteBillingKeyOnEnd bool `json:"delete_billing_key_on_end,omitempty"`
+	// Trial is an optional free trial or introductory price before Amount (see Trial).
+	Trial *Trial `json:"trial,omitempty"`
 }
 
 // Buyer is the optional buyer information sent with charges.
@@ -359,6 +361,9 @@ func (p *Plan) Validate(prefix string) error {
 	case ChargeModeAgain, ChargeModeSchedule:
 	default:
 		return inputErr(prefix+".charge_mode", `must be "again" or "schedule", got %q`, p.ChargeMode)
+	}
+	if p.Trial != nil {
+		return p.Trial.validate(prefix+".trial", p)
 	}
 	return nil
 }

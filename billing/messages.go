@@ -26,6 +26,10 @@ const (
 	MsgReplaceBillingKey = "replace_billing_key"
 	// MsgChargeNow retries an unpaid cycle at once.
 	MsgChargeNow = "charge_now"
+	// MsgConsent records the customer's consent (or refusal) to a coming price rise.
+	MsgConsent = "consent"
+	// MsgEndTrial ends a free trial early (its consent must be on record).
+	MsgEndTrial = "end_trial"
 
 	// SignalRegistered tells a subscription awaiting registration that the customer registered
 	// (sent by the HTTP edge after the NaverPay redirect or popup callback).

@@ -19,6 +19,12 @@ var (
 	SAAmountKRW = temporal.NewSearchAttributeKeyInt64("AmountKRW")
 	// SANeedsAttention is true while the subscription is parked for a human (Bool); see Attention.
 	SANeedsAttention = temporal.NewSearchAttributeKeyBool("NeedsAttention")
+	// SAConsentStatus is the coming price rise's ConsentStatus (Keyword): "required" lists the
+	// subscriptions whose customers must be asked; "none" once settled. Unset when never needed.
+	SAConsentStatus = temporal.NewSearchAttributeKeyKeyword("ConsentStatus")
+	// SABillingPhase is State.PricingPhase (Keyword: trial, intro k/n, regular), set only on
+	// plans with a trial or introductory price.
+	SABillingPhase = temporal.NewSearchAttributeKeyKeyword("BillingPhase")
 )
 
 // SearchAttributeDef names one search attribute and its Temporal type, for registration.
@@ -37,4 +43,6 @@ var SearchAttributes = []SearchAttributeDef{
 	{Name: SABillingCycle.GetName(), Type: "Int"},
 	{Name: SAAmountKRW.GetName(), Type: "Int"},
 	{Name: SANeedsAttention.GetName(), Type: "Bool"},
+	{Name: SAConsentStatus.GetName(), Type: "Keyword"},
+	{Name: SABillingPhase.GetName(), Type: "Keyword"},
 }

@@ -219,6 +219,36 @@ type State struct {
 	// RenewalNoticeFor is the charge instant whose renewal.upcoming event was made, so that it
 	// is made once.
 	RenewalNoticeFor time.Time `json:"renewal_notice_for,omitzero"`
+
+	// TrialEndsAt is the end of a free trial (zero: none, or over: billing started).
+	TrialEndsAt time.Time `json:"trial_ends_at,omitzero"`
+	// FreeTrial is true once a free trial started: the price before the first paid cycle is 0.
+	FreeTrial bool `json:"free_trial,omitempty"`
+	// CyclePrice is the plan price of the latest cycle begun; PaidPrice that of the latest cycle
+	// paid, the baseline a rise is measured against (prorated stubs and credits do not count).
+	CyclePrice int64 `json:"cycle_price,omitempty"`
+	PaidPrice  int64 `json:"paid_price,omitempty"`
+	// Consent is the coming price rise and its consent, if any.
+	Consent *ConsentState `json:"consent,omitempty"`
+	// ConsentHistory are the latest settled consents (granted and charged, refused, withdrawn).
+	ConsentHistory []ConsentState `json:"consent_history,omitempty"`
+	// ConversionNoticeFor is the conversion instant whose trial.ending notice was made.
+	ConversionNoticeFor time.Time `json:"conversion_notice_for,omitzero"`
+	// Phase is PricingPhase, as of the latest step.
+	Phase string `json:"phase,omitempty"`
+}
+
+// PricingPhase says where a subscription is in its pricing: "trial" (free), "intro" (cycle k of n at
+// the introductory price) or "regular".
+func (s *State) PricingPhase() string {
+	switch {
+	case !s.TrialEndsAt.IsZero():
+		return "trial"
+	case s.Plan.Trial != nil && s.Plan.Trial.Cycles > 0 && s.Cycle <= s.Plan.Trial.Cycles && s.Cycle > 0:
+		return fmt.Sprintf("intro %d/%d", s.Cycle, s.Plan.Trial.Cycles)
+	default:
+		return "regular"
+	}
 }
 
 // Limits that keep the carried state far below Temporal's 2 MB payload limit.
@@ -261,14 +291,20 @@ func (s *State) ValidateCarried() error {
 	if err := s.Dunning.validate("continued.dunning_policy"); err != nil {
 		return err
 	}
-	if s.Recurrence == nil {
+	if s.Recurrence == nil && s.TrialEndsAt.IsZero() {
 		return inputErr("continued.recurrence", "is required once billing started")
 	}
-	if err := s.Recurrence.Validate(); err != nil {
-		return inputErr("continued.recurrence", "%v", err)
+	// During a free trial there is no calendar yet: it starts when the trial ends.
+	if s.Recurrence != nil {
+		if err := s.Recurrence.Validate(); err != nil {
+			return inputErr("continued.recurrence", "%v", err)
+		}
+		if s.Recurrence.Interval != s.Plan.Interval {
+			return inputErr("continued.recurrence.interval", "must be the plan's interval %s, got %s", s.Plan.Interval, s.Recurrence.Interval)
+		}
 	}
-	if s.Recurrence.Interval != s.Plan.Interval {
-		return inputErr("continued.recurrence.interval", "must be the plan's interval %s, got %s", s.Plan.Interval, s.Recurrence.Interval)
+	if s.CyclePrice < 0 || s.PaidPrice < 0 || s.CyclePrice > MaxAmountKRW || s.PaidPrice > MaxAmountKRW {
+		return inputErr("continued.paid_price", "is impossible")
 	}
 	if s.Cycle < 0 || s.NextIndex < 0 || s.Runs < 1 || s.ChargesOmitted < 0 {
 		return inputErr("continued", "cycle, next_index, charges_omitted must not be negative and runs must be at least 1")

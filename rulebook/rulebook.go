@@ -149,7 +149,12 @@ type sim struct {
 	paidThrough time.Time
 	nextCharge  time.Time
 	credit      int64
-	status      billing.Status
+	// cyclePrice is the plan price of the latest cycle begun, paidPrice that of the latest cycle
+	// paid: a charge at a price above paidPrice is a rise, which needs the customer's consent
+	// (전자상거래법 §13⑥); the sweep never consents, so a rise ends the subscription instead.
+	cyclePrice int64
+	paidPrice  int64
+	status     billing.Status
 	customer    string
 	keys        map[string]bool // registered and usable
 	dunning     *dunning
@@ -443,7 +448,27 @@ func (s *sim) applyPendingPlan() {
 	}
 }
 
+// rises reports whether charging at price would raise it above the last paid price.
+func (s *sim) rises(price int64) bool { return s.paidPrice > 0 && price > s.paidPrice }
+
+// nextPrice is the price the next cycle would be charged at.
+func (s *sim) nextPrice() int64 {
+	if s.pendingPlan != nil {
+		return s.pendingPlan.Amount
+	}
+	return s.plan.Amount
+}
+
+// endForNoConsent ends the subscription where a rise without consent would have been charged.
+func (s *sim) endForNoConsent() {
+	s.cancelNow(billing.CancelRequest{When: billing.Now, Reason: billing.ReasonNoConsent, Refund: billing.RefundNone})
+}
+
 func (s *sim) beginCycle() {
+	if s.rises(s.nextPrice()) {
+		s.endForNoConsent()
+		return
+	}
 	s.applyPendingPlan()
 	idx := s.nextIndex
 	p := s.rec.Period(idx)
@@ -462,6 +487,7 @@ func (s *sim) beginCycle() {
 	}
 	s.cycle = per.cycle
 	s.current = &per
+	s.cyclePrice = s.plan.Amount
 	s.settle(per, s.charge(per, amount))
 }
 
@@ -469,6 +495,7 @@ func (s *sim) beginCycle() {
 func (s *sim) partial(per period, amount int64) {
 	s.cycle = per.cycle
 	s.current = &per
+	s.cyclePrice = s.plan.Amount
 	if amount < billing.MinAmountKRW {
 		s.paidThrough = per.end
 		return
@@ -549,6 +576,7 @@ func (s *sim) settle(per period, outcome billing.Outcome) {
 	switch outcome {
 	case billing.OutcomePaid:
 		s.paidThrough = per.end
+		s.paidPrice = s.cyclePrice
 		s.dunning = nil
 		s.status = billing.StatusActive
 	case billing.OutcomeDeclinedHard:
@@ -716,6 +744,10 @@ func (s *sim) resume(anchor billing.ResumeAnchor) {
 	s.nextIndex, s.nextCharge = i+1, s.rec.ChargeAt(i+1)
 	today, nextDate := calendar.DateOf(s.now), s.rec.ChargeDate(i+1)
 	if !today.Before(nextDate) {
+		return
+	}
+	if s.rises(s.nextPrice()) {
+		s.endForNoConsent()
 		return
 	}
 	s.applyPendingPlan()

@@ -232,6 +232,9 @@ func (r *runner) settle(period billing.Period, out chargeOutcome, dueAt time.Tim
 	switch res.Outcome {
 	case billing.OutcomePaid:
 		r.s.PaidThrough = period.End
+		if r.consentGate && r.s.CyclePrice > 0 {
+			r.s.PaidPrice = r.s.CyclePrice
+		}
 		r.count(billing.MetricCyclesCharged, "mode", string(r.s.Plan.ChargeMode))
 		if r.s.DunningState != nil {
 			r.event("recovered", "", fmt.Sprintf("cycle %d paid after %d attempts", period.Cycle, r.s.DunningState.Attempts+1))

@@ -447,3 +447,12 @@ func mustJSON(v any) string {
 	b, _ := json.Marshal(v)
 	return string(b)
 }
+
+// consentRequest is a consent (or refusal) the merchant's backend collected at at, for the rise
+// from before to after KRW on date.
+func consentRequest(granted bool, before, after int64, date calendar.Date, at time.Time) billing.ConsentRequest {
+	return billing.ConsentRequest{
+		Granted: &granted, At: at, Channel: "app", ShownText: fmt.Sprintf("%s부터 월 %d원으로 변경됩니다. 동의하십니까?", date, after),
+		AmountBefore: before, AmountAfter: after, ChangeDate: date, RecordID: fmt.Sprintf("consent-%s-%d", date, after),
+	}
+}

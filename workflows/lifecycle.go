@@ -12,9 +12,15 @@ import (
 // startBilling builds the billing calendar once the billing key is verified and takes the first
 // charge when the subscription charges at once.
 func (r *runner) startBilling() error {
+	r.setStatus(billing.StatusActive, "billing key verified")
+	return r.startCalendar()
+}
+
+// startCalendar builds the billing calendar from today (the sign-up, or a free trial's end) and
+// sets the first charge: now, on the anchor date, or a pro-rata stub now.
+func (r *runner) startCalendar() error {
 	now := r.now()
 	plan := r.s.Plan
-	r.setStatus(billing.StatusActive, "billing key verified")
 	if plan.Interval.Unit.IsShort() {
 		rec, err := calendar.NewShortRecurrence(plan.Interval, now)
 		if err != nil {
@@ -69,7 +75,7 @@ func newCalendarRecurrence(plan billing.Plan, today calendar.Date) (calendar.Rec
 // chargeStub charges the pro-rata first period from today up to the first anchor date.
 func (r *runner) chargeStub(today, anchor calendar.Date) error {
 	rec := r.recurrence()
-	amount, err := rec.FirstStubCharge(r.s.Plan.Amount, today)
+	amount, err := rec.FirstStubCharge(r.price(r.s.Plan, r.s.Cycle+1), today)
 	if err != nil {
 		return invalidInput(&billing.InputError{Field: "plan", Reason: err.Error()})
 	}
@@ -119,7 +125,7 @@ func (r *runner) beginCycle(scheduled *chargeOutcome) error {
 	}
 	r.s.NextIndex = idx + 1
 	r.s.NextChargeAt = rec.ChargeAt(idx + 1)
-	amount := r.s.Plan.Amount
+	amount := r.price(r.s.Plan, period.Cycle)
 	if credit := r.s.Credit; credit > 0 && scheduled == nil {
 		// A restart's credit for unused paid days (see resumeRestart) lowers this cycle's charge.
 		r.s.Credit = 0
@@ -135,6 +141,9 @@ func (r *runner) beginCycleWith(period billing.Period, amount int64, settled *ch
 	r.s.Cycle = period.Cycle
 	r.cyclesThisRun++
 	r.s.CurrentPeriod = &period
+	if r.consentGate {
+		r.s.CyclePrice = r.s.Plan.Price(period.Cycle)
+	}
 	dueAt := period.Start
 	if settled != nil {
 		r.settle(period, *settled, dueAt)
@@ -146,6 +155,28 @@ func (r *runner) beginCycleWith(period billing.Period, amount int64, settled *ch
 	}
 	r.settle(period, out, dueAt)
 	return nil
+}
+
+// price is the plan's price of cycle: from versionConsentGate on, introductory prices count.
+func (r *runner) price(plan billing.Plan, cycle int) int64 {
+	if r.consentGate {
+		return plan.Price(cycle)
+	}
+	return plan.Amount
+}
+
+// seedPaidPrice gives a subscription that paid before versionConsentGate its baseline: the
+// amount last paid, as the law words it (a prorated stub makes it lower, never higher).
+func (r *runner) seedPaidPrice() {
+	if !r.consentGate || r.s.PaidPrice > 0 {
+		return
+	}
+	for i := len(r.s.Charges) - 1; i >= 0; i-- {
+		if c := r.s.Charges[i]; c.Outcome == billing.OutcomePaid {
+			r.s.PaidPrice = c.Amount
+			return
+		}
+	}
 }
 
 // dueNow reports whether t has come.

@@ -46,6 +46,15 @@ func (r *runner) registerHandlers() error {
 			{billing.MsgClearAttention, r.onClearAttention},
 		}...)
 	}
+	if r.consentGate {
+		commands = append(commands, []struct {
+			name  string
+			apply func(raw json.RawMessage, dryRun bool) (billing.Receipt, int, error)
+		}{
+			{billing.MsgConsent, r.onConsent},
+			{billing.MsgEndTrial, r.onEndTrial},
+		}...)
+	}
 	for _, c := range commands {
 		c := c
 		r.receiveSignals(c.name, func(raw json.RawMessage) {
@@ -286,6 +295,8 @@ func (r *runner) onPause(raw json.RawMessage, dryRun bool) (billing.Receipt, int
 		return billing.Receipt{}, -1, refuse("a pause at period end is already pending")
 	case r.s.Status != billing.StatusActive:
 		return billing.Receipt{}, -1, refuse("only an active subscription can be paused; it is %s", r.s.Status)
+	case !r.s.TrialEndsAt.IsZero():
+		return billing.Receipt{}, -1, refuse("a free trial cannot be paused; a cancel during the trial costs nothing")
 	case !req.ResumeAt.IsZero() && !req.ResumeAt.After(r.now()):
 		return billing.Receipt{}, -1, refuse("resume_at %s is not in the future", req.ResumeAt.Format(time.RFC3339))
 	}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/paycycle/paycycle/activities"
 	"github.com/paycycle/paycycle/billing"
+	"github.com/paycycle/paycycle/calendar"
 )
 
 func TestCancelAtPeriodEndStopsTheNextCharge(t *testing.T) {
@@ -136,6 +137,10 @@ func TestChangePlanAppliesFromNextCycle(t *testing.T) {
 	env.RegisterDelayedCallback(func() {
 		update(env, billing.MsgChangePlan, billing.ChangePlanRequest{Name: "Premium Plus", Amount: 12900, TaxFree: &taxFree}, &r)
 	}, 5*24*time.Hour)
+	// A rise needs the customer's consent (consent_test.go); here it is given.
+	env.RegisterDelayedCallback(func() {
+		signal(env, billing.MsgConsent, consentRequest(true, 9900, 12900, calendar.Date{Year: 2025, Month: time.May, Day: 1}, env.Now()))
+	}, 6*24*time.Hour)
 	env.RegisterDelayedCallback(func() {
 		signal(env, billing.MsgCancel, billing.CancelRequest{When: billing.Now, Reason: "test over"})
 	}, kst(2025, time.June, 5, 0, 0).Sub(start))

@@ -55,7 +55,7 @@ func (r *runner) maintainSchedule() (bool, error) {
 	next := r.nextPlan()
 	if sc := r.s.Scheduled; sc != nil {
 		stale := r.s.Status != billing.StatusActive || r.s.PendingCancel != nil || r.s.Pause != nil ||
-			sc.Amount != next.Amount || sc.CustomerUID != r.s.CustomerUID || !sc.ScheduleAt.Equal(r.s.NextChargeAt)
+			sc.Amount != r.price(next, sc.Cycle) || sc.CustomerUID != r.s.CustomerUID || !sc.ScheduleAt.Equal(r.s.NextChargeAt)
 		if !stale {
 			return false, nil
 		}
@@ -67,13 +67,19 @@ func (r *runner) maintainSchedule() (bool, error) {
 		!r.s.NextChargeAt.After(r.now().Add(r.scheduleLead())) || r.noScheduleFor == cycle {
 		return false, nil
 	}
+	if r.consentGate && (!r.s.TrialEndsAt.IsZero() || r.risingWithoutConsent(r.s.NextChargeAt, next.Price(cycle))) {
+		// Nothing is scheduled during a free trial, nor a rise without consent: PortOne would
+		// charge it by itself.
+		return false, nil
+	}
+	amount := r.price(next, cycle)
 	_, attempt := r.cycleAttempts(cycle)
 	if attempt > billing.MaxAttempt {
 		return false, nil
 	}
 	merchantUID := r.chargeUID(cycle, attempt)
 	in := activities.ScheduleChargeInput{
-		ChargeInput: r.chargeInput(cycle, attempt, next, next.Amount, r.recurrence().Period(r.s.NextIndex).LastDay),
+		ChargeInput: r.chargeInput(cycle, attempt, next, amount, r.recurrence().Period(r.s.NextIndex).LastDay),
 		ScheduleAt:  r.s.NextChargeAt,
 	}
 	var st activities.ScheduleState
@@ -88,14 +94,14 @@ func (r *runner) maintainSchedule() (bool, error) {
 		return true, nil
 	}
 	r.s.Charges = append(r.s.Charges, billing.ChargeRecord{
-		Cycle: cycle, Attempt: attempt, MerchantUID: merchantUID, Amount: next.Amount, TaxFree: in.TaxFree,
+		Cycle: cycle, Attempt: attempt, MerchantUID: merchantUID, Amount: amount, TaxFree: in.TaxFree,
 		Outcome: billing.OutcomeScheduled, Via: billing.ViaSchedule, At: r.now(), ScheduledAt: r.s.NextChargeAt,
 	})
 	r.s.Scheduled = &billing.ScheduledCharge{
 		Cycle: cycle, Attempt: attempt, MerchantUID: merchantUID, ScheduleAt: r.s.NextChargeAt,
-		Amount: next.Amount, CustomerUID: r.s.CustomerUID,
+		Amount: amount, CustomerUID: r.s.CustomerUID,
 	}
-	r.event("scheduled", "", fmt.Sprintf("cycle %d (%s) at %s for %d KRW", cycle, merchantUID, r.s.NextChargeAt.Format(time.RFC3339), next.Amount))
+	r.event("scheduled", "", fmt.Sprintf("cycle %d (%s) at %s for %d KRW", cycle, merchantUID, r.s.NextChargeAt.Format(time.RFC3339), amount))
 	if st.Executed() {
 		// A retry after a lost answer found the schedule already run.
 		return true, r.adoptScheduled(r.s.Scheduled, *st.Charge)

@@ -125,6 +125,9 @@ func TestScheduleModePlanChangeReschedules(t *testing.T) {
 		signal(env, billing.MsgChangePlan, billing.ChangePlanRequest{Amount: 14900})
 	}, 5*24*time.Hour)
 	env.RegisterDelayedCallback(func() {
+		signal(env, billing.MsgConsent, consentRequest(true, 9900, 14900, calendar.Date{Year: 2025, Month: time.May, Day: 1}, env.Now()))
+	}, 6*24*time.Hour)
+	env.RegisterDelayedCallback(func() {
 		signal(env, billing.MsgCancel, billing.CancelRequest{When: billing.Now, Reason: "test over"})
 	}, kst(2025, time.May, 5, 0, 0).Sub(start))
 	env.ExecuteWorkflow(billing.WorkflowType, scheduleMode())

@@ -23,6 +23,9 @@ type saSnapshot struct {
 	// attention is written only once it has been true, so runs that never park issue the same
 	// commands as before the attribute existed.
 	attention bool
+	// consent and phase, likewise, only once they have a value (versionConsentGate).
+	consent string
+	phase   string
 }
 
 // upsertSearchAttributes upserts the search attributes whose value changed, so that operators'
@@ -31,6 +34,16 @@ func (r *runner) upsertSearchAttributes() {
 	cur := saSnapshot{
 		set: true, status: r.s.Status, customer: r.s.CustomerUID, next: r.s.NextChargeAt,
 		plan: r.s.Plan.Name, cycle: r.s.Cycle, amount: r.s.Plan.Amount, attention: r.s.Attention != nil,
+	}
+	if r.consentGate {
+		if c := r.s.Consent; c != nil {
+			cur.consent = string(c.Status)
+		} else if last := r.lastSA.consent; last != "" {
+			cur.consent = "none"
+		}
+		if r.s.Plan.Trial != nil {
+			cur.phase = r.s.Phase
+		}
 	}
 	last := r.lastSA
 	var ups []temporal.SearchAttributeUpdate
@@ -58,6 +71,12 @@ func (r *runner) upsertSearchAttributes() {
 	}
 	if (!last.set && cur.attention) || (last.set && last.attention != cur.attention) {
 		ups = append(ups, billing.SANeedsAttention.ValueSet(cur.attention))
+	}
+	if cur.consent != last.consent && cur.consent != "" {
+		ups = append(ups, billing.SAConsentStatus.ValueSet(cur.consent))
+	}
+	if cur.phase != last.phase && cur.phase != "" {
+		ups = append(ups, billing.SABillingPhase.ValueSet(cur.phase))
 	}
 	if len(ups) == 0 {
 		return

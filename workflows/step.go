@@ -41,7 +41,7 @@ func (r *runner) step() (bool, error) {
 			return true, r.finalAction()
 		}
 	case billing.StatusActive:
-		if r.renewalNotice() {
+		if r.renewalNotice() || r.conversionNotice() || r.updateConsent() {
 			return true, nil
 		}
 		if r.isScheduleMode() && r.s.Scheduled != nil {
@@ -63,6 +63,14 @@ func (r *runner) step() (bool, error) {
 			r.s.NextChargeAt = time.Time{}
 			r.setStatus(billing.StatusPaused, "paused at period end: "+p.Reason)
 			return true, nil
+		}
+		if r.consentGate {
+			if u, ok := r.upcoming(); ok && r.risingWithoutConsent(u.at, u.price) {
+				return true, r.endForNoConsent()
+			}
+			if !r.s.TrialEndsAt.IsZero() {
+				return true, r.endTrial()
+			}
 		}
 		return true, r.beginCycle(nil)
 	}
@@ -110,6 +118,8 @@ func (r *runner) nextEvent() (nextEvent, bool) {
 		}
 		consider(r.s.NextChargeAt, reason)
 		consider(r.renewalNoticeAt(), fmt.Sprintf("cycle %d renewal notice", r.s.Cycle+1))
+		consider(r.conversionNoticeAt(), "7-day notice before the price turns paid")
+		consider(r.consentOpensAt(), "consent window opens")
 	}
 	consider(r.nextPublishAt(), "hand merchant events to the outbox")
 	return best, !best.at.IsZero()
@@ -251,9 +261,16 @@ func (r *runner) resumeKeep(req billing.ResumeRequest) (billing.Receipt, error) 
 		r.event("resumed", "", "resumed; next charge on the anchor date: "+req.Reason)
 		return billing.Receipt{Message: "resumed"}, nil
 	}
+	if r.risingWithoutConsent(now, r.nextPlan().Price(r.s.Cycle+1)) {
+		// The rest of the period would be charged at a higher price than last paid.
+		if err := r.endForNoConsent(); err != nil {
+			return billing.Receipt{}, err
+		}
+		return billing.Receipt{Message: "not resumed: the subscription ended, since its price rose without the customer's consent (no_consent)"}, nil
+	}
 	r.event("resumed", "", "resumed inside an unpaid period; its rest is charged pro rata now: "+req.Reason)
 	r.applyPendingPlan()
-	amount, err := calendar.StubCharge(r.s.Plan.Amount, today, next, rec.Period(i))
+	amount, err := calendar.StubCharge(r.price(r.s.Plan, r.s.Cycle+1), today, next, rec.Period(i))
 	if err != nil {
 		return billing.Receipt{}, err
 	}

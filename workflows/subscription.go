@@ -82,6 +82,8 @@ type runner struct {
 
 	// eventStream is true from versionEventStream on: the run makes merchant events (events.go).
 	eventStream bool
+	// consentGate is true from versionConsentGate on (consent.go).
+	consentGate bool
 	// made are the current step's events, sealed once the step is over.
 	made []madeEvent
 	// publishRetryAt is when a failed hand-over of pending events is tried again, after
@@ -132,6 +134,7 @@ func newRunner(ctx workflow.Context, raw json.RawMessage) (*runner, error) {
 	if r.behaviour {
 		r.actx, _ = workflow.NewDisconnectedContext(ctx)
 		r.eventStream = r.atLeast(changeEventStream, versionEventStream)
+		r.consentGate = r.atLeast(changeConsentGate, versionConsentGate)
 	}
 	var in billing.SubscriptionInput
 	// Decoding JSON into structs is deterministic (maps are walked in sorted order).
@@ -238,6 +241,12 @@ const (
 	// when the worker has webhook endpoints.
 	changeEventStream  = "event-stream"
 	versionEventStream = 1
+	// versionConsentGate is decided once, first thing in every run (after versionEventStream):
+	// free trials and introductory prices, and the consent gate (consent.go): no price rise is
+	// charged without a matching consent; without one the subscription ends with reason
+	// no_consent. Also the 7-day notice before a trial or introductory price turns paid.
+	changeConsentGate  = "consent-gate-2026-12"
+	versionConsentGate = 1
 )
 
 // continueAsNewOptions moves the next run to the deployment's current build when that changed
@@ -258,13 +267,16 @@ func (r *runner) atLeast(change string, v workflow.Version) bool {
 // run is the subscription's main loop.
 func (r *runner) run() (billing.State, error) {
 	r.messagesFirst = r.atLeast(changeMessagesFirst, versionMessagesFirst)
+	r.seedPaidPrice()
 	if r.firstRun {
 		r.publish(billing.EventSubscriptionStarted, billing.EventData{})
 		if ok, err := r.awaitRegistration(); err != nil || !ok {
 			return r.finish(err)
 		}
 		r.publish(billing.EventRegistrationCompleted, billing.EventData{})
-		if err := r.startBilling(); err != nil {
+		if t := r.s.Plan.Trial; r.consentGate && t != nil && t.Days > 0 {
+			r.startTrial()
+		} else if err := r.startBilling(); err != nil {
 			return r.finish(err)
 		}
 		r.flushEvents()
@@ -504,6 +516,9 @@ func (r *runner) refresh() {
 		r.s.Entitled = r.s.DunningState != nil && now.Before(r.s.DunningState.GraceEndsAt)
 	default:
 		r.s.Entitled = false
+	}
+	if r.consentGate {
+		r.s.Phase = r.s.PricingPhase()
 	}
 	r.upsertSearchAttributes()
 }

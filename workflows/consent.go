@@ -1,0 +1,292 @@
+package workflows
+
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/paycycle/paycycle/billing"
+	"github.com/paycycle/paycycle/calendar"
+	"github.com/paycycle/paycycle/internal/textfmt"
+)
+
+// Trials, introductory prices and the consent gate (versionConsentGate).
+//
+// A price rise is any charge of a cycle whose price (Plan.Price: the per-cycle price, not a
+// prorated stub or a credited amount) is above the price of the latest cycle paid, PaidPrice, or
+// above zero after a free trial. Such a charge is made only with a matching consent on record;
+// otherwise the subscription ends, canceled with reason no_consent, at the instant the higher
+// price would first have been charged: the end of the last paid period. A subscription that never
+// paid and had no free trial has no baseline: its first charge is the one consented to at sign-up.
+// A decrease needs no consent; a rise withdrawn before its date (a plan change back down) drops
+// its pending consent, which stays in the audit trail.
+
+// maxConsentHistory bounds the settled consents kept in the state.
+const maxConsentHistory = 12
+
+// lawDays is n days of the law's time; with the demo second and minute intervals a day is a
+// second, so that a demo shows the 30-day window and the 7-day notice in a minute.
+func (r *runner) lawDays(n int) time.Duration {
+	if r.s.Plan.Interval.Unit.IsShort() {
+		return time.Duration(n) * time.Second
+	}
+	return time.Duration(n) * 24 * time.Hour
+}
+
+// startTrial starts a free trial once the billing key is verified: access now, nothing
+// charged, billing from the trial's end.
+func (r *runner) startTrial() {
+	days := r.s.Plan.Trial.Days
+	r.s.FreeTrial = true
+	r.s.TrialEndsAt = r.now().Add(r.lawDays(days))
+	r.s.NextChargeAt = r.s.TrialEndsAt
+	r.event("trial_started", "", fmt.Sprintf("%d days free until %s", days, r.s.TrialEndsAt.In(seoul()).Format("2006-01-02 15:04 MST")))
+	r.setStatus(billing.StatusActive, "free trial")
+}
+
+// endTrial starts billing at the trial's end, by the same calendar rules as a sign-up then.
+func (r *runner) endTrial() error {
+	r.s.TrialEndsAt = time.Time{}
+	r.event("trial_ended", "", "billing starts")
+	return r.startCalendar()
+}
+
+// baseline is the price a rise is measured against, and whether there is one.
+func (r *runner) baseline() (int64, bool) {
+	switch {
+	case r.s.PaidPrice > 0:
+		return r.s.PaidPrice, true
+	case r.s.FreeTrial:
+		return 0, true
+	}
+	return 0, false
+}
+
+// upcomingCharge is the next regular charge: when, at what price, and what sets the price.
+type upcomingCharge struct {
+	at    time.Time
+	price int64
+	why   string
+}
+
+func (r *runner) upcoming() (upcomingCharge, bool) {
+	s := r.s
+	if s.Status != billing.StatusActive || s.NextChargeAt.IsZero() || s.PendingCancel != nil || (s.Pause != nil && s.Pause.Pending) {
+		return upcomingCharge{}, false
+	}
+	next := r.nextPlan()
+	u := upcomingCharge{at: s.NextChargeAt, price: next.Price(s.Cycle + 1), why: "plan_change"}
+	switch {
+	case !s.TrialEndsAt.IsZero():
+		u.why = "trial_end"
+	case next.Trial != nil && next.Trial.Cycles > 0 && s.Cycle == next.Trial.Cycles:
+		u.why = "intro_end"
+	}
+	return u, true
+}
+
+// risingWithoutConsent reports whether charging price at the instant at would raise the price
+// without a matching consent on record.
+func (r *runner) risingWithoutConsent(at time.Time, price int64) bool {
+	base, ok := r.baseline()
+	if !r.consentGate || !ok || price <= base {
+		return false
+	}
+	c := r.s.Consent
+	return c == nil || c.Status != billing.ConsentGranted || c.AmountBefore != base || c.AmountAfter != price ||
+		c.ChangeDate != calendar.DateOf(at)
+}
+
+// updateConsent opens a coming rise's consent window (30 days before it, or at once if it is
+// nearer), and drops a pending consent whose rise was withdrawn. It reports whether it changed
+// anything.
+func (r *runner) updateConsent() bool {
+	if !r.consentGate {
+		return false
+	}
+	u, ok := r.upcoming()
+	base, hasBase := r.baseline()
+	c := r.s.Consent
+	if !ok || !hasBase || u.price <= base {
+		if c != nil && (r.s.Status != billing.StatusActive || r.s.PendingCancel == nil) {
+			r.settleConsent(fmt.Sprintf("the rise to %s KRW is no longer coming", textfmt.FormatKRW(c.AmountAfter)))
+			return true
+		}
+		return false
+	}
+	if c != nil && c.AmountBefore == base && c.AmountAfter == u.price && c.ChangeDate == calendar.DateOf(u.at) {
+		return false
+	}
+	if r.now().Before(u.at.Add(-r.lawDays(billing.ConsentWindowDays))) {
+		return false
+	}
+	if c != nil {
+		r.settleConsent("superseded by another change")
+	}
+	r.s.Consent = &billing.ConsentState{
+		Status: billing.ConsentRequired, ChangeAt: u.at, ChangeDate: calendar.DateOf(u.at), AmountBefore: base, AmountAfter: u.price,
+		PaymentMethod: "NaverPay 정기결제 " + textfmt.MaskUID(r.s.CustomerUID), Why: u.why, OpenedAt: r.now(),
+	}
+	r.event("consent_required", "", fmt.Sprintf("%s: %s → %s KRW from %s", u.why, textfmt.FormatKRW(base), textfmt.FormatKRW(u.price), calendar.DateOf(u.at)))
+	cp := *r.s.Consent
+	r.publish(billing.EventConsentRequired, billing.EventData{Consent: &cp})
+	return true
+}
+
+// consentOpensAt is when updateConsent will open a window (zero: nothing to open).
+func (r *runner) consentOpensAt() time.Time {
+	if !r.consentGate {
+		return time.Time{}
+	}
+	u, ok := r.upcoming()
+	base, hasBase := r.baseline()
+	if !ok || !hasBase || u.price <= base {
+		return time.Time{}
+	}
+	if c := r.s.Consent; c != nil && c.AmountBefore == base && c.AmountAfter == u.price && c.ChangeDate == calendar.DateOf(u.at) {
+		return time.Time{}
+	}
+	return u.at.Add(-r.lawDays(billing.ConsentWindowDays))
+}
+
+// settleConsent moves the current consent to the history.
+func (r *runner) settleConsent(why string) {
+	c := r.s.Consent
+	if c == nil {
+		return
+	}
+	r.event("consent_closed", "", fmt.Sprintf("%s (%s): %s", c.Why, c.Status, why))
+	r.s.ConsentHistory = append(r.s.ConsentHistory, *c)
+	if n := len(r.s.ConsentHistory); n > maxConsentHistory {
+		r.s.ConsentHistory = append([]billing.ConsentState(nil), r.s.ConsentHistory[n-maxConsentHistory:]...)
+	}
+	r.s.Consent = nil
+}
+
+// endForNoConsent ends the subscription where the rise would have been charged.
+func (r *runner) endForNoConsent() error {
+	c := r.s.Consent
+	detail := "no consent on record"
+	if c != nil {
+		detail = fmt.Sprintf("%s: consent %s for %s → %s KRW", c.Why, c.Status, textfmt.FormatKRW(c.AmountBefore), textfmt.FormatKRW(c.AmountAfter))
+	}
+	r.event("no_consent", "", detail+"; the higher price is never charged")
+	req := billing.CancelRequest{When: billing.Now, Reason: billing.ReasonNoConsent, Requester: billing.RequesterAdmin, Refund: billing.RefundNone, RequestedAt: r.now()}
+	if _, err := r.applyCancel(&req); err != nil {
+		return err
+	}
+	r.settleConsent("the subscription ended without the rise")
+	return nil
+}
+
+// conversionAt is when a free or discounted period turns paid (zero: none ahead).
+func (r *runner) conversionAt() time.Time {
+	s := r.s
+	if !r.consentGate || s.Status != billing.StatusActive || s.PendingCancel != nil {
+		return time.Time{}
+	}
+	if !s.TrialEndsAt.IsZero() {
+		return s.TrialEndsAt
+	}
+	if t := r.nextPlan().Trial; t != nil && t.Cycles > 0 && s.Cycle == t.Cycles {
+		return s.NextChargeAt
+	}
+	return time.Time{}
+}
+
+// conversionNoticeAt is when the 7-day notice is due (zero: none, or made).
+func (r *runner) conversionNoticeAt() time.Time {
+	at := r.conversionAt()
+	if at.IsZero() || r.s.ConversionNoticeFor.Equal(at) {
+		return time.Time{}
+	}
+	return at.Add(-r.lawDays(7))
+}
+
+// conversionNotice makes the trial.ending notice when due.
+func (r *runner) conversionNotice() bool {
+	due := r.conversionNoticeAt()
+	if due.IsZero() || !r.dueNow(due) {
+		return false
+	}
+	at := r.conversionAt()
+	r.s.ConversionNoticeFor = at
+	next := r.nextPlan()
+	price := next.Price(r.s.Cycle + 1)
+	late := ""
+	if r.now().After(due.Add(time.Minute)) {
+		late = " (late: the worker was not running when it was due)"
+	}
+	r.event("conversion_notice", "", fmt.Sprintf("paid from %s at %s KRW%s", at.In(seoul()).Format("2006-01-02 15:04 MST"), textfmt.FormatKRW(price), late))
+	r.publish(billing.EventTrialEnding, billing.EventData{Renewal: &billing.EventRenewal{ChargeAt: utc(at), Amount: price, Plan: next.Name, Cycle: r.s.Cycle + 1}})
+	return true
+}
+
+func (r *runner) onConsent(raw json.RawMessage, dryRun bool) (billing.Receipt, int, error) {
+	var req billing.ConsentRequest
+	if dup, err := r.admit(raw, &req, req.Validate); err != nil || dup {
+		return r.refusedOrDuplicate(dup, err)
+	}
+	c := r.s.Consent
+	switch {
+	case c == nil:
+		return billing.Receipt{}, -1, refuse("no price rise is waiting for consent")
+	case req.AmountBefore != c.AmountBefore || req.AmountAfter != c.AmountAfter:
+		return billing.Receipt{}, -1, refuse("amount_before/amount_after: the pending change is %d → %d KRW, not %d → %d", c.AmountBefore, c.AmountAfter, req.AmountBefore, req.AmountAfter)
+	case req.ChangeDate != c.ChangeDate:
+		return billing.Receipt{}, -1, refuse("change_date: the pending change takes effect on %s, not %s", c.ChangeDate, req.ChangeDate)
+	case !req.At.After(r.s.StartedAt):
+		return billing.Receipt{}, -1, refuse("at: a consent given at or before sign-up does not count; the rise needs its own, separate consent")
+	case req.At.Before(c.ChangeAt.Add(-r.lawDays(billing.ConsentWindowDays))):
+		return billing.Receipt{}, -1, refuse("at: consent must be given within the %d days before the change (from %s)", billing.ConsentWindowDays,
+			c.ChangeAt.Add(-r.lawDays(billing.ConsentWindowDays)).In(seoul()).Format("2006-01-02 15:04 MST"))
+	case req.At.After(r.now().Add(5 * time.Minute)):
+		return billing.Receipt{}, -1, refuse("at: %s is in the future", req.At.Format(time.RFC3339))
+	}
+	if dryRun {
+		return billing.Receipt{}, -1, nil
+	}
+	r.seen(req.RequestID, false)
+	r.dirty = true
+	c.Evidence = &billing.ConsentEvidence{Granted: *req.Granted, At: req.At.UTC(), Channel: req.Channel, ShownSHA256: req.ShownHash(), RecordID: req.RecordID, RecordedAt: r.now()}
+	cp := *c
+	if *req.Granted {
+		c.Status = billing.ConsentGranted
+		cp.Status = c.Status
+		r.event("consent_granted", "customer", fmt.Sprintf("%s → %s KRW from %s via %s (record %s)", textfmt.FormatKRW(c.AmountBefore), textfmt.FormatKRW(c.AmountAfter), c.ChangeDate, req.Channel, req.RecordID))
+		r.publish(billing.EventConsentGranted, billing.EventData{Consent: &cp})
+		return r.receipt(fmt.Sprintf("consent recorded: %s KRW will be charged from %s", textfmt.FormatKRW(c.AmountAfter), c.ChangeDate)), -1, nil
+	}
+	c.Status = billing.ConsentRefused
+	cp.Status = c.Status
+	r.event("consent_refused", "customer", fmt.Sprintf("via %s (record %s); the subscription ends on %s", req.Channel, req.RecordID, c.ChangeDate))
+	r.publish(billing.EventConsentRefused, billing.EventData{Consent: &cp})
+	return r.receipt(fmt.Sprintf("refusal recorded: the subscription ends at %s without the rise", c.ChangeAt.In(seoul()).Format("2006-01-02 15:04 MST"))), -1, nil
+}
+
+func (r *runner) onEndTrial(raw json.RawMessage, dryRun bool) (billing.Receipt, int, error) {
+	var req billing.EndTrialRequest
+	if dup, err := r.admit(raw, &req, req.Validate); err != nil || dup {
+		return r.refusedOrDuplicate(dup, err)
+	}
+	c := r.s.Consent
+	switch {
+	case r.s.TrialEndsAt.IsZero():
+		return billing.Receipt{}, -1, refuse("there is no free trial to end")
+	case r.s.Status != billing.StatusActive || r.s.PendingCancel != nil:
+		return billing.Receipt{}, -1, refuse("the trial ends with the subscription (%s)", r.s.Status)
+	case c == nil || c.Status != billing.ConsentGranted:
+		return billing.Receipt{}, -1, refuse("the customer's consent to be charged %d KRW must be on record first (the consent update)", r.nextPlan().Price(1))
+	}
+	if dryRun {
+		return billing.Receipt{}, -1, nil
+	}
+	r.seen(req.RequestID, false)
+	r.dirty = true
+	now := r.now()
+	// The customer asked to start paying now: the consent given for the trial's end carries over.
+	c.ChangeAt, c.ChangeDate = now, calendar.DateOf(now)
+	r.s.TrialEndsAt, r.s.NextChargeAt = now, now
+	r.event("trial_ended_early", "customer", req.Reason)
+	return r.receipt("the trial ends now; the first charge follows"), -1, nil
+}
