@@ -4,7 +4,6 @@ package e2e
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
@@ -40,37 +39,6 @@ import (
 // uiWait bounds every wait for the Web UI: a single-page app that takes seconds to render on a
 // busy two-core machine.
 const uiWait = 60 * time.Second
-
-// clickVisible clicks, with the mouse as a person does (a press and a release at the element's
-// centre, not a script's el.click(), which would also reach an element a person cannot), the
-// first element matching css that is visible and enabled and whose first line of visible text
-// is text ("" for any). It waits up to uiWait for such an element.
-func clickVisible(ctx context.Context, t *testing.T, css, text string) {
-	t.Helper()
-	mark := fmt.Sprintf("c%d", time.Now().UnixNano())
-	sel, err := json.Marshal(css)
-	require.NoError(t, err)
-	want, err := json.Marshal(text)
-	require.NoError(t, err)
-	_, err = chromedp.Run(ctx, chromedp.Poll[bool](fmt.Sprintf(`(() => {
-		const want = %s;
-		const el = [...document.querySelectorAll(%s)].find(e =>
-			e.checkVisibility({visibilityProperty: true, opacityProperty: true}) && !e.disabled &&
-			e.getAttribute('aria-disabled') !== 'true' &&
-			(want === '' || e.innerText.trim().split('\n')[0].trim() === want));
-		if (!el) return false;
-		el.setAttribute('data-paycycle-click', %q);
-		return true;
-	})()`, want, sel, mark), chromedp.WithPollingInterval(200*time.Millisecond), chromedp.WithPollingTimeout(uiWait)))
-	if err != nil {
-		browsertest.Screenshot(ctx, t, "webui-click-FAILED.png")
-	}
-	require.NoError(t, err, "a visible, enabled %s %q in the Web UI", css, text)
-	cctx, cancel := context.WithTimeout(ctx, uiWait)
-	defer cancel()
-	require.NoError(t, chromedp.Do(cctx, chromedp.Click(chromedp.CSS(fmt.Sprintf(`[data-paycycle-click=%q]`, mark)))),
-		"clicking %s %q", css, text)
-}
 
 // startCharged starts subscription id for the emulator's seeded demo-cust-1 through the SDK,
 // as a backend does, and waits until its first cycle is charged and it is active.
@@ -110,11 +78,11 @@ func TestWebUIShowsARefusedUpdate(t *testing.T) {
 	run := startCharged(t, d, c, "ui-update-1")
 
 	workflowPage(ctx, t, d, run)
-	clickVisible(ctx, t, "button", "More Actions")
-	clickVisible(ctx, t, "li[data-testid=update-button]", "Send an Update")
+	browsertest.ClickVisible(ctx, t, "button", "More Actions", uiWait)
+	browsertest.ClickVisible(ctx, t, "li[data-testid=update-button]", "Send an Update", uiWait)
 	const dialog = "dialog#update-confirmation-modal[open]"
-	clickVisible(ctx, t, dialog+" [data-testid=update-select-button]", "")
-	clickVisible(ctx, t, dialog+" li[role=option]", billing.MsgCancel)
+	browsertest.ClickVisible(ctx, t, dialog+" [data-testid=update-select-button]", "", uiWait)
+	browsertest.ClickVisible(ctx, t, dialog+" li[role=option]", billing.MsgCancel, uiWait)
 	_, err := chromedp.Run(ctx, chromedp.Poll[bool](`document.querySelector('`+dialog+` #update-select').value === 'cancel'`,
 		chromedp.WithPollingTimeout(uiWait)))
 	require.NoError(t, err, "the dialog's update name is cancel")
@@ -141,7 +109,7 @@ func TestWebUIShowsARefusedUpdate(t *testing.T) {
 		return !!ed && ed.innerText.includes('"requester": "custmer"');
 	})()`, chromedp.WithPollingInterval(200*time.Millisecond), chromedp.WithPollingTimeout(uiWait)))
 	require.NoError(t, err, "the editor reformats the input when it loses focus")
-	clickVisible(ctx, t, dialog+" [data-testid=confirm-modal-button]", "Submit")
+	browsertest.ClickVisible(ctx, t, dialog+" [data-testid=confirm-modal-button]", "Submit", uiWait)
 
 	// The refusal, as the dialog shows it (innerText: the text as rendered, not hidden nodes).
 	alert, err := chromedp.Run(ctx, chromedp.Poll[string](`[...document.querySelectorAll('`+dialog+` [role=alert]')]
@@ -177,8 +145,8 @@ func TestWebUIRequestCancellationIsABillingCancel(t *testing.T) {
 	run := startCharged(t, d, c, "ui-cancel-1")
 
 	workflowPage(ctx, t, d, run)
-	clickVisible(ctx, t, "button", "Request Cancellation")
-	clickVisible(ctx, t, "dialog#cancel-confirmation-modal[open] [data-testid=confirm-modal-button]", "Confirm")
+	browsertest.ClickVisible(ctx, t, "button", "Request Cancellation", uiWait)
+	browsertest.ClickVisible(ctx, t, "dialog#cancel-confirmation-modal[open] [data-testid=confirm-modal-button]", "Confirm", uiWait)
 
 	// The run completes (a canceled run would make Get return a CanceledError) with its final state.
 	var final billing.State
