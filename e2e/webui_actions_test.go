@@ -98,11 +98,12 @@ func TestWebUIShowsARefusedUpdate(t *testing.T) {
 		return ed.innerText.includes('custmer');
 	})()`, chromedp.WithPollingInterval(200*time.Millisecond), chromedp.WithPollingTimeout(uiWait)))
 	require.NoError(t, err, "the update's input in the dialog's editor")
-	// The editor reformats one-line JSON when it loses focus, which moves Submit down: a press
-	// on Submit straight from the editor releases beside it and is lost (as on the Start
-	// Workflow form), and a click elsewhere in the dialog to leave the editor first may close
-	// the dialog (the release lands on the dialog itself, which the UI takes for its backdrop).
-	// So the editor is left by script, and Submit is clicked once the reflow is done.
+	// The editor reformats one-line JSON when it loses focus, which grows it and moves Submit
+	// down: a press on Submit straight from the editor released beside it and was lost (as on
+	// the Start Workflow form). A mouse click on the dialog's title to leave the editor first
+	// closed the dialog in one run (the release after the reflow presumably landed on the
+	// dialog element itself, which the UI takes for a click on its backdrop). So the editor is
+	// left by script, and Submit is clicked with the mouse once the reflow is done.
 	_, err = chromedp.Run(ctx, chromedp.Poll[bool](`(() => {
 		document.activeElement.blur();
 		const ed = document.querySelector('`+dialog+` .cm-content');
@@ -113,7 +114,8 @@ func TestWebUIShowsARefusedUpdate(t *testing.T) {
 
 	// The refusal, as the dialog shows it (innerText: the text as rendered, not hidden nodes).
 	alert, err := chromedp.Run(ctx, chromedp.Poll[string](`[...document.querySelectorAll('`+dialog+` [role=alert]')]
-		.filter(a => a.checkVisibility()).map(a => a.innerText.trim()).filter(s => s).join('\n')`, chromedp.WithPollingInterval(200*time.Millisecond), chromedp.WithPollingTimeout(uiWait)))
+		.filter(a => a.checkVisibility()).map(a => a.innerText.trim()).filter(s => s).join('\n')`,
+		chromedp.WithPollingInterval(200*time.Millisecond), chromedp.WithPollingTimeout(uiWait)))
 	browsertest.Screenshot(ctx, t, "webui-refused-update.png")
 	require.NoError(t, err, "the dialog shows why the update was refused")
 	t.Logf("the dialog says: %s", alert)
