@@ -4,6 +4,8 @@ package browsertest
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -70,4 +72,38 @@ func Screenshot(ctx context.Context, t *testing.T, name string) {
 	path := filepath.Join(dir, name)
 	require.NoError(t, os.WriteFile(path, png, 0o644))
 	t.Logf("screenshot: %s", path)
+}
+
+// ClickVisible clicks with the mouse, as a person does (a press and a release at the element's
+// centre, where a script's el.click() would also reach an element a person cannot, and would
+// not notice the page moving under the pointer between the two), the first element matching css
+// that is visible and enabled and whose first line of visible text is text ("" for any). It
+// waits up to within for such an element. Pages that render a control twice, one copy per
+// screen width (the Temporal Web UI's workflow header), need the visible one: a selector alone
+// may find the hidden copy.
+func ClickVisible(ctx context.Context, t *testing.T, css, text string, within time.Duration) {
+	t.Helper()
+	mark := fmt.Sprintf("c%d", time.Now().UnixNano())
+	sel, err := json.Marshal(css)
+	require.NoError(t, err)
+	want, err := json.Marshal(text)
+	require.NoError(t, err)
+	_, err = chromedp.Run(ctx, chromedp.Poll[bool](fmt.Sprintf(`(() => {
+		const want = %s;
+		const el = [...document.querySelectorAll(%s)].find(e =>
+			e.checkVisibility({visibilityProperty: true, opacityProperty: true}) && !e.disabled &&
+			e.getAttribute('aria-disabled') !== 'true' &&
+			(want === '' || e.innerText.trim().split('\n')[0].trim() === want));
+		if (!el) return false;
+		el.setAttribute('data-browsertest-click', %q);
+		return true;
+	})()`, want, sel, mark), chromedp.WithPollingInterval(200*time.Millisecond), chromedp.WithPollingTimeout(within)))
+	if err != nil {
+		Screenshot(ctx, t, "click-FAILED.png")
+	}
+	require.NoError(t, err, "a visible, enabled %s %q on the page", css, text)
+	cctx, cancel := context.WithTimeout(ctx, within)
+	defer cancel()
+	require.NoError(t, chromedp.Do(cctx, chromedp.Click(chromedp.CSS(fmt.Sprintf(`[data-browsertest-click=%q]`, mark)))),
+		"clicking %s %q", css, text)
 }
