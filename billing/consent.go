@@ -113,8 +113,8 @@ type ConsentEvidence struct {
 	At      time.Time `json:"at"`
 	Channel string    `json:"channel"`
 	// ShownSHA256 is the hash of exactly what the customer was shown.
-	ShownSHA256 string `json:"shown_sha256"`
-	RecordID    string `json:"record_id"`
+	ShownSHA256 string    `json:"shown_sha256"`
+	RecordID    string    `json:"record_id"`
 	RecordedAt  time.Time `json:"recorded_at"`
 }
 

@@ -37,11 +37,13 @@ type demoInterval struct {
 const demoSubscriptionID = "demo-1"
 
 func demoInputJSON() string {
-	b, err := json.Marshal(demoInput{
+	// Pre-formatted: one-line JSON reflows when the Web UI's editor loses focus, and the first
+	// click on Start Workflow is lost.
+	b, err := json.MarshalIndent(demoInput{
 		SubscriptionID: demoSubscriptionID,
 		CustomerUID:    "demo-cust-1",
 		Plan:           demoPlan{Name: "Demo 30s plan", Amount: 9900, Interval: demoInterval{Unit: "second", Count: 30}},
-	})
+	}, "", "  ")
 	if err != nil {
 		panic(err) // static data
 	}
@@ -103,7 +105,7 @@ func printBanner(out *syncWriter, cfg *config, s *stack, took time.Duration) {
 	p("  Workflow ID     %s\n", wfID)
 	p("  Task Queue      %s\n", billing.TaskQueue)
 	p("  Workflow Type   %s\n", billing.WorkflowType)
-	p("  Input (JSON)    %s\n", demoInputJSON())
+	p("  Input (JSON, paste as printed):\n%s\n", demoInputJSON())
 
 	envPrefix := fmt.Sprintf(`PAYCYCLE_CODEC_KEYS="$(cat %s)" `, keyFile)
 	if temporalAddr != localtemporal.DefaultFrontendAddr {

@@ -354,7 +354,11 @@ func TestDevserverRunsTheStack(t *testing.T) {
 	require.Equal(t, billing.WorkflowID("demo-1"), bannerValue(t, banner, "Workflow ID"))
 	require.Equal(t, billing.TaskQueue, bannerValue(t, banner, "Task Queue"))
 	require.Equal(t, billing.WorkflowType, bannerValue(t, banner, "Workflow Type"))
-	raw := bannerValue(t, banner, "Input (JSON)")
+	// The input is printed pre-formatted, on the lines after its label, as the README's is.
+	_, after, ok := strings.Cut(banner, "Input (JSON, paste as printed):\n")
+	require.True(t, ok, banner)
+	raw := after[:strings.Index(after, "\n}")+2]
+	require.Contains(t, raw, "\n  \"plan\"", "pre-formatted: one-line JSON swallows the first click")
 	var in billing.SubscriptionInput
 	dec := json.NewDecoder(strings.NewReader(raw))
 	dec.DisallowUnknownFields()

@@ -155,12 +155,12 @@ type sim struct {
 	cyclePrice int64
 	paidPrice  int64
 	status     billing.Status
-	customer    string
-	keys        map[string]bool // registered and usable
-	dunning     *dunning
-	cancelAt    *billing.CancelRequest // pending cancel at period end
-	pause       *pause
-	res         Result
+	customer   string
+	keys       map[string]bool // registered and usable
+	dunning    *dunning
+	cancelAt   *billing.CancelRequest // pending cancel at period end
+	pause      *pause
+	res        Result
 	// during holds the messages sent while an attempt was in flight, by attempt.
 	during map[Attempt][]int
 	// afterSettle delivers them once the attempt settled.

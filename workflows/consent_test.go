@@ -134,7 +134,6 @@ func TestFreeTrialConsentPaths(t *testing.T) {
 
 func ptr[T any](v T) *T { return &v }
 
-
 func TestTrialCancelCostsNothingAndCannotBePaused(t *testing.T) {
 	start := kst(2025, time.March, 10, 10, 0)
 	env := newEnv(t, start)
