@@ -21,7 +21,7 @@ import (
 
 // recordVersion prefixes the recorded file names. Bump it with every new workflow version
 // (workflow.GetVersion) so that the histories of earlier versions stay as fixtures.
-const recordVersion = "v3"
+const recordVersion = "v4"
 
 // TestRecordReplayHistories produces the histories in workflows/testdata/ that the replay test
 // replays on every CI run, so that an incompatible workflow change fails CI. It runs real
@@ -29,6 +29,11 @@ const recordVersion = "v3"
 // json` would. It only runs with RECORD_HISTORIES=1: recorded histories are fixtures, and
 // re-recording them after a workflow change would hide exactly the incompatibility they exist
 // to catch. Record new ones (new file names) when the workflow gains behaviour.
+func fileExists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
+}
+
 func TestRecordReplayHistories(t *testing.T) {
 	if os.Getenv("RECORD_HISTORIES") != "1" {
 		t.Skip("set RECORD_HISTORIES=1 to record replay fixtures into workflows/testdata/")
@@ -63,7 +68,9 @@ func TestRecordReplayHistories(t *testing.T) {
 	s.register("rec-cust-1")
 	run := s.start(demoInput("rec-again", "rec-cust-1", 3*time.Second))
 	eventually(t, 30*time.Second, "two cycles", func() bool { return len(s.paid("rec-again-")) >= 2 })
-	_, err = s.update("rec-again", billing.MsgChangePlan, billing.ChangePlanRequest{Amount: 12900, Name: "E2E Plus"})
+	// From v4 on a rise needs the customer's consent (the rec-trial scenario has one); this
+	// plan change is a decrease, which needs none.
+	_, err = s.update("rec-again", billing.MsgChangePlan, billing.ChangePlanRequest{Amount: 8900, Name: "E2E Lite"})
 	require.NoError(t, err)
 	eventually(t, 30*time.Second, "third cycle", func() bool { return len(s.paid("rec-again-")) >= 3 })
 	_, err = s.update("rec-again", billing.MsgCancel, billing.CancelRequest{When: billing.Now, Refund: billing.RefundProrata, Reason: "중도 해지", Requester: billing.RequesterCustomer})
@@ -77,8 +84,10 @@ func TestRecordReplayHistories(t *testing.T) {
 		})
 	})
 	time.Sleep(time.Second) // the outbox's task after the last delivery
-	writeFile(t, filepath.Join("..", "webhooks", "testdata", "v1_outbox_again_plan_change_prorata_cancel.json"),
-		s.historyJSON(billing.EventsWorkflowID("rec-again"), ""))
+	// Recorded once: re-recording a fixture would hide the incompatibility it exists to catch.
+	if outbox := filepath.Join("..", "webhooks", "testdata", "v1_outbox_again_plan_change_prorata_cancel.json"); !fileExists(outbox) {
+		writeFile(t, outbox, s.historyJSON(billing.EventsWorkflowID("rec-again"), ""))
+	}
 
 	// Dunning: a soft decline, a retry that pays, a hard decline, a new key, cancel at period end.
 	s.register("rec-cust-2")
@@ -197,6 +206,30 @@ func TestRecordReplayHistories(t *testing.T) {
 	require.NoError(t, err)
 	s.checkMoneyInvariants(finish(run))
 	save("monthly_stub_tax_free_prorata_cancel", run)
+
+	// v4: a free trial (demo: 10 "days" are 10 s), the consent asked for at once, the 7-day notice,
+	// the consent given, billing from the trial's end; then a plan rise nobody consents to ends
+	// the subscription (no_consent).
+	s.register("rec-cust-10")
+	trial := demoInput("rec-trial", "rec-cust-10", 5*time.Second)
+	trial.Plan.Trial = &billing.Trial{Days: 10}
+	run = s.start(trial)
+	eventually(t, 20*time.Second, "consent required", func() bool {
+		st, err := s.tryState("rec-trial")
+		return err == nil && st.Consent != nil && st.Consent.Status == billing.ConsentRequired
+	})
+	c := s.state("rec-trial").Consent
+	yes := true
+	_, err = s.update("rec-trial", billing.MsgConsent, billing.ConsentRequest{Granted: &yes, At: time.Now(), Channel: "app",
+		ShownText: "체험 종료 후 9,900원이 결제됩니다", AmountBefore: c.AmountBefore, AmountAfter: c.AmountAfter, ChangeDate: c.ChangeDate, RecordID: "rec-consent-1"})
+	require.NoError(t, err)
+	eventually(t, 30*time.Second, "the first paid cycle", func() bool { return len(s.paid("rec-trial-")) >= 1 })
+	_, err = s.update("rec-trial", billing.MsgChangePlan, billing.ChangePlanRequest{Amount: 12900, Name: "E2E Plus"})
+	require.NoError(t, err)
+	trialEnd := finish(run)
+	require.Equal(t, billing.ReasonNoConsent, trialEnd.StatusReason)
+	s.checkMoneyInvariants(trialEnd)
+	save("free_trial_consent_then_rise_without_consent", run)
 
 	// v2: the Web UI's Request Cancellation (a Temporal cancellation request) is a billing cancel.
 	s.register("rec-cust-9")
