@@ -11,7 +11,7 @@ import (
 // record it with UnknownSignalDetail (see workflow.GetUnhandledSignalNames).
 var SignalNames = []string{
 	MsgCancel, MsgUndoCancel, MsgPause, MsgResume, MsgChangePlan, MsgReplaceBillingKey, MsgChargeNow,
-	MsgMarkAttention, MsgClearAttention,
+	MsgMarkAttention, MsgClearAttention, MsgConsent, MsgEndTrial,
 	SignalRegistered, SignalRegistrationFailed, SignalPaymentNotification,
 }
 

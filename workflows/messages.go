@@ -88,6 +88,7 @@ func (r *runner) registerHandlers() error {
 	r.receiveSignals(billing.SignalRegistered, r.onRegistered)
 	r.receiveSignals(billing.SignalRegistrationFailed, r.onRegistrationFailed)
 	r.receiveSignals(billing.SignalPaymentNotification, r.onPaymentNotification)
+	r.startSignalReceiver()
 	return nil
 }
 
@@ -95,6 +96,10 @@ func (r *runner) registerHandlers() error {
 // is reported in the audit trail instead of being dropped silently.
 func (r *runner) receiveSignals(name string, fn func(json.RawMessage)) {
 	ch := workflow.GetSignalChannel(r.ctx, name)
+	if r.oneReceiver {
+		r.signalReceivers = append(r.signalReceivers, signalReceiver{ch: ch, fn: fn})
+		return
+	}
 	workflow.Go(r.ctx, func(ctx workflow.Context) {
 		for {
 			var raw json.RawMessage
@@ -103,6 +108,41 @@ func (r *runner) receiveSignals(name string, fn func(json.RawMessage)) {
 			}
 			fn(raw)
 			r.dirty = true
+		}
+	})
+}
+
+// signalReceiver is one signal name's channel and handler.
+type signalReceiver struct {
+	ch workflow.ReceiveChannel
+	fn func(json.RawMessage)
+}
+
+// startSignalReceiver runs every signal handler from one coroutine (versionOneSignalReceiver):
+// a cached idle subscription holds two coroutines (the main loop and this), not one per signal
+// name. It handles every signal that is ready before it yields, as the per-name receivers did.
+func (r *runner) startSignalReceiver() {
+	if !r.oneReceiver || len(r.signalReceivers) == 0 {
+		return
+	}
+	receivers := r.signalReceivers
+	workflow.Go(r.ctx, func(ctx workflow.Context) {
+		done := false
+		sel := workflow.NewSelector(ctx)
+		for _, sr := range receivers {
+			sr := sr
+			sel.AddReceive(sr.ch, func(c workflow.ReceiveChannel, more bool) {
+				var raw json.RawMessage
+				if !more || !c.ReceiveAsync(&raw) {
+					return
+				}
+				sr.fn(raw)
+				r.dirty = true
+			})
+		}
+		sel.AddReceive(ctx.Done(), func(workflow.ReceiveChannel, bool) { done = true })
+		for !done {
+			sel.Select(ctx)
 		}
 	})
 }

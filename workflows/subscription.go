@@ -84,6 +84,10 @@ type runner struct {
 	eventStream bool
 	// consentGate is true from versionConsentGate on (consent.go).
 	consentGate bool
+	// oneReceiver is true from versionOneSignalReceiver on; signalReceivers are the handlers
+	// that one coroutine serves (startSignalReceiver).
+	oneReceiver     bool
+	signalReceivers []signalReceiver
 	// made are the current step's events, sealed once the step is over.
 	made []madeEvent
 	// publishRetryAt is when a failed hand-over of pending events is tried again, after
@@ -135,6 +139,7 @@ func newRunner(ctx workflow.Context, raw json.RawMessage) (*runner, error) {
 		r.actx, _ = workflow.NewDisconnectedContext(ctx)
 		r.eventStream = r.atLeast(changeEventStream, versionEventStream)
 		r.consentGate = r.atLeast(changeConsentGate, versionConsentGate)
+		r.oneReceiver = r.atLeast(changeOneSignalReceiver, versionOneSignalReceiver)
 	}
 	var in billing.SubscriptionInput
 	// Decoding JSON into structs is deterministic (maps are walked in sorted order).
@@ -247,6 +252,11 @@ const (
 	// no_consent. Also the 7-day notice before a trial or introductory price turns paid.
 	changeConsentGate  = "consent-gate-2026-12"
 	versionConsentGate = 1
+	// versionOneSignalReceiver is decided once, first thing in every run: one coroutine serves
+	// every signal name instead of one coroutine each (issue 15: coroutines per cached idle
+	// subscription). Signals delivered in one task may be handled in another order than before.
+	changeOneSignalReceiver  = "one-signal-receiver"
+	versionOneSignalReceiver = 1
 )
 
 // continueAsNewOptions moves the next run to the deployment's current build when that changed
