@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"go.temporal.io/sdk/temporal"
@@ -54,12 +55,15 @@ type OutboxInput struct {
 // OutboxState is the outbox's whole state: the deliveries query's answer.
 type OutboxState struct {
 	SubscriptionID string `json:"subscription_id"`
-	// LastSeq is the highest event Seq received; events at or below it are duplicates.
-	LastSeq int64 `json:"last_seq"`
+	// LastSeq is the highest event Seq received of Stream (the subscription incarnation's tag,
+	// from the event IDs); events at or below it are duplicates. A subscription ID reused after
+	// its end starts a new stream at Seq 1.
+	LastSeq int64  `json:"last_seq"`
+	Stream  string `json:"stream,omitempty"`
 	// Deliveries are the recent events, oldest first (bounded by MaxDeliveries).
 	Deliveries []Delivery `json:"deliveries"`
-	// Queue is the Seq of each event waiting for delivery, in delivery order.
-	Queue []int64 `json:"queue,omitempty"`
+	// Queue is the ID of each event waiting for delivery, in delivery order.
+	Queue []string `json:"queue,omitempty"`
 	// Omitted counts delivered or failed events dropped from the state to bound it; they stay in
 	// earlier runs' histories.
 	Omitted int `json:"omitted,omitempty"`
@@ -154,7 +158,18 @@ func (o *outbox) register() error {
 func (o *outbox) accept(batch []billing.MerchantEvent) {
 	slices.SortFunc(batch, func(a, b billing.MerchantEvent) int { return int(a.Seq - b.Seq) })
 	for _, e := range batch {
-		if e.Seq <= o.s.LastSeq || e.SubscriptionID != o.s.SubscriptionID {
+		if e.SubscriptionID != o.s.SubscriptionID {
+			continue
+		}
+		if stream := streamOf(e.ID); stream != o.s.Stream {
+			if o.s.Stream != "" && slices.ContainsFunc(o.s.Deliveries, func(d Delivery) bool { return streamOf(d.Event.ID) == stream }) {
+				continue // a late duplicate of an earlier incarnation's event
+			}
+			// A new incarnation of the subscription ID: its own sequence from 1.
+			o.s.Stream, o.s.LastSeq = stream, 0
+			o.s.EndedAt = time.Time{}
+		}
+		if e.Seq <= o.s.LastSeq {
 			continue
 		}
 		if e.Seq > o.s.LastSeq+1 && o.s.LastSeq > 0 {
@@ -162,13 +177,26 @@ func (o *outbox) accept(batch []billing.MerchantEvent) {
 		}
 		o.s.LastSeq = e.Seq
 		o.s.Deliveries = append(o.s.Deliveries, Delivery{Event: e, Status: StatusPending, Queued: 1})
-		o.s.Queue = append(o.s.Queue, e.Seq)
+		o.s.Queue = append(o.s.Queue, e.ID)
 		if e.Final() {
 			o.s.EndedAt = workflow.Now(o.ctx).UTC()
 		}
 	}
 	o.dirty = true
 	o.trim()
+}
+
+// streamOf is the incarnation tag in an event ID (evt_<subscription>_<tag>_<seq>).
+func streamOf(id string) string {
+	i := strings.LastIndexByte(id, '_')
+	if i <= 0 {
+		return ""
+	}
+	j := strings.LastIndexByte(id[:i], '_')
+	if j < 0 {
+		return ""
+	}
+	return id[j+1 : i]
 }
 
 // trim drops the oldest settled deliveries beyond MaxDeliveries; pending ones always stay.
@@ -227,11 +255,12 @@ func (o *outbox) redeliver(_ workflow.Context, req RedeliverRequest) (RedeliverR
 		if d.Status != StatusPending {
 			d.Status = StatusPending
 			d.Queued++
-			o.s.Queue = append(o.s.Queue, d.Event.Seq)
+			o.s.Queue = append(o.s.Queue, d.Event.ID)
 		}
 		res.Queued = append(res.Queued, d.Event.ID)
 	}
-	slices.Sort(o.s.Queue)
+	// Deliver in the order the events were made (their place in Deliveries).
+	slices.SortStableFunc(o.s.Queue, func(a, b string) int { return o.find(a) - o.find(b) })
 	o.s.Queue = slices.Compact(o.s.Queue)
 	o.dirty = true
 	return res, nil
@@ -277,8 +306,8 @@ func (o *outbox) run() (OutboxState, error) {
 
 // deliverNext delivers the first queued event (the whole retry window, if need be).
 func (o *outbox) deliverNext() {
-	seq := o.s.Queue[0]
-	i := slices.IndexFunc(o.s.Deliveries, func(d Delivery) bool { return d.Event.Seq == seq })
+	id := o.s.Queue[0]
+	i := o.find(id)
 	if i < 0 {
 		o.s.Queue = o.s.Queue[1:]
 		return
@@ -300,8 +329,8 @@ func (o *outbox) deliverNext() {
 	var res DeliverResult
 	err := workflow.ExecuteActivity(actx, DeliverActivityName, DeliverInput{Event: ev}).Get(o.ctx, &res)
 	// The handlers may have trimmed or reordered deliveries meanwhile: find the event again.
-	i = slices.IndexFunc(o.s.Deliveries, func(d Delivery) bool { return d.Event.Seq == seq })
-	o.s.Queue = slices.DeleteFunc(o.s.Queue, func(s int64) bool { return s == seq })
+	i = o.find(id)
+	o.s.Queue = slices.DeleteFunc(o.s.Queue, func(q string) bool { return q == id })
 	if i < 0 {
 		return
 	}

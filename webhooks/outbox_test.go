@@ -273,3 +273,36 @@ func TestOutboxRefusesAForeignOrForgedStart(t *testing.T) {
 		})
 	}
 }
+
+// TestOutboxReusedSubscriptionIDStartsANewStream: a subscription ID reused after its end is a
+// new incarnation (a new tag in its event IDs) whose events start again at Seq 1; the outbox,
+// still keeping the old stream for redeliveries, must deliver them, not drop them as duplicates.
+func TestOutboxReusedSubscriptionIDStartsANewStream(t *testing.T) {
+	secret := webhooks.NewSecret()
+	o := newOutboxEnv(t, []string{secret}, []string{secret})
+	t0 := o.start
+	second := func(seq int64, typ billing.EventType) billing.MerchantEvent {
+		e := event(seq, typ, t0)
+		e.ID = billing.EventID(subID, "tag1111", seq)
+		return e
+	}
+	o.at(time.Minute, func() {
+		o.send(event(1, billing.EventSubscriptionStarted, t0), event(2, billing.EventSubscriptionCanceled, t0))
+	})
+	o.at(24*time.Hour, func() { o.send(second(1, billing.EventSubscriptionStarted), second(2, billing.EventChargeSucceeded)) })
+	// A late duplicate of the first incarnation's event changes nothing.
+	o.at(25*time.Hour, func() { o.send(event(2, billing.EventSubscriptionCanceled, t0)) })
+	o.at(26*time.Hour, func() { o.send(second(3, billing.EventSubscriptionCanceled)) })
+	st := o.run(webhooks.OutboxInput{SubscriptionID: subID})
+	got := o.recv.Stats()
+	var ids []string
+	for _, e := range got.Events {
+		ids = append(ids, e.ID)
+	}
+	require.Equal(t, []string{
+		event(1, "", t0).ID, event(2, "", t0).ID, second(1, "").ID, second(2, "").ID, second(3, "").ID,
+	}, ids)
+	require.Zero(t, got.Duplicates)
+	require.Empty(t, got.OutOfOrder, "each stream in order")
+	require.Len(t, st.Deliveries, 5)
+}

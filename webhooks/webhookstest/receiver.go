@@ -10,6 +10,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"time"
 
@@ -108,10 +109,13 @@ func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		return
 	}
 	r.seen[ev.ID] = true
-	if last := r.lastSeq[ev.SubscriptionID]; ev.Seq <= last {
+	// Order is per stream: a subscription ID reused after its end starts again at 1 (its event
+	// IDs carry the new incarnation's tag before the sequence number).
+	stream := ev.ID[:max(0, strings.LastIndexByte(ev.ID, '_'))]
+	if last := r.lastSeq[stream]; ev.Seq <= last {
 		r.outOfOrder = append(r.outOfOrder, fmt.Sprintf("%s after seq %d", ev.ID, last))
 	}
-	r.lastSeq[ev.SubscriptionID] = max(r.lastSeq[ev.SubscriptionID], ev.Seq)
+	r.lastSeq[stream] = max(r.lastSeq[stream], ev.Seq)
 	r.events = append(r.events, ev)
 	if r.loseNext > 0 {
 		r.loseNext--
