@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"strings"
 	"testing"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/server/temporaltest"
@@ -171,7 +173,7 @@ func (s *stack) checkMoneyInvariants(st billing.State) {
 	s.t.Helper()
 	perCycle := map[int]int{}
 	recorded := map[string]billing.ChargeRecord{}
-	for _, c := range st.Charges {
+	for _, c := range s.allCharges(st) {
 		recorded[c.MerchantUID] = c
 	}
 	for _, e := range s.emu.Ledger() {
@@ -192,6 +194,30 @@ func (s *stack) checkMoneyInvariants(st billing.State) {
 			require.False(s.t, e.CreatedAt.After(st.EndedAt), "charge %s created after the subscription ended", e.MerchantUID)
 		}
 	}
+}
+
+// allCharges is every charge record of the subscription: continue-as-new carries only the
+// recent ones, so when the final state omits some, each earlier run's state is queried (a
+// closed run answers queries by replay on a worker).
+func (s *stack) allCharges(st billing.State) []billing.ChargeRecord {
+	s.t.Helper()
+	if st.ChargesOmitted == 0 {
+		return st.Charges
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	res, err := s.c.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{Namespace: s.ns,
+		Query: fmt.Sprintf("WorkflowId = '%s'", billing.WorkflowID(st.SubscriptionID))})
+	require.NoError(s.t, err)
+	out := append([]billing.ChargeRecord(nil), st.Charges...)
+	for _, e := range res.GetExecutions() {
+		v, err := s.c.QueryWorkflow(ctx, e.GetExecution().GetWorkflowId(), e.GetExecution().GetRunId(), billing.QueryState)
+		require.NoError(s.t, err, "state of run %s", e.GetExecution().GetRunId())
+		var runState billing.State
+		require.NoError(s.t, v.Get(&runState))
+		out = append(out, runState.Charges...)
+	}
+	return out
 }
 
 // historyJSON returns the workflow's history as the temporal CLI prints it (`workflow show

@@ -28,6 +28,36 @@ type saSnapshot struct {
 	phase   string
 }
 
+// seedSearchAttributes starts a continued run from the search attributes the server carried
+// across continue-as-new, so that its first refresh upserts only what changed.
+func (r *runner) seedSearchAttributes() {
+	sa := workflow.GetTypedSearchAttributes(r.ctx)
+	last := saSnapshot{set: true}
+	last.status = billing.Status(getKeyword(sa, billing.SABillingStatus))
+	last.customer = getKeyword(sa, billing.SACustomerUID)
+	if t, ok := sa.GetTime(billing.SANextChargeAt); ok {
+		last.next = t
+	}
+	last.plan = getKeyword(sa, billing.SAPlanName)
+	if v, ok := sa.GetInt64(billing.SABillingCycle); ok {
+		last.cycle = int(v)
+	}
+	if v, ok := sa.GetInt64(billing.SAAmountKRW); ok {
+		last.amount = v
+	}
+	if v, ok := sa.GetBool(billing.SANeedsAttention); ok {
+		last.attention = v
+	}
+	last.consent = getKeyword(sa, billing.SAConsentStatus)
+	last.phase = getKeyword(sa, billing.SABillingPhase)
+	r.lastSA = last
+}
+
+func getKeyword(sa temporal.SearchAttributes, key temporal.SearchAttributeKeyKeyword) string {
+	v, _ := sa.GetKeyword(key)
+	return v
+}
+
 // upsertSearchAttributes upserts the search attributes whose value changed, so that operators'
 // list queries (BillingStatus='past_due', NextChargeAt < ...) see the subscription as it is.
 func (r *runner) upsertSearchAttributes() {
@@ -79,8 +109,14 @@ func (r *runner) upsertSearchAttributes() {
 		ups = append(ups, billing.SABillingPhase.ValueSet(cur.phase))
 	}
 	if len(ups) == 0 {
+		if !r.detailsSet && r.compact {
+			// A continued run that upserted nothing still shows its summary in the Web UI.
+			r.detailsSet = true
+			workflow.SetCurrentDetails(r.ctx, r.details())
+		}
 		return
 	}
+	r.detailsSet = true
 	if err := workflow.UpsertTypedSearchAttributes(r.ctx, ups...); err != nil {
 		// Only an unregistered attribute makes this fail; billing goes on regardless.
 		r.log.Error("upsert search attributes failed; register them on the server (see README)", "error", err)

@@ -88,6 +88,10 @@ type runner struct {
 	// that one coroutine serves (startSignalReceiver).
 	oneReceiver     bool
 	signalReceivers []signalReceiver
+	// compact is true from versionCompactCarry on (compactCarried, seedSearchAttributes);
+	// detailsSet once this run set the Web UI summary.
+	compact    bool
+	detailsSet bool
 	// made are the current step's events, sealed once the step is over.
 	made []madeEvent
 	// publishRetryAt is when a failed hand-over of pending events is tried again, after
@@ -140,6 +144,7 @@ func newRunner(ctx workflow.Context, raw json.RawMessage) (*runner, error) {
 		r.eventStream = r.atLeast(changeEventStream, versionEventStream)
 		r.consentGate = r.atLeast(changeConsentGate, versionConsentGate)
 		r.oneReceiver = r.atLeast(changeOneSignalReceiver, versionOneSignalReceiver)
+		r.compact = r.atLeast(changeCompactCarry, versionCompactCarry)
 	}
 	var in billing.SubscriptionInput
 	// Decoding JSON into structs is deterministic (maps are walked in sorted order).
@@ -186,6 +191,9 @@ func newRunner(ctx workflow.Context, raw json.RawMessage) (*runner, error) {
 	}
 	if err := r.registerHandlers(); err != nil {
 		return nil, err
+	}
+	if r.compact && !r.firstRun {
+		r.seedSearchAttributes()
 	}
 	lctx := workflow.WithLocalActivityOptions(ctx, settingsOptions)
 	var a *activities.Activities
@@ -257,6 +265,13 @@ const (
 	// subscription). Signals delivered in one task may be handled in another order than before.
 	changeOneSignalReceiver  = "one-signal-receiver"
 	versionOneSignalReceiver = 1
+	// versionCompactCarry is decided once, first thing in every run: continue-as-new carries a
+	// compact state (charges and refunds of the last 35 days and at least the current and
+	// previous cycle, the last 20 audit events; older ones stay in earlier runs' histories), and
+	// a continued run starts from the search attributes the server carried instead of upserting
+	// them all again (issue 15: history bytes and visibility writes per cycle).
+	changeCompactCarry  = "compact-carry"
+	versionCompactCarry = 1
 )
 
 // continueAsNewOptions moves the next run to the deployment's current build when that changed
@@ -311,7 +326,7 @@ func (r *runner) run() (billing.State, error) {
 					SubscriptionID: r.s.SubscriptionID,
 					CustomerUID:    r.s.CustomerUID,
 					Plan:           r.s.Plan,
-					Continued:      r.s,
+					Continued:      r.carried(),
 				})
 			}
 			continue
@@ -505,6 +520,55 @@ func (r *runner) setStatus(st billing.Status, reason string) {
 		r.s.EndedAt = r.now()
 		r.s.NextChargeAt = time.Time{}
 	}
+}
+
+// Compact carried state (versionCompactCarry).
+const (
+	// carryChargeWindow is how far back the carried state keeps charges and refunds: past the
+	// nightly reconciliation's window and a monthly cycle's refund arithmetic.
+	carryChargeWindow = 35 * 24 * time.Hour
+	// carryEvents is how many audit events the carried state keeps.
+	carryEvents = 20
+)
+
+// carried is the state the next run gets. From versionCompactCarry on it drops what the next
+// run does not need: charges and refunds older than carryChargeWindow unless of the current or
+// previous cycle (the cycle's earlier merchant_uids, the paid charge a refund is figured on, the
+// last amount paid all stay), and all but the last carryEvents audit events. They remain in this
+// run's history (and in its state query until it closes).
+func (r *runner) carried() *billing.State {
+	if !r.compact {
+		return r.s
+	}
+	cp := *r.s
+	s := &cp
+	cutoff := r.now().Add(-carryChargeWindow)
+	keepCycle := func(cycle int, at time.Time) bool {
+		if cycle >= s.Cycle-1 {
+			return true
+		}
+		return !s.Plan.Interval.Unit.IsShort() && !at.Before(cutoff)
+	}
+	kept := make([]billing.ChargeRecord, 0, len(s.Charges))
+	for _, c := range s.Charges {
+		final := c.Outcome != billing.OutcomeUnknown && c.Outcome != billing.OutcomeScheduled
+		if keepCycle(c.Cycle, c.At) || !final {
+			kept = append(kept, c)
+		}
+	}
+	s.ChargesOmitted += len(s.Charges) - len(kept)
+	s.Charges = kept
+	refunds := make([]billing.RefundRecord, 0, len(s.Refunds))
+	for _, f := range s.Refunds {
+		if keepCycle(f.Cycle, f.At) {
+			refunds = append(refunds, f)
+		}
+	}
+	s.Refunds = refunds
+	if n := len(s.Events); n > carryEvents {
+		s.Events = append([]billing.Event(nil), s.Events[n-carryEvents:]...)
+	}
+	return s
 }
 
 // trimState keeps the carried state bounded.

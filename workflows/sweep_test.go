@@ -394,6 +394,27 @@ func runWorkflow(tl rulebook.Timeline) (rulebook.Result, string) {
 	in := tl.Input
 	runStart := tl.Start
 	var st billing.State
+	// Every run's charge and refund records, from its state query as it closed: continue-as-new
+	// carries only the recent ones (versionCompactCarry), the invariants need them all.
+	seenCharges := map[string]billing.ChargeRecord{}
+	var chargeOrder []string
+	seenRefunds := map[string]billing.RefundRecord{}
+	var refundOrder []string
+	keep := func(s billing.State) {
+		for _, c := range s.Charges {
+			if _, ok := seenCharges[c.MerchantUID]; !ok {
+				chargeOrder = append(chargeOrder, c.MerchantUID)
+			}
+			seenCharges[c.MerchantUID] = c
+		}
+		for _, f := range s.Refunds {
+			k := fmt.Sprintf("%s/%s/%d", f.ImpUID, f.At.Format(time.RFC3339Nano), f.Amount)
+			if _, ok := seenRefunds[k]; !ok {
+				refundOrder = append(refundOrder, k)
+			}
+			seenRefunds[k] = f
+		}
+	}
 	for run := 0; ; run++ {
 		if run > 20 {
 			return rulebook.Result{}, "more than 20 continue-as-new runs: the workflow does not progress"
@@ -456,6 +477,12 @@ func runWorkflow(tl rulebook.Timeline) (rulebook.Result, string) {
 		err := env.GetWorkflowError()
 		var can *workflow.ContinueAsNewError
 		if err != nil && asContinueAsNew(err, &can) {
+			if v, qerr := env.QueryWorkflow(billing.QueryState); qerr == nil {
+				var closing billing.State
+				if v.Get(&closing) == nil {
+					keep(closing)
+				}
+			}
 			var next billing.SubscriptionInput
 			if derr := decodeCANInput(can, &next); derr != nil {
 				return rulebook.Result{}, "continue-as-new input: " + derr.Error()
@@ -469,6 +496,14 @@ func runWorkflow(tl rulebook.Timeline) (rulebook.Result, string) {
 		}
 		if err := env.GetWorkflowResult(&st); err != nil {
 			return rulebook.Result{}, err.Error()
+		}
+		keep(st)
+		st.Charges, st.Refunds = nil, nil
+		for _, k := range chargeOrder {
+			st.Charges = append(st.Charges, seenCharges[k])
+		}
+		for _, k := range refundOrder {
+			st.Refunds = append(st.Refunds, seenRefunds[k])
 		}
 		break
 	}
