@@ -86,6 +86,7 @@ func commands() []*command {
 		exampleInputCommand(),
 		linkCommand(),
 		reconcileCommand(), reconcileShowCommand(), reconcileScheduleCommand(), // reconcile.go
+		eventsCommand(), eventsRedeliverCommand(), webhookSecretCommand(), // events.go
 	}
 }
 
@@ -146,7 +147,7 @@ func (a *app) dispatch(ctx context.Context, args []string) error {
 		a.printOverview(a.stdout)
 		return nil
 	}
-	name, args = reconcileCommandName(args)
+	name, args = subcommandName(args)
 	c := findCommand(name)
 	if c == nil {
 		return refused("unknown command %q; run 'starter help' for the list", name)
