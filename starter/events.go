@@ -153,7 +153,7 @@ func renderOutbox(w io.Writer, st webhooks.OutboxState, wf workflowInfo, shown [
 	}
 	fmt.Fprintf(w, "%d events in the outbox (last sequence %d): %s; %d queued; gaps %d; omitted %d\n",
 		len(st.Deliveries), st.LastSeq, strings.Join(parts, ", "), len(st.Queue), st.Gaps, st.Omitted)
-	if len(shown) < len(st.Deliveries) {
+	if len(shown) > 0 && len(shown) < len(st.Deliveries) {
 		fmt.Fprintf(w, "  listed %d of them (-n 0 lists all; -status filters)\n", len(shown))
 	}
 	if st.Gaps > 0 {
