@@ -20,6 +20,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/paycycle/paycycle/billing"
+	"github.com/paycycle/paycycle/internal/testgate"
 	"github.com/paycycle/paycycle/webhooks"
 )
 
@@ -177,6 +178,7 @@ func jsonShape(t *testing.T, doc []byte) []string {
 // requests signed by the worker's Signer: a rotation's two signatures verify with either secret,
 // and a tampered body, another secret, a stale timestamp or a missing header do not.
 func TestREADMEVerifySnippets(t *testing.T) {
+	testgate.Slow(t, "runs node and python3")
 	section := readmeEventsSection(t)
 	oldSecret, newSecret, otherSecret := webhooks.NewSecret(), webhooks.NewSecret(), webhooks.NewSecret()
 	signer, err := webhooks.ParseSecrets(newSecret + " " + oldSecret)
