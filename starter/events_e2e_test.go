@@ -29,6 +29,12 @@ import (
 // verifies every signature with the Standard Webhooks library.
 func newEventsE2E(t *testing.T) (*e2e, *webhookstest.Receiver) {
 	t.Helper()
+	return newEventsE2EWindow(t, 0)
+}
+
+// newEventsE2EWindow is newEventsE2E with the outbox's delivery window (zero: the default).
+func newEventsE2EWindow(t *testing.T, window time.Duration) (*e2e, *webhookstest.Receiver) {
+	t.Helper()
 	testgate.Slow(t, "starts a Temporal server")
 	secret := webhooks.NewSecret()
 	recv, err := webhookstest.New(secret)
@@ -43,6 +49,7 @@ func newEventsE2E(t *testing.T) (*e2e, *webhookstest.Receiver) {
 		SettleSearchAttributes: true,
 		Activities:             activities.Config{Events: true, RenewalNotice: 5 * time.Second},
 		Deliverer:              &webhooks.Deliverer{Endpoints: eps, Signer: signer, Client: &http.Client{Timeout: 5 * time.Second}},
+		DeliveryWindow:         window,
 	})
 	t.Setenv("PAYCYCLE_CODEC_KEYS", st.CodecKey)
 	return &e2e{t: t, st: st, addr: st.Server.GetFrontendHostPort(), ns: st.Namespace, c: st.Client, emu: st.Emulator}, recv
@@ -89,6 +96,7 @@ func TestEventsEndToEnd(t *testing.T) {
 		if r.code != exitOK {
 			return false, r.stderr
 		}
+		ob = outboxAnswer{} // fresh: Unmarshal would merge into the previous poll's map and keep its queue
 		require.NoError(t, json.Unmarshal([]byte(r.stdout), &ob))
 		return settled(ob, recv.Stats())
 	})
@@ -262,5 +270,68 @@ func TestEventsEndToEnd(t *testing.T) {
 	for _, typ := range []billing.EventType{billing.EventSubscriptionCanceled, billing.EventChargeSucceeded, billing.EventChargeRefunded,
 		billing.EventDunningRetryScheduled, billing.EventRenewalUpcoming} {
 		require.True(t, compared[typ], "the README's %s example was compared with a real one", typ)
+	}
+}
+
+// TestEventsFailedDeliveryIsRedelivered: an event the receiver refused for the whole delivery
+// window is listed as failed with the endpoint's answer, the outbox goes on with the next ones,
+// and 'starter events redeliver' of the failed IDs delivers them, after the later events (the
+// order a receiver must expect: by sequence, not by arrival).
+func TestEventsFailedDeliveryIsRedelivered(t *testing.T) {
+	// Four seconds: the first retry (5 s after a refusal) never fits, so one refused request
+	// fails its event, and a receiver that is up delivers well within it.
+	h, recv := newEventsE2EWindow(t, 4*time.Second)
+	const id, customer = "ev-e2e-fail", "cust-ev-e2e-fail"
+	_, err := h.emu.RegisterCustomer(portonetest.DefaultKey, portonetest.CustomerSeed{CustomerUID: customer})
+	require.NoError(t, err)
+	recv.FailNext(1)
+	h.ok("start", "-id", id, "-customer", customer, "-plan-name", "Events Demo", "-amount", "9,900", "-interval", "1 month")
+
+	var ob outboxAnswer
+	waitLong(t, "a failed event and the rest delivered", func() (bool, string) {
+		r := h.cli("events", "-id", id, "-o", "json", "-n", "0")
+		if r.code != exitOK {
+			return false, r.stderr
+		}
+		ob = outboxAnswer{} // fresh: Unmarshal would merge into the previous poll's map and keep its queue
+		require.NoError(t, json.Unmarshal([]byte(r.stdout), &ob))
+		done := len(ob.Queue) == 0 && ob.Counts[webhooks.StatusPending] == 0 && len(ob.Deliveries) >= 4
+		return done && ob.Counts[webhooks.StatusFailed] > 0, fmt.Sprintf("counts %v, queue %v", ob.Counts, ob.Queue)
+	})
+	var failed []string
+	for _, d := range ob.Deliveries {
+		if d.Status == webhooks.StatusFailed {
+			failed = append(failed, d.Event.ID)
+			require.Contains(t, d.LastError, "answered 503", "%s: the endpoint's last answer", d.Event.ID)
+		}
+	}
+	require.Equal(t, ob.Deliveries[0].Event.ID, failed[0], "the refused request was the first event's")
+	require.Len(t, recv.Stats().Events, len(ob.Deliveries)-len(failed), "the outbox went on with the next events")
+
+	r := h.ok("events", "-id", id, "-status", "failed")
+	require.Contains(t, r.stdout, failed[0])
+	require.Contains(t, r.stdout, "/hooks/paycycle: answered 503")
+	require.Contains(t, r.stdout, fmt.Sprintf("%d failed", len(failed)))
+	require.Contains(t, r.stdout, "failed events are not retried by themselves: starter events redeliver -id "+id)
+
+	r = h.ok("events", "redeliver", "-id", id, "-event", strings.Join(failed, ","))
+	require.Contains(t, r.stdout, fmt.Sprintf("Queued %d event(s)", len(failed)))
+	waitLong(t, "the failed events redelivered", func() (bool, string) {
+		ob = h.outbox(id)
+		return ob.Counts[webhooks.StatusDelivered] == len(ob.Deliveries), fmt.Sprintf("counts %v", ob.Counts)
+	})
+	got := recv.Stats()
+	require.Len(t, got.Events, len(ob.Deliveries), "every event reached the receiver once")
+	require.Zero(t, got.Duplicates)
+	require.Zero(t, got.BadSignatures)
+	require.NotEmpty(t, got.OutOfOrder, "a redelivered event arrives after later ones")
+	for _, o := range got.OutOfOrder {
+		require.True(t, slices.ContainsFunc(failed, func(f string) bool { return strings.HasPrefix(o, f+" ") }), "only redelivered events are out of order: %s", o)
+	}
+	for _, d := range ob.Deliveries {
+		if slices.Contains(failed, d.Event.ID) {
+			require.Equal(t, 2, d.Queued, d.Event.ID)
+			require.Empty(t, d.LastError, "a delivered event keeps no error")
+		}
 	}
 }
