@@ -50,23 +50,25 @@ func readmeEventsSection(t *testing.T) string {
 // jsonBlocks returns the section's ```json blocks.
 func jsonBlocks(section string) []string { return fencedBlocks(section, "json") }
 
-// fencedBlocks returns the section's fenced blocks of one language.
+// fencedBlocks returns the section's fenced blocks of one language (at most 100: a section
+// has a dozen; the bound keeps a malformed README from looping).
 func fencedBlocks(section, lang string) []string {
 	var out []string
 	open := "```" + lang + "\n"
-	for {
+	for len(out) < 100 {
 		i := strings.Index(section, open)
 		if i < 0 {
-			return out
+			break
 		}
 		section = section[i+len(open):]
 		j := strings.Index(section, "```")
 		if j < 0 {
-			return out
+			break
 		}
 		out = append(out, section[:j])
-		section = section[j:]
+		section = section[j+len("```"):]
 	}
+	return out
 }
 
 // readmeEventExamples returns the README's example event of each type, checked.
