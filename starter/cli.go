@@ -135,9 +135,10 @@ func (a *app) dispatch(ctx context.Context, args []string) error {
 		return nil
 	case "help", "-h", "-help", "--help":
 		if len(args) > 1 {
-			c := findCommand(args[1])
+			topic, _ := subcommandName(args[1:]) // "help reconcile show" is the help of "reconcile show"
+			c := findCommand(topic)
 			if c == nil {
-				return refused("unknown command %q; run 'starter help' for the list", args[1])
+				return refused("unknown command %q; run 'starter help' for the list", topic)
 			}
 			fs := a.newFlagSet(c)
 			c.setup(fs, a)

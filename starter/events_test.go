@@ -73,6 +73,11 @@ func TestEventsHelp(t *testing.T) {
 		require.Contains(t, r.stdout, "Usage: starter events -id ID [-n N] [-status pending|delivered|failed]")
 		require.Contains(t, r.stdout, "BILLING_WEBHOOK_URLS")
 	}
+	for _, args := range [][]string{{"events", "redeliver", "-h"}, {"help", "events", "redeliver"}} {
+		r := runCLI(t, args...)
+		require.Equal(t, exitOK, r.code)
+		require.Contains(t, r.stdout, "Usage: starter events redeliver -id ID", args)
+	}
 	r := runCLI(t, "events", "redeliver", "-h")
 	require.Equal(t, exitOK, r.code)
 	require.Contains(t, r.stdout, "Usage: starter events redeliver -id ID (-event EVENT_ID[,EVENT_ID...] | -from DATE|TIME [-to DATE|TIME])")
