@@ -86,6 +86,7 @@ func commands() []*command {
 		exampleInputCommand(),
 		linkCommand(),
 		reconcileCommand(), reconcileShowCommand(), reconcileScheduleCommand(), // reconcile.go
+		eventsCommand(), eventsRedeliverCommand(), webhookSecretCommand(), // events.go
 	}
 }
 
@@ -134,9 +135,10 @@ func (a *app) dispatch(ctx context.Context, args []string) error {
 		return nil
 	case "help", "-h", "-help", "--help":
 		if len(args) > 1 {
-			c := findCommand(args[1])
+			topic, _ := subcommandName(args[1:]) // "help reconcile show" is the help of "reconcile show"
+			c := findCommand(topic)
 			if c == nil {
-				return refused("unknown command %q; run 'starter help' for the list", args[1])
+				return refused("unknown command %q; run 'starter help' for the list", topic)
 			}
 			fs := a.newFlagSet(c)
 			c.setup(fs, a)
@@ -146,7 +148,7 @@ func (a *app) dispatch(ctx context.Context, args []string) error {
 		a.printOverview(a.stdout)
 		return nil
 	}
-	name, args = reconcileCommandName(args)
+	name, args = subcommandName(args)
 	c := findCommand(name)
 	if c == nil {
 		return refused("unknown command %q; run 'starter help' for the list", name)

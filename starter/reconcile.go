@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -19,18 +20,17 @@ import (
 	"github.com/paycycle/paycycle/reconcile"
 )
 
-// reconcileSubcommands are the words after "reconcile" that name their own command, so that
-// "starter reconcile show -id X" reads as one would say it.
-var reconcileSubcommands = []string{"show", "schedule"}
+// subcommands are the words after a command's name that name a command of their own, so that
+// "starter reconcile show -id X" and "starter events redeliver -id X" read as one would say them.
+var subcommands = map[string][]string{
+	"reconcile": {"show", "schedule"},
+	"events":    {"redeliver"}, // events.go
+}
 
-// reconcileCommandName maps "reconcile show" args to the command "reconcile show".
-func reconcileCommandName(args []string) (string, []string) {
-	if len(args) > 1 && args[0] == "reconcile" {
-		for _, s := range reconcileSubcommands {
-			if args[1] == s {
-				return "reconcile " + s, args[1:]
-			}
-		}
+// subcommandName maps "reconcile show" args to the command "reconcile show".
+func subcommandName(args []string) (string, []string) {
+	if len(args) > 1 && slices.Contains(subcommands[args[0]], args[1]) {
+		return args[0] + " " + args[1], args[1:]
 	}
 	return args[0], args
 }

@@ -49,6 +49,9 @@ type Options struct {
 	// Deliverer, when set, delivers the merchant events (a worker on the webhook task queue);
 	// set Activities.Events too so that subscriptions make them.
 	Deliverer *webhooks.Deliverer
+	// DeliveryWindow is how long one event is retried before it is marked failed (zero: the
+	// outbox's default, 72 h); tests of failed deliveries shorten it to seconds.
+	DeliveryWindow time.Duration
 	// SettleSearchAttributes waits out the history and matching services' 2-second namespace
 	// cache refresh after registering the search attributes, for tests whose very first
 	// request relies on them everywhere (the starter's). Others save the 2.5 s.
@@ -157,7 +160,8 @@ func (s *Stack) StartWorker(wo worker.Options, cfg activities.Config) (worker.Wo
 	wo.WorkflowPanicPolicy = worker.FailWorkflow
 	w := worker.New(s.Client, billing.TaskQueue, wo)
 	workflows.Register(w, acts)
-	webhooks.Register(w, &webhooks.Publisher{Client: s.Client, TaskQueue: billing.TaskQueue, DeliveryTaskQueue: webhooks.DefaultDeliveryTaskQueue})
+	webhooks.Register(w, &webhooks.Publisher{Client: s.Client, TaskQueue: billing.TaskQueue, DeliveryTaskQueue: webhooks.DefaultDeliveryTaskQueue,
+		DeliveryWindow: s.opts.DeliveryWindow})
 	if err := w.Start(); err != nil {
 		return nil, fmt.Errorf("start worker: %w", err)
 	}
