@@ -115,7 +115,7 @@ var abbaOrder = []kind{ours, base, base, ours}
 func runABBA(ctx context.Context, args []string, out io.Writer) error {
 	var c abbaConfig
 	fs := flag.NewFlagSet("loadtest abba", flag.ContinueOnError)
-	loads := fs.String("loads", "150x10sx3@50,300x8sx3@100,1000x3sx3@400", "the load ladder, NxINTERVALxCYCLES@STARTS_PER_SECOND, comma-separated; the last should saturate both")
+	loads := fs.String("loads", "150x10sx3@50,300x6sx3@100,800x3sx3@400", "the load ladder, NxINTERVALxCYCLES@STARTS_PER_SECOND, comma-separated; the last should saturate both")
 	fs.IntVar(&c.idle, "idle", 1000, "cached idle subscriptions for the memory figure")
 	fs.IntVar(&c.ageSubs, "age-subs", 5, "subscriptions of each kind billed every second for the history-by-age figure")
 	fs.IntVar(&c.ageCycles, "age-cycles", 250, "cycles of the history-by-age figure (12 per run)")
@@ -601,12 +601,35 @@ func (s *abbaStack) runLoad(ctx context.Context, k kind, l abbaLoad, tag, profil
 		prof.stop()
 		return nil, startErr
 	}
+	// Ours bills until it is canceled, so each subscription is canceled as soon as it has
+	// paid its cycles: both kinds then do the same work (the baseline ends by itself).
+	canceled := map[string]bool{}
+	var cancelErr error
+	var cwg sync.WaitGroup
 	var last time.Time
 	for {
 		paid, _ := s.paidOf(prefix)
-		var n int
-		n, last = countCycles(paid, l.cycles)
+		n, _ := countCycles(paid, l.cycles)
+		if k == ours {
+			for id, m := range paid {
+				if len(m) >= l.cycles && !canceled[id] {
+					canceled[id] = true
+					cwg.Add(1)
+					labelled("driver", func() {
+						go func() {
+							defer cwg.Done()
+							if err := s.cancelOurs(ctx, id); err != nil {
+								mu.Lock()
+								cancelErr = errors.Join(cancelErr, fmt.Errorf("cancel %s: %w", id, err))
+								mu.Unlock()
+							}
+						}()
+					})
+				}
+			}
+		}
 		if n >= want {
+			r.charges, last = countCycles(paid, math.MaxInt)
 			break
 		}
 		select {
@@ -625,11 +648,14 @@ func (s *abbaStack) runLoad(ctx context.Context, k kind, l abbaLoad, tag, profil
 		}
 	}
 	r.reqs = diffCounts(reqs0, s.reqs.snapshot())
-	r.charges = want
 	r.window = last.Sub(begin)
+	cwg.Wait()
+	if cancelErr != nil {
+		return nil, cancelErr
+	}
 
-	// End every subscription and read its calendar from the result.
-	dues, err := s.finish(ctx, k, ids, l.interval)
+	// Every subscription has ended or is ending; read its calendar from the result.
+	dues, err := s.finish(ctx, k, ids, l.interval, canceled)
 	if err != nil {
 		return nil, err
 	}
@@ -648,14 +674,13 @@ func (s *abbaStack) runLoad(ctx context.Context, k kind, l abbaLoad, tag, profil
 			case p.amount != 9900:
 				r.problems = append(r.problems, fmt.Sprintf("%s cycle %d paid %d KRW, want 9900", id, c, p.amount))
 			}
-			if c >= 2 {
-				due := dues[id](c)
-				r.late = append(r.late, p.at.Sub(due))
-			}
 		}
 		for c, p := range m {
 			if p.times > 1 && c > l.cycles {
 				r.problems = append(r.problems, fmt.Sprintf("%s cycle %d paid %d times", id, c, p.times))
+			}
+			if c >= 2 && !p.at.After(last) {
+				r.late = append(r.late, p.at.Sub(dues[id](c)))
 			}
 		}
 	}
@@ -664,7 +689,7 @@ func (s *abbaStack) runLoad(ctx context.Context, k kind, l abbaLoad, tag, profil
 
 // finish ends the phase's subscriptions (ours by the cancel message, the baseline by itself)
 // and returns each one's calendar: the due instant of cycle c.
-func (s *abbaStack) finish(ctx context.Context, k kind, ids []string, interval time.Duration) (map[string]func(int) time.Time, error) {
+func (s *abbaStack) finish(ctx context.Context, k kind, ids []string, interval time.Duration, canceled map[string]bool) (map[string]func(int) time.Time, error) {
 	dues := make(map[string]func(int) time.Time, len(ids))
 	var mu sync.Mutex
 	var errs error
@@ -677,7 +702,7 @@ func (s *abbaStack) finish(ctx context.Context, k kind, ids []string, interval t
 			go func() {
 				defer wg.Done()
 				defer func() { <-sem }()
-				due, err := s.finishOne(ctx, k, id, interval)
+				due, err := s.finishOne(ctx, k, id, interval, canceled[id])
 				mu.Lock()
 				defer mu.Unlock()
 				if err != nil {
@@ -692,11 +717,18 @@ func (s *abbaStack) finish(ctx context.Context, k kind, ids []string, interval t
 	return dues, errs
 }
 
-func (s *abbaStack) finishOne(ctx context.Context, k kind, id string, interval time.Duration) (func(int) time.Time, error) {
+// cancelOurs cancels one of our subscriptions at once.
+func (s *abbaStack) cancelOurs(ctx context.Context, id string) error {
+	return s.dc.SignalWorkflow(ctx, billing.WorkflowID(id), "", billing.MsgCancel,
+		billing.CancelRequest{When: billing.Now, Reason: "benchmark over"})
+}
+
+func (s *abbaStack) finishOne(ctx context.Context, k kind, id string, interval time.Duration, canceled bool) (func(int) time.Time, error) {
 	if k == ours {
-		if err := s.dc.SignalWorkflow(ctx, billing.WorkflowID(id), "", billing.MsgCancel,
-			billing.CancelRequest{When: billing.Now, Reason: "benchmark over"}); err != nil {
-			return nil, err
+		if !canceled {
+			if err := s.cancelOurs(ctx, id); err != nil {
+				return nil, err
+			}
 		}
 		var st billing.State
 		if err := s.dc.GetWorkflow(ctx, billing.WorkflowID(id), "").Get(ctx, &st); err != nil {

@@ -310,7 +310,7 @@ func (s *abbaStack) runAge(ctx context.Context, c abbaConfig) ([2]ageResult, []s
 	}
 	for _, k := range []kind{ours, base} {
 		ids := subIDs(tags[k], c.ageSubs)
-		if _, err := s.finish(ctx, k, ids, time.Second); err != nil {
+		if _, err := s.finish(ctx, k, ids, time.Second, nil); err != nil {
 			return res, nil, err
 		}
 		paid, pr := s.paidOf(tags[k] + "-")
