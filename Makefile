@@ -17,7 +17,7 @@ COMMANDS            := worker starter emulator edgeserver devserver loadtest
 TEST_TIMEOUT        ?= 75m
 export ARTIFACTS_DIR ?= $(abspath .artifacts)
 
-.PHONY: run build test test-short lint fmt tools bench load sweep burst clean help cluster-tools cluster-test
+.PHONY: run build test test-short lint fmt tools bench bench-abba load sweep burst clean help cluster-tools cluster-test
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -76,6 +76,10 @@ $(BIN)/govulncheck:
 
 bench: ## Go benchmarks (figures for the README; never asserted)
 	$(GO) test -run '^$$' -bench . -benchmem ./calendar/ ./billing/ ./codec/ ./activities/ ./workflows/ ./portone/...
+
+bench-abba: build ## ABBA benchmark: the subscription workflow against a minimal baseline in one process, ratios for BENCHMARKS.md (about 20 minutes)
+	mkdir -p $(ARTIFACTS_DIR)/abba
+	$(BIN)/loadtest abba -profile-dir $(ARTIFACTS_DIR)/abba
 
 sweep: ## the long randomized sweep of the workflow against the rulebook (SWEEP_N timelines, default 100000; SWEEP_SEED to replay)
 	SWEEP_N=$${SWEEP_N:-100000} SWEEP_MAX_SECONDS=$${SWEEP_MAX_SECONDS:-14400} $(GO) test -count=1 -timeout 5h -run TestSweepAgainstTheRulebook -v ./workflows/

@@ -1,8 +1,9 @@
 // Package activities holds every side effect of the subscription workflow: the PortOne calls and
 // the classification of their outcomes into paid, declined (soft or hard) and unknown.
 //
-// Every activity is safe to retry. Charges are made idempotent by looking the deterministic
-// merchant_uid up before charging; refunds by PortOne's checksum; schedules by looking the
+// Every activity is safe to retry. Charges are made idempotent by the deterministic
+// merchant_uid: a retried charge, or a later attempt of a cycle, looks its merchant_uids up
+// before charging, and PortOne itself refuses a merchant_uid that was paid; refunds by PortOne's checksum; schedules by looking the
 // schedule up before creating it. Activities never log secrets, billing keys or buyer data.
 package activities
 

@@ -121,48 +121,6 @@ func TestHardDeclineStaysHard(t *testing.T) {
 	require.Equal(t, billing.OutcomeDeclinedHard, second.Outcome)
 }
 
-// TestCommitThenDropThenLookUp is the heart of exactly-once charging: PortOne commits the
-// charge and the connection drops before the answer. The activity fails with a retryable
-// "outcome unknown" error; Temporal's retry looks the merchant_uid up first and adopts the
-// payment. The ledger holds exactly one paid charge.
-func TestCommitThenDropThenLookUp(t *testing.T) {
-	for _, fault := range []portonetest.Fault{
-		{Op: portonetest.OpAgain, Action: portonetest.FaultCommitThenDrop, Times: 1},
-		{Op: portonetest.OpAgain, Action: portonetest.FaultLatencyAfterCommit, Latency: 3 * time.Second, Times: 1},
-	} {
-		t.Run(string(fault.Action), func(t *testing.T) {
-			f := newFixture(t, time.Second)
-			f.emu.AddFault(fault)
-			in := chargeIn("sub-1-abcd-1-1", 1)
-			_, err := f.charge(in)
-			require.Error(t, err)
-			require.Equal(t, activities.ErrTypeOutcomeUnknown, errType(t, err))
-			require.Equal(t, 1, f.paidCount(in.MerchantUID), "PortOne committed")
-
-			res, err := f.charge(in) // Temporal's retry of the same attempt
-			require.NoError(t, err)
-			require.Equal(t, billing.OutcomePaid, res.Outcome)
-			require.True(t, res.Adopted)
-			require.Equal(t, 1, f.paidCount(in.MerchantUID), "exactly one paid charge")
-			require.Len(t, paidEntries(f.emu), 1)
-		})
-	}
-}
-
-func TestServerErrorBeforeCommitIsRetriedSafely(t *testing.T) {
-	f := newFixture(t, 5*time.Second)
-	f.emu.AddFault(portonetest.Fault{Op: portonetest.OpAgain, Action: portonetest.FaultErrorBeforeCommit, Times: 1})
-	in := chargeIn("sub-1-abcd-1-1", 1)
-	_, err := f.charge(in)
-	require.Equal(t, activities.ErrTypeOutcomeUnknown, errType(t, err), "a 5xx on a write says nothing about the outcome")
-	require.Zero(t, f.paidCount(in.MerchantUID))
-	res, err := f.charge(in)
-	require.NoError(t, err)
-	require.Equal(t, billing.OutcomePaid, res.Outcome)
-	require.False(t, res.Adopted)
-	require.Equal(t, 1, f.paidCount(in.MerchantUID))
-}
-
 func TestPriorAttemptPaidIsAdoptedNotCharged(t *testing.T) {
 	f := newFixture(t, 5*time.Second)
 	_, err := f.charge(chargeIn("sub-1-abcd-1-1", 1))
@@ -174,21 +132,6 @@ func TestPriorAttemptPaidIsAdoptedNotCharged(t *testing.T) {
 	require.Equal(t, "sub-1-abcd-1-1", res.MerchantUID)
 	require.Zero(t, f.paidCount("sub-1-abcd-1-2"))
 	require.Len(t, paidEntries(f.emu), 1)
-}
-
-func TestDeclinedAttemptIsNotChargedAgain(t *testing.T) {
-	f := newFixture(t, 5*time.Second)
-	f.emu.AddFault(portonetest.Fault{Action: portonetest.FaultDecline, Reason: "잔액부족", Times: 1})
-	in := chargeIn("sub-1-abcd-1-1", 1)
-	first, err := f.charge(in)
-	require.NoError(t, err)
-	require.Equal(t, billing.OutcomeDeclined, first.Outcome)
-	// A retry of the same attempt (lost answer) reports the decline without a second try.
-	again, err := f.charge(in)
-	require.NoError(t, err)
-	require.Equal(t, billing.OutcomeDeclined, again.Outcome)
-	require.True(t, again.Adopted)
-	require.Len(t, f.emu.Ledger(), 2, "the registration record and one declined payment")
 }
 
 func TestLookup(t *testing.T) {

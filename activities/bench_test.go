@@ -13,8 +13,8 @@ import (
 )
 
 // BenchmarkChargeAgainstEmulator measures one Charge activity body end to end over loopback
-// HTTP: the findAll lookup of the merchant_uid, then again, through the real client and the
-// emulator. It bounds what one worker can push per core when PortOne itself is instant.
+// HTTP: a cycle's first attempt, so one again request and no lookup, through the real client
+// and the emulator. It bounds what one worker can push per core when PortOne itself is instant.
 func BenchmarkChargeAgainstEmulator(b *testing.B) {
 	emu := portonetest.New(portonetest.Options{})
 	defer emu.Close()

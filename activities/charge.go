@@ -66,9 +66,13 @@ func customData(in ChargeInput) string {
 }
 
 // Charge makes one charge attempt through POST /subscribe/payments/again, safely:
-//  1. it looks up this attempt's and the cycle's earlier merchant_uids; a paid one is adopted,
-//     and an attempt already declined is reported as declined without charging again;
-//  2. otherwise it charges;
+//  1. when an earlier try could have charged (mayHaveCharged: an activity retry, or earlier
+//     attempts of the cycle), it looks up this attempt's and the cycle's earlier merchant_uids;
+//     a paid one is adopted, and an attempt already declined is reported as declined without
+//     charging again. A first try of a cycle's first attempt skips the lookup: nothing can
+//     exist under its merchant_uid yet, so it costs PortOne one request, not two;
+//  2. otherwise it charges; PortOne refuses a merchant_uid that was already paid, and that
+//     refusal is settled by a lookup (the safety net for a try nobody knew about);
 //  3. a paid amount that differs from the requested amount is refunded at once and reported as
 //     amount_mismatch;
 //  4. a decline is classified soft or hard; when the lost answer leaves the outcome unknown the
@@ -87,8 +91,10 @@ func (a *Activities) Charge(ctx context.Context, in ChargeInput) (ChargeResult, 
 }
 
 func (a *Activities) charge(ctx context.Context, in ChargeInput) (ChargeResult, error) {
-	if prior, ok, err := a.lookup(ctx, in.PriorMerchantUIDs, in.MerchantUID); err != nil || ok {
-		return prior, err
+	if mayHaveCharged(ctx, in) {
+		if prior, ok, err := a.lookup(ctx, in.PriorMerchantUIDs, in.MerchantUID); err != nil || ok {
+			return prior, err
+		}
 	}
 	req := portone.AgainRequest{
 		CustomerUID: in.CustomerUID,
@@ -122,6 +128,25 @@ func (a *Activities) charge(ctx context.Context, in ChargeInput) (ChargeResult, 
 		return declined(in.MerchantUID, in.Amount, apiErr.Message), nil
 	}
 	return ChargeResult{}, gatewayError(err)
+}
+
+// mayHaveCharged reports whether an earlier try could have charged one of the cycle's
+// merchant_uids, so that Charge must look before it charges:
+//   - Temporal retries this activity (attempt > 1): the earlier try may have reached PortOne
+//     and lost its answer (a timeout after PortOne committed, a worker killed mid-request), and
+//     a lost decline must not be charged again under the same merchant_uid, which PortOne would
+//     accept (it refuses only merchant_uids that were paid);
+//   - the cycle had earlier attempts (PriorMerchantUIDs, or an attempt number above 1): one of
+//     them may have been paid after all (an unknown outcome, a PortOne schedule that ran), and a
+//     new merchant_uid is not protected by PortOne's duplicate check.
+//
+// Only the first try of a cycle's first attempt skips the lookup. Outside an activity (a
+// direct call, as in benchmarks) there is no retry to know about, and the input decides.
+func mayHaveCharged(ctx context.Context, in ChargeInput) bool {
+	if len(in.PriorMerchantUIDs) > 0 || in.Attempt > 1 {
+		return true
+	}
+	return activity.IsActivity(ctx) && activity.GetInfo(ctx).Attempt > 1
 }
 
 func declined(merchantUID string, amount int64, reason string) ChargeResult {

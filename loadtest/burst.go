@@ -313,8 +313,8 @@ func runBurst(ctx context.Context, out io.Writer, c burstConfig) error {
 	}
 	if c.outage > 0 {
 		// The write retry policy (2 s doubling to 30 s) allows about log2(outage/2s)+2 attempts per
-		// subscription; each attempt makes one request (the lookup, refused) and, the first time,
-		// a token request.
+		// subscription; each attempt makes one request (the charge on the first try, the lookup on
+		// retries; refused) and, the first time, a token request.
 		perSub := float64(duringOutage) / float64(c.n)
 		bound := math.Log2(c.outage.Seconds()/2) + 3
 		fmt.Fprintf(out, "outage: %d requests in %s (%.1f per subscription, backoff bound %.1f; the rate alone would allow %.0f in all)\n",

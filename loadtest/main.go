@@ -58,6 +58,9 @@ type config struct {
 }
 
 func run(ctx context.Context, args []string, out io.Writer) error {
+	if len(args) > 0 && args[0] == "abba" {
+		return runABBA(ctx, args[1:], out)
+	}
 	var c config
 	fs := flag.NewFlagSet("loadtest", flag.ContinueOnError)
 	fs.IntVar(&c.subscriptions, "subscriptions", 200, "subscriptions to start")

@@ -24,8 +24,9 @@ const (
 	// DefaultPortOneTaskQueue is the task queue of the PortOne activities.
 	DefaultPortOneTaskQueue = "billing-portone"
 	// DefaultPortOneRate is the default global PortOne activity rate per second. A charge is
-	// one activity making about two requests (a lookup, then the charge), so 20/s keeps PortOne
-	// near 40 requests/s, under the ~50 non-auth payments/s one PG page suggests.
+	// one activity making one request (two when it retries or follows an earlier attempt of
+	// the cycle: a lookup, then the charge), so 20/s keeps PortOne at 20-40 requests/s, under
+	// the ~50 non-auth payments/s one PG page suggests.
 	DefaultPortOneRate = 20
 )
 
