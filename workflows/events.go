@@ -95,10 +95,18 @@ func (r *runner) summary() billing.EventSubscription {
 	s := r.s
 	return billing.EventSubscription{
 		Status: s.Status, StatusReason: textfmt.Truncate(s.StatusReason, 200), Plan: s.Plan.Name, Amount: s.Plan.Amount, Currency: "KRW",
-		Interval: fmt.Sprintf("%d %s", s.Plan.Interval.Count, s.Plan.Interval.Unit), Cycle: s.Cycle,
+		Interval: intervalText(s.Plan.Interval.Count, string(s.Plan.Interval.Unit)), Cycle: s.Cycle,
 		PaidThrough: utc(s.PaidThrough), NextChargeAt: utc(s.NextChargeAt), CustomerUID: textfmt.MaskUID(s.CustomerUID),
 		CancelAtPeriodEnd: s.PendingCancel != nil,
 	}
+}
+
+// intervalText is the plan's interval as events show it: "1 month", "3 months", "20 seconds".
+func intervalText(count int, unit string) string {
+	if count == 1 {
+		return "1 " + unit
+	}
+	return fmt.Sprintf("%d %ss", count, unit)
 }
 
 // utc shows an instant in UTC, as every event time is (zero stays zero).
