@@ -82,7 +82,7 @@ func commands() []*command {
 	return []*command{
 		startCommand(), showCommand(), listCommand(),
 		cancelCommand(), undoCancelCommand(), pauseCommand(), resumeCommand(),
-		changeCommand(), replaceKeyCommand(), retryCommand(),
+		changeCommand(), replaceKeyCommand(), retryCommand(), consentCommand(), endTrialCommand(),
 		exampleInputCommand(),
 		linkCommand(),
 		reconcileCommand(), reconcileShowCommand(), reconcileScheduleCommand(), // reconcile.go

@@ -130,7 +130,7 @@ func outboxFixture() webhooks.OutboxState {
 			Timestamp: at.Add(time.Duration(seq) * time.Minute), Data: json.RawMessage(`{}`)}
 	}
 	return webhooks.OutboxState{
-		SubscriptionID: "sub-1", LastSeq: 5, Gaps: 1, Omitted: 2, Runs: 2, Queue: []int64{5},
+		SubscriptionID: "sub-1", LastSeq: 5, Gaps: 1, Omitted: 2, Runs: 2, Queue: []string{billing.EventID("sub-1", "k3x9", 5)},
 		Deliveries: []webhooks.Delivery{
 			{Event: ev(1, billing.EventSubscriptionStarted), Status: webhooks.StatusDelivered, Queued: 1, Attempts: 1, DeliveredAt: at.Add(61 * time.Second)},
 			{Event: ev(2, billing.EventChargeSucceeded), Status: webhooks.StatusDelivered, Queued: 2, Attempts: 3, DeliveredAt: at.Add(5 * time.Minute)},

@@ -55,6 +55,8 @@ const exampleFields = `Fields (flag in brackets; * required):
   plan.naver_use_cfm      [-naver-use-cfm] "none" or "period_end"
   plan.charge_mode        [-mode] "again" (workflow charges) or "schedule" (PortOne scheduler)
   plan.delete_billing_key_on_end [-delete-key-on-end] delete the billing key when the subscription ends
+  plan.trial.days         [-trial-days] free trial days (7-365); consent needed before the first charge
+  plan.trial.cycles/amount [-intro-cycles/-intro-amount] cycles at an introductory price below amount
   buyer.name/tel/email    [-buyer-name/-buyer-tel/-buyer-email] optional, sent with charges
   first_charge            [-first-charge] "now" (pro rata to the anchor) or "anchor"
   dunning.retry_after     [-retry-after] offsets from the due time, e.g. ["1d","3d","5d","7d"]

@@ -161,6 +161,16 @@ func renderState(w io.Writer, st billing.State, wf workflowInfo, now time.Time, 
 		}
 		line("Registration", "%s", reg)
 	}
+	if st.Phase != "" && st.Phase != "regular" {
+		phase := st.Phase
+		if !st.TrialEndsAt.IsZero() {
+			phase += ", free until " + kst(st.TrialEndsAt)
+		}
+		line("Pricing", "%s", phase)
+	}
+	if c := st.Consent; c != nil {
+		line("Price rise", "%s → %s KRW from %s (%s): consent %s", textfmt.FormatKRW(c.AmountBefore), textfmt.FormatKRW(c.AmountAfter), c.ChangeDate, c.Why, c.Status)
+	}
 	if c := st.PendingCancel; c != nil {
 		line("Pending cancel", "at period end, requested by %s at %s: %s", c.Requester, kst(c.RequestedAt), c.Reason)
 	}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"strings"
 
 	"go.temporal.io/api/serviceerror"
@@ -34,6 +35,12 @@ func inputFlags() []inputFlag {
 			in.Dunning = &billing.DunningPolicy{}
 		}
 		return in.Dunning
+	}
+	trial := func(in *billing.SubscriptionInput) *billing.Trial {
+		if in.Plan.Trial == nil {
+			in.Plan.Trial = &billing.Trial{}
+		}
+		return in.Plan.Trial
 	}
 	return []inputFlag{
 		{name: "id", field: "subscription_id", usage: "subscription ID (1-24 of A-Z a-z 0-9 _ -); the workflow ID is subscription/<id>",
@@ -95,6 +102,23 @@ func inputFlags() []inputFlag {
 		{name: "registration-timeout", field: "registration_timeout", usage: `how long to wait for the customer to register the billing key, e.g. "72h", "3d" (default 3d)`,
 			apply: func(in *billing.SubscriptionInput, v string) (err error) {
 				in.RegistrationTimeout, err = billing.ParseDuration(v)
+				return err
+			}},
+		{name: "trial-days", field: "plan.trial.days", usage: "free trial days before billing starts (7-365; the customer's consent is needed before the first charge)",
+			apply: func(in *billing.SubscriptionInput, v string) (err error) {
+				n, err := strconv.Atoi(strings.TrimSpace(v))
+				trial(in).Days = n
+				return err
+			}},
+		{name: "intro-cycles", field: "plan.trial.cycles", usage: "cycles charged at -intro-amount before -amount (consent needed before the regular price)",
+			apply: func(in *billing.SubscriptionInput, v string) (err error) {
+				n, err := strconv.Atoi(strings.TrimSpace(v))
+				trial(in).Cycles = n
+				return err
+			}},
+		{name: "intro-amount", field: "plan.trial.amount", usage: "introductory price per cycle in KRW, below -amount",
+			apply: func(in *billing.SubscriptionInput, v string) (err error) {
+				trial(in).Amount, err = parseAmount(v)
 				return err
 			}},
 		{name: "retry-after", field: "dunning.retry_after", usage: `retries after a failed charge, offsets from the due time, e.g. "1d,3d,5d,7d" (the default)`,
