@@ -21,7 +21,7 @@ import (
 
 // recordVersion prefixes the recorded file names. Bump it with every new workflow version
 // (workflow.GetVersion) so that the histories of earlier versions stay as fixtures.
-const recordVersion = "v6"
+const recordVersion = "v7"
 
 // TestRecordReplayHistories produces the histories in workflows/testdata/ that the replay test
 // replays on every CI run, so that an incompatible workflow change fails CI. It runs real

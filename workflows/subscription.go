@@ -88,6 +88,8 @@ type runner struct {
 	// that one coroutine serves (startSignalReceiver).
 	oneReceiver     bool
 	signalReceivers []signalReceiver
+	// bundled is true when the run took versionBundle: every change it covers applies.
+	bundled bool
 	// compact is true from versionCompactCarry on (compactCarried, seedSearchAttributes);
 	// detailsSet once this run set the Web UI summary.
 	compact    bool
@@ -138,6 +140,7 @@ func newRunner(ctx workflow.Context, raw json.RawMessage) (*runner, error) {
 		done:     map[int]doneResult{},
 	}
 	// First, before any message can be handled: which run-level behaviour this run has.
+	r.bundled = workflow.GetVersion(ctx, changeBundle, workflow.DefaultVersion, versionBundle) >= versionBundle
 	r.behaviour = r.atLeast(changeRunBehaviour, versionRunBehaviour)
 	if r.behaviour {
 		r.actx, _ = workflow.NewDisconnectedContext(ctx)
@@ -286,7 +289,35 @@ func (r *runner) continueAsNewOptions() workflow.ContinueAsNewErrorOptions {
 // atLeast reports whether this run takes version v of change (recording the newest version the
 // first time a new run asks).
 func (r *runner) atLeast(change string, v workflow.Version) bool {
+	if r.bundled && coveredByBundle[change] >= v {
+		return true
+	}
 	return workflow.GetVersion(r.ctx, change, workflow.DefaultVersion, v) >= v
+}
+
+// The bundle (versionBundle) stands for every change below at the version given: a run that
+// takes it asks no other of them, so that it records one version marker (and one
+// TemporalChangeVersion upsert, a visibility write) instead of one per change (issue 15).
+// Runs recorded before it (no bundle marker) ask each change as before. A change made after the
+// bundle gets its own GetVersion; the next bundle may fold it in.
+const (
+	changeBundle  = "paycycle-bundle-2026-12"
+	versionBundle = 1
+)
+
+var coveredByBundle = map[string]workflow.Version{
+	changeMessagesFirst:            versionMessagesFirst,
+	changeFinalActionPendingCancel: versionFinalActionPendingCancel,
+	changePeriodStartsAtCharge:     versionPeriodStartsAtCharge,
+	changeResumeBilling:            versionResumeBilling,
+	changeSkipPastRetries:          versionSkipPastRetries,
+	changeTaxFreeProrated:          versionTaxFreeProrated,
+	changeRunBehaviour:             versionRunBehaviour,
+	changeCANOnNewBuild:            versionCANOnNewBuild,
+	changeEventStream:              versionEventStream,
+	changeConsentGate:              versionConsentGate,
+	changeOneSignalReceiver:        versionOneSignalReceiver,
+	changeCompactCarry:             versionCompactCarry,
 }
 
 // run is the subscription's main loop.
