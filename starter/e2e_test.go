@@ -246,6 +246,28 @@ func TestEndToEnd(t *testing.T) {
 		require.Contains(t, h.ok("show", "-id", id).stdout, "Plan change:")
 	})
 
+	t.Run("a rise waits for the customer's consent", func(t *testing.T) {
+		// The consent window opens 30 law days (seconds, on this demo plan) before the rise.
+		var c *billing.ConsentState
+		deadline := time.Now().Add(150 * time.Second)
+		for c == nil || c.Status != billing.ConsentRequired {
+			require.True(t, time.Now().Before(deadline), "the consent window for the rise to 12,900 never opened")
+			time.Sleep(500 * time.Millisecond)
+			c = h.state(id).Consent
+		}
+		require.Equal(t, int64(9900), c.AmountBefore)
+		require.Equal(t, int64(12900), c.AmountAfter)
+		require.Contains(t, h.ok("show", "-id", id).stdout, "consent required")
+		wrong := h.cli("consent", "-id", id, "-granted", "true", "-at", time.Now().Format(time.RFC3339Nano), "-channel", "app",
+			"-shown-text", "월 13,900원으로 변경", "-amount-before", "9900", "-amount-after", "13900", "-change-date", c.ChangeDate.String(), "-record-id", "c-0")
+		require.Equal(t, exitRefused, wrong.code, "a consent for other amounts is refused")
+		require.Contains(t, wrong.stderr, "amount_before/amount_after")
+		h.ok("consent", "-id", id, "-granted", "true", "-at", time.Now().Format(time.RFC3339Nano), "-channel", "app",
+			"-shown-text", "다음 결제부터 월 12,900원(현재 9,900원)이 네이버페이로 결제됩니다.", "-amount-before", "9900", "-amount-after", "12900",
+			"-change-date", c.ChangeDate.String(), "-record-id", "c-1")
+		require.Equal(t, billing.ConsentGranted, h.state(id).Consent.Status)
+	})
+
 	t.Run("pause and resume", func(t *testing.T) {
 		r := h.ok("pause", "-id", id, "-now", "-reason", "customer travels")
 		require.Contains(t, r.stdout, "pause: paused now")
