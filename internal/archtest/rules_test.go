@@ -18,6 +18,7 @@ var allowed = map[string][]string{
 	"internal/portoneconf":  {"internal/config", "portone"},
 	"internal/stacktest":    {"activities", "billing", "codec", "portone", "portone/portonetest", "temporalconn", "webhooks", "workflows"},
 	"internal/testcerts":    {},
+	"internal/replaytest":   {},
 	"billing":               {"calendar"},
 	"codec":                 {},
 	"logging":               {},

@@ -1,0 +1,40 @@
+// Package replaytest replays recorded workflow histories (saved as `temporal workflow show
+// --output json` prints them) against today's workflow code, under their original workflow and
+// run IDs: the replay gate of every long-lived workflow of the project.
+package replaytest
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+	commonpb "go.temporal.io/api/common/v1"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
+)
+
+// Dir replays every *.json history in dir. register registers the workflow on the replayer;
+// workflowID names a history's workflow ID from its start input, because the workflows check
+// that their ID matches their input.
+func Dir(t *testing.T, dir string, register func(worker.WorkflowRegistry), workflowID func(t *testing.T, input *commonpb.Payloads) string) {
+	t.Helper()
+	files, err := filepath.Glob(filepath.Join(dir, "*.json"))
+	require.NoError(t, err)
+	require.NotEmpty(t, files, "replay fixtures are missing in %s", dir)
+	for _, f := range files {
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			r := worker.NewWorkflowReplayer()
+			register(r)
+			fh, err := os.Open(f)
+			require.NoError(t, err)
+			defer fh.Close()
+			hist, err := client.HistoryFromJSON(fh, client.HistoryJSONOptions{})
+			require.NoError(t, err)
+			started := hist.Events[0].GetWorkflowExecutionStartedEventAttributes()
+			exec := workflow.Execution{ID: workflowID(t, started.GetInput()), RunID: started.GetOriginalExecutionRunId()}
+			require.NoError(t, r.ReplayWorkflowHistoryWithOptions(nil, hist, worker.ReplayWorkflowHistoryOptions{OriginalExecution: exec}))
+		})
+	}
+}
