@@ -260,11 +260,13 @@ func TestFleetOnPostgres(t *testing.T) {
 		require.NotNil(t, st.Recurrence, "%s: state has its recurrence", id)
 		w := cancels[id]
 		kept := map[int]int{}
+		paidAt := map[int]time.Time{}
 		for _, e := range paidBySub[id] {
 			uid, _ := billing.ParseMerchantUID(e.MerchantUID)
 			require.Equal(t, st.Tag, uid.Charge.Tag, "%s: a payment of another run's tag %s", id, e.MerchantUID)
 			if e.Amount-e.CancelAmount > 0 {
 				kept[uid.Charge.Cycle]++
+				paidAt[uid.Charge.Cycle] = e.PaidAt
 				charges++
 				paidTimes = append(paidTimes, e.PaidAt)
 				if due := st.Recurrence.ChargeAt(uid.Charge.Cycle - 1); !due.IsZero() && e.PaidAt.After(due) {
@@ -274,8 +276,13 @@ func TestFleetOnPostgres(t *testing.T) {
 		}
 		for cycle := 1; ; cycle++ {
 			due := st.Recurrence.ChargeAt(cycle - 1)
+			// A workflow still catching up overdue cycles when the cancel came (the previous
+			// cycle was itself charged after this one fell due: the worker or server was down
+			// or starved) is legitimately canceled before this cycle began: cancel-wins over a
+			// cycle not yet begun (README, "Messages").
+			catchingUp := cycle > 1 && paidAt[cycle-1].After(due)
 			switch {
-			case due.Before(w.sent.Add(-fp.slack)):
+			case due.Before(w.sent.Add(-fp.slack)) && !catchingUp:
 				if kept[cycle] != 1 {
 					dumpHistory(ctx, t, c, id, filepath.Join(tc.logDir, id+".history.json"))
 				}
@@ -283,7 +290,7 @@ func TestFleetOnPostgres(t *testing.T) {
 					id, cycle, due.UTC().Format(time.StampMilli), w.sent.UTC().Format(time.StampMilli), paidBySub[id], describeState(st))
 				duesChecked++
 			case due.Before(w.answered):
-				require.LessOrEqual(t, kept[cycle], 1, "%s cycle %d, due while the cancel was on its way, paid at most once", id, cycle)
+				require.LessOrEqual(t, kept[cycle], 1, "%s cycle %d, due while the cancel was on its way (or the workflow caught up), paid at most once", id, cycle)
 			default:
 				require.Zero(t, kept[cycle], "%s cycle %d fell due after the cancel was accepted: nothing may be kept", id, cycle)
 			}
