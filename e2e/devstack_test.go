@@ -36,6 +36,21 @@ func freePort(t *testing.T) int {
 	return ln.Addr().(*net.TCPAddr).Port
 }
 
+// freePorts returns n distinct free loopback ports. Their listeners stay open until all n are
+// chosen: one freePort after another may hand the same port out twice (seen in CI: the UI and
+// the worker's health endpoint on one port).
+func freePorts(t *testing.T, n int) []int {
+	t.Helper()
+	out := make([]int, 0, n)
+	for range n {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		require.NoError(t, err)
+		defer ln.Close()
+		out = append(out, ln.Addr().(*net.TCPAddr).Port)
+	}
+	return out
+}
+
 // devstack is `make run`'s devserver with the real worker and edge binaries, its data in a temp
 // dir. The PortOne emulator runs in this test process instead of as devserver's child, so that
 // its ledger survives a devserver restart.
@@ -50,8 +65,9 @@ type devstack struct {
 }
 
 func newDevstack(t *testing.T) *devstack {
+	ports := freePorts(t, 5)
 	d := &devstack{t: t, bin: filepath.Dir(binary(t, "devserver")), data: t.TempDir(),
-		temporal: freePort(t), ui: freePort(t), codecPort: freePort(t), edge: freePort(t), health: freePort(t)}
+		temporal: ports[0], ui: ports[1], codecPort: ports[2], edge: ports[3], health: ports[4]}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	d.emuPort = ln.Addr().(*net.TCPAddr).Port
