@@ -395,18 +395,20 @@ func (f *figures) addAge(out io.Writer, a [2]ageResult) {
 		last := full - 1
 		r := o.perRun[last]
 		fmt.Fprintf(out, "  ours' carried state at the end of run %d, by field (bytes, mean over %d subscriptions):", last+1, o.subs)
-		printTop(out, r.canFields, o.subs, 8)
+		printTop(out, r.canFields, o.subs, 8, false)
 		fmt.Fprintf(out, "  bytes per cycle by event type, run %d, ours:", last+1)
-		printTop(out, r.byType, max(r.cycles, 1), 8)
+		printTop(out, r.byType, max(r.cycles, 1), 8, false)
 		fmt.Fprintf(out, "  events per cycle by type, run %d, ours:", last+1)
-		printTopF(out, r.countByType, max(r.cycles, 1), 10)
+		printTop(out, r.countByType, max(r.cycles, 1), 10, true)
 		rb := b.perRun[last]
 		fmt.Fprintf(out, "  bytes per cycle by event type, run %d, baseline:", last+1)
-		printTop(out, rb.byType, max(rb.cycles, 1), 8)
+		printTop(out, rb.byType, max(rb.cycles, 1), 8, false)
 	}
 }
 
-func printTop(out io.Writer, m map[string]int, div, n int) {
+// printTop prints the n largest entries of m divided by div: whole numbers (bytes per cycle),
+// or with two decimals (events per cycle) when decimals is set.
+func printTop(out io.Writer, m map[string]int, div, n int, decimals bool) {
 	type kv struct {
 		k string
 		v int
@@ -417,23 +419,11 @@ func printTop(out io.Writer, m map[string]int, div, n int) {
 	}
 	sort.Slice(xs, func(i, j int) bool { return xs[i].v > xs[j].v || (xs[i].v == xs[j].v && xs[i].k < xs[j].k) })
 	for _, x := range xs[:min(n, len(xs))] {
-		fmt.Fprintf(out, " %s %d", x.k, x.v/div)
-	}
-	fmt.Fprintln(out)
-}
-
-func printTopF(out io.Writer, m map[string]int, div, n int) {
-	type kv struct {
-		k string
-		v int
-	}
-	var xs []kv
-	for k, v := range m {
-		xs = append(xs, kv{k, v})
-	}
-	sort.Slice(xs, func(i, j int) bool { return xs[i].v > xs[j].v || (xs[i].v == xs[j].v && xs[i].k < xs[j].k) })
-	for _, x := range xs[:min(n, len(xs))] {
-		fmt.Fprintf(out, " %s %.2f", x.k, float64(x.v)/float64(div))
+		if decimals {
+			fmt.Fprintf(out, " %s %.2f", x.k, float64(x.v)/float64(div))
+		} else {
+			fmt.Fprintf(out, " %s %d", x.k, x.v/div)
+		}
 	}
 	fmt.Fprintln(out)
 }
