@@ -97,27 +97,37 @@ func (r *runner) risingWithoutConsent(at time.Time, price int64) bool {
 		c.ChangeDate != calendar.DateOf(at)
 }
 
+// pendingRise is the coming rise (the next charge above the baseline), if any, with its
+// baseline, and whether the consent on record is for exactly that rise.
+func (r *runner) pendingRise() (u upcomingCharge, base int64, recorded, ok bool) {
+	u, ok = r.upcoming()
+	base, hasBase := r.baseline()
+	if !ok || !hasBase || u.price <= base {
+		return upcomingCharge{}, 0, false, false
+	}
+	c := r.s.Consent
+	recorded = c != nil && c.AmountBefore == base && c.AmountAfter == u.price && c.ChangeDate == calendar.DateOf(u.at)
+	return u, base, recorded, true
+}
+
 // updateConsent opens a coming rise's consent window (30 days before it, or at once if it is
 // nearer), and drops a pending consent whose rise was withdrawn. It reports whether it changed
-// anything.
+// anything. It runs while the subscription is active: a pending cancel at period end keeps the
+// consent (an undo brings the rise back).
 func (r *runner) updateConsent() bool {
 	if !r.consentGate {
 		return false
 	}
-	u, ok := r.upcoming()
-	base, hasBase := r.baseline()
+	u, base, recorded, rising := r.pendingRise()
 	c := r.s.Consent
-	if !ok || !hasBase || u.price <= base {
-		if c != nil && (r.s.Status != billing.StatusActive || r.s.PendingCancel == nil) {
+	if !rising {
+		if c != nil && r.s.PendingCancel == nil {
 			r.settleConsent(fmt.Sprintf("the rise to %s KRW is no longer coming", textfmt.FormatKRW(c.AmountAfter)))
 			return true
 		}
 		return false
 	}
-	if c != nil && c.AmountBefore == base && c.AmountAfter == u.price && c.ChangeDate == calendar.DateOf(u.at) {
-		return false
-	}
-	if r.now().Before(u.at.Add(-r.lawDays(billing.ConsentWindowDays))) {
+	if recorded || r.now().Before(u.at.Add(-r.lawDays(billing.ConsentWindowDays))) {
 		return false
 	}
 	if c != nil {
@@ -138,12 +148,8 @@ func (r *runner) consentOpensAt() time.Time {
 	if !r.consentGate {
 		return time.Time{}
 	}
-	u, ok := r.upcoming()
-	base, hasBase := r.baseline()
-	if !ok || !hasBase || u.price <= base {
-		return time.Time{}
-	}
-	if c := r.s.Consent; c != nil && c.AmountBefore == base && c.AmountAfter == u.price && c.ChangeDate == calendar.DateOf(u.at) {
+	u, _, recorded, rising := r.pendingRise()
+	if !rising || recorded {
 		return time.Time{}
 	}
 	return u.at.Add(-r.lawDays(billing.ConsentWindowDays))
