@@ -282,19 +282,34 @@ func (o *outbox) run() (OutboxState, error) {
 			continue
 		}
 		if o.runCount >= deliveriesPerRun || workflow.GetInfo(o.ctx).GetContinueAsNewSuggested() {
-			return o.continueAsNew()
-		}
-		if !o.s.EndedAt.IsZero() {
-			left := o.s.EndedAt.Add(RedeliveryRetention).Sub(workflow.Now(o.ctx))
-			if left <= 0 {
-				return o.finish()
-			}
-			ok, err := workflow.AwaitWithTimeout(o.ctx, left, func() bool { return o.dirty })
+			quiet, err := o.quiet()
 			if err != nil {
 				return o.s, err
 			}
-			if !ok {
-				return o.finish()
+			if !quiet {
+				continue // events came in while the run was closing: deliver them first
+			}
+			next := o.in
+			carried := o.s
+			next.Carried = &carried
+			return OutboxState{}, workflow.NewContinueAsNewError(o.ctx, billing.EventsWorkflowType, next)
+		}
+		if !o.s.EndedAt.IsZero() {
+			left := o.s.EndedAt.Add(RedeliveryRetention).Sub(workflow.Now(o.ctx))
+			timedOut := left <= 0
+			if !timedOut {
+				ok, err := workflow.AwaitWithTimeout(o.ctx, left, func() bool { return o.dirty })
+				if err != nil {
+					return o.s, err
+				}
+				timedOut = !ok
+			}
+			if !timedOut {
+				continue
+			}
+			quiet, err := o.quiet()
+			if err != nil || quiet {
+				return o.s, err
 			}
 			continue
 		}
@@ -376,27 +391,12 @@ func (o *outbox) drain() {
 	}
 }
 
-func (o *outbox) continueAsNew() (OutboxState, error) {
+// quiet lets every handler finish and takes the signals already delivered, so that none is lost
+// when the run ends; it reports whether nothing is left to deliver.
+func (o *outbox) quiet() (bool, error) {
 	if err := workflow.Await(o.ctx, func() bool { return workflow.AllHandlersFinished(o.ctx) }); err != nil {
-		return o.s, err
+		return false, err
 	}
 	o.drain()
-	if len(o.s.Queue) > 0 {
-		return o.run()
-	}
-	next := o.in
-	carried := o.s
-	next.Carried = &carried
-	return OutboxState{}, workflow.NewContinueAsNewError(o.ctx, billing.EventsWorkflowType, next)
-}
-
-func (o *outbox) finish() (OutboxState, error) {
-	if err := workflow.Await(o.ctx, func() bool { return workflow.AllHandlersFinished(o.ctx) }); err != nil {
-		return o.s, err
-	}
-	o.drain()
-	if len(o.s.Queue) > 0 {
-		return o.run()
-	}
-	return o.s, nil
+	return len(o.s.Queue) == 0, nil
 }
