@@ -10,7 +10,9 @@ import (
 
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/testsuite"
+	"go.temporal.io/sdk/workflow"
 
 	"github.com/paycycle/paycycle/billing"
 	"github.com/paycycle/paycycle/webhooks"
@@ -305,4 +307,29 @@ func TestOutboxReusedSubscriptionIDStartsANewStream(t *testing.T) {
 	require.Zero(t, got.Duplicates)
 	require.Empty(t, got.OutOfOrder, "each stream in order")
 	require.Len(t, st.Deliveries, 5)
+}
+
+// TestOutboxContinuesAsNewCarryingItsState: after deliveriesPerRun deliveries the outbox
+// continues as new with its state (delivery records bounded, nothing queued, the sequence kept).
+func TestOutboxContinuesAsNewCarryingItsState(t *testing.T) {
+	secret := webhooks.NewSecret()
+	o := newOutboxEnv(t, []string{secret}, []string{secret})
+	o.at(time.Minute, func() {
+		var batch []billing.MerchantEvent
+		for i := int64(1); i <= 205; i++ {
+			batch = append(batch, event(i, billing.EventChargeSucceeded, o.start))
+		}
+		o.send(batch...)
+	})
+	o.env.ExecuteWorkflow(billing.EventsWorkflowType, webhooks.OutboxInput{SubscriptionID: subID})
+	require.True(t, o.env.IsWorkflowCompleted())
+	var can *workflow.ContinueAsNewError
+	require.ErrorAs(t, o.env.GetWorkflowError(), &can)
+	var next webhooks.OutboxInput
+	require.NoError(t, converter.GetDefaultDataConverter().FromPayloads(can.Input, &next))
+	require.NotNil(t, next.Carried)
+	require.Equal(t, int64(205), next.Carried.LastSeq)
+	require.Empty(t, next.Carried.Queue, "it closes the run only with nothing left to deliver")
+	require.LessOrEqual(t, len(next.Carried.Deliveries), webhooks.MaxDeliveries)
+	require.Len(t, o.recv.Stats().Events, 205, "every event delivered once before the run closed")
 }
