@@ -95,8 +95,18 @@ func freePort(t *testing.T) int {
 	return ln.Addr().(*net.TCPAddr).Port
 }
 
+// freePorts returns six distinct free ports: their listeners stay open until all are chosen,
+// since one freePort after another may hand the same port out twice (seen in CI).
 func freePorts(t *testing.T) ports {
-	return ports{freePort(t), freePort(t), freePort(t), freePort(t), freePort(t), freePort(t)}
+	t.Helper()
+	var p [6]int
+	for i := range p {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		require.NoError(t, err)
+		defer ln.Close()
+		p[i] = ln.Addr().(*net.TCPAddr).Port
+	}
+	return ports{p[0], p[1], p[2], p[3], p[4], p[5]}
 }
 
 func (p ports) flags() []string {
