@@ -87,14 +87,6 @@ func TestMain(m *testing.M) {
 // ports are one devserver's ports, all free when picked.
 type ports struct{ temporal, ui, codec, emulator, edge, worker int }
 
-func freePort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
-
 // freePorts returns six distinct free ports: their listeners stay open until all are chosen,
 // since one freePort after another may hand the same port out twice (seen in CI).
 func freePorts(t *testing.T) ports {
