@@ -88,8 +88,8 @@ load: build ## the end-to-end load command: 200 subscriptions, 3 cycles each, in
 	$(BIN)/loadtest -subscriptions 200 -rate 50 -interval 10s -cycles 3
 
 burst: build ## bill-day burst: 10,000 subscriptions due at once drain at the PortOne rate, then a 3-minute PortOne outage
-	$(BIN)/loadtest -burst 10000 -portone-rate 50 -burst-start-wait 3m -timeout 20m
-	$(BIN)/loadtest -burst 1000 -portone-rate 50 -outage 3m -burst-start-wait 1m -timeout 15m
+	$(BIN)/loadtest -burst 10000 -portone-rate 20 -burst-start-wait 3m -timeout 25m
+	$(BIN)/loadtest -burst 1000 -portone-rate 20 -outage 3m -burst-start-wait 1m -timeout 15m
 
 clean: ## remove built binaries and test artifacts (keeps .data/)
 	rm -rf $(BIN) $(ARTIFACTS_DIR)

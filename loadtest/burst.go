@@ -34,10 +34,12 @@ import (
 // Charge activity and PortOne client, a real Temporal server and the emulator. With -outage D
 // every PortOne request fails with HTTP 503 from the due instant for D.
 //
-// Until the subscription workflow routes its activities to the PortOne queue (the lead's change
-// behind workflow.GetVersion), burstWorkflow stands in for it: it reads the Settings local
-// activity, sleeps until the due instant and runs the real Charge activity on
-// Settings.PortOneTaskQueue, as the subscription workflow will.
+// burstWorkflow stands in for the subscription workflow, because a subscription's cycles fall
+// due at instants its calendar sets (a day's charge time, at least a second after its own
+// start), so that N of them cannot be made due at one instant the benchmark picks without N
+// rate-limited first charges beforehand. It does what the subscription workflow does at a due
+// instant: it reads the Settings local activity, sleeps until the instant and runs the real
+// Charge activity on Settings.PortOneTaskQueue with the write policy's backoff.
 
 const (
 	burstQueue        = "burst-billing"
