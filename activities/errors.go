@@ -8,9 +8,10 @@ import (
 	"github.com/paycycle/paycycle/portone"
 )
 
-// Temporal application error types raised by the activities. The workflow's retry policies name
-// the non-retryable ones; the strings are constants so that renaming a Go type never silently
-// changes retry behaviour.
+// Temporal application error types raised by the activities. The non-retryable ones are raised
+// non-retryable here, at the source (runs of the subscription workflow from its lean-run version
+// on no longer name them in their retry policies); the strings are constants so that renaming a
+// Go type never silently changes retry behaviour.
 const (
 	// ErrTypeInvalidRequest is a request PortOne would refuse as malformed; retrying cannot help.
 	ErrTypeInvalidRequest = "InvalidGatewayRequest"

@@ -17,11 +17,12 @@ import (
 	"github.com/paycycle/paycycle/portone/portonetest"
 	"github.com/paycycle/paycycle/webhooks"
 	"github.com/paycycle/paycycle/webhooks/webhookstest"
+	"github.com/paycycle/paycycle/workflows"
 )
 
 // recordVersion prefixes the recorded file names. Bump it with every new workflow version
 // (workflow.GetVersion) so that the histories of earlier versions stay as fixtures.
-const recordVersion = "v7"
+const recordVersion = "v8"
 
 // TestRecordReplayHistories produces the histories in workflows/testdata/ that the replay test
 // replays on every CI run, so that an incompatible workflow change fails CI. It runs real
@@ -53,7 +54,7 @@ func TestRecordReplayHistories(t *testing.T) {
 	require.NoError(t, err)
 	s := newStack(t, stackOptions{plain: true, settleDelay: time.Second, renewalNotice: 2 * time.Second,
 		deliverer: &webhooks.Deliverer{Endpoints: eps, Signer: signer, Client: &http.Client{Timeout: 5 * time.Second}}})
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
 	save := func(name string, run client.WorkflowRun) {
 		writeFile(t, filepath.Join(dir, recordVersion+"_"+name+".json"), s.historyJSON(run.GetID(), run.GetRunID()))
@@ -134,10 +135,10 @@ func TestRecordReplayHistories(t *testing.T) {
 	finish(run)
 	save("schedule_mode_three_cycles_cancel", run)
 
-	// Continue-as-new after twelve cycles.
+	// Continue-as-new after workflows.CyclesPerRun cycles.
 	s.register("rec-cust-5")
 	run = s.start(demoInput("rec-can", "rec-cust-5", 1*time.Second))
-	eventually(t, 60*time.Second, "thirteen cycles", func() bool { return len(s.paid("rec-can-")) >= 13 })
+	eventually(t, 90*time.Second, "the second run's first cycle", func() bool { return len(s.paid("rec-can-")) >= workflows.CyclesPerRun+1 })
 	first := s.historyJSON(run.GetID(), run.GetRunID())
 	writeFile(t, filepath.Join(dir, recordVersion+"_continue_as_new_first_run.json"), first)
 	_, err = s.update("rec-can", billing.MsgCancel, billing.CancelRequest{When: billing.Now, Reason: "해지"})

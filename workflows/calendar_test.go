@@ -9,6 +9,7 @@ import (
 
 	"github.com/paycycle/paycycle/billing"
 	"github.com/paycycle/paycycle/calendar"
+	"github.com/paycycle/paycycle/workflows"
 )
 
 // runRuns executes the subscription through continue-as-new runs until it has made want paid
@@ -48,7 +49,7 @@ func runRuns(t *testing.T, start time.Time, in billing.SubscriptionInput, want i
 
 func TestMonthlyFromJan31TwoYears(t *testing.T) {
 	in := monthly()
-	b, carried := runRuns(t, kst(2025, time.January, 31, 9, 0), in, 25, 3)
+	b, carried := runRuns(t, kst(2025, time.January, 31, 9, 0), in, 2*workflows.CyclesPerRun, 2)
 	got := b.paidDates()[:25]
 	require.Equal(t, []string{
 		"2025-01-31 09:00", // first charge at sign-up
@@ -58,20 +59,24 @@ func TestMonthlyFromJan31TwoYears(t *testing.T) {
 		"2026-05-31 10:00", "2026-06-30 10:00", "2026-07-31 10:00", "2026-08-31 10:00", "2026-09-30 10:00",
 		"2026-10-31 10:00", "2026-11-30 10:00", "2026-12-31 10:00", "2027-01-31 10:00",
 	}, got)
-	// Continue-as-new after every 12 cycles carried the state; merchant_uids stay unique.
-	require.Len(t, carried, 3)
+	// Continue-as-new after every CyclesPerRun (48) cycles carried the state; merchant_uids
+	// stay unique.
+	require.Len(t, carried, 2)
 	st := *carried[len(carried)-1].Continued
-	require.Equal(t, 36, st.Cycle)
+	require.Equal(t, 2*workflows.CyclesPerRun, st.Cycle)
 	require.Equal(t, billing.StatusActive, st.Status)
-	require.Equal(t, 3, st.Runs, "the state handed on by the third run")
-	require.Equal(t, 12, (*carried[0].Continued).Cycle)
+	require.Equal(t, 2, st.Runs, "the state handed on by the second run")
+	require.Equal(t, workflows.CyclesPerRun, (*carried[0].Continued).Cycle)
+	require.Len(t, st.Events, 5, "a run carries the last five audit events, not its 48 cycles' (versionLeanRun)")
+	require.Equal(t, "continue_as_new", st.Events[4].Kind)
+	require.Zero(t, carried[1].Plan, "the next run's input is the carried state alone")
 	b.checkInvariants(st)
 	// The service period of cycle 2 is Feb 28 .. Mar 30.
 	for _, c := range st.Charges {
 		require.Equal(t, billing.OutcomePaid, c.Outcome)
 	}
-	require.Equal(t, "2027-12-31", st.CurrentPeriod.FirstDay.String())
-	require.Equal(t, "2028-01-30", st.CurrentPeriod.LastDay.String())
+	require.Equal(t, "2032-12-31", st.CurrentPeriod.FirstDay.String())
+	require.Equal(t, "2033-01-30", st.CurrentPeriod.LastDay.String())
 }
 
 func TestYearlyFromFeb29(t *testing.T) {
@@ -98,10 +103,15 @@ func TestContinueAsNewWhenTheServerSuggestsIt(t *testing.T) {
 	require.Equal(t, kst(2025, time.February, 15, 10, 0).UTC(), st.NextChargeAt.UTC())
 	require.NotEmpty(t, st.Tag)
 	require.Equal(t, "sub-1", in.SubscriptionID)
-	require.Equal(t, st.Plan, in.Plan)
+	want := monthly()
+	want.Plan.Normalize()
+	require.Equal(t, want.Plan, st.Plan)
+	require.Zero(t, in.Plan, "the next run's input is the carried state alone (versionLeanRun)")
+	require.Empty(t, in.CustomerUID)
 	var kinds []string
 	for _, e := range st.Events {
 		kinds = append(kinds, e.Kind)
 	}
 	require.Contains(t, kinds, "continue_as_new")
+	require.LessOrEqual(t, len(st.Events), 5, "a new run carries only the last five audit events (versionLeanRun)")
 }

@@ -254,6 +254,9 @@ func TestConsentWindowIsCarriedAcrossContinueAsNew(t *testing.T) {
 	in := monthly()
 	in.Plan.Interval = calendar.Interval{Unit: calendar.Week, Count: 1}
 	in.Plan.Trial = &billing.Trial{Cycles: 12, Amount: 4900}
+	// The server suggests continue-as-new (history size) after cycle 11: the run continues at
+	// the boundary after cycle 12, with the window for cycle 13's rise open.
+	env.RegisterDelayedCallback(func() { env.SetContinueAsNewSuggested(true) }, 11*7*24*time.Hour-time.Hour)
 	env.ExecuteWorkflow(billing.WorkflowType, in)
 	c := continued(t, env).Continued
 	require.Equal(t, 12, c.Cycle)

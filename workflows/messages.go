@@ -80,7 +80,7 @@ func (r *runner) registerHandlers() error {
 		}
 		if err := workflow.SetUpdateHandlerWithOptions(r.ctx, c.name, handle, workflow.UpdateHandlerOptions{
 			Validator:   validate,
-			Description: "same payload as the " + c.name + " signal; answers with a receipt",
+			Description: updateDescription(c.name),
 		}); err != nil {
 			return err
 		}
@@ -91,6 +91,41 @@ func (r *runner) registerHandlers() error {
 	r.startSignalReceiver()
 	return nil
 }
+
+// updateDescription is an update handler's description (the Web UI shows it). Each is a
+// constant, so that a cached subscription does not hold its own copy of eleven strings.
+func updateDescription(name string) string {
+	switch name {
+	case billing.MsgCancel:
+		return descriptionPrefix + billing.MsgCancel + descriptionSuffix
+	case billing.MsgUndoCancel:
+		return descriptionPrefix + billing.MsgUndoCancel + descriptionSuffix
+	case billing.MsgPause:
+		return descriptionPrefix + billing.MsgPause + descriptionSuffix
+	case billing.MsgResume:
+		return descriptionPrefix + billing.MsgResume + descriptionSuffix
+	case billing.MsgChangePlan:
+		return descriptionPrefix + billing.MsgChangePlan + descriptionSuffix
+	case billing.MsgReplaceBillingKey:
+		return descriptionPrefix + billing.MsgReplaceBillingKey + descriptionSuffix
+	case billing.MsgChargeNow:
+		return descriptionPrefix + billing.MsgChargeNow + descriptionSuffix
+	case billing.MsgMarkAttention:
+		return descriptionPrefix + billing.MsgMarkAttention + descriptionSuffix
+	case billing.MsgClearAttention:
+		return descriptionPrefix + billing.MsgClearAttention + descriptionSuffix
+	case billing.MsgConsent:
+		return descriptionPrefix + billing.MsgConsent + descriptionSuffix
+	case billing.MsgEndTrial:
+		return descriptionPrefix + billing.MsgEndTrial + descriptionSuffix
+	}
+	return descriptionPrefix + name + descriptionSuffix
+}
+
+const (
+	descriptionPrefix = "same payload as the "
+	descriptionSuffix = " signal; answers with a receipt"
+)
 
 // receiveSignals runs a receiver for one signal name. Payloads arrive raw so that a malformed one
 // is reported in the audit trail instead of being dropped silently.

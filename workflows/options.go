@@ -60,6 +60,14 @@ var (
 // the worker's PortOne task queue when it has one (the global PortOne rate limit).
 func (r *runner) activity(o workflow.ActivityOptions) workflow.Context {
 	o = r.activityOptions(o)
+	if r.lean && o.RetryPolicy != nil {
+		// The activities raise every type of activities.NonRetryableErrorTypes as a
+		// non-retryable error themselves (TestNonRetryableTypesAreNonRetryableAtTheSource), so
+		// the list in the policy only repeated it, in every ActivityTaskScheduled event.
+		p := *o.RetryPolicy
+		p.NonRetryableErrorTypes = nil
+		o.RetryPolicy = &p
+	}
 	if q := r.settings.PortOneTaskQueue; q != "" {
 		o.TaskQueue = q
 	}
@@ -76,8 +84,29 @@ func (r *runner) activityOptions(o workflow.ActivityOptions) workflow.ActivityOp
 }
 
 // cyclesPerRun is how many billing cycles one run handles before continuing as new, so that
-// every run starts on recent code and its history stays small.
-const cyclesPerRun = 12
+// every run starts on recent code and its history stays small; leanCyclesPerRun with
+// versionLeanRun: the carried state is written twice per run (the continue-as-new event and the
+// next run's start), so a longer run cuts its share of the history bytes per cycle (issue 15).
+// Forty-eight monthly cycles (four years) are about 600 events and 95 KB of history, replayed in
+// tens of milliseconds after a cache eviction (BenchmarkReplayWholeRun); a new build still
+// reaches a running subscription at its next cycle boundary (versionCANOnNewBuild), and
+// GetContinueAsNewSuggested bounds a run in any case.
+const (
+	cyclesPerRun     = 12
+	leanCyclesPerRun = 48
+)
+
+// CyclesPerRun is how many billing cycles a new run handles before continuing as new (runs
+// recorded before versionLeanRun keep theirs).
+const CyclesPerRun = leanCyclesPerRun
+
+// cyclesPerRun is this run's number of cycles before continue-as-new.
+func (r *runner) cyclesPerRun() int {
+	if r.lean {
+		return leanCyclesPerRun
+	}
+	return cyclesPerRun
+}
 
 // minRegistrationRecheck is the shortest interval between PortOne checks while awaiting
 // registration.

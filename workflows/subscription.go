@@ -18,7 +18,8 @@ import (
 
 // Subscription is the subscription workflow, registered as billing.WorkflowType. It returns the
 // final state when the subscription ends (canceled or expired) and continues as new every
-// cyclesPerRun cycles, carrying its state.
+// leanCyclesPerRun cycles (cyclesPerRun in runs recorded before versionLeanRun), carrying its
+// state.
 //
 // The input arrives raw so that a field the workflow does not know (a misspelt "anchorday")
 // is refused, naming it, instead of being dropped silently.
@@ -27,12 +28,18 @@ func Subscription(ctx workflow.Context, raw json.RawMessage) (billing.State, err
 	if err != nil {
 		return billing.State{}, err
 	}
-	st, err := r.run()
+	err = r.run()
 	if err != nil && r.behaviour && temporal.IsCanceledError(err) && ctx.Err() != nil {
 		// "Request Cancellation" in the Web UI, or temporal workflow cancel.
-		return r.cancelOnRequest()
+		err = r.cancelOnRequest()
 	}
-	return st, err
+	if err != nil {
+		return billing.State{}, err
+	}
+	// The final state is copied once, here: the loop's functions return only an error, so that
+	// none of their stack frames holds a State while the coroutine is parked (issue 15: memory
+	// per cached subscription).
+	return *r.s, nil
 }
 
 // runner is one run of the subscription workflow: its state plus the intents that messages
@@ -88,12 +95,14 @@ type runner struct {
 	// that one coroutine serves (startSignalReceiver).
 	oneReceiver     bool
 	signalReceivers []signalReceiver
-	// bundled is true when the run took versionBundle: every change it covers applies.
-	bundled bool
+	// bundle is the bundle version the run took (0: none): every change it covers applies.
+	bundle workflow.Version
 	// compact is true from versionCompactCarry on (compactCarried, seedSearchAttributes);
 	// detailsSet once this run set the Web UI summary.
 	compact    bool
 	detailsSet bool
+	// lean is true from versionLeanRun on (cyclesPerRun, carried, the continue-as-new input).
+	lean bool
 	// made are the current step's events, sealed once the step is over.
 	made []madeEvent
 	// publishRetryAt is when a failed hand-over of pending events is tried again, after
@@ -140,7 +149,7 @@ func newRunner(ctx workflow.Context, raw json.RawMessage) (*runner, error) {
 		done:     map[int]doneResult{},
 	}
 	// First, before any message can be handled: which run-level behaviour this run has.
-	r.bundled = workflow.GetVersion(ctx, changeBundle, workflow.DefaultVersion, versionBundle) >= versionBundle
+	r.bundle = workflow.GetVersion(ctx, changeBundle, workflow.DefaultVersion, versionLeanBundle)
 	r.behaviour = r.atLeast(changeRunBehaviour, versionRunBehaviour)
 	if r.behaviour {
 		r.actx, _ = workflow.NewDisconnectedContext(ctx)
@@ -148,6 +157,7 @@ func newRunner(ctx workflow.Context, raw json.RawMessage) (*runner, error) {
 		r.consentGate = r.atLeast(changeConsentGate, versionConsentGate)
 		r.oneReceiver = r.atLeast(changeOneSignalReceiver, versionOneSignalReceiver)
 		r.compact = r.atLeast(changeCompactCarry, versionCompactCarry)
+		r.lean = r.compact && r.atLeast(changeLeanRun, versionLeanRun)
 	}
 	var in billing.SubscriptionInput
 	// Decoding JSON into structs is deterministic (maps are walked in sorted order).
@@ -275,6 +285,15 @@ const (
 	// them all again (issue 15: history bytes and visibility writes per cycle).
 	changeCompactCarry  = "compact-carry"
 	versionCompactCarry = 1
+	// versionLeanRun is decided once, first thing in every run that has versionCompactCarry: a
+	// run handles leanCyclesPerRun cycles before continuing as new instead of cyclesPerRun, the
+	// carried state keeps the last leanCarryEvents audit events instead of carryEvents, the next
+	// run's input is the carried state alone (its plan and customer were copied beside it), and
+	// activities are scheduled without the non-retryable error types in their retry policy (the
+	// activities raise those as non-retryable themselves). Issue 15: the carried state, written
+	// twice per run, was a quarter of the history bytes per cycle.
+	changeLeanRun  = "lean-run"
+	versionLeanRun = 1
 )
 
 // continueAsNewOptions moves the next run to the deployment's current build when that changed
@@ -289,53 +308,55 @@ func (r *runner) continueAsNewOptions() workflow.ContinueAsNewErrorOptions {
 // atLeast reports whether this run takes version v of change (recording the newest version the
 // first time a new run asks).
 func (r *runner) atLeast(change string, v workflow.Version) bool {
-	if r.bundled && coveredByBundle[change] >= v {
+	if b, ok := coveredByBundle[change]; ok && r.bundle >= b.since && b.version >= v {
 		return true
 	}
 	return workflow.GetVersion(r.ctx, change, workflow.DefaultVersion, v) >= v
 }
 
-// The bundle (versionBundle) stands for every change below at the version given: a run that
-// takes it asks no other of them, so that it records one version marker (and one
-// TemporalChangeVersion upsert, a visibility write) instead of one per change (issue 15).
-// Runs recorded before it (no bundle marker) ask each change as before. A change made after the
-// bundle gets its own GetVersion; the next bundle may fold it in.
+// The bundle stands for every change below at the version given: a run that takes it asks no
+// other of them, so that it records one version marker (and one TemporalChangeVersion upsert, a
+// visibility write) instead of one per change (issue 15). Each bundle version covers the
+// changes of the versions before it and those marked with its own number: a run recorded with
+// bundle 1 asks a change bundle 2 folded in by itself (and, replaying, does not take it). Runs
+// recorded before any bundle (no bundle marker) ask each change as before.
 const (
 	changeBundle  = "paycycle-bundle-2026-12"
 	versionBundle = 1
+	// versionLeanBundle folds in versionLeanRun.
+	versionLeanBundle = 2
 )
 
-var coveredByBundle = map[string]workflow.Version{
-	changeMessagesFirst:            versionMessagesFirst,
-	changeFinalActionPendingCancel: versionFinalActionPendingCancel,
-	changePeriodStartsAtCharge:     versionPeriodStartsAtCharge,
-	changeResumeBilling:            versionResumeBilling,
-	changeSkipPastRetries:          versionSkipPastRetries,
-	changeTaxFreeProrated:          versionTaxFreeProrated,
-	changeRunBehaviour:             versionRunBehaviour,
-	changeCANOnNewBuild:            versionCANOnNewBuild,
-	changeEventStream:              versionEventStream,
-	changeConsentGate:              versionConsentGate,
-	changeOneSignalReceiver:        versionOneSignalReceiver,
-	changeCompactCarry:             versionCompactCarry,
+// bundledChange is a change a bundle covers: at version, from bundle version since on.
+type bundledChange struct {
+	version workflow.Version
+	since   workflow.Version
+}
+
+var coveredByBundle = map[string]bundledChange{
+	changeMessagesFirst:            {versionMessagesFirst, versionBundle},
+	changeFinalActionPendingCancel: {versionFinalActionPendingCancel, versionBundle},
+	changePeriodStartsAtCharge:     {versionPeriodStartsAtCharge, versionBundle},
+	changeResumeBilling:            {versionResumeBilling, versionBundle},
+	changeSkipPastRetries:          {versionSkipPastRetries, versionBundle},
+	changeTaxFreeProrated:          {versionTaxFreeProrated, versionBundle},
+	changeRunBehaviour:             {versionRunBehaviour, versionBundle},
+	changeCANOnNewBuild:            {versionCANOnNewBuild, versionBundle},
+	changeEventStream:              {versionEventStream, versionBundle},
+	changeConsentGate:              {versionConsentGate, versionBundle},
+	changeOneSignalReceiver:        {versionOneSignalReceiver, versionBundle},
+	changeCompactCarry:             {versionCompactCarry, versionBundle},
+	changeLeanRun:                  {versionLeanRun, versionLeanBundle},
 }
 
 // run is the subscription's main loop.
-func (r *runner) run() (billing.State, error) {
+func (r *runner) run() error {
 	r.messagesFirst = r.atLeast(changeMessagesFirst, versionMessagesFirst)
 	r.seedPaidPrice()
 	if r.firstRun {
-		r.publish(billing.EventSubscriptionStarted, billing.EventData{})
-		if ok, err := r.awaitRegistration(); err != nil || !ok {
+		if ok, err := r.begin(); err != nil || !ok {
 			return r.finish(err)
 		}
-		r.publish(billing.EventRegistrationCompleted, billing.EventData{})
-		if t := r.s.Plan.Trial; r.consentGate && t != nil && t.Days > 0 {
-			r.startTrial()
-		} else if err := r.startBilling(); err != nil {
-			return r.finish(err)
-		}
-		r.flushEvents()
 	}
 	for !r.s.Status.Terminal() {
 		acted, err := r.tick(r.step)
@@ -350,15 +371,7 @@ func (r *runner) run() (billing.State, error) {
 				return r.finish(err)
 			}
 			if !r.dirty {
-				r.event("continue_as_new", "", fmt.Sprintf("run %d handled %d cycles", r.s.Runs, r.cyclesThisRun))
-				r.flushEvents()
-				r.trimState()
-				return billing.State{}, workflow.NewContinueAsNewErrorWithOptions(r.ctx, r.continueAsNewOptions(), billing.WorkflowType, billing.SubscriptionInput{
-					SubscriptionID: r.s.SubscriptionID,
-					CustomerUID:    r.s.CustomerUID,
-					Plan:           r.s.Plan,
-					Continued:      r.carried(),
-				})
+				return r.continueAsNew()
 			}
 			continue
 		}
@@ -369,12 +382,43 @@ func (r *runner) run() (billing.State, error) {
 	return r.finish(nil)
 }
 
+// begin is the first run's start: registration, then the first charge or the trial. It
+// reports false when the subscription ended before billing began. The loop's helpers (begin,
+// continueAsNew) keep their temporaries off run's own stack frame, which stays on the
+// coroutine's stack while the subscription sleeps.
+func (r *runner) begin() (bool, error) {
+	r.publish(billing.EventSubscriptionStarted, billing.EventData{})
+	if ok, err := r.awaitRegistration(); err != nil || !ok {
+		return false, err
+	}
+	r.publish(billing.EventRegistrationCompleted, billing.EventData{})
+	if t := r.s.Plan.Trial; r.consentGate && t != nil && t.Days > 0 {
+		r.startTrial()
+	} else if err := r.startBilling(); err != nil {
+		return false, err
+	}
+	r.flushEvents()
+	return true, nil
+}
+
+// continueAsNew ends the run with a continue-as-new carrying the state.
+func (r *runner) continueAsNew() error {
+	r.event("continue_as_new", "", fmt.Sprintf("run %d handled %d cycles", r.s.Runs, r.cyclesThisRun))
+	r.flushEvents()
+	r.trimState()
+	next := billing.SubscriptionInput{SubscriptionID: r.s.SubscriptionID, Continued: r.carried()}
+	if !r.lean {
+		next.CustomerUID, next.Plan = r.s.CustomerUID, r.s.Plan
+	}
+	return workflow.NewContinueAsNewErrorWithOptions(r.ctx, r.continueAsNewOptions(), billing.WorkflowType, next)
+}
+
 // cancelOnRequest carries out a Temporal cancellation request (the Web UI's "Request
 // Cancellation", temporal workflow cancel) as a billing cancel: at once, no refund, requested by
 // an admin, with the same steps as the cancel message (PortOne's schedule revoked, the billing
 // key deleted when the plan says so, final search attributes), and the run completes with the
 // final state. Whatever was in flight settled first (activities outlive the request).
-func (r *runner) cancelOnRequest() (billing.State, error) {
+func (r *runner) cancelOnRequest() error {
 	r.ctx, _ = workflow.NewDisconnectedContext(r.ctx)
 	if r.s.Status.Terminal() {
 		return r.finish(nil)
@@ -388,10 +432,10 @@ func (r *runner) cancelOnRequest() (billing.State, error) {
 			return r.finish(nil)
 		}
 		if !recoverable(err) {
-			return billing.State{}, err
+			return err
 		}
 		if err := r.backOff(err); err != nil {
-			return billing.State{}, err
+			return err
 		}
 	}
 }
@@ -419,17 +463,18 @@ func (r *runner) tick(step func() (bool, error)) (acted bool, err error) {
 	return true, r.backOff(err)
 }
 
-// finish ends the run: it lets update handlers answer, then returns the final state.
-func (r *runner) finish(err error) (billing.State, error) {
+// finish ends the run: it lets update handlers answer and leaves the final state in r.s (err:
+// the run fails or continues as new with it).
+func (r *runner) finish(err error) error {
 	if err != nil {
-		return billing.State{}, err
+		return err
 	}
 	r.refresh()
 	r.refuseQueued()
 	_ = workflow.Await(r.ctx, func() bool { return workflow.AllHandlersFinished(r.ctx) })
 	r.flushEvents()
 	r.trimState()
-	return *r.s, nil
+	return nil
 }
 
 func (r *runner) shouldContinueAsNew() bool {
@@ -441,7 +486,7 @@ func (r *runner) shouldContinueAsNew() bool {
 	if !atBoundary {
 		return false
 	}
-	if r.cyclesThisRun >= cyclesPerRun || info.GetContinueAsNewSuggested() {
+	if r.cyclesThisRun >= r.cyclesPerRun() || info.GetContinueAsNewSuggested() {
 		return true
 	}
 	// A new build became the deployment's target (Worker Versioning): move to it at this cycle
@@ -558,8 +603,10 @@ const (
 	// carryChargeWindow is how far back the carried state keeps charges and refunds: past the
 	// nightly reconciliation's window and a monthly cycle's refund arithmetic.
 	carryChargeWindow = 35 * 24 * time.Hour
-	// carryEvents is how many audit events the carried state keeps.
-	carryEvents = 20
+	// carryEvents is how many audit events the carried state keeps; leanCarryEvents with
+	// versionLeanRun (older ones are in earlier runs' histories and state queries).
+	carryEvents     = 20
+	leanCarryEvents = 5
 )
 
 // carried is the state the next run gets. From versionCompactCarry on it drops what the next
@@ -596,8 +643,12 @@ func (r *runner) carried() *billing.State {
 		}
 	}
 	s.Refunds = refunds
-	if n := len(s.Events); n > carryEvents {
-		s.Events = append([]billing.Event(nil), s.Events[n-carryEvents:]...)
+	keepEvents := carryEvents
+	if r.lean {
+		keepEvents = leanCarryEvents
+	}
+	if n := len(s.Events); n > keepEvents {
+		s.Events = append([]billing.Event(nil), s.Events[n-keepEvents:]...)
 	}
 	return s
 }
