@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"runtime"
 	"runtime/pprof"
 	"sort"
@@ -440,6 +442,8 @@ type memResult struct {
 	processPer           float64
 	processGoroutinesPer float64
 	goroutineGroups      map[string]int
+	// stackPer is the goroutine stacks' share of heapPer.
+	stackPer float64
 }
 
 func (m memResult) summary() string {
@@ -452,26 +456,52 @@ func (m memResult) summary() string {
 	for _, k := range keys[:min(8, len(keys))] {
 		groups = append(groups, fmt.Sprintf("%s ×%.2f", k, float64(m.goroutineGroups[k])/float64(m.n)))
 	}
-	return fmt.Sprintf("worker: %.1f KiB and %.2f goroutines per cached subscription (live heap + stacks %.1f MiB cached → %.1f MiB with the sticky cache purged); whole process (server's state included): %.1f KiB and %.2f goroutines per subscription; the worker's goroutines, per subscription, by their topmost workflow-code frame: %s; load %s",
-		m.heapPer/1024, m.goroutinesPer, float64(m.heapCached)/(1<<20), float64(m.heapMT)/(1<<20), m.processPer/1024, m.processGoroutinesPer,
+	return fmt.Sprintf("worker: %.1f KiB (of it stacks %.1f KiB) and %.2f goroutines per cached subscription (live heap + stacks %.1f MiB cached → %.1f MiB with the sticky cache purged); whole process (server's state included): %.1f KiB and %.2f goroutines per subscription; the worker's goroutines, per subscription, by their topmost workflow-code frame: %s; load %s",
+		m.heapPer/1024, m.stackPer/1024, m.goroutinesPer, float64(m.heapCached)/(1<<20), float64(m.heapMT)/(1<<20), m.processPer/1024, m.processGoroutinesPer,
 		strings.Join(groups, ", "), loadAvg())
 }
 
 // liveHeap is the live heap after a full GC plus the goroutine stacks (a parked workflow
 // coroutine's stack is memory the cache holds, and not in the heap figures).
 func liveHeap() uint64 {
-	runtime.GC()
-	runtime.GC()
+	heap, stacks := liveHeapAndStacks()
+	return heap + stacks
+}
+
+// liveHeapAndStacks collects ten times, then reads the live heap and the goroutine stacks. The
+// runtime halves a parked goroutine's stack at most once per collection (when it uses under a
+// quarter of it), so a workflow coroutine that grew while handling its last task keeps that size
+// for a few collections; a subscription that sleeps for a month sees thousands, and its stack
+// is then what it uses, rounded up to a power of two.
+func liveHeapAndStacks() (heap, stacks uint64) {
+	for range 10 {
+		runtime.GC()
+	}
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
-	return ms.HeapAlloc + ms.StackInuse
+	return ms.HeapAlloc, ms.StackInuse
+}
+
+// writeHeapProfile writes the live heap (after the GC liveHeap ran) to dir/name.pprof, so that
+// `go tool pprof -base heap-purged-o.pprof heap-cached-o.pprof` shows what the cached workflows
+// hold. No dir: nothing is written.
+func writeHeapProfile(dir, name string) {
+	if dir == "" {
+		return
+	}
+	f, err := os.Create(filepath.Join(dir, name+".pprof"))
+	if err != nil {
+		return
+	}
+	defer f.Close()
+	_ = pprof.Lookup("heap").WriteTo(f, 0)
 }
 
 // runIdle starts n subscriptions of kind k that charge once and then wait an hour, measures
 // the process with them cached on the worker, then with the worker's sticky cache purged: the
 // difference (live heap after a GC, goroutines) is what the cached workflows cost the worker.
 // The server keeps its own state for them throughout, so it is not in the difference.
-func (s *abbaStack) runIdle(ctx context.Context, k kind, n int) (memResult, error) {
+func (s *abbaStack) runIdle(ctx context.Context, k kind, n int, profileDir string) (memResult, error) {
 	tag := "idle" + k.letter()
 	ids := subIDs(tag, n)
 	h0 := liveHeap()
@@ -512,7 +542,9 @@ func (s *abbaStack) runIdle(ctx context.Context, k kind, n int) (memResult, erro
 	}
 	time.Sleep(3 * time.Second) // the workflow task after each charge completes
 	m := memResult{n: n}
-	m.heapCached = liveHeap()
+	heapCached, stackCached := liveHeapAndStacks()
+	m.heapCached = heapCached + stackCached
+	writeHeapProfile(profileDir, "heap-cached-"+k.letter())
 	g1 := runtime.NumGoroutine()
 	m.goroutineGroups = workflowGoroutines()
 	// The SDK asks for stopped workers before a purge, so that no workflow task runs on a
@@ -520,7 +552,10 @@ func (s *abbaStack) runIdle(ctx context.Context, k kind, n int) (memResult, erro
 	// and the last workflow task finished seconds ago. Restarting the workers instead would
 	// put their own start-up allocations (megabytes) into the difference.
 	worker.PurgeStickyWorkflowCache()
-	m.heapMT = liveHeap()
+	heapMT, stackMT := liveHeapAndStacks()
+	m.heapMT = heapMT + stackMT
+	m.stackPer = (float64(stackCached) - float64(stackMT)) / float64(n)
+	writeHeapProfile(profileDir, "heap-purged-"+k.letter())
 
 	g3 := runtime.NumGoroutine()
 	m.heapPer = (float64(m.heapCached) - float64(m.heapMT)) / float64(n)

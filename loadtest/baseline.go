@@ -40,7 +40,7 @@ type baselineInput struct {
 	Interval       time.Duration `json:"interval"`
 	// Cycles is how many cycles to charge before the workflow ends (the benchmark's bound).
 	Cycles int `json:"cycles"`
-	// PerRun is the number of cycles per run before continue-as-new (ours: 12).
+	// PerRun is the number of cycles per run before continue-as-new (as ours: workflows.CyclesPerRun).
 	PerRun int `json:"per_run"`
 	// Next is the next cycle to charge (0 or 1 on the first run).
 	Next int `json:"next,omitempty"`
