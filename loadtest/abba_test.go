@@ -4,11 +4,13 @@ import (
 	"context"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/paycycle/paycycle/internal/testgate"
+	"github.com/paycycle/paycycle/workflows"
 )
 
 // TestABBAProducesEveryFigure runs a small ABBA benchmark (`loadtest abba`), built without the
@@ -17,7 +19,7 @@ import (
 // in every phase, which the command checks itself (it exits non-zero naming what failed).
 // `make bench-abba` runs the full ladder.
 func TestABBAProducesEveryFigure(t *testing.T) {
-	testgate.Slow(t, "starts a Temporal server and runs both workflows through a small ABBA benchmark (about a minute)")
+	testgate.Slow(t, "starts a Temporal server and runs both workflows through a small ABBA benchmark (about two minutes)")
 	gobin, err := exec.LookPath("go")
 	if err != nil {
 		t.Skip("the go command is needed to build the load command without -race")
@@ -28,7 +30,10 @@ func TestABBAProducesEveryFigure(t *testing.T) {
 	if out, err := exec.CommandContext(ctx, gobin, "build", "-o", bin, ".").CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
-	args := []string{"abba", "-loads", "20x2sx2@20", "-idle", "50", "-age-subs", "2", "-age-cycles", "13", "-timeout", "6m"}
+	// Two runs of history at least: one cycle past workflows.CyclesPerRun (about 50 s at a cycle
+	// a second).
+	ageCycles := strconv.Itoa(workflows.CyclesPerRun + 1)
+	args := []string{"abba", "-loads", "20x2sx2@20", "-idle", "50", "-age-subs", "2", "-age-cycles", ageCycles, "-timeout", "6m"}
 	out, err := exec.CommandContext(ctx, bin, args...).CombinedOutput()
 	t.Logf("loadtest %v:\n%s", args, tail(string(out), 6000))
 	if err != nil {
