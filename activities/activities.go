@@ -55,6 +55,12 @@ type Config struct {
 	Events bool
 	// RenewalNotice is how long before each renewal charge renewal.upcoming is made (0: never).
 	RenewalNotice time.Duration
+	// NoCycleSearchAttributes stops the per-cycle search attributes (NextChargeAt and
+	// BillingCycle): a subscription then writes its search attributes only when its status,
+	// plan or flags change, one visibility write per cycle fewer (issue 15), and operators lose
+	// the NextChargeAt list query and starter list's next-charge and cycle columns. The state
+	// query, the merchant events and reconciliation do not use them.
+	NoCycleSearchAttributes bool
 }
 
 // DefaultActivityTimeout is the default start-to-close timeout of a PortOne activity.
@@ -114,6 +120,9 @@ type Settings struct {
 	// Events and RenewalNotice: see Config.
 	Events        bool          `json:"events,omitempty"`
 	RenewalNotice time.Duration `json:"renewal_notice,omitempty"`
+	// NoCycleSearchAttributes: see Config. False (the zero value, and every Settings recorded
+	// before it existed) keeps the per-cycle search attributes.
+	NoCycleSearchAttributes bool `json:"no_cycle_search_attributes,omitempty"`
 }
 
 // DefaultScheduleSettleDelay is the default wait after schedule_at before the workflow asks
@@ -131,5 +140,5 @@ func (a *Activities) Settings(context.Context) (Settings, error) {
 		t = DefaultActivityTimeout
 	}
 	return Settings{DemoMode: a.Config.DemoMode, ScheduleSettleDelay: d, ActivityTimeout: t, PortOneTaskQueue: a.Config.PortOneTaskQueue,
-		Events: a.Config.Events, RenewalNotice: a.Config.RenewalNotice}, nil
+		Events: a.Config.Events, RenewalNotice: a.Config.RenewalNotice, NoCycleSearchAttributes: a.Config.NoCycleSearchAttributes}, nil
 }

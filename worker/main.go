@@ -63,6 +63,7 @@ type config struct {
 	edge                edge.Flags
 	portoneTaskQueue    string
 	portoneRate         float64
+	cycleSAs            bool
 	parkedInterval      time.Duration
 	reconcile           reconcileConfig
 	versioning          versioningFlags
@@ -93,6 +94,8 @@ func parseFlags(args []string, out io.Writer, lookup cfgpkg.Lookup) (config, err
 		"task queue of the activities that call PortOne, rate-limited across all workers by -portone-rate (empty: no dedicated queue)")
 	s.Float64(&c.portoneRate, "portone-rate", "BILLING_PORTONE_RATE", workerset.DefaultPortOneRate,
 		"PortOne activities started per second across ALL workers (Temporal's task-queue-wide limit; every worker must use the same value; 0: unlimited)")
+	s.Bool(&c.cycleSAs, "cycle-search-attributes", "BILLING_CYCLE_SEARCH_ATTRIBUTES", true,
+		"upsert NextChargeAt and BillingCycle every cycle (one visibility write per cycle); false: subscriptions started or continued from now on keep only status-level search attributes")
 	s.Duration(&c.parkedInterval, "parked-count-interval", "BILLING_PARKED_COUNT_INTERVAL", time.Minute,
 		"how often to count parked (needs_attention) subscriptions for the metrics; 0: never")
 	s.Duration(&c.stopTimeout, "stop-timeout", "BILLING_WORKER_STOP_TIMEOUT", 30*time.Second, "on SIGTERM, how long running activities get to finish")
@@ -166,6 +169,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	acts := &activities.Activities{Gateway: gateway, Observer: reg, Config: activities.Config{
 		DemoMode: cfg.demo, NoticeURL: cfg.noticeURL, ScheduleSettleDelay: cfg.scheduleSettleDelay, ActivityTimeout: cfg.activityTimeout,
 		PortOneTaskQueue: cfg.portoneTaskQueue, Events: cfg.webhooks.enabled(), RenewalNotice: cfg.webhooks.renewalNotice,
+		NoCycleSearchAttributes: !cfg.cycleSAs,
 	}}
 	workers, err := workerset.Start(c, workerset.Options{
 		TaskQueue: cfg.taskQueue, PortOneTaskQueue: cfg.portoneTaskQueue, PortOneRate: cfg.portoneRate,

@@ -75,6 +75,13 @@ func (r *runner) upsertSearchAttributes() {
 			cur.phase = r.s.Phase
 		}
 	}
+	cycleSAs := !r.settings.NoCycleSearchAttributes
+	if !cycleSAs {
+		// Only the status-level attributes: NextChargeAt and BillingCycle would cost one
+		// visibility write every cycle. A run that finds them carried from before is the one
+		// that removes them.
+		cur.next, cur.cycle = time.Time{}, 0
+	}
 	last := r.lastSA
 	var ups []temporal.SearchAttributeUpdate
 	if !last.set || last.status != cur.status {
@@ -83,7 +90,11 @@ func (r *runner) upsertSearchAttributes() {
 	if !last.set || last.customer != cur.customer {
 		ups = append(ups, billing.SACustomerUID.ValueSet(cur.customer))
 	}
-	if !last.set || !last.next.Equal(cur.next) {
+	if !cycleSAs {
+		if last.set && !last.next.IsZero() {
+			ups = append(ups, billing.SANextChargeAt.ValueUnset())
+		}
+	} else if !last.set || !last.next.Equal(cur.next) {
 		if cur.next.IsZero() {
 			ups = append(ups, billing.SANextChargeAt.ValueUnset())
 		} else {
@@ -93,7 +104,11 @@ func (r *runner) upsertSearchAttributes() {
 	if !last.set || last.plan != cur.plan {
 		ups = append(ups, billing.SAPlanName.ValueSet(cur.plan))
 	}
-	if !last.set || last.cycle != cur.cycle {
+	if !cycleSAs {
+		if last.set && last.cycle != 0 {
+			ups = append(ups, billing.SABillingCycle.ValueUnset())
+		}
+	} else if !last.set || last.cycle != cur.cycle {
 		ups = append(ups, billing.SABillingCycle.ValueSet(int64(cur.cycle)))
 	}
 	if !last.set || last.amount != cur.amount {
@@ -109,6 +124,12 @@ func (r *runner) upsertSearchAttributes() {
 		ups = append(ups, billing.SABillingPhase.ValueSet(cur.phase))
 	}
 	if len(ups) == 0 {
+		if !cycleSAs {
+			// The Web UI's summary shows the cycle and the next charge; it is no command, so it
+			// is kept current without the attributes.
+			workflow.SetCurrentDetails(r.ctx, r.details())
+			return
+		}
 		if !r.detailsSet && r.compact {
 			// A continued run that upserted nothing still shows its summary in the Web UI.
 			r.detailsSet = true
