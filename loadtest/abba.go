@@ -96,6 +96,8 @@ type abbaConfig struct {
 	maxActs    int
 	timeout    time.Duration
 	profileDir string
+	// noCycleSAs runs ours with -cycle-search-attributes=false.
+	noCycleSAs bool
 }
 
 // kind is one side of the comparison.
@@ -120,6 +122,7 @@ func runABBA(ctx context.Context, args []string, out io.Writer) error {
 	fs.IntVar(&c.ageSubs, "age-subs", 5, "subscriptions of each kind billed every second for the history-by-age figure")
 	fs.IntVar(&c.ageCycles, "age-cycles", 250, "cycles of the history-by-age figure (workflows.CyclesPerRun per run)")
 	fs.IntVar(&c.maxActs, "max-concurrent-activities", 200, "activity slots of each worker")
+	cycleSAs := fs.Bool("cycle-search-attributes", true, "ours upserts NextChargeAt and BillingCycle every cycle (the worker's default); false: as a worker with -cycle-search-attributes=false")
 	fs.DurationVar(&c.timeout, "timeout", 60*time.Minute, "give up after this long")
 	parts := fs.String("parts", "loads,history,memory", "which parts to run, comma-separated: loads, history, memory (a part left out prints no figures)")
 	fs.StringVar(&c.profileDir, "profile-dir", "", "write each phase's CPU profile here (go tool pprof -tagfocus side=worker FILE)")
@@ -131,6 +134,7 @@ func runABBA(ctx context.Context, args []string, out io.Writer) error {
 		return err
 	}
 	c.perRun = workflows.CyclesPerRun
+	c.noCycleSAs = !*cycleSAs
 	run := map[string]bool{}
 	for p := range strings.SplitSeq(*parts, ",") {
 		switch p = strings.TrimSpace(p); p {
@@ -151,7 +155,7 @@ func runABBA(ctx context.Context, args []string, out io.Writer) error {
 
 	printMachine(out)
 	fmt.Fprintf(out, "command: loadtest abba %s\n", strings.Join(args, " "))
-	s, err := startABBAStack(c.maxActs)
+	s, err := startABBAStack(c.maxActs, c.noCycleSAs)
 	if err != nil {
 		return err
 	}
@@ -268,7 +272,9 @@ type abbaStack struct {
 	reqs    *opCounter
 	gw      *portone.Client
 	maxActs int
-	workers []worker.Worker
+	// noCycleSAs: ours' worker runs with -cycle-search-attributes=false.
+	noCycleSAs bool
+	workers    []worker.Worker
 }
 
 func labelled(side string, f func()) {
@@ -279,8 +285,8 @@ func quietLogger() sdklog.Logger {
 	return sdklog.NewStructuredLogger(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError})))
 }
 
-func startABBAStack(maxActs int) (*abbaStack, error) {
-	s := &abbaStack{maxActs: maxActs, reqs: &opCounter{n: map[string]int{}}}
+func startABBAStack(maxActs int, noCycleSAs bool) (*abbaStack, error) {
+	s := &abbaStack{maxActs: maxActs, noCycleSAs: noCycleSAs, reqs: &opCounter{n: map[string]int{}}}
 	labelled("server", func() { s.ts = temporaltest.NewServer() })
 	s.ns = s.ts.GetDefaultNamespace()
 	labelled("worker", func() { s.wc = s.ts.NewClientWithOptions(client.Options{Logger: quietLogger()}) })
@@ -314,7 +320,8 @@ func (s *abbaStack) startWorkers() error {
 	labelled("worker", func() {
 		opts := worker.Options{MaxConcurrentActivityExecutionSize: s.maxActs}
 		acts := &activities.Activities{Gateway: s.gw, Config: activities.Config{DemoMode: true,
-			ActivityTimeout: activities.DefaultActivityTimeout, ScheduleSettleDelay: activities.DefaultScheduleSettleDelay}}
+			ActivityTimeout: activities.DefaultActivityTimeout, ScheduleSettleDelay: activities.DefaultScheduleSettleDelay,
+			NoCycleSearchAttributes: s.noCycleSAs}}
 		ow := worker.New(s.wc, billing.TaskQueue, opts)
 		workflows.Register(ow, acts)
 		bw := worker.New(s.wc, baselineQueue, opts)
