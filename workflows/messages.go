@@ -92,40 +92,29 @@ func (r *runner) registerHandlers() error {
 	return nil
 }
 
-// updateDescription is an update handler's description (the Web UI shows it). Each is a
-// constant, so that a cached subscription does not hold its own copy of eleven strings.
-func updateDescription(name string) string {
-	switch name {
-	case billing.MsgCancel:
-		return descriptionPrefix + billing.MsgCancel + descriptionSuffix
-	case billing.MsgUndoCancel:
-		return descriptionPrefix + billing.MsgUndoCancel + descriptionSuffix
-	case billing.MsgPause:
-		return descriptionPrefix + billing.MsgPause + descriptionSuffix
-	case billing.MsgResume:
-		return descriptionPrefix + billing.MsgResume + descriptionSuffix
-	case billing.MsgChangePlan:
-		return descriptionPrefix + billing.MsgChangePlan + descriptionSuffix
-	case billing.MsgReplaceBillingKey:
-		return descriptionPrefix + billing.MsgReplaceBillingKey + descriptionSuffix
-	case billing.MsgChargeNow:
-		return descriptionPrefix + billing.MsgChargeNow + descriptionSuffix
-	case billing.MsgMarkAttention:
-		return descriptionPrefix + billing.MsgMarkAttention + descriptionSuffix
-	case billing.MsgClearAttention:
-		return descriptionPrefix + billing.MsgClearAttention + descriptionSuffix
-	case billing.MsgConsent:
-		return descriptionPrefix + billing.MsgConsent + descriptionSuffix
-	case billing.MsgEndTrial:
-		return descriptionPrefix + billing.MsgEndTrial + descriptionSuffix
+// updateDescriptions are the update handlers' descriptions (the Web UI shows them), made once
+// for the process so that a cached subscription does not hold its own copy of each. Read-only
+// after package initialisation.
+var updateDescriptions = func() map[string]string {
+	m := map[string]string{}
+	for _, name := range []string{billing.MsgCancel, billing.MsgUndoCancel, billing.MsgPause, billing.MsgResume,
+		billing.MsgChangePlan, billing.MsgReplaceBillingKey, billing.MsgChargeNow, billing.MsgMarkAttention,
+		billing.MsgClearAttention, billing.MsgConsent, billing.MsgEndTrial} {
+		m[name] = describeUpdate(name)
 	}
-	return descriptionPrefix + name + descriptionSuffix
+	return m
+}()
+
+func updateDescription(name string) string {
+	if d, ok := updateDescriptions[name]; ok {
+		return d
+	}
+	return describeUpdate(name)
 }
 
-const (
-	descriptionPrefix = "same payload as the "
-	descriptionSuffix = " signal; answers with a receipt"
-)
+func describeUpdate(name string) string {
+	return "same payload as the " + name + " signal; answers with a receipt"
+}
 
 // receiveSignals runs a receiver for one signal name. Payloads arrive raw so that a malformed one
 // is reported in the audit trail instead of being dropped silently.
