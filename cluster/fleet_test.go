@@ -280,12 +280,17 @@ func TestFleetOnPostgres(t *testing.T) {
 			// PortOne got that charge): a workflow that far behind (a worker or server down, the
 			// rate-limited PortOne queue backed up) had not begun this cycle when the cancel
 			// came, and cancel-wins over a cycle not yet begun (README, "Messages").
+			// Cycles are charged one after the other, so a cycle cannot have begun before the
+			// previous one was paid: when that payment came after the cancel was sent (or never,
+			// the workflow being more than a cycle behind), this cycle had not begun either.
 			slack := fp.slack
-			if prev, ok := paidAt[cycle-1]; ok && cycle > 1 {
+			prev, prevPaid := paidAt[cycle-1]
+			if prevPaid && cycle > 1 {
 				slack = max(slack, prev.Sub(st.Recurrence.ChargeAt(cycle-2)))
 			}
+			begunBeforeCancel := cycle == 1 || (prevPaid && prev.Before(w.sent))
 			switch {
-			case due.Before(w.sent.Add(-slack)):
+			case due.Before(w.sent.Add(-slack)) && begunBeforeCancel:
 				if kept[cycle] != 1 {
 					dumpHistory(ctx, t, c, id, filepath.Join(tc.logDir, id+".history.json"))
 				}
