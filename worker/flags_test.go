@@ -19,8 +19,14 @@ func TestParseFlagsGatewaySettings(t *testing.T) {
 		wantQueue string
 		wantRate  float64
 		wantMax   int
+		// wantNoCycleSAs is the setting the workflow reads (Settings.NoCycleSearchAttributes).
+		wantNoCycleSAs bool
 	}{
 		{name: "defaults", wantQueue: "billing-portone", wantRate: 20, wantMax: 200},
+		{name: "no per-cycle search attributes", env: map[string]string{"BILLING_CYCLE_SEARCH_ATTRIBUTES": "false"},
+			wantQueue: "billing-portone", wantRate: 20, wantMax: 200, wantNoCycleSAs: true},
+		{name: "per-cycle search attributes misspelt", env: map[string]string{"BILLING_CYCLE_SEARCH_ATTRIBUTES": "flase"},
+			wantErr: "BILLING_CYCLE_SEARCH_ATTRIBUTES"},
 		{name: "from the environment", env: map[string]string{"BILLING_PORTONE_TASK_QUEUE": "po", "BILLING_PORTONE_RATE": "7.5", "BILLING_MAX_CONCURRENT_ACTIVITIES": "9"},
 			wantQueue: "po", wantRate: 7.5, wantMax: 9},
 		{name: "flags win", env: map[string]string{"BILLING_PORTONE_RATE": "7"}, args: []string{"-portone-rate", "3", "-portone-task-queue", ""},
@@ -45,6 +51,7 @@ func TestParseFlagsGatewaySettings(t *testing.T) {
 			assert.Equal(t, tt.wantQueue, c.portoneTaskQueue)
 			assert.Equal(t, tt.wantRate, c.portoneRate)
 			assert.Equal(t, tt.wantMax, c.maxActivities)
+			assert.Equal(t, tt.wantNoCycleSAs, c.activitiesConfig().NoCycleSearchAttributes)
 		})
 	}
 }

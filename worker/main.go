@@ -70,6 +70,16 @@ type config struct {
 	webhooks            webhookConfig
 }
 
+// activitiesConfig is what the activities (and, through the Settings local activity, the
+// workflow) are told of this worker's configuration.
+func (c config) activitiesConfig() activities.Config {
+	return activities.Config{
+		DemoMode: c.demo, NoticeURL: c.noticeURL, ScheduleSettleDelay: c.scheduleSettleDelay, ActivityTimeout: c.activityTimeout,
+		PortOneTaskQueue: c.portoneTaskQueue, Events: c.webhooks.enabled(), RenewalNotice: c.webhooks.renewalNotice,
+		NoCycleSearchAttributes: !c.cycleSAs,
+	}
+}
+
 // parseFlags reads flags with environment defaults through lookup (os.LookupEnv in main).
 func parseFlags(args []string, out io.Writer, lookup cfgpkg.Lookup) (config, error) {
 	var c config
@@ -166,11 +176,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	defer c.Close()
 
-	acts := &activities.Activities{Gateway: gateway, Observer: reg, Config: activities.Config{
-		DemoMode: cfg.demo, NoticeURL: cfg.noticeURL, ScheduleSettleDelay: cfg.scheduleSettleDelay, ActivityTimeout: cfg.activityTimeout,
-		PortOneTaskQueue: cfg.portoneTaskQueue, Events: cfg.webhooks.enabled(), RenewalNotice: cfg.webhooks.renewalNotice,
-		NoCycleSearchAttributes: !cfg.cycleSAs,
-	}}
+	acts := &activities.Activities{Gateway: gateway, Observer: reg, Config: cfg.activitiesConfig()}
 	workers, err := workerset.Start(c, workerset.Options{
 		TaskQueue: cfg.taskQueue, PortOneTaskQueue: cfg.portoneTaskQueue, PortOneRate: cfg.portoneRate,
 		MaxConcurrentActivities: cfg.maxActivities, StopTimeout: cfg.stopTimeout,
