@@ -149,7 +149,7 @@ func newRunner(ctx workflow.Context, raw json.RawMessage) (*runner, error) {
 		done:     map[int]doneResult{},
 	}
 	// First, before any message can be handled: which run-level behaviour this run has.
-	r.bundle = workflow.GetVersion(ctx, changeBundle, workflow.DefaultVersion, versionLeanBundle)
+	r.bundle = workflow.GetVersion(ctx, changeBundle, workflow.DefaultVersion, versionRound3Bundle)
 	r.behaviour = r.atLeast(changeRunBehaviour, versionRunBehaviour)
 	if r.behaviour {
 		r.actx, _ = workflow.NewDisconnectedContext(ctx)
@@ -325,6 +325,10 @@ const (
 	versionBundle = 1
 	// versionLeanBundle folds in versionLeanRun.
 	versionLeanBundle = 2
+	// versionRound3Bundle folds in the issue-20 changes (money, law and delivery, round 3):
+	// each has its own change ID below, covered from this bundle version on. A run recorded with
+	// bundle 1 or 2 asks each of them by itself.
+	versionRound3Bundle = 3
 )
 
 // bundledChange is a change a bundle covers: at version, from bundle version since on.
