@@ -7,7 +7,8 @@
 
 GO                  ?= go
 BIN                 := $(abspath bin)
-TEMPORAL_CLI        := github.com/temporalio/cli/cmd/temporal@v1.5.1
+TEMPORAL_CLI_VERSION := 1.5.1
+TEMPORAL_CLI        := github.com/temporalio/cli/cmd/temporal@v$(TEMPORAL_CLI_VERSION)
 STATICCHECK         := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 REVIVE              := github.com/mgechev/revive@v1.17.0
 WORKFLOWCHECK       := go.temporal.io/sdk/contrib/tools/workflowcheck@v0.6.0
@@ -56,8 +57,10 @@ fmt: ## format the code
 
 tools: $(BIN)/temporal ## install the temporal CLI (v1.5.1) into bin/ (about 4 minutes the first time)
 
+# The CLI's release builds stamp their version with -X; `go install` leaves it at 0.0.0-DEV,
+# which makes `bin/temporal --version` useless in a bug report.
 $(BIN)/temporal:
-	GOBIN=$(BIN) $(GO) install $(TEMPORAL_CLI)
+	GOBIN=$(BIN) $(GO) install -ldflags "-X github.com/temporalio/cli/temporalcli.Version=$(TEMPORAL_CLI_VERSION)" $(TEMPORAL_CLI)
 
 $(BIN)/staticcheck:
 	GOBIN=$(BIN) $(GO) install $(STATICCHECK)
