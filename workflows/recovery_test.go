@@ -18,7 +18,9 @@ import (
 )
 
 // envClock lets the emulator read the test environment's (skipped) time.
-type envClock struct{ env *testsuite.TestWorkflowEnvironment }
+type envClock struct {
+	env *testsuite.TestWorkflowEnvironment
+}
 
 func (c envClock) Now() time.Time { return c.env.Now() }
 
