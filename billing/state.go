@@ -357,8 +357,25 @@ func (s *State) ValidateCarried() error {
 			return inputErr(fmt.Sprintf("continued.charges[%d].merchant_uid", i), "%q is not one of this subscription's", c.MerchantUID)
 		}
 	}
+	if len(s.RecoveryWatches) > MaxRecoveryWatches {
+		return inputErr("continued.recovery_watches", "at most %d, got %d", MaxRecoveryWatches, len(s.RecoveryWatches))
+	}
+	for i, w := range s.RecoveryWatches {
+		// The watch refunds what it finds under these merchant_uids: both must be this
+		// subscription's, of the watched cycle.
+		for _, m := range []string{w.MerchantUID, w.KeptMerchantUID} {
+			uid, err := ParseMerchantUID(m)
+			if err != nil || uid.SubscriptionID != s.SubscriptionID || uid.Charge.Tag != s.Tag || uid.Charge.Cycle != w.Cycle {
+				return inputErr(fmt.Sprintf("continued.recovery_watches[%d]", i), "%q is not one of this subscription's for cycle %d", m, w.Cycle)
+			}
+		}
+	}
 	return nil
 }
+
+// MaxRecoveryWatches bounds the watched failed schedules a carried state may hold (each cycle
+// adds at most one, and each ends after a few days).
+const MaxRecoveryWatches = 16
 
 func fieldOf(err error) string {
 	if ie, ok := err.(*InputError); ok {

@@ -118,12 +118,25 @@ func TestRecoveryPaysADunnedCycleTwice(t *testing.T) {
 			env.RegisterDelayedCallback(func() {
 				signal(env, billing.MsgCancel, billing.CancelRequest{When: billing.Now, Reason: "test over"})
 			}, kst(2025, time.May, 20, 0, 0).Sub(start))
+			var mid billing.State
+			env.RegisterDelayedCallback(func() { mid = query(t, env) }, kst(2025, time.May, 2, 9, 0).Sub(start))
 			in := scheduleMode()
 			d := billing.DunningPolicy{RetryAfter: tc.retryAfter}
 			in.Dunning = &d
 			env.ExecuteWorkflow(billing.WorkflowType, in)
 			st := result(t, env)
 
+			if tc.retryAfter != nil {
+				// Between our paid retry and 리커버리: the watch is in the state, and a carried
+				// state passes the next run's check only with this subscription's merchant_uids.
+				require.Len(t, mid.RecoveryWatches, 1)
+				require.Equal(t, scheduled, mid.RecoveryWatches[0].MerchantUID)
+				require.NoError(t, mid.ValidateCarried())
+				forged := mid
+				forged.RecoveryWatches = []billing.RecoveryWatch{mid.RecoveryWatches[0]}
+				forged.RecoveryWatches[0].MerchantUID = "sub-2-" + tagForTest() + "-2-1"
+				require.ErrorContains(t, forged.ValidateCarried(), "continued.recovery_watches[0]")
+			}
 			var recovered int
 			for _, s := range emu.Schedules() {
 				if s.MerchantUID == scheduled {
@@ -156,6 +169,55 @@ func TestRecoveryPaysADunnedCycleTwice(t *testing.T) {
 				require.Contains(t, ev[0], want)
 			}
 			require.Contains(t, strings.Join(vias(st), "\n"), "c2a1 schedule duplicate", fmt.Sprint(vias(st)))
+		})
+	}
+}
+
+// TestRecoveryWatchIsBounded: the watch of a failed schedule ends after its lookups when nothing
+// more is charged (리커버리 off), and is not started when the failed schedule itself was paid
+// first (리커버리 before our retry: the retry's look-first adopts it). Either way one payment is
+// kept, nothing is refunded, and the next cycle is charged as usual.
+func TestRecoveryWatchIsBounded(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		// every is 리커버리's interval; 0: 리커버리 off.
+		every      time.Duration
+		wantEvents []string
+	}{
+		{name: "리커버리 off", wantEvents: []string{"recovery_watch", "recovery_watch_ended"}},
+		{name: "리커버리 pays before our retry", every: 12 * time.Hour, wantEvents: nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			start := kst(2025, time.April, 1, 10, 0)
+			env := newEnv(t, start)
+			emu := emulatorBank(t, env, "cust-1")
+			due := kst(2025, time.May, 1, 10, 0)
+			if tc.every > 0 {
+				emu.AddFault(portonetest.Fault{Op: portonetest.OpScheduleExecution, Action: portonetest.FaultRecovery, Every: tc.every})
+			}
+			scheduled := "sub-1-" + tagForTest() + "-2-1"
+			emu.AddFault(portonetest.Fault{Op: portonetest.OpScheduleExecution, MerchantUID: scheduled, Action: portonetest.FaultDecline, Reason: "잔액부족", Times: 1})
+			runSchedulerEvery(env, emu, due.Sub(start)+30*time.Second, due.Sub(start)+10*24*time.Hour, 30*time.Minute)
+			runSchedulerEvery(env, emu, kst(2025, time.June, 1, 10, 0).Sub(start)+30*time.Second, kst(2025, time.June, 1, 10, 0).Sub(start)+time.Hour, 30*time.Minute)
+			env.RegisterDelayedCallback(func() {
+				signal(env, billing.MsgCancel, billing.CancelRequest{When: billing.Now, Reason: "test over"})
+			}, kst(2025, time.June, 5, 0, 0).Sub(start))
+			in := scheduleMode()
+			in.Dunning = &billing.DunningPolicy{RetryAfter: []billing.Duration{billing.Duration(24 * time.Hour)}}
+			env.ExecuteWorkflow(billing.WorkflowType, in)
+			st := result(t, env)
+
+			ledgerInvariants(t, emu, st)
+			require.Empty(t, st.Refunds)
+			require.Empty(t, st.RecoveryWatches)
+			var kinds []string
+			for _, e := range st.Events {
+				if strings.HasPrefix(e.Kind, "recovery_watch") || e.Kind == "duplicate_refunded" {
+					kinds = append(kinds, e.Kind)
+				}
+			}
+			require.Equal(t, tc.wantEvents, kinds)
+			require.Contains(t, vias(st), "c3a1 schedule paid", "the next cycle is charged as usual")
 		})
 	}
 }
