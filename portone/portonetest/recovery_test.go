@@ -107,6 +107,10 @@ func TestRecoveryFaultValidation(t *testing.T) {
 	var back Fault
 	require.NoError(t, json.Unmarshal(b, &back))
 	require.Equal(t, f, back)
-	code, _ := newHarness(t).control(http.MethodPost, "/__emulator/faults", map[string]any{"action": "recovery", "op": "again"})
+	h := newHarness(t)
+	code, _ := h.control(http.MethodPost, "/__emulator/faults", map[string]any{"action": "recovery", "op": "again"})
 	require.Equal(t, http.StatusBadRequest, code)
+	code, _ = h.control(http.MethodPost, "/__emulator/faults", map[string]any{"action": "recovery", "op": "schedule_execution", "every": "36h", "retries": 3})
+	require.Equal(t, http.StatusOK, code)
+	require.Equal(t, []Fault{f}, []Fault{h.emu.Faults()[0].Fault})
 }
