@@ -114,3 +114,33 @@ func TestRecoveryFaultValidation(t *testing.T) {
 	require.Equal(t, http.StatusOK, code)
 	require.Equal(t, []Fault{f}, []Fault{h.emu.Faults()[0].Fault})
 }
+
+// TestRecoverySurvivesRestart: a pending 리커버리 is part of the saved state (PortOne would not
+// forget it because our emulator restarted), while the recovery fault itself, like every fault,
+// is not.
+func TestRecoverySurvivesRestart(t *testing.T) {
+	h := newHarness(t)
+	h.register("c1")
+	h.emu.AddFault(Fault{Op: OpScheduleExecution, Action: FaultRecovery})
+	h.emu.AddFault(Fault{Op: OpScheduleExecution, Action: FaultDecline, Times: 1})
+	require.Equal(t, 0, h.schedule("c1", entry("r-1", t0.Add(time.Minute), 1000)).Code)
+	h.clk.Advance(time.Minute)
+	snap, err := h.emu.Snapshot()
+	require.NoError(t, err)
+
+	clk := NewManualClock(h.clk.Now())
+	b := New(Options{Clock: clk})
+	defer b.Close()
+	require.NoError(t, b.Restore(snap))
+	require.Equal(t, h.clk.Now().Add(DefaultRecoveryEvery).Unix(), b.Schedules()[0].NextRecoveryAt.Unix())
+	clk.Advance(DefaultRecoveryEvery)
+	require.Equal(t, 1, b.PaidCount("r-1"))
+	require.Equal(t, 1, b.Schedules()[0].Recoveries)
+	again, err := b.Snapshot()
+	require.NoError(t, err)
+	c := New(Options{Clock: NewManualClock(clk.Now())})
+	defer c.Close()
+	require.NoError(t, c.Restore(again))
+	require.Equal(t, 1, c.Schedules()[0].Recoveries)
+	require.True(t, c.Schedules()[0].NextRecoveryAt.IsZero(), "paid: nothing more is due")
+}
