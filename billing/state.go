@@ -46,6 +46,11 @@ const (
 	OutcomeUnknown        Outcome = "unknown"
 	OutcomeScheduled      Outcome = "scheduled"
 	OutcomeRevoked        Outcome = "revoked"
+	// OutcomeDuplicate is a second payment of a cycle that already had its kept payment: PortOne
+	// charged an earlier attempt's merchant_uid by itself after another attempt was paid (its
+	// console 리커버리 re-running a failed schedule). The workflow refunds it in full at once;
+	// the refund is in Refunds.
+	OutcomeDuplicate Outcome = "duplicate"
 )
 
 // Via says which PortOne operation made (or was asked to make) a charge.
@@ -129,6 +134,24 @@ type ScheduledCharge struct {
 	CustomerUID string    `json:"customer_uid"`
 	// Checks counts the lookups made after schedule_at while PortOne had not executed it yet.
 	Checks int `json:"checks,omitempty"`
+}
+
+// RecoveryWatch is a failed scheduled attempt of a cycle that another attempt paid: PortOne's
+// 리커버리 may still charge its merchant_uid, so the workflow looks it up again at NextCheckAt
+// (a bounded number of times) and refunds such a second payment.
+type RecoveryWatch struct {
+	Cycle int `json:"cycle"`
+	// MerchantUID and Attempt are the failed scheduled attempt's; Amount and TaxFree what it asked.
+	MerchantUID string `json:"merchant_uid"`
+	Attempt     int    `json:"attempt"`
+	Amount      int64  `json:"amount"`
+	TaxFree     int64  `json:"tax_free,omitempty"`
+	// KeptMerchantUID and KeptImpUID are the cycle's kept payment.
+	KeptMerchantUID string `json:"kept_merchant_uid"`
+	KeptImpUID      string `json:"kept_imp_uid"`
+	// NextCheckAt is the next lookup; Checks counts those made.
+	NextCheckAt time.Time `json:"next_check_at"`
+	Checks      int       `json:"checks,omitempty"`
 }
 
 // PauseState describes a pause in effect or pending.
@@ -236,6 +259,9 @@ type State struct {
 	ConversionNoticeFor time.Time `json:"conversion_notice_for,omitzero"`
 	// Phase is PricingPhase, as of the latest step.
 	Phase string `json:"phase,omitempty"`
+	// RecoveryWatches are failed scheduled attempts of paid cycles still looked up for a second
+	// payment (PortOne's 리커버리), see RecoveryWatch.
+	RecoveryWatches []RecoveryWatch `json:"recovery_watches,omitempty"`
 }
 
 // PricingPhase says where a subscription is in its pricing: "trial" (free), "intro" (cycle k of n at
@@ -331,8 +357,25 @@ func (s *State) ValidateCarried() error {
 			return inputErr(fmt.Sprintf("continued.charges[%d].merchant_uid", i), "%q is not one of this subscription's", c.MerchantUID)
 		}
 	}
+	if len(s.RecoveryWatches) > MaxRecoveryWatches {
+		return inputErr("continued.recovery_watches", "at most %d, got %d", MaxRecoveryWatches, len(s.RecoveryWatches))
+	}
+	for i, w := range s.RecoveryWatches {
+		// The watch refunds what it finds under these merchant_uids: both must be this
+		// subscription's, of the watched cycle.
+		for _, m := range []string{w.MerchantUID, w.KeptMerchantUID} {
+			uid, err := ParseMerchantUID(m)
+			if err != nil || uid.SubscriptionID != s.SubscriptionID || uid.Charge.Tag != s.Tag || uid.Charge.Cycle != w.Cycle {
+				return inputErr(fmt.Sprintf("continued.recovery_watches[%d]", i), "%q is not one of this subscription's for cycle %d", m, w.Cycle)
+			}
+		}
+	}
 	return nil
 }
+
+// MaxRecoveryWatches bounds the watched failed schedules a carried state may hold (each cycle
+// adds at most one, and each ends after a few days).
+const MaxRecoveryWatches = 16
 
 func fieldOf(err error) string {
 	if ie, ok := err.(*InputError); ok {

@@ -177,6 +177,8 @@ func (c *checker) payments(unreadable map[string]bool) {
 			if sb != nil {
 				if r := record(sb, p); r != nil && r.Outcome == billing.OutcomePaid {
 					c.drift(sb, p, r, []string{fmt.Sprintf("status: ours paid, PortOne %s", p.Status)})
+				} else if r == nil && !unverifiable(sb, uid.Cycle) {
+					c.recovery(sb, uid.Cycle, p)
 				}
 			}
 			continue
@@ -194,7 +196,7 @@ func (c *checker) payments(unreadable map[string]bool) {
 		}
 		r := record(sb, p)
 		if r == nil {
-			if unverifiable(sb, uid.Cycle) {
+			if unverifiable(sb, uid.Cycle) || c.recovery(sb, uid.Cycle, p) {
 				continue
 			}
 			ours := fmt.Sprintf("no charge record with this merchant_uid and imp_uid (state at cycle %d, status %s)", sb.Cycle, sb.Status)
@@ -241,6 +243,34 @@ func (c *checker) payments(unreadable map[string]bool) {
 	for _, k := range order {
 		c.duplicate(c.subs[k.key], k.cycle, kept[k])
 	}
+}
+
+// recovery reports p as FindingRecovery when it is a scheduled payment the state does not
+// record under a merchant_uid whose scheduled attempt the state records as failed (another
+// imp_uid): PortOne ran the failed schedule again by itself. It reports whether it did.
+func (c *checker) recovery(sb *sub, cycle int, p pay) bool {
+	if p.Usage != "payment.scheduled" {
+		return false
+	}
+	i := slices.IndexFunc(sb.Charges, func(r billing.ChargeRecord) bool {
+		return r.MerchantUID == p.MerchantUID && r.Via == billing.ViaSchedule && r.ImpUID != p.ImpUID &&
+			(r.Outcome == billing.OutcomeDeclined || r.Outcome == billing.OutcomeDeclinedHard || r.Outcome == billing.OutcomeRejected)
+	})
+	if i < 0 {
+		return false
+	}
+	r := sb.Charges[i]
+	ours := fmt.Sprintf("cycle %d attempt %d scheduled, %s (imp_uid %s)", r.Cycle, r.Attempt, r.Outcome, r.ImpUID)
+	what := "charged it"
+	if !p.wasPaid() {
+		what = "tried it again (failed)"
+	}
+	c.add(Finding{Name: FindingRecovery, Cycle: cycle, MerchantUID: p.MerchantUID, ImpUID: p.ImpUID,
+		PortOne: []Evidence{evidenceOf(p, false)}, Ours: ours,
+		Detail: fmt.Sprintf("PortOne %s by itself after the scheduled attempt failed: 리커버리 (or a console retry) is on and must be off for paycycle: %s; ours: %s",
+			what, evidenceOf(p, false), ours),
+		RequestID: "reconcile:" + FindingRecovery + ":" + p.MerchantUID + ":" + p.ImpUID}, sb)
+	return true
 }
 
 func unreadableSub(unreadable map[string]bool, subID string) bool {

@@ -90,6 +90,25 @@ func TestCheckCases(t *testing.T) {
 			s.Subs[0].Charges[0].MerchantUID = muid("s1", 3, 1)
 			s.Subs[0].ChargesOmitted = 240
 		}, nil},
+		{"리커버리 paid a failed schedule that our retry had paid", func(s *snapshot) {
+			recoveryBase(s, paidAt)
+			s.Payments = append(s.Payments, pay{ImpUID: "imp_00000000000b", MerchantUID: muid("s1", 2, 1), Status: "paid", Amount: 9900,
+				PaidAt: paidAt.Add(20 * time.Hour).Unix(), Usage: "payment.scheduled"})
+		}, []string{"duplicate 2 kept payments for cycle 2", "portone_recovery PortOne charged it by itself after the scheduled attempt failed: 리커버리"}},
+		{"리커버리 tried a failed schedule again and failed", func(s *snapshot) {
+			recoveryBase(s, paidAt)
+			s.Payments = append(s.Payments, pay{ImpUID: "imp_00000000000b", MerchantUID: muid("s1", 2, 1), Status: "failed", Amount: 9900,
+				FailedAt: paidAt.Add(20 * time.Hour).Unix(), Usage: "payment.scheduled"})
+		}, []string{"portone_recovery PortOne tried it again (failed) by itself"}},
+		{"the workflow refunded 리커버리's payment and recorded it", func(s *snapshot) {
+			recoveryBase(s, paidAt)
+			at := paidAt.Add(20 * time.Hour)
+			s.Payments = append(s.Payments, pay{ImpUID: "imp_00000000000b", MerchantUID: muid("s1", 2, 1), Status: "cancelled", Amount: 9900,
+				PaidAt: at.Unix(), CancelAmount: 9900, Cancels: []cancelEntry{{Amount: 9900, At: at.Add(time.Hour).Unix()}}, Usage: "payment.scheduled"})
+			s.Subs[0].Charges = append(s.Subs[0].Charges, billing.ChargeRecord{Cycle: 2, Attempt: 1, MerchantUID: muid("s1", 2, 1), ImpUID: "imp_00000000000b",
+				Amount: 9900, Outcome: billing.OutcomeDuplicate, Via: billing.ViaSchedule, At: at})
+			s.Subs[0].Refunds = []billing.RefundRecord{{Cycle: 2, ImpUID: "imp_00000000000b", MerchantUID: muid("s1", 2, 1), Amount: 9900, At: at.Add(time.Hour), Outcome: "refunded"}}
+		}, nil},
 		{"foreign and registration payments are no business of ours", func(s *snapshot) {
 			s.Payments = append(s.Payments,
 				pay{ImpUID: "imp_000000000002", MerchantUID: "order-1", Status: "paid", Amount: 100, PaidAt: paidAt.Unix()},
@@ -108,6 +127,21 @@ func TestCheckCases(t *testing.T) {
 				require.Contains(t, r.Findings[i].Detail, sub)
 			}
 		})
+	}
+}
+
+// recoveryBase makes cycle 2's scheduled attempt 1 a recorded decline and attempt 2 (our
+// dunning retry through again) the recorded paid charge.
+func recoveryBase(s *snapshot, paidAt time.Time) {
+	failedAt := paidAt.Add(-6 * time.Hour)
+	s.Subs[0].Charges = []billing.ChargeRecord{
+		{Cycle: 2, Attempt: 1, MerchantUID: muid("s1", 2, 1), ImpUID: "imp_00000000000a", Amount: 9900, Outcome: billing.OutcomeDeclined,
+			Reason: "잔액부족", Via: billing.ViaSchedule, At: failedAt},
+		paidRecord("s1", 2, 2, "imp_000000000001", 9900, paidAt),
+	}
+	s.Payments = []pay{
+		{ImpUID: "imp_00000000000a", MerchantUID: muid("s1", 2, 1), Status: "failed", Amount: 9900, FailedAt: failedAt.Unix(), Usage: "payment.scheduled"},
+		{ImpUID: "imp_000000000001", MerchantUID: muid("s1", 2, 2), Status: "paid", Amount: 9900, PaidAt: paidAt.Unix(), Usage: "payment"},
 	}
 }
 

@@ -54,10 +54,15 @@ const (
 	FindingSilentStop = "silent_stop"
 	// FindingKeyGone is an active subscription whose billing key PortOne no longer has.
 	FindingKeyGone = "billing_key_gone"
+	// FindingRecovery is a payment PortOne made by itself under the merchant_uid of one of our
+	// scheduled attempts that the state records as failed, with another imp_uid: the console's
+	// 리커버리 (or a person's 즉시 재시도) re-ran a failed schedule. 리커버리 must be off for
+	// paycycle; a paid one is also a duplicate when the cycle was paid by our own retry.
+	FindingRecovery = "portone_recovery"
 )
 
 // FindingNames lists every finding, in check order.
-var FindingNames = []string{FindingOrphan, FindingDuplicate, FindingDrift, FindingRefund, FindingSchedule, FindingSilentStop, FindingKeyGone}
+var FindingNames = []string{FindingOrphan, FindingDuplicate, FindingDrift, FindingRefund, FindingSchedule, FindingSilentStop, FindingKeyGone, FindingRecovery}
 
 // Input starts a reconciliation. The zero value is a nightly run: the window is derived from
 // the time the schedule fired and every option takes its default.

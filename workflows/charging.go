@@ -242,6 +242,7 @@ func (r *runner) settle(period billing.Period, out chargeOutcome, dueAt time.Tim
 			r.count(billing.MetricDunningRecovered, "via", string(out.via))
 		}
 		r.s.DunningState = nil
+		r.watchForRecovery(period.Cycle, res)
 		r.setStatus(billing.StatusActive, fmt.Sprintf("cycle %d paid", period.Cycle))
 		return
 	case billing.OutcomeDeclinedHard:

@@ -23,6 +23,9 @@ func (r *runner) step() (bool, error) {
 			return acted, err
 		}
 	}
+	if acted, err := r.checkRecoveryWatches(); err != nil || acted {
+		return acted, err
+	}
 	switch r.s.Status {
 	case billing.StatusPaused:
 		if p := r.s.Pause; p != nil && r.dueNow(p.ResumeAt) {
@@ -121,6 +124,7 @@ func (r *runner) nextEvent() (nextEvent, bool) {
 		consider(r.conversionNoticeAt(), "7-day notice before the price turns paid")
 		consider(r.consentOpensAt(), "consent window opens")
 	}
+	consider(r.nextRecoveryCheck(), "look for a second payment by PortOne's 리커버리")
 	consider(r.nextPublishAt(), "hand merchant events to the outbox")
 	return best, !best.at.IsZero()
 }

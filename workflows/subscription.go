@@ -103,6 +103,8 @@ type runner struct {
 	detailsSet bool
 	// lean is true from versionLeanRun on (cyclesPerRun, carried, the continue-as-new input).
 	lean bool
+	// recoveryWatch is true from versionRecoveryWatch on (recovery.go).
+	recoveryWatch bool
 	// made are the current step's events, sealed once the step is over.
 	made []madeEvent
 	// publishRetryAt is when a failed hand-over of pending events is tried again, after
@@ -158,6 +160,7 @@ func newRunner(ctx workflow.Context, raw json.RawMessage) (*runner, error) {
 		r.oneReceiver = r.atLeast(changeOneSignalReceiver, versionOneSignalReceiver)
 		r.compact = r.atLeast(changeCompactCarry, versionCompactCarry)
 		r.lean = r.compact && r.atLeast(changeLeanRun, versionLeanRun)
+		r.recoveryWatch = r.compact && r.atLeast(changeRecoveryWatch, versionRecoveryWatch)
 	}
 	var in billing.SubscriptionInput
 	// Decoding JSON into structs is deterministic (maps are walked in sorted order).
@@ -294,6 +297,13 @@ const (
 	// twice per run, was a quarter of the history bytes per cycle.
 	changeLeanRun  = "lean-run"
 	versionLeanRun = 1
+	// versionRecoveryWatch is decided once, first thing in every run that has
+	// versionCompactCarry (issue 20, item 8): once a cycle whose scheduled attempt failed is paid
+	// by another attempt, the run looks the failed schedule's merchant_uid up again (a bounded
+	// number of times, a day apart) and refunds in full a payment PortOne's 리커버리 made there,
+	// recording it (recovery.go).
+	changeRecoveryWatch  = "recovery-watch"
+	versionRecoveryWatch = 1
 )
 
 // continueAsNewOptions moves the next run to the deployment's current build when that changed
@@ -351,6 +361,7 @@ var coveredByBundle = map[string]bundledChange{
 	changeOneSignalReceiver:        {versionOneSignalReceiver, versionBundle},
 	changeCompactCarry:             {versionCompactCarry, versionBundle},
 	changeLeanRun:                  {versionLeanRun, versionLeanBundle},
+	changeRecoveryWatch:            {versionRecoveryWatch, versionRound3Bundle},
 }
 
 // run is the subscription's main loop.

@@ -64,6 +64,22 @@ const (
 	// FaultWebhookFail suppresses webhook deliveries for matching payments; each suppressed
 	// attempt is recorded as failed (and retried when retries are on).
 	FaultWebhookFail FaultAction = "webhook_fail"
+	// FaultRecovery turns on PortOne's console 리커버리 for matching schedules: a scheduled
+	// execution that failed is executed again under the same merchant_uid every Every (24 h
+	// of the emulator's clock by default), at most Retries times (DefaultRecoveryRetries by
+	// default; PortOne itself retries "until success"), until one is paid. Each re-execution
+	// is a new payment (new imp_uid) with customer_uid_usage payment.scheduled, the schedule
+	// shows it, and its webhook goes out as for a scheduled execution. It is a merchant's
+	// setting rather than a failure, so it normally stays installed (Times 0).
+	FaultRecovery FaultAction = "recovery"
+)
+
+// Defaults of the recovery fault.
+const (
+	// DefaultRecoveryEvery is PortOne's daily 리커버리 batch.
+	DefaultRecoveryEvery = 24 * time.Hour
+	// DefaultRecoveryRetries bounds the emulator's re-executions of one failed schedule.
+	DefaultRecoveryRetries = 7
 )
 
 // faultOps lists, per action, the operations where the action means something. A fault whose
@@ -76,6 +92,7 @@ var faultOps = map[FaultAction][]FaultOp{
 	FaultLatency:            {OpAgain, OpCancel, OpLookup, OpSchedule, OpUnschedule, OpDeleteCustomer, OpIssue, OpGetToken},
 	FaultLatencyAfterCommit: {OpAgain, OpCancel, OpSchedule, OpUnschedule, OpDeleteCustomer},
 	FaultWebhookFail:        {OpAgain, OpScheduleExecution, OpCancel},
+	FaultRecovery:           {OpScheduleExecution},
 }
 
 // Fault is a scripted failure. Empty Merchant, CustomerUID and MerchantUID match anything;
@@ -102,6 +119,12 @@ type Fault struct {
 	Latency time.Duration
 	// Times is how often the fault fires before it is removed; 0 means until removed.
 	Times int
+	// Every is the recovery fault's interval between re-executions (default
+	// DefaultRecoveryEvery).
+	Every time.Duration
+	// Retries bounds the recovery fault's re-executions of one schedule (default
+	// DefaultRecoveryRetries).
+	Retries int
 }
 
 // Validate reports whether the fault is well formed.
@@ -118,6 +141,12 @@ func (f Fault) Validate() error {
 	}
 	if (f.Action == FaultLatency || f.Action == FaultLatencyAfterCommit) && f.Latency <= 0 {
 		return fmt.Errorf("portonetest: fault action %q needs a positive Latency", f.Action)
+	}
+	if f.Every < 0 || f.Retries < 0 {
+		return fmt.Errorf("portonetest: fault Every and Retries must not be negative")
+	}
+	if (f.Every != 0 || f.Retries != 0) && f.Action != FaultRecovery {
+		return fmt.Errorf("portonetest: fault Every and Retries apply to action %q only", FaultRecovery)
 	}
 	if f.HTTPStatus != 0 && (f.HTTPStatus < 400 || f.HTTPStatus > 599) {
 		return fmt.Errorf("portonetest: fault HTTPStatus must be a 4xx or 5xx status, got %d", f.HTTPStatus)
@@ -138,14 +167,19 @@ type faultJSON struct {
 	HTTPStatus  int         `json:"http_status,omitempty"`
 	Latency     string      `json:"latency,omitempty"`
 	Times       int         `json:"times,omitempty"`
+	Every       string      `json:"every,omitempty"`
+	Retries     int         `json:"retries,omitempty"`
 	Fired       int         `json:"fired"`
 }
 
 func (f Fault) toJSON() faultJSON {
 	j := faultJSON{Merchant: f.Merchant, CustomerUID: f.CustomerUID, MerchantUID: f.MerchantUID, Op: f.Op,
-		Action: f.Action, Reason: f.Reason, Hard: f.Hard, HTTPStatus: f.HTTPStatus, Times: f.Times}
+		Action: f.Action, Reason: f.Reason, Hard: f.Hard, HTTPStatus: f.HTTPStatus, Times: f.Times, Retries: f.Retries}
 	if f.Latency != 0 {
 		j.Latency = f.Latency.String()
+	}
+	if f.Every != 0 {
+		j.Every = f.Every.String()
 	}
 	return j
 }
@@ -167,8 +201,17 @@ func (f *Fault) UnmarshalJSON(b []byte) error {
 		}
 		lat = d
 	}
+	var every time.Duration
+	if j.Every != "" {
+		d, err := time.ParseDuration(j.Every)
+		if err != nil {
+			return fmt.Errorf("every: %w", err)
+		}
+		every = d
+	}
 	*f = Fault{Merchant: j.Merchant, CustomerUID: j.CustomerUID, MerchantUID: j.MerchantUID, Op: j.Op,
-		Action: j.Action, Reason: j.Reason, Hard: j.Hard, HTTPStatus: j.HTTPStatus, Latency: lat, Times: j.Times}
+		Action: j.Action, Reason: j.Reason, Hard: j.Hard, HTTPStatus: j.HTTPStatus, Latency: lat, Times: j.Times,
+		Every: every, Retries: j.Retries}
 	return nil
 }
 

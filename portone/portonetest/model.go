@@ -158,6 +158,17 @@ type schedule struct {
 	status                string
 	payment               *payment
 	createdAt             time.Time
+	// recovery is set while 리커버리 (FaultRecovery) will execute the failed schedule again.
+	recovery *recovery
+	// recoveries counts the re-executions 리커버리 made.
+	recoveries int
+}
+
+// recovery is a failed schedule's pending re-executions under FaultRecovery.
+type recovery struct {
+	every time.Duration
+	left  int
+	next  int64
 }
 
 // Schedule statuses (ScheduleResultAnnotation.schedule_status).

@@ -330,8 +330,71 @@ func (e *Emulator) RunDue() int {
 	for _, s := range due {
 		e.executeLocked(s, now)
 	}
+	var recover []*schedule
+	for _, key := range e.merchantOrder {
+		for _, s := range e.merchants[key].schedules {
+			if s.recovery != nil && s.recovery.next <= now.Unix() {
+				recover = append(recover, s)
+			}
+		}
+	}
+	sortSchedules(recover, true)
+	for _, s := range recover {
+		e.recoverLocked(s, now)
+	}
 	e.runDueRetriesLocked(now)
-	return len(due)
+	return len(due) + len(recover)
+}
+
+// startRecoveryLocked arms 리커버리 for a schedule whose execution just failed, when a
+// FaultRecovery covers it.
+func (e *Emulator) startRecoveryLocked(s *schedule, now time.Time) {
+	f := e.fireLocked(OpScheduleExecution, subject{merchant: s.m.key, customerUID: s.customerUID, merchantUID: s.merchantUID}, FaultRecovery)
+	if f == nil {
+		return
+	}
+	every, left := cmp.Or(f.Every, DefaultRecoveryEvery), cmp.Or(f.Retries, DefaultRecoveryRetries)
+	s.recovery = &recovery{every: every, left: left, next: now.Add(every).Unix()}
+}
+
+// recoverLocked is one 리커버리 re-execution of a failed schedule: PortOne charges the same
+// merchant_uid again as a scheduled payment (a new imp_uid), shows it on the schedule and
+// notifies as for any scheduled execution. It stops once paid or out of retries, and does
+// nothing if the merchant_uid was paid meanwhile (PortOne refuses a paid merchant_uid).
+//
+// Guess: PortOne does not say whether unschedule stops 리커버리; the schedule is "executed"
+// by then and unschedule revokes only pending schedules, so here it does not.
+func (e *Emulator) recoverLocked(s *schedule, now time.Time) {
+	rc := s.recovery
+	m := s.m
+	if m.paidPaymentLocked(s.merchantUID) != nil {
+		s.recovery = nil
+		return
+	}
+	rc.left--
+	s.recoveries++
+	cust := m.customers[s.customerUID]
+	var p *payment
+	if cust == nil {
+		cust = &customer{uid: s.customerUID, pgProvider: s.pgProvider, pgID: s.pgID, customerID: s.customerID}
+		p = e.newPaymentLocked(m, now, cust, s.merchantUID, s.name, s.amount, s.taxFree, s.buyer, s.customData, s.noticeURL, usageScheduled)
+		e.failLocked(p, now, deletedKeyReason)
+	} else {
+		p, _ = e.chargeLocked(chargeRequest{
+			m: m, cust: cust, merchantUID: s.merchantUID, name: s.name, amount: s.amount, taxFree: s.taxFree,
+			buyer: s.buyer, customData: s.customData, noticeURL: s.noticeURL, naverUseCfm: s.naverUseCfm,
+			usage: usageScheduled, op: OpScheduleExecution,
+		}, now)
+	}
+	s.payment = p
+	if p.status == statusPaid || rc.left <= 0 {
+		s.recovery = nil
+	} else {
+		rc.next = now.Add(rc.every).Unix()
+	}
+	e.log.Info("schedule recovered (리커버리)", slog.String("merchant", maskKey(m.key)), slog.String("merchant_uid", s.merchantUID),
+		slog.String("imp_uid", p.impUID), slog.String("payment_status", p.status), slog.Int("retries_left", rc.left))
+	e.enqueueWebhookLocked(m, e.noticeURL(s.noticeURL), p, p.status, "", OpScheduleExecution)
 }
 
 // executeLocked runs one due schedule the way PortOne runs it: as an again with
@@ -367,6 +430,9 @@ func (e *Emulator) executeLocked(s *schedule, now time.Time) {
 	s.status = scheduleExecuted
 	s.executedAt = now.Unix()
 	s.payment = p
+	if p.status != statusPaid {
+		e.startRecoveryLocked(s, now)
+	}
 	e.log.Info("schedule executed", slog.String("merchant", maskKey(m.key)), slog.String("merchant_uid", s.merchantUID),
 		slog.String("imp_uid", p.impUID), slog.String("payment_status", p.status), slog.String("fail_reason", p.failReason))
 	// A scheduled attempt always notifies, paid or failed.
@@ -395,6 +461,10 @@ type ScheduleRecord struct {
 	// ExecutedAt and RevokedAt are zero until that happens.
 	ExecutedAt time.Time `json:"executed_at"`
 	RevokedAt  time.Time `json:"revoked_at"`
+	// Recoveries counts the re-executions 리커버리 (FaultRecovery) made; NextRecoveryAt is
+	// when the next one is due, zero when none is.
+	Recoveries     int       `json:"recoveries,omitempty"`
+	NextRecoveryAt time.Time `json:"next_recovery_at,omitzero"`
 }
 
 // Schedules returns every schedule of every merchant in creation order.
@@ -420,6 +490,10 @@ func (e *Emulator) Schedules() []ScheduleRecord {
 		}
 		if s.revokedAt != 0 {
 			r.RevokedAt = time.Unix(s.revokedAt, 0)
+		}
+		r.Recoveries = s.recoveries
+		if s.recovery != nil {
+			r.NextRecoveryAt = time.Unix(s.recovery.next, 0)
 		}
 		out = append(out, r)
 	}

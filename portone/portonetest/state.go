@@ -75,6 +75,11 @@ type savedSchedule struct {
 	NoticeURL, NaverUseCfm, Status    string
 	PaymentImpUID                     string
 	CreatedAt                         time.Time
+	// Recovery* are a pending 리커버리 (FaultRecovery); Recoveries counts those made.
+	RecoveryEvery time.Duration `json:",omitempty"`
+	RecoveryLeft  int           `json:",omitempty"`
+	RecoveryNext  int64         `json:",omitempty"`
+	Recoveries    int           `json:",omitempty"`
 }
 
 func saveBuyer(b buyer) savedBuyer {
@@ -135,6 +140,10 @@ func (e *Emulator) Snapshot() ([]byte, error) {
 			}
 			if s.payment != nil {
 				ss.PaymentImpUID = s.payment.impUID
+			}
+			ss.Recoveries = s.recoveries
+			if rc := s.recovery; rc != nil {
+				ss.RecoveryEvery, ss.RecoveryLeft, ss.RecoveryNext = rc.every, rc.left, rc.next
 			}
 			sm.Schedules = append(sm.Schedules, ss)
 		}
@@ -199,7 +208,10 @@ func (e *Emulator) Restore(data []byte) error {
 				customerID: ss.CustomerID, scheduleAt: ss.ScheduleAt, executedAt: ss.ExecutedAt, revokedAt: ss.RevokedAt,
 				amount: ss.Amount, taxFree: ss.TaxFree, currency: ss.Currency, name: ss.Name, buyer: ss.Buyer.load(),
 				customData: ss.CustomData, noticeURL: ss.NoticeURL, naverUseCfm: ss.NaverUseCfm, status: ss.Status,
-				payment: m.byImp[ss.PaymentImpUID], createdAt: ss.CreatedAt,
+				payment: m.byImp[ss.PaymentImpUID], createdAt: ss.CreatedAt, recoveries: ss.Recoveries,
+			}
+			if ss.RecoveryLeft > 0 {
+				s.recovery = &recovery{every: ss.RecoveryEvery, left: ss.RecoveryLeft, next: ss.RecoveryNext}
 			}
 			m.schedules = append(m.schedules, s)
 			m.scheduleByMUID[s.merchantUID] = s
