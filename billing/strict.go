@@ -22,10 +22,16 @@ import (
 //
 // Types with their own UnmarshalJSON (Duration, AnchorDay) check their own contents. The
 // workflow uses it for its input and every message payload, the starter for input files.
+//
+// A top-level JSON null is refused (NullPayloadError): encoding/json leaves the value as it
+// was, so a null pause would be a pause with every default, which nobody asked for.
 func DecodeStrict(raw []byte, v any) error {
 	rv := reflect.ValueOf(v)
 	if rv.Kind() != reflect.Pointer || rv.IsNil() {
 		return fmt.Errorf("billing.DecodeStrict: want a non-nil pointer, got %T", v)
+	}
+	if IsNullPayload(raw) {
+		return NullPayloadError()
 	}
 	var generic any
 	dec := json.NewDecoder(bytes.NewReader(raw))
@@ -58,6 +64,17 @@ func DecodeStrict(raw []byte, v any) error {
 		return &InputError{Field: field, Reason: strings.TrimPrefix(err.Error(), "json: ")}
 	}
 	return nil
+}
+
+// IsNullPayload reports whether raw is the JSON literal null (white space around it allowed).
+// An absent payload (no bytes at all) is not null: a message sent without a payload means {}.
+func IsNullPayload(raw []byte) bool {
+	return string(bytes.TrimSpace(raw)) == "null"
+}
+
+// NullPayloadError is the refusal of a null payload, worded for the sender.
+func NullPayloadError() *InputError {
+	return &InputError{Field: "(input)", Reason: "must be a JSON object, got null (send {} for a message whose fields are all optional)"}
 }
 
 func syntaxInputError(raw []byte, err error) *InputError {

@@ -35,6 +35,9 @@ func TestDecodeStrictRefusesWhatJSONForgives(t *testing.T) {
 			"(input)", "more than one JSON value"},
 		{"not JSON", func() any { return &billing.CancelRequest{} }, "{\n\"reason\": }", "(input)", "not valid JSON at line 2"},
 		{"empty", func() any { return &billing.CancelRequest{} }, "", "(input)", "empty"},
+		{"null message", func() any { return &billing.PauseRequest{} }, "null", "(input)", "must be a JSON object, got null"},
+		{"null with white space", func() any { return &billing.ResumeRequest{} }, " null\n", "(input)", "got null"},
+		{"null input file", func() any { return &billing.SubscriptionInput{} }, "null", "(input)", "got null"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

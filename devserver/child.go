@@ -14,6 +14,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/paycycle/paycycle/internal/nofollow"
 )
 
 // child is one supervised process (emulator, edgeserver, worker): started once, never restarted,
@@ -98,7 +100,7 @@ func (c *child) exitDescription() string {
 func (c *child) waitReady(parent context.Context, timeout time.Duration) error {
 	ctx, cancel := context.WithTimeout(parent, timeout)
 	defer cancel()
-	hc := &http.Client{Timeout: time.Second}
+	hc := nofollow.Client(time.Second) // a redirect is "not ready", not someone else's 200
 	var last error
 	for {
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.healthURL, nil)

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -168,6 +169,8 @@ func TestRecordReplayHistories(t *testing.T) {
 	_, err = s.update("rec-resume", billing.MsgClearAttention, billing.ClearAttentionRequest{Note: "done"})
 	require.NoError(t, err)
 	require.NoError(t, s.c.SignalWorkflow(ctx, billing.WorkflowID("rec-resume"), "", "cancell", billing.CancelRequest{Reason: "오타"}))
+	// A null pause signal, recorded as refused from refuse-null-signal (bundle 3) on.
+	require.NoError(t, s.c.SignalWorkflow(ctx, billing.WorkflowID("rec-resume"), "", billing.MsgPause, json.RawMessage("null")))
 	_, err = s.update("rec-resume", billing.MsgCancel, billing.CancelRequest{When: billing.Now, Refund: billing.RefundProrata, Reason: "해지"})
 	require.NoError(t, err)
 	s.checkMoneyInvariants(finish(run))

@@ -11,6 +11,8 @@ import (
 	uiserver "github.com/temporalio/ui-server/v2/server"
 	uiconfig "github.com/temporalio/ui-server/v2/server/config"
 	uiserveroptions "github.com/temporalio/ui-server/v2/server/server_options"
+
+	"github.com/paycycle/paycycle/internal/nofollow"
 )
 
 // uiServer is the Temporal Web UI (ui-server with its embedded assets) in this process.
@@ -78,7 +80,7 @@ func startUI(ctx context.Context, uiAddr, frontendAddr string, o Options) (_ *ui
 	}()
 
 	url := "http://" + uiAddr + "/healthz"
-	hc := &http.Client{Timeout: 2 * time.Second}
+	hc := nofollow.Client(2 * time.Second) // a redirect is "not ready", not someone else's 200
 	err = waitFor(ctx, o.StartTimeout, "wait for the Web UI at "+url, func(ctx context.Context) error {
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 		if err != nil {

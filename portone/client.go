@@ -142,8 +142,11 @@ func WithBaseURL(base string) Option {
 }
 
 // WithHTTPClient sets the HTTP client. Its Timeout, if any, applies on top of
-// WithTimeout, and its redirect policy replaces the default one (which does
-// not follow redirects).
+// WithTimeout. Its redirect policy is not used: the client works on a copy
+// that never follows a redirect (PortOne does not redirect; following one
+// would send a charge, or the API key, to a URL the answer chose and read that
+// URL's answer as PortOne's). A 3xx is an unknown outcome after a write and a
+// *TransportError after a read.
 //
 // With a Transport other than *http.Transport (for example an
 // instrumenting wrapper) the client cannot observe whether a connection was
@@ -277,13 +280,14 @@ func NewClient(creds Credentials, opts ...Option) (*Client, error) {
 			return nil, err
 		}
 	}
-	hc := s.httpClient
-	if hc == nil {
-		// PortOne does not redirect; following one would turn a POST into a
-		// GET somewhere else, so a redirect is reported instead.
-		hc = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error {
-			return http.ErrUseLastResponse
-		}}
+	// PortOne does not redirect; following one would turn a POST into a GET
+	// somewhere else (or re-send it there), so a redirect is the answer, and
+	// interpret reports it. A caller's client is copied to the same policy.
+	noFollow := func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	hc := &http.Client{CheckRedirect: noFollow}
+	if s.httpClient != nil {
+		*hc = *s.httpClient
+		hc.CheckRedirect = noFollow
 	}
 	_, stdTransport := hc.Transport.(*http.Transport)
 	c := &Client{
@@ -470,6 +474,12 @@ func (c *Client) interpret(r *request, res *response) (json.RawMessage, error) {
 		}
 	}
 	switch {
+	case res.status >= 300 && res.status <= 399:
+		// Not PortOne's answer (PortOne does not redirect) and not followed: no
+		// trustworthy answer, so never a refusal (which would read as a decline).
+		// A write may have reached PortOne before a proxy redirected it.
+		// Its Location is left out as every URL is left out of errors.
+		return nil, c.undecodable(r, fmt.Errorf("HTTP %d, a redirect (not followed: PortOne does not redirect)", res.status))
 	case res.status >= 500 && r.write:
 		return nil, c.unknown(r, &statusError{status: res.status, code: code, message: msg})
 	case res.status >= 300:

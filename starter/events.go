@@ -13,6 +13,7 @@ import (
 	"github.com/google/uuid"
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
+	workflowpb "go.temporal.io/api/workflow/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
@@ -82,7 +83,37 @@ func (a *app) fetchOutbox(ctx context.Context, c client.Client, id string) (webh
 	if err := v.Get(&st); err != nil {
 		return st, wf, failed("decode the outbox state of %s: %v (is PAYCYCLE_CODEC_KEYS the worker's?)", id, err)
 	}
-	return st, wf, nil
+	return withInFlightFailure(st, desc.GetPendingActivities()), wf, nil
+}
+
+// withInFlightFailure shows why the event being delivered has not arrived yet. The outbox learns
+// an endpoint's answer only when the delivery ends (2xx, or the window is over), so a receiver
+// that answers 503 or a redirect for hours would show a bare "pending"; the delivery activity's
+// last failure (kept by Temporal between retries) becomes that event's LastError, marked as a
+// retry in progress. The outbox delivers one event at a time: the pending one started last.
+func withInFlightFailure(st webhooks.OutboxState, pending []*workflowpb.PendingActivityInfo) webhooks.OutboxState {
+	var last *workflowpb.PendingActivityInfo
+	for _, pa := range pending {
+		if pa.GetActivityType().GetName() == webhooks.DeliverActivityName && pa.GetLastFailure() != nil {
+			last = pa
+		}
+	}
+	if last == nil {
+		return st
+	}
+	in := -1
+	for i, d := range st.Deliveries {
+		if d.Status == webhooks.StatusPending && !d.StartedAt.IsZero() && (in < 0 || d.StartedAt.After(st.Deliveries[in].StartedAt)) {
+			in = i
+		}
+	}
+	if in < 0 {
+		return st
+	}
+	ds := slices.Clone(st.Deliveries)
+	ds[in].LastError = fmt.Sprintf("retrying, %d attempts failed; last: %s", max(last.GetAttempt()-1, 1), last.GetLastFailure().GetMessage())
+	st.Deliveries = ds
+	return st
 }
 
 // selectDeliveries keeps the deliveries of one status (all for "") and then the latest n of
@@ -141,7 +172,7 @@ func renderOutbox(w io.Writer, st webhooks.OutboxState, wf workflowInfo, shown [
 				st += fmt.Sprintf(" (queued %d×)", d.Queued)
 			}
 			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", d.Event.Seq, d.Event.ID, d.Event.Type, kstShort(d.Event.Timestamp),
-				st, attempts, dash(textfmt.Truncate(oneLine(d.LastError), 80)), kstShort(d.DeliveredAt))
+				st, attempts, dash(textfmt.Truncate(oneLine(d.LastError), 140)), kstShort(d.DeliveredAt))
 		}
 		tw.Flush()
 	}

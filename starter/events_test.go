@@ -9,6 +9,9 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	commonpb "go.temporal.io/api/common/v1"
+	failurepb "go.temporal.io/api/failure/v1"
+	workflowpb "go.temporal.io/api/workflow/v1"
 
 	"github.com/paycycle/paycycle/billing"
 	"github.com/paycycle/paycycle/webhooks"
@@ -196,4 +199,33 @@ func TestSelectDeliveries(t *testing.T) {
 	require.Equal(t, int64(2), selectDeliveries(ds, webhooks.StatusDelivered, 1)[0].Event.Seq)
 	require.Empty(t, selectDeliveries(nil, webhooks.StatusFailed, 5))
 	require.NotNil(t, selectDeliveries(nil, "", 5), "JSON prints [] for none")
+}
+
+// TestInFlightFailureShowsWhyAnEventIsPending: while the outbox retries an event, its state holds
+// no error (the outbox learns the answer when the delivery ends), so the delivery activity's last
+// failure, a redirect here, is what `starter events` shows on that event's line.
+func TestInFlightFailureShowsWhyAnEventIsPending(t *testing.T) {
+	st := outboxFixture()
+	st.Deliveries[3].StartedAt = time.Date(2026, 11, 1, 2, 0, 0, 0, time.UTC)
+	redirect := "hooks.example.com/x: answered 302 Found, a redirect not followed (Location: https://new.example.com/x)"
+	pending := []*workflowpb.PendingActivityInfo{{
+		ActivityType: &commonpb.ActivityType{Name: webhooks.DeliverActivityName},
+		Attempt:      4,
+		LastFailure:  &failurepb.Failure{Message: redirect},
+	}}
+	got := withInFlightFailure(st, pending)
+	require.Equal(t, "retrying, 3 attempts failed; last: "+redirect, got.Deliveries[3].LastError)
+	require.Empty(t, st.Deliveries[3].LastError, "the fetched state is not changed in place")
+	var b bytes.Buffer
+	renderOutbox(&b, got, workflowInfo{}, got.Deliveries, "")
+	require.Contains(t, b.String(), "pending")
+	require.Contains(t, b.String(), "(Location: https://new.example.com/x)", "the table keeps the Location")
+
+	for name, pa := range map[string][]*workflowpb.PendingActivityInfo{
+		"no pending activity":         nil,
+		"a first attempt, no failure": {{ActivityType: &commonpb.ActivityType{Name: webhooks.DeliverActivityName}, Attempt: 1}},
+		"another activity's failure":  {{ActivityType: &commonpb.ActivityType{Name: "Other"}, Attempt: 2, LastFailure: &failurepb.Failure{Message: "x"}}},
+	} {
+		require.Equal(t, st, withInFlightFailure(st, pa), name)
+	}
 }

@@ -99,6 +99,9 @@ func localRefusal(err error, fields map[string]string) error {
 // receipt) or as a plain signal. Never signal-with-start: on an ended subscription that would
 // start a new one.
 func (a *app) send(ctx context.Context, m msgFlags, msg message) error {
+	if err := checkPayload(msg); err != nil {
+		return err
+	}
 	c, err := a.dial(ctx)
 	if err != nil {
 		return err
@@ -113,7 +116,8 @@ func (a *app) send(ctx context.Context, m msgFlags, msg message) error {
 			return writeJSON(a.stdout, map[string]string{"sent": "signal", "message": msg.name, "workflow_id": wfID, "request_id": m.requestID})
 		}
 		fmt.Fprintf(a.stdout, "Signal %s sent to %s (request ID %s).\n", msg.name, wfID, m.requestID)
-		fmt.Fprintf(a.stdout, "A signal gets no answer: if the subscription refuses it, the refusal is recorded in its events.\nCheck with: starter show -id %s\n", m.id)
+		fmt.Fprintf(a.stdout, "A signal gets no answer: if the subscription refuses it, the refusal is only recorded in its audit trail (kind \"refused\").\n"+
+			"Check with: starter show -id %s\nTo be told at once, send it without -signal: the update of the same name answers the refusal.\n", m.id)
 		return nil
 	}
 	h, err := c.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
@@ -137,6 +141,20 @@ func (a *app) send(ctx context.Context, m msgFlags, msg message) error {
 		return writeJSON(a.stdout, receipt)
 	}
 	renderReceipt(a.stdout, a.cmd.name, m.id, receipt, m.requestID, a.now())
+	return nil
+}
+
+// checkPayload refuses, before dialing, a payload that would reach the subscription as JSON null
+// (a nil payload or nil pointer): the subscription refuses null, and a command that built one is
+// a bug here, not the operator's mistake.
+func checkPayload(msg message) error {
+	b, err := json.Marshal(msg.payload)
+	if err != nil {
+		return failed("encode the %s payload: %v; nothing was sent", msg.name, err)
+	}
+	if billing.IsNullPayload(b) {
+		return failed("the %s payload is null (a bug in starter); nothing was sent", msg.name)
+	}
 	return nil
 }
 

@@ -17,6 +17,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/paycycle/paycycle/billing"
+	"github.com/paycycle/paycycle/internal/nofollow"
 )
 
 // Endpoint is one merchant URL that receives every event.
@@ -63,7 +64,11 @@ func redactURL(s string) string {
 type Deliverer struct {
 	Endpoints []Endpoint
 	Signer    *Signer
-	// Client sends the requests; its Timeout bounds a slow receiver. Required.
+	// Client sends the requests; its Timeout bounds a slow receiver. Required. Its redirect
+	// policy is ignored: a redirect is never followed (a 3xx is a failed delivery, retried like
+	// any non-2xx answer), since following one would POST nothing (301/302/303 become a GET
+	// without the body) with the signed headers to a URL the receiver chose, and count that
+	// URL's answer as the configured endpoint's.
 	Client *http.Client
 	// Now is the signing clock (webhook-timestamp); defaults to time.Now.
 	Now func() time.Time
@@ -144,7 +149,7 @@ func (d *Deliverer) post(ctx context.Context, ep Endpoint, id string, body []byt
 	req.Header = h
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "paycycle-webhooks/1")
-	res, err := d.Client.Do(req)
+	res, err := nofollow.Strict(d.Client).Do(req)
 	if err != nil {
 		var uerr *url.Error
 		if errors.As(err, &uerr) {
@@ -156,7 +161,8 @@ func (d *Deliverer) post(ctx context.Context, ep Endpoint, id string, body []byt
 	defer res.Body.Close()
 	_, _ = io.Copy(io.Discard, io.LimitReader(res.Body, 64<<10))
 	if res.StatusCode < 200 || res.StatusCode > 299 {
-		return res.StatusCode, fmt.Errorf("answered %d", res.StatusCode)
+		// The status and, for a redirect, its Location: what `starter events` shows.
+		return res.StatusCode, fmt.Errorf("answered %s", nofollow.Describe(res))
 	}
 	return res.StatusCode, nil
 }

@@ -1,6 +1,7 @@
 package webhooks
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -151,7 +152,36 @@ func (o *outbox) register() error {
 	if err := workflow.SetQueryHandler(o.ctx, billing.QueryDeliveries, func() (OutboxState, error) { return o.s, nil }); err != nil {
 		return err
 	}
-	return workflow.SetUpdateHandlerWithOptions(o.ctx, billing.UpdateRedeliver, o.redeliver, workflow.UpdateHandlerOptions{Validator: o.validateRedeliver})
+	return workflow.SetUpdateHandlerWithOptions(o.ctx, billing.UpdateRedeliver, o.redeliverRaw, workflow.UpdateHandlerOptions{Validator: o.validateRedeliverRaw})
+}
+
+// validateRedeliverRaw decodes the payload strictly, as the subscription's messages are: a null
+// payload, or a field the request does not have (a misspelt "too" would otherwise be dropped
+// and "from..to" become "from on"), is refused naming it. Only the validator is strict:
+// validators do not run on replay, so histories that accepted such a payload still replay.
+func (o *outbox) validateRedeliverRaw(_ workflow.Context, raw json.RawMessage) error {
+	if len(raw) == 0 {
+		raw = json.RawMessage("{}")
+	}
+	var req RedeliverRequest
+	//workflowcheck:ignore decoding JSON into structs is deterministic
+	if err := billing.DecodeStrict(raw, &req); err != nil {
+		return temporal.NewApplicationError("malformed payload: "+err.Error(), billing.ErrorTypeInvalidInput)
+	}
+	return o.validateRedeliver(req)
+}
+
+// redeliverRaw decodes the payload as the SDK did when the handler took a RedeliverRequest
+// (encoding/json, lenient), so that every recorded redelivery replays the same.
+func (o *outbox) redeliverRaw(ctx workflow.Context, raw json.RawMessage) (RedeliverResult, error) {
+	var req RedeliverRequest
+	if len(raw) > 0 {
+		//workflowcheck:ignore decoding JSON into structs is deterministic
+		if err := json.Unmarshal(raw, &req); err != nil {
+			return RedeliverResult{}, temporal.NewApplicationError("malformed payload: "+err.Error(), billing.ErrorTypeInvalidInput)
+		}
+	}
+	return o.redeliver(ctx, req)
 }
 
 // accept adds a batch of events, ignoring those already received.

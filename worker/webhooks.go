@@ -3,10 +3,10 @@ package main
 import (
 	"errors"
 	"fmt"
-	"net/http"
 	"time"
 
 	cfgpkg "github.com/paycycle/paycycle/internal/config"
+	"github.com/paycycle/paycycle/internal/nofollow"
 	"github.com/paycycle/paycycle/webhooks"
 	"github.com/paycycle/paycycle/workerset"
 )
@@ -76,7 +76,7 @@ func (w *webhookConfig) enabled() bool { return len(w.endpoints) > 0 }
 func (w *webhookConfig) options() workerset.Webhooks {
 	o := workerset.Webhooks{TaskQueue: w.taskQueue, DeliveryWindow: w.deliveryWindow}
 	if w.enabled() {
-		o.Deliverer = &webhooks.Deliverer{Endpoints: w.endpoints, Signer: w.signer, Client: &http.Client{Timeout: w.timeout}}
+		o.Deliverer = &webhooks.Deliverer{Endpoints: w.endpoints, Signer: w.signer, Client: nofollow.Client(w.timeout)}
 	}
 	return o
 }

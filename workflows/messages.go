@@ -63,6 +63,11 @@ func (r *runner) registerHandlers() error {
 			}
 		})
 		validate := func(ctx workflow.Context, raw json.RawMessage) error {
+			if billing.IsNullPayload(raw) {
+				// Refused in every run: validators do not run on replay, and a rejected
+				// update is not written to history, so no recorded run can change.
+				return nullPayload()
+			}
 			_, _, err := c.apply(raw, true)
 			return err
 		}
@@ -117,8 +122,19 @@ func describeUpdate(name string) string {
 }
 
 // receiveSignals runs a receiver for one signal name. Payloads arrive raw so that a malformed one
-// is reported in the audit trail instead of being dropped silently.
-func (r *runner) receiveSignals(name string, fn func(json.RawMessage)) {
+// is reported in the audit trail instead of being dropped silently. From versionRefuseNullSignal
+// on, a null payload is refused here for every signal, before its handler sees it.
+func (r *runner) receiveSignals(name string, handle func(json.RawMessage)) {
+	fn := handle
+	if r.refuseNull {
+		fn = func(raw json.RawMessage) {
+			if billing.IsNullPayload(raw) {
+				r.refused(name, nullPayload())
+				return
+			}
+			handle(raw)
+		}
+	}
 	ch := workflow.GetSignalChannel(r.ctx, name)
 	if r.oneReceiver {
 		r.signalReceivers = append(r.signalReceivers, signalReceiver{ch: ch, fn: fn})
@@ -178,9 +194,18 @@ func (r *runner) refused(name string, err error) {
 	r.dirty = true
 }
 
+// nullPayload is the refusal of a message whose payload is the JSON literal null.
+func nullPayload() error {
+	return temporal.NewApplicationError("malformed payload: "+billing.NullPayloadError().Error(), billing.ErrorTypeInvalidInput)
+}
+
 // decode parses a message payload, naming the problem for the sender. From versionRunBehaviour
 // on, a field the message does not have is refused (a "whenn": "now" must not become a cancel at
 // period end).
+//
+// An absent payload means {}. A null one means {} here too, for the runs recorded before
+// versionRefuseNullSignal; newer runs refuse null before decode is reached (the validators, and
+// receiveSignals).
 func (r *runner) decode(raw json.RawMessage, v any) error {
 	if len(raw) == 0 || string(raw) == "null" {
 		raw = json.RawMessage("{}")

@@ -105,6 +105,8 @@ type runner struct {
 	lean bool
 	// recoveryWatch is true from versionRecoveryWatch on (recovery.go).
 	recoveryWatch bool
+	// refuseNull is true from versionRefuseNullSignal on (receiveSignals).
+	refuseNull bool
 	// made are the current step's events, sealed once the step is over.
 	made []madeEvent
 	// publishRetryAt is when a failed hand-over of pending events is tried again, after
@@ -161,6 +163,7 @@ func newRunner(ctx workflow.Context, raw json.RawMessage) (*runner, error) {
 		r.compact = r.atLeast(changeCompactCarry, versionCompactCarry)
 		r.lean = r.compact && r.atLeast(changeLeanRun, versionLeanRun)
 		r.recoveryWatch = r.compact && r.atLeast(changeRecoveryWatch, versionRecoveryWatch)
+		r.refuseNull = r.compact && r.atLeast(changeRefuseNullSignal, versionRefuseNullSignal)
 	}
 	var in billing.SubscriptionInput
 	// Decoding JSON into structs is deterministic (maps are walked in sorted order).
@@ -304,6 +307,14 @@ const (
 	// recording it (recovery.go).
 	changeRecoveryWatch  = "recovery-watch"
 	versionRecoveryWatch = 1
+	// versionRefuseNullSignal is decided once, first thing in every run that has
+	// versionCompactCarry (issue 20, item 7): a signal whose payload is the JSON literal null is
+	// recorded as refused ("malformed payload") and changes nothing; before, null decoded as {}
+	// (a null pause was a pause at period end, a null registration_failed a recorded failure).
+	// The update of the same name is refused by its validator in every run: validators do not
+	// run on replay and a rejected update is not written to history, so that needs no version.
+	changeRefuseNullSignal  = "refuse-null-signal"
+	versionRefuseNullSignal = 1
 )
 
 // continueAsNewOptions moves the next run to the deployment's current build when that changed
@@ -362,6 +373,7 @@ var coveredByBundle = map[string]bundledChange{
 	changeCompactCarry:             {versionCompactCarry, versionBundle},
 	changeLeanRun:                  {versionLeanRun, versionLeanBundle},
 	changeRecoveryWatch:            {versionRecoveryWatch, versionRound3Bundle},
+	changeRefuseNullSignal:         {versionRefuseNullSignal, versionRound3Bundle},
 }
 
 // run is the subscription's main loop.

@@ -1,6 +1,7 @@
 // Command healthcheck is the probe baked into every paycycle image: the images are distroless
 // (no shell, no curl), so Docker's and Compose's HEALTHCHECK need a binary of their own. It
-// GETs one URL and exits 0 on a 2xx answer, 1 otherwise.
+// GETs one URL and exits 0 on a 2xx answer, 1 otherwise. A redirect is not followed: a probe
+// redirected to some other page (a login page, the https port) has not seen the service healthy.
 //
 //	healthcheck http://127.0.0.1:7791/healthz
 package main
@@ -31,7 +32,10 @@ func check(args []string) error {
 	if err != nil {
 		return fmt.Errorf("URL %q: %w", args[0], err)
 	}
-	res, err := http.DefaultClient.Do(req)
+	// Standard library only (the package is its own image layer), so the never-follow policy
+	// of internal/nofollow is spelt out here.
+	hc := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	res, err := hc.Do(req)
 	if err != nil {
 		return err
 	}

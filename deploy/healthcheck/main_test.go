@@ -14,6 +14,11 @@ func TestCheck(t *testing.T) {
 			_, _ = w.Write([]byte("ok\n"))
 			return
 		}
+		if r.URL.Path == "/moved" {
+			// A redirect to a healthy page is not this URL answering healthy.
+			http.Redirect(w, r, "/healthz", http.StatusFound)
+			return
+		}
 		http.Error(w, "stopping", http.StatusServiceUnavailable)
 	}))
 	defer srv.Close()
@@ -24,6 +29,7 @@ func TestCheck(t *testing.T) {
 	}{
 		{"healthy", []string{srv.URL + "/healthz"}, ""},
 		{"unhealthy", []string{srv.URL + "/readyz"}, "503"},
+		{"redirected to a healthy page", []string{srv.URL + "/moved"}, "302"},
 		{"no argument", nil, "usage: healthcheck URL"},
 		{"two arguments", []string{"a", "b"}, "usage: healthcheck URL"},
 		{"nothing listening", []string{"http://127.0.0.1:1/healthz"}, "connect"},

@@ -15,6 +15,7 @@ var allowed = map[string][]string{
 	"internal/archtest":     {},
 	"internal/config":       {},
 	"internal/signedlink":   {},
+	"internal/nofollow":     {},
 	"internal/portoneconf":  {"internal/config", "portone"},
 	"internal/stacktest":    {"activities", "billing", "codec", "portone", "portone/portonetest", "temporalconn", "webhooks", "workflows"},
 	"internal/testcerts":    {},
@@ -26,10 +27,10 @@ var allowed = map[string][]string{
 	"activities":            {"billing", "calendar", "portone"},
 	"rulebook":              {"billing", "calendar"},
 	"workflows":             {"billing", "calendar", "activities", "internal/textfmt", "webhooks"},
-	"webhooks":              {"billing"},
+	"webhooks":              {"billing", "internal/nofollow"},
 	"webhooks/webhookstest": {"billing"},
 	"edge":                  {"billing", "calendar", "portone", "internal/config", "internal/portoneconf", "internal/signedlink", "internal/textfmt"},
-	"localtemporal":         {"billing", "logging"},
+	"localtemporal":         {"billing", "internal/nofollow", "logging"},
 	"reconcile":             {"activities", "billing", "calendar", "internal/textfmt", "portone"},
 	"metrics":               {"billing", "portone"},
 	"workerset":             {"activities", "webhooks", "workflows"},
@@ -37,18 +38,18 @@ var allowed = map[string][]string{
 	"deploy":                {},
 	"deploy/healthcheck":    {},
 	"cluster":               {"*"},
-	"worker":                {"activities", "billing", "edge", "internal/config", "internal/portoneconf", "logging", "metrics", "portone", "reconcile", "temporalconn", "webhooks", "workerset", "workflows"},
+	"worker":                {"activities", "billing", "edge", "internal/config", "internal/nofollow", "internal/portoneconf", "logging", "metrics", "portone", "reconcile", "temporalconn", "webhooks", "workerset", "workflows"},
 	"starter":               {"billing", "calendar", "internal/config", "internal/signedlink", "internal/textfmt", "logging", "reconcile", "temporalconn", "webhooks"},
 	"edgeserver":            {"edge", "internal/config", "logging", "metrics", "temporalconn"},
 	"emulator":              {"internal/config", "portone/portonetest"},
-	"devserver":             {"billing", "codec", "internal/signedlink", "localtemporal"},
+	"devserver":             {"billing", "codec", "internal/nofollow", "internal/signedlink", "localtemporal"},
 	"loadtest":              {"activities", "billing", "calendar", "internal/stacktest", "metrics", "portone", "portone/portonetest", "temporalconn", "workerset", "workflows"},
 	"e2e":                   {"*"},
 }
 
 // stdlibOnly packages depend, transitively, on nothing but the standard library: the client and
 // the emulator are used and tested on their own, and calendar and textfmt are pure.
-var stdlibOnly = []string{"calendar", "portone", "portone/portonetest", "internal/textfmt", "internal/signedlink"}
+var stdlibOnly = []string{"calendar", "portone", "portone/portonetest", "internal/textfmt", "internal/signedlink", "internal/nofollow"}
 
 // serverPrefix is the Temporal server module; its first build takes minutes.
 const serverPrefix = "go.temporal.io/server"

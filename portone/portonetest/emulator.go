@@ -78,7 +78,9 @@ type Options struct {
 	WebhookRetries bool
 
 	// HTTPClient delivers webhooks. Optional: defaults to a client with PortOne's 10-second
-	// timeout. A 10-second per-attempt timeout is applied either way.
+	// timeout that does not follow redirects (a 3xx is a failed delivery, so a test sees a
+	// redirecting notification URL instead of a webhook quietly turned into a GET). A 10-second
+	// per-attempt timeout is applied either way.
 	HTTPClient *http.Client
 
 	// Logger receives structured logs. Optional: defaults to discarding them. The emulator
@@ -196,7 +198,9 @@ func New(opts Options) *Emulator {
 		e.log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
 	if e.httpClient == nil {
-		e.httpClient = &http.Client{Timeout: webhookTimeout}
+		e.httpClient = &http.Client{Timeout: webhookTimeout, CheckRedirect: func(*http.Request, []*http.Request) error {
+			return http.ErrUseLastResponse
+		}}
 	}
 	e.ctx, e.cancel = context.WithCancel(context.Background())
 	e.routes = e.portoneRoutes()
