@@ -103,6 +103,8 @@ type runner struct {
 	detailsSet bool
 	// lean is true from versionLeanRun on (cyclesPerRun, carried, the continue-as-new input).
 	lean bool
+	// ceiling is true from versionAttemptCeiling on (ceiling.go).
+	ceiling bool
 	// made are the current step's events, sealed once the step is over.
 	made []madeEvent
 	// publishRetryAt is when a failed hand-over of pending events is tried again, after
@@ -158,6 +160,7 @@ func newRunner(ctx workflow.Context, raw json.RawMessage) (*runner, error) {
 		r.oneReceiver = r.atLeast(changeOneSignalReceiver, versionOneSignalReceiver)
 		r.compact = r.atLeast(changeCompactCarry, versionCompactCarry)
 		r.lean = r.compact && r.atLeast(changeLeanRun, versionLeanRun)
+		r.ceiling = r.compact && r.atLeast(changeAttemptCeiling, versionAttemptCeiling)
 	}
 	var in billing.SubscriptionInput
 	// Decoding JSON into structs is deterministic (maps are walked in sorted order).
@@ -294,6 +297,15 @@ const (
 	// twice per run, was a quarter of the history bytes per cycle.
 	changeLeanRun  = "lean-run"
 	versionLeanRun = 1
+	// versionAttemptCeiling is decided once, first thing in every run that has
+	// versionCompactCarry (issue 20, item 6): every attempt on a billing key is logged in the
+	// state (CardAttempts, carried across continue-as-new), and an attempt that would pass the
+	// worker's ceiling (Settings.AttemptCeiling: declines per 24 hours, reattempts per 30 days) is
+	// not made: charge_now is refused, a dunning retry or a cycle's charge waits on a timer for
+	// the window or parks the subscription (attempt_ceiling), and no schedule is registered for
+	// an instant the ceiling forbids (ceiling.go).
+	changeAttemptCeiling  = "attempt-ceiling"
+	versionAttemptCeiling = 1
 )
 
 // continueAsNewOptions moves the next run to the deployment's current build when that changed
@@ -351,6 +363,7 @@ var coveredByBundle = map[string]bundledChange{
 	changeOneSignalReceiver:        {versionOneSignalReceiver, versionBundle},
 	changeCompactCarry:             {versionCompactCarry, versionBundle},
 	changeLeanRun:                  {versionLeanRun, versionLeanBundle},
+	changeAttemptCeiling:           {versionAttemptCeiling, versionRound3Bundle},
 }
 
 // run is the subscription's main loop.
@@ -647,6 +660,9 @@ func (r *runner) carried() *billing.State {
 		}
 	}
 	s.Refunds = refunds
+	if r.ceiling {
+		s.CardAttempts = billing.PruneCardAttempts(s.CardAttempts, r.now())
+	}
 	keepEvents := carryEvents
 	if r.lean {
 		keepEvents = leanCarryEvents
