@@ -61,6 +61,9 @@ type Config struct {
 	// the NextChargeAt list query and starter list's next-charge and cycle columns. The state
 	// query, the merchant events and reconciliation do not use them.
 	NoCycleSearchAttributes bool
+	// AttemptCeiling limits the attempts per billing key (see billing.AttemptCeiling): 0 means
+	// the default, negative turns a ceiling off.
+	AttemptCeiling billing.AttemptCeiling
 }
 
 // DefaultActivityTimeout is the default start-to-close timeout of a PortOne activity.
@@ -123,6 +126,9 @@ type Settings struct {
 	// NoCycleSearchAttributes: see Config. False (the zero value, and every Settings recorded
 	// before it existed) keeps the per-cycle search attributes.
 	NoCycleSearchAttributes bool `json:"no_cycle_search_attributes,omitempty"`
+	// AttemptCeiling: see Config, with the defaults filled in, so that a run replays with the
+	// ceiling it recorded. Zero (Settings recorded before it existed) means the defaults.
+	AttemptCeiling billing.AttemptCeiling `json:"attempt_ceiling,omitzero"`
 }
 
 // DefaultScheduleSettleDelay is the default wait after schedule_at before the workflow asks
@@ -140,5 +146,6 @@ func (a *Activities) Settings(context.Context) (Settings, error) {
 		t = DefaultActivityTimeout
 	}
 	return Settings{DemoMode: a.Config.DemoMode, ScheduleSettleDelay: d, ActivityTimeout: t, PortOneTaskQueue: a.Config.PortOneTaskQueue,
-		Events: a.Config.Events, RenewalNotice: a.Config.RenewalNotice, NoCycleSearchAttributes: a.Config.NoCycleSearchAttributes}, nil
+		Events: a.Config.Events, RenewalNotice: a.Config.RenewalNotice, NoCycleSearchAttributes: a.Config.NoCycleSearchAttributes,
+		AttemptCeiling: a.Config.AttemptCeiling.Resolved()}, nil
 }

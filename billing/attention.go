@@ -31,7 +31,8 @@ const (
 )
 
 // AttentionKinds lists every attention kind, for validation and metrics.
-var AttentionKinds = []string{AttentionUnknownOutcome, AttentionAmountMismatch, AttentionRetriesExhausted, AttentionReconciliation, AttentionOperator}
+var AttentionKinds = []string{AttentionUnknownOutcome, AttentionAmountMismatch, AttentionRetriesExhausted, AttentionReconciliation, AttentionOperator,
+	AttentionAttemptCeiling}
 
 // AttentionRequest is the payload of MsgMarkAttention.
 type AttentionRequest struct {

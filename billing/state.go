@@ -122,6 +122,12 @@ type DunningState struct {
 	LastReason string `json:"last_reason,omitempty"`
 	// Hard is true after a hard decline: no retry until a new billing key arrives.
 	Hard bool `json:"hard,omitempty"`
+	// Held is true while the next retry is an attempt the attempt ceiling withheld, waiting
+	// for NextRetryAt, when the ceiling allows it: made then, it consumes no further policy retry.
+	Held bool `json:"held,omitempty"`
+	// HeldAmount is the amount of a cycle's first charge the ceiling held (a prorated charge
+	// keeps its own amount when it is made later).
+	HeldAmount int64 `json:"held_amount,omitempty"`
 }
 
 // ScheduledCharge is a cycle's charge registered with PortOne's scheduler and not yet settled.
@@ -262,6 +268,9 @@ type State struct {
 	// RecoveryWatches are failed scheduled attempts of paid cycles still looked up for a second
 	// payment (PortOne's 리커버리), see RecoveryWatch.
 	RecoveryWatches []RecoveryWatch `json:"recovery_watches,omitempty"`
+	// CardAttempts is the attempt log the attempt ceiling counts (see AttemptCeiling), pruned to
+	// what its windows need (PruneCardAttempts).
+	CardAttempts []CardAttempt `json:"card_attempts,omitempty"`
 }
 
 // PricingPhase says where a subscription is in its pricing: "trial" (free), "intro" (cycle k of n at

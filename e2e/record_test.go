@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -243,4 +244,29 @@ func TestRecordReplayHistories(t *testing.T) {
 	st := finish(run)
 	require.Equal(t, billing.StatusCanceled, st.Status)
 	save("temporal_cancellation_request_is_a_billing_cancel", run)
+
+	// v9 (issue 20, item 6): the attempt ceiling. Cycle 2 declines and no policy retry is left;
+	// charge_now until the ceiling refuses one (the 10th decline in 24 hours was the last
+	// attempt made); cancel now. The history carries the card-attempt log and the refusal.
+	s.register("rec-cust-11")
+	ceiling := demoInput("rec-ceiling", "rec-cust-11", 40*time.Second)
+	grace := billing.Duration(30 * time.Second)
+	ceiling.Dunning = &billing.DunningPolicy{RetryAfter: []billing.Duration{}, Grace: &grace}
+	run = s.start(ceiling)
+	eventually(t, 20*time.Second, "first cycle", func() bool { return len(s.paid("rec-ceiling-")) >= 1 })
+	s.emu.AddFault(portonetest.Fault{CustomerUID: "rec-cust-11", Action: portonetest.FaultDecline, Reason: "잔액부족"})
+	eventually(t, 60*time.Second, "past due", func() bool {
+		st, err := s.tryState("rec-ceiling")
+		return err == nil && st.Status == billing.StatusPastDue
+	})
+	refused := false
+	for i := 0; i < 12 && !refused; i++ {
+		_, err = s.update("rec-ceiling", billing.MsgChargeNow, billing.ChargeNowRequest{})
+		refused = err != nil && strings.Contains(err.Error(), "ceiling")
+	}
+	require.True(t, refused, "charge_now refused by the attempt ceiling (last error: %v)", err)
+	_, err = s.update("rec-ceiling", billing.MsgCancel, billing.CancelRequest{When: billing.Now, Reason: "해지"})
+	require.NoError(t, err)
+	s.checkMoneyInvariants(finish(run))
+	save("attempt_ceiling_charge_now_refused", run)
 }

@@ -20,6 +20,9 @@ const (
 	// WorkflowCyclesCharged counts billing cycles settled as paid, once per cycle whatever the
 	// number of attempts. Label: LabelMode.
 	WorkflowCyclesCharged = billing.MetricCyclesCharged
+	// WorkflowAttemptsWithheld counts charge attempts the attempt ceiling withheld (a refused
+	// charge_now, a dunning retry or a cycle's charge held for the window). Label: LabelReason.
+	WorkflowAttemptsWithheld = billing.MetricAttemptsWithheld
 )
 
 // Label keys used by the workflow-side counters, with their closed sets of values.
@@ -32,6 +35,9 @@ const (
 	LabelAction = "action"
 	// LabelMode is the subscription's charge mode: "again" or "schedule".
 	LabelMode = "mode"
+	// LabelReason is the ceiling that withheld an attempt: billing.CeilingDeclines24h or
+	// billing.CeilingReattempts30d.
+	LabelReason = "reason"
 )
 
 // Decline classes: what kind of refusal a declined charge was. Bounded; derived from PortOne's

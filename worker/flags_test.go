@@ -1,12 +1,15 @@
 package main
 
 import (
+	"context"
 	"io"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/paycycle/paycycle/activities"
+	"github.com/paycycle/paycycle/billing"
 	cfgpkg "github.com/paycycle/paycycle/internal/config"
 )
 
@@ -21,6 +24,9 @@ func TestParseFlagsGatewaySettings(t *testing.T) {
 		wantMax   int
 		// wantNoCycleSAs is the setting the workflow reads (Settings.NoCycleSearchAttributes).
 		wantNoCycleSAs bool
+		// wantCeiling is the attempt ceiling the workflow reads (Settings.AttemptCeiling);
+		// zero: the defaults.
+		wantCeiling billing.AttemptCeiling
 	}{
 		{name: "defaults", wantQueue: "billing-portone", wantRate: 20, wantMax: 200},
 		{name: "no per-cycle search attributes", env: map[string]string{"BILLING_CYCLE_SEARCH_ATTRIBUTES": "false"},
@@ -33,6 +39,12 @@ func TestParseFlagsGatewaySettings(t *testing.T) {
 			wantQueue: "", wantRate: 3, wantMax: 200},
 		{name: "negative rate", args: []string{"-portone-rate", "-1"}, wantErr: "-portone-rate (BILLING_PORTONE_RATE)"},
 		{name: "no slots", args: []string{"-max-concurrent-activities", "0"}, wantErr: "-max-concurrent-activities (BILLING_MAX_CONCURRENT_ACTIVITIES)"},
+		{name: "attempt ceilings from the environment", env: map[string]string{"BILLING_CEILING_DECLINES_24H": "5", "BILLING_CEILING_REATTEMPTS_30D": "15"},
+			wantQueue: "billing-portone", wantRate: 20, wantMax: 200, wantCeiling: billing.AttemptCeiling{Declines24h: 5, Reattempts30d: 15}},
+		{name: "attempt ceilings off", args: []string{"-ceiling-declines-24h", "0", "-ceiling-reattempts-30d", "0"},
+			wantQueue: "billing-portone", wantRate: 20, wantMax: 200, wantCeiling: billing.AttemptCeiling{Declines24h: -1, Reattempts30d: -1}},
+		{name: "attempt ceiling misspelt", env: map[string]string{"BILLING_CEILING_DECLINES_24H": "ten"}, wantErr: "BILLING_CEILING_DECLINES_24H"},
+		{name: "attempt ceiling negative", env: map[string]string{"BILLING_CEILING_REATTEMPTS_30D": "-3"}, wantErr: "-ceiling-reattempts-30d (BILLING_CEILING_REATTEMPTS_30D)"},
 		{name: "same queue", args: []string{"-portone-task-queue", "billing"}, wantErr: "-portone-task-queue (BILLING_PORTONE_TASK_QUEUE)"},
 	}
 	for _, tt := range tests {
@@ -52,6 +64,14 @@ func TestParseFlagsGatewaySettings(t *testing.T) {
 			assert.Equal(t, tt.wantRate, c.portoneRate)
 			assert.Equal(t, tt.wantMax, c.maxActivities)
 			assert.Equal(t, tt.wantNoCycleSAs, c.activitiesConfig().NoCycleSearchAttributes)
+			want := tt.wantCeiling
+			if want == (billing.AttemptCeiling{}) {
+				want = billing.AttemptCeiling{Declines24h: billing.DefaultDeclines24h, Reattempts30d: billing.DefaultReattempts30d}
+			}
+			a := activities.Activities{Config: c.activitiesConfig()}
+			got, err := a.Settings(context.Background())
+			require.NoError(t, err)
+			assert.Equal(t, want, got.AttemptCeiling)
 		})
 	}
 }

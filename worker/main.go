@@ -64,6 +64,8 @@ type config struct {
 	portoneTaskQueue    string
 	portoneRate         float64
 	cycleSAs            bool
+	ceilingDeclines     int
+	ceilingReattempts   int
 	parkedInterval      time.Duration
 	reconcile           reconcileConfig
 	versioning          versioningFlags
@@ -77,7 +79,16 @@ func (c config) activitiesConfig() activities.Config {
 		DemoMode: c.demo, NoticeURL: c.noticeURL, ScheduleSettleDelay: c.scheduleSettleDelay, ActivityTimeout: c.activityTimeout,
 		PortOneTaskQueue: c.portoneTaskQueue, Events: c.webhooks.enabled(), RenewalNotice: c.webhooks.renewalNotice,
 		NoCycleSearchAttributes: !c.cycleSAs,
+		AttemptCeiling:          billing.AttemptCeiling{Declines24h: ceilingSetting(c.ceilingDeclines), Reattempts30d: ceilingSetting(c.ceilingReattempts)},
 	}
+}
+
+// ceilingSetting turns a ceiling flag (0: off) into the activities' setting (negative: off).
+func ceilingSetting(v int) int {
+	if v == 0 {
+		return -1
+	}
+	return v
 }
 
 // parseFlags reads flags with environment defaults through lookup (os.LookupEnv in main).
@@ -106,6 +117,10 @@ func parseFlags(args []string, out io.Writer, lookup cfgpkg.Lookup) (config, err
 		"PortOne activities started per second across ALL workers (Temporal's task-queue-wide limit; every worker must use the same value; 0: unlimited)")
 	s.Bool(&c.cycleSAs, "cycle-search-attributes", "BILLING_CYCLE_SEARCH_ATTRIBUTES", true,
 		"upsert NextChargeAt and BillingCycle every cycle (one visibility write per cycle); false: subscriptions started or continued from now on keep only status-level search attributes")
+	s.Int(&c.ceilingDeclines, "ceiling-declines-24h", "BILLING_CEILING_DECLINES_24H", billing.DefaultDeclines24h,
+		"declines a billing key may have had in 24 hours before further attempts on it are withheld (Mastercard: 10); 0: no ceiling")
+	s.Int(&c.ceilingReattempts, "ceiling-reattempts-30d", "BILLING_CEILING_REATTEMPTS_30D", billing.DefaultReattempts30d,
+		"reattempts of declined charges a billing key may have had in 30 days before further ones are withheld (Visa: 20); 0: no ceiling")
 	s.Duration(&c.parkedInterval, "parked-count-interval", "BILLING_PARKED_COUNT_INTERVAL", time.Minute,
 		"how often to count parked (needs_attention) subscriptions for the metrics; 0: never")
 	s.Duration(&c.stopTimeout, "stop-timeout", "BILLING_WORKER_STOP_TIMEOUT", 30*time.Second, "on SIGTERM, how long running activities get to finish")
@@ -133,6 +148,10 @@ func parseFlags(args []string, out io.Writer, lookup cfgpkg.Lookup) (config, err
 	switch {
 	case c.taskQueue == "":
 		return c, errors.New("-task-queue (BILLING_TASK_QUEUE) must not be empty")
+	case c.ceilingDeclines < 0:
+		return c, fmt.Errorf("-ceiling-declines-24h (BILLING_CEILING_DECLINES_24H) must be 0 (no ceiling) or positive, got %d", c.ceilingDeclines)
+	case c.ceilingReattempts < 0:
+		return c, fmt.Errorf("-ceiling-reattempts-30d (BILLING_CEILING_REATTEMPTS_30D) must be 0 (no ceiling) or positive, got %d", c.ceilingReattempts)
 	case c.maxActivities < 1:
 		return c, fmt.Errorf("-max-concurrent-activities (BILLING_MAX_CONCURRENT_ACTIVITIES) must be at least 1, got %d", c.maxActivities)
 	case c.portoneRate < 0:

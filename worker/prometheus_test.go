@@ -149,7 +149,8 @@ scrape_configs:
 var emittedOnEventOnly = map[string]bool{
 	"paycycle_dunning_entered_total": true, "paycycle_dunning_recovered_total": true,
 	"paycycle_dunning_final_action_total": true, "paycycle_cycles_charged_total": true,
-	"temporal_request_failure_total": true,
+	"paycycle_attempts_withheld_total": true,
+	"temporal_request_failure_total":   true,
 }
 
 var metricName = regexp.MustCompile(`\b(?:paycycle|temporal)_[a-z_]+\b`)

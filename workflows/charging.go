@@ -203,6 +203,7 @@ func (r *runner) chargeRecord(merchantUID string) *billing.ChargeRecord {
 // enters (or continues) dunning; a hard decline waits for a new billing key.
 func (r *runner) settle(period billing.Period, out chargeOutcome, dueAt time.Time) {
 	res := out.res
+	r.logAttempt(period.Cycle, out)
 	if res.Adopted && res.MerchantUID != "" {
 		// A payment found under an earlier merchant_uid settles the cycle; record it there.
 		r.recordCharge(period.Cycle, 0, res, out.via)
@@ -310,24 +311,35 @@ func (r *runner) scheduleRetry(d *billing.DunningState) {
 }
 
 // retry runs a dunning retry of the unpaid cycle. policy says whether it consumes one of the
-// policy's retries (charge_now and a new billing key retry at once without consuming one).
-func (r *runner) retry(policy bool) error {
+// policy's retries (charge_now and a new billing key retry at once without consuming one; an
+// attempt the ceiling held consumed its retry when it was withheld). withheld is set when the
+// attempt ceiling withheld the retry (see withhold).
+func (r *runner) retry(policy bool) (withheld *billing.CeilingHit, err error) {
 	d := r.s.DunningState
-	if policy {
+	period := *r.s.CurrentPeriod
+	if policy && !d.Held {
 		d.RetriesUsed++
 	}
+	if hit, ok := r.ceilingGate(period.Cycle); ok {
+		r.withhold(period, d.DueAt, 0, fmt.Sprintf("retry of cycle %d", period.Cycle), hit)
+		return &hit, nil
+	}
+	d.Held = false
 	due := d.NextRetryAt
 	if due.IsZero() {
 		due = r.now() // charge_now and a new key retry at once
 	}
 	d.NextRetryAt = time.Time{}
-	period := *r.s.CurrentPeriod
-	out, err := r.charge(period, r.lastRequestedAmount(period.Cycle, r.s.Plan.Amount), due)
+	fallback := r.s.Plan.Amount
+	if d.HeldAmount > 0 {
+		fallback = d.HeldAmount // the cycle's first charge was held: its own amount
+	}
+	out, err := r.charge(period, r.lastRequestedAmount(period.Cycle, fallback), due)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	r.settle(period, out, d.DueAt)
-	return nil
+	return nil, nil
 }
 
 // lastRequestedAmount is the amount the cycle was first charged with, so that retries ask for the

@@ -90,9 +90,9 @@ func (r *runner) carryOut(i int) (refused bool, err error) {
 		r.answer(token, receipt, err)
 	case intentChargeNow:
 		r.dropIntent(i)
-		receipt, err := r.applyChargeNow()
-		r.answer(token, receipt, nil)
-		return false, err
+		receipt, refusal, err := r.applyChargeNow()
+		r.answer(token, receipt, refusal)
+		return refusal != nil, err
 	}
 	return false, nil
 }

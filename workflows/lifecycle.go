@@ -149,6 +149,10 @@ func (r *runner) beginCycleWith(period billing.Period, amount int64, settled *ch
 		r.settle(period, *settled, dueAt)
 		return nil
 	}
+	if hit, ok := r.ceilingGate(period.Cycle); ok {
+		r.withhold(period, dueAt, amount, fmt.Sprintf("charge of cycle %d", period.Cycle), hit)
+		return nil
+	}
 	out, err := r.charge(period, amount, dueAt)
 	if err != nil {
 		return err

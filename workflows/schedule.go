@@ -72,6 +72,13 @@ func (r *runner) maintainSchedule() (bool, error) {
 		// charge it by itself.
 		return false, nil
 	}
+	if r.ceiling {
+		if _, withheld := r.ceilingAt(cycle, r.s.NextChargeAt); withheld {
+			// PortOne would make an attempt the ceiling forbids: the cycle is charged through
+			// again when due, where the ceiling holds it back.
+			return false, nil
+		}
+	}
 	amount := r.price(next, cycle)
 	_, attempt := r.cycleAttempts(cycle)
 	if attempt > billing.MaxAttempt {

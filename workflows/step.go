@@ -38,7 +38,8 @@ func (r *runner) step() (bool, error) {
 			return false, nil
 		}
 		if r.dueNow(d.NextRetryAt) {
-			return true, r.retry(true)
+			_, err := r.retry(true)
+			return true, err
 		}
 		if d.NextRetryAt.IsZero() && r.dueNow(d.GraceEndsAt) {
 			return true, r.finalAction()
@@ -195,16 +196,20 @@ func (r *runner) applyPauseNow(req billing.PauseRequest) billing.Receipt {
 	return billing.Receipt{Message: "paused now"}
 }
 
-// applyChargeNow retries the unpaid cycle at once.
-func (r *runner) applyChargeNow() (billing.Receipt, error) {
+// applyChargeNow retries the unpaid cycle at once, unless the attempt ceiling forbids it: then
+// the caller is refused (refusal), told until when, and dunning goes on as planned.
+func (r *runner) applyChargeNow() (receipt billing.Receipt, refusal, err error) {
 	if r.s.Status != billing.StatusPastDue || r.s.DunningState == nil {
-		return billing.Receipt{Message: fmt.Sprintf("nothing to charge: the subscription is %s", r.s.Status)}, nil
+		return billing.Receipt{Message: fmt.Sprintf("nothing to charge: the subscription is %s", r.s.Status)}, nil, nil
+	}
+	if hit, ok := r.ceilingGate(r.s.DunningState.Cycle); ok {
+		return billing.Receipt{}, r.ceilingRefusal(billing.MsgChargeNow, hit), nil
 	}
 	r.event("charge_now", "", fmt.Sprintf("retrying cycle %d at once", r.s.DunningState.Cycle))
-	if err := r.retry(false); err != nil {
-		return billing.Receipt{}, err
+	if _, err := r.retry(false); err != nil {
+		return billing.Receipt{}, nil, err
 	}
-	return billing.Receipt{Message: r.lastChargeSummary()}, nil
+	return billing.Receipt{Message: r.lastChargeSummary()}, nil, nil
 }
 
 // lastChargeSummary describes the latest charge attempt for an update's answer.
@@ -393,8 +398,12 @@ func (r *runner) applyReplaceKey(req billing.ReplaceBillingKeyRequest) (receipt 
 	if d := r.s.DunningState; d != nil && (r.s.Status == billing.StatusPastDue || r.s.Status == billing.StatusPaymentMethodRequired) {
 		d.Hard = false
 		r.setStatus(billing.StatusPastDue, "new billing key: retrying at once")
-		if err := r.retry(false); err != nil {
+		withheld, err := r.retry(false)
+		if err != nil {
 			return billing.Receipt{}, nil, err
+		}
+		if withheld != nil {
+			return billing.Receipt{Message: "billing key replaced; the retry was not made: " + withheld.String()}, nil, nil
 		}
 		return billing.Receipt{Message: "billing key replaced; " + r.lastChargeSummary()}, nil, nil
 	}

@@ -107,6 +107,8 @@ type runner struct {
 	recoveryWatch bool
 	// refuseNull is true from versionRefuseNullSignal on (receiveSignals).
 	refuseNull bool
+	// ceiling is true from versionAttemptCeiling on (ceiling.go).
+	ceiling bool
 	// made are the current step's events, sealed once the step is over.
 	made []madeEvent
 	// publishRetryAt is when a failed hand-over of pending events is tried again, after
@@ -164,6 +166,7 @@ func newRunner(ctx workflow.Context, raw json.RawMessage) (*runner, error) {
 		r.lean = r.compact && r.atLeast(changeLeanRun, versionLeanRun)
 		r.recoveryWatch = r.compact && r.atLeast(changeRecoveryWatch, versionRecoveryWatch)
 		r.refuseNull = r.compact && r.atLeast(changeRefuseNullSignal, versionRefuseNullSignal)
+		r.ceiling = r.compact && r.atLeast(changeAttemptCeiling, versionAttemptCeiling)
 	}
 	var in billing.SubscriptionInput
 	// Decoding JSON into structs is deterministic (maps are walked in sorted order).
@@ -315,6 +318,15 @@ const (
 	// run on replay and a rejected update is not written to history, so that needs no version.
 	changeRefuseNullSignal  = "refuse-null-signal"
 	versionRefuseNullSignal = 1
+	// versionAttemptCeiling is decided once, first thing in every run that has
+	// versionCompactCarry (issue 20, item 6): every attempt on a billing key is logged in the
+	// state (CardAttempts, carried across continue-as-new), and an attempt that would pass the
+	// worker's ceiling (Settings.AttemptCeiling: declines per 24 hours, reattempts per 30 days) is
+	// not made: charge_now is refused, a dunning retry or a cycle's charge waits on a timer for
+	// the window or parks the subscription (attempt_ceiling), and no schedule is registered for
+	// an instant the ceiling forbids (ceiling.go).
+	changeAttemptCeiling  = "attempt-ceiling"
+	versionAttemptCeiling = 1
 )
 
 // continueAsNewOptions moves the next run to the deployment's current build when that changed
@@ -374,6 +386,7 @@ var coveredByBundle = map[string]bundledChange{
 	changeLeanRun:                  {versionLeanRun, versionLeanBundle},
 	changeRecoveryWatch:            {versionRecoveryWatch, versionRound3Bundle},
 	changeRefuseNullSignal:         {versionRefuseNullSignal, versionRound3Bundle},
+	changeAttemptCeiling:           {versionAttemptCeiling, versionRound3Bundle},
 }
 
 // run is the subscription's main loop.
@@ -670,6 +683,9 @@ func (r *runner) carried() *billing.State {
 		}
 	}
 	s.Refunds = refunds
+	if r.ceiling {
+		s.CardAttempts = billing.PruneCardAttempts(s.CardAttempts, r.now())
+	}
 	keepEvents := carryEvents
 	if r.lean {
 		keepEvents = leanCarryEvents

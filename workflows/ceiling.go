@@ -1,0 +1,130 @@
+package workflows
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/paycycle/paycycle/activities"
+	"github.com/paycycle/paycycle/billing"
+)
+
+// The attempt ceiling (versionAttemptCeiling; billing.AttemptCeiling): every attempt on a
+// billing key is logged in the state (billing.State.CardAttempts, pruned to the windows), and an
+// attempt that would pass the worker's ceiling is not made. What happens instead depends on who
+// asked:
+//   - charge_now (a person or the merchant's backend): refused, naming the ceiling and when the
+//     next attempt is allowed; nothing else changes;
+//   - a dunning retry, the retry after replace_billing_key, a cycle's first charge (a renewal, a
+//     resume's or plan change's charge): dunning waits for the window on its durable timer
+//     (NextRetryAt, the attempt held), or, when the window opens only after the dunning's end,
+//     the subscription is parked (needs_attention, attempt_ceiling) and dunning goes on to its
+//     final action without that attempt.
+
+// ceilingGate reports whether an attempt on the current billing key now, of cycle, would pass
+// the ceiling.
+func (r *runner) ceilingGate(cycle int) (billing.CeilingHit, bool) {
+	if !r.ceiling {
+		return billing.CeilingHit{}, false
+	}
+	return r.ceilingAt(cycle, r.now())
+}
+
+// ceilingAt is ceilingGate for an attempt at at (a scheduled charge's instant).
+func (r *runner) ceilingAt(cycle int, at time.Time) (billing.CeilingHit, bool) {
+	return r.settings.AttemptCeiling.Check(r.s.CardAttempts, billing.KeyFingerprint(r.s.CustomerUID), r.reattempt(cycle), at)
+}
+
+// reattempt reports whether an attempt of cycle is a reattempt: the cycle was already declined
+// (Visa counts reattempts of a declined transaction).
+func (r *runner) reattempt(cycle int) bool {
+	for _, c := range r.s.Charges {
+		if c.Cycle == cycle && (c.Outcome == billing.OutcomeDeclined || c.Outcome == billing.OutcomeDeclinedHard) {
+			return true
+		}
+	}
+	return false
+}
+
+// logAttempt adds a settled attempt to the ceiling's log, before the attempt's record is written
+// (so that reattempt still sees the cycle as it was). Only attempts that reached the card count:
+// paid, declined, or paid with another amount; an adopted payment found under an earlier
+// merchant_uid was no new attempt.
+func (r *runner) logAttempt(cycle int, out chargeOutcome) {
+	if !r.ceiling {
+		return
+	}
+	res := out.res
+	switch res.Outcome {
+	case billing.OutcomePaid, billing.OutcomeDeclined, billing.OutcomeDeclinedHard, billing.OutcomeAmountMismatch:
+	default:
+		return
+	}
+	if res.Adopted && out.via != billing.ViaSchedule && res.MerchantUID != r.chargeUID(cycle, out.attempt) {
+		return
+	}
+	now := r.now()
+	at := res.At.UTC()
+	if at.IsZero() || at.After(now) {
+		at = now
+	}
+	declined := res.Outcome == billing.OutcomeDeclined || res.Outcome == billing.OutcomeDeclinedHard
+	r.s.CardAttempts = append(billing.PruneCardAttempts(r.s.CardAttempts, now), billing.CardAttempt{
+		At: at, Key: billing.KeyFingerprint(r.s.CustomerUID), Declined: declined, Retry: r.reattempt(cycle),
+	})
+}
+
+// ceilingRefusal is the answer to a caller whose attempt the ceiling withheld.
+func (r *runner) ceilingRefusal(what string, hit billing.CeilingHit) error {
+	r.noteWithheld(what, hit)
+	return refuse("%s not made: %s", what, hit)
+}
+
+// noteWithheld records an attempt the ceiling withheld: audit trail and metric (by reason only).
+func (r *runner) noteWithheld(what string, hit billing.CeilingHit) {
+	r.count(billing.MetricAttemptsWithheld, "reason", hit.Reason)
+	r.event("attempt_withheld", "", fmt.Sprintf("%s not made: %s", what, hit))
+}
+
+// withhold holds back an attempt of period's cycle that dunning (or a cycle's first charge, of
+// amount) would have made: dunning waits until the ceiling allows it, or parks the subscription
+// when that is after the dunning's end.
+func (r *runner) withhold(period billing.Period, dueAt time.Time, amount int64, what string, hit billing.CeilingHit) {
+	r.noteWithheld(what, hit)
+	newDunning := r.s.DunningState == nil || r.s.DunningState.Cycle != period.Cycle
+	d := r.dunning(period, dueAt)
+	if newDunning {
+		d.HeldAmount = amount
+		r.count(billing.MetricDunningEntered, "decline_class", activities.DeclineClass(billing.OutcomeRejected, ""))
+		r.publish(billing.EventDunningStarted, billing.EventData{Dunning: eventDunning(d)})
+	}
+	d.NextRetryAt = time.Time{}
+	if end := r.dunningEnd(d); hit.NextAllowedAt.Before(end) {
+		d.NextRetryAt, d.Held = hit.NextAllowedAt, true
+	} else {
+		d.Held = false
+		d.RetriesUsed = len(r.s.Dunning.RetryAfter)
+		r.park(billing.AttentionAttemptCeiling, hit.Reason, fmt.Sprintf("cycle %d: %s; dunning ends at %s before that",
+			period.Cycle, hit, end.In(seoul()).Format("2006-01-02 15:04 MST")))
+	}
+	if r.s.Status != billing.StatusPaymentMethodRequired {
+		r.setStatus(billing.StatusPastDue, fmt.Sprintf("cycle %d unpaid: %s withheld by the attempt ceiling", period.Cycle, what))
+	}
+	if !d.NextRetryAt.IsZero() {
+		r.publish(billing.EventDunningRetryScheduled, billing.EventData{Dunning: eventDunning(d)})
+	}
+}
+
+// dunningEnd is when the dunning of d ends at the latest: after its last policy retry and its
+// grace, and never at or after the next cycle's charge.
+func (r *runner) dunningEnd(d *billing.DunningState) time.Time {
+	end := d.GraceEndsAt
+	if n := len(r.s.Dunning.RetryAfter); n > 0 {
+		if last := d.DueAt.Add(r.s.Dunning.RetryAfter[n-1].Std()); last.After(end) {
+			end = last
+		}
+	}
+	if next := r.s.NextChargeAt; !next.IsZero() && next.Before(end) {
+		end = next
+	}
+	return end
+}
