@@ -72,6 +72,14 @@ type ChargeRecord struct {
 	At          time.Time `json:"at"`
 	ScheduledAt time.Time `json:"scheduled_at,omitzero"`
 	ReceiptURL  string    `json:"receipt_url,omitempty"`
+	// FirstDay..LastDay are the KST days of service the charge pays for (its period's), and
+	// Credit the KRW of earlier unused paid days taken off it, drawn from the payment
+	// CreditFrom (a merchant_uid): the charge is worth Amount + Credit for those days. Runs
+	// before versionNoDayTwice leave them empty.
+	FirstDay   calendar.Date `json:"first_day,omitzero"`
+	LastDay    calendar.Date `json:"last_day,omitzero"`
+	Credit     int64         `json:"credit,omitempty"`
+	CreditFrom string        `json:"credit_from,omitempty"`
 }
 
 // RefundRecord is one refund (PortOne cancel) the workflow made.
@@ -98,6 +106,10 @@ type Period struct {
 	LastDay  calendar.Date `json:"last_day"`
 	// Stub marks the pro-rata first period between sign-up and the first anchor date.
 	Stub bool `json:"stub,omitempty"`
+	// Credit is the KRW of earlier unused paid days taken off this period's charge, drawn from
+	// the payment CreditFrom (a merchant_uid).
+	Credit     int64  `json:"credit,omitempty"`
+	CreditFrom string `json:"credit_from,omitempty"`
 }
 
 // DunningState tracks the retries of one unpaid cycle.
@@ -189,6 +201,8 @@ type State struct {
 	// Credit is KRW owed to the customer (unused paid days when a resume restarted the anchor),
 	// taken off the next charge.
 	Credit int64 `json:"credit,omitempty"`
+	// CreditFrom is the merchant_uid of the payment whose unused days Credit gives back.
+	CreditFrom string `json:"credit_from,omitempty"`
 
 	// Scheduled is the charge registered with PortOne's scheduler (schedule mode), if any.
 	Scheduled     *ScheduledCharge  `json:"scheduled,omitempty"`

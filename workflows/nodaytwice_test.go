@@ -1,0 +1,129 @@
+package workflows_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/paycycle/paycycle/billing"
+	"github.com/paycycle/paycycle/calendar"
+)
+
+// Issue 20, item 3: no KST day is paid in two periods. Each test failed on the code before
+// versionNoDayTwice; daysPaidTwice (daysPaid_test.go) is the invariant they all check.
+
+// paidAmounts are the amounts of the paid charges in the state, in order.
+func paidAmounts(st billing.State) []int64 {
+	var out []int64
+	for _, c := range st.Charges {
+		if c.Outcome == billing.OutcomePaid {
+			out = append(out, c.Amount)
+		}
+	}
+	return out
+}
+
+func TestResumeRestartPaysTheRestartDayOnce(t *testing.T) {
+	start := kst(2025, time.January, 10, 10, 0)
+	env := newEnv(t, start)
+	b := newBank(t, env, "cust-1")
+	env.RegisterDelayedCallback(func() {
+		signal(env, billing.MsgPause, billing.PauseRequest{When: billing.Now, Reason: "여행"})
+	}, after(start, kst(2025, time.January, 12, 12, 0)))
+	env.RegisterDelayedCallback(func() {
+		signal(env, billing.MsgResume, billing.ResumeRequest{Anchor: billing.ResumeRestartAnchor, Reason: "돌아옴"})
+	}, after(start, kst(2025, time.January, 15, 12, 0)))
+	env.RegisterDelayedCallback(func() {
+		signal(env, billing.MsgCancel, billing.CancelRequest{When: billing.AtPeriodEnd, Reason: "그만"})
+	}, after(start, kst(2025, time.January, 20, 12, 0)))
+	env.ExecuteWorkflow(billing.WorkflowType, monthly31k())
+	st := result(t, env)
+
+	// 31,000 for Jan 10..Feb 9; the restart on Jan 15 gives back Jan 15..Feb 9 (26 days,
+	// 26,000) and charges the month Jan 15..Feb 14 less that: 5,000. 36,000 for 36 days.
+	require.Equal(t, []int64{31000, 5000}, paidAmounts(st))
+	require.Empty(t, daysPaidTwice(st))
+	last := st.Charges[len(st.Charges)-1]
+	require.Equal(t, calendar.Date{Year: 2025, Month: time.January, Day: 15}, last.FirstDay)
+	require.Equal(t, calendar.Date{Year: 2025, Month: time.February, Day: 14}, last.LastDay)
+	require.Equal(t, int64(26000), last.Credit)
+	require.Equal(t, st.Charges[0].MerchantUID, last.CreditFrom)
+	b.checkInvariants(st)
+}
+
+func TestRestartCreditLargerThanTheNextChargeIsKeptForTheChargesAfterIt(t *testing.T) {
+	start := kst(2025, time.January, 10, 10, 0)
+	env := newEnv(t, start)
+	b := newBank(t, env, "cust-1")
+	env.RegisterDelayedCallback(func() {
+		signal(env, billing.MsgChangePlan, billing.ChangePlanRequest{Amount: 10000, Reason: "downgrade"})
+	}, after(start, kst(2025, time.January, 11, 12, 0)))
+	env.RegisterDelayedCallback(func() {
+		signal(env, billing.MsgPause, billing.PauseRequest{When: billing.Now, Reason: "여행"})
+	}, after(start, kst(2025, time.January, 12, 12, 0)))
+	env.RegisterDelayedCallback(func() {
+		signal(env, billing.MsgResume, billing.ResumeRequest{Anchor: billing.ResumeRestartAnchor, Reason: "돌아옴"})
+	}, after(start, kst(2025, time.January, 15, 12, 0)))
+	env.RegisterDelayedCallback(func() {
+		signal(env, billing.MsgCancel, billing.CancelRequest{When: billing.Now, Reason: "그만"})
+	}, after(start, kst(2025, time.March, 20, 12, 0)))
+	env.ExecuteWorkflow(billing.WorkflowType, monthly31k())
+	st := result(t, env)
+
+	// The 26,000 credit pays Jan 15 (10,000: nothing charged), Feb 15 (10,000) and 6,000 of
+	// Mar 15, which charges 4,000. Dropping the rest would keep Jan 31..Feb 9 paid twice.
+	require.Equal(t, []int64{31000, 4000}, paidAmounts(st))
+	require.Empty(t, daysPaidTwice(st))
+	require.Zero(t, st.Credit)
+	b.checkInvariants(st)
+}
+
+func TestSecondRestartCreditsWhatTheCreditedPeriodIsWorth(t *testing.T) {
+	start := kst(2025, time.January, 10, 10, 0)
+	env := newEnv(t, start)
+	b := newBank(t, env, "cust-1")
+	for _, at := range []time.Time{kst(2025, time.January, 12, 12, 0), kst(2025, time.January, 16, 12, 0)} {
+		env.RegisterDelayedCallback(func() {
+			signal(env, billing.MsgPause, billing.PauseRequest{When: billing.Now, Reason: "여행"})
+		}, after(start, at))
+	}
+	for _, at := range []time.Time{kst(2025, time.January, 15, 12, 0), kst(2025, time.January, 20, 12, 0)} {
+		env.RegisterDelayedCallback(func() {
+			signal(env, billing.MsgResume, billing.ResumeRequest{Anchor: billing.ResumeRestartAnchor, Reason: "돌아옴"})
+		}, after(start, at))
+	}
+	env.RegisterDelayedCallback(func() {
+		signal(env, billing.MsgCancel, billing.CancelRequest{When: billing.AtPeriodEnd, Reason: "그만"})
+	}, after(start, kst(2025, time.January, 25, 12, 0)))
+	env.ExecuteWorkflow(billing.WorkflowType, monthly31k())
+	st := result(t, env)
+
+	// Jan 15..Feb 14 is worth 31,000 (5,000 paid + 26,000 credit); from Jan 20 it gives back
+	// 26 days, 26,000, not 26/31 of the 5,000 paid in cash.
+	require.Equal(t, []int64{31000, 5000, 5000}, paidAmounts(st))
+	require.Empty(t, daysPaidTwice(st))
+	b.checkInvariants(st)
+}
+
+// The checker itself finds the issue's overlap: 31,000 for Jan 10..Feb 9, then 6,000 for
+// Jan 15..Feb 14 with 25,000 credited from the first payment.
+func TestDaysPaidTwiceFindsTheRestartDay(t *testing.T) {
+	d := func(m time.Month, day int) calendar.Date { return calendar.Date{Year: 2025, Month: m, Day: day} }
+	st := billing.State{
+		Plan: billing.Plan{Interval: calendar.Interval{Unit: calendar.Month, Count: 1}},
+		Charges: []billing.ChargeRecord{
+			{Cycle: 1, MerchantUID: "a", ImpUID: "imp_a", Amount: 31000, Outcome: billing.OutcomePaid, FirstDay: d(1, 10), LastDay: d(2, 9)},
+			{Cycle: 2, MerchantUID: "b", ImpUID: "imp_b", Amount: 6000, Outcome: billing.OutcomePaid, FirstDay: d(1, 15), LastDay: d(2, 14), Credit: 25000, CreditFrom: "a"},
+		},
+	}
+	require.Equal(t, []string{"2025-01-15 is paid twice: by a and by b"}, daysPaidTwice(st))
+	st.Charges[1].Amount, st.Charges[1].Credit = 5000, 26000
+	require.Empty(t, daysPaidTwice(st))
+	// A credit still owed counts as given back; a refund likewise.
+	st.Charges[1].Credit, st.Charges[1].CreditFrom, st.Credit, st.CreditFrom = 0, "", 26000, "a"
+	require.Empty(t, daysPaidTwice(st))
+	st.Credit, st.CreditFrom = 0, ""
+	st.Refunds = []billing.RefundRecord{{ImpUID: "imp_a", Amount: 25999}}
+	require.Len(t, daysPaidTwice(st), 1, "25,999 KRW gives back 25 days only")
+}
