@@ -173,7 +173,10 @@ func (r *runner) answer(token int, receipt billing.Receipt, err error) {
 		receipt.Status = r.s.Status
 	}
 	if receipt.NextChargeAt.IsZero() {
-		receipt.NextChargeAt = r.s.NextChargeAt
+		receipt.NextChargeAt = r.nextChargeShown()
+	}
+	if receipt.PaidThrough.IsZero() && r.screens {
+		receipt.PaidThrough = r.s.PaidUntil()
 	}
 	r.done[token] = doneResult{receipt: receipt, err: err}
 }
