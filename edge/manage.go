@@ -75,8 +75,9 @@ type selfServiceView struct {
 	fullOK bool
 }
 
-// viewOf mirrors the workflow's refund rule (workflows/refund.go): the current period's paid
-// charge, refunded pro rata with calendar.UnusedRefund at now, less what was refunded already.
+// viewOf applies the workflow's refund rule (billing.State.CancelRefund, which workflows/refund.go
+// carries out): the current period's paid charge, refunded pro rata with calendar.UnusedRefund at
+// now, less what was refunded already.
 // The amount shown is therefore the amount the workflow refunds, unless the KST day (or, for
 // second and minute demo plans, the second) turns between showing and confirming; the result
 // page shows the workflow's own figure from the update's receipt either way.
@@ -100,9 +101,17 @@ func (s *Server) viewOf(st billing.State, now time.Time) selfServiceView {
 			v.refunded += f.Amount
 		}
 	}
-	cp := calendar.Period{Unit: st.Plan.Interval.Unit, Start: period.Start, End: period.End, FirstDay: period.FirstDay, LastDay: period.LastDay}
-	v.prorata = max(0, calendar.UnusedRefund(v.paid.Amount, cp, now)-v.refunded)
-	v.full = max(0, v.paid.Amount-v.refunded)
+	// The workflow's own rule (billing.State.CancelRefund): a period paid partly by a restart's
+	// credit is refunded on what it is worth.
+	sum := func(shares []billing.RefundShare) int64 {
+		var n int64
+		for _, sh := range shares {
+			n += sh.Amount
+		}
+		return n
+	}
+	v.prorata = sum(st.CancelRefund(billing.RefundProrata, now))
+	v.full = sum(st.CancelRefund(billing.RefundFull, now))
 	days := time.Duration(s.cfg.FullRefundDays) * 24 * time.Hour
 	v.fullOK = s.cfg.FullRefundDays > 0 && v.refunded == 0 && v.full > 0 && now.Sub(v.paid.At) < days && now.Before(period.End)
 	return v

@@ -127,3 +127,53 @@ func TestDaysPaidTwiceFindsTheRestartDay(t *testing.T) {
 	st.Refunds = []billing.RefundRecord{{ImpUID: "imp_a", Amount: 25999}}
 	require.Len(t, daysPaidTwice(st), 1, "25,999 KRW gives back 25 days only")
 }
+
+// refundsByCycle sums the refunds in the state by the cycle of the payment refunded.
+func refundsByCycle(st billing.State) map[int]int64 {
+	out := map[int]int64{}
+	for _, f := range st.Refunds {
+		out[f.Cycle] += f.Amount
+	}
+	return out
+}
+
+// A cancel now of a period paid partly by a restart's credit refunds what the period is worth:
+// it refunded only the unused share of the 5,000 paid in cash, keeping the 26,000 credit.
+func TestCancelNowAfterARestartRefundsWhatThePeriodIsWorth(t *testing.T) {
+	tests := []struct {
+		refund billing.RefundPolicy
+		want   map[int]int64
+	}{
+		// Jan 15..Feb 14 is worth 31,000; cancel on Jan 20: 25 unused days, 25,000: the 5,000 of
+		// its own payment, then 20,000 of the Jan 10 payment the credit came from.
+		{billing.RefundProrata, map[int]int64{2: 5000, 1: 20000}},
+		{billing.RefundFull, map[int]int64{2: 5000, 1: 26000}},
+	}
+	for _, tc := range tests {
+		t.Run(string(tc.refund), func(t *testing.T) {
+			start := kst(2025, time.January, 10, 10, 0)
+			env := newEnv(t, start)
+			b := newBank(t, env, "cust-1")
+			env.RegisterDelayedCallback(func() {
+				signal(env, billing.MsgPause, billing.PauseRequest{When: billing.Now, Reason: "여행"})
+			}, after(start, kst(2025, time.January, 12, 12, 0)))
+			env.RegisterDelayedCallback(func() {
+				signal(env, billing.MsgResume, billing.ResumeRequest{Anchor: billing.ResumeRestartAnchor, Reason: "돌아옴"})
+			}, after(start, kst(2025, time.January, 15, 12, 0)))
+			var canceled updateResult
+			env.RegisterDelayedCallback(func() {
+				update(env, billing.MsgCancel, billing.CancelRequest{When: billing.Now, Refund: tc.refund, Reason: "그만", Requester: billing.RequesterCustomer}, &canceled)
+			}, after(start, kst(2025, time.January, 20, 12, 0)))
+			env.ExecuteWorkflow(billing.WorkflowType, monthly31k())
+			st := result(t, env)
+
+			require.Equal(t, []int64{31000, 5000}, paidAmounts(st))
+			require.Equal(t, tc.want, refundsByCycle(st))
+			require.NoError(t, canceled.err)
+			require.NotNil(t, canceled.receipt.Refund)
+			require.Equal(t, tc.want[1]+tc.want[2], canceled.receipt.Refund.Amount, "the receipt says the total")
+			require.Empty(t, daysPaidTwice(st))
+			b.checkInvariants(st)
+		})
+	}
+}
