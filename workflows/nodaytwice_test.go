@@ -177,3 +177,85 @@ func TestCancelNowAfterARestartRefundsWhatThePeriodIsWorth(t *testing.T) {
 		})
 	}
 }
+
+// Every other path that prorates or credits, checked with daysPaidTwice: none of these kept a day
+// in two periods before versionNoDayTwice either (the restart paths above did); this keeps them so.
+func TestNoDayPaidTwiceOnEveryPathThatProratesOrCredits(t *testing.T) {
+	start := kst(2025, time.January, 10, 10, 0)
+	type msg struct {
+		at      time.Time
+		name    string
+		payload any
+	}
+	pauseNow := billing.PauseRequest{When: billing.Now, Reason: "여행"}
+	keep := billing.ResumeRequest{Anchor: billing.ResumeKeepAnchor, Reason: "돌아옴"}
+	restart := billing.ResumeRequest{Anchor: billing.ResumeRestartAnchor, Reason: "돌아옴"}
+	tests := []struct {
+		name    string
+		plan    func(*billing.SubscriptionInput)
+		decline bool
+		msgs    []msg
+		charges int // paid charges expected
+	}{
+		{"pro-rata first charge to an anchor", func(in *billing.SubscriptionInput) { in.Plan.AnchorDay = 28 }, false, nil, 3},
+		{"resume keep inside an unpaid period", nil, false, []msg{
+			{kst(2025, time.January, 12, 12, 0), billing.MsgPause, pauseNow},
+			{kst(2025, time.February, 20, 12, 0), billing.MsgResume, keep},
+		}, 2},
+		{"resume keep on an anchor instant", nil, false, []msg{
+			{kst(2025, time.January, 12, 12, 0), billing.MsgPause, pauseNow},
+			{kst(2025, time.February, 10, 10, 0), billing.MsgResume, keep},
+		}, 2},
+		{"resume keep inside a paid period", nil, false, []msg{
+			{kst(2025, time.January, 12, 12, 0), billing.MsgPause, pauseNow},
+			{kst(2025, time.January, 15, 12, 0), billing.MsgResume, keep},
+		}, 2},
+		{"cancel now with a prorata refund", nil, false, []msg{
+			{kst(2025, time.January, 20, 12, 0), billing.MsgCancel, billing.CancelRequest{When: billing.Now, Refund: billing.RefundProrata, Reason: "그만"}},
+		}, 1},
+		{"restart on the day of the charge", nil, false, []msg{
+			{kst(2025, time.January, 10, 11, 0), billing.MsgPause, pauseNow},
+			{kst(2025, time.January, 10, 12, 0), billing.MsgResume, restart},
+		}, 2},
+		{"restart after dunning paused an unpaid period", func(in *billing.SubscriptionInput) {
+			in.Dunning = &billing.DunningPolicy{FinalAction: billing.FinalActionPause}
+		}, true, []msg{{kst(2025, time.February, 25, 12, 0), billing.MsgResume, restart}}, 2},
+		{"a plan change at the next cycle", nil, false, []msg{
+			{kst(2025, time.January, 20, 12, 0), billing.MsgChangePlan, billing.ChangePlanRequest{Amount: 20000, Reason: "downgrade"}},
+		}, 2},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			env := newEnv(t, start)
+			b := newBank(t, env, "cust-1")
+			if tc.decline {
+				b.decide = declineCycle(2, 99, "잔액부족")
+			}
+			for _, m := range tc.msgs {
+				env.RegisterDelayedCallback(func() {
+					if m.name == billing.MsgResume && tc.decline {
+						b.decide = declineCycle(0, 0, "")
+					}
+					signal(env, m.name, m.payload)
+				}, after(start, m.at))
+			}
+			env.RegisterDelayedCallback(func() {
+				signal(env, billing.MsgCancel, billing.CancelRequest{When: billing.Now, Reason: "test over"})
+			}, after(start, kst(2025, time.March, 5, 0, 0)))
+			in := monthly31k()
+			if tc.plan != nil {
+				tc.plan(&in)
+			}
+			env.ExecuteWorkflow(billing.WorkflowType, in)
+			st := result(t, env)
+			require.Len(t, paidAmounts(st), tc.charges, "%v", paidAmounts(st))
+			for _, c := range st.Charges {
+				if c.Outcome == billing.OutcomePaid {
+					require.False(t, c.FirstDay.IsZero(), "%s records its days", c.MerchantUID)
+				}
+			}
+			require.Empty(t, daysPaidTwice(st))
+			b.checkInvariants(st)
+		})
+	}
+}
