@@ -198,6 +198,10 @@ type State struct {
 	// PaidThrough is the end of the last paid period: access ends there unless renewed.
 	PaidThrough  time.Time `json:"paid_through,omitzero"`
 	NextChargeAt time.Time `json:"next_charge_at,omitzero"`
+	// Shown are NextCharge() and PaidUntil() as of the state query that answered: filled in by
+	// the query alone (never carried across continue-as-new), so that a reader of the JSON
+	// gets the figures the screens show without reimplementing them.
+	Shown *ShownFigures `json:"shown,omitempty"`
 	// Credit is KRW owed to the customer (unused paid days when a resume restarted the anchor),
 	// taken off the next charge.
 	Credit int64 `json:"credit,omitempty"`
@@ -250,6 +254,12 @@ type State struct {
 	ConversionNoticeFor time.Time `json:"conversion_notice_for,omitzero"`
 	// Phase is PricingPhase, as of the latest step.
 	Phase string `json:"phase,omitempty"`
+}
+
+// ShownFigures are the next charge and the paid-through instant as every screen shows them.
+type ShownFigures struct {
+	NextCharge time.Time `json:"next_charge,omitzero"`
+	PaidUntil  time.Time `json:"paid_until,omitzero"`
 }
 
 // PricingPhase says where a subscription is in its pricing: "trial" (free), "intro" (cycle k of n at

@@ -21,7 +21,10 @@ import (
 // and otherwise ignored. Handlers only record intent; the main loop acts on it.
 func (r *runner) registerHandlers() error {
 	if err := workflow.SetQueryHandler(r.ctx, billing.QueryState, func() (billing.State, error) {
-		return *r.s, nil
+		st := *r.s
+		// A query answer is no command: the figures every screen shows ride along.
+		st.Shown = &billing.ShownFigures{NextCharge: st.NextCharge(), PaidUntil: st.PaidUntil()}
+		return st, nil
 	}); err != nil {
 		return err
 	}
