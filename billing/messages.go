@@ -166,11 +166,16 @@ type PaymentNotification struct {
 
 // Receipt is an update's answer.
 type Receipt struct {
-	Message      string        `json:"message"`
-	Status       Status        `json:"status"`
-	NextChargeAt time.Time     `json:"next_charge_at,omitzero"`
-	Refund       *RefundRecord `json:"refund,omitempty"`
-	Duplicate    bool          `json:"duplicate,omitempty"`
+	Message string `json:"message"`
+	Status  Status `json:"status"`
+	// NextChargeAt is the next charge (State.NextCharge): zero when none will come, as after a
+	// cancel at period end.
+	NextChargeAt time.Time `json:"next_charge_at,omitzero"`
+	// PaidThrough is the end of the service paid for and kept (State.PaidUntil); answers of
+	// workers before versionMoneyScreens leave it out.
+	PaidThrough time.Time     `json:"paid_through,omitzero"`
+	Refund      *RefundRecord `json:"refund,omitempty"`
+	Duplicate   bool          `json:"duplicate,omitempty"`
 }
 
 // Normalize fills defaults: at period end, requested by an admin, no refund.

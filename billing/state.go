@@ -77,6 +77,14 @@ type ChargeRecord struct {
 	At          time.Time `json:"at"`
 	ScheduledAt time.Time `json:"scheduled_at,omitzero"`
 	ReceiptURL  string    `json:"receipt_url,omitempty"`
+	// FirstDay..LastDay are the KST days of service the charge pays for (its period's), and
+	// Credit the KRW of earlier unused paid days taken off it, drawn from the payment
+	// CreditFrom (a merchant_uid): the charge is worth Amount + Credit for those days. Runs
+	// before versionNoDayTwice leave them empty.
+	FirstDay   calendar.Date `json:"first_day,omitzero"`
+	LastDay    calendar.Date `json:"last_day,omitzero"`
+	Credit     int64         `json:"credit,omitempty"`
+	CreditFrom string        `json:"credit_from,omitempty"`
 }
 
 // RefundRecord is one refund (PortOne cancel) the workflow made.
@@ -103,6 +111,10 @@ type Period struct {
 	LastDay  calendar.Date `json:"last_day"`
 	// Stub marks the pro-rata first period between sign-up and the first anchor date.
 	Stub bool `json:"stub,omitempty"`
+	// Credit is the KRW of earlier unused paid days taken off this period's charge, drawn from
+	// the payment CreditFrom (a merchant_uid).
+	Credit     int64  `json:"credit,omitempty"`
+	CreditFrom string `json:"credit_from,omitempty"`
 }
 
 // DunningState tracks the retries of one unpaid cycle.
@@ -215,9 +227,15 @@ type State struct {
 	// PaidThrough is the end of the last paid period: access ends there unless renewed.
 	PaidThrough  time.Time `json:"paid_through,omitzero"`
 	NextChargeAt time.Time `json:"next_charge_at,omitzero"`
+	// Shown are NextCharge() and PaidUntil() as of the state query that answered: filled in by
+	// the query alone (never carried across continue-as-new), so that a reader of the JSON
+	// gets the figures the screens show without reimplementing them.
+	Shown *ShownFigures `json:"shown,omitempty"`
 	// Credit is KRW owed to the customer (unused paid days when a resume restarted the anchor),
 	// taken off the next charge.
 	Credit int64 `json:"credit,omitempty"`
+	// CreditFrom is the merchant_uid of the payment whose unused days Credit gives back.
+	CreditFrom string `json:"credit_from,omitempty"`
 
 	// Scheduled is the charge registered with PortOne's scheduler (schedule mode), if any.
 	Scheduled     *ScheduledCharge  `json:"scheduled,omitempty"`
@@ -271,6 +289,12 @@ type State struct {
 	// CardAttempts is the attempt log the attempt ceiling counts (see AttemptCeiling), pruned to
 	// what its windows need (PruneCardAttempts).
 	CardAttempts []CardAttempt `json:"card_attempts,omitempty"`
+}
+
+// ShownFigures are the next charge and the paid-through instant as every screen shows them.
+type ShownFigures struct {
+	NextCharge time.Time `json:"next_charge,omitzero"`
+	PaidUntil  time.Time `json:"paid_until,omitzero"`
 }
 
 // PricingPhase says where a subscription is in its pricing: "trial" (free), "intro" (cycle k of n at

@@ -61,6 +61,35 @@ func (p Period) Usage(at time.Time) (used, total int64) {
 	return max(1, min(used, total)), total
 }
 
+// UnusedFrom returns the share of amount for the part of period p from instant
+// at on, the day (or second) of at included: floor(amount × rest ÷ total).
+// It is what a period gives back when another period starts at at and pays for
+// that day itself (a resume that restarts the anchor), so that the day is paid
+// once; a cancel, which starts nothing, keeps the day as used (UnusedRefund).
+// Before Start the whole amount comes back, at or after End nothing.
+func UnusedFrom(amount int64, p Period, at time.Time) int64 {
+	_, total := p.Usage(at)
+	if total <= 0 {
+		return 0
+	}
+	var rest int64
+	switch {
+	case at.Before(p.Start):
+		rest = total
+	case !at.Before(p.End):
+		rest = 0
+	case p.Unit.IsShort():
+		rest = total - int64(at.Sub(p.Start)/time.Second)
+	default:
+		rest = total - int64(DaysBetween(p.FirstDay, DateOf(at)))
+	}
+	share, err := Prorate(amount, max(0, min(rest, total)), total)
+	if err != nil {
+		return 0
+	}
+	return share
+}
+
 // UnusedRefund returns the refund for cancelling period p at instant at:
 // floor(amount × unused ÷ total) with usage measured by [Period.Usage]. It
 // returns 0 for a negative amount or an empty period, never more than the

@@ -139,6 +139,42 @@ func TestUsageAndUnusedRefund(t *testing.T) {
 	assert.Equal(t, int64(99_726), calendar.UnusedRefund(100_000, y, time.Date(2024, 1, 1, 10, 0, 0, 0, calendar.Seoul)))
 }
 
+// UnusedFrom gives back the day of at itself, which the period starting then pays for: with
+// UnusedRefund (the day kept as used) the two would both count it.
+func TestUnusedFromGivesBackTheDayOfAt(t *testing.T) {
+	p := monthly(t, 1, "2025-01-10", 10).Period(0) // Jan 10..Feb 9, 31 days
+	require.Equal(t, 31, p.Days())
+	kst := func(mo time.Month, d, h int) time.Time { return time.Date(2025, mo, d, h, 0, 0, 0, calendar.Seoul) }
+	tests := []struct {
+		name string
+		at   time.Time
+		want int64 // of 31,000
+	}{
+		{"before start", kst(1, 10, 9), 31000},
+		{"on the first day: all of it", kst(1, 10, 12), 31000},
+		{"Jan 15: Jan 15..Feb 9, 26 days", kst(1, 15, 12), 26000},
+		{"last day", kst(2, 9, 23), 1000},
+		{"next charge date before its time", kst(2, 10, 9), 0},
+		{"at end", kst(2, 10, 10), 0},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			assert.Equal(t, tc.want, calendar.UnusedFrom(31000, p, tc.at))
+			// Used days plus given-back days are the period, never more.
+			used, total := p.Usage(tc.at)
+			if tc.at.After(p.Start) && tc.at.Before(p.End) {
+				assert.LessOrEqual(t, calendar.UnusedFrom(31000, p, tc.at)/1000+used-1, total)
+			}
+		})
+	}
+	assert.Equal(t, int64(25000), calendar.UnusedRefund(31000, p, kst(1, 15, 12)), "a cancel keeps the day")
+	// Short units: the started second is given back too.
+	s, err := calendar.NewShortRecurrence(calendar.Interval{Unit: calendar.Second, Count: 10}, time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC))
+	require.NoError(t, err)
+	sp := s.Period(0)
+	assert.Equal(t, int64(700), calendar.UnusedFrom(1000, sp, sp.Start.Add(3500*time.Millisecond)))
+}
+
 func TestUsageShortUnits(t *testing.T) {
 	origin := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
 	r, err := calendar.NewShortRecurrence(calendar.Interval{Unit: calendar.Second, Count: 30}, origin)

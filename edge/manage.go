@@ -75,8 +75,9 @@ type selfServiceView struct {
 	fullOK bool
 }
 
-// viewOf mirrors the workflow's refund rule (workflows/refund.go): the current period's paid
-// charge, refunded pro rata with calendar.UnusedRefund at now, less what was refunded already.
+// viewOf applies the workflow's refund rule (billing.State.CancelRefund, which workflows/refund.go
+// carries out): the current period's paid charge, refunded pro rata with calendar.UnusedRefund at
+// now, less what was refunded already.
 // The amount shown is therefore the amount the workflow refunds, unless the KST day (or, for
 // second and minute demo plans, the second) turns between showing and confirming; the result
 // page shows the workflow's own figure from the update's receipt either way.
@@ -100,9 +101,17 @@ func (s *Server) viewOf(st billing.State, now time.Time) selfServiceView {
 			v.refunded += f.Amount
 		}
 	}
-	cp := calendar.Period{Unit: st.Plan.Interval.Unit, Start: period.Start, End: period.End, FirstDay: period.FirstDay, LastDay: period.LastDay}
-	v.prorata = max(0, calendar.UnusedRefund(v.paid.Amount, cp, now)-v.refunded)
-	v.full = max(0, v.paid.Amount-v.refunded)
+	// The workflow's own rule (billing.State.CancelRefund): a period paid partly by a restart's
+	// credit is refunded on what it is worth.
+	sum := func(shares []billing.RefundShare) int64 {
+		var n int64
+		for _, sh := range shares {
+			n += sh.Amount
+		}
+		return n
+	}
+	v.prorata = sum(st.CancelRefund(billing.RefundProrata, now))
+	v.full = sum(st.CancelRefund(billing.RefundFull, now))
 	days := time.Duration(s.cfg.FullRefundDays) * 24 * time.Hour
 	v.fullOK = s.cfg.FullRefundDays > 0 && v.refunded == 0 && v.full > 0 && now.Sub(v.paid.At) < days && now.Before(period.End)
 	return v
@@ -230,12 +239,11 @@ func (s *Server) managePageOf(v selfServiceView, token string) managePage {
 		texts = [2]string{string(st.Status), string(st.Status)}
 	}
 	p.StatusKo, p.StatusEn = texts[0], texts[1]
-	if !st.PaidThrough.IsZero() {
-		p.PaidThrough = kst(st.PaidThrough)
-	}
-	if !st.Status.Terminal() && st.PendingCancel == nil {
-		p.NextCharge = kst(st.NextChargeAt)
-	}
+	// Both from the one source the workflow's answers, events and search attributes use: no
+	// next charge after a cancel at period end or while paused, no "paid through" past a
+	// 중도해지 or a full refund.
+	p.PaidThrough = kst(st.PaidUntil())
+	p.NextCharge = kst(st.NextCharge())
 	var total int64
 	var rows []chargeRow
 	for _, c := range st.Charges {
@@ -309,8 +317,8 @@ func (s *Server) optionCards(v selfServiceView, token string) []optionCard {
 		ButtonKo:   "일반해지 선택",
 		ButtonEn:   "Choose",
 	}
-	if v.canCancelAtEnd() && !v.st.PaidThrough.IsZero() && v.paid != nil {
-		paidThrough := kst(v.st.PaidThrough)
+	if v.canCancelAtEnd() && !v.st.PaidUntil().IsZero() && v.paid != nil {
+		paidThrough := kst(v.st.PaidUntil())
 		end.TextKo = paidThrough + "까지 지금처럼 이용하고, 다음 결제부터 청구되지 않습니다. 환불은 없습니다."
 		end.TextEn = "Keep using it until " + paidThrough + "; nothing more is charged. No refund."
 	} else {
@@ -662,8 +670,13 @@ func (s *Server) donePageFromReceipt(_ string, receipt billing.Receipt) managePa
 		p.Title = "해지 예약 완료 · Cancellation scheduled"
 		p.EndedKo = "해지가 예약되었습니다. 이번 이용 기간이 끝날 때까지 이용할 수 있고, 이후 결제되지 않습니다."
 		p.EndedEn = "Your cancellation is scheduled: you keep access until the end of the current period and nothing more will be charged."
-		if !receipt.NextChargeAt.IsZero() {
-			p.PaidThrough = kst(receipt.NextChargeAt)
+		until := receipt.PaidThrough
+		if until.IsZero() {
+			// A worker before versionMoneyScreens answers the period's end as its next charge.
+			until = receipt.NextChargeAt
+		}
+		if !until.IsZero() {
+			p.PaidThrough = kst(until)
 			p.EndedKo = "해지가 예약되었습니다. " + p.PaidThrough + "까지 이용할 수 있고, 이후 결제되지 않습니다."
 			p.EndedEn = "Your cancellation is scheduled: you keep access until " + p.PaidThrough + " and nothing more will be charged."
 		}

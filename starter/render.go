@@ -143,13 +143,15 @@ func renderState(w io.Writer, st billing.State, wf workflowInfo, now time.Time, 
 			line("Current period", "%s .. %s (KST)%s", p.FirstDay, p.LastDay, stub)
 		}
 	}
-	if !st.PaidThrough.IsZero() {
-		line("Paid through", "%s", kst(st.PaidThrough))
+	// Both from the one source the workflow's events, answers and search attributes use
+	// (billing.State.NextCharge and PaidUntil), whatever version the worker runs.
+	if until := st.PaidUntil(); !until.IsZero() {
+		line("Paid through", "%s", kst(until))
 	}
-	if st.NextChargeAt.IsZero() {
-		line("Next charge", "none planned")
+	if next := st.NextCharge(); next.IsZero() {
+		line("Next charge", "%s", noChargeWhy(st))
 	} else {
-		line("Next charge", "%s (%s)", kst(st.NextChargeAt), relative(now, st.NextChargeAt))
+		line("Next charge", "%s (%s)", kst(next), relative(now, next))
 	}
 	if st.Status == billing.StatusAwaitingRegistration {
 		reg := "waiting for the customer's NaverPay registration"
@@ -305,6 +307,26 @@ func dash(s string) string {
 	return s
 }
 
+// noChargeWhy says why no charge will come.
+func noChargeWhy(st billing.State) string {
+	switch {
+	case st.Status.Terminal():
+		return "none: the subscription ended"
+	case st.Status != billing.StatusActive && st.Status != billing.StatusPaused && st.Status != billing.StatusPastDue &&
+		st.Status != billing.StatusPaymentMethodRequired:
+		return "none planned"
+	case st.PendingCancel != nil:
+		return "none: canceled at the end of the period (" + kst(st.NextChargeAt) + ")"
+	case st.Pause != nil && st.Pause.Pending:
+		return "none: pausing at the end of the period (" + kst(st.NextChargeAt) + ")"
+	case st.Status == billing.StatusPaused:
+		return "none while paused"
+	case st.Status == billing.StatusPastDue || st.Status == billing.StatusPaymentMethodRequired:
+		return "none: no retry left (see Dunning)"
+	}
+	return "none planned"
+}
+
 // renderReceipt writes an update's answer under the command's name.
 func renderReceipt(w io.Writer, cmd, id string, r billing.Receipt, requestID string, now time.Time) {
 	text := r.Message
@@ -319,6 +341,9 @@ func renderReceipt(w io.Writer, cmd, id string, r billing.Receipt, requestID str
 		fmt.Fprintf(tw, "  Next charge:\tnone planned\n")
 	} else {
 		fmt.Fprintf(tw, "  Next charge:\t%s (%s)\n", kst(r.NextChargeAt), relative(now, r.NextChargeAt))
+	}
+	if !r.PaidThrough.IsZero() {
+		fmt.Fprintf(tw, "  Paid through:\t%s\n", kst(r.PaidThrough))
 	}
 	if f := r.Refund; f != nil {
 		outcome := ""

@@ -90,7 +90,8 @@ func TestRenderState(t *testing.T) {
 		"9,900 KRW per cycle",
 		"from cycle 4: Pro monthly · 12,900 KRW",
 		"2026-01-15 .. 2026-02-14 (KST)",
-		"2026-02-15 10:00:00 KST (in 29d0h)",
+		// In dunning the next charge is the next retry, not the next cycle's (billing.State.NextCharge).
+		"Next charge:     2026-01-18 10:00:00 KST (in 24h0m)",
 		"cycle 3 unpaid since 2026-01-15 10:00:00 KST; 2 attempts, 1 of 4 retries used; next retry 2026-01-18 10:00:00 KST; grace ends 2026-01-22 10:00:00 KST; last decline: 잔액부족",
 		"홍** · ***-****-5678 · b****@example.com",
 		"Charge attempts (4)",

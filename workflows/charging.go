@@ -213,6 +213,10 @@ func (r *runner) settle(period billing.Period, out chargeOutcome, dueAt time.Tim
 	if c := r.chargeRecord(res.MerchantUID); c != nil && c.TaxFree == 0 && c.Amount == res.Amount {
 		c.TaxFree = out.taxFree
 	}
+	if c := r.chargeRecord(res.MerchantUID); c != nil && r.noDayTwice {
+		// What the charge pays for, so that anyone can check that no day is paid twice.
+		c.FirstDay, c.LastDay, c.Credit, c.CreditFrom = period.FirstDay, period.LastDay, period.Credit, period.CreditFrom
+	}
 	if c := r.chargeRecord(res.MerchantUID); c != nil {
 		r.publishCharge(*c)
 	}

@@ -93,12 +93,18 @@ func eventDunning(d *billing.DunningState) *billing.EventDunning {
 // summary is the subscription as every event shows it.
 func (r *runner) summary() billing.EventSubscription {
 	s := r.s
-	return billing.EventSubscription{
+	sum := billing.EventSubscription{
 		Status: s.Status, StatusReason: textfmt.Truncate(s.StatusReason, 200), Plan: s.Plan.Name, Amount: s.Plan.Amount, Currency: "KRW",
 		Interval: intervalText(s.Plan.Interval.Count, string(s.Plan.Interval.Unit)), Cycle: s.Cycle,
 		PaidThrough: utc(s.PaidThrough), NextChargeAt: utc(s.NextChargeAt), CustomerUID: textfmt.MaskUID(s.CustomerUID),
 		CancelAtPeriodEnd: s.PendingCancel != nil,
 	}
+	if r.screens {
+		// The figures the state query's readers show (billing.State.NextCharge, PaidUntil): no
+		// next charge after a cancel at period end, no paid_through past a refund or the end.
+		sum.PaidThrough, sum.NextChargeAt = utc(s.PaidUntil()), utc(s.NextCharge())
+	}
+	return sum
 }
 
 // intervalText is the plan's interval as events show it: "1 month", "3 months", "20 seconds".

@@ -339,6 +339,8 @@ func (b *bank) checkInvariants(st billing.State) {
 			require.True(b.t, at.at.Before(st.EndedAt) || at.at.Equal(st.EndedAt), "charge %s at %s after cancel at %s", at.in.MerchantUID, at.at, st.EndedAt)
 		}
 	}
+	// No KST day is kept by two charges (daysPaid_test.go).
+	require.Empty(b.t, daysPaidTwice(st), "days paid twice")
 	// Every attempt the bank saw is in the workflow's state with the same outcome.
 	recorded := map[string]billing.ChargeRecord{}
 	for _, c := range st.Charges {

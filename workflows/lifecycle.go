@@ -126,6 +126,22 @@ func (r *runner) beginCycle(scheduled *chargeOutcome) error {
 	r.s.NextIndex = idx + 1
 	r.s.NextChargeAt = rec.ChargeAt(idx + 1)
 	amount := r.price(r.s.Plan, period.Cycle)
+	if credit := r.s.Credit; credit > 0 && scheduled == nil && r.noDayTwice {
+		// A restart's credit for unused paid days (see resumeRestart) lowers this cycle's
+		// charge; what this cycle cannot take is kept for the next ones, never dropped (the
+		// days it stands for were given back by the paused period).
+		applied := min(credit, amount)
+		period.Credit, period.CreditFrom = applied, r.s.CreditFrom
+		r.s.Credit = credit - applied
+		msg := fmt.Sprintf("%s KRW of unused paid days credited on cycle %d", textfmt.FormatKRW(applied), period.Cycle)
+		if r.s.Credit > 0 {
+			msg += fmt.Sprintf("; %s KRW kept for the next charges", textfmt.FormatKRW(r.s.Credit))
+		} else {
+			r.s.CreditFrom = ""
+		}
+		r.event("credit_applied", "", msg)
+		return r.chargePartial(period, amount-applied, "cycle after credit")
+	}
 	if credit := r.s.Credit; credit > 0 && scheduled == nil {
 		// A restart's credit for unused paid days (see resumeRestart) lowers this cycle's charge.
 		r.s.Credit = 0

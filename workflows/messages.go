@@ -21,7 +21,10 @@ import (
 // and otherwise ignored. Handlers only record intent; the main loop acts on it.
 func (r *runner) registerHandlers() error {
 	if err := workflow.SetQueryHandler(r.ctx, billing.QueryState, func() (billing.State, error) {
-		return *r.s, nil
+		st := *r.s
+		// A query answer is no command: the figures every screen shows ride along.
+		st.Shown = &billing.ShownFigures{NextCharge: st.NextCharge(), PaidUntil: st.PaidUntil()}
+		return st, nil
 	}); err != nil {
 		return err
 	}
@@ -259,7 +262,9 @@ func (r *runner) seen(id string, dryRun bool) bool {
 }
 
 func (r *runner) duplicate() billing.Receipt {
-	return billing.Receipt{Message: "duplicate request: already applied", Status: r.s.Status, NextChargeAt: r.s.NextChargeAt, Duplicate: true}
+	rc := r.receipt("duplicate request: already applied")
+	rc.Duplicate = true
+	return rc
 }
 
 func (r *runner) newToken() int {
@@ -268,7 +273,19 @@ func (r *runner) newToken() int {
 }
 
 func (r *runner) receipt(msg string) billing.Receipt {
+	if r.screens {
+		return billing.Receipt{Message: msg, Status: r.s.Status, NextChargeAt: r.s.NextCharge(), PaidThrough: r.s.PaidUntil()}
+	}
 	return billing.Receipt{Message: msg, Status: r.s.Status, NextChargeAt: r.s.NextChargeAt}
+}
+
+// nextChargeShown is the next charge as answers and screens show it: from versionMoneyScreens
+// on the one billing.State.NextCharge (none while a cancel or pause at period end is pending).
+func (r *runner) nextChargeShown() time.Time {
+	if r.screens {
+		return r.s.NextCharge()
+	}
+	return r.s.NextChargeAt
 }
 
 func (r *runner) notEnded() error {
@@ -473,8 +490,8 @@ func (r *runner) onChargeNow(raw json.RawMessage, dryRun bool) (billing.Receipt,
 		return billing.Receipt{}, -1, refuse("the billing key was declined for good; send %s with a newly registered customer_uid", billing.MsgReplaceBillingKey)
 	default:
 		next := "no charge is planned"
-		if !r.s.NextChargeAt.IsZero() {
-			next = "the next charge is at " + r.s.NextChargeAt.In(seoul()).Format("2006-01-02 15:04 MST")
+		if at := r.nextChargeShown(); !at.IsZero() {
+			next = "the next charge is at " + at.In(seoul()).Format("2006-01-02 15:04 MST")
 		}
 		return billing.Receipt{}, -1, refuse("nothing is due: the subscription is %s and %s", r.s.Status, next)
 	}

@@ -11,31 +11,50 @@ import (
 	"github.com/paycycle/paycycle/internal/textfmt"
 )
 
-// refundForCancel refunds the current period's paid charge as the cancel asks: in full, or pro
-// rata for the unused whole days (floored to the won, see calendar.Prorate).
+// refundForCancel refunds the current period as the cancel asks: in full, or pro rata for the
+// unused whole days (floored to the won, see calendar.Prorate), by billing.State.CancelRefund,
+// the rule the customer's page shows. A period paid partly by a restart's credit
+// (versionNoDayTwice) is refunded on what it is worth, the rest from the payment the credit came
+// from; without a credit it is the period's paid charge alone, as it always was. The answer is
+// the refund made; drawn from two payments, the first one's record with the total amount.
 func (r *runner) refundForCancel(req billing.CancelRequest) (*billing.RefundRecord, error) {
 	if req.Refund == billing.RefundNone || r.s.CurrentPeriod == nil {
 		return nil, nil
 	}
 	period := *r.s.CurrentPeriod
 	paid := r.paidCharge(period.Cycle)
-	if paid == nil {
+	if paid == nil && period.Credit == 0 {
 		r.event("refund_skipped", string(req.Requester), fmt.Sprintf("cycle %d has no paid charge to refund", period.Cycle))
 		return nil, nil
 	}
-	refunded := r.refundedAmount(paid.ImpUID)
-	var amount int64
-	switch req.Refund {
-	case billing.RefundFull:
-		amount = paid.Amount - refunded
-	case billing.RefundProrata:
-		cp := calendar.Period{Unit: r.s.Plan.Interval.Unit, Start: period.Start, End: period.End, FirstDay: period.FirstDay, LastDay: period.LastDay}
-		amount = calendar.UnusedRefund(paid.Amount, cp, r.now()) - refunded
-	}
-	if amount <= 0 {
-		r.event("refund_skipped", string(req.Requester), fmt.Sprintf("nothing left to refund on %s", paid.MerchantUID))
+	shares := r.s.CancelRefund(req.Refund, r.now())
+	if len(shares) == 0 {
+		what := fmt.Sprintf("cycle %d", period.Cycle)
+		if paid != nil {
+			what = paid.MerchantUID
+		}
+		r.event("refund_skipped", string(req.Requester), fmt.Sprintf("nothing left to refund on %s", what))
 		return nil, nil
 	}
+	var answer *billing.RefundRecord
+	for _, sh := range shares {
+		rec, err := r.refundShare(req, sh)
+		if err != nil {
+			return nil, err
+		}
+		if answer == nil {
+			answer = &rec
+			continue
+		}
+		answer.Amount += rec.Amount
+		answer.TaxFree += rec.TaxFree
+	}
+	return answer, nil
+}
+
+// refundShare refunds one payment's share of a cancel's refund and records it.
+func (r *runner) refundShare(req billing.CancelRequest, sh billing.RefundShare) (billing.RefundRecord, error) {
+	paid, refunded, amount := sh.Charge, sh.Before, sh.Amount
 	taxFree := refundTaxFree(paid.Amount, paid.TaxFree, refunded, r.refundedTaxFree(paid.ImpUID), amount)
 	var res activities.RefundResult
 	err := workflow.ExecuteActivity(r.activity(writeOptions), acts.Refund, activities.RefundInput{
@@ -49,10 +68,10 @@ func (r *runner) refundForCancel(req billing.CancelRequest) (*billing.RefundReco
 		PaymentTaxFree: paid.TaxFree,
 	}).Get(r.actx, &res)
 	if err != nil {
-		return nil, err
+		return billing.RefundRecord{}, err
 	}
 	rec := billing.RefundRecord{
-		Cycle: period.Cycle, ImpUID: paid.ImpUID, MerchantUID: paid.MerchantUID, Amount: res.Refunded, TaxFree: taxFree,
+		Cycle: paid.Cycle, ImpUID: paid.ImpUID, MerchantUID: paid.MerchantUID, Amount: res.Refunded, TaxFree: taxFree,
 		Reason: req.Reason, Requester: req.Requester, At: r.now(), Outcome: "refunded",
 	}
 	r.s.Refunds = append(r.s.Refunds, rec)
@@ -61,7 +80,7 @@ func (r *runner) refundForCancel(req billing.CancelRequest) (*billing.RefundReco
 		Requester: rec.Requester, At: rec.At,
 	}})
 	r.event("refunded", string(req.Requester), fmt.Sprintf("%d KRW of %s (%s)", res.Refunded, paid.MerchantUID, req.Refund))
-	return &rec, nil
+	return rec, nil
 }
 
 // refundTaxFree is the tax-exempt part of a refund of amount from a payment of paid with

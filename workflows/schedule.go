@@ -67,6 +67,11 @@ func (r *runner) maintainSchedule() (bool, error) {
 		!r.s.NextChargeAt.After(r.now().Add(r.scheduleLead())) || r.noScheduleFor == cycle {
 		return false, nil
 	}
+	if r.noDayTwice && r.s.Credit > 0 {
+		// A cycle that takes a credit is charged through again, at the lower amount
+		// (beginCycle): PortOne's scheduler would charge the full price.
+		return false, nil
+	}
 	if r.consentGate && (!r.s.TrialEndsAt.IsZero() || r.risingWithoutConsent(r.s.NextChargeAt, next.Price(cycle))) {
 		// Nothing is scheduled during a free trial, nor a rise without consent: PortOne would
 		// charge it by itself.

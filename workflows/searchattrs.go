@@ -62,7 +62,7 @@ func getKeyword(sa temporal.SearchAttributes, key temporal.SearchAttributeKeyKey
 // list queries (BillingStatus='past_due', NextChargeAt < ...) see the subscription as it is.
 func (r *runner) upsertSearchAttributes() {
 	cur := saSnapshot{
-		set: true, status: r.s.Status, customer: r.s.CustomerUID, next: r.s.NextChargeAt,
+		set: true, status: r.s.Status, customer: r.s.CustomerUID, next: r.nextChargeShown(),
 		plan: r.s.Plan.Name, cycle: r.s.Cycle, amount: r.s.Plan.Amount, attention: r.s.Attention != nil,
 	}
 	if r.consentGate {
@@ -151,8 +151,8 @@ func (r *runner) upsertSearchAttributes() {
 func (r *runner) details() string {
 	s := r.s
 	out := "**" + string(s.Status) + "** · " + s.Plan.Name + " · " + textfmt.FormatKRW(s.Plan.Amount) + " KRW · cycle " + itoa(s.Cycle)
-	if !s.NextChargeAt.IsZero() {
-		out += "\n\nnext charge: " + s.NextChargeAt.In(seoul()).Format("2006-01-02 15:04 MST")
+	if next := r.nextChargeShown(); !next.IsZero() {
+		out += "\n\nnext charge: " + next.In(seoul()).Format("2006-01-02 15:04 MST")
 	}
 	if s.StatusReason != "" {
 		out += "\n\n" + s.StatusReason

@@ -178,7 +178,10 @@ func (r *runner) answer(token int, receipt billing.Receipt, err error) {
 		receipt.Status = r.s.Status
 	}
 	if receipt.NextChargeAt.IsZero() {
-		receipt.NextChargeAt = r.s.NextChargeAt
+		receipt.NextChargeAt = r.nextChargeShown()
+	}
+	if receipt.PaidThrough.IsZero() && r.screens {
+		receipt.PaidThrough = r.s.PaidUntil()
 	}
 	r.done[token] = doneResult{receipt: receipt, err: err}
 }
@@ -291,19 +294,31 @@ func (r *runner) resumeKeep(req billing.ResumeRequest) (billing.Receipt, error) 
 }
 
 // resumeRestart makes today the new anchor and charges a full cycle now, less the unused days
-// the customer already paid for (the paused period's unused share, floored to the won), so
-// that no day is paid twice; Paddle makes no charge at all inside a paid period.
+// the customer already paid for (the paused period's share from today on, floored to the won:
+// today is paid by the new period, so the old one gives it back), so that no day is paid twice;
+// Paddle makes no charge at all inside a paid period. Runs before versionNoDayTwice counted
+// today as used by the old period too (unusedPaid).
 func (r *runner) resumeRestart(req billing.ResumeRequest) (billing.Receipt, error) {
 	now := r.now()
 	rec, err := r.restartedRecurrence(now)
 	if err != nil {
 		return billing.Receipt{}, err
 	}
-	credit := r.unusedPaid(now)
+	var credit int64
+	if r.noDayTwice {
+		var from string
+		credit, from = r.unusedPaidFrom(now)
+		if credit > 0 {
+			r.s.Credit += credit
+			r.s.CreditFrom = from
+		}
+	} else {
+		credit = r.unusedPaid(now)
+		r.s.Credit = credit
+	}
 	r.s.Recurrence = &rec
 	r.s.NextIndex = 0
 	r.s.NextChargeAt = now
-	r.s.Credit = credit
 	msg := "resumed with a new anchor today: " + req.Reason
 	if credit > 0 {
 		msg += fmt.Sprintf(" (the %s KRW of unused paid days are credited)", textfmt.FormatKRW(credit))
@@ -340,6 +355,30 @@ func (r *runner) unusedPaid(now time.Time) int64 {
 	left := paid.Amount - r.refundedAmount(paid.ImpUID)
 	cp := calendar.Period{Unit: r.s.Plan.Interval.Unit, Start: period.Start, End: period.End, FirstDay: period.FirstDay, LastDay: period.LastDay}
 	return calendar.UnusedRefund(left, cp, now)
+}
+
+// unusedPaidFrom is what the current period gives back when a new period starts at now: the
+// share from now's KST day on (that day included: the new period, charged now, pays for it) of
+// what the period is worth (its paid charge plus the credit taken off it), less what was
+// refunded of it, by the one floor rule; 0 outside a paid period. It also names the payment the
+// credit is drawn from.
+func (r *runner) unusedPaidFrom(now time.Time) (int64, string) {
+	if r.s.CurrentPeriod == nil || !now.Before(r.s.PaidThrough) {
+		return 0, ""
+	}
+	period := *r.s.CurrentPeriod
+	worth, from := period.Credit, period.CreditFrom
+	var refunded int64
+	if paid := r.paidCharge(period.Cycle); paid != nil {
+		worth += paid.Amount
+		refunded = r.refundedAmount(paid.ImpUID)
+		from = paid.MerchantUID
+	}
+	if worth <= 0 {
+		return 0, ""
+	}
+	cp := calendar.Period{Unit: r.s.Plan.Interval.Unit, Start: period.Start, End: period.End, FirstDay: period.FirstDay, LastDay: period.LastDay}
+	return max(0, calendar.UnusedFrom(worth, cp, now)-refunded), from
 }
 
 // applyResumeV0 is resume as it was before versionResumeBilling, kept for the runs that took it.

@@ -109,6 +109,10 @@ type runner struct {
 	refuseNull bool
 	// ceiling is true from versionAttemptCeiling on (ceiling.go).
 	ceiling bool
+	// noDayTwice is true from versionNoDayTwice on (resumeRestart, beginCycle, settle).
+	noDayTwice bool
+	// screens is true from versionMoneyScreens on (upsertSearchAttributes, summary, answer).
+	screens bool
 	// made are the current step's events, sealed once the step is over.
 	made []madeEvent
 	// publishRetryAt is when a failed hand-over of pending events is tried again, after
@@ -167,6 +171,8 @@ func newRunner(ctx workflow.Context, raw json.RawMessage) (*runner, error) {
 		r.recoveryWatch = r.compact && r.atLeast(changeRecoveryWatch, versionRecoveryWatch)
 		r.refuseNull = r.compact && r.atLeast(changeRefuseNullSignal, versionRefuseNullSignal)
 		r.ceiling = r.compact && r.atLeast(changeAttemptCeiling, versionAttemptCeiling)
+		r.noDayTwice = r.compact && r.atLeast(changeNoDayTwice, versionNoDayTwice)
+		r.screens = r.compact && r.atLeast(changeMoneyScreens, versionMoneyScreens)
 	}
 	var in billing.SubscriptionInput
 	// Decoding JSON into structs is deterministic (maps are walked in sorted order).
@@ -327,6 +333,20 @@ const (
 	// an instant the ceiling forbids (ceiling.go).
 	changeAttemptCeiling  = "attempt-ceiling"
 	versionAttemptCeiling = 1
+	// versionNoDayTwice: no KST day is paid in two periods (issue 20, item 3). A resume that
+	// restarts the anchor credits the paused period's unused share from the restart day on (the
+	// new period pays for that day); the credit is worth the period's charge plus any credit
+	// taken off it; a credit larger than the next charge is kept for the charges after it; every
+	// charge record says which days it pays for and what credit it took (ChargeRecord.FirstDay).
+	changeNoDayTwice  = "no-day-twice"
+	versionNoDayTwice = 1
+	// versionMoneyScreens: "next charge" and "paid through" come from one source,
+	// billing.State.NextCharge and PaidThroughNow (issue 20, item 4): the NextChargeAt search
+	// attribute is unset when no charge will come (a cancel or pause at period end pending,
+	// paused, no retry left), events' data.subscription and update receipts carry the same
+	// values, and a refunded or ended period no longer shows as paid through.
+	changeMoneyScreens  = "money-screens"
+	versionMoneyScreens = 1
 )
 
 // continueAsNewOptions moves the next run to the deployment's current build when that changed
@@ -387,6 +407,8 @@ var coveredByBundle = map[string]bundledChange{
 	changeRecoveryWatch:            {versionRecoveryWatch, versionRound3Bundle},
 	changeRefuseNullSignal:         {versionRefuseNullSignal, versionRound3Bundle},
 	changeAttemptCeiling:           {versionAttemptCeiling, versionRound3Bundle},
+	changeNoDayTwice:               {versionNoDayTwice, versionRound3Bundle},
+	changeMoneyScreens:             {versionMoneyScreens, versionRound3Bundle},
 }
 
 // run is the subscription's main loop.
