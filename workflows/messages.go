@@ -416,6 +416,9 @@ func (r *runner) onChangePlan(raw json.RawMessage, dryRun bool) (billing.Receipt
 	r.dirty = true
 	next := req.Apply(base)
 	r.s.PendingPlan = &next
+	if r.knownRises {
+		r.s.PlanChangedAt = r.now()
+	}
 	r.event("plan_change_requested", "", fmt.Sprintf("from cycle %d: %q %d KRW (tax free %d) %s", r.s.Cycle+1, next.Name, next.Amount, next.TaxFree, req.Reason))
 	if r.s.Cycle == 0 && r.s.Status == billing.StatusAwaitingRegistration {
 		r.s.Plan, r.s.PendingPlan = next, nil

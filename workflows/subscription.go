@@ -103,6 +103,12 @@ type runner struct {
 	detailsSet bool
 	// lean is true from versionLeanRun on (cyclesPerRun, carried, the continue-as-new input).
 	lean bool
+	// knownRises is true from versionKnownRises on (consent.go: knownRise).
+	knownRises bool
+	// earlyConversion is true from versionEarlyConversion on (onEndTrial with a consent).
+	earlyConversion bool
+	// changeNow is true from versionChangeNow on (changenow.go).
+	changeNow bool
 	// made are the current step's events, sealed once the step is over.
 	made []madeEvent
 	// publishRetryAt is when a failed hand-over of pending events is tried again, after
@@ -158,6 +164,9 @@ func newRunner(ctx workflow.Context, raw json.RawMessage) (*runner, error) {
 		r.oneReceiver = r.atLeast(changeOneSignalReceiver, versionOneSignalReceiver)
 		r.compact = r.atLeast(changeCompactCarry, versionCompactCarry)
 		r.lean = r.compact && r.atLeast(changeLeanRun, versionLeanRun)
+		r.knownRises = r.compact && r.consentGate && r.atLeast(changeKnownRises, versionKnownRises)
+		r.earlyConversion = r.compact && r.consentGate && r.atLeast(changeEarlyConversion, versionEarlyConversion)
+		r.changeNow = r.compact && r.consentGate && r.atLeast(changeChangeNow, versionChangeNow)
 	}
 	var in billing.SubscriptionInput
 	// Decoding JSON into structs is deterministic (maps are walked in sorted order).
@@ -294,6 +303,25 @@ const (
 	// twice per run, was a quarter of the history bytes per cycle.
 	changeLeanRun  = "lean-run"
 	versionLeanRun = 1
+	// versionKnownRises (issue 20, decided once in every run that has versionCompactCarry and
+	// versionConsentGate): the consent window and the 7-day notice follow the first rise ahead
+	// whose date is known (an introductory price's end several cycles ahead, a plan change during
+	// the introductory cycles), not only a rise at the next charge; every kind of rise gets its
+	// notice (price.rising when it is not a trial's or an introductory price's end); a notice is
+	// labelled late only when the worker was late; a consent sent before its window opens is
+	// told when it opens; a rise that took effect closes its consent saying so.
+	changeKnownRises  = "known-rises"
+	versionKnownRises = 1
+	// versionEarlyConversion (issue 20): end_trial may carry the customer's consent to a
+	// conversion dated now, so a free trial can end early before its consent window opens.
+	changeEarlyConversion  = "early-conversion"
+	versionEarlyConversion = 1
+	// versionChangeNow (issue 20): change_plan with "when": "now" changes the plan at once,
+	// charging the rest of the current period at the new price less the unused part of what was
+	// paid for it (a new, pro-rata cycle), or crediting a decrease to the next charge
+	// (changenow.go).
+	changeChangeNow  = "change-plan-now"
+	versionChangeNow = 1
 )
 
 // continueAsNewOptions moves the next run to the deployment's current build when that changed
@@ -351,6 +379,9 @@ var coveredByBundle = map[string]bundledChange{
 	changeOneSignalReceiver:        {versionOneSignalReceiver, versionBundle},
 	changeCompactCarry:             {versionCompactCarry, versionBundle},
 	changeLeanRun:                  {versionLeanRun, versionLeanBundle},
+	changeKnownRises:               {versionKnownRises, versionRound3Bundle},
+	changeEarlyConversion:          {versionEarlyConversion, versionRound3Bundle},
+	changeChangeNow:                {versionChangeNow, versionRound3Bundle},
 }
 
 // run is the subscription's main loop.

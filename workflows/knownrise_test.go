@@ -1,0 +1,218 @@
+package workflows_test
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/paycycle/paycycle/billing"
+	"github.com/paycycle/paycycle/calendar"
+)
+
+// Issue 20 item 1: every rise whose date is known opens its consent window 30 days before its
+// date and gets its notice 7 days before, whatever the interval; a notice is late only when the
+// worker was.
+
+// auditOf returns the audit events of kind.
+func auditOf(st billing.State, kind string) []billing.Event {
+	var out []billing.Event
+	for _, e := range st.Events {
+		if e.Kind == kind {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+func paidAmounts(b *bank) []int64 {
+	var out []int64
+	for _, p := range b.paid() {
+		out = append(out, p.in.Amount)
+	}
+	return out
+}
+
+func TestKnownRiseOpensItsWindowThirtyDaysAhead(t *testing.T) {
+	type check struct {
+		at   time.Time
+		want func(t *testing.T, st billing.State)
+	}
+	tests := []struct {
+		name  string
+		start time.Time
+		in    func() billing.SubscriptionInput
+		// change is a change_plan sent at changeAt (zero: none).
+		change   *billing.ChangePlanRequest
+		changeAt time.Time
+		// consent is sent as an update at consentAt.
+		consent   billing.ConsentRequest
+		consentAt time.Time
+		checks    []check
+		end       time.Time
+		amounts   []int64
+		// noticeAt is when the 7-day notice must have been made, noticeWhy its kind.
+		noticeAt  time.Time
+		noticeWhy string
+	}{
+		{
+			name:  "monthly, two introductory cycles",
+			start: kst(2025, time.January, 10, 10, 0),
+			in: func() billing.SubscriptionInput {
+				in := monthly()
+				in.Plan.Trial = &billing.Trial{Cycles: 2, Amount: 4900}
+				return in
+			},
+			consent:   consentRequest(true, 4900, 9900, date(2025, time.March, 10), kst(2025, time.February, 9, 9, 0)),
+			consentAt: kst(2025, time.February, 9, 9, 0),
+			checks: []check{{kst(2025, time.February, 8, 12, 0), func(t *testing.T, st billing.State) {
+				require.NotNil(t, st.Consent, "the window for the Mar 10 rise is open on Feb 8 (30 days before)")
+				require.Equal(t, billing.ConsentRequired, st.Consent.Status)
+				require.Equal(t, date(2025, time.March, 10), st.Consent.ChangeDate)
+				require.Equal(t, int64(4900), st.Consent.AmountBefore)
+				require.Equal(t, int64(9900), st.Consent.AmountAfter)
+				require.Equal(t, "intro_end", st.Consent.Why)
+				require.Equal(t, kst(2025, time.February, 8, 10, 0).UTC(), st.Consent.OpenedAt.UTC())
+			}}},
+			end:       kst(2025, time.April, 15, 0, 0),
+			amounts:   []int64{4900, 4900, 9900, 9900},
+			noticeAt:  kst(2025, time.March, 3, 10, 0),
+			noticeWhy: "intro_end",
+		},
+		{
+			name:  "daily, ten introductory cycles, consent on day 2",
+			start: kst(2025, time.January, 10, 10, 0),
+			in: func() billing.SubscriptionInput {
+				in := monthly()
+				in.Plan.Interval = calendar.Interval{Unit: calendar.Day, Count: 1}
+				in.Plan.Trial = &billing.Trial{Cycles: 10, Amount: 4900}
+				return in
+			},
+			consent:   consentRequest(true, 4900, 9900, date(2025, time.January, 20), kst(2025, time.January, 12, 11, 0)),
+			consentAt: kst(2025, time.January, 12, 11, 0),
+			checks: []check{{kst(2025, time.January, 10, 11, 0), func(t *testing.T, st billing.State) {
+				require.NotNil(t, st.Consent, "the rise on day 10 is nearer than 30 days: its window opens at sign-up")
+				require.Equal(t, date(2025, time.January, 20), st.Consent.ChangeDate)
+			}}},
+			end:       kst(2025, time.January, 23, 0, 0),
+			amounts:   []int64{4900, 4900, 4900, 4900, 4900, 4900, 4900, 4900, 4900, 4900, 9900, 9900, 9900},
+			noticeAt:  kst(2025, time.January, 13, 10, 0),
+			noticeWhy: "intro_end",
+		},
+		{
+			name:  "plan change during the introductory cycles",
+			start: kst(2025, time.January, 10, 10, 0),
+			in: func() billing.SubscriptionInput {
+				in := monthly()
+				in.Plan.Trial = &billing.Trial{Cycles: 2, Amount: 4900}
+				return in
+			},
+			change:    &billing.ChangePlanRequest{Amount: 12900, Name: "Premium Plus"},
+			changeAt:  kst(2025, time.January, 12, 12, 0),
+			consent:   consentRequest(true, 4900, 12900, date(2025, time.March, 10), kst(2025, time.February, 9, 9, 0)),
+			consentAt: kst(2025, time.February, 9, 9, 0),
+			checks: []check{{kst(2025, time.February, 8, 12, 0), func(t *testing.T, st billing.State) {
+				require.NotNil(t, st.Consent, "the changed plan's rise on Mar 10 opens its window on Feb 8")
+				require.Equal(t, int64(12900), st.Consent.AmountAfter)
+				require.Equal(t, date(2025, time.March, 10), st.Consent.ChangeDate)
+			}}},
+			end:       kst(2025, time.April, 15, 0, 0),
+			amounts:   []int64{4900, 4900, 12900, 12900},
+			noticeAt:  kst(2025, time.March, 3, 10, 0),
+			noticeWhy: "intro_end",
+		},
+		{
+			name:      "plan change on a monthly plan",
+			start:     kst(2025, time.January, 10, 10, 0),
+			in:        monthly,
+			change:    &billing.ChangePlanRequest{Amount: 12900},
+			changeAt:  kst(2025, time.January, 12, 12, 0),
+			consent:   consentRequest(true, 9900, 12900, date(2025, time.February, 10), kst(2025, time.January, 20, 9, 0)),
+			consentAt: kst(2025, time.January, 20, 9, 0),
+			end:       kst(2025, time.March, 15, 0, 0),
+			amounts:   []int64{9900, 12900, 12900},
+			noticeAt:  kst(2025, time.February, 3, 10, 0),
+			noticeWhy: "plan_change",
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			env := newEnv(t, tc.start)
+			b := newBank(t, env, "cust-1")
+			if tc.change != nil {
+				env.RegisterDelayedCallback(func() { signal(env, billing.MsgChangePlan, *tc.change) }, tc.changeAt.Sub(tc.start))
+			}
+			var consent updateResult
+			env.RegisterDelayedCallback(func() { update(env, billing.MsgConsent, tc.consent, &consent) }, tc.consentAt.Sub(tc.start))
+			for _, c := range tc.checks {
+				env.RegisterDelayedCallback(func() { c.want(t, query(t, env)) }, c.at.Sub(tc.start))
+			}
+			env.RegisterDelayedCallback(func() {
+				signal(env, billing.MsgCancel, billing.CancelRequest{When: billing.Now, Reason: "test over"})
+			}, tc.end.Sub(tc.start))
+			env.ExecuteWorkflow(billing.WorkflowType, tc.in())
+			st := result(t, env)
+			require.True(t, consent.done)
+			require.NoError(t, firstErr(consent.rejected, consent.err), "the consent inside the window is accepted")
+			require.Equal(t, "test over", st.StatusReason)
+			require.Equal(t, tc.amounts, paidAmounts(b))
+			notices := auditOf(st, "conversion_notice")
+			require.Len(t, notices, 1)
+			require.Equal(t, tc.noticeAt.UTC(), notices[0].At.UTC(), "the notice comes 7 days before the rise")
+			require.Contains(t, notices[0].Detail, tc.noticeWhy)
+			require.NotContains(t, notices[0].Detail, "late", "the worker was running: the notice is not late")
+			closed := auditOf(st, "consent_closed")
+			require.NotEmpty(t, closed)
+			require.Contains(t, closed[len(closed)-1].Detail, "took effect", "the audit trail says the rise happened")
+			requireNoRiseWithoutConsent(t, b, st, false)
+			b.checkInvariants(st)
+		})
+	}
+}
+
+// A consent sent before its window opens is told when the window opens, naming the field.
+func TestConsentBeforeItsWindowSaysWhenItOpens(t *testing.T) {
+	start := kst(2025, time.January, 10, 10, 0)
+	env := newEnv(t, start)
+	newBank(t, env, "cust-1")
+	in := monthly()
+	in.Plan.Trial = &billing.Trial{Cycles: 2, Amount: 4900}
+	var early updateResult
+	env.RegisterDelayedCallback(func() {
+		update(env, billing.MsgConsent, consentRequest(true, 4900, 9900, date(2025, time.March, 10), env.Now()), &early)
+	}, 5*24*time.Hour)
+	env.RegisterDelayedCallback(func() {
+		signal(env, billing.MsgCancel, billing.CancelRequest{When: billing.Now, Reason: "test over"})
+	}, 6*24*time.Hour)
+	env.ExecuteWorkflow(billing.WorkflowType, in)
+	result(t, env)
+	err := firstErr(early.rejected, early.err)
+	require.Error(t, err)
+	require.True(t, strings.HasPrefix(err.Error(), "at: "), "the refusal names its field: %v", err)
+	require.Contains(t, err.Error(), "opens at 2025-02-08 10:00 KST")
+}
+
+// A short-notice rise (a plan change on a daily plan) gets its notice at once, not labelled late.
+func TestShortNoticeRiseIsNotLabelledLate(t *testing.T) {
+	start := kst(2025, time.January, 10, 10, 0)
+	env := newEnv(t, start)
+	b := newBank(t, env, "cust-1")
+	in := monthly()
+	in.Plan.Interval = calendar.Interval{Unit: calendar.Day, Count: 1}
+	env.RegisterDelayedCallback(func() { signal(env, billing.MsgChangePlan, billing.ChangePlanRequest{Amount: 12900}) }, 26*time.Hour)
+	env.RegisterDelayedCallback(func() {
+		signal(env, billing.MsgConsent, consentRequest(true, 9900, 12900, date(2025, time.January, 12), env.Now()))
+	}, 27*time.Hour)
+	env.RegisterDelayedCallback(func() {
+		signal(env, billing.MsgCancel, billing.CancelRequest{When: billing.Now, Reason: "test over"})
+	}, 3*24*time.Hour+time.Hour)
+	env.ExecuteWorkflow(billing.WorkflowType, in)
+	st := result(t, env)
+	notices := auditOf(st, "conversion_notice")
+	require.Len(t, notices, 1)
+	require.Contains(t, notices[0].Detail, "short notice")
+	require.NotContains(t, notices[0].Detail, "late")
+	require.Equal(t, []int64{9900, 9900, 12900, 12900}, paidAmounts(b))
+	b.checkInvariants(st)
+}
