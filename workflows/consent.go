@@ -426,13 +426,25 @@ func (r *runner) onEndTrial(raw json.RawMessage, dryRun bool) (billing.Receipt, 
 		return r.refusedOrDuplicate(dup, err)
 	}
 	c := r.s.Consent
+	price := r.nextPlan().Price(r.s.Cycle + 1)
 	switch {
+	case req.Consent != nil && !r.earlyConversion:
+		// Before versionEarlyConversion the payload had no consent field (a strict decode
+		// refused it): so it stays for the runs that took the older version.
+		return billing.Receipt{}, -1, refuse(`malformed payload: json: unknown field "consent"`)
 	case r.s.TrialEndsAt.IsZero():
 		return billing.Receipt{}, -1, refuse("there is no free trial to end")
 	case r.s.Status != billing.StatusActive || r.s.PendingCancel != nil:
 		return billing.Receipt{}, -1, refuse("the trial ends with the subscription (%s)", r.s.Status)
+	case req.Consent != nil:
+		if err := r.checkImmediateConsent(req.Consent, 0, price); err != nil {
+			return billing.Receipt{}, -1, err
+		}
 	case c == nil || c.Status != billing.ConsentGranted:
-		return billing.Receipt{}, -1, refuse("the customer's consent to be charged %d KRW must be on record first (the consent update)", r.nextPlan().Price(1))
+		if r.earlyConversion {
+			return billing.Receipt{}, -1, refuse("consent: the customer's consent to be charged %d KRW from today must be on record first (the consent update) or come with this request (its consent field, change_date today)", price)
+		}
+		return billing.Receipt{}, -1, refuse("the customer's consent to be charged %d KRW must be on record first (the consent update)", price)
 	}
 	if dryRun {
 		return billing.Receipt{}, -1, nil
@@ -440,9 +452,58 @@ func (r *runner) onEndTrial(raw json.RawMessage, dryRun bool) (billing.Receipt, 
 	r.seen(req.RequestID, false)
 	r.dirty = true
 	now := r.now()
-	// The customer asked to start paying now: the consent given for the trial's end carries over.
-	c.ChangeAt, c.ChangeDate = now, calendar.DateOf(now)
+	if req.Consent != nil {
+		r.recordImmediateConsent(*req.Consent, "early_conversion", 0, price)
+	} else {
+		// The customer asked to start paying now: the consent given for the trial's end carries over.
+		c.ChangeAt, c.ChangeDate = now, calendar.DateOf(now)
+	}
 	r.s.TrialEndsAt, r.s.NextChargeAt = now, now
+	if r.earlyConversion {
+		// The customer asked to be charged now: no 7-day notice of a conversion they started.
+		r.s.ConversionNoticeFor = now
+	}
 	r.event("trial_ended_early", "customer", req.Reason)
 	return r.receipt("the trial ends now; the first charge follows"), -1, nil
+}
+
+// checkImmediateConsent checks a consent carried by a request that raises the price now, from
+// before to after KRW (versionEarlyConversion, versionChangeNow): it must name exactly that
+// change dated today (KST), have been given after sign-up, within the 30 days before now and not
+// in the future. Each refusal names its field.
+func (r *runner) checkImmediateConsent(req *billing.ConsentRequest, before, after int64) error {
+	now := r.now()
+	today := calendar.DateOf(now)
+	switch {
+	case req.AmountBefore != before || req.AmountAfter != after:
+		return refuse("consent.amount_before/amount_after: the change now is %d → %d KRW, not %d → %d", before, after, req.AmountBefore, req.AmountAfter)
+	case req.ChangeDate != today:
+		return refuse("consent.change_date: the change takes effect now, on %s, not %s", today, req.ChangeDate)
+	case !req.At.After(r.s.StartedAt):
+		return refuse("consent.at: a consent given at or before sign-up does not count; the rise needs its own, separate consent")
+	case req.At.Before(now.Add(-r.lawDays(billing.ConsentWindowDays))):
+		return refuse("consent.at: consent must be given within the %d days before the change (from %s)", billing.ConsentWindowDays,
+			now.Add(-r.lawDays(billing.ConsentWindowDays)).In(seoul()).Format("2006-01-02 15:04 MST"))
+	case req.At.After(now.Add(5 * time.Minute)):
+		return refuse("consent.at: %s is in the future", req.At.Format(time.RFC3339))
+	}
+	return nil
+}
+
+// recordImmediateConsent records the consent to a rise from before to after KRW taking effect
+// now, with its evidence; a consent pending for another rise is superseded.
+func (r *runner) recordImmediateConsent(req billing.ConsentRequest, why string, before, after int64) {
+	now := r.now()
+	if r.s.Consent != nil {
+		r.settleConsent("superseded by a change now")
+	}
+	r.s.Consent = &billing.ConsentState{
+		Status: billing.ConsentGranted, ChangeAt: now, ChangeDate: calendar.DateOf(now), AmountBefore: before, AmountAfter: after,
+		PaymentMethod: "NaverPay 정기결제 " + textfmt.MaskUID(r.s.CustomerUID), Why: why, OpenedAt: now,
+		Evidence: &billing.ConsentEvidence{Granted: true, At: req.At.UTC(), Channel: req.Channel, ShownSHA256: req.ShownHash(), RecordID: req.RecordID, RecordedAt: now},
+	}
+	cp := *r.s.Consent
+	r.event("consent_granted", "customer", fmt.Sprintf("%s: %s → %s KRW from now (%s) via %s (record %s)", why, textfmt.FormatKRW(before), textfmt.FormatKRW(after),
+		cp.ChangeDate, req.Channel, req.RecordID))
+	r.publish(billing.EventConsentGranted, billing.EventData{Consent: &cp})
 }
