@@ -127,8 +127,13 @@ func (r *runner) beginCycle(scheduled *chargeOutcome) error {
 	r.s.NextChargeAt = rec.ChargeAt(idx + 1)
 	amount := r.price(r.s.Plan, period.Cycle)
 	if credit := r.s.Credit; credit > 0 && scheduled == nil {
-		// A restart's credit for unused paid days (see resumeRestart) lowers this cycle's charge.
+		// A restart's credit for unused paid days (see resumeRestart), or a decrease made now
+		// (changenow.go), lowers this cycle's charge; from versionChangeNow on, what this
+		// charge cannot take is kept for the next one instead of lost.
 		r.s.Credit = 0
+		if r.changeNow {
+			r.s.Credit = credit - min(credit, amount)
+		}
 		amount -= min(credit, amount)
 		r.event("credit_applied", "", fmt.Sprintf("%s KRW of unused paid days credited on cycle %d", textfmt.FormatKRW(min(credit, r.s.Plan.Amount)), period.Cycle))
 		return r.chargePartial(period, amount, "cycle after credit")

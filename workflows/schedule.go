@@ -67,6 +67,11 @@ func (r *runner) maintainSchedule() (bool, error) {
 		!r.s.NextChargeAt.After(r.now().Add(r.scheduleLead())) || r.noScheduleFor == cycle {
 		return false, nil
 	}
+	if r.changeNow && r.s.Credit > 0 {
+		// A credit (a decrease made now) lowers the next charge, which PortOne's scheduler
+		// would make in full: that cycle is charged through again at its due time.
+		return false, nil
+	}
 	if r.consentGate && (!r.s.TrialEndsAt.IsZero() || r.risingWithoutConsent(r.s.NextChargeAt, next.Price(cycle))) {
 		// Nothing is scheduled during a free trial, nor a rise without consent: PortOne would
 		// charge it by itself.
