@@ -210,16 +210,16 @@ func (r *EndTrialRequest) Validate() error {
 			return err
 		}
 	}
-	if err := r.Consent.validateImmediate(); err != nil {
+	if err := r.Consent.ValidateImmediate(); err != nil {
 		return err
 	}
 	return validateRequestID(r.RequestID)
 }
 
-// validateImmediate checks a consent carried by a request that raises the price now (end_trial,
+// ValidateImmediate checks a consent carried by a request that raises the price now (end_trial,
 // change_plan with when "now"): a consent on its own, naming its fields under "consent.", and a
 // consent, not a refusal (a customer who refuses simply does not ask). A nil consent is valid.
-func (c *ConsentRequest) validateImmediate() error {
+func (c *ConsentRequest) ValidateImmediate() error {
 	if c == nil {
 		return nil
 	}

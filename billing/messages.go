@@ -322,7 +322,7 @@ func (r *ChangePlanRequest) Validate(current Plan) error {
 	if r.Consent != nil && r.When != Now {
 		return inputErr("consent", `goes with when "now"; a rise at period end is consented to with the consent message inside its window`)
 	}
-	if err := r.Consent.validateImmediate(); err != nil {
+	if err := r.Consent.ValidateImmediate(); err != nil {
 		return err
 	}
 	next := r.Apply(current)
