@@ -98,6 +98,9 @@ type Period struct {
 	LastDay  calendar.Date `json:"last_day"`
 	// Stub marks the pro-rata first period between sign-up and the first anchor date.
 	Stub bool `json:"stub,omitempty"`
+	// Carried is the part of the previous cycle's payment that pays for this period's days: an
+	// immediate upgrade charged only the difference (workflows/changenow.go).
+	Carried int64 `json:"carried,omitempty"`
 }
 
 // DunningState tracks the retries of one unpaid cycle.

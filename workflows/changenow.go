@@ -141,6 +141,7 @@ func (r *runner) applyChangeNow(req billing.ChangePlanRequest) (receipt billing.
 	switch diff := share - credit; {
 	case diff >= billing.MinAmountKRW:
 		stub := r.changeNowPeriod(period, used)
+		stub.Carried = credit
 		out, err := r.charge(stub, diff, now)
 		if err != nil {
 			r.s.Plan = old
@@ -192,4 +193,61 @@ func (r *runner) changeNowPeriod(period billing.Period, used int64) billing.Peri
 	stub.FirstDay = period.FirstDay.AddDays(int(used))
 	stub.Start = stub.FirstDay.At(calendar.TimeOfDay{})
 	return stub
+}
+
+// refundChangedPeriod refunds a cancel of a period an immediate upgrade started. Its days were
+// paid by the upgrade's charge and by the part of the previous payment the upgrade netted
+// (period.Carried): what the cancel owes (all of it, or its unused share by the one rule) is
+// refunded from the upgrade's charge first, the rest from the previous payment. Each part counts
+// what was refunded for this period before, so a cancel tried again refunds nothing twice. The
+// receipt shows the sum.
+func (r *runner) refundChangedPeriod(req billing.CancelRequest, period billing.Period, cp calendar.Period, paid *billing.ChargeRecord) (*billing.RefundRecord, error) {
+	owed := paid.Amount + period.Carried
+	if req.Refund == billing.RefundProrata {
+		owed = calendar.UnusedRefund(owed, cp, r.now())
+	}
+	var sum *billing.RefundRecord
+	add := func(rec *billing.RefundRecord) {
+		if rec == nil {
+			return
+		}
+		if sum == nil {
+			cp := *rec
+			sum = &cp
+			return
+		}
+		sum.Amount += rec.Amount
+		sum.TaxFree += rec.TaxFree
+	}
+	fromStub := min(owed, paid.Amount) - r.refundedAmount(paid.ImpUID)
+	if fromStub > 0 {
+		rec, err := r.refundPayment(req, period.Cycle, paid, fromStub)
+		if err != nil {
+			return nil, err
+		}
+		add(rec)
+	}
+	prev := r.paidCharge(period.Cycle - 1)
+	if prev == nil {
+		return sum, nil
+	}
+	var before int64
+	for _, f := range r.s.Refunds {
+		if f.ImpUID == prev.ImpUID && f.Cycle == period.Cycle {
+			before += f.Amount
+		}
+	}
+	fromPrev := min(owed-min(owed, paid.Amount), period.Carried) - before
+	fromPrev = min(fromPrev, prev.Amount-r.refundedAmount(prev.ImpUID))
+	if fromPrev > 0 {
+		rec, err := r.refundPayment(req, period.Cycle, prev, fromPrev)
+		if err != nil {
+			return nil, err
+		}
+		add(rec)
+	}
+	if sum == nil {
+		r.event("refund_skipped", string(req.Requester), fmt.Sprintf("nothing left to refund for cycle %d", period.Cycle))
+	}
+	return sum, nil
 }

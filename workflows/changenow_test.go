@@ -273,3 +273,47 @@ func TestChangePlanNowAmountsSeeded(t *testing.T) {
 		b.checkInvariants(st)
 	}
 }
+
+// A cancel after an immediate upgrade refunds the unused days at what they were paid: the
+// upgrade's charge and the part of the earlier payment it netted.
+func TestCancelAfterChangeNowRefundsTheUnusedDays(t *testing.T) {
+	start := kst(2025, time.January, 10, 10, 0)
+	changeAt := kst(2025, time.January, 20, 15, 0)
+	tests := []struct {
+		name    string
+		refund  billing.RefundPolicy
+		want    []int64 // refunds in order
+		wantSum int64
+	}{
+		// Jan 21..Feb 9 cost 40,000 (20,000 charged + 20,000 of the first payment); on Jan 25
+		// 15 of its 20 days are unused: 30,000.
+		{"prorata", billing.RefundProrata, []int64{20000, 10000}, 30000},
+		{"full", billing.RefundFull, []int64{20000, 20000}, 40000},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			env := newEnv(t, start)
+			b := newBank(t, env, "cust-1")
+			env.RegisterDelayedCallback(func() {
+				signal(env, billing.MsgChangePlan, billing.ChangePlanRequest{Amount: 62000, When: billing.Now,
+					Consent: ptr(consentRequest(true, 31000, 62000, date(2025, time.January, 20), changeAt))})
+			}, changeAt.Sub(start))
+			var res updateResult
+			env.RegisterDelayedCallback(func() {
+				update(env, billing.MsgCancel, billing.CancelRequest{When: billing.Now, Refund: tc.refund, Reason: "그만", Requester: billing.RequesterCustomer}, &res)
+			}, kst(2025, time.January, 25, 12, 0).Sub(start))
+			env.ExecuteWorkflow(billing.WorkflowType, monthly31())
+			st := result(t, env)
+			require.NoError(t, firstErr(res.rejected, res.err))
+			require.Equal(t, []int64{31000, 20000}, paidAmounts(b))
+			var got []int64
+			for _, f := range b.refunds {
+				got = append(got, f.Amount)
+			}
+			require.Equal(t, tc.want, got)
+			require.NotNil(t, res.receipt.Refund)
+			require.Equal(t, tc.wantSum, res.receipt.Refund.Amount)
+			b.checkInvariants(st)
+		})
+	}
+}

@@ -12,7 +12,9 @@ import (
 )
 
 // refundForCancel refunds the current period's paid charge as the cancel asks: in full, or pro
-// rata for the unused whole days (floored to the won, see calendar.Prorate).
+// rata for the unused whole days (floored to the won, see calendar.Prorate). A period an
+// immediate upgrade started is also paid by the part of the previous payment it netted
+// (Period.Carried): that part is refunded the same way, from the previous payment.
 func (r *runner) refundForCancel(req billing.CancelRequest) (*billing.RefundRecord, error) {
 	if req.Refund == billing.RefundNone || r.s.CurrentPeriod == nil {
 		return nil, nil
@@ -24,18 +26,27 @@ func (r *runner) refundForCancel(req billing.CancelRequest) (*billing.RefundReco
 		return nil, nil
 	}
 	refunded := r.refundedAmount(paid.ImpUID)
+	cp := calendar.Period{Unit: r.s.Plan.Interval.Unit, Start: period.Start, End: period.End, FirstDay: period.FirstDay, LastDay: period.LastDay}
 	var amount int64
 	switch req.Refund {
 	case billing.RefundFull:
 		amount = paid.Amount - refunded
 	case billing.RefundProrata:
-		cp := calendar.Period{Unit: r.s.Plan.Interval.Unit, Start: period.Start, End: period.End, FirstDay: period.FirstDay, LastDay: period.LastDay}
 		amount = calendar.UnusedRefund(paid.Amount, cp, r.now()) - refunded
+	}
+	if period.Carried > 0 && r.changeNow {
+		return r.refundChangedPeriod(req, period, cp, paid)
 	}
 	if amount <= 0 {
 		r.event("refund_skipped", string(req.Requester), fmt.Sprintf("nothing left to refund on %s", paid.MerchantUID))
 		return nil, nil
 	}
+	return r.refundPayment(req, period.Cycle, paid, amount)
+}
+
+// refundPayment refunds amount of a paid charge for a cancel, and records it under cycle.
+func (r *runner) refundPayment(req billing.CancelRequest, cycle int, paid *billing.ChargeRecord, amount int64) (*billing.RefundRecord, error) {
+	refunded := r.refundedAmount(paid.ImpUID)
 	taxFree := refundTaxFree(paid.Amount, paid.TaxFree, refunded, r.refundedTaxFree(paid.ImpUID), amount)
 	var res activities.RefundResult
 	err := workflow.ExecuteActivity(r.activity(writeOptions), acts.Refund, activities.RefundInput{
@@ -52,7 +63,7 @@ func (r *runner) refundForCancel(req billing.CancelRequest) (*billing.RefundReco
 		return nil, err
 	}
 	rec := billing.RefundRecord{
-		Cycle: period.Cycle, ImpUID: paid.ImpUID, MerchantUID: paid.MerchantUID, Amount: res.Refunded, TaxFree: taxFree,
+		Cycle: cycle, ImpUID: paid.ImpUID, MerchantUID: paid.MerchantUID, Amount: res.Refunded, TaxFree: taxFree,
 		Reason: req.Reason, Requester: req.Requester, At: r.now(), Outcome: "refunded",
 	}
 	r.s.Refunds = append(r.s.Refunds, rec)

@@ -329,6 +329,11 @@ func (r *runner) unusedPaid(now time.Time) int64 {
 		return 0
 	}
 	left := paid.Amount - r.refundedAmount(paid.ImpUID)
+	if r.changeNow {
+		// A period an immediate upgrade started is paid by its charge and the part of the
+		// previous payment the upgrade netted (changenow.go).
+		left += period.Carried
+	}
 	cp := calendar.Period{Unit: r.s.Plan.Interval.Unit, Start: period.Start, End: period.End, FirstDay: period.FirstDay, LastDay: period.LastDay}
 	return calendar.UnusedRefund(left, cp, now)
 }
