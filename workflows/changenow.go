@@ -251,3 +251,12 @@ func (r *runner) refundChangedPeriod(req billing.CancelRequest, period billing.P
 	}
 	return sum, nil
 }
+
+// unmadeChangeNow reports whether c is the attempt of an immediate upgrade that was not paid:
+// the plan stayed as it was and the cycle number it used is the next regular cycle's, whose
+// retries must ask for that cycle's own amount. Such an attempt was made through again before
+// the regular cycle's period began; the regular cycle's attempts are made from its start on.
+func (r *runner) unmadeChangeNow(c billing.ChargeRecord) bool {
+	p := r.s.CurrentPeriod
+	return r.changeNow && p != nil && c.Cycle == p.Cycle && c.Via == billing.ViaAgain && c.Outcome != billing.OutcomePaid && c.At.Before(p.Start)
+}

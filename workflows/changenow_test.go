@@ -133,6 +133,22 @@ func TestChangePlanNow(t *testing.T) {
 			amounts: []int64{31000, 31000, 31000},
 		},
 		{
+			// The next regular cycle reuses the cycle number; its retries ask its own amount.
+			name: "the charge is declined, then the next cycle's first attempt",
+			in:   monthly31,
+			prepare: func(b *bank) {
+				b.decide = func(in activities.ChargeInput) (billing.Outcome, string) {
+					if in.Amount == 20000 || (in.Cycle == 2 && in.Attempt == 2) {
+						return billing.OutcomeDeclined, "한도초과"
+					}
+					return billing.OutcomePaid, ""
+				}
+			},
+			change:  billing.ChangePlanRequest{Amount: 62000, When: billing.Now, Consent: ptr(consentRequest(true, 31000, 62000, today, changeAt))},
+			refused: "the plan was not changed",
+			amounts: []int64{31000, 31000, 31000},
+		},
+		{
 			name: "schedule mode revokes the scheduled charge first",
 			in: func() billing.SubscriptionInput {
 				in := monthly31()
