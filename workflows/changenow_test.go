@@ -333,3 +333,33 @@ func TestCancelAfterChangeNowRefundsTheUnusedDays(t *testing.T) {
 		})
 	}
 }
+
+// Demo plans (seconds): the change now splits the period by whole seconds, the started second
+// counting as used.
+func TestChangePlanNowOnADemoPlan(t *testing.T) {
+	start := kst(2025, time.January, 10, 10, 0)
+	env := newEnv(t, start)
+	b := newBank(t, env, "cust-1")
+	in := monthly()
+	in.Plan.Amount = 10000
+	in.Plan.Interval = calendar.Interval{Unit: calendar.Second, Count: 100}
+	var res updateResult
+	var after billing.State
+	changeAt := start.Add(100*time.Second + 39500*time.Millisecond) // cycle 2, second 40 started
+	env.RegisterDelayedCallback(func() {
+		update(env, billing.MsgChangePlan, billing.ChangePlanRequest{Amount: 20000, When: billing.Now,
+			Consent: ptr(consentRequest(true, 10000, 20000, date(2025, time.January, 10), changeAt))}, &res)
+	}, changeAt.Sub(start))
+	env.RegisterDelayedCallback(func() { after = query(t, env) }, changeAt.Add(time.Second).Sub(start))
+	env.RegisterDelayedCallback(func() {
+		signal(env, billing.MsgCancel, billing.CancelRequest{When: billing.Now, Reason: "test over"})
+	}, 250*time.Second)
+	env.ExecuteWorkflow(billing.WorkflowType, in)
+	st := result(t, env)
+	require.NoError(t, firstErr(res.rejected, res.err))
+	// 60 of 100 seconds left: 12,000 − 6,000.
+	require.Equal(t, []int64{10000, 10000, 6000, 20000}, paidAmounts(b))
+	require.Equal(t, start.Add(140*time.Second).UTC(), after.CurrentPeriod.Start.UTC(), "the new period starts after the started second")
+	require.Equal(t, start.Add(200*time.Second).UTC(), after.CurrentPeriod.End.UTC())
+	b.checkInvariants(st)
+}
