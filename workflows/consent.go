@@ -315,9 +315,9 @@ func (r *runner) conversionNotice() bool {
 
 // riseNotice makes the 7-day notice of the first known rise (versionKnownRises): trial.ending
 // when a free trial or an introductory price ends, price.rising for any other rise. It names
-// the rise's own cycle and price. It is labelled late only when it was known in time and the
-// worker did not make it then; a rise known less than 7 days ahead (a plan change on a short
-// plan) gets its notice at once, labelled as short notice.
+// the rise's own cycle and price. It is labelled late (with its due time) only when the rise was
+// known in time and the notice was made after it; a rise known less than 7 days ahead (a plan
+// change on a short plan) gets its notice at once, labelled as short notice.
 func (r *runner) riseNotice(due time.Time) bool {
 	u, before, ok := r.knownRise()
 	if !ok {
@@ -330,7 +330,9 @@ func (r *runner) riseNotice(due time.Time) bool {
 	case known.After(due):
 		note = fmt.Sprintf(" (short notice: the change was made %s before it takes effect)", lawSpan(u.at.Sub(known)))
 	case r.now().After(due.Add(time.Minute)):
-		note = " (late: the worker was not running when it was due)"
+		// Made after its time although the rise was known then: the worker was down, or a
+		// pending cancel or pause held it back until it was withdrawn.
+		note = fmt.Sprintf(" (late: it was due at %s)", due.In(seoul()).Format("2006-01-02 15:04 MST"))
 	}
 	r.event("conversion_notice", "", fmt.Sprintf("%s: %s → %s KRW from %s%s", u.why, textfmt.FormatKRW(before), textfmt.FormatKRW(u.price),
 		u.at.In(seoul()).Format("2006-01-02 15:04 MST"), note))

@@ -216,3 +216,29 @@ func TestShortNoticeRiseIsNotLabelledLate(t *testing.T) {
 	require.Equal(t, []int64{9900, 9900, 12900, 12900}, paidAmounts(b))
 	b.checkInvariants(st)
 }
+
+// A notice held back by a pending cancel and made when the cancel is withdrawn is late, and says
+// when it was due (not that the worker was down).
+func TestNoticeHeldBackByAPendingCancelIsLate(t *testing.T) {
+	start := kst(2025, time.January, 10, 10, 0)
+	env := newEnv(t, start)
+	b := newBank(t, env, "cust-1")
+	in := monthly()
+	in.Plan.Trial = &billing.Trial{Cycles: 2, Amount: 4900}
+	env.RegisterDelayedCallback(func() {
+		signal(env, billing.MsgConsent, consentRequest(true, 4900, 9900, date(2025, time.March, 10), env.Now()))
+	}, kst(2025, time.February, 9, 9, 0).Sub(start))
+	env.RegisterDelayedCallback(func() { signal(env, billing.MsgCancel, billing.CancelRequest{Reason: "고민 중"}) }, kst(2025, time.March, 1, 9, 0).Sub(start))
+	env.RegisterDelayedCallback(func() { signal(env, billing.MsgUndoCancel, billing.UndoCancelRequest{}) }, kst(2025, time.March, 4, 12, 0).Sub(start))
+	env.RegisterDelayedCallback(func() {
+		signal(env, billing.MsgCancel, billing.CancelRequest{When: billing.Now, Reason: "test over"})
+	}, kst(2025, time.March, 12, 0, 0).Sub(start))
+	env.ExecuteWorkflow(billing.WorkflowType, in)
+	st := result(t, env)
+	notices := auditOf(st, "conversion_notice")
+	require.Len(t, notices, 1)
+	require.Equal(t, kst(2025, time.March, 4, 12, 0).UTC(), notices[0].At.UTC())
+	require.Contains(t, notices[0].Detail, "late: it was due at 2025-03-03 10:00 KST")
+	require.Equal(t, []int64{4900, 4900, 9900}, paidAmounts(b))
+	b.checkInvariants(st)
+}
