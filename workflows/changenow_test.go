@@ -149,6 +149,17 @@ func TestChangePlanNow(t *testing.T) {
 			amounts: []int64{31000, 31000, 31000},
 		},
 		{
+			name: "schedule mode: a decrease's credit is charged through again",
+			in: func() billing.SubscriptionInput {
+				in := monthly31()
+				in.Plan.ChargeMode = billing.ChargeModeSchedule
+				return in
+			},
+			change:   billing.ChangePlanRequest{Amount: 15500, When: billing.Now},
+			amounts:  []int64{31000, 5500, 15500},
+			credited: true,
+		},
+		{
 			name: "schedule mode revokes the scheduled charge first",
 			in: func() billing.SubscriptionInput {
 				in := monthly31()
