@@ -100,7 +100,8 @@ const maxRiseLookahead = 38
 // agreed to at sign-up. Nothing is ahead while a cancel or pause at period end is pending.
 func (r *runner) knownRise() (u upcomingCharge, before int64, ok bool) {
 	s := r.s
-	if s.Status != billing.StatusActive || s.NextChargeAt.IsZero() || s.PendingCancel != nil || (s.Pause != nil && s.Pause.Pending) {
+	dunning := r.inDunning()
+	if (s.Status != billing.StatusActive && !dunning) || s.NextChargeAt.IsZero() || s.PendingCancel != nil || (s.Pause != nil && s.Pause.Pending) {
 		return upcomingCharge{}, 0, false
 	}
 	next := r.nextPlan()
@@ -123,6 +124,11 @@ func (r *runner) knownRise() (u upcomingCharge, before int64, ok bool) {
 	}
 	first := s.Cycle + 1
 	prev, hasBase := r.baseline()
+	if dunning && s.CyclePrice > 0 {
+		// The unpaid cycle is paid at its price, or the subscription ends or pauses: the next
+		// cycle is measured against it.
+		prev, hasBase = s.CyclePrice, true
+	}
 	if !hasBase {
 		prev = next.Price(first)
 		first++
@@ -140,6 +146,13 @@ func (r *runner) knownRise() (u upcomingCharge, before int64, ok bool) {
 		return upcomingCharge{at: at(c), price: price, why: why, cycle: c}, prev, true
 	}
 	return upcomingCharge{}, 0, false
+}
+
+// inDunning reports whether a cycle is unpaid and being retried or waiting for a new key; the
+// rises after it are known all the same (versionKnownRises).
+func (r *runner) inDunning() bool {
+	st := r.s.Status
+	return r.knownRises && r.s.DunningState != nil && (st == billing.StatusPastDue || st == billing.StatusPaymentMethodRequired)
 }
 
 // risingWithoutConsent reports whether charging price at the instant at would raise the price
@@ -186,6 +199,10 @@ func (r *runner) updateConsent() bool {
 	u, base, recorded, rising := r.pendingRise()
 	c := r.s.Consent
 	if !rising {
+		if c != nil && r.inDunning() && !r.now().Before(c.ChangeAt) {
+			// The consented rise is the unpaid cycle's own: it is still being charged.
+			return false
+		}
 		if c != nil && r.s.PendingCancel == nil {
 			if r.knownRises && r.riseTookEffect(c) {
 				r.settleConsent(fmt.Sprintf("the rise to %s KRW took effect on %s", textfmt.FormatKRW(c.AmountAfter), c.ChangeDate))

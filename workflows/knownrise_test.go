@@ -7,6 +7,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/paycycle/paycycle/activities"
 	"github.com/paycycle/paycycle/billing"
 	"github.com/paycycle/paycycle/calendar"
 )
@@ -240,5 +241,76 @@ func TestNoticeHeldBackByAPendingCancelIsLate(t *testing.T) {
 	require.Equal(t, kst(2025, time.March, 4, 12, 0).UTC(), notices[0].At.UTC())
 	require.Contains(t, notices[0].Detail, "late: it was due at 2025-03-03 10:00 KST")
 	require.Equal(t, []int64{4900, 4900, 9900}, paidAmounts(b))
+	b.checkInvariants(st)
+}
+
+// A rise's window opens on its day even while an earlier cycle is being retried (dunning).
+func TestKnownRiseWindowOpensDuringDunning(t *testing.T) {
+	start := kst(2025, time.January, 6, 10, 0) // weekly: cycle 13 (the first at 9,900) on Mar 31
+	env := newEnv(t, start)
+	b := newBank(t, env, "cust-1")
+	in := monthly()
+	in.Plan.Interval = calendar.Interval{Unit: calendar.Week, Count: 1}
+	in.Plan.Trial = &billing.Trial{Cycles: 12, Amount: 4900}
+	grace := billing.Duration(7 * 24 * time.Hour)
+	in.Dunning = &billing.DunningPolicy{RetryAfter: []billing.Duration{billing.Duration(24 * time.Hour), billing.Duration(6 * 24 * time.Hour)}, Grace: &grace}
+	b.decide = func(in activities.ChargeInput) (billing.Outcome, string) {
+		if in.Cycle == 8 && in.Attempt < 3 { // Feb 24 and 25 decline; the Mar 2 retry pays
+			return billing.OutcomeDeclined, "잔액부족"
+		}
+		return billing.OutcomePaid, ""
+	}
+	var during billing.State
+	var consent updateResult
+	env.RegisterDelayedCallback(func() { during = query(t, env) }, kst(2025, time.March, 1, 12, 0).Sub(start))
+	env.RegisterDelayedCallback(func() {
+		update(env, billing.MsgConsent, consentRequest(true, 4900, 9900, date(2025, time.March, 31), env.Now()), &consent)
+	}, kst(2025, time.March, 1, 13, 0).Sub(start))
+	env.RegisterDelayedCallback(func() {
+		signal(env, billing.MsgCancel, billing.CancelRequest{When: billing.Now, Reason: "test over"})
+	}, kst(2025, time.April, 10, 0, 0).Sub(start))
+	env.ExecuteWorkflow(billing.WorkflowType, in)
+	st := result(t, env)
+	require.Equal(t, billing.StatusPastDue, during.Status)
+	require.NotNil(t, during.Consent, "the window for Mar 31 opened on Mar 1 although cycle 8 was unpaid")
+	require.Equal(t, kst(2025, time.March, 1, 10, 0).UTC(), during.Consent.OpenedAt.UTC())
+	require.NoError(t, firstErr(consent.rejected, consent.err))
+	amounts := paidAmounts(b)
+	require.Equal(t, []int64{9900, 9900}, amounts[len(amounts)-2:], "the rise went ahead with the consent given during dunning")
+	requireNoRiseWithoutConsent(t, b, st, false)
+	b.checkInvariants(st)
+}
+
+// The consented rise's own cycle in dunning keeps its consent until it is paid; then the consent
+// closes as taken effect.
+func TestRiseCycleInDunningKeepsItsConsent(t *testing.T) {
+	start := kst(2025, time.January, 10, 10, 0)
+	env := newEnv(t, start)
+	b := newBank(t, env, "cust-1")
+	in := monthly()
+	in.Plan.Trial = &billing.Trial{Cycles: 2, Amount: 4900}
+	b.decide = func(in activities.ChargeInput) (billing.Outcome, string) {
+		if in.Cycle == 3 && in.Attempt == 1 {
+			return billing.OutcomeDeclined, "잔액부족"
+		}
+		return billing.OutcomePaid, ""
+	}
+	env.RegisterDelayedCallback(func() {
+		signal(env, billing.MsgConsent, consentRequest(true, 4900, 9900, date(2025, time.March, 10), env.Now()))
+	}, kst(2025, time.February, 9, 9, 0).Sub(start))
+	var during billing.State
+	env.RegisterDelayedCallback(func() { during = query(t, env) }, kst(2025, time.March, 10, 12, 0).Sub(start))
+	env.RegisterDelayedCallback(func() {
+		signal(env, billing.MsgCancel, billing.CancelRequest{When: billing.Now, Reason: "test over"})
+	}, kst(2025, time.March, 20, 0, 0).Sub(start))
+	env.ExecuteWorkflow(billing.WorkflowType, in)
+	st := result(t, env)
+	require.Equal(t, billing.StatusPastDue, during.Status)
+	require.NotNil(t, during.Consent, "the rise is still being charged")
+	require.Equal(t, billing.ConsentGranted, during.Consent.Status)
+	require.Equal(t, []int64{4900, 4900, 9900}, paidAmounts(b))
+	closed := auditOf(st, "consent_closed")
+	require.Len(t, closed, 1)
+	require.Contains(t, closed[0].Detail, "took effect on 2025-03-10")
 	b.checkInvariants(st)
 }

@@ -34,6 +34,10 @@ func (r *runner) step() (bool, error) {
 		if d == nil {
 			return false, nil
 		}
+		if r.inDunning() && (r.conversionNotice() || r.updateConsent()) {
+			// A rise after the unpaid cycle is known all the same (versionKnownRises).
+			return true, nil
+		}
 		if r.dueNow(d.NextRetryAt) {
 			return true, r.retry(true)
 		}
@@ -102,6 +106,10 @@ func (r *runner) nextEvent() (nextEvent, bool) {
 			// would wake the loop at once, for ever.
 			if d.GraceEndsAt.After(r.now()) || d.NextRetryAt.IsZero() {
 				consider(d.GraceEndsAt, fmt.Sprintf("cycle %d grace ends", d.Cycle))
+			}
+			if r.inDunning() {
+				consider(r.conversionNoticeAt(), "7-day notice before the price rises")
+				consider(r.consentOpensAt(), "consent window opens")
 			}
 		}
 	case billing.StatusActive:
