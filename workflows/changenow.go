@@ -110,6 +110,8 @@ func (r *runner) currentCalendarPeriod() calendar.Period {
 func (r *runner) applyChangeNow(req billing.ChangePlanRequest) (receipt billing.Receipt, refusal, err error) {
 	next := req.Apply(r.s.Plan)
 	if refusal := r.changeNowRefusal(next, req.Consent); refusal != nil {
+		// The state moved since the request was admitted; a signal's sender finds why here.
+		r.event("plan_change_not_made", "", refusal.Error())
 		return billing.Receipt{}, refusal, nil
 	}
 	if sc := r.s.Scheduled; sc != nil {
@@ -119,7 +121,9 @@ func (r *runner) applyChangeNow(req billing.ChangePlanRequest) (receipt billing.
 			return billing.Receipt{}, nil, err
 		}
 		if ran {
-			return billing.Receipt{}, refuse("when: PortOne charged the next cycle meanwhile; the plan was not changed (send the change again)"), nil
+			refusal := refuse("when: PortOne charged the next cycle meanwhile; the plan was not changed (send the change again)")
+			r.event("plan_change_not_made", "", refusal.Error())
+			return billing.Receipt{}, refusal, nil
 		}
 	}
 	now := r.now()
