@@ -193,6 +193,11 @@ func (r *ConsentRequest) ShownHash() string {
 type EndTrialRequest struct {
 	RequestID string `json:"request_id,omitempty"`
 	Reason    string `json:"reason,omitempty"`
+	// Consent is the customer's consent to being charged from now (amount_before 0, the first
+	// paid price, change_date today in KST), collected with the request to start paying early:
+	// the trial's own consent window may not be open yet. Without it, the consent given for the
+	// trial's end must be on record.
+	Consent *ConsentRequest `json:"consent,omitempty"`
 }
 
 // ID returns the request's deduplication ID.
@@ -205,5 +210,30 @@ func (r *EndTrialRequest) Validate() error {
 			return err
 		}
 	}
+	if err := r.Consent.ValidateImmediate(); err != nil {
+		return err
+	}
 	return validateRequestID(r.RequestID)
+}
+
+// ValidateImmediate checks a consent carried by a request that raises the price now (end_trial,
+// change_plan with when "now"): a consent on its own, naming its fields under "consent.", and a
+// consent, not a refusal (a customer who refuses simply does not ask). A nil consent is valid.
+func (c *ConsentRequest) ValidateImmediate() error {
+	if c == nil {
+		return nil
+	}
+	if c.RequestID != "" {
+		return inputErr("consent.request_id", "belongs to the request, not to its consent")
+	}
+	if err := c.Validate(); err != nil {
+		if ie, ok := err.(*InputError); ok {
+			return &InputError{Field: "consent." + ie.Field, Reason: ie.Reason}
+		}
+		return err
+	}
+	if !*c.Granted {
+		return inputErr("consent.granted", "must be true: a request to be charged more now carries the customer's consent, not a refusal")
+	}
+	return nil
 }

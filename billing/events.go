@@ -49,6 +49,9 @@ const (
 	// EventTrialEnding is the notice 7 days before a free or discounted period turns paid:
 	// the merchant sends the customer a text (여신전문금융업감독규정).
 	EventTrialEnding EventType = "trial.ending"
+	// EventPriceRising is the same notice 7 days before any other rise (a raising plan change),
+	// or at once when the rise was made nearer than that.
+	EventPriceRising EventType = "price.rising"
 )
 
 // AllEventTypes lists every event type, for documentation and tests.
@@ -58,7 +61,7 @@ var AllEventTypes = []EventType{
 	EventChargeSucceeded, EventChargeDeclined, EventChargeDeclinedHard, EventChargeRefunded,
 	EventDunningStarted, EventDunningRetryScheduled, EventDunningRecovered, EventDunningFinalAction,
 	EventBillingKeyReplaced, EventRenewalUpcoming, EventRegistrationCompleted, EventRegistrationFailed,
-	EventConsentRequired, EventConsentGranted, EventConsentRefused, EventTrialEnding,
+	EventConsentRequired, EventConsentGranted, EventConsentRefused, EventTrialEnding, EventPriceRising,
 }
 
 // MerchantEvent is one event of a subscription's event stream, as the merchant's webhook

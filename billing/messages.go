@@ -117,7 +117,9 @@ type ResumeRequest struct {
 }
 
 // ChangePlanRequest is the payload of MsgChangePlan; omitted fields stay as they are. The change
-// applies from the next cycle.
+// applies from the next cycle, or with When "now" at once: the rest of the current period is
+// charged at the new price less the unused part of what was paid for it, or a decrease is
+// credited to the next charge (the README's consent section has every rule).
 type ChangePlanRequest struct {
 	RequestID string `json:"request_id,omitempty"`
 	Name      string `json:"name,omitempty"`
@@ -125,6 +127,11 @@ type ChangePlanRequest struct {
 	Amount    int64  `json:"amount,omitempty"`
 	TaxFree   *int64 `json:"tax_free,omitempty"`
 	Reason    string `json:"reason,omitempty"`
+	// When is "period_end" (default: from the next cycle) or "now".
+	When CancelWhen `json:"when,omitempty"`
+	// Consent is the customer's consent to a rise taking effect now (change_date today); only
+	// with When "now" and a higher price.
+	Consent *ConsentRequest `json:"consent,omitempty"`
 }
 
 // ReplaceBillingKeyRequest is the payload of MsgReplaceBillingKey.
@@ -311,6 +318,17 @@ func (r *UndoCancelRequest) Validate() error {
 func (r *ChangePlanRequest) Validate(current Plan) error {
 	if r.Name == "" && r.Code == "" && r.Amount == 0 && r.TaxFree == nil {
 		return inputErr("", "nothing to change: give name, code, amount or tax_free")
+	}
+	switch r.When {
+	case "", AtPeriodEnd, Now:
+	default:
+		return inputErr("when", `must be "period_end" or "now", got %q`, r.When)
+	}
+	if r.Consent != nil && r.When != Now {
+		return inputErr("consent", `goes with when "now"; a rise at period end is consented to with the consent message inside its window`)
+	}
+	if err := r.Consent.ValidateImmediate(); err != nil {
+		return err
 	}
 	next := r.Apply(current)
 	if err := next.Validate(""); err != nil {

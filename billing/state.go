@@ -279,8 +279,12 @@ type State struct {
 	Consent *ConsentState `json:"consent,omitempty"`
 	// ConsentHistory are the latest settled consents (granted and charged, refused, withdrawn).
 	ConsentHistory []ConsentState `json:"consent_history,omitempty"`
-	// ConversionNoticeFor is the conversion instant whose trial.ending notice was made.
+	// ConversionNoticeFor is the conversion instant whose trial.ending notice was made (from
+	// the known-rises version on, the instant of any rise whose 7-day notice was made).
 	ConversionNoticeFor time.Time `json:"conversion_notice_for,omitzero"`
+	// PlanChangedAt is when the pending plan change was asked for: a rise it makes is known
+	// from then (its notice is short, not late, when that was less than 7 days ahead).
+	PlanChangedAt time.Time `json:"plan_changed_at,omitzero"`
 	// Phase is PricingPhase, as of the latest step.
 	Phase string `json:"phase,omitempty"`
 	// RecoveryWatches are failed scheduled attempts of paid cycles still looked up for a second

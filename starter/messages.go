@@ -315,15 +315,22 @@ subscription whose pause is still pending, resume withdraws the pending pause.`,
 func changeCommand() *command {
 	return messageCommand(&command{
 		name:    "change",
-		summary: "change the plan's name, code, amount or tax-free part from the next cycle",
-		usage:   "starter change -id ID [-name NAME] [-code CODE] [-amount KRW] [-tax-free KRW] [-reason TEXT] [flags]",
+		summary: "change the plan's name, code, amount or tax-free part from the next cycle, or now",
+		usage:   "starter change -id ID [-name NAME] [-code CODE] [-amount KRW] [-tax-free KRW] [-reason TEXT] [-now [-consent-* flags]] [flags]",
 		about: `Change the plan from the next cycle on (the current, paid cycle is not re-priced). Omitted flags
 keep their current value. Before the first charge the change applies at once. The new plan is
 validated by the subscription against its current plan (amount at least 10 KRW, tax-free not
-above the amount, ...).`,
+above the amount, ...).
+
+With -now the change applies at once: an upgrade charges the rest of the current period (from
+tomorrow, KST) at the new price less the unused part of what was paid for it; a decrease is
+credited to the next charge. A rise needs the customer's consent to the change dated today, in
+the -consent-* flags (as 'starter consent' takes them). Refused during a free trial, introductory
+cycles, dunning, a pause, a pending cancel or pause, and in a pro-rata period.`,
 		examples: []string{
 			`starter change -id sub-1001 -amount 12,900 -reason "2026 price increase"`,
 			`starter change -id sub-1001 -name "Pro monthly (annual price lock)" -code pro-lock`,
+			`starter change -id sub-1001 -now -name Max -amount 19,900 -consent-at 2026-12-01T14:03:00+09:00 -consent-channel app -consent-shown-text "오늘부터 월 19,900원(현재 9,900원)" -consent-amount-before 9900 -consent-amount-after 19900 -consent-change-date 2026-12-01 -consent-record-id cst-88124`,
 		},
 	}, func(fs *flag.FlagSet) func(string) (message, error) {
 		name := fs.String("name", "", "new plan name (order name the buyer sees)")
@@ -331,8 +338,23 @@ above the amount, ...).`,
 		amount := fs.String("amount", "", "new price per cycle in whole KRW")
 		taxFree := fs.String("tax-free", "", "new tax-exempt part in KRW (0 allowed)")
 		reason := fs.String("reason", "", "why (recorded in the subscription's events)")
+		now := fs.Bool("now", false, "change at once (the rest of the period re-priced) instead of from the next cycle")
+		cf := addConsentFlags(fs, "consent-", false)
 		return func(requestID string) (message, error) {
 			req := billing.ChangePlanRequest{RequestID: requestID, Name: *name, Code: *code, Reason: *reason}
+			if *now {
+				req.When = billing.Now
+			}
+			if cf.given() {
+				if !*now {
+					return message{}, refused("-consent-*: a consent goes with -now; a rise at period end is consented to with 'starter consent' inside its window")
+				}
+				c, err := cf.request()
+				if err != nil {
+					return message{}, err
+				}
+				req.Consent = &c
+			}
 			set := map[string]bool{}
 			fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 			if set["amount"] {
@@ -354,6 +376,9 @@ above the amount, ...).`,
 			}
 			if req.Name == "" && req.Code == "" && req.Amount == 0 && req.TaxFree == nil {
 				return message{}, refused("nothing to change: give -name, -code, -amount or -tax-free")
+			}
+			if err := req.Consent.ValidateImmediate(); err != nil {
+				return message{}, localRefusal(err, consentFlagNames)
 			}
 			// The full check (against the current plan) is the workflow's: only it knows the plan.
 			return message{name: billing.MsgChangePlan, payload: req}, nil

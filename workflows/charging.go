@@ -350,7 +350,7 @@ func (r *runner) retry(policy bool) (withheld *billing.CeilingHit, err error) {
 // same amount even if the plan changed since.
 func (r *runner) lastRequestedAmount(cycle int, fallback int64) int64 {
 	for _, c := range r.s.Charges {
-		if c.Cycle == cycle && c.Amount > 0 {
+		if c.Cycle == cycle && c.Amount > 0 && !r.unmadeChangeNow(c) {
 			return c.Amount
 		}
 	}

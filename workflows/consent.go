@@ -67,6 +67,8 @@ type upcomingCharge struct {
 	at    time.Time
 	price int64
 	why   string
+	// cycle is the number of the cycle charged at at (set by knownRise).
+	cycle int
 }
 
 func (r *runner) upcoming() (upcomingCharge, bool) {
@@ -85,6 +87,74 @@ func (r *runner) upcoming() (upcomingCharge, bool) {
 	return u, true
 }
 
+// maxRiseLookahead bounds how many cycles knownRise looks ahead: past the longest introductory
+// price (36 cycles), the prices no longer change by themselves.
+const maxRiseLookahead = 38
+
+// knownRise is the first rise ahead whose date is known today (versionKnownRises): the end of a
+// free trial, the end of an introductory price however many cycles away, a plan change (which
+// applies from the next cycle, also when introductory cycles still come first). It is found by
+// walking the coming cycles' prices, each against the price of the cycle before it (the first
+// against the baseline, the price last paid): before is that price, u the rise. A subscription
+// that has not paid yet and had no free trial measures from its first charge, which the customer
+// agreed to at sign-up. Nothing is ahead while a cancel or pause at period end is pending.
+func (r *runner) knownRise() (u upcomingCharge, before int64, ok bool) {
+	s := r.s
+	dunning := r.inDunning()
+	if (s.Status != billing.StatusActive && !dunning) || s.NextChargeAt.IsZero() || s.PendingCancel != nil || (s.Pause != nil && s.Pause.Pending) {
+		return upcomingCharge{}, 0, false
+	}
+	next := r.nextPlan()
+	if !s.TrialEndsAt.IsZero() {
+		if price := next.Price(s.Cycle + 1); price > 0 {
+			return upcomingCharge{at: s.TrialEndsAt, price: price, why: "trial_end", cycle: s.Cycle + 1}, 0, true
+		}
+		return upcomingCharge{}, 0, false
+	}
+	if s.Recurrence == nil {
+		return upcomingCharge{}, 0, false
+	}
+	rec := r.recurrence()
+	// at is when cycle c will be charged: the next charge, then the calendar onwards.
+	at := func(c int) time.Time {
+		if c == s.Cycle+1 {
+			return s.NextChargeAt
+		}
+		return rec.ChargeAt(s.NextIndex + c - s.Cycle - 1)
+	}
+	first := s.Cycle + 1
+	prev, hasBase := r.baseline()
+	if dunning && s.CyclePrice > 0 {
+		// The unpaid cycle is paid at its price, or the subscription ends or pauses: the next
+		// cycle is measured against it.
+		prev, hasBase = s.CyclePrice, true
+	}
+	if !hasBase {
+		prev = next.Price(first)
+		first++
+	}
+	for c := first; c < s.Cycle+1+maxRiseLookahead; c++ {
+		price := next.Price(c)
+		if price <= prev {
+			prev = price
+			continue
+		}
+		why := "plan_change"
+		if t := next.Trial; t != nil && t.Cycles > 0 && c == t.Cycles+1 {
+			why = "intro_end"
+		}
+		return upcomingCharge{at: at(c), price: price, why: why, cycle: c}, prev, true
+	}
+	return upcomingCharge{}, 0, false
+}
+
+// inDunning reports whether a cycle is unpaid and being retried or waiting for a new key; the
+// rises after it are known all the same (versionKnownRises).
+func (r *runner) inDunning() bool {
+	st := r.s.Status
+	return r.knownRises && r.s.DunningState != nil && (st == billing.StatusPastDue || st == billing.StatusPaymentMethodRequired)
+}
+
 // risingWithoutConsent reports whether charging price at the instant at would raise the price
 // without a matching consent on record.
 func (r *runner) risingWithoutConsent(at time.Time, price int64) bool {
@@ -100,10 +170,18 @@ func (r *runner) risingWithoutConsent(at time.Time, price int64) bool {
 // pendingRise is the coming rise (the next charge above the baseline), if any, with its
 // baseline, and whether the consent on record is for exactly that rise.
 func (r *runner) pendingRise() (u upcomingCharge, base int64, recorded, ok bool) {
-	u, ok = r.upcoming()
-	base, hasBase := r.baseline()
-	if !ok || !hasBase || u.price <= base {
-		return upcomingCharge{}, 0, false, false
+	if r.knownRises {
+		u, base, ok = r.knownRise()
+		if !ok {
+			return upcomingCharge{}, 0, false, false
+		}
+	} else {
+		u, ok = r.upcoming()
+		var hasBase bool
+		base, hasBase = r.baseline()
+		if !ok || !hasBase || u.price <= base {
+			return upcomingCharge{}, 0, false, false
+		}
 	}
 	c := r.s.Consent
 	recorded = c != nil && c.AmountBefore == base && c.AmountAfter == u.price && c.ChangeDate == calendar.DateOf(u.at)
@@ -121,7 +199,15 @@ func (r *runner) updateConsent() bool {
 	u, base, recorded, rising := r.pendingRise()
 	c := r.s.Consent
 	if !rising {
+		if c != nil && r.inDunning() && !r.now().Before(c.ChangeAt) {
+			// The consented rise is the unpaid cycle's own: it is still being charged.
+			return false
+		}
 		if c != nil && r.s.PendingCancel == nil {
+			if r.knownRises && r.riseTookEffect(c) {
+				r.settleConsent(fmt.Sprintf("the rise to %s KRW took effect on %s", textfmt.FormatKRW(c.AmountAfter), c.ChangeDate))
+				return true
+			}
 			r.settleConsent(fmt.Sprintf("the rise to %s KRW is no longer coming", textfmt.FormatKRW(c.AmountAfter)))
 			return true
 		}
@@ -141,6 +227,12 @@ func (r *runner) updateConsent() bool {
 	cp := *r.s.Consent
 	r.publish(billing.EventConsentRequired, billing.EventData{Consent: &cp})
 	return true
+}
+
+// riseTookEffect reports whether c's rise happened: consented, its date has come and the
+// higher price was paid.
+func (r *runner) riseTookEffect(c *billing.ConsentState) bool {
+	return c.Status == billing.ConsentGranted && !r.now().Before(c.ChangeAt) && r.s.PaidPrice >= c.AmountAfter
 }
 
 // consentOpensAt is when updateConsent will open a window (zero: nothing to open).
@@ -185,9 +277,16 @@ func (r *runner) endForNoConsent() error {
 	return nil
 }
 
-// conversionAt is when a free or discounted period turns paid (zero: none ahead).
+// conversionAt is when a free or discounted period turns paid (zero: none ahead); from
+// versionKnownRises on, when the first known rise of any kind takes effect.
 func (r *runner) conversionAt() time.Time {
 	s := r.s
+	if r.knownRises {
+		if u, _, ok := r.knownRise(); ok {
+			return u.at
+		}
+		return time.Time{}
+	}
 	if !r.consentGate || s.Status != billing.StatusActive || s.PendingCancel != nil {
 		return time.Time{}
 	}
@@ -215,6 +314,9 @@ func (r *runner) conversionNotice() bool {
 	if due.IsZero() || !r.dueNow(due) {
 		return false
 	}
+	if r.knownRises {
+		return r.riseNotice(due)
+	}
 	at := r.conversionAt()
 	r.s.ConversionNoticeFor = at
 	next := r.nextPlan()
@@ -228,6 +330,54 @@ func (r *runner) conversionNotice() bool {
 	return true
 }
 
+// riseNotice makes the 7-day notice of the first known rise (versionKnownRises): trial.ending
+// when a free trial or an introductory price ends, price.rising for any other rise. It names
+// the rise's own cycle and price. It is labelled late (with its due time) only when the rise was
+// known in time and the notice was made after it; a rise known less than 7 days ahead (a plan
+// change on a short plan) gets its notice at once, labelled as short notice.
+func (r *runner) riseNotice(due time.Time) bool {
+	u, before, ok := r.knownRise()
+	if !ok {
+		return false
+	}
+	r.s.ConversionNoticeFor = u.at
+	next := r.nextPlan()
+	note := ""
+	switch known := r.riseKnownSince(u); {
+	case known.After(due):
+		note = fmt.Sprintf(" (short notice: the change was made %s before it takes effect)", lawSpan(u.at.Sub(known)))
+	case r.now().After(due.Add(time.Minute)):
+		// Made after its time although the rise was known then: the worker was down, or a
+		// pending cancel or pause held it back until it was withdrawn.
+		note = fmt.Sprintf(" (late: it was due at %s)", due.In(seoul()).Format("2006-01-02 15:04 MST"))
+	}
+	r.event("conversion_notice", "", fmt.Sprintf("%s: %s → %s KRW from %s%s", u.why, textfmt.FormatKRW(before), textfmt.FormatKRW(u.price),
+		u.at.In(seoul()).Format("2006-01-02 15:04 MST"), note))
+	kind := billing.EventTrialEnding
+	if u.why == "plan_change" {
+		kind = billing.EventPriceRising
+	}
+	r.publish(kind, billing.EventData{Renewal: &billing.EventRenewal{ChargeAt: utc(u.at), Amount: u.price, Plan: next.Name, Cycle: u.cycle}})
+	return true
+}
+
+// lawSpan says how long d is, in days when it is a day or more.
+func lawSpan(d time.Duration) string {
+	if d >= 24*time.Hour {
+		return fmt.Sprintf("%.1f days", d.Hours()/24)
+	}
+	return d.Round(time.Second).String()
+}
+
+// riseKnownSince is when the rise u became known: a plan change when it was asked for, a trial's
+// or introductory price's end at sign-up.
+func (r *runner) riseKnownSince(u upcomingCharge) time.Time {
+	if u.why == "plan_change" && !r.s.PlanChangedAt.IsZero() {
+		return r.s.PlanChangedAt
+	}
+	return r.s.StartedAt
+}
+
 func (r *runner) onConsent(raw json.RawMessage, dryRun bool) (billing.Receipt, int, error) {
 	var req billing.ConsentRequest
 	if dup, err := r.admit(raw, &req, req.Validate); err != nil || dup {
@@ -235,6 +385,8 @@ func (r *runner) onConsent(raw json.RawMessage, dryRun bool) (billing.Receipt, i
 	}
 	c := r.s.Consent
 	switch {
+	case c == nil && r.knownRises:
+		return billing.Receipt{}, -1, r.noConsentWaiting()
 	case c == nil:
 		return billing.Receipt{}, -1, refuse("no price rise is waiting for consent")
 	case req.AmountBefore != c.AmountBefore || req.AmountAfter != c.AmountAfter:
@@ -270,19 +422,48 @@ func (r *runner) onConsent(raw json.RawMessage, dryRun bool) (billing.Receipt, i
 	return r.receipt(fmt.Sprintf("refusal recorded: the subscription ends at %s without the rise", c.ChangeAt.In(seoul()).Format("2006-01-02 15:04 MST"))), -1, nil
 }
 
+// noConsentWaiting is the refusal of a consent when no window is open: when a rise is coming,
+// it names the field and says when its window opens.
+func (r *runner) noConsentWaiting() error {
+	u, before, ok := r.knownRise()
+	if !ok {
+		return refuse("no price rise is waiting for consent")
+	}
+	opens := u.at.Add(-r.lawDays(billing.ConsentWindowDays))
+	hint := ""
+	if u.why == "trial_end" && r.earlyConversion {
+		hint = fmt.Sprintf("; to start paying now, send %s with this consent in its consent field", billing.MsgEndTrial)
+	}
+	return refuse("at: the consent window for the rise %s → %s KRW on %s opens at %s (%d days before it); a consent given earlier does not count%s",
+		textfmt.FormatKRW(before), textfmt.FormatKRW(u.price), calendar.DateOf(u.at), opens.In(seoul()).Format("2006-01-02 15:04 MST"),
+		billing.ConsentWindowDays, hint)
+}
+
 func (r *runner) onEndTrial(raw json.RawMessage, dryRun bool) (billing.Receipt, int, error) {
 	var req billing.EndTrialRequest
 	if dup, err := r.admit(raw, &req, req.Validate); err != nil || dup {
 		return r.refusedOrDuplicate(dup, err)
 	}
 	c := r.s.Consent
+	price := r.nextPlan().Price(r.s.Cycle + 1)
 	switch {
+	case req.Consent != nil && !r.earlyConversion:
+		// Before versionEarlyConversion the payload had no consent field (a strict decode
+		// refused it): so it stays for the runs that took the older version.
+		return billing.Receipt{}, -1, refuse(`malformed payload: json: unknown field "consent"`)
 	case r.s.TrialEndsAt.IsZero():
 		return billing.Receipt{}, -1, refuse("there is no free trial to end")
 	case r.s.Status != billing.StatusActive || r.s.PendingCancel != nil:
 		return billing.Receipt{}, -1, refuse("the trial ends with the subscription (%s)", r.s.Status)
+	case req.Consent != nil:
+		if err := r.checkImmediateConsent(req.Consent, 0, price); err != nil {
+			return billing.Receipt{}, -1, err
+		}
 	case c == nil || c.Status != billing.ConsentGranted:
-		return billing.Receipt{}, -1, refuse("the customer's consent to be charged %d KRW must be on record first (the consent update)", r.nextPlan().Price(1))
+		if r.earlyConversion {
+			return billing.Receipt{}, -1, refuse("consent: the customer's consent to be charged %d KRW from today must be on record first (the consent update) or come with this request (its consent field, change_date today)", price)
+		}
+		return billing.Receipt{}, -1, refuse("the customer's consent to be charged %d KRW must be on record first (the consent update)", price)
 	}
 	if dryRun {
 		return billing.Receipt{}, -1, nil
@@ -290,9 +471,58 @@ func (r *runner) onEndTrial(raw json.RawMessage, dryRun bool) (billing.Receipt, 
 	r.seen(req.RequestID, false)
 	r.dirty = true
 	now := r.now()
-	// The customer asked to start paying now: the consent given for the trial's end carries over.
-	c.ChangeAt, c.ChangeDate = now, calendar.DateOf(now)
+	if req.Consent != nil {
+		r.recordImmediateConsent(*req.Consent, "early_conversion", 0, price)
+	} else {
+		// The customer asked to start paying now: the consent given for the trial's end carries over.
+		c.ChangeAt, c.ChangeDate = now, calendar.DateOf(now)
+	}
 	r.s.TrialEndsAt, r.s.NextChargeAt = now, now
+	if r.earlyConversion {
+		// The customer asked to be charged now: no 7-day notice of a conversion they started.
+		r.s.ConversionNoticeFor = now
+	}
 	r.event("trial_ended_early", "customer", req.Reason)
 	return r.receipt("the trial ends now; the first charge follows"), -1, nil
+}
+
+// checkImmediateConsent checks a consent carried by a request that raises the price now, from
+// before to after KRW (versionEarlyConversion, versionChangeNow): it must name exactly that
+// change dated today (KST), have been given after sign-up, within the 30 days before now and not
+// in the future. Each refusal names its field.
+func (r *runner) checkImmediateConsent(req *billing.ConsentRequest, before, after int64) error {
+	now := r.now()
+	today := calendar.DateOf(now)
+	switch {
+	case req.AmountBefore != before || req.AmountAfter != after:
+		return refuse("consent.amount_before/amount_after: the change now is %d → %d KRW, not %d → %d", before, after, req.AmountBefore, req.AmountAfter)
+	case req.ChangeDate != today:
+		return refuse("consent.change_date: the change takes effect now, on %s, not %s", today, req.ChangeDate)
+	case !req.At.After(r.s.StartedAt):
+		return refuse("consent.at: a consent given at or before sign-up does not count; the rise needs its own, separate consent")
+	case req.At.Before(now.Add(-r.lawDays(billing.ConsentWindowDays))):
+		return refuse("consent.at: consent must be given within the %d days before the change (from %s)", billing.ConsentWindowDays,
+			now.Add(-r.lawDays(billing.ConsentWindowDays)).In(seoul()).Format("2006-01-02 15:04 MST"))
+	case req.At.After(now.Add(5 * time.Minute)):
+		return refuse("consent.at: %s is in the future", req.At.Format(time.RFC3339))
+	}
+	return nil
+}
+
+// recordImmediateConsent records the consent to a rise from before to after KRW taking effect
+// now, with its evidence; a consent pending for another rise is superseded.
+func (r *runner) recordImmediateConsent(req billing.ConsentRequest, why string, before, after int64) {
+	now := r.now()
+	if r.s.Consent != nil {
+		r.settleConsent("superseded by a change now")
+	}
+	r.s.Consent = &billing.ConsentState{
+		Status: billing.ConsentGranted, ChangeAt: now, ChangeDate: calendar.DateOf(now), AmountBefore: before, AmountAfter: after,
+		PaymentMethod: "NaverPay 정기결제 " + textfmt.MaskUID(r.s.CustomerUID), Why: why, OpenedAt: now,
+		Evidence: &billing.ConsentEvidence{Granted: true, At: req.At.UTC(), Channel: req.Channel, ShownSHA256: req.ShownHash(), RecordID: req.RecordID, RecordedAt: now},
+	}
+	cp := *r.s.Consent
+	r.event("consent_granted", "customer", fmt.Sprintf("%s: %s → %s KRW from now (%s) via %s (record %s)", why, textfmt.FormatKRW(before), textfmt.FormatKRW(after),
+		cp.ChangeDate, req.Channel, req.RecordID))
+	r.publish(billing.EventConsentGranted, billing.EventData{Consent: &cp})
 }

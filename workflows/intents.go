@@ -20,6 +20,7 @@ const (
 	intentPause
 	intentResume
 	intentChargeNow
+	intentChangeNow
 )
 
 // intent is one admitted command waiting for the loop, with the token its update waits on.
@@ -30,6 +31,7 @@ type intent struct {
 	replace billing.ReplaceBillingKeyRequest
 	pause   billing.PauseRequest
 	resume  billing.ResumeRequest
+	change  billing.ChangePlanRequest
 }
 
 // enqueue records an intent and returns the token its update handler waits on.
@@ -93,6 +95,14 @@ func (r *runner) carryOut(i int) (refused bool, err error) {
 		receipt, refusal, err := r.applyChargeNow()
 		r.answer(token, receipt, refusal)
 		return refusal != nil, err
+	case intentChangeNow:
+		receipt, refusal, err := r.applyChangeNow(in.change)
+		if err != nil {
+			return false, err
+		}
+		r.dropIntent(i)
+		r.answer(token, receipt, refusal)
+		return refusal != nil, nil
 	}
 	return false, nil
 }

@@ -127,9 +127,9 @@ func (r *runner) beginCycle(scheduled *chargeOutcome) error {
 	r.s.NextChargeAt = rec.ChargeAt(idx + 1)
 	amount := r.price(r.s.Plan, period.Cycle)
 	if credit := r.s.Credit; credit > 0 && scheduled == nil && r.noDayTwice {
-		// A restart's credit for unused paid days (see resumeRestart) lowers this cycle's
-		// charge; what this cycle cannot take is kept for the next ones, never dropped (the
-		// days it stands for were given back by the paused period).
+		// A restart's credit for unused paid days (see resumeRestart), or a decrease made now
+		// (changenow.go), lowers this cycle's charge; what this cycle cannot take is kept for
+		// the next ones, never dropped (the days it stands for were given back).
 		applied := min(credit, amount)
 		period.Credit, period.CreditFrom = applied, r.s.CreditFrom
 		r.s.Credit = credit - applied
@@ -143,7 +143,9 @@ func (r *runner) beginCycle(scheduled *chargeOutcome) error {
 		return r.chargePartial(period, amount-applied, "cycle after credit")
 	}
 	if credit := r.s.Credit; credit > 0 && scheduled == nil {
-		// A restart's credit for unused paid days (see resumeRestart) lowers this cycle's charge.
+		// A restart's credit for unused paid days (see resumeRestart) lowers this cycle's
+		// charge; before versionNoDayTwice (which versionChangeNow's runs always have), what
+		// this charge could not take was lost.
 		r.s.Credit = 0
 		amount -= min(credit, amount)
 		r.event("credit_applied", "", fmt.Sprintf("%s KRW of unused paid days credited on cycle %d", textfmt.FormatKRW(min(credit, r.s.Plan.Amount)), period.Cycle))

@@ -448,8 +448,22 @@ func (r *runner) onResume(raw json.RawMessage, dryRun bool) (billing.Receipt, in
 func (r *runner) onChangePlan(raw json.RawMessage, dryRun bool) (billing.Receipt, int, error) {
 	var req billing.ChangePlanRequest
 	base := r.nextPlan()
-	if dup, err := r.admit(raw, &req, func() error { return req.Validate(base) }); err != nil || dup {
+	check := func() error {
+		if !r.changeNow && (req.When != "" || req.Consent != nil) {
+			// Before versionChangeNow the payload had neither field (a strict decode refused
+			// them): so it stays for the runs that took the older version.
+			return &billing.InputError{Reason: `malformed payload: json: unknown field "when"`}
+		}
+		if req.When == billing.Now {
+			return req.Validate(r.s.Plan) // an immediate change replaces a pending one
+		}
+		return req.Validate(base)
+	}
+	if dup, err := r.admit(raw, &req, check); err != nil || dup {
 		return r.refusedOrDuplicate(dup, err)
+	}
+	if req.When == billing.Now && r.s.Status != billing.StatusAwaitingRegistration {
+		return r.onChangePlanNow(req, dryRun)
 	}
 	if dryRun {
 		return billing.Receipt{}, -1, nil
@@ -458,6 +472,9 @@ func (r *runner) onChangePlan(raw json.RawMessage, dryRun bool) (billing.Receipt
 	r.dirty = true
 	next := req.Apply(base)
 	r.s.PendingPlan = &next
+	if r.knownRises {
+		r.s.PlanChangedAt = r.now()
+	}
 	r.event("plan_change_requested", "", fmt.Sprintf("from cycle %d: %q %d KRW (tax free %d) %s", r.s.Cycle+1, next.Name, next.Amount, next.TaxFree, req.Reason))
 	if r.s.Cycle == 0 && r.s.Status == billing.StatusAwaitingRegistration {
 		r.s.Plan, r.s.PendingPlan = next, nil

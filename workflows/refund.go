@@ -17,6 +17,8 @@ import (
 // (versionNoDayTwice) is refunded on what it is worth, the rest from the payment the credit came
 // from; without a credit it is the period's paid charge alone, as it always was. The answer is
 // the refund made; drawn from two payments, the first one's record with the total amount.
+// A period an immediate upgrade started (changenow.go) is credited the same way: the part of
+// the previous payment the upgrade netted is its Credit, drawn from that payment.
 func (r *runner) refundForCancel(req billing.CancelRequest) (*billing.RefundRecord, error) {
 	if req.Refund == billing.RefundNone || r.s.CurrentPeriod == nil {
 		return nil, nil

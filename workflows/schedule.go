@@ -67,9 +67,9 @@ func (r *runner) maintainSchedule() (bool, error) {
 		!r.s.NextChargeAt.After(r.now().Add(r.scheduleLead())) || r.noScheduleFor == cycle {
 		return false, nil
 	}
-	if r.noDayTwice && r.s.Credit > 0 {
-		// A cycle that takes a credit is charged through again, at the lower amount
-		// (beginCycle): PortOne's scheduler would charge the full price.
+	if (r.noDayTwice || r.changeNow) && r.s.Credit > 0 {
+		// A cycle that takes a credit (a restart's, or a decrease made now) is charged through
+		// again, at the lower amount (beginCycle): PortOne's scheduler would charge the full price.
 		return false, nil
 	}
 	if r.consentGate && (!r.s.TrialEndsAt.IsZero() || r.risingWithoutConsent(r.s.NextChargeAt, next.Price(cycle))) {

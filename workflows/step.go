@@ -37,6 +37,10 @@ func (r *runner) step() (bool, error) {
 		if d == nil {
 			return false, nil
 		}
+		if r.inDunning() && (r.conversionNotice() || r.updateConsent()) {
+			// A rise after the unpaid cycle is known all the same (versionKnownRises).
+			return true, nil
+		}
 		if r.dueNow(d.NextRetryAt) {
 			_, err := r.retry(true)
 			return true, err
@@ -106,6 +110,10 @@ func (r *runner) nextEvent() (nextEvent, bool) {
 			// would wake the loop at once, for ever.
 			if d.GraceEndsAt.After(r.now()) || d.NextRetryAt.IsZero() {
 				consider(d.GraceEndsAt, fmt.Sprintf("cycle %d grace ends", d.Cycle))
+			}
+			if r.inDunning() {
+				consider(r.conversionNoticeAt(), "7-day notice before the price rises")
+				consider(r.consentOpensAt(), "consent window opens")
 			}
 		}
 	case billing.StatusActive:
@@ -353,6 +361,11 @@ func (r *runner) unusedPaid(now time.Time) int64 {
 		return 0
 	}
 	left := paid.Amount - r.refundedAmount(paid.ImpUID)
+	if r.changeNow {
+		// A period an immediate upgrade started is paid by its charge and the part of the
+		// previous payment the upgrade netted (changenow.go), its credit.
+		left += period.Credit
+	}
 	cp := calendar.Period{Unit: r.s.Plan.Interval.Unit, Start: period.Start, End: period.End, FirstDay: period.FirstDay, LastDay: period.LastDay}
 	return calendar.UnusedRefund(left, cp, now)
 }

@@ -113,6 +113,12 @@ type runner struct {
 	noDayTwice bool
 	// screens is true from versionMoneyScreens on (upsertSearchAttributes, summary, answer).
 	screens bool
+	// knownRises is true from versionKnownRises on (consent.go: knownRise).
+	knownRises bool
+	// earlyConversion is true from versionEarlyConversion on (onEndTrial with a consent).
+	earlyConversion bool
+	// changeNow is true from versionChangeNow on (changenow.go).
+	changeNow bool
 	// made are the current step's events, sealed once the step is over.
 	made []madeEvent
 	// publishRetryAt is when a failed hand-over of pending events is tried again, after
@@ -173,6 +179,9 @@ func newRunner(ctx workflow.Context, raw json.RawMessage) (*runner, error) {
 		r.ceiling = r.compact && r.atLeast(changeAttemptCeiling, versionAttemptCeiling)
 		r.noDayTwice = r.compact && r.atLeast(changeNoDayTwice, versionNoDayTwice)
 		r.screens = r.compact && r.atLeast(changeMoneyScreens, versionMoneyScreens)
+		r.knownRises = r.compact && r.consentGate && r.atLeast(changeKnownRises, versionKnownRises)
+		r.earlyConversion = r.compact && r.consentGate && r.atLeast(changeEarlyConversion, versionEarlyConversion)
+		r.changeNow = r.compact && r.consentGate && r.atLeast(changeChangeNow, versionChangeNow)
 	}
 	var in billing.SubscriptionInput
 	// Decoding JSON into structs is deterministic (maps are walked in sorted order).
@@ -347,6 +356,25 @@ const (
 	// values, and a refunded or ended period no longer shows as paid through.
 	changeMoneyScreens  = "money-screens"
 	versionMoneyScreens = 1
+	// versionKnownRises (issue 20, decided once in every run that has versionCompactCarry and
+	// versionConsentGate): the consent window and the 7-day notice follow the first rise ahead
+	// whose date is known (an introductory price's end several cycles ahead, a plan change during
+	// the introductory cycles), not only a rise at the next charge; every kind of rise gets its
+	// notice (price.rising when it is not a trial's or an introductory price's end); a notice is
+	// labelled late only when the worker was late; a consent sent before its window opens is
+	// told when it opens; a rise that took effect closes its consent saying so.
+	changeKnownRises  = "known-rises"
+	versionKnownRises = 1
+	// versionEarlyConversion (issue 20): end_trial may carry the customer's consent to a
+	// conversion dated now, so a free trial can end early before its consent window opens.
+	changeEarlyConversion  = "early-conversion"
+	versionEarlyConversion = 1
+	// versionChangeNow (issue 20): change_plan with "when": "now" changes the plan at once,
+	// charging the rest of the current period at the new price less the unused part of what was
+	// paid for it (a new, pro-rata cycle), or crediting a decrease to the next charge
+	// (changenow.go).
+	changeChangeNow  = "change-plan-now"
+	versionChangeNow = 1
 )
 
 // continueAsNewOptions moves the next run to the deployment's current build when that changed
@@ -409,6 +437,9 @@ var coveredByBundle = map[string]bundledChange{
 	changeAttemptCeiling:           {versionAttemptCeiling, versionRound3Bundle},
 	changeNoDayTwice:               {versionNoDayTwice, versionRound3Bundle},
 	changeMoneyScreens:             {versionMoneyScreens, versionRound3Bundle},
+	changeKnownRises:               {versionKnownRises, versionRound3Bundle},
+	changeEarlyConversion:          {versionEarlyConversion, versionRound3Bundle},
+	changeChangeNow:                {versionChangeNow, versionRound3Bundle},
 }
 
 // run is the subscription's main loop.
