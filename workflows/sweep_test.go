@@ -29,7 +29,7 @@ import (
 	"github.com/paycycle/paycycle/calendar"
 	"github.com/paycycle/paycycle/portone"
 	"github.com/paycycle/paycycle/portone/portonetest"
-	"github.com/paycycle/paycycle/rulebook"
+	"github.com/paycycle/paycycle/internal/rulebook"
 	"github.com/paycycle/paycycle/workflows"
 )
 
@@ -104,7 +104,7 @@ func TestSweepAgainstTheRulebook(t *testing.T) {
 
 const sweepSub = "sweep-1"
 
-func generate(seed int64) rulebook.Timeline {
+func generate(seed int64) scenario {
 	rng := rand.New(rand.NewPCG(uint64(seed), 0x5eed))
 	pick := func(n int) int { return rng.IntN(n) }
 	chance := func(p float64) bool { return rng.Float64() < p }
@@ -160,11 +160,16 @@ func generate(seed int64) rulebook.Timeline {
 		}
 		in.Dunning = d
 	}
+	// The rulebook reads the input as typed (it fills the README's defaults itself).
+	raw := rulebookInput(in)
 	in.Normalize()
 	if err := in.Validate(); err != nil {
 		panic(fmt.Sprintf("seed %d generated an invalid input: %v", seed, err))
 	}
-	tl := rulebook.Timeline{Start: start, Input: in, Keys: []string{"key-1", "key-2", "key-3"}, Answers: map[rulebook.Attempt]rulebook.Answer{}}
+	if err := rulebook.CheckInput(raw, false); err != nil {
+		panic(fmt.Sprintf("seed %d: billing accepts an input the rulebook refuses: %v", seed, err))
+	}
+	tl := scenario{Start: start, Input: in, Raw: raw, Keys: []string{"key-1", "key-2", "key-3"}, Answers: map[rulebook.Attempt]rulebook.Answer{}}
 	answers := []rulebook.Answer{rulebook.SoftDecline, rulebook.SoftDecline, rulebook.HardDecline, rulebook.UnknownPaid, rulebook.UnknownAbsent}
 	for range pick(9) {
 		tl.Answers[rulebook.Attempt{Cycle: 1 + pick(4), Attempt: 1 + pick(5)}] = answers[pick(len(answers))]
@@ -202,7 +207,7 @@ func generate(seed int64) rulebook.Timeline {
 			continue
 		}
 		used[at] = true
-		m := rulebook.Message{At: at, Update: chance(0.5)}
+		m := sweepMessage{At: at, Update: chance(0.5)}
 		switch pick(11) {
 		case 0:
 			m.Name = billing.MsgCancel
@@ -253,7 +258,7 @@ func generate(seed int64) rulebook.Timeline {
 	sort.SliceStable(tl.Messages, func(a, b int) bool { return tl.Messages[a].At.Before(tl.Messages[b].At) })
 	// The scenario ends with a cancel, so every run closes.
 	tl.End = end
-	tl.Messages = append(tl.Messages, rulebook.Message{At: end, Name: billing.MsgCancel, Cancel: &billing.CancelRequest{When: billing.Now, Reason: "sweep over"}})
+	tl.Messages = append(tl.Messages, sweepMessage{At: end, Name: billing.MsgCancel, Cancel: &billing.CancelRequest{When: billing.Now, Reason: "sweep over"}})
 	return tl
 }
 
@@ -278,13 +283,13 @@ func (c *swappableClock) set(f func() time.Time) {
 }
 
 // runAndCompare runs tl through the real workflow and returns "" or what went wrong.
-func runAndCompare(tl rulebook.Timeline) (problem string) {
+func runAndCompare(tl scenario) (problem string) {
 	defer func() {
 		if p := recover(); p != nil {
 			problem = fmt.Sprintf("panic: %v", p)
 		}
 	}()
-	want := onlyUpdateRefusals(tl, rulebook.Run(tl))
+	want := onlyUpdateRefusals(tl, rulebook.Run(tl.rulebook()))
 	got, invariants := runWorkflow(tl)
 	if invariants != "" {
 		return invariants
@@ -296,7 +301,7 @@ func runAndCompare(tl rulebook.Timeline) (problem string) {
 	// A message at exactly a due instant may also meet the due action first (see DueFirst).
 	dueFirst := tl
 	dueFirst.DueFirst = true
-	if slices.Equal(onlyUpdateRefusals(tl, rulebook.Run(dueFirst)).Summary(), g) {
+	if slices.Equal(onlyUpdateRefusals(tl, rulebook.Run(dueFirst.rulebook())).Summary(), g) {
 		return ""
 	}
 	return "rulebook and workflow differ:\n" + diffLines(w, g)
@@ -323,7 +328,7 @@ func diffLines(want, got []string) string {
 
 // runWorkflow runs the timeline and reads what really happened from the emulator's ledger and
 // the workflow's state. It returns a non-empty string when a money invariant broke.
-func runWorkflow(tl rulebook.Timeline) (rulebook.Result, string) {
+func runWorkflow(tl scenario) (rulebook.Result, string) {
 	clk := &swappableClock{now: func() time.Time { return tl.Start }}
 	emu := portonetest.New(portonetest.Options{Clock: clk})
 	defer emu.Close()
@@ -334,7 +339,7 @@ func runWorkflow(tl rulebook.Timeline) (rulebook.Result, string) {
 	// Messages sent while a charge is in flight go out when PortOne receives that charge.
 	var envMu sync.Mutex
 	var current *testsuite.TestWorkflowEnvironment
-	during := map[string][]rulebook.Message{}
+	during := map[string][]sweepMessage{}
 	for _, m := range tl.Messages {
 		if m.During != nil {
 			during[uid(*m.During)] = append(during[uid(*m.During)], m)
@@ -572,7 +577,7 @@ func asContinueAsNew(err error, target **workflow.ContinueAsNewError) bool {
 	return false
 }
 
-func payload(m rulebook.Message) any {
+func payload(m sweepMessage) any {
 	switch {
 	case m.Cancel != nil:
 		return *m.Cancel
@@ -591,7 +596,7 @@ func payload(m rulebook.Message) any {
 }
 
 // fromLedger builds the result as PortOne recorded it and checks the money invariants.
-func fromLedger(tl rulebook.Timeline, ledger []portonetest.LedgerEntry, st billing.State, updates map[int]*updateResult) (rulebook.Result, string) {
+func fromLedger(tl scenario, ledger []portonetest.LedgerEntry, st billing.State, updates map[int]*updateResult) (rulebook.Result, string) {
 	var res rulebook.Result
 	records := map[string]billing.ChargeRecord{}
 	for _, c := range st.Charges {
@@ -647,10 +652,10 @@ func fromLedger(tl rulebook.Timeline, ledger []portonetest.LedgerEntry, st billi
 			return res, fmt.Sprintf("%s: tax_free refunded %d of %d", le.MerchantUID, tfRefunded, le.TaxFree)
 		}
 		res.Charges = append(res.Charges, rulebook.Charge{At: le.CreatedAt, Cycle: parsed.Charge.Cycle, Attempt: parsed.Charge.Attempt,
-			Customer: le.CustomerUID, Amount: le.Amount, TaxFree: le.TaxFree, NaverUseCfm: le.NaverUseCfm, Outcome: outcome})
+			Customer: le.CustomerUID, Amount: le.Amount, TaxFree: le.TaxFree, NaverUseCfm: le.NaverUseCfm, Outcome: rulebook.Outcome(outcome)})
 	}
 	sort.SliceStable(res.Refunds, func(a, b int) bool { return res.Refunds[a].At.Before(res.Refunds[b].At) })
-	res.Status = st.Status
+	res.Status = rulebook.Status(st.Status)
 	for i, u := range updates {
 		if u.rejected != nil || u.err != nil {
 			res.Refused = append(res.Refused, i)
@@ -661,7 +666,7 @@ func fromLedger(tl rulebook.Timeline, ledger []portonetest.LedgerEntry, st billi
 
 // onlyUpdateRefusals keeps the refusals that are compared: those of updates sent at an instant.
 // A refused signal has no one to tell (it is in the audit trail).
-func onlyUpdateRefusals(tl rulebook.Timeline, r rulebook.Result) rulebook.Result {
+func onlyUpdateRefusals(tl scenario, r rulebook.Result) rulebook.Result {
 	var keep []int
 	for _, i := range r.Refused {
 		if tl.Messages[i].Update && tl.Messages[i].During == nil {
@@ -674,9 +679,9 @@ func onlyUpdateRefusals(tl rulebook.Timeline, r rulebook.Result) rulebook.Result
 
 // shrink removes messages and bank answers while the timeline still fails the same way, so the
 // failure is reported on the smallest timeline that shows it (bounded: a few passes).
-func shrink(tl rulebook.Timeline, problem string) rulebook.Timeline {
+func shrink(tl scenario, problem string) scenario {
 	kind := strings.SplitN(problem, "\n", 2)[0]
-	fails := func(c rulebook.Timeline) bool {
+	fails := func(c scenario) bool {
 		p := runAndCompare(c)
 		return p != "" && strings.SplitN(p, "\n", 2)[0] == kind
 	}
@@ -709,7 +714,7 @@ func shrink(tl rulebook.Timeline, problem string) rulebook.Timeline {
 	return tl
 }
 
-func describe(tl rulebook.Timeline) string {
+func describe(tl scenario) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "  start %s KST\n  plan %s\n  dunning %s\n  first_charge %s\n", tl.Start.In(calendar.Seoul).Format("2006-01-02 15:04:05"),
 		mustJSON(tl.Input.Plan), mustJSON(tl.Input.Dunning), tl.Input.FirstCharge)
@@ -727,7 +732,7 @@ func describe(tl rulebook.Timeline) string {
 		}
 		fmt.Fprintf(&b, "  [%d] %s %s %s %s\n", i, at, how, m.Name, mustJSON(payload(m)))
 	}
-	want := onlyUpdateRefusals(tl, rulebook.Run(tl))
+	want := onlyUpdateRefusals(tl, rulebook.Run(tl.rulebook()))
 	fmt.Fprintf(&b, "  rulebook says:\n    %s\n", strings.Join(want.Summary(), "\n    "))
 	return b.String()
 }
