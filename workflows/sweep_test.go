@@ -27,9 +27,9 @@ import (
 	"github.com/paycycle/paycycle/activities"
 	"github.com/paycycle/paycycle/billing"
 	"github.com/paycycle/paycycle/calendar"
+	"github.com/paycycle/paycycle/internal/rulebook"
 	"github.com/paycycle/paycycle/portone"
 	"github.com/paycycle/paycycle/portone/portonetest"
-	"github.com/paycycle/paycycle/internal/rulebook"
 	"github.com/paycycle/paycycle/workflows"
 )
 
@@ -64,7 +64,8 @@ func TestSweepAgainstTheRulebook(t *testing.T) {
 	began := time.Now()
 	var done, failed atomic.Int64
 	var mu sync.Mutex
-	var firstFailure string
+	var firstFailure, firstKnown string
+	knownCount := 0
 	seeds := make(chan int64)
 	var wg sync.WaitGroup
 	for range workers {
@@ -73,7 +74,16 @@ func TestSweepAgainstTheRulebook(t *testing.T) {
 			defer wg.Done()
 			for seed := range seeds {
 				tl := generate(seed)
-				if problem := runAndCompare(tl); problem != "" {
+				problem, known := runAndCompare(tl)
+				if known != "" {
+					mu.Lock()
+					knownCount++
+					if firstKnown == "" {
+						firstKnown = fmt.Sprintf("seed %d: %s", seed, known)
+					}
+					mu.Unlock()
+				}
+				if problem != "" {
 					failed.Add(1)
 					mu.Lock()
 					if firstFailure == "" {
@@ -95,6 +105,9 @@ func TestSweepAgainstTheRulebook(t *testing.T) {
 	wg.Wait()
 	t.Logf("sweep: %d timelines in %s (%.1f/s), %d failed", done.Load(), time.Since(began).Round(time.Millisecond),
 		float64(done.Load())/time.Since(began).Seconds(), failed.Load())
+	if knownCount > 0 {
+		t.Logf("sweep: %d resume-restart timelines pay a day twice (issue 20 item 3, reported only while reportRestartDoubleDayOnly is true); first: %s", knownCount, firstKnown)
+	}
 	if firstFailure != "" {
 		t.Fatalf("the workflow disagrees with the rulebook or breaks a money invariant (replay: SWEEP_SEED=<seed> SWEEP_N=1 go test ./workflows/ -run TestSweep)\n%s", firstFailure)
 	}
@@ -108,19 +121,22 @@ func generate(seed int64) scenario {
 	rng := rand.New(rand.NewPCG(uint64(seed), 0x5eed))
 	pick := func(n int) int { return rng.IntN(n) }
 	chance := func(p float64) bool { return rng.Float64() < p }
-	start := time.Date(2025, time.Month(1+pick(12)), 1+pick(28), pick(24), pick(60), 0, 0, calendar.Seoul)
+	// 2025 to 2028: common years and a leap year (Feb 29, 2028) for the clamps to meet.
+	start := time.Date(2025+pick(4), time.Month(1+pick(12)), 1+pick(28), pick(24), pick(60), 0, 0, calendar.Seoul)
 	amount := int64(1000 + 10*pick(9000))
 	plan := billing.Plan{Name: "Sweep", Amount: amount, Interval: calendar.Interval{Unit: calendar.Month, Count: 1}}
-	switch pick(6) {
+	switch pick(7) {
 	case 0:
 		plan.Interval = calendar.Interval{Unit: calendar.Week, Count: 1 + pick(2)}
 	case 1:
 		plan.Interval = calendar.Interval{Unit: calendar.Day, Count: 10 + pick(20)}
+	case 2:
+		plan.Interval = calendar.Interval{Unit: calendar.Year, Count: 1}
 	}
 	if chance(0.3) {
 		plan.TaxFree = amount * int64(1+pick(9)) / 10
 	}
-	if plan.Interval.Unit == calendar.Month && chance(0.4) {
+	if (plan.Interval.Unit == calendar.Month || plan.Interval.Unit == calendar.Year) && chance(0.4) {
 		plan.AnchorDay = billing.AnchorDay(1 + pick(31))
 	}
 	if chance(0.3) {
@@ -208,7 +224,7 @@ func generate(seed int64) scenario {
 		}
 		used[at] = true
 		m := sweepMessage{At: at, Update: chance(0.5)}
-		switch pick(11) {
+		switch pick(12) {
 		case 0:
 			m.Name = billing.MsgCancel
 			c := billing.CancelRequest{Reason: "고객 요청", Requester: billing.RequesterCustomer}
@@ -252,6 +268,8 @@ func generate(seed int64) scenario {
 			m.Name, m.Update = billing.MsgCancel, false
 			m.During = &rulebook.Attempt{Cycle: 1 + pick(4), Attempt: 1 + pick(2)}
 			m.Cancel = &billing.CancelRequest{When: billing.Now, Refund: []billing.RefundPolicy{billing.RefundNone, billing.RefundProrata, billing.RefundFull}[pick(3)], Reason: "중도 해지"}
+		case 11:
+			malformed(&m, pick(9), plan.Amount)
 		}
 		tl.Messages = append(tl.Messages, m)
 	}
@@ -260,6 +278,33 @@ func generate(seed int64) scenario {
 	tl.End = end
 	tl.Messages = append(tl.Messages, sweepMessage{At: end, Name: billing.MsgCancel, Cancel: &billing.CancelRequest{When: billing.Now, Reason: "sweep over"}})
 	return tl
+}
+
+// malformed makes m a message every subscription refuses whatever its state (the README's
+// message table): a missing reason, a refund at period end, a misspelt word, a plan change that
+// changes nothing or breaks the plan's bounds, no customer_uid.
+func malformed(m *sweepMessage, kind int, amount int64) {
+	switch kind {
+	case 0:
+		m.Name, m.Cancel = billing.MsgCancel, &billing.CancelRequest{When: billing.Now, Reason: "  "}
+	case 1:
+		m.Name, m.Cancel = billing.MsgCancel, &billing.CancelRequest{When: billing.AtPeriodEnd, Refund: billing.RefundProrata, Reason: "고객 요청"}
+	case 2:
+		m.Name, m.Cancel = billing.MsgCancel, &billing.CancelRequest{When: billing.Now, Refund: "half", Reason: "고객 요청"}
+	case 3:
+		m.Name, m.Pause = billing.MsgPause, &billing.PauseRequest{When: "tomorrow", Reason: "휴가"}
+	case 4:
+		m.Name, m.Resume = billing.MsgResume, &billing.ResumeRequest{Anchor: "restrat"}
+	case 5:
+		m.Name, m.ChangePlan = billing.MsgChangePlan, &billing.ChangePlanRequest{Reason: "nothing"}
+	case 6:
+		tf := amount + 10
+		m.Name, m.ChangePlan = billing.MsgChangePlan, &billing.ChangePlanRequest{TaxFree: &tf, Reason: "tax_free above the amount"}
+	case 7:
+		m.Name, m.ChangePlan = billing.MsgChangePlan, &billing.ChangePlanRequest{Amount: 5, Reason: "below NaverPay's minimum"}
+	default:
+		m.Name, m.Replace = billing.MsgReplaceBillingKey, &billing.ReplaceBillingKeyRequest{CustomerUID: " "}
+	}
 }
 
 // ---- running one timeline ----
@@ -282,8 +327,9 @@ func (c *swappableClock) set(f func() time.Time) {
 	c.now = f
 }
 
-// runAndCompare runs tl through the real workflow and returns "" or what went wrong.
-func runAndCompare(tl scenario) (problem string) {
+// runAndCompare runs tl through the real workflow and returns "" or what went wrong. known is
+// a broken invariant the sweep only reports (see reportRestartDoubleDayOnly).
+func runAndCompare(tl scenario) (problem, known string) {
 	defer func() {
 		if p := recover(); p != nil {
 			problem = fmt.Sprintf("panic: %v", p)
@@ -292,19 +338,27 @@ func runAndCompare(tl scenario) (problem string) {
 	want := onlyUpdateRefusals(tl, rulebook.Run(tl.rulebook()))
 	got, invariants := runWorkflow(tl)
 	if invariants != "" {
-		return invariants
+		return invariants, ""
 	}
 	w, g := want.Summary(), got.Summary()
-	if slices.Equal(w, g) {
-		return ""
+	if !slices.Equal(w, g) {
+		// A message at exactly a due instant may also meet the due action first (see DueFirst).
+		dueFirst := tl
+		dueFirst.DueFirst = true
+		want = onlyUpdateRefusals(tl, rulebook.Run(dueFirst.rulebook()))
+		if !slices.Equal(want.Summary(), g) {
+			return "rulebook and workflow differ:\n" + diffLines(w, g), ""
+		}
 	}
-	// A message at exactly a due instant may also meet the due action first (see DueFirst).
-	dueFirst := tl
-	dueFirst.DueFirst = true
-	if slices.Equal(onlyUpdateRefusals(tl, rulebook.Run(dueFirst.rulebook())).Summary(), g) {
-		return ""
+	// The charges agree; the days they pay for come from PortOne's ledger and the periods the
+	// rules bill.
+	if p := noDayPaidTwice(got, want.Periods); p != "" {
+		if reportRestartDoubleDayOnly && tl.restarts() {
+			return "", p
+		}
+		return p, ""
 	}
-	return "rulebook and workflow differ:\n" + diffLines(w, g)
+	return "", ""
 }
 
 func diffLines(want, got []string) string {
@@ -682,7 +736,7 @@ func onlyUpdateRefusals(tl scenario, r rulebook.Result) rulebook.Result {
 func shrink(tl scenario, problem string) scenario {
 	kind := strings.SplitN(problem, "\n", 2)[0]
 	fails := func(c scenario) bool {
-		p := runAndCompare(c)
+		p, _ := runAndCompare(c)
 		return p != "" && strings.SplitN(p, "\n", 2)[0] == kind
 	}
 	for pass := 0; pass < 3; pass++ {

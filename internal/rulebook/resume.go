@@ -1,7 +1,5 @@
 package rulebook
 
-
-
 // resume ends a pause, by the README's resume rules.
 func (s *sim) resume(anchor string) {
 	s.pause = nil
@@ -59,4 +57,3 @@ func (s *sim) resumeKeep() {
 	rest := span{cycle: s.cycle + 1, start: s.now, end: s.cal.at(i + 1), first: today, last: next.AddDays(-1)}
 	s.partial(rest, stubAmount(s.plan.Amount, today, next, full), full.days())
 }
-
