@@ -53,6 +53,11 @@ func sweepEnv(name string, def int64) int64 {
 }
 
 func TestSweepAgainstTheRulebook(t *testing.T) {
+	// The rulebook keeps its own copy of how long a charge whose answer was lost stays in flight.
+	if rulebook.ActivityRetryInterval != workflows.ChargeRetryInitialInterval {
+		t.Fatalf("rulebook.ActivityRetryInterval is %s, the charge activity's first retry interval %s: update the rulebook",
+			rulebook.ActivityRetryInterval, workflows.ChargeRetryInitialInterval)
+	}
 	n := sweepEnv("SWEEP_N", defaultSweepTimelines)
 	if testing.Short() {
 		n = min(n, 100)
