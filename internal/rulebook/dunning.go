@@ -61,3 +61,18 @@ func (s *sim) finalAction() {
 	}
 	s.cancelNow(Cancel{When: Now, Refund: RefundNone, Requester: Admin})
 }
+
+// replaceKey switches to a verified key, deletes the old one unless told not to, and retries an
+// unpaid cycle at once.
+func (s *sim) replaceKey(req ReplaceKey) {
+	old := s.customer
+	s.customer = req.Customer
+	if (req.DeleteOld == nil || *req.DeleteOld) && old != req.Customer {
+		delete(s.keys, old)
+	}
+	if s.dunning != nil && (s.status == PastDue || s.status == PaymentMethodRequired) {
+		s.dunning.hard = false
+		s.status = PastDue
+		s.retry()
+	}
+}

@@ -1,9 +1,70 @@
 package rulebook
 
-import (
-	"sort"
-	"time"
-)
+import "sort"
+
+// messageRule is everything the rules say about one message. A new message is one rule in
+// messageRules, its functions in the file of its concern.
+type messageRule struct {
+	// malformed names the faulty field of a payload refused whatever the state, or "" (validity.go).
+	malformed func(m Message, base Plan) string
+	// refused reports that there is nothing for a well-formed message to act on (validity.go).
+	refused func(s *sim, m Message) bool
+	// apply does what an accepted message asks.
+	apply func(s *sim, m Message)
+	// deferred reports whether the workflow carries the message out in its main loop, so that
+	// one arriving while a charge is in flight waits for the charge to settle; the others take
+	// effect on arrival. nil: never deferred.
+	deferred func(s *sim, m Message) bool
+	// carryOut does a deferred message once the charge settled, and reports whether it was
+	// accepted then; order is its place in the main loop.
+	carryOut func(s *sim, m Message) bool
+	order    int
+}
+
+// messageRules are the messages of the README's table (set in init: replace_billing_key's
+// carryOut admits the message again through accept, which reads the table).
+var messageRules map[string]messageRule
+
+func init() {
+	messageRules = map[string]messageRule{
+		MsgCancel: {malformed: cancelProblem, refused: never, apply: applyCancel, order: 0,
+			deferred: func(s *sim, m Message) bool { return m.Cancel.When == Now || s.status == Paused },
+			carryOut: func(s *sim, m Message) bool { s.cancelNow(*m.Cancel); return true }},
+		MsgUndoCancel: {malformed: undoProblem, refused: nothingToUndo,
+			apply: func(s *sim, _ Message) { s.cancelAt = nil }},
+		MsgPause: {malformed: pauseProblem, refused: cannotPause, apply: applyPause, order: 2,
+			deferred: func(_ *sim, m Message) bool { return m.Pause.When == Now },
+			carryOut: func(s *sim, m Message) bool {
+				if s.status == Active {
+					s.pauseNow(m.Pause.ResumeAt)
+				}
+				return true
+			}},
+		MsgResume: {malformed: resumeProblem, refused: nothingToResume, apply: applyResume, order: 3,
+			deferred: func(s *sim, _ Message) bool { return s.status == Paused },
+			carryOut: func(s *sim, m Message) bool {
+				if s.status == Paused {
+					s.resume(m.Resume.Anchor)
+				}
+				return true
+			}},
+		MsgChangePlan: {malformed: changePlanProblem, refused: never,
+			apply: func(s *sim, m Message) { p := applyChange(s.base(), *m.ChangePlan); s.pendingPlan = &p }}, // from the next cycle
+		MsgReplaceKey: {malformed: replaceKeyProblem, refused: keyNotRegistered, order: 1,
+			apply:    func(s *sim, m Message) { s.replaceKey(*m.Replace) },
+			deferred: func(*sim, Message) bool { return true },
+			carryOut: func(s *sim, m Message) bool { return s.accept(m) }}, // verified again once the charge settled
+		MsgChargeNow: {malformed: noPayload, refused: nothingDue, order: 4,
+			apply:    func(s *sim, _ Message) { s.retry() },
+			deferred: func(*sim, Message) bool { return true },
+			carryOut: func(s *sim, _ Message) bool {
+				if s.status == PastDue && s.dunning != nil {
+					s.retry()
+				}
+				return true
+			}},
+	}
+}
 
 // message applies message i, or records its refusal.
 func (s *sim) message(i int, m Message) {
@@ -21,153 +82,79 @@ func (s *sim) base() Plan {
 }
 
 // accept applies m and reports whether the subscription accepted it: nothing is accepted after
-// the end, a malformed payload is refused whatever the state (validity.go), and a well-formed
-// one when there is nothing for it to act on.
+// the end or under an unknown name, a malformed payload is refused whatever the state, and a
+// well-formed one when there is nothing for it to act on.
 func (s *sim) accept(m Message) bool {
-	if s.status.ended() || payloadProblem(m, s.base()) != "" || s.refusedInState(m) {
+	r, known := messageRules[m.Name]
+	if s.status.ended() || !known || r.malformed(m, s.base()) != "" || r.refused(s, m) {
 		return false
 	}
-	switch m.Name {
-	case MsgCancel:
-		req := *m.Cancel
-		if req.When == Now || s.status == Paused {
-			s.cancelNow(req)
-		} else if s.cancelAt == nil {
-			s.cancelAt = &req
-		}
-	case MsgUndoCancel:
-		s.cancelAt = nil
-	case MsgPause:
-		if m.Pause.When == Now {
-			s.pauseNow(m.Pause.ResumeAt)
-		} else {
-			s.pause = &pauseState{pending: true, resumeAt: m.Pause.ResumeAt}
-		}
-	case MsgResume:
-		if s.status != Paused {
-			s.pause = nil // withdraws the pause asked for the period's end
-		} else {
-			s.resume(m.Resume.Anchor)
-		}
-	case MsgChangePlan:
-		p := applyChange(s.base(), *m.ChangePlan)
-		s.pendingPlan = &p // from the next cycle
-	case MsgReplaceKey:
-		s.replaceKey(*m.Replace)
-	case MsgChargeNow:
-		s.retry()
-	}
+	r.apply(s, m)
 	return true
 }
 
-// pauseNow stops billing at once until resumed (at resumeAt when set).
-func (s *sim) pauseNow(resumeAt time.Time) {
-	s.pause = &pauseState{resumeAt: resumeAt}
-	s.nextCharge = time.Time{}
-	s.status = Paused
+// deferred reports whether m, arriving now, waits for a charge in flight to settle.
+func (s *sim) deferred(m Message) bool {
+	r, known := messageRules[m.Name]
+	return known && r.deferred != nil && r.malformed(m, s.base()) == "" && r.deferred(s, m)
 }
-
-// replaceKey switches to a verified key, deletes the old one unless told not to, and retries an
-// unpaid cycle at once.
-func (s *sim) replaceKey(req ReplaceKey) {
-	old := s.customer
-	s.customer = req.Customer
-	if (req.DeleteOld == nil || *req.DeleteOld) && old != req.Customer {
-		delete(s.keys, old)
-	}
-	if s.dunning != nil && (s.status == PastDue || s.status == PaymentMethodRequired) {
-		s.dunning.hard = false
-		s.status = PastDue
-		s.retry()
-	}
-}
-
-// isIntent reports whether the workflow carries m out in its main loop (rather than on arrival).
-func (s *sim) isIntent(m Message) bool {
-	switch m.Name {
-	case MsgCancel:
-		return m.Cancel != nil && (m.Cancel.When == Now || s.status == Paused)
-	case MsgPause:
-		return m.Pause != nil && m.Pause.When == Now
-	case MsgResume:
-		return s.status == Paused
-	case MsgReplaceKey, MsgChargeNow:
-		return true
-	}
-	return false
-}
-
-// record does what an admitted message that only records something asks.
-func (s *sim) record(m Message) {
-	switch m.Name {
-	case MsgCancel:
-		if s.cancelAt == nil {
-			req := *m.Cancel
-			s.cancelAt = &req
-		}
-	case MsgPause:
-		s.pause = &pauseState{pending: true, resumeAt: m.Pause.ResumeAt}
-	case MsgResume:
-		s.pause = nil
-	case MsgChangePlan:
-		p := applyChange(s.base(), *m.ChangePlan)
-		s.pendingPlan = &p
-	case MsgUndoCancel:
-		s.cancelAt = nil
-	}
-}
-
-// intentOrder is the order in which the workflow's main loop carries out what waited for a
-// charge in flight.
-var intentOrder = map[string]int{MsgCancel: 0, MsgReplaceKey: 1, MsgPause: 2, MsgResume: 3, MsgChargeNow: 4}
 
 // settleInFlight handles the messages that arrived while a charge was in flight, as the
 // workflow does: each is admitted against the state it met (before), those that only record
 // something (a cancel or pause at period end, a plan change, an undo, withdrawing a pending
-// pause) take effect on arrival, and the commands the main loop carries out run once the charge
-// settled, in the loop's order (cancel, new key, pause, resume, charge now); once the
-// subscription has ended, the rest is refused.
+// pause) take effect on arrival, and the others run once the charge settled, in the main loop's
+// order (cancel, new key, pause, resume, charge now); once the subscription has ended, the rest
+// is refused.
 func (s *sim) settleInFlight(msgs []int, before *sim) {
-	var intents []int
+	var waiting []int
 	for _, i := range msgs {
 		m := s.tl.Messages[i]
-		intent := before.isIntent(m)
+		wait := before.deferred(m)
 		if !before.accept(m) {
 			s.res.Refused = append(s.res.Refused, i)
 			continue
 		}
-		if intent {
-			intents = append(intents, i)
+		if wait {
+			waiting = append(waiting, i)
 		} else {
-			s.record(m)
+			messageRules[m.Name].apply(s, m)
 		}
 	}
-	sort.SliceStable(intents, func(x, y int) bool {
-		return intentOrder[s.tl.Messages[intents[x]].Name] < intentOrder[s.tl.Messages[intents[y]].Name]
+	sort.SliceStable(waiting, func(x, y int) bool {
+		return messageRules[s.tl.Messages[waiting[x]].Name].order < messageRules[s.tl.Messages[waiting[y]].Name].order
 	})
-	for _, i := range intents {
+	for _, i := range waiting {
 		m := s.tl.Messages[i]
-		switch {
-		case s.status.ended():
+		if s.status.ended() || !messageRules[m.Name].carryOut(s, m) {
 			s.res.Refused = append(s.res.Refused, i)
-		case m.Name == MsgCancel:
-			s.cancelNow(*m.Cancel)
-		case m.Name == MsgReplaceKey:
-			if !s.accept(m) {
-				s.res.Refused = append(s.res.Refused, i)
-			}
-		case m.Name == MsgPause:
-			if s.status == Active {
-				s.pauseNow(m.Pause.ResumeAt)
-			}
-		case m.Name == MsgResume:
-			if s.status == Paused {
-				s.resume(m.Resume.Anchor)
-			}
-		case m.Name == MsgChargeNow:
-			if s.status == PastDue && s.dunning != nil {
-				s.retry()
-			}
 		}
+	}
+}
+
+// applyCancel ends now (asked, or while paused) or at the period's end.
+func applyCancel(s *sim, m Message) {
+	req := *m.Cancel
+	if req.When == Now || s.status == Paused {
+		s.cancelNow(req)
+	} else if s.cancelAt == nil {
+		s.cancelAt = &req
+	}
+}
+
+// applyPause pauses now or at the period's end.
+func applyPause(s *sim, m Message) {
+	if m.Pause.When == Now {
+		s.pauseNow(m.Pause.ResumeAt)
+	} else {
+		s.pause = &pauseState{pending: true, resumeAt: m.Pause.ResumeAt}
+	}
+}
+
+// applyResume withdraws a pause asked for the period's end, or ends the pause.
+func applyResume(s *sim, m Message) {
+	if s.status != Paused {
+		s.pause = nil
+	} else {
+		s.resume(m.Resume.Anchor)
 	}
 }

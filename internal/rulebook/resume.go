@@ -1,5 +1,14 @@
 package rulebook
 
+import "time"
+
+// pauseNow stops billing at once until resumed (at resumeAt when set).
+func (s *sim) pauseNow(resumeAt time.Time) {
+	s.pause = &pauseState{resumeAt: resumeAt}
+	s.nextCharge = time.Time{}
+	s.status = Paused
+}
+
 // resume ends a pause, by the README's resume rules.
 func (s *sim) resume(anchor string) {
 	s.pause = nil

@@ -92,69 +92,81 @@ func oneOf(v string, words ...string) bool {
 	return false
 }
 
-// payloadProblem names what makes a message malformed whatever the subscription's state (the
-// README's message table), or "". base is the plan a change_plan would change.
-func payloadProblem(m Message, base Plan) string {
-	switch m.Name {
-	case MsgCancel:
-		c := m.Cancel
-		switch {
-		case c == nil:
-			return "payload"
-		case !oneOf(c.When, PeriodEnd, Now):
-			return "when"
-		case !oneOf(c.Requester, Customer, Admin):
-			return "requester"
-		case !oneOf(c.Refund, RefundNone, RefundProrata, RefundFull):
-			return "refund"
-		case c.When != Now && c.Refund != "" && c.Refund != RefundNone:
-			return "refund" // a refund needs when "now"
-		case strings.TrimSpace(c.Reason) == "":
-			return "reason" // NaverPay's review needs it
-		}
-	case MsgPause:
-		switch {
-		case m.Pause == nil:
-			return "payload"
-		case !oneOf(m.Pause.When, PeriodEnd, Now):
-			return "when"
-		}
-	case MsgResume:
-		switch {
-		case m.Resume == nil:
-			return "payload"
-		case !oneOf(m.Resume.Anchor, Keep, Restart):
-			return "anchor"
-		}
-	case MsgChangePlan:
-		c := m.ChangePlan
-		if c == nil {
-			return "payload"
-		}
-		if c.Name == "" && c.Amount == 0 && c.TaxFree == nil {
-			return "payload" // nothing to change
-		}
-		next := applyChange(base, *c)
-		switch {
-		case next.Amount < minAmount || next.Amount > maxAmount:
-			return "amount"
-		case next.TaxFree < 0 || next.TaxFree > next.Amount:
-			return "tax_free"
-		}
-	case MsgReplaceKey:
-		if m.Replace == nil || strings.TrimSpace(m.Replace.Customer) == "" {
-			return "customer_uid"
-		}
-	case MsgUndoCancel:
-		if m.Undo == nil {
-			return "payload"
-		}
-	case MsgChargeNow:
-	default:
-		return "name"
+// The payload rules, per message (the README's message table): each names the faulty field of a
+// message that is malformed whatever the subscription's state, or says "". A missing (null)
+// payload is malformed for every message that has one.
+
+func cancelProblem(m Message, _ Plan) string {
+	c := m.Cancel
+	switch {
+	case c == nil:
+		return "payload"
+	case !oneOf(c.When, PeriodEnd, Now):
+		return "when"
+	case !oneOf(c.Requester, Customer, Admin):
+		return "requester"
+	case !oneOf(c.Refund, RefundNone, RefundProrata, RefundFull):
+		return "refund"
+	case c.When != Now && c.Refund != "" && c.Refund != RefundNone:
+		return "refund" // a refund needs when "now"
+	case strings.TrimSpace(c.Reason) == "":
+		return "reason" // NaverPay's review needs it
 	}
 	return ""
 }
+
+func undoProblem(m Message, _ Plan) string {
+	if m.Undo == nil {
+		return "payload"
+	}
+	return ""
+}
+
+func pauseProblem(m Message, _ Plan) string {
+	switch {
+	case m.Pause == nil:
+		return "payload"
+	case !oneOf(m.Pause.When, PeriodEnd, Now):
+		return "when"
+	}
+	return ""
+}
+
+func resumeProblem(m Message, _ Plan) string {
+	switch {
+	case m.Resume == nil:
+		return "payload"
+	case !oneOf(m.Resume.Anchor, Keep, Restart):
+		return "anchor"
+	}
+	return ""
+}
+
+// changePlanProblem: something must change, and the plan it makes keeps the input's bounds.
+func changePlanProblem(m Message, base Plan) string {
+	c := m.ChangePlan
+	if c == nil || (c.Name == "" && c.Amount == 0 && c.TaxFree == nil) {
+		return "payload"
+	}
+	next := applyChange(base, *c)
+	switch {
+	case next.Amount < minAmount || next.Amount > maxAmount:
+		return "amount"
+	case next.TaxFree < 0 || next.TaxFree > next.Amount:
+		return "tax_free"
+	}
+	return ""
+}
+
+func replaceKeyProblem(m Message, _ Plan) string {
+	if m.Replace == nil || strings.TrimSpace(m.Replace.Customer) == "" {
+		return "customer_uid"
+	}
+	return ""
+}
+
+// noPayload is the rule of a message without a payload (charge_now).
+func noPayload(Message, Plan) string { return "" }
 
 // applyChange is the plan a change_plan makes: omitted fields unchanged.
 func applyChange(p Plan, c ChangePlan) Plan {
@@ -167,23 +179,28 @@ func applyChange(p Plan, c ChangePlan) Plan {
 	return p
 }
 
-// refusedInState reports whether a well-formed message is refused in the subscription's state:
-// there is nothing for it to act on.
-func (s *sim) refusedInState(m Message) bool {
-	switch m.Name {
-	case MsgUndoCancel:
-		return s.cancelAt == nil // nothing to undo
-	case MsgPause:
-		// Only an active subscription pauses, once; an automatic resume must lie ahead.
-		return s.status != Active || (s.pause != nil && s.pause.pending) ||
-			(!m.Pause.ResumeAt.IsZero() && !m.Pause.ResumeAt.After(s.now))
-	case MsgResume:
-		// Withdraws a pending pause, or ends a pause.
-		return s.status != Paused && (s.pause == nil || !s.pause.pending)
-	case MsgReplaceKey:
-		return !s.keys[m.Replace.Customer] // verified at PortOne first
-	case MsgChargeNow:
-		return s.status != PastDue || s.dunning == nil // nothing is due
-	}
-	return false
+// The state rules, per message: a well-formed message is refused when there is nothing for it
+// to act on.
+
+// nothingToUndo: undo_cancel needs a pending cancel.
+func nothingToUndo(s *sim, _ Message) bool { return s.cancelAt == nil }
+
+// cannotPause: only an active subscription pauses, once; an automatic resume must lie ahead.
+func cannotPause(s *sim, m Message) bool {
+	return s.status != Active || (s.pause != nil && s.pause.pending) ||
+		(!m.Pause.ResumeAt.IsZero() && !m.Pause.ResumeAt.After(s.now))
 }
+
+// nothingToResume: resume withdraws a pending pause, or ends a pause.
+func nothingToResume(s *sim, _ Message) bool {
+	return s.status != Paused && (s.pause == nil || !s.pause.pending)
+}
+
+// keyNotRegistered: a new key is verified at PortOne first.
+func keyNotRegistered(s *sim, m Message) bool { return !s.keys[m.Replace.Customer] }
+
+// nothingDue: charge_now retries an unpaid cycle.
+func nothingDue(s *sim, _ Message) bool { return s.status != PastDue || s.dunning == nil }
+
+// never is the state rule of a message every state admits.
+func never(*sim, Message) bool { return false }
