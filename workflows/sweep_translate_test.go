@@ -15,13 +15,14 @@ type scenario struct {
 	Start time.Time
 	// Input is the workflow input, normalized; Raw the same input as the merchant typed it,
 	// for the rulebook (which fills the README's defaults itself).
-	Input    billing.SubscriptionInput
-	Raw      rulebook.Input
-	Keys     []string
-	Answers  map[rulebook.Attempt]rulebook.Answer
-	Messages []sweepMessage
-	End      time.Time
-	DueFirst bool
+	Input       billing.SubscriptionInput
+	Raw         rulebook.Input
+	Keys        []string
+	Answers     map[rulebook.Attempt]rulebook.Answer
+	Messages    []sweepMessage
+	End         time.Time
+	DueFirst    bool
+	AfterSettle bool
 }
 
 // sweepMessage is one message of a scenario, with billing's payloads.
@@ -65,7 +66,7 @@ func rulebookInput(in billing.SubscriptionInput) rulebook.Input {
 
 // rulebook translates the scenario into the rulebook's timeline.
 func (sc scenario) rulebook() rulebook.Timeline {
-	tl := rulebook.Timeline{Start: sc.Start, Input: sc.Raw, Keys: sc.Keys, Answers: sc.Answers, End: sc.End, DueFirst: sc.DueFirst}
+	tl := rulebook.Timeline{Start: sc.Start, Input: sc.Raw, Keys: sc.Keys, Answers: sc.Answers, End: sc.End, DueFirst: sc.DueFirst, AfterSettle: sc.AfterSettle}
 	for _, m := range sc.Messages {
 		r := rulebook.Message{At: m.At, During: m.During, Update: m.Update, Name: m.Name}
 		if c := m.Cancel; c != nil {

@@ -66,7 +66,7 @@ func monthsLater(d Date, n, day int) Date {
 	return Date{y, m, min(day, daysIn(y, m))}
 }
 
-// Before and After compare dates.
+// Before reports whether d is earlier than e.
 func (d Date) Before(e Date) bool { return d.key() < e.key() }
 
 // After reports whether d is later than e.

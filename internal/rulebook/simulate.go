@@ -327,7 +327,11 @@ func (s *sim) charge(per span, amount int64) Outcome {
 	// what they ask is done at arrival for the messages that only record something, and after
 	// the charge settled for the others (see inFlight).
 	early, before := s.inFlight, s.clone()
-	s.inFlight = nil
+	if s.tl.AfterSettle {
+		early = nil // they arrive once this charge settled, after the due action
+	} else {
+		s.inFlight = nil
+	}
 	s.afterSettle = func() { s.settleInFlight(append(early, s.during[a]...), before); delete(s.during, a) }
 	return c.Outcome
 }

@@ -168,6 +168,10 @@ type Timeline struct {
 	// action makes no charge, it is handled after it. Run a timeline both ways to get the two
 	// acceptable results.
 	DueFirst bool
+	// AfterSettle, with DueFirst, is the third order the tie allows: the due action's charge
+	// settles before the message arrives (a charge that answered at once), so the message is
+	// admitted against the state after it and handled after the due action.
+	AfterSettle bool
 }
 
 // Outcome is how a charge attempt ended, spelt as in the state's charge records.
