@@ -13,12 +13,13 @@
 // arithmetic (money.go) and its own validity rules (validity.go). A bug in package calendar or
 // billing therefore shows as a disagreement instead of being copied into the expectation.
 //
-// One concern per file, so that a new rule is a new small file plus one call:
+// One concern per file, so that a new rule is a new small file plus an entry or a call:
 //
 //	types.go     input, messages, timeline and result
 //	dates.go     the KST calendar: dates, anchors, clamping, charge instants, periods
 //	money.go     floor proration, stubs, tax_free, refunds, restart credits
 //	validity.go  defaults and which inputs and messages are refused
+//	messages.go  one rule per message: its validity, its effect, whether it waits for a charge
 //	dunning.go   retries, grace and the final action
 //	consent.go   price rises and what happens without consent
 //	resume.go    pause and resume (keep, restart)
