@@ -27,9 +27,9 @@ import (
 	"github.com/paycycle/paycycle/activities"
 	"github.com/paycycle/paycycle/billing"
 	"github.com/paycycle/paycycle/calendar"
+	"github.com/paycycle/paycycle/internal/rulebook"
 	"github.com/paycycle/paycycle/portone"
 	"github.com/paycycle/paycycle/portone/portonetest"
-	"github.com/paycycle/paycycle/rulebook"
 	"github.com/paycycle/paycycle/workflows"
 )
 
@@ -53,6 +53,11 @@ func sweepEnv(name string, def int64) int64 {
 }
 
 func TestSweepAgainstTheRulebook(t *testing.T) {
+	// The rulebook keeps its own copy of how long a charge whose answer was lost stays in flight.
+	if rulebook.ActivityRetryInterval != workflows.ChargeRetryInitialInterval {
+		t.Fatalf("rulebook.ActivityRetryInterval is %s, the charge activity's first retry interval %s: update the rulebook",
+			rulebook.ActivityRetryInterval, workflows.ChargeRetryInitialInterval)
+	}
 	n := sweepEnv("SWEEP_N", defaultSweepTimelines)
 	if testing.Short() {
 		n = min(n, 100)
@@ -64,7 +69,8 @@ func TestSweepAgainstTheRulebook(t *testing.T) {
 	began := time.Now()
 	var done, failed atomic.Int64
 	var mu sync.Mutex
-	var firstFailure string
+	var firstFailure, firstKnown string
+	knownCount := 0
 	seeds := make(chan int64)
 	var wg sync.WaitGroup
 	for range workers {
@@ -73,7 +79,16 @@ func TestSweepAgainstTheRulebook(t *testing.T) {
 			defer wg.Done()
 			for seed := range seeds {
 				tl := generate(seed)
-				if problem := runAndCompare(tl); problem != "" {
+				problem, known := runAndCompare(tl)
+				if known != "" {
+					mu.Lock()
+					knownCount++
+					if firstKnown == "" {
+						firstKnown = fmt.Sprintf("seed %d: %s", seed, known)
+					}
+					mu.Unlock()
+				}
+				if problem != "" {
 					failed.Add(1)
 					mu.Lock()
 					if firstFailure == "" {
@@ -95,6 +110,9 @@ func TestSweepAgainstTheRulebook(t *testing.T) {
 	wg.Wait()
 	t.Logf("sweep: %d timelines in %s (%.1f/s), %d failed", done.Load(), time.Since(began).Round(time.Millisecond),
 		float64(done.Load())/time.Since(began).Seconds(), failed.Load())
+	if knownCount > 0 {
+		t.Logf("sweep: %d resume-restart timelines pay a day twice (issue 20 item 3, reported only while reportRestartDoubleDayOnly is true); first: %s", knownCount, firstKnown)
+	}
 	if firstFailure != "" {
 		t.Fatalf("the workflow disagrees with the rulebook or breaks a money invariant (replay: SWEEP_SEED=<seed> SWEEP_N=1 go test ./workflows/ -run TestSweep)\n%s", firstFailure)
 	}
@@ -104,23 +122,26 @@ func TestSweepAgainstTheRulebook(t *testing.T) {
 
 const sweepSub = "sweep-1"
 
-func generate(seed int64) rulebook.Timeline {
+func generate(seed int64) scenario {
 	rng := rand.New(rand.NewPCG(uint64(seed), 0x5eed))
 	pick := func(n int) int { return rng.IntN(n) }
 	chance := func(p float64) bool { return rng.Float64() < p }
-	start := time.Date(2025, time.Month(1+pick(12)), 1+pick(28), pick(24), pick(60), 0, 0, calendar.Seoul)
+	// 2025 to 2028: common years and a leap year (Feb 29, 2028) for the clamps to meet.
+	start := time.Date(2025+pick(4), time.Month(1+pick(12)), 1+pick(28), pick(24), pick(60), 0, 0, calendar.Seoul)
 	amount := int64(1000 + 10*pick(9000))
 	plan := billing.Plan{Name: "Sweep", Amount: amount, Interval: calendar.Interval{Unit: calendar.Month, Count: 1}}
-	switch pick(6) {
+	switch pick(7) {
 	case 0:
 		plan.Interval = calendar.Interval{Unit: calendar.Week, Count: 1 + pick(2)}
 	case 1:
 		plan.Interval = calendar.Interval{Unit: calendar.Day, Count: 10 + pick(20)}
+	case 2:
+		plan.Interval = calendar.Interval{Unit: calendar.Year, Count: 1}
 	}
 	if chance(0.3) {
 		plan.TaxFree = amount * int64(1+pick(9)) / 10
 	}
-	if plan.Interval.Unit == calendar.Month && chance(0.4) {
+	if (plan.Interval.Unit == calendar.Month || plan.Interval.Unit == calendar.Year) && chance(0.4) {
 		plan.AnchorDay = billing.AnchorDay(1 + pick(31))
 	}
 	if chance(0.3) {
@@ -160,11 +181,16 @@ func generate(seed int64) rulebook.Timeline {
 		}
 		in.Dunning = d
 	}
+	// The rulebook reads the input as typed (it fills the README's defaults itself).
+	raw := rulebookInput(in)
 	in.Normalize()
 	if err := in.Validate(); err != nil {
 		panic(fmt.Sprintf("seed %d generated an invalid input: %v", seed, err))
 	}
-	tl := rulebook.Timeline{Start: start, Input: in, Keys: []string{"key-1", "key-2", "key-3"}, Answers: map[rulebook.Attempt]rulebook.Answer{}}
+	if err := rulebook.CheckInput(raw, false); err != nil {
+		panic(fmt.Sprintf("seed %d: billing accepts an input the rulebook refuses: %v", seed, err))
+	}
+	tl := scenario{Start: start, Input: in, Raw: raw, Keys: []string{"key-1", "key-2", "key-3"}, Answers: map[rulebook.Attempt]rulebook.Answer{}}
 	answers := []rulebook.Answer{rulebook.SoftDecline, rulebook.SoftDecline, rulebook.HardDecline, rulebook.UnknownPaid, rulebook.UnknownAbsent}
 	for range pick(9) {
 		tl.Answers[rulebook.Attempt{Cycle: 1 + pick(4), Attempt: 1 + pick(5)}] = answers[pick(len(answers))]
@@ -202,8 +228,8 @@ func generate(seed int64) rulebook.Timeline {
 			continue
 		}
 		used[at] = true
-		m := rulebook.Message{At: at, Update: chance(0.5)}
-		switch pick(11) {
+		m := sweepMessage{At: at, Update: chance(0.5)}
+		switch pick(12) {
 		case 0:
 			m.Name = billing.MsgCancel
 			c := billing.CancelRequest{Reason: "고객 요청", Requester: billing.RequesterCustomer}
@@ -247,14 +273,43 @@ func generate(seed int64) rulebook.Timeline {
 			m.Name, m.Update = billing.MsgCancel, false
 			m.During = &rulebook.Attempt{Cycle: 1 + pick(4), Attempt: 1 + pick(2)}
 			m.Cancel = &billing.CancelRequest{When: billing.Now, Refund: []billing.RefundPolicy{billing.RefundNone, billing.RefundProrata, billing.RefundFull}[pick(3)], Reason: "중도 해지"}
+		case 11:
+			malformed(&m, pick(9), plan.Amount)
 		}
 		tl.Messages = append(tl.Messages, m)
 	}
 	sort.SliceStable(tl.Messages, func(a, b int) bool { return tl.Messages[a].At.Before(tl.Messages[b].At) })
 	// The scenario ends with a cancel, so every run closes.
 	tl.End = end
-	tl.Messages = append(tl.Messages, rulebook.Message{At: end, Name: billing.MsgCancel, Cancel: &billing.CancelRequest{When: billing.Now, Reason: "sweep over"}})
+	tl.Messages = append(tl.Messages, sweepMessage{At: end, Name: billing.MsgCancel, Cancel: &billing.CancelRequest{When: billing.Now, Reason: "sweep over"}})
 	return tl
+}
+
+// malformed makes m a message every subscription refuses whatever its state (the README's
+// message table): a missing reason, a refund at period end, a misspelt word, a plan change that
+// changes nothing or breaks the plan's bounds, no customer_uid.
+func malformed(m *sweepMessage, kind int, amount int64) {
+	switch kind {
+	case 0:
+		m.Name, m.Cancel = billing.MsgCancel, &billing.CancelRequest{When: billing.Now, Reason: "  "}
+	case 1:
+		m.Name, m.Cancel = billing.MsgCancel, &billing.CancelRequest{When: billing.AtPeriodEnd, Refund: billing.RefundProrata, Reason: "고객 요청"}
+	case 2:
+		m.Name, m.Cancel = billing.MsgCancel, &billing.CancelRequest{When: billing.Now, Refund: "half", Reason: "고객 요청"}
+	case 3:
+		m.Name, m.Pause = billing.MsgPause, &billing.PauseRequest{When: "tomorrow", Reason: "휴가"}
+	case 4:
+		m.Name, m.Resume = billing.MsgResume, &billing.ResumeRequest{Anchor: "restrat"}
+	case 5:
+		m.Name, m.ChangePlan = billing.MsgChangePlan, &billing.ChangePlanRequest{Reason: "nothing"}
+	case 6:
+		tf := amount + 10
+		m.Name, m.ChangePlan = billing.MsgChangePlan, &billing.ChangePlanRequest{TaxFree: &tf, Reason: "tax_free above the amount"}
+	case 7:
+		m.Name, m.ChangePlan = billing.MsgChangePlan, &billing.ChangePlanRequest{Amount: 5, Reason: "below NaverPay's minimum"}
+	default:
+		m.Name, m.Replace = billing.MsgReplaceBillingKey, &billing.ReplaceBillingKeyRequest{CustomerUID: " "}
+	}
 }
 
 // ---- running one timeline ----
@@ -277,29 +332,43 @@ func (c *swappableClock) set(f func() time.Time) {
 	c.now = f
 }
 
-// runAndCompare runs tl through the real workflow and returns "" or what went wrong.
-func runAndCompare(tl rulebook.Timeline) (problem string) {
+// runAndCompare runs tl through the real workflow and returns "" or what went wrong. known is
+// a broken invariant the sweep only reports (see reportRestartDoubleDayOnly).
+func runAndCompare(tl scenario) (problem, known string) {
 	defer func() {
 		if p := recover(); p != nil {
 			problem = fmt.Sprintf("panic: %v", p)
 		}
 	}()
-	want := onlyUpdateRefusals(tl, rulebook.Run(tl))
+	want := onlyUpdateRefusals(tl, rulebook.Run(tl.rulebook()))
 	got, invariants := runWorkflow(tl)
 	if invariants != "" {
-		return invariants
+		return invariants, ""
 	}
 	w, g := want.Summary(), got.Summary()
-	if slices.Equal(w, g) {
-		return ""
+	if !slices.Equal(w, g) {
+		// A message at exactly a due instant may also meet the due action first (see DueFirst).
+		dueFirst := tl
+		dueFirst.DueFirst = true
+		want = onlyUpdateRefusals(tl, rulebook.Run(dueFirst.rulebook()))
+		if !slices.Equal(want.Summary(), g) {
+			// Or after the due action's charge settled (see AfterSettle).
+			dueFirst.AfterSettle = true
+			want = onlyUpdateRefusals(tl, rulebook.Run(dueFirst.rulebook()))
+			if !slices.Equal(want.Summary(), g) {
+				return "rulebook and workflow differ:\n" + diffLines(w, g), ""
+			}
+		}
 	}
-	// A message at exactly a due instant may also meet the due action first (see DueFirst).
-	dueFirst := tl
-	dueFirst.DueFirst = true
-	if slices.Equal(onlyUpdateRefusals(tl, rulebook.Run(dueFirst)).Summary(), g) {
-		return ""
+	// The charges agree; the days they pay for come from PortOne's ledger and the periods the
+	// rules bill.
+	if p := noDayPaidTwice(got, want.Periods); p != "" {
+		if reportRestartDoubleDayOnly && tl.restarts() {
+			return "", p
+		}
+		return p, ""
 	}
-	return "rulebook and workflow differ:\n" + diffLines(w, g)
+	return "", ""
 }
 
 func diffLines(want, got []string) string {
@@ -323,7 +392,7 @@ func diffLines(want, got []string) string {
 
 // runWorkflow runs the timeline and reads what really happened from the emulator's ledger and
 // the workflow's state. It returns a non-empty string when a money invariant broke.
-func runWorkflow(tl rulebook.Timeline) (rulebook.Result, string) {
+func runWorkflow(tl scenario) (rulebook.Result, string) {
 	clk := &swappableClock{now: func() time.Time { return tl.Start }}
 	emu := portonetest.New(portonetest.Options{Clock: clk})
 	defer emu.Close()
@@ -334,7 +403,7 @@ func runWorkflow(tl rulebook.Timeline) (rulebook.Result, string) {
 	// Messages sent while a charge is in flight go out when PortOne receives that charge.
 	var envMu sync.Mutex
 	var current *testsuite.TestWorkflowEnvironment
-	during := map[string][]rulebook.Message{}
+	during := map[string][]sweepMessage{}
 	for _, m := range tl.Messages {
 		if m.During != nil {
 			during[uid(*m.During)] = append(during[uid(*m.During)], m)
@@ -572,7 +641,7 @@ func asContinueAsNew(err error, target **workflow.ContinueAsNewError) bool {
 	return false
 }
 
-func payload(m rulebook.Message) any {
+func payload(m sweepMessage) any {
 	switch {
 	case m.Cancel != nil:
 		return *m.Cancel
@@ -591,7 +660,7 @@ func payload(m rulebook.Message) any {
 }
 
 // fromLedger builds the result as PortOne recorded it and checks the money invariants.
-func fromLedger(tl rulebook.Timeline, ledger []portonetest.LedgerEntry, st billing.State, updates map[int]*updateResult) (rulebook.Result, string) {
+func fromLedger(tl scenario, ledger []portonetest.LedgerEntry, st billing.State, updates map[int]*updateResult) (rulebook.Result, string) {
 	var res rulebook.Result
 	records := map[string]billing.ChargeRecord{}
 	for _, c := range st.Charges {
@@ -647,10 +716,10 @@ func fromLedger(tl rulebook.Timeline, ledger []portonetest.LedgerEntry, st billi
 			return res, fmt.Sprintf("%s: tax_free refunded %d of %d", le.MerchantUID, tfRefunded, le.TaxFree)
 		}
 		res.Charges = append(res.Charges, rulebook.Charge{At: le.CreatedAt, Cycle: parsed.Charge.Cycle, Attempt: parsed.Charge.Attempt,
-			Customer: le.CustomerUID, Amount: le.Amount, TaxFree: le.TaxFree, NaverUseCfm: le.NaverUseCfm, Outcome: outcome})
+			Customer: le.CustomerUID, Amount: le.Amount, TaxFree: le.TaxFree, NaverUseCfm: le.NaverUseCfm, Outcome: rulebook.Outcome(outcome)})
 	}
 	sort.SliceStable(res.Refunds, func(a, b int) bool { return res.Refunds[a].At.Before(res.Refunds[b].At) })
-	res.Status = st.Status
+	res.Status = rulebook.Status(st.Status)
 	for i, u := range updates {
 		if u.rejected != nil || u.err != nil {
 			res.Refused = append(res.Refused, i)
@@ -661,7 +730,7 @@ func fromLedger(tl rulebook.Timeline, ledger []portonetest.LedgerEntry, st billi
 
 // onlyUpdateRefusals keeps the refusals that are compared: those of updates sent at an instant.
 // A refused signal has no one to tell (it is in the audit trail).
-func onlyUpdateRefusals(tl rulebook.Timeline, r rulebook.Result) rulebook.Result {
+func onlyUpdateRefusals(tl scenario, r rulebook.Result) rulebook.Result {
 	var keep []int
 	for _, i := range r.Refused {
 		if tl.Messages[i].Update && tl.Messages[i].During == nil {
@@ -674,10 +743,10 @@ func onlyUpdateRefusals(tl rulebook.Timeline, r rulebook.Result) rulebook.Result
 
 // shrink removes messages and bank answers while the timeline still fails the same way, so the
 // failure is reported on the smallest timeline that shows it (bounded: a few passes).
-func shrink(tl rulebook.Timeline, problem string) rulebook.Timeline {
+func shrink(tl scenario, problem string) scenario {
 	kind := strings.SplitN(problem, "\n", 2)[0]
-	fails := func(c rulebook.Timeline) bool {
-		p := runAndCompare(c)
+	fails := func(c scenario) bool {
+		p, _ := runAndCompare(c)
 		return p != "" && strings.SplitN(p, "\n", 2)[0] == kind
 	}
 	for pass := 0; pass < 3; pass++ {
@@ -709,7 +778,7 @@ func shrink(tl rulebook.Timeline, problem string) rulebook.Timeline {
 	return tl
 }
 
-func describe(tl rulebook.Timeline) string {
+func describe(tl scenario) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "  start %s KST\n  plan %s\n  dunning %s\n  first_charge %s\n", tl.Start.In(calendar.Seoul).Format("2006-01-02 15:04:05"),
 		mustJSON(tl.Input.Plan), mustJSON(tl.Input.Dunning), tl.Input.FirstCharge)
@@ -727,7 +796,7 @@ func describe(tl rulebook.Timeline) string {
 		}
 		fmt.Fprintf(&b, "  [%d] %s %s %s %s\n", i, at, how, m.Name, mustJSON(payload(m)))
 	}
-	want := onlyUpdateRefusals(tl, rulebook.Run(tl))
+	want := onlyUpdateRefusals(tl, rulebook.Run(tl.rulebook()))
 	fmt.Fprintf(&b, "  rulebook says:\n    %s\n", strings.Join(want.Summary(), "\n    "))
 	return b.String()
 }

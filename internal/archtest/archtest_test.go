@@ -170,3 +170,24 @@ func TestDocListsEveryPackage(t *testing.T) {
 	require.Equal(t, inModule, inDoc, "docs/architecture.md's package table versus go list ./...")
 	require.Equal(t, inModule, inRules, "internal/archtest/rules_test.go versus go list ./...")
 }
+
+// TestRulebookStaysApart keeps the rulebook independent of what it checks (none of
+// rulebookMustNotImport among its dependencies, direct or not) and test-only (no package imports
+// it outside its _test files; `go list` without -test lists non-test imports only).
+func TestRulebookStaysApart(t *testing.T) {
+	own, all := listed(t)
+	rb, ok := all[module+"/"+rulebook]
+	require.True(t, ok, "%s is not in the module any more: update the rules", rulebook)
+	for _, d := range rb.Deps {
+		for _, banned := range rulebookMustNotImport {
+			if d == module+"/"+banned || strings.HasPrefix(d, module+"/"+banned+"/") {
+				t.Errorf("%s depends on %s: it must compute dates, money and validity on its own, or the sweep cannot find a bug there", rulebook, rel(d))
+			}
+		}
+	}
+	for _, p := range own {
+		if slices.Contains(p.Imports, module+"/"+rulebook) {
+			t.Errorf("%s imports %s outside its tests: the rulebook is test-only (its user is the sweep)", rel(p.ImportPath), rulebook)
+		}
+	}
+}

@@ -25,7 +25,7 @@ var allowed = map[string][]string{
 	"logging":               {},
 	"temporalconn":          {"billing", "codec", "internal/config"},
 	"activities":            {"billing", "calendar", "portone"},
-	"rulebook":              {"billing", "calendar"},
+	"internal/rulebook":     {},
 	"workflows":             {"billing", "calendar", "activities", "internal/textfmt", "webhooks"},
 	"webhooks":              {"billing", "internal/nofollow"},
 	"webhooks/webhookstest": {"billing"},
@@ -49,7 +49,14 @@ var allowed = map[string][]string{
 
 // stdlibOnly packages depend, transitively, on nothing but the standard library: the client and
 // the emulator are used and tested on their own, and calendar and textfmt are pure.
-var stdlibOnly = []string{"calendar", "portone", "portone/portonetest", "internal/textfmt", "internal/signedlink", "internal/nofollow"}
+var stdlibOnly = []string{"calendar", "portone", "portone/portonetest", "internal/textfmt", "internal/signedlink", "internal/nofollow", "internal/rulebook"}
+
+// rulebook is the sweep's independent specification: it must not share the code it checks, and
+// only tests may use it.
+const rulebook = "internal/rulebook"
+
+// rulebookMustNotImport are the packages whose logic the rulebook restates on its own.
+var rulebookMustNotImport = []string{"calendar", "billing", "activities", "workflows", "portone"}
 
 // serverPrefix is the Temporal server module; its first build takes minutes.
 const serverPrefix = "go.temporal.io/server"

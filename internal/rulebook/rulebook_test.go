@@ -1,0 +1,158 @@
+package rulebook
+
+import (
+	"slices"
+	"strconv"
+	"testing"
+	"time"
+)
+
+// The README's own examples, worked by the rulebook. They pin the rulebook to the prose it was
+// written from; the sweep then pins the workflow to the rulebook.
+
+func kst(y int, m time.Month, d, hh, mm int) time.Time { return time.Date(y, m, d, hh, mm, 0, 0, KST) }
+
+func TestCalendarExamplesFromTheREADME(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		plan   Plan
+		first  Date
+		anchor int
+		want   []string
+	}{
+		{"anchor 31 clamps and comes back", Plan{Unit: Month, Count: 1}, Date{2025, time.January, 31}, 31,
+			[]string{"2025-01-31", "2025-02-28", "2025-03-31", "2025-04-30", "2025-05-31"}},
+		{"anchor 31 in a leap year", Plan{Unit: Month, Count: 1}, Date{2024, time.January, 31}, 31,
+			[]string{"2024-01-31", "2024-02-29", "2024-03-31"}},
+		{"yearly from Feb 29", Plan{Unit: Year, Count: 1}, Date{2024, time.February, 29}, 29,
+			[]string{"2024-02-29", "2025-02-28", "2026-02-28", "2027-02-28", "2028-02-29"}},
+		{"every two weeks", Plan{Unit: Week, Count: 2}, Date{2025, time.December, 24}, 0,
+			[]string{"2025-12-24", "2026-01-07", "2026-01-21"}},
+		{"every 10 days across February", Plan{Unit: Day, Count: 10}, Date{2028, time.February, 20}, 0,
+			[]string{"2028-02-20", "2028-03-01", "2028-03-11"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := newSchedule(tc.plan, tc.first, tc.anchor, time.Time{})
+			var got []string
+			for i := range tc.want {
+				got = append(got, s.date(i).String())
+			}
+			if !slices.Equal(got, tc.want) {
+				t.Fatalf("charge dates %v, want %v", got, tc.want)
+			}
+		})
+	}
+	if got := DateOf(time.Date(2025, time.March, 9, 15, 30, 0, 0, time.UTC)); got != (Date{2025, time.March, 10}) {
+		t.Errorf("a sign-up at 00:30 KST is billed on that KST date: got %s", got)
+	}
+	if got := firstAnchorDate(Date{2025, time.February, 10}, 31); got != (Date{2025, time.February, 28}) {
+		t.Errorf("first anchor 31 from Feb 10: got %s", got)
+	}
+	if got := firstAnchorDate(Date{2025, time.March, 1}, 31); got != (Date{2025, time.March, 31}) {
+		t.Errorf("first anchor 31 from Mar 1: got %s", got)
+	}
+}
+
+func TestMoneyExamplesFromTheREADME(t *testing.T) {
+	// tax_free follows the amount: 31,000 with 15,500 tax-free charged 18,000 pro rata sends 9,000.
+	if got := chargeTaxFree(Plan{Amount: 31000, TaxFree: 15500}, 18000); got != 9000 {
+		t.Errorf("tax_free of a prorated charge: %d, want 9000", got)
+	}
+	// Partial refunds carry the payment's proportion, the last one the rest: they add up.
+	first := refundTaxFree(10001, 3333, 0, 0, 5000)
+	last := refundTaxFree(10001, 3333, 5000, first, 5001)
+	if first != 1666 || first+last != 3333 {
+		t.Errorf("refund tax_free %d then %d, want 1666 and a total of 3333", first, last)
+	}
+	// A stub up to the anchor is part of the full period before it: sign-up Feb 10 on a plan
+	// anchored on the 28th pays Feb 10..27, 18 of the 31 days of Jan 28..Feb 27.
+	s := newSchedule(Plan{Unit: Month, Count: 1}, Date{2025, time.February, 28}, 28, time.Time{})
+	if got := stubAmount(31000, Date{2025, time.February, 10}, Date{2025, time.February, 28}, s.period(-1)); got != 18000 {
+		t.Errorf("stub: %d, want 18000", got)
+	}
+}
+
+// run is Run with a monthly 31,000 KRW plan signed up at start.
+func run(start time.Time, answers map[Attempt]Answer, msgs ...Message) Result {
+	return Run(Timeline{Start: start, Input: Input{Customer: "key-1", Plan: Plan{Amount: 31000, Unit: Month, Count: 1}},
+		Keys: []string{"key-1", "key-2"}, Answers: answers, Messages: msgs, End: start.AddDate(0, 4, 0)})
+}
+
+func TestRunExamplesFromTheREADME(t *testing.T) {
+	t.Run("a cycle charged before its nominal start counts the cancel day as used", func(t *testing.T) {
+		r := run(kst(2025, time.January, 10, 0, 30), nil,
+			Message{At: kst(2025, time.January, 10, 5, 0), Name: MsgCancel, Cancel: &Cancel{When: Now, Refund: RefundProrata, Reason: "r"}})
+		if len(r.Refunds) != 1 || r.Refunds[0].Amount != 30000 {
+			t.Fatalf("refunds %+v, want one of floor(31,000 × 30/31) = 30,000", r.Refunds)
+		}
+	})
+	t.Run("a scheduled resume exactly on an anchor instant charges that cycle in full", func(t *testing.T) {
+		r := run(kst(2025, time.January, 10, 10, 0), nil,
+			Message{At: kst(2025, time.January, 20, 9, 0), Name: MsgPause, Pause: &Pause{When: PeriodEnd, ResumeAt: kst(2025, time.March, 10, 10, 0)}},
+			Message{At: kst(2025, time.March, 20, 9, 0), Name: MsgCancel, Cancel: &Cancel{When: Now, Reason: "r"}})
+		var got []string
+		for _, c := range r.Charges {
+			got = append(got, c.At.In(KST).Format("01-02 15:04")+" "+strconv.FormatInt(c.Amount, 10))
+		}
+		if want := []string{"01-10 10:00 31000", "03-10 10:00 31000"}; !slices.Equal(got, want) {
+			t.Fatalf("charges %v, want %v", got, want)
+		}
+	})
+	t.Run("a new key after a hard decline is tried at once, the past retries skipped", func(t *testing.T) {
+		r := run(kst(2025, time.January, 10, 10, 0),
+			map[Attempt]Answer{{2, 1}: HardDecline, {2, 2}: SoftDecline, {2, 3}: SoftDecline, {2, 4}: SoftDecline},
+			Message{At: kst(2025, time.February, 14, 12, 0), Name: MsgReplaceKey, Replace: &ReplaceKey{Customer: "key-2"}})
+		var got []string
+		for _, c := range r.Charges[1:] {
+			got = append(got, c.At.In(KST).Format("01-02 15:04"))
+		}
+		if want := []string{"02-10 10:00", "02-14 12:00", "02-15 10:00", "02-17 10:00"}; !slices.Equal(got, want) {
+			t.Fatalf("attempts of cycle 2 at %v, want %v", got, want)
+		}
+	})
+}
+
+func TestValidityRules(t *testing.T) {
+	base := Plan{Amount: 9900, TaxFree: 900}
+	tf := int64(10000)
+	for _, tc := range []struct {
+		m     Message
+		field string
+	}{
+		{Message{Name: MsgCancel, Cancel: &Cancel{Reason: " "}}, "reason"},
+		{Message{Name: MsgCancel, Cancel: &Cancel{Refund: RefundFull, Reason: "r"}}, "refund"},
+		{Message{Name: MsgCancel, Cancel: &Cancel{When: "later", Reason: "r"}}, "when"},
+		{Message{Name: MsgCancel}, "payload"},
+		{Message{Name: MsgPause}, "payload"},
+		{Message{Name: MsgResume, Resume: &Resume{Anchor: "restrat"}}, "anchor"},
+		{Message{Name: MsgChangePlan, ChangePlan: &ChangePlan{}}, "payload"},
+		{Message{Name: MsgChangePlan, ChangePlan: &ChangePlan{TaxFree: &tf}}, "tax_free"},
+		{Message{Name: MsgChangePlan, ChangePlan: &ChangePlan{Amount: 5}}, "amount"},
+		{Message{Name: MsgReplaceKey, Replace: &ReplaceKey{}}, "customer_uid"},
+		{Message{Name: MsgCancel, Cancel: &Cancel{When: Now, Refund: RefundProrata, Reason: "r"}}, ""},
+		{Message{Name: MsgChangePlan, ChangePlan: &ChangePlan{Amount: 12000}}, ""},
+		{Message{Name: MsgChargeNow}, ""},
+	} {
+		if got := messageRules[tc.m.Name].malformed(tc.m, base); got != tc.field {
+			t.Errorf("%s %+v: malformed %q, want %q", tc.m.Name, tc.m, got, tc.field)
+		}
+	}
+	good := Input{Customer: "k", Plan: Plan{Amount: 9900, Unit: Month, Count: 1}}
+	if err := CheckInput(good, false); err != nil {
+		t.Errorf("a good input refused: %v", err)
+	}
+	for _, bad := range []func(*Input){
+		func(in *Input) { in.Plan.Amount = 5 },
+		func(in *Input) { in.Plan.TaxFree = 10000 },
+		func(in *Input) { in.Plan.Unit = Second },
+		func(in *Input) { in.Plan.ChargeTime = "25:00" },
+		func(in *Input) { in.Plan.AnchorDay = 32 },
+		func(in *Input) { in.Customer = "" },
+	} {
+		in := good
+		bad(&in)
+		if CheckInput(in, false) == nil {
+			t.Errorf("input %+v accepted", in)
+		}
+	}
+}

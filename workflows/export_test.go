@@ -1,0 +1,5 @@
+package workflows
+
+// ChargeRetryInitialInterval is the charge activity's first retry interval, for the sweep to
+// check that the rulebook's copy (rulebook.ActivityRetryInterval) still agrees.
+var ChargeRetryInitialInterval = writeOptions.RetryPolicy.InitialInterval
