@@ -24,7 +24,7 @@ import (
 
 // recordVersion prefixes the recorded file names. Bump it with every new workflow version
 // (workflow.GetVersion) so that the histories of earlier versions stay as fixtures.
-const recordVersion = "v8"
+const recordVersion = "v9"
 
 // TestRecordReplayHistories produces the histories in workflows/testdata/ that the replay test
 // replays on every CI run, so that an incompatible workflow change fails CI. It runs real
@@ -56,7 +56,7 @@ func TestRecordReplayHistories(t *testing.T) {
 	require.NoError(t, err)
 	s := newStack(t, stackOptions{plain: true, settleDelay: time.Second, renewalNotice: 2 * time.Second,
 		deliverer: &webhooks.Deliverer{Endpoints: eps, Signer: signer, Client: &http.Client{Timeout: 5 * time.Second}}})
-	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 	save := func(name string, run client.WorkflowRun) {
 		writeFile(t, filepath.Join(dir, recordVersion+"_"+name+".json"), s.historyJSON(run.GetID(), run.GetRunID()))
@@ -269,4 +269,69 @@ func TestRecordReplayHistories(t *testing.T) {
 	require.NoError(t, err)
 	s.checkMoneyInvariants(finish(run))
 	save("attempt_ceiling_charge_now_refused", run)
+
+	// v9 (issue 20, items 1 and 2): introductory price, its rise known in advance (the consent
+	// window opens at once, 30 "days" ahead on a demo plan), the consent given; after the rise, an
+	// upgrade now with the consent it needs; cancel now with a pro-rata refund.
+	s.register("rec-cust-12")
+	intro := demoInput("rec-intro", "rec-cust-12", 10*time.Second)
+	intro.Plan.Trial = &billing.Trial{Cycles: 2, Amount: 4900}
+	run = s.start(intro)
+	eventually(t, 20*time.Second, "consent required for the rise after the intro", func() bool {
+		st, err := s.tryState("rec-intro")
+		return err == nil && st.Consent != nil && st.Consent.Status == billing.ConsentRequired
+	})
+	ic := s.state("rec-intro").Consent
+	_, err = s.update("rec-intro", billing.MsgConsent, billing.ConsentRequest{Granted: &yes, At: time.Now(), Channel: "app",
+		ShownText: "소개 가격 종료 후 9,900원이 결제됩니다", AmountBefore: ic.AmountBefore, AmountAfter: ic.AmountAfter, ChangeDate: ic.ChangeDate, RecordID: "rec-consent-2"})
+	require.NoError(t, err)
+	eventually(t, 40*time.Second, "the first full-price cycle", func() bool { return len(s.paid("rec-intro-")) >= 3 })
+	_, err = s.update("rec-intro", billing.MsgChangePlan, billing.ChangePlanRequest{Amount: 12900, Name: "E2E Plus", When: billing.Now,
+		Consent: &billing.ConsentRequest{Granted: &yes, At: time.Now(), Channel: "app", ShownText: "지금부터 12,900원",
+			AmountBefore: 9900, AmountAfter: 12900, ChangeDate: calendar.DateOf(time.Now()), RecordID: "rec-consent-3"}})
+	require.NoError(t, err)
+	_, err = s.update("rec-intro", billing.MsgCancel, billing.CancelRequest{When: billing.Now, Refund: billing.RefundProrata, Reason: "중도 해지"})
+	require.NoError(t, err)
+	s.checkMoneyInvariants(finish(run))
+	save("intro_known_rise_consent_upgrade_now_prorata_cancel", run)
+
+	// v9 (issue 20, item 2): a long free trial ended early with the consent to a conversion
+	// dated now; the first cycle is charged at once; cancel now.
+	s.register("rec-cust-13")
+	early := demoInput("rec-early", "rec-cust-13", 10*time.Second)
+	early.Plan.Trial = &billing.Trial{Days: 200}
+	run = s.start(early)
+	eventually(t, 20*time.Second, "trialing", func() bool {
+		st, err := s.tryState("rec-early")
+		return err == nil && !st.TrialEndsAt.IsZero()
+	})
+	_, err = s.update("rec-early", billing.MsgEndTrial, billing.EndTrialRequest{Reason: "지금 시작",
+		Consent: &billing.ConsentRequest{Granted: &yes, At: time.Now(), Channel: "app", ShownText: "오늘부터 9,900원",
+			AmountBefore: 0, AmountAfter: 9900, ChangeDate: calendar.DateOf(time.Now()), RecordID: "rec-consent-4"}})
+	require.NoError(t, err)
+	eventually(t, 20*time.Second, "the first paid cycle", func() bool { return len(s.paid("rec-early-")) >= 1 })
+	_, err = s.update("rec-early", billing.MsgCancel, billing.CancelRequest{When: billing.Now, Reason: "해지"})
+	require.NoError(t, err)
+	s.checkMoneyInvariants(finish(run))
+	save("trial_ended_early_with_consent", run)
+
+	// v9 (issue 20, item 8): schedule mode with PortOne's 리커버리 on: the scheduled cycle 2
+	// declines, our retry pays it, 리커버리 pays the schedule's merchant_uid again; the workflow
+	// finds that second payment and refunds it with the evidence; cancel now.
+	s.register("rec-cust-14")
+	s.emu.AddFault(portonetest.Fault{CustomerUID: "rec-cust-14", Op: portonetest.OpScheduleExecution, Action: portonetest.FaultRecovery, Every: 8 * time.Second, Retries: 2})
+	s.emu.AddFault(portonetest.Fault{CustomerUID: "rec-cust-14", Op: portonetest.OpScheduleExecution, Action: portonetest.FaultDecline, Reason: "잔액부족", Times: 1})
+	rin := demoInput("rec-recovery", "rec-cust-14", 30*time.Second)
+	rin.Plan.ChargeMode = billing.ChargeModeSchedule
+	rgrace := billing.Duration(20 * time.Second)
+	rin.Dunning = &billing.DunningPolicy{RetryAfter: []billing.Duration{billing.Duration(2 * time.Second)}, Grace: &rgrace}
+	run = s.start(rin)
+	eventually(t, 90*time.Second, "the duplicate refunded", func() bool {
+		st, err := s.tryState("rec-recovery")
+		return err == nil && slices.ContainsFunc(st.Events, func(e billing.Event) bool { return e.Kind == "duplicate_refunded" })
+	})
+	_, err = s.update("rec-recovery", billing.MsgCancel, billing.CancelRequest{When: billing.Now, Reason: "해지"})
+	require.NoError(t, err)
+	s.checkMoneyInvariants(finish(run))
+	save("schedule_mode_recovery_duplicate_refunded", run)
 }
