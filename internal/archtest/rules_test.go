@@ -12,11 +12,12 @@ var allowed = map[string][]string{
 	"internal/textfmt":      {},
 	"internal/testgate":     {},
 	"internal/browsertest":  {"internal/testgate"},
+	"internal/testlogs":     {},
 	"internal/archtest":     {},
 	"internal/config":       {},
 	"internal/signedlink":   {},
 	"internal/portoneconf":  {"internal/config", "portone"},
-	"internal/stacktest":    {"activities", "billing", "codec", "portone", "portone/portonetest", "temporalconn", "webhooks", "workflows"},
+	"internal/stacktest":    {"activities", "billing", "codec", "internal/testlogs", "portone", "portone/portonetest", "temporalconn", "webhooks", "workflows"},
 	"internal/testcerts":    {},
 	"internal/replaytest":   {},
 	"billing":               {"calendar"},
@@ -48,7 +49,7 @@ var allowed = map[string][]string{
 
 // stdlibOnly packages depend, transitively, on nothing but the standard library: the client and
 // the emulator are used and tested on their own, and calendar and textfmt are pure.
-var stdlibOnly = []string{"calendar", "portone", "portone/portonetest", "internal/textfmt", "internal/signedlink"}
+var stdlibOnly = []string{"calendar", "portone", "portone/portonetest", "internal/textfmt", "internal/signedlink", "internal/testlogs"}
 
 // serverPrefix is the Temporal server module; its first build takes minutes.
 const serverPrefix = "go.temporal.io/server"

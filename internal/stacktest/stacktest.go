@@ -19,6 +19,7 @@ import (
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
+	"go.temporal.io/server/temporal"
 	"go.temporal.io/server/temporaltest"
 
 	"github.com/paycycle/paycycle/activities"
@@ -110,10 +111,18 @@ func start(t *testing.T, o Options) (*Stack, error) {
 		}
 		s.CodecKey = key
 	}
-	serverOpts := []temporaltest.TestServerOption{temporaltest.WithBaseClientOptions(copts)}
+	var serverOpts []temporaltest.TestServerOption
 	if t != nil {
-		serverOpts = append(serverOpts, temporaltest.WithT(t))
+		// The worker's and the server's logs go to files that a failing test keeps as CI
+		// artifacts (internal/testlogs); the worker's warnings and errors also reach t's output.
+		logger, serverLogger, err := testLoggers(t)
+		if err != nil {
+			return nil, err
+		}
+		copts.Logger = logger
+		serverOpts = append(serverOpts, temporaltest.WithT(t), temporaltest.WithBaseServerOptions(temporal.WithLogger(serverLogger)))
 	}
+	serverOpts = append(serverOpts, temporaltest.WithBaseClientOptions(copts))
 	s.Server = temporaltest.NewServer(serverOpts...)
 	s.Client = s.Server.GetDefaultClient()
 	s.Namespace = s.Server.GetDefaultNamespace()
