@@ -17,18 +17,18 @@ import (
 // warnings and errors to t's output too, and the server's writing from info up to the test's
 // server log (temporaltest discards the server's log otherwise, so a failed workflow task's
 // cause, "Failing the workflow task." with its cause, was nowhere to be read).
-func testLoggers(t *testing.T) (sdklog.Logger, serverlog.Logger, error) {
-	serverPath, err := testlogs.File(t, "server")
+func testLoggers(t *testing.T) (logger sdklog.Logger, server serverlog.Logger, serverPath string, err error) {
+	serverPath, err = testlogs.File(t, "server")
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, "", err
 	}
 	workerPath, err := testlogs.File(t, "worker")
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, "", err
 	}
 	w, err := testlogs.Writer(t, workerPath)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, "", err
 	}
 	// After t's cleanups, a straggling worker goroutine must not call t.Log (it panics then).
 	live := &atomic.Bool{}
@@ -37,9 +37,9 @@ func testLoggers(t *testing.T) (sdklog.Logger, serverlog.Logger, error) {
 	file := slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	zl := serverlog.BuildZapLogger(serverlog.Config{Level: "info", OutputFile: serverPath, Format: "console"})
 	if zl == nil {
-		return nil, nil, fmt.Errorf("server log %s: cannot open", serverPath)
+		return nil, nil, "", fmt.Errorf("server log %s: cannot open", serverPath)
 	}
-	return &workerLogger{file: file, t: t, live: live}, serverlog.NewZapLogger(zl), nil
+	return &workerLogger{file: file, t: t, live: live}, serverlog.NewZapLogger(zl), serverPath, nil
 }
 
 // workerLogger is the SDK logger of a test's stack: everything to the worker log file,

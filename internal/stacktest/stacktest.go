@@ -70,6 +70,9 @@ type Stack struct {
 	Emulator    *portonetest.Emulator
 	EmulatorURL string
 	Gateway     *portone.Client
+	// ServerLog is the path of the server's log file (internal/testlogs), "" outside tests:
+	// a test may read why the server failed a workflow task ("Failing the workflow task.").
+	ServerLog string
 
 	opts    Options
 	emuSrv  *httptest.Server
@@ -115,10 +118,11 @@ func start(t *testing.T, o Options) (*Stack, error) {
 	if t != nil {
 		// The worker's and the server's logs go to files that a failing test keeps as CI
 		// artifacts (internal/testlogs); the worker's warnings and errors also reach t's output.
-		logger, serverLogger, err := testLoggers(t)
+		logger, serverLogger, serverLog, err := testLoggers(t)
 		if err != nil {
 			return nil, err
 		}
+		s.ServerLog = serverLog
 		copts.Logger = logger
 		serverOpts = append(serverOpts, temporaltest.WithT(t), temporaltest.WithBaseServerOptions(temporal.WithLogger(serverLogger)))
 	}

@@ -90,9 +90,16 @@ func Dir(t testing.TB) (dir string, artifacts bool) {
 	return t.TempDir(), false
 }
 
+// KeepEnv set to 1 keeps the logs of passing tests too (to look for a failed workflow task that
+// a retry hid, say).
+const KeepEnv = "PAYCYCLE_KEEP_TEST_LOGS"
+
 // settle removes a passing test's log and names a failing one's.
 func settle(t testing.TB, what, path string, artifacts bool) {
 	if !t.Failed() {
+		if os.Getenv(KeepEnv) == "1" && artifacts {
+			return
+		}
 		_ = os.Remove(path)
 		return
 	}
