@@ -68,17 +68,24 @@ func Keep(t testing.TB, what, src string) {
 			t.Logf("testlogs: %s log %s not kept: %v", what, src, err)
 			return
 		}
-		dir, artifacts := Dir(t)
-		if !artifacts {
-			t.Logf("%s log %s (last %d lines):\n%s", what, src, tailLines, Tail(string(b), tailLines))
-			return
-		}
-		path := filepath.Join(dir, fileBase(t.Name(), what)+".log")
-		if err := os.MkdirAll(dir, 0o755); err == nil {
-			err = os.WriteFile(path, b, 0o644)
-		}
-		t.Logf("%s log kept: %s (%v)", what, path, err)
+		Save(t, what, b)
 	})
+}
+
+// Save keeps b as t's log what now: in the artifacts when there are any, else its tail goes to
+// t's output. For a cleanup that already knows t failed.
+func Save(t testing.TB, what string, b []byte) {
+	dir, artifacts := Dir(t)
+	if !artifacts {
+		t.Logf("%s log (last %d lines):\n%s", what, tailLines, Tail(string(b), tailLines))
+		return
+	}
+	path := filepath.Join(dir, fileBase(t.Name(), what)+".log")
+	err := os.MkdirAll(dir, 0o755)
+	if err == nil {
+		err = os.WriteFile(path, b, 0o644)
+	}
+	t.Logf("%s log kept: %s (%v)", what, path, err)
 }
 
 // Dir is where t's logs go: $ARTIFACTS_DIR/logs when ARTIFACTS_DIR is set (artifacts true),
