@@ -41,6 +41,9 @@ import (
 // updateTries bounds how many times the harness sends one update.
 const updateTries = 3
 
+// taskFailureLogWait bounds the wait for the server's log line of a failed task.
+var taskFailureLogWait = 3 * time.Second
+
 // timingCauses are the workflow-task failure causes that a retry may paper over.
 var timingCauses = map[string]bool{"UnhandledCommand": true}
 
@@ -115,7 +118,7 @@ func retryAfterTaskFailure(t testing.TB, serverLog, workflowID, update string, e
 		t.Logf("update %s of %s: %v; sending it again (no server log to read the cause from)", update, workflowID, err)
 		return true
 	}
-	tasks, rerr := awaitFailedTasks(serverLog, workflowID, 3*time.Second)
+	tasks, rerr := awaitFailedTasks(serverLog, workflowID, taskFailureLogWait)
 	if rerr != nil {
 		t.Logf("update %s of %s: %v; server log unreadable (%v); sending it again", update, workflowID, err, rerr)
 		return true
@@ -140,6 +143,9 @@ func TestUpdateRetriedOnlyAfterATimingTaskFailure(t *testing.T) {
 	require.True(t, isTaskFailureAbort(fmt.Errorf("update: %w", errors.New(abort.Error()))))
 	require.False(t, isTaskFailureAbort(nil))
 
+	wait := taskFailureLogWait
+	taskFailureLogWait = 100 * time.Millisecond // the lines are all written before the decision
+	t.Cleanup(func() { taskFailureLogWait = wait })
 	line := func(wf, cause string) string {
 		return `2026-12-07T13:12:36.534Z	info	Failing the workflow task.	{"value": "UnhandledCommand", "wf-id": "` + wf +
 			`", "wf-run-id": "r", "wf-namespace-id": "n", "attempt": 1, "cause": "` + cause + `", "logging-call-at": "x.go:1"}`
