@@ -37,6 +37,7 @@ import (
 	"github.com/paycycle/paycycle/billing"
 	"github.com/paycycle/paycycle/codec"
 	"github.com/paycycle/paycycle/internal/testgate"
+	"github.com/paycycle/paycycle/internal/testlogs"
 )
 
 // Built once in TestMain: the real devserver binary and the stand-in for its children.
@@ -321,12 +322,29 @@ func startTimerWorker(t *testing.T, c client.Client) worker.Worker {
 	return w
 }
 
+// keepLogsOnFailure keeps the logs devserver wrote in dataDir (Temporal server, worker, edge,
+// their .prev) as CI artifacts when t fails (internal/testlogs); the directory itself goes.
+func keepLogsOnFailure(t *testing.T, dataDir string) {
+	t.Cleanup(func() {
+		if !t.Failed() {
+			return
+		}
+		logs, _ := filepath.Glob(filepath.Join(dataDir, "logs", "*.log*"))
+		for _, l := range logs {
+			if b, err := os.ReadFile(l); err == nil {
+				testlogs.Save(t, "devserver-"+strings.TrimSuffix(filepath.Base(l), ".log"), b)
+			}
+		}
+	})
+}
+
 // TestDevserverRunsTheStack runs devserver twice on one data dir with stand-in children: the
 // first run is stopped with SIGINT, the second by a child dying.
 func TestDevserverRunsTheStack(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	dataDir := filepath.Join(t.TempDir(), "data")
+	keepLogsOnFailure(t, dataDir)
 	binDir := standinBinDir(t)
 	p := freePorts(t)
 	args := append([]string{"-data-dir", dataDir, "-bin-dir", binDir, "-stop-timeout", "5s"}, p.flags()...)

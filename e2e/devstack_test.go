@@ -25,6 +25,7 @@ import (
 	"github.com/paycycle/paycycle/codec"
 	"github.com/paycycle/paycycle/internal/browsertest"
 	"github.com/paycycle/paycycle/internal/testgate"
+	"github.com/paycycle/paycycle/internal/testlogs"
 	"github.com/paycycle/paycycle/portone/portonetest"
 )
 
@@ -104,6 +105,14 @@ func (d *devstack) start() {
 				b, _ := os.ReadFile(filepath.Join(d.data, "logs", n+".log"))
 				d.t.Logf("%s.log (tail):\n%s", n, tail(string(b), 3000))
 			}
+			// Every log devserver wrote (Temporal server, worker, edge, ...) as CI artifacts.
+			logs, _ := filepath.Glob(filepath.Join(d.data, "logs", "*.log"))
+			for _, l := range logs {
+				if b, err := os.ReadFile(l); err == nil {
+					testlogs.Save(d.t, "devserver-"+strings.TrimSuffix(filepath.Base(l), ".log"), b)
+				}
+			}
+			testlogs.Save(d.t, "devserver-output", []byte(d.out.String()))
 		}
 	})
 	eventually(d.t, 90*time.Second, "devserver to be ready", func() bool { return strings.Contains(d.out.String(), "paycycle is running") })

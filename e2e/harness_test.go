@@ -126,7 +126,18 @@ func (s *stack) tryState(id string) (billing.State, error) {
 	return st, err
 }
 
+// update sends an update and waits for its answer; one the server aborted because it failed
+// the workflow task carrying it for a timing reason is sent again (taskfailure_test.go).
 func (s *stack) update(id, name string, payload any) (billing.Receipt, error) {
+	for try := 1; ; try++ {
+		r, err := s.updateOnce(id, name, payload)
+		if try == updateTries || !isTaskFailureAbort(err) || !retryAfterTaskFailure(s.t, s.st.ServerLog, billing.WorkflowID(id), name, err) {
+			return r, err
+		}
+	}
+}
+
+func (s *stack) updateOnce(id, name string, payload any) (billing.Receipt, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	h, err := s.c.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{

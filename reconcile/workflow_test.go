@@ -7,6 +7,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
+	"go.temporal.io/sdk/worker"
 
 	"github.com/paycycle/paycycle/billing"
 )
@@ -21,6 +22,7 @@ func TestWorkflowNightly(t *testing.T) {
 
 	var s testsuite.WorkflowTestSuite
 	env := s.NewTestWorkflowEnvironment()
+	env.SetWorkerOptions(worker.Options{DeadlockDetectionTimeout: 10 * time.Second}) // a busy machine is not a deadlock (workflows/busy_test.go)
 	Register(env, &Activities{PortOne: l.b.c, Subscriptions: l.subs})
 	env.SetStartTime(asOf.Add(3 * time.Minute)) // the run starts a little after it was scheduled
 	require.NoError(t, env.SetTypedSearchAttributesOnStart(temporal.NewSearchAttributes(scheduledStartTime.ValueSet(asOf))))
@@ -93,6 +95,7 @@ func TestWorkflowDefaultIsNoRefund(t *testing.T) {
 	before := l.b.emu.Ledger()
 	var s testsuite.WorkflowTestSuite
 	env := s.NewTestWorkflowEnvironment()
+	env.SetWorkerOptions(worker.Options{DeadlockDetectionTimeout: 10 * time.Second}) // a busy machine is not a deadlock (workflows/busy_test.go)
 	Register(env, &Activities{PortOne: l.b.c, Subscriptions: l.subs})
 	env.SetStartTime(asOf)
 	env.ExecuteWorkflow(WorkflowType, Input{Rate: 1000})
@@ -107,6 +110,7 @@ func TestWorkflowDefaultIsNoRefund(t *testing.T) {
 func TestWorkflowRefusesABadWindow(t *testing.T) {
 	var s testsuite.WorkflowTestSuite
 	env := s.NewTestWorkflowEnvironment()
+	env.SetWorkerOptions(worker.Options{DeadlockDetectionTimeout: 10 * time.Second}) // a busy machine is not a deadlock (workflows/busy_test.go)
 	Register(env, &Activities{})
 	env.ExecuteWorkflow(WorkflowType, Input{From: kstAt(2, 0, 0), To: kstAt(1, 0, 0)})
 	err := env.GetWorkflowError()

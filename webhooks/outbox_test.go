@@ -12,6 +12,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/testsuite"
+	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/paycycle/paycycle/billing"
@@ -40,6 +41,7 @@ func newOutboxEnv(t *testing.T, signWith, verifyWith []string) *outboxEnv {
 	t.Helper()
 	var s testsuite.WorkflowTestSuite
 	env := s.NewTestWorkflowEnvironment()
+	env.SetWorkerOptions(worker.Options{DeadlockDetectionTimeout: 10 * time.Second}) // a busy machine is not a deadlock (workflows/busy_test.go)
 	start := time.Date(2026, time.March, 1, 9, 0, 0, 0, time.UTC)
 	env.SetStartTime(start)
 	env.SetTestTimeout(60 * time.Second)

@@ -10,6 +10,7 @@ import (
 	"os"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -20,6 +21,7 @@ import (
 	"go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
+	"go.temporal.io/sdk/worker"
 
 	"github.com/paycycle/paycycle/activities"
 	"github.com/paycycle/paycycle/billing"
@@ -368,6 +370,11 @@ func newEnv(t *testing.T, start time.Time) *testsuite.TestWorkflowEnvironment {
 	env.SetWorkflowRunTimeout(100 * 365 * 24 * time.Hour)
 	env.RegisterWorkflowWithOptions(workflows.Subscription, workflowRegisterOptions())
 	env.SetTestTimeout(30 * time.Second)
+	// The SDK's deadlock detector counts wall time, 1 s by default: under make test (-race,
+	// every package at once on two cores) a workflow task can be descheduled that long without
+	// spinning (TestWorkflowTestsTolerateABusyMachine). A real spin still fails, after 10 s, as
+	// in the sweep.
+	env.SetWorkerOptions(worker.Options{DeadlockDetectionTimeout: 10 * time.Second})
 	return env
 }
 
@@ -407,9 +414,14 @@ type updateResult struct {
 	done     bool
 }
 
+// updateSeq numbers the updates the tests send. The test environment answers an update whose
+// ID it has seen with the first one's result; an ID from the wall clock (as before) could repeat
+// on a clock of coarse resolution and silently turn a second update into the first's duplicate.
+var updateSeq atomic.Int64
+
 // update sends a message as an update and records its answer.
 func update(env *testsuite.TestWorkflowEnvironment, name string, payload any, out *updateResult) {
-	env.UpdateWorkflow(name, fmt.Sprintf("%s-%d", name, time.Now().UnixNano()), &testsuite.TestUpdateCallback{
+	env.UpdateWorkflow(name, fmt.Sprintf("%s-%d", name, updateSeq.Add(1)), &testsuite.TestUpdateCallback{
 		OnAccept: func() {},
 		OnReject: func(err error) { out.rejected, out.done = err, true },
 		OnComplete: func(v any, err error) {

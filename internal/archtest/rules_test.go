@@ -12,12 +12,13 @@ var allowed = map[string][]string{
 	"internal/textfmt":      {},
 	"internal/testgate":     {},
 	"internal/browsertest":  {"internal/testgate"},
+	"internal/testlogs":     {},
 	"internal/archtest":     {},
 	"internal/config":       {},
 	"internal/signedlink":   {},
 	"internal/nofollow":     {},
 	"internal/portoneconf":  {"internal/config", "portone"},
-	"internal/stacktest":    {"activities", "billing", "codec", "portone", "portone/portonetest", "temporalconn", "webhooks", "workflows"},
+	"internal/stacktest":    {"activities", "billing", "codec", "internal/testlogs", "portone", "portone/portonetest", "temporalconn", "webhooks", "workflows"},
 	"internal/testcerts":    {},
 	"internal/replaytest":   {},
 	"billing":               {"calendar"},
@@ -49,7 +50,7 @@ var allowed = map[string][]string{
 
 // stdlibOnly packages depend, transitively, on nothing but the standard library: the client and
 // the emulator are used and tested on their own, and calendar and textfmt are pure.
-var stdlibOnly = []string{"calendar", "portone", "portone/portonetest", "internal/textfmt", "internal/signedlink", "internal/nofollow", "internal/rulebook"}
+var stdlibOnly = []string{"calendar", "portone", "portone/portonetest", "internal/textfmt", "internal/signedlink", "internal/nofollow", "internal/rulebook", "internal/testlogs"}
 
 // rulebook is the sweep's independent specification: it must not share the code it checks, and
 // only tests may use it.

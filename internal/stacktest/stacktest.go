@@ -19,6 +19,7 @@ import (
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
+	"go.temporal.io/server/temporal"
 	"go.temporal.io/server/temporaltest"
 
 	"github.com/paycycle/paycycle/activities"
@@ -69,6 +70,9 @@ type Stack struct {
 	Emulator    *portonetest.Emulator
 	EmulatorURL string
 	Gateway     *portone.Client
+	// ServerLog is the path of the server's log file (internal/testlogs), "" outside tests:
+	// a test may read why the server failed a workflow task ("Failing the workflow task.").
+	ServerLog string
 
 	opts    Options
 	emuSrv  *httptest.Server
@@ -110,10 +114,19 @@ func start(t *testing.T, o Options) (*Stack, error) {
 		}
 		s.CodecKey = key
 	}
-	serverOpts := []temporaltest.TestServerOption{temporaltest.WithBaseClientOptions(copts)}
+	var serverOpts []temporaltest.TestServerOption
 	if t != nil {
-		serverOpts = append(serverOpts, temporaltest.WithT(t))
+		// The worker's and the server's logs go to files that a failing test keeps as CI
+		// artifacts (internal/testlogs); the worker's warnings and errors also reach t's output.
+		logger, serverLogger, serverLog, err := testLoggers(t)
+		if err != nil {
+			return nil, err
+		}
+		s.ServerLog = serverLog
+		copts.Logger = logger
+		serverOpts = append(serverOpts, temporaltest.WithT(t), temporaltest.WithBaseServerOptions(temporal.WithLogger(serverLogger)))
 	}
+	serverOpts = append(serverOpts, temporaltest.WithBaseClientOptions(copts))
 	s.Server = temporaltest.NewServer(serverOpts...)
 	s.Client = s.Server.GetDefaultClient()
 	s.Namespace = s.Server.GetDefaultNamespace()
