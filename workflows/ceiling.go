@@ -38,10 +38,13 @@ func (r *runner) ceilingAt(cycle int, at time.Time) (billing.CeilingHit, bool) {
 }
 
 // reattempt reports whether an attempt of cycle is a reattempt: the cycle was already declined
-// (Visa counts reattempts of a declined transaction).
+// (Visa counts reattempts of a declined transaction). A declined upgrade now used the cycle's
+// number before its period began; the cycle's own charge is another transaction, so once the
+// cycle began such an attempt makes no reattempt (unmadeChangeNow); before, a further upgrade
+// is a reattempt of it.
 func (r *runner) reattempt(cycle int) bool {
 	for _, c := range r.s.Charges {
-		if c.Cycle == cycle && (c.Outcome == billing.OutcomeDeclined || c.Outcome == billing.OutcomeDeclinedHard) {
+		if c.Cycle == cycle && (c.Outcome == billing.OutcomeDeclined || c.Outcome == billing.OutcomeDeclinedHard) && !r.unmadeChangeNow(c) {
 			return true
 		}
 	}

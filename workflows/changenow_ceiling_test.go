@@ -100,9 +100,10 @@ func TestChangeNowAttemptsAreGated(t *testing.T) {
 				change := billing.ChangePlanRequest{Amount: 62000, When: billing.Now, Consent: ptr(consentRequest(true, 31000, 62000, day, at.Add(-time.Minute)))}
 				env.RegisterDelayedCallback(func() { update(env, billing.MsgChangePlan, change, &answers[i]) }, at.Sub(start))
 			}
-			var after billing.State
+			var after, renewed billing.State
 			end := tc.first.Add(time.Duration(tc.changes)*time.Minute + time.Hour)
 			env.RegisterDelayedCallback(func() { after = query(t, env) }, end.Sub(start))
+			env.RegisterDelayedCallback(func() { renewed = query(t, env) }, kst(2025, time.February, 10, 10, 1).Sub(start))
 			env.RegisterDelayedCallback(func() {
 				signal(env, billing.MsgCancel, billing.CancelRequest{When: billing.Now, Reason: "test over"})
 			}, kst(2025, time.March, 15, 0, 0).Sub(start))
@@ -134,6 +135,11 @@ func TestChangeNowAttemptsAreGated(t *testing.T) {
 			if tc.cycle == 2 {
 				// The renewal of cycle 2 is made after the change-now attempts, at the old price.
 				require.Equal(t, []int64{31000, 31000, 31000}, bankPaidAmounts(b))
+				// It is cycle 2's first attempt, not a reattempt of the declined upgrades
+				// (another transaction, of another amount).
+				last := renewed.CardAttempts[len(renewed.CardAttempts)-1]
+				require.False(t, last.Declined)
+				require.False(t, last.Retry, "the renewal is no reattempt of the declined upgrades")
 			}
 			b.checkInvariants(st)
 		})
