@@ -14,6 +14,9 @@ import (
 // asked:
 //   - charge_now (a person or the merchant's backend): refused, naming the ceiling and when the
 //     next attempt is allowed; nothing else changes;
+//   - change_plan with "when": "now" (an upgrade's charge): refused the same way, the plan and
+//     PortOne's schedule unchanged; at most maxChangeNowUnpaid upgrades per period go unpaid
+//     (changeNowChargeGate);
 //   - a dunning retry, the retry after replace_billing_key, a cycle's first charge (a renewal, a
 //     resume's or plan change's charge): dunning waits for the window on its durable timer
 //     (NextRetryAt, the attempt held), or, when the window opens only after the dunning's end,
@@ -35,10 +38,13 @@ func (r *runner) ceilingAt(cycle int, at time.Time) (billing.CeilingHit, bool) {
 }
 
 // reattempt reports whether an attempt of cycle is a reattempt: the cycle was already declined
-// (Visa counts reattempts of a declined transaction).
+// (Visa counts reattempts of a declined transaction). A declined upgrade now used the cycle's
+// number before its period began; the cycle's own charge is another transaction, so once the
+// cycle began such an attempt makes no reattempt (unmadeChangeNow); before, a further upgrade
+// is a reattempt of it.
 func (r *runner) reattempt(cycle int) bool {
 	for _, c := range r.s.Charges {
-		if c.Cycle == cycle && (c.Outcome == billing.OutcomeDeclined || c.Outcome == billing.OutcomeDeclinedHard) {
+		if c.Cycle == cycle && (c.Outcome == billing.OutcomeDeclined || c.Outcome == billing.OutcomeDeclinedHard) && !r.unmadeChangeNow(c) {
 			return true
 		}
 	}
@@ -127,4 +133,34 @@ func (r *runner) dunningEnd(d *billing.DunningState) time.Time {
 		end = next
 	}
 	return end
+}
+
+// maxChangeNowUnpaid is how many attempts of immediate upgrades (change_plan "now") may go
+// unpaid in one period. They use the next cycle's attempt numbers (changeNowPeriod) before that
+// cycle's renewal does; without a bound, declined upgrades could use up billing.MaxAttempt and
+// leave the renewal nothing but rejections, so that dunning ends the subscription.
+const maxChangeNowUnpaid = 3
+
+// changeNowChargeGate says why the charge of an immediate upgrade, an attempt of cycle, is not
+// made (nil: it may be): the period's unpaid upgrades reached maxChangeNowUnpaid, or the attempt
+// would pass the attempt ceiling. A refusal names the field "when", the limit and when the
+// next attempt is allowed, as charge_now's does; a withheld attempt is in the audit trail and
+// the metric.
+func (r *runner) changeNowChargeGate(cycle int) error {
+	unpaid := 0
+	for _, c := range r.s.Charges {
+		if c.Cycle == cycle && c.Via == billing.ViaAgain && c.Outcome != billing.OutcomePaid {
+			unpaid++
+		}
+	}
+	if unpaid >= maxChangeNowUnpaid {
+		return refuse(`when: %d upgrades now were not paid in this period, the most one period allows (their attempts use cycle %d's numbers, which its renewal needs); change with when "period_end", or now again from the next period on`,
+			unpaid, cycle)
+	}
+	if hit, ok := r.ceilingGate(cycle); ok {
+		const what = "the upgrade's charge for the rest of the period"
+		r.noteWithheld(what, hit)
+		return refuse("when: %s not made: %s; the plan was not changed", what, hit)
+	}
+	return nil
 }

@@ -114,6 +114,13 @@ func (r *runner) applyChangeNow(req billing.ChangePlanRequest) (receipt billing.
 		r.event("plan_change_not_made", "", refusal.Error())
 		return billing.Receipt{}, refusal, nil
 	}
+	if next.Amount > r.changeNowBaseline() {
+		// A rise charges the card: gated before anything changes (the schedule is kept).
+		if refusal := r.changeNowChargeGate(r.s.CurrentPeriod.Cycle + 1); refusal != nil {
+			r.event("plan_change_not_made", "", refusal.Error())
+			return billing.Receipt{}, refusal, nil
+		}
+	}
 	if sc := r.s.Scheduled; sc != nil {
 		// PortOne's schedule of the next cycle is at the old price: revoke it first.
 		ran, err := r.revokeSchedule(sc)
@@ -146,6 +153,13 @@ func (r *runner) applyChangeNow(req billing.ChangePlanRequest) (receipt billing.
 	case diff >= billing.MinAmountKRW:
 		stub := r.changeNowPeriod(period, used)
 		stub.Credit, stub.CreditFrom = credit, paid.MerchantUID
+		if refusal := r.changeNowChargeGate(stub.Cycle); refusal != nil {
+			// Gated again at the charge: the revoke above took time, and a change that is
+			// no rise can charge too.
+			r.s.Plan = old
+			r.event("plan_change_not_made", "", fmt.Sprintf("%s; %s", detail, refusal.Error()))
+			return billing.Receipt{}, refusal, nil
+		}
 		out, err := r.charge(stub, diff, now)
 		if err != nil {
 			r.s.Plan = old
@@ -153,6 +167,7 @@ func (r *runner) applyChangeNow(req billing.ChangePlanRequest) (receipt billing.
 		}
 		if out.res.Outcome != billing.OutcomePaid {
 			r.s.Plan = old
+			r.logAttempt(stub.Cycle, out) // a declined upgrade counts towards the ceiling
 			r.recordCharge(stub.Cycle, out.attempt, out.res, out.via)
 			if c := r.chargeRecord(out.res.MerchantUID); c != nil {
 				c.TaxFree = out.taxFree

@@ -441,16 +441,14 @@ func (r *runner) noConsentWaiting() error {
 
 func (r *runner) onEndTrial(raw json.RawMessage, dryRun bool) (billing.Receipt, int, error) {
 	var req billing.EndTrialRequest
+	// Before versionEarlyConversion the payload had no "consent": decode treats it as that
+	// version did (newerFields).
 	if dup, err := r.admit(raw, &req, req.Validate); err != nil || dup {
 		return r.refusedOrDuplicate(dup, err)
 	}
 	c := r.s.Consent
 	price := r.nextPlan().Price(r.s.Cycle + 1)
 	switch {
-	case req.Consent != nil && !r.earlyConversion:
-		// Before versionEarlyConversion the payload had no consent field (a strict decode
-		// refused it): so it stays for the runs that took the older version.
-		return billing.Receipt{}, -1, refuse(`malformed payload: json: unknown field "consent"`)
 	case r.s.TrialEndsAt.IsZero():
 		return billing.Receipt{}, -1, refuse("there is no free trial to end")
 	case r.s.Status != billing.StatusActive || r.s.PendingCancel != nil:

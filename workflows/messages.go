@@ -214,17 +214,90 @@ func (r *runner) decode(raw json.RawMessage, v any) error {
 		raw = json.RawMessage("{}")
 	}
 	var err error
+	newer := r.newerFields(v)
 	if r.behaviour {
 		//workflowcheck:ignore decoding JSON into structs is deterministic
 		err = billing.DecodeStrict(raw, v)
+		if err == nil {
+			err = refuseNewerFields(raw, newer)
+		}
 	} else {
 		//workflowcheck:ignore
-		err = json.Unmarshal(raw, v)
+		err = json.Unmarshal(withoutFields(raw, newer), v)
 	}
 	if err != nil {
 		return temporal.NewApplicationError("malformed payload: "+err.Error(), billing.ErrorTypeInvalidInput)
 	}
 	return nil
+}
+
+// newerFields are the fields of v's payload that a later version than this run's added: a
+// recorded message carrying one must act on replay as it did when this run's version decoded
+// it. A strict run (versionRunBehaviour) refused it as an unknown field, whatever its value; an
+// older run ignored it, whatever its value or the case of its name (json.Unmarshal).
+func (r *runner) newerFields(v any) []string {
+	switch v.(type) {
+	case *billing.ChangePlanRequest:
+		if !r.changeNow {
+			return []string{"when", "consent"}
+		}
+	case *billing.EndTrialRequest:
+		if !r.earlyConversion {
+			return []string{"consent"}
+		}
+	}
+	return nil
+}
+
+// refuseNewerFields is a strict run's refusal of a payload carrying one of fields (exact names,
+// as billing.DecodeStrict matches them), the first in fields' order.
+func refuseNewerFields(raw json.RawMessage, fields []string) error {
+	if len(fields) == 0 {
+		return nil
+	}
+	var obj map[string]json.RawMessage
+	//workflowcheck:ignore decoding JSON is deterministic; the map is only looked up
+	if json.Unmarshal(raw, &obj) != nil {
+		return nil
+	}
+	for _, f := range fields {
+		if _, ok := obj[f]; ok {
+			return fmt.Errorf("json: unknown field %q", f)
+		}
+	}
+	return nil
+}
+
+// withoutFields is raw without the keys that match one of fields case-insensitively, as
+// json.Unmarshal matches them; raw itself when it has none (or is no JSON object: the decode
+// reports that as before).
+func withoutFields(raw json.RawMessage, fields []string) json.RawMessage {
+	if len(fields) == 0 {
+		return raw
+	}
+	var obj map[string]json.RawMessage
+	//workflowcheck:ignore decoding JSON is deterministic
+	if json.Unmarshal(raw, &obj) != nil || obj == nil {
+		return raw
+	}
+	found := false
+	//workflowcheck:ignore deleting keys in any order leaves the same map
+	for k := range obj {
+		if slices.ContainsFunc(fields, func(f string) bool { return strings.EqualFold(k, f) }) {
+			delete(obj, k)
+			found = true
+		}
+	}
+	if !found {
+		return raw
+	}
+	// A map's keys are marshalled in sorted order: deterministic.
+	//workflowcheck:ignore
+	out, err := json.Marshal(obj)
+	if err != nil {
+		return raw
+	}
+	return out
 }
 
 // refuse wraps a validation failure as a non-retryable application error with a clear message.
@@ -449,11 +522,8 @@ func (r *runner) onChangePlan(raw json.RawMessage, dryRun bool) (billing.Receipt
 	var req billing.ChangePlanRequest
 	base := r.nextPlan()
 	check := func() error {
-		if !r.changeNow && (req.When != "" || req.Consent != nil) {
-			// Before versionChangeNow the payload had neither field (a strict decode refused
-			// them): so it stays for the runs that took the older version.
-			return &billing.InputError{Reason: `malformed payload: json: unknown field "when"`}
-		}
+		// Before versionChangeNow the payload had neither "when" nor "consent": decode
+		// treats them as that version did (newerFields).
 		if req.When == billing.Now {
 			return req.Validate(r.s.Plan) // an immediate change replaces a pending one
 		}
