@@ -39,8 +39,9 @@ func TestCreditModel(t *testing.T) {
 		// paid is every paid charge's amount, in order; refunded the sum of all refunds.
 		paid     []int64
 		refunded int64
-		// creditRefunded: a credit_refunded event is on record.
-		creditRefunded bool
+		// creditRefunded: a credit_refunded event is on record; paidByCredit: a paid_by_credit
+		// one (a cycle the credit paid wholly, never called "below NaverPay's minimum").
+		creditRefunded, paidByCredit bool
 	}{
 		{
 			// Restart Jan 15: 26,000 credit, 5,000 charged (worth 31,000 for Jan 15..Feb 14).
@@ -68,7 +69,7 @@ func TestCreditModel(t *testing.T) {
 				{kst(2025, time.January, 12, 12, 0), billing.MsgPause, pauseNow},
 				{kst(2025, time.January, 15, 12, 0), billing.MsgResume, restart},
 			},
-			paid: []int64{31000, 3500, 15500, 15500},
+			paid: []int64{31000, 3500, 15500, 15500}, paidByCredit: true,
 		},
 		{
 			// As above, then an upgrade on Jan 16 of the period paid wholly by credit (worth
@@ -82,7 +83,7 @@ func TestCreditModel(t *testing.T) {
 				{kst(2025, time.January, 16, 12, 0), billing.MsgChangePlan, upgrade(15500, 31000, 16, 12)},
 				{kst(2025, time.January, 17, 12, 0), billing.MsgCancel, cancelFull},
 			},
-			paid: []int64{31000, 14500}, refunded: 41000, creditRefunded: true,
+			paid: []int64{31000, 14500}, refunded: 41000, creditRefunded: true, paidByCredit: true,
 		},
 		{
 			// Upgrade on Jan 11 (935 charged, 29,000 credited), restart on Jan 13 (28,902 of the
@@ -171,11 +172,13 @@ func TestCreditModel(t *testing.T) {
 			require.Equal(t, tc.refunded, refunded, "refunded")
 			require.Equal(t, tc.refunded, atBank, "refunded at the bank")
 			require.Zero(t, st.Credit, "no credit is left when the subscription ended")
-			found := false
+			kinds := map[string]bool{}
 			for _, e := range st.Events {
-				found = found || e.Kind == "credit_refunded"
+				kinds[e.Kind] = true
 			}
-			require.Equal(t, tc.creditRefunded, found, "credit_refunded on record")
+			require.Equal(t, tc.creditRefunded, kinds["credit_refunded"], "credit_refunded on record")
+			require.Equal(t, tc.paidByCredit, kinds["paid_by_credit"], "paid_by_credit on record")
+			require.False(t, kinds["stub_not_charged"], "nothing here is below NaverPay's minimum")
 			b.checkInvariants(st)
 		})
 	}

@@ -341,6 +341,7 @@ func (b *bank) checkInvariants(st billing.State) {
 	}
 	// No KST day is kept by two charges (daysPaid_test.go).
 	require.Empty(b.t, daysPaidTwice(st), "days paid twice")
+	requireCreditsCovered(b.t, st)
 	// Every attempt the bank saw is in the workflow's state with the same outcome.
 	recorded := map[string]billing.ChargeRecord{}
 	for _, c := range st.Charges {
@@ -456,5 +457,59 @@ func consentRequest(granted bool, before, after int64, date calendar.Date, at ti
 	return billing.ConsentRequest{
 		Granted: &granted, At: at, Channel: "app", ShownText: fmt.Sprintf("%s부터 월 %d원으로 변경됩니다. 동의하십니까?", date, after),
 		AmountBefore: before, AmountAfter: after, ChangeDate: date, RecordID: fmt.Sprintf("consent-%s-%d", date, after),
+	}
+}
+
+// requireCreditsCovered is the credits' money invariant over what the state records: no payment
+// gives back more than it was worth, and nothing is owed or refunded beyond what was paid.
+//   - per payment: its refunds never exceed its amount, and the credits drawn directly from it
+//     (charges' Credit with CreditFrom naming it, the current period's, the pending credit)
+//     never exceed what it was worth (its amount plus the credit it was itself paid with, which
+//     the refunds along the chain reach, billing.State.CancelRefund);
+//   - in all: the refunds plus the credit still pending never exceed what was paid.
+//
+// A period paid wholly by credit leaves no charge record once it is over, so its draw is seen
+// only while it is the current period.
+func requireCreditsCovered(t require.TestingT, st billing.State) {
+	paid := map[string]billing.ChargeRecord{}
+	byImp := map[string]string{}
+	var total int64
+	for _, c := range st.Charges {
+		if c.Outcome == billing.OutcomePaid {
+			paid[c.MerchantUID] = c
+			byImp[c.ImpUID] = c.MerchantUID
+			total += c.Amount
+		}
+	}
+	drawn := map[string]int64{}
+	for _, c := range st.Charges {
+		if c.Outcome == billing.OutcomePaid && c.Credit > 0 {
+			drawn[c.CreditFrom] += c.Credit
+		}
+	}
+	if p := st.CurrentPeriod; p != nil && p.Credit > 0 {
+		own := false
+		for _, c := range st.Charges {
+			own = own || (c.Cycle == p.Cycle && c.Outcome == billing.OutcomePaid)
+		}
+		if !own {
+			drawn[p.CreditFrom] += p.Credit
+		}
+	}
+	if st.Credit > 0 {
+		drawn[st.CreditFrom] += st.Credit
+	}
+	refunded := map[string]int64{}
+	var refunds int64
+	for _, f := range st.Refunds {
+		refunded[byImp[f.ImpUID]] += f.Amount
+		refunds += f.Amount
+	}
+	for uid, c := range paid {
+		require.LessOrEqual(t, refunded[uid], c.Amount, "%s refunded beyond its amount", uid)
+		require.LessOrEqual(t, drawn[uid], c.Amount+c.Credit, "%s: credits drawn beyond what it was worth", uid)
+	}
+	if st.ChargesOmitted == 0 {
+		require.LessOrEqual(t, refunds+st.Credit, total, "refunds and pending credit beyond what was paid")
 	}
 }
