@@ -42,6 +42,8 @@ func TestCreditModel(t *testing.T) {
 		// creditRefunded: a credit_refunded event is on record; paidByCredit: a paid_by_credit
 		// one (a cycle the credit paid wholly, never called "below NaverPay's minimum").
 		creditRefunded, paidByCredit bool
+		// endedBy is in the final status reason when set.
+		endedBy string
 	}{
 		{
 			// Restart Jan 15: 26,000 credit, 5,000 charged (worth 31,000 for Jan 15..Feb 14).
@@ -123,7 +125,17 @@ func TestCreditModel(t *testing.T) {
 				{kst(2025, time.January, 11, 12, 0), billing.MsgChangePlan, decrease},
 			},
 			decide: declineAmount(1000),
-			paid:   []int64{31000}, refunded: 14500, creditRefunded: true,
+			paid:   []int64{31000}, refunded: 14500, creditRefunded: true, endedBy: "미납으로 인한 해지",
+		},
+		{
+			// A rise at period end never consented to ends the subscription on Feb 10 (no
+			// consent): the credit pending from the decrease is refunded then.
+			name: "decrease now, a rise without consent ends it",
+			msgs: []msg{
+				{kst(2025, time.January, 11, 12, 0), billing.MsgChangePlan, decrease},
+				{kst(2025, time.January, 12, 12, 0), billing.MsgChangePlan, billing.ChangePlanRequest{Amount: 40000, When: billing.AtPeriodEnd}},
+			},
+			paid: []int64{31000}, refunded: 14500, creditRefunded: true, endedBy: billing.ReasonNoConsent,
 		},
 		{
 			// Restart Jan 15 (5,000 charged, 26,000 from Jan 10's payment), restart Jan 17 (2,000
@@ -172,6 +184,7 @@ func TestCreditModel(t *testing.T) {
 			require.Equal(t, tc.refunded, refunded, "refunded")
 			require.Equal(t, tc.refunded, atBank, "refunded at the bank")
 			require.Zero(t, st.Credit, "no credit is left when the subscription ended")
+			require.Contains(t, st.StatusReason, tc.endedBy)
 			kinds := map[string]bool{}
 			for _, e := range st.Events {
 				kinds[e.Kind] = true
