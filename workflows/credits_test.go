@@ -35,6 +35,7 @@ func TestCreditModel(t *testing.T) {
 	tests := []struct {
 		name   string
 		msgs   []msg
+		in     func(*billing.SubscriptionInput)
 		decide func(activities.ChargeInput) (billing.Outcome, string)
 		// paid is every paid charge's amount, in order; refunded the sum of all refunds.
 		paid     []int64
@@ -128,6 +129,17 @@ func TestCreditModel(t *testing.T) {
 			paid:   []int64{31000}, refunded: 14500, creditRefunded: true, endedBy: "미납으로 인한 해지",
 		},
 		{
+			// Dunning pauses instead: the unpaid cycle's credit is owed again while paused, and
+			// refunded when the test's cancel ends the subscription on May 5.
+			name: "decrease now, dunning pauses",
+			msgs: []msg{
+				{kst(2025, time.January, 11, 12, 0), billing.MsgChangePlan, decrease},
+			},
+			in:     func(in *billing.SubscriptionInput) { in.Dunning = &billing.DunningPolicy{FinalAction: billing.FinalActionPause} },
+			decide: declineAmount(1000),
+			paid:   []int64{31000}, refunded: 14500, creditRefunded: true, endedBy: "test over",
+		},
+		{
 			// A rise at period end never consented to ends the subscription on Feb 10 (no
 			// consent): the credit pending from the decrease is refunded then.
 			name: "decrease now, a rise without consent ends it",
@@ -165,7 +177,11 @@ func TestCreditModel(t *testing.T) {
 			env.RegisterDelayedCallback(func() {
 				signal(env, billing.MsgCancel, billing.CancelRequest{When: billing.Now, Reason: "test over"})
 			}, after(start, kst(2025, time.May, 5, 0, 0)))
-			env.ExecuteWorkflow(billing.WorkflowType, monthly31())
+			in := monthly31()
+			if tc.in != nil {
+				tc.in(&in)
+			}
+			env.ExecuteWorkflow(billing.WorkflowType, in)
 			st := result(t, env)
 			var paid []int64
 			for _, c := range st.Charges {
