@@ -135,7 +135,9 @@ func TestCreditModel(t *testing.T) {
 			msgs: []msg{
 				{kst(2025, time.January, 11, 12, 0), billing.MsgChangePlan, decrease},
 			},
-			in:     func(in *billing.SubscriptionInput) { in.Dunning = &billing.DunningPolicy{FinalAction: billing.FinalActionPause} },
+			in: func(in *billing.SubscriptionInput) {
+				in.Dunning = &billing.DunningPolicy{FinalAction: billing.FinalActionPause}
+			},
 			decide: declineAmount(1000),
 			paid:   []int64{31000}, refunded: 14500, creditRefunded: true, endedBy: "test over",
 		},
