@@ -13,6 +13,8 @@ type RefundShare struct {
 	// Amount is what is refunded from it now; Before what was refunded from it earlier.
 	Amount int64
 	Before int64
+	// Via is the credits this share gives back on its way to Charge (RefundRecord.Via).
+	Via []string
 }
 
 // CancelRefund is what a cancel now with policy refunds at now, payment by payment: the one rule
@@ -81,7 +83,11 @@ func (s *State) cancelRefund(policy RefundPolicy, now time.Time, taken map[strin
 			rest -= take
 		}
 	}
-	return append(out, s.creditShares(period.CreditFrom, min(rest, period.Credit), taken)...)
+	via := ViaCurrentPeriod
+	if paid != nil {
+		via = paid.MerchantUID
+	}
+	return append(out, s.creditShares(period.CreditFrom, min(rest, period.Credit), taken, via)...)
 }
 
 // maxCreditHops bounds the walk along a credit's chain of payments (each restart or immediate
@@ -94,8 +100,9 @@ const maxCreditHops = 64
 // itself paid with (its ChargeRecord.Credit, drawn from its CreditFrom), so the walk goes on
 // there, never with more than that credit, and so on for at most maxCreditHops payments, each
 // visited once. A chain that breaks (a payment not on record, not paid) ends the walk: what it
-// could not place is not refunded.
-func (s *State) creditShares(from string, amount int64, taken map[string]int64) []RefundShare {
+// could not place is not refunded. via is the credits the walk gives back before it reaches
+// from (the period's charge, or ViaCurrentPeriod); each share names them (RefundShare.Via).
+func (s *State) creditShares(from string, amount int64, taken map[string]int64, via ...string) []RefundShare {
 	var out []RefundShare
 	seen := map[string]bool{}
 	for hop := 0; amount > 0 && from != "" && hop < maxCreditHops && !seen[from]; hop++ {
@@ -106,12 +113,13 @@ func (s *State) creditShares(from string, amount int64, taken map[string]int64) 
 		}
 		before := s.refundedOn(c.ImpUID) + taken[c.ImpUID]
 		if take := min(amount, c.Amount-before); take > 0 {
-			out = append(out, RefundShare{Charge: *c, Amount: take, Before: before})
+			out = append(out, RefundShare{Charge: *c, Amount: take, Before: before, Via: append([]string(nil), via...)})
 			taken[c.ImpUID] += take
 			amount -= take
 		}
 		amount = min(amount, c.Credit)
 		from = c.CreditFrom
+		via = append(via, c.MerchantUID)
 	}
 	return out
 }

@@ -460,31 +460,36 @@ func consentRequest(granted bool, before, after int64, date calendar.Date, at ti
 	}
 }
 
-// requireCreditsCovered is the credits' money invariant over what the state records: no payment
-// gives back more than it was worth, and nothing is owed or refunded beyond what was paid.
-//   - per payment: its refunds never exceed its amount, and the credits drawn directly from it
-//     (charges' Credit with CreditFrom naming it, the current period's, the pending credit)
-//     never exceed what it was worth (its amount plus the credit it was itself paid with, which
-//     the refunds along the chain reach, billing.State.CancelRefund);
-//   - in all: the refunds plus the credit still pending never exceed what was paid.
+// requireCreditsCovered is the credits' money invariant over what the state records: the sum
+// of the credits drawn from a payment and of its refunds never exceeds what it was worth, its
+// amount plus the credit it was itself paid with; nothing is given back twice.
 //
-// A period paid wholly by credit leaves no charge record once it is over, so its draw is seen
-// only while it is the current period.
+// A credit is an edge from the charge (or the current period paid wholly by credit, or the
+// credit pending) that took it to the payment it was drawn from. A refund drawn along a credit's
+// chain names the credits it gave back (RefundRecord.Via): each of those edges shrinks by the
+// refund, never below zero. Then, for every paid payment P, its refunds plus the edges still
+// drawn from it are at most P's amount plus what is left of its own edge; in all, the refunds
+// plus the credit still pending never exceed what was paid. A period paid wholly by credit
+// leaves no record once it is over, so its edge is seen only while it is the current period (the
+// check is looser, never wrong, for older ones).
 func requireCreditsCovered(t require.TestingT, st billing.State) {
+	type edge struct {
+		from   string
+		amount int64
+	}
 	paid := map[string]billing.ChargeRecord{}
 	byImp := map[string]string{}
+	edges := map[string]edge{}
 	var total int64
 	for _, c := range st.Charges {
-		if c.Outcome == billing.OutcomePaid {
-			paid[c.MerchantUID] = c
-			byImp[c.ImpUID] = c.MerchantUID
-			total += c.Amount
+		if c.Outcome != billing.OutcomePaid {
+			continue
 		}
-	}
-	drawn := map[string]int64{}
-	for _, c := range st.Charges {
-		if c.Outcome == billing.OutcomePaid && c.Credit > 0 {
-			drawn[c.CreditFrom] += c.Credit
+		paid[c.MerchantUID] = c
+		byImp[c.ImpUID] = c.MerchantUID
+		total += c.Amount
+		if c.Credit > 0 {
+			edges[c.MerchantUID] = edge{c.CreditFrom, c.Credit}
 		}
 	}
 	if p := st.CurrentPeriod; p != nil && p.Credit > 0 {
@@ -493,21 +498,34 @@ func requireCreditsCovered(t require.TestingT, st billing.State) {
 			own = own || (c.Cycle == p.Cycle && c.Outcome == billing.OutcomePaid)
 		}
 		if !own {
-			drawn[p.CreditFrom] += p.Credit
+			edges[billing.ViaCurrentPeriod] = edge{p.CreditFrom, p.Credit}
 		}
 	}
-	if st.Credit > 0 {
-		drawn[st.CreditFrom] += st.Credit
-	}
 	refunded := map[string]int64{}
+	returned := map[string]int64{}
 	var refunds int64
 	for _, f := range st.Refunds {
 		refunded[byImp[f.ImpUID]] += f.Amount
 		refunds += f.Amount
+		for _, v := range f.Via {
+			returned[v] += f.Amount
+		}
+	}
+	drawn := map[string]int64{}
+	net := map[string]int64{}
+	for key, e := range edges {
+		n := e.amount - returned[key]
+		require.GreaterOrEqual(t, n, int64(0), "the credit of %s (%d KRW from %s) given back %d KRW", key, e.amount, e.from, returned[key])
+		net[key] = n
+		drawn[e.from] += n
+	}
+	if st.Credit > 0 {
+		drawn[st.CreditFrom] += st.Credit
 	}
 	for uid, c := range paid {
 		require.LessOrEqual(t, refunded[uid], c.Amount, "%s refunded beyond its amount", uid)
-		require.LessOrEqual(t, drawn[uid], c.Amount+c.Credit, "%s: credits drawn beyond what it was worth", uid)
+		require.LessOrEqual(t, refunded[uid]+drawn[uid], c.Amount+net[uid],
+			"%s (%d KRW, credit %d KRW left): refunded %d and drawn %d", uid, c.Amount, net[uid], refunded[uid], drawn[uid])
 	}
 	if st.ChargesOmitted == 0 {
 		require.LessOrEqual(t, refunds+st.Credit, total, "refunds and pending credit beyond what was paid")

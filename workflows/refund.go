@@ -131,7 +131,7 @@ func (r *runner) refundShare(req billing.CancelRequest, sh billing.RefundShare) 
 	}
 	rec := billing.RefundRecord{
 		Cycle: paid.Cycle, ImpUID: paid.ImpUID, MerchantUID: paid.MerchantUID, Amount: res.Refunded, TaxFree: taxFree,
-		Reason: req.Reason, Requester: req.Requester, At: r.now(), Outcome: "refunded",
+		Reason: req.Reason, Requester: req.Requester, At: r.now(), Outcome: "refunded", Via: sh.Via,
 	}
 	r.s.Refunds = append(r.s.Refunds, rec)
 	r.publish(billing.EventChargeRefunded, billing.EventData{Refund: &billing.EventRefund{
