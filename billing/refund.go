@@ -13,40 +13,54 @@ type RefundShare struct {
 	// Amount is what is refunded from it now; Before what was refunded from it earlier.
 	Amount int64
 	Before int64
+	// Via is the credits this share gives back on its way to Charge (RefundRecord.Via).
+	Via []string
 }
 
 // CancelRefund is what a cancel now with policy refunds at now, payment by payment: the one rule
 // the workflow carries out (workflows/refund.go) and the customer's page shows before anything
-// is confirmed (edge/manage.go). The current period is worth its paid charge plus the credit
-// taken off it (unused days a resume that restarted the anchor moved from the period before,
-// see versionNoDayTwice); full gives back all of that, prorata its unused whole KST days (the
-// cancel day counts as used), floor(worth × unused ÷ days), less what was refunded already.
-// The share is taken from the period's own payment first, then from the payment the credit came
-// from, never more than each has left, nor more of the latter than the credit. Without a credit
-// this is the period's paid charge alone, as before credits existed. It returns nil when
-// nothing is to be refunded.
+// is confirmed (edge/manage.go). The current period is worth its paid charge (if any) plus the
+// credit taken off it (unused days of earlier payments that a restart, an immediate change or a
+// decrease moved into it, see versionNoDayTwice and versionChangeNow); full gives back all of
+// that, prorata its unused whole KST days (the cancel day counts as used), floor(worth ×
+// unused ÷ days), less what was refunded of the period's own payment already. The share is
+// taken from the period's own payment first, then along the credit's chain (CreditShares),
+// never more than each payment has left. Without a credit this is the period's paid charge
+// alone, as before credits existed. A credit still pending for the next charges is not part of
+// it (PendingCreditRefund). It returns nil when nothing is to be refunded.
 func (s *State) CancelRefund(policy RefundPolicy, now time.Time) []RefundShare {
+	return s.cancelRefund(policy, now, map[string]int64{})
+}
+
+// EndRefund is everything a cancel now with policy refunds at now: CancelRefund and then the
+// pending credit (PendingCreditRefund), drawn from the payments' rooms together. The customer's
+// page shows its sum.
+func (s *State) EndRefund(policy RefundPolicy, now time.Time) []RefundShare {
+	taken := map[string]int64{}
+	out := s.cancelRefund(policy, now, taken)
+	return append(out, s.creditShares(s.CreditFrom, s.Credit, taken)...)
+}
+
+// PendingCreditRefund is how the credit still owed for the next charges (State.Credit) is paid
+// back when the subscription ends: drawn from the payment it came from, along its chain
+// (CreditShares). Nil when no credit is pending.
+func (s *State) PendingCreditRefund() []RefundShare {
+	return s.creditShares(s.CreditFrom, s.Credit, map[string]int64{})
+}
+
+func (s *State) cancelRefund(policy RefundPolicy, now time.Time, taken map[string]int64) []RefundShare {
 	if (policy != RefundFull && policy != RefundProrata) || s.CurrentPeriod == nil {
 		return nil
 	}
 	period := *s.CurrentPeriod
-	var parts []RefundShare
+	paid := s.paidChargeOf(period.Cycle)
 	var worth, before int64
-	if paid := s.paidChargeOf(period.Cycle); paid != nil {
-		b := s.refundedOn(paid.ImpUID)
-		parts = append(parts, RefundShare{Charge: *paid, Before: b})
-		worth, before = worth+paid.Amount, before+b
+	if paid != nil {
+		before = s.refundedOn(paid.ImpUID)
+		worth = paid.Amount
 	}
-	var creditLeft int64
-	src := -1
-	if period.Credit > 0 && period.CreditFrom != "" {
-		if from := s.chargeByUID(period.CreditFrom); from != nil && from.Outcome == OutcomePaid {
-			b := s.refundedOn(from.ImpUID)
-			src = len(parts)
-			parts = append(parts, RefundShare{Charge: *from, Before: b})
-			worth, before = worth+period.Credit, before+b
-			creditLeft = period.Credit - b
-		}
+	if period.CreditFrom != "" {
+		worth += period.Credit
 	}
 	if worth <= 0 {
 		return nil
@@ -57,17 +71,72 @@ func (s *State) CancelRefund(policy RefundPolicy, now time.Time) []RefundShare {
 		target = calendar.UnusedRefund(worth, cp, now)
 	}
 	rest := target - before
+	if rest <= 0 {
+		return nil
+	}
 	var out []RefundShare
-	for i, p := range parts {
-		room := p.Charge.Amount - p.Before
-		if i == src {
-			room = min(room, creditLeft)
-		}
+	if paid != nil {
+		room := paid.Amount - before - taken[paid.ImpUID]
 		if take := min(rest, room); take > 0 {
-			p.Amount = take
-			out = append(out, p)
+			out = append(out, RefundShare{Charge: *paid, Amount: take, Before: before + taken[paid.ImpUID]})
+			taken[paid.ImpUID] += take
 			rest -= take
 		}
+	}
+	via := ViaCurrentPeriod
+	if paid != nil {
+		via = paid.MerchantUID
+	}
+	return append(out, s.creditShares(period.CreditFrom, min(rest, period.Credit), taken, via)...)
+}
+
+// maxCreditHops bounds the walk along a credit's chain of payments (each restart or immediate
+// change adds one hop; a run carries few).
+const maxCreditHops = 64
+
+// creditShares is where amount of credit drawn from the payment from is refunded from: that
+// payment's own money first, as much as it has left (after its refunds and what taken says
+// this answer takes of it already); what it cannot give came from the credit that payment was
+// itself paid with (its ChargeRecord.Credit, drawn from its CreditFrom), so the walk goes on
+// there, never with more than that credit, and so on for at most maxCreditHops payments, each
+// visited once. A chain that breaks (a payment not on record, not paid) ends the walk: what it
+// could not place is not refunded. via is the credits the walk gives back before it reaches
+// from (the period's charge, or ViaCurrentPeriod); each share names them (RefundShare.Via).
+func (s *State) creditShares(from string, amount int64, taken map[string]int64, via ...string) []RefundShare {
+	var out []RefundShare
+	seen := map[string]bool{}
+	for hop := 0; amount > 0 && from != "" && hop < maxCreditHops && !seen[from]; hop++ {
+		seen[from] = true
+		c := s.chargeByUID(from)
+		if c == nil || c.Outcome != OutcomePaid {
+			break
+		}
+		before := s.refundedOn(c.ImpUID) + taken[c.ImpUID]
+		if take := min(amount, c.Amount-before); take > 0 {
+			out = append(out, RefundShare{Charge: *c, Amount: take, Before: before, Via: append([]string(nil), via...)})
+			taken[c.ImpUID] += take
+			amount -= take
+		}
+		amount = min(amount, c.Credit)
+		from = c.CreditFrom
+		via = append(via, c.MerchantUID)
+	}
+	return out
+}
+
+// CreditChain is the merchant_uids of the payments a credit drawn from the payment from may be
+// refunded from (creditShares' walk, without the amounts): the carried state keeps them.
+func (s *State) CreditChain(from string) []string {
+	var out []string
+	seen := map[string]bool{}
+	for hop := 0; from != "" && hop < maxCreditHops && !seen[from]; hop++ {
+		seen[from] = true
+		c := s.chargeByUID(from)
+		if c == nil {
+			break
+		}
+		out = append(out, from)
+		from = c.CreditFrom
 	}
 	return out
 }

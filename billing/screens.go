@@ -12,7 +12,9 @@ import "time"
 
 // NextCharge is when the subscription's next charge attempt will be made unless something
 // changes, zero when none will come:
-//   - active: the next cycle's charge (NextChargeAt), but none while a cancel or pause at period
+//   - active: the next cycle's charge (NextChargeAt), or, when the pending credit pays that
+//     cycle wholly (to under NaverPay's 10 KRW minimum), the first one after it that costs
+//     money; but none while a cancel or pause at period
 //     end is pending (that instant ends or pauses instead) or after the customer refused the
 //     consent the charge needs (the subscription ends then);
 //   - past due or waiting for a new billing key: the next dunning retry, none when no retry is
@@ -27,7 +29,7 @@ func (s *State) NextCharge() time.Time {
 		if c := s.Consent; c != nil && c.Status == ConsentRefused && !c.ChangeAt.After(s.NextChargeAt) {
 			return time.Time{}
 		}
-		return s.NextChargeAt
+		return s.pastCredit(s.NextChargeAt)
 	case StatusPastDue, StatusPaymentMethodRequired:
 		if d := s.DunningState; d != nil {
 			return d.NextRetryAt
@@ -35,6 +37,36 @@ func (s *State) NextCharge() time.Time {
 	}
 	return time.Time{}
 }
+
+// pastCredit is the first regular charge from at on that the pending credit (State.Credit)
+// does not pay: a cycle the credit pays wholly, or down to less than NaverPay's minimum, is
+// charged nothing (the workflow starts it paid by credit), so it is no next charge. The walk
+// takes each cycle's price (Plan.Price: introductory prices count; a pending plan change
+// applies from the next cycle) and stops after maxCreditCycles cycles.
+func (s *State) pastCredit(at time.Time) time.Time {
+	if s.Credit <= 0 || s.Recurrence == nil || at.IsZero() {
+		return at
+	}
+	plan := s.Plan
+	if s.PendingPlan != nil {
+		plan = *s.PendingPlan
+	}
+	credit, idx, cycle := s.Credit, s.NextIndex, s.Cycle+1
+	for range maxCreditCycles {
+		price := plan.Price(cycle)
+		applied := min(credit, price)
+		if price-applied >= MinAmountKRW {
+			return at
+		}
+		credit -= applied
+		idx, cycle = idx+1, cycle+1
+		at = s.Recurrence.ChargeAt(idx)
+	}
+	return at
+}
+
+// maxCreditCycles bounds pastCredit's walk (a credit rarely spans more than a few cycles).
+const maxCreditCycles = 120
 
 // PaidUntil is the end of the service the customer paid for and keeps, zero before any paid
 // period: PaidThrough while the subscription lives (a pause keeps the paid rest of its period,

@@ -83,3 +83,20 @@ func TestNextChargeAndPaidUntil(t *testing.T) {
 		})
 	}
 }
+
+// A cycle the pending credit pays wholly (or to under 10 KRW) is charged nothing: the next
+// charge shown is the first one that costs money.
+func TestNextChargeSkipsCyclesPaidByCredit(t *testing.T) {
+	rec, err := calendar.NewRecurrence(calendar.Interval{Unit: calendar.Month, Count: 1}, calendar.Date{Year: 2025, Month: time.January, Day: 10}, 10, calendar.TimeOfDay{Hour: 10})
+	require.NoError(t, err)
+	for _, tc := range []struct {
+		credit int64
+		index  int // of the charge shown
+	}{
+		{0, 1}, {500, 1}, {990, 1}, {991, 2}, {1000, 2}, {2500, 3}, {2990, 3}, {2991, 4},
+	} {
+		s := billing.State{Status: billing.StatusActive, Plan: billing.Plan{Amount: 1000, Interval: rec.Interval}, Cycle: 1,
+			Recurrence: &rec, NextIndex: 1, NextChargeAt: rec.ChargeAt(1), Credit: tc.credit}
+		require.Equal(t, rec.ChargeAt(tc.index), s.NextCharge(), "credit %d", tc.credit)
+	}
+}

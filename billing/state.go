@@ -99,7 +99,16 @@ type RefundRecord struct {
 	Requester Requester `json:"requester"`
 	At        time.Time `json:"at"`
 	Outcome   string    `json:"outcome"`
+	// Via names the credits a refund drawn along a credit's chain gives back (RefundShare.Via):
+	// the merchant_uids of the charges whose Credit it passed through, newest first, or
+	// ViaCurrentPeriod for the credit of a current period paid wholly by credit. Empty for a
+	// refund of a period's own payment and for a pending credit's first payment.
+	Via []string `json:"via,omitempty"`
 }
+
+// ViaCurrentPeriod in a refund's Via stands for the credit of the current period when that
+// period has no paid charge of its own (paid wholly by credit).
+const ViaCurrentPeriod = "current_period"
 
 // Period is one billing cycle's service period: charged at Start, access until End (exclusive);
 // FirstDay..LastDay are its local dates in Asia/Seoul.

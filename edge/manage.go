@@ -73,11 +73,15 @@ type selfServiceView struct {
 	// full is the refund of a full-refund cancel; fullOK says whether it is offered.
 	full   int64
 	fullOK bool
+	// credit is the credit pending for the next charges, refunded on every ending (a cancel at
+	// period end too); prorata and full include it.
+	credit int64
 }
 
-// viewOf applies the workflow's refund rule (billing.State.CancelRefund, which workflows/refund.go
-// carries out): the current period's paid charge, refunded pro rata with calendar.UnusedRefund at
-// now, less what was refunded already.
+// viewOf applies the workflow's refund rule (billing.State.EndRefund, which workflows/refund.go
+// carries out): what the current period is worth (its paid charge plus its credit), refunded
+// pro rata with calendar.UnusedRefund at now, less what was refunded already, and the credit
+// still pending.
 // The amount shown is therefore the amount the workflow refunds, unless the KST day (or, for
 // second and minute demo plans, the second) turns between showing and confirming; the result
 // page shows the workflow's own figure from the update's receipt either way.
@@ -93,16 +97,16 @@ func (s *Server) viewOf(st billing.State, now time.Time) selfServiceView {
 			break
 		}
 	}
-	if v.paid == nil {
-		return v
-	}
-	for _, f := range st.Refunds {
-		if f.ImpUID == v.paid.ImpUID {
-			v.refunded += f.Amount
+	if v.paid != nil {
+		for _, f := range st.Refunds {
+			if f.ImpUID == v.paid.ImpUID {
+				v.refunded += f.Amount
+			}
 		}
 	}
-	// The workflow's own rule (billing.State.CancelRefund): a period paid partly by a restart's
-	// credit is refunded on what it is worth.
+	// The workflow's own rule (billing.State.EndRefund: CancelRefund, then the credit still
+	// pending): a period paid partly or wholly by credit is refunded on what it is worth, and a
+	// credit waiting for the next charges is paid back whenever the subscription ends.
 	sum := func(shares []billing.RefundShare) int64 {
 		var n int64
 		for _, sh := range shares {
@@ -110,8 +114,12 @@ func (s *Server) viewOf(st billing.State, now time.Time) selfServiceView {
 		}
 		return n
 	}
-	v.prorata = sum(st.CancelRefund(billing.RefundProrata, now))
-	v.full = sum(st.CancelRefund(billing.RefundFull, now))
+	v.prorata = sum(st.EndRefund(billing.RefundProrata, now))
+	v.full = sum(st.EndRefund(billing.RefundFull, now))
+	v.credit = sum(st.PendingCreditRefund())
+	if v.paid == nil {
+		return v
+	}
 	days := time.Duration(s.cfg.FullRefundDays) * 24 * time.Hour
 	v.fullOK = s.cfg.FullRefundDays > 0 && v.refunded == 0 && v.full > 0 && now.Sub(v.paid.At) < days && now.Before(period.End)
 	return v
@@ -317,15 +325,22 @@ func (s *Server) optionCards(v selfServiceView, token string) []optionCard {
 		ButtonKo:   "일반해지 선택",
 		ButtonEn:   "Choose",
 	}
-	if v.canCancelAtEnd() && !v.st.PaidUntil().IsZero() && v.paid != nil {
-		paidThrough := kst(v.st.PaidUntil())
-		end.TextKo = paidThrough + "까지 지금처럼 이용하고, 다음 결제부터 청구되지 않습니다. 환불은 없습니다."
-		end.TextEn = "Keep using it until " + paidThrough + "; nothing more is charged. No refund."
-	} else {
-		end.TextKo = "더 이상 결제되지 않습니다. 환불은 없습니다."
-		end.TextEn = "Nothing more is charged. No refund."
+	refundKo, refundEn := " 환불은 없습니다.", " No refund."
+	if v.credit > 0 {
+		ko, en := won(v.credit)
+		refundKo = " 아직 쓰지 않은 크레딧 " + ko + "은 해지 시 환불됩니다."
+		refundEn = " The credit not yet used (" + en + ") is refunded when it ends."
 	}
-	end.RefundKo, end.RefundEn = won(0)
+	if v.canCancelAtEnd() && !v.st.PaidUntil().IsZero() && (v.paid != nil || (v.st.CurrentPeriod != nil && v.st.CurrentPeriod.Credit > 0)) {
+		paidThrough := kst(v.st.PaidUntil())
+		end.TextKo = paidThrough + "까지 지금처럼 이용하고, 다음 결제부터 청구되지 않습니다." + refundKo
+		end.TextEn = "Keep using it until " + paidThrough + "; nothing more is charged." + refundEn
+	} else {
+		end.TextKo = "더 이상 결제되지 않습니다." + refundKo
+		end.TextEn = "Nothing more is charged." + refundEn
+	}
+	end.Refund = v.credit
+	end.RefundKo, end.RefundEn = won(v.credit)
 	cards = append(cards, end)
 
 	now := optionCard{

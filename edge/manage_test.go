@@ -470,3 +470,19 @@ func TestManagePageForSubscriptionsWithoutARunningPeriod(t *testing.T) {
 	require.Equal(t, http.StatusNotFound, status)
 	require.Contains(t, page, "구독을 찾을 수 없습니다")
 }
+
+// A period paid wholly by credit (a restart's, drawn from cycle 1's payment) is refunded on what
+// it is worth, and a credit pending for the next charges is refunded too: the page shows the
+// workflow's figure (billing.State.EndRefund), not "no refund".
+func TestManageRefundOfAPeriodPaidByCredit(t *testing.T) {
+	e := newEnv(t, nil)
+	st := activeState("sub1", e.clock.Now(), 10)
+	st.Charges = st.Charges[:1]
+	st.CurrentPeriod.Credit, st.CurrentPeriod.CreditFrom = 9900, chargeUID("sub1", 1, 1)
+	st.Credit, st.CreditFrom = 1000, chargeUID("sub1", 1, 1)
+	e.wf.setState(st)
+	_, _, page := e.confirmForm(e.manageLink("sub1"), "now")
+	require.Equal(t, prorata(st, e.clock.Now())+1000, amountIn(t, page, "confirm-refund"))
+	_, _, page = e.confirmForm(e.manageLink("sub1"), "end")
+	require.Equal(t, int64(1000), amountIn(t, page, "confirm-refund"), "the pending credit is refunded at the end")
+}

@@ -22,8 +22,13 @@ import (
 //     follows on the old anchor at the new price. No KST day is in two periods, none unbilled.
 //     A charge that is not paid leaves the plan as it was (the attempt stays on record; an
 //     immediate change is never retried by dunning).
-//   - credit > share (a decrease): the plan changes now and credit − share is taken off the next
-//     charges (what one charge cannot take is kept for the following one).
+//   - credit > share (a decrease): the period is split the same way; the new cycle n+1 at the
+//     new price is paid by share of the credit (its Credit, drawn from the same payment), and
+//     credit − share is taken off the next charges (what one charge cannot take is kept for the
+//     following one; what is still pending when the subscription ends is refunded).
+//
+// What the period is worth is its paid charge less refunds plus the credit taken off it (a
+// restart's, or an earlier change's), so a period paid wholly by credit can change too.
 //   - otherwise (no difference, or below NaverPay's 10 KRW minimum): the plan changes now,
 //     nothing is charged.
 //
@@ -72,7 +77,9 @@ func (r *runner) changeNowRefusal(next billing.Plan, consent *billing.ConsentReq
 		return refuse("when: a cancel at period end is pending; send %s first", billing.MsgUndoCancel)
 	case s.Pause != nil && s.Pause.Pending:
 		return refuse("when: a pause at period end is pending; withdraw it (%s) first", billing.MsgResume)
-	case s.CurrentPeriod == nil || s.CurrentPeriod.Stub || r.paidCharge(s.CurrentPeriod.Cycle) == nil || !now.Before(s.PaidThrough):
+	case s.CurrentPeriod == nil || s.CurrentPeriod.Stub || !now.Before(s.PaidThrough) ||
+		(r.paidCharge(s.CurrentPeriod.Cycle) == nil && s.CurrentPeriod.Credit == 0):
+		// A period paid wholly by credit (a restart's) is paid all the same: its worth is its credit.
 		return refuse(`when: an immediate change needs a paid, full current period (not a pro-rata one); change with when "period_end"`)
 	}
 	if used, total := r.currentCalendarPeriod().Usage(now); used >= total {
@@ -138,8 +145,9 @@ func (r *runner) applyChangeNow(req billing.ChangePlanRequest) (receipt billing.
 	base := r.changeNowBaseline()
 	period := *r.s.CurrentPeriod
 	cp := r.currentCalendarPeriod()
-	paid := r.paidCharge(period.Cycle)
-	credit := calendar.UnusedRefund(paid.Amount-r.refundedAmount(paid.ImpUID), cp, now)
+	// The credit is exactly what a cancel now with prorata would refund: the unused share of
+	// what the period is worth (its payment, plus the credit taken off it, less refunds).
+	credit, from := r.periodUnused(now)
 	share := calendar.UnusedRefund(next.Amount, cp, now)
 	used, total := cp.Usage(now)
 	if r.s.PendingPlan != nil {
@@ -152,7 +160,7 @@ func (r *runner) applyChangeNow(req billing.ChangePlanRequest) (receipt billing.
 	switch diff := share - credit; {
 	case diff >= billing.MinAmountKRW:
 		stub := r.changeNowPeriod(period, used)
-		stub.Credit, stub.CreditFrom = credit, paid.MerchantUID
+		stub.Credit, stub.CreditFrom = credit, from
 		if refusal := r.changeNowChargeGate(stub.Cycle); refusal != nil {
 			// Gated again at the charge: the revoke above took time, and a change that is
 			// no rise can charge too.
@@ -185,12 +193,24 @@ func (r *runner) applyChangeNow(req billing.ChangePlanRequest) (receipt billing.
 			textfmt.FormatKRW(diff), period.Cycle, stub.FirstDay.AddDays(-1)))
 		msg = fmt.Sprintf("plan changed now: %s KRW charged for %s..%s (%s)", textfmt.FormatKRW(diff), stub.FirstDay, stub.LastDay, r.lastChargeSummary())
 	case diff < 0:
+		// Split like an upgrade: the rest of the period is a new cycle at the new price, paid
+		// by the part of the credit its days cost (drawn from the same payment); only the
+		// difference waits for the next charges. A restart or cancel inside it then measures
+		// what it is worth, and no day is credited twice.
+		stub := r.changeNowPeriod(period, used)
+		if share > 0 {
+			stub.Credit, stub.CreditFrom = share, from
+		}
+		r.s.Cycle = stub.Cycle
+		r.cyclesThisRun++
+		r.s.CurrentPeriod = &stub
 		r.s.Credit += -diff
 		if r.s.CreditFrom == "" {
-			r.s.CreditFrom = paid.MerchantUID
+			r.s.CreditFrom = from
 		}
-		r.event("plan_changed", "", fmt.Sprintf("%s: %s KRW credited to the next charge", detail, textfmt.FormatKRW(-diff)))
-		msg = fmt.Sprintf("plan changed now: %s KRW credited to the next charge", textfmt.FormatKRW(-diff))
+		r.event("plan_changed", "", fmt.Sprintf("%s: cycle %d (%s..%s) paid by %s KRW of credit; %s KRW credited to the next charge; cycle %d ends on %s",
+			detail, stub.Cycle, stub.FirstDay, stub.LastDay, textfmt.FormatKRW(share), textfmt.FormatKRW(-diff), period.Cycle, stub.FirstDay.AddDays(-1)))
+		msg = fmt.Sprintf("plan changed now: %s..%s paid by credit, %s KRW credited to the next charge", stub.FirstDay, stub.LastDay, textfmt.FormatKRW(-diff))
 	default:
 		r.event("plan_changed", "", fmt.Sprintf("%s: %d KRW, nothing charged", detail, diff))
 		msg = "plan changed now; nothing to charge for the rest of the period"

@@ -36,6 +36,7 @@ func TestChangePlanNow(t *testing.T) {
 		amounts  []int64
 		taxFree  []int64
 		credit   int64
+		refunded int64
 		planName string
 		// credited: the charges after the change are lowered by a credit.
 		credited bool
@@ -76,9 +77,11 @@ func TestChangePlanNow(t *testing.T) {
 			name: "a large decrease is credited over several charges",
 			in:   monthly31,
 			// unused 20,000 less floor(1,000 × 20/31) = 645: 19,355 credit, 1,000 a month.
-			change:   billing.ChangePlanRequest{Amount: 1000, TaxFree: ptr(int64(0)), When: billing.Now},
+			change: billing.ChangePlanRequest{Amount: 1000, TaxFree: ptr(int64(0)), When: billing.Now},
+			// The stub's 645 and Feb 10's and Mar 10's 1,000 are paid by it; the 17,355 still
+			// pending when the subscription ends is refunded.
 			amounts:  []int64{31000},
-			credit:   19355 - 2000,
+			refunded: 19355 - 2000,
 			credited: true,
 		},
 		{
@@ -213,7 +216,13 @@ func TestChangePlanNow(t *testing.T) {
 				require.Equal(t, tc.planName, after.Plan.Name, "the plan changed at once")
 			}
 			require.Equal(t, tc.credit, st.Credit)
-			if tc.refused == "" && len(tc.amounts) > 1 && tc.amounts[1] == 20000 {
+			var refunded int64
+			for _, f := range b.refunds {
+				refunded += f.Amount
+			}
+			require.Equal(t, tc.refunded, refunded, "refunded")
+			if tc.refused == "" {
+				// An upgrade and a decrease both split the period at the change.
 				requireNoDayInTwoPeriods(t, before, after, next, today)
 			}
 			if !tc.credited {
@@ -237,7 +246,8 @@ func declineAmount(amount int64) func(activities.ChargeInput) (billing.Outcome, 
 	}
 }
 
-// requireNoDayInTwoPeriods checks the periods around an immediate upgrade on today: the old
+// requireNoDayInTwoPeriods checks the periods around an immediate change (an upgrade or a
+// decrease, both split the period) on today: the old
 // cycle keeps its days through today, the new one runs from tomorrow to the old period's last
 // day, and the next regular cycle begins the day after: every KST day in exactly one period.
 func requireNoDayInTwoPeriods(t *testing.T, before, after, next billing.State, today calendar.Date) {

@@ -373,6 +373,10 @@ func (r *runner) finalAction() error {
 	r.publish(billing.EventDunningFinalAction, billing.EventData{Dunning: fd, Detail: reason})
 	switch action {
 	case billing.FinalActionPause:
+		if r.noDayTwice {
+			// The unpaid cycle is given up: the credit it took is owed again.
+			r.unpaidCycleCredit()
+		}
 		r.s.DunningState = nil
 		r.s.Pause = &billing.PauseState{RequestAt: r.now(), PausedAt: r.now(), Reason: reason, ByDunning: true}
 		r.s.NextChargeAt = time.Time{}

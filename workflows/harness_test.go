@@ -343,6 +343,7 @@ func (b *bank) checkInvariants(st billing.State) {
 	}
 	// No KST day is kept by two charges (daysPaid_test.go).
 	require.Empty(b.t, daysPaidTwice(st), "days paid twice")
+	requireCreditsCovered(b.t, st)
 	// Every attempt the bank saw is in the workflow's state with the same outcome.
 	recorded := map[string]billing.ChargeRecord{}
 	for _, c := range st.Charges {
@@ -468,5 +469,77 @@ func consentRequest(granted bool, before, after int64, date calendar.Date, at ti
 	return billing.ConsentRequest{
 		Granted: &granted, At: at, Channel: "app", ShownText: fmt.Sprintf("%s부터 월 %d원으로 변경됩니다. 동의하십니까?", date, after),
 		AmountBefore: before, AmountAfter: after, ChangeDate: date, RecordID: fmt.Sprintf("consent-%s-%d", date, after),
+	}
+}
+
+// requireCreditsCovered is the credits' money invariant over what the state records: the sum
+// of the credits drawn from a payment and of its refunds never exceeds what it was worth, its
+// amount plus the credit it was itself paid with; nothing is given back twice.
+//
+// A credit is an edge from the charge (or the current period paid wholly by credit, or the
+// credit pending) that took it to the payment it was drawn from. A refund drawn along a credit's
+// chain names the credits it gave back (RefundRecord.Via): each of those edges shrinks by the
+// refund, never below zero. Then, for every paid payment P, its refunds plus the edges still
+// drawn from it are at most P's amount plus what is left of its own edge; in all, the refunds
+// plus the credit still pending never exceed what was paid. A period paid wholly by credit
+// leaves no record once it is over, so its edge is seen only while it is the current period (the
+// check is looser, never wrong, for older ones).
+func requireCreditsCovered(t require.TestingT, st billing.State) {
+	type edge struct {
+		from   string
+		amount int64
+	}
+	paid := map[string]billing.ChargeRecord{}
+	byImp := map[string]string{}
+	edges := map[string]edge{}
+	var total int64
+	for _, c := range st.Charges {
+		if c.Outcome != billing.OutcomePaid {
+			continue
+		}
+		paid[c.MerchantUID] = c
+		byImp[c.ImpUID] = c.MerchantUID
+		total += c.Amount
+		if c.Credit > 0 {
+			edges[c.MerchantUID] = edge{c.CreditFrom, c.Credit}
+		}
+	}
+	if p := st.CurrentPeriod; p != nil && p.Credit > 0 {
+		own := false
+		for _, c := range st.Charges {
+			own = own || (c.Cycle == p.Cycle && c.Outcome == billing.OutcomePaid)
+		}
+		if !own {
+			edges[billing.ViaCurrentPeriod] = edge{p.CreditFrom, p.Credit}
+		}
+	}
+	refunded := map[string]int64{}
+	returned := map[string]int64{}
+	var refunds int64
+	for _, f := range st.Refunds {
+		refunded[byImp[f.ImpUID]] += f.Amount
+		refunds += f.Amount
+		for _, v := range f.Via {
+			returned[v] += f.Amount
+		}
+	}
+	drawn := map[string]int64{}
+	net := map[string]int64{}
+	for key, e := range edges {
+		n := e.amount - returned[key]
+		require.GreaterOrEqual(t, n, int64(0), "the credit of %s (%d KRW from %s) given back %d KRW", key, e.amount, e.from, returned[key])
+		net[key] = n
+		drawn[e.from] += n
+	}
+	if st.Credit > 0 {
+		drawn[st.CreditFrom] += st.Credit
+	}
+	for uid, c := range paid {
+		require.LessOrEqual(t, refunded[uid], c.Amount, "%s refunded beyond its amount", uid)
+		require.LessOrEqual(t, refunded[uid]+drawn[uid], c.Amount+net[uid],
+			"%s (%d KRW, credit %d KRW left): refunded %d and drawn %d", uid, c.Amount, net[uid], refunded[uid], drawn[uid])
+	}
+	if st.ChargesOmitted == 0 {
+		require.LessOrEqual(t, refunds+st.Credit, total, "refunds and pending credit beyond what was paid")
 	}
 }

@@ -90,8 +90,18 @@ func (r *runner) chargeStub(today, anchor calendar.Date) error {
 // records that it is below NaverPay's minimum and not charged.
 func (r *runner) chargePartial(period billing.Period, amount int64, what string) error {
 	if amount < billing.MinAmountKRW {
-		r.event("stub_not_charged", "", fmt.Sprintf("%s %s..%s is %d KRW, below NaverPay's minimum; not charged",
-			what, period.FirstDay, period.LastDay, amount))
+		if period.Credit > 0 {
+			// Paid by credit (versionNoDayTwice): say so, not that it was too small to charge.
+			detail := fmt.Sprintf("cycle %d (%s..%s) paid by %s KRW of credit from %s; nothing charged",
+				period.Cycle, period.FirstDay, period.LastDay, textfmt.FormatKRW(period.Credit), period.CreditFrom)
+			if amount > 0 {
+				detail += fmt.Sprintf(" (the %d KRW left is below NaverPay's minimum)", amount)
+			}
+			r.event("paid_by_credit", "", detail)
+		} else {
+			r.event("stub_not_charged", "", fmt.Sprintf("%s %s..%s is %d KRW, below NaverPay's minimum; not charged",
+				what, period.FirstDay, period.LastDay, amount))
+		}
 		r.s.Cycle++
 		r.s.CurrentPeriod = &period
 		r.s.PaidThrough = period.End

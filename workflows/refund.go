@@ -54,6 +54,63 @@ func (r *runner) refundForCancel(req billing.CancelRequest) (*billing.RefundReco
 	return answer, nil
 }
 
+// unpaidCycleCredit gives the credit an unpaid cycle took (a cycle in dunning when the
+// subscription ends) back to the pending credit: the cycle was never paid, so the days of the
+// earlier payment it stands for are not served by it (versionNoDayTwice).
+func (r *runner) unpaidCycleCredit() {
+	p, d := r.s.CurrentPeriod, r.s.DunningState
+	if p == nil || d == nil || d.Cycle != p.Cycle || p.Credit <= 0 || r.paidCharge(p.Cycle) != nil {
+		return
+	}
+	r.s.Credit += p.Credit
+	if r.s.CreditFrom == "" {
+		r.s.CreditFrom = p.CreditFrom
+	}
+	r.event("credit_returned", "", fmt.Sprintf("cycle %d was not paid: the %s KRW of credit it took are owed again", p.Cycle, textfmt.FormatKRW(p.Credit)))
+	p.Credit, p.CreditFrom = 0, ""
+}
+
+// refundPendingCredit pays back, when the subscription ends, the credit still pending for the
+// next charges (a decrease made now, a restart's credit larger than the next cycle, an unpaid
+// cycle's): the customer paid for days that will not be served, and unused prepaid amounts are
+// refunded. It is drawn from the payment the credit came from and along its chain
+// (billing.State.PendingCreditRefund), each refund recorded as usual and a credit_refunded
+// event as the evidence. Each share lowers the pending credit as it is made, so a retried
+// cancel does not refund twice. The refunds are added to answer (the cancel's own refund).
+func (r *runner) refundPendingCredit(req billing.CancelRequest, answer *billing.RefundRecord) (*billing.RefundRecord, error) {
+	if r.s.Credit <= 0 {
+		return answer, nil
+	}
+	owed := r.s.Credit
+	creq := req
+	creq.Reason = textfmt.Truncate("미사용 크레딧 환불 (credit for days not served): "+req.Reason, 200)
+	var done int64
+	var from []string
+	for _, sh := range r.s.PendingCreditRefund() {
+		rec, err := r.refundShare(creq, sh)
+		if err != nil {
+			return nil, err
+		}
+		r.s.Credit -= rec.Amount
+		done += rec.Amount
+		from = append(from, fmt.Sprintf("%s KRW of %s", textfmt.FormatKRW(rec.Amount), rec.MerchantUID))
+		if answer == nil {
+			a := rec
+			answer = &a
+			continue
+		}
+		answer.Amount += rec.Amount
+		answer.TaxFree += rec.TaxFree
+	}
+	detail := fmt.Sprintf("%s KRW of credit pending for the next charges refunded (the subscription ended; the days it stands for are not served): %v", textfmt.FormatKRW(done), from)
+	if left := owed - done; left > 0 {
+		detail += fmt.Sprintf("; %s KRW could not be placed on a payment on record", textfmt.FormatKRW(left))
+	}
+	r.event("credit_refunded", string(req.Requester), detail)
+	r.s.Credit, r.s.CreditFrom = 0, ""
+	return answer, nil
+}
+
 // refundShare refunds one payment's share of a cancel's refund and records it.
 func (r *runner) refundShare(req billing.CancelRequest, sh billing.RefundShare) (billing.RefundRecord, error) {
 	paid, refunded, amount := sh.Charge, sh.Before, sh.Amount
@@ -74,7 +131,7 @@ func (r *runner) refundShare(req billing.CancelRequest, sh billing.RefundShare) 
 	}
 	rec := billing.RefundRecord{
 		Cycle: paid.Cycle, ImpUID: paid.ImpUID, MerchantUID: paid.MerchantUID, Amount: res.Refunded, TaxFree: taxFree,
-		Reason: req.Reason, Requester: req.Requester, At: r.now(), Outcome: "refunded",
+		Reason: req.Reason, Requester: req.Requester, At: r.now(), Outcome: "refunded", Via: sh.Via,
 	}
 	r.s.Refunds = append(r.s.Refunds, rec)
 	r.publish(billing.EventChargeRefunded, billing.EventData{Refund: &billing.EventRefund{

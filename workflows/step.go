@@ -160,9 +160,17 @@ func (r *runner) applyCancel(req *billing.CancelRequest) (billing.Receipt, error
 			req.Refund = billing.RefundFull
 		}
 	}
+	if r.noDayTwice {
+		r.unpaidCycleCredit()
+	}
 	refund, err := r.refundForCancel(*req)
 	if err != nil {
 		return billing.Receipt{}, err
+	}
+	if r.noDayTwice {
+		if refund, err = r.refundPendingCredit(*req, refund); err != nil {
+			return billing.Receipt{}, err
+		}
 	}
 	if r.s.Plan.DeleteBillingKeyOnEnd {
 		if err := r.deleteBillingKey(r.s.CustomerUID, req.Reason, req.Requester); err != nil {
@@ -392,6 +400,26 @@ func (r *runner) unusedPaidFrom(now time.Time) (int64, string) {
 	}
 	cp := calendar.Period{Unit: r.s.Plan.Interval.Unit, Start: period.Start, End: period.End, FirstDay: period.FirstDay, LastDay: period.LastDay}
 	return max(0, calendar.UnusedFrom(worth, cp, now)-refunded), from
+}
+
+// periodUnused is what a cancel now with prorata would refund of the current period at now
+// (billing.State.CancelRefund: the unused whole KST days after today of what the period is
+// worth, its payment less refunds plus the credit taken off it), and the payment a credit of it
+// is drawn from: the period's own, or for a period paid wholly by credit, the one its credit
+// came from (versionChangeNow).
+func (r *runner) periodUnused(now time.Time) (int64, string) {
+	p := r.s.CurrentPeriod
+	if p == nil {
+		return 0, ""
+	}
+	var sum int64
+	for _, sh := range r.s.CancelRefund(billing.RefundProrata, now) {
+		sum += sh.Amount
+	}
+	if paid := r.paidCharge(p.Cycle); paid != nil {
+		return sum, paid.MerchantUID
+	}
+	return sum, p.CreditFrom
 }
 
 // applyResumeV0 is resume as it was before versionResumeBilling, kept for the runs that took it.

@@ -705,7 +705,7 @@ const (
 // carried is the state the next run gets. From versionCompactCarry on it drops what the next
 // run does not need: charges and refunds older than carryChargeWindow unless of the current or
 // previous cycle (the cycle's earlier merchant_uids, the paid charge a refund is figured on, the
-// last amount paid all stay), and all but the last carryEvents audit events. They remain in this
+// last amount paid all stay, and from versionNoDayTwice every payment a credit draws on), and all but the last carryEvents audit events. They remain in this
 // run's history (and in its state query until it closes).
 func (r *runner) carried() *billing.State {
 	if !r.compact {
@@ -720,18 +720,41 @@ func (r *runner) carried() *billing.State {
 		}
 		return !s.Plan.Interval.Unit.IsShort() && !at.Before(cutoff)
 	}
+	// The payments a credit may still be refunded from (the current period's and the pending
+	// credit's chains, billing.State.CreditChain) stay, with their refunds, however old
+	// (versionNoDayTwice): dropping one would lose what the credit draws on.
+	chain := map[string]bool{}
+	if r.noDayTwice {
+		var roots []string
+		if p := s.CurrentPeriod; p != nil {
+			roots = append(roots, p.CreditFrom)
+			if paid := r.paidCharge(p.Cycle); paid != nil {
+				roots = append(roots, paid.MerchantUID)
+			}
+		}
+		roots = append(roots, s.CreditFrom)
+		for _, root := range roots {
+			for _, uid := range s.CreditChain(root) {
+				chain[uid] = true
+			}
+		}
+	}
 	kept := make([]billing.ChargeRecord, 0, len(s.Charges))
+	inChain := map[string]bool{}
 	for _, c := range s.Charges {
 		final := c.Outcome != billing.OutcomeUnknown && c.Outcome != billing.OutcomeScheduled
-		if keepCycle(c.Cycle, c.At) || !final {
+		if keepCycle(c.Cycle, c.At) || !final || chain[c.MerchantUID] {
 			kept = append(kept, c)
+		}
+		if chain[c.MerchantUID] && c.ImpUID != "" {
+			inChain[c.ImpUID] = true
 		}
 	}
 	s.ChargesOmitted += len(s.Charges) - len(kept)
 	s.Charges = kept
 	refunds := make([]billing.RefundRecord, 0, len(s.Refunds))
 	for _, f := range s.Refunds {
-		if keepCycle(f.Cycle, f.At) {
+		if keepCycle(f.Cycle, f.At) || inChain[f.ImpUID] {
 			refunds = append(refunds, f)
 		}
 	}
