@@ -15,6 +15,7 @@ import (
 
 	"github.com/paycycle/paycycle/activities"
 	"github.com/paycycle/paycycle/billing"
+	"github.com/paycycle/paycycle/gateway/portonev1"
 	"github.com/paycycle/paycycle/portone"
 )
 
@@ -26,10 +27,12 @@ const (
 	ActivityRefundDuplicate = "ReconcileRefundDuplicate"
 )
 
-// PortOne is the part of the PortOne client reconciliation uses; *portone.Client implements it.
-// Only reads, apart from CancelPayment for the opt-in duplicate refund.
+// PortOne is the part of the PortOne V1 client reconciliation uses; *portone.Client implements
+// it. Only reads, apart from CancelPayment for the opt-in duplicate refund, which goes through
+// the gateway seam (gateway/portonev1) as the subscription's refunds do. The reads are still
+// V1's own (see docs/architecture.md, "The gateway seam").
 type PortOne interface {
-	activities.Gateway
+	portonev1.Client
 	PaymentsByStatus(ctx context.Context, status portone.PaymentStatus, q portone.StatusQuery) (*portone.Page[portone.Payment], error)
 	Schedules(ctx context.Context, q portone.ScheduleRangeQuery) (*portone.Page[portone.ScheduleResult], error)
 	GetCustomers(ctx context.Context, customerUIDs []string) ([]portone.Customer, error)
@@ -508,7 +511,7 @@ func (a *Activities) RefundDuplicate(ctx context.Context, in RefundDuplicateInpu
 		out.Skipped = fmt.Sprintf("no longer the payment the evidence shows (status %s, amount %d, cancel_amount %d)", p.Status, p.Amount, p.CancelAmount)
 		return out, nil
 	}
-	refunder := &activities.Activities{Gateway: a.PortOne}
+	refunder := &activities.Activities{Gateway: portonev1.New(a.PortOne)}
 	res, err := refunder.Refund(ctx, activities.RefundInput{
 		ImpUID: in.ImpUID, Amount: in.Amount, PaymentAmount: in.Amount,
 		Reason:    fmt.Sprintf("중복 결제 환불 (대사: 구독 %s %d회차)", in.SubscriptionID, in.Cycle),
