@@ -310,6 +310,53 @@ func TestAmountMismatchIsRefundedAtOnce(t *testing.T) {
 	require.Equal(t, billing.RequesterAdmin, g.cancels[0].Requester)
 }
 
+// TestAmountMismatchFromTheEmulatorIsRefundedAtOnce is the README's rule end to end against
+// the emulator (FaultAmountMismatch), through the V1 gateway: a charge, and a schedule's
+// execution, approved for another amount than requested are reported as amount_mismatch and
+// the payment is cancelled in full at PortOne.
+func TestAmountMismatchFromTheEmulatorIsRefundedAtOnce(t *testing.T) {
+	for _, tt := range []struct {
+		name     string
+		schedule bool
+	}{{"charge", false}, {"scheduled execution", true}} {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t, 5*time.Second)
+			uid := "sub-1-abcd-4-1"
+			f.emu.AddFault(portonetest.Fault{MerchantUID: uid, Action: portonetest.FaultAmountMismatch, PaidAmount: 12900, Times: 1})
+			var res activities.ChargeResult
+			if tt.schedule {
+				in := activities.ScheduleChargeInput{ChargeInput: chargeIn(uid, 1), ScheduleAt: f.clk.Now().Add(time.Hour)}
+				_, err := f.env.ExecuteActivity(f.acts.ScheduleCharge, in)
+				require.NoError(t, err)
+				f.clk.Advance(2 * time.Hour)
+				f.emu.RunDue()
+				v, err := f.env.ExecuteActivity(f.acts.ScheduleStatus, activities.SettleScheduleInput{CustomerUID: "cust-1", MerchantUID: uid, Amount: 9900})
+				require.NoError(t, err)
+				var st activities.ScheduleState
+				require.NoError(t, v.Get(&st))
+				require.True(t, st.Executed())
+				res = *st.Charge
+			} else {
+				var err error
+				res, err = f.charge(chargeIn(uid, 1))
+				require.NoError(t, err)
+			}
+			require.Equal(t, billing.OutcomeAmountMismatch, res.Outcome)
+			require.EqualValues(t, 12900, res.Amount)
+			require.Contains(t, res.Reason, "differs from requested 9900")
+			var entries []portonetest.LedgerEntry
+			for _, e := range f.emu.Ledger() {
+				if e.MerchantUID == uid {
+					entries = append(entries, e)
+				}
+			}
+			require.Len(t, entries, 1)
+			require.EqualValues(t, 12900, entries[0].Amount)
+			require.EqualValues(t, 12900, entries[0].CancelAmount, "cancelled at once, in full")
+		})
+	}
+}
+
 func TestIsHardDecline(t *testing.T) {
 	tests := []struct {
 		reason string
