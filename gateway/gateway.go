@@ -91,9 +91,36 @@ type Payment struct {
 	// FailReason is the PG's decline text (free text, never a metric label).
 	FailReason string
 	ReceiptURL string
-	// PaidAt and FailedAt are zero when not applicable or unknown.
-	PaidAt   time.Time
-	FailedAt time.Time
+	// Usage says what made the attempt.
+	Usage Usage
+	// StartedAt, PaidAt, FailedAt and CancelledAt (the last refund) are zero when not
+	// applicable or unknown.
+	StartedAt   time.Time
+	PaidAt      time.Time
+	FailedAt    time.Time
+	CancelledAt time.Time
+	// Refunds are the refunds made so far, oldest first; their sum is Cancelled.
+	Refunds []Refund
+}
+
+// Usage is what made an attempt. The strings are V1's customer_uid_usage, so that
+// reconciliation reports read the same before and after the seam.
+type Usage string
+
+// Usages.
+const (
+	// UsageRegistration: the billing key's registration (NaverPay's registration record).
+	UsageRegistration Usage = "issue"
+	// UsageCharge: a charge made by Charge.
+	UsageCharge Usage = "payment"
+	// UsageScheduled: a charge made by the gateway's scheduler.
+	UsageScheduled Usage = "payment.scheduled"
+)
+
+// Refund is one refund of a payment.
+type Refund struct {
+	Amount int64
+	At     time.Time
 }
 
 // ChargeRequest is one charge attempt of a billing cycle.
@@ -173,7 +200,9 @@ type DeleteKeyRequest struct {
 	Requester billing.Requester
 }
 
-// ListQuery bounds ListPayments.
+// ListQuery bounds ListPayments: an attempt is listed under its current status when the time of
+// that status (paid, refunded, declined) lies in [From, To), so an attempt paid on day 1 and
+// refunded on day 3 is listed on day 3 only, as cancelled.
 type ListQuery struct {
 	From, To time.Time
 	// Cursor is "" for the first page, else the Next of the page before.

@@ -15,6 +15,7 @@ import (
 
 	"github.com/paycycle/paycycle/activities"
 	"github.com/paycycle/paycycle/billing"
+	"github.com/paycycle/paycycle/gateway"
 	"github.com/paycycle/paycycle/gateway/portonev1"
 	"github.com/paycycle/paycycle/portone"
 )
@@ -28,9 +29,10 @@ const (
 )
 
 // PortOne is the part of the PortOne V1 client reconciliation uses; *portone.Client implements
-// it. Only reads, apart from CancelPayment for the opt-in duplicate refund, which goes through
-// the gateway seam (gateway/portonev1) as the subscription's refunds do. The reads are still
-// V1's own (see docs/architecture.md, "The gateway seam").
+// it. Only reads, apart from CancelPayment for the opt-in duplicate refund. The payment list,
+// the payment lookups and the refund go through the gateway seam (Activities.Gateway, by
+// default gateway/portonev1 over this client); the pending-schedule list and the batched key
+// check are still V1's own (see docs/architecture.md, "The gateway seam").
 type PortOne interface {
 	portonev1.Client
 	PaymentsByStatus(ctx context.Context, status portone.PaymentStatus, q portone.StatusQuery) (*portone.Page[portone.Payment], error)
@@ -65,7 +67,10 @@ var ErrEnded = errors.New("the subscription's workflow has ended")
 
 // Activities are reconciliation's side effects. Register them with Register.
 type Activities struct {
-	PortOne       PortOne
+	PortOne PortOne
+	// Gateway lists and looks up payments and refunds a duplicate. Optional: nil means PortOne
+	// V1 through PortOne.
+	Gateway       gateway.Gateway
 	Subscriptions Subscriptions
 	// Logger receives one structured line per finding. Optional: the activity logger.
 	Logger *zap.Logger
@@ -91,19 +96,17 @@ const (
 	phaseDone
 )
 
-// gatherStatuses are the PortOne lists read for the window: every final status, each filtered
-// on its own timestamp, joined by imp_uid.
-var gatherStatuses = []portone.PaymentStatus{portone.StatusPaid, portone.StatusCancelled, portone.StatusFailed}
-
 // progress is Gather's heartbeat: how far it got and what it has so far.
 type progress struct {
-	Phase     int      `json:"phase"`
-	Token     []byte   `json:"token,omitempty"`
-	StatusIdx int      `json:"status_idx"`
-	Page      int      `json:"page"`
-	Requests  int      `json:"requests"`
-	Resumed   int      `json:"resumed"`
-	Snap      snapshot `json:"snap"`
+	Phase int    `json:"phase"`
+	Token []byte `json:"token,omitempty"`
+	// Cursor is the gateway's cursor of the next payments page ("" before the first). A
+	// heartbeat from before the seam has none (its status_idx and page are dropped): its
+	// payments phase lists again from the start, and dedupe drops what it listed twice.
+	Cursor   string   `json:"cursor,omitempty"`
+	Requests int      `json:"requests"`
+	Resumed  int      `json:"resumed"`
+	Snap     snapshot `json:"snap"`
 	// Oversized marks a liveness-only heartbeat: the progress was too big to record, so a
 	// retry starts afresh.
 	Oversized bool `json:"oversized,omitempty"`
@@ -249,36 +252,37 @@ func (a *Activities) gatherOurs(ctx context.Context, prog *progress, beat func()
 	return errors.New("reconcile: too many visibility pages")
 }
 
+// gateway is where payments are listed, looked up and refunded.
+func (a *Activities) gateway() gateway.Gateway {
+	if a.Gateway != nil {
+		return a.Gateway
+	}
+	return portonev1.New(a.PortOne)
+}
+
+// gatherPayments lists the window's settled payments (every final status, each on its own
+// timestamp; joined by imp_uid in dedupe), one gateway page per heartbeat.
 func (a *Activities) gatherPayments(ctx context.Context, prog *progress, call func() error, beat func()) error {
-	for prog.StatusIdx < len(gatherStatuses) {
-		status := gatherStatuses[prog.StatusIdx]
-		if prog.Page == 0 {
-			prog.Page = 1
+	gw := a.gateway()
+	for range maxStatusPages {
+		if err := call(); err != nil {
+			return err
 		}
-		for range maxStatusPages {
-			if err := call(); err != nil {
-				return err
-			}
-			// To is exclusive for us, inclusive for PortOne.
-			page, err := a.PortOne.PaymentsByStatus(ctx, status, portone.StatusQuery{
-				From: prog.Snap.From, To: prog.Snap.To.Add(-time.Second), Page: prog.Page, Limit: statusPageSize, Sorting: "started"})
-			if err != nil {
-				return fmt.Errorf("PortOne %s payments, page %d: %w", status, prog.Page, err)
-			}
-			for _, p := range page.List {
-				prog.Snap.Payments = append(prog.Snap.Payments, payOf(p))
-			}
-			if page.Next == 0 || len(page.List) == 0 || page.Next <= prog.Page {
-				break
-			}
-			prog.Page = page.Next
-			beat()
+		page, err := gw.ListPayments(ctx, gateway.ListQuery{From: prog.Snap.From, To: prog.Snap.To, Cursor: prog.Cursor})
+		if err != nil {
+			return fmt.Errorf("PortOne payments, cursor %q: %w", prog.Cursor, err)
 		}
-		prog.StatusIdx++
-		prog.Page = 0
+		for _, p := range page.Payments {
+			prog.Snap.Payments = append(prog.Snap.Payments, payOf(p))
+		}
+		if page.Next == "" {
+			prog.Cursor = ""
+			return nil
+		}
+		prog.Cursor = page.Next
 		beat()
 	}
-	return nil
+	return errors.New("reconcile: too many payment pages")
 }
 
 // dedupe keeps one entry per imp_uid (the last listed): a payment whose status changed while
@@ -408,14 +412,14 @@ func (a *Activities) gatherLookups(ctx context.Context, prog *progress, call fun
 		if err := call(); err != nil {
 			return err
 		}
-		p, err := a.PortOne.GetPayment(ctx, imp)
+		p, err := a.gateway().Payment(ctx, imp)
 		switch {
-		case errors.Is(err, portone.ErrNotFound):
+		case errors.Is(err, gateway.ErrNotFound):
 			prog.Snap.Extra = append(prog.Snap.Extra, pay{ImpUID: imp, Status: "not_found"})
 		case err != nil:
 			return fmt.Errorf("PortOne payment lookup: %w", err)
 		default:
-			prog.Snap.Extra = append(prog.Snap.Extra, payOf(*p))
+			prog.Snap.Extra = append(prog.Snap.Extra, payOf(p))
 		}
 		beat()
 	}
@@ -492,26 +496,27 @@ type RefundDuplicateInput struct {
 // the evidence says.
 func (a *Activities) RefundDuplicate(ctx context.Context, in RefundDuplicateInput) (RefundOutcome, error) {
 	out := RefundOutcome{ImpUID: in.ImpUID, Amount: in.Amount}
-	p, err := a.PortOne.GetPayment(ctx, in.ImpUID)
+	gw := a.gateway()
+	p, err := gw.Payment(ctx, in.ImpUID)
 	if err != nil {
 		return out, fmt.Errorf("look the duplicate up: %w", err)
 	}
-	kept, err := a.PortOne.GetPayment(ctx, in.KeptImpUID)
+	kept, err := gw.Payment(ctx, in.KeptImpUID)
 	if err != nil {
 		return out, fmt.Errorf("look the recorded payment up: %w", err)
 	}
 	switch {
-	case kept.Status != portone.StatusPaid || kept.CancelAmount != 0:
-		out.Skipped = fmt.Sprintf("the recorded payment %s is no longer paid in full (status %s, cancel_amount %d)", kept.ImpUID, kept.Status, kept.CancelAmount)
+	case kept.Status != gateway.StatusPaid || kept.Cancelled != 0:
+		out.Skipped = fmt.Sprintf("the recorded payment %s is no longer paid in full (status %s, cancel_amount %d)", kept.TxID, kept.Status, kept.Cancelled)
 		return out, nil
-	case p.Status == portone.StatusCancelled:
+	case p.Status == gateway.StatusCancelled:
 		out.Skipped = "already refunded at PortOne"
 		return out, nil
-	case p.Status != portone.StatusPaid || p.CancelAmount != 0 || int64(p.Amount) != in.Amount:
-		out.Skipped = fmt.Sprintf("no longer the payment the evidence shows (status %s, amount %d, cancel_amount %d)", p.Status, p.Amount, p.CancelAmount)
+	case p.Status != gateway.StatusPaid || p.Cancelled != 0 || p.Amount != in.Amount:
+		out.Skipped = fmt.Sprintf("no longer the payment the evidence shows (status %s, amount %d, cancel_amount %d)", p.Status, p.Amount, p.Cancelled)
 		return out, nil
 	}
-	refunder := &activities.Activities{Gateway: portonev1.New(a.PortOne)}
+	refunder := &activities.Activities{Gateway: gw}
 	res, err := refunder.Refund(ctx, activities.RefundInput{
 		ImpUID: in.ImpUID, Amount: in.Amount, PaymentAmount: in.Amount,
 		Reason:    fmt.Sprintf("중복 결제 환불 (대사: 구독 %s %d회차)", in.SubscriptionID, in.Cycle),

@@ -46,8 +46,7 @@ func TestGatherResumesFromItsHeartbeat(t *testing.T) {
 	require.NotEmpty(t, beats)
 	last := beats[len(beats)-1]
 	require.Equal(t, phasePayments, last.Phase)
-	require.Equal(t, 0, last.StatusIdx)
-	require.Equal(t, 2, last.Page)
+	require.Equal(t, "0:2", last.Cursor, "V1's cursor: paid, page 2")
 	require.Len(t, last.Snap.Payments, 1000)
 	require.Len(t, last.Snap.Subs, 1500+8)
 	stateCalls := l.subs.calls
@@ -57,6 +56,27 @@ func TestGatherResumesFromItsHeartbeat(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, stateCalls, l.subs.calls, "subscriptions were not read again")
 	require.Equal(t, []string{"paid/2", "cancelled/1", "failed/1"}, flaky.pages)
+	require.Equal(t, l.want, names(r))
+}
+
+// TestGatherRestartsPaymentsFromAHeartbeatBeforeTheSeam: a Gather retried with a heartbeat
+// recorded before the gateway seam (its V1 status_idx and page decode to nothing: no cursor)
+// lists the payments again from the start over the partial list it has, and finds exactly what
+// an uninterrupted run finds (nothing counted twice).
+func TestGatherRestartsPaymentsFromAHeartbeatBeforeTheSeam(t *testing.T) {
+	l := seedLedger(t, 1500)
+	flaky := &flakyPortOne{PortOne: l.b.c, failOn: 2}
+	a := &Activities{PortOne: flaky, Subscriptions: l.subs}
+	_, beats, err := runGather(t, a, gatherInput())
+	require.ErrorContains(t, err, "injected: connection reset")
+	old := beats[len(beats)-1]
+	require.Len(t, old.Snap.Payments, 1000)
+	old.Cursor = "" // {"status_idx":0,"page":2} as the old code recorded it decodes to this
+
+	flaky.pages = nil
+	r, _, err := runGather(t, a, gatherInput(), old)
+	require.NoError(t, err)
+	require.Equal(t, []string{"paid/1", "paid/2", "cancelled/1", "failed/1"}, flaky.pages)
 	require.Equal(t, l.want, names(r))
 }
 

@@ -355,7 +355,17 @@ func Run(t *testing.T, newSetup func(t *testing.T) Setup) {
 				q.Cursor = page.Next
 			}
 			require.Equal(s.t, gateway.StatusPaid, seen[paid.TxID].Status)
-			require.Equal(s.t, gateway.StatusCancelled, seen[refunded.TxID].Status)
+			require.Equal(s.t, gateway.UsageCharge, seen[paid.TxID].Usage)
+			require.False(s.t, seen[paid.TxID].PaidAt.IsZero())
+			r := seen[refunded.TxID]
+			require.Equal(s.t, gateway.StatusCancelled, r.Status)
+			require.False(s.t, r.CancelledAt.IsZero())
+			var sum int64
+			for _, x := range r.Refunds {
+				sum += x.Amount
+			}
+			require.Equal(s.t, r.Cancelled, sum, "the refunds add up to the cancelled amount")
+			require.EqualValues(s.t, amount, sum)
 			if failed.TxID != "" { // a decline answered without an attempt has nothing to list
 				require.Equal(s.t, gateway.StatusFailed, seen[failed.TxID].Status)
 			}

@@ -191,10 +191,13 @@ func (g *Gateway) DeleteBillingKey(ctx context.Context, req gateway.DeleteKeyReq
 var listStatuses = []portone.PaymentStatus{portone.StatusPaid, portone.StatusCancelled, portone.StatusFailed}
 
 // listPageSize is the page size of ListPayments (V1's maximum).
-const listPageSize = 100
+const listPageSize = 1000
 
-// ListPayments walks GET /payments/status/{paid,cancelled,failed} over [From, To): the cursor
-// is "<status index>:<page>".
+// ListPayments walks GET /payments/status/{paid,cancelled,failed} over [From, To) (V1's To is
+// inclusive, to the second), oldest first so that pages stay stable while payments are added:
+// the cursor is "<status index>:<page>". A status's list ends at a page without a next one,
+// an empty page, or a "next" that does not move forward (a server that keeps answering "next"
+// cannot loop the caller).
 func (g *Gateway) ListPayments(ctx context.Context, q gateway.ListQuery) (gateway.PaymentPage, error) {
 	si, page := 0, 1
 	if q.Cursor != "" {
@@ -206,7 +209,8 @@ func (g *Gateway) ListPayments(ctx context.Context, q gateway.ListQuery) (gatewa
 		}
 		si, page = i, n
 	}
-	res, err := g.c.PaymentsByStatus(ctx, listStatuses[si], portone.StatusQuery{From: q.From, To: q.To, Page: page, Limit: listPageSize})
+	res, err := g.c.PaymentsByStatus(ctx, listStatuses[si], portone.StatusQuery{From: q.From, To: q.To.Add(-time.Second), Page: page,
+		Limit: listPageSize, Sorting: "started"})
 	if err != nil {
 		return gateway.PaymentPage{}, classify("GET /payments/status/{payment_status}", err, nil)
 	}
@@ -215,7 +219,7 @@ func (g *Gateway) ListPayments(ctx context.Context, q gateway.ListQuery) (gatewa
 		out.Payments = append(out.Payments, payment(&res.List[i]))
 	}
 	switch {
-	case res.Next > 0:
+	case res.Next > page && len(res.List) > 0:
 		out.Next = fmt.Sprintf("%d:%d", si, res.Next)
 	case si+1 < len(listStatuses):
 		out.Next = fmt.Sprintf("%d:1", si+1)
@@ -225,9 +229,14 @@ func (g *Gateway) ListPayments(ctx context.Context, q gateway.ListQuery) (gatewa
 
 // payment converts a V1 payment. Unix 0 is "never".
 func payment(p *portone.Payment) gateway.Payment {
-	return gateway.Payment{PaymentID: p.MerchantUID, TxID: p.ImpUID, Key: p.CustomerUID, Status: gateway.Status(p.Status),
+	out := gateway.Payment{PaymentID: p.MerchantUID, TxID: p.ImpUID, Key: p.CustomerUID, Status: gateway.Status(p.Status),
 		Amount: int64(p.Amount), Cancelled: int64(p.CancelAmount), FailReason: p.FailReason, ReceiptURL: p.ReceiptURL,
-		PaidAt: unix(p.PaidAt), FailedAt: unix(p.FailedAt)}
+		Usage: gateway.Usage(p.CustomerUIDUsage), StartedAt: unix(p.StartedAt), PaidAt: unix(p.PaidAt), FailedAt: unix(p.FailedAt),
+		CancelledAt: unix(p.CancelledAt)}
+	for _, c := range p.CancelHistory {
+		out.Refunds = append(out.Refunds, gateway.Refund{Amount: int64(c.Amount), At: unix(c.CancelledAt)})
+	}
+	return out
 }
 
 func unix(s int64) time.Time {
