@@ -57,7 +57,16 @@ type Gateway interface {
 	// ListPayments returns one page of the attempts paid, cancelled or failed within
 	// [q.From, q.To), for reconciliation; Next is "" after the last page.
 	ListPayments(ctx context.Context, q ListQuery) (PaymentPage, error)
+	// PendingSchedules returns one page of the schedules still pending whose time lies in
+	// [q.From, q.To) (V1 allows a window of three months), for reconciliation.
+	PendingSchedules(ctx context.Context, q ListQuery) (SchedulePage, error)
+	// BillingKeys returns those of keys (at most MaxKeysPerCall) the gateway holds; a key it
+	// does not hold is absent, not an error. For reconciliation.
+	BillingKeys(ctx context.Context, keys []string) ([]BillingKey, error)
 }
+
+// MaxKeysPerCall bounds BillingKeys (V1 answers up to 100 customer_uids a request).
+const MaxKeysPerCall = 100
 
 // Status is how an attempt stands at the gateway.
 type Status string
@@ -163,8 +172,11 @@ const (
 // Schedule is one scheduled charge.
 type Schedule struct {
 	PaymentID string
-	Status    ScheduleStatus
-	At        time.Time
+	// Key is the billing key it charges, Amount what it charges (KRW).
+	Key    string
+	Amount int64
+	Status ScheduleStatus
+	At     time.Time
 	// TxID is the attempt the execution made ("" before it ran).
 	TxID string
 	// RevokedAt is when it was revoked, zero if it was not.
@@ -207,6 +219,13 @@ type ListQuery struct {
 	From, To time.Time
 	// Cursor is "" for the first page, else the Next of the page before.
 	Cursor string
+}
+
+// SchedulePage is one page of PendingSchedules.
+type SchedulePage struct {
+	Schedules []Schedule
+	// Next is the cursor of the next page, "" after the last.
+	Next string
 }
 
 // PaymentPage is one page of ListPayments.

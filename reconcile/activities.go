@@ -16,8 +16,6 @@ import (
 	"github.com/paycycle/paycycle/activities"
 	"github.com/paycycle/paycycle/billing"
 	"github.com/paycycle/paycycle/gateway"
-	"github.com/paycycle/paycycle/gateway/portonev1"
-	"github.com/paycycle/paycycle/portone"
 )
 
 // Activity names. They are registered under these names (not the method names) so that they
@@ -28,19 +26,8 @@ const (
 	ActivityRefundDuplicate = "ReconcileRefundDuplicate"
 )
 
-// PortOne is the part of the PortOne V1 client reconciliation uses; *portone.Client implements
-// it. Only reads, apart from CancelPayment for the opt-in duplicate refund. The payment list,
-// the payment lookups and the refund go through the gateway seam (Activities.Gateway, by
-// default gateway/portonev1 over this client); the pending-schedule list and the batched key
-// check are still V1's own (see docs/architecture.md, "The gateway seam").
-type PortOne interface {
-	portonev1.Client
-	PaymentsByStatus(ctx context.Context, status portone.PaymentStatus, q portone.StatusQuery) (*portone.Page[portone.Payment], error)
-	Schedules(ctx context.Context, q portone.ScheduleRangeQuery) (*portone.Page[portone.ScheduleResult], error)
-	GetCustomers(ctx context.Context, customerUIDs []string) ([]portone.Customer, error)
-}
-
-var _ PortOne = (*portone.Client)(nil)
+// errNoGateway is a worker without a payment gateway: a configuration error no retry mends.
+var errNoGateway = temporal.NewNonRetryableApplicationError("reconcile: no payment gateway configured", "Config", nil)
 
 // Execution is one subscription workflow run as visibility lists it.
 type Execution struct {
@@ -67,9 +54,8 @@ var ErrEnded = errors.New("the subscription's workflow has ended")
 
 // Activities are reconciliation's side effects. Register them with Register.
 type Activities struct {
-	PortOne PortOne
-	// Gateway lists and looks up payments and refunds a duplicate. Optional: nil means PortOne
-	// V1 through PortOne.
+	// Gateway is the payment gateway read (payments, pending schedules, billing keys) and, for
+	// the opt-in duplicate refund, written: gateway/portonev1 for PortOne V1.
 	Gateway       gateway.Gateway
 	Subscriptions Subscriptions
 	// Logger receives one structured line per finding. Optional: the activity logger.
@@ -121,8 +107,7 @@ const maxHeartbeatBytes = 1 << 20
 const (
 	maxListPages   = 100000
 	maxStatusPages = 10000
-	keysPerCall    = 100
-	statusPageSize = 1000
+	keysPerCall    = gateway.MaxKeysPerCall
 )
 
 // visibilityQuery selects the subscriptions that can own a payment in the window: running ones,
@@ -135,6 +120,9 @@ func visibilityQuery(from time.Time) string {
 // Gather reads both sides and runs the checks. It only reads. Its result, recorded in the
 // workflow's history, is the evidence every later step (marks, refunds) relies on.
 func (a *Activities) Gather(ctx context.Context, in GatherInput) (Report, error) {
+	if a.Gateway == nil {
+		return Report{}, errNoGateway
+	}
 	prog := progress{Snap: snapshot{From: in.From, To: in.To, AsOf: in.AsOf, StopTolerance: in.StopTolerance, KeysFound: map[string]bool{}}}
 	if activity.HasHeartbeatDetails(ctx) {
 		var saved progress
@@ -252,23 +240,14 @@ func (a *Activities) gatherOurs(ctx context.Context, prog *progress, beat func()
 	return errors.New("reconcile: too many visibility pages")
 }
 
-// gateway is where payments are listed, looked up and refunded.
-func (a *Activities) gateway() gateway.Gateway {
-	if a.Gateway != nil {
-		return a.Gateway
-	}
-	return portonev1.New(a.PortOne)
-}
-
 // gatherPayments lists the window's settled payments (every final status, each on its own
 // timestamp; joined by imp_uid in dedupe), one gateway page per heartbeat.
 func (a *Activities) gatherPayments(ctx context.Context, prog *progress, call func() error, beat func()) error {
-	gw := a.gateway()
 	for range maxStatusPages {
 		if err := call(); err != nil {
 			return err
 		}
-		page, err := gw.ListPayments(ctx, gateway.ListQuery{From: prog.Snap.From, To: prog.Snap.To, Cursor: prog.Cursor})
+		page, err := a.Gateway.ListPayments(ctx, gateway.ListQuery{From: prog.Snap.From, To: prog.Snap.To, Cursor: prog.Cursor})
 		if err != nil {
 			return fmt.Errorf("PortOne payments, cursor %q: %w", prog.Cursor, err)
 		}
@@ -312,26 +291,22 @@ func (a *Activities) gatherSchedules(ctx context.Context, prog *progress, call f
 	from, to := prog.Snap.AsOf.Add(-schedBack).Truncate(time.Second), prog.Snap.AsOf.Add(schedForward).Truncate(time.Second)
 	prog.Snap.SchedFrom, prog.Snap.SchedTo = from, to
 	prog.Snap.Schedules = nil
-	pageNo := 1
+	cursor := ""
 	for range maxStatusPages {
 		if err := call(); err != nil {
 			return err
 		}
-		page, err := a.PortOne.Schedules(ctx, portone.ScheduleRangeQuery{From: from, To: to, Status: portone.ScheduleScheduled,
-			Page: pageNo, Limit: statusPageSize, Sorting: "scheduled"})
+		page, err := a.Gateway.PendingSchedules(ctx, gateway.ListQuery{From: from, To: to, Cursor: cursor})
 		if err != nil {
-			return fmt.Errorf("PortOne schedules, page %d: %w", pageNo, err)
+			return fmt.Errorf("PortOne schedules, cursor %q: %w", cursor, err)
 		}
-		for _, s := range page.List {
-			if s.ScheduleStatus != portone.ScheduleScheduled {
-				continue
-			}
-			prog.Snap.Schedules = append(prog.Snap.Schedules, sched{MerchantUID: s.MerchantUID, CustomerUID: s.CustomerUID, ScheduleAt: s.ScheduleAt, Amount: int64(s.Amount)})
+		for _, s := range page.Schedules {
+			prog.Snap.Schedules = append(prog.Snap.Schedules, sched{MerchantUID: s.PaymentID, CustomerUID: s.Key, ScheduleAt: unixOf(s.At), Amount: s.Amount})
 		}
-		if page.Next == 0 || len(page.List) == 0 || page.Next <= pageNo {
+		if page.Next == "" {
 			return nil
 		}
-		pageNo = page.Next
+		cursor = page.Next
 	}
 	return errors.New("reconcile: too many schedule pages")
 }
@@ -349,12 +324,12 @@ func (a *Activities) gatherKeys(ctx context.Context, prog *progress, call func()
 		if err := call(); err != nil {
 			return err
 		}
-		found, err := a.PortOne.GetCustomers(ctx, chunk)
-		if err != nil && !errors.Is(err, portone.ErrNotFound) {
+		found, err := a.Gateway.BillingKeys(ctx, chunk)
+		if err != nil {
 			return fmt.Errorf("PortOne billing keys: %w", err)
 		}
-		for _, c := range found {
-			prog.Snap.KeysFound[c.CustomerUID] = true
+		for _, k := range found {
+			prog.Snap.KeysFound[k.Key] = true
 		}
 		prog.Snap.KeysAsked = append(prog.Snap.KeysAsked, chunk...)
 		beat()
@@ -412,7 +387,7 @@ func (a *Activities) gatherLookups(ctx context.Context, prog *progress, call fun
 		if err := call(); err != nil {
 			return err
 		}
-		p, err := a.gateway().Payment(ctx, imp)
+		p, err := a.Gateway.Payment(ctx, imp)
 		switch {
 		case errors.Is(err, gateway.ErrNotFound):
 			prog.Snap.Extra = append(prog.Snap.Extra, pay{ImpUID: imp, Status: "not_found"})
@@ -496,7 +471,10 @@ type RefundDuplicateInput struct {
 // the evidence says.
 func (a *Activities) RefundDuplicate(ctx context.Context, in RefundDuplicateInput) (RefundOutcome, error) {
 	out := RefundOutcome{ImpUID: in.ImpUID, Amount: in.Amount}
-	gw := a.gateway()
+	gw := a.Gateway
+	if gw == nil {
+		return out, errNoGateway
+	}
 	p, err := gw.Payment(ctx, in.ImpUID)
 	if err != nil {
 		return out, fmt.Errorf("look the duplicate up: %w", err)

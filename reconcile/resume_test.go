@@ -10,12 +10,13 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/paycycle/paycycle/gateway/portonev1"
 	"github.com/paycycle/paycycle/portone"
 )
 
 // flakyPortOne fails the failOn-th PaymentsByStatus call and counts the pages asked for.
 type flakyPortOne struct {
-	PortOne
+	portonev1.Client
 	mu     sync.Mutex
 	calls  int
 	failOn int
@@ -31,7 +32,7 @@ func (f *flakyPortOne) PaymentsByStatus(ctx context.Context, s portone.PaymentSt
 	if n == f.failOn {
 		return nil, &portone.TransportError{Op: "GET /payments/status/{payment_status}", Err: errors.New("injected: connection reset")}
 	}
-	return f.PortOne.PaymentsByStatus(ctx, s, q)
+	return f.Client.PaymentsByStatus(ctx, s, q)
 }
 
 // TestGatherResumesFromItsHeartbeat: a Gather that fails on the second page of paid payments
@@ -39,8 +40,8 @@ func (f *flakyPortOne) PaymentsByStatus(ctx context.Context, s portone.PaymentSt
 // page 1 is not fetched again, and the findings are the same as an uninterrupted run's.
 func TestGatherResumesFromItsHeartbeat(t *testing.T) {
 	l := seedLedger(t, 1500)
-	flaky := &flakyPortOne{PortOne: l.b.c, failOn: 2}
-	a := &Activities{PortOne: flaky, Subscriptions: l.subs}
+	flaky := &flakyPortOne{Client: l.b.c, failOn: 2}
+	a := &Activities{Gateway: portonev1.New(flaky), Subscriptions: l.subs}
 	_, beats, err := runGather(t, a, gatherInput())
 	require.ErrorContains(t, err, "injected: connection reset")
 	require.NotEmpty(t, beats)
@@ -65,8 +66,8 @@ func TestGatherResumesFromItsHeartbeat(t *testing.T) {
 // an uninterrupted run finds (nothing counted twice).
 func TestGatherRestartsPaymentsFromAHeartbeatBeforeTheSeam(t *testing.T) {
 	l := seedLedger(t, 1500)
-	flaky := &flakyPortOne{PortOne: l.b.c, failOn: 2}
-	a := &Activities{PortOne: flaky, Subscriptions: l.subs}
+	flaky := &flakyPortOne{Client: l.b.c, failOn: 2}
+	a := &Activities{Gateway: portonev1.New(flaky), Subscriptions: l.subs}
 	_, beats, err := runGather(t, a, gatherInput())
 	require.ErrorContains(t, err, "injected: connection reset")
 	old := beats[len(beats)-1]
@@ -86,7 +87,7 @@ func TestGatherRespectsTheRate(t *testing.T) {
 	in := gatherInput()
 	in.Rate = 20
 	start := time.Now()
-	r, _, err := runGather(t, &Activities{PortOne: l.b.c, Subscriptions: l.subs}, in)
+	r, _, err := runGather(t, &Activities{Gateway: portonev1.New(l.b.c), Subscriptions: l.subs}, in)
 	require.NoError(t, err)
 	elapsed := time.Since(start)
 	require.GreaterOrEqual(t, r.Requests, 6)
@@ -103,7 +104,7 @@ func TestGatherIgnoresALivenessOnlyHeartbeat(t *testing.T) {
 		{Phase: phaseDone, Snap: snapshot{From: asOf, To: asOf.Add(time.Hour)}},
 	} {
 		l.subs.calls = 0
-		r, _, err := runGather(t, &Activities{PortOne: l.b.c, Subscriptions: l.subs}, gatherInput(), saved)
+		r, _, err := runGather(t, &Activities{Gateway: portonev1.New(l.b.c), Subscriptions: l.subs}, gatherInput(), saved)
 		require.NoError(t, err)
 		require.Equal(t, l.want, names(r))
 		require.Equal(t, 10+8, l.subs.calls, "every subscription read again")

@@ -40,7 +40,7 @@ func newReconcileE2E(t *testing.T) (*e2e, *portone.Client) {
 	t.Setenv("PAYCYCLE_CODEC_KEYS", st.CodecKey)
 	h := &e2e{t: t, st: st, addr: st.Server.GetFrontendHostPort(), ns: st.Namespace, c: st.Client, emu: st.Emulator}
 	acts := &activities.Activities{Gateway: portonev1.New(st.Gateway), Config: activities.Config{DemoMode: true}}
-	rec := &reconcile.Activities{PortOne: st.Gateway, Subscriptions: reconcile.TemporalSubscriptions{Client: h.c}}
+	rec := &reconcile.Activities{Gateway: portonev1.New(st.Gateway), Subscriptions: reconcile.TemporalSubscriptions{Client: h.c}}
 	w := worker.New(h.c, billing.TaskQueue, worker.Options{})
 	workflows.Register(w, acts)
 	reconcile.Register(w, rec)

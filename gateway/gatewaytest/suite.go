@@ -327,6 +327,53 @@ func Run(t *testing.T, newSetup func(t *testing.T) Setup) {
 			_, err = s.charge("gwt-deleted-1", amount)
 			require.ErrorIs(s.t, err, gateway.ErrKeyNotFound)
 		}},
+		{"pending schedules of a window: not the ran, the revoked or the later ones", func(s *suite) {
+			now := s.b.Now().Truncate(time.Second)
+			sched := func(id string, in time.Duration) {
+				require.NoError(s.t, s.gw.Schedule(s.ctx, gateway.ScheduleRequest{ChargeRequest: s.request(id, amount), At: now.Add(in)}))
+			}
+			sched("gwt-pend-ran", time.Hour)
+			sched("gwt-pend-a", 2*time.Hour)
+			sched("gwt-pend-b", 3*time.Hour)
+			sched("gwt-pend-revoked", 3*time.Hour)
+			sched("gwt-pend-later", 6*time.Hour)
+			require.NoError(s.t, s.gw.Revoke(s.ctx, s.key, "gwt-pend-revoked"))
+			s.b.Advance(s.t, time.Hour+time.Minute) // gwt-pend-ran runs
+
+			got := map[string]gateway.Schedule{}
+			q := gateway.ListQuery{From: now, To: now.Add(5 * time.Hour)}
+			for pages := 0; ; pages++ {
+				require.Less(s.t, pages, 50, "the cursor ends")
+				page, err := s.gw.PendingSchedules(s.ctx, q)
+				require.NoError(s.t, err)
+				for _, sc := range page.Schedules {
+					got[sc.PaymentID] = sc
+				}
+				if page.Next == "" {
+					break
+				}
+				q.Cursor = page.Next
+			}
+			require.ElementsMatch(s.t, []string{"gwt-pend-a", "gwt-pend-b"}, keysOf(got))
+			a := got["gwt-pend-a"]
+			require.Equal(s.t, gateway.SchedulePending, a.Status)
+			require.Equal(s.t, s.key, a.Key)
+			require.EqualValues(s.t, amount, a.Amount)
+			require.True(s.t, now.Add(2*time.Hour).Equal(a.At))
+		}},
+		{"billing keys in bulk: the held ones, unknown ones absent", func(s *suite) {
+			other := s.b.NewKey(s.t)
+			found, err := s.gw.BillingKeys(s.ctx, []string{s.key, other, "gwt-no-such-key"})
+			require.NoError(s.t, err)
+			require.ElementsMatch(s.t, []string{s.key, other}, keyNames(found))
+			require.NoError(s.t, s.gw.DeleteBillingKey(s.ctx, gateway.DeleteKeyRequest{Key: other, Reason: "구독 해지", Requester: billing.RequesterCustomer}))
+			found, err = s.gw.BillingKeys(s.ctx, []string{s.key, other})
+			require.NoError(s.t, err)
+			require.Equal(s.t, []string{s.key}, keyNames(found))
+			found, err = s.gw.BillingKeys(s.ctx, []string{"gwt-no-such-key"})
+			require.NoError(s.t, err, "none held is an answer, not an error")
+			require.Empty(s.t, found)
+		}},
 		{"listing a period finds every settled attempt once", func(s *suite) {
 			from := s.b.Now().Add(-time.Minute)
 			paid := s.mustPay("gwt-list-paid")
@@ -379,6 +426,22 @@ func Run(t *testing.T, newSetup func(t *testing.T) Setup) {
 			c.run(s)
 		})
 	}
+}
+
+func keysOf(m map[string]gateway.Schedule) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	return out
+}
+
+func keyNames(ks []gateway.BillingKey) []string {
+	out := make([]string, 0, len(ks))
+	for _, k := range ks {
+		out = append(out, k.Key)
+	}
+	return out
 }
 
 func txIDs(ps []gateway.Payment) []string {

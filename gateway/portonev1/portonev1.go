@@ -19,6 +19,8 @@ import (
 // tests may wrap it to lose answers.
 type Client interface {
 	GetCustomer(ctx context.Context, customerUID string) (*portone.Customer, error)
+	GetCustomers(ctx context.Context, customerUIDs []string) ([]portone.Customer, error)
+	Schedules(ctx context.Context, q portone.ScheduleRangeQuery) (*portone.Page[portone.ScheduleResult], error)
 	DeleteCustomer(ctx context.Context, customerUID string, req portone.DeleteCustomerRequest) (*portone.Customer, error)
 	Again(ctx context.Context, req portone.AgainRequest) (*portone.Payment, error)
 	Schedule(ctx context.Context, req portone.ScheduleRequest) ([]portone.ScheduleResult, error)
@@ -41,9 +43,6 @@ var _ gateway.Gateway = (*Gateway)(nil)
 
 // New adapts c.
 func New(c Client) *Gateway { return &Gateway{c: c} }
-
-// Client returns the adapted client, for the V1-only reads reconciliation still makes.
-func (g *Gateway) Client() Client { return g.c }
 
 // Operations, named by their V1 route as the client names them.
 const (
@@ -133,8 +132,60 @@ func (g *Gateway) ScheduleOf(ctx context.Context, paymentID string) (gateway.Sch
 	if err != nil {
 		return gateway.Schedule{}, classify("GET /subscribe/payments/schedule/{merchant_uid}", err, kinds{portone.ErrNotFound: gateway.ErrNotFound})
 	}
-	return gateway.Schedule{PaymentID: paymentID, Status: gateway.ScheduleStatus(s.ScheduleStatus), At: unix(s.ScheduleAt),
-		TxID: s.ImpUID, RevokedAt: unix(s.RevokedAt)}, nil
+	return schedule(s), nil
+}
+
+func schedule(s *portone.ScheduleResult) gateway.Schedule {
+	return gateway.Schedule{PaymentID: s.MerchantUID, Key: s.CustomerUID, Amount: int64(s.Amount), Status: gateway.ScheduleStatus(s.ScheduleStatus),
+		At: unix(s.ScheduleAt), TxID: s.ImpUID, RevokedAt: unix(s.RevokedAt)}
+}
+
+// PendingSchedules walks GET /subscribe/payments/schedule (schedule_status scheduled, oldest
+// first, 1,000 a page); the cursor is the page number. An entry PortOne lists in another
+// status is dropped.
+func (g *Gateway) PendingSchedules(ctx context.Context, q gateway.ListQuery) (gateway.SchedulePage, error) {
+	page := 1
+	if q.Cursor != "" {
+		n, err := strconv.Atoi(q.Cursor)
+		if err != nil || n < 1 {
+			return gateway.SchedulePage{}, gateway.InvalidRequest("PendingSchedules", "cursor", fmt.Sprintf("%q is not a cursor this gateway gave", q.Cursor))
+		}
+		page = n
+	}
+	res, err := g.c.Schedules(ctx, portone.ScheduleRangeQuery{From: q.From, To: q.To, Status: portone.ScheduleScheduled,
+		Page: page, Limit: listPageSize, Sorting: "scheduled"})
+	if err != nil {
+		return gateway.SchedulePage{}, classify("GET /subscribe/payments/schedule", err, nil)
+	}
+	out := gateway.SchedulePage{Schedules: make([]gateway.Schedule, 0, len(res.List))}
+	for i := range res.List {
+		if res.List[i].ScheduleStatus == portone.ScheduleScheduled {
+			out.Schedules = append(out.Schedules, schedule(&res.List[i]))
+		}
+	}
+	if res.Next > page && len(res.List) > 0 {
+		out.Next = strconv.Itoa(res.Next)
+	}
+	return out, nil
+}
+
+// BillingKeys is GET /subscribe/customers?customer_uid[]=…; PortOne leaves unknown ones out.
+func (g *Gateway) BillingKeys(ctx context.Context, keys []string) ([]gateway.BillingKey, error) {
+	if len(keys) > gateway.MaxKeysPerCall {
+		return nil, gateway.InvalidRequest("BillingKeys", "keys", fmt.Sprintf("%d keys; at most %d a call", len(keys), gateway.MaxKeysPerCall))
+	}
+	cs, err := g.c.GetCustomers(ctx, keys)
+	if errors.Is(err, portone.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, classify("GET /subscribe/customers", err, nil)
+	}
+	out := make([]gateway.BillingKey, 0, len(cs))
+	for _, c := range cs {
+		out = append(out, gateway.BillingKey{Key: c.CustomerUID, PGProvider: c.PGProvider, CardName: c.CardName})
+	}
+	return out, nil
 }
 
 // Revoke is POST /subscribe/payments/unschedule for one merchant_uid.

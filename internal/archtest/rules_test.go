@@ -35,7 +35,7 @@ var allowed = map[string][]string{
 	"webhooks/webhookstest": {"billing"},
 	"edge":                  {"billing", "calendar", "portone", "internal/config", "internal/portoneconf", "internal/signedlink", "internal/textfmt"},
 	"localtemporal":         {"billing", "internal/nofollow", "logging"},
-	"reconcile":             {"activities", "billing", "calendar", "gateway", "gateway/portonev1", "internal/textfmt", "portone"},
+	"reconcile":             {"activities", "billing", "calendar", "gateway", "internal/textfmt"},
 	"metrics":               {"billing", "portone"},
 	"workerset":             {"activities", "webhooks", "workflows"},
 	"deploy/prometheus":     {},
