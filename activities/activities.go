@@ -1,10 +1,12 @@
-// Package activities holds every side effect of the subscription workflow: the PortOne calls and
-// the classification of their outcomes into paid, declined (soft or hard) and unknown.
+// Package activities holds every side effect of the subscription workflow: the payment gateway
+// calls (through the gateway.Gateway seam) and the classification of their outcomes into paid,
+// declined (soft or hard) and unknown.
 //
 // Every activity is safe to retry. Charges are made idempotent by the deterministic
 // merchant_uid: a retried charge, or a later attempt of a cycle, looks its merchant_uids up
-// before charging, and PortOne itself refuses a merchant_uid that was paid; refunds by PortOne's checksum; schedules by looking the
-// schedule up before creating it. Activities never log secrets, billing keys or buyer data.
+// before charging, and the gateway itself refuses a merchant_uid that was paid; refunds by the
+// expected remaining balance (PortOne's checksum); schedules by looking the schedule up before
+// creating it. Activities never log secrets, billing keys or buyer data.
 package activities
 
 import (
@@ -12,24 +14,8 @@ import (
 	"time"
 
 	"github.com/paycycle/paycycle/billing"
-	"github.com/paycycle/paycycle/portone"
+	"github.com/paycycle/paycycle/gateway"
 )
-
-// Gateway is the part of the PortOne client the activities use. *portone.Client implements it;
-// tests may substitute a fake.
-type Gateway interface {
-	GetCustomer(ctx context.Context, customerUID string) (*portone.Customer, error)
-	DeleteCustomer(ctx context.Context, customerUID string, req portone.DeleteCustomerRequest) (*portone.Customer, error)
-	Again(ctx context.Context, req portone.AgainRequest) (*portone.Payment, error)
-	Schedule(ctx context.Context, req portone.ScheduleRequest) ([]portone.ScheduleResult, error)
-	Unschedule(ctx context.Context, req portone.UnscheduleRequest) ([]portone.ScheduleResult, error)
-	GetSchedule(ctx context.Context, merchantUID string) (*portone.ScheduleResult, error)
-	GetPayment(ctx context.Context, impUID string) (*portone.Payment, error)
-	FindAllPayments(ctx context.Context, merchantUID string, q portone.FindAllQuery) (*portone.Page[portone.Payment], error)
-	CancelPayment(ctx context.Context, req portone.CancelRequest) (*portone.Payment, error)
-}
-
-var _ Gateway = (*portone.Client)(nil)
 
 // Config is the worker-side configuration the activities need. It is never workflow input.
 type Config struct {
@@ -71,7 +57,11 @@ const DefaultActivityTimeout = time.Minute
 
 // Activities is registered with the worker; the workflow calls its methods by reference.
 type Activities struct {
-	Gateway Gateway
+	// Gateway is the payment gateway (gateway/portonev1 adapts the PortOne V1 client). The
+	// activities name no gateway's endpoint or field: the JSON names of their inputs and
+	// results (customer_uid, merchant_uid, imp_uid) are V1's only because recorded histories
+	// carry them.
+	Gateway gateway.Gateway
 	Config  Config
 	// Now is the clock of the request-time rules (NaverPay's 이용완료일 may not be before the
 	// payment day). Optional: defaults to time.Now; tests that skip time set their clock.

@@ -11,6 +11,8 @@ import (
 
 	"github.com/paycycle/paycycle/activities"
 	"github.com/paycycle/paycycle/billing"
+	"github.com/paycycle/paycycle/gateway"
+	"github.com/paycycle/paycycle/gateway/portonev1"
 	"github.com/paycycle/paycycle/portone"
 	"github.com/paycycle/paycycle/portone/portonetest"
 )
@@ -34,7 +36,7 @@ func newFixture(t *testing.T, timeout time.Duration) *fixture {
 	require.NoError(t, err)
 	reg, err := emu.RegisterCustomer(portonetest.DefaultKey, portonetest.CustomerSeed{CustomerUID: "cust-1", CustomerTel: "010-1234-5678"})
 	require.NoError(t, err)
-	acts := &activities.Activities{Gateway: client}
+	acts := &activities.Activities{Gateway: portonev1.New(client)}
 	var s testsuite.WorkflowTestSuite
 	env := s.NewTestActivityEnvironment()
 	env.RegisterActivity(acts)
@@ -275,21 +277,19 @@ func TestScheduleLifecycle(t *testing.T) {
 // fakeGateway returns a paid payment for a different amount than asked, which PortOne should
 // never do; the activity must refund it at once.
 type fakeGateway struct {
-	activities.Gateway
-	cancels []portone.CancelRequest
+	gateway.Gateway
+	cancels []gateway.RefundRequest
 }
 
-func (g *fakeGateway) FindAllPayments(context.Context, string, portone.FindAllQuery) (*portone.Page[portone.Payment], error) {
-	return nil, &portone.APIError{Op: "GET /payments/findAll/{merchant_uid}", HTTPStatus: 404, Code: 1, Message: "존재하지 않는 결제정보입니다."}
+func (g *fakeGateway) Payments(context.Context, string) ([]gateway.Payment, error) { return nil, nil }
+
+func (g *fakeGateway) Charge(_ context.Context, req gateway.ChargeRequest) (gateway.Payment, error) {
+	return gateway.Payment{TxID: "imp_1", PaymentID: req.PaymentID, Amount: req.Amount + 1000, Status: gateway.StatusPaid}, nil
 }
 
-func (g *fakeGateway) Again(_ context.Context, req portone.AgainRequest) (*portone.Payment, error) {
-	return &portone.Payment{ImpUID: "imp_1", MerchantUID: req.MerchantUID, Amount: req.Amount + 1000, Status: portone.StatusPaid}, nil
-}
-
-func (g *fakeGateway) CancelPayment(_ context.Context, req portone.CancelRequest) (*portone.Payment, error) {
+func (g *fakeGateway) Refund(_ context.Context, req gateway.RefundRequest) (gateway.Payment, error) {
 	g.cancels = append(g.cancels, req)
-	return &portone.Payment{ImpUID: req.ImpUID, Status: portone.StatusCancelled}, nil
+	return gateway.Payment{TxID: req.TxID, Status: gateway.StatusCancelled}, nil
 }
 
 func TestAmountMismatchIsRefundedAtOnce(t *testing.T) {
@@ -304,9 +304,57 @@ func TestAmountMismatchIsRefundedAtOnce(t *testing.T) {
 	require.NoError(t, v.Get(&res))
 	require.Equal(t, billing.OutcomeAmountMismatch, res.Outcome)
 	require.Len(t, g.cancels, 1)
-	require.Equal(t, portone.KRW(10900), *g.cancels[0].Checksum)
+	require.Equal(t, int64(10900), g.cancels[0].ExpectedRemaining)
+	require.Zero(t, g.cancels[0].Amount, "everything that remains")
 	require.Contains(t, g.cancels[0].Reason, "불일치")
-	require.Equal(t, portone.RequesterAdmin, g.cancels[0].Requester)
+	require.Equal(t, billing.RequesterAdmin, g.cancels[0].Requester)
+}
+
+// TestAmountMismatchFromTheEmulatorIsRefundedAtOnce is the README's rule end to end against
+// the emulator (FaultAmountMismatch), through the V1 gateway: a charge, and a schedule's
+// execution, approved for another amount than requested are reported as amount_mismatch and
+// the payment is cancelled in full at PortOne.
+func TestAmountMismatchFromTheEmulatorIsRefundedAtOnce(t *testing.T) {
+	for _, tt := range []struct {
+		name     string
+		schedule bool
+	}{{"charge", false}, {"scheduled execution", true}} {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t, 5*time.Second)
+			uid := "sub-1-abcd-4-1"
+			f.emu.AddFault(portonetest.Fault{MerchantUID: uid, Action: portonetest.FaultAmountMismatch, PaidAmount: 12900, Times: 1})
+			var res activities.ChargeResult
+			if tt.schedule {
+				in := activities.ScheduleChargeInput{ChargeInput: chargeIn(uid, 1), ScheduleAt: f.clk.Now().Add(time.Hour)}
+				_, err := f.env.ExecuteActivity(f.acts.ScheduleCharge, in)
+				require.NoError(t, err)
+				f.clk.Advance(2 * time.Hour)
+				f.emu.RunDue()
+				v, err := f.env.ExecuteActivity(f.acts.ScheduleStatus, activities.SettleScheduleInput{CustomerUID: "cust-1", MerchantUID: uid, Amount: 9900})
+				require.NoError(t, err)
+				var st activities.ScheduleState
+				require.NoError(t, v.Get(&st))
+				require.True(t, st.Executed())
+				res = *st.Charge
+			} else {
+				var err error
+				res, err = f.charge(chargeIn(uid, 1))
+				require.NoError(t, err)
+			}
+			require.Equal(t, billing.OutcomeAmountMismatch, res.Outcome)
+			require.EqualValues(t, 12900, res.Amount)
+			require.Contains(t, res.Reason, "differs from requested 9900")
+			var entries []portonetest.LedgerEntry
+			for _, e := range f.emu.Ledger() {
+				if e.MerchantUID == uid {
+					entries = append(entries, e)
+				}
+			}
+			require.Len(t, entries, 1)
+			require.EqualValues(t, 12900, entries[0].Amount)
+			require.EqualValues(t, 12900, entries[0].CancelAmount, "cancelled at once, in full")
+		})
+	}
 }
 
 func TestIsHardDecline(t *testing.T) {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/paycycle/paycycle/activities"
 	"github.com/paycycle/paycycle/billing"
+	"github.com/paycycle/paycycle/gateway/portonev1"
 	"github.com/paycycle/paycycle/portone"
 	"github.com/paycycle/paycycle/portone/portonetest"
 )
@@ -27,7 +28,7 @@ func BenchmarkChargeAgainstEmulator(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	acts := &activities.Activities{Gateway: gw}
+	acts := &activities.Activities{Gateway: portonev1.New(gw)}
 	ctx := context.Background()
 	i := 0
 	for b.Loop() {

@@ -6,7 +6,7 @@ import (
 	"fmt"
 
 	"github.com/paycycle/paycycle/billing"
-	"github.com/paycycle/paycycle/portone"
+	"github.com/paycycle/paycycle/gateway"
 )
 
 // BillingKeyInput names a billing key.
@@ -21,10 +21,10 @@ type BillingKeyResult struct {
 	CardName   string `json:"card_name,omitempty"`
 }
 
-// CheckBillingKey asks PortOne whether the billing key exists (GET /subscribe/customers/{uid}).
+// CheckBillingKey asks the gateway whether the billing key exists (Gateway.BillingKey).
 func (a *Activities) CheckBillingKey(ctx context.Context, in BillingKeyInput) (BillingKeyResult, error) {
-	c, err := a.Gateway.GetCustomer(ctx, in.CustomerUID)
-	if errors.Is(err, portone.ErrNotFound) {
+	c, err := a.Gateway.BillingKey(ctx, in.CustomerUID)
+	if errors.Is(err, gateway.ErrKeyNotFound) {
 		return BillingKeyResult{}, nil
 	}
 	if err != nil {
@@ -49,25 +49,24 @@ type VerifyRegistrationResult struct {
 // really happened: the payment exists at PortOne, is "paid" (NaverPay's registration record),
 // belongs to this customer_uid, and the billing key now exists.
 func (a *Activities) VerifyRegistration(ctx context.Context, in VerifyRegistrationInput) (VerifyRegistrationResult, error) {
-	p, err := a.Gateway.GetPayment(ctx, in.ImpUID)
-	if errors.Is(err, portone.ErrNotFound) {
+	p, err := a.Gateway.Payment(ctx, in.ImpUID)
+	if errors.Is(err, gateway.ErrNotFound) {
 		return VerifyRegistrationResult{Reason: fmt.Sprintf("PortOne has no payment %s", in.ImpUID)}, nil
 	}
 	if err != nil {
-		var verr *portone.ValidationError
-		if errors.As(err, &verr) {
-			return VerifyRegistrationResult{Reason: verr.Error()}, nil
+		if errors.Is(err, gateway.ErrInvalidRequest) {
+			return VerifyRegistrationResult{Reason: err.Error()}, nil
 		}
 		return VerifyRegistrationResult{}, gatewayError(err)
 	}
 	switch {
-	case p.Status != portone.StatusPaid:
+	case p.Status != gateway.StatusPaid:
 		reason := fmt.Sprintf("registration %s is %q, not paid", in.ImpUID, p.Status)
 		if p.FailReason != "" {
 			reason += ": " + p.FailReason
 		}
 		return VerifyRegistrationResult{Reason: reason}, nil
-	case p.CustomerUID != in.CustomerUID:
+	case p.Key != in.CustomerUID:
 		return VerifyRegistrationResult{Reason: fmt.Sprintf("registration %s belongs to another billing key", in.ImpUID)}, nil
 	}
 	key, err := a.CheckBillingKey(ctx, BillingKeyInput{CustomerUID: in.CustomerUID})
@@ -96,14 +95,11 @@ type DeleteBillingKeyResult struct {
 // DeleteBillingKey deletes the billing key with the reason and requester NaverPay's review
 // requires. A key that is already gone counts as deleted, so a retry after a lost answer is safe.
 func (a *Activities) DeleteBillingKey(ctx context.Context, in DeleteBillingKeyInput) (DeleteBillingKeyResult, error) {
-	_, err := a.Gateway.DeleteCustomer(ctx, in.CustomerUID, portone.DeleteCustomerRequest{
-		Reason:    in.Reason,
-		Requester: portone.Requester(in.Requester),
-	})
+	err := a.Gateway.DeleteBillingKey(ctx, gateway.DeleteKeyRequest{Key: in.CustomerUID, Reason: in.Reason, Requester: in.Requester})
 	switch {
 	case err == nil:
 		return DeleteBillingKeyResult{Deleted: true}, nil
-	case errors.Is(err, portone.ErrNotFound), errors.Is(err, portone.ErrCustomerNotRegistered):
+	case errors.Is(err, gateway.ErrKeyNotFound):
 		return DeleteBillingKeyResult{Deleted: true, AlreadyGone: true}, nil
 	}
 	return DeleteBillingKeyResult{}, gatewayError(err)

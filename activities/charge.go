@@ -11,7 +11,7 @@ import (
 
 	"github.com/paycycle/paycycle/billing"
 	"github.com/paycycle/paycycle/calendar"
-	"github.com/paycycle/paycycle/portone"
+	"github.com/paycycle/paycycle/gateway"
 )
 
 // ChargeInput asks for one charge attempt of a billing cycle.
@@ -65,7 +65,7 @@ func customData(in ChargeInput) string {
 	return string(b)
 }
 
-// Charge makes one charge attempt through POST /subscribe/payments/again, safely:
+// Charge makes one charge attempt through Gateway.Charge, safely:
 //  1. when an earlier try could have charged (mayHaveCharged: an activity retry, or earlier
 //     attempts of the cycle), it looks up this attempt's and the cycle's earlier merchant_uids;
 //     a paid one is adopted, and an attempt already declined is reported as declined without
@@ -96,38 +96,38 @@ func (a *Activities) charge(ctx context.Context, in ChargeInput) (ChargeResult, 
 			return prior, err
 		}
 	}
-	req := portone.AgainRequest{
-		CustomerUID: in.CustomerUID,
-		MerchantUID: in.MerchantUID,
-		Amount:      portone.KRW(in.Amount),
-		TaxFree:     portone.KRW(in.TaxFree),
-		Name:        in.Name,
-		Buyer:       portoneBuyer(in.Buyer),
-		CustomData:  customData(in),
-		NaverUseCfm: naverUseCfmNotBefore(in.NaverUseCfm, a.now()),
-	}
-	p, err := a.Gateway.Again(ctx, req)
+	p, err := a.Gateway.Charge(ctx, chargeRequest(in, naverUseCfmNotBefore(in.NaverUseCfm, a.now())))
 	switch {
 	case err == nil:
+		// A decline is a failed payment here, whether the PG stored an attempt or only refused
+		// with its text (the gateway tells the two apart, not us).
 		return a.settle(ctx, in.MerchantUID, in.Amount, p)
-	case errors.Is(err, portone.ErrCustomerNotRegistered):
+	case errors.Is(err, gateway.ErrKeyNotFound):
 		return ChargeResult{Outcome: billing.OutcomeDeclinedHard, MerchantUID: in.MerchantUID, Amount: in.Amount,
-			Reason: "billing key is not registered at PortOne: " + apiMessage(err)}, nil
-	case errors.Is(err, portone.ErrMerchantUIDUsed):
+			Reason: "billing key is not registered at PortOne: " + gateway.Message(err)}, nil
+	case errors.Is(err, gateway.ErrAlreadyPaid):
 		// Another attempt of ours got there first (a lost answer). The lookup settles it.
 		if prior, ok, lerr := a.lookup(ctx, nil, in.MerchantUID); lerr != nil || ok {
 			return prior, lerr
 		}
-		return ChargeResult{}, gatewayError(&portone.UnknownOutcomeError{Op: "POST /subscribe/payments/again", MerchantUID: in.MerchantUID, Err: err})
+		return ChargeResult{}, gatewayError(gateway.UnknownOutcome("charge", in.MerchantUID, err))
 	}
-	var apiErr *portone.APIError
-	if portone.IsRefusal(err) && errors.As(err, &apiErr) && apiErr.Code != 0 {
-		// A refusal by the PG (code -1 with the card company's text) is a decline for the
-		// customer; it is classified like a code-0 decline. A refusal without an envelope code
-		// (a bare HTTP 4xx) refused our request, not the customer's card: gatewayError below.
-		return declined(in.MerchantUID, in.Amount, apiErr.Message), nil
-	}
+	// A refusal here refused our request, not the customer's card: gatewayError decides.
 	return ChargeResult{}, gatewayError(err)
+}
+
+// chargeRequest is the gateway's request for in, with NaverPay's 이용완료일 cfm.
+func chargeRequest(in ChargeInput, cfm string) gateway.ChargeRequest {
+	return gateway.ChargeRequest{
+		Key:         in.CustomerUID,
+		PaymentID:   in.MerchantUID,
+		Amount:      in.Amount,
+		TaxFree:     in.TaxFree,
+		Name:        in.Name,
+		Buyer:       in.Buyer,
+		CustomData:  customData(in),
+		NaverUseCfm: cfm,
+	}
 }
 
 // mayHaveCharged reports whether an earlier try could have charged one of the cycle's
@@ -160,63 +160,55 @@ func declined(merchantUID string, amount int64, reason string) ChargeResult {
 	return ChargeResult{Outcome: outcome, MerchantUID: merchantUID, Amount: amount, Reason: reason}
 }
 
-func apiMessage(err error) string {
-	var apiErr *portone.APIError
-	if errors.As(err, &apiErr) {
-		return apiErr.Message
-	}
-	return err.Error()
-}
-
-// settle turns a PortOne payment answered for merchantUID into a result, refunding a payment
-// whose amount differs from what was asked.
-func (a *Activities) settle(ctx context.Context, merchantUID string, want int64, p *portone.Payment) (ChargeResult, error) {
-	res := ChargeResult{MerchantUID: merchantUID, ImpUID: p.ImpUID, Amount: int64(p.Amount), ReceiptURL: p.ReceiptURL}
+// settle turns a payment the gateway answered for merchantUID into a result, refunding a
+// payment whose amount differs from what was asked.
+func (a *Activities) settle(ctx context.Context, merchantUID string, want int64, p gateway.Payment) (ChargeResult, error) {
+	res := ChargeResult{MerchantUID: merchantUID, ImpUID: p.TxID, Amount: p.Amount, ReceiptURL: p.ReceiptURL}
 	switch p.Status {
-	case portone.StatusPaid:
-		res.At = unix(p.PaidAt)
-		if int64(p.Amount) != want {
+	case gateway.StatusPaid:
+		res.At = p.PaidAt
+		if p.Amount != want {
 			return a.refundMismatch(ctx, res, want, p)
 		}
 		res.Outcome = billing.OutcomePaid
 		return res, nil
-	case portone.StatusFailed:
+	case gateway.StatusFailed:
 		d := declined(merchantUID, want, p.FailReason)
-		d.ImpUID, d.At = p.ImpUID, unix(p.FailedAt)
+		d.ImpUID, d.At = p.TxID, p.FailedAt
 		return d, nil
-	case portone.StatusCancelled:
+	case gateway.StatusCancelled:
 		res.Outcome = billing.OutcomeAmountMismatch
-		res.Reason = fmt.Sprintf("payment %s was cancelled at PortOne (cancelled amount %d)", p.ImpUID, p.CancelAmount)
+		res.Reason = fmt.Sprintf("payment %s was cancelled at PortOne (cancelled amount %d)", p.TxID, p.Cancelled)
 		return res, nil
 	default:
-		// "ready" never happens for billing-key charges; treat it as not settled yet.
-		return ChargeResult{}, gatewayError(&portone.UnknownOutcomeError{Op: "POST /subscribe/payments/again", MerchantUID: merchantUID,
-			Err: fmt.Errorf("payment %s in status %q", p.ImpUID, p.Status)})
+		// A pending attempt ("ready") never happens for billing-key charges; treat it as not
+		// settled yet.
+		return ChargeResult{}, gatewayError(gateway.UnknownOutcome("charge", merchantUID,
+			fmt.Errorf("payment %s in status %q", p.TxID, p.Status)))
 	}
 }
 
 // refundMismatch cancels a payment whose paid amount differs from the amount requested: the seed
 // guide's rule is never to keep money the customer did not agree to.
-func (a *Activities) refundMismatch(ctx context.Context, res ChargeResult, want int64, p *portone.Payment) (ChargeResult, error) {
+func (a *Activities) refundMismatch(ctx context.Context, res ChargeResult, want int64, p gateway.Payment) (ChargeResult, error) {
 	activity.GetLogger(ctx).Warn("paid amount differs from the amount requested; cancelling",
-		"merchant_uid", res.MerchantUID, "imp_uid", p.ImpUID, "requested", want, "paid", int64(p.Amount))
-	balance := p.Amount - p.CancelAmount
-	if balance > 0 {
-		_, err := a.Gateway.CancelPayment(ctx, portone.CancelRequest{
-			ImpUID:    p.ImpUID,
-			Checksum:  &balance,
-			Reason:    fmt.Sprintf("결제 금액 불일치 (요청 %d원, 승인 %d원)", want, int64(p.Amount)),
-			Requester: portone.RequesterAdmin,
+		"merchant_uid", res.MerchantUID, "imp_uid", p.TxID, "requested", want, "paid", p.Amount)
+	if balance := p.Amount - p.Cancelled; balance > 0 {
+		_, err := a.Gateway.Refund(ctx, gateway.RefundRequest{
+			TxID:              p.TxID,
+			ExpectedRemaining: balance,
+			Reason:            fmt.Sprintf("결제 금액 불일치 (요청 %d원, 승인 %d원)", want, p.Amount),
+			Requester:         billing.RequesterAdmin,
 		})
-		if err != nil && !errors.Is(err, portone.ErrAlreadyCancelled) {
+		if err != nil && !errors.Is(err, gateway.ErrAlreadyCancelled) {
 			return ChargeResult{}, gatewayError(err)
 		}
 		if err == nil {
-			a.observer().Refunded(int64(balance))
+			a.observer().Refunded(balance)
 		}
 	}
 	res.Outcome = billing.OutcomeAmountMismatch
-	res.Reason = fmt.Sprintf("paid amount %d differs from requested %d; the payment was cancelled", int64(p.Amount), want)
+	res.Reason = fmt.Sprintf("paid amount %d differs from requested %d; the payment was cancelled", p.Amount, want)
 	return res, nil
 }
 
@@ -225,25 +217,22 @@ func (a *Activities) refundMismatch(ctx context.Context, res ChargeResult, want 
 func (a *Activities) lookup(ctx context.Context, prior []string, current string) (ChargeResult, bool, error) {
 	uids := append(append([]string(nil), prior...), current)
 	for _, uid := range uids {
-		page, err := a.Gateway.FindAllPayments(ctx, uid, portone.FindAllQuery{Limit: 100})
-		if errors.Is(err, portone.ErrNotFound) {
-			continue
-		}
+		payments, err := a.Gateway.Payments(ctx, uid)
 		if err != nil {
 			return ChargeResult{}, false, gatewayError(err)
 		}
-		var failed, cancelled *portone.Payment
-		for i := range page.List {
-			p := &page.List[i]
+		var failed, cancelled *gateway.Payment
+		for i := range payments {
+			p := &payments[i]
 			switch p.Status {
-			case portone.StatusPaid:
-				res := ChargeResult{Outcome: billing.OutcomePaid, MerchantUID: uid, ImpUID: p.ImpUID, Amount: int64(p.Amount),
-					ReceiptURL: p.ReceiptURL, At: unix(p.PaidAt), Adopted: true}
+			case gateway.StatusPaid:
+				res := ChargeResult{Outcome: billing.OutcomePaid, MerchantUID: uid, ImpUID: p.TxID, Amount: p.Amount,
+					ReceiptURL: p.ReceiptURL, At: p.PaidAt, Adopted: true}
 				return res, true, nil
-			case portone.StatusCancelled:
+			case gateway.StatusCancelled:
 				cancelled = p
-			case portone.StatusFailed:
-				if failed == nil || p.FailedAt > failed.FailedAt {
+			case gateway.StatusFailed:
+				if failed == nil || p.FailedAt.After(failed.FailedAt) {
 					failed = p
 				}
 			}
@@ -253,11 +242,11 @@ func (a *Activities) lookup(ctx context.Context, prior []string, current string)
 		}
 		switch {
 		case cancelled != nil:
-			return ChargeResult{Outcome: billing.OutcomeAmountMismatch, MerchantUID: uid, ImpUID: cancelled.ImpUID, Amount: int64(cancelled.Amount),
+			return ChargeResult{Outcome: billing.OutcomeAmountMismatch, MerchantUID: uid, ImpUID: cancelled.TxID, Amount: cancelled.Amount,
 				Reason: "this attempt was already charged and cancelled", Adopted: true}, true, nil
 		case failed != nil:
-			d := declined(uid, int64(failed.Amount), failed.FailReason)
-			d.ImpUID, d.At, d.Adopted = failed.ImpUID, unix(failed.FailedAt), true
+			d := declined(uid, failed.Amount, failed.FailReason)
+			d.ImpUID, d.At, d.Adopted = failed.TxID, failed.FailedAt, true
 			return d, true, nil
 		}
 	}
@@ -280,7 +269,7 @@ type LookupResult struct {
 // holds no payment under any of these merchant_uids.
 func (a *Activities) Lookup(ctx context.Context, in LookupInput) (LookupResult, error) {
 	if len(in.MerchantUIDs) == 0 {
-		return LookupResult{}, gatewayError(&portone.ValidationError{Op: "Lookup", Field: "merchant_uids", Reason: "empty"})
+		return LookupResult{}, gatewayError(gateway.InvalidRequest("Lookup", "merchant_uids", "empty"))
 	}
 	n := len(in.MerchantUIDs)
 	res, ok, err := a.lookup(ctx, in.MerchantUIDs[:n-1], in.MerchantUIDs[n-1])
@@ -288,13 +277,6 @@ func (a *Activities) Lookup(ctx context.Context, in LookupInput) (LookupResult, 
 		return LookupResult{}, err
 	}
 	return LookupResult{Found: true, Charge: stamp(res, 0, billing.ViaAgain)}, nil
-}
-
-func unix(s int64) time.Time {
-	if s == 0 {
-		return time.Time{}
-	}
-	return time.Unix(s, 0).UTC()
 }
 
 // naverUseCfmNotBefore returns cfm (yyyyMMdd), or the KST date of at when cfm is before it:

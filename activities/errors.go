@@ -5,7 +5,7 @@ import (
 
 	"go.temporal.io/sdk/temporal"
 
-	"github.com/paycycle/paycycle/portone"
+	"github.com/paycycle/paycycle/gateway"
 )
 
 // Temporal application error types raised by the activities. The non-retryable ones are raised
@@ -30,21 +30,21 @@ const (
 // NonRetryableErrorTypes lists the error types the workflow must not retry.
 var NonRetryableErrorTypes = []string{ErrTypeInvalidRequest, ErrTypeGatewayRejected}
 
-// gatewayError maps a PortOne client error to a Temporal application error, keeping retry
-// decisions in one place. The message is the client's, which never contains secrets.
+// gatewayError maps a gateway error's class (package gateway) to a Temporal application error,
+// keeping retry decisions in one place. The message is the gateway's, which never contains
+// secrets.
 func gatewayError(err error) error {
 	if err == nil {
 		return nil
 	}
-	var verr *portone.ValidationError
 	switch {
-	case errors.As(err, &verr):
+	case errors.Is(err, gateway.ErrInvalidRequest):
 		return temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeInvalidRequest, nil)
-	case errors.Is(err, portone.ErrUnknownOutcome):
+	case errors.Is(err, gateway.ErrUnknownOutcome):
 		return temporal.NewApplicationError(err.Error(), ErrTypeOutcomeUnknown)
-	case errors.Is(err, portone.ErrUnauthorized):
+	case errors.Is(err, gateway.ErrUnauthorized):
 		return temporal.NewApplicationError(err.Error(), ErrTypeUnauthorized)
-	case portone.IsRefusal(err):
+	case gateway.IsRefusal(err):
 		return temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeGatewayRejected, nil)
 	default:
 		// Transport failures and temporary PortOne errors (5xx, 429 on reads).

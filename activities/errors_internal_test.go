@@ -3,12 +3,11 @@ package activities
 import (
 	"errors"
 	"fmt"
-	"net/http"
 	"testing"
 
 	"go.temporal.io/sdk/temporal"
 
-	"github.com/paycycle/paycycle/portone"
+	"github.com/paycycle/paycycle/gateway"
 )
 
 // TestNonRetryableTypesAreNonRetryableAtTheSource: every error type in NonRetryableErrorTypes is
@@ -22,11 +21,12 @@ func TestNonRetryableTypesAreNonRetryableAtTheSource(t *testing.T) {
 		wantType     string
 		nonRetryable bool
 	}{
-		{"a request PortOne would refuse", &portone.ValidationError{Op: "POST /subscribe/payments/again", Field: "amount", Reason: "must be positive"}, ErrTypeInvalidRequest, true},
-		{"a definite refusal", &portone.APIError{Op: "POST /subscribe/payments/again", HTTPStatus: http.StatusBadRequest, Code: 1, Message: "거절"}, ErrTypeGatewayRejected, true},
-		{"a wrapped refusal", fmt.Errorf("charge: %w", &portone.APIError{Op: "POST /payments/cancel", HTTPStatus: http.StatusOK, Code: -1, Message: "취소 불가"}), ErrTypeGatewayRejected, true},
-		{"an unknown outcome", fmt.Errorf("again: %w", portone.ErrUnknownOutcome), ErrTypeOutcomeUnknown, false},
-		{"PortOne down", &portone.APIError{Op: "POST /subscribe/payments/again", HTTPStatus: http.StatusServiceUnavailable}, ErrTypeGatewayUnavailable, false},
+		{"a request the gateway would refuse", gateway.InvalidRequest("charge", "amount", "must be positive"), ErrTypeInvalidRequest, true},
+		{"a definite refusal", &gateway.Error{Op: "charge", Class: gateway.ErrRefused, Answered: true, Message: "거절"}, ErrTypeGatewayRejected, true},
+		{"a wrapped refusal", fmt.Errorf("charge: %w", &gateway.Error{Op: "refund", Class: gateway.ErrRefused, Kinds: []error{gateway.ErrAlreadyCancelled}}), ErrTypeGatewayRejected, true},
+		{"an unknown outcome", fmt.Errorf("again: %w", gateway.UnknownOutcome("charge", "sub-1-abcd-1-1", errors.New("EOF"))), ErrTypeOutcomeUnknown, false},
+		{"bad credentials", &gateway.Error{Op: "charge", Class: gateway.ErrUnauthorized}, ErrTypeUnauthorized, false},
+		{"the gateway down", &gateway.Error{Op: "charge", Class: gateway.ErrUnavailable}, ErrTypeGatewayUnavailable, false},
 		{"a transport failure", errors.New("dial tcp 127.0.0.1:1: connection refused"), ErrTypeGatewayUnavailable, false},
 	}
 	listed := map[string]bool{}

@@ -19,6 +19,7 @@ import (
 
 	"github.com/paycycle/paycycle/activities"
 	"github.com/paycycle/paycycle/billing"
+	"github.com/paycycle/paycycle/gateway/portonev1"
 	"github.com/paycycle/paycycle/portone"
 	"github.com/paycycle/paycycle/portone/portonetest"
 )
@@ -69,13 +70,13 @@ const (
 // calls away, as a connection that breaks after PortOne answered: whatever PortOne did (paid or
 // declined) happened, and the activity cannot know it.
 type loseAnswers struct {
-	activities.Gateway
+	portonev1.Client
 	mu sync.Mutex
 	n  int
 }
 
 func (g *loseAnswers) Again(ctx context.Context, req portone.AgainRequest) (*portone.Payment, error) {
-	p, err := g.Gateway.Again(ctx, req)
+	p, err := g.Client.Again(ctx, req)
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if g.n > 0 {
@@ -88,7 +89,7 @@ func (g *loseAnswers) Again(ctx context.Context, req portone.AgainRequest) (*por
 type retryFixture struct {
 	emu  *portonetest.Emulator
 	reqs *requestCounter
-	gw   activities.Gateway
+	gw   portonev1.Client
 }
 
 func newRetryFixture(t *testing.T, timeout time.Duration) *retryFixture {
@@ -108,9 +109,9 @@ func newRetryFixture(t *testing.T, timeout time.Duration) *retryFixture {
 // chargeWithRetries runs Charge as the subscription workflow does: Temporal retries it (up to
 // five tries here) while it fails with a retryable error. It returns the result and the number
 // of tries.
-func (f *retryFixture) chargeWithRetries(t *testing.T, gw activities.Gateway, in activities.ChargeInput) (activities.ChargeResult, int, error) {
+func (f *retryFixture) chargeWithRetries(t *testing.T, gw portonev1.Client, in activities.ChargeInput) (activities.ChargeResult, int, error) {
 	t.Helper()
-	acts := &activities.Activities{Gateway: gw}
+	acts := &activities.Activities{Gateway: portonev1.New(gw)}
 	var s testsuite.WorkflowTestSuite
 	env := s.NewTestWorkflowEnvironment()
 	env.SetWorkerOptions(worker.Options{DeadlockDetectionTimeout: 10 * time.Second}) // a busy machine is not a deadlock (workflows/busy_test.go)
@@ -201,7 +202,7 @@ func TestARetryLooksFirst(t *testing.T) {
 			if tt.fault != nil {
 				f.emu.AddFault(*tt.fault)
 			}
-			gw := &loseAnswers{Gateway: f.gw, n: tt.lose}
+			gw := &loseAnswers{Client: f.gw, n: tt.lose}
 			in := chargeIn("sub-1-abcd-1-1", 1)
 			res, tries, err := f.chargeWithRetries(t, gw, in)
 			require.NoError(t, err)

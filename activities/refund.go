@@ -6,7 +6,7 @@ import (
 	"fmt"
 
 	"github.com/paycycle/paycycle/billing"
-	"github.com/paycycle/paycycle/portone"
+	"github.com/paycycle/paycycle/gateway"
 )
 
 // RefundInput asks to refund part or all of a paid charge.
@@ -37,34 +37,34 @@ type RefundResult struct {
 	AlreadyDone bool `json:"already_done,omitempty"`
 }
 
-// Refund cancels Amount of a paid charge through POST /payments/cancel with a checksum, a reason
-// and the requester (NaverPay review requires both).
+// Refund cancels Amount of a paid charge against the balance the workflow expects (the
+// gateway refuses a refund that raced another), with a reason and the requester (NaverPay's
+// review requires both).
 func (a *Activities) Refund(ctx context.Context, in RefundInput) (RefundResult, error) {
 	if in.Amount <= 0 || in.Amount > in.PaymentAmount-in.PriorCancelled {
-		return RefundResult{}, gatewayError(&portone.ValidationError{Op: "Refund", Field: "amount",
-			Reason: fmt.Sprintf("%d is not within the refundable balance %d", in.Amount, in.PaymentAmount-in.PriorCancelled)})
+		return RefundResult{}, gatewayError(gateway.InvalidRequest("Refund", "amount",
+			fmt.Sprintf("%d is not within the refundable balance %d", in.Amount, in.PaymentAmount-in.PriorCancelled)))
 	}
 	if done, ok, err := a.refundDone(ctx, in); err != nil || ok {
 		return done, err
 	}
-	checksum := portone.KRW(in.PaymentAmount - in.PriorCancelled)
-	req := portone.CancelRequest{
-		ImpUID:    in.ImpUID,
-		Amount:    portone.KRW(in.Amount),
-		Checksum:  &checksum,
-		Reason:    in.Reason,
-		Requester: portone.Requester(in.Requester),
-		TaxFree:   portone.KRW(in.TaxFree),
+	req := gateway.RefundRequest{
+		TxID:              in.ImpUID,
+		Amount:            in.Amount,
+		ExpectedRemaining: in.PaymentAmount - in.PriorCancelled,
+		Reason:            in.Reason,
+		Requester:         in.Requester,
+		TaxFree:           in.TaxFree,
 	}
 	if in.Amount == in.PaymentAmount-in.PriorCancelled && in.PriorCancelled == 0 {
-		req.Amount = 0 // a full cancel, as PortOne spells it
+		req.Amount = 0 // a full cancel: everything that remains
 	}
-	p, err := a.Gateway.CancelPayment(ctx, req)
+	p, err := a.Gateway.Refund(ctx, req)
 	if err == nil {
 		a.observer().Refunded(in.Amount)
-		return RefundResult{Refunded: in.Amount, CancelledTotal: int64(p.CancelAmount)}, nil
+		return RefundResult{Refunded: in.Amount, CancelledTotal: p.Cancelled}, nil
 	}
-	if errors.Is(err, portone.ErrAlreadyCancelled) || portone.IsRefusal(err) {
+	if errors.Is(err, gateway.ErrAlreadyCancelled) || gateway.IsRefusal(err) {
 		// A checksum mismatch or "already cancelled" may mean our own earlier try succeeded.
 		if done, ok, lerr := a.refundDone(ctx, in); lerr != nil || ok {
 			return done, lerr
@@ -75,12 +75,12 @@ func (a *Activities) Refund(ctx context.Context, in RefundInput) (RefundResult, 
 
 // refundDone reports whether the payment already shows this refund.
 func (a *Activities) refundDone(ctx context.Context, in RefundInput) (RefundResult, bool, error) {
-	p, err := a.Gateway.GetPayment(ctx, in.ImpUID)
+	p, err := a.Gateway.Payment(ctx, in.ImpUID)
 	if err != nil {
 		return RefundResult{}, false, gatewayError(err)
 	}
-	if int64(p.CancelAmount) >= in.PriorCancelled+in.Amount {
-		return RefundResult{Refunded: in.Amount, CancelledTotal: int64(p.CancelAmount), AlreadyDone: true}, true, nil
+	if p.Cancelled >= in.PriorCancelled+in.Amount {
+		return RefundResult{Refunded: in.Amount, CancelledTotal: p.Cancelled, AlreadyDone: true}, true, nil
 	}
 	return RefundResult{}, false, nil
 }

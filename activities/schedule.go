@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/paycycle/paycycle/billing"
-	"github.com/paycycle/paycycle/portone"
+	"github.com/paycycle/paycycle/gateway"
 )
 
 // ScheduleChargeInput asks PortOne's scheduler to charge a cycle at ScheduleAt.
@@ -66,7 +66,7 @@ func (s ScheduleState) Revoked() bool { return s.State() == ScheduleRevoked }
 // one just now).
 func (s ScheduleState) NotFound() bool { return s.State() == ScheduleNone && s.Charge == nil }
 
-// ScheduleCharge registers a cycle's charge with PortOne (POST /subscribe/payments/schedule).
+// ScheduleCharge registers a cycle's charge with the gateway's scheduler (Gateway.Schedule).
 // It is idempotent: it looks the merchant_uid up first and returns an existing schedule as is,
 // so a retry after a lost answer never schedules twice (PortOne would refuse the duplicate
 // merchant_uid anyway).
@@ -74,23 +74,14 @@ func (a *Activities) ScheduleCharge(ctx context.Context, in ScheduleChargeInput)
 	if st, err := a.scheduleState(ctx, in.MerchantUID, in.Amount); err != nil || !st.NotFound() {
 		return st, err
 	}
-	_, err := a.Gateway.Schedule(ctx, portone.ScheduleRequest{
-		CustomerUID: in.CustomerUID,
-		Schedules: []portone.ScheduleEntry{{
-			MerchantUID: in.MerchantUID,
-			ScheduleAt:  in.ScheduleAt,
-			Amount:      portone.KRW(in.Amount),
-			TaxFree:     portone.KRW(in.TaxFree),
-			Name:        in.Name,
-			Buyer:       portoneBuyer(in.Buyer),
-			CustomData:  customData(in.ChargeInput),
-			NoticeURL:   a.Config.NoticeURL,
-			NaverUseCfm: in.NaverUseCfm,
-		}},
+	err := a.Gateway.Schedule(ctx, gateway.ScheduleRequest{
+		ChargeRequest: chargeRequest(in.ChargeInput, in.NaverUseCfm),
+		At:            in.ScheduleAt,
+		NoticeURL:     a.Config.NoticeURL,
 	})
 	if err != nil {
-		if errors.Is(err, portone.ErrCustomerNotRegistered) {
-			r := declined(in.MerchantUID, in.Amount, "billing key is not registered at PortOne: "+apiMessage(err))
+		if errors.Is(err, gateway.ErrKeyNotFound) {
+			r := declined(in.MerchantUID, in.Amount, "billing key is not registered at PortOne: "+gateway.Message(err))
 			r.Outcome = billing.OutcomeDeclinedHard
 			r = stamp(r, in.Attempt, billing.ViaSchedule)
 			return ScheduleState{Status: ScheduleNone, Charge: &r}, nil
@@ -107,19 +98,18 @@ type SettleScheduleInput struct {
 	Amount      int64  `json:"amount"`
 }
 
-// ScheduleStatus asks PortOne how a scheduled charge stands (GET
-// /subscribe/payments/schedule/{merchant_uid}, then the payment). A webhook never settles a
-// charge by itself: this lookup does.
+// ScheduleStatus asks the gateway how a scheduled charge stands (Gateway.ScheduleOf, then the
+// payment). A webhook never settles a charge by itself: this lookup does.
 func (a *Activities) ScheduleStatus(ctx context.Context, in SettleScheduleInput) (ScheduleState, error) {
 	return a.scheduleState(ctx, in.MerchantUID, in.Amount)
 }
 
-// Unschedule revokes a scheduled charge (POST /subscribe/payments/unschedule). If PortOne already
+// Unschedule revokes a scheduled charge (Gateway.Revoke). If PortOne already
 // executed it, the executed charge is returned instead, so the caller takes it into account and
 // never charges that cycle a second time.
 func (a *Activities) Unschedule(ctx context.Context, in SettleScheduleInput) (ScheduleState, error) {
-	_, err := a.Gateway.Unschedule(ctx, portone.UnscheduleRequest{CustomerUID: in.CustomerUID, MerchantUIDs: []string{in.MerchantUID}})
-	if err != nil && !errors.Is(err, portone.ErrNothingToUnschedule) && !errors.Is(err, portone.ErrCustomerNotRegistered) {
+	err := a.Gateway.Revoke(ctx, in.CustomerUID, in.MerchantUID)
+	if err != nil && !errors.Is(err, gateway.ErrNothingToRevoke) && !errors.Is(err, gateway.ErrKeyNotFound) {
 		return ScheduleState{}, gatewayError(err)
 	}
 	st, serr := a.scheduleState(ctx, in.MerchantUID, in.Amount)
@@ -129,30 +119,30 @@ func (a *Activities) Unschedule(ctx context.Context, in SettleScheduleInput) (Sc
 	if st.Pending() {
 		// PortOne said it revoked it (or that nothing was left to revoke) yet still lists it as
 		// scheduled: the answer cannot be trusted yet; retry.
-		return ScheduleState{}, gatewayError(&portone.UnknownOutcomeError{Op: "POST /subscribe/payments/unschedule", MerchantUID: in.MerchantUID,
-			Err: fmt.Errorf("schedule still pending after unschedule")})
+		return ScheduleState{}, gatewayError(gateway.UnknownOutcome("revoke", in.MerchantUID,
+			fmt.Errorf("schedule still pending after unschedule")))
 	}
 	return st, nil
 }
 
 func (a *Activities) scheduleState(ctx context.Context, merchantUID string, want int64) (ScheduleState, error) {
-	s, err := a.Gateway.GetSchedule(ctx, merchantUID)
-	if errors.Is(err, portone.ErrNotFound) {
+	s, err := a.Gateway.ScheduleOf(ctx, merchantUID)
+	if errors.Is(err, gateway.ErrNotFound) {
 		return ScheduleState{}, nil
 	}
 	if err != nil {
 		return ScheduleState{}, gatewayError(err)
 	}
-	st := ScheduleState{Status: ScheduleStatus(s.ScheduleStatus), ScheduleAt: unix(s.ScheduleAt)}
-	switch s.ScheduleStatus {
-	case portone.ScheduleRevoked:
-		res := stamp(ChargeResult{Outcome: billing.OutcomeRevoked, MerchantUID: merchantUID, Amount: want, At: unix(s.RevokedAt)},
+	st := ScheduleState{Status: ScheduleStatus(s.Status), ScheduleAt: s.At}
+	switch s.Status {
+	case gateway.ScheduleRevoked:
+		res := stamp(ChargeResult{Outcome: billing.OutcomeRevoked, MerchantUID: merchantUID, Amount: want, At: s.RevokedAt},
 			attemptOf(merchantUID), billing.ViaSchedule)
 		st.Charge = &res
-	case portone.ScheduleExecuted:
-		var p *portone.Payment
-		if s.ImpUID != "" {
-			p, err = a.Gateway.GetPayment(ctx, s.ImpUID)
+	case gateway.ScheduleExecuted:
+		var p gateway.Payment
+		if s.TxID != "" {
+			p, err = a.Gateway.Payment(ctx, s.TxID)
 		} else {
 			err = fmt.Errorf("executed schedule without imp_uid")
 		}

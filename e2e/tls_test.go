@@ -19,6 +19,7 @@ import (
 	"github.com/paycycle/paycycle/activities"
 	"github.com/paycycle/paycycle/billing"
 	"github.com/paycycle/paycycle/codec"
+	"github.com/paycycle/paycycle/gateway/portonev1"
 	"github.com/paycycle/paycycle/internal/config"
 	"github.com/paycycle/paycycle/internal/testcerts"
 	"github.com/paycycle/paycycle/portone"
@@ -102,7 +103,7 @@ func TestWorkerOverMutualTLSRunsASubscription(t *testing.T) {
 			portone.WithBaseURL(emuSrv.URL), portone.WithTimeout(3*time.Second))
 		require.NoError(t, err)
 		w := worker.New(c, billing.TaskQueue, worker.Options{})
-		workflows.Register(w, &activities.Activities{Gateway: gw, Config: activities.Config{DemoMode: true, ActivityTimeout: 10 * time.Second}})
+		workflows.Register(w, &activities.Activities{Gateway: portonev1.New(gw), Config: activities.Config{DemoMode: true, ActivityTimeout: 10 * time.Second}})
 		require.NoError(t, w.Start())
 		defer w.Stop()
 

@@ -28,6 +28,7 @@ import (
 	"github.com/paycycle/paycycle/activities"
 	"github.com/paycycle/paycycle/billing"
 	"github.com/paycycle/paycycle/calendar"
+	"github.com/paycycle/paycycle/gateway/portonev1"
 	"github.com/paycycle/paycycle/portone"
 	"github.com/paycycle/paycycle/portone/portonetest"
 	"github.com/paycycle/paycycle/temporalconn"
@@ -319,7 +320,7 @@ func (s *abbaStack) startWorkers() error {
 	var err error
 	labelled("worker", func() {
 		opts := worker.Options{MaxConcurrentActivityExecutionSize: s.maxActs}
-		acts := &activities.Activities{Gateway: s.gw, Config: activities.Config{DemoMode: true,
+		acts := &activities.Activities{Gateway: portonev1.New(s.gw), Config: activities.Config{DemoMode: true,
 			ActivityTimeout: activities.DefaultActivityTimeout, ScheduleSettleDelay: activities.DefaultScheduleSettleDelay,
 			NoCycleSearchAttributes: s.noCycleSAs}}
 		ow := worker.New(s.wc, billing.TaskQueue, opts)

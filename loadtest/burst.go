@@ -23,6 +23,7 @@ import (
 
 	"github.com/paycycle/paycycle/activities"
 	"github.com/paycycle/paycycle/billing"
+	"github.com/paycycle/paycycle/gateway/portonev1"
 	"github.com/paycycle/paycycle/metrics"
 	"github.com/paycycle/paycycle/portone"
 	"github.com/paycycle/paycycle/portone/portonetest"
@@ -175,7 +176,7 @@ func runBurst(ctx context.Context, out io.Writer, c burstConfig) error {
 			return err
 		}
 	}
-	acts := &activities.Activities{Gateway: gw, Observer: reg, Config: activities.Config{PortOneTaskQueue: burstPortOneQueue}}
+	acts := &activities.Activities{Gateway: portonev1.New(gw), Observer: reg, Config: activities.Config{PortOneTaskQueue: burstPortOneQueue}}
 	workers, err := workerset.Start(cl, workerset.Options{TaskQueue: burstQueue, PortOneTaskQueue: burstPortOneQueue, PortOneRate: c.rate,
 		MaxConcurrentActivities: c.maxActs, StopTimeout: 5 * time.Second}, acts, func(r worker.Registry) {
 		r.RegisterWorkflowWithOptions(burstWorkflow, workflow.RegisterOptions{Name: burstWorkflowName})

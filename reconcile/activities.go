@@ -15,7 +15,7 @@ import (
 
 	"github.com/paycycle/paycycle/activities"
 	"github.com/paycycle/paycycle/billing"
-	"github.com/paycycle/paycycle/portone"
+	"github.com/paycycle/paycycle/gateway"
 )
 
 // Activity names. They are registered under these names (not the method names) so that they
@@ -26,16 +26,8 @@ const (
 	ActivityRefundDuplicate = "ReconcileRefundDuplicate"
 )
 
-// PortOne is the part of the PortOne client reconciliation uses; *portone.Client implements it.
-// Only reads, apart from CancelPayment for the opt-in duplicate refund.
-type PortOne interface {
-	activities.Gateway
-	PaymentsByStatus(ctx context.Context, status portone.PaymentStatus, q portone.StatusQuery) (*portone.Page[portone.Payment], error)
-	Schedules(ctx context.Context, q portone.ScheduleRangeQuery) (*portone.Page[portone.ScheduleResult], error)
-	GetCustomers(ctx context.Context, customerUIDs []string) ([]portone.Customer, error)
-}
-
-var _ PortOne = (*portone.Client)(nil)
+// errNoGateway is a worker without a payment gateway: a configuration error no retry mends.
+var errNoGateway = temporal.NewNonRetryableApplicationError("reconcile: no payment gateway configured", "Config", nil)
 
 // Execution is one subscription workflow run as visibility lists it.
 type Execution struct {
@@ -62,7 +54,9 @@ var ErrEnded = errors.New("the subscription's workflow has ended")
 
 // Activities are reconciliation's side effects. Register them with Register.
 type Activities struct {
-	PortOne       PortOne
+	// Gateway is the payment gateway read (payments, pending schedules, billing keys) and, for
+	// the opt-in duplicate refund, written: gateway/portonev1 for PortOne V1.
+	Gateway       gateway.Gateway
 	Subscriptions Subscriptions
 	// Logger receives one structured line per finding. Optional: the activity logger.
 	Logger *zap.Logger
@@ -88,19 +82,17 @@ const (
 	phaseDone
 )
 
-// gatherStatuses are the PortOne lists read for the window: every final status, each filtered
-// on its own timestamp, joined by imp_uid.
-var gatherStatuses = []portone.PaymentStatus{portone.StatusPaid, portone.StatusCancelled, portone.StatusFailed}
-
 // progress is Gather's heartbeat: how far it got and what it has so far.
 type progress struct {
-	Phase     int      `json:"phase"`
-	Token     []byte   `json:"token,omitempty"`
-	StatusIdx int      `json:"status_idx"`
-	Page      int      `json:"page"`
-	Requests  int      `json:"requests"`
-	Resumed   int      `json:"resumed"`
-	Snap      snapshot `json:"snap"`
+	Phase int    `json:"phase"`
+	Token []byte `json:"token,omitempty"`
+	// Cursor is the gateway's cursor of the next payments page ("" before the first). A
+	// heartbeat from before the seam has none (its status_idx and page are dropped): its
+	// payments phase lists again from the start, and dedupe drops what it listed twice.
+	Cursor   string   `json:"cursor,omitempty"`
+	Requests int      `json:"requests"`
+	Resumed  int      `json:"resumed"`
+	Snap     snapshot `json:"snap"`
 	// Oversized marks a liveness-only heartbeat: the progress was too big to record, so a
 	// retry starts afresh.
 	Oversized bool `json:"oversized,omitempty"`
@@ -115,8 +107,7 @@ const maxHeartbeatBytes = 1 << 20
 const (
 	maxListPages   = 100000
 	maxStatusPages = 10000
-	keysPerCall    = 100
-	statusPageSize = 1000
+	keysPerCall    = gateway.MaxKeysPerCall
 )
 
 // visibilityQuery selects the subscriptions that can own a payment in the window: running ones,
@@ -129,6 +120,9 @@ func visibilityQuery(from time.Time) string {
 // Gather reads both sides and runs the checks. It only reads. Its result, recorded in the
 // workflow's history, is the evidence every later step (marks, refunds) relies on.
 func (a *Activities) Gather(ctx context.Context, in GatherInput) (Report, error) {
+	if a.Gateway == nil {
+		return Report{}, errNoGateway
+	}
 	prog := progress{Snap: snapshot{From: in.From, To: in.To, AsOf: in.AsOf, StopTolerance: in.StopTolerance, KeysFound: map[string]bool{}}}
 	if activity.HasHeartbeatDetails(ctx) {
 		var saved progress
@@ -246,36 +240,28 @@ func (a *Activities) gatherOurs(ctx context.Context, prog *progress, beat func()
 	return errors.New("reconcile: too many visibility pages")
 }
 
+// gatherPayments lists the window's settled payments (every final status, each on its own
+// timestamp; joined by imp_uid in dedupe), one gateway page per heartbeat.
 func (a *Activities) gatherPayments(ctx context.Context, prog *progress, call func() error, beat func()) error {
-	for prog.StatusIdx < len(gatherStatuses) {
-		status := gatherStatuses[prog.StatusIdx]
-		if prog.Page == 0 {
-			prog.Page = 1
+	for range maxStatusPages {
+		if err := call(); err != nil {
+			return err
 		}
-		for range maxStatusPages {
-			if err := call(); err != nil {
-				return err
-			}
-			// To is exclusive for us, inclusive for PortOne.
-			page, err := a.PortOne.PaymentsByStatus(ctx, status, portone.StatusQuery{
-				From: prog.Snap.From, To: prog.Snap.To.Add(-time.Second), Page: prog.Page, Limit: statusPageSize, Sorting: "started"})
-			if err != nil {
-				return fmt.Errorf("PortOne %s payments, page %d: %w", status, prog.Page, err)
-			}
-			for _, p := range page.List {
-				prog.Snap.Payments = append(prog.Snap.Payments, payOf(p))
-			}
-			if page.Next == 0 || len(page.List) == 0 || page.Next <= prog.Page {
-				break
-			}
-			prog.Page = page.Next
-			beat()
+		page, err := a.Gateway.ListPayments(ctx, gateway.ListQuery{From: prog.Snap.From, To: prog.Snap.To, Cursor: prog.Cursor})
+		if err != nil {
+			return fmt.Errorf("PortOne payments, cursor %q: %w", prog.Cursor, err)
 		}
-		prog.StatusIdx++
-		prog.Page = 0
+		for _, p := range page.Payments {
+			prog.Snap.Payments = append(prog.Snap.Payments, payOf(p))
+		}
+		if page.Next == "" {
+			prog.Cursor = ""
+			return nil
+		}
+		prog.Cursor = page.Next
 		beat()
 	}
-	return nil
+	return errors.New("reconcile: too many payment pages")
 }
 
 // dedupe keeps one entry per imp_uid (the last listed): a payment whose status changed while
@@ -305,26 +291,22 @@ func (a *Activities) gatherSchedules(ctx context.Context, prog *progress, call f
 	from, to := prog.Snap.AsOf.Add(-schedBack).Truncate(time.Second), prog.Snap.AsOf.Add(schedForward).Truncate(time.Second)
 	prog.Snap.SchedFrom, prog.Snap.SchedTo = from, to
 	prog.Snap.Schedules = nil
-	pageNo := 1
+	cursor := ""
 	for range maxStatusPages {
 		if err := call(); err != nil {
 			return err
 		}
-		page, err := a.PortOne.Schedules(ctx, portone.ScheduleRangeQuery{From: from, To: to, Status: portone.ScheduleScheduled,
-			Page: pageNo, Limit: statusPageSize, Sorting: "scheduled"})
+		page, err := a.Gateway.PendingSchedules(ctx, gateway.ListQuery{From: from, To: to, Cursor: cursor})
 		if err != nil {
-			return fmt.Errorf("PortOne schedules, page %d: %w", pageNo, err)
+			return fmt.Errorf("PortOne schedules, cursor %q: %w", cursor, err)
 		}
-		for _, s := range page.List {
-			if s.ScheduleStatus != portone.ScheduleScheduled {
-				continue
-			}
-			prog.Snap.Schedules = append(prog.Snap.Schedules, sched{MerchantUID: s.MerchantUID, CustomerUID: s.CustomerUID, ScheduleAt: s.ScheduleAt, Amount: int64(s.Amount)})
+		for _, s := range page.Schedules {
+			prog.Snap.Schedules = append(prog.Snap.Schedules, sched{MerchantUID: s.PaymentID, CustomerUID: s.Key, ScheduleAt: unixOf(s.At), Amount: s.Amount})
 		}
-		if page.Next == 0 || len(page.List) == 0 || page.Next <= pageNo {
+		if page.Next == "" {
 			return nil
 		}
-		pageNo = page.Next
+		cursor = page.Next
 	}
 	return errors.New("reconcile: too many schedule pages")
 }
@@ -342,12 +324,12 @@ func (a *Activities) gatherKeys(ctx context.Context, prog *progress, call func()
 		if err := call(); err != nil {
 			return err
 		}
-		found, err := a.PortOne.GetCustomers(ctx, chunk)
-		if err != nil && !errors.Is(err, portone.ErrNotFound) {
+		found, err := a.Gateway.BillingKeys(ctx, chunk)
+		if err != nil {
 			return fmt.Errorf("PortOne billing keys: %w", err)
 		}
-		for _, c := range found {
-			prog.Snap.KeysFound[c.CustomerUID] = true
+		for _, k := range found {
+			prog.Snap.KeysFound[k.Key] = true
 		}
 		prog.Snap.KeysAsked = append(prog.Snap.KeysAsked, chunk...)
 		beat()
@@ -405,14 +387,14 @@ func (a *Activities) gatherLookups(ctx context.Context, prog *progress, call fun
 		if err := call(); err != nil {
 			return err
 		}
-		p, err := a.PortOne.GetPayment(ctx, imp)
+		p, err := a.Gateway.Payment(ctx, imp)
 		switch {
-		case errors.Is(err, portone.ErrNotFound):
+		case errors.Is(err, gateway.ErrNotFound):
 			prog.Snap.Extra = append(prog.Snap.Extra, pay{ImpUID: imp, Status: "not_found"})
 		case err != nil:
 			return fmt.Errorf("PortOne payment lookup: %w", err)
 		default:
-			prog.Snap.Extra = append(prog.Snap.Extra, payOf(*p))
+			prog.Snap.Extra = append(prog.Snap.Extra, payOf(p))
 		}
 		beat()
 	}
@@ -489,26 +471,30 @@ type RefundDuplicateInput struct {
 // the evidence says.
 func (a *Activities) RefundDuplicate(ctx context.Context, in RefundDuplicateInput) (RefundOutcome, error) {
 	out := RefundOutcome{ImpUID: in.ImpUID, Amount: in.Amount}
-	p, err := a.PortOne.GetPayment(ctx, in.ImpUID)
+	gw := a.Gateway
+	if gw == nil {
+		return out, errNoGateway
+	}
+	p, err := gw.Payment(ctx, in.ImpUID)
 	if err != nil {
 		return out, fmt.Errorf("look the duplicate up: %w", err)
 	}
-	kept, err := a.PortOne.GetPayment(ctx, in.KeptImpUID)
+	kept, err := gw.Payment(ctx, in.KeptImpUID)
 	if err != nil {
 		return out, fmt.Errorf("look the recorded payment up: %w", err)
 	}
 	switch {
-	case kept.Status != portone.StatusPaid || kept.CancelAmount != 0:
-		out.Skipped = fmt.Sprintf("the recorded payment %s is no longer paid in full (status %s, cancel_amount %d)", kept.ImpUID, kept.Status, kept.CancelAmount)
+	case kept.Status != gateway.StatusPaid || kept.Cancelled != 0:
+		out.Skipped = fmt.Sprintf("the recorded payment %s is no longer paid in full (status %s, cancel_amount %d)", kept.TxID, kept.Status, kept.Cancelled)
 		return out, nil
-	case p.Status == portone.StatusCancelled:
+	case p.Status == gateway.StatusCancelled:
 		out.Skipped = "already refunded at PortOne"
 		return out, nil
-	case p.Status != portone.StatusPaid || p.CancelAmount != 0 || int64(p.Amount) != in.Amount:
-		out.Skipped = fmt.Sprintf("no longer the payment the evidence shows (status %s, amount %d, cancel_amount %d)", p.Status, p.Amount, p.CancelAmount)
+	case p.Status != gateway.StatusPaid || p.Cancelled != 0 || p.Amount != in.Amount:
+		out.Skipped = fmt.Sprintf("no longer the payment the evidence shows (status %s, amount %d, cancel_amount %d)", p.Status, p.Amount, p.Cancelled)
 		return out, nil
 	}
-	refunder := &activities.Activities{Gateway: a.PortOne}
+	refunder := &activities.Activities{Gateway: gw}
 	res, err := refunder.Refund(ctx, activities.RefundInput{
 		ImpUID: in.ImpUID, Amount: in.Amount, PaymentAmount: in.Amount,
 		Reason:    fmt.Sprintf("중복 결제 환불 (대사: 구독 %s %d회차)", in.SubscriptionID, in.Cycle),

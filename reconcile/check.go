@@ -9,8 +9,8 @@ import (
 
 	"github.com/paycycle/paycycle/billing"
 	"github.com/paycycle/paycycle/calendar"
+	"github.com/paycycle/paycycle/gateway"
 	"github.com/paycycle/paycycle/internal/textfmt"
-	"github.com/paycycle/paycycle/portone"
 )
 
 // kstText formats Unix seconds as KST wall-clock text; 0 is "".
@@ -209,7 +209,7 @@ func (c *checker) payments(unreadable map[string]bool) {
 		var diffs []string
 		switch r.Outcome {
 		case billing.OutcomePaid:
-			if p.Status == string(portone.StatusCancelled) && c.refunded(sb, p.ImpUID) < p.Amount {
+			if p.Status == string(gateway.StatusCancelled) && c.refunded(sb, p.ImpUID) < p.Amount {
 				diffs = append(diffs, "status: ours paid, PortOne cancelled")
 			}
 			if r.Amount != p.Amount {
@@ -497,7 +497,7 @@ func (c *checker) totals() []DayTotals {
 				d.Scheduled++
 			}
 		}
-		if d := day(p.FailedAt); d != nil && p.Status == string(portone.StatusFailed) {
+		if d := day(p.FailedAt); d != nil && p.Status == string(gateway.StatusFailed) {
 			d.Failed++
 		}
 		for _, ce := range p.Cancels {

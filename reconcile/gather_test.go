@@ -12,6 +12,7 @@ import (
 	"go.temporal.io/sdk/testsuite"
 
 	"github.com/paycycle/paycycle/billing"
+	"github.com/paycycle/paycycle/gateway/portonev1"
 	"github.com/paycycle/paycycle/portone"
 	"github.com/paycycle/paycycle/portone/portonetest"
 )
@@ -188,7 +189,7 @@ func find(r Report, name, sub string) Finding {
 // payments) and one of each finding; exactly the seeded findings come out, with their evidence.
 func TestGatherFindsEachFindingOverACleanDay(t *testing.T) {
 	l := seedLedger(t, 2500)
-	r, _, err := runGather(t, &Activities{PortOne: l.b.c, Subscriptions: l.subs}, gatherInput())
+	r, _, err := runGather(t, &Activities{Gateway: portonev1.New(l.b.c), Subscriptions: l.subs}, gatherInput())
 	require.NoError(t, err)
 	require.Equal(t, l.want, names(r))
 	require.Equal(t, 2500+8, r.Subscriptions)
@@ -269,7 +270,7 @@ func TestGatherFindsEachFindingOverACleanDay(t *testing.T) {
 func TestGatherCleanDayHasNoFindings(t *testing.T) {
 	clean := seedClean(t, 3000)
 	start := time.Now()
-	r, _, err := runGather(t, &Activities{PortOne: clean.b.c, Subscriptions: clean.subs}, gatherInput())
+	r, _, err := runGather(t, &Activities{Gateway: portonev1.New(clean.b.c), Subscriptions: clean.subs}, gatherInput())
 	require.NoError(t, err)
 	t.Logf("gathered and checked %d subscriptions and %d payments in %s with %d PortOne requests", r.Subscriptions, r.Payments, time.Since(start).Round(time.Millisecond), r.Requests)
 	require.Empty(t, r.Findings)

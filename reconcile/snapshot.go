@@ -4,7 +4,7 @@ import (
 	"time"
 
 	"github.com/paycycle/paycycle/billing"
-	"github.com/paycycle/paycycle/portone"
+	"github.com/paycycle/paycycle/gateway"
 )
 
 // sub is what the checks need of one subscription's state: no buyer data, no audit trail.
@@ -65,26 +65,35 @@ type pay struct {
 	CancelledAt  int64         `json:"cancelled_at,omitempty"`
 }
 
-func payOf(p portone.Payment) pay {
+// payOf is a gateway payment in the snapshot's (heartbeat's) form, times as Unix seconds with 0
+// for never, as the snapshot always stored them.
+func payOf(p gateway.Payment) pay {
 	out := pay{
-		ImpUID: p.ImpUID, MerchantUID: p.MerchantUID, Status: string(p.Status), Usage: p.CustomerUIDUsage,
-		CustomerUID: p.CustomerUID, Amount: int64(p.Amount), CancelAmount: int64(p.CancelAmount),
-		StartedAt: p.StartedAt, PaidAt: p.PaidAt, FailedAt: p.FailedAt, CancelledAt: p.CancelledAt,
+		ImpUID: p.TxID, MerchantUID: p.PaymentID, Status: string(p.Status), Usage: string(p.Usage),
+		CustomerUID: p.Key, Amount: p.Amount, CancelAmount: p.Cancelled,
+		StartedAt: unixOf(p.StartedAt), PaidAt: unixOf(p.PaidAt), FailedAt: unixOf(p.FailedAt), CancelledAt: unixOf(p.CancelledAt),
 	}
-	for _, c := range p.CancelHistory {
-		out.Cancels = append(out.Cancels, cancelEntry{Amount: int64(c.Amount), At: c.CancelledAt})
+	for _, c := range p.Refunds {
+		out.Cancels = append(out.Cancels, cancelEntry{Amount: c.Amount, At: unixOf(c.At)})
 	}
 	return out
 }
 
+func unixOf(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.Unix()
+}
+
 // wasPaid: approved at some point (paid, or paid and then refunded in part or in full).
 func (p pay) wasPaid() bool {
-	return p.Status == string(portone.StatusPaid) || p.Status == string(portone.StatusCancelled) || p.PaidAt != 0
+	return p.Status == string(gateway.StatusPaid) || p.Status == string(gateway.StatusCancelled) || p.PaidAt != 0
 }
 
 // kept: money the buyer still pays (paid and not fully refunded).
 func (p pay) kept() bool {
-	return p.Status == string(portone.StatusPaid) && p.CancelAmount < p.Amount
+	return p.Status == string(gateway.StatusPaid) && p.CancelAmount < p.Amount
 }
 
 func (p pay) historySum() int64 {

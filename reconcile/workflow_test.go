@@ -10,6 +10,7 @@ import (
 	"go.temporal.io/sdk/worker"
 
 	"github.com/paycycle/paycycle/billing"
+	"github.com/paycycle/paycycle/gateway/portonev1"
 )
 
 // TestWorkflowNightly runs the Reconcile workflow as a schedule would start it (no window:
@@ -23,7 +24,7 @@ func TestWorkflowNightly(t *testing.T) {
 	var s testsuite.WorkflowTestSuite
 	env := s.NewTestWorkflowEnvironment()
 	env.SetWorkerOptions(worker.Options{DeadlockDetectionTimeout: 10 * time.Second}) // a busy machine is not a deadlock (workflows/busy_test.go)
-	Register(env, &Activities{PortOne: l.b.c, Subscriptions: l.subs})
+	Register(env, &Activities{Gateway: portonev1.New(l.b.c), Subscriptions: l.subs})
 	env.SetStartTime(asOf.Add(3 * time.Minute)) // the run starts a little after it was scheduled
 	require.NoError(t, env.SetTypedSearchAttributesOnStart(temporal.NewSearchAttributes(scheduledStartTime.ValueSet(asOf))))
 	env.ExecuteWorkflow(WorkflowType, Input{AutoRefundDuplicates: true, Rate: 1000})
@@ -96,7 +97,7 @@ func TestWorkflowDefaultIsNoRefund(t *testing.T) {
 	var s testsuite.WorkflowTestSuite
 	env := s.NewTestWorkflowEnvironment()
 	env.SetWorkerOptions(worker.Options{DeadlockDetectionTimeout: 10 * time.Second}) // a busy machine is not a deadlock (workflows/busy_test.go)
-	Register(env, &Activities{PortOne: l.b.c, Subscriptions: l.subs})
+	Register(env, &Activities{Gateway: portonev1.New(l.b.c), Subscriptions: l.subs})
 	env.SetStartTime(asOf)
 	env.ExecuteWorkflow(WorkflowType, Input{Rate: 1000})
 	require.NoError(t, env.GetWorkflowError())

@@ -20,6 +20,7 @@ import (
 	"github.com/paycycle/paycycle/activities"
 	"github.com/paycycle/paycycle/billing"
 	"github.com/paycycle/paycycle/calendar"
+	"github.com/paycycle/paycycle/gateway/portonev1"
 	"github.com/paycycle/paycycle/internal/stacktest"
 	"github.com/paycycle/paycycle/internal/testgate"
 	"github.com/paycycle/paycycle/portone"
@@ -38,8 +39,8 @@ func newReconcileE2E(t *testing.T) (*e2e, *portone.Client) {
 	st := stacktest.New(t, stacktest.Options{NoWorker: true, SettleSearchAttributes: true})
 	t.Setenv("PAYCYCLE_CODEC_KEYS", st.CodecKey)
 	h := &e2e{t: t, st: st, addr: st.Server.GetFrontendHostPort(), ns: st.Namespace, c: st.Client, emu: st.Emulator}
-	acts := &activities.Activities{Gateway: st.Gateway, Config: activities.Config{DemoMode: true}}
-	rec := &reconcile.Activities{PortOne: st.Gateway, Subscriptions: reconcile.TemporalSubscriptions{Client: h.c}}
+	acts := &activities.Activities{Gateway: portonev1.New(st.Gateway), Config: activities.Config{DemoMode: true}}
+	rec := &reconcile.Activities{Gateway: portonev1.New(st.Gateway), Subscriptions: reconcile.TemporalSubscriptions{Client: h.c}}
 	w := worker.New(h.c, billing.TaskQueue, worker.Options{})
 	workflows.Register(w, acts)
 	reconcile.Register(w, rec)

@@ -27,6 +27,7 @@ import (
 	"github.com/paycycle/paycycle/activities"
 	"github.com/paycycle/paycycle/billing"
 	"github.com/paycycle/paycycle/edge"
+	"github.com/paycycle/paycycle/gateway/portonev1"
 	cfgpkg "github.com/paycycle/paycycle/internal/config"
 	"github.com/paycycle/paycycle/internal/portoneconf"
 	"github.com/paycycle/paycycle/logging"
@@ -195,7 +196,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	defer c.Close()
 
-	acts := &activities.Activities{Gateway: gateway, Observer: reg, Config: cfg.activitiesConfig()}
+	acts := &activities.Activities{Gateway: portonev1.New(gateway), Observer: reg, Config: cfg.activitiesConfig()}
 	workers, err := workerset.Start(c, workerset.Options{
 		TaskQueue: cfg.taskQueue, PortOneTaskQueue: cfg.portoneTaskQueue, PortOneRate: cfg.portoneRate,
 		MaxConcurrentActivities: cfg.maxActivities, StopTimeout: cfg.stopTimeout,

@@ -9,6 +9,7 @@ import (
 	"go.temporal.io/sdk/worker"
 	"go.uber.org/zap"
 
+	"github.com/paycycle/paycycle/gateway/portonev1"
 	cfgpkg "github.com/paycycle/paycycle/internal/config"
 	"github.com/paycycle/paycycle/portone"
 	"github.com/paycycle/paycycle/reconcile"
@@ -48,7 +49,7 @@ func (r reconcileConfig) validate(taskQueue string) error {
 
 // registerReconcile adds the Reconcile workflow and its activities to the worker.
 func registerReconcile(w worker.Registry, c client.Client, gateway *portone.Client, log *zap.Logger) {
-	reconcile.Register(w, &reconcile.Activities{PortOne: gateway, Subscriptions: reconcile.TemporalSubscriptions{Client: c}, Logger: log.Named("reconcile")})
+	reconcile.Register(w, &reconcile.Activities{Gateway: portonev1.New(gateway), Subscriptions: reconcile.TemporalSubscriptions{Client: c}, Logger: log.Named("reconcile")})
 }
 
 // ensureReconcileSchedule creates or updates the nightly schedule. A failure is logged and does

@@ -13,6 +13,7 @@ import (
 
 	"github.com/paycycle/paycycle/activities"
 	"github.com/paycycle/paycycle/billing"
+	"github.com/paycycle/paycycle/gateway/portonev1"
 	"github.com/paycycle/paycycle/portone"
 	"github.com/paycycle/paycycle/portone/portonetest"
 )
@@ -39,7 +40,7 @@ func emulatorBank(t *testing.T, env *testsuite.TestWorkflowEnvironment, keys ...
 		_, err := emu.RegisterCustomer(portonetest.DefaultKey, portonetest.CustomerSeed{CustomerUID: k})
 		require.NoError(t, err)
 	}
-	env.RegisterActivity(&activities.Activities{Gateway: gateway, Config: activities.Config{ScheduleSettleDelay: time.Minute}, Now: env.Now})
+	env.RegisterActivity(&activities.Activities{Gateway: portonev1.New(gateway), Config: activities.Config{ScheduleSettleDelay: time.Minute}, Now: env.Now})
 	return emu
 }
 

@@ -27,6 +27,7 @@ import (
 	"github.com/paycycle/paycycle/activities"
 	"github.com/paycycle/paycycle/billing"
 	"github.com/paycycle/paycycle/calendar"
+	"github.com/paycycle/paycycle/gateway/portonev1"
 	"github.com/paycycle/paycycle/internal/rulebook"
 	"github.com/paycycle/paycycle/portone"
 	"github.com/paycycle/paycycle/portone/portonetest"
@@ -457,7 +458,7 @@ func runWorkflow(tl scenario) (rulebook.Result, string) {
 		}
 		emu.AddFault(f)
 	}
-	acts := &activities.Activities{Gateway: gateway, Config: activities.Config{ScheduleSettleDelay: time.Minute}, Now: clk.Now}
+	acts := &activities.Activities{Gateway: portonev1.New(gateway), Config: activities.Config{ScheduleSettleDelay: time.Minute}, Now: clk.Now}
 
 	updates := map[int]*updateResult{}
 	in := tl.Input

@@ -25,6 +25,7 @@ import (
 	"github.com/paycycle/paycycle/activities"
 	"github.com/paycycle/paycycle/billing"
 	"github.com/paycycle/paycycle/codec"
+	"github.com/paycycle/paycycle/gateway/portonev1"
 	"github.com/paycycle/paycycle/portone"
 	"github.com/paycycle/paycycle/portone/portonetest"
 	"github.com/paycycle/paycycle/temporalconn"
@@ -167,7 +168,7 @@ func (s *Stack) StartWorker(wo worker.Options, cfg activities.Config) (worker.Wo
 	if cfg.ScheduleSettleDelay == 0 {
 		cfg.ScheduleSettleDelay = 2 * time.Second
 	}
-	acts := &activities.Activities{Gateway: s.Gateway, Config: cfg}
+	acts := &activities.Activities{Gateway: portonev1.New(s.Gateway), Config: cfg}
 	// temporaltest's worker fails a workflow on a panic or non-determinism (FailWorkflow), so a
 	// broken change fails the test at once instead of retrying the task until a timeout.
 	wo.WorkflowPanicPolicy = worker.FailWorkflow

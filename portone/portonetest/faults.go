@@ -72,7 +72,16 @@ const (
 	// shows it, and its webhook goes out as for a scheduled execution. It is a merchant's
 	// setting rather than a failure, so it normally stays installed (Times 0).
 	FaultRecovery FaultAction = "recovery"
+	// FaultAmountMismatch approves a charge for PaidAmount instead of the amount requested
+	// (the requested amount plus DefaultMismatchDelta when PaidAmount is 0): the payment is
+	// stored, answered and notified as paid with the other amount. PortOne should never do
+	// this; the README's rule is that such a payment is cancelled at once, and this fault is
+	// how tests prove it.
+	FaultAmountMismatch FaultAction = "amount_mismatch"
 )
+
+// DefaultMismatchDelta is what FaultAmountMismatch adds to the requested amount by default.
+const DefaultMismatchDelta = 1000
 
 // Defaults of the recovery fault.
 const (
@@ -93,6 +102,7 @@ var faultOps = map[FaultAction][]FaultOp{
 	FaultLatencyAfterCommit: {OpAgain, OpCancel, OpSchedule, OpUnschedule, OpDeleteCustomer},
 	FaultWebhookFail:        {OpAgain, OpScheduleExecution, OpCancel},
 	FaultRecovery:           {OpScheduleExecution},
+	FaultAmountMismatch:     {OpAgain, OpScheduleExecution},
 }
 
 // Fault is a scripted failure. Empty Merchant, CustomerUID and MerchantUID match anything;
@@ -125,6 +135,9 @@ type Fault struct {
 	// Retries bounds the recovery fault's re-executions of one schedule (default
 	// DefaultRecoveryRetries).
 	Retries int
+	// PaidAmount is the amount_mismatch fault's approved amount in KRW (default: the requested
+	// amount plus DefaultMismatchDelta).
+	PaidAmount int64
 }
 
 // Validate reports whether the fault is well formed.
@@ -148,6 +161,12 @@ func (f Fault) Validate() error {
 	if (f.Every != 0 || f.Retries != 0) && f.Action != FaultRecovery {
 		return fmt.Errorf("portonetest: fault Every and Retries apply to action %q only", FaultRecovery)
 	}
+	if f.PaidAmount < 0 {
+		return fmt.Errorf("portonetest: fault PaidAmount must not be negative")
+	}
+	if f.PaidAmount != 0 && f.Action != FaultAmountMismatch {
+		return fmt.Errorf("portonetest: fault PaidAmount applies to action %q only", FaultAmountMismatch)
+	}
 	if f.HTTPStatus != 0 && (f.HTTPStatus < 400 || f.HTTPStatus > 599) {
 		return fmt.Errorf("portonetest: fault HTTPStatus must be a 4xx or 5xx status, got %d", f.HTTPStatus)
 	}
@@ -169,12 +188,14 @@ type faultJSON struct {
 	Times       int         `json:"times,omitempty"`
 	Every       string      `json:"every,omitempty"`
 	Retries     int         `json:"retries,omitempty"`
+	PaidAmount  int64       `json:"paid_amount,omitempty"`
 	Fired       int         `json:"fired"`
 }
 
 func (f Fault) toJSON() faultJSON {
 	j := faultJSON{Merchant: f.Merchant, CustomerUID: f.CustomerUID, MerchantUID: f.MerchantUID, Op: f.Op,
-		Action: f.Action, Reason: f.Reason, Hard: f.Hard, HTTPStatus: f.HTTPStatus, Times: f.Times, Retries: f.Retries}
+		Action: f.Action, Reason: f.Reason, Hard: f.Hard, HTTPStatus: f.HTTPStatus, Times: f.Times, Retries: f.Retries,
+		PaidAmount: f.PaidAmount}
 	if f.Latency != 0 {
 		j.Latency = f.Latency.String()
 	}
@@ -211,7 +232,7 @@ func (f *Fault) UnmarshalJSON(b []byte) error {
 	}
 	*f = Fault{Merchant: j.Merchant, CustomerUID: j.CustomerUID, MerchantUID: j.MerchantUID, Op: j.Op,
 		Action: j.Action, Reason: j.Reason, Hard: j.Hard, HTTPStatus: j.HTTPStatus, Latency: lat, Times: j.Times,
-		Every: every, Retries: j.Retries}
+		Every: every, Retries: j.Retries, PaidAmount: j.PaidAmount}
 	return nil
 }
 

@@ -334,3 +334,78 @@ func TestFaultOnCancel(t *testing.T) {
 	r = h.do(http.MethodPost, "/payments/cancel", map[string]any{"imp_uid": imp})
 	require.Equal(t, "cancelled", r.obj(t)["status"])
 }
+
+// TestFaultAmountMismatch: the fault approves another amount than the one requested, on a
+// charge and on a scheduled execution, and the answer, the lookups and the ledger all show the
+// amount approved; the payment can then be cancelled in full like any other.
+func TestFaultAmountMismatch(t *testing.T) {
+	tests := []struct {
+		name     string
+		fault    Fault
+		schedule bool
+		wantPaid int64
+	}{
+		{"again, default delta", Fault{Op: OpAgain, Action: FaultAmountMismatch, Times: 1}, false, 1000 + DefaultMismatchDelta},
+		{"again, chosen amount", Fault{Op: OpAgain, Action: FaultAmountMismatch, PaidAmount: 900, Times: 1}, false, 900},
+		{"scheduled execution", Fault{Op: OpScheduleExecution, Action: FaultAmountMismatch, PaidAmount: 1500, Times: 1}, true, 1500},
+		{"any op reaches a charge", Fault{Action: FaultAmountMismatch, Times: 1}, false, 1000 + DefaultMismatchDelta},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newHarness(t)
+			h.register("c1")
+			h.emu.AddFault(tt.fault)
+			var impUID string
+			if tt.schedule {
+				at := t0.Add(time.Hour)
+				require.Equal(t, 0, h.schedule("c1", entry("mm-1", at, 1000)).Code)
+				h.clk.Advance(time.Hour)
+				h.token = h.getToken(DefaultKey, DefaultSecret)
+				s := h.do(http.MethodGet, "/subscribe/payments/schedule/mm-1", nil).obj(t)
+				require.Equal(t, "executed", s["schedule_status"])
+				impUID = s["imp_uid"].(string)
+			} else {
+				r := h.again("c1", "mm-1", 1000)
+				require.Equal(t, 0, r.Code, r.Raw)
+				o := r.obj(t)
+				require.Equal(t, "paid", o["status"])
+				require.EqualValues(t, tt.wantPaid, o["amount"], "the answer shows the amount approved")
+				impUID = o["imp_uid"].(string)
+			}
+			var p testPayment
+			h.do(http.MethodGet, "/payments/"+impUID, nil).into(t, &p)
+			require.Equal(t, "paid", p.Status)
+			require.EqualValues(t, tt.wantPaid, p.Amount)
+			var le []LedgerEntry
+			for _, e := range h.emu.Ledger() {
+				if e.MerchantUID == "mm-1" {
+					le = append(le, e)
+				}
+			}
+			require.Len(t, le, 1)
+			require.Equal(t, tt.wantPaid, le[0].Amount)
+			fs := h.emu.FaultFirings()
+			require.Len(t, fs, 1)
+			require.Equal(t, FaultAmountMismatch, fs[0].Action)
+
+			// The next charge is approved as requested (Times 1), and the mismatched payment
+			// cancels in full against its own amount.
+			require.EqualValues(t, 1000, h.again("c1", "mm-2", 1000).obj(t)["amount"])
+			c := h.do(http.MethodPost, "/payments/cancel", map[string]any{"imp_uid": impUID, "checksum": tt.wantPaid, "reason": "금액 불일치"})
+			require.Equal(t, 0, c.Code, c.Raw)
+			require.Equal(t, "cancelled", c.obj(t)["status"])
+		})
+	}
+}
+
+func TestFaultAmountMismatchValidation(t *testing.T) {
+	require.ErrorContains(t, Fault{Action: FaultAmountMismatch, PaidAmount: -1}.Validate(), "PaidAmount")
+	require.ErrorContains(t, Fault{Action: FaultDecline, PaidAmount: 100}.Validate(), "PaidAmount")
+	require.ErrorContains(t, Fault{Op: OpCancel, Action: FaultAmountMismatch}.Validate(), "does not apply")
+	var f Fault
+	require.NoError(t, json.Unmarshal([]byte(`{"op":"again","action":"amount_mismatch","paid_amount":900}`), &f))
+	require.Equal(t, Fault{Op: OpAgain, Action: FaultAmountMismatch, PaidAmount: 900}, f)
+	b, err := json.Marshal(f)
+	require.NoError(t, err)
+	require.Contains(t, string(b), `"paid_amount":900`)
+}

@@ -147,7 +147,7 @@ func (e *Emulator) chargeLocked(req chargeRequest, now time.Time) (*payment, *Fa
 	case cust.invalidReason != "":
 		e.failLocked(p, now, cust.invalidReason)
 	default:
-		actions := []FaultAction{FaultDecline, FaultDeclineCode}
+		actions := []FaultAction{FaultDecline, FaultDeclineCode, FaultAmountMismatch}
 		if req.op == OpScheduleExecution {
 			// Nobody waits for a scheduled execution's answer, so an injected PG error
 			// becomes a failed attempt.
@@ -155,6 +155,15 @@ func (e *Emulator) chargeLocked(req chargeRequest, now time.Time) (*payment, *Fa
 		}
 		f := e.fireLocked(req.op, subj, actions...)
 		if f == nil {
+			e.approveLocked(p, now)
+			break
+		}
+		if f.Action == FaultAmountMismatch {
+			p.amount = f.PaidAmount
+			if p.amount == 0 {
+				p.amount = req.amount + DefaultMismatchDelta
+			}
+			p.taxFree = min(p.taxFree, p.amount)
 			e.approveLocked(p, now)
 			break
 		}
