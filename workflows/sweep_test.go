@@ -2,6 +2,7 @@ package workflows_test
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -274,7 +275,7 @@ func generate(seed int64) scenario {
 			m.During = &rulebook.Attempt{Cycle: 1 + pick(4), Attempt: 1 + pick(2)}
 			m.Cancel = &billing.CancelRequest{When: billing.Now, Refund: []billing.RefundPolicy{billing.RefundNone, billing.RefundProrata, billing.RefundFull}[pick(3)], Reason: "중도 해지"}
 		case 11:
-			malformed(&m, pick(9), plan.Amount)
+			malformed(&m, pick(10), plan.Amount)
 		}
 		tl.Messages = append(tl.Messages, m)
 	}
@@ -287,7 +288,7 @@ func generate(seed int64) scenario {
 
 // malformed makes m a message every subscription refuses whatever its state (the README's
 // message table): a missing reason, a refund at period end, a misspelt word, a plan change that
-// changes nothing or breaks the plan's bounds, no customer_uid.
+// changes nothing or breaks the plan's bounds, no customer_uid, a null payload.
 func malformed(m *sweepMessage, kind int, amount int64) {
 	switch kind {
 	case 0:
@@ -307,6 +308,11 @@ func malformed(m *sweepMessage, kind int, amount int64) {
 		m.Name, m.ChangePlan = billing.MsgChangePlan, &billing.ChangePlanRequest{TaxFree: &tf, Reason: "tax_free above the amount"}
 	case 7:
 		m.Name, m.ChangePlan = billing.MsgChangePlan, &billing.ChangePlanRequest{Amount: 5, Reason: "below NaverPay's minimum"}
+	case 9:
+		// A literal null, for any message (charge_now included).
+		names := []string{billing.MsgCancel, billing.MsgUndoCancel, billing.MsgPause, billing.MsgResume, billing.MsgChangePlan,
+			billing.MsgReplaceBillingKey, billing.MsgChargeNow}
+		m.Name, m.Null = names[int(m.At.Unix()%int64(len(names)))], true
 	default:
 		m.Name, m.Replace = billing.MsgReplaceBillingKey, &billing.ReplaceBillingKeyRequest{CustomerUID: " "}
 	}
@@ -643,6 +649,8 @@ func asContinueAsNew(err error, target **workflow.ContinueAsNewError) bool {
 
 func payload(m sweepMessage) any {
 	switch {
+	case m.Null:
+		return json.RawMessage("null")
 	case m.Cancel != nil:
 		return *m.Cancel
 	case m.Pause != nil:

@@ -27,10 +27,12 @@ type scenario struct {
 
 // sweepMessage is one message of a scenario, with billing's payloads.
 type sweepMessage struct {
-	At         time.Time
-	During     *rulebook.Attempt
-	Update     bool
-	Name       string
+	At     time.Time
+	During *rulebook.Attempt
+	Update bool
+	Name   string
+	// Null sends a literal JSON null as the payload.
+	Null       bool
 	Cancel     *billing.CancelRequest
 	Pause      *billing.PauseRequest
 	Resume     *billing.ResumeRequest
@@ -68,7 +70,7 @@ func rulebookInput(in billing.SubscriptionInput) rulebook.Input {
 func (sc scenario) rulebook() rulebook.Timeline {
 	tl := rulebook.Timeline{Start: sc.Start, Input: sc.Raw, Keys: sc.Keys, Answers: sc.Answers, End: sc.End, DueFirst: sc.DueFirst, AfterSettle: sc.AfterSettle}
 	for _, m := range sc.Messages {
-		r := rulebook.Message{At: m.At, During: m.During, Update: m.Update, Name: m.Name}
+		r := rulebook.Message{At: m.At, During: m.During, Update: m.Update, Name: m.Name, Null: m.Null}
 		if c := m.Cancel; c != nil {
 			r.Cancel = &rulebook.Cancel{When: string(c.When), Reason: c.Reason, Requester: string(c.Requester), Refund: string(c.Refund)}
 		}

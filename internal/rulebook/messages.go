@@ -86,7 +86,7 @@ func (s *sim) base() Plan {
 // well-formed one when there is nothing for it to act on.
 func (s *sim) accept(m Message) bool {
 	r, known := messageRules[m.Name]
-	if s.status.ended() || !known || r.malformed(m, s.base()) != "" || r.refused(s, m) {
+	if s.status.ended() || !known || problem(r, m, s.base()) != "" || r.refused(s, m) {
 		return false
 	}
 	r.apply(s, m)
@@ -96,7 +96,16 @@ func (s *sim) accept(m Message) bool {
 // deferred reports whether m, arriving now, waits for a charge in flight to settle.
 func (s *sim) deferred(m Message) bool {
 	r, known := messageRules[m.Name]
-	return known && r.deferred != nil && r.malformed(m, s.base()) == "" && r.deferred(s, m)
+	return known && r.deferred != nil && problem(r, m, s.base()) == "" && r.deferred(s, m)
+}
+
+// problem names the faulty field of a message refused whatever the state, or says "": a null
+// payload for every message, then the message's own payload rules.
+func problem(r messageRule, m Message, base Plan) string {
+	if m.Null {
+		return "payload"
+	}
+	return r.malformed(m, base)
 }
 
 // settleInFlight handles the messages that arrived while a charge was in flight, as the

@@ -98,6 +98,41 @@ func TestRunExamplesFromTheREADME(t *testing.T) {
 			t.Fatalf("charges %v, want %v", got, want)
 		}
 	})
+	t.Run("a restart credits the paused period from the restart day on, a cancel refunds what the new period is worth", func(t *testing.T) {
+		r := run(kst(2025, time.January, 10, 10, 0), nil,
+			Message{At: kst(2025, time.January, 12, 12, 0), Name: MsgPause, Pause: &Pause{When: Now}},
+			Message{At: kst(2025, time.January, 15, 12, 0), Name: MsgResume, Resume: &Resume{Anchor: Restart}},
+			Message{At: kst(2025, time.January, 20, 12, 0), Name: MsgCancel, Cancel: &Cancel{When: Now, Refund: RefundProrata, Reason: "r"}})
+		var got []string
+		for _, c := range r.Charges {
+			got = append(got, "charge "+c.At.In(KST).Format("01-02")+" c"+strconv.Itoa(c.Cycle)+" "+strconv.FormatInt(c.Amount, 10))
+		}
+		for _, f := range r.Refunds {
+			got = append(got, "refund c"+strconv.Itoa(f.Cycle)+" "+strconv.FormatInt(f.Amount, 10))
+		}
+		// 26,000 credited (Jan 15..Feb 9), 5,000 charged for Jan 15..Feb 14; on Jan 20 with
+		// prorata, 25 of 31 days unused of 31,000: 25,000 = 5,000 + 20,000.
+		want := []string{"charge 01-10 c1 31000", "charge 01-15 c2 5000", "refund c2 5000", "refund c1 20000"}
+		if !slices.Equal(got, want) {
+			t.Fatalf("got %v, want %v", got, want)
+		}
+	})
+	t.Run("a credit larger than the next charge is kept for the charges after it", func(t *testing.T) {
+		r := run(kst(2025, time.January, 10, 10, 0), nil,
+			Message{At: kst(2025, time.January, 11, 12, 0), Name: MsgChangePlan, ChangePlan: &ChangePlan{Amount: 10000}},
+			Message{At: kst(2025, time.January, 12, 12, 0), Name: MsgPause, Pause: &Pause{When: Now}},
+			Message{At: kst(2025, time.January, 13, 12, 0), Name: MsgResume, Resume: &Resume{Anchor: Restart}},
+			Message{At: kst(2025, time.April, 20, 12, 0), Name: MsgCancel, Cancel: &Cancel{When: Now, Reason: "r"}})
+		var got []string
+		for _, c := range r.Charges {
+			got = append(got, c.At.In(KST).Format("01-02")+" "+strconv.FormatInt(c.Amount, 10))
+		}
+		// Credit floor(31,000 × 28/31) = 28,000 for Jan 13..Feb 9: 10,000 + 10,000 + 8,000 off
+		// the 10,000 charges of Jan 13, Feb 13 and Mar 13.
+		if want := []string{"01-10 31000", "03-13 2000", "04-13 10000"}; !slices.Equal(got, want) {
+			t.Fatalf("charges %v, want %v", got, want)
+		}
+	})
 	t.Run("a new key after a hard decline is tried at once, the past retries skipped", func(t *testing.T) {
 		r := run(kst(2025, time.January, 10, 10, 0),
 			map[Attempt]Answer{{2, 1}: HardDecline, {2, 2}: SoftDecline, {2, 3}: SoftDecline, {2, 4}: SoftDecline},
@@ -132,8 +167,10 @@ func TestValidityRules(t *testing.T) {
 		{Message{Name: MsgCancel, Cancel: &Cancel{When: Now, Refund: RefundProrata, Reason: "r"}}, ""},
 		{Message{Name: MsgChangePlan, ChangePlan: &ChangePlan{Amount: 12000}}, ""},
 		{Message{Name: MsgChargeNow}, ""},
+		{Message{Name: MsgChargeNow, Null: true}, "payload"},
+		{Message{Name: MsgUndoCancel, Null: true}, "payload"},
 	} {
-		if got := messageRules[tc.m.Name].malformed(tc.m, base); got != tc.field {
+		if got := problem(messageRules[tc.m.Name], tc.m, base); got != tc.field {
 			t.Errorf("%s %+v: malformed %q, want %q", tc.m.Name, tc.m, got, tc.field)
 		}
 	}

@@ -35,7 +35,10 @@ type sim struct {
 	current     *span
 	paidThrough time.Time
 	nextCharge  time.Time
-	credit      int64
+	// credit is KRW owed to the customer for unused paid days given back, taken off the next
+	// charges; creditFrom is the cycle whose payment it is drawn from.
+	credit     int64
+	creditFrom int
 	// cyclePrice is the plan price of the latest cycle begun, paidPrice that of the latest cycle
 	// paid: a charge at a price above paidPrice is a rise (consent.go).
 	cyclePrice int64
@@ -249,9 +252,11 @@ func (s *sim) beginCycle() {
 	s.nextCharge = s.cal.at(idx + 1)
 	amount := s.plan.Amount
 	if s.credit > 0 {
-		amount -= min(s.credit, amount)
-		s.credit = 0
-		s.partial(per, amount, per.days())
+		// What this charge cannot take is kept for the next ones, never dropped.
+		applied := min(s.credit, amount)
+		per.credit, per.creditFrom = applied, s.creditFrom
+		s.credit -= applied
+		s.partial(per, amount-applied, per.days())
 		return
 	}
 	s.begin(per, per.days())
@@ -265,7 +270,8 @@ func (s *sim) begin(per span, fullDays int) {
 	s.current = &per
 	s.cyclePrice = s.plan.Amount
 	if !s.plan.Unit.short() {
-		s.res.Periods[per.cycle] = CyclePeriod{Cycle: per.cycle, First: per.first, Last: per.last, Price: s.plan.Amount, FullDays: fullDays}
+		s.res.Periods[per.cycle] = CyclePeriod{Cycle: per.cycle, First: per.first, Last: per.last, Price: s.plan.Amount, FullDays: fullDays,
+			Credit: per.credit, CreditFrom: per.creditFrom}
 	}
 }
 
@@ -363,23 +369,10 @@ func (s *sim) settle(per span, outcome Outcome) {
 	}
 }
 
-// cancelNow ends the subscription, refunding the current period's paid charge as asked.
+// cancelNow ends the subscription, refunding the current period as asked (refund.go).
 func (s *sim) cancelNow(req Cancel) {
 	if req.Refund != "" && req.Refund != RefundNone && s.current != nil {
-		if paid := s.paidCharge(s.current.cycle); paid != nil {
-			refunded, refundedTF := s.refunded(paid.Cycle)
-			var amount int64
-			switch req.Refund {
-			case RefundFull:
-				amount = paid.Amount - refunded
-			case RefundProrata:
-				amount = unusedShare(paid.Amount, *s.current, s.plan.Unit, s.now) - refunded
-			}
-			if amount > 0 {
-				s.res.Refunds = append(s.res.Refunds, Refund{At: s.now, Cycle: paid.Cycle, Amount: amount,
-					TaxFree: refundTaxFree(paid.Amount, paid.TaxFree, refunded, refundedTF, amount)})
-			}
-		}
+		s.refundPeriod(req.Refund)
 	}
 	s.cancelAt, s.pause, s.dunning = nil, nil, nil
 	s.status = Canceled

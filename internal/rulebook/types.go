@@ -136,8 +136,11 @@ type Message struct {
 	During *Attempt
 	// Update says the message is sent as an update (its refusal is an error the sender sees)
 	// rather than a signal.
-	Update     bool
-	Name       string
+	Update bool
+	Name   string
+	// Null says the payload was a literal JSON null: malformed for every message, charge_now
+	// included (no payload at all means {}, which is not this).
+	Null       bool
 	Cancel     *Cancel
 	Pause      *Pause
 	Resume     *Resume
@@ -229,6 +232,11 @@ type CyclePeriod struct {
 	// cycle is (part of): a stub's price per day is Price ÷ FullDays.
 	Price    int64
 	FullDays int
+	// Credit is the KRW of earlier unused paid days taken off the cycle's charge, given back by
+	// the payment of cycle CreditFrom: the cycle is worth its kept payment plus Credit, and
+	// CreditFrom's worth less.
+	Credit     int64
+	CreditFrom int
 }
 
 // Result is what the rules say must happen.

@@ -165,7 +165,8 @@ func replaceKeyProblem(m Message, _ Plan) string {
 	return ""
 }
 
-// noPayload is the rule of a message without a payload (charge_now).
+// noPayload is the rule of a message without a payload (charge_now): nothing to check beyond
+// the null every message refuses (problem, messages.go).
 func noPayload(Message, Plan) string { return "" }
 
 // applyChange is the plan a change_plan makes: omitted fields unchanged.
