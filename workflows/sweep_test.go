@@ -260,7 +260,14 @@ func generate(seed int64) scenario {
 			m.Resume = &r
 		case 5:
 			m.Name = billing.MsgChangePlan
-			m.ChangePlan = &billing.ChangePlanRequest{Amount: max(plan.TaxFree, int64(1000+10*pick(9000))), Reason: "가격 변경"}
+			c := billing.ChangePlanRequest{Amount: max(plan.TaxFree, int64(1000+10*pick(9000))), Reason: "가격 변경"}
+			if chance(0.5) {
+				c.When = billing.Now
+				if c.Amount > plan.Amount && chance(0.8) {
+					c.Consent = changeNowConsent(rng, at, start, plan.Amount, c.Amount)
+				}
+			}
+			m.ChangePlan = &c
 		case 6, 9, 10:
 			if usedKeys >= len(tl.Keys) {
 				continue
@@ -284,6 +291,29 @@ func generate(seed int64) scenario {
 	tl.End = end
 	tl.Messages = append(tl.Messages, sweepMessage{At: end, Name: billing.MsgCancel, Cancel: &billing.CancelRequest{When: billing.Now, Reason: "sweep over"}})
 	return tl
+}
+
+// changeNowConsent is the consent an immediate rise from before to after carries, mostly right
+// (the amount last paid is the plan's when no earlier change was made): given a little before
+// at, dated at's KST day; sometimes given before sign-up, more than 30 days ago, in the future,
+// for another day or other amounts.
+func changeNowConsent(rng *rand.Rand, at, start time.Time, before, after int64) *billing.ConsentRequest {
+	granted := true
+	c := &billing.ConsentRequest{Granted: &granted, At: at.Add(-time.Duration(rng.IntN(48*60)) * time.Minute), Channel: "app",
+		ShownText: "9,900원 → 12,900원", AmountBefore: before, AmountAfter: after, ChangeDate: calendar.DateOf(at), RecordID: "rec-1"}
+	switch rng.IntN(10) {
+	case 0:
+		c.At = start.Add(-time.Hour)
+	case 1:
+		c.At = at.Add(-31 * 24 * time.Hour)
+	case 2:
+		c.At = at.Add(time.Hour)
+	case 3:
+		c.ChangeDate = c.ChangeDate.AddDays(1)
+	case 4:
+		c.AmountAfter += 10
+	}
+	return c
 }
 
 // malformed makes m a message every subscription refuses whatever its state (the README's

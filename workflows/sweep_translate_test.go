@@ -81,7 +81,10 @@ func (sc scenario) rulebook() rulebook.Timeline {
 			r.Resume = &rulebook.Resume{Anchor: string(x.Anchor), Reason: x.Reason}
 		}
 		if c := m.ChangePlan; c != nil {
-			r.ChangePlan = &rulebook.ChangePlan{Name: c.Name, Amount: c.Amount, TaxFree: c.TaxFree, Reason: c.Reason}
+			r.ChangePlan = &rulebook.ChangePlan{Name: c.Name, Amount: c.Amount, TaxFree: c.TaxFree, Reason: c.Reason, When: string(c.When)}
+			if k := c.Consent; k != nil {
+				r.ChangePlan.Consent = rulebookConsent(*k)
+			}
 		}
 		if k := m.Replace; k != nil {
 			r.Replace = &rulebook.ReplaceKey{Customer: k.CustomerUID, DeleteOld: k.DeleteOld}
@@ -92,4 +95,10 @@ func (sc scenario) rulebook() rulebook.Timeline {
 		tl.Messages = append(tl.Messages, r)
 	}
 	return tl
+}
+
+// rulebookConsent translates a consent's checked fields.
+func rulebookConsent(k billing.ConsentRequest) *rulebook.Consent {
+	return &rulebook.Consent{Granted: k.Granted != nil && *k.Granted, At: k.At, AmountBefore: k.AmountBefore, AmountAfter: k.AmountAfter,
+		ChangeDate: rulebook.Date{Year: k.ChangeDate.Year, Month: k.ChangeDate.Month, Day: k.ChangeDate.Day}}
 }

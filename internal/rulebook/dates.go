@@ -173,6 +173,8 @@ type span struct {
 	// payment of cycle creditFrom: the period is worth its paid charge plus credit.
 	credit     int64
 	creditFrom int
+	// stub marks a pro-rata period (a first stub, a resume's rest, an immediate upgrade's).
+	stub bool
 }
 
 // period is service period i.

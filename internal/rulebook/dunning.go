@@ -43,7 +43,7 @@ func (s *sim) retry() {
 	per := *s.current
 	amount := s.plan.Amount
 	for _, c := range s.res.Charges {
-		if c.Cycle == per.cycle && c.Amount > 0 {
+		if c.Cycle == per.cycle && c.Amount > 0 && !s.unmade[Attempt{c.Cycle, c.Attempt}] {
 			amount = c.Amount
 			break
 		}

@@ -133,6 +133,44 @@ func TestRunExamplesFromTheREADME(t *testing.T) {
 			t.Fatalf("charges %v, want %v", got, want)
 		}
 	})
+	t.Run("an upgrade now charges the new price's share less the unused payment; a cancel refunds the new period's worth", func(t *testing.T) {
+		// Monthly 31,000 from Jan 10, changed to 62,000 on Jan 20: 20 days left, 40,000 − 20,000
+		// = 20,000 charged for Jan 21..Feb 9, 62,000 on Feb 10; cancelled on Jan 25 with prorata,
+		// 15 of 20 days unused: 30,000 = 20,000 + 10,000; with full: 40,000.
+		for _, tc := range []struct {
+			refund string
+			want   []string
+		}{
+			{RefundProrata, []string{"charge 01-10 c1 31000", "charge 01-20 c2 20000", "refund c2 20000", "refund c1 10000"}},
+			{RefundFull, []string{"charge 01-10 c1 31000", "charge 01-20 c2 20000", "refund c2 20000", "refund c1 20000"}},
+		} {
+			consent := &Consent{Granted: true, At: kst(2025, time.January, 19, 9, 0), AmountBefore: 31000, AmountAfter: 62000,
+				ChangeDate: Date{2025, time.January, 20}}
+			r := run(kst(2025, time.January, 10, 10, 0), nil,
+				Message{At: kst(2025, time.January, 20, 12, 0), Name: MsgChangePlan, ChangePlan: &ChangePlan{Amount: 62000, When: Now, Consent: consent}},
+				Message{At: kst(2025, time.January, 25, 12, 0), Name: MsgCancel, Cancel: &Cancel{When: Now, Refund: tc.refund, Reason: "r"}})
+			var got []string
+			for _, c := range r.Charges {
+				got = append(got, "charge "+c.At.In(KST).Format("01-02")+" c"+strconv.Itoa(c.Cycle)+" "+strconv.FormatInt(c.Amount, 10))
+			}
+			for _, f := range r.Refunds {
+				got = append(got, "refund c"+strconv.Itoa(f.Cycle)+" "+strconv.FormatInt(f.Amount, 10))
+			}
+			if !slices.Equal(got, tc.want) || len(r.Refused) > 0 {
+				t.Fatalf("%s: got %v (refused %v), want %v", tc.refund, got, r.Refused, tc.want)
+			}
+			if p := r.Periods[1]; p.Last != (Date{2025, time.January, 20}) {
+				t.Errorf("cycle 1 keeps its days through the change day, got through %s", p.Last)
+			}
+		}
+		// Without the consent the rise is refused; the plan stays.
+		r := run(kst(2025, time.January, 10, 10, 0), nil,
+			Message{At: kst(2025, time.January, 20, 12, 0), Name: MsgChangePlan, ChangePlan: &ChangePlan{Amount: 62000, When: Now}},
+			Message{At: kst(2025, time.February, 20, 12, 0), Name: MsgCancel, Cancel: &Cancel{When: Now, Reason: "r"}})
+		if len(r.Refused) != 1 || len(r.Charges) != 2 || r.Charges[1].Amount != 31000 {
+			t.Fatalf("a rise now without consent: refused %v, charges %+v", r.Refused, r.Charges)
+		}
+	})
 	t.Run("a new key after a hard decline is tried at once, the past retries skipped", func(t *testing.T) {
 		r := run(kst(2025, time.January, 10, 10, 0),
 			map[Attempt]Answer{{2, 1}: HardDecline, {2, 2}: SoftDecline, {2, 3}: SoftDecline, {2, 4}: SoftDecline},

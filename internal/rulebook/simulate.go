@@ -54,6 +54,9 @@ type sim struct {
 	during map[Attempt][]int
 	// afterSettle delivers them once the attempt settled.
 	afterSettle func()
+	// unmade are the attempts of immediate upgrades that were not paid: the plan stayed, and the
+	// cycle number they used is the next regular cycle's, whose retries ask for its own amount.
+	unmade map[Attempt]bool
 	// inFlight are messages that arrived at the instant of a due action (DueFirst), waiting
 	// for that instant's charge.
 	inFlight []int
@@ -79,13 +82,17 @@ func (s *sim) clone() *sim {
 		c.pause = &p
 	}
 	c.during, c.afterSettle, c.inFlight = map[Attempt][]int{}, nil, nil
+	c.unmade = map[Attempt]bool{}
+	for k, v := range s.unmade {
+		c.unmade[k] = v
+	}
 	return &c
 }
 
 // Run computes what the rules say for tl.
 func Run(tl Timeline) Result {
 	plan, pol := withDefaults(tl.Input)
-	s := &sim{tl: tl, now: tl.Start, plan: plan, policy: pol, customer: tl.Input.Customer, keys: map[string]bool{}}
+	s := &sim{tl: tl, now: tl.Start, plan: plan, policy: pol, customer: tl.Input.Customer, keys: map[string]bool{}, unmade: map[Attempt]bool{}}
 	s.res.Periods = map[int]CyclePeriod{}
 	for _, k := range tl.Keys {
 		s.keys[k] = true
@@ -176,7 +183,7 @@ func (s *sim) startBilling() {
 		// part of the full period that ends the day before the first anchor date.
 		s.nextCharge = s.cal.at(0)
 		full := s.cal.period(-1)
-		stub := span{cycle: s.cycle + 1, start: s.now, end: s.cal.at(0), first: today, last: first.AddDays(-1)}
+		stub := span{cycle: s.cycle + 1, start: s.now, end: s.cal.at(0), first: today, last: first.AddDays(-1), stub: true}
 		s.partial(stub, stubAmount(s.plan.Amount, today, first, full), full.days())
 	}
 }
@@ -342,14 +349,17 @@ func (s *sim) charge(per span, amount int64) Outcome {
 	return c.Outcome
 }
 
+// flushInFlight handles the messages that met the attempt just settled.
+func (s *sim) flushInFlight() {
+	if f := s.afterSettle; f != nil {
+		s.afterSettle = nil
+		f()
+	}
+}
+
 // settle moves the subscription on after an attempt: paid, or into dunning.
 func (s *sim) settle(per span, outcome Outcome) {
-	defer func() {
-		if f := s.afterSettle; f != nil {
-			s.afterSettle = nil
-			f()
-		}
-	}()
+	defer s.flushInFlight()
 	switch outcome {
 	case OutcomePaid:
 		s.paidThrough = per.end

@@ -89,12 +89,25 @@ type Pause struct {
 // Resume is the resume payload; Anchor "" is keep.
 type Resume struct{ Anchor, Reason string }
 
-// ChangePlan is the change_plan payload; omitted (zero, nil) fields stay unchanged.
+// ChangePlan is the change_plan payload; omitted (zero, nil) fields stay unchanged. When "" is
+// period_end; Consent goes with When "now" for a rise.
 type ChangePlan struct {
 	Name    string
 	Amount  int64
 	TaxFree *int64
 	Reason  string
+	When    string
+	Consent *Consent
+}
+
+// Consent is the evidence of a customer's consent to a rise, as a request carries it (the
+// fields the rules check; the evidence itself is the merchant's).
+type Consent struct {
+	Granted      bool
+	At           time.Time
+	AmountBefore int64
+	AmountAfter  int64
+	ChangeDate   Date
 }
 
 // ReplaceKey is the replace_billing_key payload; DeleteOld nil is true.

@@ -148,6 +148,16 @@ func changePlanProblem(m Message, base Plan) string {
 	if c == nil || (c.Name == "" && c.Amount == 0 && c.TaxFree == nil) {
 		return "payload"
 	}
+	switch {
+	case !oneOf(c.When, PeriodEnd, Now):
+		return "when"
+	case c.Consent != nil && c.When != Now:
+		return "consent" // a rise at period end is consented to inside its window
+	case c.Consent != nil && !c.Consent.Granted:
+		return "consent.granted"
+	case c.Consent != nil && (c.Consent.AmountBefore < 0 || c.Consent.AmountAfter <= c.Consent.AmountBefore):
+		return "consent.amount_after"
+	}
 	next := applyChange(base, *c)
 	switch {
 	case next.Amount < minAmount || next.Amount > maxAmount:
