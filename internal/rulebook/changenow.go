@@ -77,7 +77,14 @@ func (s *sim) changeNow(c ChangePlan) bool {
 	per := *s.current
 	paid := s.paidCharge(per.cycle)
 	refunded, _ := s.refunded(paid.Cycle)
-	credit := unusedShare(paid.Amount-refunded, per, s.plan.Unit, s.now)
+	// What is left of the period's payment: a period paid partly by credit is worth its charge
+	// plus that credit when it is credited in turn (the README's Resume rule), so that the credit
+	// is exactly what a cancel now with prorata would refund.
+	worth := paid.Amount + per.credit
+	if s.tl.ChangeNowCreditsPaymentOnly {
+		worth = paid.Amount
+	}
+	credit := unusedShare(worth-refunded, per, s.plan.Unit, s.now)
 	share := unusedShare(next.Amount, per, s.plan.Unit, s.now)
 	used, whole := usage(per, s.plan.Unit, s.now)
 	old := s.plan
@@ -101,6 +108,7 @@ func (s *sim) changeNow(c ChangePlan) bool {
 			s.res.Periods[per.cycle] = p
 		}
 		s.pendingPlan = nil
+		s.given[per.cycle] += credit
 		s.begin(stub, int(whole))
 		s.settle(stub, outcome)
 	case diff < 0:
@@ -109,6 +117,7 @@ func (s *sim) changeNow(c ChangePlan) bool {
 			s.creditFrom = paid.Cycle
 		}
 		s.credit += -diff
+		s.given[per.cycle] += -diff
 	default:
 		s.plan, s.pendingPlan = next, nil
 	}

@@ -38,6 +38,7 @@ func (s *sim) restart() {
 		if credit := max(0, shareFrom(worth, *s.current, s.plan.Unit, s.now)-refunded); worth > 0 && credit > 0 {
 			s.credit += credit
 			s.creditFrom = from
+			s.given[s.current.cycle] += credit
 		}
 	}
 	today := DateOf(s.now)

@@ -54,6 +54,8 @@ type sim struct {
 	during map[Attempt][]int
 	// afterSettle delivers them once the attempt settled.
 	afterSettle func()
+	// given is the credit each cycle gave back (Result.Periods' CreditGiven).
+	given map[int]int64
 	// unmade are the attempts of immediate upgrades that were not paid: the plan stayed, and the
 	// cycle number they used is the next regular cycle's, whose retries ask for its own amount.
 	unmade map[Attempt]bool
@@ -82,6 +84,7 @@ func (s *sim) clone() *sim {
 		c.pause = &p
 	}
 	c.during, c.afterSettle, c.inFlight = map[Attempt][]int{}, nil, nil
+	c.given = map[int]int64{}
 	c.unmade = map[Attempt]bool{}
 	for k, v := range s.unmade {
 		c.unmade[k] = v
@@ -92,7 +95,8 @@ func (s *sim) clone() *sim {
 // Run computes what the rules say for tl.
 func Run(tl Timeline) Result {
 	plan, pol := withDefaults(tl.Input)
-	s := &sim{tl: tl, now: tl.Start, plan: plan, policy: pol, customer: tl.Input.Customer, keys: map[string]bool{}, unmade: map[Attempt]bool{}}
+	s := &sim{tl: tl, now: tl.Start, plan: plan, policy: pol, customer: tl.Input.Customer, keys: map[string]bool{}, unmade: map[Attempt]bool{},
+		given: map[int]int64{}}
 	s.res.Periods = map[int]CyclePeriod{}
 	for _, k := range tl.Keys {
 		s.keys[k] = true
@@ -147,6 +151,12 @@ func Run(tl Timeline) Result {
 	for _, i := range timed {
 		if s.status.ended() {
 			s.res.Refused = append(s.res.Refused, i)
+		}
+	}
+	for c, g := range s.given {
+		if p, ok := s.res.Periods[c]; ok {
+			p.CreditGiven = g
+			s.res.Periods[c] = p
 		}
 	}
 	s.res.Status = s.status

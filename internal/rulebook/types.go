@@ -188,6 +188,12 @@ type Timeline struct {
 	// settles before the message arrives (a charge that answered at once), so the message is
 	// admitted against the state after it and handled after the due action.
 	AfterSettle bool
+	// ChangeNowCreditsPaymentOnly is the workflow's reading at the time of writing, kept so that
+	// the sweep can tell this known disagreement from others: an immediate change credits the
+	// unused share of the period's own payment only, without the credit taken off it, although
+	// the README says that such a period is worth its charge plus that credit when it is
+	// credited in turn, and that the change's credit is exactly a prorata cancel's refund.
+	ChangeNowCreditsPaymentOnly bool
 }
 
 // Outcome is how a charge attempt ended, spelt as in the state's charge records.
@@ -245,11 +251,13 @@ type CyclePeriod struct {
 	// cycle is (part of): a stub's price per day is Price ÷ FullDays.
 	Price    int64
 	FullDays int
-	// Credit is the KRW of earlier unused paid days taken off the cycle's charge, given back by
-	// the payment of cycle CreditFrom: the cycle is worth its kept payment plus Credit, and
-	// CreditFrom's worth less.
+	// Credit is the KRW of earlier unused paid days taken off the cycle's charge, drawn from the
+	// payment of cycle CreditFrom: the cycle is worth its kept payment plus Credit.
 	Credit     int64
 	CreditFrom int
+	// CreditGiven is the KRW of this cycle's unused days it gave back as credit (a restart, an
+	// immediate change), taken off later charges or still waiting: the cycle is worth that less.
+	CreditGiven int64
 }
 
 // Result is what the rules say must happen.
