@@ -286,6 +286,32 @@ func generate(seed int64) scenario {
 		}
 		tl.Messages = append(tl.Messages, m)
 	}
+	// A storm of declines for the attempt ceiling (README, Dunning): a cycle that keeps
+	// declining and a backend that keeps sending charge_now, sometimes in the next cycle too
+	// (reattempts over 30 days).
+	if chance(0.15) {
+		cycle := 1 + pick(3)
+		// Minutes apart the 24-hour ceiling binds; hours apart, over cycles, the 30-day one.
+		step := func() time.Duration { return time.Duration(5+pick(60)) * time.Minute }
+		if chance(0.5) {
+			step = func() time.Duration { return time.Duration(150+pick(300)) * time.Minute }
+		}
+		for storm := 0; storm < 1+pick(3); storm++ {
+			c := cycle + storm
+			for a := 1; a <= 12+pick(10); a++ {
+				tl.Answers[rulebook.Attempt{Cycle: c, Attempt: a}] = rulebook.SoftDecline
+			}
+			at := rec.ChargeAt(c - 1)
+			for range 8 + pick(8) {
+				at = at.Add(step())
+				if !at.After(start) || !at.Before(end) || used[at] {
+					continue
+				}
+				used[at] = true
+				tl.Messages = append(tl.Messages, sweepMessage{At: at, Update: chance(0.8), Name: billing.MsgChargeNow})
+			}
+		}
+	}
 	sort.SliceStable(tl.Messages, func(a, b int) bool { return tl.Messages[a].At.Before(tl.Messages[b].At) })
 	// The scenario ends with a cancel, so every run closes.
 	tl.End = end

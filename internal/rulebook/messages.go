@@ -61,11 +61,12 @@ func init() {
 			deferred: func(*sim, Message) bool { return true },
 			carryOut: func(s *sim, m Message) bool { return s.accept(m) }}, // verified again once the charge settled
 		MsgChargeNow: {malformed: noPayload, refused: nothingDue, order: 4,
-			apply:    func(s *sim, _ Message) { s.retry() },
+			apply:    func(s *sim, m Message) { chargeNow(s, m) },
+			attempt:  chargeNow,
 			deferred: func(*sim, Message) bool { return true },
-			carryOut: func(s *sim, _ Message) bool {
+			carryOut: func(s *sim, m Message) bool {
 				if s.status == PastDue && s.dunning != nil {
-					s.retry()
+					return chargeNow(s, m)
 				}
 				return true
 			}},
@@ -193,4 +194,14 @@ func applyResume(s *sim, m Message) {
 	} else {
 		s.resume(m.Resume.Anchor)
 	}
+}
+
+// chargeNow retries the unpaid cycle at once, or is refused when the attempt ceiling forbids
+// the attempt (nothing else changes: dunning goes on).
+func chargeNow(s *sim, _ Message) bool {
+	if _, hit := s.ceilingAt(s.dunning.cycle, s.now); hit {
+		return false
+	}
+	s.retry()
+	return true
 }

@@ -171,6 +171,32 @@ func TestRunExamplesFromTheREADME(t *testing.T) {
 			t.Fatalf("a rise now without consent: refused %v, charges %+v", r.Refused, r.Charges)
 		}
 	})
+	t.Run("the attempt ceiling: 10 declines in 24 hours refuse charge_now", func(t *testing.T) {
+		answers := map[Attempt]Answer{}
+		for a := 1; a <= 20; a++ {
+			answers[Attempt{2, a}] = SoftDecline
+		}
+		var msgs []Message
+		for k := 1; k <= 11; k++ { // charge_now every 10 minutes after the Feb 10 decline
+			msgs = append(msgs, Message{At: kst(2025, time.February, 10, 10, 10*k), Name: MsgChargeNow})
+		}
+		r := run(kst(2025, time.January, 10, 10, 0), answers, msgs...)
+		// Attempts 1 (10:00) and 2..10 (10:10..11:30) decline: 10 in 24 hours. The 10th and 11th
+		// charge_now are refused; the D+1 retry (Feb 11 10:00) is made, the first decline having
+		// just left the window (the last 24 hours exclude their first instant).
+		if want := []int{9, 10}; !slices.Equal(r.Refused, want) {
+			t.Errorf("refused %v, want %v", r.Refused, want)
+		}
+		var got []string
+		for _, c := range r.Charges {
+			if c.Cycle == 2 && c.Attempt >= 10 {
+				got = append(got, c.At.In(KST).Format("01-02 15:04"))
+			}
+		}
+		if want := []string{"02-10 11:30", "02-11 10:00"}; len(got) < 2 || !slices.Equal(got[:2], want) {
+			t.Errorf("attempts 10 and 11 of cycle 2 at %v, want %v", got, want)
+		}
+	})
 	t.Run("a new key after a hard decline is tried at once, the past retries skipped", func(t *testing.T) {
 		r := run(kst(2025, time.January, 10, 10, 0),
 			map[Attempt]Answer{{2, 1}: HardDecline, {2, 2}: SoftDecline, {2, 3}: SoftDecline, {2, 4}: SoftDecline},

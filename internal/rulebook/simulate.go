@@ -14,6 +14,10 @@ type dunningState struct {
 	retriesUsed int
 	nextRetry   time.Time
 	hard        bool
+	// held: the next retry is an attempt the ceiling withheld, made late (it consumes no policy
+	// retry); heldAmount is the amount of a cycle's first charge withheld.
+	held       bool
+	heldAmount int64
 }
 
 // pauseState is a pause asked for (pending: at period end) or in force.
@@ -54,6 +58,10 @@ type sim struct {
 	during map[Attempt][]int
 	// afterSettle delivers them once the attempt settled.
 	afterSettle func()
+	// attempts is the ceiling's log of attempts on the card (ceilings.go); parked says the
+	// subscription was parked for a person (needs_attention).
+	attempts []cardAttempt
+	parked   bool
 	// given is the credit each cycle gave back (Result.Periods' CreditGiven).
 	given map[int]int64
 	// unmade are the attempts of immediate upgrades that were not paid: the plan stayed, and the
@@ -72,6 +80,7 @@ func (s *sim) clone() *sim {
 		c.keys[k] = v
 	}
 	c.res.Charges = slices.Clone(s.res.Charges)
+	c.attempts = slices.Clone(s.attempts)
 	c.res.Refunds = slices.Clone(s.res.Refunds)
 	c.res.Refused = nil
 	c.res.Periods = map[int]CyclePeriod{}
@@ -228,7 +237,9 @@ func (s *sim) step() {
 	case PastDue, PaymentMethodRequired:
 		d := s.dunning
 		if !d.nextRetry.IsZero() {
-			d.retriesUsed++
+			if !d.held {
+				d.retriesUsed++
+			}
 			s.retry()
 			return
 		}
@@ -277,7 +288,7 @@ func (s *sim) beginCycle() {
 		return
 	}
 	s.begin(per, per.days())
-	s.settle(per, s.charge(per, amount))
+	s.chargeCycle(per, amount)
 }
 
 // begin makes per the current cycle, billed at the plan's price; fullDays is the length of the
@@ -299,7 +310,7 @@ func (s *sim) partial(per span, amount int64, fullDays int) {
 		s.paidThrough = per.end
 		return
 	}
-	s.settle(per, s.charge(per, amount))
+	s.chargeCycle(per, amount)
 }
 
 func (s *sim) nextAttempt(cycle int) int {
@@ -344,6 +355,7 @@ func (s *sim) charge(per span, amount int64) Outcome {
 	default:
 		c.Outcome = OutcomePaid
 	}
+	s.logAttempt(c)
 	s.res.Charges = append(s.res.Charges, c)
 	// Messages that met this charge in flight: those of the due instant, then those sent
 	// during it. They are admitted (or refused) on arrival against the state before the charge;
