@@ -266,6 +266,35 @@ func generate(seed int64) scenario {
 				if c.Amount > plan.Amount && chance(0.8) {
 					c.Consent = changeNowConsent(rng, at, start, plan.Amount, c.Amount)
 				}
+			} else if c.Amount > plan.Amount && chance(0.7) {
+				// The customer's consent to the rise at the next charge, collected later: inside
+				// the 30-day window or (a year plan) before it opens, sometimes for the wrong
+				// amounts or date, sometimes a refusal.
+				change := at
+				for i := 0; !change.After(at) && i < 400; i++ {
+					change = rec.ChargeAt(i)
+				}
+				sent := at.Add(time.Duration(1+rng.Int64N(int64(change.Sub(at)/time.Minute)+1)) * time.Minute)
+				if opens := change.Add(-30 * 24 * time.Hour); opens.After(at) && chance(0.6) {
+					sent = opens.Add(time.Duration(rng.Int64N(int64(change.Sub(opens)/time.Minute)+1)) * time.Minute)
+				}
+				sent = sent.Truncate(time.Second)
+				if sent.Before(end) && !used[sent] {
+					used[sent] = true
+					k := changeNowConsent(rng, sent, start, plan.Amount, c.Amount)
+					if chance(0.6) { // mostly right
+						k.At, k.AmountAfter = sent.Add(-time.Duration(pick(180))*time.Minute), c.Amount
+					}
+					k.ChangeDate = calendar.DateOf(change)
+					if chance(0.1) {
+						k.ChangeDate = k.ChangeDate.AddDays(1)
+					}
+					if chance(0.15) {
+						refused := false
+						k.Granted = &refused
+					}
+					tl.Messages = append(tl.Messages, sweepMessage{At: sent, Update: chance(0.8), Name: billing.MsgConsent, Consent: k})
+				}
 			}
 			m.ChangePlan = &c
 		case 6, 9, 10:
@@ -709,6 +738,7 @@ func handledAt(st billing.State, name string, at time.Time) bool {
 		billing.MsgChangePlan:        {"plan_change_requested"},
 		billing.MsgReplaceBillingKey: {"billing_key_replaced", "replace_billing_key_refused"},
 		billing.MsgChargeNow:         {"charge_now"},
+		billing.MsgConsent:           {"consent_granted", "consent_refused"},
 	}[name]
 	for _, e := range st.Events {
 		if !e.At.Equal(at) {
@@ -752,6 +782,8 @@ func payload(m sweepMessage) any {
 		return *m.Replace
 	case m.Undo != nil:
 		return *m.Undo
+	case m.Consent != nil:
+		return *m.Consent
 	}
 	return billing.ChargeNowRequest{}
 }

@@ -42,6 +42,7 @@ type sweepMessage struct {
 	ChangePlan *billing.ChangePlanRequest
 	Replace    *billing.ReplaceBillingKeyRequest
 	Undo       *billing.UndoCancelRequest
+	Consent    *billing.ConsentRequest
 }
 
 // rulebookInput translates a workflow input as typed (before Normalize).
@@ -95,6 +96,9 @@ func (sc scenario) rulebook() rulebook.Timeline {
 		}
 		if u := m.Undo; u != nil {
 			r.Undo = &rulebook.Undo{Reason: u.Reason}
+		}
+		if k := m.Consent; k != nil {
+			r.Consent = rulebookConsent(*k)
 		}
 		tl.Messages = append(tl.Messages, r)
 	}

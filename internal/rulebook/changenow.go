@@ -1,7 +1,5 @@
 package rulebook
 
-import "time"
-
 // Changing the plan now (change_plan with "when": "now"), by the README's one proration rule over
 // whole KST days, the day of the change counting as used by the old price:
 //
@@ -55,12 +53,6 @@ func (s *sim) consentsNow(c *Consent, before, after int64) bool {
 	return c != nil && c.Granted && c.AmountBefore == before && c.AmountAfter == after && c.ChangeDate == DateOf(s.now) &&
 		c.At.After(s.tl.Start) && !c.At.Before(s.now.Add(-consentWindow)) && !c.At.After(s.now.Add(consentSkew))
 }
-
-// consentWindow is the law's 30 days before a change; consentSkew the clock skew allowed.
-const (
-	consentWindow = 30 * 24 * time.Hour
-	consentSkew   = 5 * time.Minute
-)
 
 // attemptChangePlan records a change at period end, or carries out an immediate one.
 func attemptChangePlan(s *sim, m Message) bool {

@@ -60,6 +60,7 @@ func init() {
 			apply:    func(s *sim, m Message) { s.replaceKey(*m.Replace) },
 			deferred: func(*sim, Message) bool { return true },
 			carryOut: func(s *sim, m Message) bool { return s.accept(m) }}, // verified again once the charge settled
+		MsgConsent: {malformed: consentProblem, refused: consentRefused, apply: applyConsent},
 		MsgChargeNow: {malformed: noPayload, refused: nothingDue, order: 4,
 			apply:    func(s *sim, m Message) { chargeNow(s, m) },
 			attempt:  chargeNow,

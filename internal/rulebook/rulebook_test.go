@@ -197,6 +197,28 @@ func TestRunExamplesFromTheREADME(t *testing.T) {
 			t.Errorf("attempts 10 and 11 of cycle 2 at %v, want %v", got, want)
 		}
 	})
+	t.Run("a rise by a plan change is charged with a consent given inside its window, ends the subscription without", func(t *testing.T) {
+		change := Message{At: kst(2025, time.January, 20, 12, 0), Name: MsgChangePlan, ChangePlan: &ChangePlan{Amount: 40000}}
+		consent := func(at time.Time, granted bool) Message {
+			return Message{At: at, Update: true, Name: MsgConsent, Consent: &Consent{Granted: granted, At: at.Add(-time.Hour),
+				AmountBefore: 31000, AmountAfter: 40000, ChangeDate: Date{2025, time.February, 10}}}
+		}
+		end := Message{At: kst(2025, time.March, 1, 12, 0), Name: MsgCancel, Cancel: &Cancel{When: Now, Reason: "r"}}
+		r := run(kst(2025, time.January, 10, 10, 0), nil, change, consent(kst(2025, time.January, 21, 9, 0), true), end)
+		if len(r.Charges) != 2 || r.Charges[1].Amount != 40000 || len(r.Refused) != 0 {
+			t.Fatalf("with consent: charges %+v, refused %v", r.Charges, r.Refused)
+		}
+		r = run(kst(2025, time.January, 10, 10, 0), nil, change, consent(kst(2025, time.January, 21, 9, 0), false), end)
+		if len(r.Charges) != 1 || r.Status != Canceled || !r.EndedAt.Equal(kst(2025, time.February, 10, 10, 0)) {
+			t.Fatalf("refused: charges %+v, status %s ended %s; want the end on the change date", r.Charges, r.Status, r.EndedAt)
+		}
+		// Sent before the change_plan: no rise is coming, refused.
+		early := consent(kst(2025, time.January, 15, 9, 0), true)
+		r = run(kst(2025, time.January, 10, 10, 0), nil, early, change, end)
+		if !slices.Equal(r.Refused, []int{0, 2}) || len(r.Charges) != 1 { // the final cancel comes after the end
+			t.Fatalf("a consent before the rise is known: refused %v, charges %+v", r.Refused, r.Charges)
+		}
+	})
 	t.Run("a new key after a hard decline is tried at once, the past retries skipped", func(t *testing.T) {
 		r := run(kst(2025, time.January, 10, 10, 0),
 			map[Attempt]Answer{{2, 1}: HardDecline, {2, 2}: SoftDecline, {2, 3}: SoftDecline, {2, 4}: SoftDecline},

@@ -62,6 +62,8 @@ type sim struct {
 	// subscription was parked for a person (needs_attention).
 	attempts []cardAttempt
 	parked   bool
+	// consent is the consent on record for the coming rise (consent.go).
+	consent *consentRec
 	// given is the credit each cycle gave back (Result.Periods' CreditGiven).
 	given map[int]int64
 	// unmade are the attempts of immediate upgrades that were not paid: the plan stayed, and the
@@ -91,6 +93,10 @@ func (s *sim) clone() *sim {
 	if s.pause != nil {
 		p := *s.pause
 		c.pause = &p
+	}
+	if s.consent != nil {
+		k := *s.consent
+		c.consent = &k
 	}
 	c.during, c.afterSettle, c.inFlight = map[Attempt][]int{}, nil, nil
 	c.given = map[int]int64{}
@@ -132,6 +138,7 @@ func Run(tl Timeline) Result {
 			timed = timed[1:]
 			s.now = later(s.now, tl.Messages[i].At)
 			s.message(i, tl.Messages[i])
+			s.updateConsent()
 			continue
 		}
 		if !ok || due.After(tl.End) {
@@ -207,8 +214,18 @@ func (s *sim) startBilling() {
 	}
 }
 
-// nextDue is the next instant at which the subscription acts by itself.
+// nextDue is the next instant at which the subscription acts by itself: a due action, or a
+// consent window opening.
 func (s *sim) nextDue() (time.Time, bool) {
+	due, ok := s.dueAction()
+	if opens := s.consentOpensAt(); s.consentLive() && opens.After(s.now) && (!ok || opens.Before(due)) {
+		return opens, true
+	}
+	return due, ok
+}
+
+// dueAction is the next instant at which the subscription charges, retries, ends or resumes.
+func (s *sim) dueAction() (time.Time, bool) {
 	switch s.status {
 	case Paused:
 		if s.pause != nil && !s.pause.resumeAt.IsZero() {
@@ -231,6 +248,10 @@ func (s *sim) nextDue() (time.Time, bool) {
 
 // step does what is due now.
 func (s *sim) step() {
+	s.updateConsent()
+	if due, ok := s.dueAction(); !ok || due.After(s.now) {
+		return // only a consent window opened
+	}
 	switch s.status {
 	case Paused:
 		s.resume(Keep)

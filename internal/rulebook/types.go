@@ -61,6 +61,7 @@ const (
 	MsgChangePlan = "change_plan"
 	MsgReplaceKey = "replace_billing_key"
 	MsgChargeNow  = "charge_now"
+	MsgConsent    = "consent"
 )
 
 // Payload words, as in the README's message table.
@@ -160,6 +161,7 @@ type Message struct {
 	ChangePlan *ChangePlan
 	Replace    *ReplaceKey
 	Undo       *Undo
+	Consent    *Consent
 }
 
 // Timeline is one scenario.
