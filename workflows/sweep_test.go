@@ -151,8 +151,13 @@ func generate(seed int64) scenario {
 	if chance(0.4) {
 		plan.NaverUseCfm = billing.NaverUseCfmPeriodEnd
 	}
+	if chance(0.15) {
+		// A free trial, shorter or longer than the 30-day consent window.
+		plan.Trial = &billing.Trial{Days: []int{7, 14, 30, 45, 200}[pick(5)]}
+	}
 	in := billing.SubscriptionInput{SubscriptionID: sweepSub, CustomerUID: "key-1", Plan: plan}
-	if chance(0.2) {
+	if chance(0.2) && plan.Trial == nil {
+		// Not with a trial: see TestSweepTrialWithFirstChargeAnchor.
 		in.FirstCharge = billing.FirstChargeAnchor
 	}
 	if chance(0.5) {
@@ -314,6 +319,43 @@ func generate(seed int64) scenario {
 			malformed(&m, pick(10), plan.Amount)
 		}
 		tl.Messages = append(tl.Messages, m)
+	}
+	if t := plan.Trial; t != nil {
+		// The consent to the trial's end (0 → the price on its date), inside the window or
+		// before it opens; and a customer who asks to start paying now, with the consent dated
+		// today or counting on the one on record.
+		trialEnd := start.Add(time.Duration(t.Days) * 24 * time.Hour)
+		if chance(0.6) {
+			from := trialEnd.Add(-30 * 24 * time.Hour)
+			if !from.After(start) || chance(0.2) {
+				from = start.Add(time.Minute)
+			}
+			sent := from.Add(time.Duration(rng.Int64N(int64(trialEnd.Sub(from)/time.Minute))) * time.Minute).Truncate(time.Second)
+			if !used[sent] {
+				used[sent] = true
+				k := changeNowConsent(rng, sent, start, 0, plan.Amount)
+				if chance(0.6) {
+					k.At, k.AmountAfter = sent.Add(-time.Duration(pick(180))*time.Minute), plan.Amount
+				}
+				k.ChangeDate = calendar.DateOf(trialEnd)
+				if chance(0.1) {
+					refused := false
+					k.Granted = &refused
+				}
+				tl.Messages = append(tl.Messages, sweepMessage{At: sent, Update: chance(0.8), Name: billing.MsgConsent, Consent: k})
+			}
+		}
+		if chance(0.4) {
+			sent := start.Add(time.Duration(rng.Int64N(int64(trialEnd.Sub(start)/time.Minute))+1) * time.Minute).Truncate(time.Second)
+			if !used[sent] {
+				used[sent] = true
+				e := &billing.EndTrialRequest{Reason: "지금 시작"}
+				if chance(0.7) {
+					e.Consent = changeNowConsent(rng, sent, start, 0, plan.Amount)
+				}
+				tl.Messages = append(tl.Messages, sweepMessage{At: sent, Update: chance(0.8), Name: billing.MsgEndTrial, EndTrial: e})
+			}
+		}
 	}
 	// A storm of declines for the attempt ceiling (README, Dunning): a cycle that keeps
 	// declining and a backend that keeps sending charge_now, sometimes in the next cycle too
@@ -739,6 +781,7 @@ func handledAt(st billing.State, name string, at time.Time) bool {
 		billing.MsgReplaceBillingKey: {"billing_key_replaced", "replace_billing_key_refused"},
 		billing.MsgChargeNow:         {"charge_now"},
 		billing.MsgConsent:           {"consent_granted", "consent_refused"},
+		billing.MsgEndTrial:          {"trial_ended_early"},
 	}[name]
 	for _, e := range st.Events {
 		if !e.At.Equal(at) {
@@ -784,6 +827,8 @@ func payload(m sweepMessage) any {
 		return *m.Undo
 	case m.Consent != nil:
 		return *m.Consent
+	case m.EndTrial != nil:
+		return *m.EndTrial
 	}
 	return billing.ChargeNowRequest{}
 }

@@ -43,6 +43,7 @@ type sweepMessage struct {
 	Replace    *billing.ReplaceBillingKeyRequest
 	Undo       *billing.UndoCancelRequest
 	Consent    *billing.ConsentRequest
+	EndTrial   *billing.EndTrialRequest
 }
 
 // rulebookInput translates a workflow input as typed (before Normalize).
@@ -53,6 +54,9 @@ func rulebookInput(in billing.SubscriptionInput) rulebook.Input {
 		Plan: rulebook.Plan{Amount: p.Amount, TaxFree: p.TaxFree, Unit: rulebook.Unit(p.Interval.Unit), Count: p.Interval.Count,
 			AnchorDay: int(p.AnchorDay), ChargeTime: p.ChargeTime, UseCfmPeriodEnd: p.NaverUseCfm == billing.NaverUseCfmPeriodEnd},
 		FirstChargeAtAnchor: in.FirstCharge == billing.FirstChargeAnchor,
+	}
+	if t := p.Trial; t != nil {
+		out.Plan.TrialDays = t.Days
 	}
 	if d := in.Dunning; d != nil {
 		if d.RetryAfter != nil {
@@ -99,6 +103,12 @@ func (sc scenario) rulebook() rulebook.Timeline {
 		}
 		if k := m.Consent; k != nil {
 			r.Consent = rulebookConsent(*k)
+		}
+		if e := m.EndTrial; e != nil {
+			r.EndTrial = &rulebook.EndTrial{Reason: e.Reason}
+			if e.Consent != nil {
+				r.EndTrial.Consent = rulebookConsent(*e.Consent)
+			}
 		}
 		tl.Messages = append(tl.Messages, r)
 	}

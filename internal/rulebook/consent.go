@@ -7,8 +7,9 @@ import "time"
 // consent on record by the rise's charge, the subscription ends there (status canceled, reason
 // no_consent). Prorated stubs, credits and retries are not rises.
 //
-// The rise is the first one ahead whose date is known: here (plans without a trial or
-// introductory price) a pending plan change that raises the price, charged at the next cycle. Its
+// The rise is the first one ahead whose date is known: here (plans without an introductory
+// price) a free trial's end, or a pending plan change that raises the price, charged at the next
+// cycle. Its
 // consent window opens 30 days before that charge, or at once when it is nearer; then the state
 // records the consent required (the amounts before and after, the change date), and a `consent`
 // message naming exactly that change is accepted. While a cycle is unpaid the rise after it is
@@ -34,8 +35,9 @@ type consentRec struct {
 // nextPrice is the price the next cycle would be charged at.
 func (s *sim) nextPrice() int64 { return s.base().Amount }
 
-// rises reports whether charging at price would raise it above the last paid price.
-func (s *sim) rises(price int64) bool { return s.paidPrice > 0 && price > s.paidPrice }
+// rises reports whether charging at price would raise it above the last paid price (above 0
+// after a free trial).
+func (s *sim) rises(price int64) bool { return (s.paidPrice > 0 || s.freeTrial) && price > s.paidPrice }
 
 // inDunning reports whether a cycle is unpaid and being retried or waiting for a new key.
 func (s *sim) inDunning() bool {
@@ -47,11 +49,17 @@ func (s *sim) knownRise() (at time.Time, before, after int64, ok bool) {
 	if (s.status != Active && !s.inDunning()) || s.nextCharge.IsZero() || s.cancelAt != nil || (s.pause != nil && s.pause.pending) {
 		return time.Time{}, 0, 0, false
 	}
-	prev := s.paidPrice
-	if s.inDunning() && s.cyclePrice > 0 {
-		prev = s.cyclePrice // the unpaid cycle is paid at its price, or the subscription ends
+	if !s.trialEnd.IsZero() {
+		if price := s.nextPrice(); price > 0 {
+			return s.trialEnd, 0, price, true // free → paid
+		}
+		return time.Time{}, 0, 0, false
 	}
-	if price := s.nextPrice(); prev > 0 && price > prev {
+	prev, hasBase := s.paidPrice, s.paidPrice > 0 || s.freeTrial
+	if s.inDunning() && s.cyclePrice > 0 {
+		prev, hasBase = s.cyclePrice, true // the unpaid cycle is paid at its price, or the subscription ends
+	}
+	if price := s.nextPrice(); hasBase && price > prev {
 		return s.nextCharge, prev, price, true
 	}
 	return time.Time{}, 0, 0, false

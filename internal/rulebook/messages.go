@@ -60,7 +60,8 @@ func init() {
 			apply:    func(s *sim, m Message) { s.replaceKey(*m.Replace) },
 			deferred: func(*sim, Message) bool { return true },
 			carryOut: func(s *sim, m Message) bool { return s.accept(m) }}, // verified again once the charge settled
-		MsgConsent: {malformed: consentProblem, refused: consentRefused, apply: applyConsent},
+		MsgConsent:  {malformed: consentProblem, refused: consentRefused, apply: applyConsent},
+		MsgEndTrial: {malformed: endTrialProblem, refused: cannotEndTrial, apply: applyEndTrial},
 		MsgChargeNow: {malformed: noPayload, refused: nothingDue, order: 4,
 			apply:    func(s *sim, m Message) { chargeNow(s, m) },
 			attempt:  chargeNow,

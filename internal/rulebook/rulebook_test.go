@@ -219,6 +219,26 @@ func TestRunExamplesFromTheREADME(t *testing.T) {
 			t.Fatalf("a consent before the rise is known: refused %v, charges %+v", r.Refused, r.Charges)
 		}
 	})
+	t.Run("a 200-day trial ends on day 3 with end_trial carrying the consent", func(t *testing.T) {
+		start := kst(2025, time.January, 10, 10, 0)
+		in := Input{Customer: "key-1", Plan: Plan{Amount: 9900, Unit: Month, Count: 1, TrialDays: 200}}
+		day3 := kst(2025, time.January, 12, 15, 0)
+		msgs := []Message{
+			{At: kst(2025, time.January, 11, 9, 0), Update: true, Name: MsgConsent, Consent: &Consent{Granted: true, At: kst(2025, time.January, 11, 8, 0),
+				AmountAfter: 9900, ChangeDate: DateOf(start.Add(200 * 24 * time.Hour))}}, // before its window: refused
+			{At: day3, Update: true, Name: MsgEndTrial, EndTrial: &EndTrial{Consent: &Consent{Granted: true, At: day3.Add(-time.Hour), AmountAfter: 9900,
+				ChangeDate: DateOf(day3)}}},
+			{At: kst(2025, time.March, 1, 12, 0), Name: MsgCancel, Cancel: &Cancel{When: Now, Reason: "r"}},
+		}
+		r := Run(Timeline{Start: start, Input: in, Keys: []string{"key-1"}, Messages: msgs, End: msgs[2].At})
+		var got []string
+		for _, c := range r.Charges {
+			got = append(got, c.At.In(KST).Format("01-02 15:04")+" "+strconv.FormatInt(c.Amount, 10))
+		}
+		if want := []string{"01-12 15:00 9900", "02-12 10:00 9900"}; !slices.Equal(got, want) || !slices.Equal(r.Refused, []int{0}) {
+			t.Fatalf("charges %v refused %v, want %v and the early consent refused", got, r.Refused, want)
+		}
+	})
 	t.Run("a new key after a hard decline is tried at once, the past retries skipped", func(t *testing.T) {
 		r := run(kst(2025, time.January, 10, 10, 0),
 			map[Attempt]Answer{{2, 1}: HardDecline, {2, 2}: SoftDecline, {2, 3}: SoftDecline, {2, 4}: SoftDecline},

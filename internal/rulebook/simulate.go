@@ -62,6 +62,10 @@ type sim struct {
 	// subscription was parked for a person (needs_attention).
 	attempts []cardAttempt
 	parked   bool
+	// trialEnd is when a free trial ends (zero: none running); freeTrial says the subscription
+	// began with one (its first price is a rise from 0).
+	trialEnd  time.Time
+	freeTrial bool
 	// consent is the consent on record for the coming rise (consent.go).
 	consent *consentRec
 	// given is the credit each cycle gave back (Result.Periods' CreditGiven).
@@ -127,6 +131,7 @@ func Run(tl Timeline) Result {
 	}
 	sort.SliceStable(timed, func(a, b int) bool { return tl.Messages[timed[a]].At.Before(tl.Messages[timed[b]].At) })
 	s.startBilling()
+	s.updateConsent()
 	var steppedAt time.Time // the instant of the last due action
 	for guard := 0; guard < 100000 && !s.status.ended(); guard++ {
 		due, ok := s.nextDue()
@@ -189,7 +194,17 @@ func later(a, b time.Time) time.Time {
 // startBilling begins a subscription whose key is registered: charged now (pro rata up to the
 // anchor day when the anchor is not today), or first on the first anchor date.
 func (s *sim) startBilling() {
+	if s.plan.TrialDays > 0 {
+		s.startTrial()
+		return
+	}
 	s.status = Active
+	s.startCalendar()
+}
+
+// startCalendar makes the charge calendar from today (a sign-up, a trial's end) and charges
+// now, pro rata up to the anchor, or first on the first anchor date.
+func (s *sim) startCalendar() {
 	today := DateOf(s.now)
 	anchor, first := 0, today
 	if s.plan.Unit == Month || s.plan.Unit == Year {
@@ -273,6 +288,8 @@ func (s *sim) step() {
 			s.pause.pending = false
 			s.nextCharge = time.Time{}
 			s.status = Paused
+		case !s.trialEnd.IsZero():
+			s.endTrial()
 		default:
 			s.beginCycle()
 		}

@@ -31,6 +31,8 @@ type Plan struct {
 	ChargeTime string
 	// UseCfmPeriodEnd is plan.naver_use_cfm "period_end".
 	UseCfmPeriodEnd bool
+	// TrialDays is plan.trial.days: free days before billing starts (0: none).
+	TrialDays int
 }
 
 // Dunning is the input's dunning policy; nil fields take the README's defaults.
@@ -62,6 +64,7 @@ const (
 	MsgReplaceKey = "replace_billing_key"
 	MsgChargeNow  = "charge_now"
 	MsgConsent    = "consent"
+	MsgEndTrial   = "end_trial"
 )
 
 // Payload words, as in the README's message table.
@@ -162,6 +165,14 @@ type Message struct {
 	Replace    *ReplaceKey
 	Undo       *Undo
 	Consent    *Consent
+	EndTrial   *EndTrial
+}
+
+// EndTrial is the end_trial payload: the consent to being charged from today, or nil when the
+// consent for the trial's end is on record.
+type EndTrial struct {
+	Reason  string
+	Consent *Consent
 }
 
 // Timeline is one scenario.

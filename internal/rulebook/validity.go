@@ -55,6 +55,8 @@ func CheckInput(in Input, demo bool) error {
 		return fmt.Errorf("plan.interval.count: %d is below 1", p.Count)
 	case p.AnchorDay < 0 || p.AnchorDay > 31:
 		return fmt.Errorf("plan.anchor_day: %d is not within 1 … 31", p.AnchorDay)
+	case p.TrialDays != 0 && (p.TrialDays < 7 || p.TrialDays > 365):
+		return fmt.Errorf("plan.trial.days: %d is not within 7 … 365", p.TrialDays)
 	}
 	switch p.Unit {
 	case Day, Week, Month, Year:
@@ -196,9 +198,10 @@ func applyChange(p Plan, c ChangePlan) Plan {
 // nothingToUndo: undo_cancel needs a pending cancel.
 func nothingToUndo(s *sim, _ Message) bool { return s.cancelAt == nil }
 
-// cannotPause: only an active subscription pauses, once; an automatic resume must lie ahead.
+// cannotPause: only an active subscription pauses, once, not in a free trial (a cancel costs
+// nothing then); an automatic resume must lie ahead.
 func cannotPause(s *sim, m Message) bool {
-	return s.status != Active || (s.pause != nil && s.pause.pending) ||
+	return s.status != Active || (s.pause != nil && s.pause.pending) || !s.trialEnd.IsZero() ||
 		(!m.Pause.ResumeAt.IsZero() && !m.Pause.ResumeAt.After(s.now))
 }
 
