@@ -151,12 +151,23 @@ func generate(seed int64) scenario {
 	if chance(0.4) {
 		plan.NaverUseCfm = billing.NaverUseCfmPeriodEnd
 	}
-	if chance(0.15) {
+	switch pick(7) {
+	case 0:
 		// A free trial, shorter or longer than the 30-day consent window.
 		plan.Trial = &billing.Trial{Days: []int{7, 14, 30, 45, 200}[pick(5)]}
+	case 1:
+		// An introductory price for a few cycles (ten on a daily plan: its rise is known at
+		// sign-up).
+		intro := max(plan.TaxFree, amount*int64(3+pick(6))/10) / 10 * 10
+		if intro >= plan.TaxFree && intro < amount {
+			plan.Trial = &billing.Trial{Cycles: 1 + pick(4), Amount: intro}
+			if chance(0.3) {
+				plan.Trial.Cycles = 10
+			}
+		}
 	}
 	in := billing.SubscriptionInput{SubscriptionID: sweepSub, CustomerUID: "key-1", Plan: plan}
-	if chance(0.2) && plan.Trial == nil {
+	if chance(0.2) && (plan.Trial == nil || plan.Trial.Days == 0) {
 		// Not with a trial: see TestSweepTrialWithFirstChargeAnchor.
 		in.FirstCharge = billing.FirstChargeAnchor
 	}
@@ -320,7 +331,28 @@ func generate(seed int64) scenario {
 		}
 		tl.Messages = append(tl.Messages, m)
 	}
-	if t := plan.Trial; t != nil {
+	if t := plan.Trial; t != nil && t.Cycles > 0 && chance(0.7) {
+		// The consent to the introductory price's end (intro → the price, dated its cycle's
+		// charge), inside its window or before it opens.
+		change := rec.ChargeAt(t.Cycles)
+		from := change.Add(-30 * 24 * time.Hour)
+		if !from.After(start) || chance(0.2) {
+			from = start.Add(time.Minute)
+		}
+		if change.After(from) {
+			sent := from.Add(time.Duration(rng.Int64N(int64(change.Sub(from)/time.Minute))) * time.Minute).Truncate(time.Second)
+			if !used[sent] && sent.Before(end) {
+				used[sent] = true
+				k := changeNowConsent(rng, sent, start, t.Amount, plan.Amount)
+				if chance(0.6) {
+					k.At, k.AmountAfter = sent.Add(-time.Duration(pick(180))*time.Minute), plan.Amount
+				}
+				k.ChangeDate = calendar.DateOf(change)
+				tl.Messages = append(tl.Messages, sweepMessage{At: sent, Update: chance(0.8), Name: billing.MsgConsent, Consent: k})
+			}
+		}
+	}
+	if t := plan.Trial; t != nil && t.Days > 0 {
 		// The consent to the trial's end (0 → the price on its date), inside the window or
 		// before it opens; and a customer who asks to start paying now, with the consent dated
 		// today or counting on the one on record.

@@ -56,7 +56,7 @@ func rulebookInput(in billing.SubscriptionInput) rulebook.Input {
 		FirstChargeAtAnchor: in.FirstCharge == billing.FirstChargeAnchor,
 	}
 	if t := p.Trial; t != nil {
-		out.Plan.TrialDays = t.Days
+		out.Plan.TrialDays, out.Plan.IntroCycles, out.Plan.IntroAmount = t.Days, t.Cycles, t.Amount
 	}
 	if d := in.Dunning; d != nil {
 		if d.RetryAfter != nil {

@@ -25,6 +25,8 @@ func cannotChangeNow(s *sim, m Message) bool {
 	switch {
 	case s.status != Active, s.cancelAt != nil, s.pause != nil && s.pause.pending:
 		return true
+	case s.plan.IntroCycles > 0 && s.cycle <= s.plan.IntroCycles:
+		return true // introductory cycles
 	case per == nil || per.stub || s.paidCharge(per.cycle) == nil || !s.now.Before(s.paidThrough):
 		return true // a pro-rata period (a first stub, a resume's rest, an earlier change now)
 	}
@@ -43,7 +45,7 @@ func (s *sim) changeBaseline() int64 {
 	if s.paidPrice > 0 {
 		return s.paidPrice
 	}
-	return s.plan.Amount
+	return s.plan.price(s.cycle)
 }
 
 // consentsNow reports whether c is a consent to the rise from before to after dated today: the

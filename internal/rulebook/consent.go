@@ -33,7 +33,7 @@ type consentRec struct {
 }
 
 // nextPrice is the price the next cycle would be charged at.
-func (s *sim) nextPrice() int64 { return s.base().Amount }
+func (s *sim) nextPrice() int64 { return s.base().price(s.cycle + 1) }
 
 // rises reports whether charging at price would raise it above the last paid price (above 0
 // after a free trial).
@@ -55,15 +55,35 @@ func (s *sim) knownRise() (at time.Time, before, after int64, ok bool) {
 		}
 		return time.Time{}, 0, 0, false
 	}
+	// The coming cycles' prices, each against the one before it (the first against the price
+	// last paid), as far as an introductory price can reach.
+	next := s.base()
+	first := s.cycle + 1
 	prev, hasBase := s.paidPrice, s.paidPrice > 0 || s.freeTrial
 	if s.inDunning() && s.cyclePrice > 0 {
 		prev, hasBase = s.cyclePrice, true // the unpaid cycle is paid at its price, or the subscription ends
 	}
-	if price := s.nextPrice(); hasBase && price > prev {
-		return s.nextCharge, prev, price, true
+	if !hasBase {
+		prev, first = next.price(first), first+1 // the first charge, agreed to at sign-up
+	}
+	for c := first; c < s.cycle+1+maxRiseLookahead; c++ {
+		price := next.price(c)
+		if price <= prev {
+			prev = price
+			continue
+		}
+		at := s.nextCharge
+		if c > s.cycle+1 {
+			at = s.cal.at(s.nextIndex + c - s.cycle - 1)
+		}
+		return at, prev, price, true
 	}
 	return time.Time{}, 0, 0, false
 }
+
+// maxRiseLookahead bounds the walk: past the longest introductory price (36 cycles) prices no
+// longer change by themselves.
+const maxRiseLookahead = 38
 
 // consentLive reports whether the state follows its coming rise now: while active or in dunning.
 func (s *sim) consentLive() bool { return s.status == Active || s.inDunning() }

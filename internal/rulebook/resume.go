@@ -74,5 +74,5 @@ func (s *sim) resumeKeep() {
 	s.applyPendingPlan()
 	full := s.cal.period(i)
 	rest := span{cycle: s.cycle + 1, start: s.now, end: s.cal.at(i + 1), first: today, last: next.AddDays(-1), stub: true}
-	s.partial(rest, stubAmount(s.plan.Amount, today, next, full), full.days())
+	s.partial(rest, stubAmount(s.plan.price(s.cycle+1), today, next, full), full.days())
 }

@@ -239,6 +239,30 @@ func TestRunExamplesFromTheREADME(t *testing.T) {
 			t.Fatalf("charges %v refused %v, want %v and the early consent refused", got, r.Refused, want)
 		}
 	})
+	t.Run("an introductory price's end opens its window 30 days ahead, whatever cycles come first", func(t *testing.T) {
+		// Monthly 9,900 with 2 cycles at 4,900 from 2025-01-10 10:00: 4,900 on Jan 10 and Feb 10;
+		// the window for 4,900 → 9,900 on Mar 10 opens Feb 8 10:00.
+		start := kst(2025, time.January, 10, 10, 0)
+		in := Input{Customer: "key-1", Plan: Plan{Amount: 9900, Unit: Month, Count: 1, IntroCycles: 2, IntroAmount: 4900}}
+		consent := func(at time.Time) Message {
+			return Message{At: at, Update: true, Name: MsgConsent, Consent: &Consent{Granted: true, At: at, AmountBefore: 4900, AmountAfter: 9900,
+				ChangeDate: Date{2025, time.March, 10}}}
+		}
+		end := Message{At: kst(2025, time.March, 20, 12, 0), Name: MsgCancel, Cancel: &Cancel{When: Now, Reason: "r"}}
+		r := Run(Timeline{Start: start, Input: in, Keys: []string{"key-1"}, End: end.At,
+			Messages: []Message{consent(kst(2025, time.February, 8, 9, 59)), consent(kst(2025, time.February, 9, 12, 0)), end}})
+		var got []string
+		for _, c := range r.Charges {
+			got = append(got, c.At.In(KST).Format("01-02")+" "+strconv.FormatInt(c.Amount, 10))
+		}
+		if want := []string{"01-10 4900", "02-10 4900", "03-10 9900"}; !slices.Equal(got, want) || !slices.Equal(r.Refused, []int{0}) {
+			t.Fatalf("charges %v refused %v, want %v and the consent before Feb 8 10:00 refused", got, r.Refused, want)
+		}
+		r = Run(Timeline{Start: start, Input: in, Keys: []string{"key-1"}, End: end.At, Messages: []Message{end}})
+		if len(r.Charges) != 2 || !r.EndedAt.Equal(kst(2025, time.March, 10, 10, 0)) {
+			t.Fatalf("without consent: charges %+v, ended %s; want the end on Mar 10", r.Charges, r.EndedAt)
+		}
+	})
 	t.Run("a new key after a hard decline is tried at once, the past retries skipped", func(t *testing.T) {
 		r := run(kst(2025, time.January, 10, 10, 0),
 			map[Attempt]Answer{{2, 1}: HardDecline, {2, 2}: SoftDecline, {2, 3}: SoftDecline, {2, 4}: SoftDecline},

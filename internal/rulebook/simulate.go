@@ -225,7 +225,7 @@ func (s *sim) startCalendar() {
 		s.nextCharge = s.cal.at(0)
 		full := s.cal.period(-1)
 		stub := span{cycle: s.cycle + 1, start: s.now, end: s.cal.at(0), first: today, last: first.AddDays(-1), stub: true}
-		s.partial(stub, stubAmount(s.plan.Amount, today, first, full), full.days())
+		s.partial(stub, stubAmount(s.plan.price(s.cycle+1), today, first, full), full.days())
 	}
 }
 
@@ -316,7 +316,7 @@ func (s *sim) beginCycle() {
 	}
 	s.nextIndex = idx + 1
 	s.nextCharge = s.cal.at(idx + 1)
-	amount := s.plan.Amount
+	amount := s.plan.price(per.cycle)
 	if s.credit > 0 {
 		// What this charge cannot take is kept for the next ones, never dropped.
 		applied := min(s.credit, amount)
@@ -334,9 +334,9 @@ func (s *sim) beginCycle() {
 func (s *sim) begin(per span, fullDays int) {
 	s.cycle = per.cycle
 	s.current = &per
-	s.cyclePrice = s.plan.Amount
+	s.cyclePrice = s.plan.price(per.cycle)
 	if !s.plan.Unit.short() {
-		s.res.Periods[per.cycle] = CyclePeriod{Cycle: per.cycle, First: per.first, Last: per.last, Price: s.plan.Amount, FullDays: fullDays,
+		s.res.Periods[per.cycle] = CyclePeriod{Cycle: per.cycle, First: per.first, Last: per.last, Price: s.plan.price(per.cycle), FullDays: fullDays,
 			Credit: per.credit, CreditFrom: per.creditFrom}
 	}
 }

@@ -33,6 +33,19 @@ type Plan struct {
 	UseCfmPeriodEnd bool
 	// TrialDays is plan.trial.days: free days before billing starts (0: none).
 	TrialDays int
+	// IntroCycles and IntroAmount are plan.trial.cycles and .amount: the first IntroCycles
+	// cycles are charged IntroAmount (0: no introductory price).
+	IntroCycles int
+	IntroAmount int64
+}
+
+// price is the plan's price of a cycle (1 for the first): the introductory amount during the
+// introductory cycles, the amount otherwise.
+func (p Plan) price(cycle int) int64 {
+	if p.IntroCycles > 0 && cycle <= p.IntroCycles {
+		return p.IntroAmount
+	}
+	return p.Amount
 }
 
 // Dunning is the input's dunning policy; nil fields take the README's defaults.

@@ -57,6 +57,12 @@ func CheckInput(in Input, demo bool) error {
 		return fmt.Errorf("plan.anchor_day: %d is not within 1 … 31", p.AnchorDay)
 	case p.TrialDays != 0 && (p.TrialDays < 7 || p.TrialDays > 365):
 		return fmt.Errorf("plan.trial.days: %d is not within 7 … 365", p.TrialDays)
+	case p.TrialDays != 0 && p.IntroCycles != 0:
+		return fmt.Errorf("plan.trial: days free or cycles at an introductory amount, not both")
+	case p.IntroCycles < 0 || p.IntroCycles > 36:
+		return fmt.Errorf("plan.trial.cycles: %d is not within 1 … 36", p.IntroCycles)
+	case p.IntroCycles > 0 && introProblem(p) != "":
+		return fmt.Errorf("plan.trial.amount: %d is not within %d … below the amount %d, and not below the tax_free %d", p.IntroAmount, minAmount, p.Amount, p.TaxFree)
 	}
 	switch p.Unit {
 	case Day, Week, Month, Year:
@@ -165,6 +171,20 @@ func changePlanProblem(m Message, base Plan) string {
 	case next.Amount < minAmount || next.Amount > maxAmount:
 		return "amount"
 	case next.TaxFree < 0 || next.TaxFree > next.Amount:
+		return "tax_free"
+	case next.IntroCycles > 0:
+		return introProblem(next) // the introductory price stays below the amount, above tax_free
+	}
+	return ""
+}
+
+// introProblem: an introductory price is at least the minimum, below the amount and not below
+// the tax_free part.
+func introProblem(p Plan) string {
+	switch {
+	case p.IntroAmount < minAmount || p.IntroAmount >= p.Amount:
+		return "amount"
+	case p.TaxFree > p.IntroAmount:
 		return "tax_free"
 	}
 	return ""
