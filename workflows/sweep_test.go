@@ -2,6 +2,7 @@ package workflows_test
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -112,7 +113,7 @@ func TestSweepAgainstTheRulebook(t *testing.T) {
 	t.Logf("sweep: %d timelines in %s (%.1f/s), %d failed", done.Load(), time.Since(began).Round(time.Millisecond),
 		float64(done.Load())/time.Since(began).Seconds(), failed.Load())
 	if knownCount > 0 {
-		t.Logf("sweep: %d resume-restart timelines pay a day twice (issue 20 item 3, reported only while reportRestartDoubleDayOnly is true); first: %s", knownCount, firstKnown)
+		t.Logf("sweep: %d timelines show a known problem (reported only while reportChangeNowPaymentOnly or reportCreditAboveWorth is true); first: %s", knownCount, firstKnown)
 	}
 	if firstFailure != "" {
 		t.Fatalf("the workflow disagrees with the rulebook or breaks a money invariant (replay: SWEEP_SEED=<seed> SWEEP_N=1 go test ./workflows/ -run TestSweep)\n%s", firstFailure)
@@ -151,8 +152,24 @@ func generate(seed int64) scenario {
 	if chance(0.4) {
 		plan.NaverUseCfm = billing.NaverUseCfmPeriodEnd
 	}
+	switch pick(7) {
+	case 0:
+		// A free trial, shorter or longer than the 30-day consent window.
+		plan.Trial = &billing.Trial{Days: []int{7, 14, 30, 45, 200}[pick(5)]}
+	case 1:
+		// An introductory price for a few cycles (ten on a daily plan: its rise is known at
+		// sign-up).
+		intro := max(plan.TaxFree, amount*int64(3+pick(6))/10) / 10 * 10
+		if intro >= plan.TaxFree && intro < amount {
+			plan.Trial = &billing.Trial{Cycles: 1 + pick(4), Amount: intro}
+			if chance(0.3) {
+				plan.Trial.Cycles = 10
+			}
+		}
+	}
 	in := billing.SubscriptionInput{SubscriptionID: sweepSub, CustomerUID: "key-1", Plan: plan}
-	if chance(0.2) {
+	if chance(0.2) && (plan.Trial == nil || plan.Trial.Days == 0) {
+		// Not with a trial: see TestSweepTrialWithFirstChargeAnchor.
 		in.FirstCharge = billing.FirstChargeAnchor
 	}
 	if chance(0.5) {
@@ -260,7 +277,43 @@ func generate(seed int64) scenario {
 			m.Resume = &r
 		case 5:
 			m.Name = billing.MsgChangePlan
-			m.ChangePlan = &billing.ChangePlanRequest{Amount: max(plan.TaxFree, int64(1000+10*pick(9000))), Reason: "가격 변경"}
+			c := billing.ChangePlanRequest{Amount: max(plan.TaxFree, int64(1000+10*pick(9000))), Reason: "가격 변경"}
+			if chance(0.5) {
+				c.When = billing.Now
+				if c.Amount > plan.Amount && chance(0.8) {
+					c.Consent = changeNowConsent(rng, at, start, plan.Amount, c.Amount)
+				}
+			} else if c.Amount > plan.Amount && chance(0.7) {
+				// The customer's consent to the rise at the next charge, collected later: inside
+				// the 30-day window or (a year plan) before it opens, sometimes for the wrong
+				// amounts or date, sometimes a refusal.
+				change := at
+				for i := 0; !change.After(at) && i < 400; i++ {
+					change = rec.ChargeAt(i)
+				}
+				sent := at.Add(time.Duration(1+rng.Int64N(int64(change.Sub(at)/time.Minute)+1)) * time.Minute)
+				if opens := change.Add(-30 * 24 * time.Hour); opens.After(at) && chance(0.6) {
+					sent = opens.Add(time.Duration(rng.Int64N(int64(change.Sub(opens)/time.Minute)+1)) * time.Minute)
+				}
+				sent = sent.Truncate(time.Second)
+				if sent.Before(end) && !used[sent] {
+					used[sent] = true
+					k := changeNowConsent(rng, sent, start, plan.Amount, c.Amount)
+					if chance(0.6) { // mostly right
+						k.At, k.AmountAfter = sent.Add(-time.Duration(pick(180))*time.Minute), c.Amount
+					}
+					k.ChangeDate = calendar.DateOf(change)
+					if chance(0.1) {
+						k.ChangeDate = k.ChangeDate.AddDays(1)
+					}
+					if chance(0.15) {
+						refused := false
+						k.Granted = &refused
+					}
+					tl.Messages = append(tl.Messages, sweepMessage{At: sent, Update: chance(0.8), Name: billing.MsgConsent, Consent: k})
+				}
+			}
+			m.ChangePlan = &c
 		case 6, 9, 10:
 			if usedKeys >= len(tl.Keys) {
 				continue
@@ -275,9 +328,93 @@ func generate(seed int64) scenario {
 			m.During = &rulebook.Attempt{Cycle: 1 + pick(4), Attempt: 1 + pick(2)}
 			m.Cancel = &billing.CancelRequest{When: billing.Now, Refund: []billing.RefundPolicy{billing.RefundNone, billing.RefundProrata, billing.RefundFull}[pick(3)], Reason: "중도 해지"}
 		case 11:
-			malformed(&m, pick(9), plan.Amount)
+			malformed(&m, pick(10), plan.Amount)
 		}
 		tl.Messages = append(tl.Messages, m)
+	}
+	if t := plan.Trial; t != nil && t.Cycles > 0 && chance(0.7) {
+		// The consent to the introductory price's end (intro → the price, dated its cycle's
+		// charge), inside its window or before it opens.
+		change := rec.ChargeAt(t.Cycles)
+		from := change.Add(-30 * 24 * time.Hour)
+		if !from.After(start) || chance(0.2) {
+			from = start.Add(time.Minute)
+		}
+		if change.After(from) {
+			sent := from.Add(time.Duration(rng.Int64N(int64(change.Sub(from)/time.Minute))) * time.Minute).Truncate(time.Second)
+			if !used[sent] && sent.Before(end) {
+				used[sent] = true
+				k := changeNowConsent(rng, sent, start, t.Amount, plan.Amount)
+				if chance(0.6) {
+					k.At, k.AmountAfter = sent.Add(-time.Duration(pick(180))*time.Minute), plan.Amount
+				}
+				k.ChangeDate = calendar.DateOf(change)
+				tl.Messages = append(tl.Messages, sweepMessage{At: sent, Update: chance(0.8), Name: billing.MsgConsent, Consent: k})
+			}
+		}
+	}
+	if t := plan.Trial; t != nil && t.Days > 0 {
+		// The consent to the trial's end (0 → the price on its date), inside the window or
+		// before it opens; and a customer who asks to start paying now, with the consent dated
+		// today or counting on the one on record.
+		trialEnd := start.Add(time.Duration(t.Days) * 24 * time.Hour)
+		if chance(0.6) {
+			from := trialEnd.Add(-30 * 24 * time.Hour)
+			if !from.After(start) || chance(0.2) {
+				from = start.Add(time.Minute)
+			}
+			sent := from.Add(time.Duration(rng.Int64N(int64(trialEnd.Sub(from)/time.Minute))) * time.Minute).Truncate(time.Second)
+			if !used[sent] {
+				used[sent] = true
+				k := changeNowConsent(rng, sent, start, 0, plan.Amount)
+				if chance(0.6) {
+					k.At, k.AmountAfter = sent.Add(-time.Duration(pick(180))*time.Minute), plan.Amount
+				}
+				k.ChangeDate = calendar.DateOf(trialEnd)
+				if chance(0.1) {
+					refused := false
+					k.Granted = &refused
+				}
+				tl.Messages = append(tl.Messages, sweepMessage{At: sent, Update: chance(0.8), Name: billing.MsgConsent, Consent: k})
+			}
+		}
+		if chance(0.4) {
+			sent := start.Add(time.Duration(rng.Int64N(int64(trialEnd.Sub(start)/time.Minute))+1) * time.Minute).Truncate(time.Second)
+			if !used[sent] {
+				used[sent] = true
+				e := &billing.EndTrialRequest{Reason: "지금 시작"}
+				if chance(0.7) {
+					e.Consent = changeNowConsent(rng, sent, start, 0, plan.Amount)
+				}
+				tl.Messages = append(tl.Messages, sweepMessage{At: sent, Update: chance(0.8), Name: billing.MsgEndTrial, EndTrial: e})
+			}
+		}
+	}
+	// A storm of declines for the attempt ceiling (README, Dunning): a cycle that keeps
+	// declining and a backend that keeps sending charge_now, sometimes in the next cycle too
+	// (reattempts over 30 days).
+	if chance(0.15) {
+		cycle := 1 + pick(3)
+		// Minutes apart the 24-hour ceiling binds; hours apart, over cycles, the 30-day one.
+		step := func() time.Duration { return time.Duration(5+pick(60)) * time.Minute }
+		if chance(0.5) {
+			step = func() time.Duration { return time.Duration(150+pick(300)) * time.Minute }
+		}
+		for storm := 0; storm < 1+pick(3); storm++ {
+			c := cycle + storm
+			for a := 1; a <= 12+pick(10); a++ {
+				tl.Answers[rulebook.Attempt{Cycle: c, Attempt: a}] = rulebook.SoftDecline
+			}
+			at := rec.ChargeAt(c - 1)
+			for range 8 + pick(8) {
+				at = at.Add(step())
+				if !at.After(start) || !at.Before(end) || used[at] {
+					continue
+				}
+				used[at] = true
+				tl.Messages = append(tl.Messages, sweepMessage{At: at, Update: chance(0.8), Name: billing.MsgChargeNow})
+			}
+		}
 	}
 	sort.SliceStable(tl.Messages, func(a, b int) bool { return tl.Messages[a].At.Before(tl.Messages[b].At) })
 	// The scenario ends with a cancel, so every run closes.
@@ -286,9 +423,32 @@ func generate(seed int64) scenario {
 	return tl
 }
 
+// changeNowConsent is the consent an immediate rise from before to after carries, mostly right
+// (the amount last paid is the plan's when no earlier change was made): given a little before
+// at, dated at's KST day; sometimes given before sign-up, more than 30 days ago, in the future,
+// for another day or other amounts.
+func changeNowConsent(rng *rand.Rand, at, start time.Time, before, after int64) *billing.ConsentRequest {
+	granted := true
+	c := &billing.ConsentRequest{Granted: &granted, At: at.Add(-time.Duration(rng.IntN(48*60)) * time.Minute), Channel: "app",
+		ShownText: "9,900원 → 12,900원", AmountBefore: before, AmountAfter: after, ChangeDate: calendar.DateOf(at), RecordID: "rec-1"}
+	switch rng.IntN(10) {
+	case 0:
+		c.At = start.Add(-time.Hour)
+	case 1:
+		c.At = at.Add(-31 * 24 * time.Hour)
+	case 2:
+		c.At = at.Add(time.Hour)
+	case 3:
+		c.ChangeDate = c.ChangeDate.AddDays(1)
+	case 4:
+		c.AmountAfter += 10
+	}
+	return c
+}
+
 // malformed makes m a message every subscription refuses whatever its state (the README's
 // message table): a missing reason, a refund at period end, a misspelt word, a plan change that
-// changes nothing or breaks the plan's bounds, no customer_uid.
+// changes nothing or breaks the plan's bounds, no customer_uid, a null payload.
 func malformed(m *sweepMessage, kind int, amount int64) {
 	switch kind {
 	case 0:
@@ -308,6 +468,11 @@ func malformed(m *sweepMessage, kind int, amount int64) {
 		m.Name, m.ChangePlan = billing.MsgChangePlan, &billing.ChangePlanRequest{TaxFree: &tf, Reason: "tax_free above the amount"}
 	case 7:
 		m.Name, m.ChangePlan = billing.MsgChangePlan, &billing.ChangePlanRequest{Amount: 5, Reason: "below NaverPay's minimum"}
+	case 9:
+		// A literal null, for any message (charge_now included).
+		names := []string{billing.MsgCancel, billing.MsgUndoCancel, billing.MsgPause, billing.MsgResume, billing.MsgChangePlan,
+			billing.MsgReplaceBillingKey, billing.MsgChargeNow}
+		m.Name, m.Null = names[int(m.At.Unix()%int64(len(names)))], true
 	default:
 		m.Name, m.Replace = billing.MsgReplaceBillingKey, &billing.ReplaceBillingKeyRequest{CustomerUID: " "}
 	}
@@ -333,43 +498,76 @@ func (c *swappableClock) set(f func() time.Time) {
 	c.now = f
 }
 
+// reportChangeNowPaymentOnly keeps the sweep green on a known disagreement, reported to the lead
+// (issue 20 item 2 with item 3): an immediate change on a period paid partly by credit (a
+// restart's, or a decrease's taken by the next cycle) credits only the unused share of the
+// period's own payment, where the README makes such a period worth its charge plus that credit
+// when it is credited in turn, and the change's credit exactly a prorata cancel's refund. Such a
+// timeline is counted and logged, not failed. Set it to false once the workflow follows the
+// README.
+const reportChangeNowPaymentOnly = true
+
+// reportCreditAboveWorth keeps the sweep green on a hole in the rules, reported to the lead: a
+// decrease now credits the difference for the period's unused days, and a restart later in the
+// same period credits its unused share at the old price again (the README subtracts what was
+// refunded of the period, not what it already gave back as credit), so the period gives back
+// more than it was paid. The rulebook and the workflow agree (both follow the README); such a
+// timeline is counted and logged, not failed. Set it to false once the rule is settled.
+const reportCreditAboveWorth = true
+
 // runAndCompare runs tl through the real workflow and returns "" or what went wrong. known is
-// a broken invariant the sweep only reports (see reportRestartDoubleDayOnly).
+// a disagreement the sweep only reports (see reportChangeNowPaymentOnly).
 func runAndCompare(tl scenario) (problem, known string) {
 	defer func() {
 		if p := recover(); p != nil {
 			problem = fmt.Sprintf("panic: %v", p)
 		}
 	}()
-	want := onlyUpdateRefusals(tl, rulebook.Run(tl.rulebook()))
 	got, invariants := runWorkflow(tl)
 	if invariants != "" {
 		return invariants, ""
 	}
-	w, g := want.Summary(), got.Summary()
-	if !slices.Equal(w, g) {
-		// A message at exactly a due instant may also meet the due action first (see DueFirst).
-		dueFirst := tl
-		dueFirst.DueFirst = true
-		want = onlyUpdateRefusals(tl, rulebook.Run(dueFirst.rulebook()))
-		if !slices.Equal(want.Summary(), g) {
-			// Or after the due action's charge settled (see AfterSettle).
-			dueFirst.AfterSettle = true
-			want = onlyUpdateRefusals(tl, rulebook.Run(dueFirst.rulebook()))
-			if !slices.Equal(want.Summary(), g) {
-				return "rulebook and workflow differ:\n" + diffLines(w, g), ""
+	g := got.Summary()
+	// A message at exactly a due instant may also meet the due action first, or after its
+	// charge settled (see DueFirst, AfterSettle): any of the three orders is right.
+	orders := func(sc scenario) (rulebook.Result, bool) {
+		var first rulebook.Result
+		for i, o := range [][2]bool{{false, false}, {true, false}, {true, true}} {
+			sc.DueFirst, sc.AfterSettle = o[0], o[1]
+			want := onlyUpdateRefusals(tl, rulebook.Run(sc.rulebook()))
+			if i == 0 {
+				first = want
 			}
+			if slices.Equal(want.Summary(), g) {
+				return want, true
+			}
+		}
+		return first, false
+	}
+	want, ok := orders(tl)
+	if !ok {
+		deviant := tl
+		deviant.PaymentOnly = true
+		if dw, dok := orders(deviant); dok && reportChangeNowPaymentOnly {
+			known = "an immediate change on a period paid partly by credit credits only the unused share of its payment:\n" +
+				diffLines(want.Summary(), g)
+			want = dw
+		} else {
+			return "rulebook and workflow differ:\n" + diffLines(want.Summary(), g), ""
 		}
 	}
 	// The charges agree; the days they pay for come from PortOne's ledger and the periods the
 	// rules bill.
 	if p := noDayPaidTwice(got, want.Periods); p != "" {
-		if reportRestartDoubleDayOnly && tl.restarts() {
-			return "", p
-		}
-		return p, ""
+		return p, known
 	}
-	return "", ""
+	if p := creditAboveWorth(got, want.Periods); p != "" {
+		if !reportCreditAboveWorth {
+			return p, known
+		}
+		known = strings.TrimPrefix(known+"; ", "; ") + p
+	}
+	return "", known
 }
 
 func diffLines(want, got []string) string {
@@ -615,6 +813,8 @@ func handledAt(st billing.State, name string, at time.Time) bool {
 		billing.MsgChangePlan:        {"plan_change_requested"},
 		billing.MsgReplaceBillingKey: {"billing_key_replaced", "replace_billing_key_refused"},
 		billing.MsgChargeNow:         {"charge_now"},
+		billing.MsgConsent:           {"consent_granted", "consent_refused"},
+		billing.MsgEndTrial:          {"trial_ended_early"},
 	}[name]
 	for _, e := range st.Events {
 		if !e.At.Equal(at) {
@@ -644,6 +844,8 @@ func asContinueAsNew(err error, target **workflow.ContinueAsNewError) bool {
 
 func payload(m sweepMessage) any {
 	switch {
+	case m.Null:
+		return json.RawMessage("null")
 	case m.Cancel != nil:
 		return *m.Cancel
 	case m.Pause != nil:
@@ -656,6 +858,10 @@ func payload(m sweepMessage) any {
 		return *m.Replace
 	case m.Undo != nil:
 		return *m.Undo
+	case m.Consent != nil:
+		return *m.Consent
+	case m.EndTrial != nil:
+		return *m.EndTrial
 	}
 	return billing.ChargeNowRequest{}
 }

@@ -23,20 +23,27 @@ type scenario struct {
 	End         time.Time
 	DueFirst    bool
 	AfterSettle bool
+	// PaymentOnly asks the rulebook for the workflow's known deviation (see
+	// reportChangeNowPaymentOnly).
+	PaymentOnly bool
 }
 
 // sweepMessage is one message of a scenario, with billing's payloads.
 type sweepMessage struct {
-	At         time.Time
-	During     *rulebook.Attempt
-	Update     bool
-	Name       string
+	At     time.Time
+	During *rulebook.Attempt
+	Update bool
+	Name   string
+	// Null sends a literal JSON null as the payload.
+	Null       bool
 	Cancel     *billing.CancelRequest
 	Pause      *billing.PauseRequest
 	Resume     *billing.ResumeRequest
 	ChangePlan *billing.ChangePlanRequest
 	Replace    *billing.ReplaceBillingKeyRequest
 	Undo       *billing.UndoCancelRequest
+	Consent    *billing.ConsentRequest
+	EndTrial   *billing.EndTrialRequest
 }
 
 // rulebookInput translates a workflow input as typed (before Normalize).
@@ -47,6 +54,9 @@ func rulebookInput(in billing.SubscriptionInput) rulebook.Input {
 		Plan: rulebook.Plan{Amount: p.Amount, TaxFree: p.TaxFree, Unit: rulebook.Unit(p.Interval.Unit), Count: p.Interval.Count,
 			AnchorDay: int(p.AnchorDay), ChargeTime: p.ChargeTime, UseCfmPeriodEnd: p.NaverUseCfm == billing.NaverUseCfmPeriodEnd},
 		FirstChargeAtAnchor: in.FirstCharge == billing.FirstChargeAnchor,
+	}
+	if t := p.Trial; t != nil {
+		out.Plan.TrialDays, out.Plan.IntroCycles, out.Plan.IntroAmount = t.Days, t.Cycles, t.Amount
 	}
 	if d := in.Dunning; d != nil {
 		if d.RetryAfter != nil {
@@ -66,9 +76,10 @@ func rulebookInput(in billing.SubscriptionInput) rulebook.Input {
 
 // rulebook translates the scenario into the rulebook's timeline.
 func (sc scenario) rulebook() rulebook.Timeline {
-	tl := rulebook.Timeline{Start: sc.Start, Input: sc.Raw, Keys: sc.Keys, Answers: sc.Answers, End: sc.End, DueFirst: sc.DueFirst, AfterSettle: sc.AfterSettle}
+	tl := rulebook.Timeline{Start: sc.Start, Input: sc.Raw, Keys: sc.Keys, Answers: sc.Answers, End: sc.End, DueFirst: sc.DueFirst, AfterSettle: sc.AfterSettle,
+		ChangeNowCreditsPaymentOnly: sc.PaymentOnly}
 	for _, m := range sc.Messages {
-		r := rulebook.Message{At: m.At, During: m.During, Update: m.Update, Name: m.Name}
+		r := rulebook.Message{At: m.At, During: m.During, Update: m.Update, Name: m.Name, Null: m.Null}
 		if c := m.Cancel; c != nil {
 			r.Cancel = &rulebook.Cancel{When: string(c.When), Reason: c.Reason, Requester: string(c.Requester), Refund: string(c.Refund)}
 		}
@@ -79,7 +90,10 @@ func (sc scenario) rulebook() rulebook.Timeline {
 			r.Resume = &rulebook.Resume{Anchor: string(x.Anchor), Reason: x.Reason}
 		}
 		if c := m.ChangePlan; c != nil {
-			r.ChangePlan = &rulebook.ChangePlan{Name: c.Name, Amount: c.Amount, TaxFree: c.TaxFree, Reason: c.Reason}
+			r.ChangePlan = &rulebook.ChangePlan{Name: c.Name, Amount: c.Amount, TaxFree: c.TaxFree, Reason: c.Reason, When: string(c.When)}
+			if k := c.Consent; k != nil {
+				r.ChangePlan.Consent = rulebookConsent(*k)
+			}
 		}
 		if k := m.Replace; k != nil {
 			r.Replace = &rulebook.ReplaceKey{Customer: k.CustomerUID, DeleteOld: k.DeleteOld}
@@ -87,7 +101,22 @@ func (sc scenario) rulebook() rulebook.Timeline {
 		if u := m.Undo; u != nil {
 			r.Undo = &rulebook.Undo{Reason: u.Reason}
 		}
+		if k := m.Consent; k != nil {
+			r.Consent = rulebookConsent(*k)
+		}
+		if e := m.EndTrial; e != nil {
+			r.EndTrial = &rulebook.EndTrial{Reason: e.Reason}
+			if e.Consent != nil {
+				r.EndTrial.Consent = rulebookConsent(*e.Consent)
+			}
+		}
 		tl.Messages = append(tl.Messages, r)
 	}
 	return tl
+}
+
+// rulebookConsent translates a consent's checked fields.
+func rulebookConsent(k billing.ConsentRequest) *rulebook.Consent {
+	return &rulebook.Consent{Granted: k.Granted != nil && *k.Granted, At: k.At, AmountBefore: k.AmountBefore, AmountAfter: k.AmountAfter,
+		ChangeDate: rulebook.Date{Year: k.ChangeDate.Year, Month: k.ChangeDate.Month, Day: k.ChangeDate.Day}}
 }

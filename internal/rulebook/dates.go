@@ -169,6 +169,12 @@ type span struct {
 	cycle       int
 	start, end  time.Time
 	first, last Date
+	// credit is the KRW of earlier unused paid days taken off the period's charge, given by the
+	// payment of cycle creditFrom: the period is worth its paid charge plus credit.
+	credit     int64
+	creditFrom int
+	// stub marks a pro-rata period (a first stub, a resume's rest, an immediate upgrade's).
+	stub bool
 }
 
 // period is service period i.

@@ -18,13 +18,17 @@
 //	types.go     input, messages, timeline and result
 //	dates.go     the KST calendar: dates, anchors, clamping, charge instants, periods
 //	money.go     floor proration, stubs, tax_free, refunds, restart credits
+//	refund.go    a cancel's refund of what a period is worth, from which payments
 //	validity.go  defaults and which inputs and messages are refused
 //	messages.go  one rule per message: its validity, its effect, whether it waits for a charge
 //	dunning.go   retries, grace and the final action
-//	consent.go   price rises and what happens without consent
+//	ceilings.go  the attempt ceilings per billing key: withheld, held, parked
+//	consent.go   price rises, the consent window of the first known rise, no consent
+//	trial.go     free trials and end_trial
+//	changenow.go change_plan "when": "now": split, credit, consent
 //	resume.go    pause and resume (keep, restart)
 //	simulate.go  the event loop: due actions, messages, charges in flight
-//	hooks.go     behaviours still to be written down (see there)
+//	hooks.go     what it does not model (see there)
 //	summary.go   the comparable text form of a result
 //
 // It covers again mode with plans whose billing key is registered from the start; schedule mode

@@ -36,14 +36,23 @@ func (s *sim) scheduleRetry(d *dunningState) {
 	d.nextRetry = at
 }
 
-// retry charges the unpaid cycle again, for the amount it was first asked.
+// retry charges the unpaid cycle again, for the amount it was first asked (a withheld first
+// charge's own amount), unless the attempt ceiling withholds it.
 func (s *sim) retry() {
 	d := s.dunning
-	d.nextRetry = time.Time{}
 	per := *s.current
+	if allowed, hit := s.ceilingAt(per.cycle, s.now); hit {
+		s.withhold(per, 0, allowed)
+		return
+	}
+	d.held = false
+	d.nextRetry = time.Time{}
 	amount := s.plan.Amount
+	if d.heldAmount > 0 {
+		amount = d.heldAmount
+	}
 	for _, c := range s.res.Charges {
-		if c.Cycle == per.cycle && c.Amount > 0 {
+		if c.Cycle == per.cycle && c.Amount > 0 && !s.unmade[Attempt{c.Cycle, c.Attempt}] {
 			amount = c.Amount
 			break
 		}

@@ -44,6 +44,25 @@ func unusedShare(amount int64, p span, unit Unit, at time.Time) int64 {
 	return floorShare(amount, whole-used, whole)
 }
 
+// shareFrom is what is left of amount paid for p from an instant on, the day of at included:
+// what a period gives back when a new period starts that day and pays for it itself (a restart).
+// Before the period everything comes back, from its end nothing. Demo units count seconds.
+func shareFrom(amount int64, p span, unit Unit, at time.Time) int64 {
+	_, whole := usage(p, unit, at)
+	var rest int64
+	switch {
+	case at.Before(p.start):
+		rest = whole
+	case !at.Before(p.end):
+		rest = 0
+	case unit.short():
+		rest = whole - int64(at.Sub(p.start)/time.Second)
+	default:
+		rest = whole - int64(DaysFrom(p.first, DateOf(at)))
+	}
+	return floorShare(amount, rest, whole)
+}
+
 // stubAmount charges the days from..to−1 of a full period at the full period's price.
 func stubAmount(price int64, from, to Date, full span) int64 {
 	return floorShare(price, int64(DaysFrom(from, to)), int64(full.days()))

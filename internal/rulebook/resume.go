@@ -21,16 +21,24 @@ func (s *sim) resume(anchor string) {
 }
 
 // restart makes today the anchor and charges a full cycle now, less the unused paid days of the
-// paused cycle: its unused share by the floor rule, the resume day counting as used (as the day
-// of a cancel does), credited to the new cycle. The new cycle starts that same day, so the day is
-// paid twice: issue 20 item 3, which the sweep's no-day-twice invariant reports. When its fix
-// states the new rule in the README, this function follows it.
+// paused period. The restart day belongs to the new period, which is charged that day, so the
+// paused period gives it back: the credit is its share from the restart day on (that day
+// included) of what it is worth (its paid charge plus any credit taken off it), by the floor
+// rule, less what was refunded of it. The credit adds to any credit still waiting and is taken
+// off the next charges (beginCycle); it is drawn from the paused period's payment, or, when the
+// period was paid by credit alone, from the payment that credit came from.
 func (s *sim) restart() {
-	credit := int64(0)
 	if s.current != nil && s.now.Before(s.paidThrough) {
+		worth, from, refunded := s.current.credit, s.current.creditFrom, int64(0)
 		if paid := s.paidCharge(s.current.cycle); paid != nil {
-			refunded, _ := s.refunded(paid.Cycle)
-			credit = unusedShare(paid.Amount-refunded, *s.current, s.plan.Unit, s.now)
+			worth += paid.Amount
+			refunded, _ = s.refunded(paid.Cycle)
+			from = paid.Cycle
+		}
+		if credit := max(0, shareFrom(worth, *s.current, s.plan.Unit, s.now)-refunded); worth > 0 && credit > 0 {
+			s.credit += credit
+			s.creditFrom = from
+			s.given[s.current.cycle] += credit
 		}
 	}
 	today := DateOf(s.now)
@@ -39,7 +47,7 @@ func (s *sim) restart() {
 		anchor = today.Day
 	}
 	s.cal = newSchedule(s.plan, today, anchor, s.now)
-	s.nextIndex, s.nextCharge, s.credit = 0, s.now, credit
+	s.nextIndex, s.nextCharge = 0, s.now
 }
 
 // resumeKeep goes on where billing stopped: inside a period already billed, at the next anchor;
@@ -65,6 +73,6 @@ func (s *sim) resumeKeep() {
 	}
 	s.applyPendingPlan()
 	full := s.cal.period(i)
-	rest := span{cycle: s.cycle + 1, start: s.now, end: s.cal.at(i + 1), first: today, last: next.AddDays(-1)}
-	s.partial(rest, stubAmount(s.plan.Amount, today, next, full), full.days())
+	rest := span{cycle: s.cycle + 1, start: s.now, end: s.cal.at(i + 1), first: today, last: next.AddDays(-1), stub: true}
+	s.partial(rest, stubAmount(s.plan.price(s.cycle+1), today, next, full), full.days())
 }

@@ -98,6 +98,171 @@ func TestRunExamplesFromTheREADME(t *testing.T) {
 			t.Fatalf("charges %v, want %v", got, want)
 		}
 	})
+	t.Run("a restart credits the paused period from the restart day on, a cancel refunds what the new period is worth", func(t *testing.T) {
+		r := run(kst(2025, time.January, 10, 10, 0), nil,
+			Message{At: kst(2025, time.January, 12, 12, 0), Name: MsgPause, Pause: &Pause{When: Now}},
+			Message{At: kst(2025, time.January, 15, 12, 0), Name: MsgResume, Resume: &Resume{Anchor: Restart}},
+			Message{At: kst(2025, time.January, 20, 12, 0), Name: MsgCancel, Cancel: &Cancel{When: Now, Refund: RefundProrata, Reason: "r"}})
+		var got []string
+		for _, c := range r.Charges {
+			got = append(got, "charge "+c.At.In(KST).Format("01-02")+" c"+strconv.Itoa(c.Cycle)+" "+strconv.FormatInt(c.Amount, 10))
+		}
+		for _, f := range r.Refunds {
+			got = append(got, "refund c"+strconv.Itoa(f.Cycle)+" "+strconv.FormatInt(f.Amount, 10))
+		}
+		// 26,000 credited (Jan 15..Feb 9), 5,000 charged for Jan 15..Feb 14; on Jan 20 with
+		// prorata, 25 of 31 days unused of 31,000: 25,000 = 5,000 + 20,000.
+		want := []string{"charge 01-10 c1 31000", "charge 01-15 c2 5000", "refund c2 5000", "refund c1 20000"}
+		if !slices.Equal(got, want) {
+			t.Fatalf("got %v, want %v", got, want)
+		}
+	})
+	t.Run("a credit larger than the next charge is kept for the charges after it", func(t *testing.T) {
+		r := run(kst(2025, time.January, 10, 10, 0), nil,
+			Message{At: kst(2025, time.January, 11, 12, 0), Name: MsgChangePlan, ChangePlan: &ChangePlan{Amount: 10000}},
+			Message{At: kst(2025, time.January, 12, 12, 0), Name: MsgPause, Pause: &Pause{When: Now}},
+			Message{At: kst(2025, time.January, 13, 12, 0), Name: MsgResume, Resume: &Resume{Anchor: Restart}},
+			Message{At: kst(2025, time.April, 20, 12, 0), Name: MsgCancel, Cancel: &Cancel{When: Now, Reason: "r"}})
+		var got []string
+		for _, c := range r.Charges {
+			got = append(got, c.At.In(KST).Format("01-02")+" "+strconv.FormatInt(c.Amount, 10))
+		}
+		// Credit floor(31,000 × 28/31) = 28,000 for Jan 13..Feb 9: 10,000 + 10,000 + 8,000 off
+		// the 10,000 charges of Jan 13, Feb 13 and Mar 13.
+		if want := []string{"01-10 31000", "03-13 2000", "04-13 10000"}; !slices.Equal(got, want) {
+			t.Fatalf("charges %v, want %v", got, want)
+		}
+	})
+	t.Run("an upgrade now charges the new price's share less the unused payment; a cancel refunds the new period's worth", func(t *testing.T) {
+		// Monthly 31,000 from Jan 10, changed to 62,000 on Jan 20: 20 days left, 40,000 − 20,000
+		// = 20,000 charged for Jan 21..Feb 9, 62,000 on Feb 10; cancelled on Jan 25 with prorata,
+		// 15 of 20 days unused: 30,000 = 20,000 + 10,000; with full: 40,000.
+		for _, tc := range []struct {
+			refund string
+			want   []string
+		}{
+			{RefundProrata, []string{"charge 01-10 c1 31000", "charge 01-20 c2 20000", "refund c2 20000", "refund c1 10000"}},
+			{RefundFull, []string{"charge 01-10 c1 31000", "charge 01-20 c2 20000", "refund c2 20000", "refund c1 20000"}},
+		} {
+			consent := &Consent{Granted: true, At: kst(2025, time.January, 19, 9, 0), AmountBefore: 31000, AmountAfter: 62000,
+				ChangeDate: Date{2025, time.January, 20}}
+			r := run(kst(2025, time.January, 10, 10, 0), nil,
+				Message{At: kst(2025, time.January, 20, 12, 0), Name: MsgChangePlan, ChangePlan: &ChangePlan{Amount: 62000, When: Now, Consent: consent}},
+				Message{At: kst(2025, time.January, 25, 12, 0), Name: MsgCancel, Cancel: &Cancel{When: Now, Refund: tc.refund, Reason: "r"}})
+			var got []string
+			for _, c := range r.Charges {
+				got = append(got, "charge "+c.At.In(KST).Format("01-02")+" c"+strconv.Itoa(c.Cycle)+" "+strconv.FormatInt(c.Amount, 10))
+			}
+			for _, f := range r.Refunds {
+				got = append(got, "refund c"+strconv.Itoa(f.Cycle)+" "+strconv.FormatInt(f.Amount, 10))
+			}
+			if !slices.Equal(got, tc.want) || len(r.Refused) > 0 {
+				t.Fatalf("%s: got %v (refused %v), want %v", tc.refund, got, r.Refused, tc.want)
+			}
+			if p := r.Periods[1]; p.Last != (Date{2025, time.January, 20}) {
+				t.Errorf("cycle 1 keeps its days through the change day, got through %s", p.Last)
+			}
+		}
+		// Without the consent the rise is refused; the plan stays.
+		r := run(kst(2025, time.January, 10, 10, 0), nil,
+			Message{At: kst(2025, time.January, 20, 12, 0), Name: MsgChangePlan, ChangePlan: &ChangePlan{Amount: 62000, When: Now}},
+			Message{At: kst(2025, time.February, 20, 12, 0), Name: MsgCancel, Cancel: &Cancel{When: Now, Reason: "r"}})
+		if len(r.Refused) != 1 || len(r.Charges) != 2 || r.Charges[1].Amount != 31000 {
+			t.Fatalf("a rise now without consent: refused %v, charges %+v", r.Refused, r.Charges)
+		}
+	})
+	t.Run("the attempt ceiling: 10 declines in 24 hours refuse charge_now", func(t *testing.T) {
+		answers := map[Attempt]Answer{}
+		for a := 1; a <= 20; a++ {
+			answers[Attempt{2, a}] = SoftDecline
+		}
+		var msgs []Message
+		for k := 1; k <= 11; k++ { // charge_now every 10 minutes after the Feb 10 decline
+			msgs = append(msgs, Message{At: kst(2025, time.February, 10, 10, 10*k), Name: MsgChargeNow})
+		}
+		r := run(kst(2025, time.January, 10, 10, 0), answers, msgs...)
+		// Attempts 1 (10:00) and 2..10 (10:10..11:30) decline: 10 in 24 hours. The 10th and 11th
+		// charge_now are refused; the D+1 retry (Feb 11 10:00) is made, the first decline having
+		// just left the window (the last 24 hours exclude their first instant).
+		if want := []int{9, 10}; !slices.Equal(r.Refused, want) {
+			t.Errorf("refused %v, want %v", r.Refused, want)
+		}
+		var got []string
+		for _, c := range r.Charges {
+			if c.Cycle == 2 && c.Attempt >= 10 {
+				got = append(got, c.At.In(KST).Format("01-02 15:04"))
+			}
+		}
+		if want := []string{"02-10 11:30", "02-11 10:00"}; len(got) < 2 || !slices.Equal(got[:2], want) {
+			t.Errorf("attempts 10 and 11 of cycle 2 at %v, want %v", got, want)
+		}
+	})
+	t.Run("a rise by a plan change is charged with a consent given inside its window, ends the subscription without", func(t *testing.T) {
+		change := Message{At: kst(2025, time.January, 20, 12, 0), Name: MsgChangePlan, ChangePlan: &ChangePlan{Amount: 40000}}
+		consent := func(at time.Time, granted bool) Message {
+			return Message{At: at, Update: true, Name: MsgConsent, Consent: &Consent{Granted: granted, At: at.Add(-time.Hour),
+				AmountBefore: 31000, AmountAfter: 40000, ChangeDate: Date{2025, time.February, 10}}}
+		}
+		end := Message{At: kst(2025, time.March, 1, 12, 0), Name: MsgCancel, Cancel: &Cancel{When: Now, Reason: "r"}}
+		r := run(kst(2025, time.January, 10, 10, 0), nil, change, consent(kst(2025, time.January, 21, 9, 0), true), end)
+		if len(r.Charges) != 2 || r.Charges[1].Amount != 40000 || len(r.Refused) != 0 {
+			t.Fatalf("with consent: charges %+v, refused %v", r.Charges, r.Refused)
+		}
+		r = run(kst(2025, time.January, 10, 10, 0), nil, change, consent(kst(2025, time.January, 21, 9, 0), false), end)
+		if len(r.Charges) != 1 || r.Status != Canceled || !r.EndedAt.Equal(kst(2025, time.February, 10, 10, 0)) {
+			t.Fatalf("refused: charges %+v, status %s ended %s; want the end on the change date", r.Charges, r.Status, r.EndedAt)
+		}
+		// Sent before the change_plan: no rise is coming, refused.
+		early := consent(kst(2025, time.January, 15, 9, 0), true)
+		r = run(kst(2025, time.January, 10, 10, 0), nil, early, change, end)
+		if !slices.Equal(r.Refused, []int{0, 2}) || len(r.Charges) != 1 { // the final cancel comes after the end
+			t.Fatalf("a consent before the rise is known: refused %v, charges %+v", r.Refused, r.Charges)
+		}
+	})
+	t.Run("a 200-day trial ends on day 3 with end_trial carrying the consent", func(t *testing.T) {
+		start := kst(2025, time.January, 10, 10, 0)
+		in := Input{Customer: "key-1", Plan: Plan{Amount: 9900, Unit: Month, Count: 1, TrialDays: 200}}
+		day3 := kst(2025, time.January, 12, 15, 0)
+		msgs := []Message{
+			{At: kst(2025, time.January, 11, 9, 0), Update: true, Name: MsgConsent, Consent: &Consent{Granted: true, At: kst(2025, time.January, 11, 8, 0),
+				AmountAfter: 9900, ChangeDate: DateOf(start.Add(200 * 24 * time.Hour))}}, // before its window: refused
+			{At: day3, Update: true, Name: MsgEndTrial, EndTrial: &EndTrial{Consent: &Consent{Granted: true, At: day3.Add(-time.Hour), AmountAfter: 9900,
+				ChangeDate: DateOf(day3)}}},
+			{At: kst(2025, time.March, 1, 12, 0), Name: MsgCancel, Cancel: &Cancel{When: Now, Reason: "r"}},
+		}
+		r := Run(Timeline{Start: start, Input: in, Keys: []string{"key-1"}, Messages: msgs, End: msgs[2].At})
+		var got []string
+		for _, c := range r.Charges {
+			got = append(got, c.At.In(KST).Format("01-02 15:04")+" "+strconv.FormatInt(c.Amount, 10))
+		}
+		if want := []string{"01-12 15:00 9900", "02-12 10:00 9900"}; !slices.Equal(got, want) || !slices.Equal(r.Refused, []int{0}) {
+			t.Fatalf("charges %v refused %v, want %v and the early consent refused", got, r.Refused, want)
+		}
+	})
+	t.Run("an introductory price's end opens its window 30 days ahead, whatever cycles come first", func(t *testing.T) {
+		// Monthly 9,900 with 2 cycles at 4,900 from 2025-01-10 10:00: 4,900 on Jan 10 and Feb 10;
+		// the window for 4,900 → 9,900 on Mar 10 opens Feb 8 10:00.
+		start := kst(2025, time.January, 10, 10, 0)
+		in := Input{Customer: "key-1", Plan: Plan{Amount: 9900, Unit: Month, Count: 1, IntroCycles: 2, IntroAmount: 4900}}
+		consent := func(at time.Time) Message {
+			return Message{At: at, Update: true, Name: MsgConsent, Consent: &Consent{Granted: true, At: at, AmountBefore: 4900, AmountAfter: 9900,
+				ChangeDate: Date{2025, time.March, 10}}}
+		}
+		end := Message{At: kst(2025, time.March, 20, 12, 0), Name: MsgCancel, Cancel: &Cancel{When: Now, Reason: "r"}}
+		r := Run(Timeline{Start: start, Input: in, Keys: []string{"key-1"}, End: end.At,
+			Messages: []Message{consent(kst(2025, time.February, 8, 9, 59)), consent(kst(2025, time.February, 9, 12, 0)), end}})
+		var got []string
+		for _, c := range r.Charges {
+			got = append(got, c.At.In(KST).Format("01-02")+" "+strconv.FormatInt(c.Amount, 10))
+		}
+		if want := []string{"01-10 4900", "02-10 4900", "03-10 9900"}; !slices.Equal(got, want) || !slices.Equal(r.Refused, []int{0}) {
+			t.Fatalf("charges %v refused %v, want %v and the consent before Feb 8 10:00 refused", got, r.Refused, want)
+		}
+		r = Run(Timeline{Start: start, Input: in, Keys: []string{"key-1"}, End: end.At, Messages: []Message{end}})
+		if len(r.Charges) != 2 || !r.EndedAt.Equal(kst(2025, time.March, 10, 10, 0)) {
+			t.Fatalf("without consent: charges %+v, ended %s; want the end on Mar 10", r.Charges, r.EndedAt)
+		}
+	})
 	t.Run("a new key after a hard decline is tried at once, the past retries skipped", func(t *testing.T) {
 		r := run(kst(2025, time.January, 10, 10, 0),
 			map[Attempt]Answer{{2, 1}: HardDecline, {2, 2}: SoftDecline, {2, 3}: SoftDecline, {2, 4}: SoftDecline},
@@ -132,8 +297,10 @@ func TestValidityRules(t *testing.T) {
 		{Message{Name: MsgCancel, Cancel: &Cancel{When: Now, Refund: RefundProrata, Reason: "r"}}, ""},
 		{Message{Name: MsgChangePlan, ChangePlan: &ChangePlan{Amount: 12000}}, ""},
 		{Message{Name: MsgChargeNow}, ""},
+		{Message{Name: MsgChargeNow, Null: true}, "payload"},
+		{Message{Name: MsgUndoCancel, Null: true}, "payload"},
 	} {
-		if got := messageRules[tc.m.Name].malformed(tc.m, base); got != tc.field {
+		if got := problem(messageRules[tc.m.Name], tc.m, base); got != tc.field {
 			t.Errorf("%s %+v: malformed %q, want %q", tc.m.Name, tc.m, got, tc.field)
 		}
 	}

@@ -14,6 +14,10 @@ type dunningState struct {
 	retriesUsed int
 	nextRetry   time.Time
 	hard        bool
+	// held: the next retry is an attempt the ceiling withheld, made late (it consumes no policy
+	// retry); heldAmount is the amount of a cycle's first charge withheld.
+	held       bool
+	heldAmount int64
 }
 
 // pauseState is a pause asked for (pending: at period end) or in force.
@@ -35,7 +39,10 @@ type sim struct {
 	current     *span
 	paidThrough time.Time
 	nextCharge  time.Time
-	credit      int64
+	// credit is KRW owed to the customer for unused paid days given back, taken off the next
+	// charges; creditFrom is the cycle whose payment it is drawn from.
+	credit     int64
+	creditFrom int
 	// cyclePrice is the plan price of the latest cycle begun, paidPrice that of the latest cycle
 	// paid: a charge at a price above paidPrice is a rise (consent.go).
 	cyclePrice int64
@@ -51,6 +58,21 @@ type sim struct {
 	during map[Attempt][]int
 	// afterSettle delivers them once the attempt settled.
 	afterSettle func()
+	// attempts is the ceiling's log of attempts on the card (ceilings.go); parked says the
+	// subscription was parked for a person (needs_attention).
+	attempts []cardAttempt
+	parked   bool
+	// trialEnd is when a free trial ends (zero: none running); freeTrial says the subscription
+	// began with one (its first price is a rise from 0).
+	trialEnd  time.Time
+	freeTrial bool
+	// consent is the consent on record for the coming rise (consent.go).
+	consent *consentRec
+	// given is the credit each cycle gave back (Result.Periods' CreditGiven).
+	given map[int]int64
+	// unmade are the attempts of immediate upgrades that were not paid: the plan stayed, and the
+	// cycle number they used is the next regular cycle's, whose retries ask for its own amount.
+	unmade map[Attempt]bool
 	// inFlight are messages that arrived at the instant of a due action (DueFirst), waiting
 	// for that instant's charge.
 	inFlight []int
@@ -64,6 +86,7 @@ func (s *sim) clone() *sim {
 		c.keys[k] = v
 	}
 	c.res.Charges = slices.Clone(s.res.Charges)
+	c.attempts = slices.Clone(s.attempts)
 	c.res.Refunds = slices.Clone(s.res.Refunds)
 	c.res.Refused = nil
 	c.res.Periods = map[int]CyclePeriod{}
@@ -75,14 +98,24 @@ func (s *sim) clone() *sim {
 		p := *s.pause
 		c.pause = &p
 	}
+	if s.consent != nil {
+		k := *s.consent
+		c.consent = &k
+	}
 	c.during, c.afterSettle, c.inFlight = map[Attempt][]int{}, nil, nil
+	c.given = map[int]int64{}
+	c.unmade = map[Attempt]bool{}
+	for k, v := range s.unmade {
+		c.unmade[k] = v
+	}
 	return &c
 }
 
 // Run computes what the rules say for tl.
 func Run(tl Timeline) Result {
 	plan, pol := withDefaults(tl.Input)
-	s := &sim{tl: tl, now: tl.Start, plan: plan, policy: pol, customer: tl.Input.Customer, keys: map[string]bool{}}
+	s := &sim{tl: tl, now: tl.Start, plan: plan, policy: pol, customer: tl.Input.Customer, keys: map[string]bool{}, unmade: map[Attempt]bool{},
+		given: map[int]int64{}}
 	s.res.Periods = map[int]CyclePeriod{}
 	for _, k := range tl.Keys {
 		s.keys[k] = true
@@ -98,6 +131,7 @@ func Run(tl Timeline) Result {
 	}
 	sort.SliceStable(timed, func(a, b int) bool { return tl.Messages[timed[a]].At.Before(tl.Messages[timed[b]].At) })
 	s.startBilling()
+	s.updateConsent()
 	var steppedAt time.Time // the instant of the last due action
 	for guard := 0; guard < 100000 && !s.status.ended(); guard++ {
 		due, ok := s.nextDue()
@@ -109,6 +143,7 @@ func Run(tl Timeline) Result {
 			timed = timed[1:]
 			s.now = later(s.now, tl.Messages[i].At)
 			s.message(i, tl.Messages[i])
+			s.updateConsent()
 			continue
 		}
 		if !ok || due.After(tl.End) {
@@ -139,6 +174,12 @@ func Run(tl Timeline) Result {
 			s.res.Refused = append(s.res.Refused, i)
 		}
 	}
+	for c, g := range s.given {
+		if p, ok := s.res.Periods[c]; ok {
+			p.CreditGiven = g
+			s.res.Periods[c] = p
+		}
+	}
 	s.res.Status = s.status
 	return s.res
 }
@@ -153,7 +194,17 @@ func later(a, b time.Time) time.Time {
 // startBilling begins a subscription whose key is registered: charged now (pro rata up to the
 // anchor day when the anchor is not today), or first on the first anchor date.
 func (s *sim) startBilling() {
+	if s.plan.TrialDays > 0 {
+		s.startTrial()
+		return
+	}
 	s.status = Active
+	s.startCalendar()
+}
+
+// startCalendar makes the charge calendar from today (a sign-up, a trial's end) and charges
+// now, pro rata up to the anchor, or first on the first anchor date.
+func (s *sim) startCalendar() {
 	today := DateOf(s.now)
 	anchor, first := 0, today
 	if s.plan.Unit == Month || s.plan.Unit == Year {
@@ -173,13 +224,23 @@ func (s *sim) startBilling() {
 		// part of the full period that ends the day before the first anchor date.
 		s.nextCharge = s.cal.at(0)
 		full := s.cal.period(-1)
-		stub := span{cycle: s.cycle + 1, start: s.now, end: s.cal.at(0), first: today, last: first.AddDays(-1)}
-		s.partial(stub, stubAmount(s.plan.Amount, today, first, full), full.days())
+		stub := span{cycle: s.cycle + 1, start: s.now, end: s.cal.at(0), first: today, last: first.AddDays(-1), stub: true}
+		s.partial(stub, stubAmount(s.plan.price(s.cycle+1), today, first, full), full.days())
 	}
 }
 
-// nextDue is the next instant at which the subscription acts by itself.
+// nextDue is the next instant at which the subscription acts by itself: a due action, or a
+// consent window opening.
 func (s *sim) nextDue() (time.Time, bool) {
+	due, ok := s.dueAction()
+	if opens := s.consentOpensAt(); s.consentLive() && opens.After(s.now) && (!ok || opens.Before(due)) {
+		return opens, true
+	}
+	return due, ok
+}
+
+// dueAction is the next instant at which the subscription charges, retries, ends or resumes.
+func (s *sim) dueAction() (time.Time, bool) {
 	switch s.status {
 	case Paused:
 		if s.pause != nil && !s.pause.resumeAt.IsZero() {
@@ -202,13 +263,19 @@ func (s *sim) nextDue() (time.Time, bool) {
 
 // step does what is due now.
 func (s *sim) step() {
+	s.updateConsent()
+	if due, ok := s.dueAction(); !ok || due.After(s.now) {
+		return // only a consent window opened
+	}
 	switch s.status {
 	case Paused:
 		s.resume(Keep)
 	case PastDue, PaymentMethodRequired:
 		d := s.dunning
 		if !d.nextRetry.IsZero() {
-			d.retriesUsed++
+			if !d.held {
+				d.retriesUsed++
+			}
 			s.retry()
 			return
 		}
@@ -221,6 +288,8 @@ func (s *sim) step() {
 			s.pause.pending = false
 			s.nextCharge = time.Time{}
 			s.status = Paused
+		case !s.trialEnd.IsZero():
+			s.endTrial()
 		default:
 			s.beginCycle()
 		}
@@ -247,15 +316,17 @@ func (s *sim) beginCycle() {
 	}
 	s.nextIndex = idx + 1
 	s.nextCharge = s.cal.at(idx + 1)
-	amount := s.plan.Amount
+	amount := s.plan.price(per.cycle)
 	if s.credit > 0 {
-		amount -= min(s.credit, amount)
-		s.credit = 0
-		s.partial(per, amount, per.days())
+		// What this charge cannot take is kept for the next ones, never dropped.
+		applied := min(s.credit, amount)
+		per.credit, per.creditFrom = applied, s.creditFrom
+		s.credit -= applied
+		s.partial(per, amount-applied, per.days())
 		return
 	}
 	s.begin(per, per.days())
-	s.settle(per, s.charge(per, amount))
+	s.chargeCycle(per, amount)
 }
 
 // begin makes per the current cycle, billed at the plan's price; fullDays is the length of the
@@ -263,9 +334,10 @@ func (s *sim) beginCycle() {
 func (s *sim) begin(per span, fullDays int) {
 	s.cycle = per.cycle
 	s.current = &per
-	s.cyclePrice = s.plan.Amount
+	s.cyclePrice = s.plan.price(per.cycle)
 	if !s.plan.Unit.short() {
-		s.res.Periods[per.cycle] = CyclePeriod{Cycle: per.cycle, First: per.first, Last: per.last, Price: s.plan.Amount, FullDays: fullDays}
+		s.res.Periods[per.cycle] = CyclePeriod{Cycle: per.cycle, First: per.first, Last: per.last, Price: s.plan.price(per.cycle), FullDays: fullDays,
+			Credit: per.credit, CreditFrom: per.creditFrom}
 	}
 }
 
@@ -276,7 +348,7 @@ func (s *sim) partial(per span, amount int64, fullDays int) {
 		s.paidThrough = per.end
 		return
 	}
-	s.settle(per, s.charge(per, amount))
+	s.chargeCycle(per, amount)
 }
 
 func (s *sim) nextAttempt(cycle int) int {
@@ -321,6 +393,7 @@ func (s *sim) charge(per span, amount int64) Outcome {
 	default:
 		c.Outcome = OutcomePaid
 	}
+	s.logAttempt(c)
 	s.res.Charges = append(s.res.Charges, c)
 	// Messages that met this charge in flight: those of the due instant, then those sent
 	// during it. They are admitted (or refused) on arrival against the state before the charge;
@@ -336,14 +409,17 @@ func (s *sim) charge(per span, amount int64) Outcome {
 	return c.Outcome
 }
 
+// flushInFlight handles the messages that met the attempt just settled.
+func (s *sim) flushInFlight() {
+	if f := s.afterSettle; f != nil {
+		s.afterSettle = nil
+		f()
+	}
+}
+
 // settle moves the subscription on after an attempt: paid, or into dunning.
 func (s *sim) settle(per span, outcome Outcome) {
-	defer func() {
-		if f := s.afterSettle; f != nil {
-			s.afterSettle = nil
-			f()
-		}
-	}()
+	defer s.flushInFlight()
 	switch outcome {
 	case OutcomePaid:
 		s.paidThrough = per.end
@@ -363,23 +439,10 @@ func (s *sim) settle(per span, outcome Outcome) {
 	}
 }
 
-// cancelNow ends the subscription, refunding the current period's paid charge as asked.
+// cancelNow ends the subscription, refunding the current period as asked (refund.go).
 func (s *sim) cancelNow(req Cancel) {
 	if req.Refund != "" && req.Refund != RefundNone && s.current != nil {
-		if paid := s.paidCharge(s.current.cycle); paid != nil {
-			refunded, refundedTF := s.refunded(paid.Cycle)
-			var amount int64
-			switch req.Refund {
-			case RefundFull:
-				amount = paid.Amount - refunded
-			case RefundProrata:
-				amount = unusedShare(paid.Amount, *s.current, s.plan.Unit, s.now) - refunded
-			}
-			if amount > 0 {
-				s.res.Refunds = append(s.res.Refunds, Refund{At: s.now, Cycle: paid.Cycle, Amount: amount,
-					TaxFree: refundTaxFree(paid.Amount, paid.TaxFree, refunded, refundedTF, amount)})
-			}
-		}
+		s.refundPeriod(req.Refund)
 	}
 	s.cancelAt, s.pause, s.dunning = nil, nil, nil
 	s.status = Canceled

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"time"
 )
 
 // KeptPayments sums, per cycle, the paid charges less their refunds: what the customer paid in
@@ -30,7 +31,15 @@ func (r Result) Summary() []string {
 		out = append(out, fmt.Sprintf("charge %s c%da%d %s %d tf%d cfm%s %s", c.At.In(KST).Format("2006-01-02 15:04"),
 			c.Cycle, c.Attempt, c.Customer, c.Amount, c.TaxFree, c.NaverUseCfm, c.Outcome))
 	}
-	for _, f := range r.Refunds {
+	// Refunds made at one instant from two payments (a credited period's) in cycle order.
+	refunds := slices.Clone(r.Refunds)
+	sort.SliceStable(refunds, func(a, b int) bool {
+		if x, y := refunds[a].At.Truncate(time.Minute), refunds[b].At.Truncate(time.Minute); !x.Equal(y) {
+			return x.Before(y)
+		}
+		return refunds[a].Cycle < refunds[b].Cycle
+	})
+	for _, f := range refunds {
 		out = append(out, fmt.Sprintf("refund %s c%d %d tf%d", f.At.In(KST).Format("2006-01-02 15:04"), f.Cycle, f.Amount, f.TaxFree))
 	}
 	refused := slices.Clone(r.Refused)

@@ -31,6 +31,21 @@ type Plan struct {
 	ChargeTime string
 	// UseCfmPeriodEnd is plan.naver_use_cfm "period_end".
 	UseCfmPeriodEnd bool
+	// TrialDays is plan.trial.days: free days before billing starts (0: none).
+	TrialDays int
+	// IntroCycles and IntroAmount are plan.trial.cycles and .amount: the first IntroCycles
+	// cycles are charged IntroAmount (0: no introductory price).
+	IntroCycles int
+	IntroAmount int64
+}
+
+// price is the plan's price of a cycle (1 for the first): the introductory amount during the
+// introductory cycles, the amount otherwise.
+func (p Plan) price(cycle int) int64 {
+	if p.IntroCycles > 0 && cycle <= p.IntroCycles {
+		return p.IntroAmount
+	}
+	return p.Amount
 }
 
 // Dunning is the input's dunning policy; nil fields take the README's defaults.
@@ -61,6 +76,8 @@ const (
 	MsgChangePlan = "change_plan"
 	MsgReplaceKey = "replace_billing_key"
 	MsgChargeNow  = "charge_now"
+	MsgConsent    = "consent"
+	MsgEndTrial   = "end_trial"
 )
 
 // Payload words, as in the README's message table.
@@ -89,12 +106,25 @@ type Pause struct {
 // Resume is the resume payload; Anchor "" is keep.
 type Resume struct{ Anchor, Reason string }
 
-// ChangePlan is the change_plan payload; omitted (zero, nil) fields stay unchanged.
+// ChangePlan is the change_plan payload; omitted (zero, nil) fields stay unchanged. When "" is
+// period_end; Consent goes with When "now" for a rise.
 type ChangePlan struct {
 	Name    string
 	Amount  int64
 	TaxFree *int64
 	Reason  string
+	When    string
+	Consent *Consent
+}
+
+// Consent is the evidence of a customer's consent to a rise, as a request carries it (the
+// fields the rules check; the evidence itself is the merchant's).
+type Consent struct {
+	Granted      bool
+	At           time.Time
+	AmountBefore int64
+	AmountAfter  int64
+	ChangeDate   Date
 }
 
 // ReplaceKey is the replace_billing_key payload; DeleteOld nil is true.
@@ -136,14 +166,26 @@ type Message struct {
 	During *Attempt
 	// Update says the message is sent as an update (its refusal is an error the sender sees)
 	// rather than a signal.
-	Update     bool
-	Name       string
+	Update bool
+	Name   string
+	// Null says the payload was a literal JSON null: malformed for every message, charge_now
+	// included (no payload at all means {}, which is not this).
+	Null       bool
 	Cancel     *Cancel
 	Pause      *Pause
 	Resume     *Resume
 	ChangePlan *ChangePlan
 	Replace    *ReplaceKey
 	Undo       *Undo
+	Consent    *Consent
+	EndTrial   *EndTrial
+}
+
+// EndTrial is the end_trial payload: the consent to being charged from today, or nil when the
+// consent for the trial's end is on record.
+type EndTrial struct {
+	Reason  string
+	Consent *Consent
 }
 
 // Timeline is one scenario.
@@ -172,6 +214,12 @@ type Timeline struct {
 	// settles before the message arrives (a charge that answered at once), so the message is
 	// admitted against the state after it and handled after the due action.
 	AfterSettle bool
+	// ChangeNowCreditsPaymentOnly is the workflow's reading at the time of writing, kept so that
+	// the sweep can tell this known disagreement from others: an immediate change credits the
+	// unused share of the period's own payment only, without the credit taken off it, although
+	// the README says that such a period is worth its charge plus that credit when it is
+	// credited in turn, and that the change's credit is exactly a prorata cancel's refund.
+	ChangeNowCreditsPaymentOnly bool
 }
 
 // Outcome is how a charge attempt ended, spelt as in the state's charge records.
@@ -229,6 +277,13 @@ type CyclePeriod struct {
 	// cycle is (part of): a stub's price per day is Price ÷ FullDays.
 	Price    int64
 	FullDays int
+	// Credit is the KRW of earlier unused paid days taken off the cycle's charge, drawn from the
+	// payment of cycle CreditFrom: the cycle is worth its kept payment plus Credit.
+	Credit     int64
+	CreditFrom int
+	// CreditGiven is the KRW of this cycle's unused days it gave back as credit (a restart, an
+	// immediate change), taken off later charges or still waiting: the cycle is worth that less.
+	CreditGiven int64
 }
 
 // Result is what the rules say must happen.

@@ -55,6 +55,14 @@ func CheckInput(in Input, demo bool) error {
 		return fmt.Errorf("plan.interval.count: %d is below 1", p.Count)
 	case p.AnchorDay < 0 || p.AnchorDay > 31:
 		return fmt.Errorf("plan.anchor_day: %d is not within 1 … 31", p.AnchorDay)
+	case p.TrialDays != 0 && (p.TrialDays < 7 || p.TrialDays > 365):
+		return fmt.Errorf("plan.trial.days: %d is not within 7 … 365", p.TrialDays)
+	case p.TrialDays != 0 && p.IntroCycles != 0:
+		return fmt.Errorf("plan.trial: days free or cycles at an introductory amount, not both")
+	case p.IntroCycles < 0 || p.IntroCycles > 36:
+		return fmt.Errorf("plan.trial.cycles: %d is not within 1 … 36", p.IntroCycles)
+	case p.IntroCycles > 0 && introProblem(p) != "":
+		return fmt.Errorf("plan.trial.amount: %d is not within %d … below the amount %d, and not below the tax_free %d", p.IntroAmount, minAmount, p.Amount, p.TaxFree)
 	}
 	switch p.Unit {
 	case Day, Week, Month, Year:
@@ -148,11 +156,35 @@ func changePlanProblem(m Message, base Plan) string {
 	if c == nil || (c.Name == "" && c.Amount == 0 && c.TaxFree == nil) {
 		return "payload"
 	}
+	switch {
+	case !oneOf(c.When, PeriodEnd, Now):
+		return "when"
+	case c.Consent != nil && c.When != Now:
+		return "consent" // a rise at period end is consented to inside its window
+	case c.Consent != nil && !c.Consent.Granted:
+		return "consent.granted"
+	case c.Consent != nil && (c.Consent.AmountBefore < 0 || c.Consent.AmountAfter <= c.Consent.AmountBefore):
+		return "consent.amount_after"
+	}
 	next := applyChange(base, *c)
 	switch {
 	case next.Amount < minAmount || next.Amount > maxAmount:
 		return "amount"
 	case next.TaxFree < 0 || next.TaxFree > next.Amount:
+		return "tax_free"
+	case next.IntroCycles > 0:
+		return introProblem(next) // the introductory price stays below the amount, above tax_free
+	}
+	return ""
+}
+
+// introProblem: an introductory price is at least the minimum, below the amount and not below
+// the tax_free part.
+func introProblem(p Plan) string {
+	switch {
+	case p.IntroAmount < minAmount || p.IntroAmount >= p.Amount:
+		return "amount"
+	case p.TaxFree > p.IntroAmount:
 		return "tax_free"
 	}
 	return ""
@@ -165,7 +197,8 @@ func replaceKeyProblem(m Message, _ Plan) string {
 	return ""
 }
 
-// noPayload is the rule of a message without a payload (charge_now).
+// noPayload is the rule of a message without a payload (charge_now): nothing to check beyond
+// the null every message refuses (problem, messages.go).
 func noPayload(Message, Plan) string { return "" }
 
 // applyChange is the plan a change_plan makes: omitted fields unchanged.
@@ -185,9 +218,10 @@ func applyChange(p Plan, c ChangePlan) Plan {
 // nothingToUndo: undo_cancel needs a pending cancel.
 func nothingToUndo(s *sim, _ Message) bool { return s.cancelAt == nil }
 
-// cannotPause: only an active subscription pauses, once; an automatic resume must lie ahead.
+// cannotPause: only an active subscription pauses, once, not in a free trial (a cancel costs
+// nothing then); an automatic resume must lie ahead.
 func cannotPause(s *sim, m Message) bool {
-	return s.status != Active || (s.pause != nil && s.pause.pending) ||
+	return s.status != Active || (s.pause != nil && s.pause.pending) || !s.trialEnd.IsZero() ||
 		(!m.Pause.ResumeAt.IsZero() && !m.Pause.ResumeAt.After(s.now))
 }
 
