@@ -127,6 +127,33 @@ func TestImportsFollowTheArchitecture(t *testing.T) {
 			}
 		}
 	}
+	for _, p := range own {
+		name := rel(p.ImportPath)
+		for _, d := range p.Deps {
+			prefix := ""
+			for _, f := range testOrToolOnly {
+				if strings.HasPrefix(d, f) {
+					prefix = f
+				}
+			}
+			if prefix == "" || slices.Contains(mayDependOnTestOnly[name], prefix) ||
+				(slices.Contains(mayDependOnServer, name) && slices.Contains([]string{"k8s.io/", "sigs.k8s.io/", "modernc.org/"}, prefix)) {
+				continue
+			}
+			t.Errorf("%s depends on %s (outside tests): %s* is for tests and tools; move the code that needs it behind a package only tests import", name, d, prefix)
+			break
+		}
+		if slices.Contains(testHelpers, name) {
+			continue
+		}
+		for _, imp := range p.Imports {
+			for _, f := range testingFrameworks {
+				if strings.HasPrefix(imp, f) {
+					t.Errorf("%s imports the testing framework %s in non-test code, so every binary that links it links the framework", name, imp)
+				}
+			}
+		}
+	}
 	wf, ok := all[module+"/workflows"]
 	require.True(t, ok)
 	for _, imp := range wf.Imports {

@@ -70,3 +70,25 @@ var mayDependOnServer = []string{"localtemporal", "devserver", "loadtest", "inte
 
 // forbiddenInWorkflows are imports the deterministic workflow code must not name itself.
 var forbiddenInWorkflows = []string{module + "/portone", "net/http", "os", "os/exec", "math/rand", "math/rand/v2", "go.uber.org/zap"}
+
+// testOrToolOnly are module path prefixes that tests and tools need but no binary that does not
+// embed the Temporal server may link: Kubernetes and kustomize types (the deploy tests),
+// chromedp (browser tests), compose-go (the compose file test), kin-openapi (the PortOne
+// contract test), pprof's profile parser (loadtest abba) and the pure-Go SQLite. Each one in
+// the worker, the edge, the emulator or the starter would lengthen `make run`'s cold build and
+// the binary; the server brings k8s.io, sigs.k8s.io and modernc.org to mayDependOnServer itself.
+var testOrToolOnly = []string{"k8s.io/", "sigs.k8s.io/", "github.com/chromedp/", "github.com/compose-spec/",
+	"github.com/getkin/", "github.com/google/pprof/", "modernc.org/", "helm.sh/"}
+
+// mayDependOnTestOnly exempts packages from testOrToolOnly, with the prefixes each may reach.
+var mayDependOnTestOnly = map[string][]string{
+	"internal/browsertest": {"github.com/chromedp/"}, // the browser tests' launcher, imported by tests only
+	"loadtest":             {"github.com/google/pprof/"},
+}
+
+// testingFrameworks may be imported directly only by testHelpers (non-test files included),
+// never by a package a binary links for its own code.
+var testingFrameworks = []string{"github.com/stretchr/testify/", "github.com/chromedp/", "go.uber.org/mock/", "github.com/golang/mock/"}
+
+// testHelpers are the packages only tests import that use a testing framework in non-test files.
+var testHelpers = []string{"internal/browsertest", "internal/replaytest"}
