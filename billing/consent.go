@@ -219,20 +219,20 @@ func (r *EndTrialRequest) Validate() error {
 // ValidateImmediate checks a consent carried by a request that raises the price now (end_trial,
 // change_plan with when "now"): a consent on its own, naming its fields under "consent.", and a
 // consent, not a refusal (a customer who refuses simply does not ask). A nil consent is valid.
-func (c *ConsentRequest) ValidateImmediate() error {
-	if c == nil {
+func (r *ConsentRequest) ValidateImmediate() error {
+	if r == nil {
 		return nil
 	}
-	if c.RequestID != "" {
+	if r.RequestID != "" {
 		return inputErr("consent.request_id", "belongs to the request, not to its consent")
 	}
-	if err := c.Validate(); err != nil {
+	if err := r.Validate(); err != nil {
 		if ie, ok := err.(*InputError); ok {
 			return &InputError{Field: "consent." + ie.Field, Reason: ie.Reason}
 		}
 		return err
 	}
-	if !*c.Granted {
+	if !*r.Granted {
 		return inputErr("consent.granted", "must be true: a request to be charged more now carries the customer's consent, not a refusal")
 	}
 	return nil

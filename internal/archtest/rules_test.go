@@ -91,4 +91,4 @@ var mayDependOnTestOnly = map[string][]string{
 var testingFrameworks = []string{"github.com/stretchr/testify/", "github.com/chromedp/", "go.uber.org/mock/", "github.com/golang/mock/"}
 
 // testHelpers are the packages only tests import that use a testing framework in non-test files.
-var testHelpers = []string{"internal/browsertest", "internal/replaytest"}
+var testHelpers = []string{"internal/browsertest", "internal/replaytest", "gateway/gatewaytest"}

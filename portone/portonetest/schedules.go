@@ -330,20 +330,20 @@ func (e *Emulator) RunDue() int {
 	for _, s := range due {
 		e.executeLocked(s, now)
 	}
-	var recover []*schedule
+	var recovering []*schedule
 	for _, key := range e.merchantOrder {
 		for _, s := range e.merchants[key].schedules {
 			if s.recovery != nil && s.recovery.next <= now.Unix() {
-				recover = append(recover, s)
+				recovering = append(recovering, s)
 			}
 		}
 	}
-	sortSchedules(recover, true)
-	for _, s := range recover {
+	sortSchedules(recovering, true)
+	for _, s := range recovering {
 		e.recoverLocked(s, now)
 	}
 	e.runDueRetriesLocked(now)
-	return len(due) + len(recover)
+	return len(due) + len(recovering)
 }
 
 // startRecoveryLocked arms 리커버리 for a schedule whose execution just failed, when a
