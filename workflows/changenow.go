@@ -243,5 +243,5 @@ func (r *runner) changeNowPeriod(period billing.Period, used int64) billing.Peri
 // the regular cycle's period began; the regular cycle's attempts are made from its start on.
 func (r *runner) unmadeChangeNow(c billing.ChargeRecord) bool {
 	p := r.s.CurrentPeriod
-	return r.changeNow && p != nil && c.Cycle == p.Cycle && c.Via == billing.ViaAgain && c.Outcome != billing.OutcomePaid && c.At.Before(p.Start)
+	return r.features.changeNow && p != nil && c.Cycle == p.Cycle && c.Via == billing.ViaAgain && c.Outcome != billing.OutcomePaid && c.At.Before(p.Start)
 }

@@ -152,14 +152,14 @@ func (r *runner) knownRise() (u upcomingCharge, before int64, ok bool) {
 // rises after it are known all the same (versionKnownRises).
 func (r *runner) inDunning() bool {
 	st := r.s.Status
-	return r.knownRises && r.s.DunningState != nil && (st == billing.StatusPastDue || st == billing.StatusPaymentMethodRequired)
+	return r.features.knownRises && r.s.DunningState != nil && (st == billing.StatusPastDue || st == billing.StatusPaymentMethodRequired)
 }
 
 // risingWithoutConsent reports whether charging price at the instant at would raise the price
 // without a matching consent on record.
 func (r *runner) risingWithoutConsent(at time.Time, price int64) bool {
 	base, ok := r.baseline()
-	if !r.consentGate || !ok || price <= base {
+	if !r.features.consentGate || !ok || price <= base {
 		return false
 	}
 	c := r.s.Consent
@@ -170,7 +170,7 @@ func (r *runner) risingWithoutConsent(at time.Time, price int64) bool {
 // pendingRise is the coming rise (the next charge above the baseline), if any, with its
 // baseline, and whether the consent on record is for exactly that rise.
 func (r *runner) pendingRise() (u upcomingCharge, base int64, recorded, ok bool) {
-	if r.knownRises {
+	if r.features.knownRises {
 		u, base, ok = r.knownRise()
 		if !ok {
 			return upcomingCharge{}, 0, false, false
@@ -193,7 +193,7 @@ func (r *runner) pendingRise() (u upcomingCharge, base int64, recorded, ok bool)
 // anything. It runs while the subscription is active: a pending cancel at period end keeps the
 // consent (an undo brings the rise back).
 func (r *runner) updateConsent() bool {
-	if !r.consentGate {
+	if !r.features.consentGate {
 		return false
 	}
 	u, base, recorded, rising := r.pendingRise()
@@ -204,7 +204,7 @@ func (r *runner) updateConsent() bool {
 			return false
 		}
 		if c != nil && r.s.PendingCancel == nil {
-			if r.knownRises && r.riseTookEffect(c) {
+			if r.features.knownRises && r.riseTookEffect(c) {
 				r.settleConsent(fmt.Sprintf("the rise to %s KRW took effect on %s", textfmt.FormatKRW(c.AmountAfter), c.ChangeDate))
 				return true
 			}
@@ -237,7 +237,7 @@ func (r *runner) riseTookEffect(c *billing.ConsentState) bool {
 
 // consentOpensAt is when updateConsent will open a window (zero: nothing to open).
 func (r *runner) consentOpensAt() time.Time {
-	if !r.consentGate {
+	if !r.features.consentGate {
 		return time.Time{}
 	}
 	u, _, recorded, rising := r.pendingRise()
@@ -281,13 +281,13 @@ func (r *runner) endForNoConsent() error {
 // versionKnownRises on, when the first known rise of any kind takes effect.
 func (r *runner) conversionAt() time.Time {
 	s := r.s
-	if r.knownRises {
+	if r.features.knownRises {
 		if u, _, ok := r.knownRise(); ok {
 			return u.at
 		}
 		return time.Time{}
 	}
-	if !r.consentGate || s.Status != billing.StatusActive || s.PendingCancel != nil {
+	if !r.features.consentGate || s.Status != billing.StatusActive || s.PendingCancel != nil {
 		return time.Time{}
 	}
 	if !s.TrialEndsAt.IsZero() {
@@ -314,7 +314,7 @@ func (r *runner) conversionNotice() bool {
 	if due.IsZero() || !r.dueNow(due) {
 		return false
 	}
-	if r.knownRises {
+	if r.features.knownRises {
 		return r.riseNotice(due)
 	}
 	at := r.conversionAt()
@@ -385,7 +385,7 @@ func (r *runner) onConsent(raw json.RawMessage, dryRun bool) (billing.Receipt, i
 	}
 	c := r.s.Consent
 	switch {
-	case c == nil && r.knownRises:
+	case c == nil && r.features.knownRises:
 		return billing.Receipt{}, -1, r.noConsentWaiting()
 	case c == nil:
 		return billing.Receipt{}, -1, refuse("no price rise is waiting for consent")
@@ -431,7 +431,7 @@ func (r *runner) noConsentWaiting() error {
 	}
 	opens := u.at.Add(-r.lawDays(billing.ConsentWindowDays))
 	hint := ""
-	if u.why == "trial_end" && r.earlyConversion {
+	if u.why == "trial_end" && r.features.earlyConversion {
 		hint = fmt.Sprintf("; to start paying now, send %s with this consent in its consent field", billing.MsgEndTrial)
 	}
 	return refuse("at: the consent window for the rise %s → %s KRW on %s opens at %s (%d days before it); a consent given earlier does not count%s",
@@ -458,7 +458,7 @@ func (r *runner) onEndTrial(raw json.RawMessage, dryRun bool) (billing.Receipt, 
 			return billing.Receipt{}, -1, err
 		}
 	case c == nil || c.Status != billing.ConsentGranted:
-		if r.earlyConversion {
+		if r.features.earlyConversion {
 			return billing.Receipt{}, -1, refuse("consent: the customer's consent to be charged %d KRW from today must be on record first (the consent update) or come with this request (its consent field, change_date today)", price)
 		}
 		return billing.Receipt{}, -1, refuse("the customer's consent to be charged %d KRW must be on record first (the consent update)", price)
@@ -476,7 +476,7 @@ func (r *runner) onEndTrial(raw json.RawMessage, dryRun bool) (billing.Receipt, 
 		c.ChangeAt, c.ChangeDate = now, calendar.DateOf(now)
 	}
 	r.s.TrialEndsAt, r.s.NextChargeAt = now, now
-	if r.earlyConversion {
+	if r.features.earlyConversion {
 		// The customer asked to be charged now: no 7-day notice of a conversion they started.
 		r.s.ConversionNoticeFor = now
 	}

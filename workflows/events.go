@@ -36,7 +36,7 @@ type madeEvent struct {
 
 // publish makes a merchant event. It does nothing in runs before versionEventStream.
 func (r *runner) publish(typ billing.EventType, data billing.EventData) {
-	if !r.eventStream {
+	if !r.features.eventStream {
 		return
 	}
 	data.Detail = textfmt.Truncate(data.Detail, 300)
@@ -99,7 +99,7 @@ func (r *runner) summary() billing.EventSubscription {
 		PaidThrough: utc(s.PaidThrough), NextChargeAt: utc(s.NextChargeAt), CustomerUID: textfmt.MaskUID(s.CustomerUID),
 		CancelAtPeriodEnd: s.PendingCancel != nil,
 	}
-	if r.screens {
+	if r.features.screens {
 		// The figures the state query's readers show (billing.State.NextCharge, PaidUntil): no
 		// next charge after a cancel at period end, no paid_through past a refund or the end.
 		sum.PaidThrough, sum.NextChargeAt = utc(s.PaidUntil()), utc(s.NextCharge())
@@ -156,7 +156,7 @@ func (r *runner) sealEvents() {
 // flushEvents seals the step's events and hands every pending one to the outbox. A failed
 // hand-over keeps them pending and is tried again after publishRetry (see nextPublishAt).
 func (r *runner) flushEvents() {
-	if !r.eventStream {
+	if !r.features.eventStream {
 		return
 	}
 	if !r.settings.Events {
@@ -198,7 +198,7 @@ func (r *runner) publishRetry() time.Duration {
 
 // nextPublishAt is when pending events are to be handed over again (zero: none pending).
 func (r *runner) nextPublishAt() time.Time {
-	if !r.eventStream || len(r.s.PendingEvents) == 0 {
+	if !r.features.eventStream || len(r.s.PendingEvents) == 0 {
 		return time.Time{}
 	}
 	return r.publishRetryAt
@@ -210,7 +210,7 @@ func (r *runner) nextPublishAt() time.Time {
 func (r *runner) renewalNoticeAt() time.Time {
 	lead := r.settings.RenewalNotice
 	s := r.s
-	if !r.eventStream || !r.settings.Events || lead <= 0 || s.Status != billing.StatusActive || s.NextChargeAt.IsZero() ||
+	if !r.features.eventStream || !r.settings.Events || lead <= 0 || s.Status != billing.StatusActive || s.NextChargeAt.IsZero() ||
 		s.Cycle < 1 || s.PendingCancel != nil || (s.Pause != nil && s.Pause.Pending) || s.RenewalNoticeFor.Equal(s.NextChargeAt) {
 		return time.Time{}
 	}

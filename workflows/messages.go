@@ -40,7 +40,7 @@ func (r *runner) registerHandlers() error {
 		{billing.MsgReplaceBillingKey, r.onReplaceBillingKey},
 		{billing.MsgChargeNow, r.onChargeNow},
 	}
-	if r.behaviour {
+	if r.features.behaviour {
 		commands = append(commands, []struct {
 			name  string
 			apply func(raw json.RawMessage, dryRun bool) (billing.Receipt, int, error)
@@ -49,7 +49,7 @@ func (r *runner) registerHandlers() error {
 			{billing.MsgClearAttention, r.onClearAttention},
 		}...)
 	}
-	if r.consentGate {
+	if r.features.consentGate {
 		commands = append(commands, []struct {
 			name  string
 			apply func(raw json.RawMessage, dryRun bool) (billing.Receipt, int, error)
@@ -129,7 +129,7 @@ func describeUpdate(name string) string {
 // on, a null payload is refused here for every signal, before its handler sees it.
 func (r *runner) receiveSignals(name string, handle func(json.RawMessage)) {
 	fn := handle
-	if r.refuseNull {
+	if r.features.refuseNull {
 		fn = func(raw json.RawMessage) {
 			if billing.IsNullPayload(raw) {
 				r.refused(name, nullPayload())
@@ -139,7 +139,7 @@ func (r *runner) receiveSignals(name string, handle func(json.RawMessage)) {
 		}
 	}
 	ch := workflow.GetSignalChannel(r.ctx, name)
-	if r.oneReceiver {
+	if r.features.oneReceiver {
 		r.signalReceivers = append(r.signalReceivers, signalReceiver{ch: ch, fn: fn})
 		return
 	}
@@ -165,7 +165,7 @@ type signalReceiver struct {
 // a cached idle subscription holds two coroutines (the main loop and this), not one per signal
 // name. It handles every signal that is ready before it yields, as the per-name receivers did.
 func (r *runner) startSignalReceiver() {
-	if !r.oneReceiver || len(r.signalReceivers) == 0 {
+	if !r.features.oneReceiver || len(r.signalReceivers) == 0 {
 		return
 	}
 	receivers := r.signalReceivers
@@ -215,7 +215,7 @@ func (r *runner) decode(raw json.RawMessage, v any) error {
 	}
 	var err error
 	newer := r.newerFields(v)
-	if r.behaviour {
+	if r.features.behaviour {
 		//workflowcheck:ignore decoding JSON into structs is deterministic
 		err = billing.DecodeStrict(raw, v)
 		if err == nil {
@@ -238,11 +238,11 @@ func (r *runner) decode(raw json.RawMessage, v any) error {
 func (r *runner) newerFields(v any) []string {
 	switch v.(type) {
 	case *billing.ChangePlanRequest:
-		if !r.changeNow {
+		if !r.features.changeNow {
 			return []string{"when", "consent"}
 		}
 	case *billing.EndTrialRequest:
-		if !r.earlyConversion {
+		if !r.features.earlyConversion {
 			return []string{"consent"}
 		}
 	}
@@ -346,7 +346,7 @@ func (r *runner) newToken() int {
 }
 
 func (r *runner) receipt(msg string) billing.Receipt {
-	if r.screens {
+	if r.features.screens {
 		return billing.Receipt{Message: msg, Status: r.s.Status, NextChargeAt: r.s.NextCharge(), PaidThrough: r.s.PaidUntil()}
 	}
 	return billing.Receipt{Message: msg, Status: r.s.Status, NextChargeAt: r.s.NextChargeAt}
@@ -355,7 +355,7 @@ func (r *runner) receipt(msg string) billing.Receipt {
 // nextChargeShown is the next charge as answers and screens show it: from versionMoneyScreens
 // on the one billing.State.NextCharge (none while a cancel or pause at period end is pending).
 func (r *runner) nextChargeShown() time.Time {
-	if r.screens {
+	if r.features.screens {
 		return r.s.NextCharge()
 	}
 	return r.s.NextChargeAt
@@ -542,7 +542,7 @@ func (r *runner) onChangePlan(raw json.RawMessage, dryRun bool) (billing.Receipt
 	r.dirty = true
 	next := req.Apply(base)
 	r.s.PendingPlan = &next
-	if r.knownRises {
+	if r.features.knownRises {
 		r.s.PlanChangedAt = r.now()
 	}
 	r.event("plan_change_requested", "", fmt.Sprintf("from cycle %d: %q %d KRW (tax free %d) %s", r.s.Cycle+1, next.Name, next.Amount, next.TaxFree, req.Reason))
@@ -677,7 +677,7 @@ func (r *runner) park(kind, finding, detail string) {
 
 // unknownSignals reports whether signals of names the workflow does not handle are waiting.
 func (r *runner) unknownSignals() bool {
-	if !r.behaviour {
+	if !r.features.behaviour {
 		return false
 	}
 	for _, name := range workflow.GetUnhandledSignalNames(r.ctx) {
@@ -692,7 +692,7 @@ func (r *runner) unknownSignals() bool {
 // as refused, so the sender finds its mistake in the audit trail and the worker's log, instead
 // of the signal vanishing.
 func (r *runner) refuseUnknownSignals() {
-	if !r.behaviour {
+	if !r.features.behaviour {
 		return
 	}
 	for _, name := range workflow.GetUnhandledSignalNames(r.ctx) {

@@ -65,7 +65,7 @@ func (r *runner) upsertSearchAttributes() {
 		set: true, status: r.s.Status, customer: r.s.CustomerUID, next: r.nextChargeShown(),
 		plan: r.s.Plan.Name, cycle: r.s.Cycle, amount: r.s.Plan.Amount, attention: r.s.Attention != nil,
 	}
-	if r.consentGate {
+	if r.features.consentGate {
 		if c := r.s.Consent; c != nil {
 			cur.consent = string(c.Status)
 		} else if last := r.lastSA.consent; last != "" {
@@ -130,7 +130,7 @@ func (r *runner) upsertSearchAttributes() {
 			workflow.SetCurrentDetails(r.ctx, r.details())
 			return
 		}
-		if !r.detailsSet && r.compact {
+		if !r.detailsSet && r.features.compact {
 			// A continued run that upserted nothing still shows its summary in the Web UI.
 			r.detailsSet = true
 			workflow.SetCurrentDetails(r.ctx, r.details())

@@ -72,7 +72,7 @@ func (r *runner) step() (bool, error) {
 			r.setStatus(billing.StatusPaused, "paused at period end: "+p.Reason)
 			return true, nil
 		}
-		if r.consentGate {
+		if r.features.consentGate {
 			if u, ok := r.upcoming(); ok && r.risingWithoutConsent(u.at, u.price) {
 				return true, r.endForNoConsent()
 			}
@@ -160,14 +160,14 @@ func (r *runner) applyCancel(req *billing.CancelRequest) (billing.Receipt, error
 			req.Refund = billing.RefundFull
 		}
 	}
-	if r.noDayTwice {
+	if r.features.noDayTwice {
 		r.unpaidCycleCredit()
 	}
 	refund, err := r.refundForCancel(*req)
 	if err != nil {
 		return billing.Receipt{}, err
 	}
-	if r.noDayTwice {
+	if r.features.noDayTwice {
 		if refund, err = r.refundPendingCredit(*req, refund); err != nil {
 			return billing.Receipt{}, err
 		}
@@ -196,7 +196,7 @@ func (r *runner) answer(token int, receipt billing.Receipt, err error) {
 	if receipt.NextChargeAt.IsZero() {
 		receipt.NextChargeAt = r.nextChargeShown()
 	}
-	if receipt.PaidThrough.IsZero() && r.screens {
+	if receipt.PaidThrough.IsZero() && r.features.screens {
 		receipt.PaidThrough = r.s.PaidUntil()
 	}
 	r.done[token] = doneResult{receipt: receipt, err: err}
@@ -321,7 +321,7 @@ func (r *runner) resumeRestart(req billing.ResumeRequest) (billing.Receipt, erro
 		return billing.Receipt{}, err
 	}
 	var credit int64
-	if r.noDayTwice {
+	if r.features.noDayTwice {
 		var from string
 		credit, from = r.unusedPaidFrom(now)
 		if credit > 0 {
@@ -369,7 +369,7 @@ func (r *runner) unusedPaid(now time.Time) int64 {
 		return 0
 	}
 	left := paid.Amount - r.refundedAmount(paid.ImpUID)
-	if r.changeNow {
+	if r.features.changeNow {
 		// A period an immediate upgrade started is paid by its charge and the part of the
 		// previous payment the upgrade netted (changenow.go), its credit.
 		left += period.Credit

@@ -29,7 +29,7 @@ func Subscription(ctx workflow.Context, raw json.RawMessage) (billing.State, err
 		return billing.State{}, err
 	}
 	err = r.run()
-	if err != nil && r.behaviour && temporal.IsCanceledError(err) && ctx.Err() != nil {
+	if err != nil && r.features.behaviour && temporal.IsCanceledError(err) && ctx.Err() != nil {
 		// "Request Cancellation" in the Web UI, or temporal workflow cancel.
 		err = r.cancelOnRequest()
 	}
@@ -55,11 +55,11 @@ type runner struct {
 	ctx workflow.Context
 	// actx is the context activities run in (see activity).
 	actx workflow.Context
-	// behaviour is true from versionRunBehaviour on (see there).
-	behaviour bool
-	s         *billing.State
-	settings  activities.Settings
-	log       log.Logger
+	// features are the versioned behaviours this run took (versions.go), decided once.
+	features features
+	s        *billing.State
+	settings activities.Settings
+	log      log.Logger
 	// firstRun is true for the subscription's first run (not a continue-as-new).
 	firstRun      bool
 	firstCharge   billing.FirstCharge
@@ -68,9 +68,6 @@ type runner struct {
 
 	// dirty is set by every message so that the main loop wakes up and looks again.
 	dirty bool
-	// messagesFirst is true from workflow version 1 on: the loop lets the messages of the
-	// current workflow task in before deciding (see letMessagesIn).
-	messagesFirst bool
 	// intents are the admitted commands waiting for the main loop (intents.go).
 	intents []intent
 	// cancelling is true while a cancel is being carried out (its refund or key deletion is in
@@ -87,38 +84,11 @@ type runner struct {
 	// lastSA remembers the search attributes last upserted, to upsert only changes.
 	lastSA saSnapshot
 
-	// eventStream is true from versionEventStream on: the run makes merchant events (events.go).
-	eventStream bool
-	// consentGate is true from versionConsentGate on (consent.go).
-	consentGate bool
-	// oneReceiver is true from versionOneSignalReceiver on; signalReceivers are the handlers
-	// that one coroutine serves (startSignalReceiver).
-	oneReceiver     bool
+	// signalReceivers are the handlers that one coroutine serves (startSignalReceiver) in runs
+	// that have features.oneReceiver.
 	signalReceivers []signalReceiver
-	// bundle is the bundle version the run took (0: none): every change it covers applies.
-	bundle workflow.Version
-	// compact is true from versionCompactCarry on (compactCarried, seedSearchAttributes);
 	// detailsSet once this run set the Web UI summary.
-	compact    bool
 	detailsSet bool
-	// lean is true from versionLeanRun on (cyclesPerRun, carried, the continue-as-new input).
-	lean bool
-	// recoveryWatch is true from versionRecoveryWatch on (recovery.go).
-	recoveryWatch bool
-	// refuseNull is true from versionRefuseNullSignal on (receiveSignals).
-	refuseNull bool
-	// ceiling is true from versionAttemptCeiling on (ceiling.go).
-	ceiling bool
-	// noDayTwice is true from versionNoDayTwice on (resumeRestart, beginCycle, settle).
-	noDayTwice bool
-	// screens is true from versionMoneyScreens on (upsertSearchAttributes, summary, answer).
-	screens bool
-	// knownRises is true from versionKnownRises on (consent.go: knownRise).
-	knownRises bool
-	// earlyConversion is true from versionEarlyConversion on (onEndTrial with a consent).
-	earlyConversion bool
-	// changeNow is true from versionChangeNow on (changenow.go).
-	changeNow bool
 	// made are the current step's events, sealed once the step is over.
 	made []madeEvent
 	// publishRetryAt is when a failed hand-over of pending events is tried again, after
@@ -165,23 +135,9 @@ func newRunner(ctx workflow.Context, raw json.RawMessage) (*runner, error) {
 		done:     map[int]doneResult{},
 	}
 	// First, before any message can be handled: which run-level behaviour this run has.
-	r.bundle = workflow.GetVersion(ctx, changeBundle, workflow.DefaultVersion, versionRound3Bundle)
-	r.behaviour = r.atLeast(changeRunBehaviour, versionRunBehaviour)
-	if r.behaviour {
+	r.features = decideFeatures(ctx)
+	if r.features.behaviour {
 		r.actx, _ = workflow.NewDisconnectedContext(ctx)
-		r.eventStream = r.atLeast(changeEventStream, versionEventStream)
-		r.consentGate = r.atLeast(changeConsentGate, versionConsentGate)
-		r.oneReceiver = r.atLeast(changeOneSignalReceiver, versionOneSignalReceiver)
-		r.compact = r.atLeast(changeCompactCarry, versionCompactCarry)
-		r.lean = r.compact && r.atLeast(changeLeanRun, versionLeanRun)
-		r.recoveryWatch = r.compact && r.atLeast(changeRecoveryWatch, versionRecoveryWatch)
-		r.refuseNull = r.compact && r.atLeast(changeRefuseNullSignal, versionRefuseNullSignal)
-		r.ceiling = r.compact && r.atLeast(changeAttemptCeiling, versionAttemptCeiling)
-		r.noDayTwice = r.compact && r.atLeast(changeNoDayTwice, versionNoDayTwice)
-		r.screens = r.compact && r.atLeast(changeMoneyScreens, versionMoneyScreens)
-		r.knownRises = r.compact && r.consentGate && r.atLeast(changeKnownRises, versionKnownRises)
-		r.earlyConversion = r.compact && r.consentGate && r.atLeast(changeEarlyConversion, versionEarlyConversion)
-		r.changeNow = r.compact && r.consentGate && r.atLeast(changeChangeNow, versionChangeNow)
 	}
 	var in billing.SubscriptionInput
 	// Decoding JSON into structs is deterministic (maps are walked in sorted order).
@@ -189,7 +145,7 @@ func newRunner(ctx workflow.Context, raw json.RawMessage) (*runner, error) {
 	if err := json.Unmarshal(raw, &in); err != nil {
 		return nil, invalidInput(fmt.Errorf("malformed JSON: %v", err))
 	}
-	if in.Continued == nil && r.behaviour {
+	if in.Continued == nil && r.features.behaviour {
 		//workflowcheck:ignore
 		if err := billing.DecodeStrict(raw, &billing.SubscriptionInput{}); err != nil {
 			return nil, invalidInput(err)
@@ -229,7 +185,7 @@ func newRunner(ctx workflow.Context, raw json.RawMessage) (*runner, error) {
 	if err := r.registerHandlers(); err != nil {
 		return nil, err
 	}
-	if r.compact && !r.firstRun {
+	if r.features.compact && !r.firstRun {
 		r.seedSearchAttributes()
 	}
 	lctx := workflow.WithLocalActivityOptions(ctx, settingsOptions)
@@ -255,7 +211,7 @@ func (r *runner) continueAsNewOptions() workflow.ContinueAsNewErrorOptions {
 
 // run is the subscription's main loop.
 func (r *runner) run() error {
-	r.messagesFirst = r.atLeast(changeMessagesFirst, versionMessagesFirst)
+	r.features.messagesFirst = r.atLeast(changeMessagesFirst, versionMessagesFirst)
 	r.seedPaidPrice()
 	if r.firstRun {
 		if ok, err := r.begin(); err != nil || !ok {
@@ -296,7 +252,7 @@ func (r *runner) begin() (bool, error) {
 		return false, err
 	}
 	r.publish(billing.EventRegistrationCompleted, billing.EventData{})
-	if t := r.s.Plan.Trial; r.consentGate && t != nil && t.Days > 0 {
+	if t := r.s.Plan.Trial; r.features.consentGate && t != nil && t.Days > 0 {
 		r.startTrial()
 	} else if err := r.startBilling(); err != nil {
 		return false, err
@@ -311,7 +267,7 @@ func (r *runner) continueAsNew() error {
 	r.flushEvents()
 	r.trimState()
 	next := billing.SubscriptionInput{SubscriptionID: r.s.SubscriptionID, Continued: r.carried()}
-	if !r.lean {
+	if !r.features.lean {
 		next.CustomerUID, next.Plan = r.s.CustomerUID, r.s.Plan
 	}
 	return workflow.NewContinueAsNewErrorWithOptions(r.ctx, r.continueAsNewOptions(), billing.WorkflowType, next)
@@ -429,7 +385,7 @@ func (r *runner) waitForNextEvent() error {
 // would be charged although the cancel was accepted before it was due. The helper coroutine is
 // scheduled after every message coroutine, so once it ran, they all did. It issues no command.
 func (r *runner) letMessagesIn() error {
-	if !r.messagesFirst {
+	if !r.features.messagesFirst {
 		return nil
 	}
 	ran := false
@@ -460,7 +416,7 @@ func (r *runner) errorBackOff() time.Duration {
 func (r *runner) backOff(err error) error {
 	r.log.Warn("step failed; retrying later", "error", err)
 	r.event("deferred", "", textfmt.Truncate(err.Error(), 300))
-	if r.behaviour && r.s.Attention == nil {
+	if r.features.behaviour && r.s.Attention == nil {
 		// PortOne stayed unreachable for an activity's whole retry budget: a person should know.
 		r.park(billing.AttentionRetriesExhausted, "", textfmt.Truncate(err.Error(), 300))
 		r.refresh()
@@ -519,7 +475,7 @@ const (
 // last amount paid all stay, and from versionNoDayTwice every payment a credit draws on), and all but the last carryEvents audit events. They remain in this
 // run's history (and in its state query until it closes).
 func (r *runner) carried() *billing.State {
-	if !r.compact {
+	if !r.features.compact {
 		return r.s
 	}
 	cp := *r.s
@@ -535,7 +491,7 @@ func (r *runner) carried() *billing.State {
 	// credit's chains, billing.State.CreditChain) stay, with their refunds, however old
 	// (versionNoDayTwice): dropping one would lose what the credit draws on.
 	chain := map[string]bool{}
-	if r.noDayTwice {
+	if r.features.noDayTwice {
 		var roots []string
 		if p := s.CurrentPeriod; p != nil {
 			roots = append(roots, p.CreditFrom)
@@ -570,11 +526,11 @@ func (r *runner) carried() *billing.State {
 		}
 	}
 	s.Refunds = refunds
-	if r.ceiling {
+	if r.features.ceiling {
 		s.CardAttempts = billing.PruneCardAttempts(s.CardAttempts, r.now())
 	}
 	keepEvents := carryEvents
-	if r.lean {
+	if r.features.lean {
 		keepEvents = leanCarryEvents
 	}
 	if n := len(s.Events); n > keepEvents {
@@ -603,7 +559,7 @@ func (r *runner) refresh() {
 	default:
 		r.s.Entitled = false
 	}
-	if r.consentGate {
+	if r.features.consentGate {
 		r.s.Phase = r.s.PricingPhase()
 	}
 	r.upsertSearchAttributes()

@@ -252,11 +252,87 @@ func (c changeRow) retireWhen() string {
 		billing.WorkflowType, strings.Join(quoted, ", "))
 }
 
+// features are the versioned behaviours a run took, decided once, first thing in newRunner
+// (messagesFirst: first thing in run), so that the rest of the workflow reads a field instead
+// of asking GetVersion. Changes asked lazily, where their code path first runs (changeTable's
+// asked column), stay questions (runner.atLeast): asking them here would move their markers in
+// the histories of runs recorded without a bundle.
+type features struct {
+	// bundle is the bundle version the run took (0: none): every change it covers applies.
+	bundle workflow.Version
+	// behaviour is true from versionRunBehaviour on (see there).
+	behaviour bool
+	// messagesFirst is true from versionMessagesFirst on: the loop lets the messages of the
+	// current workflow task in before deciding (see letMessagesIn). It is decided first thing
+	// in run, after newRunner's settings activity, where runs recorded without a bundle asked.
+	messagesFirst bool
+	// eventStream is true from versionEventStream on: the run makes merchant events (events.go).
+	eventStream bool
+	// consentGate is true from versionConsentGate on (consent.go).
+	consentGate bool
+	// oneReceiver is true from versionOneSignalReceiver on (startSignalReceiver).
+	oneReceiver bool
+	// compact is true from versionCompactCarry on (compactCarried, seedSearchAttributes).
+	compact bool
+	// lean is true from versionLeanRun on (cyclesPerRun, carried, the continue-as-new input).
+	lean bool
+	// recoveryWatch is true from versionRecoveryWatch on (recovery.go).
+	recoveryWatch bool
+	// refuseNull is true from versionRefuseNullSignal on (receiveSignals).
+	refuseNull bool
+	// ceiling is true from versionAttemptCeiling on (ceiling.go).
+	ceiling bool
+	// noDayTwice is true from versionNoDayTwice on (resumeRestart, beginCycle, settle).
+	noDayTwice bool
+	// screens is true from versionMoneyScreens on (upsertSearchAttributes, summary, answer).
+	screens bool
+	// knownRises is true from versionKnownRises on (consent.go: knownRise).
+	knownRises bool
+	// earlyConversion is true from versionEarlyConversion on (onEndTrial with a consent).
+	earlyConversion bool
+	// changeNow is true from versionChangeNow on (changenow.go).
+	changeNow bool
+}
+
+// decideFeatures asks the run-level questions in the order runs have always recorded them:
+// the bundle first, then each change (a change the bundle covers is not asked). The order and
+// the short-circuits are part of recorded histories: a run without the bundle records a marker
+// per question asked.
+func decideFeatures(ctx workflow.Context) features {
+	var f features
+	f.bundle = workflow.GetVersion(ctx, changeBundle, workflow.DefaultVersion, versionRound3Bundle)
+	at := func(change string, v workflow.Version) bool { return atLeast(ctx, f.bundle, change, v) }
+	f.behaviour = at(changeRunBehaviour, versionRunBehaviour)
+	if !f.behaviour {
+		return f
+	}
+	f.eventStream = at(changeEventStream, versionEventStream)
+	f.consentGate = at(changeConsentGate, versionConsentGate)
+	f.oneReceiver = at(changeOneSignalReceiver, versionOneSignalReceiver)
+	f.compact = at(changeCompactCarry, versionCompactCarry)
+	f.lean = f.compact && at(changeLeanRun, versionLeanRun)
+	f.recoveryWatch = f.compact && at(changeRecoveryWatch, versionRecoveryWatch)
+	f.refuseNull = f.compact && at(changeRefuseNullSignal, versionRefuseNullSignal)
+	f.ceiling = f.compact && at(changeAttemptCeiling, versionAttemptCeiling)
+	f.noDayTwice = f.compact && at(changeNoDayTwice, versionNoDayTwice)
+	f.screens = f.compact && at(changeMoneyScreens, versionMoneyScreens)
+	f.knownRises = f.compact && f.consentGate && at(changeKnownRises, versionKnownRises)
+	f.earlyConversion = f.compact && f.consentGate && at(changeEarlyConversion, versionEarlyConversion)
+	f.changeNow = f.compact && f.consentGate && at(changeChangeNow, versionChangeNow)
+	return f
+}
+
 // atLeast reports whether this run takes version v of change (recording the newest version the
 // first time a new run asks).
 func (r *runner) atLeast(change string, v workflow.Version) bool {
-	if b, ok := coveredByBundle[change]; ok && r.bundle >= b.since && b.version >= v {
+	return atLeast(r.ctx, r.features.bundle, change, v)
+}
+
+// atLeast reports whether a run that took bundle takes version v of change: the bundle covers
+// it, or GetVersion says so (recording the newest version the first time a new run asks).
+func atLeast(ctx workflow.Context, bundle workflow.Version, change string, v workflow.Version) bool {
+	if b, ok := coveredByBundle[change]; ok && bundle >= b.since && b.version >= v {
 		return true
 	}
-	return workflow.GetVersion(r.ctx, change, workflow.DefaultVersion, v) >= v
+	return workflow.GetVersion(ctx, change, workflow.DefaultVersion, v) >= v
 }
