@@ -46,16 +46,16 @@ func (r *runner) onChangePlanNow(req billing.ChangePlanRequest, dryRun bool) (bi
 	if err := r.changeNowRefusal(next, req.Consent); err != nil {
 		return billing.Receipt{}, -1, err
 	}
-	if r.queued(intentChangeNow) {
+	if r.mailbox.queued(intentChangeNow) {
 		return billing.Receipt{}, -1, refuse("when: an immediate plan change is already being carried out")
 	}
 	if dryRun {
 		return billing.Receipt{}, -1, nil
 	}
 	r.seen(req.RequestID, false)
-	r.dirty = true
+	r.mailbox.dirty = true
 	r.event("plan_change_requested", "", fmt.Sprintf("now: %q %d KRW (tax free %d) %s", next.Name, next.Amount, next.TaxFree, req.Reason))
-	return billing.Receipt{}, r.enqueue(intent{kind: intentChangeNow, change: req}), nil
+	return billing.Receipt{}, r.mailbox.enqueue(intent{kind: intentChangeNow, change: req}), nil
 }
 
 // changeNowRefusal says why the plan cannot change to next now (nil: it can), naming the field.

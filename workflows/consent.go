@@ -405,7 +405,7 @@ func (r *runner) onConsent(raw json.RawMessage, dryRun bool) (billing.Receipt, i
 		return billing.Receipt{}, -1, nil
 	}
 	r.seen(req.RequestID, false)
-	r.dirty = true
+	r.mailbox.dirty = true
 	c.Evidence = &billing.ConsentEvidence{Granted: *req.Granted, At: req.At.UTC(), Channel: req.Channel, ShownSHA256: req.ShownHash(), RecordID: req.RecordID, RecordedAt: r.now()}
 	cp := *c
 	if *req.Granted {
@@ -467,7 +467,7 @@ func (r *runner) onEndTrial(raw json.RawMessage, dryRun bool) (billing.Receipt, 
 		return billing.Receipt{}, -1, nil
 	}
 	r.seen(req.RequestID, false)
-	r.dirty = true
+	r.mailbox.dirty = true
 	now := r.now()
 	if req.Consent != nil {
 		r.recordImmediateConsent(*req.Consent, "early_conversion", 0, price)

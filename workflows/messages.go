@@ -79,12 +79,7 @@ func (r *runner) registerHandlers() error {
 			if err != nil || token < 0 {
 				return receipt, err
 			}
-			if err := workflow.Await(ctx, func() bool { _, ok := r.done[token]; return ok }); err != nil {
-				return billing.Receipt{}, err
-			}
-			res := r.done[token]
-			delete(r.done, token)
-			return res.receipt, res.err
+			return r.mailbox.await(ctx, token)
 		}
 		if err := workflow.SetUpdateHandlerWithOptions(r.ctx, c.name, handle, workflow.UpdateHandlerOptions{
 			Validator:   validate,
@@ -140,7 +135,7 @@ func (r *runner) receiveSignals(name string, handle func(json.RawMessage)) {
 	}
 	ch := workflow.GetSignalChannel(r.ctx, name)
 	if r.features.oneReceiver {
-		r.signalReceivers = append(r.signalReceivers, signalReceiver{ch: ch, fn: fn})
+		r.mailbox.signalReceivers = append(r.mailbox.signalReceivers, signalReceiver{ch: ch, fn: fn})
 		return
 	}
 	workflow.Go(r.ctx, func(ctx workflow.Context) {
@@ -150,25 +145,19 @@ func (r *runner) receiveSignals(name string, handle func(json.RawMessage)) {
 				return
 			}
 			fn(raw)
-			r.dirty = true
+			r.mailbox.dirty = true
 		}
 	})
-}
-
-// signalReceiver is one signal name's channel and handler.
-type signalReceiver struct {
-	ch workflow.ReceiveChannel
-	fn func(json.RawMessage)
 }
 
 // startSignalReceiver runs every signal handler from one coroutine (versionOneSignalReceiver):
 // a cached idle subscription holds two coroutines (the main loop and this), not one per signal
 // name. It handles every signal that is ready before it yields, as the per-name receivers did.
 func (r *runner) startSignalReceiver() {
-	if !r.features.oneReceiver || len(r.signalReceivers) == 0 {
+	if !r.features.oneReceiver || len(r.mailbox.signalReceivers) == 0 {
 		return
 	}
-	receivers := r.signalReceivers
+	receivers := r.mailbox.signalReceivers
 	workflow.Go(r.ctx, func(ctx workflow.Context) {
 		done := false
 		sel := workflow.NewSelector(ctx)
@@ -180,7 +169,7 @@ func (r *runner) startSignalReceiver() {
 					return
 				}
 				sr.fn(raw)
-				r.dirty = true
+				r.mailbox.dirty = true
 			})
 		}
 		sel.AddReceive(ctx.Done(), func(workflow.ReceiveChannel, bool) { done = true })
@@ -194,7 +183,7 @@ func (r *runner) startSignalReceiver() {
 func (r *runner) refused(name string, err error) {
 	r.log.Warn("message refused", "message", name, "error", err)
 	r.event("refused", "", fmt.Sprintf("%s: %v", name, err))
-	r.dirty = true
+	r.mailbox.dirty = true
 }
 
 // nullPayload is the refusal of a message whose payload is the JSON literal null.
@@ -340,11 +329,6 @@ func (r *runner) duplicate() billing.Receipt {
 	return rc
 }
 
-func (r *runner) newToken() int {
-	r.nextToken++
-	return r.nextToken
-}
-
 func (r *runner) receipt(msg string) billing.Receipt {
 	if r.features.screens {
 		return billing.Receipt{Message: msg, Status: r.s.Status, NextChargeAt: r.s.NextCharge(), PaidThrough: r.s.PaidUntil()}
@@ -421,12 +405,12 @@ func (r *runner) onCancel(raw json.RawMessage, dryRun bool) (billing.Receipt, in
 	}
 	r.seen(req.RequestID, false)
 	req.RequestedAt = r.now()
-	r.dirty = true
+	r.mailbox.dirty = true
 	if immediate {
-		if r.queued(intentCancel) {
+		if r.mailbox.queued(intentCancel) {
 			return r.receipt("a cancel is already in progress"), -1, nil
 		}
-		token := r.enqueue(intent{kind: intentCancel, cancel: req})
+		token := r.mailbox.enqueue(intent{kind: intentCancel, cancel: req})
 		r.event("cancel_requested", string(req.Requester), fmt.Sprintf("now, refund %s: %s", req.Refund, req.Reason))
 		return billing.Receipt{}, token, nil
 	}
@@ -456,7 +440,7 @@ func (r *runner) onUndoCancel(raw json.RawMessage, dryRun bool) (billing.Receipt
 	}
 	r.seen(req.RequestID, false)
 	r.s.PendingCancel = nil
-	r.dirty = true
+	r.mailbox.dirty = true
 	r.event("cancel_undone", "", req.Reason)
 	r.publish(billing.EventCancelUndone, billing.EventData{Detail: req.Reason})
 	return r.receipt("the pending cancel was withdrawn; billing continues"), -1, nil
@@ -468,7 +452,7 @@ func (r *runner) onPause(raw json.RawMessage, dryRun bool) (billing.Receipt, int
 		return r.refusedOrDuplicate(dup, err)
 	}
 	switch {
-	case r.s.Status == billing.StatusPaused || r.queued(intentPause):
+	case r.s.Status == billing.StatusPaused || r.mailbox.queued(intentPause):
 		return billing.Receipt{}, -1, refuse("the subscription is already paused")
 	case r.s.Pause != nil && r.s.Pause.Pending:
 		return billing.Receipt{}, -1, refuse("a pause at period end is already pending")
@@ -483,11 +467,11 @@ func (r *runner) onPause(raw json.RawMessage, dryRun bool) (billing.Receipt, int
 		return billing.Receipt{}, -1, nil
 	}
 	r.seen(req.RequestID, false)
-	r.dirty = true
+	r.mailbox.dirty = true
 	if req.When == billing.Now {
 		// Applied by the main loop at a safe point: a charge in flight settles first, and
 		// must not turn the subscription back to active afterwards.
-		token := r.enqueue(intent{kind: intentPause, pause: req})
+		token := r.mailbox.enqueue(intent{kind: intentPause, pause: req})
 		r.event("pause_requested", "", "now: "+req.Reason)
 		return billing.Receipt{}, token, nil
 	}
@@ -509,13 +493,13 @@ func (r *runner) onResume(raw json.RawMessage, dryRun bool) (billing.Receipt, in
 		return billing.Receipt{}, -1, nil
 	}
 	r.seen(req.RequestID, false)
-	r.dirty = true
+	r.mailbox.dirty = true
 	if pendingPause {
 		r.s.Pause = nil
 		r.event("pause_withdrawn", "", req.Reason)
 		return r.receipt("the pending pause was withdrawn"), -1, nil
 	}
-	return billing.Receipt{}, r.enqueue(intent{kind: intentResume, resume: req}), nil
+	return billing.Receipt{}, r.mailbox.enqueue(intent{kind: intentResume, resume: req}), nil
 }
 
 func (r *runner) onChangePlan(raw json.RawMessage, dryRun bool) (billing.Receipt, int, error) {
@@ -539,7 +523,7 @@ func (r *runner) onChangePlan(raw json.RawMessage, dryRun bool) (billing.Receipt
 		return billing.Receipt{}, -1, nil
 	}
 	r.seen(req.RequestID, false)
-	r.dirty = true
+	r.mailbox.dirty = true
 	next := req.Apply(base)
 	r.s.PendingPlan = &next
 	if r.features.knownRises {
@@ -562,8 +546,8 @@ func (r *runner) onReplaceBillingKey(raw json.RawMessage, dryRun bool) (billing.
 		return billing.Receipt{}, -1, nil
 	}
 	r.seen(req.RequestID, false)
-	r.dirty = true
-	return billing.Receipt{}, r.enqueue(intent{kind: intentReplaceKey, replace: req}), nil
+	r.mailbox.dirty = true
+	return billing.Receipt{}, r.mailbox.enqueue(intent{kind: intentReplaceKey, replace: req}), nil
 }
 
 func (r *runner) onChargeNow(raw json.RawMessage, dryRun bool) (billing.Receipt, int, error) {
@@ -589,8 +573,8 @@ func (r *runner) onChargeNow(raw json.RawMessage, dryRun bool) (billing.Receipt,
 		return billing.Receipt{}, -1, nil
 	}
 	r.seen(req.RequestID, false)
-	r.dirty = true
-	return billing.Receipt{}, r.enqueue(intent{kind: intentChargeNow}), nil
+	r.mailbox.dirty = true
+	return billing.Receipt{}, r.mailbox.enqueue(intent{kind: intentChargeNow}), nil
 }
 
 func (r *runner) onRegistered(raw json.RawMessage) {
@@ -603,7 +587,7 @@ func (r *runner) onRegistered(raw json.RawMessage) {
 		r.event("registered_ignored", "", fmt.Sprintf("imp_uid %s: the subscription is %s", sig.ImpUID, r.s.Status))
 		return
 	}
-	r.registrations = append(r.registrations, sig)
+	r.mailbox.registrations = append(r.mailbox.registrations, sig)
 }
 
 func (r *runner) onRegistrationFailed(raw json.RawMessage) {
@@ -628,7 +612,7 @@ func (r *runner) onPaymentNotification(raw json.RawMessage) {
 		r.event("notification_ignored", "", fmt.Sprintf("%s does not belong to this subscription", n.MerchantUID))
 		return
 	}
-	r.notified[n.MerchantUID] = true
+	r.mailbox.notified[n.MerchantUID] = true
 	r.event("payment_notification", "portone", fmt.Sprintf("%s %s (imp_uid %s)", n.MerchantUID, n.Status, n.ImpUID))
 }
 
@@ -641,7 +625,7 @@ func (r *runner) onMarkAttention(raw json.RawMessage, dryRun bool) (billing.Rece
 		return billing.Receipt{}, -1, nil
 	}
 	r.seen(req.RequestID, false)
-	r.dirty = true
+	r.mailbox.dirty = true
 	r.park(req.Kind, req.Finding, req.Detail)
 	return r.receipt("the subscription is marked as needing attention"), -1, nil
 }
@@ -658,7 +642,7 @@ func (r *runner) onClearAttention(raw json.RawMessage, dryRun bool) (billing.Rec
 		return billing.Receipt{}, -1, nil
 	}
 	r.seen(req.RequestID, false)
-	r.dirty = true
+	r.mailbox.dirty = true
 	r.event("attention_cleared", string(billing.RequesterAdmin), fmt.Sprintf("%s: %s", r.s.Attention.Kind, textfmt.Truncate(req.Note, 300)))
 	r.s.Attention = nil
 	return r.receipt("attention cleared"), -1, nil
@@ -707,7 +691,7 @@ func (r *runner) refuseUnknownSignals() {
 			}
 			r.log.Warn("unknown signal refused", "signal", textfmt.Truncate(name, 60))
 			r.event("refused", "", billing.UnknownSignalDetail(name))
-			r.dirty = true
+			r.mailbox.dirty = true
 		}
 	}
 }

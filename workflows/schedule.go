@@ -34,7 +34,7 @@ func (r *runner) scheduleLead() time.Duration {
 // scheduledSettleAt is when the workflow next asks PortOne about a scheduled charge: at the due
 // time once a webhook said it ran, otherwise after the settle delay (growing with each check).
 func (r *runner) scheduledSettleAt(sc *billing.ScheduledCharge) time.Time {
-	if r.notified[sc.MerchantUID] {
+	if r.mailbox.notified[sc.MerchantUID] {
 		return sc.ScheduleAt
 	}
 	return sc.ScheduleAt.Add(time.Duration(sc.Checks+1) * r.settings.ScheduleSettleDelay)

@@ -14,7 +14,7 @@ import (
 // settled before the next cycle begins. A step that fails on an activity leaves the state as it
 // was before the step (requests are put back), so the loop can simply try again later.
 func (r *runner) step() (bool, error) {
-	if i, ok := r.nextIntent(); ok {
+	if i, ok := r.mailbox.nextIntent(); ok {
 		_, err := r.carryOut(i)
 		return true, err
 	}
@@ -199,7 +199,7 @@ func (r *runner) answer(token int, receipt billing.Receipt, err error) {
 	if receipt.PaidThrough.IsZero() && r.features.screens {
 		receipt.PaidThrough = r.s.PaidUntil()
 	}
-	r.done[token] = doneResult{receipt: receipt, err: err}
+	r.mailbox.post(token, receipt, err)
 }
 
 // applyPauseNow pauses at once: no charge until resumed, and no access (the rest of a paid

@@ -66,27 +66,17 @@ type runner struct {
 	regTimeout    time.Duration
 	cyclesThisRun int
 
-	// dirty is set by every message so that the main loop wakes up and looks again.
-	dirty bool
-	// intents are the admitted commands waiting for the main loop (intents.go).
-	intents []intent
+	// mailbox is what messages left for the loop (mailbox.go).
+	mailbox mailbox
 	// cancelling is true while a cancel is being carried out (its refund or key deletion is in
 	// flight), so that an undo arriving then is refused instead of promised in vain.
-	cancelling    bool
-	registrations []billing.RegisteredSignal
-	notified      map[string]bool
+	cancelling bool
 	// noScheduleFor is a cycle PortOne refused to schedule; it is charged through again instead.
 	noScheduleFor int
 
-	// done holds the answers for update handlers waiting on the loop, by token.
-	done      map[int]doneResult
-	nextToken int
 	// lastSA remembers the search attributes last upserted, to upsert only changes.
 	lastSA saSnapshot
 
-	// signalReceivers are the handlers that one coroutine serves (startSignalReceiver) in runs
-	// that have features.oneReceiver.
-	signalReceivers []signalReceiver
 	// detailsSet once this run set the Web UI summary.
 	detailsSet bool
 	// made are the current step's events, sealed once the step is over.
@@ -95,11 +85,6 @@ type runner struct {
 	// publishFailures failures in a row.
 	publishRetryAt  time.Time
 	publishFailures int
-}
-
-type doneResult struct {
-	receipt billing.Receipt
-	err     error
 }
 
 // trustContinued accepts a carried state only on a real continue-as-new of this very
@@ -128,11 +113,10 @@ func invalidInput(err error) error {
 func newRunner(ctx workflow.Context, raw json.RawMessage) (*runner, error) {
 	info := workflow.GetInfo(ctx)
 	r := &runner{
-		ctx:      ctx,
-		actx:     ctx,
-		log:      workflow.GetLogger(ctx),
-		notified: map[string]bool{},
-		done:     map[int]doneResult{},
+		ctx:     ctx,
+		actx:    ctx,
+		log:     workflow.GetLogger(ctx),
+		mailbox: newMailbox(),
 	}
 	// First, before any message can be handled: which run-level behaviour this run has.
 	r.features = decideFeatures(ctx)
@@ -230,7 +214,7 @@ func (r *runner) run() error {
 			if err := workflow.Await(r.ctx, func() bool { return workflow.AllHandlersFinished(r.ctx) }); err != nil {
 				return r.finish(err)
 			}
-			if !r.dirty {
+			if !r.mailbox.dirty {
 				return r.continueAsNew()
 			}
 			continue
@@ -310,7 +294,7 @@ func (r *runner) tick(step func() (bool, error)) (acted bool, err error) {
 		return false, err
 	}
 	r.refuseUnknownSignals()
-	r.dirty = false
+	r.mailbox.dirty = false
 	r.refresh()
 	acted, err = step()
 	r.flushEvents()
@@ -342,7 +326,7 @@ func (r *runner) shouldContinueAsNew() bool {
 		return false
 	}
 	info := workflow.GetInfo(r.ctx)
-	atBoundary := r.s.DunningState == nil && len(r.intents) == 0
+	atBoundary := r.s.DunningState == nil && len(r.mailbox.intents) == 0
 	if !atBoundary {
 		return false
 	}
@@ -395,7 +379,7 @@ func (r *runner) letMessagesIn() error {
 
 // wake reports whether the loop must look again: a message changed something, or signals of
 // unknown names wait to be recorded.
-func (r *runner) wake() bool { return r.dirty || r.unknownSignals() }
+func (r *runner) wake() bool { return r.mailbox.dirty || r.unknownSignals() }
 
 // recoverable reports whether err is an activity that ran out of its retry budget (PortOne
 // unreachable for long): the subscription must not fail for that; the loop tries again later.
@@ -421,7 +405,7 @@ func (r *runner) backOff(err error) error {
 		r.park(billing.AttentionRetriesExhausted, "", textfmt.Truncate(err.Error(), 300))
 		r.refresh()
 	}
-	r.dirty = false
+	r.mailbox.dirty = false
 	_, werr := workflow.AwaitWithOptions(r.ctx, workflow.AwaitOptions{
 		Timeout:      r.errorBackOff(),
 		TimerOptions: workflow.TimerOptions{Summary: "retry after error"},
