@@ -76,15 +76,11 @@ type runner struct {
 
 	// lastSA remembers the search attributes last upserted, to upsert only changes.
 	lastSA saSnapshot
-
 	// detailsSet once this run set the Web UI summary.
 	detailsSet bool
-	// made are the current step's events, sealed once the step is over.
-	made []madeEvent
-	// publishRetryAt is when a failed hand-over of pending events is tried again, after
-	// publishFailures failures in a row.
-	publishRetryAt  time.Time
-	publishFailures int
+
+	// outbox is the hand-over of this run's merchant events (events.go).
+	outbox outbox
 }
 
 // trustContinued accepts a carried state only on a real continue-as-new of this very
