@@ -74,10 +74,8 @@ type runner struct {
 	// noScheduleFor is a cycle PortOne refused to schedule; it is charged through again instead.
 	noScheduleFor int
 
-	// lastSA remembers the search attributes last upserted, to upsert only changes.
-	lastSA saSnapshot
-	// detailsSet once this run set the Web UI summary.
-	detailsSet bool
+	// sa is the search-attribute cache (searchattrs.go).
+	sa saCache
 
 	// outbox is the hand-over of this run's merchant events (events.go).
 	outbox outbox
