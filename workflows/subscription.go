@@ -42,15 +42,19 @@ func Subscription(ctx workflow.Context, raw json.RawMessage) (billing.State, err
 	return *r.s, nil
 }
 
-// runner is one run of the subscription workflow: its state plus the intents that messages
-// recorded and the loop has yet to carry out.
+// runner is one run of the subscription workflow: the billing loop (run, step and the cycle,
+// dunning, consent and refund code on it) over the subscription's state, with one part per job
+// beside it, each its own struct:
+//
+//   - features: the versioned behaviours the run took, decided once (versions.go);
+//   - mailbox: what messages left for the loop, intents and update answers (mailbox.go);
+//   - outbox: the hand-over of merchant events to the outbox workflow (events.go);
+//   - sa: the search attributes last upserted (searchattrs.go).
 //
 // r.s is the subscription's state: it survives continue-as-new (it is the next run's input) and
-// is what the state query answers. Everything else is this run's: intents waiting for the loop
-// (intents, registrations), update tokens, the
-// webhook notifications seen, the search attributes last upserted and the settings; a message
-// that is waiting when the run continues as new cannot exist, because the run continues only
-// once every handler finished and no intent is queued.
+// is what the state query answers. Everything else is this run's; a message that is waiting
+// when the run continues as new cannot exist, because the run continues only once every handler
+// finished and no intent is queued.
 type runner struct {
 	ctx workflow.Context
 	// actx is the context activities run in (see activity).
