@@ -28,71 +28,52 @@ func (r *runner) registerHandlers() error {
 	}); err != nil {
 		return err
 	}
-	commands := []struct {
-		name  string
-		apply func(raw json.RawMessage, dryRun bool) (billing.Receipt, int, error)
-	}{
-		{billing.MsgCancel, r.onCancel},
-		{billing.MsgUndoCancel, r.onUndoCancel},
-		{billing.MsgPause, r.onPause},
-		{billing.MsgResume, r.onResume},
-		{billing.MsgChangePlan, r.onChangePlan},
-		{billing.MsgReplaceBillingKey, r.onReplaceBillingKey},
-		{billing.MsgChargeNow, r.onChargeNow},
-	}
-	if r.features.behaviour {
-		commands = append(commands, []struct {
-			name  string
-			apply func(raw json.RawMessage, dryRun bool) (billing.Receipt, int, error)
-		}{
-			{billing.MsgMarkAttention, r.onMarkAttention},
-			{billing.MsgClearAttention, r.onClearAttention},
-		}...)
-	}
-	if r.features.consentGate {
-		commands = append(commands, []struct {
-			name  string
-			apply func(raw json.RawMessage, dryRun bool) (billing.Receipt, int, error)
-		}{
-			{billing.MsgConsent, r.onConsent},
-			{billing.MsgEndTrial, r.onEndTrial},
-		}...)
-	}
-	for _, c := range commands {
-		c := c
-		r.receiveSignals(c.name, func(raw json.RawMessage) {
-			if _, _, err := c.apply(raw, false); err != nil {
-				r.refused(c.name, err)
-			}
-		})
-		validate := func(ctx workflow.Context, raw json.RawMessage) error {
-			if billing.IsNullPayload(raw) {
-				// Refused in every run: validators do not run on replay, and a rejected
-				// update is not written to history, so no recorded run can change.
-				return nullPayload()
-			}
-			_, _, err := c.apply(raw, true)
-			return err
+	for _, m := range messageTable {
+		if m.handled != nil && !m.handled(r.features) {
+			continue
 		}
-		handle := func(ctx workflow.Context, raw json.RawMessage) (billing.Receipt, error) {
-			receipt, token, err := c.apply(raw, false)
-			if err != nil || token < 0 {
-				return receipt, err
-			}
-			return r.mailbox.await(ctx, token)
+		if m.signalOnly {
+			receive := m.receive
+			r.receiveSignals(m.name, func(raw json.RawMessage) { receive(r, raw) })
+			continue
 		}
-		if err := workflow.SetUpdateHandlerWithOptions(r.ctx, c.name, handle, workflow.UpdateHandlerOptions{
-			Validator:   validate,
-			Description: updateDescription(c.name),
-		}); err != nil {
+		if err := r.registerCommand(m); err != nil {
 			return err
 		}
 	}
-	r.receiveSignals(billing.SignalRegistered, r.onRegistered)
-	r.receiveSignals(billing.SignalRegistrationFailed, r.onRegistrationFailed)
-	r.receiveSignals(billing.SignalPaymentNotification, r.onPaymentNotification)
 	r.startSignalReceiver()
 	return nil
+}
+
+// registerCommand installs a command's signal receiver and its update handler, both applying
+// the same function: the update's validator runs it as a dry run.
+func (r *runner) registerCommand(m messageSpec) error {
+	name, apply := m.name, m.apply
+	r.receiveSignals(name, func(raw json.RawMessage) {
+		if _, _, err := apply(r, raw, false); err != nil {
+			r.refused(name, err)
+		}
+	})
+	validate := func(ctx workflow.Context, raw json.RawMessage) error {
+		if billing.IsNullPayload(raw) {
+			// Refused in every run: validators do not run on replay, and a rejected
+			// update is not written to history, so no recorded run can change.
+			return nullPayload()
+		}
+		_, _, err := apply(r, raw, true)
+		return err
+	}
+	handle := func(ctx workflow.Context, raw json.RawMessage) (billing.Receipt, error) {
+		receipt, token, err := apply(r, raw, false)
+		if err != nil || token < 0 {
+			return receipt, err
+		}
+		return r.mailbox.await(ctx, token)
+	}
+	return workflow.SetUpdateHandlerWithOptions(r.ctx, name, handle, workflow.UpdateHandlerOptions{
+		Validator:   validate,
+		Description: updateDescription(name),
+	})
 }
 
 // updateDescriptions are the update handlers' descriptions (the Web UI shows them), made once
@@ -100,9 +81,7 @@ func (r *runner) registerHandlers() error {
 // after package initialisation.
 var updateDescriptions = func() map[string]string {
 	m := map[string]string{}
-	for _, name := range []string{billing.MsgCancel, billing.MsgUndoCancel, billing.MsgPause, billing.MsgResume,
-		billing.MsgChangePlan, billing.MsgReplaceBillingKey, billing.MsgChargeNow, billing.MsgMarkAttention,
-		billing.MsgClearAttention, billing.MsgConsent, billing.MsgEndTrial} {
+	for _, name := range updateNames {
 		m[name] = describeUpdate(name)
 	}
 	return m
@@ -665,7 +644,7 @@ func (r *runner) unknownSignals() bool {
 		return false
 	}
 	for _, name := range workflow.GetUnhandledSignalNames(r.ctx) {
-		if !slices.Contains(billing.SignalNames, name) {
+		if !slices.Contains(signalNames, name) {
 			return true
 		}
 	}
@@ -680,7 +659,7 @@ func (r *runner) refuseUnknownSignals() {
 		return
 	}
 	for _, name := range workflow.GetUnhandledSignalNames(r.ctx) {
-		if slices.Contains(billing.SignalNames, name) {
+		if slices.Contains(signalNames, name) {
 			continue
 		}
 		ch := workflow.GetSignalChannel(r.ctx, name)
@@ -690,7 +669,7 @@ func (r *runner) refuseUnknownSignals() {
 				break
 			}
 			r.log.Warn("unknown signal refused", "signal", textfmt.Truncate(name, 60))
-			r.event("refused", "", billing.UnknownSignalDetail(name))
+			r.event("refused", "", billing.UnknownSignalDetail(name, signalNames))
 			r.mailbox.dirty = true
 		}
 	}
