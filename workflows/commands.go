@@ -42,7 +42,7 @@ type messageSpec struct {
 	handled func(features) bool
 	// apply is a command's handler: it validates the payload against the state and, unless
 	// dryRun, applies it.
-	apply func(r *runner, raw json.RawMessage, dryRun bool) (billing.Receipt, int, error)
+	apply func(r *runner, raw json.RawMessage, dryRun bool) (reply, error)
 	// receive is a signal-only message's handler.
 	receive func(r *runner, raw json.RawMessage)
 }

@@ -378,7 +378,7 @@ func (r *runner) riseKnownSince(u upcomingCharge) time.Time {
 	return r.s.StartedAt
 }
 
-func (r *runner) onConsent(raw json.RawMessage, dryRun bool) (billing.Receipt, int, error) {
+func (r *runner) onConsent(raw json.RawMessage, dryRun bool) (reply, error) {
 	var req billing.ConsentRequest
 	if dup, err := r.admit(raw, &req, req.Validate); err != nil || dup {
 		return r.refusedOrDuplicate(dup, err)
@@ -386,23 +386,23 @@ func (r *runner) onConsent(raw json.RawMessage, dryRun bool) (billing.Receipt, i
 	c := r.s.Consent
 	switch {
 	case c == nil && r.features.knownRises:
-		return billing.Receipt{}, -1, r.noConsentWaiting()
+		return reply{}, r.noConsentWaiting()
 	case c == nil:
-		return billing.Receipt{}, -1, refuse("no price rise is waiting for consent")
+		return reply{}, refuse("no price rise is waiting for consent")
 	case req.AmountBefore != c.AmountBefore || req.AmountAfter != c.AmountAfter:
-		return billing.Receipt{}, -1, refuse("amount_before/amount_after: the pending change is %d → %d KRW, not %d → %d", c.AmountBefore, c.AmountAfter, req.AmountBefore, req.AmountAfter)
+		return reply{}, refuse("amount_before/amount_after: the pending change is %d → %d KRW, not %d → %d", c.AmountBefore, c.AmountAfter, req.AmountBefore, req.AmountAfter)
 	case req.ChangeDate != c.ChangeDate:
-		return billing.Receipt{}, -1, refuse("change_date: the pending change takes effect on %s, not %s", c.ChangeDate, req.ChangeDate)
+		return reply{}, refuse("change_date: the pending change takes effect on %s, not %s", c.ChangeDate, req.ChangeDate)
 	case !req.At.After(r.s.StartedAt):
-		return billing.Receipt{}, -1, refuse("at: a consent given at or before sign-up does not count; the rise needs its own, separate consent")
+		return reply{}, refuse("at: a consent given at or before sign-up does not count; the rise needs its own, separate consent")
 	case req.At.Before(c.ChangeAt.Add(-r.lawDays(billing.ConsentWindowDays))):
-		return billing.Receipt{}, -1, refuse("at: consent must be given within the %d days before the change (from %s)", billing.ConsentWindowDays,
+		return reply{}, refuse("at: consent must be given within the %d days before the change (from %s)", billing.ConsentWindowDays,
 			c.ChangeAt.Add(-r.lawDays(billing.ConsentWindowDays)).In(seoul()).Format("2006-01-02 15:04 MST"))
 	case req.At.After(r.now().Add(5 * time.Minute)):
-		return billing.Receipt{}, -1, refuse("at: %s is in the future", req.At.Format(time.RFC3339))
+		return reply{}, refuse("at: %s is in the future", req.At.Format(time.RFC3339))
 	}
 	if dryRun {
-		return billing.Receipt{}, -1, nil
+		return reply{}, nil
 	}
 	r.seen(req.RequestID, false)
 	r.mailbox.dirty = true
@@ -413,13 +413,13 @@ func (r *runner) onConsent(raw json.RawMessage, dryRun bool) (billing.Receipt, i
 		cp.Status = c.Status
 		r.event("consent_granted", "customer", fmt.Sprintf("%s → %s KRW from %s via %s (record %s)", textfmt.FormatKRW(c.AmountBefore), textfmt.FormatKRW(c.AmountAfter), c.ChangeDate, req.Channel, req.RecordID))
 		r.publish(billing.EventConsentGranted, billing.EventData{Consent: &cp})
-		return r.receipt(fmt.Sprintf("consent recorded: %s KRW will be charged from %s", textfmt.FormatKRW(c.AmountAfter), c.ChangeDate)), -1, nil
+		return answered(r.receipt(fmt.Sprintf("consent recorded: %s KRW will be charged from %s", textfmt.FormatKRW(c.AmountAfter), c.ChangeDate))), nil
 	}
 	c.Status = billing.ConsentRefused
 	cp.Status = c.Status
 	r.event("consent_refused", "customer", fmt.Sprintf("via %s (record %s); the subscription ends on %s", req.Channel, req.RecordID, c.ChangeDate))
 	r.publish(billing.EventConsentRefused, billing.EventData{Consent: &cp})
-	return r.receipt(fmt.Sprintf("refusal recorded: the subscription ends at %s without the rise", c.ChangeAt.In(seoul()).Format("2006-01-02 15:04 MST"))), -1, nil
+	return answered(r.receipt(fmt.Sprintf("refusal recorded: the subscription ends at %s without the rise", c.ChangeAt.In(seoul()).Format("2006-01-02 15:04 MST")))), nil
 }
 
 // noConsentWaiting is the refusal of a consent when no window is open: when a rise is coming,
@@ -439,7 +439,7 @@ func (r *runner) noConsentWaiting() error {
 		billing.ConsentWindowDays, hint)
 }
 
-func (r *runner) onEndTrial(raw json.RawMessage, dryRun bool) (billing.Receipt, int, error) {
+func (r *runner) onEndTrial(raw json.RawMessage, dryRun bool) (reply, error) {
 	var req billing.EndTrialRequest
 	// Before versionEarlyConversion the payload had no "consent": decode treats it as that
 	// version did (newerFields).
@@ -450,21 +450,21 @@ func (r *runner) onEndTrial(raw json.RawMessage, dryRun bool) (billing.Receipt, 
 	price := r.nextPlan().Price(r.s.Cycle + 1)
 	switch {
 	case r.s.TrialEndsAt.IsZero():
-		return billing.Receipt{}, -1, refuse("there is no free trial to end")
+		return reply{}, refuse("there is no free trial to end")
 	case r.s.Status != billing.StatusActive || r.s.PendingCancel != nil:
-		return billing.Receipt{}, -1, refuse("the trial ends with the subscription (%s)", r.s.Status)
+		return reply{}, refuse("the trial ends with the subscription (%s)", r.s.Status)
 	case req.Consent != nil:
 		if err := r.checkImmediateConsent(req.Consent, 0, price); err != nil {
-			return billing.Receipt{}, -1, err
+			return reply{}, err
 		}
 	case c == nil || c.Status != billing.ConsentGranted:
 		if r.features.earlyConversion {
-			return billing.Receipt{}, -1, refuse("consent: the customer's consent to be charged %d KRW from today must be on record first (the consent update) or come with this request (its consent field, change_date today)", price)
+			return reply{}, refuse("consent: the customer's consent to be charged %d KRW from today must be on record first (the consent update) or come with this request (its consent field, change_date today)", price)
 		}
-		return billing.Receipt{}, -1, refuse("the customer's consent to be charged %d KRW must be on record first (the consent update)", price)
+		return reply{}, refuse("the customer's consent to be charged %d KRW must be on record first (the consent update)", price)
 	}
 	if dryRun {
-		return billing.Receipt{}, -1, nil
+		return reply{}, nil
 	}
 	r.seen(req.RequestID, false)
 	r.mailbox.dirty = true
@@ -481,7 +481,7 @@ func (r *runner) onEndTrial(raw json.RawMessage, dryRun bool) (billing.Receipt, 
 		r.s.ConversionNoticeFor = now
 	}
 	r.event("trial_ended_early", "customer", req.Reason)
-	return r.receipt("the trial ends now; the first charge follows"), -1, nil
+	return answered(r.receipt("the trial ends now; the first charge follows")), nil
 }
 
 // checkImmediateConsent checks a consent carried by a request that raises the price now, from

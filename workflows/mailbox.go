@@ -92,3 +92,17 @@ type signalReceiver struct {
 	ch workflow.ReceiveChannel
 	fn func(json.RawMessage)
 }
+
+// reply is a message handler's answer: a receipt now, or, when the handler queued an intent
+// for the loop (later), the token on which the loop answers the waiting update.
+type reply struct {
+	receipt billing.Receipt
+	later   bool
+	token   int
+}
+
+// answered is a reply given at once (the zero reply: answered now with an empty receipt).
+func answered(rc billing.Receipt) reply { return reply{receipt: rc} }
+
+// queued is the reply of a handler that queued an intent: the loop answers on token.
+func queued(token int) reply { return reply{later: true, token: token} }

@@ -50,7 +50,7 @@ func (r *runner) registerHandlers() error {
 func (r *runner) registerCommand(m messageSpec) error {
 	name, apply := m.name, m.apply
 	r.receiveSignals(name, func(raw json.RawMessage) {
-		if _, _, err := apply(r, raw, false); err != nil {
+		if _, err := apply(r, raw, false); err != nil {
 			r.refused(name, err)
 		}
 	})
@@ -60,15 +60,15 @@ func (r *runner) registerCommand(m messageSpec) error {
 			// update is not written to history, so no recorded run can change.
 			return nullPayload()
 		}
-		_, _, err := apply(r, raw, true)
+		_, err := apply(r, raw, true)
 		return err
 	}
 	handle := func(ctx workflow.Context, raw json.RawMessage) (billing.Receipt, error) {
-		receipt, token, err := apply(r, raw, false)
-		if err != nil || token < 0 {
-			return receipt, err
+		rep, err := apply(r, raw, false)
+		if err != nil || !rep.later {
+			return rep.receipt, err
 		}
-		return r.mailbox.await(ctx, token)
+		return r.mailbox.await(ctx, rep.token)
 	}
 	return workflow.SetUpdateHandlerWithOptions(r.ctx, name, handle, workflow.UpdateHandlerOptions{
 		Validator:   validate,
@@ -360,38 +360,39 @@ func (r *runner) admit(raw json.RawMessage, req command, check func() error) (du
 }
 
 // refusedOrDuplicate is the answer of a command admit did not let through.
-func (r *runner) refusedOrDuplicate(duplicate bool, err error) (billing.Receipt, int, error) {
+func (r *runner) refusedOrDuplicate(duplicate bool, err error) (reply, error) {
 	if err != nil {
-		return billing.Receipt{}, -1, err
+		return reply{}, err
 	}
-	return r.duplicate(), -1, nil
+	return answered(r.duplicate()), nil
 }
 
 // Each on* function validates a message against the current state and, unless dryRun, applies it.
-// It returns a receipt, or a token when the answer comes from the main loop (token < 0: none).
+// Its reply is a receipt given now, or the token of the intent it queued, on which the main loop
+// answers later (reply.later).
 
-func (r *runner) onCancel(raw json.RawMessage, dryRun bool) (billing.Receipt, int, error) {
+func (r *runner) onCancel(raw json.RawMessage, dryRun bool) (reply, error) {
 	var req billing.CancelRequest
 	if dup, err := r.admit(raw, &req, func() error { req.Normalize(); return req.Validate() }); err != nil || dup {
 		return r.refusedOrDuplicate(dup, err)
 	}
 	immediate := req.When == billing.Now || r.s.Status == billing.StatusAwaitingRegistration || r.s.Status == billing.StatusPaused
 	if !immediate && r.s.PendingCancel != nil {
-		return r.receipt("a cancel at period end is already pending"), -1, nil
+		return answered(r.receipt("a cancel at period end is already pending")), nil
 	}
 	if dryRun {
-		return billing.Receipt{}, -1, nil
+		return reply{}, nil
 	}
 	r.seen(req.RequestID, false)
 	req.RequestedAt = r.now()
 	r.mailbox.dirty = true
 	if immediate {
 		if r.mailbox.queued(intentCancel) {
-			return r.receipt("a cancel is already in progress"), -1, nil
+			return answered(r.receipt("a cancel is already in progress")), nil
 		}
 		token := r.mailbox.enqueue(intent{kind: intentCancel, cancel: req})
 		r.event("cancel_requested", string(req.Requester), fmt.Sprintf("now, refund %s: %s", req.Refund, req.Reason))
-		return billing.Receipt{}, token, nil
+		return queued(token), nil
 	}
 	r.s.PendingCancel = &req
 	r.event("cancel_requested", string(req.Requester), "at period end: "+req.Reason)
@@ -400,50 +401,50 @@ func (r *runner) onCancel(raw json.RawMessage, dryRun bool) (billing.Receipt, in
 	if !r.s.NextChargeAt.IsZero() {
 		msg += " (" + r.s.NextChargeAt.In(seoul()).Format("2006-01-02 15:04 MST") + "); no further charge"
 	}
-	return r.receipt(msg), -1, nil
+	return answered(r.receipt(msg)), nil
 }
 
-func (r *runner) onUndoCancel(raw json.RawMessage, dryRun bool) (billing.Receipt, int, error) {
+func (r *runner) onUndoCancel(raw json.RawMessage, dryRun bool) (reply, error) {
 	var req billing.UndoCancelRequest
 	if dup, err := r.admit(raw, &req, nil); err != nil || dup {
 		return r.refusedOrDuplicate(dup, err)
 	}
 	if r.s.PendingCancel == nil {
-		return billing.Receipt{}, -1, refuse("there is no pending cancel to undo")
+		return reply{}, refuse("there is no pending cancel to undo")
 	}
 	if r.cancelling {
-		return billing.Receipt{}, -1, refuse("the cancel is already taking effect and can no longer be undone")
+		return reply{}, refuse("the cancel is already taking effect and can no longer be undone")
 	}
 	if dryRun {
-		return billing.Receipt{}, -1, nil
+		return reply{}, nil
 	}
 	r.seen(req.RequestID, false)
 	r.s.PendingCancel = nil
 	r.mailbox.dirty = true
 	r.event("cancel_undone", "", req.Reason)
 	r.publish(billing.EventCancelUndone, billing.EventData{Detail: req.Reason})
-	return r.receipt("the pending cancel was withdrawn; billing continues"), -1, nil
+	return answered(r.receipt("the pending cancel was withdrawn; billing continues")), nil
 }
 
-func (r *runner) onPause(raw json.RawMessage, dryRun bool) (billing.Receipt, int, error) {
+func (r *runner) onPause(raw json.RawMessage, dryRun bool) (reply, error) {
 	var req billing.PauseRequest
 	if dup, err := r.admit(raw, &req, func() error { req.Normalize(); return req.Validate() }); err != nil || dup {
 		return r.refusedOrDuplicate(dup, err)
 	}
 	switch {
 	case r.s.Status == billing.StatusPaused || r.mailbox.queued(intentPause):
-		return billing.Receipt{}, -1, refuse("the subscription is already paused")
+		return reply{}, refuse("the subscription is already paused")
 	case r.s.Pause != nil && r.s.Pause.Pending:
-		return billing.Receipt{}, -1, refuse("a pause at period end is already pending")
+		return reply{}, refuse("a pause at period end is already pending")
 	case r.s.Status != billing.StatusActive:
-		return billing.Receipt{}, -1, refuse("only an active subscription can be paused; it is %s", r.s.Status)
+		return reply{}, refuse("only an active subscription can be paused; it is %s", r.s.Status)
 	case !r.s.TrialEndsAt.IsZero():
-		return billing.Receipt{}, -1, refuse("a free trial cannot be paused; a cancel during the trial costs nothing")
+		return reply{}, refuse("a free trial cannot be paused; a cancel during the trial costs nothing")
 	case !req.ResumeAt.IsZero() && !req.ResumeAt.After(r.now()):
-		return billing.Receipt{}, -1, refuse("resume_at %s is not in the future", req.ResumeAt.Format(time.RFC3339))
+		return reply{}, refuse("resume_at %s is not in the future", req.ResumeAt.Format(time.RFC3339))
 	}
 	if dryRun {
-		return billing.Receipt{}, -1, nil
+		return reply{}, nil
 	}
 	r.seen(req.RequestID, false)
 	r.mailbox.dirty = true
@@ -452,36 +453,36 @@ func (r *runner) onPause(raw json.RawMessage, dryRun bool) (billing.Receipt, int
 		// must not turn the subscription back to active afterwards.
 		token := r.mailbox.enqueue(intent{kind: intentPause, pause: req})
 		r.event("pause_requested", "", "now: "+req.Reason)
-		return billing.Receipt{}, token, nil
+		return queued(token), nil
 	}
 	r.s.Pause = &billing.PauseState{RequestAt: r.now(), ResumeAt: req.ResumeAt.UTC(), Reason: req.Reason, Pending: true}
 	r.event("pause_requested", "", "at period end: "+req.Reason)
-	return r.receipt("the subscription will pause at the end of the current period"), -1, nil
+	return answered(r.receipt("the subscription will pause at the end of the current period")), nil
 }
 
-func (r *runner) onResume(raw json.RawMessage, dryRun bool) (billing.Receipt, int, error) {
+func (r *runner) onResume(raw json.RawMessage, dryRun bool) (reply, error) {
 	var req billing.ResumeRequest
 	if dup, err := r.admit(raw, &req, func() error { req.Normalize(); return req.Validate() }); err != nil || dup {
 		return r.refusedOrDuplicate(dup, err)
 	}
 	pendingPause := r.s.Pause != nil && r.s.Pause.Pending
 	if r.s.Status != billing.StatusPaused && !pendingPause {
-		return billing.Receipt{}, -1, refuse("the subscription is not paused (it is %s)", r.s.Status)
+		return reply{}, refuse("the subscription is not paused (it is %s)", r.s.Status)
 	}
 	if dryRun {
-		return billing.Receipt{}, -1, nil
+		return reply{}, nil
 	}
 	r.seen(req.RequestID, false)
 	r.mailbox.dirty = true
 	if pendingPause {
 		r.s.Pause = nil
 		r.event("pause_withdrawn", "", req.Reason)
-		return r.receipt("the pending pause was withdrawn"), -1, nil
+		return answered(r.receipt("the pending pause was withdrawn")), nil
 	}
-	return billing.Receipt{}, r.mailbox.enqueue(intent{kind: intentResume, resume: req}), nil
+	return queued(r.mailbox.enqueue(intent{kind: intentResume, resume: req})), nil
 }
 
-func (r *runner) onChangePlan(raw json.RawMessage, dryRun bool) (billing.Receipt, int, error) {
+func (r *runner) onChangePlan(raw json.RawMessage, dryRun bool) (reply, error) {
 	var req billing.ChangePlanRequest
 	base := r.nextPlan()
 	check := func() error {
@@ -499,7 +500,7 @@ func (r *runner) onChangePlan(raw json.RawMessage, dryRun bool) (billing.Receipt
 		return r.onChangePlanNow(req, dryRun)
 	}
 	if dryRun {
-		return billing.Receipt{}, -1, nil
+		return reply{}, nil
 	}
 	r.seen(req.RequestID, false)
 	r.mailbox.dirty = true
@@ -511,25 +512,25 @@ func (r *runner) onChangePlan(raw json.RawMessage, dryRun bool) (billing.Receipt
 	r.event("plan_change_requested", "", fmt.Sprintf("from cycle %d: %q %d KRW (tax free %d) %s", r.s.Cycle+1, next.Name, next.Amount, next.TaxFree, req.Reason))
 	if r.s.Cycle == 0 && r.s.Status == billing.StatusAwaitingRegistration {
 		r.s.Plan, r.s.PendingPlan = next, nil
-		return r.receipt("plan changed before the first charge"), -1, nil
+		return answered(r.receipt("plan changed before the first charge")), nil
 	}
-	return r.receipt(fmt.Sprintf("the new plan applies from cycle %d", r.s.Cycle+1)), -1, nil
+	return answered(r.receipt(fmt.Sprintf("the new plan applies from cycle %d", r.s.Cycle+1))), nil
 }
 
-func (r *runner) onReplaceBillingKey(raw json.RawMessage, dryRun bool) (billing.Receipt, int, error) {
+func (r *runner) onReplaceBillingKey(raw json.RawMessage, dryRun bool) (reply, error) {
 	var req billing.ReplaceBillingKeyRequest
 	if dup, err := r.admit(raw, &req, req.Validate); err != nil || dup {
 		return r.refusedOrDuplicate(dup, err)
 	}
 	if dryRun {
-		return billing.Receipt{}, -1, nil
+		return reply{}, nil
 	}
 	r.seen(req.RequestID, false)
 	r.mailbox.dirty = true
-	return billing.Receipt{}, r.mailbox.enqueue(intent{kind: intentReplaceKey, replace: req}), nil
+	return queued(r.mailbox.enqueue(intent{kind: intentReplaceKey, replace: req})), nil
 }
 
-func (r *runner) onChargeNow(raw json.RawMessage, dryRun bool) (billing.Receipt, int, error) {
+func (r *runner) onChargeNow(raw json.RawMessage, dryRun bool) (reply, error) {
 	var req billing.ChargeNowRequest
 	if dup, err := r.admit(raw, &req, nil); err != nil || dup {
 		return r.refusedOrDuplicate(dup, err)
@@ -537,23 +538,23 @@ func (r *runner) onChargeNow(raw json.RawMessage, dryRun bool) (billing.Receipt,
 	switch r.s.Status {
 	case billing.StatusPastDue:
 	case billing.StatusPaymentMethodRequired:
-		return billing.Receipt{}, -1, refuse("the billing key was declined for good; send %s with a newly registered customer_uid", billing.MsgReplaceBillingKey)
+		return reply{}, refuse("the billing key was declined for good; send %s with a newly registered customer_uid", billing.MsgReplaceBillingKey)
 	default:
 		next := "no charge is planned"
 		if at := r.nextChargeShown(); !at.IsZero() {
 			next = "the next charge is at " + at.In(seoul()).Format("2006-01-02 15:04 MST")
 		}
-		return billing.Receipt{}, -1, refuse("nothing is due: the subscription is %s and %s", r.s.Status, next)
+		return reply{}, refuse("nothing is due: the subscription is %s and %s", r.s.Status, next)
 	}
 	if d := r.s.DunningState; d != nil && d.Attempts >= billing.MaxAttempt {
-		return billing.Receipt{}, -1, refuse("cycle %d reached the limit of %d attempts", d.Cycle, billing.MaxAttempt)
+		return reply{}, refuse("cycle %d reached the limit of %d attempts", d.Cycle, billing.MaxAttempt)
 	}
 	if dryRun {
-		return billing.Receipt{}, -1, nil
+		return reply{}, nil
 	}
 	r.seen(req.RequestID, false)
 	r.mailbox.dirty = true
-	return billing.Receipt{}, r.mailbox.enqueue(intent{kind: intentChargeNow}), nil
+	return queued(r.mailbox.enqueue(intent{kind: intentChargeNow})), nil
 }
 
 func (r *runner) onRegistered(raw json.RawMessage) {
@@ -595,36 +596,36 @@ func (r *runner) onPaymentNotification(raw json.RawMessage) {
 	r.event("payment_notification", "portone", fmt.Sprintf("%s %s (imp_uid %s)", n.MerchantUID, n.Status, n.ImpUID))
 }
 
-func (r *runner) onMarkAttention(raw json.RawMessage, dryRun bool) (billing.Receipt, int, error) {
+func (r *runner) onMarkAttention(raw json.RawMessage, dryRun bool) (reply, error) {
 	var req billing.AttentionRequest
 	if dup, err := r.admit(raw, &req, req.Validate); err != nil || dup {
 		return r.refusedOrDuplicate(dup, err)
 	}
 	if dryRun {
-		return billing.Receipt{}, -1, nil
+		return reply{}, nil
 	}
 	r.seen(req.RequestID, false)
 	r.mailbox.dirty = true
 	r.park(req.Kind, req.Finding, req.Detail)
-	return r.receipt("the subscription is marked as needing attention"), -1, nil
+	return answered(r.receipt("the subscription is marked as needing attention")), nil
 }
 
-func (r *runner) onClearAttention(raw json.RawMessage, dryRun bool) (billing.Receipt, int, error) {
+func (r *runner) onClearAttention(raw json.RawMessage, dryRun bool) (reply, error) {
 	var req billing.ClearAttentionRequest
 	if dup, err := r.admit(raw, &req, req.Validate); err != nil || dup {
 		return r.refusedOrDuplicate(dup, err)
 	}
 	if r.s.Attention == nil {
-		return billing.Receipt{}, -1, refuse("the subscription does not need attention")
+		return reply{}, refuse("the subscription does not need attention")
 	}
 	if dryRun {
-		return billing.Receipt{}, -1, nil
+		return reply{}, nil
 	}
 	r.seen(req.RequestID, false)
 	r.mailbox.dirty = true
 	r.event("attention_cleared", string(billing.RequesterAdmin), fmt.Sprintf("%s: %s", r.s.Attention.Kind, textfmt.Truncate(req.Note, 300)))
 	r.s.Attention = nil
-	return r.receipt("attention cleared"), -1, nil
+	return answered(r.receipt("attention cleared")), nil
 }
 
 // park flags the subscription for a person (state, audit trail, the NeedsAttention search

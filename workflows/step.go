@@ -185,11 +185,9 @@ func (r *runner) applyCancel(req *billing.CancelRequest) (billing.Receipt, error
 	return billing.Receipt{Message: "subscription canceled", Status: r.s.Status, Refund: refund}, nil
 }
 
-// answer hands a waiting update handler its result.
+// answer hands the update waiting on an intent's token its result (every intent has one, from
+// mailbox.enqueue).
 func (r *runner) answer(token int, receipt billing.Receipt, err error) {
-	if token < 0 {
-		return
-	}
 	if receipt.Status == "" {
 		receipt.Status = r.s.Status
 	}
