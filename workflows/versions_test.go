@@ -3,7 +3,10 @@ package workflows
 import (
 	"fmt"
 	"maps"
+	"os"
+	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"go.temporal.io/sdk/workflow"
@@ -91,4 +94,44 @@ func sorted(m map[string]workflow.Version) []string {
 	}
 	slices.Sort(out)
 	return out
+}
+
+// TestFixtureFolders: every folder of replay fixtures is named after a version marker this
+// table knows (or "unversioned") and listed in testdata/README.md, and the newest bundle has its
+// folder (the e2e test's recordDir records into it).
+func TestFixtureFolders(t *testing.T) {
+	known := map[string]bool{"unversioned": true}
+	for _, c := range changeTable {
+		known[fmt.Sprintf("%s-%d", c.id, c.version)] = true
+	}
+	for b := workflow.Version(versionBundle); b <= versionRound3Bundle; b++ {
+		known[fmt.Sprintf("%s-%d", changeBundle, b)] = true
+	}
+	readme, err := os.ReadFile(filepath.Join("testdata", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	entries, err := os.ReadDir("testdata")
+	if err != nil {
+		t.Fatal(err)
+	}
+	folders := map[string]bool{}
+	for _, e := range entries {
+		if !e.IsDir() {
+			if strings.HasSuffix(e.Name(), ".json") {
+				t.Errorf("testdata/%s: a fixture goes in the folder of the marker it records", e.Name())
+			}
+			continue
+		}
+		folders[e.Name()] = true
+		if !known[e.Name()] {
+			t.Errorf("testdata/%s/ is named after no version marker of versions.go", e.Name())
+		}
+		if !strings.Contains(string(readme), "`"+e.Name()+"/`") {
+			t.Errorf("testdata/README.md does not say what testdata/%s/ records", e.Name())
+		}
+	}
+	if newest := fmt.Sprintf("%s-%d", changeBundle, versionRound3Bundle); !folders[newest] {
+		t.Errorf("the newest bundle has no fixtures: record them into testdata/%s/ (e2e: recordDir)", newest)
+	}
 }
