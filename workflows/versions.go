@@ -242,13 +242,14 @@ func (c changeRow) markers() []string {
 // may be deleted: no open subscription run lacks all of its markers, and the replay fixtures
 // recorded before it are retired with it (a run that recorded none of them replays the old
 // branch; a run not yet at the question records the newest version when it gets there, so the
-// query is conservative).
+// query is conservative). A run that recorded no marker at all has no TemporalChangeVersion,
+// which NOT IN does not match on SQL visibility stores (NOT of NULL): IS NULL counts it.
 func (c changeRow) retireWhen() string {
 	quoted := make([]string, 0, 4)
 	for _, m := range c.markers() {
 		quoted = append(quoted, fmt.Sprintf("%q", m))
 	}
-	return fmt.Sprintf("temporal workflow count --query 'WorkflowType=%q AND ExecutionStatus=\"Running\" AND TemporalChangeVersion NOT IN (%s)' answers 0, and the fixtures recorded before it are retired",
+	return fmt.Sprintf("bin/temporal workflow count --query 'WorkflowType=%q AND ExecutionStatus=\"Running\" AND (TemporalChangeVersion IS NULL OR TemporalChangeVersion NOT IN (%s))' answers 0, and the fixtures recorded before it are retired",
 		billing.WorkflowType, strings.Join(quoted, ", "))
 }
 
