@@ -6,27 +6,19 @@ import (
 	"unicode/utf8"
 )
 
-// SignalNames are every signal the subscription workflow reads. Anything else that arrives
-// (a misspelt "cancell") is accepted by Temporal and would vanish unread; the workflow is to
-// record it with UnknownSignalDetail (see workflow.GetUnhandledSignalNames).
-var SignalNames = []string{
-	MsgCancel, MsgUndoCancel, MsgPause, MsgResume, MsgChangePlan, MsgReplaceBillingKey, MsgChargeNow,
-	MsgMarkAttention, MsgClearAttention, MsgConsent, MsgEndTrial,
-	SignalRegistered, SignalRegistrationFailed, SignalPaymentNotification,
-}
-
 // maxSignalNameInDetail bounds a foreign signal name copied into the audit trail.
 const maxSignalNameInDetail = 64
 
 // UnknownSignalDetail is the audit-trail detail (event kind "refused") for a signal the
-// workflow does not handle: the name, cut rune-safely, the nearest known one, and that it
-// changed nothing. The payload is never quoted: it may hold anything.
-func UnknownSignalDetail(name string) string {
+// workflow does not handle: the name, cut rune-safely, the nearest of the known signal names
+// (the workflow's message table), and that it changed nothing. The payload is never quoted: it
+// may hold anything.
+func UnknownSignalDetail(name string, knownNames []string) string {
 	shown := name
 	if utf8.RuneCountInString(shown) > maxSignalNameInDetail {
 		shown = string([]rune(shown)[:maxSignalNameInDetail]) + "…"
 	}
-	known := slices.Sorted(slices.Values(SignalNames))
+	known := slices.Sorted(slices.Values(knownNames))
 	if near := nearest(name, known); near != "" {
 		return fmt.Sprintf("unknown signal %q (did you mean %q?): ignored, nothing changed", shown, near)
 	}

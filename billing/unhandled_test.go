@@ -8,6 +8,7 @@ import (
 )
 
 func TestUnknownSignalDetail(t *testing.T) {
+	known := []string{billing.MsgCancel, billing.MsgChargeNow, billing.MsgPause, billing.SignalRegistered}
 	tests := []struct{ name, want string }{
 		{"cancell", `unknown signal "cancell" (did you mean "cancel"?)`},
 		{"ChargeNow", `(did you mean "charge_now"?)`},
@@ -16,7 +17,7 @@ func TestUnknownSignalDetail(t *testing.T) {
 		{strings.Repeat("가", 100), "…"},
 	}
 	for _, tt := range tests {
-		got := billing.UnknownSignalDetail(tt.name)
+		got := billing.UnknownSignalDetail(tt.name, known)
 		if !strings.Contains(got, tt.want) || !strings.Contains(got, "nothing changed") {
 			t.Errorf("UnknownSignalDetail(%.10q) = %q, want it to contain %q", tt.name, got, tt.want)
 		}

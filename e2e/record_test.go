@@ -22,9 +22,11 @@ import (
 	"github.com/paycycle/paycycle/workflows"
 )
 
-// recordVersion prefixes the recorded file names. Bump it with every new workflow version
-// (workflow.GetVersion) so that the histories of earlier versions stay as fixtures.
-const recordVersion = "v9"
+// recordDir is the folder of workflows/testdata the histories are recorded into, named after
+// the version marker a new run records (the newest bundle). Change it with every new bundle
+// version, so that the histories of earlier versions stay as fixtures, and add the folder's
+// line to workflows/testdata/README.md (TestFixtureFolders checks both).
+const recordDir = "paycycle-bundle-2026-12-3"
 
 // TestRecordReplayHistories produces the histories in workflows/testdata/ that the replay test
 // replays on every CI run, so that an incompatible workflow change fails CI. It runs real
@@ -41,9 +43,9 @@ func TestRecordReplayHistories(t *testing.T) {
 	if os.Getenv("RECORD_HISTORIES") != "1" {
 		t.Skip("set RECORD_HISTORIES=1 to record replay fixtures into workflows/testdata/")
 	}
-	dir := filepath.Join("..", "workflows", "testdata")
+	dir := filepath.Join("..", "workflows", "testdata", recordDir)
 	require.NoError(t, os.MkdirAll(dir, 0o755))
-	// From v3 on the event stream is on (versionEventStream): the histories carry the
+	// From event-stream-1 on the event stream is on (versionEventStream): the histories carry the
 	// hand-over markers and the renewal-notice timers.
 	secret := webhooks.NewSecret()
 	recv, err := webhookstest.New(secret)
@@ -59,7 +61,7 @@ func TestRecordReplayHistories(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 	save := func(name string, run client.WorkflowRun) {
-		writeFile(t, filepath.Join(dir, recordVersion+"_"+name+".json"), s.historyJSON(run.GetID(), run.GetRunID()))
+		writeFile(t, filepath.Join(dir, name+".json"), s.historyJSON(run.GetID(), run.GetRunID()))
 	}
 	finish := func(run client.WorkflowRun) billing.State {
 		var st billing.State
@@ -71,7 +73,7 @@ func TestRecordReplayHistories(t *testing.T) {
 	s.register("rec-cust-1")
 	run := s.start(demoInput("rec-again", "rec-cust-1", 3*time.Second))
 	eventually(t, 30*time.Second, "two cycles", func() bool { return len(s.paid("rec-again-")) >= 2 })
-	// From v4 on a rise needs the customer's consent (the rec-trial scenario has one); this
+	// From consent-gate-2026-12-1 on a rise needs the customer's consent (the rec-trial scenario has one); this
 	// plan change is a decrease, which needs none.
 	_, err = s.update("rec-again", billing.MsgChangePlan, billing.ChangePlanRequest{Amount: 8900, Name: "E2E Lite"})
 	require.NoError(t, err)
@@ -88,7 +90,7 @@ func TestRecordReplayHistories(t *testing.T) {
 	})
 	time.Sleep(time.Second) // the outbox's task after the last delivery
 	// Recorded once: re-recording a fixture would hide the incompatibility it exists to catch.
-	if outbox := filepath.Join("..", "webhooks", "testdata", "v1_outbox_again_plan_change_prorata_cancel.json"); !fileExists(outbox) {
+	if outbox := filepath.Join("..", "webhooks", "testdata", "unversioned", "outbox_again_plan_change_prorata_cancel.json"); !fileExists(outbox) {
 		writeFile(t, outbox, s.historyJSON(billing.EventsWorkflowID("rec-again"), ""))
 	}
 
@@ -142,7 +144,7 @@ func TestRecordReplayHistories(t *testing.T) {
 	run = s.start(demoInput("rec-can", "rec-cust-5", 1*time.Second))
 	eventually(t, 90*time.Second, "the second run's first cycle", func() bool { return len(s.paid("rec-can-")) >= workflows.CyclesPerRun+1 })
 	first := s.historyJSON(run.GetID(), run.GetRunID())
-	writeFile(t, filepath.Join(dir, recordVersion+"_continue_as_new_first_run.json"), first)
+	writeFile(t, filepath.Join(dir, "continue_as_new_first_run.json"), first)
 	_, err = s.update("rec-can", billing.MsgCancel, billing.CancelRequest{When: billing.Now, Reason: "해지"})
 	require.NoError(t, err)
 	last := s.c.GetWorkflow(ctx, billing.WorkflowID("rec-can"), "")
@@ -151,7 +153,7 @@ func TestRecordReplayHistories(t *testing.T) {
 	save("continue_as_new_second_run", last)
 	s.checkMoneyInvariants(final)
 
-	// v2: pause now and resume keep inside the paid period, pause again past it, resume with a
+	// run-behaviour-2026-12-1 on: pause now and resume keep inside the paid period, pause again past it, resume with a
 	// new anchor (credit); the run-level version and resume-billing markers.
 	s.register("rec-cust-6")
 	run = s.start(demoInput("rec-resume", "rec-cust-6", 6*time.Second))
@@ -177,7 +179,7 @@ func TestRecordReplayHistories(t *testing.T) {
 	s.checkMoneyInvariants(finish(run))
 	save("pause_resume_keep_restart_attention_cancel", run)
 
-	// v2: a hard decline, a new key found late that soft-declines: the missed retries are
+	// run-behaviour-2026-12-1 on: a hard decline, a new key found late that soft-declines: the missed retries are
 	// skipped (skip-past-retries), then one pays.
 	s.register("rec-cust-7")
 	s.register("rec-cust-7b")
@@ -197,7 +199,7 @@ func TestRecordReplayHistories(t *testing.T) {
 	s.checkMoneyInvariants(finish(run))
 	save("hard_decline_late_new_key_skips_missed_retries", run)
 
-	// v2: a monthly plan whose charge time is still ahead today, anchored on another day:
+	// run-behaviour-2026-12-1 on: a monthly plan whose charge time is still ahead today, anchored on another day:
 	// the first charge is a stub with prorated tax_free; cancel now with a pro-rata refund.
 	s.register("rec-cust-8")
 	monthly := demoInput("rec-monthly", "rec-cust-8", time.Second)
@@ -212,7 +214,7 @@ func TestRecordReplayHistories(t *testing.T) {
 	s.checkMoneyInvariants(finish(run))
 	save("monthly_stub_tax_free_prorata_cancel", run)
 
-	// v4: a free trial (demo: 10 "days" are 10 s), the consent asked for at once, the 7-day notice,
+	// consent-gate-2026-12-1 on: a free trial (demo: 10 "days" are 10 s), the consent asked for at once, the 7-day notice,
 	// the consent given, billing from the trial's end; then a plan rise nobody consents to ends
 	// the subscription (no_consent).
 	s.register("rec-cust-10")
@@ -236,7 +238,7 @@ func TestRecordReplayHistories(t *testing.T) {
 	s.checkMoneyInvariants(trialEnd)
 	save("free_trial_consent_then_rise_without_consent", run)
 
-	// v2: the Web UI's Request Cancellation (a Temporal cancellation request) is a billing cancel.
+	// run-behaviour-2026-12-1 on: the Web UI's Request Cancellation (a Temporal cancellation request) is a billing cancel.
 	s.register("rec-cust-9")
 	run = s.start(demoInput("rec-uicancel", "rec-cust-9", 5*time.Second))
 	eventually(t, 20*time.Second, "first cycle", func() bool { return len(s.paid("rec-uicancel-")) >= 1 })
@@ -245,7 +247,7 @@ func TestRecordReplayHistories(t *testing.T) {
 	require.Equal(t, billing.StatusCanceled, st.Status)
 	save("temporal_cancellation_request_is_a_billing_cancel", run)
 
-	// v9 (issue 20, item 6): the attempt ceiling. Cycle 2 declines and no policy retry is left;
+	// paycycle-bundle-2026-12-3 on (issue 20, item 6): the attempt ceiling. Cycle 2 declines and no policy retry is left;
 	// charge_now until the ceiling refuses one (the 10th decline in 24 hours was the last
 	// attempt made); cancel now. The history carries the card-attempt log and the refusal.
 	s.register("rec-cust-11")
@@ -270,7 +272,7 @@ func TestRecordReplayHistories(t *testing.T) {
 	s.checkMoneyInvariants(finish(run))
 	save("attempt_ceiling_charge_now_refused", run)
 
-	// v9 (issue 20, items 1 and 2): introductory price, its rise known in advance (the consent
+	// paycycle-bundle-2026-12-3 on (issue 20, items 1 and 2): introductory price, its rise known in advance (the consent
 	// window opens at once, 30 "days" ahead on a demo plan), the consent given; after the rise, an
 	// upgrade now with the consent it needs; cancel now with a pro-rata refund.
 	s.register("rec-cust-12")
@@ -295,7 +297,7 @@ func TestRecordReplayHistories(t *testing.T) {
 	s.checkMoneyInvariants(finish(run))
 	save("intro_known_rise_consent_upgrade_now_prorata_cancel", run)
 
-	// v9 (issue 20, item 2): a long free trial ended early with the consent to a conversion
+	// paycycle-bundle-2026-12-3 on (issue 20, item 2): a long free trial ended early with the consent to a conversion
 	// dated now; the first cycle is charged at once; cancel now.
 	s.register("rec-cust-13")
 	early := demoInput("rec-early", "rec-cust-13", 10*time.Second)
@@ -315,7 +317,7 @@ func TestRecordReplayHistories(t *testing.T) {
 	s.checkMoneyInvariants(finish(run))
 	save("trial_ended_early_with_consent", run)
 
-	// v9 (issue 20, item 8): schedule mode with PortOne's 리커버리 on: the scheduled cycle 2
+	// paycycle-bundle-2026-12-3 on (issue 20, item 8): schedule mode with PortOne's 리커버리 on: the scheduled cycle 2
 	// declines, our retry pays it, 리커버리 pays the schedule's merchant_uid again; the workflow
 	// finds that second payment and refunds it with the evidence; cancel now.
 	s.register("rec-cust-14")

@@ -19,8 +19,8 @@ import (
 // or a worker restart: a run of twelve cycles (before versionLeanRun) and one of forty-eight.
 func BenchmarkReplayWholeRun(b *testing.B) {
 	for _, bc := range []struct{ name, file string }{
-		{"12_cycles", "v1_continue_as_new_first_run.json"},
-		{"48_cycles", "v8_continue_as_new_first_run.json"},
+		{"12_cycles", "messages-first-1/continue_as_new_first_run.json"},
+		{"48_cycles", "paycycle-bundle-2026-12-2/continue_as_new_first_run.json"},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
 			f, err := os.Open(filepath.Join("testdata", bc.file))

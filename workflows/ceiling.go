@@ -26,7 +26,7 @@ import (
 // ceilingGate reports whether an attempt on the current billing key now, of cycle, would pass
 // the ceiling.
 func (r *runner) ceilingGate(cycle int) (billing.CeilingHit, bool) {
-	if !r.ceiling {
+	if !r.features.ceiling {
 		return billing.CeilingHit{}, false
 	}
 	return r.ceilingAt(cycle, r.now())
@@ -56,7 +56,7 @@ func (r *runner) reattempt(cycle int) bool {
 // paid, declined, or paid with another amount; an adopted payment found under an earlier
 // merchant_uid was no new attempt.
 func (r *runner) logAttempt(cycle int, out chargeOutcome) {
-	if !r.ceiling {
+	if !r.features.ceiling {
 		return
 	}
 	res := out.res

@@ -41,21 +41,21 @@ import (
 // replaced.
 
 // onChangePlanNow admits an immediate change; the main loop carries it out.
-func (r *runner) onChangePlanNow(req billing.ChangePlanRequest, dryRun bool) (billing.Receipt, int, error) {
+func (r *runner) onChangePlanNow(req billing.ChangePlanRequest, dryRun bool) (reply, error) {
 	next := req.Apply(r.s.Plan)
 	if err := r.changeNowRefusal(next, req.Consent); err != nil {
-		return billing.Receipt{}, -1, err
+		return reply{}, err
 	}
-	if r.queued(intentChangeNow) {
-		return billing.Receipt{}, -1, refuse("when: an immediate plan change is already being carried out")
+	if r.mailbox.queued(intentChangeNow) {
+		return reply{}, refuse("when: an immediate plan change is already being carried out")
 	}
 	if dryRun {
-		return billing.Receipt{}, -1, nil
+		return reply{}, nil
 	}
 	r.seen(req.RequestID, false)
-	r.dirty = true
+	r.mailbox.dirty = true
 	r.event("plan_change_requested", "", fmt.Sprintf("now: %q %d KRW (tax free %d) %s", next.Name, next.Amount, next.TaxFree, req.Reason))
-	return billing.Receipt{}, r.enqueue(intent{kind: intentChangeNow, change: req}), nil
+	return queued(r.mailbox.enqueue(intent{kind: intentChangeNow, change: req})), nil
 }
 
 // changeNowRefusal says why the plan cannot change to next now (nil: it can), naming the field.
@@ -243,5 +243,5 @@ func (r *runner) changeNowPeriod(period billing.Period, used int64) billing.Peri
 // the regular cycle's period began; the regular cycle's attempts are made from its start on.
 func (r *runner) unmadeChangeNow(c billing.ChargeRecord) bool {
 	p := r.s.CurrentPeriod
-	return r.changeNow && p != nil && c.Cycle == p.Cycle && c.Via == billing.ViaAgain && c.Outcome != billing.OutcomePaid && c.At.Before(p.Start)
+	return r.features.changeNow && p != nil && c.Cycle == p.Cycle && c.Via == billing.ViaAgain && c.Outcome != billing.OutcomePaid && c.At.Before(p.Start)
 }

@@ -119,7 +119,7 @@ func (r *runner) charge(period billing.Period, amount int64, dueAt time.Time) (c
 	r.log.Warn("charge outcome unknown; reconciling before anything else", "merchant_uid", in.MerchantUID, "error", err)
 	r.recordCharge(period.Cycle, attempt, activities.ChargeResult{Outcome: billing.OutcomeUnknown, MerchantUID: in.MerchantUID,
 		Amount: amount, Reason: "no answer from PortOne: " + err.Error()}, billing.ViaAgain)
-	if r.behaviour {
+	if r.features.behaviour {
 		// Unknown past the charge's whole retry budget: park it while reconciling.
 		r.park(billing.AttentionUnknownOutcome, "", fmt.Sprintf("%s (%d KRW): %s", in.MerchantUID, amount, textfmt.Truncate(err.Error(), 200)))
 		r.refresh()
@@ -213,7 +213,7 @@ func (r *runner) settle(period billing.Period, out chargeOutcome, dueAt time.Tim
 	if c := r.chargeRecord(res.MerchantUID); c != nil && c.TaxFree == 0 && c.Amount == res.Amount {
 		c.TaxFree = out.taxFree
 	}
-	if c := r.chargeRecord(res.MerchantUID); c != nil && r.noDayTwice {
+	if c := r.chargeRecord(res.MerchantUID); c != nil && r.features.noDayTwice {
 		// What the charge pays for, so that anyone can check that no day is paid twice.
 		c.FirstDay, c.LastDay, c.Credit, c.CreditFrom = period.FirstDay, period.LastDay, period.Credit, period.CreditFrom
 	}
@@ -237,7 +237,7 @@ func (r *runner) settle(period billing.Period, out chargeOutcome, dueAt time.Tim
 	switch res.Outcome {
 	case billing.OutcomePaid:
 		r.s.PaidThrough = period.End
-		if r.consentGate && r.s.CyclePrice > 0 {
+		if r.features.consentGate && r.s.CyclePrice > 0 {
 			r.s.PaidPrice = r.s.CyclePrice
 		}
 		r.count(billing.MetricCyclesCharged, "mode", string(r.s.Plan.ChargeMode))
@@ -259,7 +259,7 @@ func (r *runner) settle(period billing.Period, out chargeOutcome, dueAt time.Tim
 		r.setStatus(billing.StatusPaymentMethodRequired, "hard decline: "+res.Reason)
 		return
 	default: // declined, rejected, amount mismatch, revoked
-		if res.Outcome == billing.OutcomeAmountMismatch && r.behaviour {
+		if res.Outcome == billing.OutcomeAmountMismatch && r.features.behaviour {
 			r.park(billing.AttentionAmountMismatch, "", fmt.Sprintf("%s: %s", res.MerchantUID, res.Reason))
 		}
 		d := r.dunning(period, dueAt)
@@ -373,7 +373,7 @@ func (r *runner) finalAction() error {
 	r.publish(billing.EventDunningFinalAction, billing.EventData{Dunning: fd, Detail: reason})
 	switch action {
 	case billing.FinalActionPause:
-		if r.noDayTwice {
+		if r.features.noDayTwice {
 			// The unpaid cycle is given up: the credit it took is owed again.
 			r.unpaidCycleCredit()
 		}

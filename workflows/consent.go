@@ -152,14 +152,14 @@ func (r *runner) knownRise() (u upcomingCharge, before int64, ok bool) {
 // rises after it are known all the same (versionKnownRises).
 func (r *runner) inDunning() bool {
 	st := r.s.Status
-	return r.knownRises && r.s.DunningState != nil && (st == billing.StatusPastDue || st == billing.StatusPaymentMethodRequired)
+	return r.features.knownRises && r.s.DunningState != nil && (st == billing.StatusPastDue || st == billing.StatusPaymentMethodRequired)
 }
 
 // risingWithoutConsent reports whether charging price at the instant at would raise the price
 // without a matching consent on record.
 func (r *runner) risingWithoutConsent(at time.Time, price int64) bool {
 	base, ok := r.baseline()
-	if !r.consentGate || !ok || price <= base {
+	if !r.features.consentGate || !ok || price <= base {
 		return false
 	}
 	c := r.s.Consent
@@ -170,7 +170,7 @@ func (r *runner) risingWithoutConsent(at time.Time, price int64) bool {
 // pendingRise is the coming rise (the next charge above the baseline), if any, with its
 // baseline, and whether the consent on record is for exactly that rise.
 func (r *runner) pendingRise() (u upcomingCharge, base int64, recorded, ok bool) {
-	if r.knownRises {
+	if r.features.knownRises {
 		u, base, ok = r.knownRise()
 		if !ok {
 			return upcomingCharge{}, 0, false, false
@@ -193,7 +193,7 @@ func (r *runner) pendingRise() (u upcomingCharge, base int64, recorded, ok bool)
 // anything. It runs while the subscription is active: a pending cancel at period end keeps the
 // consent (an undo brings the rise back).
 func (r *runner) updateConsent() bool {
-	if !r.consentGate {
+	if !r.features.consentGate {
 		return false
 	}
 	u, base, recorded, rising := r.pendingRise()
@@ -204,7 +204,7 @@ func (r *runner) updateConsent() bool {
 			return false
 		}
 		if c != nil && r.s.PendingCancel == nil {
-			if r.knownRises && r.riseTookEffect(c) {
+			if r.features.knownRises && r.riseTookEffect(c) {
 				r.settleConsent(fmt.Sprintf("the rise to %s KRW took effect on %s", textfmt.FormatKRW(c.AmountAfter), c.ChangeDate))
 				return true
 			}
@@ -237,7 +237,7 @@ func (r *runner) riseTookEffect(c *billing.ConsentState) bool {
 
 // consentOpensAt is when updateConsent will open a window (zero: nothing to open).
 func (r *runner) consentOpensAt() time.Time {
-	if !r.consentGate {
+	if !r.features.consentGate {
 		return time.Time{}
 	}
 	u, _, recorded, rising := r.pendingRise()
@@ -281,13 +281,13 @@ func (r *runner) endForNoConsent() error {
 // versionKnownRises on, when the first known rise of any kind takes effect.
 func (r *runner) conversionAt() time.Time {
 	s := r.s
-	if r.knownRises {
+	if r.features.knownRises {
 		if u, _, ok := r.knownRise(); ok {
 			return u.at
 		}
 		return time.Time{}
 	}
-	if !r.consentGate || s.Status != billing.StatusActive || s.PendingCancel != nil {
+	if !r.features.consentGate || s.Status != billing.StatusActive || s.PendingCancel != nil {
 		return time.Time{}
 	}
 	if !s.TrialEndsAt.IsZero() {
@@ -314,7 +314,7 @@ func (r *runner) conversionNotice() bool {
 	if due.IsZero() || !r.dueNow(due) {
 		return false
 	}
-	if r.knownRises {
+	if r.features.knownRises {
 		return r.riseNotice(due)
 	}
 	at := r.conversionAt()
@@ -378,34 +378,34 @@ func (r *runner) riseKnownSince(u upcomingCharge) time.Time {
 	return r.s.StartedAt
 }
 
-func (r *runner) onConsent(raw json.RawMessage, dryRun bool) (billing.Receipt, int, error) {
+func (r *runner) onConsent(raw json.RawMessage, dryRun bool) (reply, error) {
 	var req billing.ConsentRequest
 	if dup, err := r.admit(raw, &req, req.Validate); err != nil || dup {
 		return r.refusedOrDuplicate(dup, err)
 	}
 	c := r.s.Consent
 	switch {
-	case c == nil && r.knownRises:
-		return billing.Receipt{}, -1, r.noConsentWaiting()
+	case c == nil && r.features.knownRises:
+		return reply{}, r.noConsentWaiting()
 	case c == nil:
-		return billing.Receipt{}, -1, refuse("no price rise is waiting for consent")
+		return reply{}, refuse("no price rise is waiting for consent")
 	case req.AmountBefore != c.AmountBefore || req.AmountAfter != c.AmountAfter:
-		return billing.Receipt{}, -1, refuse("amount_before/amount_after: the pending change is %d → %d KRW, not %d → %d", c.AmountBefore, c.AmountAfter, req.AmountBefore, req.AmountAfter)
+		return reply{}, refuse("amount_before/amount_after: the pending change is %d → %d KRW, not %d → %d", c.AmountBefore, c.AmountAfter, req.AmountBefore, req.AmountAfter)
 	case req.ChangeDate != c.ChangeDate:
-		return billing.Receipt{}, -1, refuse("change_date: the pending change takes effect on %s, not %s", c.ChangeDate, req.ChangeDate)
+		return reply{}, refuse("change_date: the pending change takes effect on %s, not %s", c.ChangeDate, req.ChangeDate)
 	case !req.At.After(r.s.StartedAt):
-		return billing.Receipt{}, -1, refuse("at: a consent given at or before sign-up does not count; the rise needs its own, separate consent")
+		return reply{}, refuse("at: a consent given at or before sign-up does not count; the rise needs its own, separate consent")
 	case req.At.Before(c.ChangeAt.Add(-r.lawDays(billing.ConsentWindowDays))):
-		return billing.Receipt{}, -1, refuse("at: consent must be given within the %d days before the change (from %s)", billing.ConsentWindowDays,
+		return reply{}, refuse("at: consent must be given within the %d days before the change (from %s)", billing.ConsentWindowDays,
 			c.ChangeAt.Add(-r.lawDays(billing.ConsentWindowDays)).In(seoul()).Format("2006-01-02 15:04 MST"))
 	case req.At.After(r.now().Add(5 * time.Minute)):
-		return billing.Receipt{}, -1, refuse("at: %s is in the future", req.At.Format(time.RFC3339))
+		return reply{}, refuse("at: %s is in the future", req.At.Format(time.RFC3339))
 	}
 	if dryRun {
-		return billing.Receipt{}, -1, nil
+		return reply{}, nil
 	}
 	r.seen(req.RequestID, false)
-	r.dirty = true
+	r.mailbox.dirty = true
 	c.Evidence = &billing.ConsentEvidence{Granted: *req.Granted, At: req.At.UTC(), Channel: req.Channel, ShownSHA256: req.ShownHash(), RecordID: req.RecordID, RecordedAt: r.now()}
 	cp := *c
 	if *req.Granted {
@@ -413,13 +413,13 @@ func (r *runner) onConsent(raw json.RawMessage, dryRun bool) (billing.Receipt, i
 		cp.Status = c.Status
 		r.event("consent_granted", "customer", fmt.Sprintf("%s → %s KRW from %s via %s (record %s)", textfmt.FormatKRW(c.AmountBefore), textfmt.FormatKRW(c.AmountAfter), c.ChangeDate, req.Channel, req.RecordID))
 		r.publish(billing.EventConsentGranted, billing.EventData{Consent: &cp})
-		return r.receipt(fmt.Sprintf("consent recorded: %s KRW will be charged from %s", textfmt.FormatKRW(c.AmountAfter), c.ChangeDate)), -1, nil
+		return answered(r.receipt(fmt.Sprintf("consent recorded: %s KRW will be charged from %s", textfmt.FormatKRW(c.AmountAfter), c.ChangeDate))), nil
 	}
 	c.Status = billing.ConsentRefused
 	cp.Status = c.Status
 	r.event("consent_refused", "customer", fmt.Sprintf("via %s (record %s); the subscription ends on %s", req.Channel, req.RecordID, c.ChangeDate))
 	r.publish(billing.EventConsentRefused, billing.EventData{Consent: &cp})
-	return r.receipt(fmt.Sprintf("refusal recorded: the subscription ends at %s without the rise", c.ChangeAt.In(seoul()).Format("2006-01-02 15:04 MST"))), -1, nil
+	return answered(r.receipt(fmt.Sprintf("refusal recorded: the subscription ends at %s without the rise", c.ChangeAt.In(seoul()).Format("2006-01-02 15:04 MST")))), nil
 }
 
 // noConsentWaiting is the refusal of a consent when no window is open: when a rise is coming,
@@ -431,7 +431,7 @@ func (r *runner) noConsentWaiting() error {
 	}
 	opens := u.at.Add(-r.lawDays(billing.ConsentWindowDays))
 	hint := ""
-	if u.why == "trial_end" && r.earlyConversion {
+	if u.why == "trial_end" && r.features.earlyConversion {
 		hint = fmt.Sprintf("; to start paying now, send %s with this consent in its consent field", billing.MsgEndTrial)
 	}
 	return refuse("at: the consent window for the rise %s → %s KRW on %s opens at %s (%d days before it); a consent given earlier does not count%s",
@@ -439,7 +439,7 @@ func (r *runner) noConsentWaiting() error {
 		billing.ConsentWindowDays, hint)
 }
 
-func (r *runner) onEndTrial(raw json.RawMessage, dryRun bool) (billing.Receipt, int, error) {
+func (r *runner) onEndTrial(raw json.RawMessage, dryRun bool) (reply, error) {
 	var req billing.EndTrialRequest
 	// Before versionEarlyConversion the payload had no "consent": decode treats it as that
 	// version did (newerFields).
@@ -450,24 +450,24 @@ func (r *runner) onEndTrial(raw json.RawMessage, dryRun bool) (billing.Receipt, 
 	price := r.nextPlan().Price(r.s.Cycle + 1)
 	switch {
 	case r.s.TrialEndsAt.IsZero():
-		return billing.Receipt{}, -1, refuse("there is no free trial to end")
+		return reply{}, refuse("there is no free trial to end")
 	case r.s.Status != billing.StatusActive || r.s.PendingCancel != nil:
-		return billing.Receipt{}, -1, refuse("the trial ends with the subscription (%s)", r.s.Status)
+		return reply{}, refuse("the trial ends with the subscription (%s)", r.s.Status)
 	case req.Consent != nil:
 		if err := r.checkImmediateConsent(req.Consent, 0, price); err != nil {
-			return billing.Receipt{}, -1, err
+			return reply{}, err
 		}
 	case c == nil || c.Status != billing.ConsentGranted:
-		if r.earlyConversion {
-			return billing.Receipt{}, -1, refuse("consent: the customer's consent to be charged %d KRW from today must be on record first (the consent update) or come with this request (its consent field, change_date today)", price)
+		if r.features.earlyConversion {
+			return reply{}, refuse("consent: the customer's consent to be charged %d KRW from today must be on record first (the consent update) or come with this request (its consent field, change_date today)", price)
 		}
-		return billing.Receipt{}, -1, refuse("the customer's consent to be charged %d KRW must be on record first (the consent update)", price)
+		return reply{}, refuse("the customer's consent to be charged %d KRW must be on record first (the consent update)", price)
 	}
 	if dryRun {
-		return billing.Receipt{}, -1, nil
+		return reply{}, nil
 	}
 	r.seen(req.RequestID, false)
-	r.dirty = true
+	r.mailbox.dirty = true
 	now := r.now()
 	if req.Consent != nil {
 		r.recordImmediateConsent(*req.Consent, "early_conversion", 0, price)
@@ -476,12 +476,12 @@ func (r *runner) onEndTrial(raw json.RawMessage, dryRun bool) (billing.Receipt, 
 		c.ChangeAt, c.ChangeDate = now, calendar.DateOf(now)
 	}
 	r.s.TrialEndsAt, r.s.NextChargeAt = now, now
-	if r.earlyConversion {
+	if r.features.earlyConversion {
 		// The customer asked to be charged now: no 7-day notice of a conversion they started.
 		r.s.ConversionNoticeFor = now
 	}
 	r.event("trial_ended_early", "customer", req.Reason)
-	return r.receipt("the trial ends now; the first charge follows"), -1, nil
+	return answered(r.receipt("the trial ends now; the first charge follows")), nil
 }
 
 // checkImmediateConsent checks a consent carried by a request that raises the price now, from

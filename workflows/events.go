@@ -27,6 +27,45 @@ var publishOptions = workflow.LocalActivityOptions{
 	RetryPolicy:            &temporal.RetryPolicy{InitialInterval: time.Second, MaximumAttempts: 3},
 }
 
+// outbox is this run's side of the hand-over to the subscription's outbox workflow: the events
+// the current step made (sealed into the state's PendingEvents once the step is over) and the
+// back-off of a failed hand-over. The pending events themselves live in the state, so that they
+// survive continue-as-new; the back-off starts afresh in every run.
+type outbox struct {
+	// made are the current step's events, sealed once the step is over.
+	made []madeEvent
+	// retryAt is when a failed hand-over of pending events is tried again, after failures
+	// failures in a row.
+	retryAt  time.Time
+	failures int
+}
+
+// waiting reports whether a failed hand-over's back-off still runs at now.
+func (o *outbox) waiting(now time.Time) bool {
+	return !o.retryAt.IsZero() && now.Before(o.retryAt)
+}
+
+// failed records a failed hand-over: the next is tried after retryDelay.
+func (o *outbox) failed(now time.Time, short bool) {
+	o.failures++
+	o.retryAt = now.Add(o.retryDelay(short))
+}
+
+// delivered records a hand-over that went through: the back-off ends.
+func (o *outbox) delivered() { o.retryAt, o.failures = time.Time{}, 0 }
+
+// retryDelay is how long a failed hand-over waits: a minute, doubling up to an hour (short
+// intervals, demos and tests: 5 seconds up to a minute), so that an outbox unreachable for weeks
+// costs the history a few events an hour, not a spin.
+func (o *outbox) retryDelay(short bool) time.Duration {
+	base, limit := time.Minute, time.Hour
+	if short {
+		base, limit = 5*time.Second, time.Minute
+	}
+	d := base << min(o.failures-1, 10)
+	return min(d, limit)
+}
+
 // madeEvent is an event made during the current step, whose subscription summary is filled in
 // once the step is over (so that it shows the state the step left).
 type madeEvent struct {
@@ -36,11 +75,11 @@ type madeEvent struct {
 
 // publish makes a merchant event. It does nothing in runs before versionEventStream.
 func (r *runner) publish(typ billing.EventType, data billing.EventData) {
-	if !r.eventStream {
+	if !r.features.eventStream {
 		return
 	}
 	data.Detail = textfmt.Truncate(data.Detail, 300)
-	r.made = append(r.made, madeEvent{typ: typ, data: data})
+	r.outbox.made = append(r.outbox.made, madeEvent{typ: typ, data: data})
 }
 
 // publishStatus makes the event of a status change.
@@ -99,7 +138,7 @@ func (r *runner) summary() billing.EventSubscription {
 		PaidThrough: utc(s.PaidThrough), NextChargeAt: utc(s.NextChargeAt), CustomerUID: textfmt.MaskUID(s.CustomerUID),
 		CancelAtPeriodEnd: s.PendingCancel != nil,
 	}
-	if r.screens {
+	if r.features.screens {
 		// The figures the state query's readers show (billing.State.NextCharge, PaidUntil): no
 		// next charge after a cancel at period end, no paid_through past a refund or the end.
 		sum.PaidThrough, sum.NextChargeAt = utc(s.PaidUntil()), utc(s.NextCharge())
@@ -125,11 +164,11 @@ func utc(t time.Time) time.Time {
 
 // sealEvents numbers the events the step made and queues them for the outbox.
 func (r *runner) sealEvents() {
-	if len(r.made) == 0 {
+	if len(r.outbox.made) == 0 {
 		return
 	}
 	sum := r.summary()
-	for _, m := range r.made {
+	for _, m := range r.outbox.made {
 		m.data.Subscription = sum
 		// Encoding a struct without maps is deterministic (fields in declaration order).
 		//workflowcheck:ignore
@@ -144,7 +183,7 @@ func (r *runner) sealEvents() {
 			Seq: r.s.EventSeq, Timestamp: r.now(), Data: data,
 		})
 	}
-	r.made = nil
+	r.outbox.made = nil
 	if n := len(r.s.PendingEvents); n > billing.MaxPendingEvents {
 		drop := n - billing.MaxPendingEvents
 		r.s.EventsDropped += drop
@@ -154,21 +193,21 @@ func (r *runner) sealEvents() {
 }
 
 // flushEvents seals the step's events and hands every pending one to the outbox. A failed
-// hand-over keeps them pending and is tried again after publishRetry (see nextPublishAt).
+// hand-over keeps them pending and is tried again after outbox.retryDelay (see nextPublishAt).
 func (r *runner) flushEvents() {
-	if !r.eventStream {
+	if !r.features.eventStream {
 		return
 	}
 	if !r.settings.Events {
 		// This worker has no webhook endpoint: there is nobody to tell, so nothing is numbered.
-		r.made, r.s.PendingEvents = nil, nil
+		r.outbox.made, r.s.PendingEvents = nil, nil
 		return
 	}
 	r.sealEvents()
 	if len(r.s.PendingEvents) == 0 {
 		return
 	}
-	if !r.publishRetryAt.IsZero() && r.now().Before(r.publishRetryAt) {
+	if r.outbox.waiting(r.now()) {
 		return
 	}
 	lctx := workflow.WithLocalActivityOptions(r.actx, publishOptions)
@@ -177,31 +216,19 @@ func (r *runner) flushEvents() {
 	}).Get(r.actx, nil)
 	if err != nil {
 		r.log.Warn("merchant events not handed to the outbox; trying again later", "pending", len(r.s.PendingEvents), "error", err)
-		r.publishFailures++
-		r.publishRetryAt = r.now().Add(r.publishRetry())
+		r.outbox.failed(r.now(), r.s.Plan.Interval.Unit.IsShort())
 		return
 	}
 	r.s.PendingEvents = nil
-	r.publishRetryAt, r.publishFailures = time.Time{}, 0
-}
-
-// publishRetry is how long a failed hand-over waits: a minute, doubling up to an hour, so that
-// an outbox unreachable for weeks costs the history a few events an hour, not a spin.
-func (r *runner) publishRetry() time.Duration {
-	base, limit := time.Minute, time.Hour
-	if r.s.Plan.Interval.Unit.IsShort() {
-		base, limit = 5*time.Second, time.Minute
-	}
-	d := base << min(r.publishFailures-1, 10)
-	return min(d, limit)
+	r.outbox.delivered()
 }
 
 // nextPublishAt is when pending events are to be handed over again (zero: none pending).
 func (r *runner) nextPublishAt() time.Time {
-	if !r.eventStream || len(r.s.PendingEvents) == 0 {
+	if !r.features.eventStream || len(r.s.PendingEvents) == 0 {
 		return time.Time{}
 	}
-	return r.publishRetryAt
+	return r.outbox.retryAt
 }
 
 // renewalNoticeAt is when the renewal.upcoming event of the next charge is due (zero: none).
@@ -210,7 +237,7 @@ func (r *runner) nextPublishAt() time.Time {
 func (r *runner) renewalNoticeAt() time.Time {
 	lead := r.settings.RenewalNotice
 	s := r.s
-	if !r.eventStream || !r.settings.Events || lead <= 0 || s.Status != billing.StatusActive || s.NextChargeAt.IsZero() ||
+	if !r.features.eventStream || !r.settings.Events || lead <= 0 || s.Status != billing.StatusActive || s.NextChargeAt.IsZero() ||
 		s.Cycle < 1 || s.PendingCancel != nil || (s.Pause != nil && s.Pause.Pending) || s.RenewalNoticeFor.Equal(s.NextChargeAt) {
 		return time.Time{}
 	}

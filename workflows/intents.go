@@ -1,8 +1,6 @@
 package workflows
 
 import (
-	"slices"
-
 	"github.com/paycycle/paycycle/billing"
 )
 
@@ -34,36 +32,10 @@ type intent struct {
 	change  billing.ChangePlanRequest
 }
 
-// enqueue records an intent and returns the token its update handler waits on.
-func (r *runner) enqueue(in intent) int {
-	in.token = r.newToken()
-	r.intents = append(r.intents, in)
-	return in.token
-}
-
-// queued reports whether an intent of kind is waiting.
-func (r *runner) queued(kind intentKind) bool {
-	return slices.ContainsFunc(r.intents, func(in intent) bool { return in.kind == kind })
-}
-
-// nextIntent is the index of the intent the loop carries out next: the highest priority, first
-// come first served within a kind.
-func (r *runner) nextIntent() (int, bool) {
-	best := -1
-	for i, in := range r.intents {
-		if best < 0 || in.kind < r.intents[best].kind {
-			best = i
-		}
-	}
-	return best, best >= 0
-}
-
-func (r *runner) dropIntent(i int) { r.intents = slices.Delete(r.intents, i, i+1) }
-
 // carryOut does intent i and answers its update. An intent whose step failed on an activity
 // stays queued (with what it decided so far), so that the loop tries it again later.
 func (r *runner) carryOut(i int) (refused bool, err error) {
-	in := &r.intents[i]
+	in := &r.mailbox.intents[i]
 	token := in.token
 	switch in.kind {
 	case intentCancel:
@@ -71,27 +43,27 @@ func (r *runner) carryOut(i int) (refused bool, err error) {
 		if err != nil {
 			return false, err
 		}
-		r.dropIntent(i)
+		r.mailbox.dropIntent(i)
 		r.answer(token, receipt, nil)
 	case intentReplaceKey:
 		receipt, refusal, err := r.applyReplaceKey(in.replace)
 		if err != nil {
 			return false, err
 		}
-		r.dropIntent(i)
+		r.mailbox.dropIntent(i)
 		r.answer(token, receipt, refusal)
 		return refusal != nil, nil
 	case intentPause:
 		req := in.pause
-		r.dropIntent(i)
+		r.mailbox.dropIntent(i)
 		r.answer(token, r.applyPauseNow(req), nil)
 	case intentResume:
 		req := in.resume
-		r.dropIntent(i)
+		r.mailbox.dropIntent(i)
 		receipt, err := r.applyResume(req)
 		r.answer(token, receipt, err)
 	case intentChargeNow:
-		r.dropIntent(i)
+		r.mailbox.dropIntent(i)
 		receipt, refusal, err := r.applyChargeNow()
 		r.answer(token, receipt, refusal)
 		return refusal != nil, err
@@ -100,7 +72,7 @@ func (r *runner) carryOut(i int) (refused bool, err error) {
 		if err != nil {
 			return false, err
 		}
-		r.dropIntent(i)
+		r.mailbox.dropIntent(i)
 		r.answer(token, receipt, refusal)
 		return refusal != nil, nil
 	}
@@ -111,12 +83,12 @@ func (r *runner) carryOut(i int) (refused bool, err error) {
 // update is left unanswered and the run can close.
 func (r *runner) refuseQueued() {
 	err := refuse("the subscription has ended (%s) before this command could be carried out", r.s.Status)
-	for _, in := range r.intents {
+	for _, in := range r.mailbox.intents {
 		if in.kind == intentCancel {
 			r.answer(in.token, billing.Receipt{Message: "subscription already " + string(r.s.Status)}, nil)
 			continue
 		}
 		r.answer(in.token, billing.Receipt{}, err)
 	}
-	r.intents = nil
+	r.mailbox.intents = nil
 }

@@ -136,7 +136,7 @@ func (r *runner) beginCycle(scheduled *chargeOutcome) error {
 	r.s.NextIndex = idx + 1
 	r.s.NextChargeAt = rec.ChargeAt(idx + 1)
 	amount := r.price(r.s.Plan, period.Cycle)
-	if credit := r.s.Credit; credit > 0 && scheduled == nil && r.noDayTwice {
+	if credit := r.s.Credit; credit > 0 && scheduled == nil && r.features.noDayTwice {
 		// A restart's credit for unused paid days (see resumeRestart), or a decrease made now
 		// (changenow.go), lowers this cycle's charge; what this cycle cannot take is kept for
 		// the next ones, never dropped (the days it stands for were given back).
@@ -169,7 +169,7 @@ func (r *runner) beginCycleWith(period billing.Period, amount int64, settled *ch
 	r.s.Cycle = period.Cycle
 	r.cyclesThisRun++
 	r.s.CurrentPeriod = &period
-	if r.consentGate {
+	if r.features.consentGate {
 		r.s.CyclePrice = r.s.Plan.Price(period.Cycle)
 	}
 	dueAt := period.Start
@@ -191,7 +191,7 @@ func (r *runner) beginCycleWith(period billing.Period, amount int64, settled *ch
 
 // price is the plan's price of cycle: from versionConsentGate on, introductory prices count.
 func (r *runner) price(plan billing.Plan, cycle int) int64 {
-	if r.consentGate {
+	if r.features.consentGate {
 		return plan.Price(cycle)
 	}
 	return plan.Amount
@@ -200,7 +200,7 @@ func (r *runner) price(plan billing.Plan, cycle int) int64 {
 // seedPaidPrice gives a subscription that paid before versionConsentGate its baseline: the
 // amount last paid, as the law words it (a prorated stub makes it lower, never higher).
 func (r *runner) seedPaidPrice() {
-	if !r.consentGate || r.s.PaidPrice > 0 {
+	if !r.features.consentGate || r.s.PaidPrice > 0 {
 		return
 	}
 	for i := len(r.s.Charges) - 1; i >= 0; i-- {

@@ -28,76 +28,52 @@ func (r *runner) registerHandlers() error {
 	}); err != nil {
 		return err
 	}
-	commands := []struct {
-		name  string
-		apply func(raw json.RawMessage, dryRun bool) (billing.Receipt, int, error)
-	}{
-		{billing.MsgCancel, r.onCancel},
-		{billing.MsgUndoCancel, r.onUndoCancel},
-		{billing.MsgPause, r.onPause},
-		{billing.MsgResume, r.onResume},
-		{billing.MsgChangePlan, r.onChangePlan},
-		{billing.MsgReplaceBillingKey, r.onReplaceBillingKey},
-		{billing.MsgChargeNow, r.onChargeNow},
-	}
-	if r.behaviour {
-		commands = append(commands, []struct {
-			name  string
-			apply func(raw json.RawMessage, dryRun bool) (billing.Receipt, int, error)
-		}{
-			{billing.MsgMarkAttention, r.onMarkAttention},
-			{billing.MsgClearAttention, r.onClearAttention},
-		}...)
-	}
-	if r.consentGate {
-		commands = append(commands, []struct {
-			name  string
-			apply func(raw json.RawMessage, dryRun bool) (billing.Receipt, int, error)
-		}{
-			{billing.MsgConsent, r.onConsent},
-			{billing.MsgEndTrial, r.onEndTrial},
-		}...)
-	}
-	for _, c := range commands {
-		c := c
-		r.receiveSignals(c.name, func(raw json.RawMessage) {
-			if _, _, err := c.apply(raw, false); err != nil {
-				r.refused(c.name, err)
-			}
-		})
-		validate := func(ctx workflow.Context, raw json.RawMessage) error {
-			if billing.IsNullPayload(raw) {
-				// Refused in every run: validators do not run on replay, and a rejected
-				// update is not written to history, so no recorded run can change.
-				return nullPayload()
-			}
-			_, _, err := c.apply(raw, true)
-			return err
+	for _, m := range messageTable {
+		if m.handled != nil && !m.handled(r.features) {
+			continue
 		}
-		handle := func(ctx workflow.Context, raw json.RawMessage) (billing.Receipt, error) {
-			receipt, token, err := c.apply(raw, false)
-			if err != nil || token < 0 {
-				return receipt, err
-			}
-			if err := workflow.Await(ctx, func() bool { _, ok := r.done[token]; return ok }); err != nil {
-				return billing.Receipt{}, err
-			}
-			res := r.done[token]
-			delete(r.done, token)
-			return res.receipt, res.err
+		if m.signalOnly {
+			receive := m.receive
+			r.receiveSignals(m.name, func(raw json.RawMessage) { receive(r, raw) })
+			continue
 		}
-		if err := workflow.SetUpdateHandlerWithOptions(r.ctx, c.name, handle, workflow.UpdateHandlerOptions{
-			Validator:   validate,
-			Description: updateDescription(c.name),
-		}); err != nil {
+		if err := r.registerCommand(m); err != nil {
 			return err
 		}
 	}
-	r.receiveSignals(billing.SignalRegistered, r.onRegistered)
-	r.receiveSignals(billing.SignalRegistrationFailed, r.onRegistrationFailed)
-	r.receiveSignals(billing.SignalPaymentNotification, r.onPaymentNotification)
 	r.startSignalReceiver()
 	return nil
+}
+
+// registerCommand installs a command's signal receiver and its update handler, both applying
+// the same function: the update's validator runs it as a dry run.
+func (r *runner) registerCommand(m messageSpec) error {
+	name, apply := m.name, m.apply
+	r.receiveSignals(name, func(raw json.RawMessage) {
+		if _, err := apply(r, raw, false); err != nil {
+			r.refused(name, err)
+		}
+	})
+	validate := func(ctx workflow.Context, raw json.RawMessage) error {
+		if billing.IsNullPayload(raw) {
+			// Refused in every run: validators do not run on replay, and a rejected
+			// update is not written to history, so no recorded run can change.
+			return nullPayload()
+		}
+		_, err := apply(r, raw, true)
+		return err
+	}
+	handle := func(ctx workflow.Context, raw json.RawMessage) (billing.Receipt, error) {
+		rep, err := apply(r, raw, false)
+		if err != nil || !rep.later {
+			return rep.receipt, err
+		}
+		return r.mailbox.await(ctx, rep.token)
+	}
+	return workflow.SetUpdateHandlerWithOptions(r.ctx, name, handle, workflow.UpdateHandlerOptions{
+		Validator:   validate,
+		Description: updateDescription(name),
+	})
 }
 
 // updateDescriptions are the update handlers' descriptions (the Web UI shows them), made once
@@ -105,9 +81,7 @@ func (r *runner) registerHandlers() error {
 // after package initialisation.
 var updateDescriptions = func() map[string]string {
 	m := map[string]string{}
-	for _, name := range []string{billing.MsgCancel, billing.MsgUndoCancel, billing.MsgPause, billing.MsgResume,
-		billing.MsgChangePlan, billing.MsgReplaceBillingKey, billing.MsgChargeNow, billing.MsgMarkAttention,
-		billing.MsgClearAttention, billing.MsgConsent, billing.MsgEndTrial} {
+	for _, name := range updateNames {
 		m[name] = describeUpdate(name)
 	}
 	return m
@@ -129,7 +103,7 @@ func describeUpdate(name string) string {
 // on, a null payload is refused here for every signal, before its handler sees it.
 func (r *runner) receiveSignals(name string, handle func(json.RawMessage)) {
 	fn := handle
-	if r.refuseNull {
+	if r.features.refuseNull {
 		fn = func(raw json.RawMessage) {
 			if billing.IsNullPayload(raw) {
 				r.refused(name, nullPayload())
@@ -139,8 +113,8 @@ func (r *runner) receiveSignals(name string, handle func(json.RawMessage)) {
 		}
 	}
 	ch := workflow.GetSignalChannel(r.ctx, name)
-	if r.oneReceiver {
-		r.signalReceivers = append(r.signalReceivers, signalReceiver{ch: ch, fn: fn})
+	if r.features.oneReceiver {
+		r.mailbox.signalReceivers = append(r.mailbox.signalReceivers, signalReceiver{ch: ch, fn: fn})
 		return
 	}
 	workflow.Go(r.ctx, func(ctx workflow.Context) {
@@ -150,25 +124,19 @@ func (r *runner) receiveSignals(name string, handle func(json.RawMessage)) {
 				return
 			}
 			fn(raw)
-			r.dirty = true
+			r.mailbox.dirty = true
 		}
 	})
-}
-
-// signalReceiver is one signal name's channel and handler.
-type signalReceiver struct {
-	ch workflow.ReceiveChannel
-	fn func(json.RawMessage)
 }
 
 // startSignalReceiver runs every signal handler from one coroutine (versionOneSignalReceiver):
 // a cached idle subscription holds two coroutines (the main loop and this), not one per signal
 // name. It handles every signal that is ready before it yields, as the per-name receivers did.
 func (r *runner) startSignalReceiver() {
-	if !r.oneReceiver || len(r.signalReceivers) == 0 {
+	if !r.features.oneReceiver || len(r.mailbox.signalReceivers) == 0 {
 		return
 	}
-	receivers := r.signalReceivers
+	receivers := r.mailbox.signalReceivers
 	workflow.Go(r.ctx, func(ctx workflow.Context) {
 		done := false
 		sel := workflow.NewSelector(ctx)
@@ -180,7 +148,7 @@ func (r *runner) startSignalReceiver() {
 					return
 				}
 				sr.fn(raw)
-				r.dirty = true
+				r.mailbox.dirty = true
 			})
 		}
 		sel.AddReceive(ctx.Done(), func(workflow.ReceiveChannel, bool) { done = true })
@@ -194,7 +162,7 @@ func (r *runner) startSignalReceiver() {
 func (r *runner) refused(name string, err error) {
 	r.log.Warn("message refused", "message", name, "error", err)
 	r.event("refused", "", fmt.Sprintf("%s: %v", name, err))
-	r.dirty = true
+	r.mailbox.dirty = true
 }
 
 // nullPayload is the refusal of a message whose payload is the JSON literal null.
@@ -215,7 +183,7 @@ func (r *runner) decode(raw json.RawMessage, v any) error {
 	}
 	var err error
 	newer := r.newerFields(v)
-	if r.behaviour {
+	if r.features.behaviour {
 		//workflowcheck:ignore decoding JSON into structs is deterministic
 		err = billing.DecodeStrict(raw, v)
 		if err == nil {
@@ -238,11 +206,11 @@ func (r *runner) decode(raw json.RawMessage, v any) error {
 func (r *runner) newerFields(v any) []string {
 	switch v.(type) {
 	case *billing.ChangePlanRequest:
-		if !r.changeNow {
+		if !r.features.changeNow {
 			return []string{"when", "consent"}
 		}
 	case *billing.EndTrialRequest:
-		if !r.earlyConversion {
+		if !r.features.earlyConversion {
 			return []string{"consent"}
 		}
 	}
@@ -340,13 +308,8 @@ func (r *runner) duplicate() billing.Receipt {
 	return rc
 }
 
-func (r *runner) newToken() int {
-	r.nextToken++
-	return r.nextToken
-}
-
 func (r *runner) receipt(msg string) billing.Receipt {
-	if r.screens {
+	if r.features.screens {
 		return billing.Receipt{Message: msg, Status: r.s.Status, NextChargeAt: r.s.NextCharge(), PaidThrough: r.s.PaidUntil()}
 	}
 	return billing.Receipt{Message: msg, Status: r.s.Status, NextChargeAt: r.s.NextChargeAt}
@@ -355,7 +318,7 @@ func (r *runner) receipt(msg string) billing.Receipt {
 // nextChargeShown is the next charge as answers and screens show it: from versionMoneyScreens
 // on the one billing.State.NextCharge (none while a cancel or pause at period end is pending).
 func (r *runner) nextChargeShown() time.Time {
-	if r.screens {
+	if r.features.screens {
 		return r.s.NextCharge()
 	}
 	return r.s.NextChargeAt
@@ -397,38 +360,39 @@ func (r *runner) admit(raw json.RawMessage, req command, check func() error) (du
 }
 
 // refusedOrDuplicate is the answer of a command admit did not let through.
-func (r *runner) refusedOrDuplicate(duplicate bool, err error) (billing.Receipt, int, error) {
+func (r *runner) refusedOrDuplicate(duplicate bool, err error) (reply, error) {
 	if err != nil {
-		return billing.Receipt{}, -1, err
+		return reply{}, err
 	}
-	return r.duplicate(), -1, nil
+	return answered(r.duplicate()), nil
 }
 
 // Each on* function validates a message against the current state and, unless dryRun, applies it.
-// It returns a receipt, or a token when the answer comes from the main loop (token < 0: none).
+// Its reply is a receipt given now, or the token of the intent it queued, on which the main loop
+// answers later (reply.later).
 
-func (r *runner) onCancel(raw json.RawMessage, dryRun bool) (billing.Receipt, int, error) {
+func (r *runner) onCancel(raw json.RawMessage, dryRun bool) (reply, error) {
 	var req billing.CancelRequest
 	if dup, err := r.admit(raw, &req, func() error { req.Normalize(); return req.Validate() }); err != nil || dup {
 		return r.refusedOrDuplicate(dup, err)
 	}
 	immediate := req.When == billing.Now || r.s.Status == billing.StatusAwaitingRegistration || r.s.Status == billing.StatusPaused
 	if !immediate && r.s.PendingCancel != nil {
-		return r.receipt("a cancel at period end is already pending"), -1, nil
+		return answered(r.receipt("a cancel at period end is already pending")), nil
 	}
 	if dryRun {
-		return billing.Receipt{}, -1, nil
+		return reply{}, nil
 	}
 	r.seen(req.RequestID, false)
 	req.RequestedAt = r.now()
-	r.dirty = true
+	r.mailbox.dirty = true
 	if immediate {
-		if r.queued(intentCancel) {
-			return r.receipt("a cancel is already in progress"), -1, nil
+		if r.mailbox.queued(intentCancel) {
+			return answered(r.receipt("a cancel is already in progress")), nil
 		}
-		token := r.enqueue(intent{kind: intentCancel, cancel: req})
+		token := r.mailbox.enqueue(intent{kind: intentCancel, cancel: req})
 		r.event("cancel_requested", string(req.Requester), fmt.Sprintf("now, refund %s: %s", req.Refund, req.Reason))
-		return billing.Receipt{}, token, nil
+		return queued(token), nil
 	}
 	r.s.PendingCancel = &req
 	r.event("cancel_requested", string(req.Requester), "at period end: "+req.Reason)
@@ -437,88 +401,88 @@ func (r *runner) onCancel(raw json.RawMessage, dryRun bool) (billing.Receipt, in
 	if !r.s.NextChargeAt.IsZero() {
 		msg += " (" + r.s.NextChargeAt.In(seoul()).Format("2006-01-02 15:04 MST") + "); no further charge"
 	}
-	return r.receipt(msg), -1, nil
+	return answered(r.receipt(msg)), nil
 }
 
-func (r *runner) onUndoCancel(raw json.RawMessage, dryRun bool) (billing.Receipt, int, error) {
+func (r *runner) onUndoCancel(raw json.RawMessage, dryRun bool) (reply, error) {
 	var req billing.UndoCancelRequest
 	if dup, err := r.admit(raw, &req, nil); err != nil || dup {
 		return r.refusedOrDuplicate(dup, err)
 	}
 	if r.s.PendingCancel == nil {
-		return billing.Receipt{}, -1, refuse("there is no pending cancel to undo")
+		return reply{}, refuse("there is no pending cancel to undo")
 	}
 	if r.cancelling {
-		return billing.Receipt{}, -1, refuse("the cancel is already taking effect and can no longer be undone")
+		return reply{}, refuse("the cancel is already taking effect and can no longer be undone")
 	}
 	if dryRun {
-		return billing.Receipt{}, -1, nil
+		return reply{}, nil
 	}
 	r.seen(req.RequestID, false)
 	r.s.PendingCancel = nil
-	r.dirty = true
+	r.mailbox.dirty = true
 	r.event("cancel_undone", "", req.Reason)
 	r.publish(billing.EventCancelUndone, billing.EventData{Detail: req.Reason})
-	return r.receipt("the pending cancel was withdrawn; billing continues"), -1, nil
+	return answered(r.receipt("the pending cancel was withdrawn; billing continues")), nil
 }
 
-func (r *runner) onPause(raw json.RawMessage, dryRun bool) (billing.Receipt, int, error) {
+func (r *runner) onPause(raw json.RawMessage, dryRun bool) (reply, error) {
 	var req billing.PauseRequest
 	if dup, err := r.admit(raw, &req, func() error { req.Normalize(); return req.Validate() }); err != nil || dup {
 		return r.refusedOrDuplicate(dup, err)
 	}
 	switch {
-	case r.s.Status == billing.StatusPaused || r.queued(intentPause):
-		return billing.Receipt{}, -1, refuse("the subscription is already paused")
+	case r.s.Status == billing.StatusPaused || r.mailbox.queued(intentPause):
+		return reply{}, refuse("the subscription is already paused")
 	case r.s.Pause != nil && r.s.Pause.Pending:
-		return billing.Receipt{}, -1, refuse("a pause at period end is already pending")
+		return reply{}, refuse("a pause at period end is already pending")
 	case r.s.Status != billing.StatusActive:
-		return billing.Receipt{}, -1, refuse("only an active subscription can be paused; it is %s", r.s.Status)
+		return reply{}, refuse("only an active subscription can be paused; it is %s", r.s.Status)
 	case !r.s.TrialEndsAt.IsZero():
-		return billing.Receipt{}, -1, refuse("a free trial cannot be paused; a cancel during the trial costs nothing")
+		return reply{}, refuse("a free trial cannot be paused; a cancel during the trial costs nothing")
 	case !req.ResumeAt.IsZero() && !req.ResumeAt.After(r.now()):
-		return billing.Receipt{}, -1, refuse("resume_at %s is not in the future", req.ResumeAt.Format(time.RFC3339))
+		return reply{}, refuse("resume_at %s is not in the future", req.ResumeAt.Format(time.RFC3339))
 	}
 	if dryRun {
-		return billing.Receipt{}, -1, nil
+		return reply{}, nil
 	}
 	r.seen(req.RequestID, false)
-	r.dirty = true
+	r.mailbox.dirty = true
 	if req.When == billing.Now {
 		// Applied by the main loop at a safe point: a charge in flight settles first, and
 		// must not turn the subscription back to active afterwards.
-		token := r.enqueue(intent{kind: intentPause, pause: req})
+		token := r.mailbox.enqueue(intent{kind: intentPause, pause: req})
 		r.event("pause_requested", "", "now: "+req.Reason)
-		return billing.Receipt{}, token, nil
+		return queued(token), nil
 	}
 	r.s.Pause = &billing.PauseState{RequestAt: r.now(), ResumeAt: req.ResumeAt.UTC(), Reason: req.Reason, Pending: true}
 	r.event("pause_requested", "", "at period end: "+req.Reason)
-	return r.receipt("the subscription will pause at the end of the current period"), -1, nil
+	return answered(r.receipt("the subscription will pause at the end of the current period")), nil
 }
 
-func (r *runner) onResume(raw json.RawMessage, dryRun bool) (billing.Receipt, int, error) {
+func (r *runner) onResume(raw json.RawMessage, dryRun bool) (reply, error) {
 	var req billing.ResumeRequest
 	if dup, err := r.admit(raw, &req, func() error { req.Normalize(); return req.Validate() }); err != nil || dup {
 		return r.refusedOrDuplicate(dup, err)
 	}
 	pendingPause := r.s.Pause != nil && r.s.Pause.Pending
 	if r.s.Status != billing.StatusPaused && !pendingPause {
-		return billing.Receipt{}, -1, refuse("the subscription is not paused (it is %s)", r.s.Status)
+		return reply{}, refuse("the subscription is not paused (it is %s)", r.s.Status)
 	}
 	if dryRun {
-		return billing.Receipt{}, -1, nil
+		return reply{}, nil
 	}
 	r.seen(req.RequestID, false)
-	r.dirty = true
+	r.mailbox.dirty = true
 	if pendingPause {
 		r.s.Pause = nil
 		r.event("pause_withdrawn", "", req.Reason)
-		return r.receipt("the pending pause was withdrawn"), -1, nil
+		return answered(r.receipt("the pending pause was withdrawn")), nil
 	}
-	return billing.Receipt{}, r.enqueue(intent{kind: intentResume, resume: req}), nil
+	return queued(r.mailbox.enqueue(intent{kind: intentResume, resume: req})), nil
 }
 
-func (r *runner) onChangePlan(raw json.RawMessage, dryRun bool) (billing.Receipt, int, error) {
+func (r *runner) onChangePlan(raw json.RawMessage, dryRun bool) (reply, error) {
 	var req billing.ChangePlanRequest
 	base := r.nextPlan()
 	check := func() error {
@@ -536,37 +500,37 @@ func (r *runner) onChangePlan(raw json.RawMessage, dryRun bool) (billing.Receipt
 		return r.onChangePlanNow(req, dryRun)
 	}
 	if dryRun {
-		return billing.Receipt{}, -1, nil
+		return reply{}, nil
 	}
 	r.seen(req.RequestID, false)
-	r.dirty = true
+	r.mailbox.dirty = true
 	next := req.Apply(base)
 	r.s.PendingPlan = &next
-	if r.knownRises {
+	if r.features.knownRises {
 		r.s.PlanChangedAt = r.now()
 	}
 	r.event("plan_change_requested", "", fmt.Sprintf("from cycle %d: %q %d KRW (tax free %d) %s", r.s.Cycle+1, next.Name, next.Amount, next.TaxFree, req.Reason))
 	if r.s.Cycle == 0 && r.s.Status == billing.StatusAwaitingRegistration {
 		r.s.Plan, r.s.PendingPlan = next, nil
-		return r.receipt("plan changed before the first charge"), -1, nil
+		return answered(r.receipt("plan changed before the first charge")), nil
 	}
-	return r.receipt(fmt.Sprintf("the new plan applies from cycle %d", r.s.Cycle+1)), -1, nil
+	return answered(r.receipt(fmt.Sprintf("the new plan applies from cycle %d", r.s.Cycle+1))), nil
 }
 
-func (r *runner) onReplaceBillingKey(raw json.RawMessage, dryRun bool) (billing.Receipt, int, error) {
+func (r *runner) onReplaceBillingKey(raw json.RawMessage, dryRun bool) (reply, error) {
 	var req billing.ReplaceBillingKeyRequest
 	if dup, err := r.admit(raw, &req, req.Validate); err != nil || dup {
 		return r.refusedOrDuplicate(dup, err)
 	}
 	if dryRun {
-		return billing.Receipt{}, -1, nil
+		return reply{}, nil
 	}
 	r.seen(req.RequestID, false)
-	r.dirty = true
-	return billing.Receipt{}, r.enqueue(intent{kind: intentReplaceKey, replace: req}), nil
+	r.mailbox.dirty = true
+	return queued(r.mailbox.enqueue(intent{kind: intentReplaceKey, replace: req})), nil
 }
 
-func (r *runner) onChargeNow(raw json.RawMessage, dryRun bool) (billing.Receipt, int, error) {
+func (r *runner) onChargeNow(raw json.RawMessage, dryRun bool) (reply, error) {
 	var req billing.ChargeNowRequest
 	if dup, err := r.admit(raw, &req, nil); err != nil || dup {
 		return r.refusedOrDuplicate(dup, err)
@@ -574,23 +538,23 @@ func (r *runner) onChargeNow(raw json.RawMessage, dryRun bool) (billing.Receipt,
 	switch r.s.Status {
 	case billing.StatusPastDue:
 	case billing.StatusPaymentMethodRequired:
-		return billing.Receipt{}, -1, refuse("the billing key was declined for good; send %s with a newly registered customer_uid", billing.MsgReplaceBillingKey)
+		return reply{}, refuse("the billing key was declined for good; send %s with a newly registered customer_uid", billing.MsgReplaceBillingKey)
 	default:
 		next := "no charge is planned"
 		if at := r.nextChargeShown(); !at.IsZero() {
 			next = "the next charge is at " + at.In(seoul()).Format("2006-01-02 15:04 MST")
 		}
-		return billing.Receipt{}, -1, refuse("nothing is due: the subscription is %s and %s", r.s.Status, next)
+		return reply{}, refuse("nothing is due: the subscription is %s and %s", r.s.Status, next)
 	}
 	if d := r.s.DunningState; d != nil && d.Attempts >= billing.MaxAttempt {
-		return billing.Receipt{}, -1, refuse("cycle %d reached the limit of %d attempts", d.Cycle, billing.MaxAttempt)
+		return reply{}, refuse("cycle %d reached the limit of %d attempts", d.Cycle, billing.MaxAttempt)
 	}
 	if dryRun {
-		return billing.Receipt{}, -1, nil
+		return reply{}, nil
 	}
 	r.seen(req.RequestID, false)
-	r.dirty = true
-	return billing.Receipt{}, r.enqueue(intent{kind: intentChargeNow}), nil
+	r.mailbox.dirty = true
+	return queued(r.mailbox.enqueue(intent{kind: intentChargeNow})), nil
 }
 
 func (r *runner) onRegistered(raw json.RawMessage) {
@@ -603,7 +567,7 @@ func (r *runner) onRegistered(raw json.RawMessage) {
 		r.event("registered_ignored", "", fmt.Sprintf("imp_uid %s: the subscription is %s", sig.ImpUID, r.s.Status))
 		return
 	}
-	r.registrations = append(r.registrations, sig)
+	r.mailbox.registrations = append(r.mailbox.registrations, sig)
 }
 
 func (r *runner) onRegistrationFailed(raw json.RawMessage) {
@@ -628,40 +592,40 @@ func (r *runner) onPaymentNotification(raw json.RawMessage) {
 		r.event("notification_ignored", "", fmt.Sprintf("%s does not belong to this subscription", n.MerchantUID))
 		return
 	}
-	r.notified[n.MerchantUID] = true
+	r.mailbox.notified[n.MerchantUID] = true
 	r.event("payment_notification", "portone", fmt.Sprintf("%s %s (imp_uid %s)", n.MerchantUID, n.Status, n.ImpUID))
 }
 
-func (r *runner) onMarkAttention(raw json.RawMessage, dryRun bool) (billing.Receipt, int, error) {
+func (r *runner) onMarkAttention(raw json.RawMessage, dryRun bool) (reply, error) {
 	var req billing.AttentionRequest
 	if dup, err := r.admit(raw, &req, req.Validate); err != nil || dup {
 		return r.refusedOrDuplicate(dup, err)
 	}
 	if dryRun {
-		return billing.Receipt{}, -1, nil
+		return reply{}, nil
 	}
 	r.seen(req.RequestID, false)
-	r.dirty = true
+	r.mailbox.dirty = true
 	r.park(req.Kind, req.Finding, req.Detail)
-	return r.receipt("the subscription is marked as needing attention"), -1, nil
+	return answered(r.receipt("the subscription is marked as needing attention")), nil
 }
 
-func (r *runner) onClearAttention(raw json.RawMessage, dryRun bool) (billing.Receipt, int, error) {
+func (r *runner) onClearAttention(raw json.RawMessage, dryRun bool) (reply, error) {
 	var req billing.ClearAttentionRequest
 	if dup, err := r.admit(raw, &req, req.Validate); err != nil || dup {
 		return r.refusedOrDuplicate(dup, err)
 	}
 	if r.s.Attention == nil {
-		return billing.Receipt{}, -1, refuse("the subscription does not need attention")
+		return reply{}, refuse("the subscription does not need attention")
 	}
 	if dryRun {
-		return billing.Receipt{}, -1, nil
+		return reply{}, nil
 	}
 	r.seen(req.RequestID, false)
-	r.dirty = true
+	r.mailbox.dirty = true
 	r.event("attention_cleared", string(billing.RequesterAdmin), fmt.Sprintf("%s: %s", r.s.Attention.Kind, textfmt.Truncate(req.Note, 300)))
 	r.s.Attention = nil
-	return r.receipt("attention cleared"), -1, nil
+	return answered(r.receipt("attention cleared")), nil
 }
 
 // park flags the subscription for a person (state, audit trail, the NeedsAttention search
@@ -677,11 +641,11 @@ func (r *runner) park(kind, finding, detail string) {
 
 // unknownSignals reports whether signals of names the workflow does not handle are waiting.
 func (r *runner) unknownSignals() bool {
-	if !r.behaviour {
+	if !r.features.behaviour {
 		return false
 	}
 	for _, name := range workflow.GetUnhandledSignalNames(r.ctx) {
-		if !slices.Contains(billing.SignalNames, name) {
+		if !slices.Contains(signalNames, name) {
 			return true
 		}
 	}
@@ -692,11 +656,11 @@ func (r *runner) unknownSignals() bool {
 // as refused, so the sender finds its mistake in the audit trail and the worker's log, instead
 // of the signal vanishing.
 func (r *runner) refuseUnknownSignals() {
-	if !r.behaviour {
+	if !r.features.behaviour {
 		return
 	}
 	for _, name := range workflow.GetUnhandledSignalNames(r.ctx) {
-		if slices.Contains(billing.SignalNames, name) {
+		if slices.Contains(signalNames, name) {
 			continue
 		}
 		ch := workflow.GetSignalChannel(r.ctx, name)
@@ -706,8 +670,8 @@ func (r *runner) refuseUnknownSignals() {
 				break
 			}
 			r.log.Warn("unknown signal refused", "signal", textfmt.Truncate(name, 60))
-			r.event("refused", "", billing.UnknownSignalDetail(name))
-			r.dirty = true
+			r.event("refused", "", billing.UnknownSignalDetail(name, signalNames))
+			r.mailbox.dirty = true
 		}
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/paycycle/paycycle/billing"
+	"github.com/paycycle/paycycle/workflows"
 )
 
 // edgeOnlySignals are the signals the HTTP edge sends after verifying a callback; they have no
@@ -26,7 +27,7 @@ func TestNullPayloadIsRefusedForEveryMessage(t *testing.T) {
 	env := newEnv(t, start)
 	b := newBank(t, env, "cust-1")
 	null := json.RawMessage("null")
-	names := billing.SignalNames
+	names := workflows.SignalNames
 	results := make([]updateResult, len(names))
 	for i, name := range names {
 		env.RegisterDelayedCallback(func() { update(env, name, null, &results[i]) }, time.Hour)

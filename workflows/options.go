@@ -60,7 +60,7 @@ var (
 // the worker's PortOne task queue when it has one (the global PortOne rate limit).
 func (r *runner) activity(o workflow.ActivityOptions) workflow.Context {
 	o = r.activityOptions(o)
-	if r.lean && o.RetryPolicy != nil {
+	if r.features.lean && o.RetryPolicy != nil {
 		// The activities raise every type of activities.NonRetryableErrorTypes as a
 		// non-retryable error themselves (TestNonRetryableTypesAreNonRetryableAtTheSource), so
 		// the list in the policy only repeated it, in every ActivityTaskScheduled event.
@@ -102,7 +102,7 @@ const CyclesPerRun = leanCyclesPerRun
 
 // cyclesPerRun is this run's number of cycles before continue-as-new.
 func (r *runner) cyclesPerRun() int {
-	if r.lean {
+	if r.features.lean {
 		return leanCyclesPerRun
 	}
 	return cyclesPerRun

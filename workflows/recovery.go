@@ -47,7 +47,7 @@ func (r *runner) recoveryWatchInterval() time.Duration {
 // watchForRecovery starts watching the failed scheduled attempts of a cycle that paid just
 // settled, so that a payment PortOne's 리커버리 makes there later is found and refunded.
 func (r *runner) watchForRecovery(cycle int, paid activities.ChargeResult) {
-	if !r.recoveryWatch || paid.Outcome != billing.OutcomePaid || paid.ImpUID == "" {
+	if !r.features.recoveryWatch || paid.Outcome != billing.OutcomePaid || paid.ImpUID == "" {
 		return
 	}
 	for _, c := range r.s.Charges {

@@ -64,9 +64,9 @@ func (r *runner) registrationStep(deadline, lastCheck *time.Time) (done, ok bool
 		r.setStatus(billing.StatusAwaitingRegistration, "waiting for the customer to register NaverPay recurring payment")
 		return false, false, nil
 	}
-	if i, ok := r.nextIntent(); ok {
+	if i, ok := r.mailbox.nextIntent(); ok {
 		// Only a cancel or a new billing key can be admitted while awaiting registration.
-		kind := r.intents[i].kind
+		kind := r.mailbox.intents[i].kind
 		refused, err := r.carryOut(i)
 		if err != nil {
 			return false, false, err
@@ -76,12 +76,12 @@ func (r *runner) registrationStep(deadline, lastCheck *time.Time) (done, ok bool
 		}
 		return !refused, !refused, nil
 	}
-	if len(r.registrations) > 0 {
-		ok, err := r.verifyRegistration(r.registrations[0])
+	if len(r.mailbox.registrations) > 0 {
+		ok, err := r.verifyRegistration(r.mailbox.registrations[0])
 		if err != nil {
 			return false, false, err
 		}
-		r.registrations = r.registrations[1:]
+		r.mailbox.registrations = r.mailbox.registrations[1:]
 		return ok, ok, nil
 	}
 	if now.Before(*deadline) && now.Sub(*lastCheck) < r.registrationRecheck() {

@@ -34,7 +34,7 @@ func (r *runner) scheduleLead() time.Duration {
 // scheduledSettleAt is when the workflow next asks PortOne about a scheduled charge: at the due
 // time once a webhook said it ran, otherwise after the settle delay (growing with each check).
 func (r *runner) scheduledSettleAt(sc *billing.ScheduledCharge) time.Time {
-	if r.notified[sc.MerchantUID] {
+	if r.mailbox.notified[sc.MerchantUID] {
 		return sc.ScheduleAt
 	}
 	return sc.ScheduleAt.Add(time.Duration(sc.Checks+1) * r.settings.ScheduleSettleDelay)
@@ -67,17 +67,17 @@ func (r *runner) maintainSchedule() (bool, error) {
 		!r.s.NextChargeAt.After(r.now().Add(r.scheduleLead())) || r.noScheduleFor == cycle {
 		return false, nil
 	}
-	if (r.noDayTwice || r.changeNow) && r.s.Credit > 0 {
+	if (r.features.noDayTwice || r.features.changeNow) && r.s.Credit > 0 {
 		// A cycle that takes a credit (a restart's, or a decrease made now) is charged through
 		// again, at the lower amount (beginCycle): PortOne's scheduler would charge the full price.
 		return false, nil
 	}
-	if r.consentGate && (!r.s.TrialEndsAt.IsZero() || r.risingWithoutConsent(r.s.NextChargeAt, next.Price(cycle))) {
+	if r.features.consentGate && (!r.s.TrialEndsAt.IsZero() || r.risingWithoutConsent(r.s.NextChargeAt, next.Price(cycle))) {
 		// Nothing is scheduled during a free trial, nor a rise without consent: PortOne would
 		// charge it by itself.
 		return false, nil
 	}
-	if r.ceiling {
+	if r.features.ceiling {
 		if _, withheld := r.ceilingAt(cycle, r.s.NextChargeAt); withheld {
 			// PortOne would make an attempt the ceiling forbids: the cycle is charged through
 			// again when due, where the ceiling holds it back.

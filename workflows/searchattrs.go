@@ -11,6 +11,15 @@ import (
 	"github.com/paycycle/paycycle/internal/textfmt"
 )
 
+// saCache is what this run knows of its search attributes on the server, so that it upserts
+// only the ones that changed (each upsert is a command and a visibility write).
+type saCache struct {
+	// last is the values last upserted (or, in a continued compact run, carried by the server).
+	last saSnapshot
+	// detailsSet is true once this run set the Web UI summary.
+	detailsSet bool
+}
+
 // saSnapshot is the search-attribute values last upserted.
 type saSnapshot struct {
 	set      bool
@@ -50,7 +59,7 @@ func (r *runner) seedSearchAttributes() {
 	}
 	last.consent = getKeyword(sa, billing.SAConsentStatus)
 	last.phase = getKeyword(sa, billing.SABillingPhase)
-	r.lastSA = last
+	r.sa.last = last
 }
 
 func getKeyword(sa temporal.SearchAttributes, key temporal.SearchAttributeKeyKeyword) string {
@@ -65,10 +74,10 @@ func (r *runner) upsertSearchAttributes() {
 		set: true, status: r.s.Status, customer: r.s.CustomerUID, next: r.nextChargeShown(),
 		plan: r.s.Plan.Name, cycle: r.s.Cycle, amount: r.s.Plan.Amount, attention: r.s.Attention != nil,
 	}
-	if r.consentGate {
+	if r.features.consentGate {
 		if c := r.s.Consent; c != nil {
 			cur.consent = string(c.Status)
-		} else if last := r.lastSA.consent; last != "" {
+		} else if last := r.sa.last.consent; last != "" {
 			cur.consent = "none"
 		}
 		if r.s.Plan.Trial != nil {
@@ -82,7 +91,7 @@ func (r *runner) upsertSearchAttributes() {
 		// that removes them.
 		cur.next, cur.cycle = time.Time{}, 0
 	}
-	last := r.lastSA
+	last := r.sa.last
 	var ups []temporal.SearchAttributeUpdate
 	if !last.set || last.status != cur.status {
 		ups = append(ups, billing.SABillingStatus.ValueSet(string(cur.status)))
@@ -130,20 +139,20 @@ func (r *runner) upsertSearchAttributes() {
 			workflow.SetCurrentDetails(r.ctx, r.details())
 			return
 		}
-		if !r.detailsSet && r.compact {
+		if !r.sa.detailsSet && r.features.compact {
 			// A continued run that upserted nothing still shows its summary in the Web UI.
-			r.detailsSet = true
+			r.sa.detailsSet = true
 			workflow.SetCurrentDetails(r.ctx, r.details())
 		}
 		return
 	}
-	r.detailsSet = true
+	r.sa.detailsSet = true
 	if err := workflow.UpsertTypedSearchAttributes(r.ctx, ups...); err != nil {
 		// Only an unregistered attribute makes this fail; billing goes on regardless.
 		r.log.Error("upsert search attributes failed; register them on the server (see README)", "error", err)
 		return
 	}
-	r.lastSA = cur
+	r.sa.last = cur
 	workflow.SetCurrentDetails(r.ctx, r.details())
 }
 

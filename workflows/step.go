@@ -14,7 +14,7 @@ import (
 // settled before the next cycle begins. A step that fails on an activity leaves the state as it
 // was before the step (requests are put back), so the loop can simply try again later.
 func (r *runner) step() (bool, error) {
-	if i, ok := r.nextIntent(); ok {
+	if i, ok := r.mailbox.nextIntent(); ok {
 		_, err := r.carryOut(i)
 		return true, err
 	}
@@ -72,7 +72,7 @@ func (r *runner) step() (bool, error) {
 			r.setStatus(billing.StatusPaused, "paused at period end: "+p.Reason)
 			return true, nil
 		}
-		if r.consentGate {
+		if r.features.consentGate {
 			if u, ok := r.upcoming(); ok && r.risingWithoutConsent(u.at, u.price) {
 				return true, r.endForNoConsent()
 			}
@@ -160,14 +160,14 @@ func (r *runner) applyCancel(req *billing.CancelRequest) (billing.Receipt, error
 			req.Refund = billing.RefundFull
 		}
 	}
-	if r.noDayTwice {
+	if r.features.noDayTwice {
 		r.unpaidCycleCredit()
 	}
 	refund, err := r.refundForCancel(*req)
 	if err != nil {
 		return billing.Receipt{}, err
 	}
-	if r.noDayTwice {
+	if r.features.noDayTwice {
 		if refund, err = r.refundPendingCredit(*req, refund); err != nil {
 			return billing.Receipt{}, err
 		}
@@ -185,21 +185,19 @@ func (r *runner) applyCancel(req *billing.CancelRequest) (billing.Receipt, error
 	return billing.Receipt{Message: "subscription canceled", Status: r.s.Status, Refund: refund}, nil
 }
 
-// answer hands a waiting update handler its result.
+// answer hands the update waiting on an intent's token its result (every intent has one, from
+// mailbox.enqueue).
 func (r *runner) answer(token int, receipt billing.Receipt, err error) {
-	if token < 0 {
-		return
-	}
 	if receipt.Status == "" {
 		receipt.Status = r.s.Status
 	}
 	if receipt.NextChargeAt.IsZero() {
 		receipt.NextChargeAt = r.nextChargeShown()
 	}
-	if receipt.PaidThrough.IsZero() && r.screens {
+	if receipt.PaidThrough.IsZero() && r.features.screens {
 		receipt.PaidThrough = r.s.PaidUntil()
 	}
-	r.done[token] = doneResult{receipt: receipt, err: err}
+	r.mailbox.post(token, receipt, err)
 }
 
 // applyPauseNow pauses at once: no charge until resumed, and no access (the rest of a paid
@@ -321,7 +319,7 @@ func (r *runner) resumeRestart(req billing.ResumeRequest) (billing.Receipt, erro
 		return billing.Receipt{}, err
 	}
 	var credit int64
-	if r.noDayTwice {
+	if r.features.noDayTwice {
 		var from string
 		credit, from = r.unusedPaidFrom(now)
 		if credit > 0 {
@@ -369,7 +367,7 @@ func (r *runner) unusedPaid(now time.Time) int64 {
 		return 0
 	}
 	left := paid.Amount - r.refundedAmount(paid.ImpUID)
-	if r.changeNow {
+	if r.features.changeNow {
 		// A period an immediate upgrade started is paid by its charge and the part of the
 		// previous payment the upgrade netted (changenow.go), its credit.
 		left += period.Credit

@@ -29,7 +29,7 @@ func Subscription(ctx workflow.Context, raw json.RawMessage) (billing.State, err
 		return billing.State{}, err
 	}
 	err = r.run()
-	if err != nil && r.behaviour && temporal.IsCanceledError(err) && ctx.Err() != nil {
+	if err != nil && r.features.behaviour && temporal.IsCanceledError(err) && ctx.Err() != nil {
 		// "Request Cancellation" in the Web UI, or temporal workflow cancel.
 		err = r.cancelOnRequest()
 	}
@@ -42,94 +42,47 @@ func Subscription(ctx workflow.Context, raw json.RawMessage) (billing.State, err
 	return *r.s, nil
 }
 
-// runner is one run of the subscription workflow: its state plus the intents that messages
-// recorded and the loop has yet to carry out.
+// runner is one run of the subscription workflow: the billing loop (run, step and the cycle,
+// dunning, consent and refund code on it) over the subscription's state, with one part per job
+// beside it, each its own struct:
+//
+//   - features: the versioned behaviours the run took, decided once (versions.go);
+//   - mailbox: what messages left for the loop, intents and update answers (mailbox.go);
+//   - outbox: the hand-over of merchant events to the outbox workflow (events.go);
+//   - sa: the search attributes last upserted (searchattrs.go).
 //
 // r.s is the subscription's state: it survives continue-as-new (it is the next run's input) and
-// is what the state query answers. Everything else is this run's: intents waiting for the loop
-// (intents, registrations), update tokens, the
-// webhook notifications seen, the search attributes last upserted and the settings; a message
-// that is waiting when the run continues as new cannot exist, because the run continues only
-// once every handler finished and no intent is queued.
+// is what the state query answers. Everything else is this run's; a message that is waiting
+// when the run continues as new cannot exist, because the run continues only once every handler
+// finished and no intent is queued.
 type runner struct {
 	ctx workflow.Context
 	// actx is the context activities run in (see activity).
 	actx workflow.Context
-	// behaviour is true from versionRunBehaviour on (see there).
-	behaviour bool
-	s         *billing.State
-	settings  activities.Settings
-	log       log.Logger
+	// features are the versioned behaviours this run took (versions.go), decided once.
+	features features
+	s        *billing.State
+	settings activities.Settings
+	log      log.Logger
 	// firstRun is true for the subscription's first run (not a continue-as-new).
 	firstRun      bool
 	firstCharge   billing.FirstCharge
 	regTimeout    time.Duration
 	cyclesThisRun int
 
-	// dirty is set by every message so that the main loop wakes up and looks again.
-	dirty bool
-	// messagesFirst is true from workflow version 1 on: the loop lets the messages of the
-	// current workflow task in before deciding (see letMessagesIn).
-	messagesFirst bool
-	// intents are the admitted commands waiting for the main loop (intents.go).
-	intents []intent
+	// mailbox is what messages left for the loop (mailbox.go).
+	mailbox mailbox
 	// cancelling is true while a cancel is being carried out (its refund or key deletion is in
 	// flight), so that an undo arriving then is refused instead of promised in vain.
-	cancelling    bool
-	registrations []billing.RegisteredSignal
-	notified      map[string]bool
+	cancelling bool
 	// noScheduleFor is a cycle PortOne refused to schedule; it is charged through again instead.
 	noScheduleFor int
 
-	// done holds the answers for update handlers waiting on the loop, by token.
-	done      map[int]doneResult
-	nextToken int
-	// lastSA remembers the search attributes last upserted, to upsert only changes.
-	lastSA saSnapshot
+	// sa is the search-attribute cache (searchattrs.go).
+	sa saCache
 
-	// eventStream is true from versionEventStream on: the run makes merchant events (events.go).
-	eventStream bool
-	// consentGate is true from versionConsentGate on (consent.go).
-	consentGate bool
-	// oneReceiver is true from versionOneSignalReceiver on; signalReceivers are the handlers
-	// that one coroutine serves (startSignalReceiver).
-	oneReceiver     bool
-	signalReceivers []signalReceiver
-	// bundle is the bundle version the run took (0: none): every change it covers applies.
-	bundle workflow.Version
-	// compact is true from versionCompactCarry on (compactCarried, seedSearchAttributes);
-	// detailsSet once this run set the Web UI summary.
-	compact    bool
-	detailsSet bool
-	// lean is true from versionLeanRun on (cyclesPerRun, carried, the continue-as-new input).
-	lean bool
-	// recoveryWatch is true from versionRecoveryWatch on (recovery.go).
-	recoveryWatch bool
-	// refuseNull is true from versionRefuseNullSignal on (receiveSignals).
-	refuseNull bool
-	// ceiling is true from versionAttemptCeiling on (ceiling.go).
-	ceiling bool
-	// noDayTwice is true from versionNoDayTwice on (resumeRestart, beginCycle, settle).
-	noDayTwice bool
-	// screens is true from versionMoneyScreens on (upsertSearchAttributes, summary, answer).
-	screens bool
-	// knownRises is true from versionKnownRises on (consent.go: knownRise).
-	knownRises bool
-	// earlyConversion is true from versionEarlyConversion on (onEndTrial with a consent).
-	earlyConversion bool
-	// changeNow is true from versionChangeNow on (changenow.go).
-	changeNow bool
-	// made are the current step's events, sealed once the step is over.
-	made []madeEvent
-	// publishRetryAt is when a failed hand-over of pending events is tried again, after
-	// publishFailures failures in a row.
-	publishRetryAt  time.Time
-	publishFailures int
-}
-
-type doneResult struct {
-	receipt billing.Receipt
-	err     error
+	// outbox is the hand-over of this run's merchant events (events.go).
+	outbox outbox
 }
 
 // trustContinued accepts a carried state only on a real continue-as-new of this very
@@ -158,30 +111,15 @@ func invalidInput(err error) error {
 func newRunner(ctx workflow.Context, raw json.RawMessage) (*runner, error) {
 	info := workflow.GetInfo(ctx)
 	r := &runner{
-		ctx:      ctx,
-		actx:     ctx,
-		log:      workflow.GetLogger(ctx),
-		notified: map[string]bool{},
-		done:     map[int]doneResult{},
+		ctx:     ctx,
+		actx:    ctx,
+		log:     workflow.GetLogger(ctx),
+		mailbox: newMailbox(),
 	}
 	// First, before any message can be handled: which run-level behaviour this run has.
-	r.bundle = workflow.GetVersion(ctx, changeBundle, workflow.DefaultVersion, versionRound3Bundle)
-	r.behaviour = r.atLeast(changeRunBehaviour, versionRunBehaviour)
-	if r.behaviour {
+	r.features = decideFeatures(ctx)
+	if r.features.behaviour {
 		r.actx, _ = workflow.NewDisconnectedContext(ctx)
-		r.eventStream = r.atLeast(changeEventStream, versionEventStream)
-		r.consentGate = r.atLeast(changeConsentGate, versionConsentGate)
-		r.oneReceiver = r.atLeast(changeOneSignalReceiver, versionOneSignalReceiver)
-		r.compact = r.atLeast(changeCompactCarry, versionCompactCarry)
-		r.lean = r.compact && r.atLeast(changeLeanRun, versionLeanRun)
-		r.recoveryWatch = r.compact && r.atLeast(changeRecoveryWatch, versionRecoveryWatch)
-		r.refuseNull = r.compact && r.atLeast(changeRefuseNullSignal, versionRefuseNullSignal)
-		r.ceiling = r.compact && r.atLeast(changeAttemptCeiling, versionAttemptCeiling)
-		r.noDayTwice = r.compact && r.atLeast(changeNoDayTwice, versionNoDayTwice)
-		r.screens = r.compact && r.atLeast(changeMoneyScreens, versionMoneyScreens)
-		r.knownRises = r.compact && r.consentGate && r.atLeast(changeKnownRises, versionKnownRises)
-		r.earlyConversion = r.compact && r.consentGate && r.atLeast(changeEarlyConversion, versionEarlyConversion)
-		r.changeNow = r.compact && r.consentGate && r.atLeast(changeChangeNow, versionChangeNow)
 	}
 	var in billing.SubscriptionInput
 	// Decoding JSON into structs is deterministic (maps are walked in sorted order).
@@ -189,7 +127,7 @@ func newRunner(ctx workflow.Context, raw json.RawMessage) (*runner, error) {
 	if err := json.Unmarshal(raw, &in); err != nil {
 		return nil, invalidInput(fmt.Errorf("malformed JSON: %v", err))
 	}
-	if in.Continued == nil && r.behaviour {
+	if in.Continued == nil && r.features.behaviour {
 		//workflowcheck:ignore
 		if err := billing.DecodeStrict(raw, &billing.SubscriptionInput{}); err != nil {
 			return nil, invalidInput(err)
@@ -229,7 +167,7 @@ func newRunner(ctx workflow.Context, raw json.RawMessage) (*runner, error) {
 	if err := r.registerHandlers(); err != nil {
 		return nil, err
 	}
-	if r.compact && !r.firstRun {
+	if r.features.compact && !r.firstRun {
 		r.seedSearchAttributes()
 	}
 	lctx := workflow.WithLocalActivityOptions(ctx, settingsOptions)
@@ -244,139 +182,6 @@ func newRunner(ctx workflow.Context, raw json.RawMessage) (*runner, error) {
 	return r, nil
 }
 
-// Workflow versions (workflow.GetVersion), oldest first. Histories recorded before a change
-// replay with the old behaviour; new runs take the newest. Each change has its own change ID
-// (the GetVersion key, recorded in history: never rename one) and its version.
-const (
-	// versionMessagesFirst: the loop handles messages delivered with a workflow task before
-	// acting on a timer that fired in the same task.
-	changeMessagesFirst  = "messages-first"
-	versionMessagesFirst = 1
-	// versionFinalActionPendingCancel: when dunning ends while a cancel at period end is pending,
-	// the subscription is canceled even if the final action is pause.
-	changeFinalActionPendingCancel  = "final-action-pending-cancel"
-	versionFinalActionPendingCancel = 1
-	// versionPeriodStartsAtCharge: a cycle charged before its nominal start (a sign-up before
-	// the day's charge time) starts its service period at the charge, so that the cancel day
-	// counts as used and a refund never exceeds the unused share.
-	changePeriodStartsAtCharge  = "period-starts-at-charge"
-	versionPeriodStartsAtCharge = 1
-	// versionResumeBilling: resume never bills a period that was already paid, bills a period
-	// that starts at the resume instant, bills the unpaid rest of a period pro rata (keep), and
-	// credits the unused paid days (restart).
-	changeResumeBilling  = "resume-billing"
-	versionResumeBilling = 1
-	// versionSkipPastRetries: dunning retries whose instant passed while nothing could be
-	// charged are skipped instead of made late, back to back.
-	changeSkipPastRetries  = "skip-past-retries"
-	versionSkipPastRetries = 1
-	// versionTaxFreeProrated: a prorated charge or refund carries tax_free in the same
-	// proportion as its amount.
-	changeTaxFreeProrated  = "tax-free-prorated"
-	versionTaxFreeProrated = 1
-	// versionRunBehaviour is decided once, first thing in every run, for behaviours that apply
-	// to the whole run: unknown fields in the input and in message payloads are refused;
-	// activities are not canceled by a Temporal cancellation request, which is carried out as a
-	// billing cancel (cancelOnRequest); charges that need a person park the subscription
-	// (needs_attention); signals of unknown names are recorded as refused.
-	changeRunBehaviour  = "run-behaviour-2026-12"
-	versionRunBehaviour = 1
-	// versionCANOnNewBuild: a run continues as new at the next cycle boundary when Worker
-	// Versioning says a new build became the deployment's target, starting the next run on it.
-	changeCANOnNewBuild  = "can-on-target-version-change"
-	versionCANOnNewBuild = 1
-	// versionEventStream is decided once, first thing in every run (after versionRunBehaviour):
-	// the run makes merchant events and hands them to the subscription's outbox workflow after
-	// each step (a local activity), and makes renewal.upcoming before each renewal (a timer),
-	// when the worker has webhook endpoints.
-	changeEventStream  = "event-stream"
-	versionEventStream = 1
-	// versionConsentGate is decided once, first thing in every run (after versionEventStream):
-	// free trials and introductory prices, and the consent gate (consent.go): no price rise is
-	// charged without a matching consent; without one the subscription ends with reason
-	// no_consent. Also the 7-day notice before a trial or introductory price turns paid.
-	changeConsentGate  = "consent-gate-2026-12"
-	versionConsentGate = 1
-	// versionOneSignalReceiver is decided once, first thing in every run: one coroutine serves
-	// every signal name instead of one coroutine each (issue 15: coroutines per cached idle
-	// subscription). Signals delivered in one task may be handled in another order than before.
-	changeOneSignalReceiver  = "one-signal-receiver"
-	versionOneSignalReceiver = 1
-	// versionCompactCarry is decided once, first thing in every run: continue-as-new carries a
-	// compact state (charges and refunds of the last 35 days and at least the current and
-	// previous cycle, the last 20 audit events; older ones stay in earlier runs' histories), and
-	// a continued run starts from the search attributes the server carried instead of upserting
-	// them all again (issue 15: history bytes and visibility writes per cycle).
-	changeCompactCarry  = "compact-carry"
-	versionCompactCarry = 1
-	// versionLeanRun is decided once, first thing in every run that has versionCompactCarry: a
-	// run handles leanCyclesPerRun cycles before continuing as new instead of cyclesPerRun, the
-	// carried state keeps the last leanCarryEvents audit events instead of carryEvents, the next
-	// run's input is the carried state alone (its plan and customer were copied beside it), and
-	// activities are scheduled without the non-retryable error types in their retry policy (the
-	// activities raise those as non-retryable themselves). Issue 15: the carried state, written
-	// twice per run, was a quarter of the history bytes per cycle.
-	changeLeanRun  = "lean-run"
-	versionLeanRun = 1
-	// versionRecoveryWatch is decided once, first thing in every run that has
-	// versionCompactCarry (issue 20, item 8): once a cycle whose scheduled attempt failed is paid
-	// by another attempt, the run looks the failed schedule's merchant_uid up again (a bounded
-	// number of times, a day apart) and refunds in full a payment PortOne's 리커버리 made there,
-	// recording it (recovery.go).
-	changeRecoveryWatch  = "recovery-watch"
-	versionRecoveryWatch = 1
-	// versionRefuseNullSignal is decided once, first thing in every run that has
-	// versionCompactCarry (issue 20, item 7): a signal whose payload is the JSON literal null is
-	// recorded as refused ("malformed payload") and changes nothing; before, null decoded as {}
-	// (a null pause was a pause at period end, a null registration_failed a recorded failure).
-	// The update of the same name is refused by its validator in every run: validators do not
-	// run on replay and a rejected update is not written to history, so that needs no version.
-	changeRefuseNullSignal  = "refuse-null-signal"
-	versionRefuseNullSignal = 1
-	// versionAttemptCeiling is decided once, first thing in every run that has
-	// versionCompactCarry (issue 20, item 6): every attempt on a billing key is logged in the
-	// state (CardAttempts, carried across continue-as-new), and an attempt that would pass the
-	// worker's ceiling (Settings.AttemptCeiling: declines per 24 hours, reattempts per 30 days) is
-	// not made: charge_now is refused, a dunning retry or a cycle's charge waits on a timer for
-	// the window or parks the subscription (attempt_ceiling), and no schedule is registered for
-	// an instant the ceiling forbids (ceiling.go).
-	changeAttemptCeiling  = "attempt-ceiling"
-	versionAttemptCeiling = 1
-	// versionNoDayTwice: no KST day is paid in two periods (issue 20, item 3). A resume that
-	// restarts the anchor credits the paused period's unused share from the restart day on (the
-	// new period pays for that day); the credit is worth the period's charge plus any credit
-	// taken off it; a credit larger than the next charge is kept for the charges after it; every
-	// charge record says which days it pays for and what credit it took (ChargeRecord.FirstDay).
-	changeNoDayTwice  = "no-day-twice"
-	versionNoDayTwice = 1
-	// versionMoneyScreens: "next charge" and "paid through" come from one source,
-	// billing.State.NextCharge and PaidThroughNow (issue 20, item 4): the NextChargeAt search
-	// attribute is unset when no charge will come (a cancel or pause at period end pending,
-	// paused, no retry left), events' data.subscription and update receipts carry the same
-	// values, and a refunded or ended period no longer shows as paid through.
-	changeMoneyScreens  = "money-screens"
-	versionMoneyScreens = 1
-	// versionKnownRises (issue 20, decided once in every run that has versionCompactCarry and
-	// versionConsentGate): the consent window and the 7-day notice follow the first rise ahead
-	// whose date is known (an introductory price's end several cycles ahead, a plan change during
-	// the introductory cycles), not only a rise at the next charge; every kind of rise gets its
-	// notice (price.rising when it is not a trial's or an introductory price's end); a notice is
-	// labelled late only when the worker was late; a consent sent before its window opens is
-	// told when it opens; a rise that took effect closes its consent saying so.
-	changeKnownRises  = "known-rises"
-	versionKnownRises = 1
-	// versionEarlyConversion (issue 20): end_trial may carry the customer's consent to a
-	// conversion dated now, so a free trial can end early before its consent window opens.
-	changeEarlyConversion  = "early-conversion"
-	versionEarlyConversion = 1
-	// versionChangeNow (issue 20): change_plan with "when": "now" changes the plan at once,
-	// charging the rest of the current period at the new price less the unused part of what was
-	// paid for it (a new, pro-rata cycle), or crediting a decrease to the next charge
-	// (changenow.go).
-	changeChangeNow  = "change-plan-now"
-	versionChangeNow = 1
-)
-
 // continueAsNewOptions moves the next run to the deployment's current build when that changed
 // (auto-upgrade); otherwise the next run keeps the worker's default behaviour.
 func (r *runner) continueAsNewOptions() workflow.ContinueAsNewErrorOptions {
@@ -386,65 +191,9 @@ func (r *runner) continueAsNewOptions() workflow.ContinueAsNewErrorOptions {
 	return workflow.ContinueAsNewErrorOptions{}
 }
 
-// atLeast reports whether this run takes version v of change (recording the newest version the
-// first time a new run asks).
-func (r *runner) atLeast(change string, v workflow.Version) bool {
-	if b, ok := coveredByBundle[change]; ok && r.bundle >= b.since && b.version >= v {
-		return true
-	}
-	return workflow.GetVersion(r.ctx, change, workflow.DefaultVersion, v) >= v
-}
-
-// The bundle stands for every change below at the version given: a run that takes it asks no
-// other of them, so that it records one version marker (and one TemporalChangeVersion upsert, a
-// visibility write) instead of one per change (issue 15). Each bundle version covers the
-// changes of the versions before it and those marked with its own number: a run recorded with
-// bundle 1 asks a change bundle 2 folded in by itself (and, replaying, does not take it). Runs
-// recorded before any bundle (no bundle marker) ask each change as before.
-const (
-	changeBundle  = "paycycle-bundle-2026-12"
-	versionBundle = 1
-	// versionLeanBundle folds in versionLeanRun.
-	versionLeanBundle = 2
-	// versionRound3Bundle folds in the issue-20 changes (money, law and delivery, round 3):
-	// each has its own change ID below, covered from this bundle version on. A run recorded with
-	// bundle 1 or 2 asks each of them by itself.
-	versionRound3Bundle = 3
-)
-
-// bundledChange is a change a bundle covers: at version, from bundle version since on.
-type bundledChange struct {
-	version workflow.Version
-	since   workflow.Version
-}
-
-var coveredByBundle = map[string]bundledChange{
-	changeMessagesFirst:            {versionMessagesFirst, versionBundle},
-	changeFinalActionPendingCancel: {versionFinalActionPendingCancel, versionBundle},
-	changePeriodStartsAtCharge:     {versionPeriodStartsAtCharge, versionBundle},
-	changeResumeBilling:            {versionResumeBilling, versionBundle},
-	changeSkipPastRetries:          {versionSkipPastRetries, versionBundle},
-	changeTaxFreeProrated:          {versionTaxFreeProrated, versionBundle},
-	changeRunBehaviour:             {versionRunBehaviour, versionBundle},
-	changeCANOnNewBuild:            {versionCANOnNewBuild, versionBundle},
-	changeEventStream:              {versionEventStream, versionBundle},
-	changeConsentGate:              {versionConsentGate, versionBundle},
-	changeOneSignalReceiver:        {versionOneSignalReceiver, versionBundle},
-	changeCompactCarry:             {versionCompactCarry, versionBundle},
-	changeLeanRun:                  {versionLeanRun, versionLeanBundle},
-	changeRecoveryWatch:            {versionRecoveryWatch, versionRound3Bundle},
-	changeRefuseNullSignal:         {versionRefuseNullSignal, versionRound3Bundle},
-	changeAttemptCeiling:           {versionAttemptCeiling, versionRound3Bundle},
-	changeNoDayTwice:               {versionNoDayTwice, versionRound3Bundle},
-	changeMoneyScreens:             {versionMoneyScreens, versionRound3Bundle},
-	changeKnownRises:               {versionKnownRises, versionRound3Bundle},
-	changeEarlyConversion:          {versionEarlyConversion, versionRound3Bundle},
-	changeChangeNow:                {versionChangeNow, versionRound3Bundle},
-}
-
 // run is the subscription's main loop.
 func (r *runner) run() error {
-	r.messagesFirst = r.atLeast(changeMessagesFirst, versionMessagesFirst)
+	r.features.messagesFirst = r.atLeast(changeMessagesFirst, versionMessagesFirst)
 	r.seedPaidPrice()
 	if r.firstRun {
 		if ok, err := r.begin(); err != nil || !ok {
@@ -463,7 +212,7 @@ func (r *runner) run() error {
 			if err := workflow.Await(r.ctx, func() bool { return workflow.AllHandlersFinished(r.ctx) }); err != nil {
 				return r.finish(err)
 			}
-			if !r.dirty {
+			if !r.mailbox.dirty {
 				return r.continueAsNew()
 			}
 			continue
@@ -485,7 +234,7 @@ func (r *runner) begin() (bool, error) {
 		return false, err
 	}
 	r.publish(billing.EventRegistrationCompleted, billing.EventData{})
-	if t := r.s.Plan.Trial; r.consentGate && t != nil && t.Days > 0 {
+	if t := r.s.Plan.Trial; r.features.consentGate && t != nil && t.Days > 0 {
 		r.startTrial()
 	} else if err := r.startBilling(); err != nil {
 		return false, err
@@ -500,7 +249,7 @@ func (r *runner) continueAsNew() error {
 	r.flushEvents()
 	r.trimState()
 	next := billing.SubscriptionInput{SubscriptionID: r.s.SubscriptionID, Continued: r.carried()}
-	if !r.lean {
+	if !r.features.lean {
 		next.CustomerUID, next.Plan = r.s.CustomerUID, r.s.Plan
 	}
 	return workflow.NewContinueAsNewErrorWithOptions(r.ctx, r.continueAsNewOptions(), billing.WorkflowType, next)
@@ -543,7 +292,7 @@ func (r *runner) tick(step func() (bool, error)) (acted bool, err error) {
 		return false, err
 	}
 	r.refuseUnknownSignals()
-	r.dirty = false
+	r.mailbox.dirty = false
 	r.refresh()
 	acted, err = step()
 	r.flushEvents()
@@ -575,7 +324,7 @@ func (r *runner) shouldContinueAsNew() bool {
 		return false
 	}
 	info := workflow.GetInfo(r.ctx)
-	atBoundary := r.s.DunningState == nil && len(r.intents) == 0
+	atBoundary := r.s.DunningState == nil && len(r.mailbox.intents) == 0
 	if !atBoundary {
 		return false
 	}
@@ -618,7 +367,7 @@ func (r *runner) waitForNextEvent() error {
 // would be charged although the cancel was accepted before it was due. The helper coroutine is
 // scheduled after every message coroutine, so once it ran, they all did. It issues no command.
 func (r *runner) letMessagesIn() error {
-	if !r.messagesFirst {
+	if !r.features.messagesFirst {
 		return nil
 	}
 	ran := false
@@ -628,7 +377,7 @@ func (r *runner) letMessagesIn() error {
 
 // wake reports whether the loop must look again: a message changed something, or signals of
 // unknown names wait to be recorded.
-func (r *runner) wake() bool { return r.dirty || r.unknownSignals() }
+func (r *runner) wake() bool { return r.mailbox.dirty || r.unknownSignals() }
 
 // recoverable reports whether err is an activity that ran out of its retry budget (PortOne
 // unreachable for long): the subscription must not fail for that; the loop tries again later.
@@ -649,12 +398,12 @@ func (r *runner) errorBackOff() time.Duration {
 func (r *runner) backOff(err error) error {
 	r.log.Warn("step failed; retrying later", "error", err)
 	r.event("deferred", "", textfmt.Truncate(err.Error(), 300))
-	if r.behaviour && r.s.Attention == nil {
+	if r.features.behaviour && r.s.Attention == nil {
 		// PortOne stayed unreachable for an activity's whole retry budget: a person should know.
 		r.park(billing.AttentionRetriesExhausted, "", textfmt.Truncate(err.Error(), 300))
 		r.refresh()
 	}
-	r.dirty = false
+	r.mailbox.dirty = false
 	_, werr := workflow.AwaitWithOptions(r.ctx, workflow.AwaitOptions{
 		Timeout:      r.errorBackOff(),
 		TimerOptions: workflow.TimerOptions{Summary: "retry after error"},
@@ -708,7 +457,7 @@ const (
 // last amount paid all stay, and from versionNoDayTwice every payment a credit draws on), and all but the last carryEvents audit events. They remain in this
 // run's history (and in its state query until it closes).
 func (r *runner) carried() *billing.State {
-	if !r.compact {
+	if !r.features.compact {
 		return r.s
 	}
 	cp := *r.s
@@ -724,7 +473,7 @@ func (r *runner) carried() *billing.State {
 	// credit's chains, billing.State.CreditChain) stay, with their refunds, however old
 	// (versionNoDayTwice): dropping one would lose what the credit draws on.
 	chain := map[string]bool{}
-	if r.noDayTwice {
+	if r.features.noDayTwice {
 		var roots []string
 		if p := s.CurrentPeriod; p != nil {
 			roots = append(roots, p.CreditFrom)
@@ -759,11 +508,11 @@ func (r *runner) carried() *billing.State {
 		}
 	}
 	s.Refunds = refunds
-	if r.ceiling {
+	if r.features.ceiling {
 		s.CardAttempts = billing.PruneCardAttempts(s.CardAttempts, r.now())
 	}
 	keepEvents := carryEvents
-	if r.lean {
+	if r.features.lean {
 		keepEvents = leanCarryEvents
 	}
 	if n := len(s.Events); n > keepEvents {
@@ -792,7 +541,7 @@ func (r *runner) refresh() {
 	default:
 		r.s.Entitled = false
 	}
-	if r.consentGate {
+	if r.features.consentGate {
 		r.s.Phase = r.s.PricingPhase()
 	}
 	r.upsertSearchAttributes()
