@@ -71,8 +71,7 @@ func TestSweepAgainstTheRulebook(t *testing.T) {
 	began := time.Now()
 	var done, failed atomic.Int64
 	var mu sync.Mutex
-	var firstFailure, firstKnown string
-	knownCount := 0
+	var firstFailure string
 	seeds := make(chan int64)
 	var wg sync.WaitGroup
 	for range workers {
@@ -81,15 +80,7 @@ func TestSweepAgainstTheRulebook(t *testing.T) {
 			defer wg.Done()
 			for seed := range seeds {
 				tl := generate(seed)
-				problem, known := runAndCompare(tl)
-				if known != "" {
-					mu.Lock()
-					knownCount++
-					if firstKnown == "" {
-						firstKnown = fmt.Sprintf("seed %d: %s", seed, known)
-					}
-					mu.Unlock()
-				}
+				problem := runAndCompare(tl)
 				if problem != "" {
 					failed.Add(1)
 					mu.Lock()
@@ -112,9 +103,6 @@ func TestSweepAgainstTheRulebook(t *testing.T) {
 	wg.Wait()
 	t.Logf("sweep: %d timelines in %s (%.1f/s), %d failed", done.Load(), time.Since(began).Round(time.Millisecond),
 		float64(done.Load())/time.Since(began).Seconds(), failed.Load())
-	if knownCount > 0 {
-		t.Logf("sweep: %d timelines show a known problem (reported only while reportChangeNowPaymentOnly or reportCreditAboveWorth is true); first: %s", knownCount, firstKnown)
-	}
 	if firstFailure != "" {
 		t.Fatalf("the workflow disagrees with the rulebook or breaks a money invariant (replay: SWEEP_SEED=<seed> SWEEP_N=1 go test ./workflows/ -run TestSweep)\n%s", firstFailure)
 	}
@@ -498,26 +486,9 @@ func (c *swappableClock) set(f func() time.Time) {
 	c.now = f
 }
 
-// reportChangeNowPaymentOnly keeps the sweep green on a known disagreement, reported to the lead
-// (issue 20 item 2 with item 3): an immediate change on a period paid partly by credit (a
-// restart's, or a decrease's taken by the next cycle) credits only the unused share of the
-// period's own payment, where the README makes such a period worth its charge plus that credit
-// when it is credited in turn, and the change's credit exactly a prorata cancel's refund. Such a
-// timeline is counted and logged, not failed. Set it to false once the workflow follows the
-// README.
-const reportChangeNowPaymentOnly = true
-
-// reportCreditAboveWorth keeps the sweep green on a hole in the rules, reported to the lead: a
-// decrease now credits the difference for the period's unused days, and a restart later in the
-// same period credits its unused share at the old price again (the README subtracts what was
-// refunded of the period, not what it already gave back as credit), so the period gives back
-// more than it was paid. The rulebook and the workflow agree (both follow the README); such a
-// timeline is counted and logged, not failed. Set it to false once the rule is settled.
-const reportCreditAboveWorth = true
-
-// runAndCompare runs tl through the real workflow and returns "" or what went wrong. known is
-// a disagreement the sweep only reports (see reportChangeNowPaymentOnly).
-func runAndCompare(tl scenario) (problem, known string) {
+// runAndCompare runs tl through the real workflow and returns "" or what went wrong: the
+// rulebook and the workflow disagree, or a money invariant broke.
+func runAndCompare(tl scenario) (problem string) {
 	defer func() {
 		if p := recover(); p != nil {
 			problem = fmt.Sprintf("panic: %v", p)
@@ -525,7 +496,7 @@ func runAndCompare(tl scenario) (problem, known string) {
 	}()
 	got, invariants := runWorkflow(tl)
 	if invariants != "" {
-		return invariants, ""
+		return invariants
 	}
 	g := got.Summary()
 	// A message at exactly a due instant may also meet the due action first, or after its
@@ -546,28 +517,14 @@ func runAndCompare(tl scenario) (problem, known string) {
 	}
 	want, ok := orders(tl)
 	if !ok {
-		deviant := tl
-		deviant.PaymentOnly = true
-		if dw, dok := orders(deviant); dok && reportChangeNowPaymentOnly {
-			known = "an immediate change on a period paid partly by credit credits only the unused share of its payment:\n" +
-				diffLines(want.Summary(), g)
-			want = dw
-		} else {
-			return "rulebook and workflow differ:\n" + diffLines(want.Summary(), g), ""
-		}
+		return "rulebook and workflow differ:\n" + diffLines(want.Summary(), g)
 	}
 	// The charges agree; the days they pay for come from PortOne's ledger and the periods the
 	// rules bill.
 	if p := noDayPaidTwice(got, want.Periods); p != "" {
-		return p, known
+		return p
 	}
-	if p := creditAboveWorth(got, want.Periods); p != "" {
-		if !reportCreditAboveWorth {
-			return p, known
-		}
-		known = strings.TrimPrefix(known+"; ", "; ") + p
-	}
-	return "", known
+	return creditAboveWorth(got, want.Periods)
 }
 
 func diffLines(want, got []string) string {
@@ -953,7 +910,7 @@ func onlyUpdateRefusals(tl scenario, r rulebook.Result) rulebook.Result {
 func shrink(tl scenario, problem string) scenario {
 	kind := strings.SplitN(problem, "\n", 2)[0]
 	fails := func(c scenario) bool {
-		p, _ := runAndCompare(c)
+		p := runAndCompare(c)
 		return p != "" && strings.SplitN(p, "\n", 2)[0] == kind
 	}
 	for pass := 0; pass < 3; pass++ {
