@@ -119,6 +119,8 @@ type runner struct {
 	earlyConversion bool
 	// changeNow is true from versionChangeNow on (changenow.go).
 	changeNow bool
+	// trialFirstCharge is true from versionTrialFirstCharge on (trialChargeAt, newRunner).
+	trialFirstCharge bool
 	// made are the current step's events, sealed once the step is over.
 	made []madeEvent
 	// publishRetryAt is when a failed hand-over of pending events is tried again, after
@@ -182,6 +184,7 @@ func newRunner(ctx workflow.Context, raw json.RawMessage) (*runner, error) {
 		r.knownRises = r.compact && r.consentGate && r.atLeast(changeKnownRises, versionKnownRises)
 		r.earlyConversion = r.compact && r.consentGate && r.atLeast(changeEarlyConversion, versionEarlyConversion)
 		r.changeNow = r.compact && r.consentGate && r.atLeast(changeChangeNow, versionChangeNow)
+		r.trialFirstCharge = r.compact && r.consentGate && r.atLeast(changeTrialFirstCharge, versionTrialFirstCharge)
 	}
 	var in billing.SubscriptionInput
 	// Decoding JSON into structs is deterministic (maps are walked in sorted order).
@@ -201,6 +204,10 @@ func newRunner(ctx workflow.Context, raw json.RawMessage) (*runner, error) {
 		}
 		r.s = in.Continued
 		r.s.Runs++
+		if r.trialFirstCharge {
+			// Carried from the first run (versionTrialFirstCharge); empty is "now".
+			r.firstCharge = r.s.FirstCharge
+		}
 	} else {
 		in.Normalize()
 		if err := in.Validate(); err != nil {
@@ -224,6 +231,10 @@ func newRunner(ctx workflow.Context, raw json.RawMessage) (*runner, error) {
 			StartedAt:      workflow.Now(ctx).UTC(),
 			Charges:        []billing.ChargeRecord{},
 			Runs:           1,
+		}
+		if t := in.Plan.Trial; r.trialFirstCharge && in.FirstCharge == billing.FirstChargeAnchor && t != nil && t.Days > 0 {
+			// Needed when the trial ends, possibly in a later run.
+			r.s.FirstCharge = in.FirstCharge
 		}
 	}
 	if err := r.registerHandlers(); err != nil {
@@ -375,6 +386,13 @@ const (
 	// (changenow.go).
 	changeChangeNow  = "change-plan-now"
 	versionChangeNow = 1
+	// versionTrialFirstCharge (issue 20): first_charge survives continue-as-new (carried in
+	// billing.State.FirstCharge; before, a run continued during a free trial forgot "anchor" and
+	// charged a stub at once at the trial's end); with "anchor" the rise from 0 is dated on the
+	// first charge, the first anchor date from the trial's end (its consent window and
+	// change_date), the trial's end itself is not gated, and an end_trial charges at once.
+	changeTrialFirstCharge  = "trial-first-charge"
+	versionTrialFirstCharge = 1
 )
 
 // continueAsNewOptions moves the next run to the deployment's current build when that changed
@@ -440,6 +458,7 @@ var coveredByBundle = map[string]bundledChange{
 	changeKnownRises:               {versionKnownRises, versionRound3Bundle},
 	changeEarlyConversion:          {versionEarlyConversion, versionRound3Bundle},
 	changeChangeNow:                {versionChangeNow, versionRound3Bundle},
+	changeTrialFirstCharge:         {versionTrialFirstCharge, versionRound3Bundle},
 }
 
 // run is the subscription's main loop.

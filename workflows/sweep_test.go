@@ -156,8 +156,9 @@ func generate(seed int64) scenario {
 		}
 	}
 	in := billing.SubscriptionInput{SubscriptionID: sweepSub, CustomerUID: "key-1", Plan: plan}
-	if chance(0.2) && (plan.Trial == nil || plan.Trial.Days == 0) {
-		// Not with a trial: see TestSweepTrialWithFirstChargeAnchor.
+	if chance(0.2) {
+		// With a free trial too: the first charge waits for the anchor date after the trial
+		// (TestSweepTrialWithFirstChargeAnchor).
 		in.FirstCharge = billing.FirstChargeAnchor
 	}
 	if chance(0.5) {
@@ -346,19 +347,22 @@ func generate(seed int64) scenario {
 		// before it opens; and a customer who asks to start paying now, with the consent dated
 		// today or counting on the one on record.
 		trialEnd := start.Add(time.Duration(t.Days) * 24 * time.Hour)
+		// The rise from 0 is dated on the first charge: with first_charge "anchor" the first
+		// anchor date from the trial's end on.
+		change := trialChargeAt(in, trialEnd)
 		if chance(0.6) {
-			from := trialEnd.Add(-30 * 24 * time.Hour)
+			from := change.Add(-30 * 24 * time.Hour)
 			if !from.After(start) || chance(0.2) {
 				from = start.Add(time.Minute)
 			}
-			sent := from.Add(time.Duration(rng.Int64N(int64(trialEnd.Sub(from)/time.Minute))) * time.Minute).Truncate(time.Second)
+			sent := from.Add(time.Duration(rng.Int64N(int64(change.Sub(from)/time.Minute))) * time.Minute).Truncate(time.Second)
 			if !used[sent] {
 				used[sent] = true
 				k := changeNowConsent(rng, sent, start, 0, plan.Amount)
 				if chance(0.6) {
 					k.At, k.AmountAfter = sent.Add(-time.Duration(pick(180))*time.Minute), plan.Amount
 				}
-				k.ChangeDate = calendar.DateOf(trialEnd)
+				k.ChangeDate = calendar.DateOf(change)
 				if chance(0.1) {
 					refused := false
 					k.Granted = &refused
@@ -464,6 +468,31 @@ func malformed(m *sweepMessage, kind int, amount int64) {
 	default:
 		m.Name, m.Replace = billing.MsgReplaceBillingKey, &billing.ReplaceBillingKeyRequest{CustomerUID: " "}
 	}
+}
+
+// trialChargeAt is when the first charge after a free trial ending at end is made: at its end, or
+// with first_charge "anchor" on the first anchor date from then on (the end's date without an
+// anchor day, or for day and week plans) at the charge time, never before the end.
+func trialChargeAt(in billing.SubscriptionInput, end time.Time) time.Time {
+	p := in.Plan
+	if in.FirstCharge != billing.FirstChargeAnchor || p.Interval.Unit.IsShort() {
+		return end
+	}
+	tod := calendar.DefaultChargeTime
+	if p.ChargeTime != "" {
+		var err error
+		if tod, err = calendar.ParseTimeOfDay(p.ChargeTime); err != nil {
+			return end
+		}
+	}
+	day := calendar.DateOf(end)
+	if p.AnchorDay != 0 && (p.Interval.Unit == calendar.Month || p.Interval.Unit == calendar.Year) {
+		day = calendar.FirstAnchorDate(day, int(p.AnchorDay))
+	}
+	if at := day.At(tod); at.After(end) {
+		return at
+	}
+	return end
 }
 
 // ---- running one timeline ----

@@ -66,6 +66,8 @@ type sim struct {
 	// began with one (its first price is a rise from 0).
 	trialEnd  time.Time
 	freeTrial bool
+	// firstAtAnchor is first_charge "anchor", until an end_trial asks to pay now.
+	firstAtAnchor bool
 	// consent is the consent on record for the coming rise (consent.go).
 	consent *consentRec
 	// given is the credit each cycle gave back (Result.Periods' CreditGiven).
@@ -123,6 +125,7 @@ func Run(tl Timeline) Result {
 	s := &sim{tl: tl, now: tl.Start, plan: plan, policy: pol, customer: tl.Input.Customer, keys: map[string]bool{}, unmade: map[Attempt]bool{},
 		given: map[int]int64{}, sources: map[int]creditSource{}}
 	s.res.Periods = map[int]CyclePeriod{}
+	s.firstAtAnchor = tl.Input.FirstChargeAtAnchor
 	for _, k := range tl.Keys {
 		s.keys[k] = true
 	}
@@ -221,7 +224,7 @@ func (s *sim) startCalendar() {
 	}
 	s.cal = newSchedule(s.plan, first, anchor, s.now)
 	switch {
-	case s.tl.Input.FirstChargeAtAnchor:
+	case s.firstAtAnchor:
 		s.nextCharge = s.cal.at(0)
 	case first == today:
 		s.nextCharge = s.now
