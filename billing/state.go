@@ -280,6 +280,10 @@ type State struct {
 	TrialEndsAt time.Time `json:"trial_ends_at,omitzero"`
 	// FreeTrial is true once a free trial started: the price before the first paid cycle is 0.
 	FreeTrial bool `json:"free_trial,omitempty"`
+	// FirstCharge is the input's first_charge when it is "anchor" and billing has not started
+	// by the calendar yet (a free trial running): carried across continue-as-new so that the
+	// trial's end still waits for the anchor date. Empty is "now".
+	FirstCharge FirstCharge `json:"first_charge,omitempty"`
 	// CyclePrice is the plan price of the latest cycle begun; PaidPrice that of the latest cycle
 	// paid, the baseline a rise is measured against (prorated stubs and credits do not count).
 	CyclePrice int64 `json:"cycle_price,omitempty"`
@@ -365,6 +369,11 @@ func (s *State) ValidateCarried() error {
 	}
 	if s.Recurrence == nil && s.TrialEndsAt.IsZero() {
 		return inputErr("continued.recurrence", "is required once billing started")
+	}
+	switch s.FirstCharge {
+	case "", FirstChargeNow, FirstChargeAnchor:
+	default:
+		return inputErr("continued.first_charge", `must be "now" or "anchor", got %q`, s.FirstCharge)
 	}
 	// During a free trial there is no calendar yet: it starts when the trial ends.
 	if s.Recurrence != nil {

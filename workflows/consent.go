@@ -44,9 +44,29 @@ func (r *runner) startTrial() {
 	r.setStatus(billing.StatusActive, "free trial")
 }
 
+// trialChargeAt is when the first charge after a free trial is made (versionTrialFirstCharge):
+// at the trial's end, or with first_charge "anchor" on the first anchor date from then on, at
+// the charge time (never before the trial's end), as startCalendar will set it. The rise from 0
+// is dated then: its consent window opens 30 days before, and the consent names that date.
+func (r *runner) trialChargeAt() time.Time {
+	end := r.s.TrialEndsAt
+	if !r.features.trialFirstCharge || r.firstCharge != billing.FirstChargeAnchor || r.s.Plan.Interval.Unit.IsShort() {
+		return end
+	}
+	rec, _, err := newCalendarRecurrence(r.s.Plan, calendar.DateOf(end))
+	if err != nil {
+		return end
+	}
+	if at := rec.ChargeAt(0); at.After(end) {
+		return at
+	}
+	return end
+}
+
 // endTrial starts billing at the trial's end, by the same calendar rules as a sign-up then.
 func (r *runner) endTrial() error {
 	r.s.TrialEndsAt = time.Time{}
+	r.s.FirstCharge = "" // the calendar now knows when the first charge is
 	r.event("trial_ended", "", "billing starts")
 	return r.startCalendar()
 }
@@ -107,7 +127,7 @@ func (r *runner) knownRise() (u upcomingCharge, before int64, ok bool) {
 	next := r.nextPlan()
 	if !s.TrialEndsAt.IsZero() {
 		if price := next.Price(s.Cycle + 1); price > 0 {
-			return upcomingCharge{at: s.TrialEndsAt, price: price, why: "trial_end", cycle: s.Cycle + 1}, 0, true
+			return upcomingCharge{at: r.trialChargeAt(), price: price, why: "trial_end", cycle: s.Cycle + 1}, 0, true
 		}
 		return upcomingCharge{}, 0, false
 	}
@@ -476,6 +496,11 @@ func (r *runner) onEndTrial(raw json.RawMessage, dryRun bool) (reply, error) {
 		c.ChangeAt, c.ChangeDate = now, calendar.DateOf(now)
 	}
 	r.s.TrialEndsAt, r.s.NextChargeAt = now, now
+	if r.features.trialFirstCharge {
+		// The customer asked to pay from today, with a consent dated today: the first charge
+		// is made now (pro rata up to the anchor), whatever first_charge says.
+		r.firstCharge, r.s.FirstCharge = billing.FirstChargeNow, ""
+	}
 	if r.features.earlyConversion {
 		// The customer asked to be charged now: no 7-day notice of a conversion they started.
 		r.s.ConversionNoticeFor = now

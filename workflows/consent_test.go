@@ -269,6 +269,30 @@ func TestConsentWindowIsCarriedAcrossContinueAsNew(t *testing.T) {
 	b.checkInvariants(*c)
 }
 
+// TestFirstChargeIsCarriedAcrossContinueAsNew: a run that continues as new during a free trial
+// carries first_charge "anchor" (versionTrialFirstCharge), which the next run needs at the
+// trial's end; a carried value that is not one of the input's is refused naming its field.
+func TestFirstChargeIsCarriedAcrossContinueAsNew(t *testing.T) {
+	start := kst(2027, time.January, 6, 14, 21)
+	env := newEnv(t, start)
+	b := newBank(t, env, "cust-1")
+	in := monthly()
+	in.Plan.Interval = calendar.Interval{Unit: calendar.Year, Count: 1}
+	in.Plan.AnchorDay = 8
+	in.Plan.Trial = &billing.Trial{Days: 45}
+	in.FirstCharge = billing.FirstChargeAnchor
+	env.RegisterDelayedCallback(func() { env.SetContinueAsNewSuggested(true) }, 10*24*time.Hour)
+	env.ExecuteWorkflow(billing.WorkflowType, in)
+	c := continued(t, env).Continued
+	require.False(t, c.TrialEndsAt.IsZero(), "the run continued during the trial")
+	require.Equal(t, billing.FirstChargeAnchor, c.FirstCharge)
+	require.NoError(t, c.ValidateCarried())
+	b.checkInvariants(*c)
+	forged := *c
+	forged.FirstCharge = "later"
+	require.ErrorContains(t, forged.ValidateCarried(), "continued.first_charge")
+}
+
 func TestTrialInputIsChecked(t *testing.T) {
 	for _, tc := range []struct {
 		trial billing.Trial

@@ -73,7 +73,10 @@ func (r *runner) step() (bool, error) {
 			return true, nil
 		}
 		if r.features.consentGate {
-			if u, ok := r.upcoming(); ok && r.risingWithoutConsent(u.at, u.price) {
+			// A trial whose first charge waits for the anchor date is gated on that date, not
+			// at its end (versionTrialFirstCharge).
+			deferred := !r.s.TrialEndsAt.IsZero() && r.trialChargeAt().After(r.now())
+			if u, ok := r.upcoming(); ok && !deferred && r.risingWithoutConsent(u.at, u.price) {
 				return true, r.endForNoConsent()
 			}
 			if !r.s.TrialEndsAt.IsZero() {

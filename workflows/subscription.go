@@ -139,6 +139,10 @@ func newRunner(ctx workflow.Context, raw json.RawMessage) (*runner, error) {
 		}
 		r.s = in.Continued
 		r.s.Runs++
+		if r.features.trialFirstCharge {
+			// Carried from the first run (versionTrialFirstCharge); empty is "now".
+			r.firstCharge = r.s.FirstCharge
+		}
 	} else {
 		in.Normalize()
 		if err := in.Validate(); err != nil {
@@ -162,6 +166,10 @@ func newRunner(ctx workflow.Context, raw json.RawMessage) (*runner, error) {
 			StartedAt:      workflow.Now(ctx).UTC(),
 			Charges:        []billing.ChargeRecord{},
 			Runs:           1,
+		}
+		if t := in.Plan.Trial; r.features.trialFirstCharge && in.FirstCharge == billing.FirstChargeAnchor && t != nil && t.Days > 0 {
+			// Needed when the trial ends, possibly in a later run.
+			r.s.FirstCharge = in.FirstCharge
 		}
 	}
 	if err := r.registerHandlers(); err != nil {

@@ -71,8 +71,7 @@ func TestSweepAgainstTheRulebook(t *testing.T) {
 	began := time.Now()
 	var done, failed atomic.Int64
 	var mu sync.Mutex
-	var firstFailure, firstKnown string
-	knownCount := 0
+	var firstFailure string
 	seeds := make(chan int64)
 	var wg sync.WaitGroup
 	for range workers {
@@ -81,15 +80,7 @@ func TestSweepAgainstTheRulebook(t *testing.T) {
 			defer wg.Done()
 			for seed := range seeds {
 				tl := generate(seed)
-				problem, known := runAndCompare(tl)
-				if known != "" {
-					mu.Lock()
-					knownCount++
-					if firstKnown == "" {
-						firstKnown = fmt.Sprintf("seed %d: %s", seed, known)
-					}
-					mu.Unlock()
-				}
+				problem := runAndCompare(tl)
 				if problem != "" {
 					failed.Add(1)
 					mu.Lock()
@@ -112,9 +103,6 @@ func TestSweepAgainstTheRulebook(t *testing.T) {
 	wg.Wait()
 	t.Logf("sweep: %d timelines in %s (%.1f/s), %d failed", done.Load(), time.Since(began).Round(time.Millisecond),
 		float64(done.Load())/time.Since(began).Seconds(), failed.Load())
-	if knownCount > 0 {
-		t.Logf("sweep: %d timelines show a known problem (reported only while reportChangeNowPaymentOnly or reportCreditAboveWorth is true); first: %s", knownCount, firstKnown)
-	}
 	if firstFailure != "" {
 		t.Fatalf("the workflow disagrees with the rulebook or breaks a money invariant (replay: SWEEP_SEED=<seed> SWEEP_N=1 go test ./workflows/ -run TestSweep)\n%s", firstFailure)
 	}
@@ -168,8 +156,9 @@ func generate(seed int64) scenario {
 		}
 	}
 	in := billing.SubscriptionInput{SubscriptionID: sweepSub, CustomerUID: "key-1", Plan: plan}
-	if chance(0.2) && (plan.Trial == nil || plan.Trial.Days == 0) {
-		// Not with a trial: see TestSweepTrialWithFirstChargeAnchor.
+	if chance(0.2) {
+		// With a free trial too: the first charge waits for the anchor date after the trial
+		// (TestSweepTrialWithFirstChargeAnchor).
 		in.FirstCharge = billing.FirstChargeAnchor
 	}
 	if chance(0.5) {
@@ -358,19 +347,22 @@ func generate(seed int64) scenario {
 		// before it opens; and a customer who asks to start paying now, with the consent dated
 		// today or counting on the one on record.
 		trialEnd := start.Add(time.Duration(t.Days) * 24 * time.Hour)
+		// The rise from 0 is dated on the first charge: with first_charge "anchor" the first
+		// anchor date from the trial's end on.
+		change := trialChargeAt(in, trialEnd)
 		if chance(0.6) {
-			from := trialEnd.Add(-30 * 24 * time.Hour)
+			from := change.Add(-30 * 24 * time.Hour)
 			if !from.After(start) || chance(0.2) {
 				from = start.Add(time.Minute)
 			}
-			sent := from.Add(time.Duration(rng.Int64N(int64(trialEnd.Sub(from)/time.Minute))) * time.Minute).Truncate(time.Second)
+			sent := from.Add(time.Duration(rng.Int64N(int64(change.Sub(from)/time.Minute))) * time.Minute).Truncate(time.Second)
 			if !used[sent] {
 				used[sent] = true
 				k := changeNowConsent(rng, sent, start, 0, plan.Amount)
 				if chance(0.6) {
 					k.At, k.AmountAfter = sent.Add(-time.Duration(pick(180))*time.Minute), plan.Amount
 				}
-				k.ChangeDate = calendar.DateOf(trialEnd)
+				k.ChangeDate = calendar.DateOf(change)
 				if chance(0.1) {
 					refused := false
 					k.Granted = &refused
@@ -478,6 +470,31 @@ func malformed(m *sweepMessage, kind int, amount int64) {
 	}
 }
 
+// trialChargeAt is when the first charge after a free trial ending at end is made: at its end, or
+// with first_charge "anchor" on the first anchor date from then on (the end's date without an
+// anchor day, or for day and week plans) at the charge time, never before the end.
+func trialChargeAt(in billing.SubscriptionInput, end time.Time) time.Time {
+	p := in.Plan
+	if in.FirstCharge != billing.FirstChargeAnchor || p.Interval.Unit.IsShort() {
+		return end
+	}
+	tod := calendar.DefaultChargeTime
+	if p.ChargeTime != "" {
+		var err error
+		if tod, err = calendar.ParseTimeOfDay(p.ChargeTime); err != nil {
+			return end
+		}
+	}
+	day := calendar.DateOf(end)
+	if p.AnchorDay != 0 && (p.Interval.Unit == calendar.Month || p.Interval.Unit == calendar.Year) {
+		day = calendar.FirstAnchorDate(day, int(p.AnchorDay))
+	}
+	if at := day.At(tod); at.After(end) {
+		return at
+	}
+	return end
+}
+
 // ---- running one timeline ----
 
 // swappableClock lets one emulator follow the test environment of whichever run is current.
@@ -498,26 +515,9 @@ func (c *swappableClock) set(f func() time.Time) {
 	c.now = f
 }
 
-// reportChangeNowPaymentOnly keeps the sweep green on a known disagreement, reported to the lead
-// (issue 20 item 2 with item 3): an immediate change on a period paid partly by credit (a
-// restart's, or a decrease's taken by the next cycle) credits only the unused share of the
-// period's own payment, where the README makes such a period worth its charge plus that credit
-// when it is credited in turn, and the change's credit exactly a prorata cancel's refund. Such a
-// timeline is counted and logged, not failed. Set it to false once the workflow follows the
-// README.
-const reportChangeNowPaymentOnly = true
-
-// reportCreditAboveWorth keeps the sweep green on a hole in the rules, reported to the lead: a
-// decrease now credits the difference for the period's unused days, and a restart later in the
-// same period credits its unused share at the old price again (the README subtracts what was
-// refunded of the period, not what it already gave back as credit), so the period gives back
-// more than it was paid. The rulebook and the workflow agree (both follow the README); such a
-// timeline is counted and logged, not failed. Set it to false once the rule is settled.
-const reportCreditAboveWorth = true
-
-// runAndCompare runs tl through the real workflow and returns "" or what went wrong. known is
-// a disagreement the sweep only reports (see reportChangeNowPaymentOnly).
-func runAndCompare(tl scenario) (problem, known string) {
+// runAndCompare runs tl through the real workflow and returns "" or what went wrong: the
+// rulebook and the workflow disagree, or a money invariant broke.
+func runAndCompare(tl scenario) (problem string) {
 	defer func() {
 		if p := recover(); p != nil {
 			problem = fmt.Sprintf("panic: %v", p)
@@ -525,7 +525,7 @@ func runAndCompare(tl scenario) (problem, known string) {
 	}()
 	got, invariants := runWorkflow(tl)
 	if invariants != "" {
-		return invariants, ""
+		return invariants
 	}
 	g := got.Summary()
 	// A message at exactly a due instant may also meet the due action first, or after its
@@ -546,28 +546,14 @@ func runAndCompare(tl scenario) (problem, known string) {
 	}
 	want, ok := orders(tl)
 	if !ok {
-		deviant := tl
-		deviant.PaymentOnly = true
-		if dw, dok := orders(deviant); dok && reportChangeNowPaymentOnly {
-			known = "an immediate change on a period paid partly by credit credits only the unused share of its payment:\n" +
-				diffLines(want.Summary(), g)
-			want = dw
-		} else {
-			return "rulebook and workflow differ:\n" + diffLines(want.Summary(), g), ""
-		}
+		return "rulebook and workflow differ:\n" + diffLines(want.Summary(), g)
 	}
 	// The charges agree; the days they pay for come from PortOne's ledger and the periods the
 	// rules bill.
 	if p := noDayPaidTwice(got, want.Periods); p != "" {
-		return p, known
+		return p
 	}
-	if p := creditAboveWorth(got, want.Periods); p != "" {
-		if !reportCreditAboveWorth {
-			return p, known
-		}
-		known = strings.TrimPrefix(known+"; ", "; ") + p
-	}
-	return "", known
+	return creditAboveWorth(got, want.Periods)
 }
 
 func diffLines(want, got []string) string {
@@ -953,7 +939,7 @@ func onlyUpdateRefusals(tl scenario, r rulebook.Result) rulebook.Result {
 func shrink(tl scenario, problem string) scenario {
 	kind := strings.SplitN(problem, "\n", 2)[0]
 	fails := func(c scenario) bool {
-		p, _ := runAndCompare(c)
+		p := runAndCompare(c)
 		return p != "" && strings.SplitN(p, "\n", 2)[0] == kind
 	}
 	for pass := 0; pass < 3; pass++ {

@@ -23,9 +23,6 @@ type scenario struct {
 	End         time.Time
 	DueFirst    bool
 	AfterSettle bool
-	// PaymentOnly asks the rulebook for the workflow's known deviation (see
-	// reportChangeNowPaymentOnly).
-	PaymentOnly bool
 }
 
 // sweepMessage is one message of a scenario, with billing's payloads.
@@ -76,8 +73,7 @@ func rulebookInput(in billing.SubscriptionInput) rulebook.Input {
 
 // rulebook translates the scenario into the rulebook's timeline.
 func (sc scenario) rulebook() rulebook.Timeline {
-	tl := rulebook.Timeline{Start: sc.Start, Input: sc.Raw, Keys: sc.Keys, Answers: sc.Answers, End: sc.End, DueFirst: sc.DueFirst, AfterSettle: sc.AfterSettle,
-		ChangeNowCreditsPaymentOnly: sc.PaymentOnly}
+	tl := rulebook.Timeline{Start: sc.Start, Input: sc.Raw, Keys: sc.Keys, Answers: sc.Answers, End: sc.End, DueFirst: sc.DueFirst, AfterSettle: sc.AfterSettle}
 	for _, m := range sc.Messages {
 		r := rulebook.Message{At: m.At, During: m.During, Update: m.Update, Name: m.Name, Null: m.Null}
 		if c := m.Cancel; c != nil {

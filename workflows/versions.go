@@ -147,6 +147,13 @@ const (
 	// (changenow.go).
 	changeChangeNow  = "change-plan-now"
 	versionChangeNow = 1
+	// versionTrialFirstCharge (issue 20): first_charge survives continue-as-new (carried in
+	// billing.State.FirstCharge; before, a run continued during a free trial forgot "anchor" and
+	// charged a stub at once at the trial's end); with "anchor" the rise from 0 is dated on the
+	// first charge, the first anchor date from the trial's end (its consent window and
+	// change_date), the trial's end itself is not gated, and an end_trial charges at once.
+	changeTrialFirstCharge  = "trial-first-charge"
+	versionTrialFirstCharge = 1
 )
 
 // The bundle stands for every change below at the version given: a run that takes it asks no
@@ -210,6 +217,7 @@ var changeTable = []changeRow{
 	{changeKnownRises, versionKnownRises, versionRound3Bundle, "newRunner, once (compact, consent-gate runs)", "consent window and notice follow the first known rise ahead"},
 	{changeEarlyConversion, versionEarlyConversion, versionRound3Bundle, "newRunner, once (compact, consent-gate runs)", "end_trial may carry a consent dated now"},
 	{changeChangeNow, versionChangeNow, versionRound3Bundle, "newRunner, once (compact, consent-gate runs)", "change_plan when now: the plan changes at once, pro rata"},
+	{changeTrialFirstCharge, versionTrialFirstCharge, versionRound3Bundle, "newRunner, once (compact, consent-gate runs)", "first_charge carried across continue-as-new; a trial with anchor dates its rise on the first charge"},
 }
 
 // coveredByBundle maps each bundled change to its version and the bundle version covering it.
@@ -293,6 +301,8 @@ type features struct {
 	earlyConversion bool
 	// changeNow is true from versionChangeNow on (changenow.go).
 	changeNow bool
+	// trialFirstCharge is true from versionTrialFirstCharge on (trialChargeAt, newRunner).
+	trialFirstCharge bool
 }
 
 // decideFeatures asks the run-level questions in the order runs have always recorded them:
@@ -320,6 +330,7 @@ func decideFeatures(ctx workflow.Context) features {
 	f.knownRises = f.compact && f.consentGate && at(changeKnownRises, versionKnownRises)
 	f.earlyConversion = f.compact && f.consentGate && at(changeEarlyConversion, versionEarlyConversion)
 	f.changeNow = f.compact && f.consentGate && at(changeChangeNow, versionChangeNow)
+	f.trialFirstCharge = f.compact && f.consentGate && at(changeTrialFirstCharge, versionTrialFirstCharge)
 	return f
 }
 

@@ -36,7 +36,7 @@ func TestBundleContents(t *testing.T) {
 	bundle2["lean-run"] = 1
 	bundle3 := maps.Clone(bundle2)
 	for _, id := range []string{"recovery-watch", "refuse-null-signal", "attempt-ceiling", "no-day-twice",
-		"money-screens", "known-rises", "early-conversion", "change-plan-now"} {
+		"money-screens", "known-rises", "early-conversion", "change-plan-now", "trial-first-charge"} {
 		bundle3[id] = 1
 	}
 	want := map[workflow.Version]map[string]workflow.Version{1: bundle1, 2: bundle2, 3: bundle3}

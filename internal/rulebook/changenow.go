@@ -1,15 +1,21 @@
 package rulebook
 
+import "time"
+
 // Changing the plan now (change_plan with "when": "now"), by the README's one proration rule over
 // whole KST days, the day of the change counting as used by the old price:
 //
-//   - unused = the current period's days after today; credit = floor(what is left of the
-//     period's payment × unused ÷ days); share = floor(new amount × unused ÷ days);
+//   - unused = the current period's days after today; credit = floor(what the period is worth ×
+//     unused ÷ days) less what was refunded of it, exactly what a cancel now with prorata would
+//     refund (worth = its paid charge plus the credit taken off it: a period paid wholly by
+//     credit can change too); share = floor(new amount × unused ÷ days);
 //   - upgrade (share − credit ≥ 10 KRW): a new cycle, a pro-rata period from tomorrow to the old
-//     period's last day, is charged share − credit now, tax_free in proportion; the old cycle
-//     keeps its days through today. Not paid: the plan stays, dunning does not retry it;
-//   - decrease (credit > share): the plan changes now, credit − share off the next charges;
-//   - otherwise the plan changes now and nothing is charged.
+//     period's last day, is charged share − credit now, tax_free in proportion, and paid by that
+//     charge plus credit drawn from the old payment; the old cycle keeps its days through today.
+//     Not paid: the plan stays, dunning does not retry it;
+//   - decrease (credit > share): the period is split the same way, the new cycle paid by share of
+//     credit from the same payment (nothing charged), and credit − share off the next charges;
+//   - otherwise the plan changes now and nothing is charged, without a split.
 //
 // A rise (above the price last paid) needs the customer's consent to the change dated today.
 
@@ -27,8 +33,10 @@ func cannotChangeNow(s *sim, m Message) bool {
 		return true
 	case s.plan.IntroCycles > 0 && s.cycle <= s.plan.IntroCycles:
 		return true // introductory cycles
-	case per == nil || per.stub || s.paidCharge(per.cycle) == nil || !s.now.Before(s.paidThrough):
+	case per == nil || per.stub || !s.now.Before(s.paidThrough):
 		return true // a pro-rata period (a first stub, a resume's rest, an earlier change now)
+	case s.paidCharge(per.cycle) == nil && per.credit == 0:
+		return true // not paid (a period paid wholly by credit is paid all the same)
 	}
 	if used, whole := usage(*per, s.plan.Unit, s.now); used >= whole {
 		return true // the period's last day
@@ -69,26 +77,37 @@ func attemptChangePlan(s *sim, m Message) bool {
 func (s *sim) changeNow(c ChangePlan) bool {
 	next := applyChange(s.plan, c)
 	per := *s.current
-	paid := s.paidCharge(per.cycle)
-	refunded, _ := s.refunded(paid.Cycle)
-	// What is left of the period's payment: a period paid partly by credit is worth its charge
-	// plus that credit when it is credited in turn (the README's Resume rule), so that the credit
-	// is exactly what a cancel now with prorata would refund.
-	worth := paid.Amount + per.credit
-	if s.tl.ChangeNowCreditsPaymentOnly {
-		worth = paid.Amount
+	// The credit is what a cancel now with prorata would refund; it is drawn from the period's
+	// own payment, or, for a period paid wholly by credit, from the payment that credit came from.
+	var credit int64
+	for _, sh := range s.cancelShares(RefundProrata, map[int]int64{}) {
+		credit += sh.amount
 	}
-	credit := unusedShare(worth-refunded, per, s.plan.Unit, s.now)
+	from := per.creditFrom
+	if paid := s.paidCharge(per.cycle); paid != nil {
+		from = paid.Cycle
+	}
 	share := unusedShare(next.Amount, per, s.plan.Unit, s.now)
 	used, whole := usage(per, s.plan.Unit, s.now)
 	old := s.plan
+	// The period is split: the old cycle keeps its days through today, a new pro-rata cycle runs
+	// from tomorrow to the old last day.
+	tomorrow := per.first.AddDays(int(used))
+	stub := span{cycle: per.cycle + 1, start: tomorrow.at(0, 0), end: per.end, first: tomorrow, last: per.last, stub: true}
+	if s.plan.Unit.short() {
+		stub.start = per.start.Add(time.Duration(used) * time.Second)
+		stub.first = DateOf(stub.start)
+	}
+	split := func() {
+		if p, ok := s.res.Periods[per.cycle]; ok {
+			p.Last = tomorrow.AddDays(-1)
+			s.res.Periods[per.cycle] = p
+		}
+		s.given[per.cycle] += credit
+	}
 	switch diff := share - credit; {
 	case diff >= MinCharge:
-		// The period is split: the paid cycle keeps its days through today, a new pro-rata
-		// cycle runs from tomorrow to the old last day.
-		tomorrow := per.first.AddDays(int(used))
-		stub := span{cycle: per.cycle + 1, start: tomorrow.at(0, 0), end: per.end, first: tomorrow, last: per.last,
-			credit: credit, creditFrom: paid.Cycle, stub: true}
+		stub.credit, stub.creditFrom = credit, from
 		s.plan = next
 		outcome := s.charge(stub, diff)
 		if outcome != OutcomePaid {
@@ -97,21 +116,21 @@ func (s *sim) changeNow(c ChangePlan) bool {
 			s.flushInFlight()
 			return false
 		}
-		if p, ok := s.res.Periods[per.cycle]; ok {
-			p.Last = tomorrow.AddDays(-1)
-			s.res.Periods[per.cycle] = p
-		}
 		s.pendingPlan = nil
-		s.given[per.cycle] += credit
+		split()
 		s.begin(stub, int(whole))
 		s.settle(stub, outcome)
 	case diff < 0:
 		s.plan, s.pendingPlan = next, nil
+		if share > 0 {
+			stub.credit, stub.creditFrom = share, from
+		}
+		split()
+		s.begin(stub, int(whole))
 		if s.credit == 0 {
-			s.creditFrom = paid.Cycle
+			s.creditFrom = from
 		}
 		s.credit += -diff
-		s.given[per.cycle] += -diff
 	default:
 		s.plan, s.pendingPlan = next, nil
 	}

@@ -51,7 +51,7 @@ func (s *sim) knownRise() (at time.Time, before, after int64, ok bool) {
 	}
 	if !s.trialEnd.IsZero() {
 		if price := s.nextPrice(); price > 0 {
-			return s.trialEnd, 0, price, true // free → paid
+			return s.trialChargeAt(), 0, price, true // free → paid
 		}
 		return time.Time{}, 0, 0, false
 	}

@@ -18,13 +18,13 @@
 //	types.go     input, messages, timeline and result
 //	dates.go     the KST calendar: dates, anchors, clamping, charge instants, periods
 //	money.go     floor proration, stubs, tax_free, refunds, restart credits
-//	refund.go    a cancel's refund of what a period is worth, from which payments
+//	refund.go    what a period is worth, the credit chain a refund follows, pending credit
 //	validity.go  defaults and which inputs and messages are refused
 //	messages.go  one rule per message: its validity, its effect, whether it waits for a charge
 //	dunning.go   retries, grace and the final action
 //	ceilings.go  the attempt ceilings per billing key: withheld, held, parked
 //	consent.go   price rises, the consent window of the first known rise, no consent
-//	trial.go     free trials and end_trial
+//	trial.go     free trials, the date of their first charge, end_trial
 //	changenow.go change_plan "when": "now": split, credit, consent
 //	resume.go    pause and resume (keep, restart)
 //	simulate.go  the event loop: due actions, messages, charges in flight

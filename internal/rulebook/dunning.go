@@ -64,6 +64,8 @@ func (s *sim) retry() {
 // pending cancel wins over the pause.
 func (s *sim) finalAction() {
 	if s.policy.finalPauses && s.cancelAt == nil {
+		// The unpaid cycle is given up: the credit it took is owed again (a pause keeps it).
+		s.returnUnpaidCredit()
 		s.dunning = nil
 		s.pauseNow(time.Time{})
 		return

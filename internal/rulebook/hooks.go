@@ -9,8 +9,5 @@ package rulebook
 //     key registered from the start.
 //   - The 7-day notices and consent.required events: not in what the sweep compares (charges,
 //     refunds, refusals of updates, the end); the dates they hang on are (consent.go).
-//   - A credit drawn from more than one earlier payment (a restart of a period that was itself
-//     paid partly by credit, then cancelled with a refund): refund.go draws the credit's part from
-//     the one payment it names, at most what that payment has left, as the README words it.
 //   - PortOne's 리커버리 (issue 20 item 8): an emulator fault, not a billing rule.
 //   - Worker settings other than the defaults (the ceilings are the README's 10 and 20).

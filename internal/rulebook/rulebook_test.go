@@ -323,3 +323,81 @@ func TestValidityRules(t *testing.T) {
 		}
 	}
 }
+
+// moneyLines is a result's charges and refunds, one line each: "charge 01-10 c1 31000",
+// "refund c1 20000".
+func moneyLines(r Result) []string {
+	var got []string
+	for _, c := range r.Charges {
+		got = append(got, "charge "+c.At.In(KST).Format("01-02")+" c"+strconv.Itoa(c.Cycle)+" "+strconv.FormatInt(c.Amount, 10))
+	}
+	for _, f := range r.Refunds {
+		got = append(got, "refund c"+strconv.Itoa(f.Cycle)+" "+strconv.FormatInt(f.Amount, 10))
+	}
+	return got
+}
+
+func TestCreditExamplesFromTheREADME(t *testing.T) {
+	jan := func(d, hh int) time.Time { return kst(2025, time.January, d, hh, 0) }
+	for _, tc := range []struct {
+		name string
+		msgs []Message
+		want []string
+	}{
+		{"restarted twice then cancelled with full: the refund follows the credit's chain",
+			[]Message{
+				{At: jan(12, 12), Name: MsgPause, Pause: &Pause{When: Now}},
+				{At: jan(15, 12), Name: MsgResume, Resume: &Resume{Anchor: Restart}},
+				{At: jan(16, 12), Name: MsgPause, Pause: &Pause{When: Now}},
+				{At: jan(17, 12), Name: MsgResume, Resume: &Resume{Anchor: Restart}},
+				{At: jan(18, 12), Name: MsgCancel, Cancel: &Cancel{When: Now, Refund: RefundFull, Reason: "r"}},
+			},
+			// 2,000 + 5,000 + 24,000 = 31,000.
+			[]string{"charge 01-10 c1 31000", "charge 01-15 c2 5000", "charge 01-17 c3 2000", "refund c3 2000", "refund c2 5000", "refund c1 24000"}},
+		{"restarted, upgraded now on Jan 16: the credited period is worth 31,000",
+			[]Message{
+				{At: jan(12, 12), Name: MsgPause, Pause: &Pause{When: Now}},
+				{At: jan(15, 12), Name: MsgResume, Resume: &Resume{Anchor: Restart}},
+				{At: jan(16, 12), Name: MsgChangePlan, ChangePlan: &ChangePlan{Amount: 62000, When: Now,
+					Consent: &Consent{Granted: true, At: jan(16, 11), AmountBefore: 31000, AmountAfter: 62000, ChangeDate: Date{2025, time.January, 16}}}},
+				{At: jan(20, 12), Name: MsgCancel, Cancel: &Cancel{When: Now, Reason: "r"}},
+			},
+			// 29 of 31 days left: 58,000 − 29,000 = 29,000.
+			[]string{"charge 01-10 c1 31000", "charge 01-15 c2 5000", "charge 01-16 c3 29000"}},
+		{"decreased now on Jan 11, cancelled with full on Jan 12: the period's worth and the pending credit",
+			[]Message{
+				{At: jan(11, 12), Name: MsgChangePlan, ChangePlan: &ChangePlan{Amount: 15500, When: Now}},
+				{At: jan(12, 12), Name: MsgCancel, Cancel: &Cancel{When: Now, Refund: RefundFull, Reason: "r"}},
+			},
+			// Jan 12..Feb 9 paid by 14,500 of credit, 14,500 pending: 14,500 + 14,500.
+			[]string{"charge 01-10 c1 31000", "refund c1 14500", "refund c1 14500"}},
+		{"decreased now on Jan 11, cancelled at period end: the pending credit is refunded when it takes effect",
+			[]Message{
+				{At: jan(11, 12), Name: MsgChangePlan, ChangePlan: &ChangePlan{Amount: 15500, When: Now}},
+				{At: jan(12, 12), Name: MsgCancel, Cancel: &Cancel{Reason: "r"}},
+			},
+			[]string{"charge 01-10 c1 31000", "refund c1 14500"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := moneyLines(run(jan(10, 10), nil, tc.msgs...)); !slices.Equal(got, tc.want) {
+				t.Fatalf("got %v, want %v", got, tc.want)
+			}
+		})
+	}
+	t.Run("a restart inside the period a decrease made credits that period's own share", func(t *testing.T) {
+		r := run(jan(10, 10), nil,
+			Message{At: jan(11, 12), Name: MsgChangePlan, ChangePlan: &ChangePlan{Amount: 15500, When: Now}},
+			Message{At: jan(12, 12), Name: MsgPause, Pause: &Pause{When: Now}},
+			Message{At: jan(15, 12), Name: MsgResume, Resume: &Resume{Anchor: Restart}},
+			Message{At: jan(16, 12), Name: MsgCancel, Cancel: &Cancel{When: Now, Reason: "r"}})
+		// Jan 12..Feb 9 (29 days, 14,500 of credit) gives back floor(14,500 × 26/29) = 13,000 on
+		// Jan 15; with the 14,500 pending, 27,500 pays the 15,500 cycle of Jan 15 and 12,000 is
+		// refunded at the end.
+		if got, want := moneyLines(r), []string{"charge 01-10 c1 31000", "refund c1 12000"}; !slices.Equal(got, want) {
+			t.Fatalf("got %v, want %v", got, want)
+		}
+		if p := r.Periods[2]; p.CreditGiven != 13000 || p.Credit != 14500 {
+			t.Fatalf("period 2: %+v, want credit 14,500 and 13,000 given back", p)
+		}
+	})
+}

@@ -66,10 +66,14 @@ type sim struct {
 	// began with one (its first price is a rise from 0).
 	trialEnd  time.Time
 	freeTrial bool
+	// firstAtAnchor is first_charge "anchor", until an end_trial asks to pay now.
+	firstAtAnchor bool
 	// consent is the consent on record for the coming rise (consent.go).
 	consent *consentRec
 	// given is the credit each cycle gave back (Result.Periods' CreditGiven).
 	given map[int]int64
+	// sources are the credits the cycles' periods took, by cycle (refund.go walks them).
+	sources map[int]creditSource
 	// unmade are the attempts of immediate upgrades that were not paid: the plan stayed, and the
 	// cycle number they used is the next regular cycle's, whose retries ask for its own amount.
 	unmade map[Attempt]bool
@@ -104,6 +108,10 @@ func (s *sim) clone() *sim {
 	}
 	c.during, c.afterSettle, c.inFlight = map[Attempt][]int{}, nil, nil
 	c.given = map[int]int64{}
+	c.sources = map[int]creditSource{}
+	for k, v := range s.sources {
+		c.sources[k] = v
+	}
 	c.unmade = map[Attempt]bool{}
 	for k, v := range s.unmade {
 		c.unmade[k] = v
@@ -115,8 +123,9 @@ func (s *sim) clone() *sim {
 func Run(tl Timeline) Result {
 	plan, pol := withDefaults(tl.Input)
 	s := &sim{tl: tl, now: tl.Start, plan: plan, policy: pol, customer: tl.Input.Customer, keys: map[string]bool{}, unmade: map[Attempt]bool{},
-		given: map[int]int64{}}
+		given: map[int]int64{}, sources: map[int]creditSource{}}
 	s.res.Periods = map[int]CyclePeriod{}
+	s.firstAtAnchor = tl.Input.FirstChargeAtAnchor
 	for _, k := range tl.Keys {
 		s.keys[k] = true
 	}
@@ -215,7 +224,7 @@ func (s *sim) startCalendar() {
 	}
 	s.cal = newSchedule(s.plan, first, anchor, s.now)
 	switch {
-	case s.tl.Input.FirstChargeAtAnchor:
+	case s.firstAtAnchor:
 		s.nextCharge = s.cal.at(0)
 	case first == today:
 		s.nextCharge = s.now
@@ -322,6 +331,9 @@ func (s *sim) beginCycle() {
 		applied := min(s.credit, amount)
 		per.credit, per.creditFrom = applied, s.creditFrom
 		s.credit -= applied
+		if s.credit == 0 {
+			s.creditFrom = 0
+		}
 		s.partial(per, amount-applied, per.days())
 		return
 	}
@@ -335,6 +347,7 @@ func (s *sim) begin(per span, fullDays int) {
 	s.cycle = per.cycle
 	s.current = &per
 	s.cyclePrice = s.plan.price(per.cycle)
+	s.sources[per.cycle] = creditSource{amount: per.credit, from: per.creditFrom}
 	if !s.plan.Unit.short() {
 		s.res.Periods[per.cycle] = CyclePeriod{Cycle: per.cycle, First: per.first, Last: per.last, Price: s.plan.price(per.cycle), FullDays: fullDays,
 			Credit: per.credit, CreditFrom: per.creditFrom}
@@ -439,11 +452,14 @@ func (s *sim) settle(per span, outcome Outcome) {
 	}
 }
 
-// cancelNow ends the subscription, refunding the current period as asked (refund.go).
+// cancelNow ends the subscription, refunding the current period as asked and the credit still
+// pending (an unpaid cycle's credit included) in any case (refund.go).
 func (s *sim) cancelNow(req Cancel) {
+	s.returnUnpaidCredit()
 	if req.Refund != "" && req.Refund != RefundNone && s.current != nil {
 		s.refundPeriod(req.Refund)
 	}
+	s.refundPendingCredit()
 	s.cancelAt, s.pause, s.dunning = nil, nil, nil
 	s.status = Canceled
 	s.res.EndedAt = s.now

@@ -17,9 +17,27 @@ func (s *sim) startTrial() {
 	s.nextCharge = s.trialEnd
 }
 
-// endTrial starts billing now, unless the rise from 0 has no consent.
+// trialChargeAt is when the first charge after the trial is made: at its end, or with
+// first_charge "anchor" on the first anchor date from then on (at its charge time, never before
+// the trial's end). The rise from 0 is dated then: its consent window and change_date.
+func (s *sim) trialChargeAt() time.Time {
+	if !s.firstAtAnchor || s.plan.Unit.short() {
+		return s.trialEnd
+	}
+	today := DateOf(s.trialEnd)
+	anchor, first := 0, today
+	if (s.plan.Unit == Month || s.plan.Unit == Year) && s.plan.AnchorDay != 0 {
+		anchor, first = s.plan.AnchorDay, firstAnchorDate(today, s.plan.AnchorDay)
+	} else if s.plan.Unit == Month || s.plan.Unit == Year {
+		anchor = today.Day
+	}
+	return later(s.trialEnd, newSchedule(s.plan, first, anchor, s.trialEnd).at(0))
+}
+
+// endTrial starts billing now, unless the rise from 0 is charged now and has no consent (a first
+// charge that waits for the anchor date is gated then).
 func (s *sim) endTrial() {
-	if s.endsForNoConsent() {
+	if !s.trialChargeAt().After(s.now) && s.endsForNoConsent() {
 		return
 	}
 	s.trialEnd = time.Time{}
@@ -59,5 +77,8 @@ func applyEndTrial(s *sim, m Message) {
 	} else {
 		s.consent.changeAt = s.now
 	}
+	// The customer asked to pay from today: the first charge is made now whatever first_charge
+	// says (pro rata up to the anchor when the anchor is not today).
+	s.firstAtAnchor = false
 	s.trialEnd, s.nextCharge = s.now, s.now
 }

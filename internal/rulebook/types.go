@@ -214,12 +214,6 @@ type Timeline struct {
 	// settles before the message arrives (a charge that answered at once), so the message is
 	// admitted against the state after it and handled after the due action.
 	AfterSettle bool
-	// ChangeNowCreditsPaymentOnly is the workflow's reading at the time of writing, kept so that
-	// the sweep can tell this known disagreement from others: an immediate change credits the
-	// unused share of the period's own payment only, without the credit taken off it, although
-	// the README says that such a period is worth its charge plus that credit when it is
-	// credited in turn, and that the change's credit is exactly a prorata cancel's refund.
-	ChangeNowCreditsPaymentOnly bool
 }
 
 // Outcome is how a charge attempt ended, spelt as in the state's charge records.
