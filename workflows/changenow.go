@@ -150,9 +150,9 @@ func (r *runner) applyChangeNow(req billing.ChangePlanRequest) (receipt billing.
 	credit, from := r.periodUnused(now)
 	share := calendar.UnusedRefund(next.Amount, cp, now)
 	used, total := cp.Usage(now)
-	if r.s.PendingPlan != nil {
-		r.event("plan_change_replaced", "", fmt.Sprintf("the change to %q %d KRW from cycle %d is replaced by the change now", r.s.PendingPlan.Name, r.s.PendingPlan.Amount, r.s.Cycle+1))
-	}
+	// A change that is not made leaves the plan as it was, the pending period-end change included.
+	pending, changedAt := r.s.PendingPlan, r.s.PlanChangedAt
+	restore := func() { r.s.Plan, r.s.PendingPlan, r.s.PlanChangedAt = old, pending, changedAt }
 	r.s.Plan, r.s.PendingPlan, r.s.PlanChangedAt = next, nil, time.Time{}
 	detail := fmt.Sprintf("%q %s → %q %s KRW now, %d of %d days left: the new price's share %s less the unused %s",
 		old.Name, textfmt.FormatKRW(old.Amount), next.Name, textfmt.FormatKRW(next.Amount), total-used, total, textfmt.FormatKRW(share), textfmt.FormatKRW(credit))
@@ -164,17 +164,17 @@ func (r *runner) applyChangeNow(req billing.ChangePlanRequest) (receipt billing.
 		if refusal := r.changeNowChargeGate(stub.Cycle); refusal != nil {
 			// Gated again at the charge: the revoke above took time, and a change that is
 			// no rise can charge too.
-			r.s.Plan = old
+			restore()
 			r.event("plan_change_not_made", "", fmt.Sprintf("%s; %s", detail, refusal.Error()))
 			return billing.Receipt{}, refusal, nil
 		}
 		out, err := r.charge(stub, diff, now)
 		if err != nil {
-			r.s.Plan = old
+			restore()
 			return billing.Receipt{}, nil, err
 		}
 		if out.res.Outcome != billing.OutcomePaid {
-			r.s.Plan = old
+			restore()
 			r.logAttempt(stub.Cycle, out) // a declined upgrade counts towards the ceiling
 			r.recordCharge(stub.Cycle, out.attempt, out.res, out.via)
 			if c := r.chargeRecord(out.res.MerchantUID); c != nil {
@@ -214,6 +214,9 @@ func (r *runner) applyChangeNow(req billing.ChangePlanRequest) (receipt billing.
 	default:
 		r.event("plan_changed", "", fmt.Sprintf("%s: %d KRW, nothing charged", detail, diff))
 		msg = "plan changed now; nothing to charge for the rest of the period"
+	}
+	if pending != nil {
+		r.event("plan_change_replaced", "", fmt.Sprintf("the change to %q %d KRW from cycle %d is replaced by the change now", pending.Name, pending.Amount, period.Cycle+1))
 	}
 	// The new price is the one in effect: future rises are measured against it.
 	r.s.CyclePrice, r.s.PaidPrice = next.Amount, next.Amount

@@ -136,6 +136,19 @@ func TestChangePlanNow(t *testing.T) {
 			amounts: []int64{31000, 31000, 31000},
 		},
 		{
+			// A change not made leaves the plan as it was, its pending period-end change too
+			// (sweep seed 710204: the pending decrease was dropped before the charge).
+			name:    "the charge is declined: a pending period-end change stays",
+			in:      monthly31,
+			prepare: func(b *bank) { b.decide = declineAmount(20000) },
+			before: func(env testEnv) {
+				env.SignalWorkflow(billing.MsgChangePlan, billing.ChangePlanRequest{Name: "Lite", Amount: 25000, Reason: "cheaper"})
+			},
+			change:  billing.ChangePlanRequest{Amount: 62000, When: billing.Now, Consent: ptr(consentRequest(true, 31000, 62000, today, changeAt))},
+			refused: "the plan was not changed",
+			amounts: []int64{31000, 25000, 25000},
+		},
+		{
 			// The next regular cycle reuses the cycle number; its retries ask its own amount.
 			name: "the charge is declined, then the next cycle's first attempt",
 			in:   monthly31,
