@@ -183,7 +183,9 @@ func latestReconcile(ctx context.Context, c client.Client) (string, error) {
 		}
 	}
 	if best == "" {
-		return "", &cliError{code: exitNotFound, msg: "no reconciliation has run yet"}
+		return "", &cliError{code: exitNotFound, msg: "no reconciliation has run yet: run one now with " +
+			"`starter reconcile -from YYYY-MM-DD -to YYYY-MM-DD -wait` (KST dates), or start the nightly one with " +
+			"`starter reconcile schedule -at 03:00 -trigger`"}
 	}
 	return best, nil
 }

@@ -102,6 +102,13 @@ func TestReconcileEndToEnd(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
 	defer cancel()
 
+	// A fresh stack has no reconciliation yet: -latest says how to run the first one.
+	fresh := h.cli("reconcile", "show", "-latest")
+	require.Equal(t, exitNotFound, fresh.code, fresh.stderr)
+	require.Contains(t, fresh.stderr, "no reconciliation has run yet")
+	require.Contains(t, fresh.stderr, "starter reconcile -from")
+	require.Contains(t, fresh.stderr, "starter reconcile schedule")
+
 	ids := []string{"e2e-ok", "e2e-dup", "e2e-ref", "e2e-gone", "e2e-stray"}
 	for _, id := range ids {
 		_, err := h.emu.RegisterCustomer(portonetest.DefaultKey, portonetest.CustomerSeed{CustomerUID: "cust-" + id})
