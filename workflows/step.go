@@ -359,7 +359,9 @@ func (r *runner) restartedRecurrence(now time.Time) (calendar.Recurrence, error)
 }
 
 // unusedPaid is the unused share at now of what is left (paid less refunded) of the current
-// period's paid charge, by the one proration rule; 0 outside a paid period.
+// period's paid charge, by the one proration rule; 0 outside a paid period. Only runs before
+// versionNoDayTwice use it (resumeRestart); changeNow runs always have noDayTwice, so a credited
+// period never reaches it (unusedPaidFrom and periodUnused count the credit).
 func (r *runner) unusedPaid(now time.Time) int64 {
 	if r.s.CurrentPeriod == nil || !now.Before(r.s.PaidThrough) {
 		return 0
@@ -370,11 +372,6 @@ func (r *runner) unusedPaid(now time.Time) int64 {
 		return 0
 	}
 	left := paid.Amount - r.refundedAmount(paid.ImpUID)
-	if r.features.changeNow {
-		// A period an immediate upgrade started is paid by its charge and the part of the
-		// previous payment the upgrade netted (changenow.go), its credit.
-		left += period.Credit
-	}
 	cp := calendar.Period{Unit: r.s.Plan.Interval.Unit, Start: period.Start, End: period.End, FirstDay: period.FirstDay, LastDay: period.LastDay}
 	return calendar.UnusedRefund(left, cp, now)
 }
