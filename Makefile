@@ -94,7 +94,7 @@ bench-abba: build ## ABBA benchmark: the subscription workflow against a minimal
 	$(BIN)/loadtest abba -profile-dir $(ARTIFACTS_DIR)/abba
 
 sweep: ## the long randomized sweep of the workflow against the rulebook (SWEEP_N timelines, default 100000; SWEEP_SEED to replay)
-	SWEEP_N=$${SWEEP_N:-100000} SWEEP_MAX_SECONDS=$${SWEEP_MAX_SECONDS:-14400} $(GO) test -count=1 -timeout 5h -run TestSweepAgainstTheRulebook -v ./workflows/
+	SWEEP_SEED=$${SWEEP_SEED:-$$(( $$(date +%s%N) % 1000000000 ))} SWEEP_N=$${SWEEP_N:-100000} SWEEP_MAX_SECONDS=$${SWEEP_MAX_SECONDS:-14400} $(GO) test -count=1 -timeout 5h -run TestSweepAgainstTheRulebook -v ./workflows/
 
 load: build ## the end-to-end load command: 200 subscriptions, 3 cycles each, invariants checked
 	$(BIN)/loadtest -subscriptions 200 -rate 50 -interval 10s -cycles 3

@@ -64,7 +64,11 @@ func TestSweepAgainstTheRulebook(t *testing.T) {
 	if testing.Short() {
 		n = min(n, 100)
 	}
-	base := sweepEnv("SWEEP_SEED", time.Now().UnixNano()%1_000_000_000)
+	// CI runs a fixed range (the first 1,500 of the 100,000 swept on 2026-12-07), so that its
+	// verdict is reproducible; `make sweep` draws a fresh base seed to explore. Seed 506243361
+	// (a decrease now, then cancel now with a full refund: one of two refunds from the same
+	// payment missing from the state) is an open finding of issue 20.
+	base := sweepEnv("SWEEP_SEED", 253893797)
 	workers := int(sweepEnv("SWEEP_PARALLEL", 2))
 	deadline := time.Duration(sweepEnv("SWEEP_MAX_SECONDS", 600)) * time.Second
 	t.Logf("sweep: %d timelines from seed %d (%d in parallel, at most %s)", n, base, workers, deadline)
