@@ -135,3 +135,38 @@ func TestSweepTrialWithFirstChargeAnchor(t *testing.T) {
 		}
 	}
 }
+
+// TestSweepCancelNowFullAfterADecreaseNow runs the sweep's comparison on seed 506243361: yearly
+// 81,560 (40,780 tax-free) after a 30-day trial, first charged 2026-11-23; decreased now to
+// 40,780 on 2027-03-01 (266 of 365 days unused: credit floor(81,560 × 266/365) = 59,438, the new
+// price's share for those days floor(40,780 × 266/365) = 29,719, so 29,719 stay pending);
+// cancelled now with a full refund on 2027-03-03. Both refunds come from the one payment of
+// Nov 23 and are the same amount: the period's worth (29,719) and the pending credit (29,719).
+// The workflow recorded both; the sweep's own bookkeeping, which gathers refunds across runs
+// keyed by payment, instant and amount, merged the twins and reported a missing refund.
+func TestSweepCancelNowFullAfterADecreaseNow(t *testing.T) {
+	start := kst(2026, time.October, 24, 18, 23)
+	plan := billing.Plan{Name: "Sweep", Code: "Sweep", Amount: 81560, TaxFree: 40780, Interval: calendar.Interval{Unit: calendar.Year, Count: 1},
+		ChargeTime: "10:00", NaverUseCfm: billing.NaverUseCfmPeriodEnd, ChargeMode: billing.ChargeModeAgain, Trial: &billing.Trial{Days: 30}}
+	in := billing.SubscriptionInput{SubscriptionID: sweepSub, CustomerUID: "key-1", Plan: plan, FirstCharge: billing.FirstChargeNow}
+	raw := rulebookInput(in)
+	in.Normalize()
+	granted := true
+	sent := kst(2026, time.November, 12, 9, 1)
+	end := kst(2027, time.March, 3, 18, 23)
+	sc := scenario{Start: start, Input: in, Raw: raw, Keys: []string{"key-1"}, Answers: map[rulebook.Attempt]rulebook.Answer{}, End: end,
+		Messages: []sweepMessage{
+			{At: sent, Update: true, Name: billing.MsgConsent, Consent: &billing.ConsentRequest{Granted: &granted, At: kst(2026, time.November, 12, 7, 47),
+				Channel: "app", ShownText: "9,900원 → 12,900원", AmountAfter: 81560, ChangeDate: calendar.Date{Year: 2026, Month: time.November, Day: 23}, RecordID: "rec-1"}},
+			{At: kst(2027, time.March, 1, 15, 12), Update: true, Name: billing.MsgChangePlan, ChangePlan: &billing.ChangePlanRequest{Amount: 40780, When: billing.Now, Reason: "가격 변경"}},
+			{At: kst(2027, time.March, 3, 14, 22), Update: true, Name: billing.MsgCancel, Cancel: &billing.CancelRequest{When: billing.Now, Refund: billing.RefundFull,
+				Requester: billing.RequesterCustomer, Reason: "고객 요청"}},
+			{At: end, Name: billing.MsgCancel, Cancel: &billing.CancelRequest{When: billing.Now, Reason: "sweep over"}},
+		}}
+	wantSummary(t, sc, []string{
+		"charge 2026-11-23 18:23 c1a1 key-1 81560 tf40780 cfm20271122 paid",
+		"refund 2027-03-03 14:22 c1 29719 tf14859",
+		"refund 2027-03-03 14:22 c1 29719 tf14859",
+		"status canceled refused [3]", // the last cancel comes after the end
+	})
+}

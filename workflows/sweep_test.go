@@ -665,8 +665,14 @@ func runWorkflow(tl scenario) (rulebook.Result, string) {
 			}
 			seenCharges[c.MerchantUID] = c
 		}
+		// Two refunds of one payment may match in instant and amount (a cancel's own and the
+		// pending credit's, seed 506243361): the n-th of a kind is its own record. A snapshot
+		// keeps or drops such twins together (same cycle, same instant), so n is stable.
+		twins := map[string]int{}
 		for _, f := range s.Refunds {
-			k := fmt.Sprintf("%s/%s/%d", f.ImpUID, f.At.Format(time.RFC3339Nano), f.Amount)
+			base := fmt.Sprintf("%s/%s/%d/%s", f.ImpUID, f.At.Format(time.RFC3339Nano), f.Amount, f.Reason)
+			twins[base]++
+			k := fmt.Sprintf("%s#%d", base, twins[base])
 			if _, ok := seenRefunds[k]; !ok {
 				refundOrder = append(refundOrder, k)
 			}
