@@ -170,3 +170,24 @@ func TestSweepCancelNowFullAfterADecreaseNow(t *testing.T) {
 		"status canceled refused [3]", // the last cancel comes after the end
 	})
 }
+
+// TestSweepSeedsThatFoundDifferences replays, every run, the sweep's seeds that once found the
+// workflow and the rulebook apart, each with what it found.
+func TestSweepSeedsThatFoundDifferences(t *testing.T) {
+	for _, tc := range []struct {
+		seed  int64
+		found string
+	}{
+		// A declined upgrade now used cycle 2's number before cycle 2 began; the rulebook
+		// counted cycle 2's own renewal as a reattempt of it and refused a charge_now at the
+		// 21st "reattempt", while the workflow (rightly: another transaction) made it.
+		{506251167, "a declined upgrade now made the next cycle's renewal a reattempt"},
+		{506243361, "two equal refunds of one payment at one instant merged by the harness"},
+	} {
+		t.Run(fmt.Sprint(tc.seed), func(t *testing.T) {
+			if problem := runAndCompare(generate(tc.seed)); problem != "" {
+				t.Fatalf("seed %d (%s):\n%s", tc.seed, tc.found, problem)
+			}
+		})
+	}
+}

@@ -31,11 +31,19 @@ type cardAttempt struct {
 }
 
 // reattempt reports whether an attempt of cycle now would be a reattempt: the cycle was declined.
+// A declined upgrade now used the next cycle's number before that cycle began (changenow.go);
+// once the cycle began, its renewal is another transaction than the upgrade, so the upgrade's
+// attempts no longer make its attempts reattempts (before, a further upgrade is one).
 func (s *sim) reattempt(cycle int) bool {
 	for _, c := range s.res.Charges {
-		if c.Cycle == cycle && c.Outcome != OutcomePaid {
-			return true
+		if c.Cycle != cycle || c.Outcome == OutcomePaid {
+			continue
 		}
+		began := s.current != nil && s.current.cycle == cycle && c.At.Before(s.current.start)
+		if s.unmade[Attempt{c.Cycle, c.Attempt}] && began {
+			continue
+		}
+		return true
 	}
 	return false
 }
