@@ -67,22 +67,6 @@ func TestRecordedJSONStillDecodes(t *testing.T) {
 	require.True(t, st.Refused())
 }
 
-func TestOutcomeConversions(t *testing.T) {
-	t.Parallel()
-	for _, o := range []billing.Outcome{billing.OutcomePaid, billing.OutcomeDeclined, billing.OutcomeDeclinedHard, billing.OutcomeRejected,
-		billing.OutcomeAmountMismatch, billing.OutcomeUnknown, billing.OutcomeRevoked} {
-		r, ok := activities.OutcomeOf(o)
-		require.True(t, ok, o)
-		require.True(t, r.Valid())
-		require.Equal(t, o, r.Record(), "the record keeps the same string")
-		require.Equal(t, r, activities.ChargeResult{Outcome: o}.Result())
-	}
-	for _, o := range []billing.Outcome{billing.OutcomeScheduled, "", "bogus"} {
-		_, ok := activities.OutcomeOf(o)
-		require.False(t, ok, "%q is a record state, not a result", o)
-	}
-}
-
 func TestResultsCarryAttemptAndVia(t *testing.T) {
 	f := newFixture(t, 5*time.Second)
 	first, err := f.charge(chargeIn("sub-1-abcd-1-1", 1))

@@ -44,8 +44,10 @@ const (
 	OutcomeRejected       Outcome = "rejected"
 	OutcomeAmountMismatch Outcome = "amount_mismatch"
 	OutcomeUnknown        Outcome = "unknown"
-	OutcomeScheduled      Outcome = "scheduled"
-	OutcomeRevoked        Outcome = "revoked"
+	// OutcomeScheduled is a record state only: a charge handed to PortOne's scheduler, until
+	// it runs. No activity returns it (one Outcome type serves activities and records).
+	OutcomeScheduled Outcome = "scheduled"
+	OutcomeRevoked   Outcome = "revoked"
 	// OutcomeDuplicate is a second payment of a cycle that already had its kept payment: PortOne
 	// charged an earlier attempt's merchant_uid by itself after another attempt was paid (its
 	// console 리커버리 re-running a failed schedule). The workflow refunds it in full at once;
