@@ -11,7 +11,10 @@ package activities
 
 import (
 	"context"
+	"fmt"
 	"time"
+
+	"go.temporal.io/sdk/temporal"
 
 	"github.com/paycycle/paycycle/billing"
 	"github.com/paycycle/paycycle/gateway"
@@ -62,7 +65,10 @@ type Activities struct {
 	// results (customer_uid, merchant_uid, imp_uid) are V1's only because recorded histories
 	// carry them.
 	Gateway gateway.Gateway
-	Config  Config
+	// Gateways are the other generations this worker speaks (PortOne V2), by name; a
+	// subscription naming one that is missing here fails with InvalidInput.
+	Gateways map[billing.GatewayName]gateway.Gateway
+	Config   Config
 	// Now is the clock of the request-time rules (NaverPay's 이용완료일 may not be before the
 	// payment day). Optional: defaults to time.Now; tests that skip time set their clock.
 	Now func() time.Time
@@ -101,12 +107,45 @@ func (a *Activities) observer() Observer {
 	return a.Observer
 }
 
+// ErrTypeNoSuchGateway is the error type of an activity asked to use a gateway generation this
+// worker has no settings for: a configuration problem no retry can fix.
+const ErrTypeNoSuchGateway = billing.ErrorTypeInvalidInput
+
+// gatewayFor is the gateway of a subscription's generation.
+func (a *Activities) gatewayFor(name billing.GatewayName) (gateway.Gateway, error) {
+	if !name.IsV2() && a.Gateway != nil {
+		return a.Gateway, nil
+	}
+	if g, ok := a.Gateways[name.Resolved()]; ok && g != nil {
+		return g, nil
+	}
+	return nil, temporal.NewNonRetryableApplicationError(
+		fmt.Sprintf("gateway: this worker has no %s settings (see the operators' configuration page)", name), ErrTypeNoSuchGateway, nil)
+}
+
+// gatewayNames lists the generations this worker speaks, for Settings.
+func (a *Activities) gatewayNames() []billing.GatewayName {
+	var out []billing.GatewayName
+	if a.Gateway != nil {
+		out = append(out, billing.GatewayPortOneV1)
+	}
+	for _, n := range []billing.GatewayName{billing.GatewayPortOneV2} {
+		if a.Gateways[n] != nil {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
 // Settings is what the workflow learns about the worker's configuration. It is recorded in
 // history (a local activity), so replays see the value the run first saw.
 type Settings struct {
-	DemoMode            bool          `json:"demo_mode"`
-	ScheduleSettleDelay time.Duration `json:"schedule_settle_delay"`
-	ActivityTimeout     time.Duration `json:"activity_timeout"`
+	// Gateways are the gateway generations this worker speaks. Empty in Settings recorded
+	// before V2 existed, which only ever ran V1 subscriptions.
+	Gateways            []billing.GatewayName `json:"gateways,omitempty"`
+	DemoMode            bool                  `json:"demo_mode"`
+	ScheduleSettleDelay time.Duration         `json:"schedule_settle_delay"`
+	ActivityTimeout     time.Duration         `json:"activity_timeout"`
 	// PortOneTaskQueue is where the workflow sends its PortOne activities; empty: its own task
 	// queue. See Config.PortOneTaskQueue.
 	PortOneTaskQueue string `json:"portone_task_queue,omitempty"`
@@ -135,7 +174,7 @@ func (a *Activities) Settings(context.Context) (Settings, error) {
 	if t <= 0 {
 		t = DefaultActivityTimeout
 	}
-	return Settings{DemoMode: a.Config.DemoMode, ScheduleSettleDelay: d, ActivityTimeout: t, PortOneTaskQueue: a.Config.PortOneTaskQueue,
+	return Settings{Gateways: a.gatewayNames(), DemoMode: a.Config.DemoMode, ScheduleSettleDelay: d, ActivityTimeout: t, PortOneTaskQueue: a.Config.PortOneTaskQueue,
 		Events: a.Config.Events, RenewalNotice: a.Config.RenewalNotice, NoCycleSearchAttributes: a.Config.NoCycleSearchAttributes,
 		AttemptCeiling: a.Config.AttemptCeiling.Resolved()}, nil
 }

@@ -11,7 +11,10 @@ import (
 
 // RefundInput asks to refund part or all of a paid charge.
 type RefundInput struct {
-	ImpUID string `json:"imp_uid"`
+	// Gateway is the subscription's gateway generation (empty: PortOne V1, as in every
+	// history recorded before V2).
+	Gateway billing.GatewayName `json:"gateway,omitempty"`
+	ImpUID  string              `json:"imp_uid"`
 	// Amount to refund now, in KRW (> 0).
 	Amount int64 `json:"amount"`
 	// PaymentAmount is the charge's paid amount and PriorCancelled what the workflow knows was
@@ -41,11 +44,15 @@ type RefundResult struct {
 // gateway refuses a refund that raced another), with a reason and the requester (NaverPay's
 // review requires both).
 func (a *Activities) Refund(ctx context.Context, in RefundInput) (RefundResult, error) {
+	g, gerr := a.gatewayFor(in.Gateway)
+	if gerr != nil {
+		return RefundResult{}, gerr
+	}
 	if in.Amount <= 0 || in.Amount > in.PaymentAmount-in.PriorCancelled {
 		return RefundResult{}, gatewayError(gateway.InvalidRequest("Refund", "amount",
 			fmt.Sprintf("%d is not within the refundable balance %d", in.Amount, in.PaymentAmount-in.PriorCancelled)))
 	}
-	if done, ok, err := a.refundDone(ctx, in); err != nil || ok {
+	if done, ok, err := a.refundDone(ctx, g, in); err != nil || ok {
 		return done, err
 	}
 	req := gateway.RefundRequest{
@@ -59,14 +66,14 @@ func (a *Activities) Refund(ctx context.Context, in RefundInput) (RefundResult, 
 	if in.Amount == in.PaymentAmount-in.PriorCancelled && in.PriorCancelled == 0 {
 		req.Amount = 0 // a full cancel: everything that remains
 	}
-	p, err := a.Gateway.Refund(ctx, req)
+	p, err := g.Refund(ctx, req)
 	if err == nil {
 		a.observer().Refunded(in.Amount)
 		return RefundResult{Refunded: in.Amount, CancelledTotal: p.Cancelled}, nil
 	}
 	if errors.Is(err, gateway.ErrAlreadyCancelled) || gateway.IsRefusal(err) {
 		// A checksum mismatch or "already cancelled" may mean our own earlier try succeeded.
-		if done, ok, lerr := a.refundDone(ctx, in); lerr != nil || ok {
+		if done, ok, lerr := a.refundDone(ctx, g, in); lerr != nil || ok {
 			return done, lerr
 		}
 	}
@@ -74,8 +81,8 @@ func (a *Activities) Refund(ctx context.Context, in RefundInput) (RefundResult, 
 }
 
 // refundDone reports whether the payment already shows this refund.
-func (a *Activities) refundDone(ctx context.Context, in RefundInput) (RefundResult, bool, error) {
-	p, err := a.Gateway.Payment(ctx, in.ImpUID)
+func (a *Activities) refundDone(ctx context.Context, g gateway.Gateway, in RefundInput) (RefundResult, bool, error) {
+	p, err := g.Payment(ctx, in.ImpUID)
 	if err != nil {
 		return RefundResult{}, false, gatewayError(err)
 	}

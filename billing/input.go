@@ -33,6 +33,10 @@ type SubscriptionInput struct {
 	// RegistrationTimeout is how long to wait for the customer to register the billing key
 	// before the subscription ends as expired. Default 72h.
 	RegistrationTimeout Duration `json:"registration_timeout,omitempty"`
+	// Gateway is the gateway generation the billing key belongs to and every charge goes
+	// through: "portone_v1" (the default, also when omitted) or "portone_v2". A V2 subscription
+	// needs a worker with V2 settings; it fails at once with InvalidInput on one without.
+	Gateway GatewayName `json:"gateway,omitempty"`
 
 	// Continued carries the state across continue-as-new. People never set it.
 	Continued *State `json:"continued,omitempty"`
@@ -292,6 +296,14 @@ func (in *SubscriptionInput) Validate() error {
 	}
 	if in.RegistrationTimeout < 0 {
 		return inputErr("registration_timeout", "must be positive")
+	}
+	if err := in.Gateway.Validate("gateway"); err != nil {
+		return err
+	}
+	if in.Gateway.IsV2() {
+		if err := validateGatewayMinimum(in.Gateway, in.Plan, "plan"); err != nil {
+			return err
+		}
 	}
 	if in.Dunning != nil {
 		if err := in.Dunning.validate("dunning"); err != nil {

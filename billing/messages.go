@@ -153,6 +153,9 @@ type ChargeNowRequest struct {
 type RegisteredSignal struct {
 	ImpUID      string `json:"imp_uid"`
 	MerchantUID string `json:"merchant_uid,omitempty"`
+	// BillingKey is the key PortOne V2 issued (a V2 subscription's registration has no
+	// registration payment, so ImpUID is empty then). The workflow verifies it before use.
+	BillingKey string `json:"billing_key,omitempty"`
 }
 
 // RegistrationFailedSignal is the payload of SignalRegistrationFailed.

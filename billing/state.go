@@ -214,18 +214,25 @@ type Event struct {
 // State is the subscription's complete state: the "state" query's answer, and what
 // continue-as-new carries to the next run.
 type State struct {
-	SubscriptionID string        `json:"subscription_id"`
-	CustomerUID    string        `json:"customer_uid"`
-	Status         Status        `json:"status"`
-	StatusReason   string        `json:"status_reason,omitempty"`
-	Entitled       bool          `json:"entitled"`
-	Tag            string        `json:"tag"`
-	Plan           Plan          `json:"plan"`
-	PendingPlan    *Plan         `json:"pending_plan,omitempty"`
-	Buyer          Buyer         `json:"buyer,omitzero"`
-	Dunning        DunningPolicy `json:"dunning_policy"`
-	StartedAt      time.Time     `json:"started_at"`
-	EndedAt        time.Time     `json:"ended_at,omitzero"`
+	SubscriptionID string `json:"subscription_id"`
+	CustomerUID    string `json:"customer_uid"`
+	// Gateway is the gateway generation the billing key belongs to (empty: PortOne V1).
+	Gateway GatewayName `json:"gateway,omitempty"`
+	// BillingKey is a V2 subscription's billing key, PortOne's name for it, recorded once the
+	// server verified it (GET /billing-keys/{key}: issued, NaverPay, this subscription's
+	// issueId). CustomerUID is then the merchant's own handle, sent as the key's issueId; on V1
+	// CustomerUID is the key itself and BillingKey stays empty.
+	BillingKey   string        `json:"billing_key,omitempty"`
+	Status       Status        `json:"status"`
+	StatusReason string        `json:"status_reason,omitempty"`
+	Entitled     bool          `json:"entitled"`
+	Tag          string        `json:"tag"`
+	Plan         Plan          `json:"plan"`
+	PendingPlan  *Plan         `json:"pending_plan,omitempty"`
+	Buyer        Buyer         `json:"buyer,omitzero"`
+	Dunning      DunningPolicy `json:"dunning_policy"`
+	StartedAt    time.Time     `json:"started_at"`
+	EndedAt      time.Time     `json:"ended_at,omitzero"`
 
 	// Recurrence is the calendar of regular charges; NextIndex is the recurrence index of the
 	// next regular charge.

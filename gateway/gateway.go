@@ -203,6 +203,9 @@ type BillingKey struct {
 	Key        string
 	PGProvider string
 	CardName   string
+	// IssueID is the merchant's issue ID the key was issued under (V2's issueId; "" on
+	// gateways without one, V1). A V2 subscription trusts a key only with its own.
+	IssueID string
 }
 
 // DeleteKeyRequest deletes a billing key.

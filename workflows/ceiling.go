@@ -34,7 +34,7 @@ func (r *runner) ceilingGate(cycle int) (billing.CeilingHit, bool) {
 
 // ceilingAt is ceilingGate for an attempt at at (a scheduled charge's instant).
 func (r *runner) ceilingAt(cycle int, at time.Time) (billing.CeilingHit, bool) {
-	return r.settings.AttemptCeiling.Check(r.s.CardAttempts, billing.KeyFingerprint(r.s.CustomerUID), r.reattempt(cycle), at)
+	return r.settings.AttemptCeiling.Check(r.s.CardAttempts, billing.KeyFingerprint(r.key()), r.reattempt(cycle), at)
 }
 
 // reattempt reports whether an attempt of cycle is a reattempt: the cycle was already declined
@@ -75,7 +75,7 @@ func (r *runner) logAttempt(cycle int, out chargeOutcome) {
 	}
 	declined := res.Outcome == billing.OutcomeDeclined || res.Outcome == billing.OutcomeDeclinedHard
 	r.s.CardAttempts = append(billing.PruneCardAttempts(r.s.CardAttempts, now), billing.CardAttempt{
-		At: at, Key: billing.KeyFingerprint(r.s.CustomerUID), Declined: declined, Retry: r.reattempt(cycle),
+		At: at, Key: billing.KeyFingerprint(r.key()), Declined: declined, Retry: r.reattempt(cycle),
 	})
 }
 

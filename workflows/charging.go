@@ -31,7 +31,8 @@ func (r *runner) chargeInput(cycle, attempt int, plan billing.Plan, amount int64
 		SubscriptionID: r.s.SubscriptionID,
 		Cycle:          cycle,
 		Attempt:        attempt,
-		CustomerUID:    r.s.CustomerUID,
+		CustomerUID:    r.key(),
+		Gateway:        r.s.Gateway,
 		MerchantUID:    r.chargeUID(cycle, attempt),
 		Amount:         amount,
 		TaxFree:        r.taxFreeFor(plan, amount),
@@ -133,7 +134,7 @@ func (r *runner) charge(period billing.Period, amount int64, dueAt time.Time) (c
 func (r *runner) reconcile(merchantUIDs []string, amount int64) (chargeOutcome, error) {
 	var lr activities.LookupResult
 	err := workflow.ExecuteActivity(r.activity(reconcileOptions), acts.Lookup,
-		activities.LookupInput{MerchantUIDs: merchantUIDs}).Get(r.actx, &lr)
+		activities.LookupInput{MerchantUIDs: merchantUIDs, Gateway: r.s.Gateway}).Get(r.actx, &lr)
 	if err != nil {
 		return chargeOutcome{}, err
 	}

@@ -488,10 +488,14 @@ func (r *runner) onChangePlan(raw json.RawMessage, dryRun bool) (reply, error) {
 	check := func() error {
 		// Before versionChangeNow the payload had neither "when" nor "consent": decode
 		// treats them as that version did (newerFields).
+		from := base
 		if req.When == billing.Now {
-			return req.Validate(r.s.Plan) // an immediate change replaces a pending one
+			from = r.s.Plan // an immediate change replaces a pending one
 		}
-		return req.Validate(base)
+		if err := req.Validate(from); err != nil {
+			return err
+		}
+		return billing.ValidateGatewayPlan(r.s.Gateway, req.Apply(from))
 	}
 	if dup, err := r.admit(raw, &req, check); err != nil || dup {
 		return r.refusedOrDuplicate(dup, err)
@@ -559,8 +563,13 @@ func (r *runner) onChargeNow(raw json.RawMessage, dryRun bool) (reply, error) {
 
 func (r *runner) onRegistered(raw json.RawMessage) {
 	var sig billing.RegisteredSignal
-	if err := r.decode(raw, &sig); err != nil || sig.ImpUID == "" {
+	if err := r.decode(raw, &sig); err != nil || (sig.ImpUID == "" && !r.s.Gateway.IsV2()) {
 		r.refused(billing.SignalRegistered, fmt.Errorf("imp_uid is required (payload %s)", textfmt.Truncate(string(raw), 120)))
+		return
+	}
+	if r.s.Gateway.IsV2() && sig.BillingKey == "" {
+		// A V2 key is issued without a registration payment: the key itself is what is verified.
+		r.refused(billing.SignalRegistered, fmt.Errorf("billing_key is required on a portone_v2 subscription (payload %s)", textfmt.Truncate(string(raw), 120)))
 		return
 	}
 	if r.s.Status != billing.StatusAwaitingRegistration {

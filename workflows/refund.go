@@ -117,6 +117,7 @@ func (r *runner) refundShare(req billing.CancelRequest, sh billing.RefundShare) 
 	taxFree := refundTaxFree(paid.Amount, paid.TaxFree, refunded, r.refundedTaxFree(paid.ImpUID), amount)
 	var res activities.RefundResult
 	err := workflow.ExecuteActivity(r.activity(writeOptions), acts.Refund, activities.RefundInput{
+		Gateway:        r.s.Gateway,
 		ImpUID:         paid.ImpUID,
 		Amount:         amount,
 		PaymentAmount:  paid.Amount,
@@ -197,7 +198,7 @@ func (r *runner) refundedAmount(impUID string) int64 {
 func (r *runner) deleteBillingKey(customerUID, reason string, requester billing.Requester) error {
 	var res activities.DeleteBillingKeyResult
 	err := workflow.ExecuteActivity(r.activity(writeOptions), acts.DeleteBillingKey, activities.DeleteBillingKeyInput{
-		CustomerUID: customerUID, Reason: reason, Requester: requester,
+		Gateway: r.s.Gateway, CustomerUID: customerUID, Reason: reason, Requester: requester,
 	}).Get(r.actx, &res)
 	if err != nil {
 		return err

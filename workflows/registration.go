@@ -8,6 +8,7 @@ import (
 
 	"github.com/paycycle/paycycle/activities"
 	"github.com/paycycle/paycycle/billing"
+	"github.com/paycycle/paycycle/internal/textfmt"
 )
 
 // awaitRegistration verifies the billing key, or waits for the customer to register one. It
@@ -49,8 +50,8 @@ func (r *runner) awaitRegistration() (bool, error) {
 func (r *runner) registrationStep(deadline, lastCheck *time.Time) (done, ok bool, err error) {
 	now := r.now()
 	if deadline.IsZero() {
-		// First look: the key may already be registered.
-		key, err := r.checkBillingKey(r.s.CustomerUID)
+		// First look: the key may already be registered (on V2 only once a key is known).
+		key, err := r.checkBillingKey(r.key())
 		if err != nil {
 			return false, false, err
 		}
@@ -88,7 +89,7 @@ func (r *runner) registrationStep(deadline, lastCheck *time.Time) (done, ok bool
 		return false, false, nil
 	}
 	// The edge's message may have been lost: ask PortOne directly.
-	key, err := r.checkBillingKey(r.s.CustomerUID)
+	key, err := r.checkBillingKey(r.key())
 	if err != nil {
 		return false, false, err
 	}
@@ -109,27 +110,50 @@ func (r *runner) registrationStep(deadline, lastCheck *time.Time) (done, ok bool
 func (r *runner) verifyRegistration(reg billing.RegisteredSignal) (bool, error) {
 	var res activities.VerifyRegistrationResult
 	err := workflow.ExecuteActivity(r.activity(readOptions), acts.VerifyRegistration,
-		activities.VerifyRegistrationInput{ImpUID: reg.ImpUID, CustomerUID: r.s.CustomerUID}).Get(r.actx, &res)
+		activities.VerifyRegistrationInput{ImpUID: reg.ImpUID, CustomerUID: r.s.CustomerUID, Gateway: r.s.Gateway, BillingKey: reg.BillingKey}).Get(r.actx, &res)
 	if err != nil {
 		return false, err
 	}
 	if !res.OK {
 		r.s.Registration.LastError = res.Reason
-		r.event("registration_rejected", "", fmt.Sprintf("imp_uid %s: %s", reg.ImpUID, res.Reason))
+		what := "imp_uid " + reg.ImpUID
+		if r.s.Gateway.IsV2() {
+			what = "billing key " + textfmt.MaskUID(reg.BillingKey)
+		}
+		r.event("registration_rejected", "", fmt.Sprintf("%s: %s", what, res.Reason))
 		r.publish(billing.EventRegistrationFailed, billing.EventData{Detail: "rejected at PortOne: " + res.Reason})
 		return false, nil
 	}
 	r.s.Registration.ImpUID = reg.ImpUID
 	r.s.Registration.VerifiedAt = r.now()
 	r.s.Registration.LastError = ""
+	if r.s.Gateway.IsV2() {
+		r.s.BillingKey = reg.BillingKey
+		r.event("registered", "customer", "V2 billing key "+textfmt.MaskUID(reg.BillingKey)+" verified at PortOne (issued, NaverPay, issueId "+r.s.CustomerUID+")")
+		return true, nil
+	}
 	r.event("registered", "customer", "registration "+reg.ImpUID+" verified at PortOne")
 	return true, nil
 }
 
+// key is the billing key every charge, schedule and deletion names: on V1 the customer_uid, on V2
+// the billing key PortOne issued, once verified (empty before: nothing is charged then).
+func (r *runner) key() string {
+	if r.s.Gateway.IsV2() {
+		return r.s.BillingKey
+	}
+	return r.s.CustomerUID
+}
+
 func (r *runner) checkBillingKey(customerUID string) (activities.BillingKeyResult, error) {
 	var res activities.BillingKeyResult
+	if customerUID == "" {
+		// A V2 subscription before its registration: PortOne names the key only when it
+		// issues it, so there is nothing to look up yet (the edge's signal brings it).
+		return res, nil
+	}
 	err := workflow.ExecuteActivity(r.activity(readOptions), acts.CheckBillingKey,
-		activities.BillingKeyInput{CustomerUID: customerUID}).Get(r.actx, &res)
+		activities.BillingKeyInput{CustomerUID: customerUID, Gateway: r.s.Gateway}).Get(r.actx, &res)
 	return res, err
 }
 

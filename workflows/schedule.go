@@ -55,7 +55,7 @@ func (r *runner) maintainSchedule() (bool, error) {
 	next := r.nextPlan()
 	if sc := r.s.Scheduled; sc != nil {
 		stale := r.s.Status != billing.StatusActive || r.s.PendingCancel != nil || r.s.Pause != nil ||
-			sc.Amount != r.price(next, sc.Cycle) || sc.CustomerUID != r.s.CustomerUID || !sc.ScheduleAt.Equal(r.s.NextChargeAt)
+			sc.Amount != r.price(next, sc.Cycle) || sc.CustomerUID != r.key() || !sc.ScheduleAt.Equal(r.s.NextChargeAt)
 		if !stale {
 			return false, nil
 		}
@@ -111,7 +111,7 @@ func (r *runner) maintainSchedule() (bool, error) {
 	})
 	r.s.Scheduled = &billing.ScheduledCharge{
 		Cycle: cycle, Attempt: attempt, MerchantUID: merchantUID, ScheduleAt: r.s.NextChargeAt,
-		Amount: amount, CustomerUID: r.s.CustomerUID,
+		Amount: amount, CustomerUID: r.key(),
 	}
 	r.event("scheduled", "", fmt.Sprintf("cycle %d (%s) at %s for %d KRW", cycle, merchantUID, r.s.NextChargeAt.Format(time.RFC3339), amount))
 	if st.Executed() {
@@ -126,7 +126,7 @@ func (r *runner) maintainSchedule() (bool, error) {
 func (r *runner) revokeSchedule(sc *billing.ScheduledCharge) (bool, error) {
 	var st activities.ScheduleState
 	err := workflow.ExecuteActivity(r.activity(writeOptions), acts.Unschedule, activities.SettleScheduleInput{
-		CustomerUID: sc.CustomerUID, MerchantUID: sc.MerchantUID, Amount: sc.Amount,
+		Gateway: r.s.Gateway, CustomerUID: sc.CustomerUID, MerchantUID: sc.MerchantUID, Amount: sc.Amount,
 	}).Get(r.actx, &st)
 	if err != nil {
 		return false, err
@@ -160,7 +160,7 @@ func (r *runner) settleScheduledCycle() error {
 	sc := r.s.Scheduled
 	var st activities.ScheduleState
 	err := workflow.ExecuteActivity(r.activity(readOptions), acts.ScheduleStatus, activities.SettleScheduleInput{
-		CustomerUID: sc.CustomerUID, MerchantUID: sc.MerchantUID, Amount: sc.Amount,
+		Gateway: r.s.Gateway, CustomerUID: sc.CustomerUID, MerchantUID: sc.MerchantUID, Amount: sc.Amount,
 	}).Get(r.actx, &st)
 	if err != nil {
 		return err

@@ -176,7 +176,7 @@ func (r *runner) applyCancel(req *billing.CancelRequest) (billing.Receipt, error
 		}
 	}
 	if r.s.Plan.DeleteBillingKeyOnEnd {
-		if err := r.deleteBillingKey(r.s.CustomerUID, req.Reason, req.Requester); err != nil {
+		if err := r.deleteBillingKey(r.key(), req.Reason, req.Requester); err != nil {
 			return billing.Receipt{}, err
 		}
 	}

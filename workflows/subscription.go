@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"go.temporal.io/sdk/log"
@@ -158,6 +159,7 @@ func newRunner(ctx workflow.Context, raw json.RawMessage) (*runner, error) {
 		r.s = &billing.State{
 			SubscriptionID: in.SubscriptionID,
 			CustomerUID:    in.CustomerUID,
+			Gateway:        in.Gateway,
 			Status:         billing.StatusAwaitingRegistration,
 			Tag:            billing.IncarnationTag(info.FirstRunID),
 			Plan:           in.Plan,
@@ -182,6 +184,10 @@ func newRunner(ctx workflow.Context, raw json.RawMessage) (*runner, error) {
 	var a *activities.Activities
 	if err := workflow.ExecuteLocalActivity(lctx, a.Settings).Get(ctx, &r.settings); err != nil {
 		return nil, fmt.Errorf("read worker settings: %w", err)
+	}
+	if g := r.s.Gateway; g.IsV2() && !slices.Contains(r.settings.Gateways, g.Resolved()) {
+		return nil, invalidInput(&billing.InputError{Field: "gateway",
+			Reason: fmt.Sprintf("this worker has no %s settings (set PortOne V2's secret, store ID and channel key: see the operators' configuration page)", g)})
 	}
 	if r.s.Plan.Interval.Unit.IsShort() && !r.settings.DemoMode {
 		return nil, invalidInput(&billing.InputError{Field: "plan.interval",
