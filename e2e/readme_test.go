@@ -80,8 +80,8 @@ func shellCommands(block string) []string {
 // reconciliation commands, the namespace set-up, the billing team's starter commands, the
 // self-service link commands and the emulator's curl lines. They run with the pinned temporal
 // CLI and the built starter, from a folder laid out as make run leaves a checkout (bin/temporal,
-// bin/starter, .data/codec.key), against a real server, the real worker code (in process, and
-// the worker binary for the nightly schedule) and encrypted payloads, on the subscription that
+// bin/starter, .data/codec.key), against a real server, the worker binary (which also keeps the
+// nightly schedule) and encrypted payloads, on the subscription that
 // the billing team's Web UI input starts. What differs from a printed command is only the
 // addresses and the secret placeholder, in docSubstitutions. Among what it guards: the cancel
 // update printed without the codec flag used to exit 1 with "payload encoding is not supported"
@@ -117,7 +117,12 @@ func TestREADMEOperatingCommands(t *testing.T) {
 	require.NotContains(t, block, "2026-", "no fixed dates in example queries")
 	require.GreaterOrEqual(t, len(shellCommands(block)), 8)
 
-	s := newStack(t, stackOptions{})
+	// The worker binary, as make run starts it: it also keeps the nightly reconciliation's
+	// schedule and runs Reconcile (an in-process worker beside it would take Reconcile's tasks
+	// on the shared queue and fail them, not knowing the type).
+	starter := binary(t, "starter")
+	s := newStack(t, stackOptions{noWorker: true})
+	s.workerProcess(t, "docs-worker.log")
 	s.register(in.CustomerUID)
 	s.register("demo-cust-2") // make run's emulator seeds demo-cust-1..3
 	s.start(in)
@@ -130,10 +135,6 @@ func TestREADMEOperatingCommands(t *testing.T) {
 	codecSrv := httptest.NewServer(codec.HTTPHandler(cd, nil))
 	t.Cleanup(codecSrv.Close)
 
-	// The worker binary beside the in-process worker: it keeps the nightly reconciliation's
-	// schedule and runs Reconcile, as make run's worker does.
-	starter := binary(t, "starter")
-	s.workerProcess(t, "docs-worker.log")
 	eventually(t, 30*time.Second, "the worker binary's reconcile schedule", func() bool {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
