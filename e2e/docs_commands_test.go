@@ -61,6 +61,7 @@ var commandRules = []commandRule{
 	{"docs/operators.md", "4. Deploy", "", "", "the worker and the edge against a production Temporal cluster and PortOne with real keys; TestWorkerBinaryStopsCleanlyOnSIGTERM and TestWorkerBinaryKeepsTheReconcileSchedule run the same binaries against a test server"},
 	{"docs/operators.md", "5. Safe deploys: replay gate and Worker Versioning", "", "", "needs versioned workers of two builds polling a worker deployment; TestWorkerVersioningOnPostgres makes the same calls (describe, set ramping, set current) through the SDK"},
 	{"docs/testing.md", "Testing", "", "", "a test command: what it runs is the test suite itself (CI runs make test)"},
+	{"docs/testing.md", "The docs, checked", "", "", "test commands: TestREADMEOperatingCommands and the fast checks they name are the suite itself"},
 }
 
 // docSubstitutions are the only changes made to a printed command before it runs: the test's
