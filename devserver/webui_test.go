@@ -26,16 +26,16 @@ import (
 	"github.com/paycycle/paycycle/localtemporal"
 )
 
-// readmeStartForm returns what the README tells the billing team to fill in on the Web UI's
+// readmeStartForm returns what docs/billing-team.md tells the billing team to fill in on the Web UI's
 // Start Workflow form, exactly as printed: the workflow ID, task queue and workflow type of its
 // list, and the JSON block that follows (with its final newline, as a copy of the block gives).
 func readmeStartForm(t *testing.T) (id, queue, typ, input string) {
 	t.Helper()
-	raw, err := os.ReadFile(filepath.Join("..", "README.md"))
+	raw, err := os.ReadFile(filepath.Join("..", "docs", "billing-team.md"))
 	require.NoError(t, err)
-	const marker = "### Start a subscription from the Web UI"
+	const marker = "## Start a subscription from the Web UI"
 	_, section, ok := strings.Cut(string(raw), marker)
-	require.True(t, ok, "README has no %q", marker)
+	require.True(t, ok, "docs/billing-team.md has no %q", marker)
 	field := func(name string) string {
 		m := regexp.MustCompile("(?m)^- " + name + ": `([^`]+)`$").FindStringSubmatch(section)
 		require.NotNil(t, m, "README's %q has no %q line", marker, name)

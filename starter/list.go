@@ -100,6 +100,11 @@ func rowFrom(e *workflowpb.WorkflowExecutionInfo) listRow {
 }
 
 func renderList(w io.Writer, rows []listRow) {
+	if len(rows) == 0 {
+		// A header over nothing reads like a failed fetch; say that nothing matched.
+		fmt.Fprintln(w, "No subscriptions match.")
+		return
+	}
 	tw := newTable(w)
 	fmt.Fprintln(tw, "SUBSCRIPTION\tSTATUS\tPLAN\tAMOUNT\tCYCLE\tNEXT CHARGE (KST)\tWORKFLOW")
 	for _, r := range rows {
@@ -164,11 +169,10 @@ a raw visibility condition, ANDed with the others. Visibility lags the workflows
 					return writeJSON(a.stdout, rows)
 				}
 				fmt.Fprintln(a.stdout)
+				renderList(a.stdout, rows)
 				if len(rows) == 0 {
-					fmt.Fprintln(a.stdout, "No subscriptions match.")
 					return nil
 				}
-				renderList(a.stdout, rows)
 				fmt.Fprintf(a.stdout, "\n%d subscription(s)", len(rows))
 				if more {
 					fmt.Fprintf(a.stdout, "; more match (raise -limit)")

@@ -24,7 +24,7 @@ import (
 	"github.com/paycycle/paycycle/webhooks"
 )
 
-// The README's "Merchant event stream (webhooks)" section is the webhook contract merchants
+// The "Merchant event stream (webhooks)" section of docs/developers.md is the webhook contract merchants
 // code against. These tests keep it true: every event type is documented, every JSON example
 // decodes strictly into the types the worker sends and encodes back to itself (so it has
 // exactly the fields a real event of those values has), and TestEventsEndToEnd compares the
@@ -35,11 +35,11 @@ const eventsSection = "## Merchant event stream (webhooks)"
 // readmeEventsSection returns the section's text, up to the next top-level heading.
 func readmeEventsSection(t *testing.T) string {
 	t.Helper()
-	raw, err := os.ReadFile(filepath.Join("..", "README.md"))
+	raw, err := os.ReadFile(filepath.Join("..", "docs", "developers.md"))
 	require.NoError(t, err)
 	readme := string(raw)
 	i := strings.Index(readme, "\n"+eventsSection+"\n")
-	require.GreaterOrEqual(t, i, 0, "README has no %q section", eventsSection)
+	require.GreaterOrEqual(t, i, 0, "docs/developers.md has no %q section", eventsSection)
 	rest := readme[i+1+len(eventsSection):]
 	if j := strings.Index(rest, "\n## "); j >= 0 {
 		rest = rest[:j]

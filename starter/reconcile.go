@@ -235,6 +235,15 @@ func renderReport(w io.Writer, id string, r reconcile.Report) {
 	if len(r.Unreadable) > 0 {
 		fmt.Fprintf(w, "Unreadable   %s\n", strings.Join(r.Unreadable, ", "))
 	}
+	switch {
+	case len(r.Findings) == 0 && r.Truncated == 0 && r.Phase == "done":
+		fmt.Fprintln(w, "No findings: PortOne's records and the subscriptions agree over the window.")
+	case len(r.Findings) == 0 && r.Truncated == 0:
+		fmt.Fprintf(w, "No findings yet: the reconciliation is still %s (show it again when it is done).\n", r.Phase)
+	}
+	if len(r.Days) == 0 {
+		fmt.Fprintln(w, "No day totals yet (they come with the gathered payments).")
+	}
 	if len(r.Days) > 0 {
 		fmt.Fprintln(w)
 		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)

@@ -326,7 +326,7 @@ func (a *app) start(ctx context.Context, in billing.SubscriptionInput) error {
 		}
 		var invalid *serviceerror.InvalidArgument
 		if errors.As(err, &invalid) && strings.Contains(strings.ToLower(invalid.Message), "search attribute") {
-			return failed("Temporal refused the start: %s\nRegister the search attributes first (README: temporal operator search-attribute create ...).", invalid.Message)
+			return failed("Temporal refused the start: %s\nRegister the search attributes first (docs/operators.md, \"Namespace and search attributes\": bin/temporal operator search-attribute create ...).", invalid.Message)
 		}
 		return a.explain(err, in.SubscriptionID, "start")
 	}

@@ -3,7 +3,7 @@
 //
 // Configuration comes from flags with environment defaults (12-factor); the PortOne key and
 // secret and the payload-encryption keys come from the environment only, so they never show in
-// a process listing. See README.md ("Configuration").
+// a process listing. See docs/operators.md ("Configuration").
 package main
 
 import (

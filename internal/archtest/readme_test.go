@@ -22,10 +22,28 @@ var (
 	nonSlug = regexp.MustCompile(`[^\p{L}\p{N} _-]`)
 )
 
+// markdownPages are the project's Markdown pages: the README, every page of docs/ and the
+// components' READMEs.
+func markdownPages(t *testing.T, root string) []string {
+	t.Helper()
+	docs, err := filepath.Glob(filepath.Join(root, "docs", "*.md"))
+	if err != nil || len(docs) == 0 {
+		t.Fatalf("no pages in docs/: %v", err)
+	}
+	pages := []string{"README.md", "BENCHMARKS.md", "deploy/README.md", "starter/README.md", "edge/README.md", "devserver/README.md", "portone/portonetest/README.md"}
+	for _, d := range docs {
+		rel, err := filepath.Rel(root, d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pages = append(pages, filepath.ToSlash(rel))
+	}
+	return pages
+}
+
 func TestMarkdownSectionReferencesExist(t *testing.T) {
 	root := filepath.Join("..", "..")
-	pages := []string{"README.md", "BENCHMARKS.md", "docs/architecture.md", "deploy/README.md", "starter/README.md", "edge/README.md", "devserver/README.md"}
-	for _, page := range pages {
+	for _, page := range markdownPages(t, root) {
 		raw, err := os.ReadFile(filepath.Join(root, page))
 		if err != nil {
 			t.Errorf("%s: %v", page, err)
@@ -68,6 +86,68 @@ func slug(heading string) string {
 	s := strings.ToLower(strings.ReplaceAll(heading, "`", ""))
 	s = nonSlug.ReplaceAllString(s, "")
 	return strings.ReplaceAll(s, " ", "-")
+}
+
+// relativeLink is a Markdown link's target: `](target)`, the target without spaces.
+var relativeLink = regexp.MustCompile(`\]\(([^)\s]+)\)`)
+
+// TestMarkdownLinksResolve: every relative link of every page names a file or folder that
+// exists, and a link to a section of another page (`](page.md#anchor)`) names a heading that
+// page has, as GitHub makes its anchor. Moving text between pages (the README was split into
+// docs/ by reader) must not leave a reader at a dead link.
+func TestMarkdownLinksResolve(t *testing.T) {
+	root := filepath.Join("..", "..")
+	anchorsOf := map[string]map[string]bool{}
+	anchors := func(page string) (map[string]bool, error) {
+		if a, ok := anchorsOf[page]; ok {
+			return a, nil
+		}
+		raw, err := os.ReadFile(filepath.Join(root, page))
+		if err != nil {
+			return nil, err
+		}
+		a := map[string]bool{}
+		for _, m := range headingLine.FindAllStringSubmatch(stripCodeBlocks(string(raw)), -1) {
+			a[slug(m[1])] = true
+		}
+		anchorsOf[page] = a
+		return a, nil
+	}
+	checked := 0
+	for _, page := range markdownPages(t, root) {
+		raw, err := os.ReadFile(filepath.Join(root, page))
+		if err != nil {
+			t.Errorf("%s: %v", page, err)
+			continue
+		}
+		for _, m := range relativeLink.FindAllStringSubmatch(stripCodeBlocks(string(raw)), -1) {
+			target := m[1]
+			if strings.HasPrefix(target, "#") || strings.Contains(target, "://") || strings.HasPrefix(target, "mailto:") {
+				continue // in-page anchors: TestMarkdownSectionReferencesExist
+			}
+			file, anchor, _ := strings.Cut(target, "#")
+			path := filepath.ToSlash(filepath.Clean(filepath.Join(filepath.Dir(page), file)))
+			if _, err := os.Stat(filepath.Join(root, path)); err != nil {
+				t.Errorf("%s: link to %s: %s does not exist", page, target, path)
+				continue
+			}
+			checked++
+			if anchor == "" {
+				continue
+			}
+			a, err := anchors(path)
+			if err != nil {
+				t.Errorf("%s: link to %s: %v", page, target, err)
+				continue
+			}
+			if !a[anchor] {
+				t.Errorf("%s: link to %s: %s has no heading whose anchor is #%s", page, target, path, anchor)
+			}
+		}
+	}
+	if checked < 20 {
+		t.Errorf("only %d relative links checked: the link pattern no longer matches the pages", checked)
+	}
 }
 
 // stripCodeBlocks drops fenced code, whose "# comment" lines are not headings.

@@ -14,6 +14,7 @@ var allowed = map[string][]string{
 	"internal/browsertest":  {"internal/testgate"},
 	"internal/testlogs":     {},
 	"internal/archtest":     {},
+	"internal/docstest":     {},
 	"internal/config":       {},
 	"internal/signedlink":   {},
 	"internal/nofollow":     {},
@@ -53,7 +54,7 @@ var allowed = map[string][]string{
 
 // stdlibOnly packages depend, transitively, on nothing but the standard library: the client and
 // the emulator are used and tested on their own, and calendar and textfmt are pure.
-var stdlibOnly = []string{"calendar", "portone", "portone/portonetest", "internal/textfmt", "internal/signedlink", "internal/nofollow", "internal/rulebook", "internal/testlogs"}
+var stdlibOnly = []string{"calendar", "portone", "portone/portonetest", "internal/textfmt", "internal/signedlink", "internal/nofollow", "internal/rulebook", "internal/testlogs", "internal/docstest"}
 
 // rulebook is the sweep's independent specification: it must not share the code it checks, and
 // only tests may use it.
