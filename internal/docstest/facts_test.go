@@ -38,6 +38,8 @@ func TestDocsNumbersAreTheCode(t *testing.T) {
 		{"minimum amount", team, "whole KRW per cycle, ([\\d,]+) … [\\d,]+ \\|", billing.MinAmountKRW},
 		{"maximum amount", team, "whole KRW per cycle, [\\d,]+ … ([\\d,]+) \\|", billing.MaxAmountKRW},
 		{"minimum amount, the refusal", team, "plan.amount: must be at least (\\d+) KRW \\(NaverPay minimum\\)", billing.MinAmountKRW},
+		{"minimum amount on V2", team, "held to the minimum its own NaverPay guide states: [\\d,]+ KRW on V1, ([\\d,]+) KRW on V2", billing.MinAmountKRWV2},
+		{"minimum amount on V1, by gateway", team, "held to the minimum its own NaverPay guide states: ([\\d,]+) KRW on V1", billing.MinAmountKRW},
 		{"minimum amount, pro rata", money, "below NaverPay's (\\d+) KRW minimum", billing.MinAmountKRW},
 		{"declines ceiling", money, "An attempt is \\*\\*not made\\*\\* when the key had (\\d+) declines in the last 24 hours", billing.DefaultDeclines24h},
 		{"reattempts ceiling", money, "\\(a reattempt\\) (\\d+) reattempts in the last 30 days", billing.DefaultReattempts30d},
