@@ -226,19 +226,19 @@ type v2Attempt struct {
 
 // v2Cancellation is one cancel of a V2 payment.
 type v2Cancellation struct {
-	id            string
-	pgID          string
-	status        string // REQUESTED, SUCCEEDED, FAILED
-	total         int64
-	taxFree       int64
-	vat           int64
-	reason        string
-	requester     string
-	requestedAt   time.Time
-	cancelledAt   time.Time
-	dueAt         time.Time // when a REQUESTED one succeeds
-	noticeURLs    []string
-	skipWebhook   bool
+	id          string
+	pgID        string
+	status      string // REQUESTED, SUCCEEDED, FAILED
+	total       int64
+	taxFree     int64
+	vat         int64
+	reason      string
+	requester   string
+	requestedAt time.Time
+	cancelledAt time.Time
+	dueAt       time.Time // when a REQUESTED one succeeds
+	noticeURLs  []string
+	skipWebhook bool
 }
 
 // Cancellation statuses.
