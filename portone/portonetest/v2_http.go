@@ -309,6 +309,12 @@ func (e *Emulator) v2RouteHandler(rt v2Route) http.Handler {
 			if store == "" {
 				store = c.q.Get("storeId")
 			}
+			if filter, ok, _ := c.body.obj("filter"); store == "" && ok {
+				store, _, _ = filter.str("storeId")
+			}
+			if pay, ok, _ := c.body.obj("payment"); store == "" && ok {
+				store, _, _ = pay.str("storeId")
+			}
 			if store != "" && store != c.m.storeID {
 				writeJSON(w, http.StatusForbidden, v2Error{Type: v2Forbidden, Message: "storeId " + store + " is not this secret's store"})
 				return
