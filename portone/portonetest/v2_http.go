@@ -6,7 +6,6 @@ package portonetest
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -421,12 +420,3 @@ func remoteIP(r *http.Request) string {
 
 // v2Time formats an instant as V2 does: RFC 3339 in UTC with milliseconds.
 func v2Time(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000Z07:00") }
-
-// decodeJSONInto re-encodes a decoded value into v, for typed reading of nested objects.
-func decodeJSONInto(src any, v any) error {
-	b, err := json.Marshal(src)
-	if err != nil {
-		return err
-	}
-	return json.Unmarshal(b, v)
-}
