@@ -516,3 +516,33 @@ func TestV2ControlAPI(t *testing.T) {
 	require.Equal(t, 200, resp.StatusCode)
 	require.Len(t, get("/__emulator/v2/schedules")["schedules"], 0)
 }
+
+// TestV2RacingAttemptsPayOnce sends concurrent attempts under one paymentId, some of them
+// declined, many times over: exactly one is paid, every other one is declined or refused with
+// ALREADY_PAID, and the ledger agrees.
+func TestV2RacingAttemptsPayOnce(t *testing.T) {
+	h := newV2Harness(t, func(o *Options) { o.V2.MaxAttempts = 100 })
+	key := h.issueKey("race")
+	const rounds, racers = 20, 8
+	for round := range rounds {
+		id := fmt.Sprintf("race-%d", round)
+		if declines := round % 3; declines > 0 {
+			h.emu.AddFault(Fault{MerchantUID: id, Op: OpV2Pay, Action: FaultDecline, Times: declines})
+		}
+		statuses := make(chan int, racers)
+		var wg sync.WaitGroup
+		for range racers {
+			wg.Go(func() { statuses <- h.pay(id, key, 1000).Status })
+		}
+		wg.Wait()
+		close(statuses)
+		count := map[int]int{}
+		for s := range statuses {
+			count[s]++
+		}
+		require.Equal(t, 1, count[http.StatusOK], "round %d: %v", round, count)
+		require.Equal(t, racers, count[http.StatusOK]+count[http.StatusConflict]+count[http.StatusBadGateway], "round %d: %v", round, count)
+		require.Equal(t, 1, h.emu.PaidCount(id))
+		require.Len(t, h.emu.V2Attempts(id), 1+count[http.StatusBadGateway], "refusals make no attempt")
+	}
+}
