@@ -227,6 +227,13 @@ func TestV2NaverPayIssueIDIsNeverReused(t *testing.T) {
 	other.NaverAccount = "naver-b"
 	_, err = h.emu.IssueBillingKeyV2(other)
 	require.NoError(t, err, "another Naver account may use the same issueId")
+	named, err := h.emu.IssueBillingKeyV2(V2BillingKeySeed{IssueID: "reg-2", IssueName: "월간", BillingKey: "billing-key-demo"})
+	require.NoError(t, err)
+	require.Equal(t, "billing-key-demo", named.BillingKey)
+	_, err = h.emu.IssueBillingKeyV2(V2BillingKeySeed{IssueID: "reg-3", IssueName: "월간", BillingKey: "billing-key-demo"})
+	require.ErrorContains(t, err, "already exists")
+	_, err = h.emu.IssueBillingKeyV2(V2BillingKeySeed{IssueID: "reg-4", IssueName: "월간", BillingKey: "a/b"})
+	require.Error(t, err)
 	for _, bad := range []V2BillingKeySeed{{IssueName: "x"}, {IssueID: "x"}, {IssueID: "y", IssueName: "y", ChannelKey: "channel-key-other"}} {
 		_, err := h.emu.IssueBillingKeyV2(bad)
 		require.Error(t, err, "%+v", bad)
@@ -544,5 +551,55 @@ func TestV2RacingAttemptsPayOnce(t *testing.T) {
 		require.Equal(t, racers, count[http.StatusOK]+count[http.StatusConflict]+count[http.StatusBadGateway], "round %d: %v", round, count)
 		require.Equal(t, 1, h.emu.PaidCount(id))
 		require.Len(t, h.emu.V2Attempts(id), 1+count[http.StatusBadGateway], "refusals make no attempt")
+	}
+}
+
+// TestV2FaultsShareV1Machinery: V1's timeouts, bursts and held answers act on V2 routes.
+func TestV2FaultsShareV1Machinery(t *testing.T) {
+	short := &http.Client{Timeout: 300 * time.Millisecond}
+	send := func(h *v2Harness, c *http.Client, paymentID, key string) (int, error) {
+		req, err := http.NewRequest("POST", h.srv.URL+"/payments/"+paymentID+"/billing-key", strings.NewReader(mustJSONString(payBody(key, 1000))))
+		require.NoError(t, err)
+		req.Header.Set("Authorization", "PortOne "+DefaultV2Secret)
+		resp, err := c.Do(req)
+		if err != nil {
+			return 0, err
+		}
+		resp.Body.Close()
+		return resp.StatusCode, nil
+	}
+	tests := []struct {
+		name     string
+		fault    Fault
+		calls    int
+		wantErrs int // calls that time out
+		want5xx  int
+		wantPaid int
+		firings  int
+	}{
+		{"a slow PortOne the client gave up on charged nothing", Fault{Op: OpV2Pay, Action: FaultLatency, Latency: 5 * time.Second, Times: 1}, 1, 1, 0, 0, 1},
+		{"a held answer after the charge: paid all the same", Fault{Op: OpV2Pay, Action: FaultLatencyAfterCommit, Latency: 5 * time.Second, Times: 1}, 1, 1, 0, 1, 1},
+		{"a burst of three 503s, then the charge", Fault{Op: OpV2Pay, Action: FaultErrorBeforeCommit, HTTPStatus: 503, Times: 3}, 4, 0, 3, 1, 3},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newV2Harness(t)
+			key := h.issueKey("faults")
+			h.emu.AddFault(tt.fault)
+			var errs, fivexx int
+			for range tt.calls {
+				status, err := send(h, short, "f-1", key)
+				switch {
+				case err != nil:
+					errs++
+				case status >= 500:
+					fivexx++
+				}
+			}
+			require.Equal(t, tt.wantErrs, errs)
+			require.Equal(t, tt.want5xx, fivexx)
+			require.Equal(t, tt.wantPaid, h.emu.PaidCount("f-1"))
+			require.Len(t, h.emu.FaultFirings(), tt.firings)
+		})
 	}
 }
