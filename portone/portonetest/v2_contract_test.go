@@ -377,6 +377,13 @@ func v2ContractScenarios() []v2Scenario {
 		{name: "payments bad timestampType", method: "GET", path: "/payments", body: map[string]any{"filter": map[string]any{"timestampType": "PAID_AT"}}, badRequest: true, wantStatus: 400, wantType: "INVALID_REQUEST"},
 		{name: "payments other store", method: "GET", path: "/payments", body: map[string]any{"filter": map[string]any{"storeId": "store-other"}}, wantStatus: 403, wantType: "FORBIDDEN"},
 
+		{name: "payments by cursor", method: "GET", path: "/payments-by-cursor", wantStatus: 200},
+		{name: "payments by cursor, a page", method: "GET", path: "/payments-by-cursor", body: map[string]any{"from": "{from}", "until": "{until}", "size": 2}, wantStatus: 200},
+		{name: "payments by cursor, the next page", method: "GET", path: "/payments-by-cursor", body: map[string]any{"cursor": "cursor-1", "size": 1000}, wantStatus: 200},
+		{name: "payments by cursor, bad cursor", method: "GET", path: "/payments-by-cursor", body: map[string]any{"cursor": "x"}, wantStatus: 400, wantType: "INVALID_REQUEST"},
+		{name: "payments by cursor, bad size", method: "GET", path: "/payments-by-cursor", body: map[string]any{"size": 1001}, wantStatus: 400, wantType: "INVALID_REQUEST"},
+		{name: "payments by cursor, other store", method: "GET", path: "/payments-by-cursor", body: map[string]any{"storeId": "store-other"}, wantStatus: 403, wantType: "FORBIDDEN"},
+
 		// cancel
 		{name: "cancel with the right remainder", method: "POST", path: "/payments/pay-paid/cancel", body: map[string]any{"reason": "r", "amount": 1000, "currentCancellableAmount": 10000, "requester": "CUSTOMER"}, wantStatus: 200},
 		{name: "cancel with a stale remainder", method: "POST", path: "/payments/pay-paid/cancel", body: map[string]any{"reason": "r", "amount": 1000, "currentCancellableAmount": 10000, "requester": "CUSTOMER"}, wantStatus: 409, wantType: "CANCELLABLE_AMOUNT_CONSISTENCY_BROKEN"},

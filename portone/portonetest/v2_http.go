@@ -131,6 +131,7 @@ func (e *Emulator) v2RouteTable() []v2Route {
 		{http.MethodPost, "/payments/{paymentId}/billing-key", OpV2Pay, true, e.v2Pay},
 		{http.MethodGet, "/payments/{paymentId}", OpV2Lookup, true, e.v2GetPayment},
 		{http.MethodGet, "/payments", OpV2Lookup, true, e.v2GetPayments},
+		{http.MethodGet, "/payments-by-cursor", OpV2Lookup, true, e.v2GetPaymentsByCursor},
 		{http.MethodGet, "/payments/{paymentId}/transactions", OpV2Lookup, true, e.v2GetTransactions},
 		{http.MethodPost, "/payments/{paymentId}/cancel", OpV2Cancel, true, e.v2Cancel},
 		{http.MethodPost, "/payments/{paymentId}/schedule", OpV2Schedule, true, e.v2CreateSchedule},

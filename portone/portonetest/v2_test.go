@@ -603,3 +603,33 @@ func TestV2FaultsShareV1Machinery(t *testing.T) {
 		})
 	}
 }
+
+func TestV2PaymentsByCursorWalksEverything(t *testing.T) {
+	h := newV2Harness(t)
+	key := h.issueKey("cursor")
+	var want []string
+	for i := range 7 {
+		id := fmt.Sprintf("cur-%d", i)
+		require.Equal(t, 200, h.pay(id, key, 1000).Status)
+		want = append(want, id)
+		h.clk.Advance(time.Minute)
+	}
+	var got []string
+	cursor := ""
+	for page := 0; page < 10; page++ { // bounded: 7 payments, 3 a page
+		body := map[string]any{"size": 3}
+		if cursor != "" {
+			body["cursor"] = cursor
+		}
+		items := h.do("GET", query("/payments-by-cursor", body), nil).obj(t)["items"].([]any)
+		if len(items) == 0 {
+			break
+		}
+		for _, it := range items {
+			m := it.(map[string]any)
+			got = append(got, m["payment"].(map[string]any)["id"].(string))
+			cursor = m["cursor"].(string)
+		}
+	}
+	require.Equal(t, want, got, "every payment once, oldest first")
+}
