@@ -134,6 +134,7 @@ func (e *Emulator) v2RouteTable() []v2Route {
 		{http.MethodGet, "/payments-by-cursor", OpV2Lookup, true, e.v2GetPaymentsByCursor},
 		{http.MethodGet, "/payments/{paymentId}/transactions", OpV2Lookup, true, e.v2GetTransactions},
 		{http.MethodPost, "/payments/{paymentId}/cancel", OpV2Cancel, true, e.v2Cancel},
+		{http.MethodPost, "/payments/{paymentId}/resend-webhook", OpV2Lookup, true, e.v2ResendWebhook},
 		{http.MethodPost, "/payments/{paymentId}/schedule", OpV2Schedule, true, e.v2CreateSchedule},
 		{http.MethodGet, "/payment-schedules/{paymentScheduleId}", OpV2Lookup, true, e.v2GetSchedule},
 		{http.MethodGet, "/payment-schedules", OpV2Lookup, true, e.v2GetSchedules},

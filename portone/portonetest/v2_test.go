@@ -633,3 +633,52 @@ func TestV2PaymentsByCursorWalksEverything(t *testing.T) {
 	}
 	require.Equal(t, want, got, "every payment once, oldest first")
 }
+
+func TestV2PaymentWebhooksAndResend(t *testing.T) {
+	var mu sync.Mutex
+	fail := true
+	var ids []string
+	rec := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		ids = append(ids, r.Header.Get("webhook-id"))
+		if fail {
+			w.WriteHeader(http.StatusInternalServerError)
+		}
+	}))
+	t.Cleanup(rec.Close)
+	h := newV2Harness(t)
+	key := h.issueKey("hooks")
+	require.Equal(t, 200, h.pay("h-1", key, 1000, func(b map[string]any) { b["noticeUrls"] = []string{rec.URL} }).Status)
+	waitV2(t, h.emu, 1)
+	hooks := h.do("GET", "/payments/h-1", nil).obj(t)["webhooks"].([]any)
+	require.Len(t, hooks, 1)
+	hook := hooks[0].(map[string]any)
+	require.Equal(t, "FAILED_NOT_OK_RESPONSE", hook["status"])
+	require.Equal(t, "PAID", hook["paymentStatus"])
+	require.EqualValues(t, 1, hook["currentExecutionCount"])
+	require.Equal(t, "500", hook["response"].(map[string]any)["code"])
+
+	r := h.do("GET", query("/payments", map[string]any{"filter": map[string]any{"webhookStatus": "FAILED_NOT_OK_RESPONSE"}}), nil).obj(t)
+	require.EqualValues(t, 1, r["page"].(map[string]any)["totalCount"], "reconciliation can find payments whose webhook failed")
+
+	mu.Lock()
+	fail = false
+	mu.Unlock()
+	r = h.do("POST", "/payments/h-1/resend-webhook", map[string]any{}).obj(t)
+	require.Equal(t, "MANUAL", r["webhook"].(map[string]any)["trigger"], "%v", r)
+	ds := waitV2(t, h.emu, 2)
+	require.True(t, ds[1].OK())
+	mu.Lock()
+	require.Equal(t, []string{ids[0], ids[0]}, ids, "a resend is the same message: a receiver de-duplicates it by webhook-id")
+	mu.Unlock()
+	hook = h.do("GET", "/payments/h-1", nil).obj(t)["webhooks"].([]any)[0].(map[string]any)
+	require.Equal(t, "SUCCEEDED", hook["status"])
+	require.EqualValues(t, 2, hook["currentExecutionCount"])
+
+	h.emu.AddFault(Fault{MerchantUID: "h-2", Op: OpV2Pay, Action: FaultWebhookFail, Times: 1})
+	require.Equal(t, 200, h.pay("h-2", key, 1000, func(b map[string]any) { b["noticeUrls"] = []string{rec.URL} }).Status)
+	waitV2(t, h.emu, 3)
+	hook = h.do("GET", "/payments/h-2", nil).obj(t)["webhooks"].([]any)[0].(map[string]any)
+	require.Equal(t, "FAILED_UNEXPECTED_ERROR", hook["status"])
+}

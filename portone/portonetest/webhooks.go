@@ -155,6 +155,9 @@ func (e *Emulator) deliver(job *webhookJob) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.deliveries = append(e.deliveries, d)
+	if job.v2 != nil {
+		e.recordV2AttemptLocked(job, d)
+	}
 	// Network errors and 5xx are documented as retried; Guess: a suppressed (webhook_fail)
 	// attempt counts as a network error.
 	retryable := d.Err != "" || d.StatusCode >= 500
