@@ -50,6 +50,8 @@ func init() {
 	add(FaultLatency, OpV2Pay, OpV2Cancel, OpV2Lookup, OpV2Schedule, OpV2Revoke, OpV2DeleteBillingKey, OpV2Login)
 	add(FaultLatencyAfterCommit, OpV2Pay, OpV2Cancel, OpV2Schedule, OpV2Revoke, OpV2DeleteBillingKey)
 	add(FaultWebhookFail, OpV2Pay, OpV2ScheduleExecution, OpV2Cancel, OpV2Issue, OpV2DeleteBillingKey)
+	add(FaultWebhookDuplicate, OpV2Pay, OpV2ScheduleExecution, OpV2Cancel, OpV2Issue, OpV2DeleteBillingKey)
+	add(FaultWebhookDelay, OpV2Pay, OpV2ScheduleExecution, OpV2Cancel, OpV2Issue, OpV2DeleteBillingKey)
 	add(FaultAmountMismatch, OpV2Pay, OpV2ScheduleExecution)
 }
 

@@ -682,3 +682,57 @@ func TestV2PaymentWebhooksAndResend(t *testing.T) {
 	hook = h.do("GET", "/payments/h-2", nil).obj(t)["webhooks"].([]any)[0].(map[string]any)
 	require.Equal(t, "FAILED_UNEXPECTED_ERROR", hook["status"])
 }
+
+// TestWebhookDuplicateAndDelayFaults: a webhook sent twice (same webhook-id on V2) and one that
+// arrives late, after the clock moved on; on V1 and V2.
+func TestWebhookDuplicateAndDelayFaults(t *testing.T) {
+	t.Run("V2", func(t *testing.T) {
+		rec := newV2Receiver(t)
+		h := newV2Harness(t, func(o *Options) { o.V2.WebhookURL = rec.srv.URL })
+		key := h.issueKey("dup")
+		waitV2(t, h.emu, 1)
+		h.emu.AddFault(Fault{MerchantUID: "dup-1", Op: OpV2Pay, Action: FaultWebhookDuplicate, Times: 1})
+		require.Equal(t, 200, h.pay("dup-1", key, 1000).Status)
+		ds := waitV2(t, h.emu, 3)
+		require.Equal(t, ds[1].Header.Get("webhook-id"), ds[2].Header.Get("webhook-id"))
+		require.Equal(t, ds[1].Body, ds[2].Body)
+		require.True(t, ds[2].Duplicate)
+
+		h.emu.AddFault(Fault{MerchantUID: "late-1", Op: OpV2Pay, Action: FaultWebhookDelay, Latency: 10 * time.Minute, Times: 1})
+		require.Equal(t, 200, h.pay("late-1", key, 1000).Status)
+		require.Equal(t, 200, h.do("POST", "/payments/late-1/cancel", map[string]any{"reason": "r", "requester": "ADMIN"}).Status)
+		ds = waitV2(t, h.emu, 4)
+		require.Equal(t, "Transaction.Cancelled", ds[3].Type, "the cancel's webhook overtakes the held payment's")
+		h.clk.Advance(10 * time.Minute)
+		ds = waitV2(t, h.emu, 5)
+		require.Equal(t, "Transaction.Paid", ds[4].Type)
+		require.Equal(t, t0.Add(10*time.Minute), ds[4].At)
+	})
+	t.Run("V1", func(t *testing.T) {
+		var mu sync.Mutex
+		var bodies []string
+		rec := httptest.NewServer(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
+			b, _ := io.ReadAll(r.Body)
+			mu.Lock()
+			bodies = append(bodies, string(b))
+			mu.Unlock()
+		}))
+		t.Cleanup(rec.Close)
+		h := newHarness(t, func(o *Options) { o.DefaultNoticeURL = rec.URL })
+		h.register("c1")
+		h.emu.AddFault(Fault{MerchantUID: "v1-dup", Action: FaultWebhookDuplicate, Times: 1})
+		require.Equal(t, 0, h.again("c1", "v1-dup", 1000).Code)
+		ds := waitV2(t, h.emu, 2)
+		require.Equal(t, ds[0].Body, ds[1].Body)
+		h.emu.AddFault(Fault{MerchantUID: "v1-late", Action: FaultWebhookDelay, Latency: time.Hour, Times: 1})
+		require.Equal(t, 0, h.again("c1", "v1-late", 1000).Code)
+		require.Len(t, h.emu.Webhooks(), 2, "held back")
+		h.clk.Advance(time.Hour)
+		ds = waitV2(t, h.emu, 3)
+		require.Equal(t, "v1-late", ds[2].MerchantUID)
+		require.Error(t, Fault{Action: FaultWebhookDelay}.Validate(), "a delay needs its Latency")
+		mu.Lock()
+		require.Len(t, bodies, 3)
+		mu.Unlock()
+	})
+}
