@@ -128,6 +128,7 @@ func (rt v2Route) muxPattern() string { return rt.method + " " + rt.pattern }
 func (e *Emulator) v2RouteTable() []v2Route {
 	return []v2Route{
 		{http.MethodPost, "/login/api-secret", OpV2Login, false, e.v2Login},
+		{http.MethodGet, "/billing-keys", OpV2Lookup, true, e.v2GetBillingKeys},
 		{http.MethodGet, "/billing-keys/{billingKey}", OpV2Lookup, true, e.v2GetBillingKey},
 		{http.MethodDelete, "/billing-keys/{billingKey}", OpV2DeleteBillingKey, true, e.v2DeleteBillingKey},
 		{http.MethodPost, "/payments/{paymentId}/billing-key", OpV2Pay, true, e.v2Pay},

@@ -736,3 +736,24 @@ func TestWebhookDuplicateAndDelayFaults(t *testing.T) {
 		mu.Unlock()
 	})
 }
+
+func TestV2ListBillingKeys(t *testing.T) {
+	h := newV2Harness(t)
+	a := h.issueKey("list-a")
+	h.clk.Advance(time.Minute)
+	b := h.issueKey("list-b")
+	require.NoError(t, h.emu.DeleteBillingKeyV2(a))
+	list := func(body map[string]any) []string {
+		r := h.do("GET", query("/billing-keys", body), nil).obj(t)
+		var out []string
+		for _, it := range r["items"].([]any) {
+			out = append(out, it.(map[string]any)["billingKey"].(string))
+		}
+		return out
+	}
+	require.Equal(t, []string{b, a}, list(map[string]any{}), "newest first")
+	require.Equal(t, []string{a, b}, list(map[string]any{"sort": map[string]any{"order": "ASC"}}))
+	require.Equal(t, []string{a}, list(map[string]any{"filter": map[string]any{"status": []string{"DELETED"}}}))
+	require.Equal(t, []string{b}, list(map[string]any{"filter": map[string]any{"customerId": "cust-list-b"}}))
+	require.Equal(t, []string{b}, list(map[string]any{"filter": map[string]any{"from": t0.Add(30 * time.Second).Format(time.RFC3339)}}))
+}
