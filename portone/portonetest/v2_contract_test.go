@@ -382,6 +382,9 @@ func v2ContractScenarios() []v2Scenario {
 				h.emu.AddFault(Fault{Op: OpV2Lookup, Action: FaultErrorBeforeCommit, Times: 1})
 			}, wantStatus: 500, wantType: "INTERNAL_SERVER_ERROR"},
 		{name: "transactions", method: "GET", path: "/payments/new-4/transactions", wantStatus: 200},
+		{name: "transactions, a failed one then a paid one", method: "GET", path: "/payments/new-3/transactions",
+			setup: func(h *v2Harness, v map[string]string) { require.Equal(h.t, 200, h.pay("new-3", v["k1"], 1000).Status) }, wantStatus: 200},
+		{name: "transactions of a cancelled payment", method: "GET", path: "/payments/pay-cancelled/transactions", wantStatus: 200},
 		{name: "transactions unknown", method: "GET", path: "/payments/none/transactions", wantStatus: 404, wantType: "PAYMENT_NOT_FOUND"},
 		{name: "payments default window", method: "GET", path: "/payments", wantStatus: 200},
 		{name: "payments filtered", method: "GET", path: "/payments", body: map[string]any{"page": map[string]any{"number": 0, "size": 3},

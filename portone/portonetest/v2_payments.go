@@ -433,7 +433,7 @@ func (p *payment) wireV2(asTransaction bool) v2WirePayment {
 	w.PaidAt = v2Time(time.Unix(p.paidAt, 0))
 	w.PGTxID = p.pgTID
 	w.ReceiptURL = receiptURL(p.impUID)
-	if w.Status == "PAID" {
+	if w.Status == "PAID" && !asTransaction { // PaidPaymentTransaction has no disputes
 		w.Disputes = &[]any{}
 	}
 	var cancelledTaxFree int64
