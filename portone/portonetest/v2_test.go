@@ -759,3 +759,38 @@ func TestV2ListBillingKeys(t *testing.T) {
 	require.Equal(t, []string{b}, list(map[string]any{"filter": map[string]any{"customerId": "cust-list-b"}}))
 	require.Equal(t, []string{b}, list(map[string]any{"filter": map[string]any{"from": t0.Add(30 * time.Second).Format(time.RFC3339)}}))
 }
+
+func TestV2OptionsValidate(t *testing.T) {
+	tests := []struct {
+		name string
+		opts Options
+		want string
+	}{
+		{"three webhook secrets", Options{V2: V2Options{WebhookSecrets: []string{DefaultV2WebhookSecret, DefaultV2WebhookSecret, DefaultV2WebhookSecret}}}, "at most two"},
+		{"a secret without whsec_", Options{V2: V2Options{WebhookSecrets: []string{"abc"}}}, "whsec_"},
+		{"a relative webhook URL", Options{V2: V2Options{WebhookURL: "/hook"}}, "WebhookURL"},
+		{"a negative cap", Options{V2: V2Options{MaxAttempts: -1}}, "negative"},
+		{"two stores, one secret", Options{Merchants: []Merchant{{Key: "a", Secret: "a"}, {Key: "b", Secret: "b", V2Secret: DefaultV2Secret}}}, "same V2 secret"},
+		{"two stores, one store id", Options{Merchants: []Merchant{{Key: "a", Secret: "a"}, {Key: "b", Secret: "b", V2Secret: "s2", StoreID: DefaultStoreID}}}, "same V2 store"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			require.ErrorContains(t, tt.opts.Validate(), tt.want)
+		})
+	}
+	require.NoError(t, Options{Merchants: []Merchant{{Key: "a", Secret: "a"}, {Key: "b", Secret: "b", V2Secret: "s2"}}}.Validate())
+}
+
+func TestV2SecondStore(t *testing.T) {
+	h := newV2Harness(t, func(o *Options) {
+		o.Merchants = []Merchant{{Key: DefaultKey, Secret: DefaultSecret}, {Key: "k2", Secret: "s2", V2Secret: "v2-secret-2"}}
+	})
+	k, err := h.emu.IssueBillingKeyV2(V2BillingKeySeed{Merchant: "k2", IssueID: "i", IssueName: "n"})
+	require.NoError(t, err)
+	require.Equal(t, "store-k2", k.StoreID)
+	other := func(r *http.Request) { r.Header.Set("Authorization", "PortOne v2-secret-2") }
+	require.Equal(t, 200, h.do("GET", "/billing-keys/"+k.BillingKey, nil, other).Status)
+	require.Equal(t, 404, h.do("GET", "/billing-keys/"+k.BillingKey, nil).Status, "stores never share keys")
+	_, err = h.emu.IssueBillingKeyV2(V2BillingKeySeed{Merchant: "k3", IssueID: "i", IssueName: "n"})
+	require.Error(t, err)
+}
