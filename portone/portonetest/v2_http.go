@@ -124,7 +124,7 @@ type v2Route struct {
 
 func (rt v2Route) muxPattern() string { return rt.method + " " + rt.pattern }
 
-// v2Routes lists the V2 routes the emulator serves: the one place to add one.
+// v2RouteTable lists the V2 routes the emulator serves: the one place to add one.
 func (e *Emulator) v2RouteTable() []v2Route {
 	return []v2Route{
 		{http.MethodPost, "/login/api-secret", OpV2Login, false, e.v2Login},
