@@ -25,7 +25,7 @@ func startRun(t *testing.T, args ...string) (string, func()) {
 		done <- run(ctx, append([]string{"-addr", "127.0.0.1:0"}, args...), stdout, io.Discard, func(string) string { return "" })
 	}()
 	require.Eventually(t, func() bool { return strings.Contains(stdout.String(), "listening on http://") }, 10*time.Second, 10*time.Millisecond)
-	base := strings.TrimSpace(strings.TrimPrefix(stdout.String(), "listening on "))
+	base, _ := listenURLs(t, stdout.String())
 	return base, func() {
 		cancel()
 		select {
@@ -86,6 +86,31 @@ func TestStateFileKeepsKeysAndLedgerAcrossRestarts(t *testing.T) {
 	after := ledger(t, base, "cust-registered-on-the-demo-page")
 	require.Equal(t, before, after, "the ledger survives the restart unchanged")
 	require.Equal(t, seeded, ledger(t, base, "demo-cust-1"), "a restored seed key is not registered a second time")
+}
+
+func TestStateFileKeepsV2KeysAcrossRestarts(t *testing.T) {
+	state := filepath.Join(t.TempDir(), "emulator.json")
+	args := []string{"-v2-seed-billing-keys", "billing-key-demo-v2", "-state-file", state}
+	base, stop := startRun(t, args...)
+	resp, err := http.Post(base+"/__emulator/v2/billing-keys", "application/json", strings.NewReader(`{"issue_id":"page-1","issue_name":"월간","naver_account":"n1"}`))
+	require.NoError(t, err)
+	var issued map[string]any
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&issued))
+	resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode, "%v", issued)
+	var before map[string]any
+	getJSON(t, base+"/__emulator/v2/billing-keys", &before)
+	stop()
+
+	base, stop = startRun(t, args...) // a seed that was restored is not issued again (that would fail)
+	defer stop()
+	var after map[string]any
+	getJSON(t, base+"/__emulator/v2/billing-keys", &after)
+	require.Equal(t, before, after, "V2 keys survive the restart")
+	resp, err = http.Post(base+"/__emulator/v2/billing-keys", "application/json", strings.NewReader(`{"issue_id":"page-1","issue_name":"월간","naver_account":"n1"}`))
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusConflict, resp.StatusCode, "the used issueIds survive too")
 }
 
 func TestStateFileThatDoesNotParseRefusesToStart(t *testing.T) {

@@ -72,6 +72,13 @@ const (
 	// shows it, and its webhook goes out as for a scheduled execution. It is a merchant's
 	// setting rather than a failure, so it normally stays installed (Times 0).
 	FaultRecovery FaultAction = "recovery"
+	// FaultWebhookDuplicate delivers a matching webhook twice, the second time right after the
+	// first with the same body (and, on V2, the same webhook-id): a receiver must act once.
+	FaultWebhookDuplicate FaultAction = "webhook_duplicate"
+	// FaultWebhookDelay holds a matching webhook back for Latency of the emulator's clock (it
+	// goes out when the clock has moved that far, after whatever happened meanwhile): a late
+	// notification.
+	FaultWebhookDelay FaultAction = "webhook_delay"
 	// FaultAmountMismatch approves a charge for PaidAmount instead of the amount requested
 	// (the requested amount plus DefaultMismatchDelta when PaidAmount is 0): the payment is
 	// stored, answered and notified as paid with the other amount. PortOne should never do
@@ -101,6 +108,8 @@ var faultOps = map[FaultAction][]FaultOp{
 	FaultLatency:            {OpAgain, OpCancel, OpLookup, OpSchedule, OpUnschedule, OpDeleteCustomer, OpIssue, OpGetToken},
 	FaultLatencyAfterCommit: {OpAgain, OpCancel, OpSchedule, OpUnschedule, OpDeleteCustomer},
 	FaultWebhookFail:        {OpAgain, OpScheduleExecution, OpCancel},
+	FaultWebhookDuplicate:   {OpAgain, OpScheduleExecution, OpCancel},
+	FaultWebhookDelay:       {OpAgain, OpScheduleExecution, OpCancel},
 	FaultRecovery:           {OpScheduleExecution},
 	FaultAmountMismatch:     {OpAgain, OpScheduleExecution},
 }
@@ -138,6 +147,9 @@ type Fault struct {
 	// PaidAmount is the amount_mismatch fault's approved amount in KRW (default: the requested
 	// amount plus DefaultMismatchDelta).
 	PaidAmount int64
+	// PGCode is the pgCode of a V2 decline's PG_PROVIDER error (default V2PGCodeDecline, or
+	// V2PGCodeHardDecline with Hard). V1 ignores it.
+	PGCode string
 }
 
 // Validate reports whether the fault is well formed.
@@ -152,7 +164,7 @@ func (f Fault) Validate() error {
 	if f.Times < 0 {
 		return fmt.Errorf("portonetest: fault Times must not be negative")
 	}
-	if (f.Action == FaultLatency || f.Action == FaultLatencyAfterCommit) && f.Latency <= 0 {
+	if (f.Action == FaultLatency || f.Action == FaultLatencyAfterCommit || f.Action == FaultWebhookDelay) && f.Latency <= 0 {
 		return fmt.Errorf("portonetest: fault action %q needs a positive Latency", f.Action)
 	}
 	if f.Every < 0 || f.Retries < 0 {
@@ -166,6 +178,9 @@ func (f Fault) Validate() error {
 	}
 	if f.PaidAmount != 0 && f.Action != FaultAmountMismatch {
 		return fmt.Errorf("portonetest: fault PaidAmount applies to action %q only", FaultAmountMismatch)
+	}
+	if f.PGCode != "" && f.Action != FaultDecline && f.Action != FaultDeclineCode {
+		return fmt.Errorf("portonetest: fault PGCode applies to declines only")
 	}
 	if f.HTTPStatus != 0 && (f.HTTPStatus < 400 || f.HTTPStatus > 599) {
 		return fmt.Errorf("portonetest: fault HTTPStatus must be a 4xx or 5xx status, got %d", f.HTTPStatus)
@@ -189,13 +204,14 @@ type faultJSON struct {
 	Every       string      `json:"every,omitempty"`
 	Retries     int         `json:"retries,omitempty"`
 	PaidAmount  int64       `json:"paid_amount,omitempty"`
+	PGCode      string      `json:"pg_code,omitempty"`
 	Fired       int         `json:"fired"`
 }
 
 func (f Fault) toJSON() faultJSON {
 	j := faultJSON{Merchant: f.Merchant, CustomerUID: f.CustomerUID, MerchantUID: f.MerchantUID, Op: f.Op,
 		Action: f.Action, Reason: f.Reason, Hard: f.Hard, HTTPStatus: f.HTTPStatus, Times: f.Times, Retries: f.Retries,
-		PaidAmount: f.PaidAmount}
+		PaidAmount: f.PaidAmount, PGCode: f.PGCode}
 	if f.Latency != 0 {
 		j.Latency = f.Latency.String()
 	}
@@ -232,7 +248,7 @@ func (f *Fault) UnmarshalJSON(b []byte) error {
 	}
 	*f = Fault{Merchant: j.Merchant, CustomerUID: j.CustomerUID, MerchantUID: j.MerchantUID, Op: j.Op,
 		Action: j.Action, Reason: j.Reason, Hard: j.Hard, HTTPStatus: j.HTTPStatus, Latency: lat, Times: j.Times,
-		Every: every, Retries: j.Retries, PaidAmount: j.PaidAmount}
+		Every: every, Retries: j.Retries, PaidAmount: j.PaidAmount, PGCode: j.PGCode}
 	return nil
 }
 

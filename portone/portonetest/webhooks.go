@@ -43,6 +43,18 @@ type WebhookDelivery struct {
 	At time.Time `json:"at"`
 	// Attempt is 1 for the first attempt and counts up across retries.
 	Attempt int `json:"attempt"`
+	// Version is VersionV2 for a V2 webhook (2024-04-25 format) and empty for V1. On a V2
+	// delivery ImpUID is the transactionId, MerchantUID the paymentId, Status empty, and:
+	Version string `json:"version,omitempty"`
+	// Type is the V2 event type (Transaction.Paid, BillingKey.Issued, ...).
+	Type string `json:"type,omitempty"`
+	// BillingKey is the V2 event's billingKey (BillingKey.* events).
+	BillingKey string `json:"billing_key,omitempty"`
+	// Header holds the Standard Webhooks headers sent (webhook-id, webhook-timestamp,
+	// webhook-signature with one "v1,..." per secret).
+	Header http.Header `json:"header,omitempty"`
+	// Duplicate marks the second sending of a webhook_duplicate fault.
+	Duplicate bool `json:"duplicate,omitempty"`
 }
 
 // OK reports whether the receiver accepted the delivery (a 2xx answer).
@@ -56,6 +68,11 @@ type webhookJob struct {
 	due         time.Time
 	origin      FaultOp
 	subj        subject
+	// v2 is set for a V2 delivery: the body and message id are fixed, the headers are signed
+	// at each attempt.
+	v2 *v2Job
+	// delayed marks a job a webhook_delay fault already held back once.
+	delayed bool
 }
 
 // webhookPayload is the V1 notification body: imp_uid, merchant_uid, status and, on cancel
@@ -109,10 +126,35 @@ func (e *Emulator) startDeliveryLocked(job *webhookJob) {
 
 func (e *Emulator) deliver(job *webhookJob) {
 	defer e.wg.Done()
-	body, contentType := job.payload.encode(job.format)
+	var (
+		body        []byte
+		contentType string
+		header      http.Header
+	)
 	e.mu.Lock()
 	at := e.clock.Now()
+	if !job.delayed {
+		if f := e.fireLocked(job.origin, job.subj, FaultWebhookDelay); f != nil {
+			late := *job
+			late.delayed, late.due = true, at.Add(f.Latency)
+			if !e.closed {
+				e.retries = append(e.retries, &late)
+			}
+			e.mu.Unlock()
+			return
+		}
+	}
 	suppressed := e.fireLocked(job.origin, job.subj, FaultWebhookFail)
+	var duplicate *Fault
+	if suppressed == nil {
+		duplicate = e.fireLocked(job.origin, job.subj, FaultWebhookDuplicate)
+	}
+	if job.v2 != nil {
+		body, contentType = job.v2.body, "application/json"
+		header = e.signV2Locked(job.v2.id, at, body)
+	} else {
+		body, contentType = job.payload.encode(job.format)
+	}
 	e.mu.Unlock()
 
 	d := WebhookDelivery{
@@ -120,15 +162,32 @@ func (e *Emulator) deliver(job *webhookJob) {
 		ImpUID: job.payload.ImpUID, MerchantUID: job.payload.MerchantUID, Status: job.payload.Status,
 		CancellationID: job.payload.CancellationID, At: at, Attempt: job.attempt,
 	}
+	if job.v2 != nil {
+		d.Version, d.Type, d.BillingKey, d.Header = VersionV2, job.v2.event.Type, job.v2.event.BillingKey, header
+	}
 	if suppressed != nil {
 		d.Err = "not sent: webhook_fail fault injected"
 	} else {
-		d.StatusCode, d.Err = e.post(job.url, contentType, body)
+		d.StatusCode, d.Err = e.post(job.url, contentType, body, header)
+	}
+
+	var again *WebhookDelivery
+	if duplicate != nil {
+		dup := d
+		dup.Duplicate = true
+		dup.StatusCode, dup.Err = e.post(job.url, contentType, body, header)
+		again = &dup
 	}
 
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.deliveries = append(e.deliveries, d)
+	if again != nil {
+		e.deliveries = append(e.deliveries, *again)
+	}
+	if job.v2 != nil {
+		e.recordV2AttemptLocked(job, d)
+	}
 	// Network errors and 5xx are documented as retried; Guess: a suppressed (webhook_fail)
 	// attempt counts as a network error.
 	retryable := d.Err != "" || d.StatusCode >= 500
@@ -145,12 +204,15 @@ func (e *Emulator) deliver(job *webhookJob) {
 }
 
 // post sends one webhook with PortOne's 10-second timeout.
-func (e *Emulator) post(target, contentType string, body []byte) (int, string) {
+func (e *Emulator) post(target, contentType string, body []byte, header http.Header) (int, string) {
 	ctx, cancel := context.WithTimeout(e.ctx, webhookTimeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, target, bytes.NewReader(body))
 	if err != nil {
 		return 0, fmt.Sprintf("building request: %v", err)
+	}
+	for k, vs := range header {
+		req.Header[k] = vs
 	}
 	req.Header.Set("Content-Type", contentType)
 	req.Header.Set("User-Agent", "portone-emulator-webhook/1")
