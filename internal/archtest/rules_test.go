@@ -27,6 +27,7 @@ var allowed = map[string][]string{
 	"temporalconn":          {"billing", "codec", "internal/config"},
 	"gateway":               {"billing"},
 	"gateway/portonev1":     {"gateway", "portone"},
+	"gateway/portonev2":     {"billing", "gateway"},
 	"gateway/gatewaytest":   {"billing", "gateway"},
 	"activities":            {"billing", "calendar", "gateway"},
 	"internal/rulebook":     {},
