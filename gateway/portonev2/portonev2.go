@@ -158,7 +158,12 @@ func (g *Gateway) Charge(ctx context.Context, req gateway.ChargeRequest) (gatewa
 		return gateway.Payment{}, err
 	}
 	path := "/payments/" + seg(req.PaymentID)
-	err := g.c.do(ctx, call{op: opPay, method: http.MethodPost, path: path + "/billing-key", body: g.input(req), write: true}, nil)
+	var paid struct {
+		Payment struct {
+			PaidAt wireTime `json:"paidAt"`
+		} `json:"payment"`
+	}
+	err := g.c.do(ctx, call{op: opPay, method: http.MethodPost, path: path + "/billing-key", body: g.input(req), write: true}, &paid)
 	var ae *apiError
 	if errors.As(err, &ae) && ae.Type == "PG_PROVIDER" {
 		d := gateway.Payment{PaymentID: req.PaymentID, Key: req.Key, Status: gateway.StatusFailed, Amount: req.Amount,
