@@ -17,7 +17,7 @@ var allowed = map[string][]string{
 	"internal/config":       {},
 	"internal/signedlink":   {},
 	"internal/nofollow":     {},
-	"internal/portoneconf":  {"internal/config", "portone"},
+	"internal/portoneconf":  {"gateway/portonev2", "internal/config", "portone"},
 	"internal/stacktest":    {"activities", "billing", "codec", "gateway/portonev1", "internal/testlogs", "portone", "portone/portonetest", "temporalconn", "webhooks", "workflows"},
 	"internal/testcerts":    {},
 	"internal/replaytest":   {},
