@@ -71,7 +71,7 @@ func (s ScheduleState) NotFound() bool { return s.State() == ScheduleNone && s.C
 // so a retry after a lost answer never schedules twice (PortOne would refuse the duplicate
 // merchant_uid anyway).
 func (a *Activities) ScheduleCharge(ctx context.Context, in ScheduleChargeInput) (ScheduleState, error) {
-	if st, err := a.scheduleState(ctx, in.MerchantUID, in.Amount); err != nil || !st.NotFound() {
+	if st, err := a.scheduleState(ctx, in.CustomerUID, in.MerchantUID, in.Amount); err != nil || !st.NotFound() {
 		return st, err
 	}
 	err := a.Gateway.Schedule(ctx, gateway.ScheduleRequest{
@@ -101,7 +101,7 @@ type SettleScheduleInput struct {
 // ScheduleStatus asks the gateway how a scheduled charge stands (Gateway.ScheduleOf, then the
 // payment). A webhook never settles a charge by itself: this lookup does.
 func (a *Activities) ScheduleStatus(ctx context.Context, in SettleScheduleInput) (ScheduleState, error) {
-	return a.scheduleState(ctx, in.MerchantUID, in.Amount)
+	return a.scheduleState(ctx, in.CustomerUID, in.MerchantUID, in.Amount)
 }
 
 // Unschedule revokes a scheduled charge (Gateway.Revoke). If PortOne already
@@ -112,7 +112,7 @@ func (a *Activities) Unschedule(ctx context.Context, in SettleScheduleInput) (Sc
 	if err != nil && !errors.Is(err, gateway.ErrNothingToRevoke) && !errors.Is(err, gateway.ErrKeyNotFound) {
 		return ScheduleState{}, gatewayError(err)
 	}
-	st, serr := a.scheduleState(ctx, in.MerchantUID, in.Amount)
+	st, serr := a.scheduleState(ctx, in.CustomerUID, in.MerchantUID, in.Amount)
 	if serr != nil {
 		return ScheduleState{}, serr
 	}
@@ -125,8 +125,8 @@ func (a *Activities) Unschedule(ctx context.Context, in SettleScheduleInput) (Sc
 	return st, nil
 }
 
-func (a *Activities) scheduleState(ctx context.Context, merchantUID string, want int64) (ScheduleState, error) {
-	s, err := a.Gateway.ScheduleOf(ctx, merchantUID)
+func (a *Activities) scheduleState(ctx context.Context, customerUID, merchantUID string, want int64) (ScheduleState, error) {
+	s, err := a.Gateway.ScheduleOf(ctx, customerUID, merchantUID)
 	if errors.Is(err, gateway.ErrNotFound) {
 		return ScheduleState{}, nil
 	}

@@ -258,7 +258,7 @@ func Run(t *testing.T, newSetup func(t *testing.T) Setup) {
 		{"schedule that ran: revoke reports nothing to revoke, the lookup shows the attempt", func(s *suite) {
 			at := s.b.Now().Add(time.Hour).Truncate(time.Second)
 			require.NoError(s.t, s.gw.Schedule(s.ctx, gateway.ScheduleRequest{ChargeRequest: s.request("gwt-sched-1", amount), At: at}))
-			sc, err := s.gw.ScheduleOf(s.ctx, "gwt-sched-1")
+			sc, err := s.gw.ScheduleOf(s.ctx, s.key, "gwt-sched-1")
 			require.NoError(s.t, err)
 			require.Equal(s.t, gateway.SchedulePending, sc.Status)
 			require.True(s.t, at.Equal(sc.At), "at %v, want %v", sc.At, at)
@@ -267,7 +267,7 @@ func Run(t *testing.T, newSetup func(t *testing.T) Setup) {
 			s.b.Advance(s.t, time.Hour+time.Minute)
 			err = s.gw.Revoke(s.ctx, s.key, "gwt-sched-1")
 			require.ErrorIs(s.t, err, gateway.ErrNothingToRevoke)
-			sc, err = s.gw.ScheduleOf(s.ctx, "gwt-sched-1")
+			sc, err = s.gw.ScheduleOf(s.ctx, s.key, "gwt-sched-1")
 			require.NoError(s.t, err)
 			require.Equal(s.t, gateway.ScheduleExecuted, sc.Status)
 			require.NotEmpty(s.t, sc.TxID)
@@ -282,7 +282,7 @@ func Run(t *testing.T, newSetup func(t *testing.T) Setup) {
 			require.NoError(s.t, s.gw.Schedule(s.ctx, gateway.ScheduleRequest{ChargeRequest: s.request("gwt-sched-decline-1", amount),
 				At: s.b.Now().Add(time.Hour)}))
 			s.b.Advance(s.t, time.Hour+time.Minute)
-			sc, err := s.gw.ScheduleOf(s.ctx, "gwt-sched-decline-1")
+			sc, err := s.gw.ScheduleOf(s.ctx, s.key, "gwt-sched-decline-1")
 			require.NoError(s.t, err)
 			require.Equal(s.t, gateway.ScheduleExecuted, sc.Status)
 			p, err := s.gw.Payment(s.ctx, sc.TxID)
@@ -294,7 +294,7 @@ func Run(t *testing.T, newSetup func(t *testing.T) Setup) {
 			require.NoError(s.t, s.gw.Schedule(s.ctx, gateway.ScheduleRequest{ChargeRequest: s.request("gwt-revoke-1", amount),
 				At: s.b.Now().Add(time.Hour)}))
 			require.NoError(s.t, s.gw.Revoke(s.ctx, s.key, "gwt-revoke-1"))
-			sc, err := s.gw.ScheduleOf(s.ctx, "gwt-revoke-1")
+			sc, err := s.gw.ScheduleOf(s.ctx, s.key, "gwt-revoke-1")
 			require.NoError(s.t, err)
 			require.Equal(s.t, gateway.ScheduleRevoked, sc.Status)
 			require.False(s.t, sc.RevokedAt.IsZero())
@@ -303,7 +303,7 @@ func Run(t *testing.T, newSetup func(t *testing.T) Setup) {
 			require.ErrorIs(s.t, s.gw.Revoke(s.ctx, s.key, "gwt-revoke-1"), gateway.ErrNothingToRevoke)
 		}},
 		{"no schedule, no payment: definite answers", func(s *suite) {
-			_, err := s.gw.ScheduleOf(s.ctx, "gwt-never-1")
+			_, err := s.gw.ScheduleOf(s.ctx, s.key, "gwt-never-1")
 			require.ErrorIs(s.t, err, gateway.ErrNotFound)
 			ps, err := s.gw.Payments(s.ctx, "gwt-never-1")
 			require.NoError(s.t, err)

@@ -44,7 +44,6 @@ var usedOperations = []string{
 	"GET /payments/{paymentId}",
 	"GET /payments",
 	"POST /payments/{paymentId}/schedule",
-	"GET /payment-schedules/{paymentScheduleId}",
 	"GET /payment-schedules",
 	"DELETE /payment-schedules",
 	"POST /payments/{paymentId}/cancel",
