@@ -160,6 +160,18 @@ func Run(t *testing.T, newSetup func(t *testing.T) Setup) {
 			require.Empty(s.t, s.paid("gwt-soft-1"))
 			s.mustPay("gwt-soft-2")
 		}},
+		{"a declined PaymentID is charged again under the same PaymentID", func(s *suite) {
+			// A cycle's retries may reuse its PaymentID (V2's one paymentId per cycle): a decline
+			// does not use the PaymentID up, and once paid it is paid once.
+			s.b.Arrange(s.t, "gwt-retry-1", SoftDecline)
+			p, err := s.charge("gwt-retry-1", amount)
+			require.NoError(s.t, err)
+			require.Equal(s.t, gateway.StatusFailed, p.Status)
+			paid := s.mustPay("gwt-retry-1")
+			require.Equal(s.t, []string{paid.TxID}, txIDs(s.paid("gwt-retry-1")))
+			_, err = s.charge("gwt-retry-1", amount)
+			require.ErrorIs(s.t, err, gateway.ErrAlreadyPaid)
+		}},
 		{"hard decline is a result and the key stays unusable", func(s *suite) {
 			s.b.Arrange(s.t, "gwt-hard-1", HardDecline)
 			p, err := s.charge("gwt-hard-1", amount)
