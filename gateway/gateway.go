@@ -2,7 +2,7 @@
 // billing key for a cycle attempt, look an attempt up, schedule and revoke a cycle's charge,
 // refund against the balance the caller expects, verify and delete a billing key, and list the
 // payments of a period for reconciliation. The activities speak only this contract; each
-// gateway generation (PortOne V1 today, gateway/portonev1; V2 next) adapts its own client to it
+// gateway generation (PortOne V1, gateway/portonev1; PortOne V2, gateway/portonev2) adapts its own client to it
 // and proves itself with the conformance suite in gateway/gatewaytest.
 //
 // The words are the gateway's neutral ones, mapped by each implementation:
