@@ -11,7 +11,10 @@ package activities
 
 import (
 	"context"
+	"fmt"
 	"time"
+
+	"go.temporal.io/sdk/temporal"
 
 	"github.com/paycycle/paycycle/billing"
 	"github.com/paycycle/paycycle/gateway"
@@ -62,12 +65,31 @@ type Activities struct {
 	// results (customer_uid, merchant_uid, imp_uid) are V1's only because recorded histories
 	// carry them.
 	Gateway gateway.Gateway
-	Config  Config
+	// GatewayV2 is PortOne V2 (gateway/portonev2), for subscriptions whose input names
+	// "portone_v2"; nil on a worker without V2 settings, where such a subscription is refused.
+	GatewayV2 gateway.Gateway
+	Config    Config
 	// Now is the clock of the request-time rules (NaverPay's 이용완료일 may not be before the
 	// payment day). Optional: defaults to time.Now; tests that skip time set their clock.
 	Now func() time.Time
 	// Observer receives charge and refund outcomes for metrics. Optional.
 	Observer Observer
+}
+
+// on returns the activities bound to the gateway a subscription names: itself for V1 ("" or
+// "portone_v1"), a copy on GatewayV2 for "portone_v2". A V2 subscription on a worker without
+// V2 settings is refused as invalid input (non-retryable: retrying on this worker cannot help).
+func (a *Activities) on(name billing.GatewayName) (*Activities, error) {
+	if !name.IsV2() {
+		return a, nil
+	}
+	if a.GatewayV2 == nil {
+		return nil, temporal.NewNonRetryableApplicationError(fmt.Sprintf(
+			"gateway: %q, but this worker has no PortOne V2 settings (PORTONE_V2_API_SECRET)", name), billing.ErrorTypeInvalidInput, nil)
+	}
+	b := *a
+	b.Gateway = a.GatewayV2
+	return &b, nil
 }
 
 func (a *Activities) now() time.Time {
@@ -104,7 +126,10 @@ func (a *Activities) observer() Observer {
 // Settings is what the workflow learns about the worker's configuration. It is recorded in
 // history (a local activity), so replays see the value the run first saw.
 type Settings struct {
-	DemoMode            bool          `json:"demo_mode"`
+	DemoMode bool `json:"demo_mode"`
+	// PortOneV2 says whether the worker has PortOne V2 settings: a subscription naming
+	// "portone_v2" is refused at start on a worker without them.
+	PortOneV2           bool          `json:"portone_v2,omitempty"`
 	ScheduleSettleDelay time.Duration `json:"schedule_settle_delay"`
 	ActivityTimeout     time.Duration `json:"activity_timeout"`
 	// PortOneTaskQueue is where the workflow sends its PortOne activities; empty: its own task
@@ -135,7 +160,7 @@ func (a *Activities) Settings(context.Context) (Settings, error) {
 	if t <= 0 {
 		t = DefaultActivityTimeout
 	}
-	return Settings{DemoMode: a.Config.DemoMode, ScheduleSettleDelay: d, ActivityTimeout: t, PortOneTaskQueue: a.Config.PortOneTaskQueue,
+	return Settings{PortOneV2: a.GatewayV2 != nil, DemoMode: a.Config.DemoMode, ScheduleSettleDelay: d, ActivityTimeout: t, PortOneTaskQueue: a.Config.PortOneTaskQueue,
 		Events: a.Config.Events, RenewalNotice: a.Config.RenewalNotice, NoCycleSearchAttributes: a.Config.NoCycleSearchAttributes,
 		AttemptCeiling: a.Config.AttemptCeiling.Resolved()}, nil
 }

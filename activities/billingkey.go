@@ -12,6 +12,8 @@ import (
 // BillingKeyInput names a billing key.
 type BillingKeyInput struct {
 	CustomerUID string `json:"customer_uid"`
+	// Gateway is the subscription's gateway ("" for V1).
+	Gateway billing.GatewayName `json:"gateway,omitempty"`
 }
 
 // BillingKeyResult says whether PortOne holds a billing key for the customer_uid.
@@ -23,6 +25,10 @@ type BillingKeyResult struct {
 
 // CheckBillingKey asks the gateway whether the billing key exists (Gateway.BillingKey).
 func (a *Activities) CheckBillingKey(ctx context.Context, in BillingKeyInput) (BillingKeyResult, error) {
+	a, gerr := a.on(in.Gateway)
+	if gerr != nil {
+		return BillingKeyResult{}, gerr
+	}
 	c, err := a.Gateway.BillingKey(ctx, in.CustomerUID)
 	if errors.Is(err, gateway.ErrKeyNotFound) {
 		return BillingKeyResult{}, nil
@@ -37,6 +43,8 @@ func (a *Activities) CheckBillingKey(ctx context.Context, in BillingKeyInput) (B
 type VerifyRegistrationInput struct {
 	ImpUID      string `json:"imp_uid"`
 	CustomerUID string `json:"customer_uid"`
+	// Gateway is the subscription's gateway ("" for V1).
+	Gateway billing.GatewayName `json:"gateway,omitempty"`
 }
 
 // VerifyRegistrationResult is the verdict on a registration.
@@ -49,6 +57,13 @@ type VerifyRegistrationResult struct {
 // really happened: the payment exists at PortOne, is "paid" (NaverPay's registration record),
 // belongs to this customer_uid, and the billing key now exists.
 func (a *Activities) VerifyRegistration(ctx context.Context, in VerifyRegistrationInput) (VerifyRegistrationResult, error) {
+	a, gerr := a.on(in.Gateway)
+	if gerr != nil {
+		return VerifyRegistrationResult{}, gerr
+	}
+	if in.Gateway.IsV2() {
+		return a.verifyV2Registration(ctx, in)
+	}
 	p, err := a.Gateway.Payment(ctx, in.ImpUID)
 	if errors.Is(err, gateway.ErrNotFound) {
 		return VerifyRegistrationResult{Reason: fmt.Sprintf("PortOne has no payment %s", in.ImpUID)}, nil
@@ -79,11 +94,29 @@ func (a *Activities) VerifyRegistration(ctx context.Context, in VerifyRegistrati
 	return VerifyRegistrationResult{OK: true}, nil
 }
 
+// verifyV2Registration checks a V2 registration: V2 issues a billing key without a registration
+// payment, so the key itself is the proof: PortOne holds it, issued, for NaverPay. (Checking the
+// issueId the registration used is left to the V2 registration page, which knows it.)
+func (a *Activities) verifyV2Registration(ctx context.Context, in VerifyRegistrationInput) (VerifyRegistrationResult, error) {
+	key, err := a.CheckBillingKey(ctx, BillingKeyInput{CustomerUID: in.CustomerUID, Gateway: in.Gateway})
+	switch {
+	case err != nil:
+		return VerifyRegistrationResult{}, err
+	case !key.Exists:
+		return VerifyRegistrationResult{Reason: "PortOne V2 holds no issued billing key " + in.CustomerUID}, nil
+	case key.PGProvider != "naverpay":
+		return VerifyRegistrationResult{Reason: fmt.Sprintf("billing key %s is a %q key, not NaverPay's", in.CustomerUID, key.PGProvider)}, nil
+	}
+	return VerifyRegistrationResult{OK: true}, nil
+}
+
 // DeleteBillingKeyInput asks to delete a billing key at PortOne.
 type DeleteBillingKeyInput struct {
 	CustomerUID string            `json:"customer_uid"`
 	Reason      string            `json:"reason"`
 	Requester   billing.Requester `json:"requester"`
+	// Gateway is the subscription's gateway ("" for V1).
+	Gateway billing.GatewayName `json:"gateway,omitempty"`
 }
 
 // DeleteBillingKeyResult reports the deletion.
@@ -95,6 +128,10 @@ type DeleteBillingKeyResult struct {
 // DeleteBillingKey deletes the billing key with the reason and requester NaverPay's review
 // requires. A key that is already gone counts as deleted, so a retry after a lost answer is safe.
 func (a *Activities) DeleteBillingKey(ctx context.Context, in DeleteBillingKeyInput) (DeleteBillingKeyResult, error) {
+	a, gerr := a.on(in.Gateway)
+	if gerr != nil {
+		return DeleteBillingKeyResult{}, gerr
+	}
 	err := a.Gateway.DeleteBillingKey(ctx, gateway.DeleteKeyRequest{Key: in.CustomerUID, Reason: in.Reason, Requester: in.Requester})
 	switch {
 	case err == nil:

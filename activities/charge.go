@@ -35,6 +35,8 @@ type ChargeInput struct {
 	// DueAt is the cycle's due instant, for the charge-lateness metric only (never for a
 	// decision). Zero: unknown, no lateness is recorded.
 	DueAt time.Time `json:"due_at,omitzero"`
+	// Gateway is the subscription's gateway ("" for V1).
+	Gateway billing.GatewayName `json:"gateway,omitempty"`
 }
 
 // ChargeResult is the settled outcome of a charge attempt. A decline is a result, not an error.
@@ -78,6 +80,10 @@ func customData(in ChargeInput) string {
 //  4. a decline is classified soft or hard; when the lost answer leaves the outcome unknown the
 //     activity fails with a retryable GatewayOutcomeUnknown error and the retry starts at step 1.
 func (a *Activities) Charge(ctx context.Context, in ChargeInput) (ChargeResult, error) {
+	a, gerr := a.on(in.Gateway)
+	if gerr != nil {
+		return ChargeResult{}, gerr
+	}
 	res, err := a.charge(ctx, in)
 	if err != nil {
 		return ChargeResult{}, err
@@ -256,6 +262,8 @@ func (a *Activities) lookup(ctx context.Context, prior []string, current string)
 // LookupInput names merchant_uids to reconcile.
 type LookupInput struct {
 	MerchantUIDs []string `json:"merchant_uids"`
+	// Gateway is the subscription's gateway ("" for V1).
+	Gateway billing.GatewayName `json:"gateway,omitempty"`
 }
 
 // LookupResult says whether any of the merchant_uids exists at PortOne and how it settled.
@@ -268,6 +276,10 @@ type LookupResult struct {
 // the last one's decline, else not found. "Not found" is a definite answer: PortOne answered and
 // holds no payment under any of these merchant_uids.
 func (a *Activities) Lookup(ctx context.Context, in LookupInput) (LookupResult, error) {
+	a, gerr := a.on(in.Gateway)
+	if gerr != nil {
+		return LookupResult{}, gerr
+	}
 	if len(in.MerchantUIDs) == 0 {
 		return LookupResult{}, gatewayError(gateway.InvalidRequest("Lookup", "merchant_uids", "empty"))
 	}

@@ -26,6 +26,8 @@ type RefundInput struct {
 	// a partial refund's VAT by it); PaymentTaxFree is the payment's tax-exempt part.
 	TaxFree        int64 `json:"tax_free,omitempty"`
 	PaymentTaxFree int64 `json:"payment_tax_free,omitempty"`
+	// Gateway is the subscription's gateway ("" for V1).
+	Gateway billing.GatewayName `json:"gateway,omitempty"`
 }
 
 // RefundResult reports a refund.
@@ -41,6 +43,10 @@ type RefundResult struct {
 // gateway refuses a refund that raced another), with a reason and the requester (NaverPay's
 // review requires both).
 func (a *Activities) Refund(ctx context.Context, in RefundInput) (RefundResult, error) {
+	a, gerr := a.on(in.Gateway)
+	if gerr != nil {
+		return RefundResult{}, gerr
+	}
 	if in.Amount <= 0 || in.Amount > in.PaymentAmount-in.PriorCancelled {
 		return RefundResult{}, gatewayError(gateway.InvalidRequest("Refund", "amount",
 			fmt.Sprintf("%d is not within the refundable balance %d", in.Amount, in.PaymentAmount-in.PriorCancelled)))

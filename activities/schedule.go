@@ -71,6 +71,10 @@ func (s ScheduleState) NotFound() bool { return s.State() == ScheduleNone && s.C
 // so a retry after a lost answer never schedules twice (PortOne would refuse the duplicate
 // merchant_uid anyway).
 func (a *Activities) ScheduleCharge(ctx context.Context, in ScheduleChargeInput) (ScheduleState, error) {
+	a, gerr := a.on(in.Gateway)
+	if gerr != nil {
+		return ScheduleState{}, gerr
+	}
 	if st, err := a.scheduleState(ctx, in.CustomerUID, in.MerchantUID, in.Amount); err != nil || !st.NotFound() {
 		return st, err
 	}
@@ -96,11 +100,17 @@ type SettleScheduleInput struct {
 	CustomerUID string `json:"customer_uid"`
 	MerchantUID string `json:"merchant_uid"`
 	Amount      int64  `json:"amount"`
+	// Gateway is the subscription's gateway ("" for V1).
+	Gateway billing.GatewayName `json:"gateway,omitempty"`
 }
 
 // ScheduleStatus asks the gateway how a scheduled charge stands (Gateway.ScheduleOf, then the
 // payment). A webhook never settles a charge by itself: this lookup does.
 func (a *Activities) ScheduleStatus(ctx context.Context, in SettleScheduleInput) (ScheduleState, error) {
+	a, gerr := a.on(in.Gateway)
+	if gerr != nil {
+		return ScheduleState{}, gerr
+	}
 	return a.scheduleState(ctx, in.CustomerUID, in.MerchantUID, in.Amount)
 }
 
@@ -108,6 +118,10 @@ func (a *Activities) ScheduleStatus(ctx context.Context, in SettleScheduleInput)
 // executed it, the executed charge is returned instead, so the caller takes it into account and
 // never charges that cycle a second time.
 func (a *Activities) Unschedule(ctx context.Context, in SettleScheduleInput) (ScheduleState, error) {
+	a, gerr := a.on(in.Gateway)
+	if gerr != nil {
+		return ScheduleState{}, gerr
+	}
 	err := a.Gateway.Revoke(ctx, in.CustomerUID, in.MerchantUID)
 	if err != nil && !errors.Is(err, gateway.ErrNothingToRevoke) && !errors.Is(err, gateway.ErrKeyNotFound) {
 		return ScheduleState{}, gatewayError(err)

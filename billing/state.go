@@ -212,18 +212,20 @@ type Event struct {
 // State is the subscription's complete state: the "state" query's answer, and what
 // continue-as-new carries to the next run.
 type State struct {
-	SubscriptionID string        `json:"subscription_id"`
-	CustomerUID    string        `json:"customer_uid"`
-	Status         Status        `json:"status"`
-	StatusReason   string        `json:"status_reason,omitempty"`
-	Entitled       bool          `json:"entitled"`
-	Tag            string        `json:"tag"`
-	Plan           Plan          `json:"plan"`
-	PendingPlan    *Plan         `json:"pending_plan,omitempty"`
-	Buyer          Buyer         `json:"buyer,omitzero"`
-	Dunning        DunningPolicy `json:"dunning_policy"`
-	StartedAt      time.Time     `json:"started_at"`
-	EndedAt        time.Time     `json:"ended_at,omitzero"`
+	SubscriptionID string `json:"subscription_id"`
+	CustomerUID    string `json:"customer_uid"`
+	// Gateway is the input's gateway ("" for V1), carried across continue-as-new.
+	Gateway      GatewayName   `json:"gateway,omitempty"`
+	Status       Status        `json:"status"`
+	StatusReason string        `json:"status_reason,omitempty"`
+	Entitled     bool          `json:"entitled"`
+	Tag          string        `json:"tag"`
+	Plan         Plan          `json:"plan"`
+	PendingPlan  *Plan         `json:"pending_plan,omitempty"`
+	Buyer        Buyer         `json:"buyer,omitzero"`
+	Dunning      DunningPolicy `json:"dunning_policy"`
+	StartedAt    time.Time     `json:"started_at"`
+	EndedAt      time.Time     `json:"ended_at,omitzero"`
 
 	// Recurrence is the calendar of regular charges; NextIndex is the recurrence index of the
 	// next regular charge.
@@ -352,6 +354,9 @@ func (s *State) ValidateCarried() error {
 	}
 	if len(s.Tag) != TagLen {
 		return inputErr("continued.tag", "must be %d characters", TagLen)
+	}
+	if err := s.Gateway.Validate("continued.gateway"); err != nil {
+		return err
 	}
 	if err := s.Plan.Validate("continued.plan"); err != nil {
 		return err

@@ -37,6 +37,7 @@ func (r *runner) chargeInput(cycle, attempt int, plan billing.Plan, amount int64
 		TaxFree:        r.taxFreeFor(plan, amount),
 		Name:           plan.Name,
 		Buyer:          r.s.Buyer,
+		Gateway:        r.s.Gateway,
 	}
 	if plan.NaverUseCfm == billing.NaverUseCfmPeriodEnd {
 		// NaverPay refuses a 이용완료일 before the payment day: a retry made after the period's
@@ -133,7 +134,7 @@ func (r *runner) charge(period billing.Period, amount int64, dueAt time.Time) (c
 func (r *runner) reconcile(merchantUIDs []string, amount int64) (chargeOutcome, error) {
 	var lr activities.LookupResult
 	err := workflow.ExecuteActivity(r.activity(reconcileOptions), acts.Lookup,
-		activities.LookupInput{MerchantUIDs: merchantUIDs}).Get(r.actx, &lr)
+		activities.LookupInput{MerchantUIDs: merchantUIDs, Gateway: r.s.Gateway}).Get(r.actx, &lr)
 	if err != nil {
 		return chargeOutcome{}, err
 	}

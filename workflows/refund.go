@@ -125,6 +125,7 @@ func (r *runner) refundShare(req billing.CancelRequest, sh billing.RefundShare) 
 		Requester:      req.Requester,
 		TaxFree:        taxFree,
 		PaymentTaxFree: paid.TaxFree,
+		Gateway:        r.s.Gateway,
 	}).Get(r.actx, &res)
 	if err != nil {
 		return billing.RefundRecord{}, err
@@ -197,7 +198,7 @@ func (r *runner) refundedAmount(impUID string) int64 {
 func (r *runner) deleteBillingKey(customerUID, reason string, requester billing.Requester) error {
 	var res activities.DeleteBillingKeyResult
 	err := workflow.ExecuteActivity(r.activity(writeOptions), acts.DeleteBillingKey, activities.DeleteBillingKeyInput{
-		CustomerUID: customerUID, Reason: reason, Requester: requester,
+		CustomerUID: customerUID, Reason: reason, Requester: requester, Gateway: r.s.Gateway,
 	}).Get(r.actx, &res)
 	if err != nil {
 		return err

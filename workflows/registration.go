@@ -109,7 +109,7 @@ func (r *runner) registrationStep(deadline, lastCheck *time.Time) (done, ok bool
 func (r *runner) verifyRegistration(reg billing.RegisteredSignal) (bool, error) {
 	var res activities.VerifyRegistrationResult
 	err := workflow.ExecuteActivity(r.activity(readOptions), acts.VerifyRegistration,
-		activities.VerifyRegistrationInput{ImpUID: reg.ImpUID, CustomerUID: r.s.CustomerUID}).Get(r.actx, &res)
+		activities.VerifyRegistrationInput{ImpUID: reg.ImpUID, CustomerUID: r.s.CustomerUID, Gateway: r.s.Gateway}).Get(r.actx, &res)
 	if err != nil {
 		return false, err
 	}
@@ -129,7 +129,7 @@ func (r *runner) verifyRegistration(reg billing.RegisteredSignal) (bool, error) 
 func (r *runner) checkBillingKey(customerUID string) (activities.BillingKeyResult, error) {
 	var res activities.BillingKeyResult
 	err := workflow.ExecuteActivity(r.activity(readOptions), acts.CheckBillingKey,
-		activities.BillingKeyInput{CustomerUID: customerUID}).Get(r.actx, &res)
+		activities.BillingKeyInput{CustomerUID: customerUID, Gateway: r.s.Gateway}).Get(r.actx, &res)
 	return res, err
 }
 

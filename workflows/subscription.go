@@ -158,6 +158,7 @@ func newRunner(ctx workflow.Context, raw json.RawMessage) (*runner, error) {
 		r.s = &billing.State{
 			SubscriptionID: in.SubscriptionID,
 			CustomerUID:    in.CustomerUID,
+			Gateway:        in.Gateway,
 			Status:         billing.StatusAwaitingRegistration,
 			Tag:            billing.IncarnationTag(info.FirstRunID),
 			Plan:           in.Plan,
@@ -182,6 +183,10 @@ func newRunner(ctx workflow.Context, raw json.RawMessage) (*runner, error) {
 	var a *activities.Activities
 	if err := workflow.ExecuteLocalActivity(lctx, a.Settings).Get(ctx, &r.settings); err != nil {
 		return nil, fmt.Errorf("read worker settings: %w", err)
+	}
+	if r.s.Gateway.IsV2() && !r.settings.PortOneV2 {
+		return nil, invalidInput(&billing.InputError{Field: "gateway",
+			Reason: fmt.Sprintf("%q, but this worker has no PortOne V2 settings (start it with PORTONE_V2_API_SECRET)", r.s.Gateway)})
 	}
 	if r.s.Plan.Interval.Unit.IsShort() && !r.settings.DemoMode {
 		return nil, invalidInput(&billing.InputError{Field: "plan.interval",
