@@ -6,7 +6,6 @@ package portonetest
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -132,6 +131,7 @@ func (e *Emulator) v2RouteTable() []v2Route {
 		{http.MethodPost, "/payments/{paymentId}/billing-key", OpV2Pay, true, e.v2Pay},
 		{http.MethodGet, "/payments/{paymentId}", OpV2Lookup, true, e.v2GetPayment},
 		{http.MethodGet, "/payments", OpV2Lookup, true, e.v2GetPayments},
+		{http.MethodGet, "/payments-by-cursor", OpV2Lookup, true, e.v2GetPaymentsByCursor},
 		{http.MethodGet, "/payments/{paymentId}/transactions", OpV2Lookup, true, e.v2GetTransactions},
 		{http.MethodPost, "/payments/{paymentId}/cancel", OpV2Cancel, true, e.v2Cancel},
 		{http.MethodPost, "/payments/{paymentId}/schedule", OpV2Schedule, true, e.v2CreateSchedule},
@@ -309,6 +309,12 @@ func (e *Emulator) v2RouteHandler(rt v2Route) http.Handler {
 			if store == "" {
 				store = c.q.Get("storeId")
 			}
+			if filter, ok, _ := c.body.obj("filter"); store == "" && ok {
+				store, _, _ = filter.str("storeId")
+			}
+			if pay, ok, _ := c.body.obj("payment"); store == "" && ok {
+				store, _, _ = pay.str("storeId")
+			}
 			if store != "" && store != c.m.storeID {
 				writeJSON(w, http.StatusForbidden, v2Error{Type: v2Forbidden, Message: "storeId " + store + " is not this secret's store"})
 				return
@@ -415,12 +421,3 @@ func remoteIP(r *http.Request) string {
 
 // v2Time formats an instant as V2 does: RFC 3339 in UTC with milliseconds.
 func v2Time(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000Z07:00") }
-
-// decodeJSONInto re-encodes a decoded value into v, for typed reading of nested objects.
-func decodeJSONInto(src any, v any) error {
-	b, err := json.Marshal(src)
-	if err != nil {
-		return err
-	}
-	return json.Unmarshal(b, v)
-}

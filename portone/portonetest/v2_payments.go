@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -392,7 +393,7 @@ type v2WirePayment struct {
 	PaidAt          string               `json:"paidAt,omitempty"`
 	PGTxID          string               `json:"pgTxId,omitempty"`
 	ReceiptURL      string               `json:"receiptUrl,omitempty"`
-	Disputes        []any                `json:"disputes,omitempty"`
+	Disputes        *[]any               `json:"disputes,omitempty"` // PAID only, and required there
 	Cancellations   []v2WireCancellation `json:"cancellations,omitempty"`
 	CancelledAt     string               `json:"cancelledAt,omitempty"`
 	FailedAt        string               `json:"failedAt,omitempty"`
@@ -429,7 +430,9 @@ func (p *payment) wireV2(asTransaction bool) v2WirePayment {
 	w.PaidAt = v2Time(time.Unix(p.paidAt, 0))
 	w.PGTxID = p.pgTID
 	w.ReceiptURL = receiptURL(p.impUID)
-	w.Disputes = []any{}
+	if w.Status == "PAID" {
+		w.Disputes = &[]any{}
+	}
 	var cancelledTaxFree int64
 	for _, cn := range a.cancellations {
 		w.Cancellations = append(w.Cancellations, cn.wire())
@@ -628,4 +631,62 @@ func (p *payment) v2LastChange() time.Time {
 		t = later(t, cn.cancelledAt)
 	}
 	return t
+}
+
+// v2GetPaymentsByCursor serves GET /payments-by-cursor?requestBody={from, until, cursor, size}
+// (UNSTABLE on PortOne): every payment created in [from, until] (defaults: until now, from 90
+// days before), oldest first, each with the cursor that continues after it. Guess: the cursor
+// is opaque and stays valid; a malformed one is 400.
+func (e *Emulator) v2GetPaymentsByCursor(c *v2Call) v2Result {
+	from, until, msg := readV2Window(c.body)
+	if msg != "" {
+		return v2Fail(http.StatusBadRequest, v2InvalidRequest, "%s", msg)
+	}
+	size, given, err := c.body.int("size")
+	switch {
+	case err != nil:
+		return v2Fail(http.StatusBadRequest, v2InvalidRequest, "%s", err.Error())
+	case !given:
+		size = 10
+	case size < 1 || size > 1000:
+		return v2Fail(http.StatusBadRequest, v2InvalidRequest, "size: must be within 1..1000")
+	}
+	cursor, _, err := c.body.str("cursor")
+	if err != nil {
+		return v2Fail(http.StatusBadRequest, v2InvalidRequest, "%s", err.Error())
+	}
+	var after int64
+	if cursor != "" {
+		seq, ok := strings.CutPrefix(cursor, "cursor-")
+		n, perr := strconv.ParseInt(seq, 10, 64)
+		if !ok || perr != nil || n < 0 {
+			return v2Fail(http.StatusBadRequest, v2InvalidRequest, "cursor: not a cursor this API gave")
+		}
+		after = n
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if until.IsZero() {
+		until = e.clock.Now()
+	}
+	if from.IsZero() {
+		from = until.AddDate(0, 0, -90)
+	}
+	type item struct {
+		Payment v2WirePayment `json:"payment"`
+		Cursor  string        `json:"cursor"`
+	}
+	items := []item{}
+	for _, id := range c.m.v2.paymentIDs { // first-attempt order: creation order
+		attempts := c.m.v2.attempts[id]
+		first := attempts[0]
+		if first.seq <= after || first.v2.requestedAt.Before(from) || first.v2.requestedAt.After(until) {
+			continue
+		}
+		if int64(len(items)) == size {
+			break
+		}
+		items = append(items, item{Payment: v2Current(attempts).wireV2(false), Cursor: "cursor-" + strconv.FormatInt(first.seq, 10)})
+	}
+	return v2OK(map[string]any{"items": items})
 }
