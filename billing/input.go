@@ -108,10 +108,19 @@ func (g GatewayName) Validate(field string) error {
 // IsV2 reports whether the gateway is PortOne V2.
 func (g GatewayName) IsV2() bool { return g == GatewayPortOneV2 }
 
-// validateForGateway checks what depends on the gateway: V2's higher minimum amount.
-func (p *Plan) validateForGateway(prefix string, g GatewayName) error {
+// MinAmount is the smallest charge on the gateway: MinAmountKRWV2 on V2, MinAmountKRW on V1.
+func (g GatewayName) MinAmount() int64 {
+	if g.IsV2() {
+		return MinAmountKRWV2
+	}
+	return MinAmountKRW
+}
+
+// ValidateForGateway checks what depends on the gateway, V2's higher minimum amount; field names
+// the amount's JSON path in errors.
+func (p *Plan) ValidateForGateway(field string, g GatewayName) error {
 	if g.IsV2() && p.Amount < MinAmountKRWV2 {
-		return inputErr(prefix+".amount", "must be at least %d KRW on %s (NaverPay's V2 minimum), got %d", MinAmountKRWV2, g, p.Amount)
+		return inputErr(field, "must be at least %d KRW on %s (NaverPay's V2 minimum), got %d", MinAmountKRWV2, g, p.Amount)
 	}
 	return nil
 }
@@ -325,7 +334,7 @@ func (in *SubscriptionInput) Validate() error {
 	if err := in.Plan.Validate("plan"); err != nil {
 		return err
 	}
-	if err := in.Plan.validateForGateway("plan", in.Gateway); err != nil {
+	if err := in.Plan.ValidateForGateway("plan.amount", in.Gateway); err != nil {
 		return err
 	}
 	if err := in.Buyer.validate("buyer"); err != nil {

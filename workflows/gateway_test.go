@@ -60,3 +60,36 @@ func cmpOr(g billing.GatewayName, def string) billing.GatewayName {
 	}
 	return g
 }
+
+// TestV2MinimumOnPlanChanges: on V2 a plan change below 100 KRW (V2's NaverPay minimum) is
+// refused naming the amount; the same change on V1 (minimum 10) is accepted as before.
+func TestV2MinimumOnPlanChanges(t *testing.T) {
+	for _, tt := range []struct {
+		gw      billing.GatewayName
+		refused bool
+	}{{"", false}, {billing.GatewayPortOneV2, true}} {
+		t.Run(string(cmpOr(tt.gw, "v1 by default")), func(t *testing.T) {
+			env := newEnv(t, kst(2025, time.April, 1, 9, 0))
+			newBank(t, env, "cust-1")
+			env.RegisterActivity(&activities.Activities{GatewayV2: v2Gateway{}, Config: activities.Config{DemoMode: true, ScheduleSettleDelay: time.Minute}})
+			in := monthly()
+			in.Gateway = tt.gw
+			var res updateResult
+			env.RegisterDelayedCallback(func() {
+				update(env, billing.MsgChangePlan, billing.ChangePlanRequest{Amount: 99, Reason: "할인"}, &res)
+			}, time.Hour)
+			env.RegisterDelayedCallback(func() {
+				signal(env, billing.MsgCancel, billing.CancelRequest{When: billing.Now, Reason: "test over"})
+			}, 2*time.Hour)
+			env.ExecuteWorkflow(billing.WorkflowType, in)
+			result(t, env)
+			err := firstErr(res.rejected, res.err)
+			if !tt.refused {
+				require.NoError(t, err)
+				return
+			}
+			require.Error(t, err)
+			require.Contains(t, err.Error(), "amount: must be at least 100 KRW on portone_v2")
+		})
+	}
+}

@@ -488,10 +488,16 @@ func (r *runner) onChangePlan(raw json.RawMessage, dryRun bool) (reply, error) {
 	check := func() error {
 		// Before versionChangeNow the payload had neither "when" nor "consent": decode
 		// treats them as that version did (newerFields).
+		plan := base
 		if req.When == billing.Now {
-			return req.Validate(r.s.Plan) // an immediate change replaces a pending one
+			plan = r.s.Plan // an immediate change replaces a pending one
 		}
-		return req.Validate(base)
+		if err := req.Validate(plan); err != nil {
+			return err
+		}
+		// V2's minimum (a V1 subscription has no other check than before).
+		next := req.Apply(plan)
+		return next.ValidateForGateway("amount", r.s.Gateway)
 	}
 	if dup, err := r.admit(raw, &req, check); err != nil || dup {
 		return r.refusedOrDuplicate(dup, err)
