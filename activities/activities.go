@@ -74,6 +74,8 @@ type Activities struct {
 	Now func() time.Time
 	// Observer receives charge and refund outcomes for metrics. Optional.
 	Observer Observer
+	// bound is the gateway name a copy made by on is bound to ("" for the original: V1).
+	bound billing.GatewayName
 }
 
 // on returns the activities bound to the gateway a subscription names: itself for V1 ("" or
@@ -88,8 +90,27 @@ func (a *Activities) on(name billing.GatewayName) (*Activities, error) {
 			"gateway: %q, but this worker has no PortOne V2 settings (PORTONE_V2_API_SECRET)", name), billing.ErrorTypeInvalidInput, nil)
 	}
 	b := *a
-	b.Gateway = a.GatewayV2
+	b.Gateway, b.bound = a.GatewayV2, name
 	return &b, nil
+}
+
+// paymentOf looks the attempt txID of paymentID up. On V2 it reads the payment by its
+// paymentId when the caller knows it (V2 names payments by paymentId; a transactionId needs a
+// search of the payment list), falling back to the search when that payment's current attempt
+// is another; V1 reads by txID (imp_uid) as it always did.
+func (a *Activities) paymentOf(ctx context.Context, paymentID, txID string) (gateway.Payment, error) {
+	if a.bound.IsV2() && paymentID != "" {
+		ps, err := a.Gateway.Payments(ctx, paymentID)
+		if err != nil {
+			return gateway.Payment{}, err
+		}
+		for _, p := range ps {
+			if p.TxID == txID {
+				return p, nil
+			}
+		}
+	}
+	return a.Gateway.Payment(ctx, txID)
 }
 
 func (a *Activities) now() time.Time {

@@ -2,6 +2,7 @@ package activities_test
 
 import (
 	"context"
+	"fmt"
 	"net/http/httptest"
 	"testing"
 	"time"
@@ -114,6 +115,31 @@ func TestActivitiesPickTheSubscriptionsGateway(t *testing.T) {
 	s, err := b.acts.Settings(context.Background())
 	require.NoError(t, err)
 	require.True(t, s.PortOneV2)
+}
+
+// TestV2RefundsFindThePaymentByItsPaymentID: with the charge's merchant_uid (V2's paymentId) a
+// refund and its "already made?" check read the payment by paymentId, among many payments.
+func TestV2RefundsFindThePaymentByItsPaymentID(t *testing.T) {
+	b := newBothGateways(t, true)
+	var first activities.ChargeResult
+	for i := range 15 {
+		res, err := run[activities.ChargeResult](t, b.env, b.acts.Charge, activities.ChargeInput{SubscriptionID: "sub-2", Cycle: i + 1, Attempt: 1,
+			CustomerUID: b.v2Key, MerchantUID: fmt.Sprintf("sub-2-c%d", i+1), Amount: 9900, Name: "월 구독", Gateway: billing.GatewayPortOneV2})
+		require.NoError(t, err)
+		require.Equal(t, billing.OutcomePaid, res.Outcome)
+		if i == 0 {
+			first = res
+		}
+	}
+	in := activities.RefundInput{ImpUID: first.ImpUID, MerchantUID: "sub-2-c1", Amount: 9900, PaymentAmount: 9900,
+		Reason: "해지", Requester: billing.RequesterCustomer, Gateway: billing.GatewayPortOneV2}
+	res, err := run[activities.RefundResult](t, b.env, b.acts.Refund, in)
+	require.NoError(t, err)
+	require.EqualValues(t, 9900, res.CancelledTotal)
+	require.False(t, res.AlreadyDone)
+	res, err = run[activities.RefundResult](t, b.env, b.acts.Refund, in) // a retry after a lost answer
+	require.NoError(t, err)
+	require.True(t, res.AlreadyDone)
 }
 
 // TestV2SubscriptionOnAWorkerWithoutV2: refused as invalid input, not retried.

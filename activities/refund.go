@@ -26,6 +26,9 @@ type RefundInput struct {
 	// a partial refund's VAT by it); PaymentTaxFree is the payment's tax-exempt part.
 	TaxFree        int64 `json:"tax_free,omitempty"`
 	PaymentTaxFree int64 `json:"payment_tax_free,omitempty"`
+	// MerchantUID is the charge's merchant_uid (V2's paymentId), sent for V2 subscriptions only
+	// (V1's inputs stay as recorded histories carry them): V2 cancels and reads by paymentId.
+	MerchantUID string `json:"merchant_uid,omitempty"`
 	// Gateway is the subscription's gateway ("" for V1).
 	Gateway billing.GatewayName `json:"gateway,omitempty"`
 }
@@ -56,6 +59,7 @@ func (a *Activities) Refund(ctx context.Context, in RefundInput) (RefundResult, 
 	}
 	req := gateway.RefundRequest{
 		TxID:              in.ImpUID,
+		PaymentID:         in.MerchantUID,
 		Amount:            in.Amount,
 		ExpectedRemaining: in.PaymentAmount - in.PriorCancelled,
 		Reason:            in.Reason,
@@ -81,7 +85,7 @@ func (a *Activities) Refund(ctx context.Context, in RefundInput) (RefundResult, 
 
 // refundDone reports whether the payment already shows this refund.
 func (a *Activities) refundDone(ctx context.Context, in RefundInput) (RefundResult, bool, error) {
-	p, err := a.Gateway.Payment(ctx, in.ImpUID)
+	p, err := a.paymentOf(ctx, in.MerchantUID, in.ImpUID)
 	if err != nil {
 		return RefundResult{}, false, gatewayError(err)
 	}

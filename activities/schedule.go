@@ -156,7 +156,7 @@ func (a *Activities) scheduleState(ctx context.Context, customerUID, merchantUID
 	case gateway.ScheduleExecuted:
 		var p gateway.Payment
 		if s.TxID != "" {
-			p, err = a.Gateway.Payment(ctx, s.TxID)
+			p, err = a.paymentOf(ctx, merchantUID, s.TxID)
 		} else {
 			err = fmt.Errorf("executed schedule without imp_uid")
 		}

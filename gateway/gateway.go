@@ -188,6 +188,9 @@ type Schedule struct {
 // RefundRequest refunds part or all of a paid attempt.
 type RefundRequest struct {
 	TxID string
+	// PaymentID is TxID's PaymentID when the caller knows it ("" otherwise). V2 cancels by
+	// paymentId and otherwise searches for it by transactionId; V1 ignores it.
+	PaymentID string
 	// Amount to refund in KRW; 0 refunds everything that remains.
 	Amount int64
 	// TaxFree is the tax-exempt part of Amount.

@@ -45,6 +45,8 @@ func TestV2SubscriptionNamesItsGatewayOnEveryActivity(t *testing.T) {
 			require.NotEmpty(t, b.refunds)
 			for _, r := range b.refunds {
 				require.Equal(t, gw, r.Gateway)
+				// V2 cancels by paymentId; V1's refund inputs stay as histories recorded them.
+				require.Equal(t, gw.IsV2(), r.MerchantUID != "", "refund input %+v", r)
 			}
 			require.NotEmpty(t, b.deleted)
 			for _, d := range b.deleted {

@@ -132,7 +132,7 @@ func (r *runner) refundDuplicate(w billing.RecoveryWatch, dup activities.ChargeR
 	var res activities.RefundResult
 	err := workflow.ExecuteActivity(r.activity(writeOptions), acts.Refund, activities.RefundInput{
 		ImpUID: dup.ImpUID, Amount: dup.Amount, PaymentAmount: dup.Amount, Reason: reason, Requester: billing.RequesterAdmin,
-		TaxFree: taxFree, PaymentTaxFree: taxFree, Gateway: r.s.Gateway,
+		TaxFree: taxFree, PaymentTaxFree: taxFree, Gateway: r.s.Gateway, MerchantUID: r.v2Only(w.MerchantUID),
 	}).Get(r.actx, &res)
 	var appErr *temporal.ApplicationError
 	if err != nil && errors.As(err, &appErr) && appErr.NonRetryable() {

@@ -126,6 +126,7 @@ func (r *runner) refundShare(req billing.CancelRequest, sh billing.RefundShare) 
 		TaxFree:        taxFree,
 		PaymentTaxFree: paid.TaxFree,
 		Gateway:        r.s.Gateway,
+		MerchantUID:    r.v2Only(paid.MerchantUID),
 	}).Get(r.actx, &res)
 	if err != nil {
 		return billing.RefundRecord{}, err
@@ -192,6 +193,15 @@ func (r *runner) refundedAmount(impUID string) int64 {
 		}
 	}
 	return sum
+}
+
+// v2Only returns s on a V2 subscription and "" on V1, for activity input fields V2 needs and
+// V1's recorded histories do not carry (an empty omitempty field leaves V1's inputs unchanged).
+func (r *runner) v2Only(s string) string {
+	if r.s.Gateway.IsV2() {
+		return s
+	}
+	return ""
 }
 
 // deleteBillingKey deletes a billing key at PortOne with NaverPay's required reason and requester.

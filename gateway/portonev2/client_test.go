@@ -199,6 +199,22 @@ func TestRefundIsCompareAndSet(t *testing.T) {
 	require.Equal(t, map[string]any{"reason": "해지", "requester": "ADMIN", "currentCancellableAmount": 5900.0}, f.requests()[4].Body)
 }
 
+// TestRefundWithItsPaymentID: a caller that knows the paymentId spares the search.
+func TestRefundWithItsPaymentID(t *testing.T) {
+	f := newFake(t)
+	f.on("POST /payments/{paymentId}/cancel", func(seen) answer {
+		return ok(map[string]any{"cancellation": map[string]any{"status": "SUCCEEDED", "id": "c-1", "totalAmount": 9900,
+			"taxFreeAmount": 0, "vatAmount": 900, "reason": "해지", "requestedAt": t1, "cancelledAt": t1}})
+	})
+	f.on("GET /payments/{paymentId}", func(seen) answer { return ok(cancelledPayment("sub-1-c1", "tx-2", 9900, 9900)) })
+	p, err := f.gateway(t, Config{}).Refund(ctx, gateway.RefundRequest{TxID: "tx-2", PaymentID: "sub-1-c1", ExpectedRemaining: 9900, Reason: "해지"})
+	require.NoError(t, err)
+	require.Equal(t, gateway.StatusCancelled, p.Status)
+	rs := f.requests()
+	require.Len(t, rs, 2, "the cancel and the read, no search")
+	require.Equal(t, "/payments/sub-1-c1/cancel", rs[0].Path)
+}
+
 // TestAsynchronousCancelIsUnknown: a REQUESTED cancellation has given nothing back yet.
 func TestAsynchronousCancelIsUnknown(t *testing.T) {
 	f := newFake(t)

@@ -449,8 +449,8 @@ func requester(r billing.Requester) string {
 // Refund is POST /payments/{paymentId}/cancel with currentCancellableAmount =
 // req.ExpectedRemaining: PortOne's compare-and-set, so a refund that raced another (or a retry
 // of one whose answer was lost) is refused with CANCELLABLE_AMOUNT_CONSISTENCY_BROKEN and
-// changes nothing. The paymentId is found from the TxID first (see Payment), and the payment is
-// read again after the cancel for the contract's totals.
+// changes nothing. The paymentId is req.PaymentID, or found from the TxID (see Payment); the
+// payment is read again after the cancel for the contract's totals.
 //
 // A cancellation PortOne answers as REQUESTED (an asynchronous cancel, finished later and
 // reported by a Transaction.CancelPending/Cancelled webhook) has not given anything back yet:
@@ -466,9 +466,13 @@ func (g *Gateway) Refund(ctx context.Context, req gateway.RefundRequest) (gatewa
 	case req.Reason == "":
 		return gateway.Payment{}, gateway.InvalidRequest("Refund", "reason", "is required")
 	}
-	w, err := g.byTxID(ctx, req.TxID)
-	if err != nil {
-		return gateway.Payment{}, err
+	paymentID := req.PaymentID
+	if paymentID == "" {
+		w, err := g.byTxID(ctx, req.TxID)
+		if err != nil {
+			return gateway.Payment{}, err
+		}
+		paymentID = w.ID
 	}
 	body := struct {
 		StoreID                  string `json:"storeId,omitempty"`
@@ -481,7 +485,7 @@ func (g *Gateway) Refund(ctx context.Context, req gateway.RefundRequest) (gatewa
 	var out struct {
 		Cancellation wireCancellation `json:"cancellation"`
 	}
-	err = g.c.do(ctx, call{op: opCancel, method: http.MethodPost, path: "/payments/" + seg(w.ID) + "/cancel", body: body, write: true}, &out)
+	err := g.c.do(ctx, call{op: opCancel, method: http.MethodPost, path: "/payments/" + seg(paymentID) + "/cancel", body: body, write: true}, &out)
 	if err != nil {
 		return gateway.Payment{}, classify(opCancel, true, err, nil)
 	}
@@ -489,14 +493,14 @@ func (g *Gateway) Refund(ctx context.Context, req gateway.RefundRequest) (gatewa
 	case "SUCCEEDED":
 	case "FAILED":
 		return gateway.Payment{}, &gateway.Error{Op: opCancel, Class: gateway.ErrRefused, Answered: true,
-			Err: fmt.Errorf("%s: cancellation %s of payment %q failed at the PG", opCancel, out.Cancellation.ID, w.ID)}
+			Err: fmt.Errorf("%s: cancellation %s of payment %q failed at the PG", opCancel, out.Cancellation.ID, paymentID)}
 	default: // REQUESTED, or a status added later: not finished
-		return gateway.Payment{}, gateway.UnknownOutcome("Refund", w.ID,
+		return gateway.Payment{}, gateway.UnknownOutcome("Refund", paymentID,
 			fmt.Errorf("cancellation %s is %s, not finished", out.Cancellation.ID, out.Cancellation.Status))
 	}
-	after, err := g.get(ctx, w.ID)
+	after, err := g.get(ctx, paymentID)
 	if err != nil {
-		return gateway.Payment{}, gateway.UnknownOutcome("Refund", w.ID, fmt.Errorf("the cancel succeeded but the lookup failed: %w", err))
+		return gateway.Payment{}, gateway.UnknownOutcome("Refund", paymentID, fmt.Errorf("the cancel succeeded but the lookup failed: %w", err))
 	}
 	return after.payment(), nil
 }
