@@ -18,7 +18,7 @@ var allowed = map[string][]string{
 	"internal/signedlink":   {},
 	"internal/nofollow":     {},
 	"internal/portoneconf":  {"gateway/portonev2", "internal/config", "portone"},
-	"internal/stacktest":    {"activities", "billing", "codec", "gateway/portonev1", "internal/testlogs", "portone", "portone/portonetest", "temporalconn", "webhooks", "workflows"},
+	"internal/stacktest":    {"activities", "billing", "codec", "gateway/portonev1", "gateway/portonev2", "internal/testlogs", "portone", "portone/portonetest", "temporalconn", "webhooks", "workflows"},
 	"internal/testcerts":    {},
 	"internal/replaytest":   {},
 	"billing":               {"calendar"},
