@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -131,6 +132,18 @@ func (o Options) Validate() error {
 	}
 	if err := o.V2.validate(); err != nil {
 		return err
+	}
+	v2seen := map[string]bool{}
+	for _, m := range withV2Defaults(o.Merchants) {
+		for _, v := range []string{"secret " + m.V2Secret, "store " + m.StoreID, "channel " + m.V2ChannelKey} {
+			if m.V2Secret == "" {
+				break
+			}
+			if v2seen[v] {
+				return fmt.Errorf("portonetest: two merchants have the same V2 %s", strings.Fields(v)[0])
+			}
+			v2seen[v] = true
+		}
 	}
 	seen := map[string]bool{}
 	for _, m := range o.Merchants {

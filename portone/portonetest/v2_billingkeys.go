@@ -5,9 +5,11 @@ package portonetest
 // PortOne and is not served.
 
 import (
+	"cmp"
 	"net/http"
 	"slices"
 	"strconv"
+	"time"
 )
 
 // v2NaverPayMID is the pgMerchantId of the emulator's NaverPay channels.
@@ -136,4 +138,83 @@ func (e *Emulator) v2DeleteBillingKey(c *v2Call) v2Result {
 	res := v2OK(map[string]string{"deletedAt": v2Time(now)})
 	res.after = e.fireLocked(c.op, subj, FaultCommitThenDrop, FaultLatencyAfterCommit)
 	return res
+}
+
+// v2GetBillingKeys serves GET /billing-keys?requestBody={page, sort:{by, order},
+// filter:{timeRangeField, from, until, status[], customerId, version}}. Guesses: without
+// from/until there is no time window; the window applies to timeRangeField (default
+// ISSUED_AT; REQUESTED_AT is the same instant here, DELETED_AT and STATUS_TIMESTAMP use the
+// deletion when there is one); sort defaults to ISSUED_AT, DESC.
+func (e *Emulator) v2GetBillingKeys(c *v2Call) v2Result {
+	number, size, msg := readV2Page(c.body)
+	if msg != "" {
+		return v2Fail(http.StatusBadRequest, v2InvalidRequest, "%s", msg)
+	}
+	filter, _, err1 := c.body.obj("filter")
+	sortIn, _, err2 := c.body.obj("sort")
+	for _, err := range []error{err1, err2} {
+		if err != nil {
+			return v2Fail(http.StatusBadRequest, v2InvalidRequest, "%s", err.Error())
+		}
+	}
+	from, until, msg := readV2Window(filter)
+	if msg != "" {
+		return v2Fail(http.StatusBadRequest, v2InvalidRequest, "%s", msg)
+	}
+	statuses, err := filter.strList("status")
+	if err != nil {
+		return v2Fail(http.StatusBadRequest, v2InvalidRequest, "%s", err.Error())
+	}
+	field, _, _ := filter.str("timeRangeField")
+	customerID, _, _ := filter.str("customerId")
+	version, _, _ := filter.str("version")
+	by, _, _ := sortIn.str("by")
+	order, _, _ := sortIn.str("order")
+	fields := []string{"", "REQUESTED_AT", "ISSUED_AT", "DELETED_AT", "STATUS_TIMESTAMP"}
+	switch {
+	case !slices.Contains(fields, field):
+		return v2Fail(http.StatusBadRequest, v2InvalidRequest, "%s: unknown field %q", filter.name("timeRangeField"), field)
+	case !slices.Contains(fields, by):
+		return v2Fail(http.StatusBadRequest, v2InvalidRequest, "%s: unknown sort key %q", sortIn.name("by"), by)
+	case order != "" && order != "ASC" && order != "DESC":
+		return v2Fail(http.StatusBadRequest, v2InvalidRequest, "%s: must be ASC or DESC", sortIn.name("order"))
+	}
+	at := func(k *v2Key, f string) time.Time {
+		switch f {
+		case "DELETED_AT":
+			return k.deletedAt
+		case "STATUS_TIMESTAMP":
+			return later(k.issuedAt, k.deletedAt)
+		}
+		return k.issuedAt
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	var keys []*v2Key
+	for _, k := range c.m.v2.keyOrder {
+		t := at(k, field)
+		switch {
+		case !from.IsZero() && (t.IsZero() || t.Before(from)), !until.IsZero() && (t.IsZero() || t.After(until)):
+			continue
+		case len(statuses) > 0 && !slices.Contains(statuses, k.wire().Status):
+			continue
+		case customerID != "" && k.customer.ID != customerID:
+			continue
+		case version != "" && version != VersionV2:
+			continue
+		}
+		keys = append(keys, k)
+	}
+	slices.SortStableFunc(keys, func(a, b *v2Key) int {
+		r := cmp.Or(at(a, by).Compare(at(b, by)), cmp.Compare(a.seq, b.seq))
+		if order == "ASC" {
+			return r
+		}
+		return -r
+	})
+	items := []v2WireKey{}
+	for i := number * size; i < len(keys) && i < (number+1)*size; i++ {
+		items = append(items, keys[i].wire())
+	}
+	return v2OK(map[string]any{"items": items, "page": v2PageInfo{Number: number, Size: size, TotalCount: len(keys)}})
 }

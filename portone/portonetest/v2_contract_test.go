@@ -296,6 +296,14 @@ func v2ContractFixture(t *testing.T, h *v2Harness) map[string]string {
 	sched("pay-sched-by-key", v["kRevoke"], t0.Add(48*time.Hour))
 	require.Equal(t, 200, h.do("DELETE", query("/payment-schedules", map[string]any{"scheduleIds": []string{v["sRevoked"]}}), nil).Status)
 	h.clk.Advance(time.Minute)
+	// Let every webhook so far be delivered, so that payments show them with their outcome.
+	ds := waitV2(t, h.emu, 16) // 5 issued, 2 deleted, 7 from payments and cancels, 2 from schedules
+	v["hookPaid"] = ds[0].Header.Get("webhook-id")
+	for _, d := range ds {
+		if d.MerchantUID == "pay-paid" {
+			v["hookPaid"] = d.Header.Get("webhook-id")
+		}
+	}
 	v["from"] = t0.Add(-time.Hour).Format(time.RFC3339)
 	v["until"] = t0.Add(72 * time.Hour).Format(time.RFC3339)
 	return v
@@ -315,6 +323,12 @@ func v2ContractScenarios() []v2Scenario {
 		{name: "key deleted", method: "GET", path: "/billing-keys/{kDel}?storeId=" + DefaultStoreID, wantStatus: 200},
 		{name: "key unknown", method: "GET", path: "/billing-keys/billing-key-none", wantStatus: 404, wantType: "BILLING_KEY_NOT_FOUND"},
 		{name: "key other store", method: "GET", path: "/billing-keys/{k1}?storeId=store-other", wantStatus: 403, wantType: "FORBIDDEN"},
+		{name: "keys", method: "GET", path: "/billing-keys", wantStatus: 200},
+		{name: "keys filtered", method: "GET", path: "/billing-keys", body: map[string]any{"page": map[string]any{"number": 0, "size": 2},
+			"sort": map[string]any{"by": "STATUS_TIMESTAMP", "order": "ASC"}, "filter": map[string]any{"timeRangeField": "ISSUED_AT", "from": "{from}", "until": "{until}", "status": []string{"ISSUED", "DELETED"}, "version": "V2"}}, wantStatus: 200},
+		{name: "keys deleted", method: "GET", path: "/billing-keys", body: map[string]any{"filter": map[string]any{"timeRangeField": "DELETED_AT", "from": "{from}", "status": []string{"DELETED"}}}, wantStatus: 200},
+		{name: "keys bad sort", method: "GET", path: "/billing-keys", body: map[string]any{"sort": map[string]any{"by": "AMOUNT"}}, badRequest: true, wantStatus: 400, wantType: "INVALID_REQUEST"},
+		{name: "keys other store", method: "GET", path: "/billing-keys", body: map[string]any{"filter": map[string]any{"storeId": "store-other"}}, wantStatus: 403, wantType: "FORBIDDEN"},
 		{name: "delete key without reason", method: "DELETE", path: "/billing-keys/{kRevoke}?requester=ADMIN", wantStatus: 400, wantType: "INVALID_REQUEST"},
 		{name: "delete key without requester", method: "DELETE", path: "/billing-keys/{kRevoke}?reason=r", wantStatus: 400, wantType: "INVALID_REQUEST"},
 		{name: "delete key bad requester", method: "DELETE", path: "/billing-keys/{kRevoke}?reason=r&requester=ROBOT", badRequest: true, wantStatus: 400, wantType: "INVALID_REQUEST"},
@@ -368,6 +382,9 @@ func v2ContractScenarios() []v2Scenario {
 				h.emu.AddFault(Fault{Op: OpV2Lookup, Action: FaultErrorBeforeCommit, Times: 1})
 			}, wantStatus: 500, wantType: "INTERNAL_SERVER_ERROR"},
 		{name: "transactions", method: "GET", path: "/payments/new-4/transactions", wantStatus: 200},
+		{name: "transactions, a failed one then a paid one", method: "GET", path: "/payments/new-3/transactions",
+			setup: func(h *v2Harness, v map[string]string) { require.Equal(h.t, 200, h.pay("new-3", v["k1"], 1000).Status) }, wantStatus: 200},
+		{name: "transactions of a cancelled payment", method: "GET", path: "/payments/pay-cancelled/transactions", wantStatus: 200},
 		{name: "transactions unknown", method: "GET", path: "/payments/none/transactions", wantStatus: 404, wantType: "PAYMENT_NOT_FOUND"},
 		{name: "payments default window", method: "GET", path: "/payments", wantStatus: 200},
 		{name: "payments filtered", method: "GET", path: "/payments", body: map[string]any{"page": map[string]any{"number": 0, "size": 3},
@@ -377,6 +394,18 @@ func v2ContractScenarios() []v2Scenario {
 		{name: "payments bad timestampType", method: "GET", path: "/payments", body: map[string]any{"filter": map[string]any{"timestampType": "PAID_AT"}}, badRequest: true, wantStatus: 400, wantType: "INVALID_REQUEST"},
 		{name: "payments other store", method: "GET", path: "/payments", body: map[string]any{"filter": map[string]any{"storeId": "store-other"}}, wantStatus: 403, wantType: "FORBIDDEN"},
 
+		{name: "payments by webhook status", method: "GET", path: "/payments", body: map[string]any{"filter": map[string]any{"webhookStatus": "SUCCEEDED", "from": "{from}", "until": "{until}"}}, wantStatus: 200},
+		{name: "resend the latest webhook", method: "POST", path: "/payments/pay-partial/resend-webhook", body: map[string]any{}, wantStatus: 200},
+		{name: "resend a webhook by id", method: "POST", path: "/payments/pay-paid/resend-webhook", body: map[string]any{"webhookId": "{hookPaid}"}, wantStatus: 200},
+		{name: "resend an unknown webhook", method: "POST", path: "/payments/pay-paid/resend-webhook", body: map[string]any{"webhookId": "msg_none"}, wantStatus: 404, wantType: "WEBHOOK_NOT_FOUND"},
+		{name: "resend for an unknown payment", method: "POST", path: "/payments/none/resend-webhook", body: map[string]any{}, wantStatus: 404, wantType: "PAYMENT_NOT_FOUND"},
+		{name: "resend too often", method: "POST", path: "/payments/pay-paid/resend-webhook", body: map[string]any{"webhookId": "{hookPaid}"},
+			setup: func(h *v2Harness, v map[string]string) {
+				for range maxManualResends - 1 {
+					require.Equal(h.t, 200, h.do("POST", "/payments/pay-paid/resend-webhook", map[string]any{"webhookId": v["hookPaid"]}).Status)
+				}
+			}, wantStatus: 400, wantType: "MAX_WEBHOOK_RETRY_COUNT_REACHED"},
+		{name: "resend other store", method: "POST", path: "/payments/pay-paid/resend-webhook", body: map[string]any{"storeId": "store-other"}, wantStatus: 403, wantType: "FORBIDDEN"},
 		{name: "payments by cursor", method: "GET", path: "/payments-by-cursor", wantStatus: 200},
 		{name: "payments by cursor, a page", method: "GET", path: "/payments-by-cursor", body: map[string]any{"from": "{from}", "until": "{until}", "size": 2}, wantStatus: 200},
 		{name: "payments by cursor, the next page", method: "GET", path: "/payments-by-cursor", body: map[string]any{"cursor": "cursor-1", "size": 1000}, wantStatus: 200},
@@ -483,7 +512,8 @@ func fillV2(v any, vars map[string]string) any {
 func TestV2Contract(t *testing.T) {
 	c := loadV2Contract(t)
 	seen := map[string]bool{}
-	h := newV2Harness(t)
+	rec := newV2Receiver(t)
+	h := newV2Harness(t, func(o *Options) { o.V2.WebhookURL = rec.srv.URL })
 	// Every request the fixture and the scenarios send is validated too.
 	var reqErrs []string
 	h.check = func(req *http.Request, body []byte, _ int, _ http.Header, _ []byte) {

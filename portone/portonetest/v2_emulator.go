@@ -225,6 +225,7 @@ type v2Attempt struct {
 	requestedAt     time.Time
 	statusChangedAt time.Time
 	cancellations   []*v2Cancellation
+	hooks           []*v2Hook // the webhooks sent about this attempt (not kept by Snapshot)
 }
 
 // v2Cancellation is one cancel of a V2 payment.

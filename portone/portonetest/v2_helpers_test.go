@@ -3,12 +3,18 @@ package portonetest
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
+	"strings"
+	"sync"
 	"testing"
 
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/getkin/kin-openapi/routers/gorillamux"
 	"github.com/stretchr/testify/require"
 )
 
@@ -18,8 +24,40 @@ type v2Harness struct {
 	emu *Emulator
 	srv *httptest.Server
 	clk *ManualClock
-	// check, when set, sees every request and answer (the contract tests validate them).
+	// check sees every request and answer. By default it holds both to PortOne's V2 document
+	// (when the shared folder has it): every answer of every V2 test must validate, and so
+	// must every request unless the test called allowBadRequests.
 	check func(req *http.Request, reqBody []byte, status int, header http.Header, body []byte)
+	// badRequests collects requests that depart from the document.
+	badRequests []string
+	allowBad    bool
+}
+
+var (
+	sharedV2ContractOnce sync.Once
+	sharedV2Contract     *v2Contract
+)
+
+// v2ContractFor loads the V2 document once per test binary; nil when it is absent.
+func v2ContractFor(t *testing.T) *v2Contract {
+	sharedV2ContractOnce.Do(func() {
+		if _, err := os.Stat(v2SpecPath); err != nil {
+			return
+		}
+		doc, err := openapi3.NewLoader().LoadFromFile(v2SpecPath)
+		if err != nil {
+			return
+		}
+		router, err := gorillamux.NewRouter(doc)
+		if err != nil {
+			return
+		}
+		sharedV2Contract = &v2Contract{doc: doc, router: router}
+	})
+	if sharedV2Contract == nil {
+		t.Log("V2 OpenAPI document absent: answers are not validated")
+	}
+	return sharedV2Contract
 }
 
 func newV2Harness(t *testing.T, opts ...func(*Options)) *v2Harness {
@@ -30,8 +68,35 @@ func newV2Harness(t *testing.T, opts ...func(*Options)) *v2Harness {
 		f(&o)
 	}
 	emu, srv := NewV2Server(t, o)
-	return &v2Harness{t: t, emu: emu, srv: srv, clk: clk}
+	h := &v2Harness{t: t, emu: emu, srv: srv, clk: clk}
+	if c := v2ContractFor(t); c != nil {
+		var mu sync.Mutex
+		h.check = func(req *http.Request, reqBody []byte, status int, header http.Header, body []byte) {
+			if strings.HasPrefix(req.URL.Path, controlPrefix) {
+				return
+			}
+			if _, err := c.checkResponse(req.Method, req.URL.RequestURI(), status, header, body); err != nil {
+				t.Errorf("answer to %s %s departs from PortOne's V2 document: %v", req.Method, req.URL.Path, err)
+			}
+			if err := c.checkRequest(req.Method, req.URL.RequestURI(), req.Header, reqBody); err != nil {
+				mu.Lock()
+				h.badRequests = append(h.badRequests, fmt.Sprintf("%s %s: %v", req.Method, req.URL.Path, err))
+				mu.Unlock()
+			}
+		}
+		t.Cleanup(func() {
+			mu.Lock()
+			defer mu.Unlock()
+			if !h.allowBad && len(h.badRequests) > 0 {
+				t.Errorf("requests that depart from PortOne's V2 document (call allowBadRequests if on purpose): %v", h.badRequests)
+			}
+		})
+	}
+	return h
 }
+
+// allowBadRequests lets a test send requests that break the document on purpose.
+func (h *v2Harness) allowBadRequests() { h.allowBad = true }
 
 // v2Resp is one V2 answer.
 type v2Resp struct {

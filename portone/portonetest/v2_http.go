@@ -50,6 +50,8 @@ func init() {
 	add(FaultLatency, OpV2Pay, OpV2Cancel, OpV2Lookup, OpV2Schedule, OpV2Revoke, OpV2DeleteBillingKey, OpV2Login)
 	add(FaultLatencyAfterCommit, OpV2Pay, OpV2Cancel, OpV2Schedule, OpV2Revoke, OpV2DeleteBillingKey)
 	add(FaultWebhookFail, OpV2Pay, OpV2ScheduleExecution, OpV2Cancel, OpV2Issue, OpV2DeleteBillingKey)
+	add(FaultWebhookDuplicate, OpV2Pay, OpV2ScheduleExecution, OpV2Cancel, OpV2Issue, OpV2DeleteBillingKey)
+	add(FaultWebhookDelay, OpV2Pay, OpV2ScheduleExecution, OpV2Cancel, OpV2Issue, OpV2DeleteBillingKey)
 	add(FaultAmountMismatch, OpV2Pay, OpV2ScheduleExecution)
 }
 
@@ -122,10 +124,11 @@ type v2Route struct {
 
 func (rt v2Route) muxPattern() string { return rt.method + " " + rt.pattern }
 
-// v2Routes lists the V2 routes the emulator serves: the one place to add one.
+// v2RouteTable lists the V2 routes the emulator serves: the one place to add one.
 func (e *Emulator) v2RouteTable() []v2Route {
 	return []v2Route{
 		{http.MethodPost, "/login/api-secret", OpV2Login, false, e.v2Login},
+		{http.MethodGet, "/billing-keys", OpV2Lookup, true, e.v2GetBillingKeys},
 		{http.MethodGet, "/billing-keys/{billingKey}", OpV2Lookup, true, e.v2GetBillingKey},
 		{http.MethodDelete, "/billing-keys/{billingKey}", OpV2DeleteBillingKey, true, e.v2DeleteBillingKey},
 		{http.MethodPost, "/payments/{paymentId}/billing-key", OpV2Pay, true, e.v2Pay},
@@ -134,6 +137,7 @@ func (e *Emulator) v2RouteTable() []v2Route {
 		{http.MethodGet, "/payments-by-cursor", OpV2Lookup, true, e.v2GetPaymentsByCursor},
 		{http.MethodGet, "/payments/{paymentId}/transactions", OpV2Lookup, true, e.v2GetTransactions},
 		{http.MethodPost, "/payments/{paymentId}/cancel", OpV2Cancel, true, e.v2Cancel},
+		{http.MethodPost, "/payments/{paymentId}/resend-webhook", OpV2Lookup, true, e.v2ResendWebhook},
 		{http.MethodPost, "/payments/{paymentId}/schedule", OpV2Schedule, true, e.v2CreateSchedule},
 		{http.MethodGet, "/payment-schedules/{paymentScheduleId}", OpV2Lookup, true, e.v2GetSchedule},
 		{http.MethodGet, "/payment-schedules", OpV2Lookup, true, e.v2GetSchedules},

@@ -379,7 +379,7 @@ type v2WirePayment struct {
 	Version         string               `json:"version"`
 	ScheduleID      string               `json:"scheduleId,omitempty"`
 	BillingKey      string               `json:"billingKey"`
-	Webhooks        []any                `json:"webhooks"`
+	Webhooks        []v2WireHook         `json:"webhooks"`
 	RequestedAt     string               `json:"requestedAt"`
 	UpdatedAt       string               `json:"updatedAt"`
 	StatusChangedAt string               `json:"statusChangedAt"`
@@ -407,9 +407,12 @@ func (p *payment) wireV2(asTransaction bool) v2WirePayment {
 	w := v2WirePayment{
 		Status: p.v2Status(), MerchantID: p.m.merchantID, StoreID: p.m.storeID,
 		Method: v2WireMethod{Type: "PaymentMethodEasyPay", Provider: "NAVERPAY"}, Channel: p.m.v2Channel(), Version: VersionV2,
-		ScheduleID: a.scheduleID, BillingKey: p.customerUID, Webhooks: []any{}, RequestedAt: v2Time(a.requestedAt),
+		ScheduleID: a.scheduleID, BillingKey: p.customerUID, Webhooks: []v2WireHook{}, RequestedAt: v2Time(a.requestedAt),
 		StatusChangedAt: v2Time(a.statusChangedAt), OrderName: p.name, Currency: p.currency, Customer: a.customer.wire(),
 		Amount: v2WireAmount{Total: p.amount, TaxFree: p.taxFree, Vat: a.vat, Supply: p.amount - p.taxFree - a.vat},
+	}
+	for _, h := range a.hooks {
+		w.Webhooks = append(w.Webhooks, h.wire())
 	}
 	if asTransaction {
 		w.ID, w.PaymentID = p.impUID, p.merchantUID
@@ -430,7 +433,7 @@ func (p *payment) wireV2(asTransaction bool) v2WirePayment {
 	w.PaidAt = v2Time(time.Unix(p.paidAt, 0))
 	w.PGTxID = p.pgTID
 	w.ReceiptURL = receiptURL(p.impUID)
-	if w.Status == "PAID" {
+	if w.Status == "PAID" && !asTransaction { // PaidPaymentTransaction has no disputes
 		w.Disputes = &[]any{}
 	}
 	var cancelledTaxFree int64
@@ -543,8 +546,8 @@ func readV2Window(filter params) (from, until time.Time, msg string) {
 // v2GetPayments serves GET /payments?requestBody={page, filter}: one Payment per paymentId
 // (its current attempt), newest first. filter.from/until bound the timestamp named by
 // filter.timestampType (both ends inclusive, as V1's status lists; Guess): the payment's creation (CREATED_AT, the default) or its
-// last status change (STATUS_CHANGED_AT); status[], isScheduled, version and sortOrder are
-// honoured. Without until the window ends now, without from it starts 90 days before until,
+// last status change (STATUS_CHANGED_AT); status[], isScheduled, version, webhookStatus (the
+// status of the payment's latest webhook; Guess) and sortOrder are honoured. Without until the window ends now, without from it starts 90 days before until,
 // as the document says.
 func (e *Emulator) v2GetPayments(c *v2Call) v2Result {
 	number, size, msg := readV2Page(c.body)
@@ -572,6 +575,7 @@ func (e *Emulator) v2GetPayments(c *v2Call) v2Result {
 		return v2Fail(http.StatusBadRequest, v2InvalidRequest, "%s", err.Error())
 	}
 	version, _, _ := filter.str("version")
+	webhookStatus, _, _ := filter.str("webhookStatus")
 	order, _, _ := filter.str("sortOrder")
 	if order != "" && order != "ASC" && order != "DESC" {
 		return v2Fail(http.StatusBadRequest, v2InvalidRequest, "%s: must be ASC or DESC", filter.name("sortOrder"))
@@ -605,6 +609,8 @@ func (e *Emulator) v2GetPayments(c *v2Call) v2Result {
 		case schedGiven && isScheduled != (p.v2.scheduleID != ""):
 			continue
 		case version != "" && version != VersionV2:
+			continue
+		case webhookStatus != "" && (len(p.v2.hooks) == 0 || p.v2.hooks[len(p.v2.hooks)-1].status != webhookStatus):
 			continue
 		}
 		rows = append(rows, row{p, at})

@@ -140,6 +140,7 @@ func TestV2PayRules(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			h := newV2Harness(t)
+			h.allowBadRequests() // a missing orderName breaks the document on purpose
 			key := h.issueKey("rules")
 			if tt.setup != nil {
 				tt.setup(h, key)
@@ -431,6 +432,7 @@ func TestV2AcceptsJSONWithoutContentType(t *testing.T) {
 
 func TestV2IsSeparateFromV1(t *testing.T) {
 	h := newV2Harness(t)
+	h.allowBadRequests() // V1's getToken is not in V2's document
 	key := h.issueKey("sep")
 	require.Equal(t, 200, h.pay("sep-1", key, 1000).Status)
 	tx := h.emu.V2Attempts("sep-1")[0].ImpUID
@@ -632,4 +634,163 @@ func TestV2PaymentsByCursorWalksEverything(t *testing.T) {
 		}
 	}
 	require.Equal(t, want, got, "every payment once, oldest first")
+}
+
+func TestV2PaymentWebhooksAndResend(t *testing.T) {
+	var mu sync.Mutex
+	fail := true
+	var ids []string
+	rec := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		ids = append(ids, r.Header.Get("webhook-id"))
+		if fail {
+			w.WriteHeader(http.StatusInternalServerError)
+		}
+	}))
+	t.Cleanup(rec.Close)
+	h := newV2Harness(t)
+	key := h.issueKey("hooks")
+	require.Equal(t, 200, h.pay("h-1", key, 1000, func(b map[string]any) { b["noticeUrls"] = []string{rec.URL} }).Status)
+	waitV2(t, h.emu, 1)
+	hooks := h.do("GET", "/payments/h-1", nil).obj(t)["webhooks"].([]any)
+	require.Len(t, hooks, 1)
+	hook := hooks[0].(map[string]any)
+	require.Equal(t, "FAILED_NOT_OK_RESPONSE", hook["status"])
+	require.Equal(t, "PAID", hook["paymentStatus"])
+	require.EqualValues(t, 1, hook["currentExecutionCount"])
+	require.Equal(t, "500", hook["response"].(map[string]any)["code"])
+
+	r := h.do("GET", query("/payments", map[string]any{"filter": map[string]any{"webhookStatus": "FAILED_NOT_OK_RESPONSE"}}), nil).obj(t)
+	require.EqualValues(t, 1, r["page"].(map[string]any)["totalCount"], "reconciliation can find payments whose webhook failed")
+
+	mu.Lock()
+	fail = false
+	mu.Unlock()
+	r = h.do("POST", "/payments/h-1/resend-webhook", map[string]any{}).obj(t)
+	require.Equal(t, "MANUAL", r["webhook"].(map[string]any)["trigger"], "%v", r)
+	ds := waitV2(t, h.emu, 2)
+	require.True(t, ds[1].OK())
+	mu.Lock()
+	require.Equal(t, []string{ids[0], ids[0]}, ids, "a resend is the same message: a receiver de-duplicates it by webhook-id")
+	mu.Unlock()
+	hook = h.do("GET", "/payments/h-1", nil).obj(t)["webhooks"].([]any)[0].(map[string]any)
+	require.Equal(t, "SUCCEEDED", hook["status"])
+	require.EqualValues(t, 2, hook["currentExecutionCount"])
+
+	h.emu.AddFault(Fault{MerchantUID: "h-2", Op: OpV2Pay, Action: FaultWebhookFail, Times: 1})
+	require.Equal(t, 200, h.pay("h-2", key, 1000, func(b map[string]any) { b["noticeUrls"] = []string{rec.URL} }).Status)
+	waitV2(t, h.emu, 3)
+	hook = h.do("GET", "/payments/h-2", nil).obj(t)["webhooks"].([]any)[0].(map[string]any)
+	require.Equal(t, "FAILED_UNEXPECTED_ERROR", hook["status"])
+}
+
+// TestWebhookDuplicateAndDelayFaults: a webhook sent twice (same webhook-id on V2) and one that
+// arrives late, after the clock moved on; on V1 and V2.
+func TestWebhookDuplicateAndDelayFaults(t *testing.T) {
+	t.Run("V2", func(t *testing.T) {
+		rec := newV2Receiver(t)
+		h := newV2Harness(t, func(o *Options) { o.V2.WebhookURL = rec.srv.URL })
+		key := h.issueKey("dup")
+		waitV2(t, h.emu, 1)
+		h.emu.AddFault(Fault{MerchantUID: "dup-1", Op: OpV2Pay, Action: FaultWebhookDuplicate, Times: 1})
+		require.Equal(t, 200, h.pay("dup-1", key, 1000).Status)
+		ds := waitV2(t, h.emu, 3)
+		require.Equal(t, ds[1].Header.Get("webhook-id"), ds[2].Header.Get("webhook-id"))
+		require.Equal(t, ds[1].Body, ds[2].Body)
+		require.True(t, ds[2].Duplicate)
+
+		h.emu.AddFault(Fault{MerchantUID: "late-1", Op: OpV2Pay, Action: FaultWebhookDelay, Latency: 10 * time.Minute, Times: 1})
+		require.Equal(t, 200, h.pay("late-1", key, 1000).Status)
+		require.Equal(t, 200, h.do("POST", "/payments/late-1/cancel", map[string]any{"reason": "r", "requester": "ADMIN"}).Status)
+		ds = waitV2(t, h.emu, 4)
+		require.Equal(t, "Transaction.Cancelled", ds[3].Type, "the cancel's webhook overtakes the held payment's")
+		h.clk.Advance(10 * time.Minute)
+		ds = waitV2(t, h.emu, 5)
+		require.Equal(t, "Transaction.Paid", ds[4].Type)
+		require.Equal(t, t0.Add(10*time.Minute), ds[4].At)
+	})
+	t.Run("V1", func(t *testing.T) {
+		var mu sync.Mutex
+		var bodies []string
+		rec := httptest.NewServer(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
+			b, _ := io.ReadAll(r.Body)
+			mu.Lock()
+			bodies = append(bodies, string(b))
+			mu.Unlock()
+		}))
+		t.Cleanup(rec.Close)
+		h := newHarness(t, func(o *Options) { o.DefaultNoticeURL = rec.URL })
+		h.register("c1")
+		h.emu.AddFault(Fault{MerchantUID: "v1-dup", Action: FaultWebhookDuplicate, Times: 1})
+		require.Equal(t, 0, h.again("c1", "v1-dup", 1000).Code)
+		ds := waitV2(t, h.emu, 2)
+		require.Equal(t, ds[0].Body, ds[1].Body)
+		h.emu.AddFault(Fault{MerchantUID: "v1-late", Action: FaultWebhookDelay, Latency: time.Hour, Times: 1})
+		require.Equal(t, 0, h.again("c1", "v1-late", 1000).Code)
+		require.Len(t, h.emu.Webhooks(), 2, "held back")
+		h.clk.Advance(time.Hour)
+		ds = waitV2(t, h.emu, 3)
+		require.Equal(t, "v1-late", ds[2].MerchantUID)
+		require.Error(t, Fault{Action: FaultWebhookDelay}.Validate(), "a delay needs its Latency")
+		mu.Lock()
+		require.Len(t, bodies, 3)
+		mu.Unlock()
+	})
+}
+
+func TestV2ListBillingKeys(t *testing.T) {
+	h := newV2Harness(t)
+	a := h.issueKey("list-a")
+	h.clk.Advance(time.Minute)
+	b := h.issueKey("list-b")
+	require.NoError(t, h.emu.DeleteBillingKeyV2(a))
+	list := func(body map[string]any) []string {
+		r := h.do("GET", query("/billing-keys", body), nil).obj(t)
+		var out []string
+		for _, it := range r["items"].([]any) {
+			out = append(out, it.(map[string]any)["billingKey"].(string))
+		}
+		return out
+	}
+	require.Equal(t, []string{b, a}, list(map[string]any{}), "newest first")
+	require.Equal(t, []string{a, b}, list(map[string]any{"sort": map[string]any{"order": "ASC"}}))
+	require.Equal(t, []string{a}, list(map[string]any{"filter": map[string]any{"status": []string{"DELETED"}}}))
+	require.Equal(t, []string{b}, list(map[string]any{"filter": map[string]any{"customerId": "cust-list-b"}}))
+	require.Equal(t, []string{b}, list(map[string]any{"filter": map[string]any{"from": t0.Add(30 * time.Second).Format(time.RFC3339)}}))
+}
+
+func TestV2OptionsValidate(t *testing.T) {
+	tests := []struct {
+		name string
+		opts Options
+		want string
+	}{
+		{"three webhook secrets", Options{V2: V2Options{WebhookSecrets: []string{DefaultV2WebhookSecret, DefaultV2WebhookSecret, DefaultV2WebhookSecret}}}, "at most two"},
+		{"a secret without whsec_", Options{V2: V2Options{WebhookSecrets: []string{"abc"}}}, "whsec_"},
+		{"a relative webhook URL", Options{V2: V2Options{WebhookURL: "/hook"}}, "WebhookURL"},
+		{"a negative cap", Options{V2: V2Options{MaxAttempts: -1}}, "negative"},
+		{"two stores, one secret", Options{Merchants: []Merchant{{Key: "a", Secret: "a"}, {Key: "b", Secret: "b", V2Secret: DefaultV2Secret}}}, "same V2 secret"},
+		{"two stores, one store id", Options{Merchants: []Merchant{{Key: "a", Secret: "a"}, {Key: "b", Secret: "b", V2Secret: "s2", StoreID: DefaultStoreID}}}, "same V2 store"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			require.ErrorContains(t, tt.opts.Validate(), tt.want)
+		})
+	}
+	require.NoError(t, Options{Merchants: []Merchant{{Key: "a", Secret: "a"}, {Key: "b", Secret: "b", V2Secret: "s2"}}}.Validate())
+}
+
+func TestV2SecondStore(t *testing.T) {
+	h := newV2Harness(t, func(o *Options) {
+		o.Merchants = []Merchant{{Key: DefaultKey, Secret: DefaultSecret}, {Key: "k2", Secret: "s2", V2Secret: "v2-secret-2"}}
+	})
+	k, err := h.emu.IssueBillingKeyV2(V2BillingKeySeed{Merchant: "k2", IssueID: "i", IssueName: "n"})
+	require.NoError(t, err)
+	require.Equal(t, "store-k2", k.StoreID)
+	other := func(r *http.Request) { r.Header.Set("Authorization", "PortOne v2-secret-2") }
+	require.Equal(t, 200, h.do("GET", "/billing-keys/"+k.BillingKey, nil, other).Status)
+	require.Equal(t, 404, h.do("GET", "/billing-keys/"+k.BillingKey, nil).Status, "stores never share keys")
+	_, err = h.emu.IssueBillingKeyV2(V2BillingKeySeed{Merchant: "k3", IssueID: "i", IssueName: "n"})
+	require.Error(t, err)
 }
