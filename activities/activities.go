@@ -65,15 +65,52 @@ type Activities struct {
 	// results (customer_uid, merchant_uid, imp_uid) are V1's only because recorded histories
 	// carry them.
 	Gateway gateway.Gateway
-	// Gateways are the other generations this worker speaks (PortOne V2), by name; a
-	// subscription naming one that is missing here fails with InvalidInput.
-	Gateways map[billing.GatewayName]gateway.Gateway
-	Config   Config
+	// GatewayV2 is PortOne V2 (gateway/portonev2), for subscriptions whose input names
+	// "portone_v2"; nil on a worker without V2 settings, where such a subscription is refused.
+	GatewayV2 gateway.Gateway
+	Config    Config
 	// Now is the clock of the request-time rules (NaverPay's 이용완료일 may not be before the
 	// payment day). Optional: defaults to time.Now; tests that skip time set their clock.
 	Now func() time.Time
 	// Observer receives charge and refund outcomes for metrics. Optional.
 	Observer Observer
+	// bound is the gateway name a copy made by on is bound to ("" for the original: V1).
+	bound billing.GatewayName
+}
+
+// on returns the activities bound to the gateway a subscription names: itself for V1 ("" or
+// "portone_v1"), a copy on GatewayV2 for "portone_v2". A V2 subscription on a worker without
+// V2 settings is refused as invalid input (non-retryable: retrying on this worker cannot help).
+func (a *Activities) on(name billing.GatewayName) (*Activities, error) {
+	if !name.IsV2() {
+		return a, nil
+	}
+	if a.GatewayV2 == nil {
+		return nil, temporal.NewNonRetryableApplicationError(fmt.Sprintf(
+			"gateway: %q, but this worker has no PortOne V2 settings (PORTONE_V2_API_SECRET)", name), billing.ErrorTypeInvalidInput, nil)
+	}
+	b := *a
+	b.Gateway, b.bound = a.GatewayV2, name
+	return &b, nil
+}
+
+// paymentOf looks the attempt txID of paymentID up. On V2 it reads the payment by its
+// paymentId when the caller knows it (V2 names payments by paymentId; a transactionId needs a
+// search of the payment list), falling back to the search when that payment's current attempt
+// is another; V1 reads by txID (imp_uid) as it always did.
+func (a *Activities) paymentOf(ctx context.Context, paymentID, txID string) (gateway.Payment, error) {
+	if a.bound.IsV2() && paymentID != "" {
+		ps, err := a.Gateway.Payments(ctx, paymentID)
+		if err != nil {
+			return gateway.Payment{}, err
+		}
+		for _, p := range ps {
+			if p.TxID == txID {
+				return p, nil
+			}
+		}
+	}
+	return a.Gateway.Payment(ctx, txID)
 }
 
 func (a *Activities) now() time.Time {
@@ -107,45 +144,15 @@ func (a *Activities) observer() Observer {
 	return a.Observer
 }
 
-// ErrTypeNoSuchGateway is the error type of an activity asked to use a gateway generation this
-// worker has no settings for: a configuration problem no retry can fix.
-const ErrTypeNoSuchGateway = billing.ErrorTypeInvalidInput
-
-// gatewayFor is the gateway of a subscription's generation.
-func (a *Activities) gatewayFor(name billing.GatewayName) (gateway.Gateway, error) {
-	if !name.IsV2() && a.Gateway != nil {
-		return a.Gateway, nil
-	}
-	if g, ok := a.Gateways[name.Resolved()]; ok && g != nil {
-		return g, nil
-	}
-	return nil, temporal.NewNonRetryableApplicationError(
-		fmt.Sprintf("gateway: this worker has no %s settings (see the operators' configuration page)", name), ErrTypeNoSuchGateway, nil)
-}
-
-// gatewayNames lists the generations this worker speaks, for Settings.
-func (a *Activities) gatewayNames() []billing.GatewayName {
-	var out []billing.GatewayName
-	if a.Gateway != nil {
-		out = append(out, billing.GatewayPortOneV1)
-	}
-	for _, n := range []billing.GatewayName{billing.GatewayPortOneV2} {
-		if a.Gateways[n] != nil {
-			out = append(out, n)
-		}
-	}
-	return out
-}
-
 // Settings is what the workflow learns about the worker's configuration. It is recorded in
 // history (a local activity), so replays see the value the run first saw.
 type Settings struct {
-	// Gateways are the gateway generations this worker speaks. Empty in Settings recorded
-	// before V2 existed, which only ever ran V1 subscriptions.
-	Gateways            []billing.GatewayName `json:"gateways,omitempty"`
-	DemoMode            bool                  `json:"demo_mode"`
-	ScheduleSettleDelay time.Duration         `json:"schedule_settle_delay"`
-	ActivityTimeout     time.Duration         `json:"activity_timeout"`
+	DemoMode bool `json:"demo_mode"`
+	// PortOneV2 says whether the worker has PortOne V2 settings: a subscription naming
+	// "portone_v2" is refused at start on a worker without them.
+	PortOneV2           bool          `json:"portone_v2,omitempty"`
+	ScheduleSettleDelay time.Duration `json:"schedule_settle_delay"`
+	ActivityTimeout     time.Duration `json:"activity_timeout"`
 	// PortOneTaskQueue is where the workflow sends its PortOne activities; empty: its own task
 	// queue. See Config.PortOneTaskQueue.
 	PortOneTaskQueue string `json:"portone_task_queue,omitempty"`
@@ -174,7 +181,7 @@ func (a *Activities) Settings(context.Context) (Settings, error) {
 	if t <= 0 {
 		t = DefaultActivityTimeout
 	}
-	return Settings{Gateways: a.gatewayNames(), DemoMode: a.Config.DemoMode, ScheduleSettleDelay: d, ActivityTimeout: t, PortOneTaskQueue: a.Config.PortOneTaskQueue,
+	return Settings{PortOneV2: a.GatewayV2 != nil, DemoMode: a.Config.DemoMode, ScheduleSettleDelay: d, ActivityTimeout: t, PortOneTaskQueue: a.Config.PortOneTaskQueue,
 		Events: a.Config.Events, RenewalNotice: a.Config.RenewalNotice, NoCycleSearchAttributes: a.Config.NoCycleSearchAttributes,
 		AttemptCeiling: a.Config.AttemptCeiling.Resolved()}, nil
 }

@@ -16,13 +16,10 @@ import (
 
 // ChargeInput asks for one charge attempt of a billing cycle.
 type ChargeInput struct {
-	// Gateway is the subscription's gateway generation (empty: PortOne V1, as in every
-	// history recorded before V2).
-	Gateway        billing.GatewayName `json:"gateway,omitempty"`
-	SubscriptionID string              `json:"subscription_id"`
-	Cycle          int                 `json:"cycle"`
-	Attempt        int                 `json:"attempt"`
-	CustomerUID    string              `json:"customer_uid"`
+	SubscriptionID string `json:"subscription_id"`
+	Cycle          int    `json:"cycle"`
+	Attempt        int    `json:"attempt"`
+	CustomerUID    string `json:"customer_uid"`
 	// MerchantUID is this attempt's merchant_uid.
 	MerchantUID string `json:"merchant_uid"`
 	// PriorMerchantUIDs are the cycle's earlier attempts (and its PortOne schedule, if any). They
@@ -38,6 +35,8 @@ type ChargeInput struct {
 	// DueAt is the cycle's due instant, for the charge-lateness metric only (never for a
 	// decision). Zero: unknown, no lateness is recorded.
 	DueAt time.Time `json:"due_at,omitzero"`
+	// Gateway is the subscription's gateway ("" for V1).
+	Gateway billing.GatewayName `json:"gateway,omitempty"`
 }
 
 // ChargeResult is the settled outcome of a charge attempt. A decline is a result, not an error.
@@ -81,11 +80,11 @@ func customData(in ChargeInput) string {
 //  4. a decline is classified soft or hard; when the lost answer leaves the outcome unknown the
 //     activity fails with a retryable GatewayOutcomeUnknown error and the retry starts at step 1.
 func (a *Activities) Charge(ctx context.Context, in ChargeInput) (ChargeResult, error) {
-	g, gerr := a.gatewayFor(in.Gateway)
+	a, gerr := a.on(in.Gateway)
 	if gerr != nil {
 		return ChargeResult{}, gerr
 	}
-	res, err := a.charge(ctx, g, in)
+	res, err := a.charge(ctx, in)
 	if err != nil {
 		return ChargeResult{}, err
 	}
@@ -97,24 +96,24 @@ func (a *Activities) Charge(ctx context.Context, in ChargeInput) (ChargeResult, 
 	return stamp(res, in.Attempt, billing.ViaAgain), nil
 }
 
-func (a *Activities) charge(ctx context.Context, g gateway.Gateway, in ChargeInput) (ChargeResult, error) {
+func (a *Activities) charge(ctx context.Context, in ChargeInput) (ChargeResult, error) {
 	if mayHaveCharged(ctx, in) {
-		if prior, ok, err := a.lookup(ctx, g, in.PriorMerchantUIDs, in.MerchantUID); err != nil || ok {
+		if prior, ok, err := a.lookup(ctx, in.PriorMerchantUIDs, in.MerchantUID); err != nil || ok {
 			return prior, err
 		}
 	}
-	p, err := g.Charge(ctx, chargeRequest(in, naverUseCfmNotBefore(in.NaverUseCfm, a.now())))
+	p, err := a.Gateway.Charge(ctx, chargeRequest(in, naverUseCfmNotBefore(in.NaverUseCfm, a.now())))
 	switch {
 	case err == nil:
 		// A decline is a failed payment here, whether the PG stored an attempt or only refused
 		// with its text (the gateway tells the two apart, not us).
-		return a.settle(ctx, g, in.MerchantUID, in.Amount, p)
+		return a.settle(ctx, in.MerchantUID, in.Amount, p)
 	case errors.Is(err, gateway.ErrKeyNotFound):
 		return ChargeResult{Outcome: billing.OutcomeDeclinedHard, MerchantUID: in.MerchantUID, Amount: in.Amount,
 			Reason: "billing key is not registered at PortOne: " + gateway.Message(err)}, nil
 	case errors.Is(err, gateway.ErrAlreadyPaid):
 		// Another attempt of ours got there first (a lost answer). The lookup settles it.
-		if prior, ok, lerr := a.lookup(ctx, g, nil, in.MerchantUID); lerr != nil || ok {
+		if prior, ok, lerr := a.lookup(ctx, nil, in.MerchantUID); lerr != nil || ok {
 			return prior, lerr
 		}
 		return ChargeResult{}, gatewayError(gateway.UnknownOutcome("charge", in.MerchantUID, err))
@@ -169,13 +168,13 @@ func declined(merchantUID string, amount int64, reason string) ChargeResult {
 
 // settle turns a payment the gateway answered for merchantUID into a result, refunding a
 // payment whose amount differs from what was asked.
-func (a *Activities) settle(ctx context.Context, g gateway.Gateway, merchantUID string, want int64, p gateway.Payment) (ChargeResult, error) {
+func (a *Activities) settle(ctx context.Context, merchantUID string, want int64, p gateway.Payment) (ChargeResult, error) {
 	res := ChargeResult{MerchantUID: merchantUID, ImpUID: p.TxID, Amount: p.Amount, ReceiptURL: p.ReceiptURL}
 	switch p.Status {
 	case gateway.StatusPaid:
 		res.At = p.PaidAt
 		if p.Amount != want {
-			return a.refundMismatch(ctx, g, res, want, p)
+			return a.refundMismatch(ctx, res, want, p)
 		}
 		res.Outcome = billing.OutcomePaid
 		return res, nil
@@ -197,11 +196,11 @@ func (a *Activities) settle(ctx context.Context, g gateway.Gateway, merchantUID 
 
 // refundMismatch cancels a payment whose paid amount differs from the amount requested: the seed
 // guide's rule is never to keep money the customer did not agree to.
-func (a *Activities) refundMismatch(ctx context.Context, g gateway.Gateway, res ChargeResult, want int64, p gateway.Payment) (ChargeResult, error) {
+func (a *Activities) refundMismatch(ctx context.Context, res ChargeResult, want int64, p gateway.Payment) (ChargeResult, error) {
 	activity.GetLogger(ctx).Warn("paid amount differs from the amount requested; cancelling",
 		"merchant_uid", res.MerchantUID, "imp_uid", p.TxID, "requested", want, "paid", p.Amount)
 	if balance := p.Amount - p.Cancelled; balance > 0 {
-		_, err := g.Refund(ctx, gateway.RefundRequest{
+		_, err := a.Gateway.Refund(ctx, gateway.RefundRequest{
 			TxID:              p.TxID,
 			ExpectedRemaining: balance,
 			Reason:            fmt.Sprintf("결제 금액 불일치 (요청 %d원, 승인 %d원)", want, p.Amount),
@@ -221,10 +220,10 @@ func (a *Activities) refundMismatch(ctx context.Context, g gateway.Gateway, res 
 
 // lookup looks the given merchant_uids up. It reports ok when one of them settles the charge: a
 // paid prior or current attempt, or the current attempt already declined or cancelled.
-func (a *Activities) lookup(ctx context.Context, g gateway.Gateway, prior []string, current string) (ChargeResult, bool, error) {
+func (a *Activities) lookup(ctx context.Context, prior []string, current string) (ChargeResult, bool, error) {
 	uids := append(append([]string(nil), prior...), current)
 	for _, uid := range uids {
-		payments, err := g.Payments(ctx, uid)
+		payments, err := a.Gateway.Payments(ctx, uid)
 		if err != nil {
 			return ChargeResult{}, false, gatewayError(err)
 		}
@@ -262,10 +261,9 @@ func (a *Activities) lookup(ctx context.Context, g gateway.Gateway, prior []stri
 
 // LookupInput names merchant_uids to reconcile.
 type LookupInput struct {
-	// Gateway is the subscription's gateway generation (empty: PortOne V1, as in every
-	// history recorded before V2).
-	Gateway      billing.GatewayName `json:"gateway,omitempty"`
-	MerchantUIDs []string            `json:"merchant_uids"`
+	MerchantUIDs []string `json:"merchant_uids"`
+	// Gateway is the subscription's gateway ("" for V1).
+	Gateway billing.GatewayName `json:"gateway,omitempty"`
 }
 
 // LookupResult says whether any of the merchant_uids exists at PortOne and how it settled.
@@ -278,7 +276,7 @@ type LookupResult struct {
 // the last one's decline, else not found. "Not found" is a definite answer: PortOne answered and
 // holds no payment under any of these merchant_uids.
 func (a *Activities) Lookup(ctx context.Context, in LookupInput) (LookupResult, error) {
-	g, gerr := a.gatewayFor(in.Gateway)
+	a, gerr := a.on(in.Gateway)
 	if gerr != nil {
 		return LookupResult{}, gerr
 	}
@@ -286,7 +284,7 @@ func (a *Activities) Lookup(ctx context.Context, in LookupInput) (LookupResult, 
 		return LookupResult{}, gatewayError(gateway.InvalidRequest("Lookup", "merchant_uids", "empty"))
 	}
 	n := len(in.MerchantUIDs)
-	res, ok, err := a.lookup(ctx, g, in.MerchantUIDs[:n-1], in.MerchantUIDs[n-1])
+	res, ok, err := a.lookup(ctx, in.MerchantUIDs[:n-1], in.MerchantUIDs[n-1])
 	if err != nil || !ok {
 		return LookupResult{}, err
 	}

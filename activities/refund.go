@@ -11,10 +11,7 @@ import (
 
 // RefundInput asks to refund part or all of a paid charge.
 type RefundInput struct {
-	// Gateway is the subscription's gateway generation (empty: PortOne V1, as in every
-	// history recorded before V2).
-	Gateway billing.GatewayName `json:"gateway,omitempty"`
-	ImpUID  string              `json:"imp_uid"`
+	ImpUID string `json:"imp_uid"`
 	// Amount to refund now, in KRW (> 0).
 	Amount int64 `json:"amount"`
 	// PaymentAmount is the charge's paid amount and PriorCancelled what the workflow knows was
@@ -29,6 +26,11 @@ type RefundInput struct {
 	// a partial refund's VAT by it); PaymentTaxFree is the payment's tax-exempt part.
 	TaxFree        int64 `json:"tax_free,omitempty"`
 	PaymentTaxFree int64 `json:"payment_tax_free,omitempty"`
+	// MerchantUID is the charge's merchant_uid (V2's paymentId), sent for V2 subscriptions only
+	// (V1's inputs stay as recorded histories carry them): V2 cancels and reads by paymentId.
+	MerchantUID string `json:"merchant_uid,omitempty"`
+	// Gateway is the subscription's gateway ("" for V1).
+	Gateway billing.GatewayName `json:"gateway,omitempty"`
 }
 
 // RefundResult reports a refund.
@@ -44,7 +46,7 @@ type RefundResult struct {
 // gateway refuses a refund that raced another), with a reason and the requester (NaverPay's
 // review requires both).
 func (a *Activities) Refund(ctx context.Context, in RefundInput) (RefundResult, error) {
-	g, gerr := a.gatewayFor(in.Gateway)
+	a, gerr := a.on(in.Gateway)
 	if gerr != nil {
 		return RefundResult{}, gerr
 	}
@@ -52,11 +54,12 @@ func (a *Activities) Refund(ctx context.Context, in RefundInput) (RefundResult, 
 		return RefundResult{}, gatewayError(gateway.InvalidRequest("Refund", "amount",
 			fmt.Sprintf("%d is not within the refundable balance %d", in.Amount, in.PaymentAmount-in.PriorCancelled)))
 	}
-	if done, ok, err := a.refundDone(ctx, g, in); err != nil || ok {
+	if done, ok, err := a.refundDone(ctx, in); err != nil || ok {
 		return done, err
 	}
 	req := gateway.RefundRequest{
 		TxID:              in.ImpUID,
+		PaymentID:         in.MerchantUID,
 		Amount:            in.Amount,
 		ExpectedRemaining: in.PaymentAmount - in.PriorCancelled,
 		Reason:            in.Reason,
@@ -66,14 +69,14 @@ func (a *Activities) Refund(ctx context.Context, in RefundInput) (RefundResult, 
 	if in.Amount == in.PaymentAmount-in.PriorCancelled && in.PriorCancelled == 0 {
 		req.Amount = 0 // a full cancel: everything that remains
 	}
-	p, err := g.Refund(ctx, req)
+	p, err := a.Gateway.Refund(ctx, req)
 	if err == nil {
 		a.observer().Refunded(in.Amount)
 		return RefundResult{Refunded: in.Amount, CancelledTotal: p.Cancelled}, nil
 	}
 	if errors.Is(err, gateway.ErrAlreadyCancelled) || gateway.IsRefusal(err) {
 		// A checksum mismatch or "already cancelled" may mean our own earlier try succeeded.
-		if done, ok, lerr := a.refundDone(ctx, g, in); lerr != nil || ok {
+		if done, ok, lerr := a.refundDone(ctx, in); lerr != nil || ok {
 			return done, lerr
 		}
 	}
@@ -81,8 +84,8 @@ func (a *Activities) Refund(ctx context.Context, in RefundInput) (RefundResult, 
 }
 
 // refundDone reports whether the payment already shows this refund.
-func (a *Activities) refundDone(ctx context.Context, g gateway.Gateway, in RefundInput) (RefundResult, bool, error) {
-	p, err := g.Payment(ctx, in.ImpUID)
+func (a *Activities) refundDone(ctx context.Context, in RefundInput) (RefundResult, bool, error) {
+	p, err := a.paymentOf(ctx, in.MerchantUID, in.ImpUID)
 	if err != nil {
 		return RefundResult{}, false, gatewayError(err)
 	}

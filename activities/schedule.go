@@ -71,14 +71,14 @@ func (s ScheduleState) NotFound() bool { return s.State() == ScheduleNone && s.C
 // so a retry after a lost answer never schedules twice (PortOne would refuse the duplicate
 // merchant_uid anyway).
 func (a *Activities) ScheduleCharge(ctx context.Context, in ScheduleChargeInput) (ScheduleState, error) {
-	g, gerr := a.gatewayFor(in.Gateway)
+	a, gerr := a.on(in.Gateway)
 	if gerr != nil {
 		return ScheduleState{}, gerr
 	}
-	if st, err := a.scheduleState(ctx, g, in.MerchantUID, in.Amount); err != nil || !st.NotFound() {
+	if st, err := a.scheduleState(ctx, in.CustomerUID, in.MerchantUID, in.Amount); err != nil || !st.NotFound() {
 		return st, err
 	}
-	err := g.Schedule(ctx, gateway.ScheduleRequest{
+	err := a.Gateway.Schedule(ctx, gateway.ScheduleRequest{
 		ChargeRequest: chargeRequest(in.ChargeInput, in.NaverUseCfm),
 		At:            in.ScheduleAt,
 		NoticeURL:     a.Config.NoticeURL,
@@ -97,37 +97,36 @@ func (a *Activities) ScheduleCharge(ctx context.Context, in ScheduleChargeInput)
 
 // SettleScheduleInput names a scheduled charge.
 type SettleScheduleInput struct {
-	// Gateway is the subscription's gateway generation (empty: PortOne V1, as in every
-	// history recorded before V2).
-	Gateway     billing.GatewayName `json:"gateway,omitempty"`
-	CustomerUID string              `json:"customer_uid"`
-	MerchantUID string              `json:"merchant_uid"`
-	Amount      int64               `json:"amount"`
+	CustomerUID string `json:"customer_uid"`
+	MerchantUID string `json:"merchant_uid"`
+	Amount      int64  `json:"amount"`
+	// Gateway is the subscription's gateway ("" for V1).
+	Gateway billing.GatewayName `json:"gateway,omitempty"`
 }
 
 // ScheduleStatus asks the gateway how a scheduled charge stands (Gateway.ScheduleOf, then the
 // payment). A webhook never settles a charge by itself: this lookup does.
 func (a *Activities) ScheduleStatus(ctx context.Context, in SettleScheduleInput) (ScheduleState, error) {
-	g, gerr := a.gatewayFor(in.Gateway)
+	a, gerr := a.on(in.Gateway)
 	if gerr != nil {
 		return ScheduleState{}, gerr
 	}
-	return a.scheduleState(ctx, g, in.MerchantUID, in.Amount)
+	return a.scheduleState(ctx, in.CustomerUID, in.MerchantUID, in.Amount)
 }
 
 // Unschedule revokes a scheduled charge (Gateway.Revoke). If PortOne already
 // executed it, the executed charge is returned instead, so the caller takes it into account and
 // never charges that cycle a second time.
 func (a *Activities) Unschedule(ctx context.Context, in SettleScheduleInput) (ScheduleState, error) {
-	g, gerr := a.gatewayFor(in.Gateway)
+	a, gerr := a.on(in.Gateway)
 	if gerr != nil {
 		return ScheduleState{}, gerr
 	}
-	err := g.Revoke(ctx, in.CustomerUID, in.MerchantUID)
+	err := a.Gateway.Revoke(ctx, in.CustomerUID, in.MerchantUID)
 	if err != nil && !errors.Is(err, gateway.ErrNothingToRevoke) && !errors.Is(err, gateway.ErrKeyNotFound) {
 		return ScheduleState{}, gatewayError(err)
 	}
-	st, serr := a.scheduleState(ctx, g, in.MerchantUID, in.Amount)
+	st, serr := a.scheduleState(ctx, in.CustomerUID, in.MerchantUID, in.Amount)
 	if serr != nil {
 		return ScheduleState{}, serr
 	}
@@ -140,8 +139,8 @@ func (a *Activities) Unschedule(ctx context.Context, in SettleScheduleInput) (Sc
 	return st, nil
 }
 
-func (a *Activities) scheduleState(ctx context.Context, g gateway.Gateway, merchantUID string, want int64) (ScheduleState, error) {
-	s, err := g.ScheduleOf(ctx, merchantUID)
+func (a *Activities) scheduleState(ctx context.Context, customerUID, merchantUID string, want int64) (ScheduleState, error) {
+	s, err := a.Gateway.ScheduleOf(ctx, customerUID, merchantUID)
 	if errors.Is(err, gateway.ErrNotFound) {
 		return ScheduleState{}, nil
 	}
@@ -157,14 +156,14 @@ func (a *Activities) scheduleState(ctx context.Context, g gateway.Gateway, merch
 	case gateway.ScheduleExecuted:
 		var p gateway.Payment
 		if s.TxID != "" {
-			p, err = g.Payment(ctx, s.TxID)
+			p, err = a.paymentOf(ctx, merchantUID, s.TxID)
 		} else {
 			err = fmt.Errorf("executed schedule without imp_uid")
 		}
 		if err != nil {
 			return ScheduleState{}, gatewayError(err)
 		}
-		res, err := a.settle(ctx, g, merchantUID, want, p)
+		res, err := a.settle(ctx, merchantUID, want, p)
 		if err != nil {
 			return ScheduleState{}, err
 		}

@@ -55,7 +55,7 @@ func (s *State) pastCredit(at time.Time) time.Time {
 	for range maxCreditCycles {
 		price := plan.Price(cycle)
 		applied := min(credit, price)
-		if price-applied >= s.Gateway.MinAmountKRW() {
+		if price-applied >= s.Gateway.MinAmount() {
 			return at
 		}
 		credit -= applied

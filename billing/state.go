@@ -216,12 +216,13 @@ type Event struct {
 type State struct {
 	SubscriptionID string `json:"subscription_id"`
 	CustomerUID    string `json:"customer_uid"`
-	// Gateway is the gateway generation the billing key belongs to (empty: PortOne V1).
+	// Gateway is the input's gateway ("" for V1), carried across continue-as-new.
 	Gateway GatewayName `json:"gateway,omitempty"`
-	// BillingKey is a V2 subscription's billing key, PortOne's name for it, recorded once the
-	// server verified it (GET /billing-keys/{key}: issued, NaverPay, this subscription's
-	// issueId). CustomerUID is then the merchant's own handle, sent as the key's issueId; on V1
-	// CustomerUID is the key itself and BillingKey stays empty.
+	// BillingKey is a V2 subscription's billing key as PortOne issued it, recorded once the
+	// server verified it: issued, NaverPay, and carrying this subscription's issueId (the
+	// customer_uid, which the registration page sends as issueId), or, for a key issued
+	// beforehand and named as the customer_uid itself, that key. Empty on V1, whose
+	// customer_uid is the key.
 	BillingKey   string        `json:"billing_key,omitempty"`
 	Status       Status        `json:"status"`
 	StatusReason string        `json:"status_reason,omitempty"`
@@ -361,6 +362,9 @@ func (s *State) ValidateCarried() error {
 	}
 	if len(s.Tag) != TagLen {
 		return inputErr("continued.tag", "must be %d characters", TagLen)
+	}
+	if err := s.Gateway.Validate("continued.gateway"); err != nil {
+		return err
 	}
 	if err := s.Plan.Validate("continued.plan"); err != nil {
 		return err

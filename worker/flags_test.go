@@ -120,3 +120,42 @@ func TestParseFlagsWebhookSettings(t *testing.T) {
 		})
 	}
 }
+
+// TestParseFlagsPortOneV2: V2 is off without its variables; a malformed one stops the worker
+// at start, by name; a V2 timeout that leaves no room for a charge and its read is refused.
+func TestParseFlagsPortOneV2(t *testing.T) {
+	secret := "Zk9xQ2J3dGhpc2lzYXRlc3RzZWNyZXQ"
+	tests := []struct {
+		name    string
+		env     map[string]string
+		args    []string
+		wantErr string
+		wantV2  bool
+	}{
+		{name: "off"},
+		{name: "on", env: map[string]string{"PORTONE_V2_API_SECRET": secret}, wantV2: true},
+		{name: "a store without the secret", env: map[string]string{"PORTONE_V2_STORE_ID": "store-4f6a3a2e-1c0b-4d6e-9a57-0123456789ab"},
+			wantErr: "PORTONE_V2_API_SECRET"},
+		{name: "a malformed channel key", env: map[string]string{"PORTONE_V2_API_SECRET": secret, "PORTONE_V2_CHANNEL_KEY": "naverpay"},
+			wantErr: "PORTONE_V2_CHANNEL_KEY"},
+		{name: "a V2 timeout too long for the activity", env: map[string]string{"PORTONE_V2_API_SECRET": secret}, args: []string{"-portone-v2-timeout", "40s"},
+			wantErr: "-portone-v2-timeout"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			env := map[string]string{"PORTONE_API_KEY": "k", "PORTONE_API_SECRET": "s"}
+			for k, v := range tt.env {
+				env[k] = v
+			}
+			c, err := parseFlags(tt.args, io.Discard, cfgpkg.MapLookup(env))
+			if tt.wantErr != "" {
+				require.Error(t, err)
+				require.Contains(t, err.Error(), tt.wantErr)
+				require.NotContains(t, err.Error(), secret)
+				return
+			}
+			require.NoError(t, err)
+			require.Equal(t, tt.wantV2, c.portoneV2.Enabled())
+		})
+	}
+}

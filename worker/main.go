@@ -51,6 +51,7 @@ type config struct {
 	temporal            temporalconn.Config
 	taskQueue           string
 	portone             portoneconf.Settings
+	portoneV2           portoneconf.V2Settings
 	demo                bool
 	noticeURL           string
 	scheduleSettleDelay time.Duration
@@ -100,6 +101,7 @@ func parseFlags(args []string, out io.Writer, lookup cfgpkg.Lookup) (config, err
 	s := cfgpkg.New(fs, lookup)
 	c.temporal.Register(s)
 	c.portone.Register(s)
+	c.portoneV2.Register(s)
 	s.String(&c.taskQueue, "task-queue", "BILLING_TASK_QUEUE", billing.TaskQueue, "task queue to poll")
 	s.Bool(&c.demo, "demo", "BILLING_DEMO_MODE", false, "allow demo plans with second and minute intervals")
 	s.String(&c.noticeURL, "notice-url", "BILLING_NOTICE_URL", "", "webhook URL given to PortOne for scheduled charges, the edge's /portone/webhook")
@@ -146,6 +148,9 @@ func parseFlags(args []string, out io.Writer, lookup cfgpkg.Lookup) (config, err
 	if err := c.portone.Validate(); err != nil {
 		return c, err
 	}
+	if err := c.portoneV2.Validate(); err != nil {
+		return c, err
+	}
 	switch {
 	case c.taskQueue == "":
 		return c, errors.New("-task-queue (BILLING_TASK_QUEUE) must not be empty")
@@ -161,6 +166,9 @@ func parseFlags(args []string, out io.Writer, lookup cfgpkg.Lookup) (config, err
 		return c, fmt.Errorf("-portone-task-queue (BILLING_PORTONE_TASK_QUEUE) %q must differ from -task-queue: the rate limit needs a queue of its own (empty: no dedicated queue)", c.portoneTaskQueue)
 	case c.activityTimeout <= c.portone.Timeout:
 		return c, fmt.Errorf("-activity-timeout (%s) must be longer than -portone-timeout (%s), or Temporal would retry a charge that is still waiting for PortOne", c.activityTimeout, c.portone.Timeout)
+	case c.portoneV2.Enabled() && c.activityTimeout <= 2*c.portoneV2.Timeout:
+		// A V2 charge is two requests (the charge, then the payment's read).
+		return c, fmt.Errorf("-activity-timeout (%s) must be longer than twice -portone-v2-timeout (%s): a V2 charge is a charge and a read", c.activityTimeout, c.portoneV2.Timeout)
 	}
 	return c, c.reconcile.validate(c.taskQueue)
 }
@@ -197,6 +205,13 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	defer c.Close()
 
 	acts := &activities.Activities{Gateway: portonev1.New(gateway), Observer: reg, Config: cfg.activitiesConfig()}
+	if cfg.portoneV2.Enabled() {
+		v2, err := cfg.portoneV2.NewV2Gateway()
+		if err != nil {
+			return err
+		}
+		acts.GatewayV2 = v2
+	}
 	workers, err := workerset.Start(c, workerset.Options{
 		TaskQueue: cfg.taskQueue, PortOneTaskQueue: cfg.portoneTaskQueue, PortOneRate: cfg.portoneRate,
 		MaxConcurrentActivities: cfg.maxActivities, StopTimeout: cfg.stopTimeout,
@@ -217,7 +232,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 		zap.String("temporal", cfg.temporal.Address), zap.String("namespace", cfg.temporal.Namespace),
 		zap.String("task_queue", cfg.taskQueue), zap.String("portone_task_queue", cfg.portoneTaskQueue),
 		zap.Float64("portone_rate", cfg.portoneRate), zap.Int("max_concurrent_activities", cfg.maxActivities),
-		zap.String("portone", cfg.portone.BaseURL), zap.Bool("demo", cfg.demo), zap.Int("webhook_endpoints", len(cfg.webhooks.endpoints)),
+		zap.String("portone", cfg.portone.BaseURL), zap.Bool("portone_v2", cfg.portoneV2.Enabled()), zap.Bool("demo", cfg.demo), zap.Int("webhook_endpoints", len(cfg.webhooks.endpoints)),
 		zap.String("deployment", cfg.versioning.deploymentName), zap.String("build_id", cfg.versioning.buildID))
 	go reg.WatchParked(ctx, c, cfg.temporal.Namespace, cfg.parkedInterval, func(err error) {
 		log.Warn("parked subscriptions not counted", zap.Error(err))

@@ -158,7 +158,7 @@ func (r *runner) applyChangeNow(req billing.ChangePlanRequest) (receipt billing.
 		old.Name, textfmt.FormatKRW(old.Amount), next.Name, textfmt.FormatKRW(next.Amount), total-used, total, textfmt.FormatKRW(share), textfmt.FormatKRW(credit))
 	var msg string
 	switch diff := share - credit; {
-	case diff >= r.s.Gateway.MinAmountKRW():
+	case diff >= r.s.Gateway.MinAmount():
 		stub := r.changeNowPeriod(period, used)
 		stub.Credit, stub.CreditFrom = credit, from
 		if refusal := r.changeNowChargeGate(stub.Cycle); refusal != nil {

@@ -32,12 +32,12 @@ func (r *runner) chargeInput(cycle, attempt int, plan billing.Plan, amount int64
 		Cycle:          cycle,
 		Attempt:        attempt,
 		CustomerUID:    r.key(),
-		Gateway:        r.s.Gateway,
 		MerchantUID:    r.chargeUID(cycle, attempt),
 		Amount:         amount,
 		TaxFree:        r.taxFreeFor(plan, amount),
 		Name:           plan.Name,
 		Buyer:          r.s.Buyer,
+		Gateway:        r.s.Gateway,
 	}
 	if plan.NaverUseCfm == billing.NaverUseCfmPeriodEnd {
 		// NaverPay refuses a 이용완료일 before the payment day: a retry made after the period's

@@ -41,13 +41,13 @@ func TestMalformedInputFailsAtOnceNamingTheField(t *testing.T) {
 			in.Dunning = &billing.DunningPolicy{RetryAfter: []billing.Duration{billing.Duration(48 * time.Hour), billing.Duration(24 * time.Hour)}}
 		}, "dunning.retry_after[1]"},
 		{"bad final action", func(in *billing.SubscriptionInput) { in.Dunning = &billing.DunningPolicy{FinalAction: "explode"} }, "dunning.final_action"},
-		{"unknown gateway", func(in *billing.SubscriptionInput) { in.Gateway = "toss" }, `gateway: must be "portone_v1" (default) or "portone_v2"`},
-		{"V2 below its minimum", func(in *billing.SubscriptionInput) {
+		{"unknown gateway", func(in *billing.SubscriptionInput) { in.Gateway = "portone_v3" }, `gateway: must be "portone_v1" or "portone_v2"`},
+		{"below V2's minimum", func(in *billing.SubscriptionInput) {
 			in.Gateway = billing.GatewayPortOneV2
-			in.Plan.Amount = 50
+			in.Plan.Amount = 99
 		}, "plan.amount: must be at least 100 KRW on portone_v2"},
-		// newBank's worker speaks V1 only: a V2 subscription cannot run there.
-		{"V2 on a worker without V2 settings", func(in *billing.SubscriptionInput) { in.Gateway = billing.GatewayPortOneV2 }, "gateway: this worker has no portone_v2 settings"},
+		{"V2 on a worker without V2 settings", func(in *billing.SubscriptionInput) { in.Gateway = billing.GatewayPortOneV2 },
+			`gateway: "portone_v2", but this worker has no PortOne V2 settings`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

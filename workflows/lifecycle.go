@@ -89,7 +89,7 @@ func (r *runner) chargeStub(today, anchor calendar.Date) error {
 // chargePartial charges a prorated period (a first stub, the rest of a period on resume), or
 // records that it is below NaverPay's minimum and not charged.
 func (r *runner) chargePartial(period billing.Period, amount int64, what string) error {
-	if amount < r.s.Gateway.MinAmountKRW() {
+	if amount < r.s.Gateway.MinAmount() { // V1 10 KRW, V2 100
 		if period.Credit > 0 {
 			// Paid by credit (versionNoDayTwice): say so, not that it was too small to charge.
 			detail := fmt.Sprintf("cycle %d (%s..%s) paid by %s KRW of credit from %s; nothing charged",

@@ -488,14 +488,16 @@ func (r *runner) onChangePlan(raw json.RawMessage, dryRun bool) (reply, error) {
 	check := func() error {
 		// Before versionChangeNow the payload had neither "when" nor "consent": decode
 		// treats them as that version did (newerFields).
-		from := base
+		plan := base
 		if req.When == billing.Now {
-			from = r.s.Plan // an immediate change replaces a pending one
+			plan = r.s.Plan // an immediate change replaces a pending one
 		}
-		if err := req.Validate(from); err != nil {
+		if err := req.Validate(plan); err != nil {
 			return err
 		}
-		return billing.ValidateGatewayPlan(r.s.Gateway, req.Apply(from))
+		// V2's minimum (a V1 subscription has no other check than before).
+		next := req.Apply(plan)
+		return next.ValidateForGateway("amount", r.s.Gateway)
 	}
 	if dup, err := r.admit(raw, &req, check); err != nil || dup {
 		return r.refusedOrDuplicate(dup, err)

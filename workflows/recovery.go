@@ -131,8 +131,8 @@ func (r *runner) refundDuplicate(w billing.RecoveryWatch, dup activities.ChargeR
 	reason := "중복결제 환불 (PortOne 리커버리로 같은 이용기간이 두 번 결제됨)"
 	var res activities.RefundResult
 	err := workflow.ExecuteActivity(r.activity(writeOptions), acts.Refund, activities.RefundInput{
-		Gateway: r.s.Gateway, ImpUID: dup.ImpUID, Amount: dup.Amount, PaymentAmount: dup.Amount, Reason: reason, Requester: billing.RequesterAdmin,
-		TaxFree: taxFree, PaymentTaxFree: taxFree,
+		ImpUID: dup.ImpUID, Amount: dup.Amount, PaymentAmount: dup.Amount, Reason: reason, Requester: billing.RequesterAdmin,
+		TaxFree: taxFree, PaymentTaxFree: taxFree, Gateway: r.s.Gateway, MerchantUID: r.v2Only(w.MerchantUID),
 	}).Get(r.actx, &res)
 	var appErr *temporal.ApplicationError
 	if err != nil && errors.As(err, &appErr) && appErr.NonRetryable() {

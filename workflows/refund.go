@@ -117,7 +117,6 @@ func (r *runner) refundShare(req billing.CancelRequest, sh billing.RefundShare) 
 	taxFree := refundTaxFree(paid.Amount, paid.TaxFree, refunded, r.refundedTaxFree(paid.ImpUID), amount)
 	var res activities.RefundResult
 	err := workflow.ExecuteActivity(r.activity(writeOptions), acts.Refund, activities.RefundInput{
-		Gateway:        r.s.Gateway,
 		ImpUID:         paid.ImpUID,
 		Amount:         amount,
 		PaymentAmount:  paid.Amount,
@@ -126,6 +125,8 @@ func (r *runner) refundShare(req billing.CancelRequest, sh billing.RefundShare) 
 		Requester:      req.Requester,
 		TaxFree:        taxFree,
 		PaymentTaxFree: paid.TaxFree,
+		Gateway:        r.s.Gateway,
+		MerchantUID:    r.v2Only(paid.MerchantUID),
 	}).Get(r.actx, &res)
 	if err != nil {
 		return billing.RefundRecord{}, err
@@ -194,11 +195,20 @@ func (r *runner) refundedAmount(impUID string) int64 {
 	return sum
 }
 
+// v2Only returns s on a V2 subscription and "" on V1, for activity input fields V2 needs and
+// V1's recorded histories do not carry (an empty omitempty field leaves V1's inputs unchanged).
+func (r *runner) v2Only(s string) string {
+	if r.s.Gateway.IsV2() {
+		return s
+	}
+	return ""
+}
+
 // deleteBillingKey deletes a billing key at PortOne with NaverPay's required reason and requester.
 func (r *runner) deleteBillingKey(customerUID, reason string, requester billing.Requester) error {
 	var res activities.DeleteBillingKeyResult
 	err := workflow.ExecuteActivity(r.activity(writeOptions), acts.DeleteBillingKey, activities.DeleteBillingKeyInput{
-		Gateway: r.s.Gateway, CustomerUID: customerUID, Reason: reason, Requester: requester,
+		CustomerUID: customerUID, Reason: reason, Requester: requester, Gateway: r.s.Gateway,
 	}).Get(r.actx, &res)
 	if err != nil {
 		return err

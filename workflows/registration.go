@@ -50,7 +50,7 @@ func (r *runner) awaitRegistration() (bool, error) {
 func (r *runner) registrationStep(deadline, lastCheck *time.Time) (done, ok bool, err error) {
 	now := r.now()
 	if deadline.IsZero() {
-		// First look: the key may already be registered (on V2 only once a key is known).
+		// First look: the key may already be registered.
 		key, err := r.checkBillingKey(r.key())
 		if err != nil {
 			return false, false, err
@@ -117,7 +117,7 @@ func (r *runner) verifyRegistration(reg billing.RegisteredSignal) (bool, error) 
 	if !res.OK {
 		r.s.Registration.LastError = res.Reason
 		what := "imp_uid " + reg.ImpUID
-		if r.s.Gateway.IsV2() {
+		if reg.BillingKey != "" {
 			what = "billing key " + textfmt.MaskUID(reg.BillingKey)
 		}
 		r.event("registration_rejected", "", fmt.Sprintf("%s: %s", what, res.Reason))
@@ -127,7 +127,7 @@ func (r *runner) verifyRegistration(reg billing.RegisteredSignal) (bool, error) 
 	r.s.Registration.ImpUID = reg.ImpUID
 	r.s.Registration.VerifiedAt = r.now()
 	r.s.Registration.LastError = ""
-	if r.s.Gateway.IsV2() {
+	if r.s.Gateway.IsV2() && reg.BillingKey != "" {
 		r.s.BillingKey = reg.BillingKey
 		r.event("registered", "customer", "V2 billing key "+textfmt.MaskUID(reg.BillingKey)+" verified at PortOne (issued, NaverPay, issueId "+r.s.CustomerUID+")")
 		return true, nil
@@ -136,10 +136,11 @@ func (r *runner) verifyRegistration(reg billing.RegisteredSignal) (bool, error) 
 	return true, nil
 }
 
-// key is the billing key every charge, schedule and deletion names: on V1 the customer_uid, on V2
-// the billing key PortOne issued, once verified (empty before: nothing is charged then).
+// key is the billing key every charge, schedule and deletion names: on V1 the customer_uid; on
+// V2 the key PortOne issued, once verified, or before that the customer_uid (a V2 key issued
+// beforehand may be named there directly; the first look verifies it).
 func (r *runner) key() string {
-	if r.s.Gateway.IsV2() {
+	if r.s.Gateway.IsV2() && r.s.BillingKey != "" {
 		return r.s.BillingKey
 	}
 	return r.s.CustomerUID
@@ -147,11 +148,6 @@ func (r *runner) key() string {
 
 func (r *runner) checkBillingKey(customerUID string) (activities.BillingKeyResult, error) {
 	var res activities.BillingKeyResult
-	if customerUID == "" {
-		// A V2 subscription before its registration: PortOne names the key only when it
-		// issues it, so there is nothing to look up yet (the edge's signal brings it).
-		return res, nil
-	}
 	err := workflow.ExecuteActivity(r.activity(readOptions), acts.CheckBillingKey,
 		activities.BillingKeyInput{CustomerUID: customerUID, Gateway: r.s.Gateway}).Get(r.actx, &res)
 	return res, err

@@ -126,7 +126,7 @@ func (r *runner) maintainSchedule() (bool, error) {
 func (r *runner) revokeSchedule(sc *billing.ScheduledCharge) (bool, error) {
 	var st activities.ScheduleState
 	err := workflow.ExecuteActivity(r.activity(writeOptions), acts.Unschedule, activities.SettleScheduleInput{
-		Gateway: r.s.Gateway, CustomerUID: sc.CustomerUID, MerchantUID: sc.MerchantUID, Amount: sc.Amount,
+		CustomerUID: sc.CustomerUID, MerchantUID: sc.MerchantUID, Amount: sc.Amount, Gateway: r.s.Gateway,
 	}).Get(r.actx, &st)
 	if err != nil {
 		return false, err
@@ -160,7 +160,7 @@ func (r *runner) settleScheduledCycle() error {
 	sc := r.s.Scheduled
 	var st activities.ScheduleState
 	err := workflow.ExecuteActivity(r.activity(readOptions), acts.ScheduleStatus, activities.SettleScheduleInput{
-		Gateway: r.s.Gateway, CustomerUID: sc.CustomerUID, MerchantUID: sc.MerchantUID, Amount: sc.Amount,
+		CustomerUID: sc.CustomerUID, MerchantUID: sc.MerchantUID, Amount: sc.Amount, Gateway: r.s.Gateway,
 	}).Get(r.actx, &st)
 	if err != nil {
 		return err

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"slices"
 	"time"
 
 	"go.temporal.io/sdk/log"
@@ -185,9 +184,9 @@ func newRunner(ctx workflow.Context, raw json.RawMessage) (*runner, error) {
 	if err := workflow.ExecuteLocalActivity(lctx, a.Settings).Get(ctx, &r.settings); err != nil {
 		return nil, fmt.Errorf("read worker settings: %w", err)
 	}
-	if g := r.s.Gateway; g.IsV2() && !slices.Contains(r.settings.Gateways, g.Resolved()) {
+	if r.s.Gateway.IsV2() && !r.settings.PortOneV2 {
 		return nil, invalidInput(&billing.InputError{Field: "gateway",
-			Reason: fmt.Sprintf("this worker has no %s settings (set PortOne V2's secret, store ID and channel key: see the operators' configuration page)", g)})
+			Reason: fmt.Sprintf("%q, but this worker has no PortOne V2 settings (start it with PORTONE_V2_API_SECRET)", r.s.Gateway)})
 	}
 	if r.s.Plan.Interval.Unit.IsShort() && !r.settings.DemoMode {
 		return nil, invalidInput(&billing.InputError{Field: "plan.interval",

@@ -26,6 +26,7 @@ import (
 	"github.com/paycycle/paycycle/billing"
 	"github.com/paycycle/paycycle/codec"
 	"github.com/paycycle/paycycle/gateway/portonev1"
+	"github.com/paycycle/paycycle/gateway/portonev2"
 	"github.com/paycycle/paycycle/portone"
 	"github.com/paycycle/paycycle/portone/portonetest"
 	"github.com/paycycle/paycycle/temporalconn"
@@ -71,13 +72,18 @@ type Stack struct {
 	Emulator    *portonetest.Emulator
 	EmulatorURL string
 	Gateway     *portone.Client
+	// EmulatorV2URL is the emulator's PortOne V2 API (at the root of its own URL), and
+	// GatewayV2 the V2 gateway on it, which every worker of the stack has beside V1.
+	EmulatorV2URL string
+	GatewayV2     *portonev2.Gateway
 	// ServerLog is the path of the server's log file (internal/testlogs), "" outside tests:
 	// a test may read why the server failed a workflow task ("Failing the workflow task.").
 	ServerLog string
 
-	opts    Options
-	emuSrv  *httptest.Server
-	workers []worker.Worker
+	opts     Options
+	emuSrv   *httptest.Server
+	emuV2Srv *httptest.Server
+	workers  []worker.Worker
 	// deliverer delivers merchant events (Options.Deliverer).
 	deliverer *webhooks.Deliverer
 }
@@ -149,6 +155,13 @@ func start(t *testing.T, o Options) (*Stack, error) {
 		return nil, err
 	}
 	s.Gateway = gw
+	s.emuV2Srv = httptest.NewServer(s.Emulator.V2Handler())
+	s.EmulatorV2URL = s.emuV2Srv.URL
+	if s.GatewayV2, err = portonev2.New(portonev2.Config{BaseURL: s.EmulatorV2URL, Secret: portonetest.DefaultV2Secret,
+		StoreID: portonetest.DefaultStoreID, ChannelKey: portonetest.DefaultV2ChannelKey, Timeout: timeout}); err != nil {
+		s.Close()
+		return nil, err
+	}
 	if !o.NoWorker {
 		if _, err := s.StartWorker(o.Worker, o.Activities); err != nil {
 			s.Close()
@@ -168,7 +181,7 @@ func (s *Stack) StartWorker(wo worker.Options, cfg activities.Config) (worker.Wo
 	if cfg.ScheduleSettleDelay == 0 {
 		cfg.ScheduleSettleDelay = 2 * time.Second
 	}
-	acts := &activities.Activities{Gateway: portonev1.New(s.Gateway), Config: cfg}
+	acts := &activities.Activities{Gateway: portonev1.New(s.Gateway), GatewayV2: s.GatewayV2, Config: cfg}
 	// temporaltest's worker fails a workflow on a panic or non-determinism (FailWorkflow), so a
 	// broken change fails the test at once instead of retrying the task until a timeout.
 	wo.WorkflowPanicPolicy = worker.FailWorkflow
@@ -191,6 +204,14 @@ func (s *Stack) StartWorker(wo worker.Options, cfg activities.Config) (worker.Wo
 	return w, nil
 }
 
+// IssueV2Key issues a NaverPay V2 billing key in the emulator (as NaverPay's window would) and
+// returns it.
+func (s *Stack) IssueV2Key(issueID string) (string, error) {
+	k, err := s.Emulator.IssueBillingKeyV2(portonetest.V2BillingKeySeed{IssueID: issueID, IssueName: "E2E Plan", NaverAccount: "naver-" + issueID,
+		Customer: portonetest.V2Customer{PhoneNumber: "010-9876-5432"}})
+	return k.BillingKey, err
+}
+
 // RegisterCustomer seeds a NaverPay billing key in the emulator.
 func (s *Stack) RegisterCustomer(customerUID string) (portonetest.RegisteredCustomer, error) {
 	return s.Emulator.RegisterCustomer(portonetest.DefaultKey, portonetest.CustomerSeed{CustomerUID: customerUID, CustomerTel: "010-9876-5432"})
@@ -210,6 +231,9 @@ func (s *Stack) Close() {
 	s.StopWorkers()
 	if s.emuSrv != nil {
 		s.emuSrv.Close()
+	}
+	if s.emuV2Srv != nil {
+		s.emuV2Srv.Close()
 	}
 	if s.Emulator != nil {
 		s.Emulator.Close()
