@@ -36,6 +36,12 @@ var (
 	ErrNothingToRevoke = errors.New("gateway: nothing to revoke")
 	// ErrAlreadyCancelled: the payment is already refunded in full.
 	ErrAlreadyCancelled = errors.New("gateway: already cancelled")
+	// ErrAttemptsExhausted: the gateway allows no further attempt under this PaymentID (PortOne
+	// V2's MAX_TRANSACTION_COUNT_REACHED); nothing was charged. Retrying the same PaymentID is
+	// refused again, whatever the key or the time: the caller stops retrying it and settles the
+	// cycle as not paid (or, if it may, continues under a new PaymentID, giving up the
+	// gateway's one-success-per-PaymentID protection for the attempts that follow).
+	ErrAttemptsExhausted = errors.New("gateway: no attempts left under this payment id")
 )
 
 // Error is a Gateway's error: a class, the refusals it stands for, and the gateway's own message.
