@@ -1,18 +1,21 @@
-// Command emulator serves the PortOne V1 emulator (package portonetest) on a loopback
-// address, for local development, docker compose and end-to-end tests that run the worker
-// as a separate process.
+// Command emulator serves the PortOne emulator (package portonetest) on a loopback address,
+// V1 on one listener and V2 at the root of a second one, for local development, docker
+// compose and end-to-end tests that run the worker as a separate process.
 //
 // Usage:
 //
-//	emulator [-addr 127.0.0.1:7780] [-seed-customers c1,c2] [-notice-url URL]
+//	emulator [-addr 127.0.0.1:7780] [-v2-addr 127.0.0.1:7781] [-seed-customers c1,c2] [-notice-url URL]
 //	         [-webhook-format json|form] [-webhook-retries] [-customer-not-found-status 200|404]
 //	         [-manual-clock 2026-11-02T10:00:00+09:00] [-imp-key K -imp-secret S]
+//	         [-v2-secret S] [-v2-store-id ID] [-v2-channel-key K] [-v2-webhook-url URL]
+//	         [-v2-webhook-secrets whsec_A,whsec_B] [-v2-async-cancel]
 //
-// Every flag falls back to an environment variable (PORTONE_EMULATOR_ADDR, ...). The PortOne
-// routes need a token from POST /users/getToken; the control API under /__emulator/ needs
-// none (see portone/portonetest/README.md). Logs are JSON on stderr; the process prints one
-// "listening on http://ADDR" line on stdout when it is ready, and stops cleanly on SIGINT or
-// SIGTERM.
+// Every flag falls back to an environment variable (PORTONE_EMULATOR_ADDR, ...). The V1 routes
+// need a token from POST /users/getToken, the V2 routes "Authorization: PortOne <secret>"; the
+// control API under /__emulator/ (on both listeners) needs none (see
+// portone/portonetest/README.md). Logs are JSON on stderr; the process prints
+// "listening on http://ADDR" (V1) and then "v2 listening on http://ADDR" on stdout when it is
+// ready, and stops cleanly on SIGINT or SIGTERM.
 package main
 
 import (
@@ -53,6 +56,11 @@ type config struct {
 	manualClock            *time.Time
 	key, secret            string
 	stateFile              string
+
+	v2Addr, v2Secret, v2StoreID, v2ChannelKey string
+	v2WebhookURL                              string
+	v2WebhookSecrets                          []string
+	v2AsyncCancel                             bool
 }
 
 // envPrefix prefixes every environment fallback.
@@ -77,6 +85,14 @@ func parseConfig(args []string, stderr io.Writer, getenv func(string) string) (c
 	s.String(&manual, "manual-clock", envPrefix+"MANUAL_CLOCK", "", "start a manual clock at this time (RFC 3339 or unix seconds); time then moves only through POST /__emulator/clock")
 	s.String(&cfg.key, "imp-key", envPrefix+"IMP_KEY", portonetest.DefaultKey, "the merchant's imp_key")
 	s.String(&cfg.secret, "imp-secret", envPrefix+"IMP_SECRET", portonetest.DefaultSecret, "the merchant's imp_secret")
+	var v2Secrets string
+	s.String(&cfg.v2Addr, "v2-addr", envPrefix+"V2_ADDR", "", "V2 API listen address (served at its root); default: -addr's host and port+1 (port 0 stays 0); \"off\" serves no V2")
+	s.String(&cfg.v2Secret, "v2-secret", envPrefix+"V2_SECRET", portonetest.DefaultV2Secret, "the V2 store's API secret (Authorization: PortOne <secret>)")
+	s.String(&cfg.v2StoreID, "v2-store-id", envPrefix+"V2_STORE_ID", portonetest.DefaultStoreID, "the V2 store id")
+	s.String(&cfg.v2ChannelKey, "v2-channel-key", envPrefix+"V2_CHANNEL_KEY", portonetest.DefaultV2ChannelKey, "the V2 NaverPay channel key")
+	s.String(&cfg.v2WebhookURL, "v2-webhook-url", envPrefix+"V2_WEBHOOK_URL", "", "V2 webhook URL (2024-04-25 format) used when a request has no noticeUrls, like PortOne's console setting")
+	s.String(&v2Secrets, "v2-webhook-secrets", envPrefix+"V2_WEBHOOK_SECRETS", portonetest.DefaultV2WebhookSecret, "comma-separated Standard Webhooks secrets (whsec_...) signing V2 webhooks, at most two")
+	s.Bool(&cfg.v2AsyncCancel, "v2-async-cancel", envPrefix+"V2_ASYNC_CANCEL", false, "V2 cancels answer REQUESTED and succeed a minute later on the emulator's clock")
 	registerStateFlag(s, &cfg)
 	if err := s.Parse(args); err != nil {
 		return config{}, err
@@ -89,6 +105,18 @@ func parseConfig(args []string, stderr io.Writer, getenv func(string) string) (c
 			cfg.seedCustomers = append(cfg.seedCustomers, id)
 		}
 	}
+	for _, sec := range strings.Split(v2Secrets, ",") {
+		if sec = strings.TrimSpace(sec); sec != "" {
+			cfg.v2WebhookSecrets = append(cfg.v2WebhookSecrets, sec)
+		}
+	}
+	if cfg.v2Addr == "" {
+		a, err := nextPort(cfg.addr)
+		if err != nil {
+			return config{}, fmt.Errorf("-v2-addr: cannot derive it from -addr %q: %w", cfg.addr, err)
+		}
+		cfg.v2Addr = a
+	}
 	if manual != "" {
 		t, err := parseTime(manual)
 		if err != nil {
@@ -97,6 +125,23 @@ func parseConfig(args []string, stderr io.Writer, getenv func(string) string) (c
 		cfg.manualClock = &t
 	}
 	return cfg, nil
+}
+
+// nextPort is addr with its port plus one, the V2 listener's default (port 0 stays 0, so a
+// test that asks for any free port gets two).
+func nextPort(addr string) (string, error) {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "", err
+	}
+	n, err := strconv.Atoi(port)
+	if err != nil || n < 0 || n > 65534 {
+		return "", fmt.Errorf("port %q is not a number below 65535", port)
+	}
+	if n > 0 {
+		n++
+	}
+	return net.JoinHostPort(host, strconv.Itoa(n)), nil
 }
 
 func parseTime(s string) (time.Time, error) {
@@ -112,12 +157,15 @@ func parseTime(s string) (time.Time, error) {
 
 func (c config) options(log *slog.Logger) portonetest.Options {
 	o := portonetest.Options{
-		Merchants:              []portonetest.Merchant{{Key: c.key, Secret: c.secret}},
+		Merchants: []portonetest.Merchant{{Key: c.key, Secret: c.secret,
+			V2Secret: c.v2Secret, StoreID: c.v2StoreID, V2ChannelKey: c.v2ChannelKey}},
 		CustomerNotFoundStatus: c.customerNotFoundStatus,
 		WebhookFormat:          c.webhookFormat,
 		DefaultNoticeURL:       c.noticeURL,
 		WebhookRetries:         c.webhookRetries,
 		Logger:                 log,
+		V2: portonetest.V2Options{WebhookURL: c.v2WebhookURL, WebhookSecrets: c.v2WebhookSecrets,
+			AsyncCancel: c.v2AsyncCancel},
 	}
 	if c.manualClock != nil {
 		o.Clock = portonetest.NewManualClock(*c.manualClock)
@@ -173,8 +221,18 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		log.Warn("listening on a non-loopback address: the control API has no authentication", slog.String("addr", ln.Addr().String()))
 	}
 	srv := &http.Server{Handler: emu, ReadHeaderTimeout: 10 * time.Second}
-	serveErr := make(chan error, 1)
+	serveErr := make(chan error, 2)
 	go func() { serveErr <- srv.Serve(ln) }()
+	var v2srv *http.Server
+	var v2ln net.Listener
+	if cfg.v2Addr != "off" {
+		if v2ln, err = net.Listen("tcp", cfg.v2Addr); err != nil {
+			_ = srv.Close()
+			return fmt.Errorf("V2 listener (-v2-addr): %w", err)
+		}
+		v2srv = &http.Server{Handler: emu.V2Handler(), ReadHeaderTimeout: 10 * time.Second}
+		go func() { serveErr <- v2srv.Serve(v2ln) }()
+	}
 
 	clock := "real"
 	if cfg.manualClock != nil {
@@ -193,6 +251,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		}
 	}()
 	fmt.Fprintf(stdout, "listening on http://%s\n", ln.Addr())
+	if v2ln != nil {
+		log.Info("v2 ready", slog.String("addr", v2ln.Addr().String()), slog.String("v2_webhook_url", cfg.v2WebhookURL),
+			slog.Bool("v2_async_cancel", cfg.v2AsyncCancel))
+		fmt.Fprintf(stdout, "v2 listening on http://%s\n", v2ln.Addr())
+	}
 
 	select {
 	case err := <-serveErr:
@@ -205,6 +268,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 	emu.Close() // cancels handlers held by latency faults, so Shutdown does not wait on them
 	if err := srv.Shutdown(shutdownCtx); err != nil {
 		return fmt.Errorf("shutdown: %w", err)
+	}
+	if v2srv != nil {
+		if err := v2srv.Shutdown(shutdownCtx); err != nil {
+			return fmt.Errorf("shutdown (V2): %w", err)
+		}
+		if err := <-serveErr; !errors.Is(err, http.ErrServerClosed) {
+			return err
+		}
 	}
 	stopKeeper()
 	<-keeperDone

@@ -34,6 +34,8 @@ func TestParseConfig(t *testing.T) {
 	require.Nil(t, cfg.manualClock)
 	require.Equal(t, portonetest.DefaultKey, cfg.key)
 	require.Equal(t, portonetest.DefaultSecret, cfg.secret)
+	require.Equal(t, "127.0.0.1:7781", cfg.v2Addr, "V2 defaults to the next port")
+	require.Equal(t, []string{portonetest.DefaultV2WebhookSecret}, cfg.v2WebhookSecrets)
 
 	env["PORTONE_EMULATOR_ADDR"] = "127.0.0.1:9999"
 	env["PORTONE_EMULATOR_SEED_CUSTOMERS"] = " c1, c2 ,,"
@@ -53,6 +55,18 @@ func TestParseConfig(t *testing.T) {
 	require.Equal(t, "127.0.0.1:1", cfg.addr, "flags win over the environment")
 	require.Equal(t, int64(1793581200), cfg.manualClock.Unix())
 	require.Equal(t, 404, cfg.customerNotFoundStatus)
+	require.Equal(t, "127.0.0.1:2", cfg.v2Addr)
+
+	cfg, err = parseConfig([]string{"-addr", "127.0.0.1:0", "-v2-webhook-secrets", "whsec_QUFB, whsec_QkJC", "-v2-async-cancel"}, io.Discard, getenv)
+	require.NoError(t, err)
+	require.Equal(t, "127.0.0.1:0", cfg.v2Addr, "port 0 stays 0")
+	require.Equal(t, []string{"whsec_QUFB", "whsec_QkJC"}, cfg.v2WebhookSecrets)
+	require.True(t, cfg.v2AsyncCancel)
+	env["PORTONE_EMULATOR_V2_ADDR"] = "127.0.0.1:9998"
+	cfg, err = parseConfig(nil, io.Discard, getenv)
+	require.NoError(t, err)
+	require.Equal(t, "127.0.0.1:9998", cfg.v2Addr, "environment fallback")
+	delete(env, "PORTONE_EMULATOR_V2_ADDR")
 
 	for _, args := range [][]string{
 		{"-manual-clock", "tomorrow"},
@@ -60,6 +74,7 @@ func TestParseConfig(t *testing.T) {
 		{"-webhook-retries", "maybe"},
 		{"-nope"},
 		{"extra"},
+		{"-addr", "nohost"},
 	} {
 		_, err := parseConfig(args, io.Discard, getenv)
 		require.Error(t, err, "%v", args)
@@ -72,6 +87,8 @@ func TestRunRejectsBadOptions(t *testing.T) {
 	require.ErrorContains(t, err, "WebhookFormat")
 	err = run(context.Background(), []string{"-customer-not-found-status", "500"}, io.Discard, io.Discard, getenv)
 	require.ErrorContains(t, err, "CustomerNotFoundStatus")
+	err = run(context.Background(), []string{"-v2-webhook-secrets", "not-a-secret"}, io.Discard, io.Discard, getenv)
+	require.ErrorContains(t, err, "V2 webhook secret 1: must start with whsec_")
 	require.NoError(t, run(context.Background(), []string{"-h"}, io.Discard, io.Discard, getenv), "-h is not an error")
 }
 
@@ -82,12 +99,28 @@ func TestRunInProcess(t *testing.T) {
 	go func() {
 		done <- run(ctx, []string{"-addr", "127.0.0.1:0", "-seed-customers", "c1"}, stdout, io.Discard, func(string) string { return "" })
 	}()
-	require.Eventually(t, func() bool { return strings.Contains(stdout.String(), "listening on http://") }, 10*time.Second, 10*time.Millisecond)
-	base := strings.TrimSpace(strings.TrimPrefix(stdout.String(), "listening on "))
+	require.Eventually(t, func() bool { return strings.Contains(stdout.String(), "v2 listening on http://") }, 10*time.Second, 10*time.Millisecond)
+	base, v2base := listenURLs(t, stdout.String())
 	resp, err := http.Get(base + "/__emulator/health")
 	require.NoError(t, err)
 	resp.Body.Close()
 	require.Equal(t, http.StatusOK, resp.StatusCode)
+
+	// V2 at the root of its own listener: authenticated by the store's secret.
+	req, err := http.NewRequest(http.MethodGet, v2base+"/payments/no-such-payment", nil)
+	require.NoError(t, err)
+	req.Header.Set("Authorization", "PortOne "+portonetest.DefaultV2Secret)
+	resp, err = http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	body, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusNotFound, resp.StatusCode)
+	require.JSONEq(t, `{"type":"PAYMENT_NOT_FOUND","message":"결제 건이 존재하지 않습니다."}`, string(body))
+	resp, err = http.Get(v2base + "/__emulator/health")
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode, "the control API is on the V2 listener too")
 	cancel()
 	select {
 	case err := <-done:
@@ -95,6 +128,20 @@ func TestRunInProcess(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("run did not return after cancellation")
 	}
+}
+
+// listenURLs reads the V1 and V2 base URLs from the "listening on" lines.
+func listenURLs(t *testing.T, out string) (v1, v2 string) {
+	t.Helper()
+	for _, line := range strings.Split(out, "\n") {
+		if u, ok := strings.CutPrefix(line, "v2 listening on "); ok {
+			v2 = strings.TrimSpace(u)
+		} else if u, ok := strings.CutPrefix(line, "listening on "); ok {
+			v1 = strings.TrimSpace(u)
+		}
+	}
+	require.NotEmpty(t, v1, out)
+	return v1, v2
 }
 
 type lockedBuffer struct {

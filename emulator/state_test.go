@@ -25,7 +25,7 @@ func startRun(t *testing.T, args ...string) (string, func()) {
 		done <- run(ctx, append([]string{"-addr", "127.0.0.1:0"}, args...), stdout, io.Discard, func(string) string { return "" })
 	}()
 	require.Eventually(t, func() bool { return strings.Contains(stdout.String(), "listening on http://") }, 10*time.Second, 10*time.Millisecond)
-	base := strings.TrimSpace(strings.TrimPrefix(stdout.String(), "listening on "))
+	base, _ := listenURLs(t, stdout.String())
 	return base, func() {
 		cancel()
 		select {

@@ -24,6 +24,8 @@ type token struct {
 	value     string
 	merchant  *merchant
 	expiresAt time.Time
+	// v2 marks a V2 access token (POST /login/api-secret); V1 routes refuse it.
+	v2 bool
 }
 
 // authResponse is AuthAnnotation.
@@ -88,7 +90,7 @@ func (e *Emulator) authenticate(r *http.Request) (*merchant, bool) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	t, found := e.tokens[value]
-	if !found || !e.clock.Now().Before(t.expiresAt) {
+	if !found || t.v2 || !e.clock.Now().Before(t.expiresAt) {
 		return nil, false
 	}
 	return t.merchant, true

@@ -48,7 +48,7 @@ const controlPrefix = "/__emulator/"
 // controlRoutes lists the control API's endpoints (README.md, "Control API"). The subtree
 // patterns (trailing "/") take the customer_uid or fault id from the rest of the path.
 func (e *Emulator) controlRoutes() []plainRoute {
-	return []plainRoute{
+	return append([]plainRoute{
 		{"GET /__emulator/health", e.ctlHealth},
 		{"POST /__emulator/customers", e.ctlRegisterCustomer},
 		{"GET /__emulator/customers", e.ctlListCustomers},
@@ -67,7 +67,7 @@ func (e *Emulator) controlRoutes() []plainRoute {
 		{"POST /__emulator/tokens/revoke", e.ctlRevokeTokens},
 		{"POST /__emulator/reset", e.ctlReset},
 		{"POST /__emulator/payments", e.ctlCreatePayment}, // status.go
-	}
+	}, e.v2ControlRoutes()...)
 }
 
 func (e *Emulator) ctlHealth(w http.ResponseWriter, _ *http.Request) {

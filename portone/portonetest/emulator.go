@@ -47,6 +47,15 @@ type Merchant struct {
 	// knows which merchant gets the billing key. Optional: the first merchant defaults to
 	// DefaultIMPCode, and another merchant without one cannot register keys from a browser.
 	IMPCode string `json:"imp_code,omitempty"`
+	// V2Secret is the store's V2 API secret (Authorization: PortOne <secret>). Optional: the
+	// first merchant defaults to DefaultV2Secret; another merchant without one has no V2 store.
+	V2Secret string `json:"-"`
+	// StoreID is the V2 store id. Optional: the first merchant defaults to DefaultStoreID,
+	// another with a V2Secret to one derived from its key.
+	StoreID string `json:"store_id,omitempty"`
+	// V2ChannelKey is the key of the store's NaverPay V2 channel. Optional: the first
+	// merchant defaults to DefaultV2ChannelKey, another to one derived from its key.
+	V2ChannelKey string `json:"v2_channel_key,omitempty"`
 }
 
 // Options configures an Emulator. The zero value is a working emulator with one merchant
@@ -91,6 +100,9 @@ type Options struct {
 	// that is not a *ManualClock. Optional: defaults to 200ms. With a *ManualClock nothing
 	// polls: due work runs when the clock is moved, or when RunDue is called.
 	SchedulerInterval time.Duration
+
+	// V2 configures the V2 API (v2_emulator.go). Optional.
+	V2 V2Options
 }
 
 // Validate reports whether the options are usable. New panics on options that fail it, so a
@@ -115,6 +127,9 @@ func (o Options) Validate() error {
 		}
 	}
 	if err := validateIMPCodes(o.Merchants); err != nil {
+		return err
+	}
+	if err := o.V2.validate(); err != nil {
 		return err
 	}
 	seen := map[string]bool{}
@@ -161,6 +176,12 @@ type Emulator struct {
 	webhookSignal chan struct{} // closed and replaced whenever a delivery is recorded
 	warnings      []ReviewWarning
 	browser       browserState // the NaverPay window stand-in's sessions (browser.go)
+
+	v2            http.Handler // the V2 API's handler (v2_http.go)
+	v2Routes      []v2Route
+	v2AsyncCancel bool
+	v2AsyncDelay  time.Duration
+	v2Secrets     [][]byte // decoded webhook signing secrets
 }
 
 var _ http.Handler = (*Emulator)(nil)
@@ -184,6 +205,7 @@ func New(opts Options) *Emulator {
 	if len(opts.Merchants) == 0 {
 		opts.Merchants = []Merchant{{Key: DefaultKey, Secret: DefaultSecret}}
 	}
+	opts.Merchants = withV2Defaults(opts.Merchants)
 	e := &Emulator{
 		opts:          opts,
 		clock:         opts.Clock,
@@ -205,6 +227,7 @@ func New(opts Options) *Emulator {
 	e.ctx, e.cancel = context.WithCancel(context.Background())
 	e.routes = e.portoneRoutes()
 	e.mux = e.newMux()
+	e.initV2()
 	e.resetLocked()
 
 	if mc, ok := e.clock.(*ManualClock); ok {

@@ -138,6 +138,9 @@ type Fault struct {
 	// PaidAmount is the amount_mismatch fault's approved amount in KRW (default: the requested
 	// amount plus DefaultMismatchDelta).
 	PaidAmount int64
+	// PGCode is the pgCode of a V2 decline's PG_PROVIDER error (default V2PGCodeDecline, or
+	// V2PGCodeHardDecline with Hard). V1 ignores it.
+	PGCode string
 }
 
 // Validate reports whether the fault is well formed.
@@ -167,6 +170,9 @@ func (f Fault) Validate() error {
 	if f.PaidAmount != 0 && f.Action != FaultAmountMismatch {
 		return fmt.Errorf("portonetest: fault PaidAmount applies to action %q only", FaultAmountMismatch)
 	}
+	if f.PGCode != "" && f.Action != FaultDecline && f.Action != FaultDeclineCode {
+		return fmt.Errorf("portonetest: fault PGCode applies to declines only")
+	}
 	if f.HTTPStatus != 0 && (f.HTTPStatus < 400 || f.HTTPStatus > 599) {
 		return fmt.Errorf("portonetest: fault HTTPStatus must be a 4xx or 5xx status, got %d", f.HTTPStatus)
 	}
@@ -189,13 +195,14 @@ type faultJSON struct {
 	Every       string      `json:"every,omitempty"`
 	Retries     int         `json:"retries,omitempty"`
 	PaidAmount  int64       `json:"paid_amount,omitempty"`
+	PGCode      string      `json:"pg_code,omitempty"`
 	Fired       int         `json:"fired"`
 }
 
 func (f Fault) toJSON() faultJSON {
 	j := faultJSON{Merchant: f.Merchant, CustomerUID: f.CustomerUID, MerchantUID: f.MerchantUID, Op: f.Op,
 		Action: f.Action, Reason: f.Reason, Hard: f.Hard, HTTPStatus: f.HTTPStatus, Times: f.Times, Retries: f.Retries,
-		PaidAmount: f.PaidAmount}
+		PaidAmount: f.PaidAmount, PGCode: f.PGCode}
 	if f.Latency != 0 {
 		j.Latency = f.Latency.String()
 	}
@@ -232,7 +239,7 @@ func (f *Fault) UnmarshalJSON(b []byte) error {
 	}
 	*f = Fault{Merchant: j.Merchant, CustomerUID: j.CustomerUID, MerchantUID: j.MerchantUID, Op: j.Op,
 		Action: j.Action, Reason: j.Reason, Hard: j.Hard, HTTPStatus: j.HTTPStatus, Latency: lat, Times: j.Times,
-		Every: every, Retries: j.Retries, PaidAmount: j.PaidAmount}
+		Every: every, Retries: j.Retries, PaidAmount: j.PaidAmount, PGCode: j.PGCode}
 	return nil
 }
 

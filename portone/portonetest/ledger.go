@@ -8,15 +8,25 @@ import (
 
 // LedgerEntry is one payment record as it stands now. The ledger is the emulator's ground
 // truth: a test asserts on it to prove what was really charged, whatever the client saw.
+//
+// V1 and V2 payments share it: on a V2 entry (Version VersionV2) ImpUID is the attempt's
+// transactionId, MerchantUID the paymentId and CustomerUID the billingKey, so checks keyed on
+// merchant_uid (PaidCount, "one paid charge per cycle") hold across generations.
 type LedgerEntry struct {
 	// Merchant is the key of the merchant that owns the payment.
 	Merchant string `json:"merchant"`
-	// ImpUID is PortOne's payment id.
+	// Version is the API generation the payment was made through: VersionV1 or VersionV2.
+	Version string `json:"version"`
+	// ImpUID is PortOne's payment id (V2: the attempt's transactionId).
 	ImpUID string `json:"imp_uid"`
-	// MerchantUID is the merchant's order id.
+	// MerchantUID is the merchant's order id (V2: the paymentId).
 	MerchantUID string `json:"merchant_uid"`
-	// CustomerUID is the billing key the payment used.
+	// CustomerUID is the billing key the payment used (V2: the billingKey).
 	CustomerUID string `json:"customer_uid"`
+	// ScheduleID is the V2 schedule that made the attempt, if any.
+	ScheduleID string `json:"schedule_id,omitempty"`
+	// PGCode is a declined V2 attempt's pgCode.
+	PGCode string `json:"pg_code,omitempty"`
 	// Usage is customer_uid_usage: "issue" (registration record), "payment" (again) or
 	// "payment.scheduled" (an executed schedule).
 	Usage string `json:"usage"`
@@ -61,6 +71,10 @@ func (p *payment) ledgerEntry() LedgerEntry {
 	}
 	if p.paidAt != 0 {
 		le.PaidAt = time.Unix(p.paidAt, 0)
+	}
+	le.Version = VersionV1
+	if p.v2 != nil {
+		le.Version, le.ScheduleID, le.PGCode = VersionV2, p.v2.scheduleID, p.v2.pgCode
 	}
 	return le
 }

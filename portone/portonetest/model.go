@@ -19,6 +19,10 @@ type merchant struct {
 	byImp          map[string]*payment
 	schedules      []*schedule // creation order
 	scheduleByMUID map[string]*schedule
+
+	// The merchant's V2 store (v2_emulator.go); v2Secret is empty when it has none.
+	v2Secret, storeID, channelKey, merchantID string
+	v2                                        v2State
 }
 
 func newMerchant(m Merchant) *merchant {
@@ -27,6 +31,9 @@ func newMerchant(m Merchant) *merchant {
 		customers:      map[string]*customer{},
 		byImp:          map[string]*payment{},
 		scheduleByMUID: map[string]*schedule{},
+		v2Secret:       m.V2Secret, storeID: m.StoreID, channelKey: m.V2ChannelKey,
+		merchantID: "merchant-" + strings.TrimPrefix(m.StoreID, "store-"),
+		v2:         newV2State(),
 	}
 }
 
@@ -103,6 +110,8 @@ type payment struct {
 	// naverUseCfm is the extra.naverUseCfm the charge was asked with (for tests' ledgers).
 	naverUseCfm string
 	createdAt   time.Time
+	// v2 is set on a V2 attempt (v2_emulator.go).
+	v2 *v2Attempt
 }
 
 // Payment statuses (PaymentAnnotation.status).

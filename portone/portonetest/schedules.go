@@ -310,8 +310,8 @@ func (e *Emulator) handleSchedulesByRange(c *call) result {
 	return ok(paginate(wireSchedules(ss), pageNo, limit))
 }
 
-// RunDue executes every schedule whose schedule_at has come (on the emulator's clock) and
-// starts due webhook retries. It returns how many schedules it executed. Each schedule runs
+// RunDue executes every schedule whose schedule_at (V1) or timeToPay (V2) has come (on the
+// emulator's clock), completes due asynchronous V2 cancels and starts due webhook retries. It returns how many schedules it executed. Each schedule runs
 // exactly once: its status flips to executed under the emulator's lock. The background
 // scheduler and ManualClock call it; tests with another Clock call it directly.
 func (e *Emulator) RunDue() int {
@@ -342,8 +342,10 @@ func (e *Emulator) RunDue() int {
 	for _, s := range recovering {
 		e.recoverLocked(s, now)
 	}
+	v2 := e.runDueV2SchedulesLocked(now)
+	e.runDueV2CancelsLocked(now)
 	e.runDueRetriesLocked(now)
-	return len(due) + len(recovering)
+	return len(due) + len(recovering) + v2
 }
 
 // startRecoveryLocked arms 리커버리 for a schedule whose execution just failed, when a

@@ -24,6 +24,8 @@ type savedMerchant struct {
 	Customers []savedCustomer `json:"customers"`
 	Payments  []savedPayment  `json:"payments"`
 	Schedules []savedSchedule `json:"schedules"`
+	// V2 is the merchant's V2 store (v2_state.go); absent in files written before V2.
+	V2 *savedV2 `json:"v2,omitempty"`
 }
 
 type savedCustomer struct {
@@ -40,6 +42,7 @@ type savedBuyer struct{ Name, Email, Tel, Addr, Postcode string }
 type savedCancel struct {
 	PGTID                       string
 	Amount, CancelledAt         int64
+	TaxFree                     int64 `json:",omitempty"`
 	Reason, CancellationID, URL string
 }
 
@@ -60,6 +63,7 @@ type savedPayment struct {
 	FailReason, CancelReason, ReceiptURL  string
 	Cancels                               []savedCancel
 	CustomerUID, Usage, NoticeURL         string
+	NaverUseCfm                           string `json:",omitempty"`
 	CreatedAt                             time.Time
 }
 
@@ -115,21 +119,7 @@ func (e *Emulator) Snapshot() ([]byte, error) {
 			})
 		}
 		for _, p := range m.payments {
-			sp := savedPayment{
-				Seq: p.seq, ImpUID: p.impUID, MerchantUID: p.merchantUID, PayMethod: p.payMethod,
-				Channel: p.channel, PGProvider: p.pgProvider, PGID: p.pgID, PGTID: p.pgTID,
-				ApplyNum: p.applyNum, CardName: p.cardName, CardCode: p.cardCode, CardNum: p.cardNumber,
-				CardType: p.cardType, Name: p.name, Amount: p.amount, TaxFree: p.taxFree, CancelAmount: p.cancelAmount,
-				Currency: p.currency, Buyer: saveBuyer(p.buyer), CustomData: p.customData, Status: p.status,
-				StartedAt: p.startedAt, PaidAt: p.paidAt, FailedAt: p.failedAt, CancelledAt: p.cancelledAt, UpdatedAt: p.updatedAt,
-				FailReason: p.failReason, CancelReason: p.cancelReason, ReceiptURL: p.receiptURL,
-				CustomerUID: p.customerUID, Usage: p.usage, NoticeURL: p.noticeURL, CreatedAt: p.createdAt,
-			}
-			for _, c := range p.cancels {
-				sp.Cancels = append(sp.Cancels, savedCancel{PGTID: c.pgTID, Amount: c.amount, CancelledAt: c.cancelledAt,
-					Reason: c.reason, CancellationID: c.cancellationID, URL: c.receiptURL})
-			}
-			sm.Payments = append(sm.Payments, sp)
+			sm.Payments = append(sm.Payments, savePayment(p))
 		}
 		for _, s := range m.schedules {
 			ss := savedSchedule{
@@ -146,6 +136,9 @@ func (e *Emulator) Snapshot() ([]byte, error) {
 				ss.RecoveryEvery, ss.RecoveryLeft, ss.RecoveryNext = rc.every, rc.left, rc.next
 			}
 			sm.Schedules = append(sm.Schedules, ss)
+		}
+		if v2 := e.saveV2Locked(m); len(v2.Keys)+len(v2.Attempts)+len(v2.Schedules) > 0 {
+			sm.V2 = &v2
 		}
 		st.Merchants = append(st.Merchants, sm)
 	}
@@ -183,20 +176,7 @@ func (e *Emulator) Restore(data []byte) error {
 			}
 		}
 		for _, sp := range sm.Payments {
-			p := &payment{
-				seq: sp.Seq, m: m, impUID: sp.ImpUID, merchantUID: sp.MerchantUID, payMethod: sp.PayMethod,
-				channel: sp.Channel, pgProvider: sp.PGProvider, pgID: sp.PGID, pgTID: sp.PGTID,
-				applyNum: sp.ApplyNum, cardName: sp.CardName, cardCode: sp.CardCode, cardNumber: sp.CardNum,
-				cardType: sp.CardType, name: sp.Name, amount: sp.Amount, taxFree: sp.TaxFree, cancelAmount: sp.CancelAmount,
-				currency: sp.Currency, buyer: sp.Buyer.load(), customData: sp.CustomData, status: sp.Status,
-				startedAt: sp.StartedAt, paidAt: sp.PaidAt, failedAt: sp.FailedAt, cancelledAt: sp.CancelledAt, updatedAt: sp.UpdatedAt,
-				failReason: sp.FailReason, cancelReason: sp.CancelReason, receiptURL: sp.ReceiptURL,
-				customerUID: sp.CustomerUID, usage: sp.Usage, noticeURL: sp.NoticeURL, createdAt: sp.CreatedAt,
-			}
-			for _, c := range sp.Cancels {
-				p.cancels = append(p.cancels, cancelRecord{pgTID: c.PGTID, amount: c.Amount, cancelledAt: c.CancelledAt,
-					reason: c.Reason, cancellationID: c.CancellationID, receiptURL: c.URL})
-			}
+			p := loadPayment(m, sp)
 			m.payments = append(m.payments, p)
 			m.byImp[p.impUID] = p
 			e.payments = append(e.payments, p)
@@ -216,6 +196,9 @@ func (e *Emulator) Restore(data []byte) error {
 			m.schedules = append(m.schedules, s)
 			m.scheduleByMUID[s.merchantUID] = s
 		}
+		if sm.V2 != nil {
+			e.restoreV2Locked(m, *sm.V2)
+		}
 	}
 	slices.SortStableFunc(e.payments, func(a, b *payment) int { return int(a.seq - b.seq) })
 	return nil
@@ -232,4 +215,42 @@ func (e *Emulator) HasCustomer(merchantKey, customerUID string) bool {
 	}
 	_, ok := m.customers[customerUID]
 	return ok
+}
+
+// savePayment is a payment record's saved form (V1 fields; v2_state.go adds V2's).
+func savePayment(p *payment) savedPayment {
+	sp := savedPayment{
+		Seq: p.seq, ImpUID: p.impUID, MerchantUID: p.merchantUID, PayMethod: p.payMethod,
+		Channel: p.channel, PGProvider: p.pgProvider, PGID: p.pgID, PGTID: p.pgTID,
+		ApplyNum: p.applyNum, CardName: p.cardName, CardCode: p.cardCode, CardNum: p.cardNumber,
+		CardType: p.cardType, Name: p.name, Amount: p.amount, TaxFree: p.taxFree, CancelAmount: p.cancelAmount,
+		Currency: p.currency, Buyer: saveBuyer(p.buyer), CustomData: p.customData, Status: p.status,
+		StartedAt: p.startedAt, PaidAt: p.paidAt, FailedAt: p.failedAt, CancelledAt: p.cancelledAt, UpdatedAt: p.updatedAt,
+		FailReason: p.failReason, CancelReason: p.cancelReason, ReceiptURL: p.receiptURL,
+		CustomerUID: p.customerUID, Usage: p.usage, NoticeURL: p.noticeURL, NaverUseCfm: p.naverUseCfm, CreatedAt: p.createdAt,
+	}
+	for _, c := range p.cancels {
+		sp.Cancels = append(sp.Cancels, savedCancel{PGTID: c.pgTID, Amount: c.amount, TaxFree: c.taxFree, CancelledAt: c.cancelledAt,
+			Reason: c.reason, CancellationID: c.cancellationID, URL: c.receiptURL})
+	}
+	return sp
+}
+
+// loadPayment rebuilds a payment record of m from its saved form.
+func loadPayment(m *merchant, sp savedPayment) *payment {
+	p := &payment{
+		seq: sp.Seq, m: m, impUID: sp.ImpUID, merchantUID: sp.MerchantUID, payMethod: sp.PayMethod,
+		channel: sp.Channel, pgProvider: sp.PGProvider, pgID: sp.PGID, pgTID: sp.PGTID,
+		applyNum: sp.ApplyNum, cardName: sp.CardName, cardCode: sp.CardCode, cardNumber: sp.CardNum,
+		cardType: sp.CardType, name: sp.Name, amount: sp.Amount, taxFree: sp.TaxFree, cancelAmount: sp.CancelAmount,
+		currency: sp.Currency, buyer: sp.Buyer.load(), customData: sp.CustomData, status: sp.Status,
+		startedAt: sp.StartedAt, paidAt: sp.PaidAt, failedAt: sp.FailedAt, cancelledAt: sp.CancelledAt, updatedAt: sp.UpdatedAt,
+		failReason: sp.FailReason, cancelReason: sp.CancelReason, receiptURL: sp.ReceiptURL,
+		customerUID: sp.CustomerUID, usage: sp.Usage, noticeURL: sp.NoticeURL, naverUseCfm: sp.NaverUseCfm, createdAt: sp.CreatedAt,
+	}
+	for _, c := range sp.Cancels {
+		p.cancels = append(p.cancels, cancelRecord{pgTID: c.PGTID, amount: c.Amount, taxFree: c.TaxFree, cancelledAt: c.CancelledAt,
+			reason: c.Reason, cancellationID: c.CancellationID, receiptURL: c.URL})
+	}
+	return p
 }

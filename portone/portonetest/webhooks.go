@@ -43,6 +43,16 @@ type WebhookDelivery struct {
 	At time.Time `json:"at"`
 	// Attempt is 1 for the first attempt and counts up across retries.
 	Attempt int `json:"attempt"`
+	// Version is VersionV2 for a V2 webhook (2024-04-25 format) and empty for V1. On a V2
+	// delivery ImpUID is the transactionId, MerchantUID the paymentId, Status empty, and:
+	Version string `json:"version,omitempty"`
+	// Type is the V2 event type (Transaction.Paid, BillingKey.Issued, ...).
+	Type string `json:"type,omitempty"`
+	// BillingKey is the V2 event's billingKey (BillingKey.* events).
+	BillingKey string `json:"billing_key,omitempty"`
+	// Header holds the Standard Webhooks headers sent (webhook-id, webhook-timestamp,
+	// webhook-signature with one "v1,..." per secret).
+	Header http.Header `json:"header,omitempty"`
 }
 
 // OK reports whether the receiver accepted the delivery (a 2xx answer).
@@ -56,6 +66,9 @@ type webhookJob struct {
 	due         time.Time
 	origin      FaultOp
 	subj        subject
+	// v2 is set for a V2 delivery: the body and message id are fixed, the headers are signed
+	// at each attempt.
+	v2 *v2Job
 }
 
 // webhookPayload is the V1 notification body: imp_uid, merchant_uid, status and, on cancel
@@ -109,10 +122,20 @@ func (e *Emulator) startDeliveryLocked(job *webhookJob) {
 
 func (e *Emulator) deliver(job *webhookJob) {
 	defer e.wg.Done()
-	body, contentType := job.payload.encode(job.format)
+	var (
+		body        []byte
+		contentType string
+		header      http.Header
+	)
 	e.mu.Lock()
 	at := e.clock.Now()
 	suppressed := e.fireLocked(job.origin, job.subj, FaultWebhookFail)
+	if job.v2 != nil {
+		body, contentType = job.v2.body, "application/json"
+		header = e.signV2Locked(job.v2.id, at, body)
+	} else {
+		body, contentType = job.payload.encode(job.format)
+	}
 	e.mu.Unlock()
 
 	d := WebhookDelivery{
@@ -120,10 +143,13 @@ func (e *Emulator) deliver(job *webhookJob) {
 		ImpUID: job.payload.ImpUID, MerchantUID: job.payload.MerchantUID, Status: job.payload.Status,
 		CancellationID: job.payload.CancellationID, At: at, Attempt: job.attempt,
 	}
+	if job.v2 != nil {
+		d.Version, d.Type, d.BillingKey, d.Header = VersionV2, job.v2.event.Type, job.v2.event.BillingKey, header
+	}
 	if suppressed != nil {
 		d.Err = "not sent: webhook_fail fault injected"
 	} else {
-		d.StatusCode, d.Err = e.post(job.url, contentType, body)
+		d.StatusCode, d.Err = e.post(job.url, contentType, body, header)
 	}
 
 	e.mu.Lock()
@@ -145,12 +171,15 @@ func (e *Emulator) deliver(job *webhookJob) {
 }
 
 // post sends one webhook with PortOne's 10-second timeout.
-func (e *Emulator) post(target, contentType string, body []byte) (int, string) {
+func (e *Emulator) post(target, contentType string, body []byte, header http.Header) (int, string) {
 	ctx, cancel := context.WithTimeout(e.ctx, webhookTimeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, target, bytes.NewReader(body))
 	if err != nil {
 		return 0, fmt.Sprintf("building request: %v", err)
+	}
+	for k, vs := range header {
+		req.Header[k] = vs
 	}
 	req.Header.Set("Content-Type", contentType)
 	req.Header.Set("User-Agent", "portone-emulator-webhook/1")
