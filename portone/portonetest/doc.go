@@ -1,5 +1,7 @@
 // Package portonetest is a stateful, in-memory emulator of the PortOne (iamport) V1 REST API
-// for recurring NaverPay billing-key payments.
+// for recurring NaverPay billing-key payments, and of PortOne's V2 REST API beside it (the
+// v2_*.go files: V2Handler, NewV2Server, IssueBillingKeyV2), sharing one clock, ledger, fault
+// list, persistence and control API.
 //
 // PortOne cannot be reached from test machines, so every test of code that talks to PortOne
 // runs against this emulator instead. It is written to be faithful where the behaviour is

@@ -41,7 +41,7 @@ type v2WireCustomer struct {
 }
 
 func (c V2Customer) wire() v2WireCustomer {
-	return v2WireCustomer{ID: c.ID, Name: c.Name, Email: c.Email, PhoneNumber: c.PhoneNumber}
+	return v2WireCustomer(c)
 }
 
 // v2WireKeyMethod is BillingKeyPaymentMethodEasyPay: NaverPay discloses no card behind it.

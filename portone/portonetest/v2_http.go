@@ -6,7 +6,6 @@ package portonetest
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -309,6 +308,12 @@ func (e *Emulator) v2RouteHandler(rt v2Route) http.Handler {
 			if store == "" {
 				store = c.q.Get("storeId")
 			}
+			if filter, ok, _ := c.body.obj("filter"); store == "" && ok {
+				store, _, _ = filter.str("storeId")
+			}
+			if pay, ok, _ := c.body.obj("payment"); store == "" && ok {
+				store, _, _ = pay.str("storeId")
+			}
 			if store != "" && store != c.m.storeID {
 				writeJSON(w, http.StatusForbidden, v2Error{Type: v2Forbidden, Message: "storeId " + store + " is not this secret's store"})
 				return
@@ -415,12 +420,3 @@ func remoteIP(r *http.Request) string {
 
 // v2Time formats an instant as V2 does: RFC 3339 in UTC with milliseconds.
 func v2Time(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000Z07:00") }
-
-// decodeJSONInto re-encodes a decoded value into v, for typed reading of nested objects.
-func decodeJSONInto(src any, v any) error {
-	b, err := json.Marshal(src)
-	if err != nil {
-		return err
-	}
-	return json.Unmarshal(b, v)
-}

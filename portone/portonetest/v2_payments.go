@@ -392,7 +392,7 @@ type v2WirePayment struct {
 	PaidAt          string               `json:"paidAt,omitempty"`
 	PGTxID          string               `json:"pgTxId,omitempty"`
 	ReceiptURL      string               `json:"receiptUrl,omitempty"`
-	Disputes        []any                `json:"disputes,omitempty"`
+	Disputes        *[]any               `json:"disputes,omitempty"` // PAID only, and required there
 	Cancellations   []v2WireCancellation `json:"cancellations,omitempty"`
 	CancelledAt     string               `json:"cancelledAt,omitempty"`
 	FailedAt        string               `json:"failedAt,omitempty"`
@@ -429,7 +429,9 @@ func (p *payment) wireV2(asTransaction bool) v2WirePayment {
 	w.PaidAt = v2Time(time.Unix(p.paidAt, 0))
 	w.PGTxID = p.pgTID
 	w.ReceiptURL = receiptURL(p.impUID)
-	w.Disputes = []any{}
+	if w.Status == "PAID" {
+		w.Disputes = &[]any{}
+	}
 	var cancelledTaxFree int64
 	for _, cn := range a.cancellations {
 		w.Cancellations = append(w.Cancellations, cn.wire())
