@@ -126,6 +126,10 @@ func (s *Server) handleRegisterPage(w http.ResponseWriter, r *http.Request) {
 		// forwarded (a family member pays), and whoever holds it can open the page.
 		page.BuyerName, page.BuyerTel, page.BuyerEmail = st.Buyer.Name, st.Buyer.Tel, st.Buyer.Email
 	}
+	if st.Gateway.IsV2() {
+		s.renderRegisterV2(w, st, token, page)
+		return
+	}
 	s.render(w, http.StatusOK, "register.html", page)
 }
 

@@ -115,6 +115,8 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /registration/complete", s.handleCompleteRedirect)
 	mux.HandleFunc("POST /registration/complete", s.handleCompletePopup)
 	mux.HandleFunc("GET /registration/result", s.handleResult)
+	mux.HandleFunc("GET "+V2CompleteRoute, s.handleCompleteV2Redirect)
+	mux.HandleFunc("POST "+V2CompleteRoute, s.handleCompleteV2Popup)
 	// The bare /register and /manage (a link cut short, or the old ?subscription_id= form) get
 	// a page saying the link is incomplete; only a signed token opens anything.
 	mux.HandleFunc("GET /register", s.handleBareLink)

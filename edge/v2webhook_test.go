@@ -49,6 +49,12 @@ type v2Env struct {
 
 func newV2Env(t *testing.T, emuOpts portonetest.Options) *v2Env {
 	t.Helper()
+	return newV2EnvWith(t, emuOpts, nil)
+}
+
+// newV2EnvWith is newV2Env with a hook that changes the edge's V2 configuration.
+func newV2EnvWith(t *testing.T, emuOpts portonetest.Options, configure func(*edge.V2Config)) *v2Env {
+	t.Helper()
 	emu, emuSrv := portonetest.NewServer(t, emuOpts)
 	v2Srv := httptest.NewServer(emu.V2Handler())
 	t.Cleanup(v2Srv.Close)
@@ -63,6 +69,9 @@ func newV2Env(t *testing.T, emuOpts portonetest.Options) *v2Env {
 	v := &v2Env{gw: gw}
 	v.testEnv = newEnvDeps(t, emu, pc, func(c *edge.Config) {
 		c.V2 = &edge.V2Config{WebhookKeys: keys, StoreID: portonetest.DefaultStoreID, ChannelKey: portonetest.DefaultV2ChannelKey}
+		if configure != nil {
+			configure(c.V2)
+		}
 	}, func(d *edge.Deps) {
 		d.PortOneV2 = gw
 		d.WebhookVerdict = func(verdict string) {
