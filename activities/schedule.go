@@ -75,7 +75,7 @@ func (a *Activities) ScheduleCharge(ctx context.Context, in ScheduleChargeInput)
 	if gerr != nil {
 		return ScheduleState{}, gerr
 	}
-	if st, err := a.scheduleState(ctx, g, in.MerchantUID, in.Amount); err != nil || !st.NotFound() {
+	if st, err := a.scheduleState(ctx, g, in.CustomerUID, in.MerchantUID, in.Amount); err != nil || !st.NotFound() {
 		return st, err
 	}
 	err := g.Schedule(ctx, gateway.ScheduleRequest{
@@ -112,7 +112,7 @@ func (a *Activities) ScheduleStatus(ctx context.Context, in SettleScheduleInput)
 	if gerr != nil {
 		return ScheduleState{}, gerr
 	}
-	return a.scheduleState(ctx, g, in.MerchantUID, in.Amount)
+	return a.scheduleState(ctx, g, in.CustomerUID, in.MerchantUID, in.Amount)
 }
 
 // Unschedule revokes a scheduled charge (Gateway.Revoke). If PortOne already
@@ -127,7 +127,7 @@ func (a *Activities) Unschedule(ctx context.Context, in SettleScheduleInput) (Sc
 	if err != nil && !errors.Is(err, gateway.ErrNothingToRevoke) && !errors.Is(err, gateway.ErrKeyNotFound) {
 		return ScheduleState{}, gatewayError(err)
 	}
-	st, serr := a.scheduleState(ctx, g, in.MerchantUID, in.Amount)
+	st, serr := a.scheduleState(ctx, g, in.CustomerUID, in.MerchantUID, in.Amount)
 	if serr != nil {
 		return ScheduleState{}, serr
 	}
@@ -140,8 +140,8 @@ func (a *Activities) Unschedule(ctx context.Context, in SettleScheduleInput) (Sc
 	return st, nil
 }
 
-func (a *Activities) scheduleState(ctx context.Context, g gateway.Gateway, merchantUID string, want int64) (ScheduleState, error) {
-	s, err := g.ScheduleOf(ctx, merchantUID)
+func (a *Activities) scheduleState(ctx context.Context, g gateway.Gateway, key, merchantUID string, want int64) (ScheduleState, error) {
+	s, err := g.ScheduleOf(ctx, key, merchantUID)
 	if errors.Is(err, gateway.ErrNotFound) {
 		return ScheduleState{}, nil
 	}

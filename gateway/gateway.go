@@ -2,7 +2,7 @@
 // billing key for a cycle attempt, look an attempt up, schedule and revoke a cycle's charge,
 // refund against the balance the caller expects, verify and delete a billing key, and list the
 // payments of a period for reconciliation. The activities speak only this contract; each
-// gateway generation (PortOne V1 today, gateway/portonev1; V2 next) adapts its own client to it
+// gateway generation (PortOne V1, gateway/portonev1; PortOne V2, gateway/portonev2) adapts its own client to it
 // and proves itself with the conformance suite in gateway/gatewaytest.
 //
 // The words are the gateway's neutral ones, mapped by each implementation:
@@ -39,8 +39,10 @@ type Gateway interface {
 	// Schedule asks the gateway's scheduler to charge req at req.At. ErrKeyNotFound when the
 	// key is gone.
 	Schedule(ctx context.Context, req ScheduleRequest) error
-	// ScheduleOf reports the schedule of paymentID; ErrNotFound when there is none.
-	ScheduleOf(ctx context.Context, paymentID string) (Schedule, error)
+	// ScheduleOf reports the schedule of paymentID on key (the key it charges: V2 lists
+	// schedules by key and time, not by paymentId, and V1 ignores it); ErrNotFound when there
+	// is none.
+	ScheduleOf(ctx context.Context, key, paymentID string) (Schedule, error)
 	// Revoke revokes the pending schedule of paymentID. ErrNothingToRevoke means none was
 	// pending: it already ran, or was revoked, or never existed; ScheduleOf says which.
 	// ErrKeyNotFound means the key is gone (and with it every schedule on it).

@@ -160,6 +160,18 @@ func Run(t *testing.T, newSetup func(t *testing.T) Setup) {
 			require.Empty(s.t, s.paid("gwt-soft-1"))
 			s.mustPay("gwt-soft-2")
 		}},
+		{"a declined PaymentID is charged again under the same PaymentID", func(s *suite) {
+			// A cycle's retries may reuse its PaymentID (V2's one paymentId per cycle): a decline
+			// does not use the PaymentID up, and once paid it is paid once.
+			s.b.Arrange(s.t, "gwt-retry-1", SoftDecline)
+			p, err := s.charge("gwt-retry-1", amount)
+			require.NoError(s.t, err)
+			require.Equal(s.t, gateway.StatusFailed, p.Status)
+			paid := s.mustPay("gwt-retry-1")
+			require.Equal(s.t, []string{paid.TxID}, txIDs(s.paid("gwt-retry-1")))
+			_, err = s.charge("gwt-retry-1", amount)
+			require.ErrorIs(s.t, err, gateway.ErrAlreadyPaid)
+		}},
 		{"hard decline is a result and the key stays unusable", func(s *suite) {
 			s.b.Arrange(s.t, "gwt-hard-1", HardDecline)
 			p, err := s.charge("gwt-hard-1", amount)
@@ -258,7 +270,7 @@ func Run(t *testing.T, newSetup func(t *testing.T) Setup) {
 		{"schedule that ran: revoke reports nothing to revoke, the lookup shows the attempt", func(s *suite) {
 			at := s.b.Now().Add(time.Hour).Truncate(time.Second)
 			require.NoError(s.t, s.gw.Schedule(s.ctx, gateway.ScheduleRequest{ChargeRequest: s.request("gwt-sched-1", amount), At: at}))
-			sc, err := s.gw.ScheduleOf(s.ctx, "gwt-sched-1")
+			sc, err := s.gw.ScheduleOf(s.ctx, s.key, "gwt-sched-1")
 			require.NoError(s.t, err)
 			require.Equal(s.t, gateway.SchedulePending, sc.Status)
 			require.True(s.t, at.Equal(sc.At), "at %v, want %v", sc.At, at)
@@ -267,7 +279,7 @@ func Run(t *testing.T, newSetup func(t *testing.T) Setup) {
 			s.b.Advance(s.t, time.Hour+time.Minute)
 			err = s.gw.Revoke(s.ctx, s.key, "gwt-sched-1")
 			require.ErrorIs(s.t, err, gateway.ErrNothingToRevoke)
-			sc, err = s.gw.ScheduleOf(s.ctx, "gwt-sched-1")
+			sc, err = s.gw.ScheduleOf(s.ctx, s.key, "gwt-sched-1")
 			require.NoError(s.t, err)
 			require.Equal(s.t, gateway.ScheduleExecuted, sc.Status)
 			require.NotEmpty(s.t, sc.TxID)
@@ -282,7 +294,7 @@ func Run(t *testing.T, newSetup func(t *testing.T) Setup) {
 			require.NoError(s.t, s.gw.Schedule(s.ctx, gateway.ScheduleRequest{ChargeRequest: s.request("gwt-sched-decline-1", amount),
 				At: s.b.Now().Add(time.Hour)}))
 			s.b.Advance(s.t, time.Hour+time.Minute)
-			sc, err := s.gw.ScheduleOf(s.ctx, "gwt-sched-decline-1")
+			sc, err := s.gw.ScheduleOf(s.ctx, s.key, "gwt-sched-decline-1")
 			require.NoError(s.t, err)
 			require.Equal(s.t, gateway.ScheduleExecuted, sc.Status)
 			p, err := s.gw.Payment(s.ctx, sc.TxID)
@@ -294,7 +306,7 @@ func Run(t *testing.T, newSetup func(t *testing.T) Setup) {
 			require.NoError(s.t, s.gw.Schedule(s.ctx, gateway.ScheduleRequest{ChargeRequest: s.request("gwt-revoke-1", amount),
 				At: s.b.Now().Add(time.Hour)}))
 			require.NoError(s.t, s.gw.Revoke(s.ctx, s.key, "gwt-revoke-1"))
-			sc, err := s.gw.ScheduleOf(s.ctx, "gwt-revoke-1")
+			sc, err := s.gw.ScheduleOf(s.ctx, s.key, "gwt-revoke-1")
 			require.NoError(s.t, err)
 			require.Equal(s.t, gateway.ScheduleRevoked, sc.Status)
 			require.False(s.t, sc.RevokedAt.IsZero())
@@ -303,7 +315,7 @@ func Run(t *testing.T, newSetup func(t *testing.T) Setup) {
 			require.ErrorIs(s.t, s.gw.Revoke(s.ctx, s.key, "gwt-revoke-1"), gateway.ErrNothingToRevoke)
 		}},
 		{"no schedule, no payment: definite answers", func(s *suite) {
-			_, err := s.gw.ScheduleOf(s.ctx, "gwt-never-1")
+			_, err := s.gw.ScheduleOf(s.ctx, s.key, "gwt-never-1")
 			require.ErrorIs(s.t, err, gateway.ErrNotFound)
 			ps, err := s.gw.Payments(s.ctx, "gwt-never-1")
 			require.NoError(s.t, err)

@@ -126,8 +126,9 @@ func (g *Gateway) Schedule(ctx context.Context, req gateway.ScheduleRequest) err
 	return nil
 }
 
-// ScheduleOf is GET /subscribe/payments/schedule/{merchant_uid}.
-func (g *Gateway) ScheduleOf(ctx context.Context, paymentID string) (gateway.Schedule, error) {
+// ScheduleOf is GET /subscribe/payments/schedule/{merchant_uid}; V1 finds a schedule by its
+// merchant_uid alone, so the key is not needed.
+func (g *Gateway) ScheduleOf(ctx context.Context, _, paymentID string) (gateway.Schedule, error) {
 	s, err := g.c.GetSchedule(ctx, paymentID)
 	if err != nil {
 		return gateway.Schedule{}, classify("GET /subscribe/payments/schedule/{merchant_uid}", err, kinds{portone.ErrNotFound: gateway.ErrNotFound})

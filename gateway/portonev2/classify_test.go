@@ -38,7 +38,7 @@ var ops = map[string]operation{
 		return g.DeleteBillingKey(ctx, gateway.DeleteKeyRequest{Key: "bk-1", Reason: "해지", Requester: billing.RequesterCustomer})
 	}},
 	"get payment": {"GET /payments/{paymentId}", func(g *Gateway) error {
-		_, err := g.ScheduleOf(ctx, "sub-1-c1") // Payments answers PAYMENT_NOT_FOUND as "none"
+		_, err := g.Payments(ctx, "sub-1-c1") // PAYMENT_NOT_FOUND is "none" there: TestPaymentsIsThePaymentObject
 		return err
 	}},
 	"get key": {"GET /billing-keys/{billingKey}", func(g *Gateway) error {
@@ -58,13 +58,8 @@ var ops = map[string]operation{
 // baseline answers every route as success, so that the table's route is the one that fails.
 func baseline(f *fakePortOne) {
 	f.on("GET /payments", func(seen) answer { return ok(page([]any{paidPayment("sub-1-c1", "tx-2", 9900)})) })
-	f.on("GET /payments/{paymentId}", func(seen) answer {
-		p := paymentBase("READY", "sub-1-c2", "tx-3", 9900)
-		p["scheduleId"] = "sch-1"
-		return ok(p)
-	})
-	f.on("GET /payment-schedules/{paymentScheduleId}", func(seen) answer {
-		return ok(scheduleOf("SCHEDULED", "sch-1", "sub-1-c2", 9900, t1))
+	f.on("GET /payment-schedules", func(seen) answer {
+		return ok(page([]any{scheduleOf("SCHEDULED", "sch-1", "sub-1-c2", 9900, t1)}))
 	})
 }
 
@@ -127,7 +122,7 @@ func TestErrorMapping(t *testing.T) {
 		{"delete key", 502, "PG_PROVIDER", refused, nil},
 		{"delete key", 502, "CHANNEL_SPECIFIC", unknown, nil},
 		// reads
-		{"get payment", 404, "PAYMENT_NOT_FOUND", refused, gateway.ErrNotFound}, // Payments turns it into "none": TestPaymentsIsThePaymentObject
+		{"get payment", 403, "FORBIDDEN", unauthorized, nil},
 		{"get key", 404, "BILLING_KEY_NOT_FOUND", refused, gateway.ErrKeyNotFound},
 		{"get key", 403, "FORBIDDEN", unauthorized, nil},
 		{"list payments", 400, "INVALID_REQUEST", refused, nil},

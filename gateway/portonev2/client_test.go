@@ -211,27 +211,30 @@ func TestAsynchronousCancelIsUnknown(t *testing.T) {
 	require.ErrorIs(t, err, gateway.ErrUnknownOutcome)
 }
 
-// TestSchedules: create with timeToPay; find through the payment's scheduleId; revoke by
-// schedule ID with the ?requestBody= form; list pending ones over an explicit window.
+// TestSchedules: create with timeToPay; find among the key's schedules (newest first); the
+// attempt of one that ran through its payment; revoke by schedule ID with the ?requestBody=
+// form; list pending ones over an explicit window.
 func TestSchedules(t *testing.T) {
 	f := newFake(t)
 	at := time.Date(2025, 5, 1, 0, 0, 0, 0, time.UTC)
 	state := "SCHEDULED"
 	f.on("POST /payments/{paymentId}/schedule", func(seen) answer { return ok(map[string]any{"schedule": map[string]any{"id": "sch-1"}}) })
 	f.on("GET /payments/{paymentId}", func(seen) answer {
-		p := paymentBase("READY", "sub-1-c2", "tx-3", 9900)
+		p := paidPayment("sub-1-c2", "tx-3", 9900)
 		p["scheduleId"] = "sch-1"
 		return ok(p)
 	})
-	f.on("GET /payment-schedules/{paymentScheduleId}", func(seen) answer {
-		return ok(scheduleOf(state, "sch-1", "sub-1-c2", 9900, at.Format(time.RFC3339)))
+	f.on("GET /payment-schedules", func(s seen) answer {
+		if s.RequestBody["filter"].(map[string]any)["billingKey"] == "bk-1" {
+			return ok(page([]any{scheduleOf("SCHEDULED", "sch-9", "sub-1-c3", 9900, at.Format(time.RFC3339)),
+				scheduleOf(state, "sch-1", "sub-1-c2", 9900, at.Format(time.RFC3339)),
+				scheduleOf("REVOKED", "sch-0", "sub-1-c2", 9900, at.Format(time.RFC3339))}))
+		}
+		return ok(page([]any{scheduleOf("SCHEDULED", "sch-1", "sub-1-c2", 9900, at.Format(time.RFC3339)),
+			scheduleOf("SCHEDULED", "sch-2", "sub-2-c2", 9900, at.Add(48*time.Hour).Format(time.RFC3339))}))
 	})
 	f.on("DELETE /payment-schedules", func(seen) answer {
 		return ok(map[string]any{"revokedScheduleIds": []any{"sch-1"}, "revokedAt": t1})
-	})
-	f.on("GET /payment-schedules", func(seen) answer {
-		return ok(page([]any{scheduleOf("SCHEDULED", "sch-1", "sub-1-c2", 9900, at.Format(time.RFC3339)),
-			scheduleOf("SCHEDULED", "sch-2", "sub-2-c2", 9900, at.Add(48*time.Hour).Format(time.RFC3339))}))
 	})
 	g := f.gateway(t, Config{})
 	req := gateway.ScheduleRequest{ChargeRequest: chargeReq(), At: at, NoticeURL: "https://hooks.example/portone"}
@@ -241,9 +244,15 @@ func TestSchedules(t *testing.T) {
 	require.Equal(t, "2025-05-01T00:00:00Z", rs[0].Body["timeToPay"])
 	require.Equal(t, []any{"https://hooks.example/portone"}, rs[0].Body["payment"].(map[string]any)["noticeUrls"])
 
-	sc, err := g.ScheduleOf(ctx, "sub-1-c2")
+	sc, err := g.ScheduleOf(ctx, "bk-1", "sub-1-c2")
 	require.NoError(t, err)
-	require.Equal(t, gateway.Schedule{PaymentID: "sub-1-c2", Key: "bk-1", Amount: 9900, Status: gateway.SchedulePending, At: at}, sc)
+	require.Equal(t, gateway.Schedule{PaymentID: "sub-1-c2", Key: "bk-1", Amount: 9900, Status: gateway.SchedulePending, At: at}, sc,
+		"the newest schedule of the payment, not the revoked one before it")
+	rs = f.requests()
+	require.Equal(t, map[string]any{
+		"page": map[string]any{"number": 0.0, "size": 100.0}, "sort": map[string]any{"by": "CREATED_AT", "order": "DESC"},
+		"filter": map[string]any{"billingKey": "bk-1", "from": "2023-01-01T00:00:00Z", "until": "2123-01-01T00:00:00Z"},
+	}, rs[len(rs)-1].RequestBody)
 
 	require.NoError(t, g.Revoke(ctx, "bk-1", "sub-1-c2"))
 	rs = f.requests()
@@ -252,11 +261,17 @@ func TestSchedules(t *testing.T) {
 	require.Equal(t, map[string]any{"scheduleIds": []any{"sch-1"}}, del.RequestBody)
 
 	state = "SUCCEEDED"
-	sc, err = g.ScheduleOf(ctx, "sub-1-c2")
+	sc, err = g.ScheduleOf(ctx, "bk-1", "sub-1-c2")
 	require.NoError(t, err)
 	require.Equal(t, gateway.ScheduleExecuted, sc.Status)
 	require.Equal(t, "tx-3", sc.TxID)
 	require.ErrorIs(t, g.Revoke(ctx, "bk-1", "sub-1-c2"), gateway.ErrNothingToRevoke)
+
+	_, err = g.ScheduleOf(ctx, "bk-1", "sub-1-c7")
+	require.ErrorIs(t, err, gateway.ErrNotFound)
+	require.ErrorIs(t, g.Revoke(ctx, "bk-1", "sub-1-c7"), gateway.ErrNothingToRevoke)
+	_, err = g.ScheduleOf(ctx, "", "sub-1-c2")
+	require.ErrorIs(t, err, gateway.ErrInvalidRequest)
 
 	pg, err := g.PendingSchedules(ctx, gateway.ListQuery{From: at.Add(-time.Hour), To: at.Add(24 * time.Hour)})
 	require.NoError(t, err)
@@ -269,23 +284,16 @@ func TestSchedules(t *testing.T) {
 	}, rs[len(rs)-1].RequestBody)
 }
 
-// TestScheduleOfWithoutSchedule: no payment, or a payment no schedule made, is "no schedule".
-func TestScheduleOfWithoutSchedule(t *testing.T) {
+// TestScheduleThatRanWithoutAnAttempt: an execution that failed before any attempt (the key was
+// deleted) leaves no payment: the schedule ran, with no TxID.
+func TestScheduleThatRanWithoutAnAttempt(t *testing.T) {
 	f := newFake(t)
-	exists := false
-	f.on("GET /payments/{paymentId}", func(seen) answer {
-		if exists {
-			return ok(paidPayment("sub-1-c1", "tx-1", 9900))
-		}
-		return typedError(404, "PAYMENT_NOT_FOUND")
-	})
-	g := f.gateway(t, Config{})
-	for _, e := range []bool{false, true} {
-		exists = e
-		_, err := g.ScheduleOf(ctx, "sub-1-c1")
-		require.ErrorIs(t, err, gateway.ErrNotFound)
-		require.ErrorIs(t, g.Revoke(ctx, "bk-1", "sub-1-c1"), gateway.ErrNothingToRevoke)
-	}
+	f.on("GET /payment-schedules", func(seen) answer { return ok(page([]any{scheduleOf("FAILED", "sch-1", "sub-1-c1", 9900, t1)})) })
+	f.on("GET /payments/{paymentId}", func(seen) answer { return typedError(404, "PAYMENT_NOT_FOUND") })
+	sc, err := f.gateway(t, Config{}).ScheduleOf(ctx, "bk-1", "sub-1-c1")
+	require.NoError(t, err)
+	require.Equal(t, gateway.ScheduleExecuted, sc.Status)
+	require.Empty(t, sc.TxID)
 }
 
 // TestBillingKeys: a key is read, deleted with reason and requester, and a deleted one is gone.
@@ -426,13 +434,10 @@ func TestTolerantDecoding(t *testing.T) {
 	})
 	t.Run("a new schedule status", func(t *testing.T) {
 		f := newFake(t)
-		p := paymentBase("READY", "sub-1-c2", "tx-3", 9900)
-		p["scheduleId"] = "sch-1"
-		f.on("GET /payments/{paymentId}", func(seen) answer { return ok(p) })
-		s := scheduleOf("SCHEDULED", "sch-1", "sub-1-c2", 9900, t1)
-		s["status"], s["pausedAt"] = "PAUSED", t1
-		f.on("GET /payment-schedules/{paymentScheduleId}", func(seen) answer { return answer{status: 200, body: s, unpublished: true} })
-		sc, err := f.gateway(t, Config{}).ScheduleOf(ctx, "sub-1-c2")
+		sch := scheduleOf("SCHEDULED", "sch-1", "sub-1-c2", 9900, t1)
+		sch["status"], sch["pausedAt"] = "PAUSED", t1
+		f.on("GET /payment-schedules", func(seen) answer { return answer{status: 200, body: page([]any{sch}), unpublished: true} })
+		sc, err := f.gateway(t, Config{}).ScheduleOf(ctx, "bk-1", "sub-1-c2")
 		require.NoError(t, err)
 		require.Equal(t, gateway.ScheduleStatus("paused"), sc.Status)
 	})

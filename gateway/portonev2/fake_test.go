@@ -44,7 +44,6 @@ var usedOperations = []string{
 	"GET /payments/{paymentId}",
 	"GET /payments",
 	"POST /payments/{paymentId}/schedule",
-	"GET /payment-schedules/{paymentScheduleId}",
 	"GET /payment-schedules",
 	"DELETE /payment-schedules",
 	"POST /payments/{paymentId}/cancel",
@@ -215,29 +214,56 @@ func (f *fakePortOne) gateway(t *testing.T, cfg Config) *Gateway {
 	return g
 }
 
+// checkRequest matches r (whose body was read into body) against the document and validates it;
+// it returns the route and the validation input for the answer's check.
+func (sp *spec) checkRequest(r *http.Request, body []byte) (*routers.Route, *openapi3filter.RequestValidationInput, error) {
+	req, err := http.NewRequest(r.Method, specServer+r.URL.RequestURI(), bytes.NewReader(body))
+	if err != nil {
+		return nil, nil, fmt.Errorf("rebuilding the request: %w", err)
+	}
+	req.Header = r.Header.Clone()
+	route, pathParams, err := sp.router.FindRoute(req)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s %s is no operation of PortOne's V2 document: %w", r.Method, r.URL.Path, err)
+	}
+	in := &openapi3filter.RequestValidationInput{Request: req, PathParams: pathParams, Route: route,
+		Options: &openapi3filter.Options{AuthenticationFunc: authenticate, MultiError: true}}
+	if err := openapi3filter.ValidateRequest(context.Background(), in); err != nil {
+		return route, in, fmt.Errorf("%s %s does not match PortOne's V2 document: %w", r.Method, route.Path, err)
+	}
+	return route, in, nil
+}
+
+// validating puts the document's request check in front of next (the emulator in the
+// conformance run): every request the client sends is reported to fail when it departs.
+func validating(sp *spec, fail func(format string, args ...any), next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, err := io.ReadAll(r.Body)
+		if err != nil {
+			fail("reading the request: %v", err)
+			return
+		}
+		if _, _, err := sp.checkRequest(r, body); err != nil {
+			fail("%v", err)
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		next.ServeHTTP(w, r)
+	})
+}
+
 func (f *fakePortOne) serve(w http.ResponseWriter, r *http.Request) {
 	body, err := io.ReadAll(r.Body)
 	if err != nil {
 		f.fail("reading the request: %v", err)
 		return
 	}
-	// Match the request against the document at the document's server.
-	req, err := http.NewRequest(r.Method, specServer+r.URL.RequestURI(), bytes.NewReader(body))
+	route, in, err := f.spec.checkRequest(r, body)
 	if err != nil {
-		f.fail("rebuilding the request: %v", err)
-		return
+		f.fail("%v", err)
 	}
-	req.Header = r.Header.Clone()
-	route, pathParams, err := f.spec.router.FindRoute(req)
-	if err != nil {
-		f.fail("%s %s is no operation of PortOne's V2 document: %v", r.Method, r.URL.Path, err)
+	if route == nil {
 		http.Error(w, "no route", http.StatusNotFound)
 		return
-	}
-	in := &openapi3filter.RequestValidationInput{Request: req, PathParams: pathParams, Route: route,
-		Options: &openapi3filter.Options{AuthenticationFunc: authenticate, MultiError: true}}
-	if err := openapi3filter.ValidateRequest(context.Background(), in); err != nil {
-		f.fail("%s %s does not match PortOne's V2 document: %v", r.Method, route.Path, err)
 	}
 	s := seen{Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery, Auth: r.Header.Get("Authorization")}
 	if len(body) > 0 {

@@ -56,7 +56,6 @@ const (
 	opGetPayment     = "GET /payments/{paymentId}"
 	opGetPayments    = "GET /payments"
 	opSchedule       = "POST /payments/{paymentId}/schedule"
-	opGetSchedule    = "GET /payment-schedules/{paymentScheduleId}"
 	opGetSchedules   = "GET /payment-schedules"
 	opRevoke         = "DELETE /payment-schedules"
 	opCancel         = "POST /payments/{paymentId}/cancel"
@@ -310,38 +309,100 @@ func (g *Gateway) Schedule(ctx context.Context, req gateway.ScheduleRequest) err
 	return nil
 }
 
-// ScheduleOf finds the schedule through the payment: V2 lists schedules by key and time, not
-// by paymentId, but a payment made (or to be made) by a schedule carries its scheduleId.
-// GET /payments/{paymentId}, then GET /payment-schedules/{scheduleId}; ErrNotFound when
-// PortOne holds no payment under paymentID or one without a schedule. The TxID of a schedule
-// that ran is the payment's transactionId.
-func (g *Gateway) ScheduleOf(ctx context.Context, paymentID string) (gateway.Schedule, error) {
-	sc, _, err := g.scheduleOf(ctx, paymentID)
+// scheduleWindowEnd ends the timeToPay window of the schedule lookups: PortOne's default
+// window is the last 90 days, which would hide every future schedule, and a cycle is never
+// scheduled a century ahead.
+var scheduleWindowEnd = v2Epoch.AddDate(100, 0, 0)
+
+// maxKeySchedulePages bounds the pages ScheduleOf reads of one key's schedules (one schedule a
+// cycle: 1,000 of them is decades of monthly billing).
+const maxKeySchedulePages = 10
+
+// schedulesBody is GetPaymentSchedulesBody.
+type schedulesBody struct {
+	Page   pageInput      `json:"page"`
+	Sort   scheduleSort   `json:"sort"`
+	Filter scheduleFilter `json:"filter"`
+}
+
+type scheduleSort struct {
+	By    string `json:"by"`
+	Order string `json:"order"`
+}
+
+type scheduleFilter struct {
+	StoreID    string   `json:"storeId,omitempty"`
+	BillingKey string   `json:"billingKey,omitempty"`
+	From       string   `json:"from"`
+	Until      string   `json:"until"`
+	Status     []string `json:"status,omitempty"`
+}
+
+// schedules is GET /payment-schedules?requestBody=.
+func (g *Gateway) schedules(ctx context.Context, body schedulesBody) ([]wireSchedule, error) {
+	q, err := queryBody(body)
+	if err != nil {
+		return nil, &wireError{Op: opGetSchedules, Err: err}
+	}
+	var ans struct {
+		Items []wireSchedule `json:"items"`
+		Page  pageInfo       `json:"page"`
+	}
+	if err := g.c.do(ctx, call{op: opGetSchedules, method: http.MethodGet, path: "/payment-schedules", query: q}, &ans); err != nil {
+		return nil, err
+	}
+	return ans.Items, nil
+}
+
+// ScheduleOf finds the newest schedule of paymentID among key's: V2 lists schedules by key and
+// time, not by paymentId (GET /payment-schedules?requestBody= with filter.billingKey, every
+// status, newest created first). A schedule that ran names its attempt through the payment:
+// TxID is GET /payments/{paymentId}'s transactionId ("" when the execution failed without an
+// attempt, as for a deleted key). ErrNotFound when key holds no schedule of paymentID.
+func (g *Gateway) ScheduleOf(ctx context.Context, key, paymentID string) (gateway.Schedule, error) {
+	sc, _, err := g.scheduleOf(ctx, key, paymentID)
 	return sc, err
 }
 
-func (g *Gateway) scheduleOf(ctx context.Context, paymentID string) (gateway.Schedule, string, error) {
-	p, err := g.get(ctx, paymentID)
-	if err != nil {
-		return gateway.Schedule{}, "", classify(opGetPayment, false, err, nil)
+func (g *Gateway) scheduleOf(ctx context.Context, key, paymentID string) (gateway.Schedule, string, error) {
+	switch {
+	case key == "":
+		return gateway.Schedule{}, "", gateway.InvalidRequest("ScheduleOf", "key", "is required: V2 lists schedules by billing key")
+	case paymentID == "":
+		return gateway.Schedule{}, "", gateway.InvalidRequest("ScheduleOf", "payment id", "is required")
 	}
-	if p.ScheduleID == "" {
-		return gateway.Schedule{}, "", &gateway.Error{Op: opGetPayment, Class: gateway.ErrRefused, Kinds: []error{gateway.ErrNotFound},
-			Answered: true, Err: fmt.Errorf("%s: payment %q was not made by a schedule", opGetPayment, paymentID)}
+	var found *wireSchedule
+	for page := 0; page < maxKeySchedulePages && found == nil; page++ {
+		items, err := g.schedules(ctx, schedulesBody{Page: pageInput{Number: page, Size: listPageSize}, Sort: scheduleSort{"CREATED_AT", "DESC"},
+			Filter: scheduleFilter{StoreID: g.c.storeID, BillingKey: key, From: v2Epoch.Format(time.RFC3339), Until: scheduleWindowEnd.Format(time.RFC3339)}})
+		if err != nil {
+			return gateway.Schedule{}, "", classify(opGetSchedules, false, err, nil)
+		}
+		for i := range items {
+			if items[i].PaymentID == paymentID {
+				found = &items[i]
+				break
+			}
+		}
+		if len(items) < listPageSize {
+			break
+		}
 	}
-	var w wireSchedule
-	err = g.c.do(ctx, call{op: opGetSchedule, method: http.MethodGet, path: "/payment-schedules/" + seg(p.ScheduleID), query: g.storeQuery()}, &w)
-	if err != nil {
-		return gateway.Schedule{}, "", classify(opGetSchedule, false, err, nil)
+	if found == nil {
+		return gateway.Schedule{}, "", &gateway.Error{Op: opGetSchedules, Class: gateway.ErrRefused, Kinds: []error{gateway.ErrNotFound},
+			Answered: true, Err: fmt.Errorf("%s: the billing key holds no schedule of payment %q", opGetSchedules, paymentID)}
 	}
-	sc := w.schedule()
-	if sc.PaymentID == "" {
-		sc.PaymentID = paymentID
-	}
+	sc := found.schedule()
 	if sc.Status == gateway.ScheduleExecuted {
-		sc.TxID = p.TransactionID
+		p, err := g.get(ctx, paymentID)
+		switch {
+		case err == nil:
+			sc.TxID = p.TransactionID
+		case !errors.Is(classify(opGetPayment, false, err, nil), gateway.ErrNotFound):
+			return gateway.Schedule{}, "", classify(opGetPayment, false, err, nil)
+		}
 	}
-	return sc, p.ScheduleID, nil
+	return sc, found.ID, nil
 }
 
 // Revoke finds the schedule (as ScheduleOf) and revokes it by its ID:
@@ -349,7 +410,7 @@ func (g *Gateway) scheduleOf(ctx context.Context, paymentID string) (gateway.Sch
 // (ran, revoked, none) is ErrNothingToRevoke; so are PortOne's PAYMENT_SCHEDULE_ALREADY_PROCESSED,
 // _ALREADY_REVOKED and _NOT_FOUND when the state changed in between.
 func (g *Gateway) Revoke(ctx context.Context, key, paymentID string) error {
-	sc, id, err := g.scheduleOf(ctx, paymentID)
+	sc, id, err := g.scheduleOf(ctx, key, paymentID)
 	if errors.Is(err, gateway.ErrNotFound) {
 		return &gateway.Error{Op: opRevoke, Class: gateway.ErrRefused, Kinds: []error{gateway.ErrNothingToRevoke}, Answered: true,
 			Err: fmt.Errorf("%s: no schedule under payment %q: %w", opRevoke, paymentID, err)}
@@ -360,9 +421,6 @@ func (g *Gateway) Revoke(ctx context.Context, key, paymentID string) error {
 	if sc.Status != gateway.SchedulePending {
 		return &gateway.Error{Op: opRevoke, Class: gateway.ErrRefused, Kinds: []error{gateway.ErrNothingToRevoke}, Answered: true,
 			Err: fmt.Errorf("%s: the schedule of payment %q is %s, not pending", opRevoke, paymentID, sc.Status)}
-	}
-	if key != "" && sc.Key != "" && key != sc.Key {
-		return gateway.InvalidRequest("Revoke", "key", "is not the key the schedule charges")
 	}
 	q, err := queryBody(struct {
 		StoreID     string   `json:"storeId,omitempty"`
@@ -545,41 +603,21 @@ func (g *Gateway) PendingSchedules(ctx context.Context, q gateway.ListQuery) (ga
 	if err != nil {
 		return gateway.SchedulePage{}, err
 	}
-	type filter struct {
-		StoreID string   `json:"storeId,omitempty"`
-		From    string   `json:"from"`
-		Until   string   `json:"until"`
-		Status  []string `json:"status"`
-	}
-	type sort struct {
-		By    string `json:"by"`
-		Order string `json:"order"`
-	}
-	qb, err := queryBody(struct {
-		Page   pageInput `json:"page"`
-		Sort   sort      `json:"sort"`
-		Filter filter    `json:"filter"`
-	}{pageInput{Number: page, Size: listPageSize}, sort{"TIME_TO_PAY", "ASC"},
-		filter{g.c.storeID, q.From.UTC().Format(time.RFC3339Nano), q.To.UTC().Format(time.RFC3339Nano), []string{"SCHEDULED"}}})
+	items, err := g.schedules(ctx, schedulesBody{Page: pageInput{Number: page, Size: listPageSize}, Sort: scheduleSort{"TIME_TO_PAY", "ASC"},
+		Filter: scheduleFilter{StoreID: g.c.storeID, From: q.From.UTC().Format(time.RFC3339Nano), Until: q.To.UTC().Format(time.RFC3339Nano),
+			Status: []string{"SCHEDULED"}}})
 	if err != nil {
-		return gateway.SchedulePage{}, classify(opGetSchedules, false, &wireError{Op: opGetSchedules, Err: err}, nil)
-	}
-	var ans struct {
-		Items []wireSchedule `json:"items"`
-		Page  pageInfo       `json:"page"`
-	}
-	if err := g.c.do(ctx, call{op: opGetSchedules, method: http.MethodGet, path: "/payment-schedules", query: qb}, &ans); err != nil {
 		return gateway.SchedulePage{}, classify(opGetSchedules, false, err, nil)
 	}
-	out := gateway.SchedulePage{Schedules: make([]gateway.Schedule, 0, len(ans.Items))}
-	for i := range ans.Items {
-		sc := ans.Items[i].schedule()
+	out := gateway.SchedulePage{Schedules: make([]gateway.Schedule, 0, len(items))}
+	for i := range items {
+		sc := items[i].schedule()
 		if sc.Status != gateway.SchedulePending || sc.At.Before(q.From) || !sc.At.Before(q.To) {
 			continue
 		}
 		out.Schedules = append(out.Schedules, sc)
 	}
-	if len(ans.Items) >= listPageSize && page+1 < maxPages {
+	if len(items) >= listPageSize && page+1 < maxPages {
 		out.Next = strconv.Itoa(page + 1)
 	}
 	return out, nil
