@@ -7,8 +7,11 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -666,4 +669,60 @@ func TestV2WebhookFromTheEmulator(t *testing.T) {
 		Arg:        billing.RegisteredSignal{BillingKey: k.BillingKey},
 	}}, e.wf.sent())
 	require.Equal(t, []string{edge.VerdictAccepted}, e.reported())
+}
+
+func TestV2TransactionWebhooksFromTheEmulator(t *testing.T) {
+	// The emulator's console webhook URL points at the edge (through a forwarder, as the edge's
+	// URL is known only once it runs). A key is issued, a charge is declined and then paid under
+	// one paymentId: PortOne sends BillingKey.Issued, Transaction.Failed and Transaction.Paid,
+	// each signed; every one is verified, re-fetched and answered 200, and the subscription
+	// hears of the key and of the paid payment.
+	var edgeURL atomic.Value
+	forward := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		u, err := url.Parse(edgeURL.Load().(string))
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadGateway)
+			return
+		}
+		httputil.NewSingleHostReverseProxy(u).ServeHTTP(w, r)
+	}))
+	t.Cleanup(forward.Close)
+	e := newV2Env(t, portonetest.Options{V2: portonetest.V2Options{WebhookURL: forward.URL + edge.V2WebhookRoute,
+		WebhookSecrets: []string{v2SecretCurrent}}})
+	edgeURL.Store(e.url)
+	e.v2Subscription("sub1", "cust-1")
+
+	key := e.issueKey("cust-1")
+	failed := e.chargeV2(key, chargeUID("sub1", 1, 1), true)
+	paid := e.chargeV2(key, chargeUID("sub1", 1, 1), false)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	deliveries, err := e.emu.WaitWebhooks(ctx, 3)
+	require.NoError(t, err)
+	for _, d := range deliveries {
+		require.Equal(t, http.StatusOK, d.StatusCode, "%s %s", d.Err, d.Body)
+	}
+	var registered, paidSeen int
+	for _, s := range e.wf.sent() {
+		require.Equal(t, billing.WorkflowID("sub1"), s.WorkflowID)
+		switch arg := s.Arg.(type) {
+		case billing.RegisteredSignal:
+			require.Equal(t, billing.RegisteredSignal{BillingKey: key}, arg)
+			registered++
+		case billing.PaymentNotification:
+			// Whatever order the deliveries arrive in, only PortOne's state is relayed: the
+			// failed attempt while it was current, the paid one after.
+			require.Contains(t, []billing.PaymentNotification{
+				{ImpUID: failed.TxID, MerchantUID: failed.PaymentID, Status: "failed", Amount: 9900},
+				{ImpUID: paid.TxID, MerchantUID: paid.PaymentID, Status: "paid", Amount: 9900},
+			}, arg)
+			if arg.Status == "paid" {
+				paidSeen++
+			}
+		default:
+			t.Fatalf("unexpected signal %+v", s)
+		}
+	}
+	require.Equal(t, 1, registered)
+	require.Equal(t, 1, paidSeen, "the paid payment is relayed once, however many deliveries name it")
 }
