@@ -125,8 +125,8 @@ func v2Retry(verdict, reason string) v2Answer {
 //   - 200 ignored: a type nothing here acts on (unknown types too, counted apart), another
 //     store, a paymentId this project did not issue, a payment or key PortOne does not hold,
 //     no subscription waiting for the key.
-//   - 503 retry: PortOne V2 or Temporal failed; the webhook-id is forgotten so that PortOne's
-//     retry is handled afresh.
+//   - 503 retry: PortOne V2 or Temporal failed. Only a 200 marks the webhook-id as handled, so
+//     PortOne's retry of anything else is handled afresh.
 func (s *Server) handleV2Webhook(w http.ResponseWriter, r *http.Request) {
 	if s.cfg.V2 == nil {
 		writeJSON(w, http.StatusNotFound, WebhookAnswer{Result: ResultRejected,
@@ -166,7 +166,9 @@ func (s *Server) handleV2Webhook(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	a := s.handleVerifiedV2(r.Context(), log, body)
-	if a.status >= http.StatusInternalServerError {
+	if a.status != http.StatusOK {
+		// Only a delivery answered 200 counts as handled: a 503's retry is handled afresh, and a
+		// 400's gets the same 400 rather than a "duplicate" that would read as success.
 		s.v2Seen.release(id)
 	}
 	finish(a)

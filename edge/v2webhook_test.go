@@ -506,6 +506,17 @@ func TestV2WebhookDuplicatesByWebhookID(t *testing.T) {
 	require.Len(t, e.wf.sent(), 1)
 }
 
+func TestV2WebhookMalformedRedeliveryGetsTheSameAnswer(t *testing.T) {
+	e := newV2Env(t, portonetest.Options{})
+	d := e.signed("msg_bad", []byte(`{"data":{}}`))
+	for i := range 2 {
+		status, answer := e.send(d)
+		require.Equal(t, http.StatusBadRequest, status, "delivery %d: %v", i, answer)
+		require.Equal(t, "type is required", answer.Reason)
+	}
+	require.Equal(t, []string{edge.VerdictRejected, edge.VerdictRejected}, e.reported())
+}
+
 func TestV2WebhookRetriedAfterPortOneRecovers(t *testing.T) {
 	e := newV2Env(t, portonetest.Options{})
 	e.v2Subscription("sub1", "cust-1")
