@@ -187,7 +187,7 @@ func (f *fakeWorkflows) ExecuteWorkflow(_ context.Context, options client.StartW
 	st := billing.State{Status: billing.StatusAwaitingRegistration}
 	if len(args) == 1 {
 		if in, ok := args[0].(billing.SubscriptionInput); ok {
-			st.SubscriptionID, st.CustomerUID, st.Plan, st.Buyer = in.SubscriptionID, in.CustomerUID, in.Plan, in.Buyer
+			st.SubscriptionID, st.CustomerUID, st.Plan, st.Buyer, st.Gateway = in.SubscriptionID, in.CustomerUID, in.Plan, in.Buyer, in.Gateway
 		}
 	}
 	f.states[options.ID] = st

@@ -240,3 +240,57 @@ func TestV2RegistrationPopupRejectsMalformedBodies(t *testing.T) {
 	}
 	require.Empty(t, e.wf.sent())
 }
+
+func TestDemoStartOffersV2OnlyWhenConfigured(t *testing.T) {
+	form := func(gw string) url.Values {
+		v := url.Values{"plan": {"basic-monthly"}, "subscription_id": {"demo-v2"}, "customer_uid": {"cust-v2"}}
+		if gw != "" {
+			v.Set("gateway", gw)
+		}
+		return v
+	}
+	t.Run("edge without V2: no choice, and V2 refused", func(t *testing.T) {
+		e := newEnv(t, func(c *edge.Config) { c.Demo = true })
+		_, page, _ := e.get("/register/new")
+		require.NotContains(t, page, `name="gateway"`)
+		status, page, _ := e.postForm("/register/start", form("portone_v2"))
+		require.Equal(t, http.StatusBadRequest, status, page)
+		require.Contains(t, page, "PortOne V2 is not configured")
+		require.Empty(t, e.wf.started())
+	})
+	t.Run("edge with V2", func(t *testing.T) {
+		tests := []struct {
+			gw         string
+			wantStatus int
+			want       billing.GatewayName
+		}{
+			{"", http.StatusSeeOther, ""},
+			{"portone_v1", http.StatusSeeOther, billing.GatewayPortOneV1},
+			{"portone_v2", http.StatusSeeOther, billing.GatewayPortOneV2},
+			{"portone_v3", http.StatusBadRequest, ""},
+		}
+		for _, tt := range tests {
+			e := newV2EnvWith(t, portonetest.Options{}, func(v *edge.V2Config) { v.SDKScriptURL = testSDKURL })
+			_, page, _ := e.get("/register/new")
+			require.Contains(t, page, `id="gateway-v2"`)
+			status, body, res := e.postForm("/register/start", form(tt.gw))
+			require.Equal(t, tt.wantStatus, status, "%q: %s", tt.gw, body)
+			if tt.wantStatus != http.StatusSeeOther {
+				require.Contains(t, body, "gateway")
+				require.Empty(t, e.wf.started())
+				continue
+			}
+			starts := e.wf.started()
+			require.Len(t, starts, 1)
+			in := starts[0].Args[0].(billing.SubscriptionInput)
+			require.Equal(t, tt.want, in.Gateway)
+			// The registration link opens the page of the chosen generation.
+			_, page, _ = e.get(res.Header.Get("Location"))
+			if tt.want.IsV2() {
+				require.Equal(t, "cust-v2", parseV2Config(t, page).Request["issueId"])
+			} else {
+				require.Equal(t, "cust-v2", parseIMPConfig(t, page).Params["customer_uid"])
+			}
+		}
+	})
+}

@@ -71,6 +71,7 @@ func newV2EnvWith(t *testing.T, emuOpts portonetest.Options, configure func(*edg
 	require.NoError(t, err)
 	v := &v2Env{gw: gw}
 	v.testEnv = newEnvDeps(t, emu, pc, func(c *edge.Config) {
+		c.Demo = true // the demo start page offers V2 on such an edge
 		c.V2 = &edge.V2Config{WebhookKeys: keys, StoreID: portonetest.DefaultStoreID, ChannelKey: portonetest.DefaultV2ChannelKey}
 		if configure != nil {
 			configure(c.V2)
