@@ -8,7 +8,7 @@
 //	         [-webhook-format json|form] [-webhook-retries] [-customer-not-found-status 200|404]
 //	         [-manual-clock 2026-11-02T10:00:00+09:00] [-imp-key K -imp-secret S]
 //	         [-v2-secret S] [-v2-store-id ID] [-v2-channel-key K] [-v2-webhook-url URL]
-//	         [-v2-webhook-secrets whsec_A,whsec_B] [-v2-async-cancel]
+//	         [-v2-webhook-secrets whsec_A,whsec_B] [-v2-async-cancel] [-v2-seed-billing-keys k1,k2]
 //
 // Every flag falls back to an environment variable (PORTONE_EMULATOR_ADDR, ...). The V1 routes
 // need a token from POST /users/getToken, the V2 routes "Authorization: PortOne <secret>"; the
@@ -61,6 +61,7 @@ type config struct {
 	v2WebhookURL                              string
 	v2WebhookSecrets                          []string
 	v2AsyncCancel                             bool
+	v2SeedKeys                                []string
 }
 
 // envPrefix prefixes every environment fallback.
@@ -85,7 +86,8 @@ func parseConfig(args []string, stderr io.Writer, getenv func(string) string) (c
 	s.String(&manual, "manual-clock", envPrefix+"MANUAL_CLOCK", "", "start a manual clock at this time (RFC 3339 or unix seconds); time then moves only through POST /__emulator/clock")
 	s.String(&cfg.key, "imp-key", envPrefix+"IMP_KEY", portonetest.DefaultKey, "the merchant's imp_key")
 	s.String(&cfg.secret, "imp-secret", envPrefix+"IMP_SECRET", portonetest.DefaultSecret, "the merchant's imp_secret")
-	var v2Secrets string
+	var v2Secrets, v2Seeds string
+	s.String(&v2Seeds, "v2-seed-billing-keys", envPrefix+"V2_SEED_BILLING_KEYS", "", "comma-separated V2 NaverPay billing keys to issue at start (issueId seed-<key>)")
 	s.String(&cfg.v2Addr, "v2-addr", envPrefix+"V2_ADDR", "", "V2 API listen address (served at its root); default: -addr's host and port+1 (port 0 stays 0); \"off\" serves no V2")
 	s.String(&cfg.v2Secret, "v2-secret", envPrefix+"V2_SECRET", portonetest.DefaultV2Secret, "the V2 store's API secret (Authorization: PortOne <secret>)")
 	s.String(&cfg.v2StoreID, "v2-store-id", envPrefix+"V2_STORE_ID", portonetest.DefaultStoreID, "the V2 store id")
@@ -103,6 +105,11 @@ func parseConfig(args []string, stderr io.Writer, getenv func(string) string) (c
 	for _, id := range strings.Split(seeds, ",") {
 		if id = strings.TrimSpace(id); id != "" {
 			cfg.seedCustomers = append(cfg.seedCustomers, id)
+		}
+	}
+	for _, k := range strings.Split(v2Seeds, ",") {
+		if k = strings.TrimSpace(k); k != "" {
+			cfg.v2SeedKeys = append(cfg.v2SeedKeys, k)
 		}
 	}
 	for _, sec := range strings.Split(v2Secrets, ",") {
@@ -210,6 +217,16 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		// The emulator logs each registration with its registration imp_uid.
 		if _, err := emu.RegisterCustomer(cfg.key, portonetest.CustomerSeed{CustomerUID: uid, CustomerTel: "01000000000"}); err != nil {
 			return fmt.Errorf("seeding %q: %w", uid, err)
+		}
+	}
+
+	for _, key := range cfg.v2SeedKeys {
+		if _, ok := emu.BillingKeyV2(key); ok {
+			continue // restored from the state file
+		}
+		if _, err := emu.IssueBillingKeyV2(portonetest.V2BillingKeySeed{Merchant: cfg.key, BillingKey: key, IssueID: "seed-" + key,
+			IssueName: "seeded billing key", NaverAccount: "seed-" + key, Customer: portonetest.V2Customer{PhoneNumber: "01000000000"}}); err != nil {
+			return fmt.Errorf("seeding V2 billing key %q: %w", key, err)
 		}
 	}
 

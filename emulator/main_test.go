@@ -97,7 +97,7 @@ func TestRunInProcess(t *testing.T) {
 	stdout := &lockedBuffer{}
 	done := make(chan error, 1)
 	go func() {
-		done <- run(ctx, []string{"-addr", "127.0.0.1:0", "-seed-customers", "c1"}, stdout, io.Discard, func(string) string { return "" })
+		done <- run(ctx, []string{"-addr", "127.0.0.1:0", "-seed-customers", "c1", "-v2-seed-billing-keys", "billing-key-demo-1"}, stdout, io.Discard, func(string) string { return "" })
 	}()
 	require.Eventually(t, func() bool { return strings.Contains(stdout.String(), "v2 listening on http://") }, 10*time.Second, 10*time.Millisecond)
 	base, v2base := listenURLs(t, stdout.String())
@@ -117,6 +117,13 @@ func TestRunInProcess(t *testing.T) {
 	resp.Body.Close()
 	require.Equal(t, http.StatusNotFound, resp.StatusCode)
 	require.JSONEq(t, `{"type":"PAYMENT_NOT_FOUND","message":"결제 건이 존재하지 않습니다."}`, string(body))
+	req, err = http.NewRequest(http.MethodGet, v2base+"/billing-keys/billing-key-demo-1", nil)
+	require.NoError(t, err)
+	req.Header.Set("Authorization", "PortOne "+portonetest.DefaultV2Secret)
+	resp, err = http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode, "the seeded V2 key is issued")
 	resp, err = http.Get(v2base + "/__emulator/health")
 	require.NoError(t, err)
 	resp.Body.Close()

@@ -88,6 +88,31 @@ func TestStateFileKeepsKeysAndLedgerAcrossRestarts(t *testing.T) {
 	require.Equal(t, seeded, ledger(t, base, "demo-cust-1"), "a restored seed key is not registered a second time")
 }
 
+func TestStateFileKeepsV2KeysAcrossRestarts(t *testing.T) {
+	state := filepath.Join(t.TempDir(), "emulator.json")
+	args := []string{"-v2-seed-billing-keys", "billing-key-demo-v2", "-state-file", state}
+	base, stop := startRun(t, args...)
+	resp, err := http.Post(base+"/__emulator/v2/billing-keys", "application/json", strings.NewReader(`{"issue_id":"page-1","issue_name":"월간","naver_account":"n1"}`))
+	require.NoError(t, err)
+	var issued map[string]any
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&issued))
+	resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode, "%v", issued)
+	var before map[string]any
+	getJSON(t, base+"/__emulator/v2/billing-keys", &before)
+	stop()
+
+	base, stop = startRun(t, args...) // a seed that was restored is not issued again (that would fail)
+	defer stop()
+	var after map[string]any
+	getJSON(t, base+"/__emulator/v2/billing-keys", &after)
+	require.Equal(t, before, after, "V2 keys survive the restart")
+	resp, err = http.Post(base+"/__emulator/v2/billing-keys", "application/json", strings.NewReader(`{"issue_id":"page-1","issue_name":"월간","naver_account":"n1"}`))
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusConflict, resp.StatusCode, "the used issueIds survive too")
+}
+
 func TestStateFileThatDoesNotParseRefusesToStart(t *testing.T) {
 	state := filepath.Join(t.TempDir(), "emulator.json")
 	require.NoError(t, os.WriteFile(state, []byte("{not json"), 0o600))

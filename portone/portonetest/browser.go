@@ -76,10 +76,13 @@ type browserState struct {
 	// products remembers which buyer registered which naverProductCode, for NaverPay's
 	// "same buyer, same product" refusal.
 	products []productRegistration
+	// v2sessions are the V2 stand-in's windows (v2_browser.go).
+	v2sessions map[string]*v2NaverSession
 }
 
 func (b *browserState) resetLocked() {
 	b.sessions = map[string]*naverSession{}
+	b.v2sessions = map[string]*v2NaverSession{}
 	b.products = nil
 }
 

@@ -29,14 +29,14 @@ var browserTemplates = template.Must(template.New("").Funcs(template.FuncMap{
 
 // browserRoutes lists the stand-in's endpoints (the table at the top of this file).
 func (e *Emulator) browserRoutes() []plainRoute {
-	return []plainRoute{
+	return append([]plainRoute{
 		{"GET " + browserScriptPath, e.serveIamportJS},
 		{"HEAD " + browserScriptPath, e.serveIamportJS},
 		{"POST " + naverSessionPath, e.createNaverSession},
 		{"OPTIONS " + naverSessionPath, corsPreflight},
 		{"GET " + naverRegisterPath, e.naverWindow},
 		{"POST " + naverRegisterPath, e.naverDecide},
-	}
+	}, e.v2BrowserRoutes()...)
 }
 
 func (e *Emulator) serveIamportJS(w http.ResponseWriter, r *http.Request) {

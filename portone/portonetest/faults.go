@@ -72,6 +72,13 @@ const (
 	// shows it, and its webhook goes out as for a scheduled execution. It is a merchant's
 	// setting rather than a failure, so it normally stays installed (Times 0).
 	FaultRecovery FaultAction = "recovery"
+	// FaultWebhookDuplicate delivers a matching webhook twice, the second time right after the
+	// first with the same body (and, on V2, the same webhook-id): a receiver must act once.
+	FaultWebhookDuplicate FaultAction = "webhook_duplicate"
+	// FaultWebhookDelay holds a matching webhook back for Latency of the emulator's clock (it
+	// goes out when the clock has moved that far, after whatever happened meanwhile): a late
+	// notification.
+	FaultWebhookDelay FaultAction = "webhook_delay"
 	// FaultAmountMismatch approves a charge for PaidAmount instead of the amount requested
 	// (the requested amount plus DefaultMismatchDelta when PaidAmount is 0): the payment is
 	// stored, answered and notified as paid with the other amount. PortOne should never do
@@ -101,6 +108,8 @@ var faultOps = map[FaultAction][]FaultOp{
 	FaultLatency:            {OpAgain, OpCancel, OpLookup, OpSchedule, OpUnschedule, OpDeleteCustomer, OpIssue, OpGetToken},
 	FaultLatencyAfterCommit: {OpAgain, OpCancel, OpSchedule, OpUnschedule, OpDeleteCustomer},
 	FaultWebhookFail:        {OpAgain, OpScheduleExecution, OpCancel},
+	FaultWebhookDuplicate:   {OpAgain, OpScheduleExecution, OpCancel},
+	FaultWebhookDelay:       {OpAgain, OpScheduleExecution, OpCancel},
 	FaultRecovery:           {OpScheduleExecution},
 	FaultAmountMismatch:     {OpAgain, OpScheduleExecution},
 }
@@ -155,7 +164,7 @@ func (f Fault) Validate() error {
 	if f.Times < 0 {
 		return fmt.Errorf("portonetest: fault Times must not be negative")
 	}
-	if (f.Action == FaultLatency || f.Action == FaultLatencyAfterCommit) && f.Latency <= 0 {
+	if (f.Action == FaultLatency || f.Action == FaultLatencyAfterCommit || f.Action == FaultWebhookDelay) && f.Latency <= 0 {
 		return fmt.Errorf("portonetest: fault action %q needs a positive Latency", f.Action)
 	}
 	if f.Every < 0 || f.Retries < 0 {

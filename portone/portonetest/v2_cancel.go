@@ -151,6 +151,9 @@ func (e *Emulator) v2CompleteCancelLocked(p *payment, cn *v2Cancellation, now ti
 	if !cn.skipWebhook {
 		ev := v2PaymentEvent(typ, p)
 		ev.CancellationID = cn.id
+		if !cn.dueAt.IsZero() {
+			ev.trigger = "ASYNC_CANCEL_APPROVED"
+		}
 		e.enqueueV2WebhookLocked(p.m, cn.noticeURLs, ev, p.v2Subject(), OpV2Cancel)
 	}
 	e.log.Info("v2 cancel", slog.String("payment_id", p.merchantUID), slog.String("transaction_id", p.impUID),

@@ -296,6 +296,14 @@ func v2ContractFixture(t *testing.T, h *v2Harness) map[string]string {
 	sched("pay-sched-by-key", v["kRevoke"], t0.Add(48*time.Hour))
 	require.Equal(t, 200, h.do("DELETE", query("/payment-schedules", map[string]any{"scheduleIds": []string{v["sRevoked"]}}), nil).Status)
 	h.clk.Advance(time.Minute)
+	// Let every webhook so far be delivered, so that payments show them with their outcome.
+	ds := waitV2(t, h.emu, 16) // 5 issued, 2 deleted, 7 from payments and cancels, 2 from schedules
+	v["hookPaid"] = ds[0].Header.Get("webhook-id")
+	for _, d := range ds {
+		if d.MerchantUID == "pay-paid" {
+			v["hookPaid"] = d.Header.Get("webhook-id")
+		}
+	}
 	v["from"] = t0.Add(-time.Hour).Format(time.RFC3339)
 	v["until"] = t0.Add(72 * time.Hour).Format(time.RFC3339)
 	return v
@@ -376,6 +384,25 @@ func v2ContractScenarios() []v2Scenario {
 		{name: "payments bad size", method: "GET", path: "/payments", body: map[string]any{"page": map[string]any{"size": 0}}, wantStatus: 400, wantType: "INVALID_REQUEST"},
 		{name: "payments bad timestampType", method: "GET", path: "/payments", body: map[string]any{"filter": map[string]any{"timestampType": "PAID_AT"}}, badRequest: true, wantStatus: 400, wantType: "INVALID_REQUEST"},
 		{name: "payments other store", method: "GET", path: "/payments", body: map[string]any{"filter": map[string]any{"storeId": "store-other"}}, wantStatus: 403, wantType: "FORBIDDEN"},
+
+		{name: "payments by webhook status", method: "GET", path: "/payments", body: map[string]any{"filter": map[string]any{"webhookStatus": "SUCCEEDED", "from": "{from}", "until": "{until}"}}, wantStatus: 200},
+		{name: "resend the latest webhook", method: "POST", path: "/payments/pay-partial/resend-webhook", body: map[string]any{}, wantStatus: 200},
+		{name: "resend a webhook by id", method: "POST", path: "/payments/pay-paid/resend-webhook", body: map[string]any{"webhookId": "{hookPaid}"}, wantStatus: 200},
+		{name: "resend an unknown webhook", method: "POST", path: "/payments/pay-paid/resend-webhook", body: map[string]any{"webhookId": "msg_none"}, wantStatus: 404, wantType: "WEBHOOK_NOT_FOUND"},
+		{name: "resend for an unknown payment", method: "POST", path: "/payments/none/resend-webhook", body: map[string]any{}, wantStatus: 404, wantType: "PAYMENT_NOT_FOUND"},
+		{name: "resend too often", method: "POST", path: "/payments/pay-paid/resend-webhook", body: map[string]any{"webhookId": "{hookPaid}"},
+			setup: func(h *v2Harness, v map[string]string) {
+				for range maxManualResends - 1 {
+					require.Equal(h.t, 200, h.do("POST", "/payments/pay-paid/resend-webhook", map[string]any{"webhookId": v["hookPaid"]}).Status)
+				}
+			}, wantStatus: 400, wantType: "MAX_WEBHOOK_RETRY_COUNT_REACHED"},
+		{name: "resend other store", method: "POST", path: "/payments/pay-paid/resend-webhook", body: map[string]any{"storeId": "store-other"}, wantStatus: 403, wantType: "FORBIDDEN"},
+		{name: "payments by cursor", method: "GET", path: "/payments-by-cursor", wantStatus: 200},
+		{name: "payments by cursor, a page", method: "GET", path: "/payments-by-cursor", body: map[string]any{"from": "{from}", "until": "{until}", "size": 2}, wantStatus: 200},
+		{name: "payments by cursor, the next page", method: "GET", path: "/payments-by-cursor", body: map[string]any{"cursor": "cursor-1", "size": 1000}, wantStatus: 200},
+		{name: "payments by cursor, bad cursor", method: "GET", path: "/payments-by-cursor", body: map[string]any{"cursor": "x"}, wantStatus: 400, wantType: "INVALID_REQUEST"},
+		{name: "payments by cursor, bad size", method: "GET", path: "/payments-by-cursor", body: map[string]any{"size": 1001}, wantStatus: 400, wantType: "INVALID_REQUEST"},
+		{name: "payments by cursor, other store", method: "GET", path: "/payments-by-cursor", body: map[string]any{"storeId": "store-other"}, wantStatus: 403, wantType: "FORBIDDEN"},
 
 		// cancel
 		{name: "cancel with the right remainder", method: "POST", path: "/payments/pay-paid/cancel", body: map[string]any{"reason": "r", "amount": 1000, "currentCancellableAmount": 10000, "requester": "CUSTOMER"}, wantStatus: 200},
@@ -476,7 +503,8 @@ func fillV2(v any, vars map[string]string) any {
 func TestV2Contract(t *testing.T) {
 	c := loadV2Contract(t)
 	seen := map[string]bool{}
-	h := newV2Harness(t)
+	rec := newV2Receiver(t)
+	h := newV2Harness(t, func(o *Options) { o.V2.WebhookURL = rec.srv.URL })
 	// Every request the fixture and the scenarios send is validated too.
 	var reqErrs []string
 	h.check = func(req *http.Request, body []byte, _ int, _ http.Header, _ []byte) {

@@ -125,6 +125,9 @@ type V2BillingKeySeed struct {
 	ChannelKey string `json:"channel_key,omitempty"`
 	// NoticeURLs receive the BillingKey.Issued webhook instead of V2Options.WebhookURL.
 	NoticeURLs []string `json:"notice_urls,omitempty"`
+	// BillingKey fixes the key's value, for seeded keys a demo or a test names in advance.
+	// Optional: PortOne's shape, "billing-key-" and a UUID, is generated. It must be unused.
+	BillingKey string `json:"billing_key,omitempty"`
 }
 
 // V2BillingKey is a V2 billing key as the emulator holds it.
@@ -222,6 +225,7 @@ type v2Attempt struct {
 	requestedAt     time.Time
 	statusChangedAt time.Time
 	cancellations   []*v2Cancellation
+	hooks           []*v2Hook // the webhooks sent about this attempt (not kept by Snapshot)
 }
 
 // v2Cancellation is one cancel of a V2 payment.
@@ -369,9 +373,21 @@ func (e *Emulator) issueV2KeyLocked(seed V2BillingKeySeed) (*v2Key, error) {
 	if m.v2.issueIDs[used] {
 		return nil, ErrV2IssueIDReused
 	}
+	key := seed.BillingKey
+	if key == "" {
+		key = "billing-key-" + newUUID()
+	}
+	if len(key) > 200 || strings.ContainsAny(key, "/?#% ") {
+		return nil, fmt.Errorf("portonetest: billing key %q must be at most 200 characters without '/', '?', '#', '%%' or spaces", key)
+	}
+	for _, other := range e.merchantOrder {
+		if e.merchants[other].v2.keys[key] != nil {
+			return nil, fmt.Errorf("portonetest: billing key %q already exists", key)
+		}
+	}
 	now := e.clock.Now()
 	k := &v2Key{
-		seq: e.nextSeq(), m: m, billingKey: "billing-key-" + newUUID(), issueID: seed.IssueID, issueName: seed.IssueName,
+		seq: e.nextSeq(), m: m, billingKey: key, issueID: seed.IssueID, issueName: seed.IssueName,
 		naverAccount: account, customer: seed.Customer, customData: seed.CustomData, channelKey: m.channelKey, issuedAt: now,
 	}
 	m.v2.issueIDs[used] = true

@@ -50,6 +50,8 @@ func init() {
 	add(FaultLatency, OpV2Pay, OpV2Cancel, OpV2Lookup, OpV2Schedule, OpV2Revoke, OpV2DeleteBillingKey, OpV2Login)
 	add(FaultLatencyAfterCommit, OpV2Pay, OpV2Cancel, OpV2Schedule, OpV2Revoke, OpV2DeleteBillingKey)
 	add(FaultWebhookFail, OpV2Pay, OpV2ScheduleExecution, OpV2Cancel, OpV2Issue, OpV2DeleteBillingKey)
+	add(FaultWebhookDuplicate, OpV2Pay, OpV2ScheduleExecution, OpV2Cancel, OpV2Issue, OpV2DeleteBillingKey)
+	add(FaultWebhookDelay, OpV2Pay, OpV2ScheduleExecution, OpV2Cancel, OpV2Issue, OpV2DeleteBillingKey)
 	add(FaultAmountMismatch, OpV2Pay, OpV2ScheduleExecution)
 }
 
@@ -131,8 +133,10 @@ func (e *Emulator) v2RouteTable() []v2Route {
 		{http.MethodPost, "/payments/{paymentId}/billing-key", OpV2Pay, true, e.v2Pay},
 		{http.MethodGet, "/payments/{paymentId}", OpV2Lookup, true, e.v2GetPayment},
 		{http.MethodGet, "/payments", OpV2Lookup, true, e.v2GetPayments},
+		{http.MethodGet, "/payments-by-cursor", OpV2Lookup, true, e.v2GetPaymentsByCursor},
 		{http.MethodGet, "/payments/{paymentId}/transactions", OpV2Lookup, true, e.v2GetTransactions},
 		{http.MethodPost, "/payments/{paymentId}/cancel", OpV2Cancel, true, e.v2Cancel},
+		{http.MethodPost, "/payments/{paymentId}/resend-webhook", OpV2Lookup, true, e.v2ResendWebhook},
 		{http.MethodPost, "/payments/{paymentId}/schedule", OpV2Schedule, true, e.v2CreateSchedule},
 		{http.MethodGet, "/payment-schedules/{paymentScheduleId}", OpV2Lookup, true, e.v2GetSchedule},
 		{http.MethodGet, "/payment-schedules", OpV2Lookup, true, e.v2GetSchedules},

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -378,7 +379,7 @@ type v2WirePayment struct {
 	Version         string               `json:"version"`
 	ScheduleID      string               `json:"scheduleId,omitempty"`
 	BillingKey      string               `json:"billingKey"`
-	Webhooks        []any                `json:"webhooks"`
+	Webhooks        []v2WireHook         `json:"webhooks"`
 	RequestedAt     string               `json:"requestedAt"`
 	UpdatedAt       string               `json:"updatedAt"`
 	StatusChangedAt string               `json:"statusChangedAt"`
@@ -406,9 +407,12 @@ func (p *payment) wireV2(asTransaction bool) v2WirePayment {
 	w := v2WirePayment{
 		Status: p.v2Status(), MerchantID: p.m.merchantID, StoreID: p.m.storeID,
 		Method: v2WireMethod{Type: "PaymentMethodEasyPay", Provider: "NAVERPAY"}, Channel: p.m.v2Channel(), Version: VersionV2,
-		ScheduleID: a.scheduleID, BillingKey: p.customerUID, Webhooks: []any{}, RequestedAt: v2Time(a.requestedAt),
+		ScheduleID: a.scheduleID, BillingKey: p.customerUID, Webhooks: []v2WireHook{}, RequestedAt: v2Time(a.requestedAt),
 		StatusChangedAt: v2Time(a.statusChangedAt), OrderName: p.name, Currency: p.currency, Customer: a.customer.wire(),
 		Amount: v2WireAmount{Total: p.amount, TaxFree: p.taxFree, Vat: a.vat, Supply: p.amount - p.taxFree - a.vat},
+	}
+	for _, h := range a.hooks {
+		w.Webhooks = append(w.Webhooks, h.wire())
 	}
 	if asTransaction {
 		w.ID, w.PaymentID = p.impUID, p.merchantUID
@@ -542,8 +546,8 @@ func readV2Window(filter params) (from, until time.Time, msg string) {
 // v2GetPayments serves GET /payments?requestBody={page, filter}: one Payment per paymentId
 // (its current attempt), newest first. filter.from/until bound the timestamp named by
 // filter.timestampType (both ends inclusive, as V1's status lists; Guess): the payment's creation (CREATED_AT, the default) or its
-// last status change (STATUS_CHANGED_AT); status[], isScheduled, version and sortOrder are
-// honoured. Without until the window ends now, without from it starts 90 days before until,
+// last status change (STATUS_CHANGED_AT); status[], isScheduled, version, webhookStatus (the
+// status of the payment's latest webhook; Guess) and sortOrder are honoured. Without until the window ends now, without from it starts 90 days before until,
 // as the document says.
 func (e *Emulator) v2GetPayments(c *v2Call) v2Result {
 	number, size, msg := readV2Page(c.body)
@@ -571,6 +575,7 @@ func (e *Emulator) v2GetPayments(c *v2Call) v2Result {
 		return v2Fail(http.StatusBadRequest, v2InvalidRequest, "%s", err.Error())
 	}
 	version, _, _ := filter.str("version")
+	webhookStatus, _, _ := filter.str("webhookStatus")
 	order, _, _ := filter.str("sortOrder")
 	if order != "" && order != "ASC" && order != "DESC" {
 		return v2Fail(http.StatusBadRequest, v2InvalidRequest, "%s: must be ASC or DESC", filter.name("sortOrder"))
@@ -605,6 +610,8 @@ func (e *Emulator) v2GetPayments(c *v2Call) v2Result {
 			continue
 		case version != "" && version != VersionV2:
 			continue
+		case webhookStatus != "" && (len(p.v2.hooks) == 0 || p.v2.hooks[len(p.v2.hooks)-1].status != webhookStatus):
+			continue
 		}
 		rows = append(rows, row{p, at})
 	}
@@ -630,4 +637,62 @@ func (p *payment) v2LastChange() time.Time {
 		t = later(t, cn.cancelledAt)
 	}
 	return t
+}
+
+// v2GetPaymentsByCursor serves GET /payments-by-cursor?requestBody={from, until, cursor, size}
+// (UNSTABLE on PortOne): every payment created in [from, until] (defaults: until now, from 90
+// days before), oldest first, each with the cursor that continues after it. Guess: the cursor
+// is opaque and stays valid; a malformed one is 400.
+func (e *Emulator) v2GetPaymentsByCursor(c *v2Call) v2Result {
+	from, until, msg := readV2Window(c.body)
+	if msg != "" {
+		return v2Fail(http.StatusBadRequest, v2InvalidRequest, "%s", msg)
+	}
+	size, given, err := c.body.int("size")
+	switch {
+	case err != nil:
+		return v2Fail(http.StatusBadRequest, v2InvalidRequest, "%s", err.Error())
+	case !given:
+		size = 10
+	case size < 1 || size > 1000:
+		return v2Fail(http.StatusBadRequest, v2InvalidRequest, "size: must be within 1..1000")
+	}
+	cursor, _, err := c.body.str("cursor")
+	if err != nil {
+		return v2Fail(http.StatusBadRequest, v2InvalidRequest, "%s", err.Error())
+	}
+	var after int64
+	if cursor != "" {
+		seq, ok := strings.CutPrefix(cursor, "cursor-")
+		n, perr := strconv.ParseInt(seq, 10, 64)
+		if !ok || perr != nil || n < 0 {
+			return v2Fail(http.StatusBadRequest, v2InvalidRequest, "cursor: not a cursor this API gave")
+		}
+		after = n
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if until.IsZero() {
+		until = e.clock.Now()
+	}
+	if from.IsZero() {
+		from = until.AddDate(0, 0, -90)
+	}
+	type item struct {
+		Payment v2WirePayment `json:"payment"`
+		Cursor  string        `json:"cursor"`
+	}
+	items := []item{}
+	for _, id := range c.m.v2.paymentIDs { // first-attempt order: creation order
+		attempts := c.m.v2.attempts[id]
+		first := attempts[0]
+		if first.seq <= after || first.v2.requestedAt.Before(from) || first.v2.requestedAt.After(until) {
+			continue
+		}
+		if int64(len(items)) == size {
+			break
+		}
+		items = append(items, item{Payment: v2Current(attempts).wireV2(false), Cursor: "cursor-" + strconv.FormatInt(first.seq, 10)})
+	}
+	return v2OK(map[string]any{"items": items})
 }

@@ -227,6 +227,13 @@ func TestV2NaverPayIssueIDIsNeverReused(t *testing.T) {
 	other.NaverAccount = "naver-b"
 	_, err = h.emu.IssueBillingKeyV2(other)
 	require.NoError(t, err, "another Naver account may use the same issueId")
+	named, err := h.emu.IssueBillingKeyV2(V2BillingKeySeed{IssueID: "reg-2", IssueName: "월간", BillingKey: "billing-key-demo"})
+	require.NoError(t, err)
+	require.Equal(t, "billing-key-demo", named.BillingKey)
+	_, err = h.emu.IssueBillingKeyV2(V2BillingKeySeed{IssueID: "reg-3", IssueName: "월간", BillingKey: "billing-key-demo"})
+	require.ErrorContains(t, err, "already exists")
+	_, err = h.emu.IssueBillingKeyV2(V2BillingKeySeed{IssueID: "reg-4", IssueName: "월간", BillingKey: "a/b"})
+	require.Error(t, err)
 	for _, bad := range []V2BillingKeySeed{{IssueName: "x"}, {IssueID: "x"}, {IssueID: "y", IssueName: "y", ChannelKey: "channel-key-other"}} {
 		_, err := h.emu.IssueBillingKeyV2(bad)
 		require.Error(t, err, "%+v", bad)
@@ -545,4 +552,187 @@ func TestV2RacingAttemptsPayOnce(t *testing.T) {
 		require.Equal(t, 1, h.emu.PaidCount(id))
 		require.Len(t, h.emu.V2Attempts(id), 1+count[http.StatusBadGateway], "refusals make no attempt")
 	}
+}
+
+// TestV2FaultsShareV1Machinery: V1's timeouts, bursts and held answers act on V2 routes.
+func TestV2FaultsShareV1Machinery(t *testing.T) {
+	short := &http.Client{Timeout: 300 * time.Millisecond}
+	send := func(h *v2Harness, c *http.Client, paymentID, key string) (int, error) {
+		req, err := http.NewRequest("POST", h.srv.URL+"/payments/"+paymentID+"/billing-key", strings.NewReader(mustJSONString(payBody(key, 1000))))
+		require.NoError(t, err)
+		req.Header.Set("Authorization", "PortOne "+DefaultV2Secret)
+		resp, err := c.Do(req)
+		if err != nil {
+			return 0, err
+		}
+		resp.Body.Close()
+		return resp.StatusCode, nil
+	}
+	tests := []struct {
+		name     string
+		fault    Fault
+		calls    int
+		wantErrs int // calls that time out
+		want5xx  int
+		wantPaid int
+		firings  int
+	}{
+		{"a slow PortOne the client gave up on charged nothing", Fault{Op: OpV2Pay, Action: FaultLatency, Latency: 5 * time.Second, Times: 1}, 1, 1, 0, 0, 1},
+		{"a held answer after the charge: paid all the same", Fault{Op: OpV2Pay, Action: FaultLatencyAfterCommit, Latency: 5 * time.Second, Times: 1}, 1, 1, 0, 1, 1},
+		{"a burst of three 503s, then the charge", Fault{Op: OpV2Pay, Action: FaultErrorBeforeCommit, HTTPStatus: 503, Times: 3}, 4, 0, 3, 1, 3},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newV2Harness(t)
+			key := h.issueKey("faults")
+			h.emu.AddFault(tt.fault)
+			var errs, fivexx int
+			for range tt.calls {
+				status, err := send(h, short, "f-1", key)
+				switch {
+				case err != nil:
+					errs++
+				case status >= 500:
+					fivexx++
+				}
+			}
+			require.Equal(t, tt.wantErrs, errs)
+			require.Equal(t, tt.want5xx, fivexx)
+			require.Equal(t, tt.wantPaid, h.emu.PaidCount("f-1"))
+			require.Len(t, h.emu.FaultFirings(), tt.firings)
+		})
+	}
+}
+
+func TestV2PaymentsByCursorWalksEverything(t *testing.T) {
+	h := newV2Harness(t)
+	key := h.issueKey("cursor")
+	var want []string
+	for i := range 7 {
+		id := fmt.Sprintf("cur-%d", i)
+		require.Equal(t, 200, h.pay(id, key, 1000).Status)
+		want = append(want, id)
+		h.clk.Advance(time.Minute)
+	}
+	var got []string
+	cursor := ""
+	for page := 0; page < 10; page++ { // bounded: 7 payments, 3 a page
+		body := map[string]any{"size": 3}
+		if cursor != "" {
+			body["cursor"] = cursor
+		}
+		items := h.do("GET", query("/payments-by-cursor", body), nil).obj(t)["items"].([]any)
+		if len(items) == 0 {
+			break
+		}
+		for _, it := range items {
+			m := it.(map[string]any)
+			got = append(got, m["payment"].(map[string]any)["id"].(string))
+			cursor = m["cursor"].(string)
+		}
+	}
+	require.Equal(t, want, got, "every payment once, oldest first")
+}
+
+func TestV2PaymentWebhooksAndResend(t *testing.T) {
+	var mu sync.Mutex
+	fail := true
+	var ids []string
+	rec := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		ids = append(ids, r.Header.Get("webhook-id"))
+		if fail {
+			w.WriteHeader(http.StatusInternalServerError)
+		}
+	}))
+	t.Cleanup(rec.Close)
+	h := newV2Harness(t)
+	key := h.issueKey("hooks")
+	require.Equal(t, 200, h.pay("h-1", key, 1000, func(b map[string]any) { b["noticeUrls"] = []string{rec.URL} }).Status)
+	waitV2(t, h.emu, 1)
+	hooks := h.do("GET", "/payments/h-1", nil).obj(t)["webhooks"].([]any)
+	require.Len(t, hooks, 1)
+	hook := hooks[0].(map[string]any)
+	require.Equal(t, "FAILED_NOT_OK_RESPONSE", hook["status"])
+	require.Equal(t, "PAID", hook["paymentStatus"])
+	require.EqualValues(t, 1, hook["currentExecutionCount"])
+	require.Equal(t, "500", hook["response"].(map[string]any)["code"])
+
+	r := h.do("GET", query("/payments", map[string]any{"filter": map[string]any{"webhookStatus": "FAILED_NOT_OK_RESPONSE"}}), nil).obj(t)
+	require.EqualValues(t, 1, r["page"].(map[string]any)["totalCount"], "reconciliation can find payments whose webhook failed")
+
+	mu.Lock()
+	fail = false
+	mu.Unlock()
+	r = h.do("POST", "/payments/h-1/resend-webhook", map[string]any{}).obj(t)
+	require.Equal(t, "MANUAL", r["webhook"].(map[string]any)["trigger"], "%v", r)
+	ds := waitV2(t, h.emu, 2)
+	require.True(t, ds[1].OK())
+	mu.Lock()
+	require.Equal(t, []string{ids[0], ids[0]}, ids, "a resend is the same message: a receiver de-duplicates it by webhook-id")
+	mu.Unlock()
+	hook = h.do("GET", "/payments/h-1", nil).obj(t)["webhooks"].([]any)[0].(map[string]any)
+	require.Equal(t, "SUCCEEDED", hook["status"])
+	require.EqualValues(t, 2, hook["currentExecutionCount"])
+
+	h.emu.AddFault(Fault{MerchantUID: "h-2", Op: OpV2Pay, Action: FaultWebhookFail, Times: 1})
+	require.Equal(t, 200, h.pay("h-2", key, 1000, func(b map[string]any) { b["noticeUrls"] = []string{rec.URL} }).Status)
+	waitV2(t, h.emu, 3)
+	hook = h.do("GET", "/payments/h-2", nil).obj(t)["webhooks"].([]any)[0].(map[string]any)
+	require.Equal(t, "FAILED_UNEXPECTED_ERROR", hook["status"])
+}
+
+// TestWebhookDuplicateAndDelayFaults: a webhook sent twice (same webhook-id on V2) and one that
+// arrives late, after the clock moved on; on V1 and V2.
+func TestWebhookDuplicateAndDelayFaults(t *testing.T) {
+	t.Run("V2", func(t *testing.T) {
+		rec := newV2Receiver(t)
+		h := newV2Harness(t, func(o *Options) { o.V2.WebhookURL = rec.srv.URL })
+		key := h.issueKey("dup")
+		waitV2(t, h.emu, 1)
+		h.emu.AddFault(Fault{MerchantUID: "dup-1", Op: OpV2Pay, Action: FaultWebhookDuplicate, Times: 1})
+		require.Equal(t, 200, h.pay("dup-1", key, 1000).Status)
+		ds := waitV2(t, h.emu, 3)
+		require.Equal(t, ds[1].Header.Get("webhook-id"), ds[2].Header.Get("webhook-id"))
+		require.Equal(t, ds[1].Body, ds[2].Body)
+		require.True(t, ds[2].Duplicate)
+
+		h.emu.AddFault(Fault{MerchantUID: "late-1", Op: OpV2Pay, Action: FaultWebhookDelay, Latency: 10 * time.Minute, Times: 1})
+		require.Equal(t, 200, h.pay("late-1", key, 1000).Status)
+		require.Equal(t, 200, h.do("POST", "/payments/late-1/cancel", map[string]any{"reason": "r", "requester": "ADMIN"}).Status)
+		ds = waitV2(t, h.emu, 4)
+		require.Equal(t, "Transaction.Cancelled", ds[3].Type, "the cancel's webhook overtakes the held payment's")
+		h.clk.Advance(10 * time.Minute)
+		ds = waitV2(t, h.emu, 5)
+		require.Equal(t, "Transaction.Paid", ds[4].Type)
+		require.Equal(t, t0.Add(10*time.Minute), ds[4].At)
+	})
+	t.Run("V1", func(t *testing.T) {
+		var mu sync.Mutex
+		var bodies []string
+		rec := httptest.NewServer(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
+			b, _ := io.ReadAll(r.Body)
+			mu.Lock()
+			bodies = append(bodies, string(b))
+			mu.Unlock()
+		}))
+		t.Cleanup(rec.Close)
+		h := newHarness(t, func(o *Options) { o.DefaultNoticeURL = rec.URL })
+		h.register("c1")
+		h.emu.AddFault(Fault{MerchantUID: "v1-dup", Action: FaultWebhookDuplicate, Times: 1})
+		require.Equal(t, 0, h.again("c1", "v1-dup", 1000).Code)
+		ds := waitV2(t, h.emu, 2)
+		require.Equal(t, ds[0].Body, ds[1].Body)
+		h.emu.AddFault(Fault{MerchantUID: "v1-late", Action: FaultWebhookDelay, Latency: time.Hour, Times: 1})
+		require.Equal(t, 0, h.again("c1", "v1-late", 1000).Code)
+		require.Len(t, h.emu.Webhooks(), 2, "held back")
+		h.clk.Advance(time.Hour)
+		ds = waitV2(t, h.emu, 3)
+		require.Equal(t, "v1-late", ds[2].MerchantUID)
+		require.Error(t, Fault{Action: FaultWebhookDelay}.Validate(), "a delay needs its Latency")
+		mu.Lock()
+		require.Len(t, bodies, 3)
+		mu.Unlock()
+	})
 }

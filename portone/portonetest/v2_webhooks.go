@@ -26,6 +26,10 @@ type v2Event struct {
 	TransactionID  string
 	CancellationID string
 	BillingKey     string
+	// payment is the attempt a Transaction.* event is about: its webhooks[] record the
+	// deliveries. trigger is PaymentWebhook.trigger (MANUAL, ASYNC_CANCEL_APPROVED) or empty.
+	payment *payment
+	trigger string
 }
 
 // v2Job is a V2 delivery's fixed part.
@@ -33,6 +37,93 @@ type v2Job struct {
 	id    string
 	body  []byte
 	event v2Event
+	hook  *v2Hook // the payment's record of this webhook, nil for BillingKey.* events
+}
+
+// v2Hook is one webhook of a payment as PaymentWebhook reports it.
+type v2Hook struct {
+	id            string
+	url           string
+	origin        FaultOp
+	subj          subject
+	body          []byte
+	event         v2Event
+	paymentStatus string
+	trigger       string
+	triggeredAt   time.Time
+	executions    int    // attempts made so far
+	maxExecutions int    // 1, or 1 + the retries when WebhookRetries is on
+	status        string // empty until the first attempt ends
+	requestedAt   time.Time
+	respondedAt   time.Time
+	responseCode  int
+	manualResends int
+}
+
+// Webhook delivery statuses (PaymentWebhookStatus).
+const (
+	v2HookSucceeded  = "SUCCEEDED"
+	v2HookNotOK      = "FAILED_NOT_OK_RESPONSE"
+	v2HookUnexpected = "FAILED_UNEXPECTED_ERROR"
+)
+
+// recordV2AttemptLocked updates the payment's record of a webhook after one attempt.
+func (e *Emulator) recordV2AttemptLocked(job *webhookJob, d WebhookDelivery) {
+	h := job.v2.hook
+	if h == nil {
+		return
+	}
+	h.executions = job.attempt
+	h.requestedAt, h.respondedAt, h.responseCode = d.At, d.At, d.StatusCode
+	switch {
+	case d.OK():
+		h.status = v2HookSucceeded
+	case d.StatusCode != 0:
+		h.status = v2HookNotOK
+	default:
+		h.status = v2HookUnexpected
+	}
+}
+
+// v2WireHook is PaymentWebhook.
+type v2WireHook struct {
+	PaymentStatus         string              `json:"paymentStatus,omitempty"`
+	ID                    string              `json:"id"`
+	Status                string              `json:"status,omitempty"`
+	URL                   string              `json:"url"`
+	IsAsync               bool                `json:"isAsync"`
+	CurrentExecutionCount int                 `json:"currentExecutionCount"`
+	MaxExecutionCount     int                 `json:"maxExecutionCount"`
+	Trigger               string              `json:"trigger,omitempty"`
+	Request               *v2WireHookRequest  `json:"request,omitempty"`
+	Response              *v2WireHookResponse `json:"response,omitempty"`
+	TriggeredAt           string              `json:"triggeredAt"`
+}
+
+type v2WireHookRequest struct {
+	Body        string `json:"body"`
+	RequestedAt string `json:"requestedAt,omitempty"`
+}
+
+type v2WireHookResponse struct {
+	Code        string `json:"code"`
+	Header      string `json:"header"`
+	Body        string `json:"body"`
+	RespondedAt string `json:"respondedAt"`
+}
+
+func (h *v2Hook) wire() v2WireHook {
+	w := v2WireHook{PaymentStatus: h.paymentStatus, ID: h.id, Status: h.status, URL: h.url, IsAsync: true,
+		CurrentExecutionCount: h.executions, MaxExecutionCount: h.maxExecutions, Trigger: h.trigger,
+		Request: &v2WireHookRequest{Body: string(h.body)}, TriggeredAt: v2Time(h.triggeredAt)}
+	if h.executions > 0 {
+		w.Request.RequestedAt = v2Time(h.requestedAt)
+	}
+	if h.responseCode != 0 {
+		// The receiver's headers and body are not kept (only its status).
+		w.Response = &v2WireHookResponse{Code: strconv.Itoa(h.responseCode), Header: "", Body: "", RespondedAt: v2Time(h.respondedAt)}
+	}
+	return w
 }
 
 // v2WebhookBody is the 2024-04-25 body. timestamp is the event's time and stays the same
@@ -97,16 +188,69 @@ func (e *Emulator) enqueueV2WebhookLocked(m *merchant, noticeURLs []string, ev v
 			CancellationID: ev.CancellationID, BillingKey: ev.BillingKey},
 	})
 	for _, u := range targets {
-		job := &webhookJob{
+		vj := &v2Job{id: "msg_" + strings.ReplaceAll(newUUID(), "-", ""), body: body, event: ev}
+		if p := ev.payment; p != nil {
+			vj.hook = &v2Hook{id: vj.id, url: u, origin: origin, subj: subj, body: body, event: ev,
+				paymentStatus: p.v2Status(), trigger: ev.trigger, triggeredAt: e.clock.Now(), maxExecutions: 1}
+			if e.opts.WebhookRetries {
+				vj.hook.maxExecutions += webhookMaxRetries
+			}
+			p.v2.hooks = append(p.v2.hooks, vj.hook)
+		}
+		e.startDeliveryLocked(&webhookJob{
 			url: u, format: WebhookJSON, attempt: 1, origin: origin, subj: subj,
 			payload: webhookPayload{ImpUID: ev.TransactionID, MerchantUID: ev.PaymentID, CancellationID: ev.CancellationID},
-			v2:      &v2Job{id: "msg_" + strings.ReplaceAll(newUUID(), "-", ""), body: body, event: ev},
-		}
-		e.startDeliveryLocked(job)
+			v2:      vj,
+		})
 	}
 }
 
 // v2PaymentEvent is the event of a payment attempt's new state.
 func v2PaymentEvent(typ string, p *payment) v2Event {
-	return v2Event{Type: typ, PaymentID: p.merchantUID, TransactionID: p.impUID}
+	return v2Event{Type: typ, PaymentID: p.merchantUID, TransactionID: p.impUID, payment: p}
+}
+
+// maxManualResends bounds POST /payments/{paymentId}/resend-webhook per webhook id (Guess:
+// PortOne documents MAX_WEBHOOK_RETRY_COUNT_REACHED, not the number).
+const maxManualResends = 5
+
+// v2ResendWebhook serves POST /payments/{paymentId}/resend-webhook {webhookId?}: the webhook
+// (default: the payment's latest) is sent again with the same webhook-id and body, so a
+// receiver that de-duplicates by webhook-id sees a duplicate.
+func (e *Emulator) v2ResendWebhook(c *v2Call) v2Result {
+	id, _, err := c.body.str("webhookId")
+	if err != nil {
+		return v2Fail(http.StatusBadRequest, v2InvalidRequest, "%s", err.Error())
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	attempts := c.m.v2.attempts[c.r.PathValue("paymentId")]
+	if len(attempts) == 0 {
+		return v2Fail(http.StatusNotFound, v2PaymentNotFound, "결제 건이 존재하지 않습니다.")
+	}
+	var hook *v2Hook
+	for _, p := range attempts {
+		for _, h := range p.v2.hooks {
+			if id == "" || h.id == id {
+				if hook == nil || !h.triggeredAt.Before(hook.triggeredAt) {
+					hook = h
+				}
+			}
+		}
+	}
+	if hook == nil {
+		return v2Fail(http.StatusNotFound, "WEBHOOK_NOT_FOUND", "웹훅 내역이 존재하지 않습니다.")
+	}
+	if hook.manualResends >= maxManualResends {
+		return v2Fail(http.StatusBadRequest, "MAX_WEBHOOK_RETRY_COUNT_REACHED", "동일한 웹훅의 수동 재발송 횟수가 최대에 도달했습니다.")
+	}
+	hook.manualResends++
+	hook.trigger = "MANUAL"
+	hook.triggeredAt = e.clock.Now()
+	e.startDeliveryLocked(&webhookJob{
+		url: hook.url, format: WebhookJSON, attempt: hook.executions + 1, origin: hook.origin, subj: hook.subj,
+		payload: webhookPayload{ImpUID: hook.event.TransactionID, MerchantUID: hook.event.PaymentID, CancellationID: hook.event.CancellationID},
+		v2:      &v2Job{id: hook.id, body: hook.body, event: hook.event, hook: hook},
+	})
+	return v2OK(map[string]any{"webhook": hook.wire()})
 }

@@ -53,6 +53,8 @@ type WebhookDelivery struct {
 	// Header holds the Standard Webhooks headers sent (webhook-id, webhook-timestamp,
 	// webhook-signature with one "v1,..." per secret).
 	Header http.Header `json:"header,omitempty"`
+	// Duplicate marks the second sending of a webhook_duplicate fault.
+	Duplicate bool `json:"duplicate,omitempty"`
 }
 
 // OK reports whether the receiver accepted the delivery (a 2xx answer).
@@ -69,6 +71,8 @@ type webhookJob struct {
 	// v2 is set for a V2 delivery: the body and message id are fixed, the headers are signed
 	// at each attempt.
 	v2 *v2Job
+	// delayed marks a job a webhook_delay fault already held back once.
+	delayed bool
 }
 
 // webhookPayload is the V1 notification body: imp_uid, merchant_uid, status and, on cancel
@@ -129,7 +133,22 @@ func (e *Emulator) deliver(job *webhookJob) {
 	)
 	e.mu.Lock()
 	at := e.clock.Now()
+	if !job.delayed {
+		if f := e.fireLocked(job.origin, job.subj, FaultWebhookDelay); f != nil {
+			late := *job
+			late.delayed, late.due = true, at.Add(f.Latency)
+			if !e.closed {
+				e.retries = append(e.retries, &late)
+			}
+			e.mu.Unlock()
+			return
+		}
+	}
 	suppressed := e.fireLocked(job.origin, job.subj, FaultWebhookFail)
+	var duplicate *Fault
+	if suppressed == nil {
+		duplicate = e.fireLocked(job.origin, job.subj, FaultWebhookDuplicate)
+	}
 	if job.v2 != nil {
 		body, contentType = job.v2.body, "application/json"
 		header = e.signV2Locked(job.v2.id, at, body)
@@ -152,9 +171,23 @@ func (e *Emulator) deliver(job *webhookJob) {
 		d.StatusCode, d.Err = e.post(job.url, contentType, body, header)
 	}
 
+	var again *WebhookDelivery
+	if duplicate != nil {
+		dup := d
+		dup.Duplicate = true
+		dup.StatusCode, dup.Err = e.post(job.url, contentType, body, header)
+		again = &dup
+	}
+
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.deliveries = append(e.deliveries, d)
+	if again != nil {
+		e.deliveries = append(e.deliveries, *again)
+	}
+	if job.v2 != nil {
+		e.recordV2AttemptLocked(job, d)
+	}
 	// Network errors and 5xx are documented as retried; Guess: a suppressed (webhook_fail)
 	// attempt counts as a network error.
 	retryable := d.Err != "" || d.StatusCode >= 500
