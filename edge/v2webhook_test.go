@@ -45,6 +45,8 @@ func testSecret(name string) string {
 type v2Env struct {
 	*testEnv
 	gw *portonev2.Gateway
+	// emuURL is the emulator's (V1) listener, which also serves the V2 browser stand-in.
+	emuURL string
 	// verdicts are the verdicts the edge reported.
 	mu       sync.Mutex
 	verdicts []string
@@ -69,13 +71,14 @@ func newV2EnvWith(t *testing.T, emuOpts portonetest.Options, configure func(*edg
 	require.NoError(t, err)
 	keys, err := edge.ParseV2WebhookSecrets([]string{v2SecretCurrent, v2SecretNext})
 	require.NoError(t, err)
-	v := &v2Env{gw: gw}
+	v := &v2Env{gw: gw, emuURL: emuSrv.URL}
 	v.testEnv = newEnvDeps(t, emu, pc, func(c *edge.Config) {
 		c.Demo = true // the demo start page offers V2 on such an edge
 		c.V2 = &edge.V2Config{WebhookKeys: keys, StoreID: portonetest.DefaultStoreID, ChannelKey: portonetest.DefaultV2ChannelKey}
 		if configure != nil {
 			configure(c.V2)
 		}
+		c.V2.SDKScriptURL = strings.ReplaceAll(c.V2.SDKScriptURL, emulatorURL, emuSrv.URL)
 	}, func(d *edge.Deps) {
 		d.PortOneV2 = gw
 		d.WebhookVerdict = func(verdict string) {
@@ -86,6 +89,9 @@ func newV2EnvWith(t *testing.T, emuOpts portonetest.Options, configure func(*edg
 	})
 	return v
 }
+
+// emulatorURL in a V2Config's SDKScriptURL stands for the emulator's URL, known only once it runs.
+const emulatorURL = "{emulator}"
 
 func (e *v2Env) reported() []string {
 	e.mu.Lock()
