@@ -744,3 +744,26 @@ func TestV2TransactionWebhooksFromTheEmulator(t *testing.T) {
 	require.Equal(t, 1, registered)
 	require.Equal(t, 1, paidSeen, "the paid payment is relayed once, however many deliveries name it")
 }
+
+func TestV2WebhookDuplicatedByPortOne(t *testing.T) {
+	// PortOne (the emulator's webhook_duplicate fault) delivers BillingKey.Issued twice with one
+	// webhook-id: the second is recognised by its webhook-id and changes nothing.
+	e := newV2Env(t, portonetest.Options{V2: portonetest.V2Options{WebhookSecrets: []string{v2SecretCurrent}}})
+	e.v2Subscription("sub1", "cust-1")
+	e.emu.AddFault(portonetest.Fault{Op: portonetest.OpV2Issue, Action: portonetest.FaultWebhookDuplicate})
+	k, err := e.emu.IssueBillingKeyV2(portonetest.V2BillingKeySeed{IssueID: "cust-1", IssueName: basicPlan.Name,
+		NoticeURLs: []string{e.url + edge.V2WebhookRoute}})
+	require.NoError(t, err)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	deliveries, err := e.emu.WaitWebhooks(ctx, 2)
+	require.NoError(t, err)
+	for _, d := range deliveries {
+		require.Equal(t, http.StatusOK, d.StatusCode, "%s %s", d.Err, d.Body)
+	}
+	require.Equal(t, []sentSignal{{WorkflowID: billing.WorkflowID("sub1"), Name: billing.SignalRegistered,
+		Arg: billing.RegisteredSignal{BillingKey: k.BillingKey}}}, e.wf.sent())
+	require.ElementsMatch(t, []string{edge.VerdictAccepted, edge.VerdictDuplicate}, e.reported())
+	require.Equal(t, 1, e.logs.FilterMessage("V2 webhook duplicate: this webhook-id was handled already").Len(),
+		"recognised by its webhook-id, before any lookup")
+}
