@@ -9,12 +9,14 @@ import (
 	"strings"
 	"time"
 
+	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
 	"go.uber.org/zap"
 
 	"github.com/paycycle/paycycle/billing"
 	"github.com/paycycle/paycycle/calendar"
+	"github.com/paycycle/paycycle/gateway"
 	"github.com/paycycle/paycycle/internal/signedlink"
 	"github.com/paycycle/paycycle/portone"
 )
@@ -71,9 +73,26 @@ type PaymentLookup interface {
 	GetPayment(ctx context.Context, impUID string) (*portone.Payment, error)
 }
 
+// V2Lookup re-fetches what a PortOne V2 webhook claims: the payment by paymentId and the billing
+// key by its name. The V2 gateway (gateway/portonev2) satisfies it; like PaymentLookup, it is
+// all the edge asks of PortOne V2, because the edge verifies but never charges.
+type V2Lookup interface {
+	Payments(ctx context.Context, paymentID string) ([]gateway.Payment, error)
+	BillingKey(ctx context.Context, key string) (gateway.BillingKey, error)
+}
+
+// WorkflowLister lists workflows through Temporal's visibility store; client.Client satisfies
+// it. The edge uses it only to find the subscription a V2 BillingKey.Issued webhook is for (by
+// the key's issueId, which is the subscription's customer_uid: the CustomerUID search
+// attribute). A Workflows without it leaves that one webhook unrelayed.
+type WorkflowLister interface {
+	ListWorkflow(ctx context.Context, request *workflowservice.ListWorkflowExecutionsRequest) (*workflowservice.ListWorkflowExecutionsResponse, error)
+}
+
 var (
-	_ Workflows     = client.Client(nil)
-	_ PaymentLookup = (*portone.Client)(nil)
+	_ Workflows      = client.Client(nil)
+	_ WorkflowLister = client.Client(nil)
+	_ PaymentLookup  = (*portone.Client)(nil)
 )
 
 // Deps are the edge's collaborators.
@@ -82,6 +101,9 @@ type Deps struct {
 	Workflows Workflows
 	// PortOne verifies payments. Required.
 	PortOne PaymentLookup
+	// PortOneV2 re-fetches what V2 webhooks claim. Required when Config.V2 is set, unused
+	// otherwise.
+	PortOneV2 V2Lookup
 	// Logger receives access logs and warnings. Optional: nothing is logged without it.
 	Logger *zap.Logger
 	// WebhookVerdict is told the verdict of every webhook (one of the Verdict* constants), for
@@ -181,6 +203,10 @@ type Config struct {
 	// CancelTimeout bounds the self-service cancel update. Default DefaultCancelTimeout.
 	CancelTimeout time.Duration
 
+	// V2 turns on PortOne V2 at the edge (POST /portone/v2/webhook and V2 registration). nil:
+	// V2 is off, and the V2 webhook route answers 404 saying so.
+	V2 *V2Config
+
 	// UpstreamTimeout bounds each PortOne lookup and each Temporal call. Default
 	// DefaultUpstreamTimeout.
 	UpstreamTimeout time.Duration
@@ -188,6 +214,40 @@ type Config struct {
 	ReadyTimeout time.Duration
 	// RequestTimeout bounds each request as a whole. Default DefaultRequestTimeout.
 	RequestTimeout time.Duration
+}
+
+// V2Config is PortOne V2 at the edge.
+type V2Config struct {
+	// WebhookKeys verify V2 webhooks (ParseV2WebhookSecrets: one or two "whsec_" secrets, as
+	// PortOne's console shows them). Required.
+	WebhookKeys *V2WebhookKeys
+	// StoreID is the V2 store ("store-" and a UUID): requestIssueBillingKey's storeId, and the
+	// store a webhook's data.storeId must name. Required.
+	StoreID string
+	// ChannelKey is NaverPay's V2 channel ("channel-key-" and a UUID): requestIssueBillingKey's
+	// channelKey. Required.
+	ChannelKey string
+	// SDKScriptURL is where the registration page loads PortOne's V2 browser SDK (or a local
+	// stand-in) from. Optional: without it the page does not offer V2 registration.
+	SDKScriptURL string
+}
+
+// check refuses a V2 configuration the edge cannot serve, naming the field.
+func (v *V2Config) check() error {
+	switch {
+	case v.WebhookKeys == nil || v.WebhookKeys.Len() == 0:
+		return errors.New("edge: V2: webhook secrets are required (PORTONE_V2_WEBHOOK_SECRETS): without them no V2 webhook can be verified")
+	case strings.TrimSpace(v.StoreID) == "":
+		return errors.New("edge: V2: the store ID is required (PORTONE_V2_STORE_ID): the browser SDK needs it and webhooks name it")
+	case strings.TrimSpace(v.ChannelKey) == "":
+		return errors.New("edge: V2: the NaverPay channel key is required (PORTONE_V2_CHANNEL_KEY): the browser SDK needs it")
+	}
+	if v.SDKScriptURL != "" {
+		if err := checkHTTPURL(v.SDKScriptURL); err != nil {
+			return fmt.Errorf("edge: V2 SDK script URL: %w", err)
+		}
+	}
+	return nil
 }
 
 // withDefaults fills zero fields and checks the result.
@@ -237,6 +297,11 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.FullRefundDays < 0 || c.FullRefundDays > MaxFullRefundDays {
 		return c, fmt.Errorf("edge: the self-service full-refund window is %d days; it must be 0 (off) to %d", c.FullRefundDays, MaxFullRefundDays)
+	}
+	if c.V2 != nil {
+		if err := c.V2.check(); err != nil {
+			return c, err
+		}
 	}
 	seen := map[string]bool{}
 	for i, p := range c.Plans {

@@ -7,6 +7,12 @@
 //   - POST /portone/webhook: PortOne's payment notifications. V1 webhooks are unsigned, so the
 //     body is only a hint: the payment is fetched from PortOne by imp_uid and only the verified
 //     data is relayed to the subscription's workflow.
+//   - POST /portone/v2/webhook: PortOne V2's webhooks, signed (Standard Webhooks, verified with
+//     up to two secrets and a 5-minute tolerance, duplicates by webhook-id dropped), and still
+//     only a hint: the payment or billing key is re-fetched through the V2 gateway first.
+//   - GET and POST /registration/v2/complete: the end of a V2 registration
+//     (PortOne.requestIssueBillingKey), the key re-fetched and matched to the linked
+//     subscription's customer_uid (its issueId) before `registered` is signalled.
 //   - GET and POST /registration/complete, GET /registration/result: the end of the NaverPay
 //     recurring-payment registration (redirect and popup modes), verified the same way.
 //   - GET /register/{token}: a minimal registration page that opens the NaverPay window through

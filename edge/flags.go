@@ -26,6 +26,9 @@ const (
 	EnvFullRefundDays = "PAYCYCLE_SELF_SERVICE_FULL_REFUND_DAYS"
 	// EnvLinkSecret holds the signed links' secrets (signedlink.EnvSecret), environment only.
 	EnvLinkSecret = signedlink.EnvSecret
+	// EnvV2SDKScriptURL is Config.V2.SDKScriptURL: where the registration page loads PortOne's
+	// V2 browser SDK (or the emulator's stand-in) from.
+	EnvV2SDKScriptURL = "PORTONE_V2_SDK_URL"
 )
 
 // DefaultAddr is where the edge listens by default: loopback, because in production a
@@ -64,6 +67,13 @@ type Flags struct {
 	// PortOne describes the PortOne client Build makes when Deps.PortOne is nil; filled by
 	// RegisterPortOne.
 	PortOne portoneconf.Settings
+	// PortOneV2 describes PortOne V2 (PORTONE_V2_API_SECRET, PORTONE_V2_STORE_ID,
+	// PORTONE_V2_CHANNEL_KEY, PORTONE_V2_WEBHOOK_SECRETS, ...); filled by RegisterPortOne, or set
+	// by a binary that reads them itself. V2 is on when any of its variables is set, and then
+	// Config refuses to start unless every one the edge needs is there and well formed.
+	PortOneV2 portoneconf.V2Settings
+	// V2SDKScriptURL is Config.V2.SDKScriptURL (-portone-v2-sdk-url, PORTONE_V2_SDK_URL).
+	V2SDKScriptURL string
 }
 
 // Register adds the edge's flags to s with prefix before each name ("" for the edgeserver,
@@ -77,6 +87,8 @@ func (f *Flags) Register(s *config.Set, prefix string) {
 	s.String(&f.PG, prefix+"pg", EnvPG, DefaultPG, "IMP.request_pay pg value")
 	s.String(&f.NaverChainID, prefix+"naver-chain-id", EnvNaverChainID, "", "NaverPay naverChainId, for group merchants only")
 	s.Bool(&f.Demo, prefix+"demo", EnvDemo, false, "serve the demo start page /register/new")
+	s.String(&f.V2SDKScriptURL, prefix+"portone-v2-sdk-url", EnvV2SDKScriptURL, "",
+		"URL of PortOne's V2 browser SDK (or the emulator's stand-in) for V2 registration; empty: the page offers no V2 registration")
 	s.Int(&f.FullRefundDays, prefix+"self-service-full-refund-days", EnvFullRefundDays, 0,
 		"offer a full refund on the self-service cancel page within this many days of a charge (0: off)")
 	f.LinkKeys, f.linkErr = nil, nil
@@ -85,9 +97,12 @@ func (f *Flags) Register(s *config.Set, prefix string) {
 	}
 }
 
-// RegisterPortOne adds the PortOne client flags (-portone-url, ...) for a binary that runs the
-// edge without a PortOne client of its own.
-func (f *Flags) RegisterPortOne(s *config.Set) { f.PortOne.Register(s) }
+// RegisterPortOne adds the PortOne client flags (-portone-url, ..., -portone-v2-url) and reads
+// V2's settings, for a binary that runs the edge without PortOne clients of its own.
+func (f *Flags) RegisterPortOne(s *config.Set) {
+	f.PortOne.Register(s)
+	f.PortOneV2.Register(s)
+}
 
 // Config returns the edge configuration the flags describe. listenAddr is the address
 // actually listened on (it fills the default public URL, port included); it may be nil when
@@ -115,7 +130,33 @@ func (f *Flags) Config(listenAddr net.Addr) (Config, error) {
 		return Config{}, fmt.Errorf("edge: %w", f.linkErr)
 	}
 	cfg.LinkKeys = f.LinkKeys
+	v2, err := f.v2Config()
+	if err != nil {
+		return Config{}, err
+	}
+	cfg.V2 = v2
 	return cfg.withDefaults()
+}
+
+// v2Config is Config.V2 from PortOneV2: nil when V2 is off; an error naming every malformed
+// or missing variable when it is on.
+func (f *Flags) v2Config() (*V2Config, error) {
+	if !f.PortOneV2.Enabled() {
+		return nil, nil
+	}
+	if err := f.PortOneV2.Validate(); err != nil {
+		return nil, fmt.Errorf("edge: PortOne V2: %w", err)
+	}
+	v2 := &V2Config{StoreID: f.PortOneV2.StoreID, ChannelKey: f.PortOneV2.ChannelKey, SDKScriptURL: f.V2SDKScriptURL}
+	if secrets := f.PortOneV2.WebhookSecrets(); len(secrets) > 0 {
+		keys, err := ParseV2WebhookSecrets(secrets)
+		if err != nil {
+			return nil, fmt.Errorf("edge: %s: %w", portoneconf.EnvV2WebhookSecrets, err)
+		}
+		v2.WebhookKeys = keys
+	}
+	// check (in withDefaults) names what the edge needs and V2Settings leaves optional.
+	return v2, nil
 }
 
 // reachableAddr turns a wildcard listen address (":7790", "0.0.0.0:7790", "[::]:7790") into
@@ -158,6 +199,13 @@ func (f *Flags) Build(listenAddr net.Addr, deps Deps) (*Server, error) {
 			return nil, err
 		}
 		deps.PortOne = c
+	}
+	if cfg.V2 != nil && deps.PortOneV2 == nil {
+		g, err := f.PortOneV2.NewV2Gateway()
+		if err != nil {
+			return nil, fmt.Errorf("edge: %w", err)
+		}
+		deps.PortOneV2 = g
 	}
 	return New(cfg, deps)
 }

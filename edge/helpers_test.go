@@ -16,7 +16,10 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	commonpb "go.temporal.io/api/common/v1"
 	"go.temporal.io/api/serviceerror"
+	workflowpb "go.temporal.io/api/workflow/v1"
+	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
@@ -67,6 +70,40 @@ type fakeWorkflows struct {
 	// otherCancel plays a cancel from elsewhere already in flight: the update answers "in
 	// progress" and that other cancel then ends the subscription with this refund.
 	otherCancel *billing.RefundRecord
+	// listErr fails ListWorkflow; lists counts the calls.
+	listErr error
+	lists   int
+}
+
+// customerUIDQuery finds the CustomerUID condition of a visibility query.
+var customerUIDQuery = regexp.MustCompile(`CustomerUID='((?:[^'\\]|\\.)*)'`)
+
+// ListWorkflow plays visibility for the one query the edge makes: running subscriptions by
+// customer_uid (every state the fake holds is running).
+func (f *fakeWorkflows) ListWorkflow(_ context.Context, req *workflowservice.ListWorkflowExecutionsRequest) (*workflowservice.ListWorkflowExecutionsResponse, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.lists++
+	if f.listErr != nil {
+		return nil, f.listErr
+	}
+	m := customerUIDQuery.FindStringSubmatch(req.GetQuery())
+	if m == nil || !strings.Contains(req.GetQuery(), "ExecutionStatus='Running'") {
+		return nil, fmt.Errorf("fake visibility: unexpected query %q", req.GetQuery())
+	}
+	uid := strings.NewReplacer(`\'`, `'`, `\\`, `\`).Replace(m[1])
+	resp := &workflowservice.ListWorkflowExecutionsResponse{}
+	ids := make([]string, 0, len(f.states))
+	for id, st := range f.states {
+		if st.CustomerUID == uid {
+			ids = append(ids, id)
+		}
+	}
+	slices.Sort(ids)
+	for _, id := range ids {
+		resp.Executions = append(resp.Executions, &workflowpb.WorkflowExecutionInfo{Execution: &commonpb.WorkflowExecution{WorkflowId: id, RunId: "run-1"}})
+	}
+	return resp, nil
 }
 
 // sentUpdate is one update the fake received.
@@ -150,7 +187,7 @@ func (f *fakeWorkflows) ExecuteWorkflow(_ context.Context, options client.StartW
 	st := billing.State{Status: billing.StatusAwaitingRegistration}
 	if len(args) == 1 {
 		if in, ok := args[0].(billing.SubscriptionInput); ok {
-			st.SubscriptionID, st.CustomerUID, st.Plan, st.Buyer = in.SubscriptionID, in.CustomerUID, in.Plan, in.Buyer
+			st.SubscriptionID, st.CustomerUID, st.Plan, st.Buyer, st.Gateway = in.SubscriptionID, in.CustomerUID, in.Plan, in.Buyer, in.Gateway
 		}
 	}
 	f.states[options.ID] = st

@@ -73,5 +73,6 @@ func TestWebhookVerdictsReachMetrics(t *testing.T) {
 func TestVerdictNamesMatchMetrics(t *testing.T) {
 	assert.ElementsMatch(t, metrics.WebhookVerdicts, []string{edge.VerdictAccepted, edge.VerdictDuplicate, edge.VerdictRejected,
 		edge.VerdictForeign, edge.VerdictUnknownPayment, edge.VerdictMismatch, edge.VerdictUnfinished, edge.VerdictNoSubscription,
-		edge.VerdictPortOneDown, edge.VerdictTemporalFailure})
+		edge.VerdictPortOneDown, edge.VerdictTemporalFailure,
+		edge.VerdictBadSignature, edge.VerdictStale, edge.VerdictUnknownType, edge.VerdictUnusedType, edge.VerdictUnknownKey})
 }

@@ -126,6 +126,10 @@ func (s *Server) handleRegisterPage(w http.ResponseWriter, r *http.Request) {
 		// forwarded (a family member pays), and whoever holds it can open the page.
 		page.BuyerName, page.BuyerTel, page.BuyerEmail = st.Buyer.Name, st.Buyer.Tel, st.Buyer.Email
 	}
+	if st.Gateway.IsV2() {
+		s.renderRegisterV2(w, st, token, page)
+		return
+	}
 	s.render(w, http.StatusOK, "register.html", page)
 }
 
@@ -205,6 +209,10 @@ type newPage struct {
 	BuyerName      string
 	BuyerTel       string
 	BuyerEmail     string
+	// OfferV2 shows the gateway choice: only an edge with PortOne V2 can register a V2 key.
+	OfferV2 bool
+	// V2 is whether PortOne V2 is the chosen gateway.
+	V2 bool
 }
 
 func (s *Server) newPageData(selected string) newPage {
@@ -213,6 +221,7 @@ func (s *Server) newPageData(selected string) newPage {
 		StartURL:       s.link("/register/start"),
 		SubscriptionID: "demo-" + randomString(8),
 		CustomerUID:    "cust-" + randomString(12),
+		OfferV2:        s.cfg.V2 != nil,
 	}
 	for i, opt := range s.cfg.Plans {
 		p.Plans = append(p.Plans, planChoice{
@@ -253,9 +262,15 @@ func (s *Server) handleStart(w http.ResponseWriter, r *http.Request) {
 	page.BuyerName = strings.TrimSpace(form.Get("buyer_name"))
 	page.BuyerTel = strings.TrimSpace(form.Get("buyer_tel"))
 	page.BuyerEmail = strings.TrimSpace(form.Get("buyer_email"))
+	gw := billing.GatewayName(strings.TrimSpace(form.Get("gateway")))
+	page.V2 = gw.IsV2()
 	refuse := func(status int, msg string) {
 		page.Error = msg
 		s.render(w, status, "new.html", page)
+	}
+	if gw.IsV2() && s.cfg.V2 == nil {
+		refuse(http.StatusBadRequest, "이 서버는 포트원 V2가 설정되지 않았습니다. / PortOne V2 is not configured on this edge.")
+		return
 	}
 
 	var plan *PlanOption
@@ -273,6 +288,7 @@ func (s *Server) handleStart(w http.ResponseWriter, r *http.Request) {
 		CustomerUID:    page.CustomerUID,
 		Plan:           plan.Plan(),
 		Buyer:          billing.Buyer{Name: page.BuyerName, Tel: page.BuyerTel, Email: page.BuyerEmail},
+		Gateway:        gw,
 	}
 	in.Normalize()
 	if err := in.Validate(); err != nil {
@@ -303,7 +319,7 @@ func (s *Server) handleStart(w http.ResponseWriter, r *http.Request) {
 		runID = run.GetRunID()
 	}
 	s.log.Info("demo start: subscription started", zap.String("workflow_id", workflowID), zap.String("run_id", runID),
-		zap.String("plan", plan.Code))
+		zap.String("plan", plan.Code), zap.String("gateway", string(in.Gateway)))
 	target, err := s.signedLink(signedlink.Register, in.SubscriptionID, s.cfg.RegisterLinkTTL)
 	if err != nil {
 		s.log.Error("demo start: registration link not signed", zap.String("workflow_id", workflowID), zap.Error(err))

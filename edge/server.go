@@ -20,11 +20,15 @@ type Server struct {
 	cfg      Config
 	wf       Workflows
 	pay      PaymentLookup
+	payV2    V2Lookup
 	log      *zap.Logger
 	basePath string // PublicURL's path, without a trailing slash: the prefix of every link
 	pages    *pages
 	relayed  *dedupe
-	handler  http.Handler
+	// v2Seen remembers the webhook-id of V2 deliveries handled, so a redelivery (or a replay
+	// within the timestamp tolerance) changes nothing.
+	v2Seen  *dedupe
+	handler http.Handler
 	// onVerdict and metrics are Deps.WebhookVerdict and Deps.Metrics.
 	onVerdict func(string)
 	metrics   http.Handler
@@ -48,6 +52,9 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	if deps.PortOne == nil {
 		return nil, errors.New("edge: Deps.PortOne (a PortOne client) is required")
 	}
+	if cfg.V2 != nil && deps.PortOneV2 == nil {
+		return nil, errors.New("edge: Deps.PortOneV2 (a PortOne V2 gateway) is required when V2 is configured")
+	}
 	logger := deps.Logger
 	if logger == nil {
 		logger = zap.NewNop()
@@ -64,10 +71,12 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		cfg:       cfg,
 		wf:        deps.Workflows,
 		pay:       deps.PortOne,
+		payV2:     deps.PortOneV2,
 		log:       logger.Named("edge"),
 		basePath:  u.EscapedPath(),
 		pages:     pg,
 		relayed:   newDedupe(4096, 30*time.Minute),
+		v2Seen:    newDedupe(v2SeenEntries, v2SeenTTL),
 		onVerdict: deps.WebhookVerdict,
 		metrics:   deps.Metrics,
 		keys:      cfg.LinkKeys,
@@ -77,6 +86,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	if s.now == nil {
 		s.now = time.Now
 	}
+	s.v2Seen.now = s.now
 	if s.keys == nil && cfg.Demo {
 		keys, err := signedlink.NewKeys(randomString(48))
 		if err != nil {
@@ -101,9 +111,12 @@ func (s *Server) Config() Config { return s.cfg }
 func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /portone/webhook", s.handleWebhook)
+	mux.HandleFunc("POST "+V2WebhookRoute, s.handleV2Webhook)
 	mux.HandleFunc("GET /registration/complete", s.handleCompleteRedirect)
 	mux.HandleFunc("POST /registration/complete", s.handleCompletePopup)
 	mux.HandleFunc("GET /registration/result", s.handleResult)
+	mux.HandleFunc("GET "+V2CompleteRoute, s.handleCompleteV2Redirect)
+	mux.HandleFunc("POST "+V2CompleteRoute, s.handleCompleteV2Popup)
 	// The bare /register and /manage (a link cut short, or the old ?subscription_id= form) get
 	// a page saying the link is incomplete; only a signed token opens anything.
 	mux.HandleFunc("GET /register", s.handleBareLink)

@@ -6,6 +6,11 @@
 //
 //	PORTONE_API_KEY=... PORTONE_API_SECRET=... edgeserver [-addr 127.0.0.1:7790] [-demo] ...
 //
+// PortOne V2 (POST /portone/v2/webhook and V2 registration) is on when any PORTONE_V2_ variable
+// is set; then PORTONE_V2_API_SECRET, PORTONE_V2_STORE_ID, PORTONE_V2_CHANNEL_KEY and
+// PORTONE_V2_WEBHOOK_SECRETS are all required and each is refused at start by name when
+// malformed (docs/portone-v2.md).
+//
 // Every flag defaults from an environment variable (run with -h for the list). The PortOne key
 // and secret, the payload codec keys (PAYCYCLE_CODEC_KEYS) and the signed links' secret
 // (PAYCYCLE_LINK_SECRET) come from the environment only.
@@ -98,7 +103,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, lookup co
 	return edgeFlags.Run(ctx, deps, func(listenURL string) {
 		logger.Info("edge listening", zap.String("url", listenURL),
 			zap.String("temporal_address", temporal.Address), zap.String("namespace", temporal.Namespace),
-			zap.String("portone_url", edgeFlags.PortOne.BaseURL), zap.Bool("demo", edgeFlags.Demo))
+			zap.String("portone_url", edgeFlags.PortOne.BaseURL), zap.Bool("portone_v2", edgeFlags.PortOneV2.Enabled()),
+			zap.Bool("demo", edgeFlags.Demo))
 		fmt.Fprintf(stdout, "edge listening on %s\n", listenURL)
 	})
 }

@@ -4,21 +4,26 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"flag"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 	"github.com/stretchr/testify/require"
 
 	"github.com/paycycle/paycycle/billing"
@@ -207,6 +212,16 @@ func TestRunRefusesBadArguments(t *testing.T) {
 		{"demo mode not a boolean", nil, map[string]string{"BILLING_DEMO_MODE": "yes"}, `BILLING_DEMO_MODE="yes" is not valid: want true or false`},
 		{"TLS switch not a boolean", nil, map[string]string{"TEMPORAL_TLS": "on"}, "TEMPORAL_TLS"},
 		{"PortOne timeout without unit", nil, map[string]string{"PORTONE_TIMEOUT": "15"}, "PORTONE_TIMEOUT"},
+		// PortOne V2: on as soon as one of its variables is set, then every one is checked.
+		{"V2 without its API secret", []string{"-addr", "127.0.0.1:0"}, v2Env(map[string]string{"PORTONE_V2_API_SECRET": ""}), "PORTONE_V2_API_SECRET must be set"},
+		{"V2 store ID malformed", []string{"-addr", "127.0.0.1:0"}, v2Env(map[string]string{"PORTONE_V2_STORE_ID": "my-store"}), `PORTONE_V2_STORE_ID="my-store" is not valid`},
+		{"V2 channel key malformed", []string{"-addr", "127.0.0.1:0"}, v2Env(map[string]string{"PORTONE_V2_CHANNEL_KEY": "naverpay"}), "PORTONE_V2_CHANNEL_KEY"},
+		{"V2 webhook secret not whsec_", []string{"-addr", "127.0.0.1:0"}, v2Env(map[string]string{"PORTONE_V2_WEBHOOK_SECRETS": "not-a-secret-value"}), "PORTONE_V2_WEBHOOK_SECRETS: secret 1 of 1 is malformed"},
+		{"V2 three webhook secrets", []string{"-addr", "127.0.0.1:0"}, v2Env(map[string]string{"PORTONE_V2_WEBHOOK_SECRETS": v2Secret + " " + v2Secret + " " + v2Secret}), "PORTONE_V2_WEBHOOK_SECRETS holds 3 secrets"},
+		{"V2 without webhook secrets", []string{"-addr", "127.0.0.1:0"}, v2Env(map[string]string{"PORTONE_V2_WEBHOOK_SECRETS": ""}), "webhook secrets are required (PORTONE_V2_WEBHOOK_SECRETS)"},
+		{"V2 without a store ID", []string{"-addr", "127.0.0.1:0"}, v2Env(map[string]string{"PORTONE_V2_STORE_ID": ""}), "the store ID is required (PORTONE_V2_STORE_ID)"},
+		{"V2 without a channel key", []string{"-addr", "127.0.0.1:0"}, v2Env(map[string]string{"PORTONE_V2_CHANNEL_KEY": ""}), "the NaverPay channel key is required (PORTONE_V2_CHANNEL_KEY)"},
+		{"V2 SDK URL relative", []string{"-addr", "127.0.0.1:0"}, v2Env(map[string]string{"PORTONE_V2_SDK_URL": "/sdk.js"}), "V2 SDK script URL"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -219,6 +234,136 @@ func TestRunRefusesBadArguments(t *testing.T) {
 				return
 			}
 			require.Contains(t, err.Error()+stderr.String(), tt.want)
+			if v := tt.env["PORTONE_V2_API_SECRET"]; v != "" {
+				require.NotContains(t, err.Error()+stderr.String()+stdout.String(), v, "a secret is never shown")
+			}
+			if v := tt.env["PORTONE_V2_WEBHOOK_SECRETS"]; v != "" {
+				require.NotContains(t, err.Error()+stderr.String(), strings.Fields(v)[0], "a secret is never shown")
+			}
+		})
+	}
+}
+
+// v2Secret is a well-formed V2 webhook secret (32 bytes).
+const v2Secret = "whsec_dGVzdC12Mi13ZWJob29rLXNlY3JldC0zMi1ieXRlcyE="
+
+// v2Env is a complete, valid V2 environment with V1 keys, changed by over (an empty value
+// removes the variable).
+func v2Env(over map[string]string) map[string]string {
+	env := map[string]string{
+		"PORTONE_API_KEY": portonetest.DefaultKey, "PORTONE_API_SECRET": portonetest.DefaultSecret,
+		"PORTONE_V2_API_SECRET":      portonetest.DefaultV2Secret,
+		"PORTONE_V2_STORE_ID":        portonetest.DefaultStoreID,
+		"PORTONE_V2_CHANNEL_KEY":     portonetest.DefaultV2ChannelKey,
+		"PORTONE_V2_WEBHOOK_SECRETS": v2Secret,
+	}
+	for k, v := range over {
+		if v == "" {
+			delete(env, k)
+		} else {
+			env[k] = v
+		}
+	}
+	return env
+}
+
+// startRun runs the edge in process with env and returns its URL; it stops when the test ends.
+func startRun(t *testing.T, env map[string]string) string {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	var stdout, stderr lockedBuffer
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"-addr", "127.0.0.1:0", "-log-format", "json"}, &stdout, &stderr, config.MapLookup(env))
+	}()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case err := <-done:
+			require.NoError(t, err, stderr.String())
+		case <-time.After(20 * time.Second):
+			t.Errorf("the edge did not stop:\n%s", stderr.String())
+		}
+	})
+	deadline := time.Now().Add(15 * time.Second)
+	for time.Now().Before(deadline) {
+		if u, ok := strings.CutPrefix(strings.TrimSpace(stdout.String()), "edge listening on "); ok {
+			return u
+		}
+		select {
+		case err := <-done:
+			t.Fatalf("the edge stopped: %v\n%s", err, stderr.String())
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	t.Fatalf("the edge did not start:\n%s", stderr.String())
+	return ""
+}
+
+// postV2 posts body to the V2 webhook route, signed with secret at at when secret is set.
+func postV2(t *testing.T, base, id, secret string, at time.Time, body []byte) (int, string) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, base+"/portone/v2/webhook", bytes.NewReader(body))
+	require.NoError(t, err)
+	if secret != "" {
+		wh, err := standardwebhooks.NewWebhook(secret)
+		require.NoError(t, err)
+		sig, err := wh.Sign(id, at, body)
+		require.NoError(t, err)
+		req.Header.Set("webhook-id", id)
+		req.Header.Set("webhook-timestamp", strconv.FormatInt(at.Unix(), 10))
+		req.Header.Set("webhook-signature", sig)
+	}
+	res, err := (&http.Client{Timeout: 15 * time.Second}).Do(req)
+	require.NoError(t, err)
+	defer res.Body.Close()
+	out, err := io.ReadAll(res.Body)
+	require.NoError(t, err)
+	return res.StatusCode, string(out)
+}
+
+// TestRunServesV2WebhooksOnlyWhenConfigured runs the edge as the binary wires it: with V2's
+// variables the V2 route verifies signatures and re-fetches at the configured V2 API; without
+// them it answers 404 saying so.
+func TestRunServesV2WebhooksOnlyWhenConfigured(t *testing.T) {
+	emu, emuSrv := portonetest.NewServer(t, portonetest.Options{})
+	v2Srv := httptest.NewServer(emu.V2Handler())
+	t.Cleanup(v2Srv.Close)
+	dead := freeAddr(t)
+
+	off := startRun(t, map[string]string{"PORTONE_BASE_URL": emuSrv.URL, "PORTONE_API_KEY": portonetest.DefaultKey,
+		"PORTONE_API_SECRET": portonetest.DefaultSecret, "TEMPORAL_ADDRESS": dead})
+	status, body := postV2(t, off, "msg_1", v2Secret, time.Now(), []byte(`{"type":"Transaction.Paid","data":{}}`))
+	require.Equal(t, http.StatusNotFound, status, body)
+	require.Contains(t, body, "PortOne V2 is not configured")
+
+	env := v2Env(map[string]string{"PORTONE_BASE_URL": emuSrv.URL, "PORTONE_V2_BASE_URL": v2Srv.URL, "TEMPORAL_ADDRESS": dead})
+	on := startRun(t, env)
+	key, err := emu.IssueBillingKeyV2(portonetest.V2BillingKeySeed{IssueID: "cust-1", IssueName: "plan"})
+	require.NoError(t, err)
+
+	tests := []struct {
+		name       string
+		secret     string
+		at         time.Time
+		body       string
+		wantStatus int
+		want       string
+	}{
+		{"forged", "whsec_" + base64.StdEncoding.EncodeToString([]byte("another-secret-of-32-bytes-long!")), time.Now(),
+			`{"type":"BillingKey.Issued","data":{"billingKey":"` + key.BillingKey + `"}}`, http.StatusUnauthorized, "no webhook-signature entry matches"},
+		{"stale", v2Secret, time.Now().Add(-10 * time.Minute),
+			`{"type":"BillingKey.Issued","data":{"billingKey":"` + key.BillingKey + `"}}`, http.StatusUnauthorized, "old"},
+		{"unknown key, re-fetched at the V2 API", v2Secret, time.Now(),
+			`{"type":"BillingKey.Issued","data":{"billingKey":"billing-key-none"}}`, http.StatusOK, "no issued billing key"},
+		{"real key: verified, then Temporal is down", v2Secret, time.Now(),
+			`{"type":"BillingKey.Issued","data":{"billingKey":"` + key.BillingKey + `"}}`, http.StatusServiceUnavailable, "retry"},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			status, body := postV2(t, on, fmt.Sprintf("msg_%d", i), tt.secret, tt.at, []byte(tt.body))
+			require.Equal(t, tt.wantStatus, status, body)
+			require.Contains(t, body, tt.want)
 		})
 	}
 }

@@ -134,11 +134,18 @@ const (
 	VerdictNoSubscription  = "ignored_no_subscription"
 	VerdictPortOneDown     = "retry_portone"
 	VerdictTemporalFailure = "retry_temporal"
+	// V2 webhooks only (Standard Webhooks signatures, typed events).
+	VerdictBadSignature = "rejected_signature"
+	VerdictStale        = "rejected_stale"
+	VerdictUnknownType  = "ignored_unknown_type"
+	VerdictUnusedType   = "ignored_type"
+	VerdictUnknownKey   = "ignored_unknown_billing_key"
 )
 
 // WebhookVerdicts lists every verdict.
 var WebhookVerdicts = []string{VerdictAccepted, VerdictDuplicate, VerdictRejected, VerdictForeign, VerdictUnknownPayment,
-	VerdictMismatch, VerdictUnfinished, VerdictNoSubscription, VerdictPortOneDown, VerdictTemporalFailure}
+	VerdictMismatch, VerdictUnfinished, VerdictNoSubscription, VerdictPortOneDown, VerdictTemporalFailure,
+	VerdictBadSignature, VerdictStale, VerdictUnknownType, VerdictUnusedType, VerdictUnknownKey}
 
 // Webhook records one webhook's verdict (one of WebhookVerdicts; others count as "other").
 func (r *Registry) Webhook(verdict string) {

@@ -330,7 +330,7 @@ func TestBillingKeys(t *testing.T) {
 	g := f.gateway(t, Config{})
 	k, err := g.BillingKey(ctx, "bk-1")
 	require.NoError(t, err)
-	require.Equal(t, gateway.BillingKey{Key: "bk-1", PGProvider: "naverpay", CardName: "NAVERPAY"}, k)
+	require.Equal(t, gateway.BillingKey{Key: "bk-1", PGProvider: "naverpay", CardName: "NAVERPAY", IssueID: "issue-1"}, k, "the issueId is what a V2 registration is verified by")
 	_, err = g.BillingKey(ctx, "bk-deleted")
 	require.ErrorIs(t, err, gateway.ErrKeyNotFound)
 	ks, err := g.BillingKeys(ctx, []string{"bk-1", "bk-deleted", "bk-none"})

@@ -179,7 +179,7 @@ type wireBillingKey struct {
 // ("naverpay"), as V1 spells pg_provider; CardName is the card's name when the method is a
 // card, else the easy-pay provider.
 func (w *wireBillingKey) billingKey() gateway.BillingKey {
-	k := gateway.BillingKey{Key: w.BillingKey}
+	k := gateway.BillingKey{Key: w.BillingKey, IssueID: w.IssueID}
 	if len(w.Channels) > 0 {
 		k.PGProvider = strings.ToLower(w.Channels[0].PgProvider)
 	}

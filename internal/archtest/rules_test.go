@@ -35,7 +35,7 @@ var allowed = map[string][]string{
 	"workflows":             {"billing", "calendar", "activities", "internal/textfmt", "webhooks"},
 	"webhooks":              {"billing", "internal/nofollow"},
 	"webhooks/webhookstest": {"billing"},
-	"edge":                  {"billing", "calendar", "portone", "internal/config", "internal/portoneconf", "internal/signedlink", "internal/textfmt"},
+	"edge":                  {"billing", "calendar", "gateway", "portone", "internal/config", "internal/portoneconf", "internal/signedlink", "internal/textfmt"},
 	"localtemporal":         {"billing", "internal/nofollow", "logging"},
 	"reconcile":             {"activities", "billing", "calendar", "gateway", "internal/textfmt"},
 	"metrics":               {"billing", "portone"},
