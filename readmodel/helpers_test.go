@@ -85,7 +85,9 @@ func (s *sub) declined(retry time.Time, reason string) {
 	s.emit(billing.EventChargeDeclined, billing.EventData{Charge: &billing.EventCharge{
 		Cycle: cycle, Attempt: 1, MerchantUID: fmt.Sprintf("%s_%d_1", s.id, cycle), Amount: s.sum.Amount, Outcome: billing.OutcomeDeclined,
 		Reason: reason, DeclineClass: "insufficient_funds", At: s.at,
-	}}, func(x *billing.EventSubscription) { x.Status, x.Cycle, x.NextChargeAt = billing.StatusPastDue, cycle, retry })
+	}}, func(x *billing.EventSubscription) {
+		x.Status, x.Cycle, x.NextChargeAt = billing.StatusPastDue, cycle, retry
+	})
 	d := &billing.EventDunning{Cycle: cycle, Attempts: 1, NextRetryAt: retry, GraceEndsAt: retry.Add(72 * time.Hour)}
 	s.emit(billing.EventDunningStarted, billing.EventData{Dunning: d}, nil)
 	s.emit(billing.EventDunningRetryScheduled, billing.EventData{Dunning: d}, nil)
@@ -97,7 +99,9 @@ func (s *sub) recovered(next time.Time) {
 	s.emit(billing.EventChargeSucceeded, billing.EventData{Charge: &billing.EventCharge{
 		Cycle: cycle, Attempt: 2, MerchantUID: fmt.Sprintf("%s_%d_2", s.id, cycle), ImpUID: fmt.Sprintf("imp_%s_%d_2", s.id, cycle),
 		Amount: s.sum.Amount, Outcome: billing.OutcomePaid, At: s.at,
-	}}, func(x *billing.EventSubscription) { x.Status, x.PaidThrough, x.NextChargeAt = billing.StatusActive, next, next })
+	}}, func(x *billing.EventSubscription) {
+		x.Status, x.PaidThrough, x.NextChargeAt = billing.StatusActive, next, next
+	})
 	s.emit(billing.EventDunningRecovered, billing.EventData{Dunning: &billing.EventDunning{Cycle: cycle, Attempts: 2}}, nil)
 }
 
