@@ -9,7 +9,7 @@ import (
 // dumpQueries read every projection table in key order, without received_at and applied_at.
 var dumpQueries = map[string]string{
 	"subscriptions":  `SELECT ` + rowColumns + ` FROM subscriptions ORDER BY subscription_id`,
-	"events":         `SELECT subscription_id, stream, seq, event_id, type, ts, data, applied_at = 0 FROM events ORDER BY subscription_id, stream, seq`,
+	"events":         `SELECT subscription_id, stream, seq, event_id, type, ts, data, CASE WHEN applied_at = 0 THEN 1 ELSE 0 END AS held FROM events ORDER BY subscription_id, stream, seq`,
 	"ledger":         `SELECT * FROM ledger ORDER BY subscription_id, stream, seq, kind`,
 	"revenue_months": `SELECT * FROM revenue_months ORDER BY month`,
 	"mrr_changes":    `SELECT * FROM mrr_changes ORDER BY subscription_id, stream, seq`,
