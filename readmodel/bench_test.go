@@ -36,7 +36,7 @@ func fleet(n int) (history, billDay []billing.MerchantEvent) {
 		}
 		history = append(history, x.out...)
 		if i < 10_000 && x.sum.Status == billing.StatusActive {
-			x.advance(30*day).paid(next.Add(30 * day))
+			x.advance(30 * day).paid(next.Add(30 * day))
 			billDay = append(billDay, x.out[len(x.out)-1])
 		}
 	}
