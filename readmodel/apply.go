@@ -377,6 +377,14 @@ func (s *Store) money(ctx context.Context, tx *sql.Tx, r *row, e billing.Merchan
 	case e.Type == billing.EventChargeSucceeded && d.Charge != nil && d.Charge.Outcome == billing.OutcomePaid:
 		c := d.Charge
 		at := orTime(c.At, e.Timestamp)
+		if c.ImpUID != "" {
+			// One payment counts once, whichever events report it.
+			var known int
+			if err := tx.QueryRowContext(ctx, s.q(`SELECT COUNT(*) FROM ledger WHERE subscription_id = ? AND stream = ? AND imp_uid = ? AND kind = 'charge'`),
+				r.SubscriptionID, r.Stream, c.ImpUID).Scan(&known); err != nil || known > 0 {
+				return err
+			}
+		}
 		r.TotalPaid += c.Amount
 		r.TotalTaxFree += c.TaxFree
 		return s.ledger(ctx, tx, r, e.Seq, "charge", at, c.Amount, c.TaxFree, c.ImpUID, c.MerchantUID, c.Cycle)
