@@ -57,6 +57,10 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 	)
 	switch {
 	case strings.HasPrefix(dsn, "sqlite:"):
+		if p, _, _ := strings.Cut(strings.TrimPrefix(dsn, "sqlite:"), "?"); p == "" || strings.Contains(p, ":memory:") {
+			// Each pooled connection would open a database of its own.
+			return nil, errors.New(`readmodel: "sqlite:" needs a file path (an in-memory database is not shared between connections; tests use a temp dir)`)
+		}
 		s.dialect = sqlite
 		s.db, err = sql.Open("sqlite", sqliteDSN(strings.TrimPrefix(dsn, "sqlite:")))
 	case strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"):
