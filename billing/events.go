@@ -103,11 +103,14 @@ type EventSubscription struct {
 
 // EventCharge describes a charge attempt in charge.* and dunning.* events.
 type EventCharge struct {
-	Cycle        int       `json:"cycle"`
-	Attempt      int       `json:"attempt"`
-	MerchantUID  string    `json:"merchant_uid"`
-	ImpUID       string    `json:"imp_uid,omitempty"`
-	Amount       int64     `json:"amount"`
+	Cycle       int    `json:"cycle"`
+	Attempt     int    `json:"attempt"`
+	MerchantUID string `json:"merchant_uid"`
+	ImpUID      string `json:"imp_uid,omitempty"`
+	Amount      int64  `json:"amount"`
+	// TaxFree is the tax-exempt part of Amount (부가세 면세분): what a VAT return splits by.
+	// Absent from events made before it was added; a zero is also omitted.
+	TaxFree      int64     `json:"tax_free,omitempty"`
 	Outcome      Outcome   `json:"outcome"`
 	Reason       string    `json:"reason,omitempty"`
 	DeclineClass string    `json:"decline_class,omitempty"`
@@ -117,13 +120,15 @@ type EventCharge struct {
 
 // EventRefund describes a refund in charge.refunded.
 type EventRefund struct {
-	Cycle       int       `json:"cycle"`
-	MerchantUID string    `json:"merchant_uid"`
-	ImpUID      string    `json:"imp_uid"`
-	Amount      int64     `json:"amount"`
-	Reason      string    `json:"reason"`
-	Requester   Requester `json:"requester"`
-	At          time.Time `json:"at"`
+	Cycle       int    `json:"cycle"`
+	MerchantUID string `json:"merchant_uid"`
+	ImpUID      string `json:"imp_uid"`
+	Amount      int64  `json:"amount"`
+	// TaxFree is the tax-exempt part of Amount, as the refund was made (see EventCharge.TaxFree).
+	TaxFree   int64     `json:"tax_free,omitempty"`
+	Reason    string    `json:"reason"`
+	Requester Requester `json:"requester"`
+	At        time.Time `json:"at"`
 }
 
 // EventDunning describes the dunning of an unpaid cycle in dunning.* events.

@@ -231,3 +231,37 @@ func TestNoEventsWithoutWebhookEndpoints(t *testing.T) {
 	require.Empty(t, st.PendingEvents)
 	b.checkInvariants(st)
 }
+
+// TestMoneyEventsCarryTheirTaxFreePart: a receiver that files the VAT return (the read model's
+// revenue by month) needs the tax-exempt part of every charge and refund; the events carried
+// only the amounts, so taxable and tax-free could not be told apart outside the workflow.
+func TestMoneyEventsCarryTheirTaxFreePart(t *testing.T) {
+	start := kst(2025, time.March, 10, 10, 0)
+	env := newEnv(t, start)
+	b := newBank(t, env, "cust-1")
+	sink := enableEvents(t, b, 0)
+	env.RegisterDelayedCallback(func() {
+		signal(env, billing.MsgCancel, billing.CancelRequest{When: billing.Now, Refund: billing.RefundProrata, Reason: "고객 요청", Requester: billing.RequesterCustomer})
+	}, kst(2025, time.March, 20, 9, 0).Sub(start))
+	in := monthly()
+	in.Plan.TaxFree = 4950
+	env.ExecuteWorkflow(billing.WorkflowType, in)
+	st := result(t, env)
+	require.Len(t, st.Refunds, 1)
+	var charged, refunded int
+	for _, e := range sink.got {
+		var d billing.EventData
+		require.NoError(t, json.Unmarshal(e.Data, &d))
+		switch e.Type {
+		case billing.EventChargeSucceeded:
+			charged++
+			require.Equal(t, int64(4950), d.Charge.TaxFree, "charge.succeeded names its tax-free part")
+		case billing.EventChargeRefunded:
+			refunded++
+			require.Positive(t, st.Refunds[0].TaxFree)
+			require.Equal(t, st.Refunds[0].TaxFree, d.Refund.TaxFree, "charge.refunded names its tax-free part")
+		}
+	}
+	require.Equal(t, 1, charged)
+	require.Equal(t, 1, refunded)
+}

@@ -152,7 +152,7 @@ func (r *runner) refundDuplicate(w billing.RecoveryWatch, dup activities.ChargeR
 	}
 	r.s.Refunds = append(r.s.Refunds, rec)
 	r.publish(billing.EventChargeRefunded, billing.EventData{Refund: &billing.EventRefund{
-		Cycle: rec.Cycle, MerchantUID: rec.MerchantUID, ImpUID: rec.ImpUID, Amount: rec.Amount, Reason: rec.Reason,
+		Cycle: rec.Cycle, MerchantUID: rec.MerchantUID, ImpUID: rec.ImpUID, Amount: rec.Amount, TaxFree: rec.TaxFree, Reason: rec.Reason,
 		Requester: rec.Requester, At: rec.At,
 	}})
 	r.log.Warn("a second payment of a paid cycle was refunded; PortOne's 리커버리 must be off", "cycle", w.Cycle,
