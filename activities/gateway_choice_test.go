@@ -160,3 +160,35 @@ func TestV2SubscriptionOnAWorkerWithoutV2(t *testing.T) {
 	require.NoError(t, err)
 	require.False(t, s.PortOneV2)
 }
+
+// TestV2RegistrationIsTheIssuedKeyWithOurIssueID: a V2 registration reported with its key (the
+// edge's signal) is trusted only when PortOne holds that key issued, for NaverPay, under this
+// subscription's issueId (its customer_uid): a key issued for another registration, a deleted
+// key and an unknown one are refused with the reason, never an error to retry.
+func TestV2RegistrationIsTheIssuedKeyWithOurIssueID(t *testing.T) {
+	b := newBothGateways(t, true)
+	deleted, err := b.emu.IssueBillingKeyV2(portonetest.V2BillingKeySeed{IssueID: "issue-gone", IssueName: "월 구독", NaverAccount: "naver-2"})
+	require.NoError(t, err)
+	err = b.emu.DeleteBillingKeyV2(deleted.BillingKey)
+	require.NoError(t, err)
+	for _, tc := range []struct {
+		name, issueID, key, reason string
+	}{
+		{"our issueId", "issue-1", b.v2Key, ""},
+		{"another registration's key", "issue-2", b.v2Key, "issued for another registration"},
+		{"a deleted key", "issue-gone", deleted.BillingKey, "no issued billing key"},
+		{"an unknown key", "issue-1", "billing-key-unknown", "no issued billing key"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			res, err := run[activities.VerifyRegistrationResult](t, b.env, b.acts.VerifyRegistration,
+				activities.VerifyRegistrationInput{CustomerUID: tc.issueID, BillingKey: tc.key, Gateway: billing.GatewayPortOneV2})
+			require.NoError(t, err)
+			if tc.reason == "" {
+				require.True(t, res.OK, res.Reason)
+				return
+			}
+			require.False(t, res.OK)
+			require.Contains(t, res.Reason, tc.reason)
+		})
+	}
+}

@@ -14,7 +14,6 @@ import (
 	"github.com/paycycle/paycycle/activities"
 	"github.com/paycycle/paycycle/billing"
 	"github.com/paycycle/paycycle/edge"
-	"github.com/paycycle/paycycle/gateway"
 	"github.com/paycycle/paycycle/gateway/portonev1"
 	"github.com/paycycle/paycycle/gateway/portonev2"
 	"github.com/paycycle/paycycle/portone/portonetest"
@@ -37,8 +36,8 @@ func TestV2RegistrationWebhookThroughTheEdge(t *testing.T) {
 	require.NoError(t, err)
 
 	acts := &activities.Activities{Gateway: portonev1.New(s.gateway),
-		Gateways: map[billing.GatewayName]gateway.Gateway{billing.GatewayPortOneV2: gw},
-		Config:   activities.Config{DemoMode: true, ActivityTimeout: 10 * time.Second, ScheduleSettleDelay: 2 * time.Second}}
+		GatewayV2: gw,
+		Config:    activities.Config{DemoMode: true, ActivityTimeout: 10 * time.Second, ScheduleSettleDelay: 2 * time.Second}}
 	w := worker.New(s.c, billing.TaskQueue, worker.Options{WorkflowPanicPolicy: worker.FailWorkflow})
 	workflows.Register(w, acts)
 	webhooks.Register(w, &webhooks.Publisher{Client: s.c, TaskQueue: billing.TaskQueue, DeliveryTaskQueue: webhooks.DefaultDeliveryTaskQueue})
