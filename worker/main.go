@@ -256,6 +256,12 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	if cfg.serveEdge {
 		go func() {
 			deps := edge.Deps{Workflows: c, PortOne: gateway, Logger: log.Named("edge"), WebhookVerdict: reg.Webhook}
+			// The embedded edge speaks V2 exactly when the worker does, with the worker's settings
+			// and gateway (its V2 webhooks, registration page and re-fetches).
+			cfg.edge.PortOneV2 = cfg.portoneV2
+			if acts.GatewayV2 != nil {
+				deps.PortOneV2 = acts.GatewayV2
+			}
 			edgeDone <- cfg.edge.Run(ctx, deps, func(url string) {
 				log.Info("edge listening", zap.String("url", url))
 			})
