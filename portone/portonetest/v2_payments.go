@@ -580,6 +580,21 @@ func (e *Emulator) v2GetPayments(c *v2Call) v2Result {
 	if order != "" && order != "ASC" && order != "DESC" {
 		return v2Fail(http.StatusBadRequest, v2InvalidRequest, "%s: must be ASC or DESC", filter.name("sortOrder"))
 	}
+	searches, _, err := filter.listObjects("textSearch")
+	if err != nil {
+		return v2Fail(http.StatusBadRequest, v2InvalidRequest, "%s", err.Error())
+	}
+	var search []v2TextSearch
+	for _, ts := range searches {
+		field, _, _ := ts.str("field")
+		value, _, _ := ts.str("value")
+		if !slices.Contains(v2SearchFields, field) {
+			// A field the emulator cannot search is refused, never ignored: ignoring it would
+			// answer a lookup with payments it did not ask for.
+			return v2Fail(http.StatusBadRequest, v2InvalidRequest, "%s: the emulator searches %v only, got %q", ts.name("field"), v2SearchFields, field)
+		}
+		search = append(search, v2TextSearch{field, value})
+	}
 
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -611,6 +626,8 @@ func (e *Emulator) v2GetPayments(c *v2Call) v2Result {
 		case version != "" && version != VersionV2:
 			continue
 		case webhookStatus != "" && (len(p.v2.hooks) == 0 || p.v2.hooks[len(p.v2.hooks)-1].status != webhookStatus):
+			continue
+		case !v2Matches(attempts, search):
 			continue
 		}
 		rows = append(rows, row{p, at})
@@ -695,4 +712,33 @@ func (e *Emulator) v2GetPaymentsByCursor(c *v2Call) v2Result {
 		items = append(items, item{Payment: v2Current(attempts).wireV2(false), Cursor: "cursor-" + strconv.FormatInt(first.seq, 10)})
 	}
 	return v2OK(map[string]any{"items": items})
+}
+
+// v2SearchFields are the filter.textSearch fields (PaymentTextSearchField) the emulator
+// searches: the identifiers a server looks its payments up by.
+var v2SearchFields = []string{"ALL", "PAYMENT_ID", "TX_ID", "SCHEDULE_ID", "BILLING_KEY"}
+
+// v2TextSearch is one filter.textSearch entry.
+type v2TextSearch struct{ field, value string }
+
+// v2Matches reports whether a payment (its attempts) matches every search: an exact match of
+// the paymentId, any attempt's transactionId, its schedule ID or its billing key (ALL: any).
+func v2Matches(attempts []*payment, search []v2TextSearch) bool {
+	for _, ts := range search {
+		found := false
+		for _, a := range attempts {
+			byField := map[string]string{"PAYMENT_ID": a.merchantUID, "TX_ID": a.impUID, "SCHEDULE_ID": a.v2.scheduleID, "BILLING_KEY": a.customerUID}
+			if ts.field == "ALL" {
+				for _, v := range byField {
+					found = found || (v != "" && v == ts.value)
+				}
+			} else if v := byField[ts.field]; v != "" && v == ts.value {
+				found = true
+			}
+		}
+		if !found {
+			return false
+		}
+	}
+	return true
 }
