@@ -218,7 +218,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 		Interceptors: []interceptor.WorkerInterceptor{reg.WorkerInterceptor()},
 		Deployment:   cfg.versioning.options(),
 		Webhooks:     cfg.webhooks.options(),
-	}, acts, func(r sdkworker.Registry) { registerReconcile(r, c, gateway, log) })
+	}, acts, func(r sdkworker.Registry) { registerReconcile(r, c, gateway, acts, log) })
 	if err != nil {
 		return err
 	}

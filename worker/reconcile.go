@@ -9,6 +9,7 @@ import (
 	"go.temporal.io/sdk/worker"
 	"go.uber.org/zap"
 
+	"github.com/paycycle/paycycle/activities"
 	"github.com/paycycle/paycycle/gateway/portonev1"
 	cfgpkg "github.com/paycycle/paycycle/internal/config"
 	"github.com/paycycle/paycycle/portone"
@@ -48,8 +49,15 @@ func (r reconcileConfig) validate(taskQueue string) error {
 }
 
 // registerReconcile adds the Reconcile workflow and its activities to the worker.
-func registerReconcile(w worker.Registry, c client.Client, gateway *portone.Client, log *zap.Logger) {
-	reconcile.Register(w, &reconcile.Activities{Gateway: portonev1.New(gateway), Subscriptions: reconcile.TemporalSubscriptions{Client: c}, Logger: log.Named("reconcile")})
+// With V2 configured (subs.GatewayV2), reconciliation reads both generations as one
+// (reconcile.Generations); a V1-only worker reads V1 directly, so the list cursors a running
+// reconciliation heartbeated keep their meaning across the deploy that adds V2's reader.
+func registerReconcile(w worker.Registry, c client.Client, v1 *portone.Client, subs *activities.Activities, log *zap.Logger) {
+	a := &reconcile.Activities{Gateway: portonev1.New(v1), Subscriptions: reconcile.TemporalSubscriptions{Client: c}, Logger: log.Named("reconcile")}
+	if subs.GatewayV2 != nil {
+		a.Gateway = reconcile.Generations{a.Gateway, subs.GatewayV2}
+	}
+	reconcile.Register(w, a)
 }
 
 // ensureReconcileSchedule creates or updates the nightly schedule. A failure is logged and does
