@@ -20,6 +20,8 @@ type demoInput struct {
 	SubscriptionID string   `json:"subscription_id"`
 	CustomerUID    string   `json:"customer_uid"`
 	Plan           demoPlan `json:"plan"`
+	// Gateway is "portone_v2" for the V2 example, omitted (V1) otherwise.
+	Gateway string `json:"gateway,omitempty"`
 }
 
 type demoPlan struct {
@@ -36,14 +38,31 @@ type demoInterval struct {
 // demoSubscriptionID is the banner's UI example; the starter example uses demo-2 so both can run.
 const demoSubscriptionID = "demo-1"
 
+// demoV2SubscriptionID is the banner's PortOne V2 example, charged through the emulator's V2
+// store with a V2 billing key it issues at start (demoV2Keys).
+const demoV2SubscriptionID = "demo-v2"
+
 func demoInputJSON() string {
-	// Pre-formatted: one-line JSON reflows when the Web UI's editor loses focus, and the first
-	// click on Start Workflow is lost.
-	b, err := json.MarshalIndent(demoInput{
+	return indentedJSON(demoInput{
 		SubscriptionID: demoSubscriptionID,
 		CustomerUID:    "demo-cust-1",
 		Plan:           demoPlan{Name: "Demo 30s plan", Amount: 9900, Interval: demoInterval{Unit: "second", Count: 30}},
-	}, "", "  ")
+	})
+}
+
+func demoV2InputJSON() string {
+	return indentedJSON(demoInput{
+		SubscriptionID: demoV2SubscriptionID,
+		CustomerUID:    strings.Split(demoV2Keys, ",")[0],
+		Plan:           demoPlan{Name: "Demo 30s plan (V2)", Amount: 9900, Interval: demoInterval{Unit: "second", Count: 30}},
+		Gateway:        "portone_v2",
+	})
+}
+
+// indentedJSON is v pre-formatted: one-line JSON reflows when the Web UI's editor loses focus,
+// and the first click on Start Workflow is lost.
+func indentedJSON(v demoInput) string {
+	b, err := json.MarshalIndent(v, "", "  ")
 	if err != nil {
 		panic(err) // static data
 	}
@@ -106,6 +125,8 @@ func printBanner(out *syncWriter, cfg *config, s *stack, took time.Duration) {
 	p("  Task Queue      %s\n", billing.TaskQueue)
 	p("  Workflow Type   %s\n", billing.WorkflowType)
 	p("  Input (JSON, paste as printed):\n%s\n", demoInputJSON())
+	p("\nThe same on PortOne V2 (the emulator's V2 store, key %s issued at start): Workflow ID %s, input:\n%s\n",
+		strings.Split(demoV2Keys, ",")[0], billing.WorkflowID(demoV2SubscriptionID), demoV2InputJSON())
 
 	envPrefix := fmt.Sprintf(`PAYCYCLE_CODEC_KEYS="$(cat %s)" `, keyFile)
 	if temporalAddr != localtemporal.DefaultFrontendAddr {

@@ -86,20 +86,20 @@ func TestMain(m *testing.M) {
 }
 
 // ports are one devserver's ports, all free when picked.
-type ports struct{ temporal, ui, codec, emulator, edge, worker int }
+type ports struct{ temporal, ui, codec, emulator, edge, worker, emulatorV2 int }
 
-// freePorts returns six distinct free ports: their listeners stay open until all are chosen,
+// freePorts returns seven distinct free ports: their listeners stay open until all are chosen,
 // since one freePort after another may hand the same port out twice (seen in CI).
 func freePorts(t *testing.T) ports {
 	t.Helper()
-	var p [6]int
+	var p [7]int
 	for i := range p {
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
 		require.NoError(t, err)
 		defer ln.Close()
 		p[i] = ln.Addr().(*net.TCPAddr).Port
 	}
-	return ports{p[0], p[1], p[2], p[3], p[4], p[5]}
+	return ports{p[0], p[1], p[2], p[3], p[4], p[5], p[6]}
 }
 
 func (p ports) flags() []string {
@@ -107,6 +107,7 @@ func (p ports) flags() []string {
 		"-temporal-port", strconv.Itoa(p.temporal), "-ui-port", strconv.Itoa(p.ui),
 		"-codec-port", strconv.Itoa(p.codec), "-emulator-port", strconv.Itoa(p.emulator),
 		"-edge-port", strconv.Itoa(p.edge), "-worker-health-port", strconv.Itoa(p.worker),
+		"-emulator-v2-port", strconv.Itoa(p.emulatorV2),
 	}
 }
 
@@ -408,8 +409,21 @@ func TestDevserverRunsTheStack(t *testing.T) {
 		"-addr", fmt.Sprintf("127.0.0.1:%d", p.emulator),
 		"-seed-customers", "demo-cust-1,demo-cust-2,demo-cust-3",
 		"-notice-url", fmt.Sprintf("http://127.0.0.1:%d/portone/webhook", p.edge),
+		"-v2-addr", fmt.Sprintf("127.0.0.1:%d", p.emulatorV2),
+		"-v2-secret", demoV2Secret, "-v2-store-id", demoV2StoreID, "-v2-channel-key", demoV2ChannelKey,
+		"-v2-webhook-url", fmt.Sprintf("http://127.0.0.1:%d/portone/v2/webhook", p.edge),
+		"-v2-webhook-secrets", demoV2WebhookSecret,
+		"-v2-seed-billing-keys", demoV2Keys,
 		"-state-file", filepath.Join(dataDir, "emulator.json"),
 	}, emu.Args)
+	// The edge and the worker speak the emulator's V2 store with the same settings.
+	v2env := map[string]string{
+		"PORTONE_V2_BASE_URL":        fmt.Sprintf("http://127.0.0.1:%d", p.emulatorV2),
+		"PORTONE_V2_API_SECRET":      demoV2Secret,
+		"PORTONE_V2_STORE_ID":        demoV2StoreID,
+		"PORTONE_V2_CHANNEL_KEY":     demoV2ChannelKey,
+		"PORTONE_V2_WEBHOOK_SECRETS": demoV2WebhookSecret,
+	}
 	edge := standin(t, p.edge)
 	temporalAddr := fmt.Sprintf("127.0.0.1:%d", p.temporal)
 	emuURL := fmt.Sprintf("http://127.0.0.1:%d", p.emulator)
@@ -425,7 +439,11 @@ func TestDevserverRunsTheStack(t *testing.T) {
 		"TEMPORAL_NAMESPACE":      "default",
 		"PAYCYCLE_CODEC_KEYS":     keys,
 		"PAYCYCLE_LINK_SECRET":    strings.TrimSpace(string(linkKey)),
+		"PORTONE_V2_SDK_URL":      emuURL + "/__emulator/v2/browser-sdk.js",
 	} {
+		require.Equal(t, v, edge.Env[k], "edgeserver %s", k)
+	}
+	for k, v := range v2env {
 		require.Equal(t, v, edge.Env[k], "edgeserver %s", k)
 	}
 	require.True(t, edge.TemporalReachable, "Temporal must be up before the edge starts")
@@ -441,6 +459,9 @@ func TestDevserverRunsTheStack(t *testing.T) {
 		"BILLING_WORKER_HEALTH_ADDR": fmt.Sprintf("127.0.0.1:%d", p.worker),
 		"PAYCYCLE_CODEC_KEYS":        keys,
 	} {
+		require.Equal(t, v, worker.Env[k], "worker %s", k)
+	}
+	for k, v := range v2env {
 		require.Equal(t, v, worker.Env[k], "worker %s", k)
 	}
 	require.True(t, worker.TemporalReachable)
@@ -705,4 +726,15 @@ func TestDemoInputIsAValidSubscription(t *testing.T) {
 	in.Normalize()
 	require.NoError(t, in.Validate())
 	require.Contains(t, demoCustomers, in.CustomerUID, "the demo customer must be seeded in the emulator")
+}
+
+func TestDemoV2InputIsAValidV2Subscription(t *testing.T) {
+	raw := []byte(demoV2InputJSON())
+	require.NoError(t, billing.DecodeStrict(raw, &billing.SubscriptionInput{}), "pasted as printed, every field is one the workflow knows")
+	var in billing.SubscriptionInput
+	require.NoError(t, json.Unmarshal(raw, &in))
+	in.Normalize()
+	require.NoError(t, in.Validate())
+	require.Equal(t, billing.GatewayPortOneV2, in.Gateway)
+	require.Contains(t, strings.Split(demoV2Keys, ","), in.CustomerUID, "the V2 key must be issued by the emulator at start")
 }

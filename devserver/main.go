@@ -65,12 +65,24 @@ var childNames = []string{nameEmulator, nameEdge, nameWorker}
 // demoCustomers are seeded in the emulator so the banner's subscriptions charge at once.
 const demoCustomers = "demo-cust-1,demo-cust-2,demo-cust-3"
 
+// The local PortOne V2 store (issue 22): the emulator serves it with these credentials and the
+// edge and worker use them, so that V2 subscriptions run in make run beside V1 ones. Demo values
+// in PortOne's formats, never a real store's. demoV2Keys are V2 billing keys the emulator issues
+// at start (issueId seed-<key>), for V2 subscriptions started without a registration.
+const (
+	demoV2Secret        = "paycycle_demo_v2_api_secret"
+	demoV2StoreID       = "store-00000000-0000-0000-0000-00000000d3e0"
+	demoV2ChannelKey    = "channel-key-00000000-0000-0000-0000-00000000d3e0"
+	demoV2WebhookSecret = "whsec_cGF5Y3ljbGUtZGVtby12Mi13ZWJob29rLXNlY3JldA=="
+	demoV2Keys          = "demo-v2-key-1,demo-v2-key-2"
+)
+
 // config is the command line.
 type config struct {
 	dataDir, binDir string
 	reset, yes      bool
 
-	temporalPort, uiPort, codecPort, emulatorPort, edgePort, workerHealthPort int
+	temporalPort, uiPort, codecPort, emulatorPort, emulatorV2Port, edgePort, workerHealthPort int
 
 	noUI          bool
 	skip          []string
@@ -98,7 +110,8 @@ func (c *config) ports() []portFlag {
 		ps = append(ps, portFlag{c.uiPort, "-ui-port", "Temporal Web UI"})
 	}
 	if !c.skipped(nameEmulator) {
-		ps = append(ps, portFlag{c.emulatorPort, "-emulator-port", "PortOne emulator"})
+		ps = append(ps, portFlag{c.emulatorPort, "-emulator-port", "PortOne emulator"},
+			portFlag{c.emulatorV2Port, "-emulator-v2-port", "PortOne emulator (V2)"})
 	}
 	if !c.skipped(nameEdge) {
 		ps = append(ps, portFlag{c.edgePort, "-edge-port", "HTTP edge"})
@@ -131,6 +144,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.IntVar(&c.uiPort, "ui-port", 8233, "Temporal Web UI `port`")
 	fs.IntVar(&c.codecPort, "codec-port", 8234, "payload codec endpoint `port` (used by the Web UI and the temporal CLI)")
 	fs.IntVar(&c.emulatorPort, "emulator-port", 7780, "PortOne emulator `port`")
+	fs.IntVar(&c.emulatorV2Port, "emulator-v2-port", 7781, "PortOne emulator's V2 API `port` (V2 is served at the root of its own address)")
 	fs.IntVar(&c.edgePort, "edge-port", 7790, "HTTP edge `port` (webhooks, registration pages)")
 	fs.IntVar(&c.workerHealthPort, "worker-health-port", 7791, "worker health endpoint `port`")
 	fs.BoolVar(&c.noUI, "no-ui", false, "do not serve the Temporal Web UI")
@@ -488,6 +502,11 @@ func (s *stack) emulator() *child {
 			"-addr", addr(cfg.emulatorPort),
 			"-seed-customers", cfg.seedCustomers,
 			"-notice-url", "http://" + addr(cfg.edgePort) + "/portone/webhook",
+			"-v2-addr", addr(cfg.emulatorV2Port),
+			"-v2-secret", demoV2Secret, "-v2-store-id", demoV2StoreID, "-v2-channel-key", demoV2ChannelKey,
+			"-v2-webhook-url", "http://" + addr(cfg.edgePort) + "/portone/v2/webhook",
+			"-v2-webhook-secrets", demoV2WebhookSecret,
+			"-v2-seed-billing-keys", demoV2Keys,
 			// Billing keys registered through the demo page, and the ledger, survive a restart.
 			"-state-file", filepath.Join(cfg.dataDir, "emulator.json"),
 		},
@@ -500,25 +519,38 @@ func (s *stack) emulator() *child {
 // be shell expressions when printed for a person.
 func (s *stack) edgeEnv(keys, linkSecret string) []string {
 	cfg := s.cfg
-	return []string{
+	return slices.Concat([]string{
 		"BILLING_EDGE_ADDR=" + addr(cfg.edgePort),
 		"BILLING_EDGE_PUBLIC_URL=http://" + addr(cfg.edgePort),
 		"PORTONE_BASE_URL=http://" + addr(cfg.emulatorPort),
 		"PORTONE_API_KEY=imp_test_key",
 		"PORTONE_API_SECRET=imp_test_secret",
 		"PORTONE_IMP_SCRIPT_URL=http://" + addr(cfg.emulatorPort) + "/__emulator/iamport.js",
+		"PORTONE_V2_SDK_URL=http://" + addr(cfg.emulatorPort) + "/__emulator/v2/browser-sdk.js",
+	}, s.v2Env(), []string{
 		"BILLING_DEMO_MODE=true",
 		"TEMPORAL_ADDRESS=" + addr(cfg.temporalPort),
 		"TEMPORAL_NAMESPACE=" + localtemporal.DefaultNamespace,
 		"PAYCYCLE_CODEC_KEYS=" + keys,
 		signedlink.EnvSecret + "=" + linkSecret,
+	})
+}
+
+// v2Env is the local PortOne V2 store's settings, the same for the edge and the worker.
+func (s *stack) v2Env() []string {
+	return []string{
+		"PORTONE_V2_BASE_URL=http://" + addr(s.cfg.emulatorV2Port),
+		"PORTONE_V2_API_SECRET=" + demoV2Secret,
+		"PORTONE_V2_STORE_ID=" + demoV2StoreID,
+		"PORTONE_V2_CHANNEL_KEY=" + demoV2ChannelKey,
+		"PORTONE_V2_WEBHOOK_SECRETS=" + demoV2WebhookSecret,
 	}
 }
 
 // workerEnv is the worker's configuration (its contract with devserver).
 func (s *stack) workerEnv(keys string) []string {
 	cfg := s.cfg
-	return []string{
+	return append([]string{
 		"TEMPORAL_ADDRESS=" + addr(cfg.temporalPort),
 		"TEMPORAL_NAMESPACE=" + localtemporal.DefaultNamespace,
 		"PORTONE_BASE_URL=http://" + addr(cfg.emulatorPort),
@@ -528,7 +560,7 @@ func (s *stack) workerEnv(keys string) []string {
 		"BILLING_NOTICE_URL=http://" + addr(cfg.edgePort) + "/portone/webhook",
 		"BILLING_WORKER_HEALTH_ADDR=" + addr(cfg.workerHealthPort),
 		"PAYCYCLE_CODEC_KEYS=" + keys,
-	}
+	}, s.v2Env()...)
 }
 
 func (s *stack) edge(keys string) *child {

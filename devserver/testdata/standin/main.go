@@ -39,6 +39,9 @@ func run() error {
 		fs.String("seed-customers", "", "customer_uids")
 		fs.String("notice-url", "", "webhook URL")
 		fs.String("state-file", "", "state file")
+		for _, v2 := range []string{"v2-addr", "v2-secret", "v2-store-id", "v2-channel-key", "v2-webhook-url", "v2-webhook-secrets", "v2-seed-billing-keys"} {
+			fs.String(v2, "", "PortOne V2 setting")
+		}
 		if err := fs.Parse(os.Args[1:]); err != nil {
 			return err
 		}
