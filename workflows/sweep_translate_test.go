@@ -52,6 +52,9 @@ func rulebookInput(in billing.SubscriptionInput) rulebook.Input {
 			AnchorDay: int(p.AnchorDay), ChargeTime: p.ChargeTime, UseCfmPeriodEnd: p.NaverUseCfm == billing.NaverUseCfmPeriodEnd},
 		FirstChargeAtAnchor: in.FirstCharge == billing.FirstChargeAnchor,
 	}
+	if in.Gateway.IsV2() {
+		out.MinCharge = rulebook.MinChargeV2
+	}
 	if t := p.Trial; t != nil {
 		out.Plan.TrialDays, out.Plan.IntroCycles, out.Plan.IntroAmount = t.Days, t.Cycles, t.Amount
 	}
