@@ -120,17 +120,38 @@ func TestSweepAgainstTheRulebook(t *testing.T) {
 
 const sweepSub = "sweep-1"
 
-// sweepV2Share is the share of the sweep's timelines run on PortOne V2: one in sweepV2Share.
-const sweepV2Share = 4
+// sweepV2Share is the share of the sweep's timelines run on PortOne V2: one in sweepV2Share
+// (SWEEP_V2_SHARE=1 runs them all on V2, to explore it).
+var sweepV2Share = max(1, sweepEnv("SWEEP_V2_SHARE", 4))
 
 // onV2 is the seeded choice of a timeline's gateway. It draws from its own stream, so that a
 // seed's timeline is the same on either gateway and the V1 timelines of the seeds swept before
 // V2 existed did not change.
 func onV2(seed int64) bool {
-	return rand.New(rand.NewPCG(uint64(seed), 0x5eed2)).IntN(sweepV2Share) == 0
+	v2, _ := v2Choices(seed)
+	return v2
 }
 
-func generate(seed int64) scenario { return generateOn(seed, onV2(seed)) }
+// v2Choices are the seeded V2 choices of a timeline: whether it runs on V2 and, for one V2
+// timeline in three, the delay after which PortOne finishes its cancels (an asynchronous cancel
+// answers REQUESTED; 0: cancels finish at once).
+func v2Choices(seed int64) (bool, time.Duration) {
+	rng := rand.New(rand.NewPCG(uint64(seed), 0x5eed2))
+	if rng.Int64N(sweepV2Share) != 0 {
+		return false, 0
+	}
+	if rng.IntN(3) == 0 {
+		return true, []time.Duration{time.Second, time.Minute, 2 * time.Hour}[rng.IntN(3)]
+	}
+	return true, 0
+}
+
+func generate(seed int64) scenario {
+	v2, async := v2Choices(seed)
+	tl := generateOn(seed, v2)
+	tl.AsyncCancel = async
+	return tl
+}
 
 // generateOn is seed's timeline, on PortOne V2 when v2: the rulebook knows only V2's higher
 // minimum charge (100 KRW); amounts stay above it (plan and change_plan amounts are at least
@@ -673,7 +694,17 @@ func runWorkflow(tl scenario) (rulebook.Result, string) {
 	acts := &activities.Activities{Gateway: portonev1.New(gateway), Config: activities.Config{ScheduleSettleDelay: time.Minute}, Now: clk.Now}
 	op := portonetest.OpAgain
 	if v2 {
-		srv2 := httptest.NewServer(hook(emu.V2Handler()))
+		if tl.AsyncCancel > 0 {
+			emu.SetV2AsyncCancel(true, tl.AsyncCancel)
+		}
+		// The emulator finishes due asynchronous cancels on its scheduler's real-time tick; the
+		// test environment skips time faster than that, so due work is run before every request
+		// (at the clock the request is served at, as PortOne would have done it by then).
+		v2h := emu.V2Handler()
+		srv2 := httptest.NewServer(hook(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			emu.RunDue()
+			v2h.ServeHTTP(w, r)
+		})))
 		defer srv2.Close()
 		if acts.GatewayV2, err = portonev2.New(portonev2.Config{BaseURL: srv2.URL, Secret: portonetest.DefaultV2Secret, Timeout: 10 * time.Second}); err != nil {
 			return rulebook.Result{}, err.Error()
@@ -985,7 +1016,8 @@ func fromLedger(tl scenario, ledger []portonetest.LedgerEntry, st billing.State,
 		var tfRefunded int64
 		for _, c := range le.Cancels {
 			tfRefunded += c.TaxFree
-			res.Refunds = append(res.Refunds, rulebook.Refund{At: c.At, Cycle: parsed.Charge.Cycle, Amount: c.Amount, TaxFree: c.TaxFree})
+			// When it was asked for: an asynchronous V2 cancel is done later (At).
+			res.Refunds = append(res.Refunds, rulebook.Refund{At: c.RequestedAt, Cycle: parsed.Charge.Cycle, Amount: c.Amount, TaxFree: c.TaxFree})
 		}
 		if tfRefunded > le.TaxFree {
 			return res, fmt.Sprintf("%s: tax_free refunded %d of %d", le.MerchantUID, tfRefunded, le.TaxFree)
@@ -1055,6 +1087,9 @@ func shrink(tl scenario, problem string) scenario {
 
 func describe(tl scenario) string {
 	var b strings.Builder
+	if tl.Input.Gateway.IsV2() {
+		fmt.Fprintf(&b, "  on PortOne V2, cancels finished after %s\n", tl.AsyncCancel)
+	}
 	fmt.Fprintf(&b, "  start %s KST\n  plan %s\n  dunning %s\n  first_charge %s\n", tl.Start.In(calendar.Seoul).Format("2006-01-02 15:04:05"),
 		mustJSON(tl.Input.Plan), mustJSON(tl.Input.Dunning), tl.Input.FirstCharge)
 	for a, ans := range tl.Answers {

@@ -23,6 +23,9 @@ type scenario struct {
 	End         time.Time
 	DueFirst    bool
 	AfterSettle bool
+	// AsyncCancel, on V2, is how long after a cancel is asked for PortOne finishes it (0: at
+	// once; otherwise the cancel answers REQUESTED).
+	AsyncCancel time.Duration
 }
 
 // sweepMessage is one message of a scenario, with billing's payloads.
