@@ -90,7 +90,14 @@ func (a *Activities) refundDone(ctx context.Context, in RefundInput) (RefundResu
 		return RefundResult{}, false, gatewayError(err)
 	}
 	if p.Cancelled >= in.PriorCancelled+in.Amount {
-		return RefundResult{Refunded: in.Amount, CancelledTotal: p.Cancelled, AlreadyDone: true}, true, nil
+		done := RefundResult{Refunded: in.Amount, CancelledTotal: p.Cancelled, AlreadyDone: true}
+		if a.bound.IsV2() {
+			// A V2 cancel may finish asynchronously, after the workflow asked again with the
+			// refund recomputed for a later day: what PortOne gave back is the earlier request's
+			// amount, everything cancelled beyond what the workflow knew of.
+			done.Refunded = p.Cancelled - in.PriorCancelled
+		}
+		return done, true, nil
 	}
 	return RefundResult{}, false, nil
 }
