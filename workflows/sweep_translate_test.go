@@ -26,6 +26,8 @@ type scenario struct {
 	// AsyncCancel, on V2, is how long after a cancel is asked for PortOne finishes it (0: at
 	// once; otherwise the cancel answers REQUESTED).
 	AsyncCancel time.Duration
+	// LostCancelAnswers, on V2, loses PortOne's answer to the first two cancels it made.
+	LostCancelAnswers bool
 }
 
 // sweepMessage is one message of a scenario, with billing's payloads.
