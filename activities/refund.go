@@ -99,5 +99,11 @@ func (a *Activities) refundDone(ctx context.Context, in RefundInput) (RefundResu
 		}
 		return done, true, nil
 	}
+	if a.bound.IsV2() && p.Pending > 0 && p.Cancelled+p.Pending >= in.PriorCancelled+in.Amount {
+		// Asked for and still REQUESTED (an asynchronous cancel): PortOne finishes it, and a
+		// second one would be refused, its expected remainder spoken for by the first. The
+		// refund is made as asked; CancelledTotal counts it.
+		return RefundResult{Refunded: p.Cancelled + p.Pending - in.PriorCancelled, CancelledTotal: p.Cancelled + p.Pending, AlreadyDone: true}, true, nil
+	}
 	return RefundResult{}, false, nil
 }

@@ -194,6 +194,11 @@ func TestSweepSeedsThatFoundDifferences(t *testing.T) {
 		// V2, cancels finished after a second: the first sweep of V2's asynchronous cancels
 		// found the emulator's real-time tick slower than the skipped time (a harness fix).
 		{253893808, "an asynchronous V2 cancel never finished under skipped time", true, time.Minute},
+		// V2, cancels finished after 26 hours: the refund's retry, not seeing the REQUESTED
+		// cancel, sent it again, was refused (the pending amount is spoken for), and the
+		// workflow asked again for a day, then closed recording no refund while PortOne gave
+		// 10248 back.
+		{253894713, "a V2 cancel still REQUESTED was sent again and refused for a day", true, 26 * time.Hour},
 	} {
 		t.Run(fmt.Sprint(tc.seed), func(t *testing.T) {
 			tl := generate(tc.seed)

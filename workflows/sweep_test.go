@@ -144,9 +144,7 @@ func v2Choices(seed int64) (v2 bool, async time.Duration, lostCancels bool) {
 	}
 	switch rng.IntN(3) {
 	case 0:
-		// Not longer: a cancel still REQUESTED a day later is an open finding (issue 22: the
-		// workflow asks again for a day, 409 each time, and closes recording no refund).
-		return true, []time.Duration{time.Second, time.Minute, 2 * time.Hour}[rng.IntN(3)], false
+		return true, []time.Duration{time.Second, time.Minute, 2 * time.Hour, 26 * time.Hour}[rng.IntN(4)], false
 	case 1:
 		return true, 0, true
 	}
