@@ -30,6 +30,12 @@ func TestInputValidityAgreesWithTheRulebook(t *testing.T) {
 		{"amount below V2's minimum", func(in *billing.SubscriptionInput) {
 			in.Gateway, in.Plan.Amount = billing.GatewayPortOneV2, billing.MinAmountKRWV2-1
 		}},
+		{"an introductory price below V2's minimum", func(in *billing.SubscriptionInput) {
+			in.Gateway, in.Plan.Trial = billing.GatewayPortOneV2, &billing.Trial{Cycles: 2, Amount: billing.MinAmountKRWV2 - 1}
+		}},
+		{"an introductory price of V2's minimum", func(in *billing.SubscriptionInput) {
+			in.Gateway, in.Plan.Trial = billing.GatewayPortOneV2, &billing.Trial{Cycles: 2, Amount: billing.MinAmountKRWV2}
+		}},
 		{"V2's minimum", func(in *billing.SubscriptionInput) {
 			in.Gateway, in.Plan.Amount = billing.GatewayPortOneV2, billing.MinAmountKRWV2
 		}},

@@ -404,8 +404,8 @@ func TestCreditExamplesFromTheREADME(t *testing.T) {
 }
 
 // TestMinimumChargePerGateway: the one rule that knows the gateway. PortOne V2's NaverPay takes
-// no charge below 100 KRW (V1's: 10): an input or a change_plan below it is refused naming the
-// amount, and a prorated stub below it is covered but not charged, where V1 charges it.
+// no charge below 100 KRW (V1's: 10): an input, an introductory price or a change_plan below it
+// is refused naming the amount, and a prorated stub below it is covered but not charged, where V1 charges it.
 func TestMinimumChargePerGateway(t *testing.T) {
 	for _, tc := range []struct {
 		name string
@@ -425,7 +425,13 @@ func TestMinimumChargePerGateway(t *testing.T) {
 			} else if err != nil && !strings.HasPrefix(err.Error(), "plan.amount:") {
 				t.Errorf("a 50 KRW plan refused naming %v, want plan.amount", err)
 			}
-			in.Plan.Amount = 1000
+			in.Plan.Amount, in.Plan.IntroCycles, in.Plan.IntroAmount = 1000, 2, 50
+			if err := CheckInput(in, false); (err != nil) != (tc.refused != "") {
+				t.Errorf("a 50 KRW introductory price: %v", err)
+			} else if err != nil && !strings.HasPrefix(err.Error(), "plan.trial.amount:") {
+				t.Errorf("a 50 KRW introductory price refused naming %v, want plan.trial.amount", err)
+			}
+			in.Plan.IntroCycles, in.Plan.IntroAmount = 0, 0
 			base, _ := withDefaults(in)
 			if got := problem(messageRules[MsgChangePlan], Message{Name: MsgChangePlan, ChangePlan: &ChangePlan{Amount: 50, Reason: "r"}}, base); got != tc.refused {
 				t.Errorf("change_plan to 50 KRW: malformed %q, want %q", got, tc.refused)

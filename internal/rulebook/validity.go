@@ -64,7 +64,7 @@ func CheckInput(in Input, demo bool) error {
 	case p.IntroCycles < 0 || p.IntroCycles > 36:
 		return fmt.Errorf("plan.trial.cycles: %d is not within 1 … 36", p.IntroCycles)
 	case p.IntroCycles > 0 && introProblem(p) != "":
-		return fmt.Errorf("plan.trial.amount: %d is not within %d … below the amount %d, and not below the tax_free %d", p.IntroAmount, minAmount, p.Amount, p.TaxFree)
+		return fmt.Errorf("plan.trial.amount: %d is not within %d … below the amount %d, and not below the tax_free %d", p.IntroAmount, p.minimum(), p.Amount, p.TaxFree)
 	}
 	switch p.Unit {
 	case Day, Week, Month, Year:
@@ -184,7 +184,7 @@ func changePlanProblem(m Message, base Plan) string {
 // the tax_free part.
 func introProblem(p Plan) string {
 	switch {
-	case p.IntroAmount < minAmount || p.IntroAmount >= p.Amount:
+	case p.IntroAmount < p.minimum() || p.IntroAmount >= p.Amount:
 		return "amount"
 	case p.TaxFree > p.IntroAmount:
 		return "tax_free"
