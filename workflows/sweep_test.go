@@ -124,15 +124,9 @@ const sweepSub = "sweep-1"
 // (SWEEP_V2_SHARE=1 runs them all on V2, to explore it).
 var sweepV2Share = max(1, sweepEnv("SWEEP_V2_SHARE", 4))
 
-// onV2 is the seeded choice of a timeline's gateway. It draws from its own stream, so that a
+// v2Choices are the seeded V2 choices of a timeline, drawn from their own stream, so that a
 // seed's timeline is the same on either gateway and the V1 timelines of the seeds swept before
-// V2 existed did not change.
-func onV2(seed int64) bool {
-	v2, _, _ := v2Choices(seed)
-	return v2
-}
-
-// v2Choices are the seeded V2 choices of a timeline: whether it runs on V2; for one V2
+// V2 existed did not change: whether it runs on V2; for one V2
 // timeline in three, the delay after which PortOne finishes its cancels (an asynchronous cancel
 // answers REQUESTED; 0: cancels finish at once); for another one in three, the answer to the
 // first two cancels is lost after PortOne made them, so that the retry's expected remainder is
@@ -1041,6 +1035,16 @@ func fromLedger(tl scenario, ledger []portonetest.LedgerEntry, st billing.State,
 			Customer: le.CustomerUID, Amount: le.Amount, TaxFree: le.TaxFree, NaverUseCfm: le.NaverUseCfm, Outcome: rulebook.Outcome(outcome)})
 	}
 	sort.SliceStable(res.Refunds, func(a, b int) bool { return res.Refunds[a].At.Before(res.Refunds[b].At) })
+	if tl.AsyncCancel > 0 {
+		// The refunds of one cancel go one after the other: with asynchronous cancels each
+		// waits for the previous one's REQUESTED answer to be looked up again (the activity's
+		// retry), seconds later. They belong to the instant of the first (seed 777005147).
+		for i := 1; i < len(res.Refunds); i++ {
+			if prev := res.Refunds[i-1].At; res.Refunds[i].At.Sub(prev) <= 10*rulebook.ActivityRetryInterval {
+				res.Refunds[i].At = prev
+			}
+		}
+	}
 	res.Status = rulebook.Status(st.Status)
 	for i, u := range updates {
 		if u.rejected != nil || u.err != nil {
