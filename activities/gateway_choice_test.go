@@ -22,6 +22,7 @@ import (
 // bothGateways is one emulator serving V1 and V2, and activities holding both gateways.
 type bothGateways struct {
 	emu   *portonetest.Emulator
+	clk   *portonetest.ManualClock
 	acts  *activities.Activities
 	env   *testsuite.TestActivityEnvironment
 	v1Key string
@@ -53,7 +54,7 @@ func newBothGateways(t *testing.T, withV2 bool) *bothGateways {
 	var s testsuite.WorkflowTestSuite
 	env := s.NewTestActivityEnvironment()
 	env.RegisterActivity(acts)
-	return &bothGateways{emu: emu, acts: acts, env: env, v1Key: "cust-v1", v2Key: k.BillingKey}
+	return &bothGateways{emu: emu, clk: clk, acts: acts, env: env, v1Key: "cust-v1", v2Key: k.BillingKey}
 }
 
 func run[T any](t *testing.T, env *testsuite.TestActivityEnvironment, fn, in any) (T, error) {

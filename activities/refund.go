@@ -90,7 +90,20 @@ func (a *Activities) refundDone(ctx context.Context, in RefundInput) (RefundResu
 		return RefundResult{}, false, gatewayError(err)
 	}
 	if p.Cancelled >= in.PriorCancelled+in.Amount {
-		return RefundResult{Refunded: in.Amount, CancelledTotal: p.Cancelled, AlreadyDone: true}, true, nil
+		done := RefundResult{Refunded: in.Amount, CancelledTotal: p.Cancelled, AlreadyDone: true}
+		if a.bound.IsV2() {
+			// A V2 cancel may finish asynchronously, after the workflow asked again with the
+			// refund recomputed for a later day: what PortOne gave back is the earlier request's
+			// amount, everything cancelled beyond what the workflow knew of.
+			done.Refunded = p.Cancelled - in.PriorCancelled
+		}
+		return done, true, nil
+	}
+	if a.bound.IsV2() && p.Pending > 0 && p.Cancelled+p.Pending >= in.PriorCancelled+in.Amount {
+		// Asked for and still REQUESTED (an asynchronous cancel): PortOne finishes it, and a
+		// second one would be refused, its expected remainder spoken for by the first. The
+		// refund is made as asked; CancelledTotal counts it.
+		return RefundResult{Refunded: p.Cancelled + p.Pending - in.PriorCancelled, CancelledTotal: p.Cancelled + p.Pending, AlreadyDone: true}, true, nil
 	}
 	return RefundResult{}, false, nil
 }

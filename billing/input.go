@@ -116,11 +116,19 @@ func (g GatewayName) MinAmount() int64 {
 	return MinAmountKRW
 }
 
-// ValidateForGateway checks what depends on the gateway, V2's higher minimum amount; field names
-// the amount's JSON path in errors.
+// ValidateForGateway checks what depends on the gateway, V2's higher minimum amount, on the
+// plan's amount and its introductory price (both are charged); field names the amount's JSON
+// path in errors ("plan.amount" makes the introductory price's "plan.trial.amount").
 func (p *Plan) ValidateForGateway(field string, g GatewayName) error {
-	if g.IsV2() && p.Amount < MinAmountKRWV2 {
+	if !g.IsV2() {
+		return nil
+	}
+	if p.Amount < MinAmountKRWV2 {
 		return inputErr(field, "must be at least %d KRW on %s (NaverPay's V2 minimum), got %d", MinAmountKRWV2, g, p.Amount)
+	}
+	if t := p.Trial; t != nil && t.Cycles > 0 && t.Amount < MinAmountKRWV2 {
+		return inputErr(strings.TrimSuffix(field, "amount")+"trial.amount", "must be at least %d KRW on %s (NaverPay's V2 minimum), got %d",
+			MinAmountKRWV2, g, t.Amount)
 	}
 	return nil
 }

@@ -2,6 +2,7 @@ package billing_test
 
 import (
 	"encoding/json"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -202,4 +203,39 @@ func TestReasonsMustSayAnythingAndStayBounded(t *testing.T) {
 	ok := billing.CancelRequest{Reason: "고객 요청"}
 	ok.Normalize()
 	require.NoError(t, ok.Validate())
+}
+
+// TestV2MinimumOnEveryAmount: on PortOne V2 every amount the subscription charges is held to
+// V2's NaverPay minimum (100 KRW): the plan's amount and an introductory price, each refused
+// naming its field (docs/billing-team.md, gateway); V1 keeps its 10 KRW.
+func TestV2MinimumOnEveryAmount(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		gw    billing.GatewayName
+		plan  billing.Plan
+		field string
+	}{
+		{"V2 amount below 100", billing.GatewayPortOneV2, billing.Plan{Amount: 99}, "plan.amount"},
+		{"V2 introductory price below 100", billing.GatewayPortOneV2, billing.Plan{Amount: 9900, Trial: &billing.Trial{Cycles: 2, Amount: 50}}, "plan.trial.amount"},
+		{"V2 introductory price of 100", billing.GatewayPortOneV2, billing.Plan{Amount: 9900, Trial: &billing.Trial{Cycles: 2, Amount: 100}}, ""},
+		{"V1 introductory price of 50", "", billing.Plan{Amount: 9900, Trial: &billing.Trial{Cycles: 2, Amount: 50}}, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := tc.plan
+			p.Name, p.Interval = "Plan", calendar.Interval{Unit: calendar.Month, Count: 1}
+			in := billing.SubscriptionInput{SubscriptionID: "sub-1", CustomerUID: "key-1", Gateway: tc.gw, Plan: p}
+			in.Normalize()
+			err := in.Validate()
+			if tc.field == "" {
+				if err != nil {
+					t.Fatalf("refused: %v", err)
+				}
+				return
+			}
+			var ie *billing.InputError
+			if !errors.As(err, &ie) || ie.Field != tc.field {
+				t.Fatalf("got %v, want a refusal naming %s", err, tc.field)
+			}
+		})
+	}
 }

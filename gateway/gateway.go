@@ -99,6 +99,10 @@ type Payment struct {
 	Amount int64
 	// Cancelled is the total refunded so far, in KRW.
 	Cancelled int64
+	// Pending is what refunds asked for and not finished yet hold, in KRW: V2's REQUESTED
+	// cancellations (an asynchronous cancel), spoken for but not given back, not in Cancelled.
+	// V1 cancels at once and has none.
+	Pending int64
 	// FailReason is the PG's decline text (free text, never a metric label).
 	FailReason string
 	ReceiptURL string

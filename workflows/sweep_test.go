@@ -29,6 +29,7 @@ import (
 	"github.com/paycycle/paycycle/billing"
 	"github.com/paycycle/paycycle/calendar"
 	"github.com/paycycle/paycycle/gateway/portonev1"
+	"github.com/paycycle/paycycle/gateway/portonev2"
 	"github.com/paycycle/paycycle/internal/rulebook"
 	"github.com/paycycle/paycycle/portone"
 	"github.com/paycycle/paycycle/portone/portonetest"
@@ -73,7 +74,7 @@ func TestSweepAgainstTheRulebook(t *testing.T) {
 	deadline := time.Duration(sweepEnv("SWEEP_MAX_SECONDS", 600)) * time.Second
 	t.Logf("sweep: %d timelines from seed %d (%d in parallel, at most %s)", n, base, workers, deadline)
 	began := time.Now()
-	var done, failed atomic.Int64
+	var done, doneV2, failed atomic.Int64
 	var mu sync.Mutex
 	var firstFailure string
 	seeds := make(chan int64)
@@ -94,6 +95,9 @@ func TestSweepAgainstTheRulebook(t *testing.T) {
 					mu.Unlock()
 				}
 				done.Add(1)
+				if tl.Input.Gateway.IsV2() {
+					doneV2.Add(1)
+				}
 			}
 		}()
 	}
@@ -105,8 +109,8 @@ func TestSweepAgainstTheRulebook(t *testing.T) {
 	}
 	close(seeds)
 	wg.Wait()
-	t.Logf("sweep: %d timelines in %s (%.1f/s), %d failed", done.Load(), time.Since(began).Round(time.Millisecond),
-		float64(done.Load())/time.Since(began).Seconds(), failed.Load())
+	t.Logf("sweep: %d timelines (%d on PortOne V2, %d on V1) in %s (%.1f/s), %d failed", done.Load(), doneV2.Load(), done.Load()-doneV2.Load(),
+		time.Since(began).Round(time.Millisecond), float64(done.Load())/time.Since(began).Seconds(), failed.Load())
 	if firstFailure != "" {
 		t.Fatalf("the workflow disagrees with the rulebook or breaks a money invariant (replay: SWEEP_SEED=<seed> SWEEP_N=1 go test ./workflows/ -run TestSweep)\n%s", firstFailure)
 	}
@@ -116,7 +120,42 @@ func TestSweepAgainstTheRulebook(t *testing.T) {
 
 const sweepSub = "sweep-1"
 
+// sweepV2Share is the share of the sweep's timelines run on PortOne V2: one in sweepV2Share
+// (SWEEP_V2_SHARE=1 runs them all on V2, to explore it).
+var sweepV2Share = max(1, sweepEnv("SWEEP_V2_SHARE", 4))
+
+// v2Choices are the seeded V2 choices of a timeline, drawn from their own stream, so that a
+// seed's timeline is the same on either gateway and the V1 timelines of the seeds swept before
+// V2 existed did not change: whether it runs on V2; for one V2
+// timeline in three, the delay after which PortOne finishes its cancels (an asynchronous cancel
+// answers REQUESTED; 0: cancels finish at once); for another one in three, the answer to the
+// first two cancels is lost after PortOne made them, so that the retry's expected remainder is
+// stale.
+func v2Choices(seed int64) (v2 bool, async time.Duration, lostCancels bool) {
+	rng := rand.New(rand.NewPCG(uint64(seed), 0x5eed2))
+	if rng.Int64N(sweepV2Share) != 0 {
+		return false, 0, false
+	}
+	switch rng.IntN(3) {
+	case 0:
+		return true, []time.Duration{time.Second, time.Minute, 2 * time.Hour, 26 * time.Hour}[rng.IntN(4)], false
+	case 1:
+		return true, 0, true
+	}
+	return true, 0, false
+}
+
 func generate(seed int64) scenario {
+	v2, async, lost := v2Choices(seed)
+	tl := generateOn(seed, v2)
+	tl.AsyncCancel, tl.LostCancelAnswers = async, lost
+	return tl
+}
+
+// generateOn is seed's timeline, on PortOne V2 when v2: the rulebook knows only V2's higher
+// minimum charge (100 KRW); amounts stay above it (plan and change_plan amounts are at least
+// 1,000 KRW, introductory prices at least 300).
+func generateOn(seed int64, v2 bool) scenario {
 	rng := rand.New(rand.NewPCG(uint64(seed), 0x5eed))
 	pick := func(n int) int { return rng.IntN(n) }
 	chance := func(p float64) bool { return rng.Float64() < p }
@@ -160,6 +199,10 @@ func generate(seed int64) scenario {
 		}
 	}
 	in := billing.SubscriptionInput{SubscriptionID: sweepSub, CustomerUID: "key-1", Plan: plan}
+	if v2 {
+		// The keys are V2 billing keys issued beforehand (registration.go, key()).
+		in.Gateway = billing.GatewayPortOneV2
+	}
 	if chance(0.2) {
 		// With a free trial too: the first charge waits for the anchor date after the trial
 		// (TestSweepTrialWithFirstChargeAnchor).
@@ -599,39 +642,97 @@ func runWorkflow(tl scenario) (rulebook.Result, string) {
 		}
 	}
 	var fired sync.Map
-	hooked := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/subscribe/payments/again") {
-			body, _ := io.ReadAll(r.Body)
-			r.Body = io.NopCloser(bytes.NewReader(body))
+	v2 := tl.Input.Gateway.IsV2()
+	// chargeOf is the merchant_uid (V2: the paymentId) of a charge request, or "" for any other
+	// request: V1 sends it in the body of POST /subscribe/payments/again, V2 in the path of
+	// POST /payments/{paymentId}/billing-key.
+	chargeOf := func(r *http.Request) (string, []byte) {
+		if r.Method != http.MethodPost {
+			return "", nil
+		}
+		if v2 {
+			id, ok := strings.CutPrefix(r.URL.Path, "/payments/")
+			if id, ok2 := strings.CutSuffix(id, "/billing-key"); ok && ok2 {
+				return id, nil
+			}
+			return "", nil
+		}
+		if !strings.HasSuffix(r.URL.Path, "/subscribe/payments/again") {
+			return "", nil
+		}
+		body, _ := io.ReadAll(r.Body)
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		return "", body
+	}
+	hook := func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			id, body := chargeOf(r)
 			for u, msgs := range during {
-				if bytes.Contains(body, []byte(`"`+u+`"`)) {
-					if _, again := fired.LoadOrStore(u, true); !again {
-						envMu.Lock()
-						env := current
-						envMu.Unlock()
-						for _, m := range msgs {
-							env.SignalWorkflow(m.Name, payload(m))
-						}
+				if u != id && (body == nil || !bytes.Contains(body, []byte(`"`+u+`"`))) {
+					continue
+				}
+				if _, again := fired.LoadOrStore(u, true); !again {
+					envMu.Lock()
+					env := current
+					envMu.Unlock()
+					for _, m := range msgs {
+						env.SignalWorkflow(m.Name, payload(m))
 					}
 				}
 			}
-		}
-		emu.ServeHTTP(w, r)
-	})
-	srv := httptest.NewServer(hooked)
+			next.ServeHTTP(w, r)
+		})
+	}
+	srv := httptest.NewServer(hook(emu))
 	defer srv.Close()
 	gateway, err := portone.NewClient(portone.Credentials{Key: portonetest.DefaultKey, Secret: portonetest.DefaultSecret},
 		portone.WithBaseURL(srv.URL), portone.WithTimeout(10*time.Second))
 	if err != nil {
 		return rulebook.Result{}, err.Error()
 	}
+	acts := &activities.Activities{Gateway: portonev1.New(gateway), Config: activities.Config{ScheduleSettleDelay: time.Minute}, Now: clk.Now}
+	op := portonetest.OpAgain
+	if v2 {
+		if tl.AsyncCancel > 0 {
+			emu.SetV2AsyncCancel(true, tl.AsyncCancel)
+		}
+		if tl.LostCancelAnswers {
+			// The refund's retry sends the expected remainder of before the refund: PortOne
+			// refuses it (CANCELLABLE_AMOUNT_CONSISTENCY_BROKEN) and the lookup finds it made.
+			emu.AddFault(portonetest.Fault{Op: portonetest.OpV2Cancel, Action: portonetest.FaultCommitThenDrop, Times: 2})
+		}
+		// The emulator finishes due asynchronous cancels on its scheduler's real-time tick; the
+		// test environment skips time faster than that, so due work is run before every request
+		// (at the clock the request is served at, as PortOne would have done it by then).
+		v2h := emu.V2Handler()
+		srv2 := httptest.NewServer(hook(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			emu.RunDue()
+			v2h.ServeHTTP(w, r)
+		})))
+		defer srv2.Close()
+		if acts.GatewayV2, err = portonev2.New(portonev2.Config{BaseURL: srv2.URL, Secret: portonetest.DefaultV2Secret, Timeout: 10 * time.Second}); err != nil {
+			return rulebook.Result{}, err.Error()
+		}
+		op = portonetest.OpV2Pay
+	}
 	for _, k := range tl.Keys {
+		if v2 {
+			// Issued beforehand under the name the timeline uses (V2BillingKeySeed.BillingKey),
+			// each by its own Naver account.
+			if _, err := emu.IssueBillingKeyV2(portonetest.V2BillingKeySeed{IssueID: "issue-" + k, IssueName: "Sweep", NaverAccount: "naver-" + k, BillingKey: k}); err != nil {
+				return rulebook.Result{}, err.Error()
+			}
+			continue
+		}
 		if _, err := emu.RegisterCustomer(portonetest.DefaultKey, portonetest.CustomerSeed{CustomerUID: k}); err != nil {
 			return rulebook.Result{}, err.Error()
 		}
 	}
 	for a, ans := range tl.Answers {
-		f := portonetest.Fault{MerchantUID: uid(a), Op: portonetest.OpAgain, Times: 1}
+		// The same faults on either gateway: V2's soft decline is a PG_PROVIDER error with
+		// NaverPay's pgCode (V2PGCodeDecline), its hard one V2PGCodeHardDecline, which also
+		// invalidates the key as V1's does.
+		f := portonetest.Fault{MerchantUID: uid(a), Op: op, Times: 1}
 		switch ans {
 		case rulebook.SoftDecline:
 			f.Action, f.Reason = portonetest.FaultDecline, "잔액부족"
@@ -646,7 +747,6 @@ func runWorkflow(tl scenario) (rulebook.Result, string) {
 		}
 		emu.AddFault(f)
 	}
-	acts := &activities.Activities{Gateway: portonev1.New(gateway), Config: activities.Config{ScheduleSettleDelay: time.Minute}, Now: clk.Now}
 
 	updates := map[int]*updateResult{}
 	in := tl.Input
@@ -796,6 +896,11 @@ func runWorkflow(tl scenario) (rulebook.Result, string) {
 			fmt.Println(e.At.In(calendar.Seoul).Format("2006-01-02 15:04:05"), e.Kind, e.Detail)
 		}
 	}
+	if tl.AsyncCancel > 0 {
+		// PortOne finishes the cancels still REQUESTED whether or not anyone asks again.
+		clk.set(func() time.Time { return st.EndedAt.Add(tl.AsyncCancel + time.Second) })
+		emu.RunDue()
+	}
 	return fromLedger(tl, emu.Ledger(), st, updates)
 }
 
@@ -874,9 +979,16 @@ func fromLedger(tl scenario, ledger []portonetest.LedgerEntry, st billing.State,
 	for _, f := range st.Refunds {
 		refundedByImp[f.ImpUID] += f.Amount
 	}
+	version := portonetest.VersionV1
+	if tl.Input.Gateway.IsV2() {
+		version = portonetest.VersionV2
+	}
 	for _, le := range ledger {
 		if le.Usage != "payment" {
 			continue
+		}
+		if le.Version != version {
+			return res, fmt.Sprintf("%s was made through PortOne %s, the subscription is on %s", le.MerchantUID, le.Version, version)
 		}
 		parsed, err := billing.ParseMerchantUID(le.MerchantUID)
 		if err != nil || parsed.SubscriptionID != sweepSub {
@@ -913,7 +1025,8 @@ func fromLedger(tl scenario, ledger []portonetest.LedgerEntry, st billing.State,
 		var tfRefunded int64
 		for _, c := range le.Cancels {
 			tfRefunded += c.TaxFree
-			res.Refunds = append(res.Refunds, rulebook.Refund{At: c.At, Cycle: parsed.Charge.Cycle, Amount: c.Amount, TaxFree: c.TaxFree})
+			// When it was asked for: an asynchronous V2 cancel is done later (At).
+			res.Refunds = append(res.Refunds, rulebook.Refund{At: c.RequestedAt, Cycle: parsed.Charge.Cycle, Amount: c.Amount, TaxFree: c.TaxFree})
 		}
 		if tfRefunded > le.TaxFree {
 			return res, fmt.Sprintf("%s: tax_free refunded %d of %d", le.MerchantUID, tfRefunded, le.TaxFree)
@@ -922,6 +1035,16 @@ func fromLedger(tl scenario, ledger []portonetest.LedgerEntry, st billing.State,
 			Customer: le.CustomerUID, Amount: le.Amount, TaxFree: le.TaxFree, NaverUseCfm: le.NaverUseCfm, Outcome: rulebook.Outcome(outcome)})
 	}
 	sort.SliceStable(res.Refunds, func(a, b int) bool { return res.Refunds[a].At.Before(res.Refunds[b].At) })
+	if tl.AsyncCancel > 0 {
+		// The refunds of one cancel go one after the other: with asynchronous cancels each
+		// waits for the previous one's REQUESTED answer to be looked up again (the activity's
+		// retry), seconds later. They belong to the instant of the first (seed 777005147).
+		for i := 1; i < len(res.Refunds); i++ {
+			if prev := res.Refunds[i-1].At; res.Refunds[i].At.Sub(prev) <= 10*rulebook.ActivityRetryInterval {
+				res.Refunds[i].At = prev
+			}
+		}
+	}
 	res.Status = rulebook.Status(st.Status)
 	for i, u := range updates {
 		if u.rejected != nil || u.err != nil {
@@ -983,6 +1106,9 @@ func shrink(tl scenario, problem string) scenario {
 
 func describe(tl scenario) string {
 	var b strings.Builder
+	if tl.Input.Gateway.IsV2() {
+		fmt.Fprintf(&b, "  on PortOne V2, cancels finished after %s, answers to the first two cancels lost: %t\n", tl.AsyncCancel, tl.LostCancelAnswers)
+	}
 	fmt.Fprintf(&b, "  start %s KST\n  plan %s\n  dunning %s\n  first_charge %s\n", tl.Start.In(calendar.Seoul).Format("2006-01-02 15:04:05"),
 		mustJSON(tl.Input.Plan), mustJSON(tl.Input.Dunning), tl.Input.FirstCharge)
 	for a, ans := range tl.Answers {

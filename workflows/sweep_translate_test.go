@@ -23,6 +23,11 @@ type scenario struct {
 	End         time.Time
 	DueFirst    bool
 	AfterSettle bool
+	// AsyncCancel, on V2, is how long after a cancel is asked for PortOne finishes it (0: at
+	// once; otherwise the cancel answers REQUESTED).
+	AsyncCancel time.Duration
+	// LostCancelAnswers, on V2, loses PortOne's answer to the first two cancels it made.
+	LostCancelAnswers bool
 }
 
 // sweepMessage is one message of a scenario, with billing's payloads.
@@ -51,6 +56,9 @@ func rulebookInput(in billing.SubscriptionInput) rulebook.Input {
 		Plan: rulebook.Plan{Amount: p.Amount, TaxFree: p.TaxFree, Unit: rulebook.Unit(p.Interval.Unit), Count: p.Interval.Count,
 			AnchorDay: int(p.AnchorDay), ChargeTime: p.ChargeTime, UseCfmPeriodEnd: p.NaverUseCfm == billing.NaverUseCfmPeriodEnd},
 		FirstChargeAtAnchor: in.FirstCharge == billing.FirstChargeAnchor,
+	}
+	if in.Gateway.IsV2() {
+		out.MinCharge = rulebook.MinChargeV2
 	}
 	if t := p.Trial; t != nil {
 		out.Plan.TrialDays, out.Plan.IntroCycles, out.Plan.IntroAmount = t.Days, t.Cycles, t.Amount

@@ -27,6 +27,18 @@ func TestInputValidityAgreesWithTheRulebook(t *testing.T) {
 		{"valid", func(*billing.SubscriptionInput) {}},
 		{"no customer_uid", func(in *billing.SubscriptionInput) { in.CustomerUID = "" }},
 		{"amount below NaverPay's minimum", func(in *billing.SubscriptionInput) { in.Plan.Amount = 9 }},
+		{"amount below V2's minimum", func(in *billing.SubscriptionInput) {
+			in.Gateway, in.Plan.Amount = billing.GatewayPortOneV2, billing.MinAmountKRWV2-1
+		}},
+		{"an introductory price below V2's minimum", func(in *billing.SubscriptionInput) {
+			in.Gateway, in.Plan.Trial = billing.GatewayPortOneV2, &billing.Trial{Cycles: 2, Amount: billing.MinAmountKRWV2 - 1}
+		}},
+		{"an introductory price of V2's minimum", func(in *billing.SubscriptionInput) {
+			in.Gateway, in.Plan.Trial = billing.GatewayPortOneV2, &billing.Trial{Cycles: 2, Amount: billing.MinAmountKRWV2}
+		}},
+		{"V2's minimum", func(in *billing.SubscriptionInput) {
+			in.Gateway, in.Plan.Amount = billing.GatewayPortOneV2, billing.MinAmountKRWV2
+		}},
 		{"amount above the maximum", func(in *billing.SubscriptionInput) { in.Plan.Amount = 100_000_001 }},
 		{"tax_free above the amount", func(in *billing.SubscriptionInput) { in.Plan.TaxFree = 9901 }},
 		{"negative tax_free", func(in *billing.SubscriptionInput) { in.Plan.TaxFree = -1 }},

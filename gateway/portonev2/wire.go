@@ -115,6 +115,9 @@ func (w *wirePayment) payment() gateway.Payment {
 		p.FailReason = failReason(w.Failure.PgCode, w.Failure.PgMessage, w.Failure.Reason)
 	}
 	for _, c := range w.Cancellations {
+		if c.Status == "REQUESTED" {
+			p.Pending += c.TotalAmount // asked for; PortOne finishes it later
+		}
 		if c.Status != "SUCCEEDED" {
 			continue // a requested or failed cancellation gave nothing back (yet)
 		}

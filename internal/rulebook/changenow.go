@@ -106,7 +106,7 @@ func (s *sim) changeNow(c ChangePlan) bool {
 		s.given[per.cycle] += credit
 	}
 	switch diff := share - credit; {
-	case diff >= MinCharge:
+	case diff >= s.plan.minimum():
 		stub.credit, stub.creditFrom = credit, from
 		s.plan = next
 		outcome := s.charge(stub, diff)

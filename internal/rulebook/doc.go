@@ -32,5 +32,6 @@
 //	summary.go   the comparable text form of a result
 //
 // It covers again mode with plans whose billing key is registered from the start; schedule mode
-// and registration are tested elsewhere.
+// and registration are tested elsewhere. It is blind to the gateway (PortOne V1 or V2) but for
+// the one rule that differs, NaverPay's minimum charge (Input.MinCharge: 10 KRW on V1, 100 on V2).
 package rulebook

@@ -2,8 +2,12 @@ package rulebook
 
 import "time"
 
-// MinCharge is NaverPay's smallest charge in KRW: a pro-rata charge below it is not made.
-const MinCharge = 10
+// MinCharge is NaverPay's smallest charge in KRW on PortOne V1: a pro-rata charge below it is
+// not made. MinChargeV2 is PortOne V2's (its NaverPay guide says 100 KRW); Input.MinCharge picks.
+const (
+	MinCharge   = 10
+	MinChargeV2 = 100
+)
 
 // floorShare is the README's one rounding rule: floor(amount × part ÷ whole), in whole won.
 // Amounts are at most 100,000,000 KRW and parts at most a few years of seconds, so the product

@@ -3,6 +3,7 @@ package rulebook
 import (
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 )
@@ -400,4 +401,53 @@ func TestCreditExamplesFromTheREADME(t *testing.T) {
 			t.Fatalf("period 2: %+v, want credit 14,500 and 13,000 given back", p)
 		}
 	})
+}
+
+// TestMinimumChargePerGateway: the one rule that knows the gateway. PortOne V2's NaverPay takes
+// no charge below 100 KRW (V1's: 10): an input, an introductory price or a change_plan below it
+// is refused naming the amount, and a prorated stub below it is covered but not charged, where V1 charges it.
+func TestMinimumChargePerGateway(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		min  int64
+		// stubCharged: the 32 KRW stub (Jan 30 → anchor 31 on a 1,000 KRW monthly plan, one
+		// day of 31) is charged.
+		stubCharged bool
+		refused     string
+	}{
+		{"V1 (default)", 0, true, ""},
+		{"V2", MinChargeV2, false, "amount"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			in := Input{Customer: "key-1", Plan: Plan{Amount: 50, Unit: Month, Count: 1}, MinCharge: tc.min}
+			if err := CheckInput(in, false); (err != nil) != (tc.refused != "") {
+				t.Errorf("a 50 KRW plan: %v", err)
+			} else if err != nil && !strings.HasPrefix(err.Error(), "plan.amount:") {
+				t.Errorf("a 50 KRW plan refused naming %v, want plan.amount", err)
+			}
+			in.Plan.Amount, in.Plan.IntroCycles, in.Plan.IntroAmount = 1000, 2, 50
+			if err := CheckInput(in, false); (err != nil) != (tc.refused != "") {
+				t.Errorf("a 50 KRW introductory price: %v", err)
+			} else if err != nil && !strings.HasPrefix(err.Error(), "plan.trial.amount:") {
+				t.Errorf("a 50 KRW introductory price refused naming %v, want plan.trial.amount", err)
+			}
+			in.Plan.IntroCycles, in.Plan.IntroAmount = 0, 0
+			base, _ := withDefaults(in)
+			if got := problem(messageRules[MsgChangePlan], Message{Name: MsgChangePlan, ChangePlan: &ChangePlan{Amount: 50, Reason: "r"}}, base); got != tc.refused {
+				t.Errorf("change_plan to 50 KRW: malformed %q, want %q", got, tc.refused)
+			}
+
+			in.Plan.AnchorDay = 31
+			start := kst(2025, time.January, 30, 10, 0)
+			r := Run(Timeline{Start: start, Input: in, Keys: []string{"key-1"}, End: start.AddDate(0, 2, 0),
+				Messages: []Message{{At: start.AddDate(0, 2, 0), Name: MsgCancel, Cancel: &Cancel{When: Now, Reason: "r"}}}})
+			want := []string{"charge 01-31 c2 1000", "charge 02-28 c3 1000"}
+			if tc.stubCharged {
+				want = append([]string{"charge 01-30 c1 32"}, want...)
+			}
+			if got := moneyLines(r); !slices.Equal(got, want) {
+				t.Errorf("got %v, want %v", got, want)
+			}
+		})
+	}
 }

@@ -357,7 +357,7 @@ func (s *sim) begin(per span, fullDays int) {
 // partial charges a prorated period, or records it covered but unpaid below the minimum.
 func (s *sim) partial(per span, amount int64, fullDays int) {
 	s.begin(per, fullDays)
-	if amount < MinCharge {
+	if amount < s.plan.minimum() {
 		s.paidThrough = per.end
 		return
 	}

@@ -37,6 +37,19 @@ type Plan struct {
 	// cycles are charged IntroAmount (0: no introductory price).
 	IntroCycles int
 	IntroAmount int64
+	// minCharge is the gateway's smallest charge (Input.MinCharge, filled by withDefaults): it
+	// travels with the plan so that the rules that read a plan (proration, change_plan's bounds)
+	// see the subscription's gateway without knowing it.
+	minCharge int64
+}
+
+// minimum is the smallest charge the plan's gateway makes: MinCharge (V1) unless the input said
+// otherwise.
+func (p Plan) minimum() int64 {
+	if p.minCharge > 0 {
+		return p.minCharge
+	}
+	return MinCharge
 }
 
 // price is the plan's price of a cycle (1 for the first): the introductory amount during the
@@ -65,6 +78,11 @@ type Input struct {
 	// FirstChargeAtAnchor is first_charge "anchor" (default "now").
 	FirstChargeAtAnchor bool
 	Dunning             Dunning
+	// MinCharge is NaverPay's smallest charge on the subscription's gateway, the one difference
+	// between the gateways the rules know: 0 means PortOne V1's MinCharge (10 KRW); PortOne V2's
+	// NaverPay takes MinChargeV2 (100 KRW). It bounds plan.amount and a change_plan's amount, and
+	// a prorated charge or a change now's difference below it is not made.
+	MinCharge int64
 }
 
 // Message names, as in the README's message table.

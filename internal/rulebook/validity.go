@@ -27,6 +27,7 @@ type policy struct {
 // withDefaults fills what the merchant left out, as the README's input table says.
 func withDefaults(in Input) (Plan, policy) {
 	p := in.Plan
+	p.minCharge = in.MinCharge
 	if p.Count == 0 {
 		p.Count = 1
 	}
@@ -44,11 +45,12 @@ func withDefaults(in Input) (Plan, policy) {
 // second and minute units.
 func CheckInput(in Input, demo bool) error {
 	p := in.Plan
+	p.minCharge = in.MinCharge
 	switch {
 	case strings.TrimSpace(in.Customer) == "":
 		return fmt.Errorf("customer_uid: required")
-	case p.Amount < minAmount || p.Amount > maxAmount:
-		return fmt.Errorf("plan.amount: %d is not within %d … %d KRW", p.Amount, minAmount, maxAmount)
+	case p.Amount < p.minimum() || p.Amount > maxAmount:
+		return fmt.Errorf("plan.amount: %d is not within %d … %d KRW", p.Amount, p.minimum(), maxAmount)
 	case p.TaxFree < 0 || p.TaxFree > p.Amount:
 		return fmt.Errorf("plan.tax_free: %d is not within 0 … the amount %d", p.TaxFree, p.Amount)
 	case p.Count < 1:
@@ -62,7 +64,7 @@ func CheckInput(in Input, demo bool) error {
 	case p.IntroCycles < 0 || p.IntroCycles > 36:
 		return fmt.Errorf("plan.trial.cycles: %d is not within 1 … 36", p.IntroCycles)
 	case p.IntroCycles > 0 && introProblem(p) != "":
-		return fmt.Errorf("plan.trial.amount: %d is not within %d … below the amount %d, and not below the tax_free %d", p.IntroAmount, minAmount, p.Amount, p.TaxFree)
+		return fmt.Errorf("plan.trial.amount: %d is not within %d … below the amount %d, and not below the tax_free %d", p.IntroAmount, p.minimum(), p.Amount, p.TaxFree)
 	}
 	switch p.Unit {
 	case Day, Week, Month, Year:
@@ -168,7 +170,7 @@ func changePlanProblem(m Message, base Plan) string {
 	}
 	next := applyChange(base, *c)
 	switch {
-	case next.Amount < minAmount || next.Amount > maxAmount:
+	case next.Amount < next.minimum() || next.Amount > maxAmount:
 		return "amount"
 	case next.TaxFree < 0 || next.TaxFree > next.Amount:
 		return "tax_free"
@@ -182,7 +184,7 @@ func changePlanProblem(m Message, base Plan) string {
 // the tax_free part.
 func introProblem(p Plan) string {
 	switch {
-	case p.IntroAmount < minAmount || p.IntroAmount >= p.Amount:
+	case p.IntroAmount < p.minimum() || p.IntroAmount >= p.Amount:
 		return "amount"
 	case p.TaxFree > p.IntroAmount:
 		return "tax_free"

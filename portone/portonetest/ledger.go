@@ -57,6 +57,9 @@ type LedgerCancel struct {
 	Amount  int64     `json:"amount"`
 	TaxFree int64     `json:"tax_free"`
 	At      time.Time `json:"at"`
+	// RequestedAt is when the refund was asked for: At, except for a V2 cancel PortOne finished
+	// asynchronously (V2Options.AsyncCancel), asked for at RequestedAt and done at At.
+	RequestedAt time.Time `json:"requested_at"`
 }
 
 func (p *payment) ledgerEntry() LedgerEntry {
@@ -67,7 +70,11 @@ func (p *payment) ledgerEntry() LedgerEntry {
 		TaxFree: p.taxFree, NaverUseCfm: p.naverUseCfm,
 	}
 	for _, c := range p.cancels {
-		le.Cancels = append(le.Cancels, LedgerCancel{Amount: c.amount, TaxFree: c.taxFree, At: time.Unix(c.cancelledAt, 0)})
+		at, asked := time.Unix(c.cancelledAt, 0), time.Unix(c.requestedAt, 0)
+		if c.requestedAt == 0 {
+			asked = at
+		}
+		le.Cancels = append(le.Cancels, LedgerCancel{Amount: c.amount, TaxFree: c.taxFree, At: at, RequestedAt: asked})
 	}
 	if p.paidAt != 0 {
 		le.PaidAt = time.Unix(p.paidAt, 0)

@@ -130,10 +130,13 @@ const (
 )
 
 type cancelRecord struct {
-	pgTID          string
-	amount         int64
-	taxFree        int64
-	cancelledAt    int64
+	pgTID       string
+	amount      int64
+	taxFree     int64
+	cancelledAt int64
+	// requestedAt is when a V2 cancel was asked for (unix seconds), earlier than cancelledAt
+	// for an asynchronous one; 0 when asked and done at once.
+	requestedAt    int64
 	reason         string
 	cancellationID string
 	receiptURL     string

@@ -140,7 +140,7 @@ func (e *Emulator) v2Cancel(c *v2Call) v2Result {
 func (e *Emulator) v2CompleteCancelLocked(p *payment, cn *v2Cancellation, now time.Time) {
 	cn.status, cn.cancelledAt = v2CancelSucceeded, now
 	p.cancelAmount += cn.total
-	p.cancels = append(p.cancels, cancelRecord{pgTID: cn.pgID, amount: cn.total, taxFree: cn.taxFree, cancelledAt: now.Unix(),
+	p.cancels = append(p.cancels, cancelRecord{pgTID: cn.pgID, amount: cn.total, taxFree: cn.taxFree, cancelledAt: now.Unix(), requestedAt: cn.requestedAt.Unix(),
 		reason: cn.reason, cancellationID: cn.id})
 	p.cancelledAt, p.cancelReason, p.updatedAt = now.Unix(), cn.reason, now.Unix()
 	typ := "Transaction.PartialCancelled"

@@ -1,0 +1,74 @@
+package activities_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/paycycle/paycycle/activities"
+	"github.com/paycycle/paycycle/billing"
+)
+
+// TestV2RefundFinishedAsynchronouslyReportsWhatPortOneGaveBack: on V2 a cancel PortOne answers
+// REQUESTED finishes later (an asynchronous cancel). Until then the refund is an unknown outcome
+// and the workflow asks again later, with the refund recomputed for that day (a prorata refund
+// shrinks by a day past midnight). When the first cancel has finished meanwhile, the refund is
+// found done: it must report what PortOne gave back, not the smaller amount asked the second
+// time, or the subscription's state under-reports the refund (found by the sweep, seed
+// 253894157 on V2: PortOne refunded 33158, the state said 31776).
+func TestV2RefundFinishedAsynchronouslyReportsWhatPortOneGaveBack(t *testing.T) {
+	b := newBothGateways(t, true)
+	b.emu.SetV2AsyncCancel(true, 2*time.Hour)
+	paid, err := run[activities.ChargeResult](t, b.env, b.acts.Charge, activities.ChargeInput{SubscriptionID: "sub-2", Cycle: 1, Attempt: 1,
+		CustomerUID: b.v2Key, MerchantUID: "sub-2-c1", Amount: 34540, Name: "월 구독", Gateway: billing.GatewayPortOneV2})
+	require.NoError(t, err)
+	require.Equal(t, billing.OutcomePaid, paid.Outcome)
+	refund := func(amount int64) (activities.RefundResult, error) {
+		return run[activities.RefundResult](t, b.env, b.acts.Refund, activities.RefundInput{ImpUID: paid.ImpUID, MerchantUID: "sub-2-c1",
+			Amount: amount, PaymentAmount: 34540, Reason: "중도 해지", Requester: billing.RequesterCustomer, Gateway: billing.GatewayPortOneV2})
+	}
+	_, err = refund(33158)
+	require.Error(t, err, "REQUESTED has given nothing back yet")
+
+	b.clk.Advance(2*time.Hour + time.Minute) // PortOne finishes the cancel
+	res, err := refund(31776)                // asked again the next day
+	require.NoError(t, err)
+	require.True(t, res.AlreadyDone)
+	require.EqualValues(t, 33158, res.CancelledTotal)
+	require.EqualValues(t, 33158, res.Refunded, "what PortOne gave back for this refund")
+}
+
+// TestV2RefundStillRequestedIsFoundAskedFor: a cancel PortOne keeps REQUESTED for long (here a
+// day) has been asked for: the refund's retry must find it so (PortOne's pending amount) and
+// report the refund made, not send it again. Sent again it carries an expected remainder the
+// pending cancel has spoken for, PortOne refuses it (CANCELLABLE_AMOUNT_CONSISTENCY_BROKEN) and
+// the workflow, told the refund was refused, asked again for a day with the refund recomputed,
+// then closed the subscription recording no refund while PortOne gave 10248 back (the sweep,
+// seed 253894713 on V2 with cancels finished after 26 hours).
+func TestV2RefundStillRequestedIsFoundAskedFor(t *testing.T) {
+	b := newBothGateways(t, true)
+	b.emu.SetV2AsyncCancel(true, 26*time.Hour)
+	paid, err := run[activities.ChargeResult](t, b.env, b.acts.Charge, activities.ChargeInput{SubscriptionID: "sub-2", Cycle: 1, Attempt: 1,
+		CustomerUID: b.v2Key, MerchantUID: "sub-2-c1", Amount: 35870, Name: "월 구독", Gateway: billing.GatewayPortOneV2})
+	require.NoError(t, err)
+	in := activities.RefundInput{ImpUID: paid.ImpUID, MerchantUID: "sub-2-c1", Amount: 10248, PaymentAmount: 35870,
+		Reason: "중도 해지", Requester: billing.RequesterCustomer, Gateway: billing.GatewayPortOneV2}
+	_, err = run[activities.RefundResult](t, b.env, b.acts.Refund, in)
+	require.Error(t, err, "REQUESTED has given nothing back yet")
+
+	b.clk.Advance(time.Minute) // the activity's retry, the cancel still REQUESTED
+	res, err := run[activities.RefundResult](t, b.env, b.acts.Refund, in)
+	require.NoError(t, err, "the refund is asked for: PortOne finishes it")
+	require.True(t, res.AlreadyDone)
+	require.EqualValues(t, 10248, res.Refunded)
+
+	b.clk.Advance(26 * time.Hour)
+	var cancelled int64
+	for _, e := range b.emu.Ledger() {
+		if e.MerchantUID == "sub-2-c1" {
+			cancelled += e.CancelAmount
+		}
+	}
+	require.EqualValues(t, 10248, cancelled, "asked for once, given back once")
+}
