@@ -1035,10 +1035,11 @@ func fromLedger(tl scenario, ledger []portonetest.LedgerEntry, st billing.State,
 			Customer: le.CustomerUID, Amount: le.Amount, TaxFree: le.TaxFree, NaverUseCfm: le.NaverUseCfm, Outcome: rulebook.Outcome(outcome)})
 	}
 	sort.SliceStable(res.Refunds, func(a, b int) bool { return res.Refunds[a].At.Before(res.Refunds[b].At) })
-	if tl.AsyncCancel > 0 {
+	if tl.AsyncCancel > 0 || tl.LostCancelAnswers {
 		// The refunds of one cancel go one after the other: with asynchronous cancels each
 		// waits for the previous one's REQUESTED answer to be looked up again (the activity's
-		// retry), seconds later. They belong to the instant of the first (seed 777005147).
+		// retry), seconds later, and so does one whose answer was lost. They belong to the
+		// instant of the first (seeds 777005147, 900022520: the retry crossed a minute).
 		for i := 1; i < len(res.Refunds); i++ {
 			if prev := res.Refunds[i-1].At; res.Refunds[i].At.Sub(prev) <= 10*rulebook.ActivityRetryInterval {
 				res.Refunds[i].At = prev
