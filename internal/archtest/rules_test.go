@@ -37,6 +37,7 @@ var allowed = map[string][]string{
 	"localtemporal":         {"billing", "internal/nofollow", "logging"},
 	"reconcile":             {"activities", "billing", "calendar", "gateway", "internal/textfmt"},
 	"metrics":               {"billing", "portone"},
+	"readmodel":             {"billing", "calendar", "webhooks"},
 	"workerset":             {"activities", "webhooks", "workflows"},
 	"deploy/prometheus":     {},
 	"deploy":                {},
@@ -84,6 +85,10 @@ var testOrToolOnly = []string{"k8s.io/", "sigs.k8s.io/", "github.com/chromedp/",
 var mayDependOnTestOnly = map[string][]string{
 	"internal/browsertest": {"github.com/chromedp/"}, // the browser tests' launcher, imported by tests only
 	"loadtest":             {"github.com/google/pprof/"},
+	// The read model's embedded database for make run and tests (issue 23): the pure-Go SQLite.
+	// A binary that serves the read model links it; the dev server already builds it, so make
+	// run's cold build does not grow. Packages importing readmodel need the same row.
+	"readmodel": {"modernc.org/"},
 }
 
 // testingFrameworks may be imported directly only by testHelpers (non-test files included),
