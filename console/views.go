@@ -335,3 +335,5 @@ func (s *Server) handleRevenueCSV(w http.ResponseWriter, r *http.Request, ss *se
 		s.log.Warn("console: revenue CSV not fully written", zap.Error(err))
 	}
 }
+
+var _ Store = (*readmodel.Store)(nil)
