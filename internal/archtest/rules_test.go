@@ -37,7 +37,7 @@ var allowed = map[string][]string{
 	"localtemporal":         {"billing", "internal/nofollow", "logging"},
 	"reconcile":             {"activities", "billing", "calendar", "gateway", "internal/textfmt"},
 	"metrics":               {"billing", "portone"},
-	"readmodel":             {"billing", "calendar", "webhooks"},
+	"readmodel":             {"billing", "calendar", "internal/textfmt", "webhooks"},
 	"workerset":             {"activities", "webhooks", "workflows"},
 	"deploy/prometheus":     {},
 	"deploy":                {},
