@@ -376,3 +376,8 @@ func contains(t *testing.T, body string, want ...string) {
 		require.True(t, strings.Contains(body, w), "the page lacks %q:\n%s", w, body)
 	}
 }
+
+var (
+	rowID    = regexp.MustCompile(`<tr class="row" data-id="([^"]+)"`)
+	nextLink = regexp.MustCompile(`<a href="([^"]+)" id="next">`)
+)
