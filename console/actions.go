@@ -237,10 +237,20 @@ type actionResults struct {
 	order []string
 }
 
-type actionCall struct {
-	wait   chan struct{}
-	page   resultPage
+// answer is a rendered answer: a template, its data and the status.
+type answer struct {
+	tmpl   string
+	data   any
 	status int
+	// keep says the answer is the action's outcome (sent and answered by the workflow); other
+	// answers (a reason to correct, Temporal down) are not remembered, so the same page may be
+	// submitted again.
+	keep bool
+}
+
+type actionCall struct {
+	wait chan struct{}
+	a    answer
 }
 
 // maxActionResults bounds the remembered answers.
@@ -248,32 +258,39 @@ const maxActionResults = 2000
 
 func newActionResults() *actionResults { return &actionResults{done: map[string]*actionCall{}} }
 
-// do runs f once per key; repeat says the answer is an earlier submit's.
-func (a *actionResults) do(key string, f func() (resultPage, int)) (resultPage, int, bool) {
-	a.mu.Lock()
-	if c, ok := a.done[key]; ok {
-		a.mu.Unlock()
+// do runs f once per key at a time; repeat says the answer is an earlier submit's.
+func (r *actionResults) do(key string, f func() answer) (answer, bool) {
+	for {
+		r.mu.Lock()
+		c, ok := r.done[key]
+		if !ok {
+			break
+		}
+		r.mu.Unlock()
 		<-c.wait
-		return c.page, c.status, true
+		if c.a.keep {
+			return c.a, true
+		}
+		// The earlier submit left nothing to remember: this one runs itself.
 	}
 	c := &actionCall{wait: make(chan struct{})}
-	a.done[key] = c
-	a.order = append(a.order, key)
-	if len(a.order) > maxActionResults {
-		delete(a.done, a.order[0])
-		a.order = a.order[1:]
+	r.done[key] = c
+	r.order = append(r.order, key)
+	if len(r.order) > maxActionResults {
+		delete(r.done, r.order[0])
+		r.order = r.order[1:]
 	}
-	a.mu.Unlock()
-	c.page, c.status = f()
+	r.mu.Unlock()
+	c.a = f()
+	if !c.a.keep {
+		r.mu.Lock()
+		if r.done[key] == c {
+			delete(r.done, key)
+		}
+		r.mu.Unlock()
+	}
 	close(c.wait)
-	if c.status >= 500 {
-		// Temporal did not answer: the same page may be submitted again and is tried again
-		// (the request ID keeps it one request at the workflow).
-		a.mu.Lock()
-		delete(a.done, key)
-		a.mu.Unlock()
-	}
-	return c.page, c.status, false
+	return c.a, false
 }
 
 // handleAction is POST /subscriptions/{id}/actions (CSRF checked by staff()).
@@ -294,53 +311,44 @@ func (s *Server) handleAction(w http.ResponseWriter, r *http.Request, ss *sessio
 		return
 	}
 	reqID := requestIDFor(ss.Login, id, action, event, nonce)
-	if p, status, repeat := s.actions.peek(reqID); repeat {
-		p.Repeat = true
-		s.render(w, r, ss, status, "result.html", p)
-		return
+	a, repeat := s.actions.do(reqID, func() answer { return s.act(r, ss, id, action, event, nonce, reqID) })
+	if p, ok := a.data.(resultPage); ok {
+		p.Repeat = repeat
+		a.data = p
 	}
-	live, err := s.fetchState(r.Context(), id)
-	if errors.Is(err, errNoWorkflow) {
-		s.notFound(w, r, ss, id)
-		return
-	}
-	if err != nil {
-		s.readFailed(w, r, ss, "state query", err)
-		return
-	}
-	reason := strings.TrimSpace(form.Get("reason"))
-	cp, ok := s.confirmOf(id, action, event, live.State)
-	if !ok {
-		s.renderMessage(w, r, ss, http.StatusConflict, messagePage{
-			HeadingKo: "지금은 할 수 없는 작업입니다.", HeadingEn: "This action is not available now.",
-			TextKo: "아무것도 변경되지 않았습니다.", TextEn: fmt.Sprintf("Nothing was changed: %s on a subscription that is %s.", action, live.State.Status),
-			Link: "/subscriptions/" + url.PathEscape(id), LinkText: "구독으로 돌아가기 · Back",
-		})
-		return
-	}
-	full := staffReason(reason, ss.Login)
-	if err := validateAction(action, reason, full); err != "" {
-		cp.Nonce, cp.Reason, cp.Error = nonce, reason, err
-		s.render(w, r, ss, http.StatusBadRequest, "confirm.html", cp)
-		return
-	}
-	p, status, repeat := s.actions.do(reqID, func() (resultPage, int) {
-		return s.send(r.Context(), ss, id, action, event, reqID, full, cp)
-	})
-	p.Repeat = repeat
-	s.render(w, r, ss, status, "result.html", p)
+	s.render(w, r, ss, a.status, a.tmpl, a.data)
 }
 
-// peek returns a finished earlier answer for key.
-func (a *actionResults) peek(key string) (resultPage, int, bool) {
-	a.mu.Lock()
-	c, ok := a.done[key]
-	a.mu.Unlock()
-	if !ok {
-		return resultPage{}, 0, false
+// act checks the action against the live state and sends it.
+func (s *Server) act(r *http.Request, ss *session, id, action, event, nonce, reqID string) answer {
+	back := "/subscriptions/" + url.PathEscape(id)
+	live, err := s.fetchState(r.Context(), id)
+	if errors.Is(err, errNoWorkflow) {
+		return answer{tmpl: "message.html", status: http.StatusNotFound, data: notFoundPage(id)}
 	}
-	<-c.wait
-	return c.page, c.status, true
+	if err != nil {
+		s.log.Error("console: state query failed", zap.String("subscription_id", id), zap.Error(err))
+		return answer{tmpl: "message.html", status: http.StatusServiceUnavailable, data: messagePage{
+			HeadingKo: "상태를 읽지 못했습니다.", HeadingEn: "The state query did not answer.",
+			TextKo: "아무것도 변경되지 않았습니다.", TextEn: "Nothing was changed: " + err.Error(), Link: back, LinkText: "구독으로 돌아가기 · Back",
+		}}
+	}
+	cp, ok := s.confirmOf(id, action, event, live.State)
+	if !ok {
+		return answer{tmpl: "message.html", status: http.StatusConflict, data: messagePage{
+			HeadingKo: "지금은 할 수 없는 작업입니다.", HeadingEn: "This action is not available now.",
+			TextKo: "아무것도 변경되지 않았습니다.", TextEn: fmt.Sprintf("Nothing was changed: %s on a subscription that is %s.", action, live.State.Status),
+			Link: back, LinkText: "구독으로 돌아가기 · Back",
+		}}
+	}
+	reason := strings.TrimSpace(r.PostForm.Get("reason"))
+	full := staffReason(reason, ss.Login)
+	if msg := validateAction(action, reason, full); msg != "" {
+		cp.Nonce, cp.Reason, cp.Error = nonce, reason, msg
+		return answer{tmpl: "confirm.html", status: http.StatusBadRequest, data: cp}
+	}
+	p, status := s.send(r.Context(), ss, id, action, event, reqID, full, cp)
+	return answer{tmpl: "result.html", status: status, data: p, keep: status < 500}
 }
 
 // validateAction checks the reason by the workflow's own rules before anything is sent.

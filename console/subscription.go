@@ -348,10 +348,14 @@ func (s *Server) handleSubscription(w http.ResponseWriter, r *http.Request, ss *
 
 // notFound is the clear answer for an ID nobody knows.
 func (s *Server) notFound(w http.ResponseWriter, r *http.Request, ss *session, id string) {
-	s.renderMessage(w, r, ss, http.StatusNotFound, messagePage{
+	s.renderMessage(w, r, ss, http.StatusNotFound, notFoundPage(id))
+}
+
+func notFoundPage(id string) messagePage {
+	return messagePage{
 		HeadingKo: "구독을 찾을 수 없습니다.", HeadingEn: "No such subscription.",
 		TextKo: "구독 ID " + id + "는 읽기 모델에도 Temporal에도 없습니다.",
 		TextEn: "Neither the read model nor Temporal knows subscription " + id + ".",
 		Link:   "/", LinkText: "개요 · Overview",
-	})
+	}
 }
