@@ -381,4 +381,5 @@ var (
 	rowID    = regexp.MustCompile(`<tr class="row" data-id="([^"]+)"`)
 	nextLink = regexp.MustCompile(`<a href="([^"]+)" id="next">`)
 )
+
 type consoleConfig = console.Config

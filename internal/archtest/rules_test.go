@@ -51,7 +51,7 @@ var allowed = map[string][]string{
 	"loadtest":              {"activities", "billing", "calendar", "gateway/portonev1", "internal/stacktest", "metrics", "portone", "portone/portonetest", "temporalconn", "workerset", "workflows"},
 	"e2e":                   {"*"},
 	"console":               {"billing", "calendar", "internal/textfmt", "logging", "readmodel", "webhooks"},
-	"consoleserver":         {"console", "internal/config", "logging", "metrics", "readmodel", "temporalconn"},
+	"consoleserver":         {"console", "internal/config", "logging", "readmodel", "temporalconn"},
 }
 
 // stdlibOnly packages depend, transitively, on nothing but the standard library: the client and
