@@ -1,4 +1,4 @@
-// Command standin plays emulator, edgeserver or worker (by its file name) in devserver's tests: it
+// Command standin plays emulator, edgeserver, worker or consoleserver (by its file name) in devserver's tests: it
 // serves the health endpoint devserver waits for, on the address the real binary would get from
 // its flags or environment, and reports what it was given.
 //
@@ -47,6 +47,8 @@ func run() error {
 		addr, healthPath = os.Getenv("BILLING_EDGE_ADDR"), "/healthz"
 	case "worker":
 		addr, healthPath = os.Getenv("BILLING_WORKER_HEALTH_ADDR"), "/healthz"
+	case "consoleserver":
+		addr, healthPath = os.Getenv("PAYCYCLE_CONSOLE_ADDR"), "/healthz"
 	default:
 		return fmt.Errorf("unknown stand-in name %q", name)
 	}
