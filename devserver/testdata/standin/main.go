@@ -75,7 +75,8 @@ func run() error {
 		for _, kv := range os.Environ() {
 			k, v, _ := strings.Cut(kv, "=")
 			if strings.HasPrefix(k, "BILLING_") || strings.HasPrefix(k, "PORTONE_") ||
-				strings.HasPrefix(k, "TEMPORAL_") || k == "PAYCYCLE_CODEC_KEYS" || k == "PAYCYCLE_LINK_SECRET" {
+				strings.HasPrefix(k, "TEMPORAL_") || k == "PAYCYCLE_CODEC_KEYS" || k == "PAYCYCLE_LINK_SECRET" ||
+				k == "PAYCYCLE_WEBHOOK_SECRETS" || k == "PAYCYCLE_READMODEL_DSN" || strings.HasPrefix(k, "PAYCYCLE_CONSOLE_") {
 				env[k] = v
 			}
 		}
