@@ -167,3 +167,18 @@ func TestParseStaff(t *testing.T) {
 		require.Equal(t, tt.logins, logins)
 	}
 }
+
+// TestLoginFormSurvivesAnotherLoginPage: a browser renders the login page more than once (its
+// favicon request was redirected there, a second tab); the first page's form must still log in.
+// Found by the browser test: each render set a fresh login-form cookie, so the form shown was
+// refused as "could not be verified".
+func TestLoginFormSurvivesAnotherLoginPage(t *testing.T) {
+	e := newTestEnv(t, nil)
+	b := e.browser()
+	_, _, first := b.get("/login?next=/upcoming")
+	status, _, _ := b.get("/login?next=/favicon.ico")
+	require.Equal(t, http.StatusOK, status)
+	status, loc, body := b.post("/login", url.Values{"csrf": {field(t, csrfField, first)}, "login": {"kim"}, "password": {testPassword}, "next": {"/upcoming"}})
+	require.Equal(t, http.StatusSeeOther, status, body)
+	require.Equal(t, "/upcoming", loc)
+}

@@ -137,6 +137,7 @@ func (s *Server) routes(events http.Handler) http.Handler {
 		_, _ = w.Write([]byte("ok\n"))
 	})
 	mux.Handle("GET /static/", http.FileServerFS(staticFS))
+	mux.HandleFunc("GET /favicon.ico", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusNoContent) })
 	if events != nil {
 		mux.Handle("/events", events)
 	}
@@ -311,7 +312,13 @@ func (s *Server) handleLoginPage(w http.ResponseWriter, r *http.Request) {
 // a login form posted from elsewhere does not log anyone in).
 func (s *Server) renderLogin(w http.ResponseWriter, r *http.Request, status int, p loginPage) {
 	p.Title = "로그인 · Log in"
+	// One token per browser, not per page view: a browser loads other things beside the page
+	// (its favicon, a second tab) that may render the login again, and a fresh token each time
+	// would make the first tab's form stale.
 	p.CSRF = randomToken()
+	if c, err := r.Cookie(loginCookie); err == nil && len(c.Value) == len(p.CSRF) {
+		p.CSRF = c.Value
+	}
 	p.Password = len(s.cfg.Staff) > 0
 	p.OIDC = s.oidc != nil
 	s.setCookie(w, loginCookie, p.CSRF, time.Hour)
