@@ -181,12 +181,12 @@ func TestOIDCLogin(t *testing.T) {
 			p.tamper, p.badKey = tt.tamper, tt.badKey
 			p.mu.Unlock()
 			b := e.browser()
-			status, loc, body := b.get("/login?next=/upcoming")
+			status, _, body := b.get("/login?next=/upcoming")
 			require.Equal(t, http.StatusOK, status)
 			require.NotContains(t, body, `id="login-form"`, "no password form without staff logins")
 			contains(t, body, `id="sso"`)
 			// Follow the redirects as a browser does: console, provider, console.
-			status, loc, _ = b.get("/auth/oidc?next=/upcoming")
+			status, loc, _ := b.get("/auth/oidc?next=/upcoming")
 			require.Equal(t, http.StatusFound, status)
 			require.True(t, strings.HasPrefix(loc, p.srv.URL+"/authorize?"), loc)
 			resp, err := b.http.Get(loc)

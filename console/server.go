@@ -197,8 +197,6 @@ func (s *Server) currentSession(r *http.Request) (*session, bool) {
 	return s.sessions.get(c.Value)
 }
 
-type sessionKey struct{}
-
 // staff wraps a handler so that it runs only with a session holding role. Without a session a
 // page redirects to the login (a POST is refused: it would be lost there); without the role
 // the answer is 403. Every POST must also carry the session's CSRF token.
