@@ -6,7 +6,8 @@
 //
 // Pages are Korean first with English beside, as the customer's self-service page in package
 // edge does it, and need no JavaScript. No page opens without a session: staff log in with a
-// configured login and bcrypt hash (Staff) or through an OpenID Connect provider (OIDCConfig),
+// configured login and bcrypt hash (Staff), through an OpenID Connect provider (OIDCConfig), or
+// are named by a company SSO proxy trusted by its address (ProxyConfig),
 // and the session lives on the server (a random ID in an HttpOnly, SameSite=Lax cookie, with
 // idle and absolute expiry). Roles decide what a session may do: RoleViewer reads, RoleOperator
 // acts, RolePII sees the buyer's personal details unmasked. docs/console.md is the operator's

@@ -32,6 +32,8 @@ type Config struct {
 	Staff []Staff
 	// OIDC, when set, offers the identity provider's login.
 	OIDC *OIDCConfig
+	// Proxy, when set, trusts a company SSO proxy's identity header (see ProxyConfig).
+	Proxy *ProxyConfig
 	// SessionIdle ends a session unused this long (default 30 minutes); SessionMax ends any
 	// session this long after its login (default 12 hours).
 	SessionIdle time.Duration
@@ -97,7 +99,12 @@ func New(ctx context.Context, cfg Config, deps Deps) (*Server, error) {
 	if err != nil || (pub.Scheme != "http" && pub.Scheme != "https") || pub.Host == "" {
 		return nil, errors.New("console: public URL: want http(s)://host[:port], got " + cfg.PublicURL)
 	}
-	if len(cfg.Staff) == 0 && cfg.OIDC == nil {
+	if cfg.Proxy != nil {
+		if err := cfg.Proxy.check(); err != nil {
+			return nil, err
+		}
+	}
+	if len(cfg.Staff) == 0 && cfg.OIDC == nil && cfg.Proxy == nil {
 		return nil, errors.New("console: no way to log in: configure staff logins (" + EnvStaff + ") or an OpenID Connect provider")
 	}
 	log := deps.Logger
@@ -202,7 +209,15 @@ func (s *Server) currentSession(r *http.Request) (*session, bool) {
 // the answer is 403. Every POST must also carry the session's CSRF token.
 func (s *Server) staff(role Role, h func(http.ResponseWriter, *http.Request, *session)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ss, ok := s.currentSession(r)
+		ss, refused, viaProxy := s.proxySession(w, r)
+		if refused != "" {
+			s.renderMessage(w, r, nil, http.StatusForbidden, messagePage{HeadingKo: "권한이 없습니다.", HeadingEn: "Not allowed.", TextEn: refused})
+			return
+		}
+		ok := viaProxy
+		if !viaProxy {
+			ss, ok = s.currentSession(r)
+		}
 		if !ok {
 			if r.Method == http.MethodGet || r.Method == http.MethodHead {
 				s.toLogin(w, r)

@@ -51,6 +51,11 @@ const (
 	EnvOIDCRolesClaim   = "PAYCYCLE_CONSOLE_OIDC_ROLES_CLAIM"
 	EnvOIDCRolesPrefix  = "PAYCYCLE_CONSOLE_OIDC_ROLES_PREFIX"
 	EnvOIDCDefaultRoles = "PAYCYCLE_CONSOLE_OIDC_DEFAULT_ROLES"
+	EnvProxyHeader      = "PAYCYCLE_CONSOLE_PROXY_HEADER"
+	EnvProxyRolesHeader = "PAYCYCLE_CONSOLE_PROXY_ROLES_HEADER"
+	EnvProxyRolesPrefix = "PAYCYCLE_CONSOLE_PROXY_ROLES_PREFIX"
+	EnvProxyRoles       = "PAYCYCLE_CONSOLE_PROXY_DEFAULT_ROLES"
+	EnvProxyTrusted     = "PAYCYCLE_CONSOLE_PROXY_TRUSTED"
 	EnvSessionIdle      = "PAYCYCLE_CONSOLE_SESSION_IDLE"
 	EnvSessionMax       = "PAYCYCLE_CONSOLE_SESSION_MAX"
 	// EnvWebhookSecrets are the secrets the worker signs the event stream with (the worker's
@@ -80,6 +85,8 @@ type settings struct {
 	addr, publicURL, readModel                      string
 	oidcIssuer, oidcClientID, oidcClaim, oidcPrefix string
 	oidcDefault                                     string
+	proxyHeader, proxyRolesHeader, proxyPrefix      string
+	proxyRoles, proxyTrusted                        string
 	idle, maxAge                                    time.Duration
 	hashPassword                                    bool
 	logLevel, logFormat                             string
@@ -100,6 +107,11 @@ func parse(args []string, stderr io.Writer, lookup config.Lookup) (*settings, er
 	s.String(&st.oidcClaim, "oidc-roles-claim", EnvOIDCRolesClaim, "roles", "ID token claim listing the console roles")
 	s.String(&st.oidcPrefix, "oidc-roles-prefix", EnvOIDCRolesPrefix, "", `prefix of the claim's console roles (e.g. "paycycle-console-")`)
 	s.String(&st.oidcDefault, "oidc-default-roles", EnvOIDCDefaultRoles, "", "roles everyone the provider authenticates gets, joined by + (empty: only the claim's)")
+	s.String(&st.proxyHeader, "proxy-header", EnvProxyHeader, "", "trust this identity header of a company SSO proxy (e.g. X-Forwarded-Email), only from -proxy-trusted (empty: off)")
+	s.String(&st.proxyRolesHeader, "proxy-roles-header", EnvProxyRolesHeader, "", "the proxy's header listing the console roles (e.g. X-Forwarded-Groups)")
+	s.String(&st.proxyPrefix, "proxy-roles-prefix", EnvProxyRolesPrefix, "", "prefix of the proxy's console roles")
+	s.String(&st.proxyRoles, "proxy-default-roles", EnvProxyRoles, "", "roles everyone the proxy names gets, joined by +")
+	s.String(&st.proxyTrusted, "proxy-trusted", EnvProxyTrusted, "", "the proxies' addresses or CIDR prefixes, comma-separated: the header is ignored from any other peer")
 	s.Duration(&st.idle, "session-idle", EnvSessionIdle, 30*time.Minute, "a session unused this long ends")
 	s.Duration(&st.maxAge, "session-max", EnvSessionMax, 12*time.Hour, "a session ends this long after its login")
 	fs.BoolVar(&st.hashPassword, "hash-password", false, "read a password from standard input, print its bcrypt hash for "+console.EnvStaff+", and exit")
@@ -137,18 +149,34 @@ func (st *settings) consoleConfig(listen net.Addr) (console.Config, error) {
 		if st.oidcClientID == "" {
 			return cfg, fmt.Errorf("-oidc-client-id (%s) is required with -oidc-issuer", EnvOIDCClientID)
 		}
-		o := &console.OIDCConfig{Issuer: st.oidcIssuer, ClientID: st.oidcClientID, ClientSecret: st.oidcSecret, RolesClaim: st.oidcClaim, RolesPrefix: st.oidcPrefix}
-		for _, r := range strings.Split(st.oidcDefault, "+") {
-			if r = strings.TrimSpace(r); r != "" {
-				o.DefaultRoles = append(o.DefaultRoles, console.Role(r))
-			}
-		}
-		cfg.OIDC = o
+		cfg.OIDC = &console.OIDCConfig{Issuer: st.oidcIssuer, ClientID: st.oidcClientID, ClientSecret: st.oidcSecret,
+			RolesClaim: st.oidcClaim, RolesPrefix: st.oidcPrefix, DefaultRoles: splitRoles(st.oidcDefault)}
 	}
-	if len(cfg.Staff) == 0 && cfg.OIDC == nil {
-		return cfg, fmt.Errorf("no way to log in: set %s (login:roles:bcrypt-hash, see -hash-password) or -oidc-issuer (%s)", console.EnvStaff, EnvOIDCIssuer)
+	if st.proxyHeader != "" {
+		trusted, err := console.ParseTrusted(st.proxyTrusted)
+		if err != nil {
+			return cfg, fmt.Errorf("-proxy-trusted (%s): %w", EnvProxyTrusted, err)
+		}
+		if len(trusted) == 0 {
+			return cfg, fmt.Errorf("-proxy-trusted (%s) is required with -proxy-header: only the proxies may name staff", EnvProxyTrusted)
+		}
+		cfg.Proxy = &console.ProxyConfig{Header: st.proxyHeader, RolesHeader: st.proxyRolesHeader, RolesPrefix: st.proxyPrefix, DefaultRoles: splitRoles(st.proxyRoles), Trusted: trusted}
+	}
+	if len(cfg.Staff) == 0 && cfg.OIDC == nil && cfg.Proxy == nil {
+		return cfg, fmt.Errorf("no way to log in: set %s (login:roles:bcrypt-hash, see -hash-password), -oidc-issuer (%s) or -proxy-header (%s)", console.EnvStaff, EnvOIDCIssuer, EnvProxyHeader)
 	}
 	return cfg, nil
+}
+
+// splitRoles reads "viewer+pii".
+func splitRoles(s string) []console.Role {
+	var out []console.Role
+	for _, r := range strings.Split(s, "+") {
+		if r = strings.TrimSpace(r); r != "" {
+			out = append(out, console.Role(r))
+		}
+	}
+	return out
 }
 
 // hashFrom reads one line and prints its bcrypt hash.

@@ -41,6 +41,9 @@ func TestRunRefusesBadSettings(t *testing.T) {
 		{"bad duration variable", []string{"-readmodel", db}, map[string]string{console.EnvStaff: staff, EnvSessionIdle: "30"}, "PAYCYCLE_CONSOLE_SESSION_IDLE"},
 		{"bad webhook secrets", []string{"-readmodel", db, "-addr", "127.0.0.1:0"}, map[string]string{console.EnvStaff: staff, EnvWebhookSecrets: "not-a-secret"}, "PAYCYCLE_WEBHOOK_SECRETS"},
 		{"stray argument", []string{"serve"}, nil, "unexpected arguments"},
+		{"proxy without trusted peers", []string{"-readmodel", db, "-addr", "127.0.0.1:0", "-proxy-header", "X-Forwarded-Email"}, nil, "-proxy-trusted (PAYCYCLE_CONSOLE_PROXY_TRUSTED) is required"},
+		{"proxy with a host name", []string{"-readmodel", db, "-addr", "127.0.0.1:0", "-proxy-header", "X-Forwarded-Email", "-proxy-trusted", "proxy.internal"}, nil, `-proxy-trusted (PAYCYCLE_CONSOLE_PROXY_TRUSTED): "proxy.internal"`},
+		{"proxy with an unknown role", []string{"-readmodel", db, "-addr", "127.0.0.1:0", "-proxy-header", "X-Forwarded-Email", "-proxy-trusted", "127.0.0.1", "-proxy-default-roles", "boss"}, nil, `unknown role "boss"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
