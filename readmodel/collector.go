@@ -74,3 +74,11 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(c.gaps, prometheus.GaugeValue, float64(g.Gaps))
 	ch <- prometheus.MustNewConstMetric(c.lag, prometheus.GaugeValue, g.Lag.Seconds())
 }
+
+// SetClock sets the clock a scrape asks the gauges at (tests; nil: time.Now).
+func (c *Collector) SetClock(now func() time.Time) {
+	if now == nil {
+		now = time.Now
+	}
+	c.now = now
+}

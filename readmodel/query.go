@@ -121,9 +121,12 @@ func (s *Store) Upcoming(ctx context.Context, from time.Time, days int) ([]Upcom
 	}
 	first := (ns(from) + int64(kst)) / dayNS // the KST day number of from
 	end := (first+int64(days))*dayNS - int64(kst)
-	rows, err := s.db.QueryContext(ctx, s.q(`SELECT (next_charge_at + ?) / ?, COUNT(*), COALESCE(SUM(next_charge_amount), 0) FROM subscriptions
-		WHERE `+liveCharging+` AND next_charge_at >= ? AND next_charge_at < ? GROUP BY (next_charge_at + ?) / ?`),
-		int64(kst), dayNS, ns(from), end, int64(kst), dayNS)
+	// The KST day number is a constant expression (PostgreSQL groups by an expression only when
+	// the select list has the very same one, parameters included).
+	dayExpr := fmt.Sprintf("(next_charge_at + %d) / %d", int64(kst), dayNS)
+	rows, err := s.db.QueryContext(ctx, s.q(`SELECT `+dayExpr+`, COUNT(*), COALESCE(SUM(next_charge_amount), 0) FROM subscriptions
+		WHERE `+liveCharging+` AND next_charge_at >= ? AND next_charge_at < ? GROUP BY `+dayExpr),
+		ns(from), end)
 	if err != nil {
 		return nil, fmt.Errorf("readmodel: upcoming: %w", err)
 	}

@@ -1,0 +1,194 @@
+package readmodel_test
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"math/rand/v2"
+	"net/url"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/paycycle/paycycle/billing"
+	"github.com/paycycle/paycycle/cluster"
+	"github.com/paycycle/paycycle/internal/testgate"
+	"github.com/paycycle/paycycle/readmodel"
+)
+
+// conformance runs what both databases must do alike: migrations applied once, concurrent
+// noisy delivery equal to in-order delivery, every query equal to SQLite's answers, rebuild.
+// open returns a store on a fresh database, and its DSN (to open it again).
+func conformance(t *testing.T, open func(t *testing.T) (*readmodel.Store, string)) {
+	ctx := context.Background()
+	ref := openSQLite(t)
+	applyAll(t, ref, flat(mixedFeed()))
+
+	t.Run("migrations once", func(t *testing.T) {
+		s, dsn := open(t)
+		require.NoError(t, s.Close())
+		for range 2 {
+			again, err := readmodel.Open(ctx, dsn)
+			require.NoError(t, err)
+			v, err := again.SchemaVersion(ctx)
+			require.NoError(t, err)
+			require.Equal(t, 1, v)
+			require.NoError(t, again.Close())
+		}
+	})
+
+	t.Run("concurrent noisy delivery equals in order", func(t *testing.T) {
+		inOrder, _ := open(t)
+		applyAll(t, inOrder, flat(mixedFeed()))
+		require.Equal(t, dump(t, ref), dump(t, inOrder), "the same tables as SQLite's")
+		noisy, _ := open(t)
+		seed := time.Now().UnixNano()
+		t.Logf("seed %d", seed)
+		rng := rand.New(rand.NewPCG(uint64(seed), 2))
+		var evs []billing.MerchantEvent
+		for _, e := range flat(mixedFeed()) {
+			for range 1 + rng.IntN(3) {
+				evs = append(evs, e)
+			}
+		}
+		rng.Shuffle(len(evs), func(i, j int) { evs[i], evs[j] = evs[j], evs[i] })
+		var next atomic.Int64
+		var wg sync.WaitGroup
+		errs := make(chan error, 4)
+		for range 4 {
+			wg.Go(func() {
+				for {
+					i := next.Add(1) - 1
+					if i >= int64(len(evs)) {
+						return
+					}
+					if _, err := noisy.Accept(ctx, evs[i]); err != nil {
+						errs <- err
+						return
+					}
+				}
+			})
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			require.NoError(t, err)
+		}
+		require.Empty(t, diffDumps(dump(t, inOrder), dump(t, noisy)))
+	})
+
+	t.Run("queries answer as SQLite does", func(t *testing.T) {
+		s, _ := open(t)
+		applyAll(t, s, flat(mixedFeed()))
+		for _, now := range []time.Time{t0, t0.Add(11 * day), t0.Add(41 * day)} {
+			want, err := ref.Overview(ctx, now)
+			require.NoError(t, err)
+			got, err := s.Overview(ctx, now)
+			require.NoError(t, err)
+			want.Lag, got.Lag = readmodel.Lag{}, readmodel.Lag{}
+			require.Equal(t, want, got)
+			wu, err := ref.Upcoming(ctx, now, 40)
+			require.NoError(t, err)
+			gu, err := s.Upcoming(ctx, now, 40)
+			require.NoError(t, err)
+			require.Equal(t, wu, gu)
+			wg, err := ref.Gauges(ctx, now)
+			require.NoError(t, err)
+			gg, err := s.Gauges(ctx, now)
+			require.NoError(t, err)
+			wg.Lag, gg.Lag = 0, 0
+			require.Equal(t, wg, gg)
+		}
+		wr, err := ref.Revenue(ctx, "2026-01", "2026-12")
+		require.NoError(t, err)
+		gr, err := s.Revenue(ctx, "2026-01", "2026-12")
+		require.NoError(t, err)
+		require.Equal(t, wr, gr)
+		for _, id := range []string{"sub-renewed", "sub-lost", "sub-refunded"} {
+			w, err := ref.Subscription(ctx, id)
+			require.NoError(t, err)
+			g, err := s.Subscription(ctx, id)
+			require.NoError(t, err)
+			require.Equal(t, w, g)
+			we, wn, err := ref.Events(ctx, id, readmodel.Page{Sort: "seq"})
+			require.NoError(t, err)
+			ge, gn, err := s.Events(ctx, id, readmodel.Page{Sort: "seq"})
+			require.NoError(t, err)
+			require.Equal(t, wn, gn)
+			for i := range we {
+				we[i].ReceivedAt, we[i].AppliedAt, ge[i].ReceivedAt, ge[i].AppliedAt = time.Time{}, time.Time{}, time.Time{}, time.Time{}
+			}
+			require.Equal(t, we, ge)
+		}
+		_, err = s.Subscription(ctx, "nobody")
+		require.ErrorIs(t, err, readmodel.ErrNotFound)
+		for _, q := range readmodel.Queues {
+			for _, key := range readmodel.SortKeys {
+				p := readmodel.Page{Limit: 2, Sort: key, Desc: true}
+				w, wn, err := ref.Queue(ctx, q, p)
+				require.NoError(t, err)
+				g, gn, err := s.Queue(ctx, q, p)
+				require.NoError(t, err)
+				require.Equal(t, wn, gn)
+				require.Equal(t, w, g, "%s by %s", q, key)
+			}
+		}
+	})
+
+	t.Run("rebuild", func(t *testing.T) {
+		s, _ := open(t)
+		applyAll(t, s, flat(mixedFeed())[:5])
+		require.NoError(t, s.Rebuild(ctx, readmodel.Source{Events: seq(flat(mixedFeed()))}))
+		require.Equal(t, dump(t, ref), dump(t, s))
+	})
+}
+
+// TestConformanceSQLite runs the conformance suite on SQLite (against itself: the reference
+// for the other database).
+func TestConformanceSQLite(t *testing.T) {
+	conformance(t, func(t *testing.T) (*readmodel.Store, string) {
+		dsn := "sqlite:" + t.TempDir() + "/c.db"
+		s, err := readmodel.Open(context.Background(), dsn)
+		require.NoError(t, err)
+		t.Cleanup(func() { _ = s.Close() })
+		return s, dsn
+	})
+}
+
+// TestConformancePostgreSQL runs the conformance suite on a real PostgreSQL 15, started on
+// loopback as the cluster test starts it, one database per subtest.
+func TestConformancePostgreSQL(t *testing.T) {
+	testgate.Slow(t, "starts PostgreSQL 15")
+	if _, err := cluster.FindPostgresBin(); err != nil {
+		t.Skip(err)
+	}
+	ctx := context.Background()
+	pg, err := cluster.StartPostgres(ctx)
+	require.NoError(t, err)
+	defer func() { require.NoError(t, pg.Stop()) }()
+	base := url.URL{Scheme: "postgres", User: url.UserPassword(pg.User, pg.Password), Host: pg.Addr(), RawQuery: "sslmode=disable"}
+	admin := base
+	admin.Path = "/postgres"
+	db, err := sql.Open("pgx", admin.String())
+	require.NoError(t, err)
+	defer db.Close()
+	n := 0
+	conformance(t, func(t *testing.T) (*readmodel.Store, string) {
+		n++
+		name := fmt.Sprintf("readmodel_%d", n)
+		_, err := db.ExecContext(ctx, "CREATE DATABASE "+name)
+		require.NoError(t, err)
+		u := base
+		u.Path = "/" + name
+		s, err := readmodel.Open(ctx, u.String())
+		require.NoError(t, err)
+		t.Cleanup(func() { _ = s.Close() })
+		return s, u.String()
+	})
+	_, err = readmodel.Open(ctx, "postgres://"+pg.User+":wrong-password-123@"+pg.Addr()+"/postgres?sslmode=disable")
+	require.Error(t, err)
+	require.NotContains(t, err.Error(), "wrong-password-123", "the password never reaches an error")
+}
