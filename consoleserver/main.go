@@ -30,6 +30,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"go.temporal.io/sdk/client"
 	"go.uber.org/zap"
 
@@ -56,6 +58,7 @@ const (
 	EnvProxyRolesPrefix = "PAYCYCLE_CONSOLE_PROXY_ROLES_PREFIX"
 	EnvProxyRoles       = "PAYCYCLE_CONSOLE_PROXY_DEFAULT_ROLES"
 	EnvProxyTrusted     = "PAYCYCLE_CONSOLE_PROXY_TRUSTED"
+	EnvMetricsAddr      = "PAYCYCLE_CONSOLE_METRICS_ADDR"
 	EnvSessionIdle      = "PAYCYCLE_CONSOLE_SESSION_IDLE"
 	EnvSessionMax       = "PAYCYCLE_CONSOLE_SESSION_MAX"
 	// EnvWebhookSecrets are the secrets the worker signs the event stream with (the worker's
@@ -87,6 +90,7 @@ type settings struct {
 	oidcDefault                                     string
 	proxyHeader, proxyRolesHeader, proxyPrefix      string
 	proxyRoles, proxyTrusted                        string
+	metricsAddr                                     string
 	idle, maxAge                                    time.Duration
 	hashPassword                                    bool
 	logLevel, logFormat                             string
@@ -112,6 +116,7 @@ func parse(args []string, stderr io.Writer, lookup config.Lookup) (*settings, er
 	s.String(&st.proxyPrefix, "proxy-roles-prefix", EnvProxyRolesPrefix, "", "prefix of the proxy's console roles")
 	s.String(&st.proxyRoles, "proxy-default-roles", EnvProxyRoles, "", "roles everyone the proxy names gets, joined by +")
 	s.String(&st.proxyTrusted, "proxy-trusted", EnvProxyTrusted, "", "the proxies' addresses or CIDR prefixes, comma-separated: the header is ignored from any other peer")
+	s.String(&st.metricsAddr, "metrics-addr", EnvMetricsAddr, "", "serve the read model's stock gauges (subscriptions by status, MRR, charges due in 24 h, lag) for Prometheus at http://<addr>/metrics (empty: off)")
 	s.Duration(&st.idle, "session-idle", EnvSessionIdle, 30*time.Minute, "a session unused this long ends")
 	s.Duration(&st.maxAge, "session-max", EnvSessionMax, 12*time.Hour, "a session ends this long after its login")
 	fs.BoolVar(&st.hashPassword, "hash-password", false, "read a password from standard input, print its bcrypt hash for "+console.EnvStaff+", and exit")
@@ -261,8 +266,26 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		WriteTimeout: 2 * time.Minute, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 64 << 10,
 		ErrorLog: zap.NewStdLog(logger.Named("http")),
 	}
-	errc := make(chan error, 1)
+	errc := make(chan error, 2)
 	go func() { errc <- hs.Serve(ln) }()
+	if st.metricsAddr != "" {
+		// On its own address: the gauges are the business's figures, for Prometheus, not for
+		// whoever reaches the console.
+		reg := prometheus.NewRegistry()
+		if err := reg.Register(readmodel.NewCollector(store, 5*time.Second)); err != nil {
+			return fmt.Errorf("metrics: %w", err)
+		}
+		mln, err := net.Listen("tcp", st.metricsAddr)
+		if err != nil {
+			return fmt.Errorf("-metrics-addr (%s): %w", EnvMetricsAddr, err)
+		}
+		mux := http.NewServeMux()
+		mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+		ms := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+		go func() { errc <- ms.Serve(mln) }()
+		defer func() { _ = ms.Close() }()
+		logger.Info("read model gauges served", zap.String("url", "http://"+mln.Addr().String()+"/metrics"))
+	}
 	logger.Info("console listening", zap.String("url", cfg.PublicURL), zap.String("temporal_address", st.temporal.Address),
 		zap.Int("staff_logins", len(cfg.Staff)), zap.Bool("oidc", cfg.OIDC != nil), zap.Bool("events", events != nil))
 	fmt.Fprintf(stdout, "console listening on %s\n", cfg.PublicURL)

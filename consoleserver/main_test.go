@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"net"
 	"net/http"
 	"path/filepath"
 	"regexp"
@@ -78,12 +79,16 @@ func TestRunServes(t *testing.T) {
 		console.EnvStaff: "kim:operator:" + string(hash), EnvWebhookSecrets: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
 		"TEMPORAL_ADDRESS": "127.0.0.1:1",
 	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	metricsAddr := ln.Addr().String()
+	require.NoError(t, ln.Close())
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	out := &syncBuffer{}
 	done := make(chan error, 1)
 	go func() {
-		done <- run(ctx, []string{"-addr", "127.0.0.1:0", "-readmodel", "sqlite:" + filepath.Join(t.TempDir(), "rm.db"), "-log-format", "console"}, nil, out, io.Discard, config.MapLookup(env))
+		done <- run(ctx, []string{"-addr", "127.0.0.1:0", "-metrics-addr", metricsAddr, "-readmodel", "sqlite:" + filepath.Join(t.TempDir(), "rm.db"), "-log-format", "console"}, nil, out, io.Discard, config.MapLookup(env))
 	}()
 	re := regexp.MustCompile(`console listening on (http://\S+)`)
 	var base string
@@ -105,6 +110,12 @@ func TestRunServes(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, resp.Body.Close())
 	require.GreaterOrEqual(t, resp.StatusCode, 400, "an unsigned event is refused")
+	resp, err = c.Get("http://" + metricsAddr + "/metrics")
+	require.NoError(t, err)
+	metrics, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	require.NoError(t, resp.Body.Close())
+	require.Contains(t, string(metrics), "paycycle_readmodel_up 1")
 	cancel()
 	select {
 	case err := <-done:
