@@ -53,6 +53,9 @@ func TestBrowserLoginOverviewAndCancel(t *testing.T) {
 	require.Equal(t, "kim", who)
 	browsertest.Screenshot(ctx, t, "console-overview.png")
 
+	require.NoError(t, chromedp.Do(ctx, chromedp.Navigate(e.url+"/queues/past_due"), chromedp.WaitVisible(chromedp.ID("queue"))))
+	browsertest.Screenshot(ctx, t, "console-queue.png")
+
 	// Cancel now from the subscription page: the preview is the workflow's rule, the result the
 	// receipt's.
 	var want int64
@@ -61,10 +64,12 @@ func TestBrowserLoginOverviewAndCancel(t *testing.T) {
 		want += sh.Amount
 	}
 	require.NoError(t, chromedp.Do(ctx, chromedp.Navigate(e.url+"/subscriptions/sub-a"), chromedp.WaitVisible(chromedp.ID("action-cancel_now"))))
+	browsertest.Screenshot(ctx, t, "console-subscription.png")
 	browsertest.ClickVisible(ctx, t, `#action-cancel_now`, "", 10*time.Second)
 	require.NoError(t, chromedp.Do(ctx, chromedp.WaitVisible(chromedp.ID("preview-refund")), chromedp.SendKeys(chromedp.ID("reason"), "고객 요청")))
 	preview := attr("preview-refund", "data-amount")
 	require.Equal(t, strconv.FormatInt(want, 10), preview)
+	browsertest.Screenshot(ctx, t, "console-confirm.png")
 	browsertest.ClickVisible(ctx, t, `#confirm`, "", 10*time.Second)
 	require.NoError(t, chromedp.Do(ctx, chromedp.WaitVisible(chromedp.ID("outcome"))))
 	require.Equal(t, "done", attr("outcome", "data-outcome"))
