@@ -51,7 +51,9 @@ type fakeWorkflows struct {
 	outboxes  map[string]webhooks.OutboxState
 	updates   []sentUpdate
 	updateErr error
-	now       func() time.Time
+	// down plays Temporal unreachable: reads wait for their deadline.
+	down bool
+	now  func() time.Time
 }
 
 func newFakeWorkflows(now func() time.Time) *fakeWorkflows {
@@ -70,9 +72,13 @@ func (f *fakeWorkflows) sent() []sentUpdate {
 	return slices.Clone(f.updates)
 }
 
-func (f *fakeWorkflows) DescribeWorkflowExecution(_ context.Context, workflowID, _ string) (*workflowservice.DescribeWorkflowExecutionResponse, error) {
+func (f *fakeWorkflows) DescribeWorkflowExecution(ctx context.Context, workflowID, _ string) (*workflowservice.DescribeWorkflowExecutionResponse, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if f.down {
+		<-ctx.Done()
+		return nil, ctx.Err()
+	}
 	if _, ok := f.states[workflowID]; !ok {
 		return nil, serviceerror.NewNotFound("workflow not found for ID: " + workflowID)
 	}
@@ -84,9 +90,13 @@ func (f *fakeWorkflows) DescribeWorkflowExecution(_ context.Context, workflowID,
 
 func (f *fakeWorkflows) GetWorkflow(context.Context, string, string) client.WorkflowRun { return nil }
 
-func (f *fakeWorkflows) QueryWorkflow(_ context.Context, workflowID, _, queryType string, _ ...any) (converter.EncodedValue, error) {
+func (f *fakeWorkflows) QueryWorkflow(ctx context.Context, workflowID, _, queryType string, _ ...any) (converter.EncodedValue, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if f.down {
+		<-ctx.Done()
+		return nil, ctx.Err()
+	}
 	switch queryType {
 	case billing.QueryState:
 		if st, ok := f.states[workflowID]; ok {

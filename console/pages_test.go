@@ -318,3 +318,26 @@ func TestRevenueCSV(t *testing.T) {
 }
 
 func kstOf(t time.Time) string { return t.In(calendar.Seoul).Format("2006-01-02 15:04 KST") }
+
+// TestTemporalDown: with Temporal unreachable the subscription page still answers within the
+// query timeout, with the read model's row and a clear note; actions are refused, nothing sent.
+func TestTemporalDown(t *testing.T) {
+	e := newTestEnv(t, func(c *consoleConfig) { c.QueryTimeout = 300 * time.Millisecond })
+	e.mixedBook()
+	b := e.browser()
+	b.login("kim")
+	e.wf.mu.Lock()
+	e.wf.down = true
+	e.wf.mu.Unlock()
+	begin := time.Now()
+	status, _, body := b.get("/subscriptions/sub-a")
+	require.Equal(t, http.StatusOK, status)
+	require.Less(t, time.Since(begin), 5*time.Second)
+	contains(t, body, `id="live-error"`, "the state query did not answer", `id="row-paid" data-value="9900"`)
+	require.NotContains(t, body, `id="actions"`)
+	status, _, _ = b.get("/subscriptions/sub-a/confirm?action=cancel_now")
+	require.Equal(t, http.StatusServiceUnavailable, status)
+	status, _, _ = b.get("/")
+	require.Equal(t, http.StatusOK, status, "the read model's pages need no Temporal")
+	require.Empty(t, e.wf.sent())
+}

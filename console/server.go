@@ -40,6 +40,9 @@ type Config struct {
 	SessionMax  time.Duration
 	// ActionTimeout bounds one action's update (default 30 s: a cancel now waits for its refund).
 	ActionTimeout time.Duration
+	// QueryTimeout bounds each read from Temporal (default 10 s), so that a page answers, saying
+	// what is missing, while Temporal is down.
+	QueryTimeout time.Duration
 	// PageSize is the rows per queue page (default 50).
 	PageSize int
 	// Now is the clock (default time.Now); tests move it.
@@ -91,6 +94,9 @@ func New(ctx context.Context, cfg Config, deps Deps) (*Server, error) {
 	}
 	if cfg.ActionTimeout <= 0 {
 		cfg.ActionTimeout = 30 * time.Second
+	}
+	if cfg.QueryTimeout <= 0 {
+		cfg.QueryTimeout = 10 * time.Second
 	}
 	if cfg.PageSize <= 0 {
 		cfg.PageSize = 50

@@ -40,6 +40,8 @@ var errNoWorkflow = errors.New("no workflow")
 // fetchState reads the live state: the result of a completed run (no worker needed), else the
 // state query, exactly as `starter show` does.
 func (s *Server) fetchState(ctx context.Context, id string) (liveState, error) {
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.QueryTimeout)
+	defer cancel()
 	var ls liveState
 	wfID := billing.WorkflowID(id)
 	desc, err := s.wf.DescribeWorkflowExecution(ctx, wfID, "")
@@ -68,9 +70,11 @@ func (s *Server) fetchState(ctx context.Context, id string) (liveState, error) {
 	return ls, nil
 }
 
-// fetchDeliveries reads the subscription's outbox (the deliveries query); ok is false when
-// there is none to ask (no webhook endpoint configured, or its retention ended).
+// fetchDeliveries reads the subscription's outbox (the deliveries query); it fails when there
+// is none to ask (no webhook endpoint configured, or its retention ended).
 func (s *Server) fetchDeliveries(ctx context.Context, id string) (webhooks.OutboxState, error) {
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.QueryTimeout)
+	defer cancel()
 	var out webhooks.OutboxState
 	v, err := s.wf.QueryWorkflow(ctx, billing.EventsWorkflowID(id), "", billing.QueryDeliveries)
 	if err != nil {
