@@ -15,7 +15,6 @@ import (
 
 	"github.com/paycycle/paycycle/billing"
 	"github.com/paycycle/paycycle/calendar"
-	"github.com/paycycle/paycycle/readmodel"
 	"github.com/paycycle/paycycle/webhooks"
 )
 
@@ -295,7 +294,7 @@ func TestRevenueCSV(t *testing.T) {
 	require.Contains(t, resp.Header.Get("Content-Disposition"), `attachment; filename="paycycle-revenue-2026-10-2026-12.csv"`)
 	records, err := csv.NewReader(resp.Body).ReadAll()
 	require.NoError(t, err)
-	require.Equal(t, []string{"month_kst", "gross_krw", "refunds_krw", "net_krw", "taxable_krw", "tax_free_krw", "charges", "refunds"}, records[0])
+	require.Equal(t, []string{"month", "gross_krw", "refunds_krw", "net_krw", "taxable_krw", "tax_free_krw", "charges", "refunds"}, records[0])
 	require.Len(t, records, len(months)+1)
 	for i, m := range months {
 		r := records[i+1]
@@ -314,7 +313,6 @@ func TestRevenueCSV(t *testing.T) {
 		require.Equal(t, http.StatusBadRequest, status, tt.q)
 		contains(t, body, tt.mention)
 	}
-	_ = readmodel.Applied
 }
 
 func kstOf(t time.Time) string { return t.In(calendar.Seoul).Format("2006-01-02 15:04 KST") }

@@ -2,8 +2,6 @@ package console
 
 import (
 	"context"
-	"encoding/csv"
-	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -311,9 +309,6 @@ func (s *Server) handleRevenue(w http.ResponseWriter, r *http.Request, ss *sessi
 	}
 }
 
-// revenueCSVHeader is the CSV's first line: KST month and whole-won amounts, for 부가세 filing.
-var revenueCSVHeader = []string{"month_kst", "gross_krw", "refunds_krw", "net_krw", "taxable_krw", "tax_free_krw", "charges", "refunds"}
-
 func (s *Server) handleRevenueCSV(w http.ResponseWriter, r *http.Request, ss *session) {
 	p, ok := s.revenue(w, r, ss)
 	if !ok {
@@ -321,17 +316,8 @@ func (s *Server) handleRevenueCSV(w http.ResponseWriter, r *http.Request, ss *se
 	}
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="paycycle-revenue-%s-%s.csv"`, p.From, p.To))
-	cw := csv.NewWriter(w)
-	i64 := func(n int64) string { return strconv.FormatInt(n, 10) }
-	err := cw.Write(revenueCSVHeader)
-	for _, m := range p.Months {
-		if err != nil {
-			break
-		}
-		err = cw.Write([]string{m.Month, i64(m.Gross), i64(m.Refunds), i64(m.Net), i64(m.Taxable), i64(m.TaxFree), strconv.Itoa(m.Charges), strconv.Itoa(m.RefundCount)})
-	}
-	cw.Flush()
-	if err = errors.Join(err, cw.Error()); err != nil {
+	// The read model's one CSV format (KST months, whole won), for 부가세 filing.
+	if err := readmodel.WriteRevenueCSV(w, p.Months); err != nil {
 		s.log.Warn("console: revenue CSV not fully written", zap.Error(err))
 	}
 }
