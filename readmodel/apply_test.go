@@ -234,7 +234,7 @@ func TestMigrationsAreIdempotent(t *testing.T) {
 		require.NoError(t, err)
 		v, err := s.SchemaVersion(ctx)
 		require.NoError(t, err)
-		require.Equal(t, 1, v)
+		require.Equal(t, 2, v)
 		require.NoError(t, s.Close())
 	}
 	_, err := readmodel.Open(ctx, "mysql://x")

@@ -35,7 +35,7 @@ func conformance(t *testing.T, open func(t *testing.T) (*readmodel.Store, string
 			require.NoError(t, err)
 			v, err := again.SchemaVersion(ctx)
 			require.NoError(t, err)
-			require.Equal(t, 1, v)
+			require.Equal(t, 2, v)
 			require.NoError(t, again.Close())
 		}
 	})

@@ -22,8 +22,16 @@ const kst = 9 * time.Hour
 // dayNS is a day in nanoseconds.
 const dayNS = int64(24 * time.Hour)
 
-// live are the statuses in which a charge can still come.
-const liveCharging = `status IN ('active', 'past_due', 'payment_method_required')`
+// liveCharging is the condition of the statuses in which a charge can still come. On SQLite the
+// unary + keeps the planner, which has no statistics on a fresh database, from choosing the
+// status index over the covering index on the next charge (a week's charges of 100,000
+// subscriptions: 0.2 s against 1 ms).
+func (s *Store) liveCharging() string {
+	if s.dialect == sqlite {
+		return `+status IN ('active', 'past_due', 'payment_method_required')`
+	}
+	return `status IN ('active', 'past_due', 'payment_method_required')`
+}
 
 // Overview answers the console's overview as of now.
 func (s *Store) Overview(ctx context.Context, now time.Time) (Overview, error) {
@@ -42,7 +50,7 @@ func (s *Store) Overview(ctx context.Context, now time.Time) (Overview, error) {
 		(SELECT COUNT(*) FROM dunning WHERE ended_at > ? AND ended_at <= ? AND outcome = 'recovered'),
 		(SELECT COUNT(*) FROM dunning WHERE ended_at > ? AND ended_at <= ? AND outcome NOT IN ('recovered', 'open')),
 		(SELECT COUNT(*) FROM subscriptions WHERE consent_status = 'required' AND status NOT IN ('canceled', 'expired')),
-		(SELECT COUNT(*) FROM subscriptions WHERE attention_kind <> '')`),
+		(SELECT COUNT(*) FROM subscriptions WHERE attention_kind > '')`),
 		since, since, nowNS, since, nowNS, since, nowNS, since, nowNS).Scan(
 		&o.MRR, &o.MRR30DaysAgo, &o.Charged30d, &o.Refunded30d, &o.DunningRecovered30d, &o.DunningLost30d, &o.ConsentPending, &o.NeedsAttention)
 	if err != nil {
@@ -125,7 +133,7 @@ func (s *Store) Upcoming(ctx context.Context, from time.Time, days int) ([]Upcom
 	// the select list has the very same one, parameters included).
 	dayExpr := fmt.Sprintf("(next_charge_at + %d) / %d", int64(kst), dayNS)
 	rows, err := s.db.QueryContext(ctx, s.q(`SELECT `+dayExpr+`, COUNT(*), COALESCE(SUM(next_charge_amount), 0) FROM subscriptions
-		WHERE `+liveCharging+` AND next_charge_at >= ? AND next_charge_at < ? GROUP BY `+dayExpr),
+		WHERE `+s.liveCharging()+` AND next_charge_at >= ? AND next_charge_at < ? GROUP BY `+dayExpr),
 		ns(from), end)
 	if err != nil {
 		return nil, fmt.Errorf("readmodel: upcoming: %w", err)
@@ -152,7 +160,7 @@ func (s *Store) Upcoming(ctx context.Context, from time.Time, days int) ([]Upcom
 // first, with the cycle it is for: the question the per-cycle search attributes answer.
 func (s *Store) DueWithin(ctx context.Context, now time.Time, d time.Duration) ([]Due, error) {
 	rows, err := s.db.QueryContext(ctx, s.q(`SELECT subscription_id, next_charge_at, cycle, dunning_cycle, next_charge_amount, status FROM subscriptions
-		WHERE `+liveCharging+` AND next_charge_at >= ? AND next_charge_at < ? ORDER BY next_charge_at, subscription_id`),
+		WHERE `+s.liveCharging()+` AND next_charge_at >= ? AND next_charge_at < ? ORDER BY next_charge_at, subscription_id`),
 		ns(now), ns(now.Add(d)))
 	if err != nil {
 		return nil, fmt.Errorf("readmodel: due within: %w", err)
@@ -186,8 +194,8 @@ func (s *Store) Gauges(ctx context.Context, now time.Time) (Gauges, error) {
 		return g, err
 	}
 	if err := s.db.QueryRowContext(ctx, s.q(`SELECT (SELECT COALESCE(SUM(mrr), 0) FROM subscriptions),
-		(SELECT COUNT(*) FROM subscriptions WHERE `+liveCharging+` AND next_charge_at >= ? AND next_charge_at < ?),
-		(SELECT COALESCE(SUM(next_charge_amount), 0) FROM subscriptions WHERE `+liveCharging+` AND next_charge_at >= ? AND next_charge_at < ?)`),
+		(SELECT COUNT(*) FROM subscriptions WHERE `+s.liveCharging()+` AND next_charge_at >= ? AND next_charge_at < ?),
+		(SELECT COALESCE(SUM(next_charge_amount), 0) FROM subscriptions WHERE `+s.liveCharging()+` AND next_charge_at >= ? AND next_charge_at < ?)`),
 		ns(now), ns(now.Add(24*time.Hour)), ns(now), ns(now.Add(24*time.Hour))).Scan(&g.MRR, &g.DueNext24h, &g.DueNext24hAmount); err != nil {
 		return g, fmt.Errorf("readmodel: gauges: %w", err)
 	}
@@ -203,7 +211,7 @@ func (s *Store) Gauges(ctx context.Context, now time.Time) (Gauges, error) {
 var queueWhere = map[Queue]struct{ where, since string }{
 	PastDue:               {`status = 'past_due'`, "past_due_since"},
 	PaymentMethodRequired: {`status = 'payment_method_required'`, "past_due_since"},
-	NeedsAttention:        {`attention_kind <> ''`, "attention_at"},
+	NeedsAttention:        {`attention_kind > ''`, "attention_at"},
 	ConsentPending:        {`consent_status = 'required' AND status NOT IN ('canceled', 'expired')`, "consent_deadline"},
 }
 

@@ -1,7 +1,6 @@
 package readmodel
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -60,10 +59,11 @@ func (rv *Receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "signature not valid for any configured secret (or timestamp too old)", http.StatusUnauthorized)
 		return
 	}
+	// Lenient on unknown fields: a field a newer worker adds must not stop the projection (a
+	// refused event is retried for the delivery window, then lost to it); a missing or wrong one
+	// is refused by Accept, naming it.
 	var e billing.MerchantEvent
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&e); err != nil {
+	if err := json.Unmarshal(body, &e); err != nil {
 		http.Error(w, "event does not decode: "+err.Error(), http.StatusBadRequest)
 		return
 	}
