@@ -227,7 +227,7 @@ const testPassword = "correct horse battery"
 // testEnv is a console on loopback over the real read model (SQLite in a temporary directory,
 // fed the subscriptions' events) and the fake Temporal client.
 type testEnv struct {
-	t     *testing.T
+	t     testing.TB
 	store *readmodel.Store
 	wf    *fakeWorkflows
 	clock *testClock
@@ -237,7 +237,7 @@ type testEnv struct {
 
 // staffConfig is the PAYCYCLE_CONSOLE_STAFF value of the tests: a viewer, an operator and
 // an operator allowed personal data. bcrypt.MinCost keeps the tests fast.
-func staffConfig(t *testing.T) string {
+func staffConfig(t testing.TB) string {
 	t.Helper()
 	h, err := bcrypt.GenerateFromPassword([]byte(testPassword), bcrypt.MinCost)
 	require.NoError(t, err)
@@ -247,7 +247,7 @@ func staffConfig(t *testing.T) string {
 // testNow is the tests' fixed "now": a Monday noon KST.
 var testNow = time.Date(2026, 12, 7, 3, 0, 0, 0, time.UTC)
 
-func newTestEnv(t *testing.T, mutate func(*console.Config)) *testEnv {
+func newTestEnv(t testing.TB, mutate func(*console.Config)) *testEnv {
 	t.Helper()
 	ctx := context.Background()
 	store, err := readmodel.Open(ctx, "sqlite:"+t.TempDir()+"/readmodel.db")
@@ -273,7 +273,7 @@ func newTestEnv(t *testing.T, mutate func(*console.Config)) *testEnv {
 // browser is one staff member's browser: a cookie jar, redirects not followed so that tests
 // see them.
 type browser struct {
-	t    *testing.T
+	t    testing.TB
 	env  *testEnv
 	http *http.Client
 }
@@ -313,7 +313,7 @@ var (
 	nonceField = regexp.MustCompile(`name="nonce" value="([^"]+)"`)
 )
 
-func field(t *testing.T, re *regexp.Regexp, body string) string {
+func field(t testing.TB, re *regexp.Regexp, body string) string {
 	t.Helper()
 	m := re.FindStringSubmatch(body)
 	require.NotNil(t, m, "no %s in the page:\n%s", re, body)
@@ -380,7 +380,7 @@ func activeState(id string) billing.State {
 	}
 }
 
-func contains(t *testing.T, body string, want ...string) {
+func contains(t testing.TB, body string, want ...string) {
 	t.Helper()
 	for _, w := range want {
 		require.True(t, strings.Contains(body, w), "the page lacks %q:\n%s", w, body)
