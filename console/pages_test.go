@@ -229,7 +229,8 @@ func TestSubscriptionPage(t *testing.T) {
 			require.Equal(t, http.StatusOK, status)
 			contains(t, body, `data-status="active"`, "프리미엄", "9,900원", `id="row-paid" data-value="9900"`,
 				`data-id="`+billing.EventID("sub-a", "t1", 1)+`" data-delivery="delivered"`,
-				`data-id="`+billing.EventID("sub-a", "t1", 3)+`" data-delivery="failed"`, "HTTP 500", tt.buyer)
+				`data-id="`+billing.EventID("sub-a", "t1", 3)+`" data-delivery="failed"`, "HTTP 500", tt.buyer,
+				`<td class="summary">cycle 1.1 9,900원 paid</td>`)
 			require.NotContains(t, body, tt.notBuyer)
 			mb := maskedBuyer(body)
 			require.Contains(t, mb, tt.buyer)
@@ -252,7 +253,8 @@ func TestSubscriptionPage(t *testing.T) {
 	// Known to the read model only (its workflow gone): the row is shown, and says why.
 	status, _, body = b.get("/subscriptions/sub-e")
 	require.Equal(t, http.StatusOK, status)
-	contains(t, body, `id="live-error"`, `id="row-refunded" data-value="5000"`)
+	contains(t, body, `id="live-error"`, `id="row-refunded" data-value="5000"`,
+		`<td class="summary">refund cycle 1 5,000원 (customer: 고객 요청)</td>`, "every run")
 	status, loc, _ := b.get("/subscriptions?id=" + url.QueryEscape(" sub-a "))
 	require.Equal(t, http.StatusSeeOther, status)
 	require.Equal(t, "/subscriptions/sub-a", loc)

@@ -2,6 +2,7 @@ package console
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -92,6 +93,35 @@ type eventLine struct {
 	DeliveredAt string
 	Queued      int
 	Redeliver   string
+	// Summary is what the event says about money or dunning: a charge of an earlier run shows
+	// here, where the current state no longer holds it.
+	Summary string
+}
+
+// eventSummary reads an event's charge, refund or dunning part.
+func eventSummary(raw []byte) string {
+	var d billing.EventData
+	if json.Unmarshal(raw, &d) != nil {
+		return ""
+	}
+	switch {
+	case d.Charge != nil:
+		c := d.Charge
+		out := fmt.Sprintf("cycle %d.%d %s원 %s", c.Cycle, c.Attempt, textfmt.FormatKRW(c.Amount), c.Outcome)
+		if c.Reason != "" {
+			out += ": " + c.Reason
+		}
+		return out
+	case d.Refund != nil:
+		return fmt.Sprintf("refund cycle %d %s원 (%s: %s)", d.Refund.Cycle, textfmt.FormatKRW(d.Refund.Amount), d.Refund.Requester, d.Refund.Reason)
+	case d.Dunning != nil:
+		out := fmt.Sprintf("cycle %d, %d attempts", d.Dunning.Cycle, d.Dunning.Attempts)
+		if !d.Dunning.NextRetryAt.IsZero() {
+			out += ", next retry " + kst(d.Dunning.NextRetryAt)
+		}
+		return out
+	}
+	return d.Detail
 }
 
 // actionLink is a button to an action's confirmation page.
@@ -185,7 +215,7 @@ func (s *Server) loadPage(ctx context.Context, id string, ss *session) (subscrip
 		p.Outbox = fmt.Sprintf("%d events kept, %d queued, %d omitted", len(out.Deliveries), len(out.Queue), out.Omitted)
 	}
 	for _, e := range evs {
-		l := eventLine{EventRow: e, Delivery: "unknown"}
+		l := eventLine{EventRow: e, Delivery: "unknown", Summary: eventSummary(e.Data)}
 		if d, ok := byID[e.ID]; ok {
 			l.Delivery, l.Attempts, l.LastError, l.DeliveredAt, l.Queued = string(d.Status), d.Attempts, d.LastError, kst(d.DeliveredAt), d.Queued
 			if p.Operator {
