@@ -18,12 +18,15 @@ import (
 
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/client"
+	"go.uber.org/zap"
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/paycycle/paycycle/activities"
 	"github.com/paycycle/paycycle/billing"
 	"github.com/paycycle/paycycle/calendar"
 	"github.com/paycycle/paycycle/console"
+	"github.com/paycycle/paycycle/edge"
+	"github.com/paycycle/paycycle/internal/signedlink"
 	"github.com/paycycle/paycycle/internal/stacktest"
 	"github.com/paycycle/paycycle/internal/testgate"
 	"github.com/paycycle/paycycle/readmodel"
@@ -34,7 +37,8 @@ import (
 // a subscription's merchant events reach the read model through the console's /events (signed
 // by the worker's deliverer, verified by the receiver), its page shows the live state, and a
 // cancel now from the console is the workflow's own cancel: the refund previewed is the refund
-// made, at the emulator's ledger too, and the audit trail names the staff member.
+// made, at the emulator's ledger too, and the audit trail names the staff member; a twin
+// canceled by its customer on the self-service page gets the same preview, refund and ledger.
 func TestConsoleCancelEndToEnd(t *testing.T) {
 	testgate.Slow(t, "starts a Temporal server")
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
@@ -82,31 +86,34 @@ func TestConsoleCancelEndToEnd(t *testing.T) {
 		Plan: billing.Plan{Name: "Console Monthly", Amount: 30000, Interval: calendar.Interval{Unit: calendar.Month, Count: 1}}}
 	_, err = st.Client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: billing.WorkflowID(id), TaskQueue: billing.TaskQueue}, billing.WorkflowType, in)
 	require.NoError(t, err)
-	eventually(t, time.Minute, "the first charge projected", func() bool {
-		row, err := store.Subscription(ctx, id)
-		return err == nil && row.Status == billing.StatusActive && row.TotalPaid == 30000
-	})
+	// Its twin, canceled by the customer on the self-service page for comparison.
+	const twin, twinCustomer = "console-e2e-twin", "cust-console-e2e-twin"
+	_, err = st.RegisterCustomer(twinCustomer)
+	require.NoError(t, err)
+	twinIn := in
+	twinIn.SubscriptionID, twinIn.CustomerUID = twin, twinCustomer
+	_, err = st.Client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: billing.WorkflowID(twin), TaskQueue: billing.TaskQueue}, billing.WorkflowType, twinIn)
+	require.NoError(t, err)
+	for _, sub := range []string{id, twin} {
+		eventually(t, time.Minute, "the first charge of "+sub+" projected", func() bool {
+			row, err := store.Subscription(ctx, sub)
+			return err == nil && row.Status == billing.StatusActive && row.TotalPaid == 30000
+		})
+	}
 
 	// Log in and open the subscription's page.
 	jar, err := cookiejar.New(nil)
 	require.NoError(t, err)
 	c := &http.Client{Jar: jar, Timeout: 30 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	get := func(path string) (int, string) {
-		resp, err := c.Get(ts.URL + path)
+	read := func(resp *http.Response, err error) (int, string) {
 		require.NoError(t, err)
 		defer resp.Body.Close()
 		b, err := io.ReadAll(resp.Body)
 		require.NoError(t, err)
 		return resp.StatusCode, string(b)
 	}
-	post := func(path string, form url.Values) (int, string) {
-		resp, err := c.PostForm(ts.URL+path, form)
-		require.NoError(t, err)
-		defer resp.Body.Close()
-		b, err := io.ReadAll(resp.Body)
-		require.NoError(t, err)
-		return resp.StatusCode, string(b)
-	}
+	get := func(path string) (int, string) { return read(c.Get(ts.URL + path)) }
+	post := func(path string, form url.Values) (int, string) { return read(c.PostForm(ts.URL+path, form)) }
 	value := func(re, body string) string {
 		m := regexp.MustCompile(re).FindStringSubmatch(body)
 		require.NotNil(t, m, "%s in:\n%s", re, body)
@@ -170,6 +177,38 @@ func TestConsoleCancelEndToEnd(t *testing.T) {
 	status, body = get("/")
 	require.Equal(t, http.StatusOK, status)
 	require.Contains(t, body, `id="status-canceled" data-value="1"`)
+
+	// The self-service path on the twin: the same rule, the same refund, the same ledger.
+	keys, err := signedlink.NewKeys(strings.Repeat("console-e2e-link-", 3))
+	require.NoError(t, err)
+	edgeSrv := httptest.NewUnstartedServer(nil)
+	ed, err := edge.New(edge.Config{PublicURL: "http://" + edgeSrv.Listener.Addr().String(), IMPCode: "imp00000000", LinkKeys: keys},
+		edge.Deps{Workflows: st.Client, PortOne: st.Gateway, Logger: zap.NewNop()})
+	require.NoError(t, err)
+	edgeSrv.Config.Handler = ed.Handler()
+	edgeSrv.Start()
+	defer edgeSrv.Close()
+	tok, err := keys.Sign(signedlink.Manage, twin, time.Now().Add(time.Hour), time.Now())
+	require.NoError(t, err)
+	manage := signedlink.URL(edgeSrv.URL, signedlink.Manage, tok)
+	status, body = read(c.Get(manage + "/confirm?option=now"))
+	require.Equal(t, http.StatusOK, status, body)
+	selfPreview := value(`id="confirm-refund" data-amount="(\d+)"`, body)
+	selfForm := url.Values{"option": {"now"}, "reason": {"not_using"}}
+	for _, f := range []string{"nonce", "issued", "mac"} {
+		selfForm.Set(f, value(`name="`+f+`" value="([^"]+)"`, body))
+	}
+	status, body = read(c.PostForm(edgeSrv.URL+value(`<form id="cancel-form" method="post" action="([^"]+)"`, body), selfForm))
+	require.Equal(t, http.StatusOK, status, body)
+	require.Equal(t, preview, selfPreview, "the console previews what the self-service page previews")
+	require.Equal(t, preview, value(`id="refund-amount" data-amount="(\d+)"`, body), "and the same refund is made")
+	var twinRefunded int64
+	for _, l := range st.Emulator.Ledger() {
+		if l.CustomerUID == twinCustomer {
+			twinRefunded += l.CancelAmount
+		}
+	}
+	require.Equal(t, preview, fmt.Sprint(twinRefunded), "the ledgers agree")
 
 	// The same confirmation submitted again sends nothing more.
 	status, body = post("/subscriptions/"+id+"/actions", form)
