@@ -14,6 +14,8 @@ import (
 	"github.com/coreos/go-oidc/v3/oidc"
 	"go.uber.org/zap"
 	"golang.org/x/oauth2"
+
+	"github.com/paycycle/paycycle/internal/nofollow"
 )
 
 // callbackPath is where the identity provider sends the browser back (register
@@ -41,7 +43,8 @@ type OIDCConfig struct {
 	// DefaultRoles are granted to everyone the provider authenticates for this client (empty:
 	// only the roles of the claim). A session with no role at all is refused.
 	DefaultRoles []Role
-	// HTTPClient reaches the provider (default http.DefaultClient); tests pass their stand-in's.
+	// HTTPClient reaches the provider (default: 15-second requests that never follow a
+	// redirect, the project's outbound policy, internal/nofollow).
 	HTTPClient *http.Client
 }
 
@@ -53,9 +56,6 @@ type oidcLogin struct {
 }
 
 func (o *oidcLogin) ctx(ctx context.Context) context.Context {
-	if o.cfg.HTTPClient == nil {
-		return ctx
-	}
 	return oidc.ClientContext(ctx, o.cfg.HTTPClient)
 }
 
@@ -66,6 +66,9 @@ func newOIDCLogin(ctx context.Context, cfg OIDCConfig, redirectURL string) (*oid
 	}
 	if cfg.RolesClaim == "" {
 		cfg.RolesClaim = "roles"
+	}
+	if cfg.HTTPClient == nil {
+		cfg.HTTPClient = nofollow.Client(15 * time.Second)
 	}
 	for _, r := range cfg.DefaultRoles {
 		if !slices.Contains(knownRoles, r) {

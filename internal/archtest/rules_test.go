@@ -50,7 +50,7 @@ var allowed = map[string][]string{
 	"devserver":             {"billing", "codec", "internal/nofollow", "internal/signedlink", "localtemporal"},
 	"loadtest":              {"activities", "billing", "calendar", "gateway/portonev1", "internal/stacktest", "metrics", "portone", "portone/portonetest", "temporalconn", "workerset", "workflows"},
 	"e2e":                   {"*"},
-	"console":               {"billing", "calendar", "internal/textfmt", "logging", "readmodel", "webhooks"},
+	"console":               {"billing", "calendar", "internal/nofollow", "internal/textfmt", "logging", "readmodel", "webhooks"},
 	"consoleserver":         {"console", "internal/config", "logging", "readmodel", "temporalconn"},
 }
 
