@@ -624,7 +624,9 @@ func TestDevserverFailsFastWithAClearMessage(t *testing.T) {
 		want     string
 	}{
 		"missing binary": {
-			setup:    func(t *testing.T) []string { return []string{"-bin-dir", standinBinDir(t, nameEmulator, nameEdge, nameConsole)} },
+			setup: func(t *testing.T) []string {
+				return []string{"-bin-dir", standinBinDir(t, nameEmulator, nameEdge, nameConsole)}
+			},
 			wantCode: 1, want: "worker not found or not executable: run make build first",
 		},
 		"port in use": {
