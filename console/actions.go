@@ -28,6 +28,7 @@ const (
 	actCancelEnd  = "cancel_end"
 	actCancelNow  = "cancel_now"
 	actCancelFull = "cancel_full"
+	actUndoCancel = "undo_cancel"
 	actPauseEnd   = "pause_end"
 	actPauseNow   = "pause_now"
 	actResume     = "resume"
@@ -39,6 +40,7 @@ var actionNames = map[string][2]string{
 	actCancelEnd:  {"기간 종료 시 해지", "Cancel at period end"},
 	actCancelNow:  {"지금 해지 (일할 환불)", "Cancel now, pro-rata refund"},
 	actCancelFull: {"지금 해지 (전액 환불)", "Cancel now, full refund"},
+	actUndoCancel: {"해지 예약 취소", "Undo the scheduled cancel"},
 	actPauseEnd:   {"기간 종료 시 일시 정지", "Pause at period end"},
 	actPauseNow:   {"지금 일시 정지", "Pause now"},
 	actResume:     {"재개", "Resume"},
@@ -54,6 +56,8 @@ func availableActions(st billing.State) []string {
 	var out []string
 	if st.PendingCancel == nil {
 		out = append(out, actCancelEnd, actCancelNow, actCancelFull)
+	} else {
+		out = append(out, actUndoCancel, actCancelNow, actCancelFull)
 	}
 	switch {
 	case st.Pause != nil:
@@ -146,6 +150,8 @@ func (s *Server) confirmOf(id, action, event string, st billing.State) (confirmP
 		p.TextKo, p.TextEn = "재개할 때까지 결제되지 않습니다.", "Nothing is charged until it is resumed."
 	case actResume:
 		p.TextKo, p.TextEn = "다음 결제일에 결제가 다시 시작됩니다.", "Billing restarts on the next anchor date."
+	case actUndoCancel:
+		p.TextKo, p.TextEn = "예약된 해지를 철회하고 결제를 계속합니다.", "The scheduled cancel is withdrawn and billing continues."
 	case actChargeNow:
 		p.TextKo, p.TextEn = "연체된 회차를 지금 다시 결제합니다.", "The unpaid cycle is charged again now."
 	case actRedeliver:
@@ -367,6 +373,9 @@ func validateAction(action, reason, full string) string {
 	case actResume:
 		req := billing.ResumeRequest{Reason: full, Anchor: billing.ResumeKeepAnchor}
 		err = req.Validate()
+	case actUndoCancel:
+		req := billing.UndoCancelRequest{Reason: full}
+		err = req.Validate()
 	}
 	if err != nil {
 		return "사유를 확인해 주세요. / " + err.Error()
@@ -402,6 +411,8 @@ func (s *Server) send(ctx context.Context, ss *session, id, action, event, reqID
 		opts.UpdateName, opts.Args = billing.MsgPause, []any{req}
 	case actResume:
 		opts.UpdateName, opts.Args = billing.MsgResume, []any{billing.ResumeRequest{RequestID: reqID, Reason: reason, Anchor: billing.ResumeKeepAnchor}}
+	case actUndoCancel:
+		opts.UpdateName, opts.Args = billing.MsgUndoCancel, []any{billing.UndoCancelRequest{RequestID: reqID, Reason: reason}}
 	case actChargeNow:
 		opts.UpdateName, opts.Args = billing.MsgChargeNow, []any{billing.ChargeNowRequest{RequestID: reqID}}
 	case actRedeliver:

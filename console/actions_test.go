@@ -170,6 +170,8 @@ func TestEveryActionIsTheWorkflowsUpdate(t *testing.T) {
 		contains(t, body, `data-outcome="done"`)
 		return body
 	}
+	do("cancel_end", "", "고객 요청")
+	do("undo_cancel", "", "고객이 마음을 바꿈")
 	do("pause_now", "", "휴가")
 	do("resume", "", "")
 	st := activeState("sub-a")
@@ -182,7 +184,11 @@ func TestEveryActionIsTheWorkflowsUpdate(t *testing.T) {
 	contains(t, body, "Queued", evt)
 
 	sent := e.wf.sent()
-	require.Len(t, sent, 4)
+	require.Len(t, sent, 6)
+	require.Equal(t, billing.MsgCancel, sent[0].Name)
+	require.Equal(t, billing.MsgUndoCancel, sent[1].Name)
+	require.Equal(t, billing.UndoCancelRequest{RequestID: sent[1].UpdateID, Reason: "고객이 마음을 바꿈 (staff:kim)"}, sent[1].Arg)
+	sent = sent[2:]
 	require.Equal(t, billing.MsgPause, sent[0].Name)
 	require.Equal(t, billing.PauseRequest{RequestID: sent[0].UpdateID, When: billing.Now, Reason: "휴가 (staff:kim)"}, sent[0].Arg)
 	require.Equal(t, billing.MsgResume, sent[1].Name)

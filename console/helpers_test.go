@@ -170,6 +170,17 @@ func (f *fakeWorkflows) UpdateWorkflow(_ context.Context, o client.UpdateWorkflo
 		st.Pause = nil
 		f.states[o.WorkflowID] = st
 		return fakeUpdate{v: billing.Receipt{Message: "resumed", Status: billing.StatusActive}}, nil
+	case billing.UndoCancelRequest:
+		if err := req.Validate(); err != nil {
+			return refuse(err)
+		}
+		if st.PendingCancel == nil {
+			return refuse(fmt.Errorf("there is no pending cancel to undo"))
+		}
+		st.PendingCancel = nil
+		st.Events = append(st.Events, billing.Event{At: f.now(), Kind: "cancel_undone", Detail: req.Reason})
+		f.states[o.WorkflowID] = st
+		return fakeUpdate{v: billing.Receipt{Message: "the pending cancel was withdrawn; billing continues", Status: st.Status}}, nil
 	case billing.ChargeNowRequest:
 		return fakeUpdate{v: billing.Receipt{Message: "charging now", Status: st.Status}}, nil
 	}
