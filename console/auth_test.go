@@ -182,3 +182,17 @@ func TestLoginFormSurvivesAnotherLoginPage(t *testing.T) {
 	require.Equal(t, http.StatusSeeOther, status, body)
 	require.Equal(t, "/upcoming", loc)
 }
+
+// TestSecureCookiesBehindTLS: with an https public URL (TLS at the console or at its proxy)
+// every cookie is Secure.
+func TestSecureCookiesBehindTLS(t *testing.T) {
+	e := newTestEnv(t, func(c *console.Config) { c.PublicURL = "https://console.example.com" })
+	resp, err := e.browser().http.Get(e.url + "/login")
+	require.NoError(t, err)
+	require.NoError(t, resp.Body.Close())
+	require.NotEmpty(t, resp.Cookies())
+	for _, c := range resp.Cookies() {
+		require.True(t, c.Secure, c.Name)
+		require.True(t, c.HttpOnly, c.Name)
+	}
+}
