@@ -126,8 +126,7 @@ func (s *Store) accept(ctx context.Context, tx *sql.Tx, e billing.MerchantEvent,
 
 // acceptAt is accept with the time it counts as received and applied.
 func (s *Store) acceptAt(ctx context.Context, tx *sql.Tx, e billing.MerchantEvent, stream string, d eventData, now time.Time) (ApplyResult, error) {
-	res, err := tx.ExecContext(ctx, s.q(`INSERT INTO events (subscription_id, stream, seq, event_id, type, ts, received_at, applied_at, data)
-		VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?) ON CONFLICT (subscription_id, stream, seq) DO NOTHING`),
+	res, err := s.exec(ctx, tx, sqlInsertEvent,
 		e.SubscriptionID, stream, e.Seq, e.ID, string(e.Type), ns(e.Timestamp), ns(now), string(e.Data))
 	if err != nil {
 		return 0, err
@@ -191,12 +190,12 @@ func (s *Store) acceptAt(ctx context.Context, tx *sql.Tx, e billing.MerchantEven
 // streamApplied reports whether any event of the stream was applied (an earlier incarnation).
 func (s *Store) streamApplied(ctx context.Context, tx *sql.Tx, id, stream string) (bool, error) {
 	var n int
-	err := tx.QueryRowContext(ctx, s.q(`SELECT COUNT(*) FROM events WHERE subscription_id = ? AND stream = ? AND applied_at <> 0`), id, stream).Scan(&n)
+	err := s.queryRow(ctx, tx, sqlStreamApplied, id, stream).Scan(&n)
 	return n > 0, err
 }
 
 func (s *Store) markApplied(ctx context.Context, tx *sql.Tx, id, stream string, seq int64, now time.Time) error {
-	_, err := tx.ExecContext(ctx, s.q(`UPDATE events SET applied_at = ? WHERE subscription_id = ? AND stream = ? AND seq = ?`), ns(now), id, stream, seq)
+	_, err := s.exec(ctx, tx, sqlMarkApplied, ns(now), id, stream, seq)
 	return err
 }
 
@@ -209,7 +208,7 @@ func (s *Store) drain(ctx context.Context, tx *sql.Tx, r *row, now time.Time) er
 			ts   int64
 			data string
 		)
-		err := tx.QueryRowContext(ctx, s.q(`SELECT event_id, type, ts, data FROM events WHERE subscription_id = ? AND stream = ? AND seq = ? AND applied_at = 0`),
+		err := s.queryRow(ctx, tx, sqlNextHeld,
 			r.SubscriptionID, r.Stream, e.Seq).Scan(&e.ID, &typ, &ts, &data)
 		if err == sql.ErrNoRows {
 			return nil
@@ -377,6 +376,14 @@ func (s *Store) money(ctx context.Context, tx *sql.Tx, r *row, e billing.Merchan
 	case e.Type == billing.EventChargeSucceeded && d.Charge != nil && d.Charge.Outcome == billing.OutcomePaid:
 		c := d.Charge
 		at := orTime(c.At, e.Timestamp)
+		if c.ImpUID != "" {
+			// One payment counts once, whichever events report it.
+			var known int
+			if err := s.queryRow(ctx, tx, sqlPaymentKnown,
+				r.SubscriptionID, r.Stream, c.ImpUID).Scan(&known); err != nil || known > 0 {
+				return err
+			}
+		}
 		r.TotalPaid += c.Amount
 		r.TotalTaxFree += c.TaxFree
 		return s.ledger(ctx, tx, r, e.Seq, "charge", at, c.Amount, c.TaxFree, c.ImpUID, c.MerchantUID, c.Cycle)
@@ -384,7 +391,7 @@ func (s *Store) money(ctx context.Context, tx *sql.Tx, r *row, e billing.Merchan
 		f := d.Refund
 		at := orTime(f.At, e.Timestamp)
 		var known int
-		if err := tx.QueryRowContext(ctx, s.q(`SELECT COUNT(*) FROM ledger WHERE subscription_id = ? AND imp_uid = ? AND kind IN ('charge', 'duplicate')`),
+		if err := s.queryRow(ctx, tx, sqlRefundedPaymentKnown,
 			r.SubscriptionID, f.ImpUID).Scan(&known); err != nil {
 			return err
 		}
@@ -415,8 +422,7 @@ func monthOf(t time.Time) string { return t.In(calendar.Seoul).Format("2006-01")
 // ledger adds one ledger row and its month's revenue.
 func (s *Store) ledger(ctx context.Context, tx *sql.Tx, r *row, seq int64, kind string, at time.Time, amount, taxFree int64, impUID, merchantUID string, cycle int) error {
 	month := monthOf(at)
-	res, err := tx.ExecContext(ctx, s.q(`INSERT INTO ledger (subscription_id, stream, seq, kind, at, month, amount, tax_free, imp_uid, merchant_uid, cycle)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (subscription_id, stream, seq, kind) DO NOTHING`),
+	res, err := s.exec(ctx, tx, sqlInsertLedger,
 		r.SubscriptionID, r.Stream, seq, kind, ns(at), month, amount, taxFree, impUID, merchantUID, cycle)
 	if err != nil {
 		return err
@@ -430,11 +436,7 @@ func (s *Store) ledger(ctx context.Context, tx *sql.Tx, r *row, seq int64, kind 
 	} else {
 		gross, tfGross, charges = amount, taxFree, 1
 	}
-	_, err = tx.ExecContext(ctx, s.q(`INSERT INTO revenue_months (month, gross, refunds, tax_free_gross, tax_free_refunds, charges, refund_count)
-		VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (month) DO UPDATE SET gross = revenue_months.gross + excluded.gross,
-		refunds = revenue_months.refunds + excluded.refunds, tax_free_gross = revenue_months.tax_free_gross + excluded.tax_free_gross,
-		tax_free_refunds = revenue_months.tax_free_refunds + excluded.tax_free_refunds, charges = revenue_months.charges + excluded.charges,
-		refund_count = revenue_months.refund_count + excluded.refund_count`),
+	_, err = s.exec(ctx, tx, sqlAddRevenue,
 		month, gross, refunds, tfGross, tfRefunds, charges, refundCount)
 	return err
 }
@@ -442,8 +444,7 @@ func (s *Store) ledger(ctx context.Context, tx *sql.Tx, r *row, seq int64, kind 
 // mrrChange records a change of a subscription's MRR at an instant (keyed by the event that
 // made it; two changes under one key add up).
 func (s *Store) mrrChange(ctx context.Context, tx *sql.Tx, id, stream string, seq int64, at time.Time, delta int64) error {
-	_, err := tx.ExecContext(ctx, s.q(`INSERT INTO mrr_changes (subscription_id, stream, seq, at, delta) VALUES (?, ?, ?, ?, ?)
-		ON CONFLICT (subscription_id, stream, seq) DO UPDATE SET delta = mrr_changes.delta + excluded.delta`),
+	_, err := s.exec(ctx, tx, sqlAddMRRChange,
 		id, stream, seq, ns(at), delta)
 	return err
 }
@@ -460,8 +461,7 @@ func (s *Store) dunningEpisode(ctx context.Context, tx *sql.Tx, r *row, e billin
 		if d.Dunning == nil {
 			return nil
 		}
-		_, err := tx.ExecContext(ctx, s.q(`INSERT INTO dunning (subscription_id, stream, cycle, started_at, ended_at, outcome) VALUES (?, ?, ?, ?, 0, 'open')
-			ON CONFLICT (subscription_id, stream, cycle) DO NOTHING`), r.SubscriptionID, r.Stream, d.Dunning.Cycle, ns(e.Timestamp))
+		_, err := s.exec(ctx, tx, sqlOpenDunning, r.SubscriptionID, r.Stream, d.Dunning.Cycle, ns(e.Timestamp))
 		return err
 	case billing.EventDunningRecovered:
 		outcome = "recovered"
@@ -476,7 +476,7 @@ func (s *Store) dunningEpisode(ctx context.Context, tx *sql.Tx, r *row, e billin
 	if d.Dunning != nil && d.Dunning.Cycle != 0 {
 		cycle = d.Dunning.Cycle
 	}
-	_, err := tx.ExecContext(ctx, s.q(`UPDATE dunning SET ended_at = ?, outcome = ? WHERE subscription_id = ? AND stream = ? AND cycle = ? AND outcome = 'open'`),
+	_, err := s.exec(ctx, tx, sqlEndDunning,
 		ns(e.Timestamp), outcome, r.SubscriptionID, r.Stream, cycle)
 	return err
 }

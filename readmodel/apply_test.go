@@ -239,4 +239,8 @@ func TestMigrationsAreIdempotent(t *testing.T) {
 	}
 	_, err := readmodel.Open(ctx, "mysql://x")
 	require.ErrorContains(t, err, `"sqlite:<path>" or "postgres://…"`)
+	for _, dsn := range []string{"sqlite:", "sqlite::memory:", "sqlite:file::memory:?cache=shared"} {
+		_, err = readmodel.Open(ctx, dsn)
+		require.ErrorContains(t, err, "needs a file path", dsn)
+	}
 }

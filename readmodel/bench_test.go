@@ -122,3 +122,24 @@ func BenchmarkReadModel(b *testing.B) {
 	took := time.Since(start)
 	b.Logf("bill day: %d renewals projected one transaction each in %s (%.0f events/s)", len(billDay), took.Round(time.Millisecond), float64(len(billDay))/took.Seconds())
 }
+
+// BenchmarkApply projects 2,000 subscriptions' events (about 6,500), each in its own
+// transaction as the receiver applies them; ns/op is per event.
+func BenchmarkApply(b *testing.B) {
+	ctx := context.Background()
+	history, _ := fleet(2000)
+	b.ResetTimer()
+	n := 0
+	for b.Loop() {
+		b.StopTimer()
+		s := openSQLite(b)
+		b.StartTimer()
+		for _, e := range history {
+			if _, err := s.Apply(ctx, e); err != nil {
+				b.Fatal(err)
+			}
+		}
+		n += len(history)
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(n), "ns/event")
+}

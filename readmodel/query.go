@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/paycycle/paycycle/billing"
-	"github.com/paycycle/paycycle/calendar"
 )
 
 // kst is Korea's offset: fixed (no daylight saving since 1988), so a KST day is plain integer
@@ -116,9 +115,6 @@ func (s *Store) lag(ctx context.Context, now time.Time) (Lag, error) {
 	l.Max = time.Duration(max(0, maxLag))
 	return l, nil
 }
-
-// kstDay is the KST date of an instant, YYYY-MM-DD.
-func kstDay(t time.Time) string { return t.In(calendar.Seoul).Format(time.DateOnly) }
 
 // Upcoming lists the charges due from from on, over days KST days (the day of from first), by
 // day; days without a charge are listed with zero. A charge due is a live subscription's next

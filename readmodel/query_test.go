@@ -279,3 +279,21 @@ func stateOf(x *sub) billing.State {
 	st.Plan.Interval.Unit, st.Plan.Interval.Count = calendarUnit(unit), count
 	return st
 }
+
+// TestOnePaymentCountsOnce: two charge events reporting the same payment (imp_uid) count it
+// once.
+func TestOnePaymentCountsOnce(t *testing.T) {
+	ctx := context.Background()
+	s := openSQLite(t)
+	x := newSub("sub-twice", t0, "Basic", 9900, "1 month")
+	x.start(t0.Add(30 * day))
+	again := x.out[len(x.out)-1]
+	x.emit(again.Type, billing.EventData{Charge: &billing.EventCharge{Cycle: 1, Attempt: 1, ImpUID: "imp_sub-twice_1", Amount: 9900, Outcome: billing.OutcomePaid, At: t0}}, nil)
+	applyAll(t, s, x.out)
+	row, err := s.Subscription(ctx, "sub-twice")
+	require.NoError(t, err)
+	require.Equal(t, int64(9900), row.TotalPaid)
+	m, err := s.Revenue(ctx, "2026-04", "2026-04")
+	require.NoError(t, err)
+	require.Equal(t, 1, m[0].Charges)
+}

@@ -96,7 +96,7 @@ type querier interface {
 
 // loadRow reads a subscription's row; found is false when there is none.
 func (s *Store) loadRow(ctx context.Context, q querier, id string) (r row, found bool, err error) {
-	r, err = scanRow(q.QueryRowContext(ctx, s.q(`SELECT `+rowColumns+` FROM subscriptions WHERE subscription_id = ?`), id))
+	r, err = scanRow(s.queryRow(ctx, q, sqlLoadRow, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return row{}, false, nil
 	}
@@ -105,7 +105,7 @@ func (s *Store) loadRow(ctx context.Context, q querier, id string) (r row, found
 
 // writeRow inserts or replaces a subscription's row.
 func (s *Store) writeRow(ctx context.Context, q querier, r *row) error {
-	_, err := q.ExecContext(ctx, s.q(upsertRow), r.values()...)
+	_, err := s.exec(ctx, q, upsertRow, r.values()...)
 	return err
 }
 

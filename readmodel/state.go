@@ -56,13 +56,12 @@ func (s *Store) applyStateTx(ctx context.Context, tx *sql.Tx, st billing.State, 
 	oldMRR, wasCycle := r.MRR, r.DunningCycle
 	fromState(&r, st, at)
 	if d := st.DunningState; d != nil {
-		if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO dunning (subscription_id, stream, cycle, started_at, ended_at, outcome) VALUES (?, ?, ?, ?, 0, 'open')
-			ON CONFLICT (subscription_id, stream, cycle) DO NOTHING`), r.SubscriptionID, r.Stream, d.Cycle, ns(r.PastDueSince)); err != nil {
+		if _, err := s.exec(ctx, tx, sqlOpenDunning, r.SubscriptionID, r.Stream, d.Cycle, ns(r.PastDueSince)); err != nil {
 			return err
 		}
 	}
 	if wasCycle != 0 && r.DunningCycle != wasCycle {
-		if _, err := tx.ExecContext(ctx, s.q(`UPDATE dunning SET ended_at = ?, outcome = 'ended' WHERE subscription_id = ? AND stream = ? AND cycle = ? AND outcome = 'open'`),
+		if _, err := s.exec(ctx, tx, sqlEndDunningByState,
 			ns(at), r.SubscriptionID, r.Stream, wasCycle); err != nil {
 			return err
 		}

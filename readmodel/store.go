@@ -43,6 +43,8 @@ type Store struct {
 	dialect dialect
 	// now is the clock of applied_at and lag (tests set it).
 	now func() time.Time
+	// prepared are hotStatements, prepared by Open, by their text before rewriting (s.q).
+	prepared map[string]*sql.Stmt
 }
 
 // Open connects to the database named by dsn and brings its schema up to date. dsn is
@@ -55,6 +57,10 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 	)
 	switch {
 	case strings.HasPrefix(dsn, "sqlite:"):
+		if p, _, _ := strings.Cut(strings.TrimPrefix(dsn, "sqlite:"), "?"); p == "" || strings.Contains(p, ":memory:") {
+			// Each pooled connection would open a database of its own.
+			return nil, errors.New(`readmodel: "sqlite:" needs a file path (an in-memory database is not shared between connections; tests use a temp dir)`)
+		}
 		s.dialect = sqlite
 		s.db, err = sql.Open("sqlite", sqliteDSN(strings.TrimPrefix(dsn, "sqlite:")))
 	case strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"):
@@ -79,7 +85,47 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 		_ = s.db.Close()
 		return nil, err
 	}
+	// Prepared here, before any transaction holds a connection: preparing on the pool from
+	// inside a transaction could wait for ever for a connection the other transactions hold.
+	s.prepared = map[string]*sql.Stmt{}
+	for _, q := range hotStatements {
+		st, err := s.db.PrepareContext(ctx, s.q(q))
+		if err != nil {
+			_ = s.Close()
+			return nil, fmt.Errorf("readmodel: prepare: %w", err)
+		}
+		s.prepared[q] = st
+	}
 	return s, nil
+}
+
+// exec runs a statement in tx (or on the pool), prepared when it is one of hotStatements.
+func (s *Store) exec(ctx context.Context, q querier, query string, args ...any) (sql.Result, error) {
+	if st := s.stmt(ctx, q, query); st != nil {
+		return st.ExecContext(ctx, args...)
+	}
+	return q.ExecContext(ctx, s.q(query), args...)
+}
+
+// queryRow is exec for a query of one row.
+func (s *Store) queryRow(ctx context.Context, q querier, query string, args ...any) *sql.Row {
+	if st := s.stmt(ctx, q, query); st != nil {
+		return st.QueryRowContext(ctx, args...)
+	}
+	return q.QueryRowContext(ctx, s.q(query), args...)
+}
+
+// stmt is query's prepared statement bound to q (a transaction re-prepares it once on its own
+// connection, and database/sql keeps that), or nil.
+func (s *Store) stmt(ctx context.Context, q querier, query string) *sql.Stmt {
+	st := s.prepared[query]
+	if st == nil {
+		return nil
+	}
+	if tx, ok := q.(*sql.Tx); ok {
+		return tx.StmtContext(ctx, st)
+	}
+	return st
 }
 
 // sqliteDSN adds the pragmas the projection needs to a SQLite path: WAL (readers never wait for
@@ -111,7 +157,12 @@ func redact(msg, dsn string) string {
 }
 
 // Close closes the database.
-func (s *Store) Close() error { return s.db.Close() }
+func (s *Store) Close() error {
+	for _, st := range s.prepared {
+		_ = st.Close()
+	}
+	return s.db.Close()
+}
 
 // SetClock sets the clock of applied_at and lag measurements (tests; nil: time.Now).
 func (s *Store) SetClock(now func() time.Time) {
