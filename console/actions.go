@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -124,10 +125,11 @@ func (s *Server) confirmOf(id, action, event string, st billing.State) (confirmP
 		return confirmPage{}, false
 	}
 	if action == actRedeliver {
-		if event == "" {
+		// The outbox's validator says whether it knows the event; this only keeps junk out.
+		if checkID(event) != nil {
 			return confirmPage{}, false
 		}
-	} else if !containsStr(availableActions(st), action) {
+	} else if !slices.Contains(availableActions(st), action) {
 		return confirmPage{}, false
 	}
 	p := confirmPage{
@@ -158,15 +160,6 @@ func (s *Server) confirmOf(id, action, event string, st billing.State) (confirmP
 		p.TextKo, p.TextEn = "이벤트 "+event+"를 같은 webhook-id로 다시 보냅니다.", "Event "+event+" is sent again with the same webhook-id."
 	}
 	return p, true
-}
-
-func containsStr(ss []string, s string) bool {
-	for _, x := range ss {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // handleConfirm is GET /subscriptions/{id}/confirm?action=…: the confirmation step.
