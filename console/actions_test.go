@@ -87,9 +87,9 @@ func TestCancelNowFromConsole(t *testing.T) {
 	require.Equal(t, billing.CancelRequest{RequestID: u.UpdateID, When: billing.Now, Refund: billing.RefundProrata, Requester: billing.RequesterAdmin, Reason: "고객 전화 요청 (staff:kim)"}, req)
 	require.True(t, strings.HasPrefix(req.RequestID, "console:kim:"), req.RequestID)
 
-	// The audit trail on the page names the staff member.
+	// The audit trail on the page names the staff member, and so do the recent request IDs.
 	_, _, body = b.get("/subscriptions/sub-a")
-	contains(t, body, `data-kind="cancel_requested"`, "고객 전화 요청 (staff:kim)", `data-status="canceled"`)
+	contains(t, body, `data-kind="cancel_requested"`, "고객 전화 요청 (staff:kim)", `data-status="canceled"`, "<dd>"+req.RequestID+"</dd>")
 	require.NotContains(t, body, `id="actions"`, "nothing left to do on a canceled subscription")
 
 	// Another submit of the same page, now that the subscription ended: the remembered answer.

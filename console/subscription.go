@@ -356,6 +356,16 @@ func facts(st billing.State, now time.Time) [][2]string {
 	if !st.EndedAt.IsZero() {
 		add("종료 Ended", kst(st.EndedAt))
 	}
+	var console []string
+	for _, id := range st.RecentRequestIDs {
+		if strings.HasPrefix(id, "console:") {
+			console = append(console, id)
+		}
+	}
+	if len(console) > 0 {
+		// The staff behind recent actions whose audit entries name no one (charge now).
+		add("콘솔 요청 Console requests", strings.Join(console, ", "))
+	}
 	if st.ChargesOmitted > 0 {
 		add("이전 결제 Older charges", fmt.Sprintf("%d older attempts are in earlier runs' histories; the merchant events below list every run's", st.ChargesOmitted))
 	}
