@@ -14,11 +14,11 @@ REVIVE              := github.com/mgechev/revive@v1.17.0
 WORKFLOWCHECK       := go.temporal.io/sdk/contrib/tools/workflowcheck@v0.6.0
 ERRCHECK            := github.com/kisielk/errcheck@v1.30.0
 GOVULNCHECK         := golang.org/x/vuln/cmd/govulncheck@v1.9.0
-COMMANDS            := worker starter emulator edgeserver devserver loadtest
+COMMANDS            := worker starter emulator edgeserver consoleserver devserver loadtest
 # What `make run` needs: devserver, the children it starts from -bin-dir, and the starter its
 # banner prints commands for (devserver's TestMakeRunBuildsWhatItStarts keeps this list in step).
 # Not loadtest: it embeds a second Temporal server, whose link alone costs a cold start minutes.
-RUN_COMMANDS        := devserver worker emulator edgeserver starter
+RUN_COMMANDS        := devserver worker emulator edgeserver consoleserver starter
 TEST_TIMEOUT        ?= 75m
 export ARTIFACTS_DIR ?= $(abspath .artifacts)
 

@@ -109,6 +109,9 @@ func printBanner(out *syncWriter, cfg *config, s *stack, took time.Duration) {
 	row("Billing edge", edge+skipped(nameEdge), "webhooks: "+edge+"/portone/webhook")
 	row("  registration", edge+"/register/new", "NaverPay recurring registration demo page")
 	row("Worker health", "http://"+addr(cfg.workerHealthPort)+"/healthz"+skipped(nameWorker), "")
+	consoleURL := "http://" + addr(cfg.consolePort)
+	row("Staff console", consoleURL+skipped(nameConsole), "log in: "+demoLogin+" / "+demoPassword)
+	row("  event sink", consoleURL+"/events", "the worker's merchant events, signed; see each subscription's page")
 	row("Codec endpoint", codecURL, "the UI decrypts payloads through it")
 	row("Data dir", cfg.dataDir, "kept between runs; -reset -yes starts over")
 	var logs []string
@@ -169,7 +172,9 @@ func printBanner(out *syncWriter, cfg *config, s *stack, took time.Duration) {
 		case nameEdge:
 			env = s.edgeEnv(keys, fmt.Sprintf(`"$(cat %s)"`, filepath.Join(cfg.dataDir, linkKeyFile)))
 		case nameWorker:
-			env = s.workerEnv(keys)
+			env = s.workerEnv(keys, fmt.Sprintf(`"$(cat %s)"`, filepath.Join(cfg.dataDir, webhookKeyFile)))
+		case nameConsole:
+			env = s.consoleEnv(keys, fmt.Sprintf(`"$(cat %s)"`, filepath.Join(cfg.dataDir, webhookKeyFile)), "'"+s.consoleStaff+"'")
 		}
 		p("\n%s was skipped; start it with:\n  %s\n", n,
 			strings.TrimSpace(strings.Join(env, " ")+" "+cfg.binaryPath(n)+" "+strings.Join(args, " ")))

@@ -32,6 +32,7 @@ import (
 	sdklog "go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
+	"golang.org/x/crypto/bcrypt"
 	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/paycycle/paycycle/billing"
@@ -86,20 +87,20 @@ func TestMain(m *testing.M) {
 }
 
 // ports are one devserver's ports, all free when picked.
-type ports struct{ temporal, ui, codec, emulator, edge, worker, emulatorV2 int }
+type ports struct{ temporal, ui, codec, emulator, edge, worker, console, emulatorV2 int }
 
-// freePorts returns seven distinct free ports: their listeners stay open until all are chosen,
+// freePorts returns eight distinct free ports: their listeners stay open until all are chosen,
 // since one freePort after another may hand the same port out twice (seen in CI).
 func freePorts(t *testing.T) ports {
 	t.Helper()
-	var p [7]int
+	var p [8]int
 	for i := range p {
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
 		require.NoError(t, err)
 		defer ln.Close()
 		p[i] = ln.Addr().(*net.TCPAddr).Port
 	}
-	return ports{p[0], p[1], p[2], p[3], p[4], p[5], p[6]}
+	return ports{p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7]}
 }
 
 func (p ports) flags() []string {
@@ -107,6 +108,7 @@ func (p ports) flags() []string {
 		"-temporal-port", strconv.Itoa(p.temporal), "-ui-port", strconv.Itoa(p.ui),
 		"-codec-port", strconv.Itoa(p.codec), "-emulator-port", strconv.Itoa(p.emulator),
 		"-edge-port", strconv.Itoa(p.edge), "-worker-health-port", strconv.Itoa(p.worker),
+		"-console-port", strconv.Itoa(p.console),
 		"-emulator-v2-port", strconv.Itoa(p.emulatorV2),
 	}
 }
@@ -397,6 +399,8 @@ func TestDevserverRunsTheStack(t *testing.T) {
 	// The codec key was created and handed to the edge and the worker.
 	keyBytes, err := os.ReadFile(filepath.Join(dataDir, "codec.key"))
 	linkKey, lerr := os.ReadFile(filepath.Join(dataDir, "link.key"))
+	webhookKey, werr := os.ReadFile(filepath.Join(dataDir, "webhook.key"))
+	require.NoError(t, werr, "a webhook secret is created for the worker and the console")
 	require.NoError(t, lerr, "a link secret is created for the edge")
 	require.NoError(t, err)
 	keys := strings.TrimSpace(string(keyBytes))
@@ -458,6 +462,8 @@ func TestDevserverRunsTheStack(t *testing.T) {
 		"BILLING_NOTICE_URL":         fmt.Sprintf("http://127.0.0.1:%d/portone/webhook", p.edge),
 		"BILLING_WORKER_HEALTH_ADDR": fmt.Sprintf("127.0.0.1:%d", p.worker),
 		"PAYCYCLE_CODEC_KEYS":        keys,
+		"BILLING_WEBHOOK_URLS":       fmt.Sprintf("http://127.0.0.1:%d/events", p.console),
+		"PAYCYCLE_WEBHOOK_SECRETS":   strings.TrimSpace(string(webhookKey)),
 	} {
 		require.Equal(t, v, worker.Env[k], "worker %s", k)
 	}
@@ -465,6 +471,26 @@ func TestDevserverRunsTheStack(t *testing.T) {
 		require.Equal(t, v, worker.Env[k], "worker %s", k)
 	}
 	require.True(t, worker.TemporalReachable)
+	// The console: its read model in the data dir, the worker's stream verified with the same
+	// secret, and the banner's demo login in its staff logins.
+	cons := standin(t, p.console)
+	for k, v := range map[string]string{
+		"PAYCYCLE_CONSOLE_ADDR":       fmt.Sprintf("127.0.0.1:%d", p.console),
+		"PAYCYCLE_CONSOLE_PUBLIC_URL": fmt.Sprintf("http://127.0.0.1:%d", p.console),
+		"PAYCYCLE_READMODEL_DSN":      "sqlite:" + filepath.Join(dataDir, "readmodel.db"),
+		"PAYCYCLE_WEBHOOK_SECRETS":    strings.TrimSpace(string(webhookKey)),
+		"TEMPORAL_ADDRESS":            temporalAddr,
+		"TEMPORAL_NAMESPACE":          "default",
+		"PAYCYCLE_CODEC_KEYS":         keys,
+	} {
+		require.Equal(t, v, cons.Env[k], "consoleserver %s", k)
+	}
+	staff := cons.Env["PAYCYCLE_CONSOLE_STAFF"]
+	hash, ok := strings.CutPrefix(staff, "demo:operator+pii:")
+	require.True(t, ok, "one demo login with every role")
+	require.NoError(t, bcrypt.CompareHashAndPassword([]byte(hash), []byte("paycycle-demo")), "the banner's password logs in")
+	require.Contains(t, banner, fmt.Sprintf("http://127.0.0.1:%d", p.console))
+	require.Contains(t, banner, "log in: demo / paycycle-demo")
 
 	// The Web UI: Start Workflow enabled, pointed at the codec endpoint.
 	var settings struct {
@@ -523,7 +549,7 @@ func TestDevserverRunsTheStack(t *testing.T) {
 	for _, s := range []standinInfo{emu, edge, worker} {
 		requireGone(t, s.Name, s.PID)
 	}
-	for _, port := range []int{p.temporal, p.ui, p.codec, p.emulator, p.edge, p.worker} {
+	for _, port := range []int{p.temporal, p.ui, p.codec, p.emulator, p.edge, p.worker, p.console} {
 		requirePortFree(t, port)
 	}
 	workerLog, err := os.ReadFile(filepath.Join(dataDir, "logs", "worker.log"))
@@ -619,7 +645,9 @@ func TestDevserverFailsFastWithAClearMessage(t *testing.T) {
 		want     string
 	}{
 		"missing binary": {
-			setup:    func(t *testing.T) []string { return []string{"-bin-dir", standinBinDir(t, nameEmulator, nameEdge)} },
+			setup: func(t *testing.T) []string {
+				return []string{"-bin-dir", standinBinDir(t, nameEmulator, nameEdge, nameConsole)}
+			},
 			wantCode: 1, want: "worker not found or not executable: run make build first",
 		},
 		"port in use": {
@@ -668,7 +696,7 @@ func TestDevserverChildNeverReady(t *testing.T) {
 	_, errOut := ds.output()
 	require.Contains(t, errOut, "edgeserver was not ready within 2s")
 	require.Contains(t, errOut, filepath.Join(dataDir, "logs", "edgeserver.log"))
-	for _, port := range []int{p.temporal, p.ui, p.codec, p.emulator, p.edge, p.worker} {
+	for _, port := range []int{p.temporal, p.ui, p.codec, p.emulator, p.edge, p.worker, p.console} {
 		requirePortFree(t, port)
 	}
 }

@@ -58,9 +58,10 @@ const (
 	nameEmulator = "emulator"
 	nameEdge     = "edgeserver"
 	nameWorker   = "worker"
+	nameConsole  = "consoleserver"
 )
 
-var childNames = []string{nameEmulator, nameEdge, nameWorker}
+var childNames = []string{nameEmulator, nameEdge, nameWorker, nameConsole}
 
 // demoCustomers are seeded in the emulator so the banner's subscriptions charge at once.
 const demoCustomers = "demo-cust-1,demo-cust-2,demo-cust-3"
@@ -82,7 +83,7 @@ type config struct {
 	dataDir, binDir string
 	reset, yes      bool
 
-	temporalPort, uiPort, codecPort, emulatorPort, emulatorV2Port, edgePort, workerHealthPort int
+	temporalPort, uiPort, codecPort, emulatorPort, emulatorV2Port, edgePort, workerHealthPort, consolePort int
 
 	noUI          bool
 	skip          []string
@@ -119,6 +120,9 @@ func (c *config) ports() []portFlag {
 	if !c.skipped(nameWorker) {
 		ps = append(ps, portFlag{c.workerHealthPort, "-worker-health-port", "worker health endpoint"})
 	}
+	if !c.skipped(nameConsole) {
+		ps = append(ps, portFlag{c.consolePort, "-console-port", "staff console"})
+	}
 	return ps
 }
 
@@ -147,8 +151,9 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.IntVar(&c.emulatorV2Port, "emulator-v2-port", 7781, "PortOne emulator's V2 API `port` (V2 is served at the root of its own address)")
 	fs.IntVar(&c.edgePort, "edge-port", 7790, "HTTP edge `port` (webhooks, registration pages)")
 	fs.IntVar(&c.workerHealthPort, "worker-health-port", 7791, "worker health endpoint `port`")
+	fs.IntVar(&c.consolePort, "console-port", 7792, "staff console `port` (its /events receives the worker's merchant event stream)")
 	fs.BoolVar(&c.noUI, "no-ui", false, "do not serve the Temporal Web UI")
-	skip := fs.String("skip", "", "comma-separated `children` not to start (emulator, edgeserver, worker), e.g. to run the worker in a debugger")
+	skip := fs.String("skip", "", "comma-separated `children` not to start (emulator, edgeserver, worker, consoleserver), e.g. to run the worker in a debugger")
 	fs.BoolVar(&c.verbose, "verbose", false, "also print the children's output, prefixed with their names")
 	fs.DurationVar(&c.readyTimeout, "ready-timeout", 60*time.Second, "how long each child may take to become ready")
 	fs.DurationVar(&c.stopTimeout, "stop-timeout", 10*time.Second, "how long a child may take to stop after SIGTERM before it is killed")
@@ -250,6 +255,10 @@ type stack struct {
 	timings  []timing
 	// linkSecret is the edge's PAYCYCLE_LINK_SECRET (link.key in the data dir).
 	linkSecret string
+	// webhookSecret signs the worker's merchant events and verifies them at the console's
+	// /events (webhook.key in the data dir); consoleStaff is the console's demo login.
+	webhookSecret string
+	consoleStaff  string
 }
 
 type timing struct {
@@ -366,9 +375,18 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	webhookSecret, err := loadOrCreateWebhookSecret(filepath.Join(cfg.dataDir, webhookKeyFile))
+	if err != nil {
+		return err
+	}
+	consoleStaff, err := demoStaff()
+	if err != nil {
+		return err
+	}
 
 	out := &syncWriter{w: stdout}
-	s := &stack{cfg: cfg, out: out, exits: make(chan *child, len(childNames)), linkSecret: linkSecret}
+	s := &stack{cfg: cfg, out: out, exits: make(chan *child, len(childNames)), linkSecret: linkSecret,
+		webhookSecret: webhookSecret, consoleStaff: consoleStaff}
 	var echo *lineEcho
 	if cfg.verbose {
 		echo = &lineEcho{out: out}
@@ -418,7 +436,8 @@ func unexpectedExit(c *child) error {
 }
 
 // start brings the stack up: the codec endpoint; Temporal and the emulator in parallel (neither
-// needs the other); then the edge and the worker in parallel (both need both).
+// needs the other); then the edge beside the console and then the worker (the worker sends the
+// merchant event stream to the console's /events).
 func (s *stack) start(ctx context.Context, keys string, echo *lineEcho) error {
 	cfg := s.cfg
 	uiOrigins := []string{"http://" + addr(cfg.uiPort), "http://localhost:" + strconv.Itoa(cfg.uiPort)}
@@ -474,7 +493,7 @@ func (s *stack) start(ctx context.Context, keys string, echo *lineEcho) error {
 		return err
 	}
 
-	var edgeErr, workerErr error
+	var edgeErr, workerErr, consoleErr error
 	if !cfg.skipped(nameEdge) {
 		wg.Add(1)
 		go func() {
@@ -482,11 +501,15 @@ func (s *stack) start(ctx context.Context, keys string, echo *lineEcho) error {
 			edgeErr = s.startChild(ctx, s.edge(keys), echo)
 		}()
 	}
+	if !cfg.skipped(nameConsole) {
+		// Before the worker's first event, so that the stream's first delivery finds it.
+		consoleErr = s.startChild(ctx, s.console(keys), echo)
+	}
 	if !cfg.skipped(nameWorker) {
 		workerErr = s.startChild(ctx, s.worker(keys), echo)
 	}
 	wg.Wait()
-	return errors.Join(edgeErr, workerErr)
+	return errors.Join(edgeErr, consoleErr, workerErr)
 }
 
 func (s *stack) logPath(name string) string {
@@ -548,7 +571,7 @@ func (s *stack) v2Env() []string {
 }
 
 // workerEnv is the worker's configuration (its contract with devserver).
-func (s *stack) workerEnv(keys string) []string {
+func (s *stack) workerEnv(keys, webhookSecret string) []string {
 	cfg := s.cfg
 	return append([]string{
 		"TEMPORAL_ADDRESS=" + addr(cfg.temporalPort),
@@ -560,7 +583,37 @@ func (s *stack) workerEnv(keys string) []string {
 		"BILLING_NOTICE_URL=http://" + addr(cfg.edgePort) + "/portone/webhook",
 		"BILLING_WORKER_HEALTH_ADDR=" + addr(cfg.workerHealthPort),
 		"PAYCYCLE_CODEC_KEYS=" + keys,
+		// The merchant event stream goes to the console's read model, so that make run has an
+		// event sink to watch and the console has numbers.
+		"BILLING_WEBHOOK_URLS=http://" + addr(cfg.consolePort) + "/events",
+		envWebhookSecrets + "=" + webhookSecret,
 	}, s.v2Env()...)
+}
+
+// consoleEnv is the console's configuration (its contract with devserver). keys, webhookSecret
+// and staff may be shell expressions when printed for a person.
+func (s *stack) consoleEnv(keys, webhookSecret, staff string) []string {
+	cfg := s.cfg
+	return []string{
+		"PAYCYCLE_CONSOLE_ADDR=" + addr(cfg.consolePort),
+		"PAYCYCLE_CONSOLE_PUBLIC_URL=http://" + addr(cfg.consolePort),
+		"PAYCYCLE_READMODEL_DSN=sqlite:" + filepath.Join(cfg.dataDir, readModelFile),
+		"PAYCYCLE_CONSOLE_STAFF=" + staff,
+		envWebhookSecrets + "=" + webhookSecret,
+		"TEMPORAL_ADDRESS=" + addr(cfg.temporalPort),
+		"TEMPORAL_NAMESPACE=" + localtemporal.DefaultNamespace,
+		"PAYCYCLE_CODEC_KEYS=" + keys,
+	}
+}
+
+func (s *stack) console(keys string) *child {
+	return &child{
+		name:      nameConsole,
+		path:      s.cfg.binaryPath(nameConsole),
+		env:       s.consoleEnv(keys, s.webhookSecret, s.consoleStaff),
+		healthURL: "http://" + addr(s.cfg.consolePort) + "/healthz",
+		logPath:   s.logPath(nameConsole),
+	}
 }
 
 func (s *stack) edge(keys string) *child {
@@ -577,7 +630,7 @@ func (s *stack) worker(keys string) *child {
 	return &child{
 		name:      nameWorker,
 		path:      s.cfg.binaryPath(nameWorker),
-		env:       s.workerEnv(keys),
+		env:       s.workerEnv(keys, s.webhookSecret),
 		healthURL: "http://" + addr(s.cfg.workerHealthPort) + "/healthz",
 		logPath:   s.logPath(nameWorker),
 	}
@@ -615,7 +668,8 @@ func confirmReset(cfg *config, stdin io.Reader, stdout io.Writer) error {
 var dataDirEntries = []string{
 	localtemporal.DBFileName, localtemporal.DBFileName + "-wal", localtemporal.DBFileName + "-shm",
 	localtemporal.DBFileName + "-journal", localtemporal.LogFileName, localtemporal.LockFileName,
-	"codec.key", "logs", "emulator.json", linkKeyFile,
+	"codec.key", "logs", "emulator.json", linkKeyFile, webhookKeyFile,
+	readModelFile, readModelFile + "-wal", readModelFile + "-shm", readModelFile + "-journal",
 }
 
 func resetDataDir(dir string) error {

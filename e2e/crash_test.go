@@ -33,7 +33,7 @@ func binary(t *testing.T, name string) string {
 		if buildErr != nil {
 			return
 		}
-		cmd := exec.Command("go", "build", "-o", binDir+string(os.PathSeparator), "../worker", "../emulator", "../edgeserver", "../devserver", "../starter")
+		cmd := exec.Command("go", "build", "-o", binDir+string(os.PathSeparator), "../worker", "../emulator", "../edgeserver", "../consoleserver", "../devserver", "../starter")
 		var out bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &out, &out
 		if err := cmd.Run(); err != nil {

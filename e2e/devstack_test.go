@@ -59,16 +59,16 @@ type devstack struct {
 	t                                     *testing.T
 	bin, data                             string
 	temporal, ui, codecPort, edge, health int
-	emuPort                               int
+	emuPort, console                      int
 	emu                                   *portonetest.Emulator
 	cmd                                   *exec.Cmd
 	out                                   *syncBuffer
 }
 
 func newDevstack(t *testing.T) *devstack {
-	ports := freePorts(t, 5)
+	ports := freePorts(t, 6)
 	d := &devstack{t: t, bin: filepath.Dir(binary(t, "devserver")), data: t.TempDir(),
-		temporal: ports[0], ui: ports[1], codecPort: ports[2], edge: ports[3], health: ports[4]}
+		temporal: ports[0], ui: ports[1], codecPort: ports[2], edge: ports[3], health: ports[4], console: ports[5]}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	d.emuPort = ln.Addr().(*net.TCPAddr).Port
@@ -90,7 +90,7 @@ func (d *devstack) start() {
 	d.cmd = exec.Command(filepath.Join(d.bin, "devserver"), "-bin-dir", d.bin, "-data-dir", d.data,
 		"-temporal-port", fmt.Sprint(d.temporal), "-ui-port", fmt.Sprint(d.ui), "-codec-port", fmt.Sprint(d.codecPort),
 		"-emulator-port", fmt.Sprint(d.emuPort), "-edge-port", fmt.Sprint(d.edge), "-worker-health-port", fmt.Sprint(d.health),
-		"-skip", "emulator")
+		"-console-port", fmt.Sprint(d.console), "-skip", "emulator")
 	d.cmd.Env = cleanEnv()
 	d.cmd.Stdout, d.cmd.Stderr = d.out, d.out
 	require.NoError(d.t, d.cmd.Start())
@@ -101,7 +101,7 @@ func (d *devstack) start() {
 		}
 		if d.t.Failed() {
 			d.t.Logf("devserver output:\n%s", d.out.String())
-			for _, n := range []string{"worker", "edgeserver"} {
+			for _, n := range []string{"worker", "edgeserver", "consoleserver"} {
 				b, _ := os.ReadFile(filepath.Join(d.data, "logs", n+".log"))
 				d.t.Logf("%s.log (tail):\n%s", n, tail(string(b), 3000))
 			}

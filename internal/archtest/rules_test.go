@@ -52,6 +52,8 @@ var allowed = map[string][]string{
 	"devserver":             {"billing", "codec", "internal/nofollow", "internal/signedlink", "localtemporal"},
 	"loadtest":              {"activities", "billing", "calendar", "gateway/portonev1", "internal/stacktest", "metrics", "portone", "portone/portonetest", "temporalconn", "workerset", "workflows"},
 	"e2e":                   {"*"},
+	"console":               {"billing", "calendar", "internal/nofollow", "internal/textfmt", "logging", "readmodel", "webhooks"},
+	"consoleserver":         {"console", "internal/config", "logging", "readmodel", "temporalconn"},
 }
 
 // stdlibOnly packages depend, transitively, on nothing but the standard library: the client and
@@ -90,7 +92,9 @@ var mayDependOnTestOnly = map[string][]string{
 	// The read model's embedded database for make run and tests (issue 23): the pure-Go SQLite.
 	// A binary that serves the read model links it; the dev server already builds it, so make
 	// run's cold build does not grow. Packages importing readmodel need the same row.
-	"readmodel": {"modernc.org/"},
+	"readmodel":     {"modernc.org/"},
+	"console":       {"modernc.org/"},
+	"consoleserver": {"modernc.org/"},
 }
 
 // testingFrameworks may be imported directly only by testHelpers (non-test files included),

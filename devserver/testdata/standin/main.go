@@ -1,4 +1,4 @@
-// Command standin plays emulator, edgeserver or worker (by its file name) in devserver's tests: it
+// Command standin plays emulator, edgeserver, worker or consoleserver (by its file name) in devserver's tests: it
 // serves the health endpoint devserver waits for, on the address the real binary would get from
 // its flags or environment, and reports what it was given.
 //
@@ -50,6 +50,8 @@ func run() error {
 		addr, healthPath = os.Getenv("BILLING_EDGE_ADDR"), "/healthz"
 	case "worker":
 		addr, healthPath = os.Getenv("BILLING_WORKER_HEALTH_ADDR"), "/healthz"
+	case "consoleserver":
+		addr, healthPath = os.Getenv("PAYCYCLE_CONSOLE_ADDR"), "/healthz"
 	default:
 		return fmt.Errorf("unknown stand-in name %q", name)
 	}
@@ -76,7 +78,8 @@ func run() error {
 		for _, kv := range os.Environ() {
 			k, v, _ := strings.Cut(kv, "=")
 			if strings.HasPrefix(k, "BILLING_") || strings.HasPrefix(k, "PORTONE_") ||
-				strings.HasPrefix(k, "TEMPORAL_") || k == "PAYCYCLE_CODEC_KEYS" || k == "PAYCYCLE_LINK_SECRET" {
+				strings.HasPrefix(k, "TEMPORAL_") || k == "PAYCYCLE_CODEC_KEYS" || k == "PAYCYCLE_LINK_SECRET" ||
+				k == "PAYCYCLE_WEBHOOK_SECRETS" || k == "PAYCYCLE_READMODEL_DSN" || strings.HasPrefix(k, "PAYCYCLE_CONSOLE_") {
 				env[k] = v
 			}
 		}
