@@ -405,10 +405,6 @@ func (r *runner) onConsent(raw json.RawMessage, dryRun bool) (reply, error) {
 	}
 	c := r.s.Consent
 	switch {
-	case r.features.knownRises && r.s.Status == billing.StatusPaused:
-		// Nothing is ahead while paused: the rise's date is not known until the resume, which
-		// may move it (a restart), so its window opens again then (versionKnownRises).
-		return reply{}, refuse("no price rise is waiting while the subscription is paused: its consent window opens again when it resumes")
 	case c == nil && r.features.knownRises:
 		return reply{}, r.noConsentWaiting()
 	case c == nil:

@@ -184,10 +184,6 @@ func TestSweepSeedsThatFoundDifferences(t *testing.T) {
 		// lost: the answers to the first two cancels are lost (V2, see v2Choices).
 		lost bool
 	}{
-		// A consent sent while the subscription was paused (for the rise its window had opened
-		// before the pause) was taken; the rules say nothing is ahead while paused, and the
-		// window opens again on resume. The rulebook refused it.
-		{900024899, "a consent taken while paused", false, 0, false},
 		// V2, the answers to the first two cancels lost: the credit's refund, retried about 2 s
 		// later, crossed a minute; the harness grouped the refunds of one cancel only with
 		// asynchronous cancels.
