@@ -174,6 +174,9 @@ func Run(tl Timeline) Result {
 			s.inFlight = nil
 			for _, i := range pending {
 				s.message(i, tl.Messages[i])
+				// As after any message: a rise it made known opens its window now, before a
+				// later pause would hide it (seed 900024899).
+				s.updateConsent()
 			}
 		}
 	}
