@@ -60,6 +60,9 @@ var commandRules = []commandRule{
 	{"docs/operators.md", "3. Secrets and configuration", "kubectl ", "", "writes Secrets into a production Kubernetes cluster"},
 	{"docs/operators.md", "4. Deploy", "", "", "the worker and the edge against a production Temporal cluster and PortOne with real keys; TestWorkerBinaryStopsCleanlyOnSIGTERM and TestWorkerBinaryKeepsTheReconcileSchedule run the same binaries against a test server"},
 	{"docs/operators.md", "5. Safe deploys: replay gate and Worker Versioning", "", "", "needs versioned workers of two builds polling a worker deployment; TestWorkerVersioningOnPostgres makes the same calls (describe, set ramping, set current) through the SDK"},
+	{"docs/console.md", "Access", "consoleserver -hash-password", "TestHashPassword", "consoleserver's own test hashes a passphrase read from standard input and refuses a short one"},
+	{"docs/console.md", "Access", "PAYCYCLE_CONSOLE_STAFF=", "TestParseStaff", "the console's test parses staff entries of this form (login, roles, bcrypt hash), refusing malformed ones by name"},
+	{"docs/console.md", "Measured", "go test ", "", "a benchmark of minutes over 100,000 subscriptions; its figures are in BENCHMARKS.md and docs/console.md, never asserted"},
 	{"docs/testing.md", "Testing", "", "", "a test command: what it runs is the test suite itself (CI runs make test)"},
 	{"docs/testing.md", "The docs, checked", "", "", "test commands: TestREADMEOperatingCommands and the fast checks they name are the suite itself"},
 }
