@@ -26,6 +26,7 @@ import (
 	"github.com/paycycle/paycycle/internal/browsertest"
 	"github.com/paycycle/paycycle/internal/testgate"
 	"github.com/paycycle/paycycle/internal/testlogs"
+	"github.com/paycycle/paycycle/localtemporal"
 	"github.com/paycycle/paycycle/portone/portonetest"
 )
 
@@ -113,6 +114,11 @@ func (d *devstack) start() {
 				}
 			}
 			testlogs.Save(d.t, "devserver-output", []byte(d.out.String()))
+			// The embedded Temporal server logs into the data dir, not logs/: a start that hangs
+			// (seen once in CI, restarting under heavy load) is explained there.
+			if b, err := os.ReadFile(filepath.Join(d.data, localtemporal.LogFileName)); err == nil {
+				testlogs.Save(d.t, "devserver-temporal", b)
+			}
 		}
 	})
 	eventually(d.t, 90*time.Second, "devserver to be ready", func() bool { return strings.Contains(d.out.String(), "paycycle is running") })
