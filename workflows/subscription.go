@@ -192,6 +192,11 @@ func newRunner(ctx workflow.Context, raw json.RawMessage) (*runner, error) {
 		return nil, invalidInput(&billing.InputError{Field: "plan.interval",
 			Reason: fmt.Sprintf("unit %q is for demos and tests; this worker is not in demo mode (start it with -demo)", r.s.Plan.Interval.Unit)})
 	}
+	if r.features.consentGate && r.s.Plan.Interval.Unit == calendar.Minute {
+		// Asked here, after the input is known, and only by minute plans: no other run
+		// records the marker.
+		r.features.minuteLawDay = r.atLeast(changeMinuteLawDay, versionMinuteLawDay)
+	}
 	return r, nil
 }
 

@@ -154,6 +154,13 @@ const (
 	// change_date), the trial's end itself is not gated, and an end_trial charges at once.
 	changeTrialFirstCharge  = "trial-first-charge"
 	versionTrialFirstCharge = 1
+	// versionMinuteLawDay (issue 23, asked once in newRunner by runs of minute-interval demo
+	// plans with the consent gate): on a minute plan a law day (a trial's days, the 30-day
+	// consent window, the 7-day notice) lasts a minute instead of a second, so that a demo trial
+	// started by hand can be tried by hand: a 7-day demo trial ended no_consent 7 seconds after
+	// it started. Second plans keep a second a day (the whole flow in a minute).
+	changeMinuteLawDay  = "minute-law-day"
+	versionMinuteLawDay = 1
 )
 
 // The bundle stands for every change below at the version given: a run that takes it asks no
@@ -218,6 +225,7 @@ var changeTable = []changeRow{
 	{changeEarlyConversion, versionEarlyConversion, versionRound3Bundle, "newRunner, once (compact, consent-gate runs)", "end_trial may carry a consent dated now"},
 	{changeChangeNow, versionChangeNow, versionRound3Bundle, "newRunner, once (compact, consent-gate runs)", "change_plan when now: the plan changes at once, pro rata"},
 	{changeTrialFirstCharge, versionTrialFirstCharge, versionRound3Bundle, "newRunner, once (compact, consent-gate runs)", "first_charge carried across continue-as-new; a trial with anchor dates its rise on the first charge"},
+	{changeMinuteLawDay, versionMinuteLawDay, 0, "newRunner, once (consent-gate runs of minute-interval plans)", "on a minute demo plan a law day lasts a minute, not a second"},
 }
 
 // coveredByBundle maps each bundled change to its version and the bundle version covering it.
@@ -303,6 +311,9 @@ type features struct {
 	changeNow bool
 	// trialFirstCharge is true from versionTrialFirstCharge on (trialChargeAt, newRunner).
 	trialFirstCharge bool
+	// minuteLawDay is true from versionMinuteLawDay on (lawDays); asked only by runs of a
+	// minute-interval plan.
+	minuteLawDay bool
 }
 
 // decideFeatures asks the run-level questions in the order runs have always recorded them:
