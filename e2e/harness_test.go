@@ -52,6 +52,8 @@ type stackOptions struct {
 	// deliverer turns the merchant event stream on (renewalNotice ahead of each renewal).
 	deliverer     *webhooks.Deliverer
 	renewalNotice time.Duration
+	// emulator configures the PortOne emulator (e.g. the V2 webhook URL of a test's edge).
+	emulator portonetest.Options
 }
 
 func (o stackOptions) activities() activities.Config {
@@ -63,7 +65,7 @@ func newStack(t *testing.T, o stackOptions) *stack {
 	t.Helper()
 	testgate.Slow(t, "starts a Temporal server, the emulator and a worker")
 	st := stacktest.New(t, stacktest.Options{Plain: o.plain, NoWorker: o.noWorker, Worker: o.workerOpts,
-		Activities: o.activities(), PortOneTimeout: 3 * time.Second, Deliverer: o.deliverer})
+		Activities: o.activities(), PortOneTimeout: 3 * time.Second, Deliverer: o.deliverer, Emulator: o.emulator})
 	return &stack{t: t, st: st, ts: st.Server, c: st.Client, ns: st.Namespace, emu: st.Emulator, emuURL: st.EmulatorURL,
 		gateway: st.Gateway, codecKey: st.CodecKey}
 }
