@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -22,6 +23,7 @@ import (
 	"github.com/paycycle/paycycle/billing"
 	"github.com/paycycle/paycycle/edge"
 	"github.com/paycycle/paycycle/gateway/portonev1"
+	"github.com/paycycle/paycycle/gateway/portonev2"
 	"github.com/paycycle/paycycle/internal/signedlink"
 	"github.com/paycycle/paycycle/portone/portonetest"
 	"github.com/paycycle/paycycle/reconcile"
@@ -54,11 +56,24 @@ const (
 // new paymentIds or attempts under one) and against the money invariants.
 func TestV2Journey(t *testing.T) {
 	started := time.Now()
+	var err error
 	var edgeHandler http.Handler
 	edgeSrv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { edgeHandler.ServeHTTP(w, r) }))
 	t.Cleanup(edgeSrv.Close)
-	s := newStack(t, stackOptions{settleDelay: time.Second,
-		emulator: portonetest.Options{V2: portonetest.V2Options{WebhookURL: edgeSrv.URL + edge.V2WebhookRoute}}})
+	opts := stackOptions{settleDelay: time.Second, noWorker: true,
+		emulator: portonetest.Options{V2: portonetest.V2Options{WebhookURL: edgeSrv.URL + edge.V2WebhookRoute}}}
+	s := newStack(t, opts)
+	// The worker reaches V2 through a recorder, so the test sees what it asked PortOne (the
+	// key's verification, every pay, the cancel's expected remainder); the edge and the
+	// reconciliation use the stack's own V2 gateway.
+	v2gw := s.st.GatewayV2
+	rec := &v2Recorder{next: s.emu.V2Handler()}
+	recSrv := httptest.NewServer(rec)
+	t.Cleanup(recSrv.Close)
+	s.st.GatewayV2, err = portonev2.New(portonev2.Config{BaseURL: recSrv.URL, Secret: portonetest.DefaultV2Secret,
+		StoreID: portonetest.DefaultStoreID, ChannelKey: portonetest.DefaultV2ChannelKey, Timeout: 3 * time.Second})
+	require.NoError(t, err)
+	s.startWorker(opts)
 	linkKeys, err := signedlink.NewKeys("e2e-v2-journey-link-secret-0123456789abcdef")
 	require.NoError(t, err)
 	whKeys, err := edge.ParseV2WebhookSecrets([]string{portonetest.DefaultV2WebhookSecret})
@@ -66,7 +81,7 @@ func TestV2Journey(t *testing.T) {
 	e, err := edge.New(edge.Config{PublicURL: edgeSrv.URL, IMPCode: "imp00000000", LinkKeys: linkKeys,
 		V2: &edge.V2Config{WebhookKeys: whKeys, StoreID: portonetest.DefaultStoreID, ChannelKey: portonetest.DefaultV2ChannelKey,
 			SDKScriptURL: s.emuURL + "/__emulator/v2/browser-sdk.js"}},
-		edge.Deps{Workflows: s.c, PortOne: s.gateway, PortOneV2: s.st.GatewayV2, Logger: zap.NewNop()})
+		edge.Deps{Workflows: s.c, PortOne: s.gateway, PortOneV2: v2gw, Logger: zap.NewNop()})
 	require.NoError(t, err)
 	edgeHandler = e.Handler()
 
@@ -74,7 +89,7 @@ func TestV2Journey(t *testing.T) {
 	in := demoInput("v2j-again", "v2j-cust-1", journeyEvery)
 	in.Gateway = billing.GatewayPortOneV2
 	run := s.start(in)
-	j := &v2Journey{t: t, s: s, id: in.SubscriptionID, run: run}
+	j := &v2Journey{t: t, s: s, id: in.SubscriptionID, run: run, rec: rec}
 	j.key = j.registerThroughEdge(edgeSrv.URL, linkKeys, in)
 	j.chargeSteps()
 	finalAgain := j.cancelWithRefund()
@@ -86,7 +101,7 @@ func TestV2Journey(t *testing.T) {
 	in2 := demoInput("v2j-sched", key2, journeyEvery)
 	in2.Gateway = billing.GatewayPortOneV2
 	in2.Plan.ChargeMode = billing.ChargeModeSchedule
-	j2 := &v2Journey{t: t, s: s, id: in2.SubscriptionID, key: key2, run: s.start(in2), schedule: true}
+	j2 := &v2Journey{t: t, s: s, id: in2.SubscriptionID, key: key2, run: s.start(in2), schedule: true, rec: rec}
 	j2.waitActive()
 	j2.chargeSteps()
 	finalSched := j2.cancelWithRefund()
@@ -97,8 +112,14 @@ func TestV2Journey(t *testing.T) {
 		}
 	}
 
+	// Every V2 webhook reached the edge and was taken (verified, re-fetched, acted on or
+	// ignored as not ours).
+	for _, d := range s.emu.Webhooks() {
+		require.Equal(t, http.StatusOK, d.StatusCode, "%s %s: %s", d.URL, d.Body, d.Err)
+	}
+
 	// 7. A reconciliation night over both generations, as the worker binary runs it.
-	rep := runReconcile(t, s, started.Add(-time.Minute), time.Now().Add(2*time.Second))
+	rep := runReconcile(t, s, v2gw, started.Add(-time.Minute), time.Now().Add(2*time.Second))
 	require.Empty(t, rep.Findings, "a clean night: %s", mustJSON(rep.Findings))
 	require.GreaterOrEqual(t, rep.Subscriptions, 2)
 	require.GreaterOrEqual(t, rep.Payments, len(j.paidByCycle())+len(j2.paidByCycle()), "every paid cycle was listed")
@@ -117,6 +138,8 @@ type v2Journey struct {
 	key      string
 	run      client.WorkflowRun
 	schedule bool
+	// rec holds what the worker asked PortOne V2.
+	rec *v2Recorder
 	// riseCycle is the first cycle charged at the higher price; consentAt when the workflow
 	// recorded the consent.
 	riseCycle int
@@ -244,6 +267,17 @@ func (j *v2Journey) registerThroughEdge(edgeURL string, linkKeys *signedlink.Key
 	k, ok := s.emu.BillingKeyV2(key)
 	require.True(t, ok)
 	require.Equal(t, in.CustomerUID, k.IssueID)
+	// The workflow looked both keys up at PortOne itself, charged only the verified one, and
+	// only after verifying it.
+	require.GreaterOrEqual(t, j.rec.index(http.MethodGet, "/billing-keys/"+foreign.BillingKey), 0, "the foreign key was checked at PortOne")
+	verified := j.rec.index(http.MethodGet, "/billing-keys/"+key)
+	require.GreaterOrEqual(t, verified, 0, "the key was checked at PortOne")
+	pays := j.rec.requests(http.MethodPost, "/payments/", "/billing-key")
+	require.NotEmpty(t, pays)
+	for _, p := range pays {
+		require.NotEqual(t, foreign.BillingKey, p.Body["billingKey"], "the foreign key is never charged")
+	}
+	require.Less(t, verified, j.rec.index(http.MethodPost, pays[0].Path), "verified before the first charge")
 	return key
 }
 
@@ -326,9 +360,13 @@ func (j *v2Journey) chargeSteps() {
 	})
 	_, err = s.update(j.id, billing.MsgChangePlan, billing.ChangePlanRequest{Amount: journeyRise, Name: "E2E Plus", Reason: "E2E 인상"})
 	require.NoError(t, err)
-	st = s.state(j.id)
+	// The window opens in the workflow's next steps (in schedule mode after the revoke of the
+	// cycle scheduled at the old price), well before the due time.
+	eventually(t, journeyEvery, "the rise asks for consent", func() bool {
+		st, err = s.tryState(j.id)
+		return err == nil && st.Consent != nil
+	})
 	c := st.Consent
-	require.NotNil(t, c, "the rise asks for consent at once")
 	require.Equal(t, billing.ConsentRequired, c.Status)
 	require.EqualValues(t, journeyPrice, c.AmountBefore)
 	require.EqualValues(t, journeyRise, c.AmountAfter)
@@ -371,8 +409,32 @@ func (j *v2Journey) cancelWithRefund() billing.State {
 	}
 	require.Len(t, paid[last].Cancels, 1, "the refund was made once")
 	require.EqualValues(t, journeyRise, paid[last].CancelAmount)
+	cancels := j.rec.requests(http.MethodPost, "/payments/"+paid[last].MerchantUID+"/cancel", "")
+	require.Len(t, cancels, 1, "one cancel request")
+	require.EqualValues(t, journeyRise, cancels[0].Body["currentCancellableAmount"], "compare-and-set: the remainder it expects")
+	require.Equal(t, "CUSTOMER", cancels[0].Body["requester"])
+	require.NotEmpty(t, cancels[0].Body["reason"])
+	require.Empty(t, s.emu.Warnings(), "nothing NaverPay's review would flag")
 	j.checkLedger()
 	s.checkMoneyInvariants(final)
+	// Every attempt, declined ones and V2's scheduler's included, is in the state with its
+	// transactionId; the consent the rise was charged on is in the audit trail.
+	txIDs := map[string]bool{}
+	for _, c := range s.allCharges(final) {
+		txIDs[c.ImpUID] = true
+	}
+	for cycle, attempts := range j.attemptsByCycle() {
+		for _, e := range attempts {
+			require.True(t, txIDs[e.ImpUID], "cycle %d: attempt %s (%s, paid %t) recorded with its transactionId", cycle, e.ImpUID, e.MerchantUID, !e.PaidAt.IsZero())
+		}
+	}
+	consents := append([]billing.ConsentState(nil), final.ConsentHistory...)
+	if final.Consent != nil {
+		consents = append(consents, *final.Consent)
+	}
+	require.True(t, slices.ContainsFunc(consents, func(c billing.ConsentState) bool {
+		return c.Status == billing.ConsentGranted && c.AmountAfter == journeyRise && c.Evidence != nil && c.Evidence.RecordID == "rec-1"
+	}), "the consent is on record: %s", mustJSON(consents))
 	return final
 }
 
@@ -400,6 +462,23 @@ func (j *v2Journey) checkLedger() {
 			}
 		}
 		require.LessOrEqual(j.t, paid, 1, "cycle %d has %d PAID transactions", cycle, paid)
+	}
+	if j.rec != nil {
+		// Each pay the worker sent made one attempt: none lost, none doubled.
+		attempts, requests := 0, 0
+		for _, list := range j.attemptsByCycle() {
+			for _, e := range list {
+				if e.ScheduleID == "" {
+					attempts++
+				}
+			}
+		}
+		for _, q := range j.rec.requests(http.MethodPost, "/payments/", "/billing-key") {
+			if p, err := billing.ParseMerchantUID(strings.TrimSuffix(strings.TrimPrefix(q.Path, "/payments/"), "/billing-key")); err == nil && p.SubscriptionID == j.id {
+				requests++
+			}
+		}
+		require.Equal(j.t, attempts, requests, "one V2 pay request per attempt in the ledger")
 	}
 	n := j.paidCycles()
 	for cycle := 1; cycle <= n; cycle++ {
@@ -468,11 +547,11 @@ func (j *v2Journey) pendingSchedule(cycle int) *portonetest.V2ScheduleRecord {
 
 // runReconcile runs the Reconcile workflow over [from, to) on a worker of its own that reads
 // both generations as one (reconcile.Generations), as the worker binary does with V2 set.
-func runReconcile(t *testing.T, s *stack, from, to time.Time) reconcile.Report {
+func runReconcile(t *testing.T, s *stack, v2 *portonev2.Gateway, from, to time.Time) reconcile.Report {
 	t.Helper()
 	const queue = "v2journey-reconcile"
 	w := worker.New(s.c, queue, worker.Options{WorkflowPanicPolicy: worker.FailWorkflow})
-	reconcile.Register(w, &reconcile.Activities{Gateway: reconcile.Generations{portonev1.New(s.gateway), s.st.GatewayV2},
+	reconcile.Register(w, &reconcile.Activities{Gateway: reconcile.Generations{portonev1.New(s.gateway), v2},
 		Subscriptions: reconcile.TemporalSubscriptions{Client: s.c}})
 	require.NoError(t, w.Start())
 	t.Cleanup(w.Stop)
@@ -485,4 +564,56 @@ func runReconcile(t *testing.T, s *stack, from, to time.Time) reconcile.Report {
 	require.NoError(t, run.Get(ctx, &rep))
 	require.Equal(t, "done", rep.Phase)
 	return rep
+}
+
+// v2Recorder passes requests to the emulator's V2 API and keeps each one's method, path and
+// body.
+type v2Recorder struct {
+	next http.Handler
+	mu   sync.Mutex
+	reqs []v2Request
+}
+
+// v2Request is one request the worker sent to PortOne V2.
+type v2Request struct {
+	Method, Path string
+	Body         map[string]any
+}
+
+func (r *v2Recorder) ServeHTTP(w http.ResponseWriter, req *http.Request) {
+	b, err := io.ReadAll(req.Body)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	var body map[string]any
+	if len(b) > 0 && json.Unmarshal(b, &body) != nil {
+		body = map[string]any{"_raw": string(b)}
+	}
+	r.mu.Lock()
+	r.reqs = append(r.reqs, v2Request{Method: req.Method, Path: req.URL.Path, Body: body})
+	r.mu.Unlock()
+	req.Body = io.NopCloser(strings.NewReader(string(b)))
+	r.next.ServeHTTP(w, req)
+}
+
+// requests returns the recorded requests whose method and path match (path by prefix and
+// suffix).
+func (r *v2Recorder) requests(method, prefix, suffix string) []v2Request {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []v2Request
+	for _, q := range r.reqs {
+		if q.Method == method && strings.HasPrefix(q.Path, prefix) && strings.HasSuffix(q.Path, suffix) {
+			out = append(out, q)
+		}
+	}
+	return out
+}
+
+// index is the position of the first recorded request matching, -1 when none.
+func (r *v2Recorder) index(method, path string) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.IndexFunc(r.reqs, func(q v2Request) bool { return q.Method == method && q.Path == path })
 }
