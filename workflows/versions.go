@@ -154,6 +154,13 @@ const (
 	// change_date), the trial's end itself is not gated, and an end_trial charges at once.
 	changeTrialFirstCharge  = "trial-first-charge"
 	versionTrialFirstCharge = 1
+	// versionAttentionEvents (issue 23): parking a subscription for a person and clearing the
+	// flag make merchant events (subscription.needs_attention, subscription.attention_cleared),
+	// so that the read model's needs-attention queue is fed from the stream. Asked where a park
+	// sets the flag or a clear removes it, only in runs that make events for endpoints; in no
+	// bundle.
+	changeAttentionEvents  = "attention-events"
+	versionAttentionEvents = 1
 )
 
 // The bundle stands for every change below at the version given: a run that takes it asks no
@@ -218,6 +225,7 @@ var changeTable = []changeRow{
 	{changeEarlyConversion, versionEarlyConversion, versionRound3Bundle, "newRunner, once (compact, consent-gate runs)", "end_trial may carry a consent dated now"},
 	{changeChangeNow, versionChangeNow, versionRound3Bundle, "newRunner, once (compact, consent-gate runs)", "change_plan when now: the plan changes at once, pro rata"},
 	{changeTrialFirstCharge, versionTrialFirstCharge, versionRound3Bundle, "newRunner, once (compact, consent-gate runs)", "first_charge carried across continue-as-new; a trial with anchor dates its rise on the first charge"},
+	{changeAttentionEvents, versionAttentionEvents, 0, "when a park sets the attention flag or a clear removes it (event-stream runs with endpoints)", "subscription.needs_attention and subscription.attention_cleared events"},
 }
 
 // coveredByBundle maps each bundled change to its version and the bundle version covering it.
