@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/testsuite"
+	"go.temporal.io/sdk/worker"
 
 	"github.com/paycycle/paycycle/billing"
 	"github.com/paycycle/paycycle/calendar"
@@ -243,4 +245,38 @@ func TestProjectionCheckOtherIncarnation(t *testing.T) {
 	r := f.gather(t, false)
 	require.Equal(t, []string{"clean-00001 stream gone / abcd"}, projectionFindings(r))
 	require.Equal(t, &ProjectionCheck{Compared: 3, Differing: 1}, r.Projection)
+}
+
+// TestWorkflowProjectionFindingsAreNotMarked runs the Reconcile workflow with a read model that
+// drifted: the projection finding is in the result beside a PortOne one, the subscription with
+// the PortOne finding is marked and the one whose row drifted is not, and Input.RepairProjection
+// reaches the Gather activity (the row agrees after the run).
+func TestWorkflowProjectionFindingsAreNotMarked(t *testing.T) {
+	f := newProjectionFixture(t, 3)
+	f.edit(t, "clean-00001", "cycle = ?", 7)
+	// A PortOne finding too: clean-00002's billing key is gone.
+	st := f.l.subs.states[billing.WorkflowID("clean-00002")]
+	st.CustomerUID = "cust-nobody"
+	f.l.subs.states[billing.WorkflowID("clean-00002")] = st
+
+	var s testsuite.WorkflowTestSuite
+	env := s.NewTestWorkflowEnvironment()
+	env.SetWorkerOptions(worker.Options{DeadlockDetectionTimeout: 10 * time.Second})
+	Register(env, &Activities{Gateway: portonev1.New(f.l.b.c), Subscriptions: f.l.subs, Projection: f.proj})
+	env.SetStartTime(asOf)
+	env.ExecuteWorkflow(WorkflowType, Input{Rate: 1000, RepairProjection: true})
+	require.NoError(t, env.GetWorkflowError())
+	var r Report
+	require.NoError(t, env.GetWorkflowResult(&r))
+
+	require.Equal(t, []string{"clean-00001 cycle 7 / 2"}, projectionFindings(r))
+	require.Equal(t, 1, r.Counts[FindingKeyGone])
+	require.True(t, find(r, FindingKeyGone, "clean-00002").Marked)
+	require.False(t, find(r, FindingProjection, "clean-00001").Marked)
+	require.Empty(t, f.l.subs.marks[billing.WorkflowID("clean-00001")], "the read model's fault marks no subscription")
+	require.Equal(t, 1, r.Marked)
+	require.Equal(t, &ProjectionCheck{Compared: 3, Differing: 1, Repaired: 1}, r.Projection)
+	d, err := f.store.Compare(context.Background(), "clean-00001", f.l.subs.states[billing.WorkflowID("clean-00001")])
+	require.NoError(t, err)
+	require.Empty(t, d)
 }
