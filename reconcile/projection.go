@@ -83,6 +83,7 @@ type projEntry struct {
 	RunID      string                 `json:"run_id"`
 	ID         string                 `json:"id"`
 	Tag        string                 `json:"tag"`
+	Status     billing.Status         `json:"status"`
 	Diffs      []ProjectionDifference `json:"diffs"`
 	// Settled: the second look was made (Diffs are its answer).
 	Settled bool `json:"settled,omitempty"`
@@ -119,16 +120,18 @@ func (a *Activities) compareProjection(ctx context.Context, p *projProgress, wor
 	}
 	p.Compared++
 	if len(diffs) > 0 {
-		p.Entries = append(p.Entries, projEntry{WorkflowID: workflowID, RunID: runID, ID: st.SubscriptionID, Tag: st.Tag, Diffs: diffs})
+		p.Entries = append(p.Entries, projEntry{WorkflowID: workflowID, RunID: runID, ID: st.SubscriptionID, Tag: st.Tag, Status: st.Status, Diffs: diffs})
 	}
 	return nil
 }
 
-// otherIncarnation: the only difference is the row's stream, and the row is of another
-// incarnation of the ID that this run read too (compared on its own): an ended incarnation's
-// state against the row its successor now owns is no difference.
+// otherIncarnation: the only difference is the row's stream, the state is of an ended
+// incarnation, and the row is of another incarnation of the ID that this run read too (compared
+// on its own): an ended incarnation's state against the row its successor now owns is no
+// difference. A live state against an ended incarnation's row is one (the successor's events
+// have not arrived).
 func otherIncarnation(e projEntry, subs []sub) bool {
-	if len(e.Diffs) != 1 || e.Diffs[0].Field != "stream" {
+	if len(e.Diffs) != 1 || e.Diffs[0].Field != "stream" || !e.Status.Terminal() {
 		return false
 	}
 	return slices.ContainsFunc(subs, func(s sub) bool { return s.ID == e.ID && s.Tag == e.Diffs[0].Projection })
@@ -169,7 +172,8 @@ func (a *Activities) settleProjection(ctx context.Context, p *projProgress, subs
 			e.Settled = true
 			continue
 		}
-		if len(diffs) > 0 && repair && !otherIncarnation(projEntry{ID: e.ID, Diffs: diffs}, subs) {
+		e.Status = st.Status
+		if len(diffs) > 0 && repair && !otherIncarnation(projEntry{ID: e.ID, Status: st.Status, Diffs: diffs}, subs) {
 			if err := a.Projection.Repair(ctx, st); err != nil {
 				if ctx.Err() != nil {
 					return ctx.Err()

@@ -232,19 +232,28 @@ func TestProjectionCheckReadModelDown(t *testing.T) {
 }
 
 // TestProjectionCheckOtherIncarnation: a subscription ID reused after its end has two states in
-// the run; the row belongs to the new incarnation, which agrees: the ended one's state against
-// it is no difference. An incarnation the run did not read is one.
+// the run. The row belongs to the new incarnation, which agrees: the ended one's state against
+// it is no difference. A row still of the ended incarnation while the new one runs (its events
+// not arrived) is one, and so is a row of an incarnation the run did not read.
 func TestProjectionCheckOtherIncarnation(t *testing.T) {
-	f := newProjectionFixture(t, 2)
+	f := newProjectionFixture(t, 3)
 	old := f.l.subs.states[billing.WorkflowID("clean-00000")]
 	old.Tag, old.Status, old.Charges = "zzzz", billing.StatusCanceled, nil
-	f.l.subs.ids = append(f.l.subs.ids, "old-run")
-	f.l.subs.states["old-run"] = old
+	f.l.subs.ids = append(f.l.subs.ids, "old-run-0")
+	f.l.subs.states["old-run-0"] = old
+
+	// clean-00002: the row is the ended incarnation's; the new one runs.
+	ended := f.l.subs.states[billing.WorkflowID("clean-00002")]
+	ended.Tag, ended.Status, ended.Charges = "yyyy", billing.StatusCanceled, nil
+	f.l.subs.ids = append(f.l.subs.ids, "old-run-2")
+	f.l.subs.states["old-run-2"] = ended
+	require.NoError(t, f.store.ApplyState(context.Background(), ended, asOf.Add(-time.Hour)))
+
 	f.edit(t, "clean-00001", "stream = ?", "gone")
 
 	r := f.gather(t, false)
-	require.Equal(t, []string{"clean-00001 stream gone / abcd"}, projectionFindings(r))
-	require.Equal(t, &ProjectionCheck{Compared: 3, Differing: 1}, r.Projection)
+	require.Equal(t, []string{"clean-00001 stream gone / abcd", "clean-00002 stream yyyy / abcd"}, projectionFindings(r))
+	require.Equal(t, &ProjectionCheck{Compared: 5, Differing: 2}, r.Projection)
 }
 
 // TestWorkflowProjectionFindingsAreNotMarked runs the Reconcile workflow with a read model that
