@@ -587,6 +587,9 @@ func (s *stack) workerEnv(keys, webhookSecret string) []string {
 		// event sink to watch and the console has numbers.
 		"BILLING_WEBHOOK_URLS=http://" + addr(cfg.consolePort) + "/events",
 		envWebhookSecrets + "=" + webhookSecret,
+		// The console's read model, which the nightly reconciliation compares with every
+		// workflow's state (its projection check).
+		"PAYCYCLE_READMODEL_DSN=sqlite:" + filepath.Join(cfg.dataDir, readModelFile),
 	}, s.v2Env()...)
 }
 

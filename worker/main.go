@@ -70,6 +70,7 @@ type config struct {
 	ceilingReattempts   int
 	parkedInterval      time.Duration
 	reconcile           reconcileConfig
+	readModel           readModelConfig
 	versioning          versioningFlags
 	webhooks            webhookConfig
 }
@@ -131,6 +132,7 @@ func parseFlags(args []string, out io.Writer, lookup cfgpkg.Lookup) (config, err
 		"also serve the HTTP edge (PortOne webhooks, registration) in this process, with this worker's PortOne client; its settings are the -edge-* flags")
 	c.edge.Register(s, "edge-")
 	c.reconcile.register(s)
+	c.readModel.register(s)
 	c.versioning.register(s)
 	c.webhooks.register(s)
 	if err := s.Parse(args); err != nil {
@@ -140,6 +142,9 @@ func parseFlags(args []string, out io.Writer, lookup cfgpkg.Lookup) (config, err
 		return c, err
 	}
 	if err := c.versioning.validate(); err != nil {
+		return c, err
+	}
+	if err := c.readModel.validate(); err != nil {
 		return c, err
 	}
 	if fs.NArg() > 0 {
@@ -212,13 +217,17 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 		}
 		acts.GatewayV2 = v2
 	}
+	projection := cfg.readModel.projection()
+	if closer, ok := projection.(interface{ Close() error }); ok {
+		defer func() { _ = closer.Close() }()
+	}
 	workers, err := workerset.Start(c, workerset.Options{
 		TaskQueue: cfg.taskQueue, PortOneTaskQueue: cfg.portoneTaskQueue, PortOneRate: cfg.portoneRate,
 		MaxConcurrentActivities: cfg.maxActivities, StopTimeout: cfg.stopTimeout,
 		Interceptors: []interceptor.WorkerInterceptor{reg.WorkerInterceptor()},
 		Deployment:   cfg.versioning.options(),
 		Webhooks:     cfg.webhooks.options(),
-	}, acts, func(r sdkworker.Registry) { registerReconcile(r, c, gateway, acts, log) })
+	}, acts, func(r sdkworker.Registry) { registerReconcile(r, c, gateway, acts, projection, log) })
 	if err != nil {
 		return err
 	}

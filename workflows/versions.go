@@ -161,6 +161,13 @@ const (
 	// it started. Second plans keep a second a day (the whole flow in a minute).
 	changeMinuteLawDay  = "minute-law-day"
 	versionMinuteLawDay = 1
+	// versionAttentionEvents (issue 23): parking a subscription for a person and clearing the
+	// flag make merchant events (subscription.needs_attention, subscription.attention_cleared),
+	// so that the read model's needs-attention queue is fed from the stream. Asked where a park
+	// sets the flag or a clear removes it, only in runs that make events for endpoints; in no
+	// bundle.
+	changeAttentionEvents  = "attention-events"
+	versionAttentionEvents = 1
 )
 
 // The bundle stands for every change below at the version given: a run that takes it asks no
@@ -226,6 +233,7 @@ var changeTable = []changeRow{
 	{changeChangeNow, versionChangeNow, versionRound3Bundle, "newRunner, once (compact, consent-gate runs)", "change_plan when now: the plan changes at once, pro rata"},
 	{changeTrialFirstCharge, versionTrialFirstCharge, versionRound3Bundle, "newRunner, once (compact, consent-gate runs)", "first_charge carried across continue-as-new; a trial with anchor dates its rise on the first charge"},
 	{changeMinuteLawDay, versionMinuteLawDay, 0, "newRunner, once (consent-gate runs of minute-interval plans)", "on a minute demo plan a law day lasts a minute, not a second"},
+	{changeAttentionEvents, versionAttentionEvents, 0, "when a park sets the attention flag or a clear removes it (event-stream runs with endpoints)", "subscription.needs_attention and subscription.attention_cleared events"},
 }
 
 // coveredByBundle maps each bundled change to its version and the bundle version covering it.

@@ -45,7 +45,7 @@ var allowed = map[string][]string{
 	"deploy":                {},
 	"deploy/healthcheck":    {},
 	"cluster":               {"*"},
-	"worker":                {"activities", "billing", "edge", "gateway/portonev1", "internal/config", "internal/nofollow", "internal/portoneconf", "logging", "metrics", "portone", "reconcile", "temporalconn", "webhooks", "workerset", "workflows"},
+	"worker":                {"activities", "billing", "edge", "gateway/portonev1", "internal/config", "internal/nofollow", "internal/portoneconf", "logging", "metrics", "portone", "readmodel", "reconcile", "temporalconn", "webhooks", "workerset", "workflows"},
 	"starter":               {"billing", "calendar", "internal/config", "internal/signedlink", "internal/textfmt", "logging", "reconcile", "temporalconn", "webhooks"},
 	"edgeserver":            {"edge", "internal/config", "logging", "metrics", "temporalconn"},
 	"emulator":              {"internal/config", "portone/portonetest"},
@@ -95,6 +95,9 @@ var mayDependOnTestOnly = map[string][]string{
 	"readmodel":     {"modernc.org/"},
 	"console":       {"modernc.org/"},
 	"consoleserver": {"modernc.org/"},
+	// The worker compares the read model with every workflow's state in the nightly
+	// reconciliation (reconcile's projection check, through its adapter over readmodel.Store).
+	"worker": {"modernc.org/"},
 }
 
 // testingFrameworks may be imported directly only by testHelpers (non-test files included),
