@@ -154,6 +154,15 @@ const (
 	// change_date), the trial's end itself is not gated, and an end_trial charges at once.
 	changeTrialFirstCharge  = "trial-first-charge"
 	versionTrialFirstCharge = 1
+	// versionCyclePayment (issue 22, in no bundle): on PortOne V2 the attempts of a cycle share
+	// one paymentId, the cycle's (billing.CyclePaymentID; its next generation once PortOne's
+	// attempt cap closed it), so that PortOne itself refuses a cycle's second success; each
+	// attempt keeps its merchant_uid in state and events and records its paymentId and
+	// transactionId (ChargeRecord.PaymentID, ImpUID). Asked once per run, the first time a V2 run
+	// charges, schedules or looks up a cycle (cyclePayments): V1 runs never ask. The old branch
+	// charges each attempt under its own merchant_uid, as before.
+	changeCyclePayment  = "v2-cycle-payment"
+	versionCyclePayment = 1
 )
 
 // The bundle stands for every change below at the version given: a run that takes it asks no
@@ -218,6 +227,7 @@ var changeTable = []changeRow{
 	{changeEarlyConversion, versionEarlyConversion, versionRound3Bundle, "newRunner, once (compact, consent-gate runs)", "end_trial may carry a consent dated now"},
 	{changeChangeNow, versionChangeNow, versionRound3Bundle, "newRunner, once (compact, consent-gate runs)", "change_plan when now: the plan changes at once, pro rata"},
 	{changeTrialFirstCharge, versionTrialFirstCharge, versionRound3Bundle, "newRunner, once (compact, consent-gate runs)", "first_charge carried across continue-as-new; a trial with anchor dates its rise on the first charge"},
+	{changeCyclePayment, versionCyclePayment, 0, "once per run, at a V2 run's first charge, schedule or cycle lookup", "on PortOne V2 a cycle's attempts share the cycle's paymentId; each records its paymentId and transactionId"},
 }
 
 // coveredByBundle maps each bundled change to its version and the bundle version covering it.
