@@ -1,0 +1,230 @@
+package workflows_test
+
+import (
+	"net/http/httptest"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/testsuite"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/paycycle/paycycle/activities"
+	"github.com/paycycle/paycycle/billing"
+	"github.com/paycycle/paycycle/gateway/portonev2"
+	"github.com/paycycle/paycycle/portone/portonetest"
+)
+
+// emulatorBankV2 makes the PortOne emulator's V2 API the bank of a test environment: the
+// activities talk HTTP to it through the V2 gateway, on the environment's clock, and keys are
+// V2 billing keys issued under the names given (as the sweep issues them).
+func emulatorBankV2(t *testing.T, env *testsuite.TestWorkflowEnvironment, opts portonetest.V2Options, keys ...string) *portonetest.Emulator {
+	t.Helper()
+	emu := portonetest.New(portonetest.Options{Clock: envClock{env}, V2: opts})
+	srv := httptest.NewServer(emu.V2Handler())
+	t.Cleanup(func() { srv.Close(); emu.Close() })
+	gw, err := portonev2.New(portonev2.Config{BaseURL: srv.URL, Secret: portonetest.DefaultV2Secret, Timeout: 10 * time.Second})
+	require.NoError(t, err)
+	for _, k := range keys {
+		_, err := emu.IssueBillingKeyV2(portonetest.V2BillingKeySeed{IssueID: "issue-" + k, IssueName: "Premium", NaverAccount: "naver-" + k, BillingKey: k})
+		require.NoError(t, err)
+	}
+	env.RegisterActivity(&activities.Activities{Gateway: v2Gateway{}, GatewayV2: gw, Config: activities.Config{ScheduleSettleDelay: time.Minute}, Now: env.Now})
+	return emu
+}
+
+func v2Monthly() billing.SubscriptionInput {
+	in := monthly()
+	in.Gateway = billing.GatewayPortOneV2
+	in.Dunning = &billing.DunningPolicy{RetryAfter: []billing.Duration{billing.Duration(24 * time.Hour), billing.Duration(48 * time.Hour)}}
+	return in
+}
+
+func cyclePIDForTest(cycle, gen int) string {
+	return billing.CyclePaymentID{SubscriptionID: "sub-1", Tag: tagForTest(), Cycle: cycle, Gen: gen}.String()
+}
+
+// v2Charges is the emulator's V2 charge transactions, by paymentId, in order.
+func v2Charges(emu *portonetest.Emulator) map[string][]portonetest.LedgerEntry {
+	out := map[string][]portonetest.LedgerEntry{}
+	for _, le := range emu.Ledger() {
+		if le.Version == portonetest.VersionV2 && le.Usage != "issue" {
+			out[le.MerchantUID] = append(out[le.MerchantUID], le)
+		}
+	}
+	return out
+}
+
+// cycleRecords is the state's charge records of a cycle, in order.
+func cycleRecords(st billing.State, cycle int) []billing.ChargeRecord {
+	var out []billing.ChargeRecord
+	for _, c := range st.Charges {
+		if c.Cycle == cycle {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// endAt cancels the subscription at instant at.
+func endAt(env *testsuite.TestWorkflowEnvironment, start, at time.Time) {
+	env.RegisterDelayedCallback(func() {
+		signal(env, billing.MsgCancel, billing.CancelRequest{When: billing.Now, Reason: "test over"})
+	}, at.Sub(start))
+}
+
+// TestV2CycleDeclinedTwiceThenPaidIsOnePayment: on V2 a cycle declined twice and paid by its
+// second dunning retry is ONE PortOne payment (the cycle's paymentId) with three transactions;
+// the state records each attempt under its own merchant_uid with that paymentId and its own
+// transactionId, and the ledger and the state agree.
+func TestV2CycleDeclinedTwiceThenPaidIsOnePayment(t *testing.T) {
+	start := kst(2025, time.April, 1, 10, 0)
+	env := newEnv(t, start)
+	emu := emulatorBankV2(t, env, portonetest.V2Options{}, "cust-1")
+	pid := cyclePIDForTest(1, 1)
+	emu.AddFault(portonetest.Fault{MerchantUID: pid, Op: portonetest.OpV2Pay, Action: portonetest.FaultDecline, Reason: "잔액부족", Times: 2})
+	var mid billing.State
+	env.RegisterDelayedCallback(func() { mid = query(t, env) }, kst(2025, time.April, 5, 0, 0).Sub(start))
+	endAt(env, start, kst(2025, time.April, 10, 0, 0))
+	env.ExecuteWorkflow(billing.WorkflowType, v2Monthly())
+	st := result(t, env)
+
+	payments := v2Charges(emu)
+	require.Len(t, payments, 1, "one V2 payment for the cycle: %v", payments)
+	txs := payments[pid]
+	require.Len(t, txs, 3, "three transactions under %s", pid)
+	require.Equal(t, []string{"failed", "failed", "paid"}, []string{txs[0].Status, txs[1].Status, txs[2].Status})
+
+	recs := cycleRecords(st, 1)
+	require.Len(t, recs, 3)
+	for i, rec := range recs {
+		require.Equal(t, billing.ChargeUID{SubscriptionID: "sub-1", Tag: tagForTest(), Cycle: 1, Attempt: i + 1}.String(), rec.MerchantUID,
+			"each attempt keeps its own merchant_uid")
+		require.Equal(t, pid, rec.PaymentID)
+		require.Equal(t, pid, rec.GatewayPaymentID())
+		require.Equal(t, txs[i].ImpUID, rec.ImpUID, "attempt %d records its transactionId", i+1)
+	}
+	require.Equal(t, []billing.Outcome{billing.OutcomeDeclined, billing.OutcomeDeclined, billing.OutcomePaid},
+		[]billing.Outcome{recs[0].Outcome, recs[1].Outcome, recs[2].Outcome})
+	require.NoError(t, mid.ValidateCarried(), "a carried state with cycle paymentIds passes the next run's check")
+	forged := mid
+	forged.Charges = slices.Clone(mid.Charges)
+	forged.Charges[0].PaymentID = billing.CyclePaymentID{SubscriptionID: "sub-2", Tag: tagForTest(), Cycle: 1}.String()
+	require.ErrorContains(t, forged.ValidateCarried(), "continued.charges[0].payment_id")
+}
+
+// TestV2LostAnswerIsAdoptedNeverPaidTwice: PortOne approves a cycle's charge and the answer is
+// lost; the activity's retry looks the cycle's paymentId up and adopts the paid transaction.
+// PortOne holds one paid transaction, and the state records it for the attempt that made it.
+func TestV2LostAnswerIsAdoptedNeverPaidTwice(t *testing.T) {
+	start := kst(2025, time.April, 1, 10, 0)
+	env := newEnv(t, start)
+	emu := emulatorBankV2(t, env, portonetest.V2Options{}, "cust-1")
+	pid := cyclePIDForTest(2, 1)
+	emu.AddFault(portonetest.Fault{MerchantUID: pid, Op: portonetest.OpV2Pay, Action: portonetest.FaultCommitThenDrop, Times: 1})
+	endAt(env, start, kst(2025, time.May, 10, 0, 0))
+	env.ExecuteWorkflow(billing.WorkflowType, v2Monthly())
+	st := result(t, env)
+
+	fired := slices.IndexFunc(emu.FaultFirings(), func(f portonetest.FaultFiring) bool {
+		return f.Action == portonetest.FaultCommitThenDrop && f.MerchantUID == pid
+	})
+	require.GreaterOrEqual(t, fired, 0, "the answer was lost")
+	txs := v2Charges(emu)[pid]
+	require.Len(t, txs, 1, "the retry charged nothing: %v", txs)
+	require.Equal(t, "paid", txs[0].Status)
+	recs := cycleRecords(st, 2)
+	require.Len(t, recs, 1)
+	require.Equal(t, billing.OutcomePaid, recs[0].Outcome)
+	require.Equal(t, txs[0].ImpUID, recs[0].ImpUID)
+	require.Equal(t, pid, recs[0].PaymentID)
+}
+
+// TestV2AttemptCapMovesTheCycleToItsNextPaymentID: when PortOne's attempt cap closes the
+// cycle's paymentId, the next attempt confirms it holds no paid transaction and is made under
+// the cycle's next paymentId, which the state records and later attempts start from.
+func TestV2AttemptCapMovesTheCycleToItsNextPaymentID(t *testing.T) {
+	start := kst(2025, time.April, 1, 10, 0)
+	env := newEnv(t, start)
+	emu := emulatorBankV2(t, env, portonetest.V2Options{MaxAttempts: 2}, "cust-1")
+	pid, next := cyclePIDForTest(1, 1), cyclePIDForTest(1, 2)
+	emu.AddFault(portonetest.Fault{MerchantUID: pid, Op: portonetest.OpV2Pay, Action: portonetest.FaultDecline, Reason: "잔액부족", Times: 2})
+	var mid billing.State
+	env.RegisterDelayedCallback(func() { mid = query(t, env) }, kst(2025, time.April, 5, 0, 0).Sub(start))
+	endAt(env, start, kst(2025, time.April, 10, 0, 0))
+	env.ExecuteWorkflow(billing.WorkflowType, v2Monthly())
+	st := result(t, env)
+
+	payments := v2Charges(emu)
+	require.Len(t, payments[pid], 2)
+	require.Len(t, payments[next], 1)
+	require.Equal(t, "paid", payments[next][0].Status)
+	recs := cycleRecords(st, 1)
+	require.Len(t, recs, 3)
+	require.Equal(t, []string{pid, pid, next}, []string{recs[0].PaymentID, recs[1].PaymentID, recs[2].PaymentID})
+	require.Equal(t, billing.OutcomePaid, recs[2].Outcome)
+	require.Equal(t, payments[next][0].ImpUID, recs[2].ImpUID)
+	require.NoError(t, mid.ValidateCarried())
+}
+
+// TestV2ScheduledCycleRetriedUnderItsPaymentID: schedule mode on V2. The cycle's schedule is
+// made under its paymentId; its execution declines; the dunning retry charges through again
+// under the same paymentId and is paid. One payment, two transactions (the scheduler's and the
+// retry's), and no recovery watch: PortOne cannot pay the failed schedule's paymentId again.
+func TestV2ScheduledCycleRetriedUnderItsPaymentID(t *testing.T) {
+	start := kst(2025, time.April, 1, 10, 0)
+	env := newEnv(t, start)
+	emu := emulatorBankV2(t, env, portonetest.V2Options{}, "cust-1")
+	due := kst(2025, time.May, 1, 10, 0)
+	pid := cyclePIDForTest(2, 1)
+	emu.AddFault(portonetest.Fault{MerchantUID: pid, Op: portonetest.OpV2ScheduleExecution, Action: portonetest.FaultDecline, Reason: "잔액부족", Times: 1})
+	runSchedulerEvery(env, emu, due.Sub(start)+30*time.Second, due.Sub(start)+5*24*time.Hour, 30*time.Minute)
+	var mid billing.State
+	env.RegisterDelayedCallback(func() { mid = query(t, env) }, kst(2025, time.May, 3, 0, 0).Sub(start))
+	endAt(env, start, kst(2025, time.May, 10, 0, 0))
+	in := scheduleMode()
+	in.Gateway = billing.GatewayPortOneV2
+	in.Dunning = v2Monthly().Dunning
+	env.ExecuteWorkflow(billing.WorkflowType, in)
+	st := result(t, env)
+
+	txs := v2Charges(emu)[pid]
+	require.Len(t, txs, 2, "%v", txs)
+	require.Equal(t, []string{"payment.scheduled", "payment"}, []string{txs[0].Usage, txs[1].Usage})
+	require.Equal(t, []string{"failed", "paid"}, []string{txs[0].Status, txs[1].Status})
+	recs := cycleRecords(st, 2)
+	require.Len(t, recs, 2, "%+v", recs)
+	require.Equal(t, billing.ViaSchedule, recs[0].Via)
+	require.Equal(t, billing.OutcomeDeclined, recs[0].Outcome)
+	require.Equal(t, billing.OutcomePaid, recs[1].Outcome)
+	for i, rec := range recs {
+		require.Equal(t, pid, rec.PaymentID)
+		require.Equal(t, txs[i].ImpUID, rec.ImpUID)
+	}
+	require.Empty(t, mid.RecoveryWatches, "no 리커버리 can pay the cycle's paymentId twice")
+}
+
+// TestV2RunsBeforeTheChangeKeepPerAttemptPaymentIDs: a V2 run that took the old branch of
+// versionCyclePayment charges each attempt under its own merchant_uid, as before.
+func TestV2RunsBeforeTheChangeKeepPerAttemptPaymentIDs(t *testing.T) {
+	start := kst(2025, time.April, 1, 10, 0)
+	env := newEnv(t, start)
+	env.OnGetVersion("v2-cycle-payment", workflow.DefaultVersion, 1).Return(workflow.DefaultVersion)
+	emu := emulatorBankV2(t, env, portonetest.V2Options{}, "cust-1")
+	first := billing.ChargeUID{SubscriptionID: "sub-1", Tag: tagForTest(), Cycle: 1, Attempt: 1}.String()
+	emu.AddFault(portonetest.Fault{MerchantUID: first, Op: portonetest.OpV2Pay, Action: portonetest.FaultDecline, Reason: "잔액부족", Times: 1})
+	endAt(env, start, kst(2025, time.April, 10, 0, 0))
+	env.ExecuteWorkflow(billing.WorkflowType, v2Monthly())
+	st := result(t, env)
+
+	payments := v2Charges(emu)
+	second := billing.ChargeUID{SubscriptionID: "sub-1", Tag: tagForTest(), Cycle: 1, Attempt: 2}.String()
+	require.Len(t, payments, 2, "%v", payments)
+	require.Len(t, payments[first], 1)
+	require.Len(t, payments[second], 1)
+	for _, rec := range cycleRecords(st, 1) {
+		require.Empty(t, rec.PaymentID)
+		require.Equal(t, rec.MerchantUID, rec.GatewayPaymentID())
+	}
+}
