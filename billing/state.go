@@ -451,6 +451,13 @@ func (s *State) ValidateCarried() error {
 			}
 		}
 	}
+	if sc := s.Scheduled; sc != nil && sc.PaymentID != "" && sc.PaymentID != sc.MerchantUID {
+		// The schedule is revoked and looked up under it: it must be this subscription's.
+		pid, err := ParseMerchantUID(sc.PaymentID)
+		if err != nil || pid.Kind != KindCyclePayment || pid.SubscriptionID != s.SubscriptionID || pid.Charge.Tag != s.Tag || pid.Charge.Cycle != sc.Cycle {
+			return inputErr("continued.scheduled.payment_id", "%q is not this subscription's paymentId for cycle %d", sc.PaymentID, sc.Cycle)
+		}
+	}
 	if len(s.RecoveryWatches) > MaxRecoveryWatches {
 		return inputErr("continued.recovery_watches", "at most %d, got %d", MaxRecoveryWatches, len(s.RecoveryWatches))
 	}

@@ -180,7 +180,8 @@ func TestV2ScheduledCycleRetriedUnderItsPaymentID(t *testing.T) {
 	pid := cyclePIDForTest(2, 1)
 	emu.AddFault(portonetest.Fault{MerchantUID: pid, Op: portonetest.OpV2ScheduleExecution, Action: portonetest.FaultDecline, Reason: "잔액부족", Times: 1})
 	runSchedulerEvery(env, emu, due.Sub(start)+30*time.Second, due.Sub(start)+5*24*time.Hour, 30*time.Minute)
-	var mid billing.State
+	var mid, pending billing.State
+	env.RegisterDelayedCallback(func() { pending = query(t, env) }, kst(2025, time.April, 15, 0, 0).Sub(start))
 	env.RegisterDelayedCallback(func() { mid = query(t, env) }, kst(2025, time.May, 3, 0, 0).Sub(start))
 	endAt(env, start, kst(2025, time.May, 10, 0, 0))
 	in := scheduleMode()
@@ -203,6 +204,17 @@ func TestV2ScheduledCycleRetriedUnderItsPaymentID(t *testing.T) {
 		require.Equal(t, txs[i].ImpUID, rec.ImpUID)
 	}
 	require.Empty(t, mid.RecoveryWatches, "no 리커버리 can pay the cycle's paymentId twice")
+
+	// While the schedule is pending the state names it by the cycle's paymentId, and a carried
+	// state naming another subscription's is refused.
+	require.NotNil(t, pending.Scheduled)
+	require.Equal(t, pid, pending.Scheduled.PaymentID)
+	require.NoError(t, pending.ValidateCarried())
+	forged := pending
+	sc := *pending.Scheduled
+	sc.PaymentID = billing.CyclePaymentID{SubscriptionID: "sub-2", Tag: tagForTest(), Cycle: 2}.String()
+	forged.Scheduled = &sc
+	require.ErrorContains(t, forged.ValidateCarried(), "continued.scheduled.payment_id")
 }
 
 // TestV2RunsBeforeTheChangeKeepPerAttemptPaymentIDs: a V2 run that took the old branch of
