@@ -240,3 +240,33 @@ func TestV2RunsBeforeTheChangeKeepPerAttemptPaymentIDs(t *testing.T) {
 		require.Equal(t, rec.MerchantUID, rec.GatewayPaymentID())
 	}
 }
+
+// TestV2RescheduleUnderTheCyclesPaymentID: schedule mode on V2, a plan change revokes the
+// cycle's schedule and schedules it again under the same paymentId: the look-first of the new
+// schedule sees the revoked one as an earlier attempt's, not as its own, and the scheduler
+// charges the new amount once.
+func TestV2RescheduleUnderTheCyclesPaymentID(t *testing.T) {
+	start := kst(2025, time.April, 1, 10, 0)
+	env := newEnv(t, start)
+	emu := emulatorBankV2(t, env, portonetest.V2Options{}, "cust-1")
+	due := kst(2025, time.May, 1, 10, 0)
+	runSchedulerEvery(env, emu, due.Sub(start)+30*time.Second, due.Sub(start)+2*24*time.Hour, 30*time.Minute)
+	env.RegisterDelayedCallback(func() {
+		signal(env, billing.MsgChangePlan, billing.ChangePlanRequest{Amount: 4900, Reason: "할인"})
+	}, 5*24*time.Hour)
+	endAt(env, start, kst(2025, time.May, 5, 0, 0))
+	in := scheduleMode()
+	in.Gateway = billing.GatewayPortOneV2
+	env.ExecuteWorkflow(billing.WorkflowType, in)
+	st := result(t, env)
+
+	require.Equal(t, []string{"c1a1 again paid", "c2a1 schedule revoked", "c2a2 schedule paid", "c3a1 schedule revoked"}, vias(st))
+	pid := cyclePIDForTest(2, 1)
+	txs := v2Charges(emu)[pid]
+	require.Len(t, txs, 1, "%v", txs)
+	require.Equal(t, "payment.scheduled", txs[0].Usage)
+	require.EqualValues(t, 4900, txs[0].Amount, "the new amount was scheduled")
+	for _, rec := range cycleRecords(st, 2) {
+		require.Equal(t, pid, rec.PaymentID)
+	}
+}
