@@ -1,8 +1,10 @@
 package workflows_test
 
 import (
+	"net/http"
 	"net/http/httptest"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -21,8 +23,18 @@ import (
 // V2 billing keys issued under the names given (as the sweep issues them).
 func emulatorBankV2(t *testing.T, env *testsuite.TestWorkflowEnvironment, opts portonetest.V2Options, keys ...string) *portonetest.Emulator {
 	t.Helper()
+	return emulatorBankV2Via(t, env, opts, nil, keys...)
+}
+
+// emulatorBankV2Via is emulatorBankV2 with wrap (when not nil) in front of the V2 API.
+func emulatorBankV2Via(t *testing.T, env *testsuite.TestWorkflowEnvironment, opts portonetest.V2Options, wrap func(http.Handler) http.Handler, keys ...string) *portonetest.Emulator {
+	t.Helper()
 	emu := portonetest.New(portonetest.Options{Clock: envClock{env}, V2: opts})
-	srv := httptest.NewServer(emu.V2Handler())
+	h := emu.V2Handler()
+	if wrap != nil {
+		h = wrap(h)
+	}
+	srv := httptest.NewServer(h)
 	t.Cleanup(func() { srv.Close(); emu.Close() })
 	gw, err := portonev2.New(portonev2.Config{BaseURL: srv.URL, Secret: portonetest.DefaultV2Secret, Timeout: 10 * time.Second})
 	require.NoError(t, err)
@@ -133,6 +145,66 @@ func TestV2LostAnswerIsAdoptedNeverPaidTwice(t *testing.T) {
 	require.GreaterOrEqual(t, fired, 0, "the answer was lost")
 	txs := v2Charges(emu)[pid]
 	require.Len(t, txs, 1, "the retry charged nothing: %v", txs)
+	require.Equal(t, "paid", txs[0].Status)
+	recs := cycleRecords(st, 2)
+	require.Len(t, recs, 1)
+	require.Equal(t, billing.OutcomePaid, recs[0].Outcome)
+	require.Equal(t, txs[0].ImpUID, recs[0].ImpUID)
+	require.Equal(t, pid, recs[0].PaymentID)
+}
+
+// TestV2LostAnswerThenAlreadyPaidIsAdopted: PortOne approves a cycle's charge and the answer is
+// lost; the retry's look-first reads the payment before PortOne's read side has it (a stale
+// read, played by answering that one GET /payments/{paymentId} with PAYMENT_NOT_FOUND), so the
+// retry charges again and PortOne answers 409 ALREADY_PAID: the retry adopts the paid
+// transaction, and PortOne holds one.
+func TestV2LostAnswerThenAlreadyPaidIsAdopted(t *testing.T) {
+	start := kst(2025, time.April, 1, 10, 0)
+	env := newEnv(t, start)
+	pid := cyclePIDForTest(2, 1)
+	var mu sync.Mutex
+	var dropped, stale bool
+	var pays []int
+	wrap := func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case r.Method == http.MethodPost && r.URL.Path == "/payments/"+pid+"/billing-key":
+				rec := httptest.NewRecorder()
+				next.ServeHTTP(rec, r)
+				pays = append(pays, rec.Code)
+				if !dropped {
+					dropped = true
+					panic(http.ErrAbortHandler) // PortOne committed; the answer is lost
+				}
+				for k, v := range rec.Header() {
+					w.Header()[k] = v
+				}
+				w.WriteHeader(rec.Code)
+				_, _ = w.Write(rec.Body.Bytes())
+				return
+			case r.Method == http.MethodGet && r.URL.Path == "/payments/"+pid && dropped && !stale:
+				stale = true
+				w.Header().Set("Content-Type", "application/json")
+				w.WriteHeader(http.StatusNotFound)
+				_, _ = w.Write([]byte(`{"type":"PAYMENT_NOT_FOUND","message":"결제 건이 존재하지 않습니다."}`))
+				return
+			}
+			next.ServeHTTP(w, r)
+		})
+	}
+	emu := emulatorBankV2Via(t, env, portonetest.V2Options{}, wrap, "cust-1")
+	endAt(env, start, kst(2025, time.May, 10, 0, 0))
+	env.ExecuteWorkflow(billing.WorkflowType, v2Monthly())
+	st := result(t, env)
+
+	mu.Lock()
+	require.Equal(t, []int{http.StatusOK, http.StatusConflict}, pays, "the retry's charge was refused as ALREADY_PAID")
+	require.True(t, stale)
+	mu.Unlock()
+	txs := v2Charges(emu)[pid]
+	require.Len(t, txs, 1, "%v", txs)
 	require.Equal(t, "paid", txs[0].Status)
 	recs := cycleRecords(st, 2)
 	require.Len(t, recs, 1)
