@@ -14,6 +14,7 @@ import (
 
 	"github.com/paycycle/paycycle/activities"
 	"github.com/paycycle/paycycle/billing"
+	"github.com/paycycle/paycycle/calendar"
 	"github.com/paycycle/paycycle/gateway/portonev2"
 	"github.com/paycycle/paycycle/portone/portonetest"
 )
@@ -341,4 +342,30 @@ func TestV2RescheduleUnderTheCyclesPaymentID(t *testing.T) {
 	for _, rec := range cycleRecords(st, 2) {
 		require.Equal(t, pid, rec.PaymentID)
 	}
+}
+
+// TestV2WebhookOnTheCyclesPaymentIDSettlesAtOnce: the edge relays a V2 webhook under the
+// paymentId PortOne names, the cycle's; the schedule-mode workflow takes it for its pending
+// schedule and settles at once instead of a settle delay later.
+func TestV2WebhookOnTheCyclesPaymentIDSettlesAtOnce(t *testing.T) {
+	start := kst(2025, time.April, 1, 10, 0)
+	env := newEnv(t, start)
+	emu := emulatorBankV2(t, env, portonetest.V2Options{}, "cust-1")
+	due := kst(2025, time.May, 1, 10, 0)
+	env.RegisterDelayedCallback(func() { emu.RunDue() }, due.Sub(start))
+	env.RegisterDelayedCallback(func() { notify(env, cyclePIDForTest(2, 1), "paid") }, due.Sub(start)+time.Second)
+	endAt(env, start, kst(2025, time.May, 5, 0, 0))
+	in := scheduleMode()
+	in.Gateway = billing.GatewayPortOneV2
+	env.ExecuteWorkflow(billing.WorkflowType, in)
+	st := result(t, env)
+
+	require.Equal(t, []string{"c1a1 again paid", "c2a1 schedule paid", "c3a1 schedule revoked"}, vias(st))
+	var settled []string
+	for _, e := range st.Events {
+		if e.Kind == "status" {
+			settled = append(settled, e.At.In(calendar.Seoul).Format("01-02 15:04:05"))
+		}
+	}
+	require.Contains(t, settled, "05-01 10:00:01", "settled at the webhook, not a minute later")
 }
