@@ -369,3 +369,25 @@ func TestV2WebhookOnTheCyclesPaymentIDSettlesAtOnce(t *testing.T) {
 	}
 	require.Contains(t, settled, "05-01 10:00:01", "settled at the webhook, not a minute later")
 }
+
+// TestV1RunsNeverAskAboutCyclePayments: a V1 subscription that charges, declines, retries and
+// schedules never asks versionCyclePayment, so its histories gain no marker and replay as
+// recorded.
+func TestV1RunsNeverAskAboutCyclePayments(t *testing.T) {
+	for _, in := range []billing.SubscriptionInput{monthly(), scheduleMode()} {
+		t.Run(string(in.Plan.ChargeMode), func(t *testing.T) {
+			start := kst(2025, time.April, 1, 10, 0)
+			env := newEnv(t, start)
+			env.OnGetVersion("v2-cycle-payment", workflow.DefaultVersion, 1).Never()
+			b := newBank(t, env, "cust-1")
+			b.decide = declineCycle(2, 1, "잔액부족")
+			endAt(env, start, kst(2025, time.June, 10, 0, 0))
+			env.ExecuteWorkflow(billing.WorkflowType, in)
+			st := result(t, env)
+			require.GreaterOrEqual(t, len(st.Charges), 4)
+			for _, c := range st.Charges {
+				require.Empty(t, c.PaymentID, "V1 records no paymentId: %+v", c)
+			}
+		})
+	}
+}
