@@ -214,6 +214,46 @@ func TestV2LostAnswerThenAlreadyPaidIsAdopted(t *testing.T) {
 	require.Equal(t, pid, recs[0].PaymentID)
 }
 
+// TestV2LostDeclineIsTheAttemptsOwn: NaverPay declines a cycle's first attempt and the answer
+// is lost; the retried try finds a transaction under the cycle's paymentId that no attempt
+// recorded, takes it as its own decline and charges nothing. The dunning retry then sees that
+// transaction recorded (an earlier attempt's) and makes its own. One payment, two transactions,
+// each recorded once.
+func TestV2LostDeclineIsTheAttemptsOwn(t *testing.T) {
+	start := kst(2025, time.April, 1, 10, 0)
+	env := newEnv(t, start)
+	pid := cyclePIDForTest(1, 1)
+	var mu sync.Mutex
+	var dropped bool
+	wrap := func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			mu.Lock()
+			drop := r.Method == http.MethodPost && r.URL.Path == "/payments/"+pid+"/billing-key" && !dropped
+			dropped = dropped || drop
+			mu.Unlock()
+			if drop {
+				next.ServeHTTP(httptest.NewRecorder(), r)
+				panic(http.ErrAbortHandler) // NaverPay declined; the answer is lost
+			}
+			next.ServeHTTP(w, r)
+		})
+	}
+	emu := emulatorBankV2Via(t, env, portonetest.V2Options{}, wrap, "cust-1")
+	emu.AddFault(portonetest.Fault{MerchantUID: pid, Op: portonetest.OpV2Pay, Action: portonetest.FaultDecline, Reason: "잔액부족", Times: 1})
+	endAt(env, start, kst(2025, time.April, 10, 0, 0))
+	env.ExecuteWorkflow(billing.WorkflowType, v2Monthly())
+	st := result(t, env)
+
+	txs := v2Charges(emu)[pid]
+	require.Len(t, txs, 2, "the retried try made no second transaction: %v", txs)
+	require.Equal(t, []string{"failed", "paid"}, []string{txs[0].Status, txs[1].Status})
+	recs := cycleRecords(st, 1)
+	require.Len(t, recs, 2)
+	require.Equal(t, []billing.Outcome{billing.OutcomeDeclined, billing.OutcomePaid}, []billing.Outcome{recs[0].Outcome, recs[1].Outcome})
+	require.Equal(t, []string{txs[0].ImpUID, txs[1].ImpUID}, []string{recs[0].ImpUID, recs[1].ImpUID})
+	require.Equal(t, 1, recs[0].Attempt)
+}
+
 // TestV2AttemptCapMovesTheCycleToItsNextPaymentID: when PortOne's attempt cap closes the
 // cycle's paymentId, the next attempt confirms it holds no paid transaction and is made under
 // the cycle's next paymentId, which the state records and later attempts start from.
