@@ -189,16 +189,21 @@ func (s *stack) checkMoneyInvariants(st billing.State) {
 	recorded := map[string]bool{}
 	attempted := map[string]bool{}
 	for _, c := range s.allCharges(st) {
-		attempted[c.MerchantUID] = true
-		recorded[c.MerchantUID+"/"+c.ImpUID] = true
+		// Keyed by the id PortOne knows: the merchant_uid, or a V2 cycle's paymentId that the
+		// cycle's attempts share (each its own transactionId under it).
+		attempted[c.GatewayPaymentID()] = true
+		recorded[c.GatewayPaymentID()+"/"+c.ImpUID] = true
 	}
 	for _, e := range s.emu.Ledger() {
 		p, err := billing.ParseMerchantUID(e.MerchantUID)
-		if err != nil || p.Kind != billing.KindCharge || p.SubscriptionID != st.SubscriptionID {
+		if err != nil || !p.OfCycle() || p.SubscriptionID != st.SubscriptionID {
 			continue
 		}
 		if e.PaidAt.IsZero() {
 			require.True(s.t, attempted[e.MerchantUID], "declined attempt %s recorded", e.MerchantUID)
+			if p.Kind == billing.KindCyclePayment {
+				require.True(s.t, recorded[e.MerchantUID+"/"+e.ImpUID], "declined transaction %s (%s) recorded", e.MerchantUID, e.ImpUID)
+			}
 		} else {
 			if e.CancelAmount < e.Amount {
 				perCycle[p.Charge.Cycle]++

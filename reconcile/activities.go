@@ -382,7 +382,7 @@ func lookupsNeeded(s snapshot) []string {
 	}
 	for _, p := range s.Payments {
 		parsed, err := billing.ParseMerchantUID(p.MerchantUID)
-		if err != nil || parsed.Kind != billing.KindCharge || !p.kept() {
+		if err != nil || !parsed.OfCycle() || !p.kept() {
 			continue
 		}
 		if sb := byKey[subKey(parsed.Charge.SubscriptionID, parsed.Charge.Tag)]; sb != nil {

@@ -77,6 +77,9 @@ type runner struct {
 	cancelling bool
 	// noScheduleFor is a cycle PortOne refused to schedule; it is charged through again instead.
 	noScheduleFor int
+	// cyclePay caches versionCyclePayment once a V2 run asked it: 1 taken, -1 not, 0 not
+	// asked yet (cyclepayment.go).
+	cyclePay int8
 
 	// sa is the search-attribute cache (searchattrs.go).
 	sa saCache

@@ -168,6 +168,15 @@ const (
 	// bundle.
 	changeAttentionEvents  = "attention-events"
 	versionAttentionEvents = 1
+	// versionCyclePayment (issue 22, in no bundle): on PortOne V2 the attempts of a cycle share
+	// one paymentId, the cycle's (billing.CyclePaymentID; its next generation once PortOne's
+	// attempt cap closed it), so that PortOne itself refuses a cycle's second success; each
+	// attempt keeps its merchant_uid in state and events and records its paymentId and
+	// transactionId (ChargeRecord.PaymentID, ImpUID). Asked once per run, the first time a V2 run
+	// charges, schedules or looks up a cycle (cyclePayments): V1 runs never ask. The old branch
+	// charges each attempt under its own merchant_uid, as before.
+	changeCyclePayment  = "v2-cycle-payment"
+	versionCyclePayment = 1
 )
 
 // The bundle stands for every change below at the version given: a run that takes it asks no
@@ -234,6 +243,7 @@ var changeTable = []changeRow{
 	{changeTrialFirstCharge, versionTrialFirstCharge, versionRound3Bundle, "newRunner, once (compact, consent-gate runs)", "first_charge carried across continue-as-new; a trial with anchor dates its rise on the first charge"},
 	{changeMinuteLawDay, versionMinuteLawDay, 0, "newRunner, once (consent-gate runs of minute-interval plans)", "on a minute demo plan a law day lasts a minute, not a second"},
 	{changeAttentionEvents, versionAttentionEvents, 0, "when a park sets the attention flag or a clear removes it (event-stream runs with endpoints)", "subscription.needs_attention and subscription.attention_cleared events"},
+	{changeCyclePayment, versionCyclePayment, 0, "once per run, at a V2 run's first charge, schedule or cycle lookup", "on PortOne V2 a cycle's attempts share the cycle's paymentId; each records its paymentId and transactionId"},
 }
 
 // coveredByBundle maps each bundled change to its version and the bundle version covering it.
