@@ -206,7 +206,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 
 	acts := &activities.Activities{Gateway: portonev1.New(gateway), Observer: reg, Config: cfg.activitiesConfig()}
 	if cfg.portoneV2.Enabled() {
-		v2, err := cfg.portoneV2.NewV2Gateway()
+		v2, err := cfg.portoneV2.NewObservedV2Gateway(reg.ObservePortOneV2)
 		if err != nil {
 			return err
 		}
