@@ -22,6 +22,7 @@ import (
 	"github.com/paycycle/paycycle/activities"
 	"github.com/paycycle/paycycle/billing"
 	"github.com/paycycle/paycycle/calendar"
+	"github.com/paycycle/paycycle/internal/ledgercheck"
 	"github.com/paycycle/paycycle/internal/stacktest"
 	"github.com/paycycle/paycycle/internal/testgate"
 	"github.com/paycycle/paycycle/portone"
@@ -177,37 +178,17 @@ func (s *stack) paid(prefix string) []portonetest.LedgerEntry {
 	return out
 }
 
-// checkMoneyInvariants asserts on the emulator's ledger: at most one kept payment per cycle of
-// the subscription (a second payment refunded in full, as the workflow does with one PortOne's
-// 리커버리 made, is not kept), none created after the subscription ended, and every charge
-// attempt the emulator saw recorded in the workflow state with its imp_uid.
+// checkMoneyInvariants asserts internal/ledgercheck's invariants on the emulator's ledger, V1
+// and V2 alike: every payment through the subscription's own generation, at most one approved
+// attempt per payment id and one kept payment per cycle (a second payment refunded in full, as
+// the workflow does with one PortOne's 리커버리 made, is not kept), none created after the
+// subscription ended, refunds never above what was paid, and every attempt the emulator saw
+// recorded in the workflow state with its imp_uid (V2: transactionId), the state's paid
+// charges approved at PortOne.
 func (s *stack) checkMoneyInvariants(st billing.State) {
 	s.t.Helper()
-	perCycle := map[int]int{}
-	recorded := map[string]bool{}
-	attempted := map[string]bool{}
-	for _, c := range s.allCharges(st) {
-		attempted[c.MerchantUID] = true
-		recorded[c.MerchantUID+"/"+c.ImpUID] = true
-	}
-	for _, e := range s.emu.Ledger() {
-		p, err := billing.ParseMerchantUID(e.MerchantUID)
-		if err != nil || p.Kind != billing.KindCharge || p.SubscriptionID != st.SubscriptionID {
-			continue
-		}
-		if e.PaidAt.IsZero() {
-			require.True(s.t, attempted[e.MerchantUID], "declined attempt %s recorded", e.MerchantUID)
-		} else {
-			if e.CancelAmount < e.Amount {
-				perCycle[p.Charge.Cycle]++
-				require.Equal(s.t, 1, perCycle[p.Charge.Cycle], "cycle %d has two kept payments", p.Charge.Cycle)
-			}
-			require.True(s.t, recorded[e.MerchantUID+"/"+e.ImpUID], "paid charge %s (%s) missing from the workflow state", e.MerchantUID, e.ImpUID)
-		}
-		if !st.EndedAt.IsZero() {
-			require.False(s.t, e.CreatedAt.After(st.EndedAt), "charge %s created after the subscription ended", e.MerchantUID)
-		}
-	}
+	problems := ledgercheck.Check(s.emu.Ledger(), ledgercheck.FromState(st, s.allCharges(st)))
+	require.Empty(s.t, problems, "money invariants on the emulator's ledger")
 }
 
 // allCharges is every charge record of the subscription: continue-as-new carries only the
