@@ -106,7 +106,7 @@ func startTestCluster(ctx context.Context, t *testing.T, ph *phases) *testCluste
 	tc.edge = startEdge(t, tc.bins, tc.logDir, common)
 	// The activity timeout must cover a V2 charge and its read (two V2 timeouts).
 	tc.workerEnv = append(slices.Clone(common), "PORTONE_TIMEOUT=3s", "PORTONE_V2_TIMEOUT=2s", "BILLING_ACTIVITY_TIMEOUT=5s",
-		"BILLING_NOTICE_URL="+tc.edge+"/portone/webhook", "BILLING_SCHEDULE_SETTLE_DELAY=3s")
+		"BILLING_NOTICE_URL="+tc.edge+"/portone/webhook", "BILLING_V2_NOTICE_URL="+tc.edge+"/portone/v2/webhook", "BILLING_SCHEDULE_SETTLE_DELAY=3s")
 	ph.add("start emulator and edge", time.Since(t0))
 	tc.workersFrom = time.Now()
 	return tc
