@@ -50,13 +50,14 @@ type stackOptions struct {
 	actTimeout  time.Duration
 	settleDelay time.Duration
 	noticeURL   string
+	noticeURLV2 string
 	// deliverer turns the merchant event stream on (renewalNotice ahead of each renewal).
 	deliverer     *webhooks.Deliverer
 	renewalNotice time.Duration
 }
 
 func (o stackOptions) activities() activities.Config {
-	return activities.Config{ActivityTimeout: o.actTimeout, ScheduleSettleDelay: o.settleDelay, NoticeURL: o.noticeURL,
+	return activities.Config{ActivityTimeout: o.actTimeout, ScheduleSettleDelay: o.settleDelay, NoticeURL: o.noticeURL, NoticeURLV2: o.noticeURLV2,
 		Events: o.deliverer != nil, RenewalNotice: o.renewalNotice}
 }
 
@@ -187,8 +188,12 @@ func (s *stack) paid(prefix string) []portonetest.LedgerEntry {
 // charges approved at PortOne.
 func (s *stack) checkMoneyInvariants(st billing.State) {
 	s.t.Helper()
-	problems := ledgercheck.Check(s.emu.Ledger(), ledgercheck.FromState(st, s.allCharges(st)))
-	require.Empty(s.t, problems, "money invariants on the emulator's ledger")
+	require.Empty(s.t, ledgerProblems(s, st), "money invariants on the emulator's ledger")
+}
+
+// ledgerProblems is internal/ledgercheck's verdict on the subscription's ledger entries.
+func ledgerProblems(s *stack, st billing.State) []string {
+	return ledgercheck.Check(s.emu.Ledger(), ledgercheck.FromState(st, s.allCharges(st)))
 }
 
 // allCharges is every charge record of the subscription: continue-as-new carries only the
