@@ -581,6 +581,7 @@ func (s *stack) workerEnv(keys, webhookSecret string) []string {
 		"PORTONE_API_SECRET=imp_test_secret",
 		"BILLING_DEMO_MODE=true",
 		"BILLING_NOTICE_URL=http://" + addr(cfg.edgePort) + "/portone/webhook",
+		"BILLING_V2_NOTICE_URL=http://" + addr(cfg.edgePort) + "/portone/v2/webhook",
 		"BILLING_WORKER_HEALTH_ADDR=" + addr(cfg.workerHealthPort),
 		"PAYCYCLE_CODEC_KEYS=" + keys,
 		// The merchant event stream goes to the console's read model, so that make run has an
