@@ -87,6 +87,10 @@ type ChargeRecord struct {
 	LastDay    calendar.Date `json:"last_day,omitzero"`
 	Credit     int64         `json:"credit,omitempty"`
 	CreditFrom string        `json:"credit_from,omitempty"`
+	// Gateway is the gateway the charge was made through when it is not the subscription's
+	// (State.Gateway): set on the V1 charges of a subscription that moved to a V2 key, so
+	// that a later refund or lookup of them goes to V1. Empty otherwise.
+	Gateway GatewayName `json:"gateway,omitempty"`
 }
 
 // RefundRecord is one refund (PortOne cancel) the workflow made.
@@ -201,6 +205,12 @@ type RegistrationState struct {
 	ImpUID     string    `json:"imp_uid,omitempty"`
 	VerifiedAt time.Time `json:"verified_at,omitzero"`
 	LastError  string    `json:"last_error,omitempty"`
+	// MovedFrom is the gateway the subscription left when replace_billing_key moved it to a V2
+	// key (MovedAt): that key is a new NaverPay registration, made under IssueID, with the
+	// customer's new consent to recurring payments; the old key's consent ended with it.
+	MovedFrom GatewayName `json:"moved_from,omitempty"`
+	MovedAt   time.Time   `json:"moved_at,omitzero"`
+	IssueID   string      `json:"issue_id,omitempty"`
 }
 
 // Event is one entry of the subscription's audit trail: who asked for what and why.
@@ -423,6 +433,9 @@ func (s *State) ValidateCarried() error {
 		uid, err := ParseMerchantUID(c.MerchantUID)
 		if err != nil || uid.SubscriptionID != s.SubscriptionID || uid.Charge.Tag != s.Tag || uid.Charge.Cycle != c.Cycle {
 			return inputErr(fmt.Sprintf("continued.charges[%d].merchant_uid", i), "%q is not one of this subscription's", c.MerchantUID)
+		}
+		if err := c.Gateway.Validate(fmt.Sprintf("continued.charges[%d].gateway", i)); err != nil {
+			return err
 		}
 	}
 	if len(s.RecoveryWatches) > MaxRecoveryWatches {

@@ -154,6 +154,12 @@ const (
 	// change_date), the trial's end itself is not gated, and an end_trial charges at once.
 	changeTrialFirstCharge  = "trial-first-charge"
 	versionTrialFirstCharge = 1
+	// versionReplaceToV2 (issue 22), asked when a replace_billing_key payload names gateway,
+	// billing_key or issue_id: the message may name a PortOne V2 key, which moves a V1
+	// subscription onto V2 (movekey.go). A run that recorded the message before reads those
+	// fields as it did then: a strict run refused them as unknown, an older one ignored them.
+	changeReplaceToV2  = "replace-key-to-v2"
+	versionReplaceToV2 = 1
 )
 
 // The bundle stands for every change below at the version given: a run that takes it asks no
@@ -218,6 +224,7 @@ var changeTable = []changeRow{
 	{changeEarlyConversion, versionEarlyConversion, versionRound3Bundle, "newRunner, once (compact, consent-gate runs)", "end_trial may carry a consent dated now"},
 	{changeChangeNow, versionChangeNow, versionRound3Bundle, "newRunner, once (compact, consent-gate runs)", "change_plan when now: the plan changes at once, pro rata"},
 	{changeTrialFirstCharge, versionTrialFirstCharge, versionRound3Bundle, "newRunner, once (compact, consent-gate runs)", "first_charge carried across continue-as-new; a trial with anchor dates its rise on the first charge"},
+	{changeReplaceToV2, versionReplaceToV2, 0, "when a replace_billing_key names gateway, billing_key or issue_id", "replace_billing_key may name a V2 key, moving a V1 subscription onto V2"},
 }
 
 // coveredByBundle maps each bundled change to its version and the bundle version covering it.
