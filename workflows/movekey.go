@@ -149,3 +149,18 @@ func (r *runner) applyReplaceKeyV2(req billing.ReplaceBillingKeyRequest) (receip
 	r.publish(billing.EventBillingKeyReplaced, billing.EventData{Detail: detail})
 	return r.afterReplace(req, oldGateway, old, req.BillingKey, moveReason)
 }
+
+// replaceRegisteredV2Key is replace_billing_key in the form it always had (customer_uid naming
+// the new key, which PortOne V2 holds) on a V2 subscription registered through the V2 page,
+// whose customer_uid is the issueId and whose key is State.BillingKey: the new key becomes
+// BillingKey and the old one is deleted at V2. Before versionReplaceToV2 only the customer_uid
+// changed, so the charges went on on the old key and the deletion named the issueId, which
+// PortOne V2 does not hold.
+func (r *runner) replaceRegisteredV2Key(req billing.ReplaceBillingKeyRequest) (receipt billing.Receipt, refusal, err error) {
+	old := r.s.BillingKey
+	r.s.BillingKey = req.CustomerUID
+	detail := fmt.Sprintf("%s → %s", textfmt.MaskUID(old), textfmt.MaskUID(req.CustomerUID))
+	r.event("billing_key_replaced", "", detail+" "+req.Reason)
+	r.publish(billing.EventBillingKeyReplaced, billing.EventData{Detail: detail})
+	return r.afterReplace(req, r.s.Gateway, old, req.CustomerUID, "결제수단 변경 (billing key replaced)")
+}

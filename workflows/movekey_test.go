@@ -1,14 +1,18 @@
 package workflows_test
 
 import (
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/mock"
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/testsuite"
+	"go.temporal.io/sdk/workflow"
 
 	"github.com/paycycle/paycycle/activities"
 	"github.com/paycycle/paycycle/billing"
@@ -333,6 +337,128 @@ func TestReplaceBillingKeyV2Refusals(t *testing.T) {
 			require.Equal(t, st0.Gateway, st.Gateway)
 			require.Equal(t, st0.CustomerUID, st.CustomerUID)
 			require.NotContains(t, eventKinds(st), "billing_key_replaced")
+		})
+	}
+}
+
+// TestReplaceToV2IsAskedOnlyWithItsFields: versionReplaceToV2 is asked only when a
+// replace_billing_key payload names gateway, billing_key or issue_id, and a run that did not take
+// it (a recorded history) reads those fields as its version did: a strict run refused them as
+// unknown fields, whatever their value; a run from before strict decoding ignored them, so the
+// payload was a V1 replacement by its customer_uid.
+func TestReplaceToV2IsAskedOnlyWithItsFields(t *testing.T) {
+	start := kst(2025, time.April, 1, 10, 0)
+	for _, tc := range []struct {
+		name    string
+		run     string // "new", "strict" (bundle 2, without the change) or "lax" (no bundle, no strict decoding)
+		payload string
+		asked   bool
+		refused string // a refusal recorded in the state's events
+		want    string // the customer_uid after the message
+	}{
+		{name: "new run, V1 replacement", run: "new", payload: `{"customer_uid": "cust-2"}`, want: "cust-2"},
+		{name: "new run, V2 key", run: "new", payload: `{"gateway": "portone_v2", "billing_key": "billing-key-moved-1"}`, asked: true, want: "cust-1"},
+		{name: "new run, explicit V1 gateway", run: "new", payload: `{"gateway": "portone_v1", "customer_uid": "cust-2"}`, asked: true, want: "cust-2"},
+		{name: "strict run, V2 key", run: "strict", payload: `{"gateway": "portone_v2", "billing_key": "billing-key-moved-1"}`, asked: true, refused: `unknown field "gateway"`, want: "cust-1"},
+		{name: "strict run, an empty issue_id", run: "strict", payload: `{"customer_uid": "cust-2", "issue_id": ""}`, asked: true, refused: `unknown field "issue_id"`, want: "cust-1"},
+		{name: "lax run, V2 fields beside a customer_uid", run: "lax", payload: `{"customer_uid": "cust-2", "Gateway": "portone_v2", "billing_key": 5}`, asked: true, want: "cust-2"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			env := newEnv(t, start)
+			emu := emulatorBankV1V2(t, env, "cust-1", "cust-2")
+			_, err := emu.IssueBillingKeyV2(portonetest.V2BillingKeySeed{IssueID: "cust-1", IssueName: "Premium", BillingKey: "billing-key-moved-1"})
+			require.NoError(t, err)
+			asked := 0
+			count := func(mock.Arguments) { asked++ }
+			switch tc.run {
+			case "new":
+				env.OnGetVersion("replace-key-to-v2", workflow.DefaultVersion, workflow.Version(1)).Run(count).Return(workflow.Version(1))
+			case "strict":
+				env.OnGetVersion("paycycle-bundle-2026-12", workflow.DefaultVersion, workflow.Version(3)).Return(workflow.Version(2))
+				env.OnGetVersion("replace-key-to-v2", workflow.DefaultVersion, workflow.Version(1)).Run(count).Return(workflow.DefaultVersion)
+			case "lax":
+				env.OnGetVersion("paycycle-bundle-2026-12", workflow.DefaultVersion, workflow.Version(3)).Return(workflow.DefaultVersion)
+				env.OnGetVersion("run-behaviour-2026-12", workflow.DefaultVersion, workflow.Version(1)).Return(workflow.DefaultVersion)
+				env.OnGetVersion("replace-key-to-v2", workflow.DefaultVersion, workflow.Version(1)).Run(count).Return(workflow.DefaultVersion)
+			}
+			var after billing.State
+			env.RegisterDelayedCallback(func() { signal(env, billing.MsgReplaceBillingKey, json.RawMessage(tc.payload)) }, time.Hour)
+			env.RegisterDelayedCallback(func() {
+				after = query(t, env)
+				signal(env, billing.MsgCancel, billing.CancelRequest{When: billing.Now, Reason: "test over"})
+			}, 2*time.Hour)
+			env.ExecuteWorkflow(billing.WorkflowType, monthly())
+			result(t, env)
+			require.Equal(t, tc.asked, asked > 0, "asked %d times", asked)
+			var refusals []string
+			for _, e := range after.Events {
+				if e.Kind == "refused" {
+					refusals = append(refusals, e.Detail)
+				}
+			}
+			require.Equal(t, tc.want, after.CustomerUID)
+			if tc.refused != "" {
+				require.Len(t, refusals, 1)
+				require.Contains(t, refusals[0], tc.refused)
+				return
+			}
+			require.Empty(t, refusals)
+			if strings.Contains(tc.payload, "billing_key") && tc.run == "new" {
+				require.Equal(t, billing.GatewayPortOneV2, after.Gateway)
+			} else {
+				require.Equal(t, billing.GatewayName(""), after.Gateway)
+			}
+		})
+	}
+}
+
+// TestReplaceOnARegisteredV2Subscription: a V2 subscription registered through the V2 page
+// (customer_uid is the issueId, the key PortOne issued is billing_key) replaces its key with
+// another V2 key: the next charge is on the new key, and the old key is deleted at V2 with its
+// reason and requester. The V2 form (gateway, billing_key, issue_id) and the form the message
+// always took on a V2 subscription (customer_uid naming the new V2 key) both.
+func TestReplaceOnARegisteredV2Subscription(t *testing.T) {
+	start := kst(2025, time.April, 1, 10, 0)
+	for _, tc := range []struct {
+		name string
+		req  any
+		// wantUID is the customer_uid after the replacement.
+		wantUID string
+	}{
+		{name: "V2 form", req: map[string]any{"gateway": "portone_v2", "billing_key": "billing-key-new", "issue_id": "cust-v2-b"}, wantUID: "cust-v2-b"},
+		{name: "customer_uid naming the new V2 key", req: map[string]any{"customer_uid": "billing-key-new"}, wantUID: "cust-v2"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			env := newEnv(t, start)
+			emu := emulatorBankV1V2(t, env)
+			_, err := emu.IssueBillingKeyV2(portonetest.V2BillingKeySeed{IssueID: "cust-v2", IssueName: "Premium", NaverAccount: "naver-a", BillingKey: "billing-key-old"})
+			require.NoError(t, err)
+			_, err = emu.IssueBillingKeyV2(portonetest.V2BillingKeySeed{IssueID: "cust-v2-b", IssueName: "Premium", NaverAccount: "naver-a", BillingKey: "billing-key-new"})
+			require.NoError(t, err)
+			env.RegisterDelayedCallback(func() {
+				signal(env, billing.SignalRegistered, billing.RegisteredSignal{BillingKey: "billing-key-old"})
+			}, time.Minute)
+			var replaced updateResult
+			env.RegisterDelayedCallback(func() { update(env, billing.MsgReplaceBillingKey, tc.req, &replaced) }, kst(2025, time.April, 10, 0, 0).Sub(start))
+			env.RegisterDelayedCallback(func() {
+				signal(env, billing.MsgCancel, billing.CancelRequest{When: billing.Now, Reason: "test over"})
+			}, kst(2025, time.May, 10, 0, 0).Sub(start))
+			in := monthly()
+			in.Gateway, in.CustomerUID = billing.GatewayPortOneV2, "cust-v2"
+			env.ExecuteWorkflow(billing.WorkflowType, in)
+			st := result(t, env)
+			require.True(t, replaced.done)
+			require.NoError(t, replaced.rejected)
+			require.NoError(t, replaced.err)
+			require.Equal(t, []string{"c1 paid billing-key-old", "c2 paid billing-key-new"}, ledgerOf(t, emu, portonetest.VersionV2))
+			require.Equal(t, "billing-key-new", st.BillingKey)
+			require.Equal(t, tc.wantUID, st.CustomerUID)
+			old, ok := emu.BillingKeyV2("billing-key-old")
+			require.True(t, ok)
+			require.Equal(t, "DELETED", old.Status, "the old V2 key is deleted")
+			require.True(t, strings.EqualFold(string(billing.RequesterCustomer), old.DeleteRequester), "requester %q", old.DeleteRequester)
+			require.NotEmpty(t, old.DeleteReason)
+			require.Empty(t, emu.Warnings())
 		})
 	}
 }

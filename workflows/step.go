@@ -458,6 +458,9 @@ func (r *runner) applyReplaceKey(req billing.ReplaceBillingKeyRequest) (receipt 
 		r.event("replace_billing_key_refused", "", msg)
 		return billing.Receipt{Message: msg}, &billing.InputError{Field: "customer_uid", Reason: "is not registered at PortOne"}, nil
 	}
+	if r.s.Gateway.IsV2() && r.s.BillingKey != "" && r.atLeast(changeReplaceToV2, versionReplaceToV2) {
+		return r.replaceRegisteredV2Key(req)
+	}
 	old := r.s.CustomerUID
 	r.s.CustomerUID = req.CustomerUID
 	r.event("billing_key_replaced", "", fmt.Sprintf("%s → %s %s", textfmt.MaskUID(old), textfmt.MaskUID(req.CustomerUID), req.Reason))

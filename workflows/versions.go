@@ -158,6 +158,9 @@ const (
 	// billing_key or issue_id: the message may name a PortOne V2 key, which moves a V1
 	// subscription onto V2 (movekey.go). A run that recorded the message before reads those
 	// fields as it did then: a strict run refused them as unknown, an older one ignored them.
+	// Also asked when a replacement in the old form (customer_uid naming the new V2 key) is
+	// carried out on a V2 subscription registered through the V2 page: the new key becomes its
+	// billing_key (before, only the customer_uid changed and the old key went on being charged).
 	changeReplaceToV2  = "replace-key-to-v2"
 	versionReplaceToV2 = 1
 )
@@ -224,7 +227,7 @@ var changeTable = []changeRow{
 	{changeEarlyConversion, versionEarlyConversion, versionRound3Bundle, "newRunner, once (compact, consent-gate runs)", "end_trial may carry a consent dated now"},
 	{changeChangeNow, versionChangeNow, versionRound3Bundle, "newRunner, once (compact, consent-gate runs)", "change_plan when now: the plan changes at once, pro rata"},
 	{changeTrialFirstCharge, versionTrialFirstCharge, versionRound3Bundle, "newRunner, once (compact, consent-gate runs)", "first_charge carried across continue-as-new; a trial with anchor dates its rise on the first charge"},
-	{changeReplaceToV2, versionReplaceToV2, 0, "when a replace_billing_key names gateway, billing_key or issue_id", "replace_billing_key may name a V2 key, moving a V1 subscription onto V2"},
+	{changeReplaceToV2, versionReplaceToV2, 0, "when a replace_billing_key names gateway, billing_key or issue_id, or replaces a registered V2 subscription's key", "replace_billing_key may name a V2 key, moving a V1 subscription onto V2; a registered V2 subscription's new key is charged"},
 }
 
 // coveredByBundle maps each bundled change to its version and the bundle version covering it.
