@@ -185,6 +185,9 @@ type RecoveryWatch struct {
 	// NextCheckAt is the next lookup; Checks counts those made.
 	NextCheckAt time.Time `json:"next_check_at"`
 	Checks      int       `json:"checks,omitempty"`
+	// Gateway is the watched schedule's gateway when it is not the subscription's: a V1
+	// schedule watched when the subscription moved to a V2 key. Empty otherwise.
+	Gateway GatewayName `json:"gateway,omitempty"`
 }
 
 // PauseState describes a pause in effect or pending.
@@ -442,6 +445,9 @@ func (s *State) ValidateCarried() error {
 		return inputErr("continued.recovery_watches", "at most %d, got %d", MaxRecoveryWatches, len(s.RecoveryWatches))
 	}
 	for i, w := range s.RecoveryWatches {
+		if err := w.Gateway.Validate(fmt.Sprintf("continued.recovery_watches[%d].gateway", i)); err != nil {
+			return err
+		}
 		// The watch refunds what it finds under these merchant_uids: both must be this
 		// subscription's, of the watched cycle.
 		for _, m := range []string{w.MerchantUID, w.KeptMerchantUID} {

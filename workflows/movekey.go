@@ -126,9 +126,15 @@ func (r *runner) applyReplaceKeyV2(req billing.ReplaceBillingKeyRequest) (receip
 		}
 	}
 	if moving {
+		// What was made on V1 stays there: its refunds and lookups go to V1.
 		for i := range r.s.Charges {
 			if r.s.Charges[i].Gateway == "" {
 				r.s.Charges[i].Gateway = billing.GatewayPortOneV1
+			}
+		}
+		for i := range r.s.RecoveryWatches {
+			if r.s.RecoveryWatches[i].Gateway == "" {
+				r.s.RecoveryWatches[i].Gateway = billing.GatewayPortOneV1
 			}
 		}
 	}
@@ -163,4 +169,13 @@ func (r *runner) replaceRegisteredV2Key(req billing.ReplaceBillingKeyRequest) (r
 	r.event("billing_key_replaced", "", detail+" "+req.Reason)
 	r.publish(billing.EventBillingKeyReplaced, billing.EventData{Detail: detail})
 	return r.afterReplace(req, r.s.Gateway, old, req.CustomerUID, "결제수단 변경 (billing key replaced)")
+}
+
+// watchGateway is the gateway of a watched schedule: its own (a V1 schedule watched when the
+// subscription moved to V2) or the subscription's.
+func (r *runner) watchGateway(w billing.RecoveryWatch) billing.GatewayName {
+	if w.Gateway != "" {
+		return w.Gateway
+	}
+	return r.s.Gateway
 }

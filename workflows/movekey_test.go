@@ -462,3 +462,50 @@ func TestReplaceOnARegisteredV2Subscription(t *testing.T) {
 		})
 	}
 }
+
+// TestRecoveryWatchStaysOnV1AfterTheMove: schedule mode with PortOne V1's 리커버리 on. Cycle 2's
+// V1 schedule declines, our retry pays it, and the subscription moves to a V2 key before
+// 리커버리 re-executes the failed V1 schedule (the V1 key kept): the watch still looks the
+// schedule up at V1 and refunds the second payment there, so the cycle keeps one payment.
+func TestRecoveryWatchStaysOnV1AfterTheMove(t *testing.T) {
+	const v2Key = "billing-key-moved-1"
+	start := kst(2025, time.April, 1, 10, 0)
+	env := newEnv(t, start)
+	emu := emulatorBankV1V2(t, env, "cust-1")
+	_, err := emu.IssueBillingKeyV2(portonetest.V2BillingKeySeed{IssueID: "cust-1", IssueName: "Premium", BillingKey: v2Key})
+	require.NoError(t, err)
+	due := kst(2025, time.May, 1, 10, 0)
+	emu.AddFault(portonetest.Fault{Op: portonetest.OpScheduleExecution, Action: portonetest.FaultRecovery, Every: 24 * time.Hour})
+	scheduled := "sub-1-" + tagForTest() + "-2-1"
+	emu.AddFault(portonetest.Fault{Op: portonetest.OpScheduleExecution, MerchantUID: scheduled, Action: portonetest.FaultDecline, Reason: "잔액부족", Times: 1})
+	runSchedulerEvery(env, emu, due.Sub(start)+30*time.Second, due.Sub(start)+10*24*time.Hour, 30*time.Minute)
+	var replaced updateResult
+	var moved billing.State
+	env.RegisterDelayedCallback(func() {
+		moved = query(t, env)
+		// The V1 key is kept (delete_old false): 리커버리 cannot charge a deleted key.
+		keep := false
+		update(env, billing.MsgReplaceBillingKey, billing.ReplaceBillingKeyRequest{Gateway: billing.GatewayPortOneV2, BillingKey: v2Key, DeleteOld: &keep}, &replaced)
+	}, kst(2025, time.May, 1, 20, 0).Sub(start))
+	env.RegisterDelayedCallback(func() {
+		signal(env, billing.MsgCancel, billing.CancelRequest{When: billing.Now, Reason: "test over"})
+	}, kst(2025, time.May, 20, 0, 0).Sub(start))
+	in := scheduleMode()
+	in.Dunning = &billing.DunningPolicy{RetryAfter: []billing.Duration{billing.Duration(6 * time.Hour)}}
+	env.ExecuteWorkflow(billing.WorkflowType, in)
+	st := result(t, env)
+
+	require.True(t, replaced.done)
+	require.NoError(t, replaced.err)
+	require.Len(t, moved.RecoveryWatches, 1, "the failed V1 schedule was watched when the subscription moved")
+	require.Equal(t, billing.GatewayPortOneV2, st.Gateway)
+	require.Contains(t, eventKinds(st), "duplicate_refunded")
+	var refundedOnV1 int64
+	for _, le := range emu.Ledger() {
+		if le.Version == portonetest.VersionV1 && le.MerchantUID == scheduled {
+			refundedOnV1 += le.CancelAmount
+		}
+	}
+	require.Equal(t, int64(9900), refundedOnV1, "리커버리's second payment is refunded at V1")
+	ledgerInvariants(t, emu, st)
+}
