@@ -195,13 +195,9 @@ func (r *runner) refundedAmount(impUID string) int64 {
 	return sum
 }
 
-// v2Only returns s on a V2 subscription and "" on V1, for activity input fields V2 needs and
-// V1's recorded histories do not carry (an empty omitempty field leaves V1's inputs unchanged).
-func (r *runner) v2Only(s string) string {
-	return v2Only(r.s.Gateway, s)
-}
-
-// v2Only returns s on gateway V2 and "" on V1 (runner.v2Only, for a given gateway).
+// v2Only returns s on gateway V2 (the gateway of the payment concerned) and "" on V1, for
+// activity input fields V2 needs and V1's recorded histories do not carry (an empty omitempty
+// field leaves V1's inputs unchanged).
 func v2Only(gw billing.GatewayName, s string) string {
 	if gw.IsV2() {
 		return s
