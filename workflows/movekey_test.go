@@ -230,23 +230,24 @@ func TestReplaceV1KeyWithV2Key(t *testing.T) {
 			require.True(t, ok)
 			require.Equal(t, "ISSUED", k.Status, "the new key is kept")
 			// Every charge record names where it was made: V1's (payments and schedules) keep
-			// "portone_v1", the others are the subscription's gateway's, V2.
-			onV1, onV2 := map[string]bool{}, map[string]bool{}
+			// "portone_v1", the others are the subscription's gateway's, V2. A payment is known
+			// by its imp_uid (V2: transactionId); a schedule that never ran by its merchant_uid.
+			v1Imp, v2Imp, v1Sched := map[string]bool{}, map[string]bool{}, map[string]bool{}
 			for _, le := range emu.Ledger() {
-				map[bool]map[string]bool{true: onV1, false: onV2}[le.Version == portonetest.VersionV1][le.MerchantUID] = true
+				map[bool]map[string]bool{true: v1Imp, false: v2Imp}[le.Version == portonetest.VersionV1][le.ImpUID] = true
 			}
 			for _, s := range emu.Schedules() {
-				onV1[s.MerchantUID] = true
-			}
-			for _, s := range emu.V2Schedules() {
-				onV2[s.PaymentID] = true
+				v1Sched[s.MerchantUID] = true
 			}
 			for _, c := range st.Charges {
+				onV1 := (c.ImpUID != "" && v1Imp[c.ImpUID]) || (c.ImpUID == "" && v1Sched[c.MerchantUID])
+				onV2 := c.ImpUID != "" && v2Imp[c.ImpUID]
 				if c.Gateway == billing.GatewayPortOneV1 {
-					require.True(t, onV1[c.MerchantUID] && !onV2[c.MerchantUID], "charge %s (%s) is marked V1", c.MerchantUID, c.Outcome)
+					require.True(t, onV1 && !onV2, "charge %s (%s) is marked V1", c.MerchantUID, c.Outcome)
 				} else {
 					require.Empty(t, c.Gateway)
-					require.True(t, onV2[c.MerchantUID] && !onV1[c.MerchantUID], "charge %s (%s) is the subscription's (V2)", c.MerchantUID, c.Outcome)
+					require.False(t, onV1, "charge %s (%s) is the subscription's (V2)", c.MerchantUID, c.Outcome)
+					require.True(t, onV2 || c.ImpUID == "", "charge %s (%s) is at V2", c.MerchantUID, c.Outcome)
 				}
 			}
 			if tc.wantRefundV1 > 0 {
