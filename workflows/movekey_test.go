@@ -510,3 +510,47 @@ func TestRecoveryWatchStaysOnV1AfterTheMove(t *testing.T) {
 	require.Equal(t, int64(9900), refundedOnV1, "리커버리's second payment is refunded at V1")
 	ledgerInvariants(t, emu, st)
 }
+
+// TestReplaceToV2WhileAwaitingRegistrationAndAgain: a V1 subscription still awaiting its V1
+// registration may be given a V2 key instead (billing starts on V2, no V1 key to delete), and
+// the same key sent again changes nothing and deletes nothing.
+func TestReplaceToV2WhileAwaitingRegistrationAndAgain(t *testing.T) {
+	const v2Key = "billing-key-moved-1"
+	start := kst(2025, time.April, 1, 10, 0)
+	env := newEnv(t, start)
+	emu := emulatorBankV1V2(t, env) // cust-1 never registered at V1
+	_, err := emu.IssueBillingKeyV2(portonetest.V2BillingKeySeed{IssueID: "cust-1", IssueName: "Premium", BillingKey: v2Key})
+	require.NoError(t, err)
+	var first, again updateResult
+	var awaiting billing.State
+	req := billing.ReplaceBillingKeyRequest{Gateway: billing.GatewayPortOneV2, BillingKey: v2Key}
+	env.RegisterDelayedCallback(func() {
+		awaiting = query(t, env)
+		update(env, billing.MsgReplaceBillingKey, req, &first)
+	}, time.Hour)
+	env.RegisterDelayedCallback(func() { update(env, billing.MsgReplaceBillingKey, req, &again) }, 3*time.Hour)
+	env.RegisterDelayedCallback(func() {
+		signal(env, billing.MsgCancel, billing.CancelRequest{When: billing.Now, Reason: "test over"})
+	}, kst(2025, time.May, 10, 0, 0).Sub(start))
+	env.ExecuteWorkflow(billing.WorkflowType, monthly())
+	st := result(t, env)
+	require.Equal(t, billing.StatusAwaitingRegistration, awaiting.Status)
+	require.NoError(t, first.err)
+	require.Equal(t, "billing key verified", first.receipt.Message)
+	require.NoError(t, again.err)
+	require.Equal(t, "billing key replaced", again.receipt.Message)
+	require.Equal(t, billing.GatewayPortOneV2, st.Gateway)
+	require.Equal(t, []string{"c1 paid " + v2Key, "c2 paid " + v2Key}, ledgerOf(t, emu, portonetest.VersionV2))
+	require.Empty(t, ledgerOf(t, emu, portonetest.VersionV1))
+	require.NotContains(t, eventKinds(st), "billing_key_deleted")
+	k, ok := emu.BillingKeyV2(v2Key)
+	require.True(t, ok)
+	require.Equal(t, "ISSUED", k.Status)
+	n := 0
+	for _, e := range st.Events {
+		if e.Kind == "gateway_changed" {
+			n++
+		}
+	}
+	require.Equal(t, 1, n, "one move")
+}
