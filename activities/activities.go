@@ -34,6 +34,13 @@ type Config struct {
 	// ScheduleSettleDelay is how long after schedule_at the workflow waits for a webhook before
 	// asking PortOne itself.
 	ScheduleSettleDelay time.Duration
+	// CancelSettleWait is how long one Refund attempt looks a V2 payment up again (with
+	// backoff, heartbeating) for a cancel PortOne answered REQUESTED to end SUCCEEDED or FAILED;
+	// still REQUESTED after it, the refund is counted made as asked (Activities.settleCancel).
+	// Zero means DefaultCancelSettleWait; negative, no wait: the REQUESTED answer is an unknown
+	// outcome and the retry counts the pending cancel made, as before the wait existed (a test
+	// whose clock is skipped, where nothing finishes in real time).
+	CancelSettleWait time.Duration
 	// ActivityTimeout is the start-to-close timeout of one PortOne activity attempt: how long
 	// Temporal waits before it presumes a worker dead and retries elsewhere. It must exceed the
 	// PortOne client's request timeout. Zero means DefaultActivityTimeout.
@@ -58,6 +65,10 @@ type Config struct {
 	// the default, negative turns a ceiling off.
 	AttemptCeiling billing.AttemptCeiling
 }
+
+// DefaultCancelSettleWait is Config.CancelSettleWait's default: well inside an activity
+// attempt's start-to-close timeout (the wait also stops short of the attempt's deadline).
+const DefaultCancelSettleWait = 20 * time.Second
 
 // DefaultActivityTimeout is the default start-to-close timeout of a PortOne activity.
 const DefaultActivityTimeout = time.Minute

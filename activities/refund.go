@@ -4,6 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
+
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/temporal"
 
 	"github.com/paycycle/paycycle/billing"
 	"github.com/paycycle/paycycle/gateway"
@@ -74,6 +78,12 @@ func (a *Activities) Refund(ctx context.Context, in RefundInput) (RefundResult, 
 		a.observer().Refunded(in.Amount)
 		return RefundResult{Refunded: in.Amount, CancelledTotal: p.Cancelled}, nil
 	}
+	if a.bound.IsV2() && errors.Is(err, gateway.ErrUnknownOutcome) && a.Config.CancelSettleWait >= 0 {
+		// REQUESTED (an asynchronous cancel) or an answer lost: settle it by looking.
+		if done, ok, lerr := a.refundDone(ctx, in); lerr != nil || ok {
+			return done, lerr
+		}
+	}
 	if errors.Is(err, gateway.ErrAlreadyCancelled) || gateway.IsRefusal(err) {
 		// A checksum mismatch or "already cancelled" may mean our own earlier try succeeded.
 		if done, ok, lerr := a.refundDone(ctx, in); lerr != nil || ok {
@@ -100,10 +110,59 @@ func (a *Activities) refundDone(ctx context.Context, in RefundInput) (RefundResu
 		return done, true, nil
 	}
 	if a.bound.IsV2() && p.Pending > 0 && p.Cancelled+p.Pending >= in.PriorCancelled+in.Amount {
-		// Asked for and still REQUESTED (an asynchronous cancel): PortOne finishes it, and a
-		// second one would be refused, its expected remainder spoken for by the first. The
-		// refund is made as asked; CancelledTotal counts it.
-		return RefundResult{Refunded: p.Cancelled + p.Pending - in.PriorCancelled, CancelledTotal: p.Cancelled + p.Pending, AlreadyDone: true}, true, nil
+		// Asked for and still REQUESTED (an asynchronous cancel): a second one would be
+		// refused, its expected remainder spoken for by the first, and the first may still end
+		// FAILED. Wait a while for PortOne's verdict.
+		return a.settleCancel(ctx, in)
 	}
 	return RefundResult{}, false, nil
+}
+
+// settleCancel waits for a V2 cancel PortOne holds as REQUESTED to end: it looks the payment up
+// again with backoff (heartbeating) for at most Config.CancelSettleWait and never past the
+// attempt's deadline. SUCCEEDED is the refund made (what PortOne gave back for it). FAILED (the
+// pending amount gone and nothing given back) is a refusal, ErrTypeGatewayRejected, as a cancel
+// PortOne answered FAILED at once: nothing was refunded, and the workflow parks the
+// subscription for a person and tries the cancel again later. Still REQUESTED when the wait is
+// over, the refund is counted made as asked (PortOne finishes it, and sending it again would be
+// refused): the workflow's retry recomputes a refund, which past a day boundary may come to
+// nothing and lose a refund PortOne then gives back (sweep seed 253894713), so the wait is not
+// carried over to the workflow; a cancel that fails after the wait is for reconciliation to find.
+func (a *Activities) settleCancel(ctx context.Context, in RefundInput) (RefundResult, bool, error) {
+	budget := a.Config.CancelSettleWait
+	if budget == 0 {
+		budget = DefaultCancelSettleWait
+	}
+	deadline := time.Now().Add(max(budget, 0))
+	if d, ok := ctx.Deadline(); ok && d.Add(-5*time.Second).Before(deadline) {
+		deadline = d.Add(-5 * time.Second)
+	}
+	wait := 500 * time.Millisecond
+	for look := 1; ; look++ {
+		p, err := a.paymentOf(ctx, in.MerchantUID, in.ImpUID)
+		if err != nil {
+			return RefundResult{}, false, gatewayError(err)
+		}
+		switch {
+		case p.Cancelled >= in.PriorCancelled+in.Amount:
+			// SUCCEEDED: what PortOne gave back beyond what the workflow knew of (see refundDone).
+			return RefundResult{Refunded: p.Cancelled - in.PriorCancelled, CancelledTotal: p.Cancelled, AlreadyDone: true}, true, nil
+		case p.Pending <= 0 || p.Cancelled+p.Pending < in.PriorCancelled+in.Amount:
+			return RefundResult{}, false, temporal.NewNonRetryableApplicationError(fmt.Sprintf(
+				"Refund: the cancel of %d KRW PortOne accepted as REQUESTED on payment %q ended FAILED: nothing was refunded (%d KRW cancelled in all); the cancel is tried again later",
+				in.Amount, in.MerchantUID, p.Cancelled), ErrTypeGatewayRejected, nil)
+		case time.Until(deadline) < wait:
+			// Still REQUESTED: asked for, counted as made (see above).
+			return RefundResult{Refunded: p.Cancelled + p.Pending - in.PriorCancelled, CancelledTotal: p.Cancelled + p.Pending, AlreadyDone: true}, true, nil
+		}
+		if activity.IsActivity(ctx) {
+			activity.RecordHeartbeat(ctx, look)
+		}
+		select {
+		case <-ctx.Done():
+			return RefundResult{}, false, ctx.Err()
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, 5*time.Second)
+	}
 }

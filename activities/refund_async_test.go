@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/temporal"
 
 	"github.com/paycycle/paycycle/activities"
 	"github.com/paycycle/paycycle/billing"
@@ -19,6 +20,7 @@ import (
 // 253894157 on V2: PortOne refunded 33158, the state said 31776).
 func TestV2RefundFinishedAsynchronouslyReportsWhatPortOneGaveBack(t *testing.T) {
 	b := newBothGateways(t, true)
+	b.acts.Config.CancelSettleWait = -1 // the emulator's clock is moved by hand: no waiting inside an attempt
 	b.emu.SetV2AsyncCancel(true, 2*time.Hour)
 	paid, err := run[activities.ChargeResult](t, b.env, b.acts.Charge, activities.ChargeInput{SubscriptionID: "sub-2", Cycle: 1, Attempt: 1,
 		CustomerUID: b.v2Key, MerchantUID: "sub-2-c1", Amount: 34540, Name: "월 구독", Gateway: billing.GatewayPortOneV2})
@@ -48,6 +50,7 @@ func TestV2RefundFinishedAsynchronouslyReportsWhatPortOneGaveBack(t *testing.T) 
 // seed 253894713 on V2 with cancels finished after 26 hours).
 func TestV2RefundStillRequestedIsFoundAskedFor(t *testing.T) {
 	b := newBothGateways(t, true)
+	b.acts.Config.CancelSettleWait = -1 // the emulator's clock is moved by hand: no waiting inside an attempt
 	b.emu.SetV2AsyncCancel(true, 26*time.Hour)
 	paid, err := run[activities.ChargeResult](t, b.env, b.acts.Charge, activities.ChargeInput{SubscriptionID: "sub-2", Cycle: 1, Attempt: 1,
 		CustomerUID: b.v2Key, MerchantUID: "sub-2-c1", Amount: 35870, Name: "월 구독", Gateway: billing.GatewayPortOneV2})
@@ -71,4 +74,84 @@ func TestV2RefundStillRequestedIsFoundAskedFor(t *testing.T) {
 		}
 	}
 	require.EqualValues(t, 10248, cancelled, "asked for once, given back once")
+}
+
+// requireErrorType checks that err is a Temporal application error of type typ.
+func requireErrorType(t *testing.T, err error, typ string, msg string) {
+	t.Helper()
+	var appErr *temporal.ApplicationError
+	require.ErrorAs(t, err, &appErr, msg)
+	require.Equal(t, typ, appErr.Type(), "%s: %v", msg, err)
+}
+
+// TestV2RefundSettlesAnAsynchronousCancel: the Refund activity waits, looking the payment up
+// again, for a cancel PortOne answered REQUESTED to end: SUCCEEDED is the refund made; FAILED is
+// a refusal (ErrTypeGatewayRejected, non-retryable, as a cancel answered FAILED at once: the
+// workflow parks the subscription and tries the cancel again later) and nothing was refunded,
+// so the next try sends it again and it is made once; still REQUESTED when the bounded wait is
+// over, it is counted made as asked (as before the wait existed) and never sent again. PortOne
+// finishes the cancel while the activity waits (the emulator's clock moved from another
+// goroutine). Before the wait, a cancel PortOne later failed was counted made (the retry found
+// it REQUESTED): the FAILED row fails there.
+func TestV2RefundSettlesAnAsynchronousCancel(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		// fail makes the cancel end FAILED; finishAfter is when PortOne finishes it (0: not
+		// within the wait).
+		fail        bool
+		finishAfter time.Duration
+		wantType    string // "" : made
+	}{
+		{name: "succeeded while waiting", finishAfter: 700 * time.Millisecond},
+		{name: "failed while waiting", fail: true, finishAfter: 700 * time.Millisecond, wantType: activities.ErrTypeGatewayRejected},
+		{name: "still requested when the wait is over: counted as asked"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b := newBothGateways(t, true)
+			b.acts.Config.CancelSettleWait = 4 * time.Second
+			paid, err := run[activities.ChargeResult](t, b.env, b.acts.Charge, activities.ChargeInput{SubscriptionID: "sub-2", Cycle: 1, Attempt: 1,
+				CustomerUID: b.v2Key, MerchantUID: "sub-2-c1", Amount: 20000, Name: "월 구독", Gateway: billing.GatewayPortOneV2})
+			require.NoError(t, err)
+			b.emu.SetV2AsyncCancel(true, time.Hour)
+			b.emu.SetV2AsyncCancelFail(tc.fail)
+			if tc.finishAfter > 0 {
+				timer := time.AfterFunc(tc.finishAfter, func() {
+					b.clk.Advance(time.Hour + time.Minute)
+					b.emu.RunDue()
+				})
+				t.Cleanup(func() { timer.Stop() })
+			}
+			in := activities.RefundInput{ImpUID: paid.ImpUID, MerchantUID: "sub-2-c1", Amount: 8000, PaymentAmount: 20000,
+				Reason: "중도 해지", Requester: billing.RequesterCustomer, Gateway: billing.GatewayPortOneV2}
+			began := time.Now()
+			res, err := run[activities.RefundResult](t, b.env, b.acts.Refund, in)
+			require.Less(t, time.Since(began), 10*time.Second, "the wait is bounded")
+			cancelled := func() int64 { return b.emu.V2Attempts("sub-2-c1")[0].CancelAmount }
+			if tc.wantType == "" {
+				require.NoError(t, err)
+				require.EqualValues(t, 8000, res.Refunded)
+				if tc.finishAfter == 0 {
+					require.Zero(t, cancelled(), "asked for, not given back yet")
+					require.GreaterOrEqual(t, time.Since(began), 3*time.Second, "waited before counting it")
+					b.clk.Advance(time.Hour + time.Minute)
+					b.emu.RunDue()
+				}
+				require.EqualValues(t, 8000, cancelled(), "given back once")
+				return
+			}
+			requireErrorType(t, err, tc.wantType, "not made")
+			require.Zero(t, cancelled(), "nothing was given back")
+			var appErr *temporal.ApplicationError
+			require.ErrorAs(t, err, &appErr)
+			require.True(t, appErr.NonRetryable(), "a failed cancel is a refusal, not retried as such")
+			require.Contains(t, err.Error(), "ended FAILED: nothing was refunded")
+			// The workflow's next try sends it again (and it is made: cancels are synchronous now).
+			b.emu.SetV2AsyncCancel(false, 0)
+			b.emu.SetV2AsyncCancelFail(false)
+			res, err = run[activities.RefundResult](t, b.env, b.acts.Refund, in)
+			require.NoError(t, err)
+			require.EqualValues(t, 8000, res.Refunded)
+			require.EqualValues(t, 8000, cancelled(), "given back once")
+		})
+	}
 }

@@ -134,15 +134,38 @@ type ChangePlanRequest struct {
 	Consent *ConsentRequest `json:"consent,omitempty"`
 }
 
-// ReplaceBillingKeyRequest is the payload of MsgReplaceBillingKey.
+// ReplaceBillingKeyRequest is the payload of MsgReplaceBillingKey. It names the new key one of
+// two ways: a customer_uid of the subscription's own gateway (what the message always took), or,
+// with Gateway "portone_v2", a PortOne V2 billing key (BillingKey) and the issueId it was issued
+// under (IssueID). The second moves a V1 subscription onto V2: the V2 key is a new NaverPay
+// registration, with the customer's new consent to recurring payments; a V1 key itself never
+// becomes a V2 key (PortOne documents no in-place migration), and nothing moves back to V1.
 type ReplaceBillingKeyRequest struct {
 	RequestID   string `json:"request_id,omitempty"`
-	CustomerUID string `json:"customer_uid"`
+	CustomerUID string `json:"customer_uid,omitempty"`
 	// DeleteOld deletes the previous billing key at PortOne once the new one is verified
 	// (default true; never when the customer_uid did not change).
 	DeleteOld *bool  `json:"delete_old,omitempty"`
 	Reason    string `json:"reason,omitempty"`
+	// Gateway is the new key's gateway: "" (the subscription's own), "portone_v1" (a V1
+	// subscription's customer_uid) or "portone_v2" (BillingKey names a V2 key).
+	Gateway GatewayName `json:"gateway,omitempty"`
+	// BillingKey is the V2 billing key PortOne issued (with Gateway "portone_v2"). The workflow
+	// trusts it only after PortOne V2 confirmed it: issued, NaverPay's, under IssueID.
+	BillingKey string `json:"billing_key,omitempty"`
+	// IssueID is the issueId the V2 key was issued under (requestIssueBillingKey's issueId):
+	// the key must carry it, and it becomes the subscription's customer_uid, as on every V2
+	// subscription. Default: the subscription's current customer_uid.
+	IssueID string `json:"issue_id,omitempty"`
 }
+
+// ReplaceV2Fields are the JSON names of the fields that name a V2 key in a replace_billing_key
+// payload (added with the move to V2; a run recorded before it reads them as it did then).
+var ReplaceV2Fields = []string{"gateway", "billing_key", "issue_id"}
+
+// ToV2 reports whether the request names a PortOne V2 key (BillingKey, with Gateway
+// "portone_v2").
+func (r *ReplaceBillingKeyRequest) ToV2() bool { return r.Gateway.IsV2() }
 
 // ChargeNowRequest is the payload of MsgChargeNow.
 type ChargeNowRequest struct {
@@ -363,16 +386,64 @@ func (r *ChangePlanRequest) Apply(p Plan) Plan {
 	return p
 }
 
-// Validate checks a replace-billing-key request.
+// Validate checks a replace-billing-key request on its own (what depends on the subscription,
+// its gateway and the worker's settings, the workflow checks).
 func (r *ReplaceBillingKeyRequest) Validate() error {
 	r.CustomerUID = strings.TrimSpace(r.CustomerUID)
-	if err := ValidateCustomerUID(r.CustomerUID); err != nil {
-		return &InputError{Field: "customer_uid", Reason: err.Error()}
+	r.BillingKey = strings.TrimSpace(r.BillingKey)
+	r.IssueID = strings.TrimSpace(r.IssueID)
+	if err := r.Gateway.Validate("gateway"); err != nil {
+		return err
+	}
+	if err := r.validateKey(); err != nil {
+		return err
 	}
 	if err := validateReason(r.Reason); err != nil {
 		return err
 	}
 	return validateRequestID(r.RequestID)
+}
+
+// validateKey checks that the request names its key in the form of its gateway.
+func (r *ReplaceBillingKeyRequest) validateKey() error {
+	if !r.ToV2() {
+		switch {
+		case r.BillingKey != "":
+			return inputErr("billing_key", "names a PortOne V2 key: send it with \"gateway\": %q (and customer_uid for a V1 key)", GatewayPortOneV2)
+		case r.IssueID != "":
+			return inputErr("issue_id", "goes with a PortOne V2 key: send it with \"gateway\": %q and billing_key", GatewayPortOneV2)
+		}
+		if err := ValidateCustomerUID(r.CustomerUID); err != nil {
+			return &InputError{Field: "customer_uid", Reason: err.Error()}
+		}
+		return nil
+	}
+	if r.CustomerUID != "" {
+		return inputErr("customer_uid", "names a V1 billing key; a V2 key is named by billing_key and issue_id (the issueId it was issued under, which becomes the customer_uid)")
+	}
+	if err := ValidateV2BillingKey(r.BillingKey); err != nil {
+		return &InputError{Field: "billing_key", Reason: err.Error()}
+	}
+	if r.IssueID != "" {
+		if err := ValidateCustomerUID(r.IssueID); err != nil {
+			return &InputError{Field: "issue_id", Reason: err.Error() + " (it becomes the customer_uid)"}
+		}
+	}
+	return nil
+}
+
+// ValidateV2BillingKey checks the form of a PortOne V2 billing key named in a message: present,
+// bounded, and safe in a URL path (GET /billing-keys/{billingKey}).
+func ValidateV2BillingKey(key string) error {
+	switch n := utf8.RuneCountInString(key); {
+	case n == 0:
+		return fmt.Errorf("must not be empty: it is the billing key PortOne V2 issued (requestIssueBillingKey's billingKey)")
+	case n > 200:
+		return fmt.Errorf("is %d characters; at most 200", n)
+	case strings.ContainsAny(key, "/?#%\\ \t\n"):
+		return fmt.Errorf("must not contain '/', '?', '#', '%%', '\\' or spaces")
+	}
+	return nil
 }
 
 func validateRequestID(id string) error {

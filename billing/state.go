@@ -95,6 +95,10 @@ type ChargeRecord struct {
 	LastDay    calendar.Date `json:"last_day,omitzero"`
 	Credit     int64         `json:"credit,omitempty"`
 	CreditFrom string        `json:"credit_from,omitempty"`
+	// Gateway is the gateway the charge was made through when it is not the subscription's
+	// (State.Gateway): set on the V1 charges of a subscription that moved to a V2 key, so
+	// that a later refund or lookup of them goes to V1. Empty otherwise.
+	Gateway GatewayName `json:"gateway,omitempty"`
 }
 
 // GatewayPaymentID is the id the gateway knows the attempt's payment by: the V2 paymentId, or
@@ -201,6 +205,9 @@ type RecoveryWatch struct {
 	// NextCheckAt is the next lookup; Checks counts those made.
 	NextCheckAt time.Time `json:"next_check_at"`
 	Checks      int       `json:"checks,omitempty"`
+	// Gateway is the watched schedule's gateway when it is not the subscription's: a V1
+	// schedule watched when the subscription moved to a V2 key. Empty otherwise.
+	Gateway GatewayName `json:"gateway,omitempty"`
 }
 
 // PauseState describes a pause in effect or pending.
@@ -221,6 +228,12 @@ type RegistrationState struct {
 	ImpUID     string    `json:"imp_uid,omitempty"`
 	VerifiedAt time.Time `json:"verified_at,omitzero"`
 	LastError  string    `json:"last_error,omitempty"`
+	// MovedFrom is the gateway the subscription left when replace_billing_key moved it to a V2
+	// key (MovedAt): that key is a new NaverPay registration, made under IssueID, with the
+	// customer's new consent to recurring payments; the old key's consent ended with it.
+	MovedFrom GatewayName `json:"moved_from,omitempty"`
+	MovedAt   time.Time   `json:"moved_at,omitzero"`
+	IssueID   string      `json:"issue_id,omitempty"`
 }
 
 // Event is one entry of the subscription's audit trail: who asked for what and why.
@@ -450,6 +463,9 @@ func (s *State) ValidateCarried() error {
 				return inputErr(fmt.Sprintf("continued.charges[%d].payment_id", i), "%q is not this subscription's paymentId for cycle %d", c.PaymentID, c.Cycle)
 			}
 		}
+		if err := c.Gateway.Validate(fmt.Sprintf("continued.charges[%d].gateway", i)); err != nil {
+			return err
+		}
 	}
 	if sc := s.Scheduled; sc != nil && sc.PaymentID != "" && sc.PaymentID != sc.MerchantUID {
 		// The schedule is revoked and looked up under it: it must be this subscription's.
@@ -462,6 +478,9 @@ func (s *State) ValidateCarried() error {
 		return inputErr("continued.recovery_watches", "at most %d, got %d", MaxRecoveryWatches, len(s.RecoveryWatches))
 	}
 	for i, w := range s.RecoveryWatches {
+		if err := w.Gateway.Validate(fmt.Sprintf("continued.recovery_watches[%d].gateway", i)); err != nil {
+			return err
+		}
 		// The watch refunds what it finds under these merchant_uids: both must be this
 		// subscription's, of the watched cycle.
 		for _, m := range []string{w.MerchantUID, w.KeptMerchantUID} {

@@ -238,3 +238,35 @@ func TestParseAt(t *testing.T) {
 		require.Equal(t, []any{tc.h, tc.m, tc.on}, []any{h, m, on}, tc.in)
 	}
 }
+
+// TestKeyCheckAsksForTheKeyChargesUse: the billing-key check asks PortOne for the key a
+// subscription's charges use. On a V2 subscription registered through the V2 page, or moved
+// onto a V2 key by replace_billing_key, that is state.billing_key; its customer_uid is the
+// issueId, which PortOne holds no key by: asking for it reported every such subscription's key
+// gone.
+func TestKeyCheckAsksForTheKeyChargesUse(t *testing.T) {
+	from, to, err := Window(Input{}, asOf)
+	require.NoError(t, err)
+	for _, tc := range []struct {
+		name    string
+		gateway billing.GatewayName
+		key     string // state.billing_key
+		want    string // the key asked for
+	}{
+		{name: "V1", want: "cust-s1"},
+		{name: "V2, key named as the customer_uid", gateway: billing.GatewayPortOneV2, want: "cust-s1"},
+		{name: "V2, registered or moved", gateway: billing.GatewayPortOneV2, key: "billing-key-1", want: "billing-key-1"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			st := subState("s1", "cust-s1", 2)
+			st.Gateway, st.BillingKey = tc.gateway, tc.key
+			// PortOne holds the key the charges use, and gather asks for the snapshot's key.
+			s := snapshot{From: from, To: to, AsOf: asOf, StopTolerance: time.Hour, SchedFrom: asOf.Add(-schedBack), SchedTo: asOf.Add(schedForward),
+				Subs: []sub{subOf(billing.WorkflowID("s1"), "r1", st)}, KeysFound: map[string]bool{tc.want: true}}
+			s.KeysAsked = []string{s.Subs[0].CustomerUID}
+			r := check(s)
+			require.Zero(t, r.Counts["billing_key_gone"], "%+v", r.Findings)
+			require.Equal(t, tc.want, s.Subs[0].CustomerUID)
+		})
+	}
+}

@@ -9,10 +9,13 @@ import (
 
 // sub is what the checks need of one subscription's state: no buyer data, no audit trail.
 type sub struct {
-	WorkflowID     string                   `json:"workflow_id"`
-	RunID          string                   `json:"run_id"`
-	ID             string                   `json:"id"`
-	Tag            string                   `json:"tag"`
+	WorkflowID string `json:"workflow_id"`
+	RunID      string `json:"run_id"`
+	ID         string `json:"id"`
+	Tag        string `json:"tag"`
+	// CustomerUID is the billing key the subscription's charges use: its customer_uid, or on
+	// a V2 subscription registered through the V2 page or moved onto a V2 key, the key PortOne
+	// issued (state.billing_key; the customer_uid is then the issueId, which names no key).
 	CustomerUID    string                   `json:"customer_uid"`
 	Status         billing.Status           `json:"status"`
 	ChargeMode     billing.ChargeMode       `json:"charge_mode"`
@@ -32,6 +35,9 @@ func subOf(workflowID, runID string, st billing.State) sub {
 		Status: st.Status, ChargeMode: st.Plan.ChargeMode, Amount: st.Plan.Amount, Cycle: st.Cycle,
 		NextChargeAt: st.NextChargeAt, Scheduled: st.Scheduled, Charges: st.Charges, Refunds: st.Refunds,
 		ChargesOmitted: st.ChargesOmitted,
+	}
+	if st.Gateway.IsV2() && st.BillingKey != "" {
+		s.CustomerUID = st.BillingKey
 	}
 	if st.DunningState != nil {
 		s.NextRetryAt = st.DunningState.NextRetryAt

@@ -389,27 +389,38 @@ cycles, dunning, a pause, a pending cancel or pause, and in a pro-rata period.`,
 func replaceKeyCommand() *command {
 	return messageCommand(&command{
 		name:    "replace-key",
-		summary: "switch to a newly registered billing key (customer_uid); retries at once when past due",
-		usage:   "starter replace-key -id ID -customer UID [-keep-old] [-reason TEXT] [flags]",
+		summary: "switch to a newly registered billing key (customer_uid, or a PortOne V2 key); retries at once when past due",
+		usage:   "starter replace-key -id ID (-customer UID | -v2-key KEY [-issue-id ID]) [-keep-old] [-reason TEXT] [flags]",
 		about: `Switch the subscription to another billing key, after the customer registered it through the
 NaverPay recurring window. The subscription first checks at PortOne that the key exists. When the
 subscription is past due or needs a payment method, the unpaid cycle is retried at once. The old
-key is deleted at PortOne unless -keep-old.`,
+key is deleted at PortOne unless -keep-old.
+
+-v2-key names a key PortOne V2 issued (requestIssueBillingKey's billingKey) under -issue-id (default:
+the subscription's customer_uid): a V1 subscription moves onto PortOne V2 from the next charge on,
+once PortOne V2 confirmed the key (issued, NaverPay's, that issueId). It is a new NaverPay
+registration with the customer's new consent; nothing moves back to V1.`,
 		examples: []string{
 			`starter replace-key -id sub-1001 -customer cust-1001-v2 -reason "결제수단 변경"`,
 			`starter replace-key -id sub-1001 -customer cust-1001-v2 -keep-old`,
+			`starter replace-key -id sub-1001 -v2-key billing-key-0190… -issue-id cust-1001 -reason "네이버페이 재등록"`,
 		},
 	}, func(fs *flag.FlagSet) func(string) (message, error) {
-		customer := fs.String("customer", "", "the new customer_uid (required)")
+		customer := fs.String("customer", "", "the new customer_uid (a key of the subscription's own gateway)")
+		v2Key := fs.String("v2-key", "", "a PortOne V2 billing key instead of -customer (moves a V1 subscription onto V2)")
+		issueID := fs.String("issue-id", "", "with -v2-key: the issueId it was issued under (default: the subscription's customer_uid)")
 		keepOld := fs.Bool("keep-old", false, "do not delete the previous billing key at PortOne")
 		reason := fs.String("reason", "", "why (sent to PortOne when deleting the old key)")
 		return func(requestID string) (message, error) {
-			req := billing.ReplaceBillingKeyRequest{RequestID: requestID, CustomerUID: *customer, Reason: *reason}
+			req := billing.ReplaceBillingKeyRequest{RequestID: requestID, CustomerUID: *customer, Reason: *reason, BillingKey: *v2Key, IssueID: *issueID}
+			if *v2Key != "" {
+				req.Gateway = billing.GatewayPortOneV2
+			}
 			if *keepOld {
 				f := false
 				req.DeleteOld = &f
 			}
-			fields := map[string]string{"customer_uid": "-customer", "request_id": "-request-id"}
+			fields := map[string]string{"customer_uid": "-customer", "request_id": "-request-id", "billing_key": "-v2-key", "issue_id": "-issue-id"}
 			if err := req.Validate(); err != nil {
 				return message{}, localRefusal(err, fields)
 			}

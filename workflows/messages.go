@@ -178,11 +178,16 @@ func nullPayload() error {
 // versionRefuseNullSignal; newer runs refuse null before decode is reached (the validators, and
 // receiveSignals).
 func (r *runner) decode(raw json.RawMessage, v any) error {
+	return r.decodeWithout(raw, v, r.newerFields(v))
+}
+
+// decodeWithout is decode with the newer fields given: those this run reads as the version
+// that recorded it did.
+func (r *runner) decodeWithout(raw json.RawMessage, v any, newer []string) error {
 	if len(raw) == 0 || string(raw) == "null" {
 		raw = json.RawMessage("{}")
 	}
 	var err error
-	newer := r.newerFields(v)
 	if r.features.behaviour {
 		//workflowcheck:ignore decoding JSON into structs is deterministic
 		err = billing.DecodeStrict(raw, v)
@@ -338,7 +343,12 @@ type command interface{ ID() string }
 // none), refuses it when the subscription has ended, and reports whether its request ID was
 // already applied. It changes nothing, so validators may call it.
 func (r *runner) admit(raw json.RawMessage, req command, check func() error) (duplicate bool, err error) {
-	if err := r.decode(raw, req); err != nil {
+	return r.admitWithout(raw, req, check, r.newerFields(req))
+}
+
+// admitWithout is admit with the newer fields given (decodeWithout).
+func (r *runner) admitWithout(raw json.RawMessage, req command, check func() error, newer []string) (duplicate bool, err error) {
+	if err := r.decodeWithout(raw, req, newer); err != nil {
 		return false, err
 	}
 	if check != nil {
@@ -525,7 +535,7 @@ func (r *runner) onChangePlan(raw json.RawMessage, dryRun bool) (reply, error) {
 
 func (r *runner) onReplaceBillingKey(raw json.RawMessage, dryRun bool) (reply, error) {
 	var req billing.ReplaceBillingKeyRequest
-	if dup, err := r.admit(raw, &req, req.Validate); err != nil || dup {
+	if dup, err := r.admitWithout(raw, &req, func() error { return r.checkReplace(&req) }, r.replaceNewerFields(raw, dryRun)); err != nil || dup {
 		return r.refusedOrDuplicate(dup, err)
 	}
 	if dryRun {

@@ -97,7 +97,7 @@ func (r *runner) checkRecoveryWatches() (bool, error) {
 	}
 	w := r.s.RecoveryWatches[i]
 	var lr activities.LookupResult
-	err := workflow.ExecuteActivity(r.activity(readOptions), acts.Lookup, activities.LookupInput{MerchantUIDs: []string{w.MerchantUID}, Gateway: r.s.Gateway}).Get(r.actx, &lr)
+	err := workflow.ExecuteActivity(r.activity(readOptions), acts.Lookup, activities.LookupInput{MerchantUIDs: []string{w.MerchantUID}, Gateway: r.watchGateway(w)}).Get(r.actx, &lr)
 	if err != nil {
 		return true, err
 	}
@@ -139,7 +139,7 @@ func (r *runner) refundDuplicate(w billing.RecoveryWatch, dup activities.ChargeR
 	var res activities.RefundResult
 	err := workflow.ExecuteActivity(r.activity(writeOptions), acts.Refund, activities.RefundInput{
 		ImpUID: dup.ImpUID, Amount: dup.Amount, PaymentAmount: dup.Amount, Reason: reason, Requester: billing.RequesterAdmin,
-		TaxFree: taxFree, PaymentTaxFree: taxFree, Gateway: r.s.Gateway, MerchantUID: r.v2Only(w.MerchantUID),
+		TaxFree: taxFree, PaymentTaxFree: taxFree, Gateway: r.watchGateway(w), MerchantUID: v2Only(r.watchGateway(w), w.MerchantUID),
 	}).Get(r.actx, &res)
 	var appErr *temporal.ApplicationError
 	if err != nil && errors.As(err, &appErr) && appErr.NonRetryable() {
@@ -179,5 +179,6 @@ func (r *runner) recordDuplicate(w billing.RecoveryWatch, dup activities.ChargeR
 	r.s.Charges = append(r.s.Charges, billing.ChargeRecord{
 		Cycle: w.Cycle, Attempt: w.Attempt, MerchantUID: w.MerchantUID, ImpUID: dup.ImpUID, Amount: dup.Amount, TaxFree: taxFree,
 		Outcome: billing.OutcomeDuplicate, Reason: textfmt.Truncate(reason, 300), Via: billing.ViaSchedule, At: at, ReceiptURL: dup.ReceiptURL,
+		Gateway: w.Gateway,
 	})
 }

@@ -125,8 +125,8 @@ func (r *runner) refundShare(req billing.CancelRequest, sh billing.RefundShare) 
 		Requester:      req.Requester,
 		TaxFree:        taxFree,
 		PaymentTaxFree: paid.TaxFree,
-		Gateway:        r.s.Gateway,
-		MerchantUID:    r.v2Only(paid.GatewayPaymentID()),
+		Gateway:        r.chargeGateway(paid),
+		MerchantUID:    v2Only(r.chargeGateway(paid), paid.GatewayPaymentID()),
 	}).Get(r.actx, &res)
 	if err != nil {
 		return billing.RefundRecord{}, err
@@ -195,20 +195,36 @@ func (r *runner) refundedAmount(impUID string) int64 {
 	return sum
 }
 
-// v2Only returns s on a V2 subscription and "" on V1, for activity input fields V2 needs and
-// V1's recorded histories do not carry (an empty omitempty field leaves V1's inputs unchanged).
-func (r *runner) v2Only(s string) string {
-	if r.s.Gateway.IsV2() {
+// v2Only returns s on gateway V2 (the gateway of the payment concerned) and "" on V1, for
+// activity input fields V2 needs and V1's recorded histories do not carry (an empty omitempty
+// field leaves V1's inputs unchanged).
+func v2Only(gw billing.GatewayName, s string) string {
+	if gw.IsV2() {
 		return s
 	}
 	return ""
 }
 
+// chargeGateway is the gateway a charge was made through: its own (a V1 charge of a
+// subscription that moved to V2) or the subscription's.
+func (r *runner) chargeGateway(c billing.ChargeRecord) billing.GatewayName {
+	if c.Gateway != "" {
+		return c.Gateway
+	}
+	return r.s.Gateway
+}
+
 // deleteBillingKey deletes a billing key at PortOne with NaverPay's required reason and requester.
 func (r *runner) deleteBillingKey(customerUID, reason string, requester billing.Requester) error {
+	return r.deleteBillingKeyOn(r.s.Gateway, customerUID, reason, requester)
+}
+
+// deleteBillingKeyOn deletes a billing key on the gateway named (a subscription that moved to V2
+// deletes its old V1 key at V1).
+func (r *runner) deleteBillingKeyOn(gw billing.GatewayName, customerUID, reason string, requester billing.Requester) error {
 	var res activities.DeleteBillingKeyResult
 	err := workflow.ExecuteActivity(r.activity(writeOptions), acts.DeleteBillingKey, activities.DeleteBillingKeyInput{
-		CustomerUID: customerUID, Reason: reason, Requester: requester, Gateway: r.s.Gateway,
+		CustomerUID: customerUID, Reason: reason, Requester: requester, Gateway: gw,
 	}).Get(r.actx, &res)
 	if err != nil {
 		return err

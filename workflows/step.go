@@ -446,6 +446,9 @@ func (r *runner) applyResumeV0(req billing.ResumeRequest) (billing.Receipt, erro
 // applyReplaceKey verifies a new billing key and switches to it; when the subscription is past
 // due it retries the unpaid cycle at once. refusal is set when the key does not exist.
 func (r *runner) applyReplaceKey(req billing.ReplaceBillingKeyRequest) (receipt billing.Receipt, refusal, err error) {
+	if req.ToV2() {
+		return r.applyReplaceKeyV2(req)
+	}
 	key, err := r.checkBillingKey(req.CustomerUID)
 	if err != nil {
 		return billing.Receipt{}, nil, err
@@ -455,21 +458,32 @@ func (r *runner) applyReplaceKey(req billing.ReplaceBillingKeyRequest) (receipt 
 		r.event("replace_billing_key_refused", "", msg)
 		return billing.Receipt{Message: msg}, &billing.InputError{Field: "customer_uid", Reason: "is not registered at PortOne"}, nil
 	}
+	if r.s.Gateway.IsV2() && r.s.BillingKey != "" && r.atLeast(changeReplaceToV2, versionReplaceToV2) {
+		return r.replaceRegisteredV2Key(req)
+	}
 	old := r.s.CustomerUID
 	r.s.CustomerUID = req.CustomerUID
 	r.event("billing_key_replaced", "", fmt.Sprintf("%s → %s %s", textfmt.MaskUID(old), textfmt.MaskUID(req.CustomerUID), req.Reason))
 	r.publish(billing.EventBillingKeyReplaced, billing.EventData{Detail: fmt.Sprintf("%s → %s", textfmt.MaskUID(old), textfmt.MaskUID(req.CustomerUID))})
+	return r.afterReplace(req, r.s.Gateway, old, req.CustomerUID, "결제수단 변경 (billing key replaced)")
+}
+
+// afterReplace finishes a key replacement once the subscription uses the new key (named
+// newKey in the request): a subscription awaiting registration is verified; otherwise the old
+// key (old, on gateway oldGateway) is deleted unless the request says not to or names it
+// again, and a past-due cycle is retried at once on the new key.
+func (r *runner) afterReplace(req billing.ReplaceBillingKeyRequest, oldGateway billing.GatewayName, old, newKey, defaultReason string) (receipt billing.Receipt, refusal, err error) {
 	if r.s.Status == billing.StatusAwaitingRegistration {
 		r.s.Registration.VerifiedAt = r.now()
 		return billing.Receipt{Message: "billing key verified"}, nil, nil
 	}
-	if deleteOld := req.DeleteOld == nil || *req.DeleteOld; deleteOld && old != req.CustomerUID {
+	if deleteOld := req.DeleteOld == nil || *req.DeleteOld; deleteOld && old != newKey {
 		reason := req.Reason
 		if reason == "" {
-			reason = "결제수단 변경 (billing key replaced)"
+			reason = defaultReason
 		}
 		// Best effort: the new key is already in use, so a failure here only leaves an unused key.
-		if derr := r.deleteBillingKey(old, reason, billing.RequesterCustomer); derr != nil {
+		if derr := r.deleteBillingKeyOn(oldGateway, old, reason, billing.RequesterCustomer); derr != nil {
 			r.event("old_billing_key_not_deleted", "", derr.Error())
 		}
 	}

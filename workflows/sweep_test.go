@@ -722,7 +722,9 @@ func runWorkflow(tl scenario) (rulebook.Result, string) {
 	if err != nil {
 		return rulebook.Result{}, err.Error()
 	}
-	acts := &activities.Activities{Gateway: portonev1.New(gateway), Config: activities.Config{ScheduleSettleDelay: time.Minute}, Now: clk.Now}
+	// The clock is skipped: a REQUESTED V2 cancel is waited for through the Refund activity's
+	// retries (skipped time), not inside an attempt (real time, in which nothing finishes).
+	acts := &activities.Activities{Gateway: portonev1.New(gateway), Config: activities.Config{ScheduleSettleDelay: time.Minute, CancelSettleWait: -1}, Now: clk.Now}
 	op := portonetest.OpAgain
 	if v2 {
 		if tl.AsyncCancel > 0 {

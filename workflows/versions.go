@@ -177,6 +177,15 @@ const (
 	// charges each attempt under its own merchant_uid, as before.
 	changeCyclePayment  = "v2-cycle-payment"
 	versionCyclePayment = 1
+	// versionReplaceToV2 (issue 22), asked when a replace_billing_key payload names gateway,
+	// billing_key or issue_id: the message may name a PortOne V2 key, which moves a V1
+	// subscription onto V2 (movekey.go). A run that recorded the message before reads those
+	// fields as it did then: a strict run refused them as unknown, an older one ignored them.
+	// Also asked when a replacement in the old form (customer_uid naming the new V2 key) is
+	// carried out on a V2 subscription registered through the V2 page: the new key becomes its
+	// billing_key (before, only the customer_uid changed and the old key went on being charged).
+	changeReplaceToV2  = "replace-key-to-v2"
+	versionReplaceToV2 = 1
 )
 
 // The bundle stands for every change below at the version given: a run that takes it asks no
@@ -244,6 +253,7 @@ var changeTable = []changeRow{
 	{changeMinuteLawDay, versionMinuteLawDay, 0, "newRunner, once (consent-gate runs of minute-interval plans)", "on a minute demo plan a law day lasts a minute, not a second"},
 	{changeAttentionEvents, versionAttentionEvents, 0, "when a park sets the attention flag or a clear removes it (event-stream runs with endpoints)", "subscription.needs_attention and subscription.attention_cleared events"},
 	{changeCyclePayment, versionCyclePayment, 0, "once per run, at a V2 run's first charge, schedule or cycle lookup", "on PortOne V2 a cycle's attempts share the cycle's paymentId; each records its paymentId and transactionId"},
+	{changeReplaceToV2, versionReplaceToV2, 0, "when a replace_billing_key names gateway, billing_key or issue_id, or replaces a registered V2 subscription's key", "replace_billing_key may name a V2 key, moving a V1 subscription onto V2; a registered V2 subscription's new key is charged"},
 }
 
 // coveredByBundle maps each bundled change to its version and the bundle version covering it.

@@ -194,7 +194,10 @@ type Emulator struct {
 	v2Routes      []v2Route
 	v2AsyncCancel bool
 	v2AsyncDelay  time.Duration
-	v2Secrets     [][]byte // decoded webhook signing secrets
+	// v2AsyncFail makes the asynchronous cancels asked while it is set end FAILED when due
+	// instead of SUCCEEDED (SetV2AsyncCancelFail).
+	v2AsyncFail bool
+	v2Secrets   [][]byte // decoded webhook signing secrets
 }
 
 var _ http.Handler = (*Emulator)(nil)

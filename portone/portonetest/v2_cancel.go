@@ -121,7 +121,7 @@ func (e *Emulator) v2Cancel(c *v2Call) v2Result {
 	}
 	p.v2.cancellations = append(p.v2.cancellations, cn)
 	if e.v2AsyncCancel {
-		cn.dueAt = now.Add(e.v2AsyncDelay)
+		cn.dueAt, cn.failLater = now.Add(e.v2AsyncDelay), e.v2AsyncFail
 		if !skip {
 			ev := v2PaymentEvent("Transaction.CancelPending", p)
 			ev.CancellationID = cn.id
@@ -160,7 +160,17 @@ func (e *Emulator) v2CompleteCancelLocked(p *payment, cn *v2Cancellation, now ti
 		slog.Int64("amount", cn.total), slog.String("status", p.v2Status()))
 }
 
-// runDueV2CancelsLocked completes the asynchronous cancels whose time has come.
+// v2FailCancelLocked makes a REQUESTED cancellation FAILED (SetV2AsyncCancelFail): nothing
+// reaches the ledger, and its amount is cancellable again (v2Cancellable counts only
+// SUCCEEDED and REQUESTED ones). PortOne documents no webhook for a failed cancellation; none
+// is sent, the payment is as it was.
+func (e *Emulator) v2FailCancelLocked(p *payment, cn *v2Cancellation) {
+	cn.status = v2CancelFailed
+	e.log.Info("v2 cancel failed", slog.String("payment_id", p.merchantUID), slog.String("transaction_id", p.impUID),
+		slog.Int64("amount", cn.total), slog.String("status", p.v2Status()))
+}
+
+// runDueV2CancelsLocked completes (or fails) the asynchronous cancels whose time has come.
 func (e *Emulator) runDueV2CancelsLocked(now time.Time) int {
 	n := 0
 	for _, key := range e.merchantOrder {
@@ -169,7 +179,11 @@ func (e *Emulator) runDueV2CancelsLocked(now time.Time) int {
 			for _, p := range m.v2.attempts[id] {
 				for _, cn := range p.v2.cancellations {
 					if cn.status == v2CancelRequested && !cn.dueAt.After(now) {
-						e.v2CompleteCancelLocked(p, cn, now)
+						if cn.failLater {
+							e.v2FailCancelLocked(p, cn)
+						} else {
+							e.v2CompleteCancelLocked(p, cn, now)
+						}
 						n++
 					}
 				}

@@ -432,6 +432,18 @@ func v2ContractScenarios() []v2Scenario {
 			setup: func(h *v2Harness, _ map[string]string) { h.emu.SetV2AsyncCancel(true, time.Hour) }, wantStatus: 200},
 		{name: "payment with a requested cancel", method: "GET", path: "/payments/pay-paid",
 			setup: func(h *v2Harness, _ map[string]string) { h.emu.SetV2AsyncCancel(false, 0) }, wantStatus: 200},
+		{name: "cancel asynchronous, failed later", method: "POST", path: "/payments/pay-paid/cancel", body: map[string]any{"reason": "r", "amount": 700, "requester": "ADMIN"},
+			setup: func(h *v2Harness, _ map[string]string) {
+				h.emu.SetV2AsyncCancel(true, time.Hour)
+				h.emu.SetV2AsyncCancelFail(true)
+			}, wantStatus: 200},
+		{name: "payment with a failed cancel", method: "GET", path: "/payments/pay-paid",
+			setup: func(h *v2Harness, _ map[string]string) {
+				h.emu.SetV2AsyncCancel(false, 0)
+				h.emu.SetV2AsyncCancelFail(false)
+				h.clk.Advance(2 * time.Hour)
+				h.emu.RunDue()
+			}, wantStatus: 200},
 
 		// schedules
 		{name: "schedule", method: "POST", path: "/payments/new-s1/schedule", body: map[string]any{"payment": payBody("{k1}", 1000, func(b map[string]any) {

@@ -80,6 +80,9 @@ func (e *Emulator) ctlV2Attempts(w http.ResponseWriter, r *http.Request) {
 type asyncCancelRequest struct {
 	On    bool   `json:"on"`
 	Delay string `json:"delay"`
+	// Fail makes the cancels asked from now on end FAILED when due (SetV2AsyncCancelFail);
+	// absent means false.
+	Fail bool `json:"fail,omitempty"`
 }
 
 func (e *Emulator) ctlV2AsyncCancel(w http.ResponseWriter, r *http.Request) {
@@ -97,8 +100,9 @@ func (e *Emulator) ctlV2AsyncCancel(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	e.SetV2AsyncCancel(req.On, d)
+	e.SetV2AsyncCancelFail(req.Fail)
 	e.mu.Lock()
-	on, delay := e.v2AsyncCancel, e.v2AsyncDelay
+	on, delay, fail := e.v2AsyncCancel, e.v2AsyncDelay, e.v2AsyncFail
 	e.mu.Unlock()
-	writeJSON(w, http.StatusOK, map[string]any{"on": on, "delay": delay.String()})
+	writeJSON(w, http.StatusOK, map[string]any{"on": on, "delay": delay.String(), "fail": fail})
 }

@@ -240,7 +240,8 @@ type v2Cancellation struct {
 	requester   string
 	requestedAt time.Time
 	cancelledAt time.Time
-	dueAt       time.Time // when a REQUESTED one succeeds
+	dueAt       time.Time // when a REQUESTED one succeeds (or fails, with failLater)
+	failLater   bool      // a REQUESTED one ends FAILED at dueAt (SetV2AsyncCancelFail)
 	noticeURLs  []string
 	skipWebhook bool
 }
@@ -477,6 +478,16 @@ func (e *Emulator) SetV2AsyncCancel(on bool, delay time.Duration) {
 	if delay > 0 {
 		e.v2AsyncDelay = delay
 	}
+}
+
+// SetV2AsyncCancelFail makes every asynchronous cancel asked from now on (while asynchronous
+// cancels are on) end FAILED at its due time instead of SUCCEEDED: PortOne accepted it as
+// REQUESTED and the PG refused it later, so nothing is given back and the amount is cancellable
+// again. Off again for cancels asked after on is false.
+func (e *Emulator) SetV2AsyncCancelFail(on bool) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.v2AsyncFail = on
 }
 
 // newUUID returns a random RFC 4122 version-4 UUID, the shape of V2's ids.

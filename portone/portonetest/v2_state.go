@@ -33,6 +33,7 @@ type savedV2Cancel struct {
 	RequestedAt, CancelledAt, DueAt time.Time
 	NoticeURLs                      []string
 	SkipWebhook                     bool
+	FailLater                       bool `json:",omitempty"`
 }
 
 type savedV2Attempt struct {
@@ -83,7 +84,7 @@ func (e *Emulator) saveV2Locked(m *merchant) savedV2 {
 		for _, cn := range a.cancellations {
 			sa.Cancellations = append(sa.Cancellations, savedV2Cancel{ID: cn.id, PGID: cn.pgID, Status: cn.status, Total: cn.total,
 				TaxFree: cn.taxFree, Vat: cn.vat, Reason: cn.reason, Requester: cn.requester, RequestedAt: cn.requestedAt,
-				CancelledAt: cn.cancelledAt, DueAt: cn.dueAt, NoticeURLs: cn.noticeURLs, SkipWebhook: cn.skipWebhook})
+				CancelledAt: cn.cancelledAt, DueAt: cn.dueAt, NoticeURLs: cn.noticeURLs, SkipWebhook: cn.skipWebhook, FailLater: cn.failLater})
 		}
 		sv.Attempts = append(sv.Attempts, sa)
 	}
@@ -121,7 +122,7 @@ func (e *Emulator) restoreV2Locked(m *merchant, sv savedV2) {
 		for _, c := range sa.Cancellations {
 			p.v2.cancellations = append(p.v2.cancellations, &v2Cancellation{id: c.ID, pgID: c.PGID, status: c.Status, total: c.Total,
 				taxFree: c.TaxFree, vat: c.Vat, reason: c.Reason, requester: c.Requester, requestedAt: c.RequestedAt,
-				cancelledAt: c.CancelledAt, dueAt: c.DueAt, noticeURLs: c.NoticeURLs, skipWebhook: c.SkipWebhook})
+				cancelledAt: c.CancelledAt, dueAt: c.DueAt, noticeURLs: c.NoticeURLs, skipWebhook: c.SkipWebhook, failLater: c.FailLater})
 		}
 		id := p.merchantUID
 		if len(m.v2.attempts[id]) == 0 {

@@ -297,6 +297,38 @@ func TestV2SchedulesRunAtTimeToPay(t *testing.T) {
 	require.Len(t, h.emu.V2Attempts("s-ok"), 1, "a schedule runs once")
 }
 
+// TestV2AsyncCancelFailsLater: with SetV2AsyncCancelFail, a cancel PortOne accepted as
+// REQUESTED ends FAILED at its due time: the payment shows the cancellation FAILED, nothing was
+// given back, and its amount is cancellable again (a second cancel against the whole remainder
+// is accepted).
+func TestV2AsyncCancelFailsLater(t *testing.T) {
+	h := newV2Harness(t)
+	key := h.issueKey("cancel-fail")
+	require.Equal(t, 200, h.pay("cf-1", key, 10000).Status)
+	h.emu.SetV2AsyncCancel(true, 10*time.Minute)
+	h.emu.SetV2AsyncCancelFail(true)
+	r := h.do("POST", "/payments/cf-1/cancel", map[string]any{"reason": "환불", "amount": 4000, "currentCancellableAmount": 10000, "requester": "CUSTOMER"})
+	require.Equal(t, 200, r.Status, "%s", r.Raw)
+	require.Equal(t, "REQUESTED", r.obj(t)["cancellation"].(map[string]any)["status"])
+	h.emu.SetV2AsyncCancel(false, 0)
+	h.emu.SetV2AsyncCancelFail(false)
+	r = h.do("POST", "/payments/cf-1/cancel", map[string]any{"reason": "again", "amount": 4000, "currentCancellableAmount": 10000, "requester": "CUSTOMER"})
+	require.Equal(t, "CANCELLABLE_AMOUNT_CONSISTENCY_BROKEN", r.typ(t), "while REQUESTED the amount is spoken for")
+
+	h.clk.Advance(10 * time.Minute)
+	h.emu.RunDue()
+	p := h.do("GET", "/payments/cf-1", nil).obj(t)
+	require.Equal(t, "PAID", p["status"])
+	cns := p["cancellations"].([]any)
+	require.Len(t, cns, 1)
+	require.Equal(t, "FAILED", cns[0].(map[string]any)["status"])
+	le := h.emu.V2Attempts("cf-1")[0]
+	require.Zero(t, le.CancelAmount, "nothing was given back")
+	r = h.do("POST", "/payments/cf-1/cancel", map[string]any{"reason": "다시", "amount": 4000, "currentCancellableAmount": 10000, "requester": "CUSTOMER"})
+	require.Equal(t, 200, r.Status, "the failed amount is cancellable again: %s", r.Raw)
+	require.Equal(t, int64(4000), h.emu.V2Attempts("cf-1")[0].CancelAmount)
+}
+
 func TestV2CancelCompareAndSetAndAsync(t *testing.T) {
 	rec := newV2Receiver(t)
 	h := newV2Harness(t, func(o *Options) { o.V2.WebhookURL = rec.srv.URL })
@@ -508,7 +540,15 @@ func TestV2ControlAPI(t *testing.T) {
 
 	status, m := post("/__emulator/v2/async-cancel", `{"on":true,"delay":"5m"}`)
 	require.Equal(t, 200, status)
-	require.Equal(t, map[string]any{"on": true, "delay": "5m0s"}, m)
+	require.Equal(t, map[string]any{"on": true, "delay": "5m0s", "fail": false}, m)
+	status, m = post("/__emulator/v2/async-cancel", `{"on":true,"fail":true}`)
+	require.Equal(t, 200, status)
+	require.Equal(t, map[string]any{"on": true, "delay": "5m0s", "fail": true}, m, "a REQUESTED cancel asked now ends FAILED")
+	status, _ = post("/__emulator/v2/async-cancel", `{"on":true,"fial":true}`)
+	require.Equal(t, http.StatusBadRequest, status, "a misspelt field is refused")
+	status, m = post("/__emulator/v2/async-cancel", `{"on":true,"delay":"5m"}`)
+	require.Equal(t, 200, status)
+	require.Equal(t, false, m["fail"], "absent fail turns it off")
 	require.Equal(t, "REQUESTED", h.do("POST", "/payments/ctl-p/cancel", map[string]any{"reason": "r", "requester": "ADMIN"}).obj(t)["cancellation"].(map[string]any)["status"])
 
 	status, _ = post("/__emulator/faults", `{"op":"v2_pay","action":"decline","pg_code":"NP_X","times":1}`)
