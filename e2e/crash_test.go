@@ -132,7 +132,7 @@ func TestWorkerCrashAfterPortOneCommitted(t *testing.T) {
 					return false
 				}
 				for _, c := range st.Charges {
-					if c.MerchantUID == cycle2.MerchantUID && c.Outcome == billing.OutcomePaid {
+					if c.GatewayPaymentID() == cycle2.MerchantUID && c.ImpUID == cycle2.ImpUID && c.Outcome == billing.OutcomePaid {
 						return true
 					}
 				}
@@ -151,7 +151,7 @@ func TestWorkerCrashAfterPortOneCommitted(t *testing.T) {
 			require.Equal(t, ledgercheck.Version(tt.gateway), cycle2.Version)
 			for _, c := range final.Charges {
 				if c.Cycle == 2 {
-					require.Equal(t, cycle2.MerchantUID, c.MerchantUID, "no second payment was made for cycle 2")
+					require.Equal(t, cycle2.MerchantUID, c.GatewayPaymentID(), "no second payment was made for cycle 2")
 					require.Equal(t, cycle2.ImpUID, c.ImpUID, "the committed attempt was adopted")
 					require.Equal(t, billing.OutcomePaid, c.Outcome)
 				}

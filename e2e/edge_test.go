@@ -46,6 +46,22 @@ func (s *stack) settledBy(id, merchantUID string) (billing.ChargeRecord, bool) {
 	return billing.ChargeRecord{}, false
 }
 
+// settledEntry is the state's record of the attempt a ledger entry is: the same payment id as
+// PortOne knows it (V1 merchant_uid, V2 paymentId, which a V2 cycle's attempts share) and the
+// same imp_uid / transactionId.
+func (s *stack) settledEntry(id string, e portonetest.LedgerEntry) (billing.ChargeRecord, bool) {
+	st, err := s.tryState(id)
+	if err != nil {
+		return billing.ChargeRecord{}, false
+	}
+	for _, c := range st.Charges {
+		if c.GatewayPaymentID() == e.MerchantUID && c.ImpUID == e.ImpUID && c.Outcome != billing.OutcomeScheduled {
+			return c, true
+		}
+	}
+	return billing.ChargeRecord{}, false
+}
+
 func hasEvent(st billing.State, kind, contains string) bool {
 	for _, e := range st.Events {
 		if e.Kind == kind && strings.Contains(e.Detail, contains) {

@@ -492,7 +492,7 @@ func (j *v2Journey) attemptsByCycle() map[int][]portonetest.LedgerEntry {
 	out := map[int][]portonetest.LedgerEntry{}
 	for _, e := range j.s.emu.Ledger() {
 		p, err := billing.ParseMerchantUID(e.MerchantUID)
-		if err != nil || p.Kind != billing.KindCharge || p.SubscriptionID != j.id {
+		if err != nil || !p.OfCycle() || p.SubscriptionID != j.id {
 			continue
 		}
 		out[p.Charge.Cycle] = append(out[p.Charge.Cycle], e)

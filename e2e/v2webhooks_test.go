@@ -85,7 +85,7 @@ func TestV2WebhooksLostDuplicatedLateAndForged(t *testing.T) {
 		if len(kept(cycle)) == 0 {
 			return billing.ChargeRecord{}, false
 		}
-		return s.settledBy("v2-hooks", kept(cycle)[0].MerchantUID)
+		return s.settledEntry("v2-hooks", kept(cycle)[0])
 	}
 
 	// Each fault names the billing key and catches the next scheduled execution's webhook:
@@ -155,7 +155,7 @@ func TestV2WebhooksLostDuplicatedLateAndForged(t *testing.T) {
 	// Forged: a declined V2 payment under a paymentId of this subscription, then webhooks about
 	// it and about a genuine one.
 	tag := billing.IncarnationTag(run.GetRunID())
-	declined := billing.ChargeUID{SubscriptionID: "v2-hooks", Tag: tag, Cycle: 9, Attempt: 1}.String()
+	declined := billing.CyclePaymentID{SubscriptionID: "v2-hooks", Tag: tag, Cycle: 9}.String()
 	s.emu.AddFault(portonetest.Fault{MerchantUID: declined, Op: portonetest.OpV2Pay, Action: portonetest.FaultDecline, Times: 1})
 	p, err := s.st.GatewayV2.Charge(context.Background(), gateway.ChargeRequest{Key: key, PaymentID: declined, Amount: 9900, Name: "forged"})
 	require.NoError(t, err)
@@ -196,7 +196,7 @@ func TestV2WebhooksLostDuplicatedLateAndForged(t *testing.T) {
 	afterForged := s.state("v2-hooks")
 	require.Equal(t, settledUpTo(beforeForged.Charges, beforeForged.Cycle), settledUpTo(afterForged.Charges, beforeForged.Cycle), "no settled charge changed")
 	for _, c := range afterForged.Charges {
-		require.NotEqual(t, declined, c.MerchantUID, "the declined payment was never taken for a cycle's")
+		require.NotEqual(t, declined, c.GatewayPaymentID(), "the declined payment was never taken for a cycle's")
 	}
 	require.Zero(t, s.emu.PaidCount(declined), "the declined payment stays declined")
 
