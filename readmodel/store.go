@@ -212,16 +212,16 @@ func loadMigrations(d dialect) ([]migration, error) {
 // migrate applies the migrations not applied yet, each in its own transaction together with its
 // schema_version row, so that a crash leaves the schema at a known version. Running it again
 // changes nothing; a database from a newer binary (a version this one does not know) is refused.
+// Several processes may open a fresh database at once (a Deployment's replicas): on PostgreSQL
+// they queue on an advisory lock taken before anything is created (two concurrent CREATE TABLE IF
+// NOT EXISTS collide in the catalog); on SQLite each migration's transaction takes the write lock
+// first (IMMEDIATE) and skips a step another process applied meanwhile.
 func (s *Store) migrate(ctx context.Context) error {
 	ms, err := loadMigrations(s.dialect)
 	if err != nil {
 		return err
 	}
-	if _, err := s.db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)`); err != nil {
-		return fmt.Errorf("readmodel: create schema_version: %w", err)
-	}
 	if s.dialect == postgres {
-		// Two processes opening a fresh database at once must not both migrate it.
 		conn, err := s.db.Conn(ctx)
 		if err != nil {
 			return err
@@ -232,6 +232,9 @@ func (s *Store) migrate(ctx context.Context) error {
 		}
 		defer func() { _, _ = conn.ExecContext(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock(7212023)`) }()
 	}
+	if _, err := s.db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)`); err != nil {
+		return fmt.Errorf("readmodel: create schema_version: %w", err)
+	}
 	current, err := s.SchemaVersion(ctx)
 	if err != nil {
 		return err
@@ -241,6 +244,13 @@ func (s *Store) migrate(ctx context.Context) error {
 	}
 	for _, m := range ms[current:] {
 		err := s.inTx(ctx, func(tx *sql.Tx) error {
+			var done sql.NullInt64
+			if err := tx.QueryRowContext(ctx, `SELECT MAX(version) FROM schema_version`).Scan(&done); err != nil {
+				return err
+			}
+			if int(done.Int64) >= m.version {
+				return nil // another process applied it since we looked
+			}
 			for _, stmt := range splitSQL(m.sql) {
 				if _, err := tx.ExecContext(ctx, stmt); err != nil {
 					return fmt.Errorf("%w\n%s", err, stmt)
