@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -182,8 +183,10 @@ func (p *Postgres) DSN(database string) string {
 var dbName = regexp.MustCompile(`^[a-z_][a-z0-9_]{0,62}$`)
 
 // CreateDatabase creates an empty database on this server (a test's own, beside Temporal's)
-// and returns its DSN.
-func (p *Postgres) CreateDatabase(ctx context.Context, name string) (string, error) {
+// and returns its DSN. with, when given, is the rest of the statement (the test's own text, e.g.
+// "TEMPLATE template0 LOCALE_PROVIDER icu ICU_LOCALE 'en-US'" for a production-like collation:
+// the server itself is initialised without a locale).
+func (p *Postgres) CreateDatabase(ctx context.Context, name string, with ...string) (string, error) {
 	if !dbName.MatchString(name) {
 		return "", fmt.Errorf("database name %q: want lower-case letters, digits and _ (at most 63)", name)
 	}
@@ -192,7 +195,7 @@ func (p *Postgres) CreateDatabase(ctx context.Context, name string) (string, err
 		return "", err
 	}
 	defer db.Close()
-	if _, err := db.ExecContext(ctx, "CREATE DATABASE "+name); err != nil {
+	if _, err := db.ExecContext(ctx, strings.Join(append([]string{"CREATE DATABASE", name}, with...), " ")); err != nil {
 		return "", fmt.Errorf("create database %s: %w", name, err)
 	}
 	return p.DSN(name), nil
