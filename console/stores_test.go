@@ -39,7 +39,9 @@ var consoleStores = []struct {
 		pg, err := cluster.StartPostgres(ctx)
 		require.NoError(t, err)
 		t.Cleanup(func() { require.NoError(t, pg.Stop()) })
-		dsn, err := pg.CreateDatabase(ctx, "console")
+		// As a Korean merchant's server would create it: the database takes a linguistic
+		// collation (the console must still list rows in SQLite's order).
+		dsn, err := pg.CreateDatabase(ctx, "console", "TEMPLATE template0 LOCALE_PROVIDER icu ICU_LOCALE 'ko-KR' LOCALE 'C'")
 		require.NoError(t, err)
 		return dsn
 	}},
