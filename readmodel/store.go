@@ -77,7 +77,7 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 		// sqliteDSN) so that two writers queue on the busy timeout instead of deadlocking.
 		s.db.SetMaxOpenConns(4)
 	}
-	if err := s.db.PingContext(ctx); err != nil {
+	if err := s.ping(ctx); err != nil {
 		_ = s.db.Close()
 		return nil, fmt.Errorf("readmodel: connect to %s: %s", s.dialect, redact(err.Error(), dsn))
 	}
@@ -97,6 +97,28 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 		s.prepared[q] = st
 	}
 	return s, nil
+}
+
+// sqliteBusyWait bounds how long Open retries a SQLite connection refused as busy (the busy
+// timeout's length).
+const sqliteBusyWait = 10 * time.Second
+
+// ping connects. A new SQLite connection switches the file to WAL, which takes an exclusive lock
+// without waiting on the busy timeout: while another process creates the same fresh database,
+// the switch answers "database is locked" at once, so it is retried for a while.
+func (s *Store) ping(ctx context.Context) error {
+	deadline := time.Now().Add(sqliteBusyWait)
+	for {
+		err := s.db.PingContext(ctx)
+		if err == nil || s.dialect != sqlite || !strings.Contains(err.Error(), "SQLITE_BUSY") || time.Now().After(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
 }
 
 // exec runs a statement in tx (or on the pool), prepared when it is one of hotStatements.
@@ -232,7 +254,13 @@ func (s *Store) migrate(ctx context.Context) error {
 		}
 		defer func() { _, _ = conn.ExecContext(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock(7212023)`) }()
 	}
-	if _, err := s.db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)`); err != nil {
+	// In a transaction, which on SQLite begins IMMEDIATE: an autocommit statement takes its
+	// snapshot before the write lock, and when another process writes in between SQLite answers
+	// "database is locked" at once instead of waiting out the busy timeout.
+	if err := s.inTx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)`)
+		return err
+	}); err != nil {
 		return fmt.Errorf("readmodel: create schema_version: %w", err)
 	}
 	current, err := s.SchemaVersion(ctx)
