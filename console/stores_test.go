@@ -144,7 +144,7 @@ func normalized(body string) string {
 	return body
 }
 
-// renderAll fetches every page kind as a viewer and an operator see them, normalized, by path.
+// renderAll fetches the pages as b's staff member sees them, normalized, by path.
 func (e *testEnv) renderAll(b *browser, paths []string) map[string]string {
 	e.t.Helper()
 	out := map[string]string{}

@@ -99,28 +99,6 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 	return s, nil
 }
 
-// sqliteBusyWait bounds how long Open retries a SQLite connection refused as busy (the busy
-// timeout's length).
-const sqliteBusyWait = 10 * time.Second
-
-// ping connects. A new SQLite connection switches the file to WAL, which takes an exclusive lock
-// without waiting on the busy timeout: while another process creates the same fresh database,
-// the switch answers "database is locked" at once, so it is retried for a while.
-func (s *Store) ping(ctx context.Context) error {
-	deadline := time.Now().Add(sqliteBusyWait)
-	for {
-		err := s.db.PingContext(ctx)
-		if err == nil || s.dialect != sqlite || !strings.Contains(err.Error(), "SQLITE_BUSY") || time.Now().After(deadline) {
-			return err
-		}
-		select {
-		case <-ctx.Done():
-			return err
-		case <-time.After(20 * time.Millisecond):
-		}
-	}
-}
-
 // exec runs a statement in tx (or on the pool), prepared when it is one of hotStatements.
 func (s *Store) exec(ctx context.Context, q querier, query string, args ...any) (sql.Result, error) {
 	if st := s.stmt(ctx, q, query); st != nil {
@@ -176,6 +154,28 @@ func redact(msg, dsn string) string {
 		}
 	}
 	return msg
+}
+
+// sqliteBusyWait bounds how long Open retries a SQLite connection refused as busy (the busy
+// timeout's length).
+const sqliteBusyWait = 10 * time.Second
+
+// ping connects. A new SQLite connection switches the file to WAL, which takes an exclusive lock
+// without waiting on the busy timeout: while another process creates the same fresh database,
+// the switch answers "database is locked" at once, so it is retried for a while.
+func (s *Store) ping(ctx context.Context) error {
+	deadline := time.Now().Add(sqliteBusyWait)
+	for {
+		err := s.db.PingContext(ctx)
+		if err == nil || s.dialect != sqlite || !strings.Contains(err.Error(), "SQLITE_BUSY") || time.Now().After(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
 }
 
 // Close closes the database.
