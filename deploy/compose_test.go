@@ -78,12 +78,14 @@ func TestComposeNeedsTheDatabasePasswordFromTheEnvFile(t *testing.T) {
 		require.NotNil(t, v, "%s has %s", svc, name)
 		require.Equal(t, "s3cret-from-env-file", *v, "%s.%s comes from .env", svc, name)
 	}
-	for svc, name := range map[string]string{"console-db": "CONSOLE_DB_PASSWORD", "console": "PGPASSWORD"} {
+	for svc, name := range map[string]string{"console-db": "CONSOLE_DB_PASSWORD", "console": "PGPASSWORD", "worker": "PGPASSWORD"} {
 		v := p.Services[svc].Environment[name]
 		require.NotNil(t, v, "%s has %s", svc, name)
 		require.Equal(t, "console-s3cret", *v, "%s.%s comes from .env", svc, name)
 	}
 	require.NotContains(t, *p.Services["console"].Environment["PAYCYCLE_READMODEL_DSN"], "s3cret", "the DSN holds no password")
+	require.Equal(t, *p.Services["console"].Environment["PAYCYCLE_READMODEL_DSN"], *p.Services["worker"].Environment["PAYCYCLE_READMODEL_DSN"],
+		"the worker's nightly projection check reads the console's database")
 	raw, err := os.ReadFile(filepath.Join(repoRoot(t), composeFile))
 	require.NoError(t, err)
 	require.NotContains(t, string(raw), "POSTGRES_PASSWORD: temporal", "no literal password in the compose file")

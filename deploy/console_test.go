@@ -167,6 +167,32 @@ func checkConsole(t *testing.T, r rendered) {
 		}
 	}
 	require.True(t, out, "the worker's NetworkPolicy lets it reach the console on %d", httpPort)
+	// The worker's nightly reconciliation compares the console's database with the workflows:
+	// the same DSN from the console's Secret, and the same way out to PostgreSQL.
+	wc := worker.Spec.Template.Spec.Containers[0]
+	i := slices.IndexFunc(wc.Env, func(e corev1.EnvVar) bool { return e.Name == "PAYCYCLE_READMODEL_DSN" })
+	require.GreaterOrEqual(t, i, 0, "the worker gets the read model's DSN")
+	ref := wc.Env[i].ValueFrom.SecretKeyRef
+	require.Equal(t, "paycycle-console", ref.Name)
+	require.Equal(t, "PAYCYCLE_READMODEL_DSN", ref.Key)
+	require.True(t, ref.Optional != nil && *ref.Optional, "without the console, the worker still starts (the check is skipped)")
+	dbPorts := func(d *appsv1.Deployment) []int32 {
+		var out []int32
+		for _, n := range r.netpols {
+			if selects(n.Spec.PodSelector.MatchLabels, d) {
+				for _, e := range n.Spec.Egress {
+					for _, p := range e.Ports {
+						if p.Port != nil && p.Port.IntVal == 5432 {
+							out = append(out, p.Port.IntVal)
+						}
+					}
+				}
+			}
+		}
+		return out
+	}
+	require.NotEmpty(t, dbPorts(d), "the console reaches PostgreSQL")
+	require.NotEmpty(t, dbPorts(worker), "the worker reaches the read model's PostgreSQL")
 	require.True(t, in, "the console's NetworkPolicy lets the worker in on %d", httpPort)
 	require.True(t, scrape, "the console's NetworkPolicy lets Prometheus in on %d", metricsPort)
 
