@@ -235,8 +235,9 @@ func (c *testClock) Add(d time.Duration) {
 // testPassword is every test login's password.
 const testPassword = "correct horse battery"
 
-// testEnv is a console on loopback over the real read model (SQLite in a temporary directory,
-// fed the subscriptions' events) and the fake Temporal client.
+// testEnv is a console on loopback over the real read model (SQLite in a temporary directory
+// unless the test names another database, fed the subscriptions' events) and the fake Temporal
+// client. The read model's receiver is served at /events, as consoleserver serves it.
 type testEnv struct {
 	t     testing.TB
 	store *readmodel.Store
@@ -244,6 +245,8 @@ type testEnv struct {
 	clock *testClock
 	srv   *console.Server
 	url   string
+	// deliver, when set, is how feed hands events over: the worker's signed delivery to /events.
+	deliver func(billing.MerchantEvent) error
 }
 
 // staffConfig is the PAYCYCLE_CONSOLE_STAFF value of the tests: a viewer, an operator and
@@ -258,12 +261,23 @@ func staffConfig(t testing.TB) string {
 // testNow is the tests' fixed "now": a Monday noon KST.
 var testNow = time.Date(2026, 12, 7, 3, 0, 0, 0, time.UTC)
 
+// testWebhookSecret signs the event stream the tests deliver to /events.
+const testWebhookSecret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+
 func newTestEnv(t testing.TB, mutate func(*console.Config)) *testEnv {
 	t.Helper()
+	return newTestEnvOn(t, "sqlite:"+t.TempDir()+"/readmodel.db", mutate)
+}
+
+// newTestEnvOn is newTestEnv over the read model at dsn (migrated by Open).
+func newTestEnvOn(t testing.TB, dsn string, mutate func(*console.Config)) *testEnv {
+	t.Helper()
 	ctx := context.Background()
-	store, err := readmodel.Open(ctx, "sqlite:"+t.TempDir()+"/readmodel.db")
+	store, err := readmodel.Open(ctx, dsn)
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = store.Close() })
+	rv, err := readmodel.NewReceiver(store, testWebhookSecret)
+	require.NoError(t, err)
 	clock := &testClock{t: testNow}
 	wf := newFakeWorkflows(clock.Now)
 	staff, err := console.ParseStaff(staffConfig(t))
@@ -273,7 +287,7 @@ func newTestEnv(t testing.TB, mutate func(*console.Config)) *testEnv {
 	if mutate != nil {
 		mutate(&cfg)
 	}
-	srv, err := console.New(ctx, cfg, console.Deps{Store: store, Workflows: wf})
+	srv, err := console.New(ctx, cfg, console.Deps{Store: store, Workflows: wf, Events: rv})
 	require.NoError(t, err)
 	ts.Config.Handler = srv.Handler()
 	ts.Start()
@@ -361,10 +375,15 @@ func ev(id string, seq int64, typ billing.EventType, at time.Time, sub billing.E
 	return billing.MerchantEvent{ID: billing.EventID(id, "t1", seq), Type: typ, SubscriptionID: id, Seq: seq, Timestamp: at, Data: raw}
 }
 
-// feed applies events to the read model.
+// feed applies events to the read model: through deliver when the test set it, else
+// straight to the store.
 func (e *testEnv) feed(events ...billing.MerchantEvent) {
 	e.t.Helper()
 	for _, x := range events {
+		if e.deliver != nil {
+			require.NoError(e.t, e.deliver(x), "event %s", x.ID)
+			continue
+		}
 		_, err := e.store.Accept(context.Background(), x)
 		require.NoError(e.t, err, "event %s", x.ID)
 	}

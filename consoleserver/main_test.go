@@ -79,26 +79,10 @@ func TestRunServes(t *testing.T) {
 		console.EnvStaff: "kim:operator:" + string(hash), EnvWebhookSecrets: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
 		"TEMPORAL_ADDRESS": "127.0.0.1:1",
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	metricsAddr := ln.Addr().String()
-	require.NoError(t, ln.Close())
+	metricsAddr := freeAddr(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	out := &syncBuffer{}
-	done := make(chan error, 1)
-	go func() {
-		done <- run(ctx, []string{"-addr", "127.0.0.1:0", "-metrics-addr", metricsAddr, "-readmodel", "sqlite:" + filepath.Join(t.TempDir(), "rm.db"), "-log-format", "console"}, nil, out, io.Discard, config.MapLookup(env))
-	}()
-	re := regexp.MustCompile(`console listening on (http://\S+)`)
-	var base string
-	for i := 0; i < 100 && base == ""; i++ {
-		if m := re.FindStringSubmatch(out.String()); m != nil {
-			base = m[1]
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	require.NotEmpty(t, base, "the console did not start: %s", out.String())
+	base, done := startRun(ctx, t, []string{"-addr", "127.0.0.1:0", "-metrics-addr", metricsAddr, "-readmodel", "sqlite:" + filepath.Join(t.TempDir(), "rm.db"), "-log-format", "console"}, env)
 	c := &http.Client{Timeout: 5 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	for path, want := range map[string]int{"/healthz": 200, "/login": 200, "/": http.StatusSeeOther, "/revenue.csv": http.StatusSeeOther} {
 		resp, err := c.Get(base + path)
@@ -123,6 +107,55 @@ func TestRunServes(t *testing.T) {
 	case <-time.After(15 * time.Second):
 		t.Fatal("the console did not stop")
 	}
+}
+
+// freeAddr is a loopback address that was free a moment ago (for -metrics-addr, which reports
+// no port of its own).
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	addr := ln.Addr().String()
+	require.NoError(t, ln.Close())
+	return addr
+}
+
+// running is one run() of the console in the test's process.
+type running struct {
+	out  *syncBuffer
+	done chan error
+}
+
+// launch starts run() until ctx ends.
+func launch(ctx context.Context, args []string, env map[string]string) *running {
+	r := &running{out: &syncBuffer{}, done: make(chan error, 1)}
+	go func() { r.done <- run(ctx, args, nil, r.out, io.Discard, config.MapLookup(env)) }()
+	return r
+}
+
+// url waits for the line run() prints once listening and returns the console's URL.
+func (r *running) url(t *testing.T) string {
+	t.Helper()
+	re := regexp.MustCompile(`console listening on (http://\S+)`)
+	for range 200 {
+		if m := re.FindStringSubmatch(r.out.String()); m != nil {
+			return m[1]
+		}
+		select {
+		case err := <-r.done:
+			t.Fatalf("the console stopped before listening: %v\n%s", err, r.out.String())
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	t.Fatalf("the console did not start in 10 s: %s", r.out.String())
+	return ""
+}
+
+// startRun launches run() and waits until it listens.
+func startRun(ctx context.Context, t *testing.T, args []string, env map[string]string) (string, <-chan error) {
+	t.Helper()
+	r := launch(ctx, args, env)
+	return r.url(t), r.done
 }
 
 type syncBuffer struct {

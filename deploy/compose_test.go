@@ -21,6 +21,9 @@ import (
 
 const composeFile = "docker-compose.temporal.yml"
 
+// testDotEnv is a .env with every variable the compose file requires.
+const testDotEnv = "POSTGRES_PASSWORD=x\nCONSOLE_DB_PASSWORD=y\n"
+
 // repoRoot is the checkout's top directory (this package is deploy/).
 func repoRoot(t *testing.T) string {
 	root, err := filepath.Abs("..")
@@ -64,21 +67,32 @@ func TestComposeNeedsTheDatabasePasswordFromTheEnvFile(t *testing.T) {
 	_, err := loadCompose(t, "")
 	require.ErrorContains(t, err, "POSTGRES_PASSWORD", "without .env the error names the missing variable")
 
-	p, err := loadCompose(t, "POSTGRES_PASSWORD=s3cret-from-env-file\n")
+	_, err = loadCompose(t, "POSTGRES_PASSWORD=s3cret-from-env-file\n")
+	require.ErrorContains(t, err, "CONSOLE_DB_PASSWORD", "the console's database password is the env file's too")
+
+	p, err := loadCompose(t, "POSTGRES_PASSWORD=s3cret-from-env-file\nCONSOLE_DB_PASSWORD=console-s3cret\n")
 	require.NoError(t, err)
-	// The one password reaches every service that needs it, from the env file only.
-	for svc, name := range map[string]string{"postgresql": "POSTGRES_PASSWORD", "temporal-schema": "SQL_PASSWORD", "temporal": "POSTGRES_PWD"} {
+	// Each password reaches every service that needs it, from the env file only.
+	for svc, name := range map[string]string{"postgresql": "POSTGRES_PASSWORD", "temporal-schema": "SQL_PASSWORD", "temporal": "POSTGRES_PWD", "console-db": "PGPASSWORD"} {
 		v := p.Services[svc].Environment[name]
 		require.NotNil(t, v, "%s has %s", svc, name)
 		require.Equal(t, "s3cret-from-env-file", *v, "%s.%s comes from .env", svc, name)
 	}
+	for svc, name := range map[string]string{"console-db": "CONSOLE_DB_PASSWORD", "console": "PGPASSWORD", "worker": "PGPASSWORD"} {
+		v := p.Services[svc].Environment[name]
+		require.NotNil(t, v, "%s has %s", svc, name)
+		require.Equal(t, "console-s3cret", *v, "%s.%s comes from .env", svc, name)
+	}
+	require.NotContains(t, *p.Services["console"].Environment["PAYCYCLE_READMODEL_DSN"], "s3cret", "the DSN holds no password")
+	require.Equal(t, *p.Services["console"].Environment["PAYCYCLE_READMODEL_DSN"], *p.Services["worker"].Environment["PAYCYCLE_READMODEL_DSN"],
+		"the worker's nightly projection check reads the console's database")
 	raw, err := os.ReadFile(filepath.Join(repoRoot(t), composeFile))
 	require.NoError(t, err)
 	require.NotContains(t, string(raw), "POSTGRES_PASSWORD: temporal", "no literal password in the compose file")
 }
 
 func TestComposeFile(t *testing.T) {
-	p, err := loadCompose(t, "POSTGRES_PASSWORD=x\n", "emulator")
+	p, err := loadCompose(t, testDotEnv, "emulator")
 	require.NoError(t, err)
 	server, ui := modVersion(t, "go.temporal.io/server"), modVersion(t, "github.com/temporalio/ui-server/v2")
 
@@ -101,8 +115,8 @@ func TestComposeFile(t *testing.T) {
 		}
 	})
 
-	t.Run("worker, edge and emulator built from deploy/Dockerfile", func(t *testing.T) {
-		for name, cmd := range map[string]string{"worker": "worker", "edge": "edgeserver", "emulator": "emulator"} {
+	t.Run("worker, edge, console and emulator built from deploy/Dockerfile", func(t *testing.T) {
+		for name, cmd := range map[string]string{"worker": "worker", "edge": "edgeserver", "console": "consoleserver", "emulator": "emulator"} {
 			s := p.Services[name]
 			require.NotNil(t, s.Build, name)
 			require.Equal(t, "deploy/Dockerfile", s.Build.Dockerfile, name)
@@ -114,7 +128,7 @@ func TestComposeFile(t *testing.T) {
 
 	t.Run("the emulator only under its profile", func(t *testing.T) {
 		require.Equal(t, []string{"emulator"}, p.Services["emulator"].Profiles)
-		plain, err := loadCompose(t, "POSTGRES_PASSWORD=x\n")
+		plain, err := loadCompose(t, testDotEnv)
 		require.NoError(t, err)
 		require.NotContains(t, plain.ServiceNames(), "emulator")
 		require.Contains(t, plain.ServiceNames(), "worker", "the worker's optional dependency on the emulator does not break a plain up")
@@ -129,7 +143,7 @@ func TestComposeFile(t *testing.T) {
 	})
 
 	t.Run("health checks and start order", func(t *testing.T) {
-		for _, name := range []string{"postgresql", "temporal", "worker", "edge", "emulator"} {
+		for _, name := range []string{"postgresql", "temporal", "worker", "edge", "console", "emulator"} {
 			hc := p.Services[name].HealthCheck
 			require.NotNil(t, hc, "%s has a health check", name)
 			require.False(t, hc.Disable, name)
@@ -142,6 +156,8 @@ func TestComposeFile(t *testing.T) {
 			"temporal-ui":        {"temporal": types.ServiceConditionHealthy},
 			"worker":             {"temporal": types.ServiceConditionHealthy, "temporal-namespace": types.ServiceConditionCompletedSuccessfully},
 			"edge":               {"temporal": types.ServiceConditionHealthy},
+			"console-db":         {"postgresql": types.ServiceConditionHealthy},
+			"console":            {"console-db": types.ServiceConditionCompletedSuccessfully},
 		}
 		for svc, want := range deps {
 			for dep, cond := range want {
@@ -153,7 +169,7 @@ func TestComposeFile(t *testing.T) {
 	})
 
 	t.Run("our containers: non-root, read-only, graceful stop longer than the worker's", func(t *testing.T) {
-		for _, name := range []string{"worker", "edge", "emulator"} {
+		for _, name := range []string{"worker", "edge", "console", "emulator"} {
 			s := p.Services[name]
 			require.True(t, s.ReadOnly, name)
 			require.NotEmpty(t, s.User, name)

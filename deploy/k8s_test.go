@@ -97,10 +97,11 @@ func TestKustomizeOverlays(t *testing.T) {
 		t.Run(filepath.Base(overlay), func(t *testing.T) {
 			r := render(t, overlay)
 			require.Empty(t, r.secretsFound, "no Secret is committed: they are created out of band")
-			require.Len(t, r.deployments, 2)
+			require.Len(t, r.deployments, 3)
 			for name, d := range r.deployments {
 				checkDeployment(t, name, d, r)
 			}
+			checkConsole(t, r)
 
 			w := r.deployments["paycycle-worker"]
 			require.NotNil(t, w)
@@ -189,12 +190,16 @@ func checkDeployment(t *testing.T, name string, d *appsv1.Deployment, r rendered
 				secret = true
 			}
 		}
-		require.True(t, cm && secret, "%s: settings from the ConfigMap, secrets from the Secret paycycle-secrets", where)
 		for _, e := range c.Env {
-			for _, s := range []string{"SECRET", "PASSWORD", "CODEC_KEYS", "API_KEY"} {
+			for _, s := range []string{"SECRET", "PASSWORD", "CODEC_KEYS", "API_KEY", "DSN", "STAFF"} {
 				require.False(t, strings.Contains(e.Name, s) && e.Value != "", "%s: %s has a literal value", where, e.Name)
 			}
+			// Or only the keys it needs, one by one.
+			if e.ValueFrom != nil && e.ValueFrom.SecretKeyRef != nil && e.ValueFrom.SecretKeyRef.Name == "paycycle-secrets" {
+				secret = true
+			}
 		}
+		require.True(t, cm && secret, "%s: settings from the ConfigMap, secrets from the Secret paycycle-secrets", where)
 		// TLS to Temporal: the three files come from the mounted Secret.
 		mount := ""
 		for _, vm := range c.VolumeMounts {

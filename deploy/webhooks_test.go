@@ -13,9 +13,9 @@ import (
 // every deployment shape documents at their defaults so that an operator finds them.
 var webhookSettings = []string{"BILLING_WEBHOOK_URLS", "BILLING_WEBHOOK_TIMEOUT", "BILLING_WEBHOOK_DELIVERY_WINDOW", "BILLING_WEBHOOK_TASK_QUEUE", "BILLING_RENEWAL_NOTICE"}
 
-// TestKustomizeWebhookSettings: the event stream's settings are in the ConfigMap, off (no
-// URLs), and its signing secrets are not: they belong to the Secret, which the ConfigMap's
-// comment names.
+// TestKustomizeWebhookSettings: the event stream's settings are in the ConfigMap, on towards the
+// console's receiver only (the merchant's endpoints are the operator's to add), and its signing
+// secrets are not: they belong to the Secret, which the ConfigMap's comment names.
 func TestKustomizeWebhookSettings(t *testing.T) {
 	for _, overlay := range overlays(t) {
 		t.Run(filepath.Base(overlay), func(t *testing.T) {
@@ -25,7 +25,9 @@ func TestKustomizeWebhookSettings(t *testing.T) {
 			for _, k := range webhookSettings {
 				require.Contains(t, cm.Data, k, "the ConfigMap documents %s", k)
 			}
-			require.Empty(t, cm.Data["BILLING_WEBHOOK_URLS"], "off by default: URLs need PAYCYCLE_WEBHOOK_SECRETS in the Secret, or the worker does not start")
+			// URLs need PAYCYCLE_WEBHOOK_SECRETS in the Secret, or the worker does not start: the
+			// console's receiver is the one endpoint deployed with it (checkConsole checks the wiring).
+			require.Equal(t, "http://paycycle-console/events", cm.Data["BILLING_WEBHOOK_URLS"])
 			for name, c := range r.configMaps {
 				for k := range c.Data {
 					require.NotContains(t, k, "SECRET", "ConfigMap %s holds %s: secrets go to paycycle-secrets", name, k)
@@ -44,13 +46,14 @@ func TestKustomizeWebhookSettings(t *testing.T) {
 }
 
 // TestComposeEnvExampleHasTheWebhookSettings: the env example names the signing secrets (empty:
-// they are the operator's) and the settings, with the stream off.
+// they are the operator's) and the settings, with the stream going to the console's receiver,
+// where the console listens.
 func TestComposeEnvExampleHasTheWebhookSettings(t *testing.T) {
 	raw, err := os.ReadFile(filepath.Join(repoRoot(t), "deploy", "paycycle.env.example"))
 	require.NoError(t, err)
 	env := string(raw)
 	require.Contains(t, env, "\nPAYCYCLE_WEBHOOK_SECRETS=\n", "the secret is listed, empty")
-	require.Contains(t, env, "\nBILLING_WEBHOOK_URLS=\n", "the stream is off in the example")
+	require.Contains(t, env, "\nBILLING_WEBHOOK_URLS=http://console:7792/events\n", "the stream goes to the console in the example")
 	for _, k := range webhookSettings {
 		require.Contains(t, env, k)
 	}
@@ -59,7 +62,12 @@ func TestComposeEnvExampleHasTheWebhookSettings(t *testing.T) {
 			require.Equal(t, "PAYCYCLE_WEBHOOK_SECRETS=", line, "no secret committed")
 		}
 	}
-	p, err := loadCompose(t, "POSTGRES_PASSWORD=x\n")
+	p, err := loadCompose(t, testDotEnv)
 	require.NoError(t, err)
 	require.Contains(t, p.Services["worker"].Environment, "PAYCYCLE_WEBHOOK_SECRETS", "the worker gets the signing secrets from the env file")
+	c := p.Services["console"]
+	require.Contains(t, c.Environment, "PAYCYCLE_WEBHOOK_SECRETS", "the console verifies with the same secrets")
+	require.Equal(t, "http://console:7792/events", *p.Services["worker"].Environment["BILLING_WEBHOOK_URLS"])
+	require.Equal(t, "0.0.0.0:7792", *c.Environment["PAYCYCLE_CONSOLE_ADDR"], "the console listens where the worker posts")
+	require.Contains(t, c.HealthCheck.Test, "http://127.0.0.1:7792/healthz")
 }

@@ -2,10 +2,9 @@ package readmodel_test
 
 import (
 	"context"
-	"database/sql"
+	"errors"
 	"fmt"
 	"math/rand/v2"
-	"net/url"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -21,9 +20,17 @@ import (
 
 // conformance runs what both databases must do alike: migrations applied once, concurrent
 // noisy delivery equal to in-order delivery, every query equal to SQLite's answers, rebuild.
-// open returns a store on a fresh database, and its DSN (to open it again).
-func conformance(t *testing.T, open func(t *testing.T) (*readmodel.Store, string)) {
+// newDSN names a fresh, empty database.
+func conformance(t *testing.T, newDSN func(t *testing.T) string) {
 	ctx := context.Background()
+	// open returns a store on a fresh database, and its DSN (to open it again).
+	open := func(t *testing.T) (*readmodel.Store, string) {
+		dsn := newDSN(t)
+		s, err := readmodel.Open(ctx, dsn)
+		require.NoError(t, err)
+		t.Cleanup(func() { _ = s.Close() })
+		return s, dsn
+	}
 	ref := openSQLite(t)
 	applyAll(t, ref, flat(mixedFeed()))
 
@@ -37,6 +44,35 @@ func conformance(t *testing.T, open func(t *testing.T) (*readmodel.Store, string
 			require.NoError(t, err)
 			require.Equal(t, 2, v)
 			require.NoError(t, again.Close())
+		}
+	})
+
+	// Replicas of the console start together on a fresh database (a Deployment's rollout):
+	// each Open migrates or waits for the one that does, none fails.
+	t.Run("concurrent opens migrate once", func(t *testing.T) {
+		for round := range 5 {
+			dsn := newDSN(t)
+			var wg sync.WaitGroup
+			errs := make(chan error, 4)
+			for range 4 {
+				wg.Go(func() {
+					s, err := readmodel.Open(ctx, dsn)
+					if err != nil {
+						errs <- err
+						return
+					}
+					v, err := s.SchemaVersion(ctx)
+					if err == nil && v != 2 {
+						err = fmt.Errorf("schema version %d", v)
+					}
+					errs <- errors.Join(err, s.Close())
+				})
+			}
+			wg.Wait()
+			close(errs)
+			for err := range errs {
+				require.NoError(t, err, "round %d", round)
+			}
 		}
 	})
 
@@ -191,12 +227,10 @@ func conformance(t *testing.T, open func(t *testing.T) (*readmodel.Store, string
 // TestConformanceSQLite runs the conformance suite on SQLite (against itself: the reference
 // for the other database).
 func TestConformanceSQLite(t *testing.T) {
-	conformance(t, func(t *testing.T) (*readmodel.Store, string) {
-		dsn := "sqlite:" + t.TempDir() + "/c.db"
-		s, err := readmodel.Open(context.Background(), dsn)
-		require.NoError(t, err)
-		t.Cleanup(func() { _ = s.Close() })
-		return s, dsn
+	n := 0
+	conformance(t, func(t *testing.T) string {
+		n++
+		return fmt.Sprintf("sqlite:%s/c%d.db", t.TempDir(), n)
 	})
 }
 
@@ -211,24 +245,12 @@ func TestConformancePostgreSQL(t *testing.T) {
 	pg, err := cluster.StartPostgres(ctx)
 	require.NoError(t, err)
 	defer func() { require.NoError(t, pg.Stop()) }()
-	base := url.URL{Scheme: "postgres", User: url.UserPassword(pg.User, pg.Password), Host: pg.Addr(), RawQuery: "sslmode=disable"}
-	admin := base
-	admin.Path = "/postgres"
-	db, err := sql.Open("pgx", admin.String())
-	require.NoError(t, err)
-	defer db.Close()
 	n := 0
-	conformance(t, func(t *testing.T) (*readmodel.Store, string) {
+	conformance(t, func(t *testing.T) string {
 		n++
-		name := fmt.Sprintf("readmodel_%d", n)
-		_, err := db.ExecContext(ctx, "CREATE DATABASE "+name)
+		dsn, err := pg.CreateDatabase(ctx, fmt.Sprintf("readmodel_%d", n))
 		require.NoError(t, err)
-		u := base
-		u.Path = "/" + name
-		s, err := readmodel.Open(ctx, u.String())
-		require.NoError(t, err)
-		t.Cleanup(func() { _ = s.Close() })
-		return s, u.String()
+		return dsn
 	})
 	_, err = readmodel.Open(ctx, "postgres://"+pg.User+":wrong-password-123@"+pg.Addr()+"/postgres?sslmode=disable")
 	require.Error(t, err)

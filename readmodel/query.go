@@ -156,7 +156,7 @@ func (s *Store) Upcoming(ctx context.Context, from time.Time, days int) ([]Upcom
 // first, with the cycle it is for: the question the per-cycle search attributes answer.
 func (s *Store) DueWithin(ctx context.Context, now time.Time, d time.Duration) ([]Due, error) {
 	rows, err := s.db.QueryContext(ctx, s.q(`SELECT subscription_id, next_charge_at, cycle, dunning_cycle, next_charge_amount, status FROM subscriptions
-		WHERE `+s.liveCharging()+` AND next_charge_at >= ? AND next_charge_at < ? ORDER BY next_charge_at, subscription_id`),
+		WHERE `+s.liveCharging()+` AND next_charge_at >= ? AND next_charge_at < ? ORDER BY next_charge_at, subscription_id`+s.collateC()),
 		ns(now), ns(now.Add(d)))
 	if err != nil {
 		return nil, fmt.Errorf("readmodel: due within: %w", err)
@@ -218,8 +218,15 @@ var sortColumns = map[string]string{
 	"consent_deadline": "consent_deadline", "attention_at": "attention_at", "updated_at": "updated_at",
 }
 
-// orderBy validates a page and returns its ORDER BY, LIMIT and OFFSET.
-func (p Page) clause(since string) (string, error) {
+// textColumns are the sort columns holding text. On PostgreSQL they sort COLLATE "C", byte
+// order as SQLite's: a production database takes the server's locale (en-US, ko-KR), whose
+// linguistic order ignores case and punctuation, so the console's lists and pages would differ
+// from SQLite's.
+var textColumns = map[string]bool{"subscription_id": true, "status": true, "plan_name": true, "last_decline_reason": true}
+
+// clause validates a page and returns its ORDER BY, LIMIT and OFFSET; collate follows every
+// text column (` COLLATE "C"` on PostgreSQL).
+func (p Page) clause(since, collate string) (string, error) {
 	key := p.Sort
 	if key == "" {
 		key = SortKeys[0]
@@ -239,7 +246,10 @@ func (p Page) clause(since string) (string, error) {
 	if p.Desc {
 		dir = "DESC"
 	}
-	return fmt.Sprintf(" ORDER BY %s %s, subscription_id %s LIMIT %d OFFSET %d", col, dir, dir, limit, p.Offset), nil
+	if textColumns[col] {
+		col += collate
+	}
+	return fmt.Sprintf(" ORDER BY %s %s, subscription_id%s %s LIMIT %d OFFSET %d", col, dir, collate, dir, limit, p.Offset), nil
 }
 
 func (p Page) limit() (int, error) {
@@ -254,13 +264,22 @@ func (p Page) limit() (int, error) {
 	return p.Limit, nil
 }
 
+// collateC is what follows a text column in ORDER BY so that it sorts in byte order, as on
+// SQLite (see textColumns).
+func (s *Store) collateC() string {
+	if s.dialect == postgres {
+		return ` COLLATE "C"`
+	}
+	return ""
+}
+
 // Queue returns one page of a queue and the queue's total length.
 func (s *Store) Queue(ctx context.Context, q Queue, p Page) ([]Row, int, error) {
 	qw, ok := queueWhere[q]
 	if !ok {
 		return nil, 0, fmt.Errorf("readmodel: queue must be one of %v, got %q", Queues, q)
 	}
-	clause, err := p.clause(qw.since)
+	clause, err := p.clause(qw.since, s.collateC())
 	if err != nil {
 		return nil, 0, err
 	}

@@ -71,7 +71,7 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 		// sqliteDSN) so that two writers queue on the busy timeout instead of deadlocking.
 		s.db.SetMaxOpenConns(4)
 	}
-	if err := s.db.PingContext(ctx); err != nil {
+	if err := s.ping(ctx); err != nil {
 		_ = s.db.Close()
 		return nil, fmt.Errorf("readmodel: connect to %s: %s", s.dialect, redact(err.Error(), dsn))
 	}
@@ -174,6 +174,28 @@ func redact(msg, dsn string) string {
 	return msg
 }
 
+// sqliteBusyWait bounds how long Open retries a SQLite connection refused as busy (the busy
+// timeout's length).
+const sqliteBusyWait = 10 * time.Second
+
+// ping connects. A new SQLite connection switches the file to WAL, which takes an exclusive lock
+// without waiting on the busy timeout: while another process creates the same fresh database,
+// the switch answers "database is locked" at once, so it is retried for a while.
+func (s *Store) ping(ctx context.Context) error {
+	deadline := time.Now().Add(sqliteBusyWait)
+	for {
+		err := s.db.PingContext(ctx)
+		if err == nil || s.dialect != sqlite || !strings.Contains(err.Error(), "SQLITE_BUSY") || time.Now().After(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
 // Close closes the database.
 func (s *Store) Close() error {
 	for _, st := range s.prepared {
@@ -230,16 +252,16 @@ func loadMigrations(d dialect) ([]migration, error) {
 // migrate applies the migrations not applied yet, each in its own transaction together with its
 // schema_version row, so that a crash leaves the schema at a known version. Running it again
 // changes nothing; a database from a newer binary (a version this one does not know) is refused.
+// Several processes may open a fresh database at once (a Deployment's replicas): on PostgreSQL
+// they queue on an advisory lock taken before anything is created (two concurrent CREATE TABLE IF
+// NOT EXISTS collide in the catalog); on SQLite each migration's transaction takes the write lock
+// first (IMMEDIATE) and skips a step another process applied meanwhile.
 func (s *Store) migrate(ctx context.Context) error {
 	ms, err := loadMigrations(s.dialect)
 	if err != nil {
 		return err
 	}
-	if _, err := s.db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)`); err != nil {
-		return fmt.Errorf("readmodel: create schema_version: %w", err)
-	}
 	if s.dialect == postgres {
-		// Two processes opening a fresh database at once must not both migrate it.
 		conn, err := s.db.Conn(ctx)
 		if err != nil {
 			return err
@@ -250,6 +272,15 @@ func (s *Store) migrate(ctx context.Context) error {
 		}
 		defer func() { _, _ = conn.ExecContext(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock(7212023)`) }()
 	}
+	// In a transaction, which on SQLite begins IMMEDIATE: an autocommit statement takes its
+	// snapshot before the write lock, and when another process writes in between SQLite answers
+	// "database is locked" at once instead of waiting out the busy timeout.
+	if err := s.inTx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)`)
+		return err
+	}); err != nil {
+		return fmt.Errorf("readmodel: create schema_version: %w", err)
+	}
 	current, err := s.SchemaVersion(ctx)
 	if err != nil {
 		return err
@@ -259,6 +290,13 @@ func (s *Store) migrate(ctx context.Context) error {
 	}
 	for _, m := range ms[current:] {
 		err := s.inTx(ctx, func(tx *sql.Tx) error {
+			var done sql.NullInt64
+			if err := tx.QueryRowContext(ctx, `SELECT MAX(version) FROM schema_version`).Scan(&done); err != nil {
+				return err
+			}
+			if int(done.Int64) >= m.version {
+				return nil // another process applied it since we looked
+			}
 			for _, stmt := range splitSQL(m.sql) {
 				if _, err := tx.ExecContext(ctx, stmt); err != nil {
 					return fmt.Errorf("%w\n%s", err, stmt)

@@ -20,11 +20,14 @@ import (
 	"go.temporal.io/sdk/client"
 	sdktemporal "go.temporal.io/sdk/temporal"
 	"go.temporal.io/server/temporaltest"
+	"golang.org/x/crypto/bcrypt"
 
 	"github.com/paycycle/paycycle/billing"
 	"github.com/paycycle/paycycle/calendar"
+	"github.com/paycycle/paycycle/internal/testgate"
 	"github.com/paycycle/paycycle/portone/portonetest"
 	"github.com/paycycle/paycycle/temporalconn"
+	"github.com/paycycle/paycycle/webhooks"
 )
 
 // freePort returns a loopback port that was free a moment ago (Prometheus cannot listen on
@@ -38,10 +41,13 @@ func freePort(t *testing.T) int {
 }
 
 // TestRealPrometheusScrapesTheWorker runs the worker binary's run() against a real Temporal
-// server and the emulator, charges one real subscription, starts Debian's prometheus on
-// loopback with a scrape config pointed at the worker's /metrics and the project's alerting
-// rules, and queries Prometheus's API for our metrics, the SDK's, and the loaded rules.
+// server and the emulator, with its merchant event stream going to a real consoleserver (built
+// and run on loopback over SQLite), charges one real subscription, starts Debian's prometheus on
+// loopback with a scrape config pointed at the worker's /metrics, the console's and the
+// project's alerting rules, and queries Prometheus's API for our metrics, the SDK's, the read
+// model's stock gauges (the charged subscription, through the stream) and the loaded rules.
 func TestRealPrometheusScrapesTheWorker(t *testing.T) {
+	testgate.Slow(t, "starts a Temporal server, builds and runs consoleserver, and runs Prometheus")
 	promBin, err := exec.LookPath("prometheus")
 	if err != nil {
 		t.Skip("prometheus not found: install Debian's prometheus package (apt-get install prometheus) for this test")
@@ -55,14 +61,20 @@ func TestRealPrometheusScrapesTheWorker(t *testing.T) {
 	_, err = emu.RegisterCustomer(portonetest.DefaultKey, portonetest.CustomerSeed{CustomerUID: "prom-cust-1"})
 	require.NoError(t, err)
 
+	dir := t.TempDir()
+	secret := webhooks.NewSecret()
+	consoleURL, consoleMetrics := startConsole(ctx, t, dir, secret, ts.GetFrontendHostPort(), ts.GetDefaultNamespace())
+
 	health := fmt.Sprintf("127.0.0.1:%d", freePort(t))
 	t.Setenv("PORTONE_API_KEY", portonetest.DefaultKey)
 	t.Setenv("PORTONE_API_SECRET", portonetest.DefaultSecret)
+	t.Setenv("PAYCYCLE_WEBHOOK_SECRETS", secret)
 	wctx, stopWorker := context.WithCancel(ctx)
 	done := make(chan error, 1)
 	go func() {
 		done <- run(wctx, []string{"-temporal-address", ts.GetFrontendHostPort(), "-namespace", ts.GetDefaultNamespace(),
-			"-portone-url", emuSrv.URL, "-health-addr", health, "-portone-rate", "5", "-parked-count-interval", "1s", "-log-level", "warn"}, io.Discard)
+			"-portone-url", emuSrv.URL, "-health-addr", health, "-portone-rate", "5", "-parked-count-interval", "1s", "-log-level", "warn",
+			"-webhook-urls", consoleURL + "/events"}, io.Discard)
 	}()
 	t.Cleanup(func() { stopWorker(); <-done })
 	waitHTTP(t, "http://"+health+"/healthz")
@@ -79,7 +91,6 @@ func TestRealPrometheusScrapesTheWorker(t *testing.T) {
 		TypedSearchAttributes: sdktemporal.NewSearchAttributes(billing.SANeedsAttention.ValueSet(true))}, billing.WorkflowType, in)
 	require.NoError(t, err)
 
-	dir := t.TempDir()
 	rules, err := filepath.Abs("../deploy/prometheus/alerts.yml")
 	require.NoError(t, err)
 	promAddr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
@@ -91,7 +102,10 @@ scrape_configs:
   - job_name: paycycle-worker
     static_configs:
       - targets: [%q]
-`, rules, health)
+  - job_name: paycycle-console
+    static_configs:
+      - targets: [%q]
+`, rules, health, consoleMetrics)
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "prometheus.yml"), []byte(cfg), 0o600))
 	var promLog strings.Builder
 	cmd := exec.CommandContext(ctx, promBin, "--config.file="+filepath.Join(dir, "prometheus.yml"), "--storage.tsdb.path="+filepath.Join(dir, "data"),
@@ -120,6 +134,13 @@ scrape_configs:
 		{`paycycle_parked_subscriptions`, 1},
 		{`sum(temporal_request_total)`, 1},                            // the SDK's client metrics
 		{`sum(temporal_activity_execution_latency_seconds_count)`, 1}, // the SDK's worker metrics
+		// The console's stock gauges: the subscription the worker charged, projected from the
+		// worker's event stream into the console's read model.
+		{`up{job="paycycle-console"}`, 1},
+		{`paycycle_readmodel_up{job="paycycle-console"}`, 1},
+		{`paycycle_readmodel_subscriptions{job="paycycle-console",status="active"}`, 1},
+		{`paycycle_readmodel_mrr_krw{job="paycycle-console"}`, 9900},
+		{`paycycle_readmodel_charges_due_next_24h{job="paycycle-console"}`, 0},
 	}
 	api := "http://" + promAddr + "/api/v1/query?query="
 	for _, q := range queries {
@@ -155,10 +176,13 @@ var emittedOnEventOnly = map[string]bool{
 
 var metricName = regexp.MustCompile(`\b(?:paycycle|temporal)_[a-z_]+\b`)
 
+// consoleJob is the console's scrape job (deploy/prometheus/prometheus.yml).
+const consoleJob = "paycycle-console"
+
 // checkDashboardAndRules runs every query of the Grafana dashboard against the real Prometheus
 // (it must be valid PromQL) and checks that every metric the dashboard and the alerting rules
-// name is one the worker exports, so that a renamed metric cannot leave a panel or an alert
-// silently empty.
+// name is one the worker or the console exports (the read model's gauges: from the console's
+// job itself), so that a renamed metric cannot leave a panel or an alert silently empty.
 func checkDashboardAndRules(t *testing.T, prom string) {
 	t.Helper()
 	known := map[string]bool{}
@@ -202,9 +226,40 @@ func checkDashboardAndRules(t *testing.T, prom string) {
 			if emittedOnEventOnly[n] {
 				continue
 			}
-			require.True(t, known[n] || known[n+"_bucket"], "metric %s (in the dashboard or the rules) is not exported by the worker", n)
+			require.True(t, known[n] || known[n+"_bucket"], "metric %s (in the dashboard or the rules) is not exported by the worker or the console", n)
+			if strings.HasPrefix(n, "paycycle_readmodel_") {
+				v, body := promQuery(prom + "/api/v1/query?query=" + url.QueryEscape(fmt.Sprintf(`count(%s{job=%q})`, n, consoleJob)))
+				require.GreaterOrEqual(t, v, 1.0, "metric %s is the console's, but its job does not export it: %s", n, body)
+			}
 		}
 	}
+}
+
+// startConsole builds consoleserver and runs it on loopback over SQLite in dir, with the stream's
+// secret and a staff login, and returns its URL and its metrics address.
+func startConsole(ctx context.Context, t *testing.T, dir, secret, temporalAddr, namespace string) (string, string) {
+	t.Helper()
+	bin := filepath.Join(dir, "consoleserver")
+	out, err := exec.CommandContext(ctx, "go", "build", "-o", bin, "../consoleserver").CombinedOutput()
+	require.NoError(t, err, "go build ../consoleserver: %s", out)
+	hash, err := bcrypt.GenerateFromPassword([]byte("prometheus-test"), bcrypt.MinCost)
+	require.NoError(t, err)
+	addr, metricsAddr := fmt.Sprintf("127.0.0.1:%d", freePort(t)), fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	cmd := exec.CommandContext(ctx, bin, "-addr", addr, "-metrics-addr", metricsAddr, "-readmodel", "sqlite:"+filepath.Join(dir, "readmodel.db"),
+		"-temporal-address", temporalAddr, "-namespace", namespace, "-log-level", "warn")
+	cmd.Env = append(os.Environ(), "PAYCYCLE_CONSOLE_STAFF=ops:viewer:"+string(hash), "PAYCYCLE_WEBHOOK_SECRETS="+secret)
+	var log strings.Builder
+	cmd.Stdout, cmd.Stderr = &log, &log
+	require.NoError(t, cmd.Start())
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		if t.Failed() {
+			t.Logf("consoleserver output:\n%s", log.String())
+		}
+	})
+	waitHTTP(t, "http://"+addr+"/healthz")
+	return "http://" + addr, metricsAddr
 }
 
 // promQuery runs an instant query and returns the largest sample value (-1 when none).

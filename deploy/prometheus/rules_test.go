@@ -1,5 +1,6 @@
-// Package prometheus holds the Prometheus alerting rules (alerts.yml) and their unit tests
-// (alerts_test.yml); this test runs Debian's promtool over them.
+// Package prometheus holds the Prometheus scrape configuration (prometheus.yml), the alerting
+// rules (alerts.yml) and their unit tests (alerts_test.yml); this test runs Debian's promtool
+// over them.
 package prometheus
 
 import (
@@ -7,8 +8,9 @@ import (
 	"testing"
 )
 
-// TestAlertRules runs `promtool check rules` and `promtool test rules`: every alert has at least
-// one case that fires and, where a false alarm is plausible, one that must not.
+// TestAlertRules runs `promtool check config` (the scrape jobs, and the rule files they load),
+// `promtool check rules` and `promtool test rules`: every alert has at least one case that fires
+// and, where a false alarm is plausible, one that must not.
 func TestAlertRules(t *testing.T) {
 	promtool, err := exec.LookPath("promtool")
 	if err != nil {
@@ -18,6 +20,7 @@ func TestAlertRules(t *testing.T) {
 		name string
 		args []string
 	}{
+		{"config", []string{"check", "config", "prometheus.yml"}},
 		{"check", []string{"check", "rules", "alerts.yml"}},
 		{"unit tests", []string{"test", "rules", "alerts_test.yml"}},
 	}
