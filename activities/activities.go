@@ -27,6 +27,10 @@ type Config struct {
 	// NoticeURL is the webhook URL given to PortOne for scheduled charges (the HTTP edge's
 	// /portone/webhook). Empty means PortOne's console URL.
 	NoticeURL string
+	// NoticeURLV2 is the same for PortOne V2's schedules (the edge's /portone/v2/webhook): V2
+	// sends Standard Webhooks bodies that V1's route refuses, so a V2 schedule never gets
+	// NoticeURL. Empty means the V2 console's webhook URL.
+	NoticeURLV2 string
 	// ScheduleSettleDelay is how long after schedule_at the workflow waits for a webhook before
 	// asking PortOne itself.
 	ScheduleSettleDelay time.Duration
@@ -91,6 +95,7 @@ func (a *Activities) on(name billing.GatewayName) (*Activities, error) {
 	}
 	b := *a
 	b.Gateway, b.bound = a.GatewayV2, name
+	b.Config.NoticeURL = a.Config.NoticeURLV2
 	return &b, nil
 }
 

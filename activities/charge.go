@@ -37,6 +37,18 @@ type ChargeInput struct {
 	DueAt time.Time `json:"due_at,omitzero"`
 	// Gateway is the subscription's gateway ("" for V1).
 	Gateway billing.GatewayName `json:"gateway,omitempty"`
+	// PaymentID is the PortOne V2 paymentId to charge under when it is not MerchantUID: the
+	// cycle's (billing.CyclePaymentID), shared by the cycle's attempts (cyclepayment.go). Empty
+	// on V1 and in V2 runs before versionCyclePayment: the attempt's merchant_uid is its payment.
+	PaymentID string `json:"payment_id,omitempty"`
+	// PriorPaymentIDs are the cycle's other paymentIds, looked up before a charge as
+	// PriorMerchantUIDs are on V1: earlier generations of the cycle's paymentId and the
+	// per-attempt paymentIds of runs before versionCyclePayment. Only with PaymentID.
+	PriorPaymentIDs []string `json:"prior_payment_ids,omitempty"`
+	// PriorTxIDs are the transactionIds the workflow recorded for the cycle's attempts: a
+	// transaction under PaymentID that is not among them was made by this attempt (a lost
+	// answer), one among them by an earlier attempt. Only with PaymentID.
+	PriorTxIDs []string `json:"prior_tx_ids,omitempty"`
 }
 
 // ChargeResult is the settled outcome of a charge attempt. A decline is a result, not an error.
@@ -58,6 +70,10 @@ type ChargeResult struct {
 	// existed, so a reader of old histories falls back to what it knew before.
 	Attempt int         `json:"attempt,omitempty"`
 	Via     billing.Via `json:"via,omitempty"`
+	// PaymentID is the V2 paymentId the attempt was made under when it is not MerchantUID (a
+	// cycle's shared paymentId, ChargeInput.PaymentID, or the next generation of it the charge
+	// moved to); ImpUID is then the attempt's transactionId under it.
+	PaymentID string `json:"payment_id,omitempty"`
 }
 
 // customData is stored on every PortOne payment so that the console shows what it was for. It
@@ -97,6 +113,9 @@ func (a *Activities) Charge(ctx context.Context, in ChargeInput) (ChargeResult, 
 }
 
 func (a *Activities) charge(ctx context.Context, in ChargeInput) (ChargeResult, error) {
+	if in.cyclePayment() {
+		return a.chargeCycle(ctx, in)
+	}
 	if mayHaveCharged(ctx, in) {
 		if prior, ok, err := a.lookup(ctx, in.PriorMerchantUIDs, in.MerchantUID); err != nil || ok {
 			return prior, err
@@ -202,6 +221,7 @@ func (a *Activities) refundMismatch(ctx context.Context, res ChargeResult, want 
 	if balance := p.Amount - p.Cancelled; balance > 0 {
 		_, err := a.Gateway.Refund(ctx, gateway.RefundRequest{
 			TxID:              p.TxID,
+			PaymentID:         p.PaymentID,
 			ExpectedRemaining: balance,
 			Reason:            fmt.Sprintf("결제 금액 불일치 (요청 %d원, 승인 %d원)", want, p.Amount),
 			Requester:         billing.RequesterAdmin,
@@ -264,6 +284,12 @@ type LookupInput struct {
 	MerchantUIDs []string `json:"merchant_uids"`
 	// Gateway is the subscription's gateway ("" for V1).
 	Gateway billing.GatewayName `json:"gateway,omitempty"`
+	// PaymentID, PriorPaymentIDs and PriorTxIDs are the cycle's V2 payment, as ChargeInput has
+	// them: with PaymentID set, Lookup looks the cycle's paymentIds up (cyclepayment.go) and
+	// the last of MerchantUIDs names the attempt a transaction nobody recorded belongs to.
+	PaymentID       string   `json:"payment_id,omitempty"`
+	PriorPaymentIDs []string `json:"prior_payment_ids,omitempty"`
+	PriorTxIDs      []string `json:"prior_tx_ids,omitempty"`
 }
 
 // LookupResult says whether any of the merchant_uids exists at PortOne and how it settled.
@@ -284,6 +310,15 @@ func (a *Activities) Lookup(ctx context.Context, in LookupInput) (LookupResult, 
 		return LookupResult{}, gatewayError(gateway.InvalidRequest("Lookup", "merchant_uids", "empty"))
 	}
 	n := len(in.MerchantUIDs)
+	if in.PaymentID != "" && in.PaymentID != in.MerchantUIDs[n-1] {
+		// The lookup follows an unknown outcome: a transaction nobody recorded is this attempt's.
+		cin := ChargeInput{MerchantUID: in.MerchantUIDs[n-1], PaymentID: in.PaymentID, PriorPaymentIDs: in.PriorPaymentIDs, PriorTxIDs: in.PriorTxIDs}
+		res, ok, err := a.lookupCycle(ctx, cin, in.PaymentID, in.PriorPaymentIDs, true)
+		if err != nil || !ok {
+			return LookupResult{}, err
+		}
+		return LookupResult{Found: true, Charge: stamp(res, 0, billing.ViaAgain)}, nil
+	}
 	res, ok, err := a.lookup(ctx, in.MerchantUIDs[:n-1], in.MerchantUIDs[n-1])
 	if err != nil || !ok {
 		return LookupResult{}, err

@@ -193,3 +193,44 @@ func TestV2RegistrationIsTheIssuedKeyWithOurIssueID(t *testing.T) {
 		})
 	}
 }
+
+// TestSchedulesNotifyTheirOwnGenerationsRoute: a schedule's noticeUrls are where PortOne sends
+// its execution's webhook. V1's go to the edge's V1 route (Config.NoticeURL); a V2 schedule
+// must never name that route, whose V1 handler refuses V2's Standard Webhooks bodies: the V2
+// Transaction.Paid would be lost every cycle and every V2 scheduled charge settled late, by the
+// fallback lookup. It gets Config.NoticeURLV2, or none (the V2 console's URL).
+func TestSchedulesNotifyTheirOwnGenerationsRoute(t *testing.T) {
+	const v1URL, v2URL = "http://edge.example/portone/webhook", "http://edge.example/portone/v2/webhook"
+	tests := []struct {
+		name        string
+		noticeURLV2 string
+		want        []string
+	}{
+		{"V2 route configured", v2URL, []string{v2URL}},
+		{"V2 route not configured: the V2 console's URL", "", nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			b := newBothGateways(t, true)
+			b.acts.Config.NoticeURL, b.acts.Config.NoticeURLV2 = v1URL, tt.noticeURLV2
+			at := b.clk.Now().Add(time.Hour)
+			_, err := run[activities.ScheduleState](t, b.env, b.acts.ScheduleCharge, activities.ScheduleChargeInput{ScheduleAt: at,
+				ChargeInput: activities.ChargeInput{SubscriptionID: "sub-2", Cycle: 2, Attempt: 1, CustomerUID: b.v2Key, MerchantUID: "sub-2-c2",
+					Amount: 9900, Name: "월 구독", Gateway: billing.GatewayPortOneV2}})
+			require.NoError(t, err)
+			scheds := b.emu.V2Schedules()
+			require.Len(t, scheds, 1)
+			require.NotContains(t, scheds[0].NoticeURLs, v1URL, "a V2 schedule notifies V1's route")
+			require.ElementsMatch(t, tt.want, scheds[0].NoticeURLs)
+
+			// V1's schedule keeps V1's route.
+			_, err = run[activities.ScheduleState](t, b.env, b.acts.ScheduleCharge, activities.ScheduleChargeInput{ScheduleAt: at,
+				ChargeInput: activities.ChargeInput{SubscriptionID: "sub-1", Cycle: 2, Attempt: 1, CustomerUID: b.v1Key, MerchantUID: "sub-1-c2-a1",
+					Amount: 9900, Name: "월 구독"}})
+			require.NoError(t, err)
+			v1 := b.emu.Schedules()
+			require.Len(t, v1, 1)
+			require.Equal(t, v1URL, v1[0].NoticeURL)
+		})
+	}
+}

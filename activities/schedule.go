@@ -1,9 +1,11 @@
 package activities
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/paycycle/paycycle/billing"
@@ -75,11 +77,19 @@ func (a *Activities) ScheduleCharge(ctx context.Context, in ScheduleChargeInput)
 	if gerr != nil {
 		return ScheduleState{}, gerr
 	}
-	if st, err := a.scheduleState(ctx, in.CustomerUID, in.MerchantUID, in.Amount); err != nil || !st.NotFound() {
+	if in.cyclePayment() {
+		if st, ours, err := a.cycleScheduleOf(ctx, in); err != nil || ours {
+			return st, err
+		}
+	} else if st, err := a.scheduleState(ctx, in.CustomerUID, in.MerchantUID, "", in.Amount); err != nil || !st.NotFound() {
 		return st, err
 	}
+	req := chargeRequest(in.ChargeInput, in.NaverUseCfm)
+	if in.cyclePayment() {
+		req.PaymentID = in.PaymentID
+	}
 	err := a.Gateway.Schedule(ctx, gateway.ScheduleRequest{
-		ChargeRequest: chargeRequest(in.ChargeInput, in.NaverUseCfm),
+		ChargeRequest: req,
 		At:            in.ScheduleAt,
 		NoticeURL:     a.Config.NoticeURL,
 	})
@@ -87,6 +97,9 @@ func (a *Activities) ScheduleCharge(ctx context.Context, in ScheduleChargeInput)
 		if errors.Is(err, gateway.ErrKeyNotFound) {
 			r := declined(in.MerchantUID, in.Amount, "billing key is not registered at PortOne: "+gateway.Message(err))
 			r.Outcome = billing.OutcomeDeclinedHard
+			if in.cyclePayment() {
+				r.PaymentID = in.PaymentID
+			}
 			r = stamp(r, in.Attempt, billing.ViaSchedule)
 			return ScheduleState{Status: ScheduleNone, Charge: &r}, nil
 		}
@@ -102,6 +115,9 @@ type SettleScheduleInput struct {
 	Amount      int64  `json:"amount"`
 	// Gateway is the subscription's gateway ("" for V1).
 	Gateway billing.GatewayName `json:"gateway,omitempty"`
+	// PaymentID is the V2 paymentId the schedule was made under when it is not MerchantUID
+	// (the cycle's, shared by its attempts: ChargeInput.PaymentID).
+	PaymentID string `json:"payment_id,omitempty"`
 }
 
 // ScheduleStatus asks the gateway how a scheduled charge stands (Gateway.ScheduleOf, then the
@@ -111,7 +127,7 @@ func (a *Activities) ScheduleStatus(ctx context.Context, in SettleScheduleInput)
 	if gerr != nil {
 		return ScheduleState{}, gerr
 	}
-	return a.scheduleState(ctx, in.CustomerUID, in.MerchantUID, in.Amount)
+	return a.scheduleState(ctx, in.CustomerUID, in.MerchantUID, in.PaymentID, in.Amount)
 }
 
 // Unschedule revokes a scheduled charge (Gateway.Revoke). If PortOne already
@@ -122,11 +138,11 @@ func (a *Activities) Unschedule(ctx context.Context, in SettleScheduleInput) (Sc
 	if gerr != nil {
 		return ScheduleState{}, gerr
 	}
-	err := a.Gateway.Revoke(ctx, in.CustomerUID, in.MerchantUID)
+	err := a.Gateway.Revoke(ctx, in.CustomerUID, cmp.Or(in.PaymentID, in.MerchantUID))
 	if err != nil && !errors.Is(err, gateway.ErrNothingToRevoke) && !errors.Is(err, gateway.ErrKeyNotFound) {
 		return ScheduleState{}, gatewayError(err)
 	}
-	st, serr := a.scheduleState(ctx, in.CustomerUID, in.MerchantUID, in.Amount)
+	st, serr := a.scheduleState(ctx, in.CustomerUID, in.MerchantUID, in.PaymentID, in.Amount)
 	if serr != nil {
 		return ScheduleState{}, serr
 	}
@@ -139,8 +155,34 @@ func (a *Activities) Unschedule(ctx context.Context, in SettleScheduleInput) (Sc
 	return st, nil
 }
 
-func (a *Activities) scheduleState(ctx context.Context, customerUID, merchantUID string, want int64) (ScheduleState, error) {
-	s, err := a.Gateway.ScheduleOf(ctx, customerUID, merchantUID)
+// cycleScheduleOf is ScheduleCharge's look-first under a cycle's shared paymentId, which may
+// hold the cycle's earlier schedules too (revoked, or run and recorded): only a pending one
+// (the workflow revokes a schedule before it makes another) or one that ran with a transaction
+// no attempt recorded is this attempt's, made by an earlier try whose answer was lost.
+func (a *Activities) cycleScheduleOf(ctx context.Context, in ScheduleChargeInput) (ScheduleState, bool, error) {
+	s, err := a.Gateway.ScheduleOf(ctx, in.CustomerUID, in.PaymentID)
+	switch {
+	case errors.Is(err, gateway.ErrNotFound):
+		return ScheduleState{}, false, nil
+	case err != nil:
+		return ScheduleState{}, false, gatewayError(err)
+	case s.Status == gateway.SchedulePending,
+		s.Status == gateway.ScheduleExecuted && s.TxID != "" && !slices.Contains(in.PriorTxIDs, s.TxID):
+		st, err := a.scheduleState(ctx, in.CustomerUID, in.MerchantUID, in.PaymentID, in.Amount)
+		return st, err == nil, err
+	}
+	return ScheduleState{}, false, nil
+}
+
+// scheduleState is how the schedule of merchantUID stands: the schedule under paymentID when
+// it is set (a cycle's shared V2 paymentId), else under merchantUID itself. The result is the
+// attempt's, merchantUID's.
+func (a *Activities) scheduleState(ctx context.Context, customerUID, merchantUID, paymentID string, want int64) (ScheduleState, error) {
+	id := cmp.Or(paymentID, merchantUID)
+	if id == merchantUID {
+		paymentID = ""
+	}
+	s, err := a.Gateway.ScheduleOf(ctx, customerUID, id)
 	if errors.Is(err, gateway.ErrNotFound) {
 		return ScheduleState{}, nil
 	}
@@ -150,13 +192,13 @@ func (a *Activities) scheduleState(ctx context.Context, customerUID, merchantUID
 	st := ScheduleState{Status: ScheduleStatus(s.Status), ScheduleAt: s.At}
 	switch s.Status {
 	case gateway.ScheduleRevoked:
-		res := stamp(ChargeResult{Outcome: billing.OutcomeRevoked, MerchantUID: merchantUID, Amount: want, At: s.RevokedAt},
+		res := stamp(ChargeResult{Outcome: billing.OutcomeRevoked, MerchantUID: merchantUID, PaymentID: paymentID, Amount: want, At: s.RevokedAt},
 			attemptOf(merchantUID), billing.ViaSchedule)
 		st.Charge = &res
 	case gateway.ScheduleExecuted:
 		var p gateway.Payment
 		if s.TxID != "" {
-			p, err = a.paymentOf(ctx, merchantUID, s.TxID)
+			p, err = a.paymentOf(ctx, id, s.TxID)
 		} else {
 			err = fmt.Errorf("executed schedule without imp_uid")
 		}
@@ -167,6 +209,7 @@ func (a *Activities) scheduleState(ctx context.Context, customerUID, merchantUID
 		if err != nil {
 			return ScheduleState{}, err
 		}
+		res.PaymentID = paymentID
 		res = stamp(res, attemptOf(merchantUID), billing.ViaSchedule)
 		st.Charge = &res
 	}

@@ -52,6 +52,13 @@ const (
 	// EventPriceRising is the same notice 7 days before any other rise (a raising plan change),
 	// or at once when the rise was made nearer than that.
 	EventPriceRising EventType = "price.rising"
+	// EventNeedsAttention: the subscription was parked for a person (an unknown charge outcome,
+	// an amount mismatch, retries exhausted, a reconciliation finding, an operator's mark);
+	// data.attention says why. Sent when the flag is set, not again while it stays set.
+	EventNeedsAttention EventType = "subscription.needs_attention"
+	// EventAttentionCleared: a person cleared that flag (clear_attention); data.attention is
+	// the flag that was cleared.
+	EventAttentionCleared EventType = "subscription.attention_cleared"
 )
 
 // AllEventTypes lists every event type, for documentation and tests.
@@ -62,6 +69,7 @@ var AllEventTypes = []EventType{
 	EventDunningStarted, EventDunningRetryScheduled, EventDunningRecovered, EventDunningFinalAction,
 	EventBillingKeyReplaced, EventRenewalUpcoming, EventRegistrationCompleted, EventRegistrationFailed,
 	EventConsentRequired, EventConsentGranted, EventConsentRefused, EventTrialEnding, EventPriceRising,
+	EventNeedsAttention, EventAttentionCleared,
 }
 
 // MerchantEvent is one event of a subscription's event stream, as the merchant's webhook
@@ -160,6 +168,9 @@ type EventData struct {
 	Dunning      *EventDunning     `json:"dunning,omitempty"`
 	Renewal      *EventRenewal     `json:"renewal,omitempty"`
 	Consent      *ConsentState     `json:"consent,omitempty"`
+	// Attention is the attention flag of subscription.needs_attention and
+	// subscription.attention_cleared (kind, finding, detail: ids and amounts, no buyer data).
+	Attention *Attention `json:"attention,omitempty"`
 	// Detail is a short human-readable explanation (a cancel's reason, a failed registration's
 	// message), bounded and free of personal data.
 	Detail string `json:"detail,omitempty"`

@@ -66,11 +66,19 @@ const (
 
 // ChargeRecord is one charge attempt as the workflow knows it.
 type ChargeRecord struct {
-	Cycle       int    `json:"cycle"`
-	Attempt     int    `json:"attempt"`
+	Cycle   int `json:"cycle"`
+	Attempt int `json:"attempt"`
+	// MerchantUID is the attempt's own id (ChargeUID), on every gateway: events, refunds and
+	// the audit trail name the attempt by it.
 	MerchantUID string `json:"merchant_uid"`
-	ImpUID      string `json:"imp_uid,omitempty"`
-	Amount      int64  `json:"amount"`
+	// ImpUID is the gateway's id of the attempt: V1's imp_uid, V2's transactionId.
+	ImpUID string `json:"imp_uid,omitempty"`
+	// PaymentID is the PortOne V2 paymentId the attempt was made under: the cycle's
+	// (CyclePaymentID), shared by the cycle's attempts, or the attempt's merchant_uid in runs
+	// before versionCyclePayment. Empty on V1, where the merchant_uid is the payment's id.
+	// Read it through GatewayPaymentID.
+	PaymentID string `json:"payment_id,omitempty"`
+	Amount    int64  `json:"amount"`
 	// TaxFree is the tax-exempt part of Amount that was asked for.
 	TaxFree     int64     `json:"tax_free,omitempty"`
 	Outcome     Outcome   `json:"outcome"`
@@ -87,6 +95,16 @@ type ChargeRecord struct {
 	LastDay    calendar.Date `json:"last_day,omitzero"`
 	Credit     int64         `json:"credit,omitempty"`
 	CreditFrom string        `json:"credit_from,omitempty"`
+}
+
+// GatewayPaymentID is the id the gateway knows the attempt's payment by: the V2 paymentId, or
+// the merchant_uid (V1, and records made before PaymentID existed). With ImpUID it names the
+// attempt at the gateway: several attempts of a V2 cycle share one PaymentID.
+func (c ChargeRecord) GatewayPaymentID() string {
+	if c.PaymentID != "" {
+		return c.PaymentID
+	}
+	return c.MerchantUID
 }
 
 // RefundRecord is one refund (PortOne cancel) the workflow made.
@@ -155,9 +173,11 @@ type DunningState struct {
 
 // ScheduledCharge is a cycle's charge registered with PortOne's scheduler and not yet settled.
 type ScheduledCharge struct {
-	Cycle       int       `json:"cycle"`
-	Attempt     int       `json:"attempt"`
-	MerchantUID string    `json:"merchant_uid"`
+	Cycle       int    `json:"cycle"`
+	Attempt     int    `json:"attempt"`
+	MerchantUID string `json:"merchant_uid"`
+	// PaymentID is the V2 paymentId the schedule was made under ("" on V1: the merchant_uid).
+	PaymentID   string    `json:"payment_id,omitempty"`
 	ScheduleAt  time.Time `json:"schedule_at"`
 	Amount      int64     `json:"amount"`
 	CustomerUID string    `json:"customer_uid"`
@@ -423,6 +443,19 @@ func (s *State) ValidateCarried() error {
 		uid, err := ParseMerchantUID(c.MerchantUID)
 		if err != nil || uid.SubscriptionID != s.SubscriptionID || uid.Charge.Tag != s.Tag || uid.Charge.Cycle != c.Cycle {
 			return inputErr(fmt.Sprintf("continued.charges[%d].merchant_uid", i), "%q is not one of this subscription's", c.MerchantUID)
+		}
+		if c.PaymentID != "" && c.PaymentID != c.MerchantUID {
+			pid, err := ParseMerchantUID(c.PaymentID)
+			if err != nil || pid.Kind != KindCyclePayment || pid.SubscriptionID != s.SubscriptionID || pid.Charge.Tag != s.Tag || pid.Charge.Cycle != c.Cycle {
+				return inputErr(fmt.Sprintf("continued.charges[%d].payment_id", i), "%q is not this subscription's paymentId for cycle %d", c.PaymentID, c.Cycle)
+			}
+		}
+	}
+	if sc := s.Scheduled; sc != nil && sc.PaymentID != "" && sc.PaymentID != sc.MerchantUID {
+		// The schedule is revoked and looked up under it: it must be this subscription's.
+		pid, err := ParseMerchantUID(sc.PaymentID)
+		if err != nil || pid.Kind != KindCyclePayment || pid.SubscriptionID != s.SubscriptionID || pid.Charge.Tag != s.Tag || pid.Charge.Cycle != sc.Cycle {
+			return inputErr("continued.scheduled.payment_id", "%q is not this subscription's paymentId for cycle %d", sc.PaymentID, sc.Cycle)
 		}
 	}
 	if len(s.RecoveryWatches) > MaxRecoveryWatches {

@@ -29,6 +29,48 @@ func TestChargeUIDRoundTripAndLimits(t *testing.T) {
 	}
 }
 
+// A cycle's V2 paymentId parses back to its subscription, tag, cycle and generation, never as
+// an attempt's merchant_uid: the tag "2345" is all digits (base32 has 2-7), so a form without
+// the "c" would read "cust-abcd-2345-12" as attempt 12 of cycle 2345 of subscription "cust".
+func TestCyclePaymentIDRoundTripAndLimits(t *testing.T) {
+	longest := billing.CyclePaymentID{SubscriptionID: strings.Repeat("s", billing.MaxSubscriptionIDLen), Tag: "abcd",
+		Cycle: billing.MaxCycle, Gen: billing.MaxPaymentGen}
+	require.LessOrEqual(t, len(longest.String()), 40)
+	tests := []struct {
+		id   billing.CyclePaymentID
+		want string
+	}{
+		{billing.CyclePaymentID{SubscriptionID: "sub-1", Tag: "k3xq", Cycle: 1, Gen: 1}, "sub-1-k3xq-c1"},
+		{billing.CyclePaymentID{SubscriptionID: "cust-abcd", Tag: "2345", Cycle: 12, Gen: 1}, "cust-abcd-2345-c12"},
+		{billing.CyclePaymentID{SubscriptionID: "x_y", Tag: "abcd", Cycle: 7, Gen: 2}, "x_y-abcd-c7p2"},
+		{longest, longest.String()},
+	}
+	for _, tc := range tests {
+		require.Equal(t, tc.want, tc.id.String())
+		p, err := billing.ParseMerchantUID(tc.want)
+		require.NoError(t, err, tc.want)
+		require.Equal(t, billing.KindCyclePayment, p.Kind, tc.want)
+		require.True(t, p.OfCycle())
+		require.Equal(t, tc.id, p.Payment)
+		require.Equal(t, billing.ChargeUID{SubscriptionID: tc.id.SubscriptionID, Tag: tc.id.Tag, Cycle: tc.id.Cycle}, p.Charge)
+	}
+	zero := billing.CyclePaymentID{SubscriptionID: "s", Tag: "abcd", Cycle: 3}
+	require.Equal(t, "s-abcd-c3", zero.String(), "Gen 0 reads as the first paymentId")
+	next, ok := zero.Next()
+	require.True(t, ok)
+	require.Equal(t, "s-abcd-c3p2", next.String())
+	_, ok = longest.Next()
+	require.False(t, ok, "no paymentId after MaxPaymentGen")
+	for _, bad := range []string{"s-abcd-c0", "s-abcd-c1p1", "s-abcd-c1p0", "s-abcd-c1p100", "s-abcd-c", "s-ABCD-c1"} {
+		p, err := billing.ParseMerchantUID(bad)
+		require.Error(t, err, bad)
+		require.False(t, p.OfCycle(), bad)
+	}
+	charge, err := billing.ParseMerchantUID("cust-abcd-2345-12")
+	require.NoError(t, err)
+	require.Equal(t, billing.KindCharge, charge.Kind, "the ambiguity the c avoids")
+}
+
 func TestIncarnationTag(t *testing.T) {
 	a, b := billing.IncarnationTag("run-1"), billing.IncarnationTag("run-2")
 	require.Len(t, a, billing.TagLen)

@@ -21,15 +21,17 @@ import (
 // testCluster is PostgreSQL, the Temporal server process, the namespace with the search
 // attributes, the emulator and the edge; workers are started by each test.
 type testCluster struct {
-	bins, logDir         string
-	pg                   *cluster.Postgres
-	sc                   *cluster.ServerConfig
-	serverBin, cfgFile   string
-	serverLog            string
-	server               *cluster.Process
-	client               client.Client
-	dc                   converter.DataConverter
-	emulator, edge       string
+	bins, logDir       string
+	pg                 *cluster.Postgres
+	sc                 *cluster.ServerConfig
+	serverBin, cfgFile string
+	serverLog          string
+	server             *cluster.Process
+	client             client.Client
+	dc                 converter.DataConverter
+	emulator, edge     string
+	// emulatorV2 is the emulator's PortOne V2 API (at the root of its own listener).
+	emulatorV2           string
 	workerEnv            []string
 	workersFrom          time.Time
 	namespace, codecKeys string
@@ -91,15 +93,20 @@ func startTestCluster(ctx context.Context, t *testing.T, ph *phases) *testCluste
 	ph.add("register namespace + search attributes", time.Since(t0))
 
 	t0 = time.Now()
-	tc.emulator = startEmulator(t, tc.bins, tc.logDir)
+	tc.emulator, tc.emulatorV2 = startEmulator(t, tc.bins, tc.logDir)
+	// Every process speaks both PortOne generations, as a merchant moving to V2 runs them.
 	common := []string{
 		"TEMPORAL_ADDRESS=" + tc.sc.FrontendAddr(), "TEMPORAL_NAMESPACE=" + tc.namespace,
 		"PORTONE_BASE_URL=" + tc.emulator, "PORTONE_API_KEY=" + portonetest.DefaultKey, "PORTONE_API_SECRET=" + portonetest.DefaultSecret,
+		"PORTONE_V2_BASE_URL=" + tc.emulatorV2, "PORTONE_V2_API_SECRET=" + portonetest.DefaultV2Secret,
+		"PORTONE_V2_STORE_ID=" + portonetest.DefaultStoreID, "PORTONE_V2_CHANNEL_KEY=" + portonetest.DefaultV2ChannelKey,
+		"PORTONE_V2_WEBHOOK_SECRETS=" + portonetest.DefaultV2WebhookSecret,
 		"PAYCYCLE_CODEC_KEYS=" + tc.codecKeys, "BILLING_DEMO_MODE=true", "LOG_FORMAT=json",
 	}
 	tc.edge = startEdge(t, tc.bins, tc.logDir, common)
-	tc.workerEnv = append(slices.Clone(common), "PORTONE_TIMEOUT=3s", "BILLING_ACTIVITY_TIMEOUT=5s",
-		"BILLING_NOTICE_URL="+tc.edge+"/portone/webhook", "BILLING_SCHEDULE_SETTLE_DELAY=3s")
+	// The activity timeout must cover a V2 charge and its read (two V2 timeouts).
+	tc.workerEnv = append(slices.Clone(common), "PORTONE_TIMEOUT=3s", "PORTONE_V2_TIMEOUT=2s", "BILLING_ACTIVITY_TIMEOUT=5s",
+		"BILLING_NOTICE_URL="+tc.edge+"/portone/webhook", "BILLING_V2_NOTICE_URL="+tc.edge+"/portone/v2/webhook", "BILLING_SCHEDULE_SETTLE_DELAY=3s")
 	ph.add("start emulator and edge", time.Since(t0))
 	tc.workersFrom = time.Now()
 	return tc

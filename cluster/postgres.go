@@ -11,6 +11,7 @@ import (
 	"os/user"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -131,11 +132,28 @@ func (p *Postgres) start(ctx context.Context) error {
 	p.proc = proc
 	wctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 	defer cancel()
-	if err := waitTCP(wctx, p.Addr()); err != nil {
+	if err := p.waitAccepting(wctx); err != nil {
 		proc.Kill()
 		return fmt.Errorf("postgres: %w\n%s", err, tail(proc.Output(), 2000))
 	}
 	return nil
+}
+
+// waitAccepting waits until the server accepts connections. An open port is not enough: while
+// it starts up PostgreSQL listens and refuses every session with 57P03 ("the database system
+// is starting up"), which a loaded CI machine turned into a failed first connection.
+func (p *Postgres) waitAccepting(ctx context.Context) error {
+	for {
+		out, err := p.run(ctx, "pg_isready", "-h", p.Host, "-p", itoa(p.Port), "-U", p.User, "-t", "2")
+		if err == nil {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%s never accepted connections: %s (%w)", p.Addr(), strings.TrimSpace(string(out)), err)
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
 }
 
 func (p *Postgres) dataDir() string { return filepath.Join(p.dir, "data") }

@@ -28,6 +28,11 @@ type demoPlan struct {
 	Name     string       `json:"name"`
 	Amount   int64        `json:"amount"`
 	Interval demoInterval `json:"interval"`
+	Trial    *demoTrial   `json:"trial,omitempty"`
+}
+
+type demoTrial struct {
+	Days int `json:"days"`
 }
 
 type demoInterval struct {
@@ -47,6 +52,21 @@ func demoInputJSON() string {
 		SubscriptionID: demoSubscriptionID,
 		CustomerUID:    "demo-cust-1",
 		Plan:           demoPlan{Name: "Demo 30s plan", Amount: 9900, Interval: demoInterval{Unit: "second", Count: 30}},
+	})
+}
+
+// demoTrialSubscriptionID is the banner's free-trial example. Its plan is a minute plan, on
+// which a law day lasts a minute: the 7-day trial lasts 7 minutes with its consent window open
+// throughout, long enough to send the consent or end the trial early by hand (on a second plan
+// it would end no_consent 7 seconds after the start).
+const demoTrialSubscriptionID = "demo-trial"
+
+func demoTrialInputJSON() string {
+	return indentedJSON(demoInput{
+		SubscriptionID: demoTrialSubscriptionID,
+		CustomerUID:    "demo-cust-3",
+		Plan: demoPlan{Name: "Demo trial plan", Amount: 9900, Interval: demoInterval{Unit: "minute", Count: 5},
+			Trial: &demoTrial{Days: 7}},
 	})
 }
 
@@ -130,6 +150,9 @@ func printBanner(out *syncWriter, cfg *config, s *stack, took time.Duration) {
 	p("  Input (JSON, paste as printed):\n%s\n", demoInputJSON())
 	p("\nThe same on PortOne V2 (the emulator's V2 store, key %s issued at start): Workflow ID %s, input:\n%s\n",
 		strings.Split(demoV2Keys, ",")[0], billing.WorkflowID(demoV2SubscriptionID), demoV2InputJSON())
+	p("\nA free trial to try the consent gate by hand (a law day is a minute on a minute plan: 7 minutes of\n"+
+		"trial, consent window open throughout; send `starter consent` or `starter end-trial` before it ends,\n"+
+		"or it ends no_consent): Workflow ID %s, input:\n%s\n", billing.WorkflowID(demoTrialSubscriptionID), demoTrialInputJSON())
 
 	envPrefix := fmt.Sprintf(`PAYCYCLE_CODEC_KEYS="$(cat %s)" `, keyFile)
 	if temporalAddr != localtemporal.DefaultFrontendAddr {

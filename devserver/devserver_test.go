@@ -36,6 +36,7 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/paycycle/paycycle/billing"
+	"github.com/paycycle/paycycle/calendar"
 	"github.com/paycycle/paycycle/codec"
 	"github.com/paycycle/paycycle/internal/testgate"
 	"github.com/paycycle/paycycle/internal/testlogs"
@@ -754,6 +755,18 @@ func TestDemoInputIsAValidSubscription(t *testing.T) {
 	in.Normalize()
 	require.NoError(t, in.Validate())
 	require.Contains(t, demoCustomers, in.CustomerUID, "the demo customer must be seeded in the emulator")
+}
+
+func TestDemoTrialInputIsAValidTrialOnAMinutePlan(t *testing.T) {
+	raw := []byte(demoTrialInputJSON())
+	require.NoError(t, billing.DecodeStrict(raw, &billing.SubscriptionInput{}), "pasted as printed, every field is one the workflow knows")
+	var in billing.SubscriptionInput
+	require.NoError(t, json.Unmarshal(raw, &in))
+	in.Normalize()
+	require.NoError(t, in.Validate())
+	require.Contains(t, demoCustomers, in.CustomerUID, "the demo customer must be seeded in the emulator")
+	require.NotNil(t, in.Plan.Trial)
+	require.Equal(t, calendar.Minute, in.Plan.Interval.Unit, "a law day lasts a minute only on a minute plan")
 }
 
 func TestDemoV2InputIsAValidV2Subscription(t *testing.T) {

@@ -581,12 +581,16 @@ func (s *stack) workerEnv(keys, webhookSecret string) []string {
 		"PORTONE_API_SECRET=imp_test_secret",
 		"BILLING_DEMO_MODE=true",
 		"BILLING_NOTICE_URL=http://" + addr(cfg.edgePort) + "/portone/webhook",
+		"BILLING_V2_NOTICE_URL=http://" + addr(cfg.edgePort) + "/portone/v2/webhook",
 		"BILLING_WORKER_HEALTH_ADDR=" + addr(cfg.workerHealthPort),
 		"PAYCYCLE_CODEC_KEYS=" + keys,
 		// The merchant event stream goes to the console's read model, so that make run has an
 		// event sink to watch and the console has numbers.
 		"BILLING_WEBHOOK_URLS=http://" + addr(cfg.consolePort) + "/events",
 		envWebhookSecrets + "=" + webhookSecret,
+		// The console's read model, which the nightly reconciliation compares with every
+		// workflow's state (its projection check).
+		"PAYCYCLE_READMODEL_DSN=sqlite:" + filepath.Join(cfg.dataDir, readModelFile),
 	}, s.v2Env()...)
 }
 

@@ -83,8 +83,10 @@ func TestV2RegistrationWebhookThroughTheEdge(t *testing.T) {
 	for _, c := range st.Charges {
 		if c.Outcome == billing.OutcomePaid {
 			paid++
-			attempts := s.emu.V2Attempts(c.MerchantUID)
+			// Under the cycle's paymentId (shared by its attempts), with the recorded transaction.
+			attempts := s.emu.V2Attempts(c.GatewayPaymentID())
 			require.NotEmpty(t, attempts, "the charge went through V2")
+			require.Equal(t, c.ImpUID, attempts[len(attempts)-1].ImpUID)
 		}
 	}
 	require.Equal(t, 1, paid, "one first charge")

@@ -17,6 +17,7 @@ import (
 	"github.com/paycycle/paycycle/billing"
 	"github.com/paycycle/paycycle/calendar"
 	"github.com/paycycle/paycycle/gateway"
+	"github.com/paycycle/paycycle/gateway/portonev2"
 	"github.com/paycycle/paycycle/internal/signedlink"
 	"github.com/paycycle/paycycle/portone"
 )
@@ -115,6 +116,9 @@ type Deps struct {
 	// PortOneObserver, when set and PortOne is built by Flags.Build, observes every PortOne
 	// exchange (portone.WithObserver). Optional.
 	PortOneObserver func(portone.Exchange)
+	// PortOneV2Observer, when set and PortOneV2 is built by Flags.Build, observes every
+	// PortOne V2 exchange (metrics).
+	PortOneV2Observer func(portonev2.Exchange)
 	// Now is the clock for link expiry and the pro-rata refund shown before a cancel. Optional:
 	// time.Now; tests move it.
 	Now func() time.Time

@@ -201,7 +201,7 @@ func (f *Flags) Build(listenAddr net.Addr, deps Deps) (*Server, error) {
 		deps.PortOne = c
 	}
 	if cfg.V2 != nil && deps.PortOneV2 == nil {
-		g, err := f.PortOneV2.NewV2Gateway()
+		g, err := f.PortOneV2.NewObservedV2Gateway(deps.PortOneV2Observer)
 		if err != nil {
 			return nil, fmt.Errorf("edge: %w", err)
 		}

@@ -58,8 +58,8 @@ func TestWebhookVerdictsReachMetrics(t *testing.T) {
 		`paycycle_webhooks_total{verdict="ignored_foreign"} 1`,
 		`paycycle_webhooks_total{verdict="ignored_unknown_payment"} 1`,
 		`paycycle_webhooks_total{verdict="rejected"} 1`,
-		`paycycle_portone_requests_total{op="GET /payments/{imp_uid}",result="ok"}`,
-		`paycycle_portone_requests_total{op="GET /payments/{imp_uid}",result="not_found"}`,
+		`paycycle_portone_requests_total{generation="v1",op="GET /payments/{imp_uid}",result="ok"}`,
+		`paycycle_portone_requests_total{generation="v1",op="GET /payments/{imp_uid}",result="not_found"}`,
 	} {
 		assert.Contains(t, body, want)
 	}

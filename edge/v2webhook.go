@@ -224,7 +224,9 @@ func (s *Server) v2Transaction(ctx context.Context, log *zap.Logger, msg v2Webho
 	pid := msg.Data.PaymentID
 	log = log.With(zap.String("payment_id", pid), zap.String("claimed_transaction_id", msg.Data.TransactionID))
 	parsed, err := billing.ParseMerchantUID(pid)
-	if err != nil || parsed.Kind != billing.KindCharge {
+	// An attempt's own paymentId (V2 runs before versionCyclePayment) or its cycle's, shared by
+	// the cycle's attempts: either names the subscription.
+	if err != nil || !parsed.OfCycle() {
 		log.Info("V2 webhook ignored: paymentId not issued by this project")
 		return v2Ignored(VerdictForeign, "paymentId was not issued by this billing orchestrator")
 	}

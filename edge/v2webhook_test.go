@@ -333,6 +333,19 @@ func TestV2WebhookVerifiesAndRefetchesBeforeRelaying(t *testing.T) {
 			wantWarn: "claim differs",
 		},
 		{
+			name: "a cycle's paymentId, shared by its attempts: relayed to its subscription",
+			setup: func(e *v2Env) setup {
+				e.v2Subscription("sub1", "cust-1")
+				key := e.issueKey("cust-1")
+				pid := billing.CyclePaymentID{SubscriptionID: "sub1", Tag: "k3xq", Cycle: 2}.String()
+				e.chargeV2(key, pid, true)
+				p := e.chargeV2(key, pid, false)
+				return setup{e.signed("msg_15b", v2Body("Transaction.Paid", map[string]string{"paymentId": pid, "transactionId": p.TxID})),
+					billing.PaymentNotification{ImpUID: p.TxID, MerchantUID: pid, Status: "paid", Amount: 9900}}
+			},
+			wantStatus: http.StatusOK, wantResult: edge.ResultAccepted, wantVerdict: edge.VerdictAccepted,
+		},
+		{
 			name: "the re-fetch disagrees: the claimed transaction is not the current attempt",
 			setup: func(e *v2Env) setup {
 				e.v2Subscription("sub1", "cust-1")

@@ -99,7 +99,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, lookup co
 	}
 	defer tc.Close()
 
-	deps := edge.Deps{Workflows: tc, Logger: logger, Metrics: reg.Handler(), WebhookVerdict: reg.Webhook, PortOneObserver: reg.ObservePortOne}
+	deps := edge.Deps{Workflows: tc, Logger: logger, Metrics: reg.Handler(), WebhookVerdict: reg.Webhook, PortOneObserver: reg.ObservePortOne, PortOneV2Observer: reg.ObservePortOneV2}
 	return edgeFlags.Run(ctx, deps, func(listenURL string) {
 		logger.Info("edge listening", zap.String("url", listenURL),
 			zap.String("temporal_address", temporal.Address), zap.String("namespace", temporal.Namespace),

@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -24,6 +25,8 @@ import (
 	"github.com/paycycle/paycycle/activities"
 	"github.com/paycycle/paycycle/billing"
 	"github.com/paycycle/paycycle/gateway/portonev1"
+	"github.com/paycycle/paycycle/gateway/portonev2"
+	"github.com/paycycle/paycycle/internal/ledgercheck"
 	"github.com/paycycle/paycycle/metrics"
 	"github.com/paycycle/paycycle/portone"
 	"github.com/paycycle/paycycle/portone/portonetest"
@@ -33,7 +36,11 @@ import (
 // The bill-day burst (-burst N): N subscriptions due at the same instant, charged through the
 // real worker wiring (workerset: the billing queue and the rate-limited PortOne queue), the real
 // Charge activity and PortOne client, a real Temporal server and the emulator. With -outage D
-// every PortOne request fails with HTTP 503 from the due instant for D.
+// every PortOne request fails with HTTP 503 from the due instant for D. With -burst-v2-share F
+// that share of the subscriptions is on PortOne V2 (a V2 billing key, charged with POST
+// /payments/{paymentId}/billing-key on the emulator's V2 API), spread evenly among the V1
+// ones: both generations drain through the one rate-limited queue, the outage fails both, and
+// the money invariants (internal/ledgercheck) are checked on each one's ledger entries.
 //
 // burstWorkflow stands in for the subscription workflow, because a subscription's cycles fall
 // due at instants its calendar sets (a day's charge time, at least a second after its own
@@ -58,6 +65,13 @@ type burstConfig struct {
 	maxActs     int
 	timeout     time.Duration
 	initialWait time.Duration
+	// v2Share is the share of subscriptions on PortOne V2 (0 to 1).
+	v2Share float64
+}
+
+// onV2 reports whether subscription i of the burst is on V2: the shares are spread evenly.
+func (c burstConfig) onV2(i int) bool {
+	return int(float64(i+1)*c.v2Share) > int(float64(i)*c.v2Share)
 }
 
 func burstWorkflow(ctx workflow.Context, in activities.ChargeInput) (activities.ChargeResult, error) {
@@ -107,12 +121,13 @@ type requestLog struct {
 	all   []time.Time
 }
 
-func (l *requestLog) wrap(next http.Handler) http.Handler {
+// wrap logs the requests next receives; isCharge says which are charges.
+func (l *requestLog) wrap(next http.Handler, isCharge func(*http.Request) bool) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		now := time.Now()
 		l.mu.Lock()
 		l.all = append(l.all, now)
-		if r.Method == http.MethodPost && r.URL.Path == "/subscribe/payments/again" {
+		if isCharge(r) {
 			l.again = append(l.again, now)
 		}
 		l.mu.Unlock()
@@ -163,20 +178,45 @@ func runBurst(ctx context.Context, out io.Writer, c burstConfig) error {
 	emu := portonetest.New(portonetest.Options{})
 	defer emu.Close()
 	rl := &requestLog{}
-	srv := httptest.NewServer(rl.wrap(emu))
+	srv := httptest.NewServer(rl.wrap(emu, func(r *http.Request) bool {
+		return r.Method == http.MethodPost && r.URL.Path == "/subscribe/payments/again"
+	}))
 	defer srv.Close()
+	srvV2 := httptest.NewServer(rl.wrap(emu.V2Handler(), func(r *http.Request) bool {
+		return r.Method == http.MethodPost && strings.HasPrefix(r.URL.Path, "/payments/") && strings.HasSuffix(r.URL.Path, "/billing-key")
+	}))
+	defer srvV2.Close()
 	reg := metrics.New()
 	gw, err := portone.NewClient(portone.Credentials{Key: portonetest.DefaultKey, Secret: portonetest.DefaultSecret},
 		portone.WithBaseURL(srv.URL), portone.WithTimeout(5*time.Second), portone.WithObserver(reg.ObservePortOne))
 	if err != nil {
 		return err
 	}
+	gwV2, err := portonev2.New(portonev2.Config{BaseURL: srvV2.URL, Secret: portonetest.DefaultV2Secret, StoreID: portonetest.DefaultStoreID,
+		ChannelKey: portonetest.DefaultV2ChannelKey, Timeout: 5 * time.Second, Observer: reg.ObservePortOneV2})
+	if err != nil {
+		return err
+	}
+	keys := make([]string, c.n)
+	gateways := make([]billing.GatewayName, c.n)
+	nV2 := 0
 	for i := range c.n {
-		if _, err := emu.RegisterCustomer(portonetest.DefaultKey, portonetest.CustomerSeed{CustomerUID: fmt.Sprintf("burst-cust-%d", i)}); err != nil {
+		if c.onV2(i) {
+			k, err := emu.IssueBillingKeyV2(portonetest.V2BillingKeySeed{IssueID: fmt.Sprintf("burst-issue-%d", i), IssueName: "Burst",
+				NaverAccount: fmt.Sprintf("naver-burst-%d", i)})
+			if err != nil {
+				return err
+			}
+			keys[i], gateways[i] = k.BillingKey, billing.GatewayPortOneV2
+			nV2++
+			continue
+		}
+		keys[i], gateways[i] = fmt.Sprintf("burst-cust-%d", i), billing.GatewayPortOneV1
+		if _, err := emu.RegisterCustomer(portonetest.DefaultKey, portonetest.CustomerSeed{CustomerUID: keys[i]}); err != nil {
 			return err
 		}
 	}
-	acts := &activities.Activities{Gateway: portonev1.New(gw), Observer: reg, Config: activities.Config{PortOneTaskQueue: burstPortOneQueue}}
+	acts := &activities.Activities{Gateway: portonev1.New(gw), GatewayV2: gwV2, Observer: reg, Config: activities.Config{PortOneTaskQueue: burstPortOneQueue}}
 	workers, err := workerset.Start(cl, workerset.Options{TaskQueue: burstQueue, PortOneTaskQueue: burstPortOneQueue, PortOneRate: c.rate,
 		MaxConcurrentActivities: c.maxActs, StopTimeout: 5 * time.Second}, acts, func(r worker.Registry) {
 		r.RegisterWorkflowWithOptions(burstWorkflow, workflow.RegisterOptions{Name: burstWorkflowName})
@@ -195,8 +235,8 @@ func runBurst(ctx context.Context, out io.Writer, c burstConfig) error {
 	runs := make([]client.WorkflowRun, c.n)
 	for i := range c.n {
 		sub := fmt.Sprintf("burst-%d", i)
-		in := activities.ChargeInput{SubscriptionID: sub, Cycle: 1, Attempt: 1, CustomerUID: fmt.Sprintf("burst-cust-%d", i),
-			MerchantUID: billing.ChargeUID{SubscriptionID: sub, Tag: "b", Cycle: 1, Attempt: 1}.String(), Amount: 9900, Name: "Burst", DueAt: due}
+		in := activities.ChargeInput{SubscriptionID: sub, Cycle: 1, Attempt: 1, CustomerUID: keys[i], Gateway: gateways[i],
+			MerchantUID: billing.ChargeUID{SubscriptionID: sub, Tag: "bbbb", Cycle: 1, Attempt: 1}.String(), Amount: 9900, Name: "Burst", DueAt: due}
 		run, err := cl.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: "burst/" + sub, TaskQueue: burstQueue}, burstWorkflowName, in)
 		if err != nil {
 			return fmt.Errorf("start %s: %w", sub, err)
@@ -206,7 +246,8 @@ func runBurst(ctx context.Context, out io.Writer, c burstConfig) error {
 	if time.Now().After(due) {
 		return fmt.Errorf("starting %d workflows took past the due instant; raise -burst-start-wait", c.n)
 	}
-	fmt.Fprintf(out, "burst: %d subscriptions due at %s, PortOne rate limit %.1f/s, outage %s\n", c.n, due.Format(time.TimeOnly), c.rate, c.outage)
+	fmt.Fprintf(out, "burst: %d subscriptions (%d on V1, %d on V2) due at %s, PortOne rate limit %.1f/s over both, outage %s\n",
+		c.n, c.n-nV2, nV2, due.Format(time.TimeOnly), c.rate, c.outage)
 
 	var back time.Time
 	var duringOutage int
@@ -224,25 +265,37 @@ func runBurst(ctx context.Context, out io.Writer, c burstConfig) error {
 	}
 
 	var problems []string
-	for _, run := range runs {
-		var res activities.ChargeResult
-		if err := run.Get(ctx, &res); err != nil {
+	results := make([]activities.ChargeResult, c.n)
+	for i, run := range runs {
+		if err := run.Get(ctx, &results[i]); err != nil {
 			again, _ := rl.snapshot()
 			return fmt.Errorf("%s: %w (%d of %d charged so far)", run.GetID(), err, len(again), c.n)
 		}
-		if res.Outcome != billing.OutcomePaid {
-			problems = append(problems, fmt.Sprintf("%s: outcome %s", run.GetID(), res.Outcome))
+		if results[i].Outcome != billing.OutcomePaid {
+			problems = append(problems, fmt.Sprintf("%s: outcome %s", run.GetID(), results[i].Outcome))
 		}
 	}
-	// Money invariants on the emulator's ledger: each merchant_uid paid exactly once, nothing
+	// Money invariants on the emulator's ledger: each merchant_uid (V2: paymentId) paid exactly
+	// once, through its subscription's generation, under the attempt the result names, nothing
 	// else charged, every amount right.
+	ledger := emu.Ledger()
+	for i, res := range results {
+		sub := ledgercheck.Subscription{ID: fmt.Sprintf("burst-%d", i), Gateway: gateways[i], Charges: []billing.ChargeRecord{{Cycle: 1, Attempt: 1,
+			MerchantUID: res.MerchantUID, ImpUID: res.ImpUID, Amount: res.Amount, Outcome: res.Outcome}}}
+		problems = append(problems, ledgercheck.Check(ledger, sub)...)
+	}
 	paidBy := map[string]int{}
+	paidByVersion := map[string]int{}
 	var total int64
-	for _, le := range emu.Ledger() {
+	for _, le := range ledger {
 		if le.Usage == "payment" && le.Status == "paid" {
 			paidBy[le.MerchantUID]++
+			paidByVersion[le.Version]++
 			total += le.Amount
 		}
+	}
+	if paidByVersion[portonetest.VersionV2] != nV2 {
+		problems = append(problems, fmt.Sprintf("%d payments through V2, want %d", paidByVersion[portonetest.VersionV2], nV2))
 	}
 	for uid, k := range paidBy {
 		if k != 1 {

@@ -13,7 +13,8 @@ import (
 // second on this machine, so no rate limit could be measured. The command checks everything
 // (drain within 10 % of the limit, no window above the token bucket's bound, every
 // subscription charged exactly once on the emulator's ledger, backoff during the outage) and
-// exits non-zero naming what failed. `make burst` runs the big version.
+// exits non-zero naming what failed. Half of the subscriptions are on PortOne V2. `make burst`
+// runs the big version.
 func TestBurstAndOutage(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a Temporal server and drains a burst (about two minutes)")
@@ -29,19 +30,23 @@ func TestBurstAndOutage(t *testing.T) {
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
+	// v2Share is the share of the subscriptions on PortOne V2: the one rate limit covers both
+	// generations, the outage's 5xx hit both, and each one's ledger entries are checked.
 	tests := []struct {
-		name string
-		args []string
+		name    string
+		args    []string
+		v2Share string
 	}{
-		{"burst", []string{"-burst", "100", "-portone-rate", "10", "-timeout", "3m"}},
-		{"outage", []string{"-burst", "40", "-portone-rate", "10", "-outage", "30s", "-timeout", "4m"}},
+		{"burst", []string{"-burst", "100", "-portone-rate", "10", "-timeout", "3m"}, "0.5"},
+		{"outage", []string{"-burst", "40", "-portone-rate", "10", "-outage", "30s", "-timeout", "4m"}, "0.5"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			out, err := exec.CommandContext(ctx, bin, tt.args...).CombinedOutput()
-			t.Logf("loadtest %v:\n%s", tt.args, tail(string(out), 3000))
+			args := append(tt.args, "-burst-v2-share", tt.v2Share)
+			out, err := exec.CommandContext(ctx, bin, args...).CombinedOutput()
+			t.Logf("loadtest %v:\n%s", args, tail(string(out), 3000))
 			if err != nil {
-				t.Fatalf("loadtest %v: %v", tt.args, err)
+				t.Fatalf("loadtest %v: %v", args, err)
 			}
 		})
 	}

@@ -76,10 +76,14 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	fs.Float64Var(&b.rate, "portone-rate", workerset.DefaultPortOneRate, "burst mode: global PortOne activity rate per second")
 	fs.DurationVar(&b.outage, "outage", 0, "burst mode: every PortOne request fails (HTTP 503) for this long from the due instant")
 	fs.DurationVar(&b.initialWait, "burst-start-wait", 10*time.Second, "burst mode: the due instant is this far after the starts begin")
+	fs.Float64Var(&b.v2Share, "burst-v2-share", 0, "burst mode: this share (0 to 1) of the subscriptions is on PortOne V2, spread among the V1 ones")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if b.n > 0 {
+		if b.v2Share < 0 || b.v2Share > 1 {
+			return fmt.Errorf("-burst-v2-share must be between 0 and 1, got %g", b.v2Share)
+		}
 		b.maxActs, b.timeout = c.maxActivities, c.timeout
 		fmt.Fprintf(out, "machine: %d CPUs, %s/%s, %s\n", runtime.NumCPU(), runtime.GOOS, runtime.GOARCH, runtime.Version())
 		return runBurst(ctx, out, b)

@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/paycycle/paycycle/billing"
+	"github.com/paycycle/paycycle/gateway/portonev2"
 	"github.com/paycycle/paycycle/portone"
 )
 
@@ -59,8 +60,8 @@ func New() *Registry {
 	r.chargedKRW = f.counter(ChargedKRWTotal, "KRW approved by PortOne for charges (adopted payments included).")
 	r.refundedKRW = f.counter(RefundedKRWTotal, "KRW refunded through PortOne (customer refunds and amount-mismatch cancels).")
 	r.lateness = f.histogram(ChargeLateness, "From a cycle's due instant to PortOne's approval of its charge.", LatenessBuckets)
-	r.requests = f.counterVec(PortOneRequestsTotal, "HTTP exchanges with PortOne, by route template and result class.", "op", "result")
-	r.requestSecs = f.histogramVec(PortOneRequestSeconds, "Duration of HTTP exchanges with PortOne, by route template.", LatencyBuckets, "op")
+	r.requests = f.counterVec(PortOneRequestsTotal, "HTTP exchanges with PortOne, by API generation, route template and result class.", LabelGeneration, "op", "result")
+	r.requestSecs = f.histogramVec(PortOneRequestSeconds, "Duration of HTTP exchanges with PortOne, by API generation and route template.", LatencyBuckets, LabelGeneration, "op")
 	r.queueWait = f.histogramVec(ActivityQueueWait,
 		"From an activity attempt's scheduling to its start on a worker: the time spent behind the task queue's rate limit and the workers' slots.",
 		LatencyBuckets, "activity")
@@ -196,23 +197,62 @@ func isTimeout(err error) bool {
 	return errors.As(err, &t) && t.Timeout()
 }
 
-// ObservePortOne records one exchange; pass it to portone.WithObserver.
+// ObservePortOne records one V1 exchange; pass it to portone.WithObserver.
 func (r *Registry) ObservePortOne(e portone.Exchange) {
-	op := r.boundOp(e.Op)
-	r.requests.WithLabelValues(op, ResultClass(e)).Inc()
-	r.requestSecs.WithLabelValues(op).Observe(e.Duration.Seconds())
+	op := r.boundOp(GenerationV1, e.Op)
+	r.requests.WithLabelValues(GenerationV1, op, ResultClass(e)).Inc()
+	r.requestSecs.WithLabelValues(GenerationV1, op).Observe(e.Duration.Seconds())
 }
 
-func (r *Registry) boundOp(op string) string {
+// ObservePortOneV2 records one V2 exchange; pass it as portonev2.Config.Observer.
+func (r *Registry) ObservePortOneV2(e portonev2.Exchange) {
+	op := r.boundOp(GenerationV2, e.Op)
+	r.requests.WithLabelValues(GenerationV2, op, ResultClassV2(e)).Inc()
+	r.requestSecs.WithLabelValues(GenerationV2, op).Observe(e.Duration.Seconds())
+}
+
+// ResultClassV2 classifies one V2 exchange into the classes V1's use. V2 answers with typed
+// errors instead of V1's envelope codes: a decline is HTTP 502 PG_PROVIDER, which is the PG's
+// refusal of that charge, not PortOne failing, so it counts as refused (the PortOne error-rate
+// alert must not fire on declines); every other 5xx is a server error.
+func ResultClassV2(e portonev2.Exchange) string {
+	switch {
+	case e.Err != nil && e.HTTPStatus >= 200 && e.HTTPStatus <= 299:
+		return ResultBadAnswer
+	case e.Err != nil && (errors.Is(e.Err, context.DeadlineExceeded) || isTimeout(e.Err)):
+		return ResultTimeout
+	case e.Err != nil || e.HTTPStatus == 0:
+		return ResultTransportError
+	case e.HTTPStatus == http.StatusNotFound:
+		return ResultNotFound
+	case e.HTTPStatus == http.StatusUnauthorized:
+		return ResultUnauthorized
+	case e.HTTPStatus == http.StatusTooManyRequests:
+		return ResultRateLimited
+	case e.ErrorType == "PG_PROVIDER":
+		return ResultRefused
+	case e.HTTPStatus >= 500:
+		return ResultServerError
+	case e.HTTPStatus >= 400:
+		return ResultRefused
+	case e.HTTPStatus >= 300:
+		return ResultBadAnswer
+	}
+	return ResultOK
+}
+
+// boundOp keeps at most maxOps operations (both generations together) as label values.
+func (r *Registry) boundOp(generation, op string) string {
 	r.opsMu.Lock()
 	defer r.opsMu.Unlock()
-	if r.ops[op] {
+	key := generation + " " + op
+	if r.ops[key] {
 		return op
 	}
 	if len(r.ops) >= maxOps {
 		return "other"
 	}
-	r.ops[op] = true
+	r.ops[key] = true
 	return op
 }
 

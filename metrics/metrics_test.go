@@ -22,8 +22,11 @@ import (
 
 	"github.com/paycycle/paycycle/activities"
 	"github.com/paycycle/paycycle/billing"
+	"github.com/paycycle/paycycle/gateway"
+	"github.com/paycycle/paycycle/gateway/portonev2"
 	"github.com/paycycle/paycycle/metrics"
 	"github.com/paycycle/paycycle/portone"
+	"github.com/paycycle/paycycle/portone/portonetest"
 )
 
 // scrape fetches /metrics over HTTP, as Prometheus does, and parses the exposition.
@@ -293,4 +296,91 @@ func TestWatchParkedCountsUntilCancelled(t *testing.T) {
 	}
 	assert.Equal(t, 0, errs)
 	assert.Equal(t, 2.0, value(scrape(t, r), metrics.ParkedSubscriptions, nil))
+}
+
+func TestResultClassV2(t *testing.T) {
+	tests := []struct {
+		name string
+		e    portonev2.Exchange
+		want string
+	}{
+		{"paid", portonev2.Exchange{HTTPStatus: 200}, metrics.ResultOK},
+		{"payment not found", portonev2.Exchange{HTTPStatus: 404, ErrorType: "PAYMENT_NOT_FOUND"}, metrics.ResultNotFound},
+		{"declined by the PG", portonev2.Exchange{HTTPStatus: 502, ErrorType: "PG_PROVIDER"}, metrics.ResultRefused},
+		{"already paid", portonev2.Exchange{HTTPStatus: 409, ErrorType: "ALREADY_PAID"}, metrics.ResultRefused},
+		{"secret refused", portonev2.Exchange{HTTPStatus: 401, ErrorType: "UNAUTHORIZED"}, metrics.ResultUnauthorized},
+		{"throttled", portonev2.Exchange{HTTPStatus: 429}, metrics.ResultRateLimited},
+		{"gateway down", portonev2.Exchange{HTTPStatus: 503}, metrics.ResultServerError},
+		{"a proxy's 502 page", portonev2.Exchange{HTTPStatus: 502}, metrics.ResultServerError},
+		{"a redirect", portonev2.Exchange{HTTPStatus: 302}, metrics.ResultBadAnswer},
+		{"unreadable 200", portonev2.Exchange{HTTPStatus: 200, Err: errors.New("decoding")}, metrics.ResultBadAnswer},
+		{"connection refused", portonev2.Exchange{Err: errors.New("dial tcp: connection refused")}, metrics.ResultTransportError},
+		{"deadline", portonev2.Exchange{Err: context.DeadlineExceeded}, metrics.ResultTimeout},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			assert.Equal(t, tt.want, metrics.ResultClassV2(tt.e))
+		})
+	}
+}
+
+// TestPortOneRequestsByGeneration drives the real V2 client against the emulator's V2 API and
+// the real V1 client against its V1 API, both observed by one registry: each exchange is
+// counted under its generation, route template and result class (a PG decline as refused),
+// and no billing key, payment id or transaction id reaches a label.
+func TestPortOneRequestsByGeneration(t *testing.T) {
+	r := metrics.New()
+	emu := portonetest.New(portonetest.Options{})
+	defer emu.Close()
+	v2 := httptest.NewServer(emu.V2Handler())
+	defer v2.Close()
+	v1 := httptest.NewServer(emu)
+	defer v1.Close()
+	g2, err := portonev2.New(portonev2.Config{BaseURL: v2.URL, Secret: portonetest.DefaultV2Secret, StoreID: portonetest.DefaultStoreID,
+		ChannelKey: portonetest.DefaultV2ChannelKey, Observer: r.ObservePortOneV2})
+	require.NoError(t, err)
+	g1, err := portone.NewClient(portone.Credentials{Key: portonetest.DefaultKey, Secret: portonetest.DefaultSecret},
+		portone.WithBaseURL(v1.URL), portone.WithObserver(r.ObservePortOne))
+	require.NoError(t, err)
+	key, err := emu.IssueBillingKeyV2(portonetest.V2BillingKeySeed{IssueID: "metrics-issue", IssueName: "Plan", NaverAccount: "naver-metrics"})
+	require.NoError(t, err)
+	ctx := context.Background()
+
+	_, err = g2.Charge(ctx, gateway.ChargeRequest{Key: key.BillingKey, PaymentID: "pay-metrics-1", Amount: 9900, Name: "Plan"})
+	require.NoError(t, err)
+	emu.AddFault(portonetest.Fault{Op: portonetest.OpV2Pay, Action: portonetest.FaultDecline, Times: 1})
+	p, err := g2.Charge(ctx, gateway.ChargeRequest{Key: key.BillingKey, PaymentID: "pay-metrics-2", Amount: 9900, Name: "Plan"})
+	require.NoError(t, err, "a decline is an outcome, not an error")
+	require.Equal(t, gateway.StatusFailed, p.Status)
+	_, err = g1.FindPayment(ctx, "order-nobody-made", "")
+	require.Error(t, err)
+
+	fams := scrape(t, r)
+	pay := map[string]string{metrics.LabelGeneration: metrics.GenerationV2, "op": "POST /payments/{paymentId}/billing-key"}
+	assert.Equal(t, 1.0, value(fams, metrics.PortOneRequestsTotal, with(pay, "result", metrics.ResultOK)))
+	assert.Equal(t, 1.0, value(fams, metrics.PortOneRequestsTotal, with(pay, "result", metrics.ResultRefused)), "the PG's decline")
+	assert.Equal(t, 2.0, value(fams, metrics.PortOneRequestSeconds, pay))
+	assert.Positive(t, value(fams, metrics.PortOneRequestsTotal, map[string]string{metrics.LabelGeneration: metrics.GenerationV2, "op": "GET /payments/{paymentId}", "result": metrics.ResultOK}),
+		"the read after each pay")
+	assert.Equal(t, 1.0, value(fams, metrics.PortOneRequestsTotal, map[string]string{metrics.LabelGeneration: metrics.GenerationV1, "op": "GET /payments/find/{merchant_uid}", "result": metrics.ResultNotFound}))
+	for _, m := range fams[metrics.PortOneRequestsTotal].GetMetric() {
+		for _, l := range m.GetLabel() {
+			if l.GetName() == metrics.LabelGeneration {
+				assert.Contains(t, []string{metrics.GenerationV1, metrics.GenerationV2}, l.GetValue())
+			}
+			for _, id := range []string{key.BillingKey, "pay-metrics", "order-nobody-made", p.TxID} {
+				if id != "" {
+					assert.NotContains(t, l.GetValue(), id, "no id in a label")
+				}
+			}
+		}
+	}
+}
+
+func with(m map[string]string, k, v string) map[string]string {
+	out := map[string]string{k: v}
+	for a, b := range m {
+		out[a] = b
+	}
+	return out
 }

@@ -38,6 +38,14 @@ const (
 	// LabelReason is the ceiling that withheld an attempt: billing.CeilingDeclines24h or
 	// billing.CeilingReattempts30d.
 	LabelReason = "reason"
+	// LabelGeneration is the PortOne API generation of a request: GenerationV1 or GenerationV2.
+	LabelGeneration = "generation"
+)
+
+// PortOne API generations (label values of LabelGeneration): two values, never an id.
+const (
+	GenerationV1 = "v1"
+	GenerationV2 = "v2"
 )
 
 // Decline classes: what kind of refusal a declined charge was. Bounded; derived from PortOne's

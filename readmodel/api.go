@@ -71,7 +71,9 @@ type Row struct {
 	ConsentAmountAfter int64
 	ConsentWhy         string
 
-	// Attention is known only from a workflow state (ApplyState): no event reports it.
+	// Attention is the flag of a subscription parked for a person: from the
+	// subscription.needs_attention and subscription.attention_cleared events (workflows from
+	// versionAttentionEvents on), or from a workflow state (ApplyState) for older runs.
 	AttentionKind    string
 	AttentionFinding string
 	AttentionDetail  string
@@ -107,7 +109,7 @@ type Overview struct {
 	DunningLost30d      int
 	// ConsentPending counts live subscriptions whose price-rise consent is required.
 	ConsentPending int
-	// NeedsAttention counts subscriptions with an attention flag (known from states only).
+	// NeedsAttention counts subscriptions with an attention flag.
 	NeedsAttention int
 	// Gaps counts subscriptions holding events beyond a missing one.
 	Gaps int

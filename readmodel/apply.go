@@ -11,6 +11,7 @@ import (
 
 	"github.com/paycycle/paycycle/billing"
 	"github.com/paycycle/paycycle/calendar"
+	"github.com/paycycle/paycycle/internal/textfmt"
 )
 
 // BadEventError is an event the projection refuses: it names the field at fault. The receiver
@@ -38,6 +39,8 @@ type eventData struct {
 	Dunning *billing.EventDunning `json:"dunning"`
 	Renewal *billing.EventRenewal `json:"renewal"`
 	Consent *billing.ConsentState `json:"consent"`
+	// Attention is set on subscription.needs_attention and subscription.attention_cleared.
+	Attention *billing.Attention `json:"attention"`
 }
 
 // streamOf parses the incarnation tag of an event ID, billing.EventID's evt_<id>_<tag>_<seq>.
@@ -283,6 +286,12 @@ func applyState(r *row, e billing.MerchantEvent, d eventData) {
 		if rn := d.Renewal; rn != nil {
 			r.announcedAt, r.announcedAmount = utc(rn.ChargeAt), rn.Amount
 		}
+	case billing.EventNeedsAttention:
+		if a := d.Attention; a != nil {
+			r.AttentionKind, r.AttentionFinding, r.AttentionDetail, r.AttentionAt = a.Kind, a.Finding, textfmt.Truncate(a.Detail, 300), utc(orTime(a.MarkedAt, e.Timestamp))
+		}
+	case billing.EventAttentionCleared:
+		r.AttentionKind, r.AttentionFinding, r.AttentionDetail, r.AttentionAt = "", "", "", time.Time{}
 	}
 	if r.Status.Terminal() || (r.Status != billing.StatusPastDue && r.Status != billing.StatusPaymentMethodRequired && r.DunningCycle != 0 &&
 		e.Type != billing.EventDunningStarted && e.Type != billing.EventDunningRetryScheduled && !strings.HasPrefix(string(e.Type), "charge.")) {

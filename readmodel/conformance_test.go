@@ -138,6 +138,48 @@ func conformance(t *testing.T, open func(t *testing.T) (*readmodel.Store, string
 		}
 	})
 
+	t.Run("compare and the attention queue answer as SQLite does", func(t *testing.T) {
+		s, _ := open(t)
+		ref2 := openSQLite(t)
+		x := newSub("sub-att", t0, "Basic", 9900, "1 month")
+		x.start(t0.Add(30 * day))
+		x.advance(time.Hour).emit(billing.EventNeedsAttention, billing.EventData{Attention: &billing.Attention{
+			Kind: billing.AttentionUnknownOutcome, Detail: "sub-att_1_1 (9900 KRW): timeout", MarkedAt: t0.Add(time.Hour)}}, nil)
+		seeded := stateOf(newSub("sub-seed", t0, "Pro", 19900, "1 month"))
+		seeded.Status, seeded.EventSeq = billing.StatusActive, 7
+		seeded.Charges = []billing.ChargeRecord{{Cycle: 1, Attempt: 1, Amount: 19900, Outcome: billing.OutcomePaid, At: t0}}
+		for _, st := range []*readmodel.Store{ref2, s} {
+			applyAll(t, st, x.out)
+			require.NoError(t, st.ApplyState(ctx, seeded, t0.Add(2*time.Hour)))
+		}
+		wq, wn, err := ref2.Queue(ctx, readmodel.NeedsAttention, readmodel.Page{})
+		require.NoError(t, err)
+		gq, gn, err := s.Queue(ctx, readmodel.NeedsAttention, readmodel.Page{})
+		require.NoError(t, err)
+		require.Equal(t, 1, wn)
+		require.Equal(t, wn, gn)
+		require.Equal(t, wq, gq)
+		xs := stateOf(x)
+		xs.Attention = &billing.Attention{Kind: billing.AttentionUnknownOutcome}
+		xs.Charges = []billing.ChargeRecord{{Cycle: 1, Attempt: 1, Amount: 12900, Outcome: billing.OutcomePaid, At: t0}}
+		for _, tc := range []struct {
+			id string
+			st billing.State
+		}{{x.id, xs}, {"sub-seed", seeded}} {
+			want, err := ref2.Compare(ctx, tc.id, tc.st)
+			require.NoError(t, err)
+			got, err := s.Compare(ctx, tc.id, tc.st)
+			require.NoError(t, err)
+			require.Equal(t, want, got, tc.id)
+		}
+		got, err := s.Compare(ctx, x.id, xs)
+		require.NoError(t, err)
+		require.Contains(t, got, readmodel.Difference{Field: "total_paid", Projection: "9900", Workflow: "12900"}, "money compared: the stream from its first event")
+		got, err = s.Compare(ctx, "sub-seed", seeded)
+		require.NoError(t, err)
+		require.Empty(t, got, "a seeded row's money before the seed is not compared")
+	})
+
 	t.Run("rebuild", func(t *testing.T) {
 		s, _ := open(t)
 		applyAll(t, s, flat(mixedFeed())[:5])

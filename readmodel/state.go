@@ -166,7 +166,10 @@ func lastSettled(cs []billing.ChargeRecord) (billing.ChargeRecord, bool) {
 // they agree), for reconciliation. A projection behind the workflow (st.EventSeq > LastSeq:
 // events not delivered yet) is one difference, "last_seq", and nothing else is compared; a
 // subscription the projection does not know is one difference, "row". Money is compared when
-// the state still holds every charge (ChargesOmitted 0).
+// the state still holds every charge (ChargesOmitted 0) and the projection received the stream
+// from its first event: a row seeded from a state (ApplyState, a rebuild from states or from an
+// outbox that kept only its latest events) knows no money before the seed, which is no
+// disagreement.
 func (s *Store) Compare(ctx context.Context, id string, st billing.State) ([]Difference, error) {
 	r, found, err := s.loadRow(ctx, s.db, id)
 	if err != nil {
@@ -212,7 +215,11 @@ func (s *Store) Compare(ctx context.Context, id string, st billing.State) ([]Dif
 	add("dunning_next_retry_at", t(r.DunningNextRetryAt), t(want.DunningNextRetryAt))
 	add("consent_pending", r.ConsentStatus == billing.ConsentRequired, want.ConsentStatus == billing.ConsentRequired)
 	add("attention", r.AttentionKind, want.AttentionKind)
-	if st.ChargesOmitted == 0 {
+	whole, err := s.hasFirstEvent(ctx, r.SubscriptionID, r.Stream)
+	if err != nil {
+		return nil, fmt.Errorf("readmodel: compare %s: %w", id, err)
+	}
+	if st.ChargesOmitted == 0 && whole {
 		var paid, refunded int64
 		for _, c := range st.Charges {
 			if c.Outcome == billing.OutcomePaid || c.Outcome == billing.OutcomeDuplicate {
@@ -226,4 +233,12 @@ func (s *Store) Compare(ctx context.Context, id string, st billing.State) ([]Dif
 		add("total_refunded", r.TotalRefunded, refunded)
 	}
 	return out, nil
+}
+
+// hasFirstEvent says whether the projection received the stream's first event: its money is
+// then known from the start.
+func (s *Store) hasFirstEvent(ctx context.Context, id, stream string) (bool, error) {
+	var n int
+	err := s.db.QueryRowContext(ctx, s.q(`SELECT COUNT(*) FROM events WHERE subscription_id = ? AND stream = ? AND seq = 1`), id, stream).Scan(&n)
+	return n > 0, err
 }

@@ -224,3 +224,32 @@ func TestReceiverAppliesSignedEventsOnly(t *testing.T) {
 	_, err = readmodel.NewReceiver(s, "not-a-secret")
 	require.ErrorContains(t, err, "whsec_")
 }
+
+// TestCompareLeavesTheMoneyBeforeASeed: a row seeded from a workflow state (an existing fleet,
+// docs/readmodel.md) knows no money from before the seed, so its totals are not compared with
+// the state's charges; reconciliation would otherwise report every seeded subscription every
+// night. Once the events after the seed come, the row still agrees, and a row fed from its first
+// event has its money compared as before.
+func TestCompareLeavesTheMoneyBeforeASeed(t *testing.T) {
+	ctx := context.Background()
+	s := openSQLite(t)
+	x := newSub("sub-seeded", t0, "Basic", 9900, "1 month")
+	x.start(t0.Add(30 * day))
+	st := stateOf(x)
+	st.PaidThrough, st.NextChargeAt = t0.Add(30*day), t0.Add(30*day)
+	st.Charges = []billing.ChargeRecord{{Cycle: 1, Attempt: 1, Amount: 9900, Outcome: billing.OutcomePaid, At: t0}}
+	require.NoError(t, s.ApplyState(ctx, st, t0.Add(time.Hour)))
+	d, err := s.Compare(ctx, x.id, st)
+	require.NoError(t, err)
+	require.Empty(t, d, "the seeded row agrees with the state it was seeded from")
+
+	y := newSub("sub-whole", t0, "Basic", 9900, "1 month")
+	y.start(t0.Add(30 * day))
+	applyAll(t, s, y.out)
+	sy := stateOf(y)
+	sy.PaidThrough, sy.NextChargeAt = t0.Add(30*day), t0.Add(30*day)
+	sy.Charges = []billing.ChargeRecord{{Cycle: 1, Attempt: 1, Amount: 12900, Outcome: billing.OutcomePaid, At: t0}}
+	d, err = s.Compare(ctx, y.id, sy)
+	require.NoError(t, err)
+	require.Equal(t, []readmodel.Difference{{Field: "total_paid", Projection: "9900", Workflow: "12900"}}, d)
+}

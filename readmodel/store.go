@@ -55,19 +55,13 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 		s   = &Store{now: time.Now}
 		err error
 	)
-	switch {
-	case strings.HasPrefix(dsn, "sqlite:"):
-		if p, _, _ := strings.Cut(strings.TrimPrefix(dsn, "sqlite:"), "?"); p == "" || strings.Contains(p, ":memory:") {
-			// Each pooled connection would open a database of its own.
-			return nil, errors.New(`readmodel: "sqlite:" needs a file path (an in-memory database is not shared between connections; tests use a temp dir)`)
-		}
-		s.dialect = sqlite
+	if s.dialect, err = dialectOf(dsn); err != nil {
+		return nil, err
+	}
+	if s.dialect == sqlite {
 		s.db, err = sql.Open("sqlite", sqliteDSN(strings.TrimPrefix(dsn, "sqlite:")))
-	case strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"):
-		s.dialect = postgres
+	} else {
 		s.db, err = sql.Open("pgx", dsn)
-	default:
-		return nil, errors.New(`readmodel: the database must be "sqlite:<path>" or "postgres://…"`)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("readmodel: open %s: %w", s.dialect, err)
@@ -97,6 +91,30 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 		s.prepared[q] = st
 	}
 	return s, nil
+}
+
+// CheckDSN says whether dsn names a database Open accepts ("sqlite:<path>" or
+// "postgres://…"), without connecting: a binary refuses a malformed setting at start.
+func CheckDSN(dsn string) error {
+	_, err := dialectOf(dsn)
+	return err
+}
+
+func dialectOf(dsn string) (dialect, error) {
+	switch {
+	case strings.HasPrefix(dsn, "sqlite:"):
+		if p, _, _ := strings.Cut(strings.TrimPrefix(dsn, "sqlite:"), "?"); p == "" || strings.Contains(p, ":memory:") {
+			// Each pooled connection would open a database of its own.
+			return 0, errors.New(`readmodel: "sqlite:" needs a file path (an in-memory database is not shared between connections; tests use a temp dir)`)
+		}
+		return sqlite, nil
+	case strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"):
+		if _, err := url.Parse(dsn); err != nil {
+			return 0, errors.New(`readmodel: the PostgreSQL URL does not parse (check its escaping; the URL is not shown, it may hold a password)`)
+		}
+		return postgres, nil
+	}
+	return 0, errors.New(`readmodel: the database must be "sqlite:<path>" or "postgres://…"`)
 }
 
 // exec runs a statement in tx (or on the pool), prepared when it is one of hotStatements.

@@ -22,6 +22,7 @@ import (
 	"github.com/paycycle/paycycle/gateway/portonev1"
 	"github.com/paycycle/paycycle/portone"
 	"github.com/paycycle/paycycle/portone/portonetest"
+	"github.com/paycycle/paycycle/readmodel"
 	"github.com/paycycle/paycycle/webhooks"
 	"github.com/paycycle/paycycle/workflows"
 )
@@ -82,6 +83,24 @@ func (r *wfRun) checkpoint() {
 	if len(d) > 0 {
 		r.checks = append(r.checks, fmt.Sprintf("%s (%s, %d events): %+v", r.env.Now().Format(time.RFC3339), st.Status, len(evs), d))
 	}
+}
+
+// attentionQueue projects the events published so far and checks the needs-attention queue:
+// fed from the stream alone, no workflow state applied.
+func (r *wfRun) attentionQueue(want int, finding string) {
+	r.mu.Lock()
+	evs := append([]billing.MerchantEvent(nil), r.published...)
+	r.mu.Unlock()
+	s := openSQLite(r.t)
+	applyAll(r.t, s, evs)
+	rows, n, err := s.Queue(context.Background(), readmodel.NeedsAttention, readmodel.Page{})
+	require.NoError(r.t, err)
+	require.Equal(r.t, want, n, "the needs-attention queue from the events")
+	if want > 0 {
+		require.Equal(r.t, finding, rows[0].AttentionFinding)
+		require.Equal(r.t, billing.AttentionReconciliation, rows[0].AttentionKind)
+	}
+	r.checked++
 }
 
 func runWorkflow(t *testing.T, start time.Time, in billing.SubscriptionInput, keys []string, actions []action) *wfRun {
@@ -214,6 +233,20 @@ func TestProjectionOfRealWorkflows(t *testing.T) {
 					ChangeDate: st.Consent.ChangeDate, RecordID: "rec-1"})
 			}}, {100 * day, cancelNow(billing.RefundNone)}},
 			[]billing.EventType{billing.EventConsentRequired, billing.EventConsentGranted, billing.EventTrialEnding, billing.EventChargeSucceeded}},
+		{"parked for a person by reconciliation, in the queue from the events, cleared", monthly("sub-wf-5", "cust-5"), []string{"cust-5"},
+			[]action{
+				{10 * day, func(r *wfRun) {
+					r.signal(billing.MsgMarkAttention, billing.AttentionRequest{RequestID: "mark-1", Kind: billing.AttentionReconciliation,
+						Finding: "state_drift", Detail: "cycle 1: PortOne says cancelled"})
+				}},
+				{15 * day, func(r *wfRun) { r.attentionQueue(1, "state_drift") }},
+				{25 * day, func(r *wfRun) {
+					r.signal(billing.MsgClearAttention, billing.ClearAttentionRequest{RequestID: "clear-1", Note: "refunded by hand at PortOne"})
+				}},
+				{26 * day, func(r *wfRun) { r.attentionQueue(0, "") }},
+				{100 * day, cancelNow(billing.RefundNone)},
+			},
+			[]billing.EventType{billing.EventNeedsAttention, billing.EventAttentionCleared}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := runWorkflow(t, start, tc.in, tc.keys, tc.actions)

@@ -60,6 +60,9 @@ type Activities struct {
 	Subscriptions Subscriptions
 	// Logger receives one structured line per finding. Optional: the activity logger.
 	Logger *zap.Logger
+	// Projection is the read model the projection check compares (projection.go); nil: the
+	// check is reported as skipped.
+	Projection Projection
 }
 
 // GatherInput is the Gather activity's input.
@@ -69,6 +72,8 @@ type GatherInput struct {
 	AsOf          time.Time     `json:"as_of"`
 	Rate          float64       `json:"rate"`
 	StopTolerance time.Duration `json:"stop_tolerance"`
+	// RepairProjection is Input.RepairProjection.
+	RepairProjection bool `json:"repair_projection,omitempty"`
 }
 
 // Gather phases, in order. A retried Gather resumes at the phase and page its last heartbeat
@@ -96,6 +101,8 @@ type progress struct {
 	// Oversized marks a liveness-only heartbeat: the progress was too big to record, so a
 	// retry starts afresh.
 	Oversized bool `json:"oversized,omitempty"`
+	// Proj is the projection check's progress (projection.go).
+	Proj projProgress `json:"proj,omitzero"`
 }
 
 // maxHeartbeatBytes keeps heartbeat details well under Temporal's 2 MB payload limit: past it
@@ -183,7 +190,11 @@ func (a *Activities) Gather(ctx context.Context, in GatherInput) (Report, error)
 		prog.Phase = phaseDone
 		beat()
 	}
+	if err := a.settleProjection(ctx, &prog.Proj, prog.Snap.Subs, in.RepairProjection, beat); err != nil {
+		return Report{}, err
+	}
 	r := check(prog.Snap)
+	a.addProjection(&r, prog.Proj)
 	r.Requests = prog.Requests
 	a.logReport(ctx, r)
 	if len(r.Findings) > maxReportFindings {
@@ -228,6 +239,9 @@ func (a *Activities) gatherOurs(ctx context.Context, prog *progress, beat func()
 				a.logger(ctx).Warn("reconcile: subscription state unreadable", zap.String("workflow_id", e.WorkflowID), zap.Error(err))
 				prog.Snap.Unreadable = append(prog.Snap.Unreadable, e.WorkflowID)
 				continue
+			}
+			if err := a.compareProjection(ctx, &prog.Proj, e.WorkflowID, e.RunID, st); err != nil {
+				return err
 			}
 			prog.Snap.Subs = append(prog.Snap.Subs, subOf(e.WorkflowID, e.RunID, st))
 		}
@@ -368,7 +382,7 @@ func lookupsNeeded(s snapshot) []string {
 	}
 	for _, p := range s.Payments {
 		parsed, err := billing.ParseMerchantUID(p.MerchantUID)
-		if err != nil || parsed.Kind != billing.KindCharge || !p.kept() {
+		if err != nil || !parsed.OfCycle() || !p.kept() {
 			continue
 		}
 		if sb := byKey[subKey(parsed.Charge.SubscriptionID, parsed.Charge.Tag)]; sb != nil {

@@ -115,8 +115,24 @@ func (c *checker) add(f Finding, sb *sub) {
 }
 
 // record returns the charge record of sb for the payment: same merchant_uid and either the
-// same imp_uid or none recorded yet.
+// same imp_uid or none recorded yet. A V2 cycle's paymentId is shared by the cycle's attempts,
+// so there an attempt is the pair (paymentId, transactionId): the record with the payment's
+// transactionId, else one under the paymentId that recorded none yet (the newest).
 func record(sb *sub, p pay) *billing.ChargeRecord {
+	if parsed, err := billing.ParseMerchantUID(p.MerchantUID); err == nil && parsed.Kind == billing.KindCyclePayment {
+		var pending *billing.ChargeRecord
+		for i := range sb.Charges {
+			r := &sb.Charges[i]
+			switch {
+			case r.GatewayPaymentID() != p.MerchantUID:
+			case r.ImpUID != "" && r.ImpUID == p.ImpUID:
+				return r
+			case r.ImpUID == "":
+				pending = r
+			}
+		}
+		return pending
+	}
 	for i := range sb.Charges {
 		r := &sb.Charges[i]
 		if r.MerchantUID == p.MerchantUID && (r.ImpUID == "" || r.ImpUID == p.ImpUID) {
@@ -158,7 +174,7 @@ func (c *checker) payments(unreadable map[string]bool) {
 	var order []cycleKey
 	for _, p := range c.s.Payments {
 		parsed, err := billing.ParseMerchantUID(p.MerchantUID)
-		if err != nil || parsed.Kind != billing.KindCharge || p.Usage == "issue" {
+		if err != nil || !parsed.OfCycle() || p.Usage == "issue" {
 			continue
 		}
 		uid := parsed.Charge
@@ -253,7 +269,7 @@ func (c *checker) recovery(sb *sub, cycle int, p pay) bool {
 		return false
 	}
 	i := slices.IndexFunc(sb.Charges, func(r billing.ChargeRecord) bool {
-		return r.MerchantUID == p.MerchantUID && r.Via == billing.ViaSchedule && r.ImpUID != p.ImpUID &&
+		return r.GatewayPaymentID() == p.MerchantUID && r.Via == billing.ViaSchedule && r.ImpUID != p.ImpUID &&
 			(r.Outcome == billing.OutcomeDeclined || r.Outcome == billing.OutcomeDeclinedHard || r.Outcome == billing.OutcomeRejected)
 	})
 	if i < 0 {
@@ -349,7 +365,7 @@ func (c *checker) refunds() {
 		if sum := p.historySum(); sum != p.CancelAmount || p.CancelAmount > p.Amount {
 			parsed, _ := billing.ParseMerchantUID(p.MerchantUID)
 			var sb *sub
-			if parsed.Kind == billing.KindCharge {
+			if parsed.OfCycle() {
 				sb = c.subs[subKey(parsed.Charge.SubscriptionID, parsed.Charge.Tag)]
 			}
 			c.add(Finding{Name: FindingRefund, Cycle: parsed.Charge.Cycle, MerchantUID: p.MerchantUID, ImpUID: p.ImpUID,
@@ -366,7 +382,7 @@ func (c *checker) schedules() {
 	for _, s := range c.s.Schedules {
 		pending[s.MerchantUID] = s
 		parsed, err := billing.ParseMerchantUID(s.MerchantUID)
-		if err != nil || parsed.Kind != billing.KindCharge {
+		if err != nil || !parsed.OfCycle() {
 			continue
 		}
 		sb := c.subs[subKey(parsed.Charge.SubscriptionID, parsed.Charge.Tag)]
@@ -377,7 +393,7 @@ func (c *checker) schedules() {
 			why, ours = "stray schedule: no such subscription", "no subscription "+parsed.Charge.SubscriptionID+" with tag "+parsed.Charge.Tag
 		case sb.Status.Terminal() || sb.Status == billing.StatusPaused:
 			why, ours = "stray schedule for a "+string(sb.Status)+" subscription", "status "+string(sb.Status)
-		case sb.Scheduled == nil || sb.Scheduled.MerchantUID != s.MerchantUID:
+		case sb.Scheduled == nil || scheduledID(sb.Scheduled) != s.MerchantUID:
 			why, ours = "stray schedule: not the one the state expects", "expected "+scheduledText(sb.Scheduled)
 		case sb.Scheduled.ScheduleAt.Unix() != s.ScheduleAt || sb.Scheduled.Amount != s.Amount:
 			why, ours = "schedule at another time or amount", "expected "+scheduledText(sb.Scheduled)
@@ -396,7 +412,7 @@ func (c *checker) schedules() {
 		at := sb.Scheduled.ScheduleAt
 		// Only a future schedule must still be pending; a past one is being settled by the
 		// workflow (a stop there is check 6's business).
-		if _, ok := pending[sb.Scheduled.MerchantUID]; ok || !at.After(c.s.AsOf) || at.Before(c.s.SchedFrom) || !at.Before(c.s.SchedTo) {
+		if _, ok := pending[scheduledID(sb.Scheduled)]; ok || !at.After(c.s.AsOf) || at.Before(c.s.SchedFrom) || !at.Before(c.s.SchedTo) {
 			continue
 		}
 		ours := "expected " + scheduledText(sb.Scheduled)
@@ -404,6 +420,15 @@ func (c *checker) schedules() {
 			Detail:    "schedule missing at PortOne for a schedule-mode subscription; ours: " + ours,
 			RequestID: "reconcile:" + FindingSchedule + ":missing:" + sb.Scheduled.MerchantUID}, sb)
 	}
+}
+
+// scheduledID is the id the gateway knows a scheduled charge by: its V2 paymentId when it has
+// one of its own (a cycle's, shared by the cycle's attempts), else its merchant_uid.
+func scheduledID(s *billing.ScheduledCharge) string {
+	if s.PaymentID != "" {
+		return s.PaymentID
+	}
+	return s.MerchantUID
 }
 
 func scheduledText(s *billing.ScheduledCharge) string {
@@ -484,7 +509,7 @@ func (c *checker) totals() []DayTotals {
 			continue
 		}
 		parsed, err := billing.ParseMerchantUID(p.MerchantUID)
-		ours := err == nil && parsed.Kind == billing.KindCharge
+		ours := err == nil && parsed.OfCycle()
 		if d := day(p.PaidAt); d != nil {
 			d.Paid++
 			d.Gross += p.Amount

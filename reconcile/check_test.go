@@ -109,6 +109,22 @@ func TestCheckCases(t *testing.T) {
 				Amount: 9900, Outcome: billing.OutcomeDuplicate, Via: billing.ViaSchedule, At: at})
 			s.Subs[0].Refunds = []billing.RefundRecord{{Cycle: 2, ImpUID: "imp_00000000000b", MerchantUID: muid("s1", 2, 1), Amount: 9900, At: at.Add(time.Hour), Outcome: "refunded"}}
 		}, nil},
+		{"V2 cycle paymentId: declined then paid attempts under one payment", func(s *snapshot) {
+			v2CycleBase(s, paidAt)
+		}, nil},
+		{"V2 cycle paymentId: PortOne paid a transaction no attempt recorded", func(s *snapshot) {
+			v2CycleBase(s, paidAt)
+			s.Subs[0].Charges = s.Subs[0].Charges[:1]
+		}, []string{"orphan orphan payment at PortOne: merchant_uid=s1-abcd-c2 imp_uid=imp_000000000001"}},
+		{"V2 cycle paymentId: our record of the paid transaction says declined", func(s *snapshot) {
+			v2CycleBase(s, paidAt)
+			s.Subs[0].Charges[1].Outcome = billing.OutcomeDeclined
+		}, []string{"state_drift status: ours declined, PortOne paid"}},
+		{"V2 cycle paymentId: the schedule the state expects", func(s *snapshot) {
+			pid := billing.CyclePaymentID{SubscriptionID: "s1", Tag: "abcd", Cycle: 3}.String()
+			s.Subs[0].Scheduled = &billing.ScheduledCharge{Cycle: 3, Attempt: 1, MerchantUID: muid("s1", 3, 1), PaymentID: pid, ScheduleAt: asOf.Add(24 * time.Hour), Amount: 9900}
+			s.Schedules = []sched{{MerchantUID: pid, ScheduleAt: asOf.Add(24 * time.Hour).Unix(), Amount: 9900}}
+		}, nil},
 		{"foreign and registration payments are no business of ours", func(s *snapshot) {
 			s.Payments = append(s.Payments,
 				pay{ImpUID: "imp_000000000002", MerchantUID: "order-1", Status: "paid", Amount: 100, PaidAt: paidAt.Unix()},
@@ -143,6 +159,22 @@ func recoveryBase(s *snapshot, paidAt time.Time) {
 		{ImpUID: "imp_00000000000a", MerchantUID: muid("s1", 2, 1), Status: "failed", Amount: 9900, FailedAt: failedAt.Unix(), Usage: "payment.scheduled"},
 		{ImpUID: "imp_000000000001", MerchantUID: muid("s1", 2, 2), Status: "paid", Amount: 9900, PaidAt: paidAt.Unix(), Usage: "payment"},
 	}
+}
+
+// v2CycleBase makes cycle 2 a V2 cycle whose attempts share the paymentId s1-abcd-c2: attempt 1
+// declined (its transaction no longer shows: GET /payments lists a payment once, under its
+// current transaction) and attempt 2 paid, both recorded with the paymentId and their
+// transactionIds.
+func v2CycleBase(s *snapshot, paidAt time.Time) {
+	pid := billing.CyclePaymentID{SubscriptionID: "s1", Tag: "abcd", Cycle: 2}.String()
+	paid := paidRecord("s1", 2, 2, "imp_000000000001", 9900, paidAt)
+	paid.PaymentID = pid
+	s.Subs[0].Charges = []billing.ChargeRecord{
+		{Cycle: 2, Attempt: 1, MerchantUID: muid("s1", 2, 1), PaymentID: pid, ImpUID: "imp_00000000000a", Amount: 9900,
+			Outcome: billing.OutcomeDeclined, Reason: "잔액부족", Via: billing.ViaAgain, At: paidAt.Add(-24 * time.Hour)},
+		paid,
+	}
+	s.Payments = []pay{{ImpUID: "imp_000000000001", MerchantUID: pid, Status: "paid", Amount: 9900, PaidAt: paidAt.Unix(), Usage: "payment"}}
 }
 
 func cut(s string) (string, string, bool) {

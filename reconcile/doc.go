@@ -6,6 +6,8 @@
 // disagrees as named findings with their evidence. Affected subscriptions are marked for a
 // human (billing.MsgMarkAttention). It only reads from PortOne, except for the opt-in refund of
 // a proven duplicate, which runs only after the evidence is recorded in the workflow's history.
+// With a read model configured (Activities.Projection), the same states are also compared with
+// the staff console's projection (projection.go): its differences are reported, never marked.
 //
 // The workflow is deterministic orchestration; everything that talks to Temporal's visibility,
 // to subscription workflows or to PortOne is an activity (Activities).

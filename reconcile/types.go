@@ -59,10 +59,14 @@ const (
 	// 리커버리 (or a person's 즉시 재시도) re-ran a failed schedule. 리커버리 must be off for
 	// paycycle; a paid one is also a duplicate when the cycle was paid by our own retry.
 	FindingRecovery = "portone_recovery"
+	// FindingProjection is a field where the read model's row of a subscription disagrees with
+	// its workflow's state (projection.go). It is the read model's fault, never the
+	// subscription's: it is not marked, and it never changes money.
+	FindingProjection = "projection"
 )
 
 // FindingNames lists every finding, in check order.
-var FindingNames = []string{FindingOrphan, FindingDuplicate, FindingDrift, FindingRefund, FindingSchedule, FindingSilentStop, FindingKeyGone, FindingRecovery}
+var FindingNames = []string{FindingOrphan, FindingDuplicate, FindingDrift, FindingRefund, FindingSchedule, FindingSilentStop, FindingKeyGone, FindingRecovery, FindingProjection}
 
 // Input starts a reconciliation. The zero value is a nightly run: the window is derived from
 // the time the schedule fired and every option takes its default.
@@ -87,6 +91,10 @@ type Input struct {
 	StopTolerance time.Duration `json:"stop_tolerance,omitempty"`
 	// NoMarks leaves subscriptions unmarked (a dry run: the report only).
 	NoMarks bool `json:"no_marks,omitempty"`
+	// RepairProjection sets the read model's row of each subscription the projection check
+	// finds differing from its workflow's state (readmodel's ApplyState), after recording the
+	// difference. Off by default: the check reports only.
+	RepairProjection bool `json:"repair_projection,omitempty"`
 }
 
 // Evidence is one PortOne payment as a finding cites it. Times are KST wall-clock text, so a
@@ -132,6 +140,8 @@ type Finding struct {
 	MarkError string `json:"mark_error,omitempty"`
 	// Refund is the outcome of the opt-in automatic refund of a duplicate.
 	Refund *RefundOutcome `json:"refund,omitempty"`
+	// Projection is the difference a projection finding reports (FindingProjection only).
+	Projection *ProjectionDifference `json:"projection,omitempty"`
 }
 
 // RefundOutcome reports the automatic refund of a duplicate's unrecorded payment.
@@ -183,4 +193,7 @@ type Report struct {
 	// Truncated counts the findings left out of Findings (past the first 500); they are in
 	// Counts and in the worker's logs.
 	Truncated int `json:"truncated,omitempty"`
+	// Projection is the account of the projection check (projection.go): nil in reports made
+	// before it existed.
+	Projection *ProjectionCheck `json:"projection_check,omitempty"`
 }

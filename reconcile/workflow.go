@@ -84,6 +84,7 @@ func Workflow(ctx workflow.Context, in Input) (Report, error) {
 	var gathered Report
 	if err := workflow.ExecuteActivity(gctx, ActivityGather, GatherInput{
 		From: from, To: to, AsOf: report.AsOf, Rate: cmpOr(in.Rate, DefaultRate), StopTolerance: cmpOr(in.StopTolerance, DefaultStopTolerance),
+		RepairProjection: in.RepairProjection,
 	}).Get(ctx, &gathered); err != nil {
 		report.Phase = "failed"
 		return report, err

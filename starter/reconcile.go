@@ -69,6 +69,7 @@ unless -dry-run. The nightly run needs none of this: the worker keeps a Temporal
 			to := fs.String("to", "", "end of the window: KST date (inclusive) or RFC 3339 time (exclusive) (required)")
 			autoRefund := fs.Bool("auto-refund-duplicates", false, "refund the unrecorded payment of a proven duplicate")
 			dry := fs.Bool("dry-run", false, "report only: do not mark subscriptions")
+			repair := fs.Bool("repair-projection", false, "set the read model's row of each subscription the projection check finds differing from its workflow's state (money is never repaired)")
 			rate := fs.Float64("rate", reconcile.DefaultRate, "PortOne requests per second")
 			wait := fs.Bool("wait", false, "wait for the report and print it")
 			asJSON := fs.Bool("json", false, "with -wait, print the raw report")
@@ -86,7 +87,7 @@ unless -dry-run. The nightly run needs none of this: the worker keeps a Temporal
 				if err != nil {
 					return err
 				}
-				in := reconcile.Input{From: f, To: t, AutoRefundDuplicates: *autoRefund, Rate: *rate, NoMarks: *dry}
+				in := reconcile.Input{From: f, To: t, AutoRefundDuplicates: *autoRefund, Rate: *rate, NoMarks: *dry, RepairProjection: *repair}
 				if _, _, err := reconcile.Window(in, a.now()); err != nil {
 					return refused("%v", err)
 				}
@@ -235,9 +236,16 @@ func renderReport(w io.Writer, id string, r reconcile.Report) {
 	if len(r.Unreadable) > 0 {
 		fmt.Fprintf(w, "Unreadable   %s\n", strings.Join(r.Unreadable, ", "))
 	}
+	if r.Projection != nil || r.Phase == "done" {
+		// A report made before the check has none: Summary says so rather than nothing.
+		fmt.Fprintf(w, "Projection   %s\n", r.Projection.Summary())
+	}
 	switch {
 	case len(r.Findings) == 0 && r.Truncated == 0 && r.Phase == "done":
 		fmt.Fprintln(w, "No findings: PortOne's records and the subscriptions agree over the window.")
+		if r.Projection != nil && r.Projection.Skipped == "" && r.Projection.Errors == 0 {
+			fmt.Fprintln(w, "The read model agrees with every subscription's state.")
+		}
 	case len(r.Findings) == 0 && r.Truncated == 0:
 		fmt.Fprintf(w, "No findings yet: the reconciliation is still %s (show it again when it is done).\n", r.Phase)
 	}
@@ -260,6 +268,8 @@ func renderReport(w io.Writer, id string, r reconcile.Report) {
 		}
 		mark := "not marked"
 		switch {
+		case f.Name == reconcile.FindingProjection:
+			mark = "the read model's (never marked)"
 		case f.Marked:
 			mark = "marked"
 		case f.MarkError != "":

@@ -54,6 +54,7 @@ type config struct {
 	portoneV2           portoneconf.V2Settings
 	demo                bool
 	noticeURL           string
+	noticeURLV2         string
 	scheduleSettleDelay time.Duration
 	activityTimeout     time.Duration
 	healthAddr          string
@@ -70,6 +71,7 @@ type config struct {
 	ceilingReattempts   int
 	parkedInterval      time.Duration
 	reconcile           reconcileConfig
+	readModel           readModelConfig
 	versioning          versioningFlags
 	webhooks            webhookConfig
 }
@@ -78,7 +80,7 @@ type config struct {
 // workflow) are told of this worker's configuration.
 func (c config) activitiesConfig() activities.Config {
 	return activities.Config{
-		DemoMode: c.demo, NoticeURL: c.noticeURL, ScheduleSettleDelay: c.scheduleSettleDelay, ActivityTimeout: c.activityTimeout,
+		DemoMode: c.demo, NoticeURL: c.noticeURL, NoticeURLV2: c.noticeURLV2, ScheduleSettleDelay: c.scheduleSettleDelay, ActivityTimeout: c.activityTimeout,
 		PortOneTaskQueue: c.portoneTaskQueue, Events: c.webhooks.enabled(), RenewalNotice: c.webhooks.renewalNotice,
 		NoCycleSearchAttributes: !c.cycleSAs,
 		AttemptCeiling:          billing.AttemptCeiling{Declines24h: ceilingSetting(c.ceilingDeclines), Reattempts30d: ceilingSetting(c.ceilingReattempts)},
@@ -105,6 +107,7 @@ func parseFlags(args []string, out io.Writer, lookup cfgpkg.Lookup) (config, err
 	s.String(&c.taskQueue, "task-queue", "BILLING_TASK_QUEUE", billing.TaskQueue, "task queue to poll")
 	s.Bool(&c.demo, "demo", "BILLING_DEMO_MODE", false, "allow demo plans with second and minute intervals")
 	s.String(&c.noticeURL, "notice-url", "BILLING_NOTICE_URL", "", "webhook URL given to PortOne for scheduled charges, the edge's /portone/webhook")
+	s.String(&c.noticeURLV2, "v2-notice-url", "BILLING_V2_NOTICE_URL", "", "webhook URL given to PortOne V2 for scheduled charges, the edge's /portone/v2/webhook (empty: the V2 console's)")
 	s.Duration(&c.scheduleSettleDelay, "schedule-settle-delay", "BILLING_SCHEDULE_SETTLE_DELAY", activities.DefaultScheduleSettleDelay,
 		"wait after a scheduled charge's time before asking PortOne when no webhook came")
 	s.Duration(&c.activityTimeout, "activity-timeout", "BILLING_ACTIVITY_TIMEOUT", activities.DefaultActivityTimeout,
@@ -131,6 +134,7 @@ func parseFlags(args []string, out io.Writer, lookup cfgpkg.Lookup) (config, err
 		"also serve the HTTP edge (PortOne webhooks, registration) in this process, with this worker's PortOne client; its settings are the -edge-* flags")
 	c.edge.Register(s, "edge-")
 	c.reconcile.register(s)
+	c.readModel.register(s)
 	c.versioning.register(s)
 	c.webhooks.register(s)
 	if err := s.Parse(args); err != nil {
@@ -140,6 +144,9 @@ func parseFlags(args []string, out io.Writer, lookup cfgpkg.Lookup) (config, err
 		return c, err
 	}
 	if err := c.versioning.validate(); err != nil {
+		return c, err
+	}
+	if err := c.readModel.validate(); err != nil {
 		return c, err
 	}
 	if fs.NArg() > 0 {
@@ -206,11 +213,15 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 
 	acts := &activities.Activities{Gateway: portonev1.New(gateway), Observer: reg, Config: cfg.activitiesConfig()}
 	if cfg.portoneV2.Enabled() {
-		v2, err := cfg.portoneV2.NewV2Gateway()
+		v2, err := cfg.portoneV2.NewObservedV2Gateway(reg.ObservePortOneV2)
 		if err != nil {
 			return err
 		}
 		acts.GatewayV2 = v2
+	}
+	projection := cfg.readModel.projection()
+	if closer, ok := projection.(interface{ Close() error }); ok {
+		defer func() { _ = closer.Close() }()
 	}
 	workers, err := workerset.Start(c, workerset.Options{
 		TaskQueue: cfg.taskQueue, PortOneTaskQueue: cfg.portoneTaskQueue, PortOneRate: cfg.portoneRate,
@@ -218,7 +229,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 		Interceptors: []interceptor.WorkerInterceptor{reg.WorkerInterceptor()},
 		Deployment:   cfg.versioning.options(),
 		Webhooks:     cfg.webhooks.options(),
-	}, acts, func(r sdkworker.Registry) { registerReconcile(r, c, gateway, acts, log) })
+	}, acts, func(r sdkworker.Registry) { registerReconcile(r, c, gateway, acts, projection, log) })
 	if err != nil {
 		return err
 	}

@@ -48,12 +48,13 @@ func (r reconcileConfig) validate(taskQueue string) error {
 	return r.schedule(taskQueue).Validate()
 }
 
-// registerReconcile adds the Reconcile workflow and its activities to the worker.
+// registerReconcile adds the Reconcile workflow and its activities to the worker; proj is the
+// read model of the projection check (nil: the check reports itself skipped).
 // With V2 configured (subs.GatewayV2), reconciliation reads both generations as one
 // (reconcile.Generations); a V1-only worker reads V1 directly, so the list cursors a running
 // reconciliation heartbeated keep their meaning across the deploy that adds V2's reader.
-func registerReconcile(w worker.Registry, c client.Client, v1 *portone.Client, subs *activities.Activities, log *zap.Logger) {
-	a := &reconcile.Activities{Gateway: portonev1.New(v1), Subscriptions: reconcile.TemporalSubscriptions{Client: c}, Logger: log.Named("reconcile")}
+func registerReconcile(w worker.Registry, c client.Client, v1 *portone.Client, subs *activities.Activities, proj reconcile.Projection, log *zap.Logger) {
+	a := &reconcile.Activities{Gateway: portonev1.New(v1), Subscriptions: reconcile.TemporalSubscriptions{Client: c}, Projection: proj, Logger: log.Named("reconcile")}
 	if subs.GatewayV2 != nil {
 		a.Gateway = reconcile.Generations{a.Gateway, subs.GatewayV2}
 	}

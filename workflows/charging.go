@@ -48,6 +48,7 @@ func (r *runner) chargeInput(cycle, attempt int, plan billing.Plan, amount int64
 		}
 		in.NaverUseCfm = lastDay.NaverUseCfm()
 	}
+	r.setCyclePayment(&in)
 	return in
 }
 
@@ -104,6 +105,9 @@ func (r *runner) charge(period billing.Period, amount int64, dueAt time.Time) (c
 		if res.MerchantUID == "" {
 			res.MerchantUID = in.MerchantUID
 		}
+		if res.PaymentID == "" && res.MerchantUID == in.MerchantUID {
+			res.PaymentID = in.PaymentID
+		}
 		return chargeOutcome{res: res, attempt: attempt, via: billing.ViaAgain, taxFree: in.TaxFree}, nil
 	}
 	if temporal.IsCanceledError(err) {
@@ -112,35 +116,37 @@ func (r *runner) charge(period billing.Period, amount int64, dueAt time.Time) (c
 	var appErr *temporal.ApplicationError
 	if errors.As(err, &appErr) && appErr.NonRetryable() {
 		// PortOne refused the request itself (not a decline): record it; dunning goes on.
-		return chargeOutcome{res: activities.ChargeResult{Outcome: billing.OutcomeRejected, MerchantUID: in.MerchantUID,
+		return chargeOutcome{res: activities.ChargeResult{Outcome: billing.OutcomeRejected, MerchantUID: in.MerchantUID, PaymentID: in.PaymentID,
 			Amount: amount, Reason: appErr.Message()}, attempt: attempt, via: billing.ViaAgain, taxFree: in.TaxFree}, nil
 	}
 	// The outcome is unknown (PortOne unreachable for the whole retry budget). Nothing else may
 	// happen for this cycle until PortOne says whether any of its merchant_uids was charged.
 	r.log.Warn("charge outcome unknown; reconciling before anything else", "merchant_uid", in.MerchantUID, "error", err)
-	r.recordCharge(period.Cycle, attempt, activities.ChargeResult{Outcome: billing.OutcomeUnknown, MerchantUID: in.MerchantUID,
+	r.recordCharge(period.Cycle, attempt, activities.ChargeResult{Outcome: billing.OutcomeUnknown, MerchantUID: in.MerchantUID, PaymentID: in.PaymentID,
 		Amount: amount, Reason: "no answer from PortOne: " + err.Error()}, billing.ViaAgain)
 	if r.features.behaviour {
 		// Unknown past the charge's whole retry budget: park it while reconciling.
 		r.park(billing.AttentionUnknownOutcome, "", fmt.Sprintf("%s (%d KRW): %s", in.MerchantUID, amount, textfmt.Truncate(err.Error(), 200)))
 		r.refresh()
 	}
-	out, err := r.reconcile(append(prior, in.MerchantUID), amount)
+	out, err := r.reconcile(append(prior, in.MerchantUID), amount, in)
 	out.attempt, out.taxFree = attempt, in.TaxFree
 	return out, err
 }
 
-// reconcile asks PortOne until it answers whether any of merchantUIDs was charged.
-func (r *runner) reconcile(merchantUIDs []string, amount int64) (chargeOutcome, error) {
+// reconcile asks PortOne until it answers whether any of merchantUIDs was charged (on V2 with
+// cycle paymentIds: any of the cycle's paymentIds, in's).
+func (r *runner) reconcile(merchantUIDs []string, amount int64, in activities.ChargeInput) (chargeOutcome, error) {
 	var lr activities.LookupResult
 	err := workflow.ExecuteActivity(r.activity(reconcileOptions), acts.Lookup,
-		activities.LookupInput{MerchantUIDs: merchantUIDs, Gateway: r.s.Gateway}).Get(r.actx, &lr)
+		activities.LookupInput{MerchantUIDs: merchantUIDs, Gateway: r.s.Gateway,
+			PaymentID: in.PaymentID, PriorPaymentIDs: in.PriorPaymentIDs, PriorTxIDs: in.PriorTxIDs}).Get(r.actx, &lr)
 	if err != nil {
 		return chargeOutcome{}, err
 	}
 	last := merchantUIDs[len(merchantUIDs)-1]
 	if !lr.Found {
-		return chargeOutcome{res: activities.ChargeResult{Outcome: billing.OutcomeRejected, MerchantUID: last, Amount: amount,
+		return chargeOutcome{res: activities.ChargeResult{Outcome: billing.OutcomeRejected, MerchantUID: last, PaymentID: in.PaymentID, Amount: amount,
 			Reason: "PortOne did not answer in time and holds no such payment: the charge was not made"}, via: billing.ViaAgain}, nil
 	}
 	return chargeOutcome{res: lr.Charge, via: billing.ViaAgain}, nil
@@ -162,13 +168,16 @@ func (r *runner) recordCharge(cycle, attempt int, res activities.ChargeResult, v
 		via = res.Via
 	}
 	rec := billing.ChargeRecord{
-		Cycle: cycle, Attempt: attempt, MerchantUID: res.MerchantUID, ImpUID: res.ImpUID, Amount: res.Amount,
+		Cycle: cycle, Attempt: attempt, MerchantUID: res.MerchantUID, ImpUID: res.ImpUID, PaymentID: res.PaymentID, Amount: res.Amount,
 		Outcome: res.Outcome, Reason: res.Reason, Via: via, At: at, ReceiptURL: res.ReceiptURL,
 	}
 	for i := len(r.s.Charges) - 1; i >= 0; i-- {
 		c := &r.s.Charges[i]
 		if c.MerchantUID == rec.MerchantUID {
 			rec.ScheduledAt, rec.TaxFree = c.ScheduledAt, c.TaxFree
+			if rec.PaymentID == "" {
+				rec.PaymentID = c.PaymentID
+			}
 			if rec.Via == "" {
 				rec.Via = c.Via
 			}

@@ -24,9 +24,14 @@ import (
 // maxConsentHistory bounds the settled consents kept in the state.
 const maxConsentHistory = 12
 
-// lawDays is n days of the law's time; with the demo second and minute intervals a day is a
-// second, so that a demo shows the 30-day window and the 7-day notice in a minute.
+// lawDays is n days of the law's time. With the demo second intervals a day is a second, so
+// that a demo shows the 30-day window and the 7-day notice in a minute; with minute intervals
+// it is a minute (versionMinuteLawDay), so that a demo trial lasts long enough to consent to,
+// or to end early, by hand.
 func (r *runner) lawDays(n int) time.Duration {
+	if r.features.minuteLawDay && r.s.Plan.Interval.Unit == calendar.Minute {
+		return time.Duration(n) * time.Minute
+	}
 	if r.s.Plan.Interval.Unit.IsShort() {
 		return time.Duration(n) * time.Second
 	}

@@ -3,6 +3,7 @@ package workflows
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 
 	"go.temporal.io/sdk/temporal"
@@ -119,6 +120,23 @@ func (r *runner) publishCharge(c billing.ChargeRecord) {
 		ec.DeclineClass = activities.DeclineClass(c.Outcome, c.Reason)
 	}
 	r.publish(typ, billing.EventData{Charge: ec})
+}
+
+// publishAttention makes the event of the attention flag set or cleared (versionAttentionEvents),
+// asked only in runs whose events reach an endpoint: the question records a marker, and runs
+// that make no events have nothing to change. The operator's note of a clear stays in the audit
+// trail: it is free text, and events carry no personal data.
+func (r *runner) publishAttention(typ billing.EventType, a billing.Attention) {
+	if !r.features.eventStream || !r.settings.Events || !r.atLeast(changeAttentionEvents, versionAttentionEvents) {
+		return
+	}
+	a.Detail, a.MarkedAt = textfmt.Truncate(a.Detail, 300), utc(a.MarkedAt)
+	// detail is the one line a receiver that reads only detail shows (the console's event list).
+	detail := strings.TrimSpace(a.Kind + " " + a.Finding)
+	if typ == billing.EventAttentionCleared {
+		detail = "cleared: " + detail
+	}
+	r.publish(typ, billing.EventData{Attention: &a, Detail: detail})
 }
 
 // eventDunning describes the dunning state for an event.

@@ -635,6 +635,7 @@ func (r *runner) onClearAttention(raw json.RawMessage, dryRun bool) (reply, erro
 	r.seen(req.RequestID, false)
 	r.mailbox.dirty = true
 	r.event("attention_cleared", string(billing.RequesterAdmin), fmt.Sprintf("%s: %s", r.s.Attention.Kind, textfmt.Truncate(req.Note, 300)))
+	r.publishAttention(billing.EventAttentionCleared, *r.s.Attention)
 	r.s.Attention = nil
 	return answered(r.receipt("attention cleared")), nil
 }
@@ -647,6 +648,7 @@ func (r *runner) park(kind, finding, detail string) {
 	r.event("needs_attention", "", strings.TrimSpace(kind+" "+finding+": "+detail))
 	if r.s.Attention == nil {
 		r.s.Attention = &billing.Attention{Kind: kind, Finding: finding, Detail: detail, MarkedAt: r.now()}
+		r.publishAttention(billing.EventNeedsAttention, *r.s.Attention)
 	}
 }
 

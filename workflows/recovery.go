@@ -57,6 +57,13 @@ func (r *runner) watchForRecovery(cycle int, paid activities.ChargeResult) {
 		if c.Outcome != billing.OutcomeDeclined && c.Outcome != billing.OutcomeDeclinedHard && c.Outcome != billing.OutcomeRejected {
 			continue // never executed (revoked), or not a failure
 		}
+		if sharedPaymentID(c.PaymentID) {
+			// A cycle's V2 paymentId (versionCyclePayment): PortOne lets one of its
+			// transactions succeed, so 리커버리 cannot pay it again while the cycle's success
+			// stands under it; and the cycle moved off it only once PortOne closed it (its
+			// attempt cap, or a refunded success), after which it takes no attempt at all.
+			continue
+		}
 		if slices.ContainsFunc(r.s.RecoveryWatches, func(w billing.RecoveryWatch) bool { return w.MerchantUID == c.MerchantUID }) {
 			continue
 		}

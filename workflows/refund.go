@@ -126,7 +126,7 @@ func (r *runner) refundShare(req billing.CancelRequest, sh billing.RefundShare) 
 		TaxFree:        taxFree,
 		PaymentTaxFree: paid.TaxFree,
 		Gateway:        r.s.Gateway,
-		MerchantUID:    r.v2Only(paid.MerchantUID),
+		MerchantUID:    r.v2Only(paid.GatewayPaymentID()),
 	}).Get(r.actx, &res)
 	if err != nil {
 		return billing.RefundRecord{}, err

@@ -34,7 +34,7 @@ func (r *runner) scheduleLead() time.Duration {
 // scheduledSettleAt is when the workflow next asks PortOne about a scheduled charge: at the due
 // time once a webhook said it ran, otherwise after the settle delay (growing with each check).
 func (r *runner) scheduledSettleAt(sc *billing.ScheduledCharge) time.Time {
-	if r.mailbox.notified[sc.MerchantUID] {
+	if r.mailbox.notified[sc.MerchantUID] || (sc.PaymentID != "" && r.mailbox.notified[sc.PaymentID]) {
 		return sc.ScheduleAt
 	}
 	return sc.ScheduleAt.Add(time.Duration(sc.Checks+1) * r.settings.ScheduleSettleDelay)
@@ -106,11 +106,11 @@ func (r *runner) maintainSchedule() (bool, error) {
 		return true, nil
 	}
 	r.s.Charges = append(r.s.Charges, billing.ChargeRecord{
-		Cycle: cycle, Attempt: attempt, MerchantUID: merchantUID, Amount: amount, TaxFree: in.TaxFree,
+		Cycle: cycle, Attempt: attempt, MerchantUID: merchantUID, PaymentID: in.PaymentID, Amount: amount, TaxFree: in.TaxFree,
 		Outcome: billing.OutcomeScheduled, Via: billing.ViaSchedule, At: r.now(), ScheduledAt: r.s.NextChargeAt,
 	})
 	r.s.Scheduled = &billing.ScheduledCharge{
-		Cycle: cycle, Attempt: attempt, MerchantUID: merchantUID, ScheduleAt: r.s.NextChargeAt,
+		Cycle: cycle, Attempt: attempt, MerchantUID: merchantUID, PaymentID: in.PaymentID, ScheduleAt: r.s.NextChargeAt,
 		Amount: amount, CustomerUID: r.key(),
 	}
 	r.event("scheduled", "", fmt.Sprintf("cycle %d (%s) at %s for %d KRW", cycle, merchantUID, r.s.NextChargeAt.Format(time.RFC3339), amount))
@@ -126,7 +126,7 @@ func (r *runner) maintainSchedule() (bool, error) {
 func (r *runner) revokeSchedule(sc *billing.ScheduledCharge) (bool, error) {
 	var st activities.ScheduleState
 	err := workflow.ExecuteActivity(r.activity(writeOptions), acts.Unschedule, activities.SettleScheduleInput{
-		CustomerUID: sc.CustomerUID, MerchantUID: sc.MerchantUID, Amount: sc.Amount, Gateway: r.s.Gateway,
+		CustomerUID: sc.CustomerUID, MerchantUID: sc.MerchantUID, Amount: sc.Amount, Gateway: r.s.Gateway, PaymentID: sc.PaymentID,
 	}).Get(r.actx, &st)
 	if err != nil {
 		return false, err
@@ -140,7 +140,7 @@ func (r *runner) revokeSchedule(sc *billing.ScheduledCharge) (bool, error) {
 
 func (r *runner) markRevoked(sc *billing.ScheduledCharge) {
 	r.recordCharge(sc.Cycle, sc.Attempt, activities.ChargeResult{
-		Outcome: billing.OutcomeRevoked, MerchantUID: sc.MerchantUID, Amount: sc.Amount, Reason: "revoked before execution",
+		Outcome: billing.OutcomeRevoked, MerchantUID: sc.MerchantUID, PaymentID: sc.PaymentID, Amount: sc.Amount, Reason: "revoked before execution",
 	}, billing.ViaSchedule)
 	r.event("unscheduled", "", fmt.Sprintf("cycle %d (%s) revoked at PortOne", sc.Cycle, sc.MerchantUID))
 	r.s.Scheduled = nil
@@ -152,6 +152,9 @@ func (r *runner) adoptScheduled(sc *billing.ScheduledCharge, res activities.Char
 	if res.MerchantUID == "" {
 		res.MerchantUID = sc.MerchantUID
 	}
+	if res.PaymentID == "" && res.MerchantUID == sc.MerchantUID {
+		res.PaymentID = sc.PaymentID
+	}
 	return r.beginCycle(&chargeOutcome{res: res, attempt: sc.Attempt, via: billing.ViaSchedule})
 }
 
@@ -160,7 +163,7 @@ func (r *runner) settleScheduledCycle() error {
 	sc := r.s.Scheduled
 	var st activities.ScheduleState
 	err := workflow.ExecuteActivity(r.activity(readOptions), acts.ScheduleStatus, activities.SettleScheduleInput{
-		CustomerUID: sc.CustomerUID, MerchantUID: sc.MerchantUID, Amount: sc.Amount, Gateway: r.s.Gateway,
+		CustomerUID: sc.CustomerUID, MerchantUID: sc.MerchantUID, Amount: sc.Amount, Gateway: r.s.Gateway, PaymentID: sc.PaymentID,
 	}).Get(r.actx, &st)
 	if err != nil {
 		return err

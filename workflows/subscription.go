@@ -77,6 +77,9 @@ type runner struct {
 	cancelling bool
 	// noScheduleFor is a cycle PortOne refused to schedule; it is charged through again instead.
 	noScheduleFor int
+	// cyclePay caches versionCyclePayment once a V2 run asked it: 1 taken, -1 not, 0 not
+	// asked yet (cyclepayment.go).
+	cyclePay int8
 
 	// sa is the search-attribute cache (searchattrs.go).
 	sa saCache
@@ -191,6 +194,11 @@ func newRunner(ctx workflow.Context, raw json.RawMessage) (*runner, error) {
 	if r.s.Plan.Interval.Unit.IsShort() && !r.settings.DemoMode {
 		return nil, invalidInput(&billing.InputError{Field: "plan.interval",
 			Reason: fmt.Sprintf("unit %q is for demos and tests; this worker is not in demo mode (start it with -demo)", r.s.Plan.Interval.Unit)})
+	}
+	if r.features.consentGate && r.s.Plan.Interval.Unit == calendar.Minute {
+		// Asked here, after the input is known, and only by minute plans: no other run
+		// records the marker.
+		r.features.minuteLawDay = r.atLeast(changeMinuteLawDay, versionMinuteLawDay)
 	}
 	return r, nil
 }

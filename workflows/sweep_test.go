@@ -643,19 +643,36 @@ func runWorkflow(tl scenario) (rulebook.Result, string) {
 	}
 	var fired sync.Map
 	v2 := tl.Input.Gateway.IsV2()
-	// chargeOf is the merchant_uid (V2: the paymentId) of a charge request, or "" for any other
-	// request: V1 sends it in the body of POST /subscribe/payments/again, V2 in the path of
-	// POST /payments/{paymentId}/billing-key.
+	// chargeOf is the merchant_uid of a charge request's attempt, or "" for any other request:
+	// V1 sends it in the body of POST /subscribe/payments/again; V2 names the paymentId in the
+	// path of POST /payments/{paymentId}/billing-key, which a cycle's attempts share
+	// (versionCyclePayment), and the attempt in the body's customData. pid is that paymentId.
+	var pid string
 	chargeOf := func(r *http.Request) (string, []byte) {
+		pid = ""
 		if r.Method != http.MethodPost {
 			return "", nil
 		}
 		if v2 {
 			id, ok := strings.CutPrefix(r.URL.Path, "/payments/")
-			if id, ok2 := strings.CutSuffix(id, "/billing-key"); ok && ok2 {
+			id, ok2 := strings.CutSuffix(id, "/billing-key")
+			if !ok || !ok2 {
+				return "", nil
+			}
+			pid = id
+			body, _ := io.ReadAll(r.Body)
+			r.Body = io.NopCloser(bytes.NewReader(body))
+			var in struct {
+				CustomData string `json:"customData"`
+			}
+			var cd struct {
+				Cycle   int `json:"cycle"`
+				Attempt int `json:"attempt"`
+			}
+			if json.Unmarshal(body, &in) != nil || json.Unmarshal([]byte(in.CustomData), &cd) != nil || cd.Attempt == 0 {
 				return id, nil
 			}
-			return "", nil
+			return uid(rulebook.Attempt{Cycle: cd.Cycle, Attempt: cd.Attempt}), nil
 		}
 		if !strings.HasSuffix(r.URL.Path, "/subscribe/payments/again") {
 			return "", nil
@@ -664,9 +681,24 @@ func runWorkflow(tl scenario) (rulebook.Result, string) {
 		r.Body = io.NopCloser(bytes.NewReader(body))
 		return "", body
 	}
+	// v2Answers are the bank's answers of V2 attempts, installed on the attempt's paymentId when
+	// PortOne receives the attempt (a fault matches a paymentId, which a cycle's attempts share).
+	v2Answers := map[string]portonetest.Fault{}
+	var installed sync.Map
+	var hookMu sync.Mutex
 	hook := func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			hookMu.Lock()
 			id, body := chargeOf(r)
+			if f, ok := v2Answers[id]; ok && pid != "" {
+				// Per paymentId: an attempt that PortOne's attempt cap moved to the cycle's next
+				// paymentId gets its answer there (the first one never fired).
+				if _, again := installed.LoadOrStore(id+"|"+pid, true); !again {
+					f.MerchantUID = pid
+					emu.AddFault(f)
+				}
+			}
+			hookMu.Unlock()
 			for u, msgs := range during {
 				if u != id && (body == nil || !bytes.Contains(body, []byte(`"`+u+`"`))) {
 					continue
@@ -743,6 +775,10 @@ func runWorkflow(tl scenario) (rulebook.Result, string) {
 		case rulebook.UnknownAbsent:
 			f.Action = portonetest.FaultErrorBeforeCommit
 		default:
+			continue
+		}
+		if v2 {
+			v2Answers[uid(a)] = f
 			continue
 		}
 		emu.AddFault(f)
@@ -971,8 +1007,14 @@ func payload(m sweepMessage) any {
 func fromLedger(tl scenario, ledger []portonetest.LedgerEntry, st billing.State, updates map[int]*updateResult) (rulebook.Result, string) {
 	var res rulebook.Result
 	records := map[string]billing.ChargeRecord{}
+	// byTx are the V2 records by (paymentId, transactionId): a cycle's attempts share one
+	// paymentId (versionCyclePayment), each its own transaction under it.
+	byTx := map[[2]string]billing.ChargeRecord{}
 	for _, c := range st.Charges {
 		records[c.MerchantUID] = c
+		if c.ImpUID != "" {
+			byTx[[2]string{c.GatewayPaymentID(), c.ImpUID}] = c
+		}
 	}
 	paidPerCycle := map[int]int{}
 	refundedByImp := map[string]int64{}
@@ -995,8 +1037,13 @@ func fromLedger(tl scenario, ledger []portonetest.LedgerEntry, st billing.State,
 			return res, fmt.Sprintf("a payment that is not ours: %s", le.MerchantUID)
 		}
 		rec, ok := records[le.MerchantUID]
+		if parsed.Kind == billing.KindCyclePayment {
+			// Several attempts under one paymentId: the attempt is the transaction's record.
+			rec, ok = byTx[[2]string{le.MerchantUID, le.ImpUID}]
+			parsed.Charge.Attempt = rec.Attempt
+		}
 		if !ok && st.ChargesOmitted == 0 {
-			return res, fmt.Sprintf("attempt %s is at PortOne but not in the workflow's state", le.MerchantUID)
+			return res, fmt.Sprintf("attempt %s (%s) is at PortOne but not in the workflow's state", le.MerchantUID, le.ImpUID)
 		}
 		outcome := rec.Outcome
 		switch le.Status {

@@ -154,6 +154,29 @@ const (
 	// change_date), the trial's end itself is not gated, and an end_trial charges at once.
 	changeTrialFirstCharge  = "trial-first-charge"
 	versionTrialFirstCharge = 1
+	// versionMinuteLawDay (issue 23, asked once in newRunner by runs of minute-interval demo
+	// plans with the consent gate): on a minute plan a law day (a trial's days, the 30-day
+	// consent window, the 7-day notice) lasts a minute instead of a second, so that a demo trial
+	// started by hand can be tried by hand: a 7-day demo trial ended no_consent 7 seconds after
+	// it started. Second plans keep a second a day (the whole flow in a minute).
+	changeMinuteLawDay  = "minute-law-day"
+	versionMinuteLawDay = 1
+	// versionAttentionEvents (issue 23): parking a subscription for a person and clearing the
+	// flag make merchant events (subscription.needs_attention, subscription.attention_cleared),
+	// so that the read model's needs-attention queue is fed from the stream. Asked where a park
+	// sets the flag or a clear removes it, only in runs that make events for endpoints; in no
+	// bundle.
+	changeAttentionEvents  = "attention-events"
+	versionAttentionEvents = 1
+	// versionCyclePayment (issue 22, in no bundle): on PortOne V2 the attempts of a cycle share
+	// one paymentId, the cycle's (billing.CyclePaymentID; its next generation once PortOne's
+	// attempt cap closed it), so that PortOne itself refuses a cycle's second success; each
+	// attempt keeps its merchant_uid in state and events and records its paymentId and
+	// transactionId (ChargeRecord.PaymentID, ImpUID). Asked once per run, the first time a V2 run
+	// charges, schedules or looks up a cycle (cyclePayments): V1 runs never ask. The old branch
+	// charges each attempt under its own merchant_uid, as before.
+	changeCyclePayment  = "v2-cycle-payment"
+	versionCyclePayment = 1
 )
 
 // The bundle stands for every change below at the version given: a run that takes it asks no
@@ -218,6 +241,9 @@ var changeTable = []changeRow{
 	{changeEarlyConversion, versionEarlyConversion, versionRound3Bundle, "newRunner, once (compact, consent-gate runs)", "end_trial may carry a consent dated now"},
 	{changeChangeNow, versionChangeNow, versionRound3Bundle, "newRunner, once (compact, consent-gate runs)", "change_plan when now: the plan changes at once, pro rata"},
 	{changeTrialFirstCharge, versionTrialFirstCharge, versionRound3Bundle, "newRunner, once (compact, consent-gate runs)", "first_charge carried across continue-as-new; a trial with anchor dates its rise on the first charge"},
+	{changeMinuteLawDay, versionMinuteLawDay, 0, "newRunner, once (consent-gate runs of minute-interval plans)", "on a minute demo plan a law day lasts a minute, not a second"},
+	{changeAttentionEvents, versionAttentionEvents, 0, "when a park sets the attention flag or a clear removes it (event-stream runs with endpoints)", "subscription.needs_attention and subscription.attention_cleared events"},
+	{changeCyclePayment, versionCyclePayment, 0, "once per run, at a V2 run's first charge, schedule or cycle lookup", "on PortOne V2 a cycle's attempts share the cycle's paymentId; each records its paymentId and transactionId"},
 }
 
 // coveredByBundle maps each bundled change to its version and the bundle version covering it.
@@ -303,6 +329,9 @@ type features struct {
 	changeNow bool
 	// trialFirstCharge is true from versionTrialFirstCharge on (trialChargeAt, newRunner).
 	trialFirstCharge bool
+	// minuteLawDay is true from versionMinuteLawDay on (lawDays); asked only by runs of a
+	// minute-interval plan.
+	minuteLawDay bool
 }
 
 // decideFeatures asks the run-level questions in the order runs have always recorded them:

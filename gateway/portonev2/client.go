@@ -47,6 +47,26 @@ type Config struct {
 	// HTTPClient is used when set; its redirect policy is replaced by "never follow" (PortOne
 	// does not redirect, and following one would re-send a charge, or the secret, elsewhere).
 	HTTPClient *http.Client
+	// Observer, when set, is called once per HTTP exchange, after the answer was read, from
+	// the calling goroutine (metrics). It must be fast and safe for concurrent use.
+	Observer func(Exchange)
+}
+
+// Exchange describes one HTTP exchange with PortOne V2, as reported to Config.Observer. It
+// carries the route template and the typed error's type, never a URL, an ID, the secret or a
+// body, so that it can feed metrics without leaking anything.
+type Exchange struct {
+	// Op is the route template, e.g. "POST /payments/{paymentId}/billing-key".
+	Op string
+	// HTTPStatus is the answer's status, 0 when no answer arrived (Err is then set).
+	HTTPStatus int
+	// ErrorType is a typed error answer's type ("PG_PROVIDER", "ALREADY_PAID", ...), "" on
+	// success or when the body was not a typed error.
+	ErrorType string
+	// Err is the transport failure when no (complete, readable) answer arrived.
+	Err error
+	// Duration is from sending the request to reading the whole answer.
+	Duration time.Duration
 }
 
 // client is the HTTP half: it sends one request and sorts the answer into a decoded body, an
@@ -59,6 +79,7 @@ type client struct {
 	timeout    time.Duration
 	hc         *http.Client
 	traceable  bool
+	observer   func(Exchange)
 }
 
 func newClient(cfg Config) (*client, error) {
@@ -99,7 +120,7 @@ func newClient(cfg Config) (*client, error) {
 	_, std := hc.Transport.(*http.Transport)
 	secret := cfg.Secret
 	return &client{base: strings.TrimRight(base, "/"), secret: func() string { return secret }, storeID: cfg.StoreID,
-		channelKey: cfg.ChannelKey, timeout: timeout, hc: hc, traceable: hc.Transport == nil || std}, nil
+		channelKey: cfg.ChannelKey, timeout: timeout, hc: hc, traceable: hc.Transport == nil || std, observer: cfg.Observer}, nil
 }
 
 // call is one API request.
@@ -171,6 +192,23 @@ func (e *wireError) Unwrap() error { return e.Err }
 // PortOne's compatibility rule asks: unknown fields are ignored, enums and oneOf tags are read
 // as strings and interpreted by the caller.
 func (cl *client) do(ctx context.Context, c call, out any) error {
+	if cl.observer == nil {
+		return cl.exchange(ctx, c, out, nil)
+	}
+	e := Exchange{Op: c.op}
+	start := time.Now()
+	err := cl.exchange(ctx, c, out, &e)
+	e.Duration = time.Since(start)
+	var we *wireError
+	if errors.As(err, &we) {
+		e.Err = we.Err
+	}
+	cl.observer(e)
+	return err
+}
+
+// exchange is do's work; it fills e's status and error type (when e is not nil).
+func (cl *client) exchange(ctx context.Context, c call, out any, e *Exchange) error {
 	var body []byte
 	if c.body != nil {
 		b, err := json.Marshal(c.body)
@@ -207,6 +245,9 @@ func (cl *client) do(ctx context.Context, c call, out any) error {
 		return &wireError{Op: c.op, Sent: sent, Err: cleanURLError(err)}
 	}
 	defer func() { _ = resp.Body.Close() }()
+	if e != nil {
+		e.HTTPStatus = resp.StatusCode
+	}
 	data, err := io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
 	if err != nil {
 		return &wireError{Op: c.op, Sent: true, Err: fmt.Errorf("reading the HTTP %d answer: %w", resp.StatusCode, cleanURLError(err))}
@@ -215,7 +256,7 @@ func (cl *client) do(ctx context.Context, c call, out any) error {
 		return &wireError{Op: c.op, Sent: true, Err: fmt.Errorf("the HTTP %d answer is larger than %d bytes", resp.StatusCode, maxBody)}
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		e := &apiError{Op: c.op, Status: resp.StatusCode}
+		ae := &apiError{Op: c.op, Status: resp.StatusCode}
 		var typed struct {
 			Type      string `json:"type"`
 			Message   string `json:"message"`
@@ -223,9 +264,12 @@ func (cl *client) do(ctx context.Context, c call, out any) error {
 			PgMessage string `json:"pgMessage"`
 		}
 		if json.Unmarshal(data, &typed) == nil {
-			e.Type, e.Message, e.PgCode, e.PgMessage = typed.Type, typed.Message, typed.PgCode, typed.PgMessage
+			ae.Type, ae.Message, ae.PgCode, ae.PgMessage = typed.Type, typed.Message, typed.PgCode, typed.PgMessage
 		}
-		return e
+		if e != nil {
+			e.ErrorType = ae.Type
+		}
+		return ae
 	}
 	if out == nil {
 		return nil

@@ -170,14 +170,18 @@ func checkWebhookSecret(s string) error {
 
 // NewV2Gateway returns the V2 gateway the settings describe; an error when they are invalid
 // or V2 is off.
-func (p V2Settings) NewV2Gateway() (*portonev2.Gateway, error) {
+func (p V2Settings) NewV2Gateway() (*portonev2.Gateway, error) { return p.NewObservedV2Gateway(nil) }
+
+// NewObservedV2Gateway is NewV2Gateway with observe (nil: none) called once per HTTP exchange
+// (metrics.Registry.ObservePortOneV2).
+func (p V2Settings) NewObservedV2Gateway(observe func(portonev2.Exchange)) (*portonev2.Gateway, error) {
 	if !p.Enabled() {
 		return nil, errors.New("PortOne V2 is not configured: set " + EnvV2APISecret)
 	}
 	if err := p.Validate(); err != nil {
 		return nil, err
 	}
-	g, err := portonev2.New(portonev2.Config{BaseURL: p.BaseURL, Secret: p.secret(), StoreID: p.StoreID, ChannelKey: p.ChannelKey, Timeout: p.Timeout})
+	g, err := portonev2.New(portonev2.Config{BaseURL: p.BaseURL, Secret: p.secret(), StoreID: p.StoreID, ChannelKey: p.ChannelKey, Timeout: p.Timeout, Observer: observe})
 	if err != nil {
 		return nil, fmt.Errorf("PortOne V2 gateway: %w", err)
 	}

@@ -298,6 +298,9 @@ type V2ScheduleRecord struct {
 	RevokedAt   time.Time `json:"revoked_at,omitzero"`
 	// TransactionID is the attempt the execution made; empty before it ran.
 	TransactionID string `json:"transaction_id,omitempty"`
+	// NoticeURLs are the schedule's noticeUrls: where its execution's webhooks go (empty: the
+	// console's V2 webhook URL, V2Options.WebhookURL).
+	NoticeURLs []string `json:"notice_urls,omitempty"`
 }
 
 // V2Handler serves PortOne's V2 REST API at its root (GET /payments/{paymentId}, ...), plus
@@ -456,7 +459,7 @@ func (e *Emulator) V2Schedules() []V2ScheduleRecord {
 	out := []V2ScheduleRecord{}
 	for _, s := range all {
 		r := V2ScheduleRecord{ID: s.id, Merchant: s.m.key, PaymentID: s.paymentID, BillingKey: s.billingKey, Amount: s.amount,
-			Status: s.status, TimeToPay: s.timeToPay, CompletedAt: s.completedAt, RevokedAt: s.revokedAt}
+			Status: s.status, TimeToPay: s.timeToPay, CompletedAt: s.completedAt, RevokedAt: s.revokedAt, NoticeURLs: slices.Clone(s.noticeURLs)}
 		if s.payment != nil {
 			r.TransactionID = s.payment.impUID
 		}
