@@ -29,6 +29,7 @@ import (
 	"github.com/paycycle/paycycle/billing"
 	"github.com/paycycle/paycycle/calendar"
 	"github.com/paycycle/paycycle/gateway/portonev1"
+	"github.com/paycycle/paycycle/gateway/portonev2"
 	"github.com/paycycle/paycycle/portone"
 	"github.com/paycycle/paycycle/portone/portonetest"
 	"github.com/paycycle/paycycle/temporalconn"
@@ -99,6 +100,8 @@ type abbaConfig struct {
 	profileDir string
 	// noCycleSAs runs ours with -cycle-search-attributes=false.
 	noCycleSAs bool
+	// gateway is the PortOne generation both kinds charge through (-gateway).
+	gateway billing.GatewayName
 }
 
 // kind is one side of the comparison.
@@ -115,9 +118,12 @@ func (k kind) letter() string { return [...]string{"o", "b"}[k] }
 // abbaOrder is the interleaving of the phases at each load.
 var abbaOrder = []kind{ours, base, base, ours}
 
-func runABBA(ctx context.Context, args []string, out io.Writer) error {
+// parseABBAArgs reads the abba command's flags (usage errors go to out) into its
+// configuration and the parts to run; it starts nothing, so a bad flag is refused at once.
+func parseABBAArgs(args []string, out io.Writer) (abbaConfig, map[string]bool, error) {
 	var c abbaConfig
 	fs := flag.NewFlagSet("loadtest abba", flag.ContinueOnError)
+	fs.SetOutput(out)
 	loads := fs.String("loads", "150x10sx3@50,300x6sx3@100,800x3sx3@400", "the load ladder, NxINTERVALxCYCLES@STARTS_PER_SECOND, comma-separated; the last should saturate both")
 	fs.IntVar(&c.idle, "idle", 1000, "cached idle subscriptions for the memory figure")
 	fs.IntVar(&c.ageSubs, "age-subs", 5, "subscriptions of each kind billed every second for the history-by-age figure")
@@ -125,38 +131,50 @@ func runABBA(ctx context.Context, args []string, out io.Writer) error {
 	fs.IntVar(&c.maxActs, "max-concurrent-activities", 200, "activity slots of each worker")
 	cycleSAs := fs.Bool("cycle-search-attributes", true, "ours upserts NextChargeAt and BillingCycle every cycle (the worker's default); false: as a worker with -cycle-search-attributes=false")
 	fs.DurationVar(&c.timeout, "timeout", 60*time.Minute, "give up after this long")
+	gw := fs.String("gateway", string(billing.GatewayPortOneV1), "the PortOne generation both kinds charge through: portone_v1, or portone_v2 (ours' subscriptions name gateway portone_v2 and charge with V2 NaverPay billing keys; the baseline pays with one POST /payments/{paymentId}/billing-key)")
 	parts := fs.String("parts", "loads,history,memory", "which parts to run, comma-separated: loads, history, memory (a part left out prints no figures)")
 	fs.StringVar(&c.profileDir, "profile-dir", "", "write each phase's CPU profile here (go tool pprof -tagfocus side=worker FILE)")
 	if err := fs.Parse(args); err != nil {
-		return err
+		return c, nil, err
 	}
 	var err error
 	if c.loads, err = parseLoads(*loads); err != nil {
-		return err
+		return c, nil, err
 	}
 	c.perRun = workflows.CyclesPerRun
 	c.noCycleSAs = !*cycleSAs
+	if c.gateway, err = parseGateway(*gw); err != nil {
+		return c, nil, err
+	}
 	run := map[string]bool{}
 	for p := range strings.SplitSeq(*parts, ",") {
 		switch p = strings.TrimSpace(p); p {
 		case "loads", "history", "memory":
 			run[p] = true
 		default:
-			return fmt.Errorf("-parts: unknown part %q (loads, history, memory)", p)
+			return c, nil, fmt.Errorf("-parts: unknown part %q (loads, history, memory)", p)
 		}
 	}
 	if !run["loads"] {
 		c.loads = nil
 	}
 	if c.idle < 1 || c.ageSubs < 1 || c.ageCycles < c.perRun+1 {
-		return fmt.Errorf("-idle and -age-subs must be positive and -age-cycles above %d (two runs at least)", c.perRun)
+		return c, nil, fmt.Errorf("-idle and -age-subs must be positive and -age-cycles above %d (two runs at least)", c.perRun)
+	}
+	return c, run, nil
+}
+
+func runABBA(ctx context.Context, args []string, out io.Writer) error {
+	c, run, err := parseABBAArgs(args, out)
+	if err != nil {
+		return err
 	}
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
 
 	printMachine(out)
 	fmt.Fprintf(out, "command: loadtest abba %s\n", strings.Join(args, " "))
-	s, err := startABBAStack(c.maxActs, c.noCycleSAs)
+	s, err := startABBAStack(c.maxActs, c.noCycleSAs, c.gateway)
 	if err != nil {
 		return err
 	}
@@ -165,11 +183,10 @@ func runABBA(ctx context.Context, args []string, out io.Writer) error {
 	for _, l := range c.loads {
 		maxN = max(maxN, l.n)
 	}
-	for i := range maxN {
-		if _, err := s.emu.RegisterCustomer(portonetest.DefaultKey, portonetest.CustomerSeed{CustomerUID: custUID(i)}); err != nil {
-			return err
-		}
+	if err := s.registerCustomers(maxN); err != nil {
+		return err
 	}
+	fmt.Fprintf(out, "ours: gateway %s, per-cycle search attributes %s\n", c.gateway, onOff(!c.noCycleSAs))
 	fmt.Fprintln(out, "one process: the Temporal server, both workers, the PortOne emulator and the load driver; CPU is split by pprof labels")
 
 	var problems []string
@@ -228,7 +245,13 @@ func runABBA(ctx context.Context, args []string, out io.Writer) error {
 		return fmt.Errorf("%d problems", len(problems))
 	}
 	if len(run) < 3 {
-		fmt.Fprintf(out, "ABBA OK for the parts run (%s): their figures measured; money invariants hold in every phase\n", *parts)
+		var names []string
+		for _, p := range []string{"loads", "history", "memory"} {
+			if run[p] {
+				names = append(names, p)
+			}
+		}
+		fmt.Fprintf(out, "ABBA OK for the parts run (%s): their figures measured; money invariants hold in every phase\n", strings.Join(names, ","))
 		return nil
 	}
 	fmt.Fprintln(out, "ABBA OK: every figure measured; money invariants hold in every phase (each cycle paid at most once, every subscription paid its cycles, every amount right)")
@@ -236,6 +259,52 @@ func runABBA(ctx context.Context, args []string, out io.Writer) error {
 }
 
 func custUID(i int) string { return fmt.Sprintf("abba-cust-%d", i) }
+
+// v2KeyOf is customer i's V2 NaverPay billing key (-gateway portone_v2).
+func v2KeyOf(i int) string { return fmt.Sprintf("abba-v2-key-%d", i) }
+
+// parseGateway reads -gateway: a generation both kinds charge through; "" is not accepted, so
+// that a run's output always names it.
+func parseGateway(s string) (billing.GatewayName, error) {
+	switch g := billing.GatewayName(strings.TrimSpace(s)); g {
+	case billing.GatewayPortOneV1, billing.GatewayPortOneV2:
+		return g, nil
+	}
+	return "", fmt.Errorf("-gateway: must be %q or %q, got %q", billing.GatewayPortOneV1, billing.GatewayPortOneV2, s)
+}
+
+func onOff(b bool) string {
+	if b {
+		return "on"
+	}
+	return "off"
+}
+
+// registerCustomers gives customers 0..n-1 their billing key: a V1 customer_uid, or on V2 a
+// NaverPay billing key issued as NaverPay's window would (one issueId per Naver account).
+func (s *abbaStack) registerCustomers(n int) error {
+	for i := range n {
+		if s.gateway.IsV2() {
+			if _, err := s.emu.IssueBillingKeyV2(portonetest.V2BillingKeySeed{IssueID: fmt.Sprintf("abba-issue-%d", i), IssueName: "ABBA",
+				NaverAccount: fmt.Sprintf("abba-naver-%d", i), BillingKey: v2KeyOf(i)}); err != nil {
+				return fmt.Errorf("issue the V2 billing key of customer %d: %w", i, err)
+			}
+			continue
+		}
+		if _, err := s.emu.RegisterCustomer(portonetest.DefaultKey, portonetest.CustomerSeed{CustomerUID: custUID(i)}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// customer is customer i's billing key on the run's gateway.
+func (s *abbaStack) customer(i int) string {
+	if s.gateway.IsV2() {
+		return v2KeyOf(i)
+	}
+	return custUID(i)
+}
 
 func printMachine(out io.Writer) {
 	model := "unknown"
@@ -275,7 +344,12 @@ type abbaStack struct {
 	maxActs int
 	// noCycleSAs: ours' worker runs with -cycle-search-attributes=false.
 	noCycleSAs bool
-	workers    []worker.Worker
+	// gateway is the generation both kinds charge through; the V2 API is served beside V1
+	// either way (emuV2Srv, gwV2), as on a worker with V2 settings.
+	gateway  billing.GatewayName
+	emuV2Srv *httptest.Server
+	gwV2     *portonev2.Gateway
+	workers  []worker.Worker
 }
 
 func labelled(side string, f func()) {
@@ -286,8 +360,8 @@ func quietLogger() sdklog.Logger {
 	return sdklog.NewStructuredLogger(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError})))
 }
 
-func startABBAStack(maxActs int, noCycleSAs bool) (*abbaStack, error) {
-	s := &abbaStack{maxActs: maxActs, noCycleSAs: noCycleSAs, reqs: &opCounter{n: map[string]int{}}}
+func startABBAStack(maxActs int, noCycleSAs bool, gw billing.GatewayName) (*abbaStack, error) {
+	s := &abbaStack{maxActs: maxActs, noCycleSAs: noCycleSAs, gateway: gw, reqs: &opCounter{n: map[string]int{}}}
 	labelled("server", func() { s.ts = temporaltest.NewServer() })
 	s.ns = s.ts.GetDefaultNamespace()
 	labelled("worker", func() { s.wc = s.ts.NewClientWithOptions(client.Options{Logger: quietLogger()}) })
@@ -298,15 +372,21 @@ func startABBAStack(maxActs int, noCycleSAs bool) (*abbaStack, error) {
 	}
 	labelled("emulator", func() {
 		s.emu = portonetest.New(portonetest.Options{})
-		s.emuSrv = httptest.NewServer(s.reqs.wrap(s.emu))
+		s.emuSrv = httptest.NewServer(s.reqs.wrap(s.emu, portoneOp))
+		s.emuV2Srv = httptest.NewServer(s.reqs.wrap(s.emu.V2Handler(), portoneV2Op))
 	})
-	gw, err := portone.NewClient(portone.Credentials{Key: portonetest.DefaultKey, Secret: portonetest.DefaultSecret},
+	v1, err := portone.NewClient(portone.Credentials{Key: portonetest.DefaultKey, Secret: portonetest.DefaultSecret},
 		portone.WithBaseURL(s.emuSrv.URL), portone.WithTimeout(5*time.Second))
 	if err != nil {
 		s.close()
 		return nil, err
 	}
-	s.gw = gw
+	s.gw = v1
+	if s.gwV2, err = portonev2.New(portonev2.Config{BaseURL: s.emuV2Srv.URL, Secret: portonetest.DefaultV2Secret,
+		StoreID: portonetest.DefaultStoreID, ChannelKey: portonetest.DefaultV2ChannelKey, Timeout: 5 * time.Second}); err != nil {
+		s.close()
+		return nil, err
+	}
 	if err := s.startWorkers(); err != nil {
 		s.close()
 		return nil, err
@@ -320,13 +400,13 @@ func (s *abbaStack) startWorkers() error {
 	var err error
 	labelled("worker", func() {
 		opts := worker.Options{MaxConcurrentActivityExecutionSize: s.maxActs}
-		acts := &activities.Activities{Gateway: portonev1.New(s.gw), Config: activities.Config{DemoMode: true,
+		acts := &activities.Activities{Gateway: portonev1.New(s.gw), GatewayV2: s.gwV2, Config: activities.Config{DemoMode: true,
 			ActivityTimeout: activities.DefaultActivityTimeout, ScheduleSettleDelay: activities.DefaultScheduleSettleDelay,
 			NoCycleSearchAttributes: s.noCycleSAs}}
 		ow := worker.New(s.wc, billing.TaskQueue, opts)
 		workflows.Register(ow, acts)
 		bw := worker.New(s.wc, baselineQueue, opts)
-		registerBaseline(bw, s.gw)
+		registerBaseline(bw, &baselineActivities{gw: s.gw, v2: newBaselineV2(s.emuV2Srv.URL)})
 		for _, w := range []worker.Worker{ow, bw} {
 			if err = w.Start(); err != nil {
 				return
@@ -348,6 +428,9 @@ func (s *abbaStack) close() {
 	s.stopWorkers()
 	if s.emuSrv != nil {
 		s.emuSrv.Close()
+	}
+	if s.emuV2Srv != nil {
+		s.emuV2Srv.Close()
 	}
 	if s.emu != nil {
 		s.emu.Close()
@@ -383,6 +466,7 @@ type opCounter struct {
 	n  map[string]int
 }
 
+// portoneOp names a V1 request.
 func portoneOp(r *http.Request) string {
 	p := r.URL.Path
 	switch {
@@ -398,9 +482,27 @@ func portoneOp(r *http.Request) string {
 	return "other"
 }
 
-func (c *opCounter) wrap(next http.Handler) http.Handler {
+// portoneV2Op names a V2 request: v2pay is the charge (POST /payments/{paymentId}/billing-key),
+// v2get a payment's lookup, v2key a billing key's.
+func portoneV2Op(r *http.Request) string {
+	p := strings.TrimSuffix(r.URL.Path, "/")
+	switch {
+	case r.Method == http.MethodPost && p == "/login/api-secret":
+		return "token"
+	case r.Method == http.MethodPost && strings.HasPrefix(p, "/payments/") && strings.HasSuffix(p, "/billing-key"):
+		return "v2pay"
+	case r.Method == http.MethodGet && strings.HasPrefix(p, "/payments/") && strings.Count(p, "/") == 2:
+		return "v2get"
+	case r.Method == http.MethodGet && strings.HasPrefix(p, "/billing-keys/"):
+		return "v2key"
+	}
+	return "v2other"
+}
+
+// wrap counts each request to next under the name opOf gives it.
+func (c *opCounter) wrap(next http.Handler, opOf func(*http.Request) string) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		op := portoneOp(r)
+		op := opOf(r)
 		c.mu.Lock()
 		c.n[op]++
 		c.mu.Unlock()
@@ -454,10 +556,16 @@ func (r *loadResult) rate() float64 { return float64(r.charges) / r.window.Secon
 
 func (r *loadResult) cpuPerCycle() time.Duration { return r.cpu / time.Duration(max(r.charges, 1)) }
 
-// reqsPerCharge is the PortOne requests of the charge path (again and the lookups before it)
-// per charge: the issue's "requests per first-attempt charge".
+// reqsPerCharge is the PortOne requests of the charge path (V1: again and the lookups before
+// it; V2: the charge and the payment's lookups) per charge: the issue's "requests per
+// first-attempt charge".
 func (r *loadResult) reqsPerCharge() float64 {
-	return float64(r.reqs["again"]+r.reqs["findAll"]) / float64(max(r.charges, 1))
+	return float64(r.reqs["again"]+r.reqs["findAll"]+r.reqs["v2pay"]+r.reqs["v2get"]) / float64(max(r.charges, 1))
+}
+
+// lookupsPerCharge is the payment lookups (V1 findAll, V2 GET /payments/{paymentId}) per charge.
+func (r *loadResult) lookupsPerCharge() float64 {
+	return float64(r.reqs["findAll"]+r.reqs["v2get"]) / float64(max(r.charges, 1))
 }
 
 // allReqsPerCharge counts every PortOne request but the access token's per charge, the
@@ -512,12 +620,12 @@ func subIDs(tag string, n int) []string {
 func (s *abbaStack) start(ctx context.Context, k kind, id string, i int, interval time.Duration, cycles int) error {
 	switch k {
 	case ours:
-		in := billing.SubscriptionInput{SubscriptionID: id, CustomerUID: custUID(i),
+		in := billing.SubscriptionInput{SubscriptionID: id, CustomerUID: s.customer(i), Gateway: s.gateway,
 			Plan: billing.Plan{Name: "Load", Amount: 9900, Interval: calendar.Interval{Unit: calendar.Second, Count: int(interval / time.Second)}}}
 		_, err := s.dc.ExecuteWorkflow(ctx, billing.StartOptions(in, ""), billing.WorkflowType, in)
 		return err
 	default:
-		in := baselineInput{SubscriptionID: id, CustomerUID: custUID(i), Amount: 9900, Interval: interval, Cycles: cycles, PerRun: workflows.CyclesPerRun}
+		in := baselineInput{SubscriptionID: id, CustomerUID: s.customer(i), V2: s.gateway.IsV2(), Amount: 9900, Interval: interval, Cycles: cycles, PerRun: workflows.CyclesPerRun}
 		_, err := s.dc.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: baselineWorkflowID(id), TaskQueue: baselineQueue}, baselineWorkflowName, in)
 		return err
 	}
@@ -857,9 +965,7 @@ func (f *figures) addLoad(out io.Writer, li int, l abbaLoad, res [2][]*loadResul
 		{"CPU ms/cycle worker", sideGetter("worker")},
 		{"PortOne requests/charge", func(rs []*loadResult) float64 { return meanOf(rs, (*loadResult).reqsPerCharge) }},
 		{"PortOne requests/charge, all", func(rs []*loadResult) float64 { return meanOf(rs, (*loadResult).allReqsPerCharge) }},
-		{"PortOne lookups/charge", func(rs []*loadResult) float64 {
-			return meanOf(rs, func(r *loadResult) float64 { return float64(r.reqs["findAll"]) / float64(max(r.charges, 1)) })
-		}},
+		{"PortOne lookups/charge", func(rs []*loadResult) float64 { return meanOf(rs, (*loadResult).lookupsPerCharge) }},
 	}
 	fmt.Fprintf(out, "  %-28s %12s %12s %7s\n", "figure (ABBA mean)", "ours", "baseline", "ratio")
 	for _, row := range rows {
