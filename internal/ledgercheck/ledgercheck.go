@@ -62,7 +62,8 @@ func (a attempt) String() string { return a.payment + "/" + a.tx }
 // Check checks the subscription's entries of the ledger and returns every violation found,
 // each naming the payment: nil when the money is right.
 //
-//   - every payment of the subscription went through its own gateway's generation;
+//   - every payment of the subscription went through its own gateway's generation (a charge
+//     recorded with a gateway of its own, before a move onto a V2 key: that one's);
 //   - at most one approved attempt per payment id (PortOne's own rule on V2, the workflow's
 //     look-before-charge on V1);
 //   - at most one kept payment per service period (cycle);
@@ -113,8 +114,14 @@ func Check(ledger []portonetest.LedgerEntry, sub Subscription) []string {
 	ledgerPaid := map[attempt]portonetest.LedgerEntry{}
 	for _, e := range mine {
 		a := attempt{e.MerchantUID, e.ImpUID}
-		if e.Version != want {
-			add("payment %s went through %s, the subscription is on %s", a, e.Version, want)
+		// A subscription moved onto a V2 key keeps its V1 charges, each recorded with the
+		// gateway it was made through.
+		wantHere := want
+		if c, ok := recordedPayment[e.MerchantUID]; ok && c.Gateway != "" {
+			wantHere = Version(c.Gateway)
+		}
+		if e.Version != wantHere {
+			add("payment %s went through %s, the subscription is on %s", a, e.Version, wantHere)
 		}
 		cycle, ok := cycleOf(e.MerchantUID, recordedPayment)
 		if !ok {

@@ -90,6 +90,17 @@ func TestCheck(t *testing.T) {
 			ledger:  []portonetest.LedgerEntry{entry(v2, cyclePID(2), "tx-1", false, 0)},
 			charges: []billing.ChargeRecord{cycleRec(2, 1, "tx-1", billing.OutcomePaid)},
 			want:    "is not approved in the ledger"},
+		{name: "moved onto a V2 key: the V1 charges recorded as V1's, the next through V2", gateway: billing.GatewayPortOneV2,
+			ledger: []portonetest.LedgerEntry{entry(v1, uid(1, 1), "imp_1", true, 0), entry(v2, cyclePID(2), "tx-2", true, 0)},
+			charges: []billing.ChargeRecord{func() billing.ChargeRecord {
+				r := rec(1, 1, uid(1, 1), "imp_1", billing.OutcomePaid)
+				r.Gateway = billing.GatewayPortOneV1
+				return r
+			}(), cycleRec(2, 1, "tx-2", billing.OutcomePaid)}},
+		{name: "moved onto a V2 key: a V1 charge not recorded as V1's", gateway: billing.GatewayPortOneV2,
+			ledger:  []portonetest.LedgerEntry{entry(v1, uid(1, 1), "imp_1", true, 0)},
+			charges: []billing.ChargeRecord{rec(1, 1, uid(1, 1), "imp_1", billing.OutcomePaid)},
+			want:    "went through V1"},
 		{name: "two kept payments in one cycle (V1)",
 			ledger:  []portonetest.LedgerEntry{entry(v1, uid(2, 1), "imp_1", true, 0), entry(v1, uid(2, 2), "imp_2", true, 0)},
 			charges: []billing.ChargeRecord{rec(2, 1, uid(2, 1), "imp_1", billing.OutcomePaid), rec(2, 2, uid(2, 2), "imp_2", billing.OutcomePaid)},
