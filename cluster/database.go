@@ -36,7 +36,7 @@ func (p *Postgres) CreateDatabase(ctx context.Context, name string, with ...stri
 	if err != nil {
 		return "", err
 	}
-	defer db.Close()
+	defer func() { _ = db.Close() }() // a pool of one short-lived session: nothing to do about a failed close
 	if err := waitSession(ctx, db); err != nil {
 		return "", err
 	}
