@@ -105,6 +105,12 @@ func TestOverviewShowsTheReadModel(t *testing.T) {
 		"개요", "Overview",
 	)
 
+	// sub-f renews in 12 hours: the list of who is charged within a day is not tested empty.
+	soon := day(0.5).AddDate(0, -1, 0)
+	e.feed(
+		ev("sub-f", 1, billing.EventSubscriptionStarted, soon.Add(-time.Minute), monthly(billing.StatusAwaitingRegistration, 0, time.Time{}, time.Time{}), nil),
+		ev("sub-f", 2, billing.EventSubscriptionActivated, soon, monthly(billing.StatusActive, 1, day(0.5), day(0.5)), nil),
+	)
 	status, _, body = b.get("/upcoming")
 	require.Equal(t, http.StatusOK, status)
 	days, err := e.store.Upcoming(context.Background(), testNow, 7)
@@ -118,6 +124,16 @@ func TestOverviewShowsTheReadModel(t *testing.T) {
 	}
 	require.Positive(t, n, "sub-c's retry in 2 days at least")
 	contains(t, body, fmt.Sprintf(`id="upcoming-count">%d<`, n), fmt.Sprintf(`id="upcoming-amount" data-value="%d"`, amount))
+
+	// Who is charged in the next 24 hours, at which cycle: the question the per-cycle search
+	// attributes answer in the Web UI.
+	due, err := e.store.DueWithin(context.Background(), testNow, 24*time.Hour)
+	require.NoError(t, err)
+	contains(t, body, fmt.Sprintf(`id="due-total" data-value="%d"`, len(due)))
+	for _, d := range due {
+		contains(t, body, `<tr class="due" data-id="`+d.SubscriptionID+`">`, fmt.Sprintf(`data-value="%d">%d<`, d.Cycle, d.Cycle))
+	}
+	require.Equal(t, "sub-f", due[0].SubscriptionID, "sub-f renews within the day")
 }
 
 // TestQueues: each queue lists its subscriptions with the facts it exists for, sorted and

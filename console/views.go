@@ -20,6 +20,7 @@ import (
 type Store interface {
 	Overview(ctx context.Context, now time.Time) (readmodel.Overview, error)
 	Upcoming(ctx context.Context, from time.Time, days int) ([]readmodel.UpcomingDay, error)
+	DueWithinFirst(ctx context.Context, now time.Time, d time.Duration, n int) ([]readmodel.Due, int, error)
 	Queue(ctx context.Context, q readmodel.Queue, p readmodel.Page) ([]readmodel.Row, int, error)
 	Subscription(ctx context.Context, id string) (readmodel.Row, error)
 	Events(ctx context.Context, id string, p readmodel.Page) ([]readmodel.EventRow, int, error)
@@ -28,6 +29,10 @@ type Store interface {
 
 // upcomingDays is the Upcoming page's horizon.
 const upcomingDays = 7
+
+// dueListed bounds the Upcoming page's list of who is charged in the next 24 hours (the
+// question the per-cycle search attributes answer in the Web UI); the total is always shown.
+const dueListed = 100
 
 // readFailed answers a read model that did not answer: the console shows no made-up figure.
 func (s *Server) readFailed(w http.ResponseWriter, r *http.Request, ss *session, what string, err error) {
@@ -86,6 +91,15 @@ type upcomingPage struct {
 	Count  int
 	Amount int64
 	From   string
+	// Due is who is charged in the next 24 hours, soonest first, at most dueListed of DueTotal.
+	Due      []dueRow
+	DueTotal int
+}
+
+// dueRow is one charge due in the next 24 hours.
+type dueRow struct {
+	readmodel.Due
+	Link string
 }
 
 func (upcomingPage) title() string { return "예정 결제 · Upcoming charges" }
@@ -98,10 +112,18 @@ func (s *Server) handleUpcoming(w http.ResponseWriter, r *http.Request, ss *sess
 		s.readFailed(w, r, ss, "upcoming", err)
 		return
 	}
-	p := upcomingPage{Days: days, From: kst(now)}
+	due, total, err := s.store.DueWithinFirst(r.Context(), now, 24*time.Hour, dueListed)
+	if err != nil {
+		s.readFailed(w, r, ss, "upcoming", err)
+		return
+	}
+	p := upcomingPage{Days: days, From: kst(now), DueTotal: total}
 	for _, d := range days {
 		p.Count += d.Charges
 		p.Amount += d.Amount
+	}
+	for _, d := range due {
+		p.Due = append(p.Due, dueRow{Due: d, Link: "/subscriptions/" + url.PathEscape(d.SubscriptionID)})
 	}
 	s.render(w, r, ss, http.StatusOK, "upcoming.html", p)
 }

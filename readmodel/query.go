@@ -155,9 +155,33 @@ func (s *Store) Upcoming(ctx context.Context, from time.Time, days int) ([]Upcom
 // DueWithin lists the live subscriptions whose next charge falls in [now, now+d), soonest
 // first, with the cycle it is for: the question the per-cycle search attributes answer.
 func (s *Store) DueWithin(ctx context.Context, now time.Time, d time.Duration) ([]Due, error) {
-	rows, err := s.db.QueryContext(ctx, s.q(`SELECT subscription_id, next_charge_at, cycle, dunning_cycle, next_charge_amount, status FROM subscriptions
-		WHERE `+s.liveCharging()+` AND next_charge_at >= ? AND next_charge_at < ? ORDER BY next_charge_at, subscription_id`+s.collateC()),
-		ns(now), ns(now.Add(d)))
+	return s.dueWithin(ctx, now, d, 0)
+}
+
+// DueWithinFirst is DueWithin's first n charges (1..MaxLimit) and how many there are in all, for
+// a page: a bill day of a large book has thousands.
+func (s *Store) DueWithinFirst(ctx context.Context, now time.Time, d time.Duration, n int) ([]Due, int, error) {
+	if n < 1 || n > MaxLimit {
+		return nil, 0, fmt.Errorf("readmodel: due within: n must be 1..%d, got %d", MaxLimit, n)
+	}
+	var total int
+	if err := s.db.QueryRowContext(ctx, s.q(`SELECT COUNT(*) FROM subscriptions WHERE `+s.liveCharging()+` AND next_charge_at >= ? AND next_charge_at < ?`),
+		ns(now), ns(now.Add(d))).Scan(&total); err != nil {
+		return nil, 0, fmt.Errorf("readmodel: due within: %w", err)
+	}
+	due, err := s.dueWithin(ctx, now, d, n)
+	return due, total, err
+}
+
+func (s *Store) dueWithin(ctx context.Context, now time.Time, d time.Duration, limit int) ([]Due, error) {
+	query := `SELECT subscription_id, next_charge_at, cycle, dunning_cycle, next_charge_amount, status FROM subscriptions
+		WHERE ` + s.liveCharging() + ` AND next_charge_at >= ? AND next_charge_at < ? ORDER BY next_charge_at, subscription_id` + s.collateC()
+	args := []any{ns(now), ns(now.Add(d))}
+	if limit > 0 {
+		query += ` LIMIT ?`
+		args = append(args, limit)
+	}
+	rows, err := s.db.QueryContext(ctx, s.q(query), args...)
 	if err != nil {
 		return nil, fmt.Errorf("readmodel: due within: %w", err)
 	}

@@ -132,6 +132,16 @@ func TestUpcomingDueWithinAndGauges(t *testing.T) {
 	due, err := s.DueWithin(ctx, t0.Add(6*day+12*time.Hour), day)
 	require.NoError(t, err)
 	require.Equal(t, []readmodel.Due{{SubscriptionID: "sub-weekly", At: t0.Add(7 * day), Cycle: 2, Amount: 1000, Status: billing.StatusActive}}, due)
+	// The console's page of it: the first n and the total. Over 70 days all three are due.
+	all, err := s.DueWithin(ctx, t0, 70*day)
+	require.NoError(t, err)
+	require.Len(t, all, 3)
+	first, total, err := s.DueWithinFirst(ctx, t0, 70*day, 2)
+	require.NoError(t, err)
+	require.Equal(t, 3, total)
+	require.Equal(t, all[:2], first, "soonest first, as DueWithin")
+	_, _, err = s.DueWithinFirst(ctx, t0, day, 0)
+	require.ErrorContains(t, err, "n must be 1..")
 
 	g, err := s.Gauges(ctx, t0.Add(6*day+12*time.Hour))
 	require.NoError(t, err)
