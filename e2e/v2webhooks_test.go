@@ -153,9 +153,10 @@ func TestV2WebhooksLostDuplicatedLateAndForged(t *testing.T) {
 	require.Equal(t, before, settledUpTo(s.state("v2-hooks").Charges, 4), "the late webhook changed nothing")
 
 	// Forged: a declined V2 payment under a paymentId of this subscription, then webhooks about
-	// it and about a genuine one.
+	// it and about a genuine one. Its cycle is one the subscription never reaches in this test
+	// (cycle 9 did, 8 s apart, and its own charge then shared the forged one's paymentId).
 	tag := billing.IncarnationTag(run.GetRunID())
-	declined := billing.CyclePaymentID{SubscriptionID: "v2-hooks", Tag: tag, Cycle: 9}.String()
+	declined := billing.CyclePaymentID{SubscriptionID: "v2-hooks", Tag: tag, Cycle: 999}.String()
 	s.emu.AddFault(portonetest.Fault{MerchantUID: declined, Op: portonetest.OpV2Pay, Action: portonetest.FaultDecline, Times: 1})
 	p, err := s.st.GatewayV2.Charge(context.Background(), gateway.ChargeRequest{Key: key, PaymentID: declined, Amount: 9900, Name: "forged"})
 	require.NoError(t, err)
