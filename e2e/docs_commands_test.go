@@ -63,6 +63,7 @@ var commandRules = []commandRule{
 	{"docs/console.md", "Access", "consoleserver -hash-password", "TestHashPassword", "consoleserver's own test hashes a passphrase read from standard input and refuses a short one"},
 	{"docs/console.md", "Access", "PAYCYCLE_CONSOLE_STAFF=", "TestParseStaff", "the console's test parses staff entries of this form (login, roles, bcrypt hash), refusing malformed ones by name"},
 	{"docs/console.md", "Measured", "go test ", "", "a benchmark of minutes over 100,000 subscriptions; its figures are in BENCHMARKS.md and docs/console.md, never asserted"},
+	{"docs/testing.md", "The first build", "git clone ", "", "a cold build from empty caches, minutes long and downloading 1.5 GB of modules; TestDevStack drives what make run starts"},
 	{"docs/testing.md", "Testing", "", "", "a test command: what it runs is the test suite itself (CI runs make test)"},
 	{"docs/testing.md", "The docs, checked", "", "", "test commands: TestREADMEOperatingCommands and the fast checks they name are the suite itself"},
 }
