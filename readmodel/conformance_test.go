@@ -42,7 +42,7 @@ func conformance(t *testing.T, newDSN func(t *testing.T) string) {
 			require.NoError(t, err)
 			v, err := again.SchemaVersion(ctx)
 			require.NoError(t, err)
-			require.Equal(t, 2, v)
+			require.Equal(t, 3, v)
 			require.NoError(t, again.Close())
 		}
 	})
@@ -62,7 +62,7 @@ func conformance(t *testing.T, newDSN func(t *testing.T) string) {
 						return
 					}
 					v, err := s.SchemaVersion(ctx)
-					if err == nil && v != 2 {
+					if err == nil && v != 3 {
 						err = fmt.Errorf("schema version %d", v)
 					}
 					errs <- errors.Join(err, s.Close())
