@@ -153,7 +153,9 @@ func (f RefundRecord) Counts() bool { return f.Outcome != RefundFailed }
 
 // Confirmed reports whether PortOne gave the refund back: neither requested nor failed (records
 // made before versionRequestedRefund all are).
-func (f RefundRecord) Confirmed() bool { return f.Outcome != RefundRequested && f.Outcome != RefundFailed }
+func (f RefundRecord) Confirmed() bool {
+	return f.Outcome != RefundRequested && f.Outcome != RefundFailed
+}
 
 // ViaCurrentPeriod in a refund's Via stands for the credit of the current period when that
 // period has no paid charge of its own (paid wholly by credit).
