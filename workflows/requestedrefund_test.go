@@ -159,3 +159,31 @@ func TestV2SynchronousRefundNeverAsksAboutRequestedRefunds(t *testing.T) {
 	require.EqualValues(t, 9900, cancelledAt(emu, cyclePIDForTest(1, 1)))
 	require.False(t, slices.Contains(eventKinds(st), "refund_requested"))
 }
+
+// TestV2RequestedRefundHandedOverOnCancellationRequest: a Temporal cancellation request (the Web
+// UI's Request Cancellation) while an ended subscription waits for a refund PortOne has not
+// finished ends the wait: the run completes at once and parks the subscription for a person
+// (refund_requested), the refund left requested, so that nobody believes it made.
+func TestV2RequestedRefundHandedOverOnCancellationRequest(t *testing.T) {
+	start := kst(2025, time.April, 1, 10, 0)
+	cancelAt := start.Add(3 * time.Hour)
+	env := newEnv(t, start)
+	emu := asyncCancelBank(t, env)
+	emu.SetV2AsyncCancel(true, 30*24*time.Hour)
+	env.RegisterDelayedCallback(func() {
+		signal(env, billing.MsgCancel, billing.CancelRequest{When: billing.Now, Reason: "고객 요청", Refund: billing.RefundFull})
+	}, cancelAt.Sub(start))
+	env.RegisterDelayedCallback(func() { env.CancelWorkflow() }, cancelAt.Add(10*time.Hour).Sub(start))
+	env.ExecuteWorkflow(billing.WorkflowType, v2Monthly())
+	st := result(t, env)
+	require.Equal(t, billing.StatusCanceled, st.Status)
+	require.Len(t, st.Refunds, 1)
+	require.Equal(t, billing.RefundRequested, st.Refunds[0].Outcome)
+	require.True(t, st.Refunds[0].CheckAt.IsZero(), "not followed any more")
+	require.Equal(t, 1, st.Refunds[0].Looks, "one look at +6 h before the request at +10 h")
+	require.NotNil(t, st.Attention)
+	require.Equal(t, "refund_requested", st.Attention.Finding)
+	require.Contains(t, st.Attention.Detail, "Temporal cancellation request")
+	require.True(t, env.Now().Before(cancelAt.Add(11*time.Hour)), "completed at the request, at %s", env.Now())
+	require.Zero(t, cancelledAt(emu, cyclePIDForTest(1, 1)), "PortOne has given nothing back yet")
+}
