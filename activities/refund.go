@@ -44,6 +44,11 @@ type RefundResult struct {
 	CancelledTotal int64 `json:"cancelled_total"`
 	// AlreadyDone is true when the refund was found already made (a retry after a lost answer).
 	AlreadyDone bool `json:"already_done,omitempty"`
+	// Pending is true when PortOne holds the refund as asked for and not finished (a V2 cancel
+	// still REQUESTED when the activity's wait was over): Refunded is what was asked, and
+	// PortOne may still end it FAILED. The workflow follows it (RefundStatus) instead of
+	// counting it made; CancelledTotal then counts the pending amount too.
+	Pending bool `json:"pending,omitempty"`
 }
 
 // Refund cancels Amount of a paid charge against the balance the workflow expects (the
@@ -124,10 +129,11 @@ func (a *Activities) refundDone(ctx context.Context, in RefundInput) (RefundResu
 // pending amount gone and nothing given back) is a refusal, ErrTypeGatewayRejected, as a cancel
 // PortOne answered FAILED at once: nothing was refunded, and the workflow parks the
 // subscription for a person and tries the cancel again later. Still REQUESTED when the wait is
-// over, the refund is counted made as asked (PortOne finishes it, and sending it again would be
-// refused): the workflow's retry recomputes a refund, which past a day boundary may come to
-// nothing and lose a refund PortOne then gives back (sweep seed 253894713), so the wait is not
-// carried over to the workflow; a cancel that fails after the wait is for reconciliation to find.
+// over, the refund is answered as asked for and Pending (sending it again would be refused): the
+// workflow's retry of the activity recomputes a refund, which past a day boundary may come to
+// nothing and lose a refund PortOne then gives back (sweep seed 253894713), so the activity does
+// not fail to be retried; the workflow records the refund as requested and follows it with
+// RefundStatus (versionRequestedRefund), making it again if PortOne ends it FAILED.
 func (a *Activities) settleCancel(ctx context.Context, in RefundInput) (RefundResult, bool, error) {
 	budget := a.Config.CancelSettleWait
 	if budget == 0 {
@@ -152,8 +158,10 @@ func (a *Activities) settleCancel(ctx context.Context, in RefundInput) (RefundRe
 				"Refund: the cancel of %d KRW PortOne accepted as REQUESTED on payment %q ended FAILED: nothing was refunded (%d KRW cancelled in all); the cancel is tried again later",
 				in.Amount, in.MerchantUID, p.Cancelled), ErrTypeGatewayRejected, nil)
 		case time.Until(deadline) < wait:
-			// Still REQUESTED: asked for, counted as made (see above).
-			return RefundResult{Refunded: p.Cancelled + p.Pending - in.PriorCancelled, CancelledTotal: p.Cancelled + p.Pending, AlreadyDone: true}, true, nil
+			// Still REQUESTED: asked for and not finished. Pending says so: a workflow that
+			// follows requested refunds (versionRequestedRefund) records it as requested and
+			// looks again later; an older one counts it made, as before.
+			return RefundResult{Refunded: p.Cancelled + p.Pending - in.PriorCancelled, CancelledTotal: p.Cancelled + p.Pending, AlreadyDone: true, Pending: true}, true, nil
 		}
 		if activity.IsActivity(ctx) {
 			activity.RecordHeartbeat(ctx, look)
@@ -165,4 +173,61 @@ func (a *Activities) settleCancel(ctx context.Context, in RefundInput) (RefundRe
 		}
 		wait = min(2*wait, 5*time.Second)
 	}
+}
+
+// RefundStatusInput asks what became of a refund PortOne held as REQUESTED (a V2 asynchronous
+// cancel): Amount asked on the payment, of which PriorCancelled was refunded (or asked) before.
+type RefundStatusInput struct {
+	ImpUID         string              `json:"imp_uid"`
+	MerchantUID    string              `json:"merchant_uid"`
+	Amount         int64               `json:"amount"`
+	PriorCancelled int64               `json:"prior_cancelled"`
+	Gateway        billing.GatewayName `json:"gateway,omitempty"`
+}
+
+// Refund statuses RefundStatus answers.
+const (
+	// RefundSucceeded: PortOne gave the refund back (the cancellation SUCCEEDED).
+	RefundSucceeded = "succeeded"
+	// RefundRequested: still asked for and not finished (REQUESTED).
+	RefundRequested = "requested"
+	// RefundFailed: PortOne ended it FAILED: nothing was given back and the amount is
+	// cancellable again.
+	RefundFailed = "failed"
+)
+
+// RefundStatusResult is what became of a requested refund.
+type RefundStatusResult struct {
+	Status string `json:"status"`
+	// Cancelled and Pending are the payment's given-back and still-requested amounts.
+	Cancelled int64 `json:"cancelled"`
+	Pending   int64 `json:"pending"`
+}
+
+// RefundStatus looks the payment up (V2: GET /payments/{paymentId}) once, without waiting, and
+// says whether a refund PortOne held as REQUESTED has SUCCEEDED, FAILED or is still REQUESTED,
+// from the payment's amounts: given back beyond PriorCancelled+Amount is succeeded; still held
+// as pending is requested; neither is failed (PortOne releases a FAILED cancel's amount).
+func (a *Activities) RefundStatus(ctx context.Context, in RefundStatusInput) (RefundStatusResult, error) {
+	a, gerr := a.on(in.Gateway)
+	if gerr != nil {
+		return RefundStatusResult{}, gerr
+	}
+	if in.Amount <= 0 {
+		return RefundStatusResult{}, gatewayError(gateway.InvalidRequest("RefundStatus", "amount", fmt.Sprintf("%d is not positive", in.Amount)))
+	}
+	p, err := a.paymentOf(ctx, in.MerchantUID, in.ImpUID)
+	if err != nil {
+		return RefundStatusResult{}, gatewayError(err)
+	}
+	res := RefundStatusResult{Cancelled: p.Cancelled, Pending: p.Pending}
+	switch {
+	case p.Cancelled >= in.PriorCancelled+in.Amount:
+		res.Status = RefundSucceeded
+	case p.Pending > 0 && p.Cancelled+p.Pending >= in.PriorCancelled+in.Amount:
+		res.Status = RefundRequested
+	default:
+		res.Status = RefundFailed
+	}
+	return res, nil
 }

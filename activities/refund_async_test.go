@@ -130,13 +130,22 @@ func TestV2RefundSettlesAnAsynchronousCancel(t *testing.T) {
 			if tc.wantType == "" {
 				require.NoError(t, err)
 				require.EqualValues(t, 8000, res.Refunded)
+				require.Equal(t, tc.finishAfter == 0, res.Pending, "pending only while PortOne holds it REQUESTED")
 				if tc.finishAfter == 0 {
 					require.Zero(t, cancelled(), "asked for, not given back yet")
+					st, err := run[activities.RefundStatusResult](t, b.env, b.acts.RefundStatus, activities.RefundStatusInput{
+						ImpUID: paid.ImpUID, MerchantUID: "sub-2-c1", Amount: 8000, Gateway: billing.GatewayPortOneV2})
+					require.NoError(t, err)
+					require.Equal(t, activities.RefundRequested, st.Status)
 					require.GreaterOrEqual(t, time.Since(began), 3*time.Second, "waited before counting it")
 					b.clk.Advance(time.Hour + time.Minute)
 					b.emu.RunDue()
 				}
 				require.EqualValues(t, 8000, cancelled(), "given back once")
+				st, err := run[activities.RefundStatusResult](t, b.env, b.acts.RefundStatus, activities.RefundStatusInput{
+					ImpUID: paid.ImpUID, MerchantUID: "sub-2-c1", Amount: 8000, Gateway: billing.GatewayPortOneV2})
+				require.NoError(t, err)
+				require.Equal(t, activities.RefundSucceeded, st.Status)
 				return
 			}
 			requireErrorType(t, err, tc.wantType, "not made")
@@ -145,6 +154,10 @@ func TestV2RefundSettlesAnAsynchronousCancel(t *testing.T) {
 			require.ErrorAs(t, err, &appErr)
 			require.True(t, appErr.NonRetryable(), "a failed cancel is a refusal, not retried as such")
 			require.Contains(t, err.Error(), "ended FAILED: nothing was refunded")
+			st, err := run[activities.RefundStatusResult](t, b.env, b.acts.RefundStatus, activities.RefundStatusInput{
+				ImpUID: paid.ImpUID, MerchantUID: "sub-2-c1", Amount: 8000, Gateway: billing.GatewayPortOneV2})
+			require.NoError(t, err)
+			require.Equal(t, activities.RefundFailed, st.Status, "FAILED: the amount is cancellable again")
 			// The workflow's next try sends it again (and it is made: cancels are synchronous now).
 			b.emu.SetV2AsyncCancel(false, 0)
 			b.emu.SetV2AsyncCancelFail(false)

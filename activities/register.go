@@ -20,6 +20,7 @@ func PortOneActivities(a *Activities) map[string]any {
 		"Charge":             a.Charge,
 		"Lookup":             a.Lookup,
 		"Refund":             a.Refund,
+		"RefundStatus":       a.RefundStatus,
 		"ScheduleCharge":     a.ScheduleCharge,
 		"ScheduleStatus":     a.ScheduleStatus,
 		"Unschedule":         a.Unschedule,

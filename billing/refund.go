@@ -165,7 +165,7 @@ func (s *State) chargeByUID(merchantUID string) *ChargeRecord {
 func (s *State) refundedOn(impUID string) int64 {
 	var sum int64
 	for _, f := range s.Refunds {
-		if f.ImpUID == impUID {
+		if f.ImpUID == impUID && f.Counts() {
 			sum += f.Amount
 		}
 	}

@@ -96,7 +96,7 @@ func (s *State) refundedInFull(cycle int) bool {
 		}
 	}
 	for _, f := range s.Refunds {
-		if f.Cycle == cycle {
+		if f.Cycle == cycle && f.Counts() {
 			refunded += f.Amount
 		}
 	}

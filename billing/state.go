@@ -128,6 +128,33 @@ type RefundRecord struct {
 	// ViaCurrentPeriod for the credit of a current period paid wholly by credit. Empty for a
 	// refund of a period's own payment and for a pending credit's first payment.
 	Via []string `json:"via,omitempty"`
+	// CheckAt is when the workflow looks a requested refund (Outcome RefundRequested) up next
+	// (zero: not followed any more, handed to a person); Looks counts the looks made.
+	CheckAt time.Time `json:"check_at,omitzero"`
+	Looks   int       `json:"looks,omitempty"`
+}
+
+// Refund outcomes (RefundRecord.Outcome). RefundMade is a refund PortOne gave back.
+// RefundRequested is one PortOne holds as asked for and not finished (a V2 cancel still
+// REQUESTED, versionRequestedRefund): the workflow looks again at CheckAt; it counts against
+// the payment's refundable balance, as PortOne counts it, and screens and receipts say
+// "requested, not yet confirmed"; reconciliation compares only made ones with PortOne's
+// cancelled amounts. RefundFailed is one PortOne ended FAILED that could not be made again:
+// nothing was given back, it counts nowhere, and the subscription was parked for a person.
+const (
+	RefundMade      = "refunded"
+	RefundRequested = "requested"
+	RefundFailed    = "failed"
+)
+
+// Counts reports whether the refund counts against the payment's refundable balance: made or
+// still requested at PortOne, not failed.
+func (f RefundRecord) Counts() bool { return f.Outcome != RefundFailed }
+
+// Confirmed reports whether PortOne gave the refund back: neither requested nor failed (records
+// made before versionRequestedRefund all are).
+func (f RefundRecord) Confirmed() bool {
+	return f.Outcome != RefundRequested && f.Outcome != RefundFailed
 }
 
 // ViaCurrentPeriod in a refund's Via stands for the credit of the current period when that

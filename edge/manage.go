@@ -99,7 +99,7 @@ func (s *Server) viewOf(st billing.State, now time.Time) selfServiceView {
 	}
 	if v.paid != nil {
 		for _, f := range st.Refunds {
-			if f.ImpUID == v.paid.ImpUID {
+			if f.ImpUID == v.paid.ImpUID && f.Counts() {
 				v.refunded += f.Amount
 			}
 		}
@@ -193,6 +193,9 @@ type managePage struct {
 	RefundKo string
 	RefundEn string
 	Refund   int64
+	// RefundRequested: PortOne has the refund as asked for and has not confirmed it yet (a V2
+	// cancel still REQUESTED); the page says so.
+	RefundRequested bool
 }
 
 // confirmPage is the data of GET /manage/{token}/confirm: the one confirmation step.
@@ -264,8 +267,21 @@ func (s *Server) managePageOf(v selfServiceView, token string) managePage {
 		rows = append(rows, r)
 	}
 	for _, f := range st.Refunds {
-		total -= f.Amount
 		r := chargeRow{Date: kst(f.At), Kind: "refund", LabelKo: fmt.Sprintf("%d회차 환불", f.Cycle), LabelEn: fmt.Sprintf("Refund, cycle %d", f.Cycle)}
+		switch f.Outcome {
+		case billing.RefundRequested:
+			// Asked for, not given back yet: shown, not taken off the total until PortOne
+			// confirms it.
+			r.Kind = "refund requested"
+			r.LabelKo += " (요청됨, 아직 확인되지 않음)"
+			r.LabelEn += " (requested, not yet confirmed)"
+		case billing.RefundFailed:
+			r.Kind = "refund failed"
+			r.LabelKo += " (실패, 환불되지 않음)"
+			r.LabelEn += " (failed, not refunded)"
+		default:
+			total -= f.Amount
+		}
 		r.AmountKo, r.AmountEn = won(-f.Amount)
 		rows = append(rows, r)
 	}
@@ -673,6 +689,7 @@ func (s *Server) donePageFromReceipt(_ string, receipt billing.Receipt) managePa
 	var refund int64
 	if receipt.Refund != nil {
 		refund = receipt.Refund.Amount
+		p.RefundRequested = receipt.Refund.Outcome == billing.RefundRequested
 	}
 	p.Refund = refund
 	p.RefundKo, p.RefundEn = won(refund)
@@ -710,6 +727,7 @@ func (s *Server) donePageFromState(v selfServiceView, token string) managePage {
 	for i := len(st.Refunds) - 1; i >= 0; i-- {
 		if f := st.Refunds[i]; f.Requester == billing.RequesterCustomer {
 			refund = f.Amount
+			p.RefundRequested = f.Outcome == billing.RefundRequested
 			break
 		}
 	}

@@ -486,3 +486,38 @@ func TestManageRefundOfAPeriodPaidByCredit(t *testing.T) {
 	_, _, page = e.confirmForm(e.manageLink("sub1"), "end")
 	require.Equal(t, int64(1000), amountIn(t, page, "confirm-refund"), "the pending credit is refunded at the end")
 }
+
+// TestManageRefundRequestedIsNotShownAsMade: a refund PortOne still holds REQUESTED (V2, an
+// asynchronous cancel) is shown as "requested, not yet confirmed" and not taken off the total
+// paid until PortOne gives it back; one that ended failed is shown as not refunded. Before, the
+// page took every refund record off the total: 19,800 − 6,000 = 13,800 while nothing had come
+// back.
+func TestManageRefundRequestedIsNotShownAsMade(t *testing.T) {
+	for _, tc := range []struct {
+		outcome   string
+		wantLabel string
+		wantTotal string
+	}{
+		{billing.RefundMade, "2회차 환불 <span", "13,800원"},
+		{billing.RefundRequested, "2회차 환불 (요청됨, 아직 확인되지 않음)", "19,800원"},
+		{billing.RefundFailed, "2회차 환불 (실패, 환불되지 않음)", "19,800원"},
+	} {
+		t.Run(tc.outcome, func(t *testing.T) {
+			e := newEnv(t, nil)
+			st := activeState("sub1", e.clock.Now(), 10)
+			link := e.manageLink("sub1")
+			action, form, _ := e.confirmForm2(st, link)
+			st.Status = billing.StatusCanceled
+			st.Refunds = []billing.RefundRecord{{Cycle: 2, ImpUID: "imp_c2", Amount: 6000, Requester: billing.RequesterCustomer, At: e.clock.Now(), Outcome: tc.outcome}}
+			e.wf.setState(st)
+
+			_, page, _ := e.get(link)
+			require.Contains(t, page, tc.wantLabel)
+			require.Regexp(t, `id="total-paid">`+tc.wantTotal+`<`, page)
+
+			form.Set("reason", "not_using")
+			_, done, _ := e.postForm(action, form)
+			require.Equal(t, tc.outcome == billing.RefundRequested, strings.Contains(done, `id="refund-requested"`), done)
+		})
+	}
+}

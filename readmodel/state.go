@@ -227,7 +227,9 @@ func (s *Store) Compare(ctx context.Context, id string, st billing.State) ([]Dif
 			}
 		}
 		for _, f := range st.Refunds {
-			refunded += f.Amount
+			if f.Confirmed() { // charge.refunded is published when PortOne gave it back
+				refunded += f.Amount
+			}
 		}
 		add("total_paid", r.TotalPaid, paid)
 		add("total_refunded", r.TotalRefunded, refunded)

@@ -105,6 +105,16 @@ func TestCompareNamesEveryDisagreement(t *testing.T) {
 			require.Contains(t, fields, tc.field)
 		})
 	}
+	// A refund PortOne has not given back (requested) or that failed is not in the events'
+	// money (charge.refunded is published when PortOne confirms it): no difference. Before, the
+	// compare counted it and reported total_refunded for every V2 refund still REQUESTED.
+	for _, outcome := range []string{billing.RefundRequested, billing.RefundFailed} {
+		v := st
+		v.Refunds = []billing.RefundRecord{{Amount: 100, Outcome: outcome}}
+		d, err := s.Compare(ctx, x.id, v)
+		require.NoError(t, err)
+		require.Empty(t, d, outcome)
+	}
 	d, err = s.Compare(ctx, "sub-unknown", st)
 	require.NoError(t, err)
 	require.Equal(t, "row", d[0].Field)

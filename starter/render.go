@@ -266,8 +266,15 @@ func renderRefunds(w io.Writer, refunds []billing.RefundRecord) {
 	tw := newTable(w)
 	fmt.Fprintln(tw, "  CYCLE\tIMP_UID\tMERCHANT_UID\tAMOUNT\tOUTCOME\tREQUESTER\tREASON\tTIME (KST)")
 	for _, r := range refunds {
+		outcome := dash(r.Outcome)
+		switch r.Outcome {
+		case billing.RefundRequested:
+			outcome = "requested, not yet confirmed"
+		case billing.RefundFailed:
+			outcome = "failed, not refunded"
+		}
 		fmt.Fprintf(tw, "  %d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n",
-			r.Cycle, r.ImpUID, r.MerchantUID, textfmt.FormatKRW(r.Amount), dash(r.Outcome), r.Requester, dash(r.Reason), kstShort(r.At))
+			r.Cycle, r.ImpUID, r.MerchantUID, textfmt.FormatKRW(r.Amount), outcome, r.Requester, dash(r.Reason), kstShort(r.At))
 	}
 	tw.Flush()
 }

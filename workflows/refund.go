@@ -50,6 +50,9 @@ func (r *runner) refundForCancel(req billing.CancelRequest) (*billing.RefundReco
 		}
 		answer.Amount += rec.Amount
 		answer.TaxFree += rec.TaxFree
+		if rec.Outcome == billing.RefundRequested {
+			answer.Outcome = rec.Outcome // a part not yet confirmed: the whole is not
+		}
 	}
 	return answer, nil
 }
@@ -101,6 +104,9 @@ func (r *runner) refundPendingCredit(req billing.CancelRequest, answer *billing.
 		}
 		answer.Amount += rec.Amount
 		answer.TaxFree += rec.TaxFree
+		if rec.Outcome == billing.RefundRequested {
+			answer.Outcome = rec.Outcome
+		}
 	}
 	detail := fmt.Sprintf("%s KRW of credit pending for the next charges refunded (the subscription ended; the days it stands for are not served): %v", textfmt.FormatKRW(done), from)
 	if left := owed - done; left > 0 {
@@ -135,6 +141,10 @@ func (r *runner) refundShare(req billing.CancelRequest, sh billing.RefundShare) 
 		Cycle: paid.Cycle, ImpUID: paid.ImpUID, MerchantUID: paid.MerchantUID, Amount: res.Refunded, TaxFree: taxFree,
 		Reason: req.Reason, Requester: req.Requester, At: r.now(), Outcome: "refunded", Via: sh.Via,
 	}
+	if res.Pending && r.followsRequestedRefunds() {
+		// Asked for, not given back yet: followed (requestedrefund.go), published when made.
+		return r.recordRequestedRefund(rec), nil
+	}
 	r.s.Refunds = append(r.s.Refunds, rec)
 	r.publish(billing.EventChargeRefunded, billing.EventData{Refund: &billing.EventRefund{
 		Cycle: rec.Cycle, MerchantUID: rec.MerchantUID, ImpUID: rec.ImpUID, Amount: rec.Amount, TaxFree: rec.TaxFree, Reason: textfmt.Truncate(rec.Reason, 200),
@@ -167,7 +177,7 @@ func refundTaxFree(paid, taxFree, refunded, refundedTaxFree, amount int64) int64
 func (r *runner) refundedTaxFree(impUID string) int64 {
 	var sum int64
 	for _, f := range r.s.Refunds {
-		if f.ImpUID == impUID {
+		if f.ImpUID == impUID && f.Counts() {
 			sum += f.TaxFree
 		}
 	}
@@ -188,7 +198,7 @@ func (r *runner) paidCharge(cycle int) *billing.ChargeRecord {
 func (r *runner) refundedAmount(impUID string) int64 {
 	var sum int64
 	for _, f := range r.s.Refunds {
-		if f.ImpUID == impUID {
+		if f.ImpUID == impUID && f.Counts() {
 			sum += f.Amount
 		}
 	}

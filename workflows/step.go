@@ -26,6 +26,9 @@ func (r *runner) step() (bool, error) {
 	if acted, err := r.checkRecoveryWatches(); err != nil || acted {
 		return acted, err
 	}
+	if acted, err := r.checkRequestedRefunds(); err != nil || acted {
+		return acted, err
+	}
 	switch r.s.Status {
 	case billing.StatusPaused:
 		if p := r.s.Pause; p != nil && r.dueNow(p.ResumeAt) {
@@ -137,6 +140,7 @@ func (r *runner) nextEvent() (nextEvent, bool) {
 		consider(r.consentOpensAt(), "consent window opens")
 	}
 	consider(r.nextRecoveryCheck(), "look for a second payment by PortOne's 리커버리")
+	consider(r.nextRequestedRefundCheck(), "look up a refund PortOne has not finished")
 	consider(r.nextPublishAt(), "hand merchant events to the outbox")
 	return best, !best.at.IsZero()
 }
@@ -185,7 +189,11 @@ func (r *runner) applyCancel(req *billing.CancelRequest) (billing.Receipt, error
 	r.s.DunningState = nil
 	r.event("canceled", string(req.Requester), req.Reason)
 	r.setStatus(billing.StatusCanceled, req.Reason)
-	return billing.Receipt{Message: "subscription canceled", Status: r.s.Status, Refund: refund}, nil
+	msg := "subscription canceled"
+	if refund != nil && refund.Outcome == billing.RefundRequested {
+		msg += "; refund requested, not yet confirmed by PortOne"
+	}
+	return billing.Receipt{Message: msg, Status: r.s.Status, Refund: refund}, nil
 }
 
 // answer hands the update waiting on an intent's token its result (every intent has one, from

@@ -221,7 +221,9 @@ func (r *runner) run() error {
 			return r.finish(err)
 		}
 	}
-	for !r.s.Status.Terminal() {
+	// An ended subscription whose refund PortOne has not finished waits for it, bounded
+	// (requestedrefund.go), before the run completes.
+	for !r.s.Status.Terminal() || r.followingRefunds() {
 		acted, err := r.tick(r.step)
 		if err != nil {
 			return r.finish(err)
@@ -284,6 +286,11 @@ func (r *runner) continueAsNew() error {
 func (r *runner) cancelOnRequest() error {
 	r.ctx, _ = workflow.NewDisconnectedContext(r.ctx)
 	if r.s.Status.Terminal() {
+		if r.followingRefunds() {
+			// Ended and waiting for a refund PortOne has not finished: the request ends the
+			// wait, and a person settles the refund.
+			r.handOverRequestedRefunds("the run was asked to end (Temporal cancellation request)")
+		}
 		return r.finish(nil)
 	}
 	r.event("cancellation_requested", string(billing.RequesterAdmin), "Temporal cancellation request: carried out as a cancel now without refund")
@@ -509,11 +516,19 @@ func (r *runner) carried() *billing.State {
 			}
 		}
 	}
+	// A refund PortOne has not finished stays with its charge, however old
+	// (versionRequestedRefund): the next run goes on following it.
+	requested := map[string]bool{}
+	for _, f := range s.Refunds {
+		if f.Outcome == billing.RefundRequested {
+			requested[f.ImpUID] = true
+		}
+	}
 	kept := make([]billing.ChargeRecord, 0, len(s.Charges))
 	inChain := map[string]bool{}
 	for _, c := range s.Charges {
 		final := c.Outcome != billing.OutcomeUnknown && c.Outcome != billing.OutcomeScheduled
-		if keepCycle(c.Cycle, c.At) || !final || chain[c.MerchantUID] {
+		if keepCycle(c.Cycle, c.At) || !final || chain[c.MerchantUID] || (c.ImpUID != "" && requested[c.ImpUID]) {
 			kept = append(kept, c)
 		}
 		if chain[c.MerchantUID] && c.ImpUID != "" {
@@ -524,7 +539,7 @@ func (r *runner) carried() *billing.State {
 	s.Charges = kept
 	refunds := make([]billing.RefundRecord, 0, len(s.Refunds))
 	for _, f := range s.Refunds {
-		if keepCycle(f.Cycle, f.At) || inChain[f.ImpUID] {
+		if keepCycle(f.Cycle, f.At) || inChain[f.ImpUID] || requested[f.ImpUID] {
 			refunds = append(refunds, f)
 		}
 	}

@@ -1021,7 +1021,9 @@ func fromLedger(tl scenario, ledger []portonetest.LedgerEntry, st billing.State,
 	paidPerCycle := map[int]int{}
 	refundedByImp := map[string]int64{}
 	for _, f := range st.Refunds {
-		refundedByImp[f.ImpUID] += f.Amount
+		if f.Counts() { // a refund that ended FAILED and was not made again gave nothing back
+			refundedByImp[f.ImpUID] += f.Amount
+		}
 	}
 	version := portonetest.VersionV1
 	if tl.Input.Gateway.IsV2() {

@@ -186,6 +186,15 @@ const (
 	// billing_key (before, only the customer_uid changed and the old key went on being charged).
 	changeReplaceToV2  = "replace-key-to-v2"
 	versionReplaceToV2 = 1
+	// versionRequestedRefund (issue 22, in no bundle), asked only when a V2 refund comes back
+	// pending (activities.RefundResult.Pending: the cancel still REQUESTED at PortOne after the
+	// activity's wait): the refund is recorded as requested, not made, and followed
+	// (requestedrefund.go): looked up again after a timer, confirmed when PortOne gave it back,
+	// made again with the compare-and-set remainder when PortOne ended it FAILED, and handed to
+	// a person (needs_attention) when it cannot be made or stays REQUESTED past the bound; a run
+	// that ends does not complete while one is followed. The old branch counts it made.
+	changeRequestedRefund  = "v2-requested-refund"
+	versionRequestedRefund = 1
 )
 
 // The bundle stands for every change below at the version given: a run that takes it asks no
@@ -254,6 +263,7 @@ var changeTable = []changeRow{
 	{changeAttentionEvents, versionAttentionEvents, 0, "when a park sets the attention flag or a clear removes it (event-stream runs with endpoints)", "subscription.needs_attention and subscription.attention_cleared events"},
 	{changeCyclePayment, versionCyclePayment, 0, "once per run, at a V2 run's first charge, schedule or cycle lookup", "on PortOne V2 a cycle's attempts share the cycle's paymentId; each records its paymentId and transactionId"},
 	{changeReplaceToV2, versionReplaceToV2, 0, "when a replace_billing_key names gateway, billing_key or issue_id, or replaces a registered V2 subscription's key", "replace_billing_key may name a V2 key, moving a V1 subscription onto V2; a registered V2 subscription's new key is charged"},
+	{changeRequestedRefund, versionRequestedRefund, 0, "when a V2 refund comes back still REQUESTED at PortOne", "a refund PortOne has not finished is recorded as requested and followed until it succeeds, is made again or is handed to a person"},
 }
 
 // coveredByBundle maps each bundled change to its version and the bundle version covering it.
