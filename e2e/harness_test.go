@@ -51,6 +51,8 @@ type stackOptions struct {
 	settleDelay time.Duration
 	noticeURL   string
 	noticeURLV2 string
+	// cancelSettleWait is how long a Refund attempt waits for a V2 cancel PortOne holds REQUESTED.
+	cancelSettleWait time.Duration
 	// deliverer turns the merchant event stream on (renewalNotice ahead of each renewal).
 	deliverer     *webhooks.Deliverer
 	renewalNotice time.Duration
@@ -59,7 +61,7 @@ type stackOptions struct {
 }
 
 func (o stackOptions) activities() activities.Config {
-	return activities.Config{ActivityTimeout: o.actTimeout, ScheduleSettleDelay: o.settleDelay, NoticeURL: o.noticeURL, NoticeURLV2: o.noticeURLV2,
+	return activities.Config{ActivityTimeout: o.actTimeout, ScheduleSettleDelay: o.settleDelay, NoticeURL: o.noticeURL, NoticeURLV2: o.noticeURLV2, CancelSettleWait: o.cancelSettleWait,
 		Events: o.deliverer != nil, RenewalNotice: o.renewalNotice}
 }
 

@@ -21,7 +21,8 @@ import (
 // TestRecordUnbundledChangeHistories records the fixtures of the changes made after bundle 3
 // that no bundle covers, each into the folder of the marker its histories first record
 // (workflows/testdata/README.md): PortOne V2 subscriptions with one paymentId per cycle
-// (v2-cycle-payment-1), a V1 subscription moved onto a V2 key (replace-key-to-v2-1), a park and
+// (v2-cycle-payment-1), a V2 refund PortOne holds REQUESTED past the activity's wait and then
+// confirms (v2-requested-refund-1), a V1 subscription moved onto a V2 key (replace-key-to-v2-1), a park and
 // its clearing as merchant events (attention-events-1) and a demo trial on a minute plan
 // (minute-law-day-1). Like TestRecordReplayHistories it runs only
 // with RECORD_HISTORIES=1, and it never overwrites a fixture: re-recording one would hide the
@@ -39,7 +40,7 @@ func TestRecordUnbundledChangeHistories(t *testing.T) {
 	require.NoError(t, err)
 	signer, err := webhooks.ParseSecrets(secret)
 	require.NoError(t, err)
-	s := newStack(t, stackOptions{plain: true, settleDelay: time.Second, renewalNotice: 2 * time.Second,
+	s := newStack(t, stackOptions{plain: true, settleDelay: time.Second, renewalNotice: 2 * time.Second, cancelSettleWait: 2 * time.Second,
 		deliverer: &webhooks.Deliverer{Endpoints: eps, Signer: signer, Client: &http.Client{Timeout: 5 * time.Second}}})
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
@@ -101,6 +102,26 @@ func TestRecordUnbundledChangeHistories(t *testing.T) {
 	s.checkMoneyInvariants(final)
 	requireCyclePayments(t, final)
 	save("v2-cycle-payment-1", "v2_schedule_mode_three_cycles_cancel", run)
+
+	// v2-requested-refund-1: a V2 subscription cancelled now with a full refund whose cancel
+	// PortOne holds REQUESTED longer than the Refund activity waits: recorded as requested,
+	// looked up again (15 s on a demo plan) and confirmed; the run completes after that.
+	key3, err := s.st.IssueV2Key("rec-v2-issue-3")
+	require.NoError(t, err)
+	ain := demoInput("rec-v2a", key3, 5*time.Second)
+	ain.Gateway = billing.GatewayPortOneV2
+	run = s.start(ain)
+	eventually(t, 20*time.Second, "first cycle", func() bool { return len(s.paid("rec-v2a-")) >= 1 })
+	s.emu.SetV2AsyncCancel(true, 6*time.Second)
+	_, err = s.update("rec-v2a", billing.MsgCancel, billing.CancelRequest{When: billing.Now, Refund: billing.RefundFull, Reason: "해지",
+		Requester: billing.RequesterCustomer})
+	require.NoError(t, err)
+	final = finish(run)
+	s.emu.SetV2AsyncCancel(false, 0)
+	require.NotEmpty(t, final.Refunds)
+	require.Equal(t, billing.RefundMade, final.Refunds[len(final.Refunds)-1].Outcome, "the requested refund was confirmed before the run ended")
+	s.checkMoneyInvariants(final)
+	save("v2-requested-refund-1", "v2_cancel_refund_requested_then_confirmed", run)
 
 	// replace-key-to-v2-1: a V1 subscription paid twice, moved onto a V2 key (verified with its
 	// issueId, the V1 key deleted), its next cycle charged through V2, then cancelled now with a
