@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"context"
-	"net/http"
 	"os"
 	"path/filepath"
 	"testing"
@@ -14,8 +13,6 @@ import (
 	"github.com/paycycle/paycycle/billing"
 	"github.com/paycycle/paycycle/calendar"
 	"github.com/paycycle/paycycle/portone/portonetest"
-	"github.com/paycycle/paycycle/webhooks"
-	"github.com/paycycle/paycycle/webhooks/webhookstest"
 )
 
 // TestRecordUnbundledChangeHistories records the fixtures of the changes made after bundle 3
@@ -31,17 +28,8 @@ func TestRecordUnbundledChangeHistories(t *testing.T) {
 	if os.Getenv("RECORD_HISTORIES") != "1" {
 		t.Skip("set RECORD_HISTORIES=1 to record replay fixtures into workflows/testdata/")
 	}
-	secret := webhooks.NewSecret()
-	recv, err := webhookstest.New(secret)
-	require.NoError(t, err)
-	url, closeRecv := recv.Serve()
-	defer closeRecv()
-	eps, err := webhooks.ParseEndpoints(url)
-	require.NoError(t, err)
-	signer, err := webhooks.ParseSecrets(secret)
-	require.NoError(t, err)
-	s := newStack(t, stackOptions{plain: true, settleDelay: time.Second, renewalNotice: 2 * time.Second, cancelSettleWait: 2 * time.Second,
-		deliverer: &webhooks.Deliverer{Endpoints: eps, Signer: signer, Client: &http.Client{Timeout: 5 * time.Second}}})
+	s, _ := recordingStack(t, stackOptions{cancelSettleWait: 2 * time.Second})
+	var err error
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 	save := func(folder, name string, run client.WorkflowRun) {

@@ -39,6 +39,24 @@ func fileExists(path string) bool {
 	return err == nil
 }
 
+// recordingStack is the stack the recording tests run on: the event stream on, delivered to a
+// local receiver (returned, to wait for deliveries), demo timings short; opts adds its own.
+func recordingStack(t *testing.T, opts stackOptions) (*stack, *webhookstest.Receiver) {
+	t.Helper()
+	secret := webhooks.NewSecret()
+	recv, err := webhookstest.New(secret)
+	require.NoError(t, err)
+	url, closeRecv := recv.Serve()
+	t.Cleanup(closeRecv)
+	eps, err := webhooks.ParseEndpoints(url)
+	require.NoError(t, err)
+	signer, err := webhooks.ParseSecrets(secret)
+	require.NoError(t, err)
+	opts.plain, opts.settleDelay, opts.renewalNotice = true, time.Second, 2*time.Second
+	opts.deliverer = &webhooks.Deliverer{Endpoints: eps, Signer: signer, Client: &http.Client{Timeout: 5 * time.Second}}
+	return newStack(t, opts), recv
+}
+
 func TestRecordReplayHistories(t *testing.T) {
 	if os.Getenv("RECORD_HISTORIES") != "1" {
 		t.Skip("set RECORD_HISTORIES=1 to record replay fixtures into workflows/testdata/")
@@ -47,17 +65,8 @@ func TestRecordReplayHistories(t *testing.T) {
 	require.NoError(t, os.MkdirAll(dir, 0o755))
 	// From event-stream-1 on the event stream is on (versionEventStream): the histories carry the
 	// hand-over markers and the renewal-notice timers.
-	secret := webhooks.NewSecret()
-	recv, err := webhookstest.New(secret)
-	require.NoError(t, err)
-	url, closeRecv := recv.Serve()
-	defer closeRecv()
-	eps, err := webhooks.ParseEndpoints(url)
-	require.NoError(t, err)
-	signer, err := webhooks.ParseSecrets(secret)
-	require.NoError(t, err)
-	s := newStack(t, stackOptions{plain: true, settleDelay: time.Second, renewalNotice: 2 * time.Second,
-		deliverer: &webhooks.Deliverer{Endpoints: eps, Signer: signer, Client: &http.Client{Timeout: 5 * time.Second}}})
+	s, recv := recordingStack(t, stackOptions{})
+	var err error
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 	save := func(name string, run client.WorkflowRun) {
