@@ -44,6 +44,9 @@ func TestMerchantEventStreamEndToEnd(t *testing.T) {
 	defer func() {
 		_ = cmd.Process.Signal(syscall.SIGTERM)
 		_ = cmd.Wait()
+		if t.Failed() {
+			t.Logf("the worker's output:\n%s", out.String())
+		}
 		require.NotContains(t, out.String(), strings.TrimPrefix(newSecret, "whsec_"), "no secret in the logs")
 	}()
 	eventually(t, 30*time.Second, "worker polling", func() bool {
@@ -76,7 +79,7 @@ func TestMerchantEventStreamEndToEnd(t *testing.T) {
 
 	got := recv.Stats()
 	st := s.state("events-1")
-	require.Zero(t, got.BadSignatures, "every delivery verified with the receiver's (old) secret during the rotation")
+	require.Zero(t, got.BadSignatures, "every delivery verified with the receiver's (old) secret during the rotation; refused: %q", got.Refusals)
 	require.Empty(t, got.OutOfOrder)
 	for i, e := range got.Events {
 		require.Equal(t, int64(i+1), e.Seq, "no gap: %s", e.Type)

@@ -126,7 +126,7 @@ func TestOutboxDeliversInOrderSignedAndOnce(t *testing.T) {
 
 	got := o.recv.Stats()
 	require.Equal(t, []int64{1, 2, 3, 4}, seqs(got.Events))
-	require.Zero(t, got.BadSignatures)
+	require.Zero(t, got.BadSignatures, "refused: %q", got.Refusals)
 	require.Zero(t, got.Duplicates, "a re-sent batch is dropped by the outbox, not delivered twice")
 	require.Empty(t, got.OutOfOrder)
 	require.Len(t, st.Deliveries, 4)
@@ -195,7 +195,7 @@ func TestOutboxSecretRotation(t *testing.T) {
 			got := o.recv.Stats()
 			if tc.ok {
 				require.Len(t, got.Events, 1)
-				require.Zero(t, got.BadSignatures)
+				require.Zero(t, got.BadSignatures, "refused: %q", got.Refusals)
 				require.Equal(t, webhooks.StatusDelivered, st.Deliveries[0].Status)
 				return
 			}

@@ -5,6 +5,8 @@
 package webhookstest
 
 import (
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -22,6 +24,11 @@ import (
 // Receiver is an http.Handler that accepts paycycle events.
 type Receiver struct {
 	verifiers []*standardwebhooks.Webhook
+	// path is the receiver's own endpoint path, unique per receiver: a loopback port is
+	// reused by the kernel, and a sender of another test (another package's worker still
+	// retrying to a receiver that closed) may reach this one's port with its own secret. Such
+	// a request is a stray, answered 404 and counted apart, not a bad signature.
+	path string
 
 	mu sync.Mutex
 	// events are the accepted events, first delivery only, in arrival order.
@@ -30,8 +37,16 @@ type Receiver struct {
 	requests int
 	// duplicates counts deliveries of an event ID already accepted.
 	duplicates int
-	// badSignatures counts requests that failed verification.
+	// badSignatures counts complete requests to the receiver's path that failed verification.
 	badSignatures int
+	// incomplete counts requests whose body could not be read whole (the sender gave up
+	// mid-request): nothing to verify, answered 400, the sender delivers again.
+	incomplete int
+	// strays counts requests to another path (another test's sender on a reused port).
+	strays int
+	// refusals says why each refused request was refused (reason and webhook-id, never a
+	// signature or secret), so a failing test shows the cause.
+	refusals []string
 	// outOfOrder lists events that arrived before an earlier Seq of their subscription.
 	outOfOrder []string
 	seen       map[string]bool
@@ -50,7 +65,11 @@ type Receiver struct {
 
 // New returns a receiver that accepts events signed with any of secrets (whsec_…).
 func New(secrets ...string) (*Receiver, error) {
-	r := &Receiver{seen: map[string]bool{}, lastSeq: map[string]int64{}}
+	token := make([]byte, 8)
+	if _, err := rand.Read(token); err != nil {
+		return nil, err
+	}
+	r := &Receiver{seen: map[string]bool{}, lastSeq: map[string]int64{}, path: "/hooks/paycycle/" + hex.EncodeToString(token)}
 	for _, s := range secrets {
 		wh, err := standardwebhooks.NewWebhook(s)
 		if err != nil {
@@ -64,11 +83,24 @@ func New(secrets ...string) (*Receiver, error) {
 // Serve starts the receiver on a loopback port; the server is closed by the returned func.
 func (r *Receiver) Serve() (url string, closeFn func()) {
 	srv := httptest.NewServer(r)
-	return srv.URL + "/hooks/paycycle", srv.Close
+	return srv.URL + r.path, srv.Close
+}
+
+// refuse counts a refused request under counter and keeps why, then answers status.
+func (r *Receiver) refuse(w http.ResponseWriter, req *http.Request, counter *int, status int, reason string) {
+	r.mu.Lock()
+	*counter++
+	r.refusals = append(r.refusals, fmt.Sprintf("%s %s (webhook-id %q)", reason, req.URL.Path, req.Header.Get("webhook-id")))
+	r.mu.Unlock()
+	http.Error(w, reason, status)
 }
 
 // ServeHTTP verifies and records one delivery.
 func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
+	if req.URL.Path != r.path {
+		r.refuse(w, req, &r.strays, http.StatusNotFound, "stray: not this receiver's path")
+		return
+	}
 	body, err := io.ReadAll(io.LimitReader(req.Body, 1<<20))
 	r.mu.Lock()
 	r.requests++
@@ -89,11 +121,12 @@ func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		http.Error(w, "down", http.StatusServiceUnavailable)
 		return
 	}
-	if err != nil || !r.verify(body, req.Header) {
-		r.mu.Lock()
-		r.badSignatures++
-		r.mu.Unlock()
-		http.Error(w, "bad signature", http.StatusUnauthorized)
+	if err != nil {
+		r.refuse(w, req, &r.incomplete, http.StatusBadRequest, "incomplete body: "+err.Error())
+		return
+	}
+	if reason := r.verify(body, req.Header); reason != "" {
+		r.refuse(w, req, &r.badSignatures, http.StatusUnauthorized, "bad signature: "+reason)
 		return
 	}
 	var ev billing.MerchantEvent
@@ -126,14 +159,18 @@ func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 }
 
 // verify accepts a body whose signature any of the receiver's secrets made, within the
-// library's five-minute tolerance.
-func (r *Receiver) verify(body []byte, h http.Header) bool {
+// library's five-minute tolerance; it returns why not (the library's error for the last
+// secret tried, which names no secret), or "" when one verified.
+func (r *Receiver) verify(body []byte, h http.Header) string {
+	reason := "no secret"
 	for _, v := range r.verifiers {
-		if v.Verify(body, h) == nil {
-			return true
+		err := v.Verify(body, h)
+		if err == nil {
+			return ""
 		}
+		reason = err.Error()
 	}
-	return false
+	return reason
 }
 
 // Stats is what the receiver saw.
@@ -142,7 +179,12 @@ type Stats struct {
 	Requests      int
 	Duplicates    int
 	BadSignatures int
-	OutOfOrder    []string
+	// Incomplete counts requests whose body was cut off; Strays those to another path.
+	Incomplete int
+	Strays     int
+	// Refusals says why each refused request was refused.
+	Refusals   []string
+	OutOfOrder []string
 }
 
 // Stats returns a copy of what the receiver saw so far.
@@ -151,7 +193,8 @@ func (r *Receiver) Stats() Stats {
 	defer r.mu.Unlock()
 	return Stats{
 		Events: append([]billing.MerchantEvent(nil), r.events...), Requests: r.requests, Duplicates: r.duplicates,
-		BadSignatures: r.badSignatures, OutOfOrder: append([]string(nil), r.outOfOrder...),
+		BadSignatures: r.badSignatures, Incomplete: r.incomplete, Strays: r.strays,
+		Refusals: append([]string(nil), r.refusals...), OutOfOrder: append([]string(nil), r.outOfOrder...),
 	}
 }
 
