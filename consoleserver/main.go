@@ -104,9 +104,9 @@ func parse(args []string, stderr io.Writer, lookup config.Lookup) (*settings, er
 	st := &settings{}
 	s := config.New(fs, lookup)
 	s.String(&st.addr, "addr", EnvAddr, DefaultAddr, "listen address host:port")
-	s.String(&st.publicURL, "public-url", EnvPublicURL, "", "URL browsers reach the console at (default http://<listen address>); https makes cookies Secure")
+	s.URL(&st.publicURL, "public-url", EnvPublicURL, "", "URL browsers reach the console at (default http://<listen address>); https makes cookies Secure")
 	s.String(&st.readModel, "readmodel", EnvReadModel, "", `the read model's database: "sqlite:<path>" or "postgres://…" (required)`)
-	s.String(&st.oidcIssuer, "oidc-issuer", EnvOIDCIssuer, "", "OpenID Connect issuer URL (empty: no single sign-on); the client secret comes from "+EnvOIDCClientSecret)
+	s.URL(&st.oidcIssuer, "oidc-issuer", EnvOIDCIssuer, "", "OpenID Connect issuer URL (empty: no single sign-on); the client secret comes from "+EnvOIDCClientSecret)
 	s.String(&st.oidcClientID, "oidc-client-id", EnvOIDCClientID, "", "OpenID Connect client ID")
 	s.String(&st.oidcClaim, "oidc-roles-claim", EnvOIDCRolesClaim, "roles", "ID token claim listing the console roles")
 	s.String(&st.oidcPrefix, "oidc-roles-prefix", EnvOIDCRolesPrefix, "", `prefix of the claim's console roles (e.g. "paycycle-console-")`)

@@ -41,6 +41,8 @@ func TestRunRefusesBadSettings(t *testing.T) {
 		{"idle over max", []string{"-readmodel", db, "-addr", "127.0.0.1:0", "-session-idle", "2h", "-session-max", "1h"}, map[string]string{console.EnvStaff: staff}, "-session-idle (PAYCYCLE_CONSOLE_SESSION_IDLE)"},
 		{"bad duration variable", []string{"-readmodel", db}, map[string]string{console.EnvStaff: staff, EnvSessionIdle: "30"}, "PAYCYCLE_CONSOLE_SESSION_IDLE"},
 		{"bad webhook secrets", []string{"-readmodel", db, "-addr", "127.0.0.1:0"}, map[string]string{console.EnvStaff: staff, EnvWebhookSecrets: "not-a-secret"}, "PAYCYCLE_WEBHOOK_SECRETS"},
+		{"public URL without a scheme", []string{"-readmodel", db, "-addr", "127.0.0.1:0"}, map[string]string{console.EnvStaff: staff, EnvPublicURL: "console.example"}, "PAYCYCLE_CONSOLE_PUBLIC_URL"},
+		{"issuer without a scheme", []string{"-readmodel", db, "-addr", "127.0.0.1:0"}, map[string]string{console.EnvStaff: staff, EnvOIDCIssuer: "accounts.example.com"}, "PAYCYCLE_CONSOLE_OIDC_ISSUER"},
 		{"stray argument", []string{"serve"}, nil, "unexpected arguments"},
 		{"proxy without trusted peers", []string{"-readmodel", db, "-addr", "127.0.0.1:0", "-proxy-header", "X-Forwarded-Email"}, nil, "-proxy-trusted (PAYCYCLE_CONSOLE_PROXY_TRUSTED) is required"},
 		{"proxy with a host name", []string{"-readmodel", db, "-addr", "127.0.0.1:0", "-proxy-header", "X-Forwarded-Email", "-proxy-trusted", "proxy.internal"}, nil, `-proxy-trusted (PAYCYCLE_CONSOLE_PROXY_TRUSTED): "proxy.internal"`},

@@ -81,13 +81,13 @@ type Flags struct {
 // s.Parse.
 func (f *Flags) Register(s *config.Set, prefix string) {
 	s.String(&f.Addr, prefix+"addr", EnvAddr, DefaultAddr, "edge listen address host:port")
-	s.String(&f.PublicURL, prefix+"public-url", EnvPublicURL, "", "base URL browsers and PortOne use to reach the edge (default http://<listen address>)")
+	s.URL(&f.PublicURL, prefix+"public-url", EnvPublicURL, "", "base URL browsers and PortOne use to reach the edge (default http://<listen address>)")
 	s.String(&f.IMPCode, prefix+"imp-code", EnvIMPCode, "imp00000000", "PortOne merchant code for IMP.init")
-	s.String(&f.IMPScriptURL, prefix+"imp-script-url", EnvIMPScriptURL, DefaultIMPScriptURL, "URL of PortOne's browser SDK")
+	s.URL(&f.IMPScriptURL, prefix+"imp-script-url", EnvIMPScriptURL, DefaultIMPScriptURL, "URL of PortOne's browser SDK")
 	s.String(&f.PG, prefix+"pg", EnvPG, DefaultPG, "IMP.request_pay pg value")
 	s.String(&f.NaverChainID, prefix+"naver-chain-id", EnvNaverChainID, "", "NaverPay naverChainId, for group merchants only")
 	s.Bool(&f.Demo, prefix+"demo", EnvDemo, false, "serve the demo start page /register/new")
-	s.String(&f.V2SDKScriptURL, prefix+"portone-v2-sdk-url", EnvV2SDKScriptURL, "",
+	s.URL(&f.V2SDKScriptURL, prefix+"portone-v2-sdk-url", EnvV2SDKScriptURL, "",
 		"URL of PortOne's V2 browser SDK (or the emulator's stand-in) for V2 registration; empty: the page offers no V2 registration")
 	s.Int(&f.FullRefundDays, prefix+"self-service-full-refund-days", EnvFullRefundDays, 0,
 		"offer a full refund on the self-service cancel page within this many days of a charge (0: off)")

@@ -75,9 +75,23 @@ func TestParseConfig(t *testing.T) {
 		{"-nope"},
 		{"extra"},
 		{"-addr", "nohost"},
+		{"-notice-url", "edge.example/portone/webhook"},
+		{"-v2-webhook-url", "ftp://edge.example/portone/v2/webhook"},
 	} {
 		_, err := parseConfig(args, io.Discard, getenv)
 		require.Error(t, err, "%v", args)
+	}
+}
+
+// TestParseConfigRefusesMalformedURLs: a console-level webhook URL that is no absolute http(s)
+// URL stops the emulator at start, naming its variable, instead of failing every notification.
+func TestParseConfigRefusesMalformedURLs(t *testing.T) {
+	for _, name := range []string{"PORTONE_EMULATOR_NOTICE_URL", "PORTONE_EMULATOR_V2_WEBHOOK_URL"} {
+		t.Run(name, func(t *testing.T) {
+			env := map[string]string{name: "edge.example/portone/webhook"}
+			_, err := parseConfig(nil, io.Discard, func(k string) string { return env[k] })
+			require.ErrorContains(t, err, name)
+		})
 	}
 }
 

@@ -140,6 +140,18 @@ func TestParseFlagsPortOneV2(t *testing.T) {
 			wantErr: "PORTONE_V2_CHANNEL_KEY"},
 		{name: "a V2 timeout too long for the activity", env: map[string]string{"PORTONE_V2_API_SECRET": secret}, args: []string{"-portone-v2-timeout", "40s"},
 			wantErr: "-portone-v2-timeout"},
+		// Every URL setting is refused at start by name: before, a malformed notice URL passed
+		// until PortOne refused the first scheduled charge, and a V2 origin until the first call.
+		{name: "a V2 notice URL without a scheme", env: map[string]string{"PORTONE_V2_API_SECRET": secret, "BILLING_V2_NOTICE_URL": "edge.example/portone/v2/webhook"},
+			wantErr: "BILLING_V2_NOTICE_URL"},
+		{name: "a V1 notice URL of another scheme", env: map[string]string{"BILLING_NOTICE_URL": "ftp://edge.example/portone/webhook"},
+			wantErr: "BILLING_NOTICE_URL"},
+		{name: "a V2 origin that is no URL", env: map[string]string{"PORTONE_V2_API_SECRET": secret, "PORTONE_V2_BASE_URL": "api.portone.io"},
+			wantErr: "PORTONE_V2_BASE_URL"},
+		{name: "a V1 origin that is no URL", env: map[string]string{"PORTONE_BASE_URL": "api.iamport.kr"},
+			wantErr: "PORTONE_BASE_URL"},
+		{name: "notice URLs well formed", env: map[string]string{"PORTONE_V2_API_SECRET": secret, "BILLING_NOTICE_URL": "https://edge.example/portone/webhook",
+			"BILLING_V2_NOTICE_URL": "https://edge.example/portone/v2/webhook"}, wantV2: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"net/url"
 	"os"
 	"strconv"
 	"strings"
@@ -148,6 +149,67 @@ func (s *Set) Float64(p *float64, name, env string, def float64, usage string) {
 		}
 	}
 	s.fs.Float64Var(p, name, def, usageWithEnv(usage, env))
+}
+
+// URL registers a URL flag defaulting to env, then def; empty means unset. A value, from the
+// environment or the command line, must be an absolute http(s) URL with a host and without user
+// info or a fragment: the settings it serves (a webhook URL given to PortOne, an API origin, an
+// issuer) are used long after start, when the first scheduled charge or login finds them
+// unusable. An environment error shows the value without its query (it may carry a token).
+func (s *Set) URL(p *string, name, env, def, usage string) {
+	if v, ok := s.Env(env); ok {
+		if err := checkURL(v); err != nil {
+			s.bad(env, redactURL(v), wantURL)
+		} else {
+			def = v
+		}
+	}
+	*p = def
+	s.fs.Var((*urlValue)(p), name, usageWithEnv(usage, env))
+}
+
+// wantURL is the accepted form of a URL setting.
+const wantURL = "an absolute http(s) URL with a host, such as https://pay.example.com/portone/webhook (no user info or fragment)"
+
+// checkURL reports whether v is a usable absolute http(s) URL ("" is unset and passes).
+func checkURL(v string) error {
+	if v == "" {
+		return nil
+	}
+	u, err := url.Parse(v)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil || u.Fragment != "" {
+		return errors.New("want " + wantURL)
+	}
+	return nil
+}
+
+// redactURL drops what may be secret from a malformed URL before it is printed: its query, and
+// with user info everything after the scheme.
+func redactURL(v string) string {
+	if i := strings.IndexByte(v, '?'); i >= 0 {
+		v = v[:i] + "…"
+	}
+	if strings.Contains(v, "@") {
+		if i := strings.Index(v, "://"); i >= 0 {
+			return v[:i+3] + "…"
+		}
+		return "…"
+	}
+	return v
+}
+
+// urlValue is a flag.Value that refuses a malformed URL on the command line too.
+type urlValue string
+
+func (u *urlValue) String() string { return string(*u) }
+
+func (u *urlValue) Set(v string) error {
+	v = strings.TrimSpace(v)
+	if err := checkURL(v); err != nil {
+		return err
+	}
+	*u = urlValue(v)
+	return nil
 }
 
 // Err returns every environment error collected so far (nil when none).

@@ -17,6 +17,7 @@ type settings struct {
 	max     int
 	url     string
 	rate    float64
+	notice  string
 }
 
 func register(env map[string]string) (*config.Set, *settings) {
@@ -29,6 +30,7 @@ func register(env map[string]string) (*config.Set, *settings) {
 	s.Int(&v.max, "max", "MAX", 200, "max")
 	s.String(&v.url, "url", "PORTONE_BASE_URL", "https://api.iamport.kr", "url")
 	s.Float64(&v.rate, "rate", "BILLING_PORTONE_RATE", 20, "rate")
+	s.URL(&v.notice, "notice-url", "BILLING_NOTICE_URL", "", "notice")
 	return s, &v
 }
 
@@ -39,13 +41,13 @@ func TestEnvDefaultsAndFlagsOverride(t *testing.T) {
 		args []string
 		want settings
 	}{
-		{"defaults", nil, nil, settings{false, 15 * time.Second, 200, "https://api.iamport.kr", 20}},
+		{"defaults", nil, nil, settings{false, 15 * time.Second, 200, "https://api.iamport.kr", 20, ""}},
 		{"env", map[string]string{"BILLING_DEMO_MODE": "true", "PORTONE_TIMEOUT": "2s", "MAX": "7", "PORTONE_BASE_URL": "http://127.0.0.1:1"}, nil,
-			settings{true, 2 * time.Second, 7, "http://127.0.0.1:1", 20}},
+			settings{true, 2 * time.Second, 7, "http://127.0.0.1:1", 20, ""}},
 		{"empty env is unset", map[string]string{"BILLING_DEMO_MODE": "", "PORTONE_TIMEOUT": " "}, nil,
-			settings{false, 15 * time.Second, 200, "https://api.iamport.kr", 20}},
+			settings{false, 15 * time.Second, 200, "https://api.iamport.kr", 20, ""}},
 		{"flags win", map[string]string{"BILLING_DEMO_MODE": "true", "MAX": "7"}, []string{"-demo=false", "-max", "9"},
-			settings{false, 15 * time.Second, 9, "https://api.iamport.kr", 20}},
+			settings{false, 15 * time.Second, 9, "https://api.iamport.kr", 20, ""}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -73,6 +75,11 @@ func TestBadEnvValuesRefuseNamingTheVariable(t *testing.T) {
 		{"float", map[string]string{"BILLING_PORTONE_RATE": "20/s"}, nil, []string{`BILLING_PORTONE_RATE="20/s"`, "a number"}},
 		{"even when a flag overrides it", map[string]string{"BILLING_DEMO_MODE": "yes"}, []string{"-demo"}, []string{"BILLING_DEMO_MODE"}},
 		{"all at once", map[string]string{"BILLING_DEMO_MODE": "on", "MAX": "1.5"}, nil, []string{"BILLING_DEMO_MODE", "MAX"}},
+		{"URL without a scheme", map[string]string{"BILLING_NOTICE_URL": "pay.example.com/portone/webhook"}, nil, []string{`BILLING_NOTICE_URL="pay.example.com/portone/webhook"`, "absolute http(s) URL"}},
+		{"URL of another scheme", map[string]string{"BILLING_NOTICE_URL": "ftp://pay.example.com/hook"}, nil, []string{"BILLING_NOTICE_URL", "absolute http(s) URL"}},
+		{"URL without a host", map[string]string{"BILLING_NOTICE_URL": "https:///portone/webhook"}, nil, []string{"BILLING_NOTICE_URL"}},
+		{"URL with a fragment", map[string]string{"BILLING_NOTICE_URL": "https://pay.example.com/hook#x"}, nil, []string{"BILLING_NOTICE_URL"}},
+		{"URL with user info, not echoed", map[string]string{"BILLING_NOTICE_URL": "https://user:pw@pay.example.com/hook"}, nil, []string{`BILLING_NOTICE_URL="https://…"`}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -90,6 +97,50 @@ func TestBadEnvValuesRefuseNamingTheVariable(t *testing.T) {
 					t.Errorf("error %q does not mention %q", err, w)
 				}
 			}
+			if strings.Contains(err.Error(), "pw@") {
+				t.Errorf("error %q shows a URL's user info", err)
+			}
+		})
+	}
+}
+
+// TestURLSettings: a URL setting is optional, read from the environment, overridden by its flag,
+// and refused when malformed from either; a query is kept (a webhook URL may carry a token), and
+// is not printed when the value is refused.
+func TestURLSettings(t *testing.T) {
+	tests := []struct {
+		name    string
+		env     map[string]string
+		args    []string
+		want    string
+		wantErr string
+	}{
+		{name: "unset", want: ""},
+		{name: "from the environment", env: map[string]string{"BILLING_NOTICE_URL": " https://pay.example.com/portone/webhook "}, want: "https://pay.example.com/portone/webhook"},
+		{name: "with a query", env: map[string]string{"BILLING_NOTICE_URL": "http://127.0.0.1:7791/hook?token=t0k"}, want: "http://127.0.0.1:7791/hook?token=t0k"},
+		{name: "the flag overrides", env: map[string]string{"BILLING_NOTICE_URL": "https://a.example/h"}, args: []string{"-notice-url", "https://b.example/h"}, want: "https://b.example/h"},
+		{name: "a malformed flag", args: []string{"-notice-url", "b.example/h"}, wantErr: "-notice-url"},
+		{name: "a malformed value's query is not printed", env: map[string]string{"BILLING_NOTICE_URL": "mailto:x?token=t0k"}, wantErr: "BILLING_NOTICE_URL"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, v := register(tt.env)
+			err := s.Parse(tt.args)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("Parse: got %v, want an error naming %s", err, tt.wantErr)
+				}
+				if strings.Contains(err.Error(), "t0k") {
+					t.Errorf("error %q shows the query", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if v.notice != tt.want {
+				t.Errorf("notice URL = %q, want %q", v.notice, tt.want)
+			}
 		})
 	}
 }
@@ -105,7 +156,7 @@ func TestUsageNamesTheVariableAndSecretsHaveNoFlag(t *testing.T) {
 	}
 	n := 0
 	s.FlagSet().VisitAll(func(*flag.Flag) { n++ })
-	if n != 5 { // demo, timeout, max, url, rate
+	if n != 6 { // demo, timeout, max, url, rate, notice-url
 		t.Fatalf("Secret registered a flag: %d flags", n)
 	}
 }

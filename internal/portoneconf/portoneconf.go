@@ -42,7 +42,7 @@ type Settings struct {
 // Register adds -portone-url, -portone-timeout and -portone-include-sandbox to s and reads the
 // key pair from the environment.
 func (p *Settings) Register(s *config.Set) {
-	s.String(&p.BaseURL, "portone-url", EnvBaseURL, portone.DefaultBaseURL, "PortOne V1 API origin")
+	s.URL(&p.BaseURL, "portone-url", EnvBaseURL, portone.DefaultBaseURL, "PortOne V1 API origin")
 	s.Duration(&p.Timeout, "portone-timeout", EnvTimeout, DefaultTimeout, "timeout of one PortOne request")
 	s.Bool(&p.IncludeSandbox, "portone-include-sandbox", EnvIncludeSandbox, false, "let payment lookups see test-channel payments")
 	p.Credentials = portone.Credentials{Key: s.Secret(EnvAPIKey), Secret: s.Secret(EnvAPISecret)}

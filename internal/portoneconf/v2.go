@@ -51,7 +51,7 @@ type V2Settings struct {
 // Register adds -portone-v2-url and -portone-v2-timeout to s and reads the rest of V2's
 // settings from the environment.
 func (p *V2Settings) Register(s *config.Set) {
-	s.String(&p.BaseURL, "portone-v2-url", EnvV2BaseURL, portonev2.DefaultBaseURL, "PortOne V2 API origin")
+	s.URL(&p.BaseURL, "portone-v2-url", EnvV2BaseURL, portonev2.DefaultBaseURL, "PortOne V2 API origin")
 	s.Duration(&p.Timeout, "portone-v2-timeout", EnvV2Timeout, DefaultTimeout, "timeout of one PortOne V2 request")
 	secret := s.Secret(EnvV2APISecret)
 	p.secret = func() string { return secret }
