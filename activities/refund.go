@@ -49,6 +49,10 @@ type RefundResult struct {
 	// PortOne may still end it FAILED. The workflow follows it (RefundStatus) instead of
 	// counting it made; CancelledTotal then counts the pending amount too.
 	Pending bool `json:"pending,omitempty"`
+	// CancellationID is PortOne V2's ID of the cancellation that holds this refund, when known:
+	// the workflow follows that very cancellation (RefundStatusInput.CancellationID), as two
+	// refunds of one payment may be held REQUESTED at once and finish apart.
+	CancellationID string `json:"cancellation_id,omitempty"`
 }
 
 // Refund cancels Amount of a paid charge against the balance the workflow expects (the
@@ -84,7 +88,13 @@ func (a *Activities) Refund(ctx context.Context, in RefundInput) (RefundResult, 
 		return RefundResult{Refunded: in.Amount, CancelledTotal: p.Cancelled}, nil
 	}
 	if a.bound.IsV2() && errors.Is(err, gateway.ErrUnknownOutcome) && a.Config.CancelSettleWait >= 0 {
-		// REQUESTED (an asynchronous cancel) or an answer lost: settle it by looking.
+		// REQUESTED (an asynchronous cancel) or an answer lost: settle it by looking, at this
+		// very cancellation when PortOne named it.
+		var requested *gateway.RequestedCancellation
+		if errors.As(err, &requested) {
+			done, lerr := a.settleCancel(ctx, in, requested.ID)
+			return done, lerr
+		}
 		if done, ok, lerr := a.refundDone(ctx, in); lerr != nil || ok {
 			return done, lerr
 		}
@@ -118,14 +128,42 @@ func (a *Activities) refundDone(ctx context.Context, in RefundInput) (RefundResu
 		// Asked for and still REQUESTED (an asynchronous cancel): a second one would be
 		// refused, its expected remainder spoken for by the first, and the first may still end
 		// FAILED. Wait a while for PortOne's verdict.
-		return a.settleCancel(ctx, in)
+		res, err := a.settleCancel(ctx, in, "")
+		return res, err == nil, err
 	}
 	return RefundResult{}, false, nil
 }
 
+// ownCancellation is the payment's cancellation that holds the refund in asks: the one named
+// id, or without an id the one cancellation asking exactly in.Amount when only one does, or
+// when every one that does stands alike (their status is then the answer). ok is false when it
+// cannot be told, and the caller reads the payment's totals as before.
+func ownCancellation(p gateway.Payment, id string, amount int64) (gateway.Cancellation, bool) {
+	if id != "" {
+		return p.Cancellation(id)
+	}
+	var own gateway.Cancellation
+	n := 0
+	for _, c := range p.Cancellations {
+		if c.Amount != amount {
+			continue
+		}
+		if n > 0 && c.Status != own.Status {
+			return gateway.Cancellation{}, false
+		}
+		own, n = c, n+1
+	}
+	if n > 1 {
+		own.ID = "" // their status answers; which of them is this refund's is not known
+	}
+	return own, n > 0
+}
+
 // settleCancel waits for a V2 cancel PortOne holds as REQUESTED to end: it looks the payment up
 // again with backoff (heartbeating) for at most Config.CancelSettleWait and never past the
-// attempt's deadline. SUCCEEDED is the refund made (what PortOne gave back for it). FAILED (the
+// attempt's deadline, reading the refund's own cancellation (id, as PortOne named it in its
+// answer, or the one cancellation of the refund's amount; ownCancellation) and, when that
+// cannot be told, the payment's totals. SUCCEEDED is the refund made (what PortOne gave back for it). FAILED (the
 // pending amount gone and nothing given back) is a refusal, ErrTypeGatewayRejected, as a cancel
 // PortOne answered FAILED at once: nothing was refunded, and the workflow parks the
 // subscription for a person and tries the cancel again later. Still REQUESTED when the wait is
@@ -134,7 +172,7 @@ func (a *Activities) refundDone(ctx context.Context, in RefundInput) (RefundResu
 // nothing and lose a refund PortOne then gives back (sweep seed 253894713), so the activity does
 // not fail to be retried; the workflow records the refund as requested and follows it with
 // RefundStatus (versionRequestedRefund), making it again if PortOne ends it FAILED.
-func (a *Activities) settleCancel(ctx context.Context, in RefundInput) (RefundResult, bool, error) {
+func (a *Activities) settleCancel(ctx context.Context, in RefundInput, id string) (RefundResult, error) {
 	budget := a.Config.CancelSettleWait
 	if budget == 0 {
 		budget = DefaultCancelSettleWait
@@ -144,31 +182,48 @@ func (a *Activities) settleCancel(ctx context.Context, in RefundInput) (RefundRe
 		deadline = d.Add(-5 * time.Second)
 	}
 	wait := 500 * time.Millisecond
+	failed := func(cancelled int64) error {
+		return temporal.NewNonRetryableApplicationError(fmt.Sprintf(
+			"Refund: the cancel of %d KRW PortOne accepted as REQUESTED on payment %q ended FAILED: nothing was refunded (%d KRW cancelled in all); the cancel is tried again later",
+			in.Amount, in.MerchantUID, cancelled), ErrTypeGatewayRejected, nil)
+	}
 	for look := 1; ; look++ {
 		p, err := a.paymentOf(ctx, in.MerchantUID, in.ImpUID)
 		if err != nil {
-			return RefundResult{}, false, gatewayError(err)
+			return RefundResult{}, gatewayError(err)
 		}
-		switch {
-		case p.Cancelled >= in.PriorCancelled+in.Amount:
-			// SUCCEEDED: what PortOne gave back beyond what the workflow knew of (see refundDone).
-			return RefundResult{Refunded: p.Cancelled - in.PriorCancelled, CancelledTotal: p.Cancelled, AlreadyDone: true}, true, nil
-		case p.Pending <= 0 || p.Cancelled+p.Pending < in.PriorCancelled+in.Amount:
-			return RefundResult{}, false, temporal.NewNonRetryableApplicationError(fmt.Sprintf(
-				"Refund: the cancel of %d KRW PortOne accepted as REQUESTED on payment %q ended FAILED: nothing was refunded (%d KRW cancelled in all); the cancel is tried again later",
-				in.Amount, in.MerchantUID, p.Cancelled), ErrTypeGatewayRejected, nil)
-		case time.Until(deadline) < wait:
-			// Still REQUESTED: asked for and not finished. Pending says so: a workflow that
-			// follows requested refunds (versionRequestedRefund) records it as requested and
-			// looks again later; an older one counts it made, as before.
-			return RefundResult{Refunded: p.Cancelled + p.Pending - in.PriorCancelled, CancelledTotal: p.Cancelled + p.Pending, AlreadyDone: true, Pending: true}, true, nil
+		if c, ok := ownCancellation(p, id, in.Amount); ok {
+			// This refund's own cancellation: the other refunds of the payment, finished or
+			// not, say nothing of it.
+			switch c.Status {
+			case gateway.CancellationSucceeded:
+				return RefundResult{Refunded: c.Amount, CancelledTotal: p.Cancelled, AlreadyDone: true, CancellationID: c.ID}, nil
+			case gateway.CancellationFailed:
+				return RefundResult{}, failed(p.Cancelled)
+			}
+			if time.Until(deadline) < wait {
+				return RefundResult{Refunded: c.Amount, CancelledTotal: p.Cancelled + p.Pending, AlreadyDone: true, Pending: true, CancellationID: c.ID}, nil
+			}
+		} else {
+			switch {
+			case p.Cancelled >= in.PriorCancelled+in.Amount:
+				// SUCCEEDED: what PortOne gave back beyond what the workflow knew of (see refundDone).
+				return RefundResult{Refunded: p.Cancelled - in.PriorCancelled, CancelledTotal: p.Cancelled, AlreadyDone: true}, nil
+			case p.Pending <= 0 || p.Cancelled+p.Pending < in.PriorCancelled+in.Amount:
+				return RefundResult{}, failed(p.Cancelled)
+			case time.Until(deadline) < wait:
+				// Still REQUESTED: asked for and not finished. Pending says so: a workflow that
+				// follows requested refunds (versionRequestedRefund) records it as requested and
+				// looks again later; an older one counts it made, as before.
+				return RefundResult{Refunded: p.Cancelled + p.Pending - in.PriorCancelled, CancelledTotal: p.Cancelled + p.Pending, AlreadyDone: true, Pending: true}, nil
+			}
 		}
 		if activity.IsActivity(ctx) {
 			activity.RecordHeartbeat(ctx, look)
 		}
 		select {
 		case <-ctx.Done():
-			return RefundResult{}, false, ctx.Err()
+			return RefundResult{}, ctx.Err()
 		case <-time.After(wait):
 		}
 		wait = min(2*wait, 5*time.Second)
@@ -183,6 +238,9 @@ type RefundStatusInput struct {
 	Amount         int64               `json:"amount"`
 	PriorCancelled int64               `json:"prior_cancelled"`
 	Gateway        billing.GatewayName `json:"gateway,omitempty"`
+	// CancellationID is the refund's own cancellation (RefundResult.CancellationID), when the
+	// workflow recorded it.
+	CancellationID string `json:"cancellation_id,omitempty"`
 }
 
 // Refund statuses RefundStatus answers.
@@ -205,9 +263,11 @@ type RefundStatusResult struct {
 }
 
 // RefundStatus looks the payment up (V2: GET /payments/{paymentId}) once, without waiting, and
-// says whether a refund PortOne held as REQUESTED has SUCCEEDED, FAILED or is still REQUESTED,
-// from the payment's amounts: given back beyond PriorCancelled+Amount is succeeded; still held
-// as pending is requested; neither is failed (PortOne releases a FAILED cancel's amount).
+// says whether a refund PortOne held as REQUESTED has SUCCEEDED, FAILED or is still REQUESTED:
+// from its own cancellation when it can be told (CancellationID, or the one cancellation of its
+// amount), else from the payment's amounts: given back beyond PriorCancelled+Amount is
+// succeeded; still held as pending is requested; neither is failed (PortOne releases a FAILED
+// cancel's amount). The amounts cannot tell two refunds held at once apart.
 func (a *Activities) RefundStatus(ctx context.Context, in RefundStatusInput) (RefundStatusResult, error) {
 	a, gerr := a.on(in.Gateway)
 	if gerr != nil {
@@ -221,6 +281,19 @@ func (a *Activities) RefundStatus(ctx context.Context, in RefundStatusInput) (Re
 		return RefundStatusResult{}, gatewayError(err)
 	}
 	res := RefundStatusResult{Cancelled: p.Cancelled, Pending: p.Pending}
+	if c, ok := ownCancellation(p, in.CancellationID, in.Amount); ok {
+		// Its own cancellation: two refunds of the payment held at once finish apart, and the
+		// totals cannot say which of them did.
+		switch c.Status {
+		case gateway.CancellationSucceeded:
+			res.Status = RefundSucceeded
+		case gateway.CancellationFailed:
+			res.Status = RefundFailed
+		default:
+			res.Status = RefundRequested
+		}
+		return res, nil
+	}
 	switch {
 	case p.Cancelled >= in.PriorCancelled+in.Amount:
 		res.Status = RefundSucceeded

@@ -168,3 +168,118 @@ func TestV2RefundSettlesAnAsynchronousCancel(t *testing.T) {
 		})
 	}
 }
+
+// TestV2RefundStatusTellsTwoRequestedRefundsApart: two refunds of one V2 payment held REQUESTED
+// at once (a cancel's share and the credit refunded with it, or a refund asked while an earlier
+// one is still asynchronous) finish on their own: one may succeed while the other is still
+// REQUESTED or has FAILED. Read from the payment's totals alone, the later one was misread:
+// succeeded said still requested (the charge.refunded event held back until the other
+// settled), and still requested said FAILED, which made the workflow send it again with a
+// stale expected remainder, PortOne refuse it, and the state record it failed while PortOne
+// then gave it back. Each refund is now told by its own cancellation (its ID when the workflow
+// has it, else the one cancellation of its amount).
+func TestV2RefundStatusTellsTwoRequestedRefundsApart(t *testing.T) {
+	const paymentAmount, first, second = 9900, 3000, 2000
+	for _, tc := range []struct {
+		name string
+		// failFirst makes the first cancel end FAILED (after 2 hours); the second ends
+		// SUCCEEDED after secondAfter.
+		failFirst   bool
+		secondAfter time.Duration
+		lookAfter   time.Duration
+		wantFirst   string
+		wantSecond  string
+	}{
+		{name: "the first still requested, the second succeeded", secondAfter: time.Hour, lookAfter: 90 * time.Minute,
+			wantFirst: activities.RefundRequested, wantSecond: activities.RefundSucceeded},
+		{name: "the first failed, the second still requested", failFirst: true, secondAfter: 5 * time.Hour, lookAfter: 3 * time.Hour,
+			wantFirst: activities.RefundFailed, wantSecond: activities.RefundRequested},
+		{name: "both succeeded", secondAfter: time.Hour, lookAfter: 3 * time.Hour,
+			wantFirst: activities.RefundSucceeded, wantSecond: activities.RefundSucceeded},
+		{name: "the first failed, the second succeeded", failFirst: true, secondAfter: time.Hour, lookAfter: 3 * time.Hour,
+			wantFirst: activities.RefundFailed, wantSecond: activities.RefundSucceeded},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b := newBothGateways(t, true)
+			b.acts.Config.CancelSettleWait = -1 // the emulator's clock is moved by hand
+			paid, err := run[activities.ChargeResult](t, b.env, b.acts.Charge, activities.ChargeInput{SubscriptionID: "sub-2", Cycle: 1, Attempt: 1,
+				CustomerUID: b.v2Key, MerchantUID: "sub-2-c1", Amount: paymentAmount, Name: "월 구독", Gateway: billing.GatewayPortOneV2})
+			require.NoError(t, err)
+			ask := func(amount, prior int64) activities.RefundResult {
+				t.Helper()
+				in := activities.RefundInput{ImpUID: paid.ImpUID, MerchantUID: "sub-2-c1", Amount: amount, PaymentAmount: paymentAmount,
+					PriorCancelled: prior, Reason: "중도 해지", Requester: billing.RequesterCustomer, Gateway: billing.GatewayPortOneV2}
+				_, err := run[activities.RefundResult](t, b.env, b.acts.Refund, in)
+				require.Error(t, err, "REQUESTED has given nothing back yet")
+				res, err := run[activities.RefundResult](t, b.env, b.acts.Refund, in) // the activity's retry
+				require.NoError(t, err)
+				require.True(t, res.Pending, "asked for, not finished")
+				return res
+			}
+			b.emu.SetV2AsyncCancel(true, 2*time.Hour)
+			b.emu.SetV2AsyncCancelFail(tc.failFirst)
+			ask(first, 0)
+			b.emu.SetV2AsyncCancel(true, tc.secondAfter)
+			b.emu.SetV2AsyncCancelFail(false)
+			ask(second, first) // the first, requested, counts in what the workflow knows
+
+			b.clk.Advance(tc.lookAfter)
+			b.emu.RunDue()
+			status := func(amount, prior int64) string {
+				t.Helper()
+				st, err := run[activities.RefundStatusResult](t, b.env, b.acts.RefundStatus, activities.RefundStatusInput{
+					ImpUID: paid.ImpUID, MerchantUID: "sub-2-c1", Amount: amount, PriorCancelled: prior, Gateway: billing.GatewayPortOneV2})
+				require.NoError(t, err)
+				return st.Status
+			}
+			require.Equal(t, tc.wantFirst, status(first, 0), "the first refund")
+			require.Equal(t, tc.wantSecond, status(second, first), "the second refund")
+		})
+	}
+}
+
+// TestV2RefundFollowsItsOwnCancellation: two refunds of the same amount held REQUESTED on one
+// payment cannot be told apart by amount; the cancellation ID PortOne answered each cancel with
+// (RefundResult.CancellationID, recorded by the workflow and given back in
+// RefundStatusInput.CancellationID) can. Without it the totals answer for both: the failed
+// first one read as still requested and the requested second one as failed.
+func TestV2RefundFollowsItsOwnCancellation(t *testing.T) {
+	const paymentAmount, each = 9900, 3000
+	b := newBothGateways(t, true)
+	b.acts.Config.CancelSettleWait = time.Millisecond // one look, then answered as asked for
+	paid, err := run[activities.ChargeResult](t, b.env, b.acts.Charge, activities.ChargeInput{SubscriptionID: "sub-2", Cycle: 1, Attempt: 1,
+		CustomerUID: b.v2Key, MerchantUID: "sub-2-c1", Amount: paymentAmount, Name: "월 구독", Gateway: billing.GatewayPortOneV2})
+	require.NoError(t, err)
+	ask := func(prior int64) activities.RefundResult {
+		t.Helper()
+		res, err := run[activities.RefundResult](t, b.env, b.acts.Refund, activities.RefundInput{ImpUID: paid.ImpUID, MerchantUID: "sub-2-c1",
+			Amount: each, PaymentAmount: paymentAmount, PriorCancelled: prior, Reason: "부분 환불", Requester: billing.RequesterAdmin, Gateway: billing.GatewayPortOneV2})
+		require.NoError(t, err)
+		require.True(t, res.Pending)
+		require.NotEmpty(t, res.CancellationID, "PortOne named the cancellation in its answer")
+		return res
+	}
+	b.emu.SetV2AsyncCancel(true, time.Hour)
+	b.emu.SetV2AsyncCancelFail(true)
+	first := ask(0)
+	b.emu.SetV2AsyncCancel(true, 5*time.Hour)
+	b.emu.SetV2AsyncCancelFail(false)
+	second := ask(each)
+	require.NotEqual(t, first.CancellationID, second.CancellationID)
+
+	b.clk.Advance(2 * time.Hour) // the first ended FAILED; the second is still REQUESTED
+	b.emu.RunDue()
+	status := func(prior int64, id string) string {
+		t.Helper()
+		st, err := run[activities.RefundStatusResult](t, b.env, b.acts.RefundStatus, activities.RefundStatusInput{
+			ImpUID: paid.ImpUID, MerchantUID: "sub-2-c1", Amount: each, PriorCancelled: prior, Gateway: billing.GatewayPortOneV2, CancellationID: id})
+		require.NoError(t, err)
+		return st.Status
+	}
+	require.Equal(t, activities.RefundFailed, status(0, first.CancellationID))
+	require.Equal(t, activities.RefundRequested, status(each, second.CancellationID))
+
+	b.clk.Advance(4 * time.Hour)
+	b.emu.RunDue()
+	require.Equal(t, activities.RefundSucceeded, status(each, second.CancellationID))
+}

@@ -132,6 +132,10 @@ type RefundRecord struct {
 	// (zero: not followed any more, handed to a person); Looks counts the looks made.
 	CheckAt time.Time `json:"check_at,omitzero"`
 	Looks   int       `json:"looks,omitempty"`
+	// CancellationID is PortOne V2's ID of the cancellation a requested refund is held under,
+	// when PortOne named it: the looks follow that cancellation, as two refunds of one payment
+	// held at once finish apart.
+	CancellationID string `json:"cancellation_id,omitempty"`
 }
 
 // Refund outcomes (RefundRecord.Outcome). RefundMade is a refund PortOne gave back.

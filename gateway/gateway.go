@@ -18,6 +18,7 @@ package gateway
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/paycycle/paycycle/billing"
@@ -116,6 +117,57 @@ type Payment struct {
 	CancelledAt time.Time
 	// Refunds are the refunds made so far, oldest first; their sum is Cancelled.
 	Refunds []Refund
+	// Cancellations are every refund asked of the payment as the gateway lists them, each with
+	// its own ID and state, oldest first: V2's cancellations (REQUESTED, SUCCEEDED, FAILED).
+	// With two refunds asked at once, the totals (Cancelled, Pending) cannot say which of them
+	// PortOne finished; the ID can. V1 cancels at once and lists none.
+	Cancellations []Cancellation
+}
+
+// Cancellation is one refund asked of a payment, as the gateway tracks it.
+type Cancellation struct {
+	// ID is the gateway's cancellation ID (V2 cancellation id).
+	ID     string
+	Status CancellationStatus
+	// Amount is what it asks back (given back once it succeeded), in KRW.
+	Amount      int64
+	RequestedAt time.Time
+}
+
+// CancellationStatus is where a refund asked of the gateway stands.
+type CancellationStatus string
+
+// Cancellation statuses. A status the gateway adds later is passed on lower-cased: callers treat
+// it as not finished.
+const (
+	// CancellationRequested: asked for and not finished (V2's asynchronous cancel).
+	CancellationRequested CancellationStatus = "requested"
+	// CancellationSucceeded: given back.
+	CancellationSucceeded CancellationStatus = "succeeded"
+	// CancellationFailed: ended without giving anything back; the amount is cancellable again.
+	CancellationFailed CancellationStatus = "failed"
+)
+
+// Cancellation returns the payment's cancellation with the given ID.
+func (p Payment) Cancellation(id string) (Cancellation, bool) {
+	for _, c := range p.Cancellations {
+		if id != "" && c.ID == id {
+			return c, true
+		}
+	}
+	return Cancellation{}, false
+}
+
+// RequestedCancellation is the cause of a Refund's ErrUnknownOutcome when the gateway accepted
+// the refund and has not finished it (V2 answered the cancel REQUESTED): its ID lets the caller
+// follow this very cancellation, not the payment's totals.
+type RequestedCancellation struct {
+	ID     string
+	Status string
+}
+
+func (e *RequestedCancellation) Error() string {
+	return fmt.Sprintf("cancellation %s is %s, not finished", e.ID, e.Status)
 }
 
 // Usage is what made an attempt. The strings are V1's customer_uid_usage, so that

@@ -142,6 +142,7 @@ func (r *runner) refundShare(req billing.CancelRequest, sh billing.RefundShare) 
 		Reason: req.Reason, Requester: req.Requester, At: r.now(), Outcome: "refunded", Via: sh.Via,
 	}
 	if res.Pending && r.followsRequestedRefunds() {
+		rec.CancellationID = res.CancellationID
 		// Asked for, not given back yet: followed (requestedrefund.go), published when made.
 		return r.recordRequestedRefund(rec), nil
 	}

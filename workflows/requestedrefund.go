@@ -91,6 +91,20 @@ func (r *runner) refundedBefore(i int) int64 {
 	return sum
 }
 
+// refundedBesides is what every other refund of the i-th one's payment holds (made or
+// requested, recorded before it or after): the balance PortOne knows of when the i-th one,
+// ended FAILED, is asked again. A later refund still REQUESTED holds its amount at PortOne too;
+// left out, the compare-and-set remainder was stale and PortOne refused the refund made again.
+func (r *runner) refundedBesides(i int) int64 {
+	var sum int64
+	for j, f := range r.s.Refunds {
+		if j != i && f.ImpUID == r.s.Refunds[i].ImpUID && f.Counts() {
+			sum += f.Amount
+		}
+	}
+	return sum
+}
+
 // chargeOfRefund is the paid charge a refund was drawn from.
 func (r *runner) chargeOfRefund(f billing.RefundRecord) *billing.ChargeRecord {
 	for i := len(r.s.Charges) - 1; i >= 0; i-- {
@@ -124,6 +138,7 @@ func (r *runner) checkRequestedRefunds() (bool, error) {
 	var st activities.RefundStatusResult
 	err := workflow.ExecuteActivity(r.activity(readOptions), acts.RefundStatus, activities.RefundStatusInput{
 		ImpUID: f.ImpUID, MerchantUID: v2Only(gw, paid.GatewayPaymentID()), Amount: f.Amount, PriorCancelled: prior, Gateway: gw,
+		CancellationID: f.CancellationID,
 	}).Get(r.actx, &st)
 	if err != nil {
 		return true, err
@@ -143,7 +158,7 @@ func (r *runner) checkRequestedRefunds() (bool, error) {
 		f.CheckAt = r.now().Add(r.requestedRefundInterval())
 		r.s.Refunds[i] = f
 	default:
-		return true, r.refundAgain(i, f, *paid, prior)
+		return true, r.refundAgain(i, f, *paid, r.refundedBesides(i))
 	}
 	return true, nil
 }
@@ -160,7 +175,7 @@ func (r *runner) confirmRefund(i int, f billing.RefundRecord, kind, how string) 
 }
 
 // refundAgain makes again a requested refund PortOne ended FAILED, against the balance the
-// workflow knows (prior refunded before it): PortOne's compare-and-set refuses it if the balance
+// workflow knows (prior: every other refund of the payment): PortOne's compare-and-set refuses it if the balance
 // moved, so it is never made twice. Refused, the refund is recorded failed and the subscription
 // parked for a person. A PortOne error that is not a refusal is backed off and the next look
 // starts over (the record stays due).
@@ -183,7 +198,7 @@ func (r *runner) refundAgain(i int, f billing.RefundRecord, paid billing.ChargeR
 		return err // the record stays due: the next look finds the refund made or FAILED again
 	}
 	if res.Pending {
-		f.CheckAt = r.now().Add(r.requestedRefundInterval())
+		f.CheckAt, f.CancellationID = r.now().Add(r.requestedRefundInterval()), res.CancellationID
 		r.s.Refunds[i] = f
 		r.event("refund_asked_again", string(f.Requester), fmt.Sprintf("%s KRW of %s: PortOne ended the cancel FAILED; asked again, REQUESTED: not yet confirmed",
 			textfmt.FormatKRW(f.Amount), f.MerchantUID))

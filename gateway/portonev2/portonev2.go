@@ -496,7 +496,7 @@ func (g *Gateway) Refund(ctx context.Context, req gateway.RefundRequest) (gatewa
 			Err: fmt.Errorf("%s: cancellation %s of payment %q failed at the PG", opCancel, out.Cancellation.ID, paymentID)}
 	default: // REQUESTED, or a status added later: not finished
 		return gateway.Payment{}, gateway.UnknownOutcome("Refund", paymentID,
-			fmt.Errorf("cancellation %s is %s, not finished", out.Cancellation.ID, out.Cancellation.Status))
+			&gateway.RequestedCancellation{ID: out.Cancellation.ID, Status: out.Cancellation.Status})
 	}
 	after, err := g.get(ctx, paymentID)
 	if err != nil {

@@ -115,6 +115,8 @@ func (w *wirePayment) payment() gateway.Payment {
 		p.FailReason = failReason(w.Failure.PgCode, w.Failure.PgMessage, w.Failure.Reason)
 	}
 	for _, c := range w.Cancellations {
+		p.Cancellations = append(p.Cancellations, gateway.Cancellation{ID: c.ID, Status: gateway.CancellationStatus(strings.ToLower(c.Status)),
+			Amount: c.TotalAmount, RequestedAt: c.RequestedAt.Time})
 		if c.Status == "REQUESTED" {
 			p.Pending += c.TotalAmount // asked for; PortOne finishes it later
 		}
