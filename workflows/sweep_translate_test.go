@@ -28,6 +28,9 @@ type scenario struct {
 	AsyncCancel time.Duration
 	// LostCancelAnswers, on V2, loses PortOne's answer to the first two cancels it made.
 	LostCancelAnswers bool
+	// FailFirstCancels, on V2 with AsyncCancel, makes the first cancel asked of each payment
+	// end FAILED when PortOne finishes it (nothing given back); the workflow makes it again.
+	FailFirstCancels bool
 }
 
 // sweepMessage is one message of a scenario, with billing's payloads.
