@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -114,6 +115,7 @@ func TestV2RequestedRefundIsFollowedUntilPortOneSettlesIt(t *testing.T) {
 			require.Equal(t, billing.StatusCanceled, mid.Status, "canceled at once")
 			require.Len(t, mid.Refunds, 1)
 			require.Equal(t, billing.RefundRequested, mid.Refunds[0].Outcome, "an hour later: requested, not yet confirmed")
+			require.NotEmpty(t, mid.Refunds[0].CancellationID, "followed by its own cancellation")
 			require.False(t, mid.Entitled)
 
 			require.Equal(t, billing.StatusCanceled, st.Status)
@@ -186,4 +188,90 @@ func TestV2RequestedRefundHandedOverOnCancellationRequest(t *testing.T) {
 	require.Contains(t, st.Attention.Detail, "Temporal cancellation request")
 	require.True(t, env.Now().Before(cancelAt.Add(11*time.Hour)), "completed at the request, at %s", env.Now())
 	require.Zero(t, cancelledAt(emu, cyclePIDForTest(1, 1)), "PortOne has given nothing back yet")
+}
+
+// TestV2TwoRequestedRefundsOfOnePaymentSettleApart: a decrease now puts a period paid by
+// credit and a pending credit on the first payment; a cancel now with a full refund then asks
+// two refunds of different amounts of that one payment (the period's worth and the pending
+// credit), both held REQUESTED. The first asked ends FAILED two hours later, the second
+// SUCCEEDED after one. Each is followed by its own cancellation: the second is confirmed, the
+// first made again against what PortOne still holds (the second counted), and PortOne gives
+// back exactly 29,000 KRW once, with no one asked to step in. Read from the payment's totals,
+// the first was taken for the second's success (confirmed while nothing of it came back) or,
+// read as FAILED, made again with an expected remainder that left the second out, which PortOne
+// refused and the subscription was parked for a person.
+func TestV2TwoRequestedRefundsOfOnePaymentSettleApart(t *testing.T) {
+	start := kst(2025, time.January, 10, 10, 0)
+	env := newEnv(t, start)
+	emu := portonetest.New(portonetest.Options{Clock: envClock{env}})
+	h := emu.V2Handler()
+	var cancels int
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		emu.RunDue()
+		if r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/cancel") {
+			cancels++
+			switch cancels {
+			case 1: // the first refund: REQUESTED, FAILED two hours later
+				emu.SetV2AsyncCancel(true, 2*time.Hour)
+				emu.SetV2AsyncCancelFail(true)
+			case 2: // the second: REQUESTED, SUCCEEDED an hour later
+				emu.SetV2AsyncCancel(true, time.Hour)
+				emu.SetV2AsyncCancelFail(false)
+			default: // made again: at once
+				emu.SetV2AsyncCancel(false, 0)
+				emu.SetV2AsyncCancelFail(false)
+			}
+		}
+		h.ServeHTTP(w, r)
+	}))
+	t.Cleanup(func() { srv.Close(); emu.Close() })
+	gw, err := portonev2.New(portonev2.Config{BaseURL: srv.URL, Secret: portonetest.DefaultV2Secret, Timeout: 10 * time.Second})
+	require.NoError(t, err)
+	_, err = emu.IssueBillingKeyV2(portonetest.V2BillingKeySeed{IssueID: "issue-cust-1", IssueName: "Premium", NaverAccount: "naver-cust-1", BillingKey: "cust-1"})
+	require.NoError(t, err)
+	// One look inside the attempt (no real-time wait): the cancel's answer names its
+	// cancellation, and the refund comes back pending with its ID.
+	env.RegisterActivity(&activities.Activities{Gateway: v2Gateway{}, GatewayV2: gw,
+		Config: activities.Config{ScheduleSettleDelay: time.Minute, CancelSettleWait: time.Millisecond}, Now: env.Now})
+
+	env.RegisterDelayedCallback(func() {
+		signal(env, billing.MsgChangePlan, billing.ChangePlanRequest{Amount: 20000, When: billing.Now})
+	}, after(start, kst(2025, time.January, 11, 12, 0)))
+	var res updateResult
+	env.RegisterDelayedCallback(func() {
+		update(env, billing.MsgCancel, billing.CancelRequest{When: billing.Now, Reason: "고객 요청", Refund: billing.RefundFull, Requester: billing.RequesterCustomer}, &res)
+	}, after(start, kst(2025, time.January, 12, 12, 0)))
+	var mid billing.State
+	env.RegisterDelayedCallback(func() { mid = query(t, env) }, after(start, kst(2025, time.January, 12, 13, 0)))
+	in := monthly31()
+	in.Gateway = billing.GatewayPortOneV2
+	env.ExecuteWorkflow(billing.WorkflowType, in)
+	st := result(t, env)
+
+	require.True(t, res.done)
+	require.NoError(t, firstErr(res.rejected, res.err))
+	require.Len(t, mid.Refunds, 2, "two refunds asked: %+v", mid.Refunds)
+	first, second := mid.Refunds[0], mid.Refunds[1]
+	require.Equal(t, first.ImpUID, second.ImpUID, "both of the first payment")
+	require.NotEqual(t, first.Amount, second.Amount)
+	require.EqualValues(t, 29000, first.Amount+second.Amount, "29 of its 31 days")
+	for _, f := range mid.Refunds {
+		require.Equal(t, billing.RefundRequested, f.Outcome)
+		require.NotEmpty(t, f.CancellationID)
+	}
+	require.NotEqual(t, first.CancellationID, second.CancellationID)
+
+	require.Equal(t, billing.StatusCanceled, st.Status)
+	require.Nil(t, st.Attention, "nobody is asked to step in")
+	require.Len(t, st.Refunds, 2, "%+v", st.Refunds)
+	for _, f := range st.Refunds {
+		require.Equal(t, billing.RefundMade, f.Outcome, "%+v", f)
+	}
+	require.EqualValues(t, first.Amount, st.Refunds[0].Amount)
+	require.EqualValues(t, second.Amount, st.Refunds[1].Amount)
+	kinds := eventKinds(st)
+	require.Contains(t, kinds, "refund_confirmed", "the second")
+	require.Contains(t, kinds, "refund_made_again", "the first")
+	require.EqualValues(t, 29000, cancelledAt(emu, cyclePIDForTest(1, 1)), "what PortOne gave back, once")
+	require.Equal(t, 3, cancels, "the two refunds and the first's remake")
 }
