@@ -103,7 +103,7 @@ func parse(args []string, stderr io.Writer, lookup config.Lookup) (*settings, er
 	fs.SetOutput(stderr)
 	st := &settings{}
 	s := config.New(fs, lookup)
-	s.String(&st.addr, "addr", EnvAddr, DefaultAddr, "listen address host:port")
+	s.Addr(&st.addr, "addr", EnvAddr, DefaultAddr, "listen address host:port")
 	s.URL(&st.publicURL, "public-url", EnvPublicURL, "", "URL browsers reach the console at (default http://<listen address>); https makes cookies Secure")
 	s.String(&st.readModel, "readmodel", EnvReadModel, "", `the read model's database: "sqlite:<path>" or "postgres://…" (required)`)
 	s.URL(&st.oidcIssuer, "oidc-issuer", EnvOIDCIssuer, "", "OpenID Connect issuer URL (empty: no single sign-on); the client secret comes from "+EnvOIDCClientSecret)
@@ -116,7 +116,7 @@ func parse(args []string, stderr io.Writer, lookup config.Lookup) (*settings, er
 	s.String(&st.proxyPrefix, "proxy-roles-prefix", EnvProxyRolesPrefix, "", "prefix of the proxy's console roles")
 	s.String(&st.proxyRoles, "proxy-default-roles", EnvProxyRoles, "", "roles everyone the proxy names gets, joined by +")
 	s.String(&st.proxyTrusted, "proxy-trusted", EnvProxyTrusted, "", "the proxies' addresses or CIDR prefixes, comma-separated: the header is ignored from any other peer")
-	s.String(&st.metricsAddr, "metrics-addr", EnvMetricsAddr, "", "serve the read model's stock gauges (subscriptions by status, MRR, charges due in 24 h, lag) for Prometheus at http://<addr>/metrics (empty: off)")
+	s.Addr(&st.metricsAddr, "metrics-addr", EnvMetricsAddr, "", "serve the read model's stock gauges (subscriptions by status, MRR, charges due in 24 h, lag) for Prometheus at http://<addr>/metrics (empty: off)")
 	s.Duration(&st.idle, "session-idle", EnvSessionIdle, 30*time.Minute, "a session unused this long ends")
 	s.Duration(&st.maxAge, "session-max", EnvSessionMax, 12*time.Hour, "a session ends this long after its login")
 	fs.BoolVar(&st.hashPassword, "hash-password", false, "read a password from standard input, print its bcrypt hash for "+console.EnvStaff+", and exit")

@@ -41,6 +41,8 @@ func TestRunRefusesBadSettings(t *testing.T) {
 		{"idle over max", []string{"-readmodel", db, "-addr", "127.0.0.1:0", "-session-idle", "2h", "-session-max", "1h"}, map[string]string{console.EnvStaff: staff}, "-session-idle (PAYCYCLE_CONSOLE_SESSION_IDLE)"},
 		{"bad duration variable", []string{"-readmodel", db}, map[string]string{console.EnvStaff: staff, EnvSessionIdle: "30"}, "PAYCYCLE_CONSOLE_SESSION_IDLE"},
 		{"bad webhook secrets", []string{"-readmodel", db, "-addr", "127.0.0.1:0"}, map[string]string{console.EnvStaff: staff, EnvWebhookSecrets: "not-a-secret"}, "PAYCYCLE_WEBHOOK_SECRETS"},
+		{"listen address without a port", []string{"-readmodel", db}, map[string]string{console.EnvStaff: staff, EnvAddr: "0.0.0.0"}, "PAYCYCLE_CONSOLE_ADDR"},
+		{"metrics address that is a URL", []string{"-readmodel", db, "-addr", "127.0.0.1:0"}, map[string]string{console.EnvStaff: staff, EnvMetricsAddr: "http://127.0.0.1:9464/metrics"}, "PAYCYCLE_CONSOLE_METRICS_ADDR"},
 		{"public URL without a scheme", []string{"-readmodel", db, "-addr", "127.0.0.1:0"}, map[string]string{console.EnvStaff: staff, EnvPublicURL: "console.example"}, "PAYCYCLE_CONSOLE_PUBLIC_URL"},
 		{"issuer without a scheme", []string{"-readmodel", db, "-addr", "127.0.0.1:0"}, map[string]string{console.EnvStaff: staff, EnvOIDCIssuer: "accounts.example.com"}, "PAYCYCLE_CONSOLE_OIDC_ISSUER"},
 		{"stray argument", []string{"serve"}, nil, "unexpected arguments"},

@@ -80,7 +80,7 @@ type Flags struct {
 // "edge-" in the worker: -edge-addr, -edge-demo, ...). Malformed variables are reported by
 // s.Parse.
 func (f *Flags) Register(s *config.Set, prefix string) {
-	s.String(&f.Addr, prefix+"addr", EnvAddr, DefaultAddr, "edge listen address host:port")
+	s.Addr(&f.Addr, prefix+"addr", EnvAddr, DefaultAddr, "edge listen address host:port")
 	s.URL(&f.PublicURL, prefix+"public-url", EnvPublicURL, "", "base URL browsers and PortOne use to reach the edge (default http://<listen address>)")
 	s.String(&f.IMPCode, prefix+"imp-code", EnvIMPCode, "imp00000000", "PortOne merchant code for IMP.init")
 	s.URL(&f.IMPScriptURL, prefix+"imp-script-url", EnvIMPScriptURL, DefaultIMPScriptURL, "URL of PortOne's browser SDK")

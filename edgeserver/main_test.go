@@ -223,6 +223,7 @@ func TestRunRefusesBadArguments(t *testing.T) {
 		{"V2 without a channel key", []string{"-addr", "127.0.0.1:0"}, v2Env(map[string]string{"PORTONE_V2_CHANNEL_KEY": ""}), "the NaverPay channel key is required (PORTONE_V2_CHANNEL_KEY)"},
 		{"V2 SDK URL relative", []string{"-addr", "127.0.0.1:0"}, v2Env(map[string]string{"PORTONE_V2_SDK_URL": "/sdk.js"}), `PORTONE_V2_SDK_URL="/sdk.js" is not valid`},
 		// Every URL setting is refused by its name at start.
+		{"listen address without a port", nil, map[string]string{"BILLING_EDGE_ADDR": "0.0.0.0"}, "BILLING_EDGE_ADDR"},
 		{"public URL without a scheme", []string{"-addr", "127.0.0.1:0"}, map[string]string{"BILLING_EDGE_PUBLIC_URL": "edge.example"}, "BILLING_EDGE_PUBLIC_URL"},
 		{"V1 SDK URL of another scheme", []string{"-addr", "127.0.0.1:0"}, map[string]string{"PORTONE_IMP_SCRIPT_URL": "ftp://cdn.example/iamport.js"}, "PORTONE_IMP_SCRIPT_URL"},
 		{"V1 origin without a scheme", []string{"-addr", "127.0.0.1:0"}, map[string]string{"PORTONE_BASE_URL": "api.iamport.kr"}, "PORTONE_BASE_URL"},

@@ -77,7 +77,7 @@ func parseConfig(args []string, stderr io.Writer, getenv func(string) string) (c
 		cfg           config
 		seeds, manual string
 	)
-	s.String(&cfg.addr, "addr", envPrefix+"ADDR", "127.0.0.1:7780", "listen address")
+	s.Addr(&cfg.addr, "addr", envPrefix+"ADDR", "127.0.0.1:7780", "listen address")
 	s.String(&seeds, "seed-customers", envPrefix+"SEED_CUSTOMERS", "", "comma-separated customer_uids to register as NaverPay billing keys at start")
 	s.URL(&cfg.noticeURL, "notice-url", envPrefix+"NOTICE_URL", "", "webhook URL used when a request has no notice_url, like PortOne's console setting")
 	s.String(&cfg.webhookFormat, "webhook-format", envPrefix+"WEBHOOK_FORMAT", portonetest.WebhookJSON, "webhook body format: json or form")

@@ -150,6 +150,10 @@ func TestParseFlagsPortOneV2(t *testing.T) {
 			wantErr: "PORTONE_V2_BASE_URL"},
 		{name: "a V1 origin that is no URL", env: map[string]string{"PORTONE_BASE_URL": "api.iamport.kr"},
 			wantErr: "PORTONE_BASE_URL"},
+		{name: "a health address without a port", env: map[string]string{"BILLING_WORKER_HEALTH_ADDR": "localhost"},
+			wantErr: "BILLING_WORKER_HEALTH_ADDR"},
+		{name: "an edge address that is a URL", env: map[string]string{"BILLING_EDGE_ADDR": "http://127.0.0.1:7790"},
+			wantErr: "BILLING_EDGE_ADDR"},
 		{name: "notice URLs well formed", env: map[string]string{"PORTONE_V2_API_SECRET": secret, "BILLING_NOTICE_URL": "https://edge.example/portone/webhook",
 			"BILLING_V2_NOTICE_URL": "https://edge.example/portone/v2/webhook"}, wantV2: true},
 	}

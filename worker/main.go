@@ -112,7 +112,7 @@ func parseFlags(args []string, out io.Writer, lookup cfgpkg.Lookup) (config, err
 		"wait after a scheduled charge's time before asking PortOne when no webhook came")
 	s.Duration(&c.activityTimeout, "activity-timeout", "BILLING_ACTIVITY_TIMEOUT", activities.DefaultActivityTimeout,
 		"start-to-close timeout of one PortOne activity: how soon a crashed worker's charge is retried elsewhere; must exceed -portone-timeout")
-	s.String(&c.healthAddr, "health-addr", "BILLING_WORKER_HEALTH_ADDR", "", "serve GET /healthz on this address once polling (empty: off)")
+	s.Addr(&c.healthAddr, "health-addr", "BILLING_WORKER_HEALTH_ADDR", "", "serve GET /healthz on this address once polling (empty: off)")
 	s.String(&c.logLevel, "log-level", "LOG_LEVEL", "info", "debug, info, warn or error")
 	s.String(&c.logFormat, "log-format", "LOG_FORMAT", "json", "json or console")
 	s.Int(&c.maxActivities, "max-concurrent-activities", "BILLING_MAX_CONCURRENT_ACTIVITIES", 200,

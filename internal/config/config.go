@@ -9,6 +9,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"net"
 	"net/url"
 	"os"
 	"strconv"
@@ -209,6 +210,54 @@ func (u *urlValue) Set(v string) error {
 		return err
 	}
 	*u = urlValue(v)
+	return nil
+}
+
+// Addr registers a listen-address flag defaulting to env, then def; empty means unset (off). A
+// value, from the environment or the command line, must be host:port with a numeric port (an
+// empty host listens on every interface): a listener the binary opens only once it has
+// connected to Temporal would otherwise fail after the worker had begun polling.
+func (s *Set) Addr(p *string, name, env, def, usage string) {
+	if v, ok := s.Env(env); ok {
+		if err := checkAddr(v); err != nil {
+			s.bad(env, v, wantAddr)
+		} else {
+			def = v
+		}
+	}
+	*p = def
+	s.fs.Var((*addrValue)(p), name, usageWithEnv(usage, env))
+}
+
+// wantAddr is the accepted form of a listen address.
+const wantAddr = "host:port with a numeric port, such as 127.0.0.1:7790 or :7790"
+
+// checkAddr reports whether v is a usable listen address ("" is unset and passes).
+func checkAddr(v string) error {
+	if v == "" {
+		return nil
+	}
+	_, port, err := net.SplitHostPort(v)
+	if err != nil {
+		return errors.New("want " + wantAddr)
+	}
+	if n, err := strconv.ParseUint(port, 10, 16); err != nil || (n == 0 && port != "0") {
+		return errors.New("want " + wantAddr)
+	}
+	return nil
+}
+
+// addrValue is a flag.Value that refuses a malformed address on the command line too.
+type addrValue string
+
+func (a *addrValue) String() string { return string(*a) }
+
+func (a *addrValue) Set(v string) error {
+	v = strings.TrimSpace(v)
+	if err := checkAddr(v); err != nil {
+		return err
+	}
+	*a = addrValue(v)
 	return nil
 }
 

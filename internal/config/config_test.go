@@ -104,6 +104,50 @@ func TestBadEnvValuesRefuseNamingTheVariable(t *testing.T) {
 	}
 }
 
+// TestAddrSettings: a listen address is host:port with a numeric port, from the environment or
+// the flag; empty is off; anything else is refused by name at start.
+func TestAddrSettings(t *testing.T) {
+	tests := []struct {
+		name    string
+		env     map[string]string
+		args    []string
+		want    string
+		wantErr string
+	}{
+		{name: "unset", want: ""},
+		{name: "host and port", env: map[string]string{"BILLING_WORKER_HEALTH_ADDR": "127.0.0.1:7791"}, want: "127.0.0.1:7791"},
+		{name: "every interface", env: map[string]string{"BILLING_WORKER_HEALTH_ADDR": ":7791"}, want: ":7791"},
+		{name: "IPv6", env: map[string]string{"BILLING_WORKER_HEALTH_ADDR": "[::1]:0"}, want: "[::1]:0"},
+		{name: "no port", env: map[string]string{"BILLING_WORKER_HEALTH_ADDR": "localhost"}, wantErr: `BILLING_WORKER_HEALTH_ADDR="localhost" is not valid: want host:port`},
+		{name: "a named port", env: map[string]string{"BILLING_WORKER_HEALTH_ADDR": "localhost:http"}, wantErr: "BILLING_WORKER_HEALTH_ADDR"},
+		{name: "a port too large", env: map[string]string{"BILLING_WORKER_HEALTH_ADDR": ":70000"}, wantErr: "BILLING_WORKER_HEALTH_ADDR"},
+		{name: "a URL", env: map[string]string{"BILLING_WORKER_HEALTH_ADDR": "http://127.0.0.1:7791"}, wantErr: "BILLING_WORKER_HEALTH_ADDR"},
+		{name: "a malformed flag", args: []string{"-health-addr", "7791"}, wantErr: "-health-addr"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fs := flag.NewFlagSet("t", flag.ContinueOnError)
+			fs.SetOutput(io.Discard)
+			s := config.New(fs, config.MapLookup(tt.env))
+			var addr string
+			s.Addr(&addr, "health-addr", "BILLING_WORKER_HEALTH_ADDR", "", "health")
+			err := s.Parse(tt.args)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("Parse: got %v, want an error naming %s", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if addr != tt.want {
+				t.Errorf("address = %q, want %q", addr, tt.want)
+			}
+		})
+	}
+}
+
 // TestURLSettings: a URL setting is optional, read from the environment, overridden by its flag,
 // and refused when malformed from either; a query is kept (a webhook URL may carry a token), and
 // is not printed when the value is refused.
