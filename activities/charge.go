@@ -1,10 +1,12 @@
 package activities
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"go.temporal.io/sdk/activity"
@@ -101,6 +103,12 @@ func (a *Activities) Charge(ctx context.Context, in ChargeInput) (ChargeResult, 
 		return ChargeResult{}, gerr
 	}
 	res, err := a.charge(ctx, in)
+	if err == nil && res.Adopted && res.Outcome == billing.OutcomePaid && res.Amount != in.Amount && ownAdopted(in, res) {
+		// A payment of this attempt found by the look-first for another amount than asked:
+		// the try that made it had begun cancelling it (the mismatch rule) and did not see the
+		// cancel through. It is held to the same rule, never adopted as paid.
+		res, err = a.refundAdopted(ctx, in, res)
+	}
 	if err != nil {
 		return ChargeResult{}, err
 	}
@@ -214,11 +222,14 @@ func (a *Activities) settle(ctx context.Context, merchantUID string, want int64,
 }
 
 // refundMismatch cancels a payment whose paid amount differs from the amount requested: the seed
-// guide's rule is never to keep money the customer did not agree to.
+// guide's rule is never to keep money the customer did not agree to. What a cancel already asks
+// (V2's REQUESTED, an asynchronous cancel) is not asked again: PortOne would refuse the stale
+// expected remainder. A cancel PortOne answers REQUESTED is asked for, and said so.
 func (a *Activities) refundMismatch(ctx context.Context, res ChargeResult, want int64, p gateway.Payment) (ChargeResult, error) {
 	activity.GetLogger(ctx).Warn("paid amount differs from the amount requested; cancelling",
 		"merchant_uid", res.MerchantUID, "imp_uid", p.TxID, "requested", want, "paid", p.Amount)
-	if balance := p.Amount - p.Cancelled; balance > 0 {
+	requested := p.Pending > 0
+	if balance := p.Amount - p.Cancelled - p.Pending; balance > 0 {
 		_, err := a.Gateway.Refund(ctx, gateway.RefundRequest{
 			TxID:              p.TxID,
 			PaymentID:         p.PaymentID,
@@ -226,16 +237,49 @@ func (a *Activities) refundMismatch(ctx context.Context, res ChargeResult, want 
 			Reason:            fmt.Sprintf("결제 금액 불일치 (요청 %d원, 승인 %d원)", want, p.Amount),
 			Requester:         billing.RequesterAdmin,
 		})
-		if err != nil && !errors.Is(err, gateway.ErrAlreadyCancelled) {
-			return ChargeResult{}, gatewayError(err)
-		}
-		if err == nil {
+		var asked *gateway.RequestedCancellation
+		switch {
+		case err == nil:
 			a.observer().Refunded(balance)
+		case errors.As(err, &asked):
+			requested = true
+		case !errors.Is(err, gateway.ErrAlreadyCancelled):
+			return ChargeResult{}, gatewayError(err)
 		}
 	}
 	res.Outcome = billing.OutcomeAmountMismatch
 	res.Reason = fmt.Sprintf("paid amount %d differs from requested %d; the payment was cancelled", p.Amount, want)
+	if requested {
+		res.Reason = fmt.Sprintf("paid amount %d differs from requested %d; its cancel was requested at PortOne (REQUESTED, not finished yet; reconciliation compares it with PortOne's ledger)", p.Amount, want)
+	}
 	return res, nil
+}
+
+// ownAdopted reports whether an adopted payment is this attempt's own: its merchant_uid (V1,
+// or a V2 attempt's own paymentId), or under the cycle's shared paymentId a transaction no
+// recorded attempt holds. A recorded earlier attempt's payment keeps what it was asked.
+func ownAdopted(in ChargeInput, res ChargeResult) bool {
+	if in.cyclePayment() {
+		return res.ImpUID != "" && !slices.Contains(in.PriorTxIDs, res.ImpUID)
+	}
+	return res.MerchantUID == in.MerchantUID
+}
+
+// refundAdopted holds an adopted payment of this attempt whose amount differs from the one asked
+// to the mismatch rule: it reads the payment (what is cancelled and asked already) and cancels
+// the rest.
+func (a *Activities) refundAdopted(ctx context.Context, in ChargeInput, res ChargeResult) (ChargeResult, error) {
+	p, err := a.paymentOf(ctx, cmp.Or(res.PaymentID, res.MerchantUID), res.ImpUID)
+	if err != nil {
+		return ChargeResult{}, gatewayError(err)
+	}
+	if p.Status != gateway.StatusPaid {
+		// Cancelled meanwhile (the lookup said paid a moment ago): nothing is kept.
+		res.Outcome = billing.OutcomeAmountMismatch
+		res.Reason = fmt.Sprintf("paid amount %d differs from requested %d; the payment was cancelled", res.Amount, in.Amount)
+		return res, nil
+	}
+	return a.refundMismatch(ctx, res, in.Amount, p)
 }
 
 // lookup looks the given merchant_uids up. It reports ok when one of them settles the charge: a
