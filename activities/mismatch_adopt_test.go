@@ -89,3 +89,48 @@ func TestAPaidAmountThatDiffersIsNeverAdopted(t *testing.T) {
 		})
 	}
 }
+
+// TestAV2ScheduledChargeOfAnotherAmountWhoseCancelIsRequested: PortOne V2's scheduler charges
+// another amount than scheduled and the cancel the mismatch rule asks is held REQUESTED. The
+// schedule's settling says amount_mismatch with the cancel requested, and settling it again (the
+// activity's retry, a later look) neither adopts the payment nor asks the cancel a second time
+// with a stale expected remainder (which PortOne refused, failing the settle).
+func TestAV2ScheduledChargeOfAnotherAmountWhoseCancelIsRequested(t *testing.T) {
+	const asked, approved = 20000, 21000
+	b := newBothGateways(t, true)
+	b.acts.Config.CancelSettleWait = -1
+	pid := billing.CyclePaymentID{SubscriptionID: "sub-2", Tag: "t1", Cycle: 2}.String()
+	in := activities.ScheduleChargeInput{ChargeInput: activities.ChargeInput{SubscriptionID: "sub-2", Cycle: 2, Attempt: 1, CustomerUID: b.v2Key,
+		MerchantUID: "sub-2-t1-2-1", PaymentID: pid, Amount: asked, Name: "월 구독", Gateway: billing.GatewayPortOneV2}, ScheduleAt: b.clk.Now().Add(time.Hour)}
+	b.emu.AddFault(portonetest.Fault{MerchantUID: pid, Action: portonetest.FaultAmountMismatch, PaidAmount: approved, Times: 1})
+	b.emu.SetV2AsyncCancel(true, 2*time.Hour)
+	_, err := b.env.ExecuteActivity(b.acts.ScheduleCharge, in)
+	require.NoError(t, err)
+	b.clk.Advance(time.Hour + time.Minute)
+	b.emu.RunDue()
+	settle := func() activities.ChargeResult {
+		t.Helper()
+		st, err := run[activities.ScheduleState](t, b.env, b.acts.ScheduleStatus, activities.SettleScheduleInput{CustomerUID: b.v2Key,
+			MerchantUID: "sub-2-t1-2-1", PaymentID: pid, Amount: asked, Gateway: billing.GatewayPortOneV2})
+		require.NoError(t, err)
+		require.True(t, st.Executed())
+		return *st.Charge
+	}
+	for i := range 2 {
+		res := settle()
+		require.Equal(t, billing.OutcomeAmountMismatch, res.Outcome, "settle %d: %+v", i+1, res)
+		require.Contains(t, res.Reason, "requested")
+		b.clk.Advance(time.Minute)
+	}
+	b.clk.Advance(3 * time.Hour)
+	b.emu.RunDue()
+	require.Equal(t, billing.OutcomeAmountMismatch, settle().Outcome)
+	var cancelled int64
+	for _, le := range b.emu.Ledger() {
+		if le.MerchantUID == pid {
+			cancelled += le.CancelAmount
+			require.Len(t, le.Cancels, 1, "asked once")
+		}
+	}
+	require.EqualValues(t, approved, cancelled, "nothing kept")
+}
