@@ -163,10 +163,11 @@ func ownCancellation(p gateway.Payment, id string, amount int64) (gateway.Cancel
 // again with backoff (heartbeating) for at most Config.CancelSettleWait and never past the
 // attempt's deadline, reading the refund's own cancellation (id, as PortOne named it in its
 // answer, or the one cancellation of the refund's amount; ownCancellation) and, when that
-// cannot be told, the payment's totals. SUCCEEDED is the refund made (what PortOne gave back for it). FAILED (the
-// pending amount gone and nothing given back) is a refusal, ErrTypeGatewayRejected, as a cancel
-// PortOne answered FAILED at once: nothing was refunded, and the workflow parks the
-// subscription for a person and tries the cancel again later. Still REQUESTED when the wait is
+// cannot be told, the payment's totals. SUCCEEDED is the refund made (what PortOne gave back
+// for it). FAILED (the pending amount gone and nothing given back) is a refusal,
+// ErrTypeGatewayRejected, as a cancel PortOne answered FAILED at once: nothing was refunded,
+// and the workflow parks the subscription for a person and tries the cancel again later.
+// Still REQUESTED when the wait is
 // over, the refund is answered as asked for and Pending (sending it again would be refused): the
 // workflow's retry of the activity recomputes a refund, which past a day boundary may come to
 // nothing and lose a refund PortOne then gives back (sweep seed 253894713), so the activity does
