@@ -7,8 +7,9 @@
 // happened; the lookup finds it), duplicates (a paid PaymentID is never charged twice),
 // refunds that race (a stale expected balance is refused and changes nothing), schedules that
 // ran, were revoked or never existed, a paid amount that differs from the one requested (the
-// gateway reports the amount it charged), billing keys, and the period listing
-// reconciliation reads.
+// gateway reports the amount it charged), billing keys, the period listing reconciliation
+// reads, and, for a gateway that finishes refunds later (AsyncCancels), each refund named and
+// listed with its own state.
 package gatewaytest
 
 import (
@@ -69,6 +70,16 @@ type Bank interface {
 	Advance(t *testing.T, d time.Duration)
 	// Now is the emulator's clock.
 	Now() time.Time
+}
+
+// AsyncCancels is a Bank whose gateway may finish a refund later (V2's asynchronous cancel:
+// REQUESTED, then SUCCEEDED or FAILED). A gateway that does must name each cancellation in its
+// REQUESTED answer (gateway.RequestedCancellation) and list every cancellation of a payment
+// with its state (gateway.Payment.Cancellations), so that two refunds held at once are followed
+// apart; the suite checks it only for such a Bank.
+type AsyncCancels interface {
+	// ArrangeAsyncCancel makes the next refund asked end after d, FAILED when fail.
+	ArrangeAsyncCancel(t *testing.T, d time.Duration, fail bool)
 }
 
 // Setup is one gateway under test and the emulator it talks to.
@@ -428,6 +439,45 @@ func Run(t *testing.T, newSetup func(t *testing.T) Setup) {
 			if failed.TxID != "" { // a decline answered without an attempt has nothing to list
 				require.Equal(s.t, gateway.StatusFailed, seen[failed.TxID].Status)
 			}
+		}},
+		{"refunds finished later are each named and listed with their own state", func(s *suite) {
+			async, ok := s.b.(AsyncCancels)
+			if !ok {
+				s.t.Skip("this gateway refunds at once")
+			}
+			p := s.mustPay("gwt-async-1")
+			ask := func(amt, remaining int64) string {
+				s.t.Helper()
+				_, err := s.gw.Refund(s.ctx, gateway.RefundRequest{TxID: p.TxID, PaymentID: "gwt-async-1", Amount: amt, ExpectedRemaining: remaining,
+					Reason: "부분 환불", Requester: billing.RequesterCustomer})
+				require.ErrorIs(s.t, err, gateway.ErrUnknownOutcome, "not finished: nothing is given back yet")
+				var requested *gateway.RequestedCancellation
+				require.ErrorAs(s.t, err, &requested, "the answer names its cancellation")
+				require.NotEmpty(s.t, requested.ID)
+				return requested.ID
+			}
+			async.ArrangeAsyncCancel(s.t, 2*time.Hour, true)
+			first := ask(300, amount)
+			async.ArrangeAsyncCancel(s.t, time.Hour, false)
+			second := ask(200, amount-300) // the first is spoken for
+			require.NotEqual(s.t, first, second)
+
+			got, err := s.gw.Payment(s.ctx, p.TxID)
+			require.NoError(s.t, err)
+			require.EqualValues(s.t, 500, got.Pending)
+			require.Zero(s.t, got.Cancelled)
+			s.b.Advance(s.t, 3*time.Hour)
+			got, err = s.gw.Payment(s.ctx, p.TxID)
+			require.NoError(s.t, err)
+			require.EqualValues(s.t, 200, got.Cancelled, "the second was given back")
+			require.Zero(s.t, got.Pending)
+			c1, ok1 := got.Cancellation(first)
+			c2, ok2 := got.Cancellation(second)
+			require.True(s.t, ok1 && ok2, "both listed: %+v", got.Cancellations)
+			require.Equal(s.t, gateway.CancellationFailed, c1.Status)
+			require.EqualValues(s.t, 300, c1.Amount)
+			require.Equal(s.t, gateway.CancellationSucceeded, c2.Status)
+			require.EqualValues(s.t, 200, c2.Amount)
 		}},
 	}
 	for _, c := range cases {

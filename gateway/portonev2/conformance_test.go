@@ -85,3 +85,9 @@ func (b *v2Bank) Advance(_ *testing.T, d time.Duration) {
 }
 
 func (b *v2Bank) Now() time.Time { return b.clk.Now() }
+
+// ArrangeAsyncCancel makes the emulator answer the next cancels REQUESTED, finished after d.
+func (b *v2Bank) ArrangeAsyncCancel(_ *testing.T, d time.Duration, fail bool) {
+	b.emu.SetV2AsyncCancel(true, d)
+	b.emu.SetV2AsyncCancelFail(fail)
+}
