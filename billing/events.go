@@ -115,7 +115,12 @@ type EventCharge struct {
 	Attempt     int    `json:"attempt"`
 	MerchantUID string `json:"merchant_uid"`
 	ImpUID      string `json:"imp_uid,omitempty"`
-	Amount      int64  `json:"amount"`
+	// PaymentID is the PortOne V2 paymentId the attempt was made under when it is not
+	// MerchantUID (a cycle's attempts share one, CyclePaymentID): what a merchant's backend
+	// looks the payment up by at PortOne V2, where ImpUID is the attempt's transactionId.
+	// Absent on V1 and on V2 runs whose attempts each had their own paymentId.
+	PaymentID string `json:"payment_id,omitempty"`
+	Amount    int64  `json:"amount"`
 	// TaxFree is the tax-exempt part of Amount (부가세 면세분): what a VAT return splits by.
 	// Absent from events made before it was added; a zero is also omitted.
 	TaxFree      int64     `json:"tax_free,omitempty"`
@@ -131,7 +136,9 @@ type EventRefund struct {
 	Cycle       int    `json:"cycle"`
 	MerchantUID string `json:"merchant_uid"`
 	ImpUID      string `json:"imp_uid"`
-	Amount      int64  `json:"amount"`
+	// PaymentID is the refunded payment's PortOne V2 paymentId, as EventCharge.PaymentID.
+	PaymentID string `json:"payment_id,omitempty"`
+	Amount    int64  `json:"amount"`
 	// TaxFree is the tax-exempt part of Amount, as the refund was made (see EventCharge.TaxFree).
 	TaxFree   int64     `json:"tax_free,omitempty"`
 	Reason    string    `json:"reason"`

@@ -1,6 +1,7 @@
 package workflows_test
 
 import (
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -9,6 +10,7 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/testsuite"
 	"go.temporal.io/sdk/workflow"
 
@@ -17,6 +19,7 @@ import (
 	"github.com/paycycle/paycycle/calendar"
 	"github.com/paycycle/paycycle/gateway/portonev2"
 	"github.com/paycycle/paycycle/portone/portonetest"
+	"github.com/paycycle/paycycle/webhooks"
 )
 
 // emulatorBankV2 makes the PortOne emulator's V2 API the bank of a test environment: the
@@ -430,4 +433,50 @@ func TestV1RunsNeverAskAboutCyclePayments(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestV2EventsNameTheCyclesPaymentID: a merchant's backend on PortOne V2 looks a payment up by
+// its paymentId, which a cycle's attempts share and which is not their merchant_uid. The
+// charge.succeeded, charge.declined and charge.refunded events of a V2 subscription carry it
+// (payment_id), beside the attempt's merchant_uid and its transactionId (imp_uid).
+func TestV2EventsNameTheCyclesPaymentID(t *testing.T) {
+	start := kst(2025, time.April, 1, 10, 0)
+	env := newEnv(t, start)
+	emu := portonetest.New(portonetest.Options{Clock: envClock{env}})
+	srv := httptest.NewServer(emu.V2Handler())
+	t.Cleanup(func() { srv.Close(); emu.Close() })
+	gw, err := portonev2.New(portonev2.Config{BaseURL: srv.URL, Secret: portonetest.DefaultV2Secret, Timeout: 10 * time.Second})
+	require.NoError(t, err)
+	_, err = emu.IssueBillingKeyV2(portonetest.V2BillingKeySeed{IssueID: "issue-cust-1", IssueName: "Premium", NaverAccount: "naver-cust-1", BillingKey: "cust-1"})
+	require.NoError(t, err)
+	env.RegisterActivity(&activities.Activities{Gateway: v2Gateway{}, GatewayV2: gw, Now: env.Now,
+		Config: activities.Config{ScheduleSettleDelay: time.Minute, Events: true, RenewalNotice: 72 * time.Hour}})
+	sink := &outboxSink{}
+	env.RegisterActivityWithOptions(sink.publish, activity.RegisterOptions{Name: webhooks.PublishActivityName})
+	pid := cyclePIDForTest(1, 1)
+	emu.AddFault(portonetest.Fault{MerchantUID: pid, Op: portonetest.OpV2Pay, Action: portonetest.FaultDecline, Reason: "잔액부족", Times: 1})
+	env.RegisterDelayedCallback(func() {
+		signal(env, billing.MsgCancel, billing.CancelRequest{When: billing.Now, Reason: "고객 요청", Refund: billing.RefundFull})
+	}, kst(2025, time.April, 3, 12, 0).Sub(start))
+	env.ExecuteWorkflow(billing.WorkflowType, v2Monthly())
+	st := result(t, env)
+	require.Equal(t, billing.StatusCanceled, st.Status)
+
+	var charges, refunds int
+	for _, e := range sink.got {
+		var d billing.EventData
+		require.NoError(t, json.Unmarshal(e.Data, &d))
+		switch {
+		case d.Charge != nil:
+			charges++
+			require.Equal(t, pid, d.Charge.PaymentID, "%s", e.Type)
+			require.NotEqual(t, pid, d.Charge.MerchantUID, "the attempt's own merchant_uid")
+			require.NotEmpty(t, d.Charge.ImpUID, "the attempt's transactionId")
+		case d.Refund != nil:
+			refunds++
+			require.Equal(t, pid, d.Refund.PaymentID)
+		}
+	}
+	require.Equal(t, 2, charges, "declined, then paid by the retry: %v", sink.types())
+	require.Equal(t, 1, refunds)
 }

@@ -113,7 +113,7 @@ func (r *runner) publishCharge(c billing.ChargeRecord) {
 		typ = billing.EventChargeDeclinedHard
 	}
 	ec := &billing.EventCharge{
-		Cycle: c.Cycle, Attempt: c.Attempt, MerchantUID: c.MerchantUID, ImpUID: c.ImpUID, Amount: c.Amount, TaxFree: c.TaxFree,
+		Cycle: c.Cycle, Attempt: c.Attempt, MerchantUID: c.MerchantUID, ImpUID: c.ImpUID, PaymentID: c.PaymentID, Amount: c.Amount, TaxFree: c.TaxFree,
 		Outcome: c.Outcome, Reason: textfmt.Truncate(c.Reason, 200), At: utc(c.At), ReceiptURL: c.ReceiptURL,
 	}
 	if c.Outcome != billing.OutcomePaid {

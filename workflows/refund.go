@@ -148,8 +148,8 @@ func (r *runner) refundShare(req billing.CancelRequest, sh billing.RefundShare) 
 	}
 	r.s.Refunds = append(r.s.Refunds, rec)
 	r.publish(billing.EventChargeRefunded, billing.EventData{Refund: &billing.EventRefund{
-		Cycle: rec.Cycle, MerchantUID: rec.MerchantUID, ImpUID: rec.ImpUID, Amount: rec.Amount, TaxFree: rec.TaxFree, Reason: textfmt.Truncate(rec.Reason, 200),
-		Requester: rec.Requester, At: rec.At,
+		Cycle: rec.Cycle, MerchantUID: rec.MerchantUID, ImpUID: rec.ImpUID, PaymentID: paid.PaymentID, Amount: rec.Amount, TaxFree: rec.TaxFree,
+		Reason: textfmt.Truncate(rec.Reason, 200), Requester: rec.Requester, At: rec.At,
 	}})
 	r.event("refunded", string(req.Requester), fmt.Sprintf("%d KRW of %s (%s)", res.Refunded, paid.MerchantUID, req.Refund))
 	return rec, nil

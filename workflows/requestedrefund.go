@@ -167,9 +167,13 @@ func (r *runner) checkRequestedRefunds() (bool, error) {
 func (r *runner) confirmRefund(i int, f billing.RefundRecord, kind, how string) {
 	f.Outcome, f.CheckAt = billing.RefundMade, time.Time{}
 	r.s.Refunds[i] = f
+	var paymentID string
+	if c := r.chargeOfRefund(f); c != nil {
+		paymentID = c.PaymentID
+	}
 	r.publish(billing.EventChargeRefunded, billing.EventData{Refund: &billing.EventRefund{
-		Cycle: f.Cycle, MerchantUID: f.MerchantUID, ImpUID: f.ImpUID, Amount: f.Amount, TaxFree: f.TaxFree, Reason: textfmt.Truncate(f.Reason, 200),
-		Requester: f.Requester, At: f.At,
+		Cycle: f.Cycle, MerchantUID: f.MerchantUID, ImpUID: f.ImpUID, PaymentID: paymentID, Amount: f.Amount, TaxFree: f.TaxFree,
+		Reason: textfmt.Truncate(f.Reason, 200), Requester: f.Requester, At: f.At,
 	}})
 	r.event(kind, string(f.Requester), fmt.Sprintf("%s KRW of %s: %s", textfmt.FormatKRW(f.Amount), f.MerchantUID, how))
 }
