@@ -158,30 +158,70 @@ func (s *Set) Float64(p *float64, name, env string, def float64, usage string) {
 // issuer) are used long after start, when the first scheduled charge or login finds them
 // unusable. An environment error shows the value without its query (it may carry a token).
 func (s *Set) URL(p *string, name, env, def, usage string) {
+	s.checked(p, name, env, def, usage, urlForm)
+}
+
+// Addr registers a listen-address flag defaulting to env, then def; empty means unset (off). A
+// value, from the environment or the command line, must be host:port with a numeric port (an
+// empty host listens on every interface): a listener the binary opens only once it has
+// connected to Temporal would otherwise fail after the worker had begun polling.
+func (s *Set) Addr(p *string, name, env, def, usage string) {
+	s.checked(p, name, env, def, usage, addrForm)
+}
+
+// form is the accepted form of a checked string setting.
+type form struct {
+	// want describes it, for error messages.
+	want string
+	// ok reports whether a non-empty value has it.
+	ok func(v string) bool
+	// shown is a refused value as it may be printed.
+	shown func(v string) string
+}
+
+var (
+	urlForm = form{
+		want: "an absolute http(s) URL with a host, such as https://pay.example.com/portone/webhook (no user info or fragment)",
+		ok: func(v string) bool {
+			u, err := url.Parse(v)
+			return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != "" && u.User == nil && u.Fragment == ""
+		},
+		shown: redactURL,
+	}
+	addrForm = form{
+		want: "host:port with a numeric port, such as 127.0.0.1:7790 or :7790",
+		ok: func(v string) bool {
+			_, port, err := net.SplitHostPort(v)
+			if err != nil {
+				return false
+			}
+			_, err = strconv.ParseUint(port, 10, 16)
+			return err == nil
+		},
+		shown: func(v string) string { return v },
+	}
+)
+
+// check reports whether v has the form ("" is unset and passes).
+func (f form) check(v string) error {
+	if v != "" && !f.ok(v) {
+		return errors.New("want " + f.want)
+	}
+	return nil
+}
+
+// checked registers a string flag of the given form defaulting to env, then def: a malformed
+// variable is collected for Parse, a malformed flag refused by the flag package.
+func (s *Set) checked(p *string, name, env, def, usage string, f form) {
 	if v, ok := s.Env(env); ok {
-		if err := checkURL(v); err != nil {
-			s.bad(env, redactURL(v), wantURL)
+		if f.check(v) != nil {
+			s.bad(env, f.shown(v), f.want)
 		} else {
 			def = v
 		}
 	}
 	*p = def
-	s.fs.Var((*urlValue)(p), name, usageWithEnv(usage, env))
-}
-
-// wantURL is the accepted form of a URL setting.
-const wantURL = "an absolute http(s) URL with a host, such as https://pay.example.com/portone/webhook (no user info or fragment)"
-
-// checkURL reports whether v is a usable absolute http(s) URL ("" is unset and passes).
-func checkURL(v string) error {
-	if v == "" {
-		return nil
-	}
-	u, err := url.Parse(v)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil || u.Fragment != "" {
-		return errors.New("want " + wantURL)
-	}
-	return nil
+	s.fs.Var(&checkedValue{p: p, f: f}, name, usageWithEnv(usage, env))
 }
 
 // redactURL drops what may be secret from a malformed URL before it is printed: its query, and
@@ -199,65 +239,25 @@ func redactURL(v string) string {
 	return v
 }
 
-// urlValue is a flag.Value that refuses a malformed URL on the command line too.
-type urlValue string
+// checkedValue is a flag.Value that refuses a value without its form on the command line too.
+type checkedValue struct {
+	p *string
+	f form
+}
 
-func (u *urlValue) String() string { return string(*u) }
+func (c *checkedValue) String() string {
+	if c == nil || c.p == nil {
+		return "" // the flag package's zero value, for its usage text
+	}
+	return *c.p
+}
 
-func (u *urlValue) Set(v string) error {
+func (c *checkedValue) Set(v string) error {
 	v = strings.TrimSpace(v)
-	if err := checkURL(v); err != nil {
+	if err := c.f.check(v); err != nil {
 		return err
 	}
-	*u = urlValue(v)
-	return nil
-}
-
-// Addr registers a listen-address flag defaulting to env, then def; empty means unset (off). A
-// value, from the environment or the command line, must be host:port with a numeric port (an
-// empty host listens on every interface): a listener the binary opens only once it has
-// connected to Temporal would otherwise fail after the worker had begun polling.
-func (s *Set) Addr(p *string, name, env, def, usage string) {
-	if v, ok := s.Env(env); ok {
-		if err := checkAddr(v); err != nil {
-			s.bad(env, v, wantAddr)
-		} else {
-			def = v
-		}
-	}
-	*p = def
-	s.fs.Var((*addrValue)(p), name, usageWithEnv(usage, env))
-}
-
-// wantAddr is the accepted form of a listen address.
-const wantAddr = "host:port with a numeric port, such as 127.0.0.1:7790 or :7790"
-
-// checkAddr reports whether v is a usable listen address ("" is unset and passes).
-func checkAddr(v string) error {
-	if v == "" {
-		return nil
-	}
-	_, port, err := net.SplitHostPort(v)
-	if err != nil {
-		return errors.New("want " + wantAddr)
-	}
-	if n, err := strconv.ParseUint(port, 10, 16); err != nil || (n == 0 && port != "0") {
-		return errors.New("want " + wantAddr)
-	}
-	return nil
-}
-
-// addrValue is a flag.Value that refuses a malformed address on the command line too.
-type addrValue string
-
-func (a *addrValue) String() string { return string(*a) }
-
-func (a *addrValue) Set(v string) error {
-	v = strings.TrimSpace(v)
-	if err := checkAddr(v); err != nil {
-		return err
-	}
-	*a = addrValue(v)
+	*c.p = v
 	return nil
 }
 
