@@ -266,18 +266,12 @@ func ownAdopted(in ChargeInput, res ChargeResult) bool {
 }
 
 // refundAdopted holds an adopted payment of this attempt whose amount differs from the one asked
-// to the mismatch rule: it reads the payment (what is cancelled and asked already) and cancels
-// the rest.
+// to the mismatch rule: it reads the payment again (what is cancelled and asked already, also
+// since the lookup) and cancels the rest, if any.
 func (a *Activities) refundAdopted(ctx context.Context, in ChargeInput, res ChargeResult) (ChargeResult, error) {
 	p, err := a.paymentOf(ctx, cmp.Or(res.PaymentID, res.MerchantUID), res.ImpUID)
 	if err != nil {
 		return ChargeResult{}, gatewayError(err)
-	}
-	if p.Status != gateway.StatusPaid {
-		// Cancelled meanwhile (the lookup said paid a moment ago): nothing is kept.
-		res.Outcome = billing.OutcomeAmountMismatch
-		res.Reason = fmt.Sprintf("paid amount %d differs from requested %d; the payment was cancelled", res.Amount, in.Amount)
-		return res, nil
 	}
 	return a.refundMismatch(ctx, res, in.Amount, p)
 }
