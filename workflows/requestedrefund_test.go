@@ -25,10 +25,21 @@ import (
 // REQUESTED cancel comes back pending after the activity's retry.
 func asyncCancelBank(t *testing.T, env *testsuite.TestWorkflowEnvironment) *portonetest.Emulator {
 	t.Helper()
+	return asyncCancelBankVia(t, env, -1, nil)
+}
+
+// asyncCancelBankVia is asyncCancelBank with the Refund activity's CancelSettleWait and, when
+// not nil, before(emu, r) called ahead of each request PortOne serves.
+func asyncCancelBankVia(t *testing.T, env *testsuite.TestWorkflowEnvironment, settleWait time.Duration,
+	before func(emu *portonetest.Emulator, r *http.Request)) *portonetest.Emulator {
+	t.Helper()
 	emu := portonetest.New(portonetest.Options{Clock: envClock{env}})
 	h := emu.V2Handler()
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		emu.RunDue()
+		if before != nil {
+			before(emu, r)
+		}
 		h.ServeHTTP(w, r)
 	}))
 	t.Cleanup(func() { srv.Close(); emu.Close() })
@@ -37,7 +48,7 @@ func asyncCancelBank(t *testing.T, env *testsuite.TestWorkflowEnvironment) *port
 	_, err = emu.IssueBillingKeyV2(portonetest.V2BillingKeySeed{IssueID: "issue-cust-1", IssueName: "Premium", NaverAccount: "naver-cust-1", BillingKey: "cust-1"})
 	require.NoError(t, err)
 	env.RegisterActivity(&activities.Activities{Gateway: v2Gateway{}, GatewayV2: gw,
-		Config: activities.Config{ScheduleSettleDelay: time.Minute, CancelSettleWait: -1}, Now: env.Now})
+		Config: activities.Config{ScheduleSettleDelay: time.Minute, CancelSettleWait: settleWait}, Now: env.Now})
 	return emu
 }
 
@@ -203,36 +214,26 @@ func TestV2RequestedRefundHandedOverOnCancellationRequest(t *testing.T) {
 func TestV2TwoRequestedRefundsOfOnePaymentSettleApart(t *testing.T) {
 	start := kst(2025, time.January, 10, 10, 0)
 	env := newEnv(t, start)
-	emu := portonetest.New(portonetest.Options{Clock: envClock{env}})
-	h := emu.V2Handler()
 	var cancels int
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		emu.RunDue()
-		if r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/cancel") {
-			cancels++
-			switch cancels {
-			case 1: // the first refund: REQUESTED, FAILED two hours later
-				emu.SetV2AsyncCancel(true, 2*time.Hour)
-				emu.SetV2AsyncCancelFail(true)
-			case 2: // the second: REQUESTED, SUCCEEDED an hour later
-				emu.SetV2AsyncCancel(true, time.Hour)
-				emu.SetV2AsyncCancelFail(false)
-			default: // made again: at once
-				emu.SetV2AsyncCancel(false, 0)
-				emu.SetV2AsyncCancelFail(false)
-			}
-		}
-		h.ServeHTTP(w, r)
-	}))
-	t.Cleanup(func() { srv.Close(); emu.Close() })
-	gw, err := portonev2.New(portonev2.Config{BaseURL: srv.URL, Secret: portonetest.DefaultV2Secret, Timeout: 10 * time.Second})
-	require.NoError(t, err)
-	_, err = emu.IssueBillingKeyV2(portonetest.V2BillingKeySeed{IssueID: "issue-cust-1", IssueName: "Premium", NaverAccount: "naver-cust-1", BillingKey: "cust-1"})
-	require.NoError(t, err)
 	// One look inside the attempt (no real-time wait): the cancel's answer names its
 	// cancellation, and the refund comes back pending with its ID.
-	env.RegisterActivity(&activities.Activities{Gateway: v2Gateway{}, GatewayV2: gw,
-		Config: activities.Config{ScheduleSettleDelay: time.Minute, CancelSettleWait: time.Millisecond}, Now: env.Now})
+	emu := asyncCancelBankVia(t, env, time.Millisecond, func(emu *portonetest.Emulator, r *http.Request) {
+		if r.Method != http.MethodPost || !strings.HasSuffix(r.URL.Path, "/cancel") {
+			return
+		}
+		cancels++
+		switch cancels {
+		case 1: // the first refund: REQUESTED, FAILED two hours later
+			emu.SetV2AsyncCancel(true, 2*time.Hour)
+			emu.SetV2AsyncCancelFail(true)
+		case 2: // the second: REQUESTED, SUCCEEDED an hour later
+			emu.SetV2AsyncCancel(true, time.Hour)
+			emu.SetV2AsyncCancelFail(false)
+		default: // made again: at once
+			emu.SetV2AsyncCancel(false, 0)
+			emu.SetV2AsyncCancelFail(false)
+		}
+	})
 
 	env.RegisterDelayedCallback(func() {
 		signal(env, billing.MsgChangePlan, billing.ChangePlanRequest{Amount: 20000, When: billing.Now})
