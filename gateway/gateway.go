@@ -203,6 +203,13 @@ type ChargeRequest struct {
 	CustomData string
 	// NaverUseCfm is NaverPay's 이용완료일 (yyyyMMdd, KST), "" for none.
 	NaverUseCfm string
+	// AnswerOnly takes the charge's own answer as the Payment, without reading the payment
+	// back: one request per approved charge. A gateway whose answer does not name the attempt
+	// (PortOne V2's carries only pgTxId and paidAt) then returns it paid with an empty TxID and
+	// the amount asked (V2 approves the amount of the request or declines), and the caller
+	// learns the TxID later, from a verified webhook or a listing. A gateway whose answer is
+	// complete (V1) ignores it.
+	AnswerOnly bool
 }
 
 // ScheduleRequest asks the gateway's scheduler to make a charge at At.

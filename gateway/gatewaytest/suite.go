@@ -162,6 +162,28 @@ func Run(t *testing.T, newSetup func(t *testing.T) Setup) {
 			require.Equal(s.t, gateway.StatusPaid, got.Status)
 			require.Equal(s.t, []string{p.TxID}, txIDs(s.paid("gwt-paid-1")))
 		}},
+		{"answer only: the approval is the Payment, for the amount asked", func(s *suite) {
+			// ChargeRequest.AnswerOnly: a gateway whose answer names no attempt (V2) leaves
+			// TxID empty, and a lookup names it; one whose answer does (V1) may fill it.
+			req := s.request("gwt-answer-1", amount)
+			req.AnswerOnly = true
+			p, err := s.gw.Charge(s.ctx, req)
+			require.NoError(s.t, err)
+			require.Equal(s.t, gateway.StatusPaid, p.Status)
+			require.Equal(s.t, "gwt-answer-1", p.PaymentID)
+			require.Equal(s.t, s.key, p.Key)
+			require.EqualValues(s.t, amount, p.Amount)
+			require.False(s.t, p.PaidAt.IsZero(), "a paid attempt says when")
+			paid := s.paid("gwt-answer-1")
+			require.Len(s.t, paid, 1)
+			require.NotEmpty(s.t, paid[0].TxID, "the lookup names the attempt")
+			if p.TxID != "" {
+				require.Equal(s.t, paid[0].TxID, p.TxID)
+			}
+			require.EqualValues(s.t, amount, paid[0].Amount)
+			_, err = s.gw.Charge(s.ctx, req)
+			require.ErrorIs(s.t, err, gateway.ErrAlreadyPaid)
+		}},
 		{"soft decline is a result and leaves the key usable", func(s *suite) {
 			s.b.Arrange(s.t, "gwt-soft-1", SoftDecline)
 			p, err := s.charge("gwt-soft-1", amount)

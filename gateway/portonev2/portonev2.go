@@ -147,7 +147,9 @@ func isYMD(s string) bool {
 // Charge is POST /payments/{paymentId}/billing-key, then GET /payments/{paymentId}: the
 // charge's answer carries only pgTxId and paidAt, and the contract's Payment needs the
 // transactionId and the amount PortOne charged. A lost lookup after a successful charge is an
-// unknown outcome (the caller's lookup finds the payment paid), never a second charge.
+// unknown outcome (the caller's lookup finds the payment paid), never a second charge. With
+// req.AnswerOnly the approval is the whole answer: one request, the Payment paid for the
+// amount asked, without its transactionId.
 //
 // 502 PG_PROVIDER is the PG's decline: a Payment in StatusFailed whose FailReason is the PG's
 // message and code, completed by the lookup with the attempt's transactionId when PortOne
@@ -174,6 +176,12 @@ func (g *Gateway) Charge(ctx context.Context, req gateway.ChargeRequest) (gatewa
 	}
 	if err != nil {
 		return gateway.Payment{}, classify(opPay, true, err, nil)
+	}
+	if req.AnswerOnly {
+		// The 200 is PortOne's approval of this request's amount.total; only the
+		// transactionId is left to learn (ChargeRequest.AnswerOnly).
+		return gateway.Payment{PaymentID: req.PaymentID, Key: req.Key, Status: gateway.StatusPaid, Amount: req.Amount,
+			PaidAt: paid.Payment.PaidAt.Time, Usage: gateway.UsageCharge}, nil
 	}
 	w, err := g.get(ctx, req.PaymentID)
 	if err != nil {
