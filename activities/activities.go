@@ -121,9 +121,15 @@ func (a *Activities) paymentOf(ctx context.Context, paymentID, txID string) (gat
 			return gateway.Payment{}, err
 		}
 		for _, p := range ps {
-			if p.TxID == txID {
+			// No txID: a charge answered by the approval alone, whose transactionId is not
+			// known yet (ChargeInput.AnswerOnly); V2's one payment object of the paymentId is it.
+			if p.TxID == txID || txID == "" {
 				return p, nil
 			}
+		}
+		if txID == "" {
+			return gateway.Payment{}, &gateway.Error{Op: "Payments", Class: gateway.ErrRefused, Kinds: []error{gateway.ErrNotFound}, Answered: true,
+				Err: fmt.Errorf("PortOne holds no payment %q", paymentID)}
 		}
 	}
 	return a.Gateway.Payment(ctx, txID)

@@ -51,6 +51,11 @@ type ChargeInput struct {
 	// transaction under PaymentID that is not among them was made by this attempt (a lost
 	// answer), one among them by an earlier attempt. Only with PaymentID.
 	PriorTxIDs []string `json:"prior_tx_ids,omitempty"`
+	// AnswerOnly takes PortOne's approval as the whole answer (gateway.ChargeRequest.AnswerOnly):
+	// one request per approved V2 charge, whose result is paid for the amount asked without
+	// its transactionId (ImpUID), which the workflow learns from the verified webhook. Set by
+	// runs from versionAnswerOnlyCharge, with PaymentID.
+	AnswerOnly bool `json:"answer_only,omitempty"`
 }
 
 // ChargeResult is the settled outcome of a charge attempt. A decline is a result, not an error.
@@ -160,6 +165,7 @@ func chargeRequest(in ChargeInput, cfm string) gateway.ChargeRequest {
 		Buyer:       in.Buyer,
 		CustomData:  customData(in),
 		NaverUseCfm: cfm,
+		AnswerOnly:  in.AnswerOnly,
 	}
 }
 

@@ -24,6 +24,7 @@ func PortOneActivities(a *Activities) map[string]any {
 		"ScheduleCharge":     a.ScheduleCharge,
 		"ScheduleStatus":     a.ScheduleStatus,
 		"Unschedule":         a.Unschedule,
+		"SettleAnswered":     a.SettleAnswered,
 	}
 }
 
