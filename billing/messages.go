@@ -189,7 +189,10 @@ type RegistrationFailedSignal struct {
 
 // PaymentNotification is the payload of SignalPaymentNotification: a webhook the edge verified by
 // fetching the payment from PortOne. The workflow still settles the charge through its own
-// lookup, so a notification can only make it look sooner, never change what it finds.
+// lookup, so a notification can only make it look sooner, never change what it finds. The one
+// thing it records (PortOne V2, versionAnswerOnlyCharge) is the transactionId of a charge PortOne
+// approved without naming it; an Amount other than the one asked is not taken from the message
+// either: the workflow reads the payment itself and applies the mismatch rule.
 type PaymentNotification struct {
 	ImpUID      string `json:"imp_uid"`
 	MerchantUID string `json:"merchant_uid"`

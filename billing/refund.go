@@ -56,7 +56,7 @@ func (s *State) cancelRefund(policy RefundPolicy, now time.Time, taken map[strin
 	paid := s.paidChargeOf(period.Cycle)
 	var worth, before int64
 	if paid != nil {
-		before = s.refundedOn(paid.ImpUID)
+		before = s.refundedOn(paid.PaymentKey())
 		worth = paid.Amount
 	}
 	if period.CreditFrom != "" {
@@ -76,10 +76,10 @@ func (s *State) cancelRefund(policy RefundPolicy, now time.Time, taken map[strin
 	}
 	var out []RefundShare
 	if paid != nil {
-		room := paid.Amount - before - taken[paid.ImpUID]
+		room := paid.Amount - before - taken[paid.PaymentKey()]
 		if take := min(rest, room); take > 0 {
-			out = append(out, RefundShare{Charge: *paid, Amount: take, Before: before + taken[paid.ImpUID]})
-			taken[paid.ImpUID] += take
+			out = append(out, RefundShare{Charge: *paid, Amount: take, Before: before + taken[paid.PaymentKey()]})
+			taken[paid.PaymentKey()] += take
 			rest -= take
 		}
 	}
@@ -111,10 +111,10 @@ func (s *State) creditShares(from string, amount int64, taken map[string]int64, 
 		if c == nil || c.Outcome != OutcomePaid {
 			break
 		}
-		before := s.refundedOn(c.ImpUID) + taken[c.ImpUID]
+		before := s.refundedOn(c.PaymentKey()) + taken[c.PaymentKey()]
 		if take := min(amount, c.Amount-before); take > 0 {
 			out = append(out, RefundShare{Charge: *c, Amount: take, Before: before, Via: append([]string(nil), via...)})
-			taken[c.ImpUID] += take
+			taken[c.PaymentKey()] += take
 			amount -= take
 		}
 		amount = min(amount, c.Credit)
@@ -161,11 +161,11 @@ func (s *State) chargeByUID(merchantUID string) *ChargeRecord {
 	return nil
 }
 
-// refundedOn sums what was refunded of a payment.
-func (s *State) refundedOn(impUID string) int64 {
+// refundedOn sums what was refunded of a payment (ChargeRecord.PaymentKey).
+func (s *State) refundedOn(key string) int64 {
 	var sum int64
 	for _, f := range s.Refunds {
-		if f.ImpUID == impUID && f.Counts() {
+		if f.PaymentKey() == key && f.Counts() {
 			sum += f.Amount
 		}
 	}

@@ -35,6 +35,11 @@ func TestCancelRefund(t *testing.T) {
 		s.Refunds = f
 		return s
 	}
+	// PortOne V2 charges answered by the approval alone: recorded before their transactionIds
+	// are known (versionAnswerOnlyCharge), each payment's refunds tallied under its merchant_uid.
+	unknownTx := credited
+	unknownTx.Charges = []billing.ChargeRecord{jan10, jan15}
+	unknownTx.Charges[0].ImpUID, unknownTx.Charges[1].ImpUID = "", ""
 	type got map[string]int64
 	tests := []struct {
 		name   string
@@ -49,6 +54,10 @@ func TestCancelRefund(t *testing.T) {
 		{"prorata, part refunded before", withRefunds(plain, billing.RefundRecord{ImpUID: "imp_1", Amount: 1000}), billing.RefundProrata, kst(1, 20, 12), got{"m1": 19000}},
 		{"prorata, credited", credited, billing.RefundProrata, kst(1, 20, 12), got{"m2": 5000, "m1": 20000}},
 		{"full, credited", credited, billing.RefundFull, kst(1, 20, 12), got{"m2": 5000, "m1": 26000}},
+		{"full, credited, transactionIds unknown, the credit's payment refunded in part", withRefunds(unknownTx, billing.RefundRecord{MerchantUID: "m1", Amount: 1000}),
+			billing.RefundFull, kst(1, 20, 12), got{"m2": 5000, "m1": 26000}},
+		{"full, credited, transactionIds unknown, the period's payment refunded in part", withRefunds(unknownTx, billing.RefundRecord{MerchantUID: "m2", Amount: 1000}),
+			billing.RefundFull, kst(1, 20, 12), got{"m2": 4000, "m1": 26000}},
 		{"prorata, credited, a share already made (a retried cancel)", withRefunds(credited, billing.RefundRecord{ImpUID: "imp_2", Amount: 5000}),
 			billing.RefundProrata, kst(1, 20, 12), got{"m1": 20000}},
 		{"prorata late in the period: from its own payment only", credited, billing.RefundProrata, kst(2, 12, 12), got{"m2": 2000}},

@@ -111,6 +111,24 @@ func (c ChargeRecord) GatewayPaymentID() string {
 	return c.MerchantUID
 }
 
+// PaymentKey names the payment a charge's money is in, for the bookkeeping of its refunds: its
+// ImpUID, or while that is unknown its merchant_uid, which is the attempt's own. A PortOne V2
+// charge answered by the approval alone (versionAnswerOnlyCharge) is recorded paid before its
+// transactionId is known (learned from the verified webhook), and two such charges must not
+// share one refund tally; the workflow fills the ImpUID of a charge and of its refunds at once,
+// so both keys change together.
+func (c ChargeRecord) PaymentKey() string { return paymentKey(c.ImpUID, c.MerchantUID) }
+
+// PaymentKey names the payment the refund gave back from (ChargeRecord.PaymentKey).
+func (f RefundRecord) PaymentKey() string { return paymentKey(f.ImpUID, f.MerchantUID) }
+
+func paymentKey(impUID, merchantUID string) string {
+	if impUID != "" {
+		return impUID
+	}
+	return "merchant_uid:" + merchantUID
+}
+
 // RefundRecord is one refund (PortOne cancel) the workflow made.
 type RefundRecord struct {
 	Cycle       int    `json:"cycle"`
