@@ -99,6 +99,7 @@ func (r *runner) charge(period billing.Period, amount int64, dueAt time.Time) (c
 	}
 	in := r.chargeInput(period.Cycle, attempt, r.s.Plan, amount, period.LastDay)
 	in.PriorMerchantUIDs, in.DueAt = prior, dueAt
+	in.AnswerOnly = in.PaymentID != "" && r.answerOnlyCharges()
 	var res activities.ChargeResult
 	err := workflow.ExecuteActivity(r.activity(writeOptions), acts.Charge, in).Get(r.actx, &res)
 	if err == nil {

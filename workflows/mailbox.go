@@ -23,6 +23,11 @@ type mailbox struct {
 	registrations []billing.RegisteredSignal
 	// notified are the merchant_uids PortOne's webhook said something about.
 	notified map[string]bool
+	// learned are verified notifications that may name the transactionId of a charge answered
+	// by the approval alone, and mismatched the merchant_uids of such charges whose payment
+	// holds another amount than the one asked, waiting for settlement (answeronly.go).
+	learned    []billing.PaymentNotification
+	mismatched []string
 	// done holds the answers for update handlers waiting on the loop, by token.
 	done      map[int]doneResult
 	nextToken int

@@ -615,6 +615,7 @@ func (r *runner) onPaymentNotification(raw json.RawMessage) {
 	}
 	r.mailbox.notified[n.MerchantUID] = true
 	r.event("payment_notification", "portone", fmt.Sprintf("%s %s (imp_uid %s)", n.MerchantUID, n.Status, n.ImpUID))
+	r.learnFrom(n)
 }
 
 func (r *runner) onMarkAttention(raw json.RawMessage, dryRun bool) (reply, error) {

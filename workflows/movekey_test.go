@@ -48,6 +48,7 @@ func emulatorBankV1V2(t *testing.T, env *testsuite.TestWorkflowEnvironment, keys
 	}
 	env.RegisterActivity(&activities.Activities{Gateway: portonev1.New(v1), GatewayV2: v2,
 		Config: activities.Config{ScheduleSettleDelay: time.Minute}, Now: env.Now})
+	relayV2Webhooks(env, emu)
 	return emu
 }
 

@@ -120,7 +120,7 @@ func (r *runner) refundPendingCredit(req billing.CancelRequest, answer *billing.
 // refundShare refunds one payment's share of a cancel's refund and records it.
 func (r *runner) refundShare(req billing.CancelRequest, sh billing.RefundShare) (billing.RefundRecord, error) {
 	paid, refunded, amount := sh.Charge, sh.Before, sh.Amount
-	taxFree := refundTaxFree(paid.Amount, paid.TaxFree, refunded, r.refundedTaxFree(paid.ImpUID), amount)
+	taxFree := refundTaxFree(paid.Amount, paid.TaxFree, refunded, r.refundedTaxFree(paid.PaymentKey()), amount)
 	var res activities.RefundResult
 	err := workflow.ExecuteActivity(r.activity(writeOptions), acts.Refund, activities.RefundInput{
 		ImpUID:         paid.ImpUID,
@@ -174,11 +174,12 @@ func refundTaxFree(paid, taxFree, refunded, refundedTaxFree, amount int64) int64
 	return max(0, min(tf, left, amount))
 }
 
-// refundedTaxFree sums the tax-exempt parts already refunded on a payment.
-func (r *runner) refundedTaxFree(impUID string) int64 {
+// refundedTaxFree sums the tax-exempt parts already refunded on a payment
+// (ChargeRecord.PaymentKey).
+func (r *runner) refundedTaxFree(key string) int64 {
 	var sum int64
 	for _, f := range r.s.Refunds {
-		if f.ImpUID == impUID && f.Counts() {
+		if f.PaymentKey() == key && f.Counts() {
 			sum += f.TaxFree
 		}
 	}
@@ -195,11 +196,12 @@ func (r *runner) paidCharge(cycle int) *billing.ChargeRecord {
 	return nil
 }
 
-// refundedAmount sums what the workflow already refunded on a payment.
-func (r *runner) refundedAmount(impUID string) int64 {
+// refundedAmount sums what the workflow already refunded on a payment
+// (ChargeRecord.PaymentKey).
+func (r *runner) refundedAmount(key string) int64 {
 	var sum int64
 	for _, f := range r.s.Refunds {
-		if f.ImpUID == impUID && f.Counts() {
+		if f.PaymentKey() == key && f.Counts() {
 			sum += f.Amount
 		}
 	}

@@ -84,7 +84,7 @@ func (r *runner) nextRequestedRefundCheck() time.Time {
 func (r *runner) refundedBefore(i int) int64 {
 	var sum int64
 	for _, f := range r.s.Refunds[:i] {
-		if f.ImpUID == r.s.Refunds[i].ImpUID && f.Counts() {
+		if f.PaymentKey() == r.s.Refunds[i].PaymentKey() && f.Counts() {
 			sum += f.Amount
 		}
 	}
@@ -98,7 +98,7 @@ func (r *runner) refundedBefore(i int) int64 {
 func (r *runner) refundedBesides(i int) int64 {
 	var sum int64
 	for j, f := range r.s.Refunds {
-		if j != i && f.ImpUID == r.s.Refunds[i].ImpUID && f.Counts() {
+		if j != i && f.PaymentKey() == r.s.Refunds[i].PaymentKey() && f.Counts() {
 			sum += f.Amount
 		}
 	}
@@ -108,7 +108,7 @@ func (r *runner) refundedBesides(i int) int64 {
 // chargeOfRefund is the paid charge a refund was drawn from.
 func (r *runner) chargeOfRefund(f billing.RefundRecord) *billing.ChargeRecord {
 	for i := len(r.s.Charges) - 1; i >= 0; i-- {
-		if c := &r.s.Charges[i]; c.ImpUID == f.ImpUID && (c.Outcome == billing.OutcomePaid || c.Outcome == billing.OutcomeDuplicate) {
+		if c := &r.s.Charges[i]; c.PaymentKey() == f.PaymentKey() && (c.Outcome == billing.OutcomePaid || c.Outcome == billing.OutcomeDuplicate) {
 			return c
 		}
 	}

@@ -49,6 +49,7 @@ func asyncCancelBankVia(t *testing.T, env *testsuite.TestWorkflowEnvironment, se
 	require.NoError(t, err)
 	env.RegisterActivity(&activities.Activities{Gateway: v2Gateway{}, GatewayV2: gw,
 		Config: activities.Config{ScheduleSettleDelay: time.Minute, CancelSettleWait: settleWait}, Now: env.Now})
+	relayV2Webhooks(env, emu)
 	return emu
 }
 

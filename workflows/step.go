@@ -14,6 +14,9 @@ import (
 // settled before the next cycle begins. A step that fails on an activity leaves the state as it
 // was before the step (requests are put back), so the loop can simply try again later.
 func (r *runner) step() (bool, error) {
+	if acted, err := r.settleMismatched(); err != nil || acted {
+		return acted, err
+	}
 	if i, ok := r.mailbox.nextIntent(); ok {
 		_, err := r.carryOut(i)
 		return true, err
@@ -379,7 +382,7 @@ func (r *runner) unusedPaid(now time.Time) int64 {
 	if paid == nil {
 		return 0
 	}
-	left := paid.Amount - r.refundedAmount(paid.ImpUID)
+	left := paid.Amount - r.refundedAmount(paid.PaymentKey())
 	cp := calendar.Period{Unit: r.s.Plan.Interval.Unit, Start: period.Start, End: period.End, FirstDay: period.FirstDay, LastDay: period.LastDay}
 	return calendar.UnusedRefund(left, cp, now)
 }
@@ -398,7 +401,7 @@ func (r *runner) unusedPaidFrom(now time.Time) (int64, string) {
 	var refunded int64
 	if paid := r.paidCharge(period.Cycle); paid != nil {
 		worth += paid.Amount
-		refunded = r.refundedAmount(paid.ImpUID)
+		refunded = r.refundedAmount(paid.PaymentKey())
 		from = paid.MerchantUID
 	}
 	if worth <= 0 {

@@ -80,6 +80,11 @@ type runner struct {
 	// cyclePay caches versionCyclePayment once a V2 run asked it: 1 taken, -1 not, 0 not
 	// asked yet (cyclepayment.go).
 	cyclePay int8
+	// answerOnly caches versionAnswerOnlyCharge the same way (answeronly.go).
+	answerOnly int8
+	// idle is true while the loop waits for its next event: a message handler may then change
+	// charge and refund records at once (answeronly.go), as no step holds a copy of them.
+	idle bool
 
 	// sa is the search-attribute cache (searchattrs.go).
 	sa saCache
@@ -268,6 +273,7 @@ func (r *runner) begin() (bool, error) {
 
 // continueAsNew ends the run with a continue-as-new carrying the state.
 func (r *runner) continueAsNew() error {
+	r.applyLearned()
 	r.event("continue_as_new", "", fmt.Sprintf("run %d handled %d cycles", r.s.Runs, r.cyclesThisRun))
 	r.flushEvents()
 	r.trimState()
@@ -321,8 +327,10 @@ func (r *runner) tick(step func() (bool, error)) (acted bool, err error) {
 	}
 	r.refuseUnknownSignals()
 	r.mailbox.dirty = false
+	r.applyLearned()
 	r.refresh()
 	acted, err = step()
+	r.applyLearned()
 	r.flushEvents()
 	if err == nil {
 		return acted, nil
@@ -339,6 +347,8 @@ func (r *runner) finish(err error) error {
 	if err != nil {
 		return err
 	}
+	r.applyLearned()
+	r.settleUnknownTxIDs()
 	r.refresh()
 	r.refuseQueued()
 	_ = workflow.Await(r.ctx, func() bool { return workflow.AllHandlersFinished(r.ctx) })
@@ -375,6 +385,8 @@ type nextEvent struct {
 func (r *runner) waitForNextEvent() error {
 	ev, ok := r.nextEvent()
 	cond := r.wake
+	r.idle = true
+	defer func() { r.idle = false }()
 	if !ok {
 		return workflow.Await(r.ctx, cond)
 	}
@@ -521,25 +533,25 @@ func (r *runner) carried() *billing.State {
 	requested := map[string]bool{}
 	for _, f := range s.Refunds {
 		if f.Outcome == billing.RefundRequested {
-			requested[f.ImpUID] = true
+			requested[f.PaymentKey()] = true
 		}
 	}
 	kept := make([]billing.ChargeRecord, 0, len(s.Charges))
 	inChain := map[string]bool{}
 	for _, c := range s.Charges {
 		final := c.Outcome != billing.OutcomeUnknown && c.Outcome != billing.OutcomeScheduled
-		if keepCycle(c.Cycle, c.At) || !final || chain[c.MerchantUID] || (c.ImpUID != "" && requested[c.ImpUID]) {
+		if keepCycle(c.Cycle, c.At) || !final || chain[c.MerchantUID] || requested[c.PaymentKey()] {
 			kept = append(kept, c)
 		}
-		if chain[c.MerchantUID] && c.ImpUID != "" {
-			inChain[c.ImpUID] = true
+		if chain[c.MerchantUID] {
+			inChain[c.PaymentKey()] = true
 		}
 	}
 	s.ChargesOmitted += len(s.Charges) - len(kept)
 	s.Charges = kept
 	refunds := make([]billing.RefundRecord, 0, len(s.Refunds))
 	for _, f := range s.Refunds {
-		if keepCycle(f.Cycle, f.At) || inChain[f.ImpUID] || requested[f.ImpUID] {
+		if keepCycle(f.Cycle, f.At) || inChain[f.PaymentKey()] || requested[f.PaymentKey()] {
 			refunds = append(refunds, f)
 		}
 	}

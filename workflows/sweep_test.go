@@ -651,6 +651,10 @@ func runWorkflow(tl scenario) (rulebook.Result, string) {
 	}
 	var fired sync.Map
 	v2 := tl.Input.Gateway.IsV2()
+	var relay *webhookRelay // the edge's part on V2: PortOne's Transaction.Paid, read back and relayed
+	if v2 {
+		relay = &webhookRelay{emu: emu}
+	}
 	// chargeOf is the merchant_uid of a charge request's attempt, or "" for any other request:
 	// V1 sends it in the body of POST /subscribe/payments/again; V2 names the paymentId in the
 	// path of POST /payments/{paymentId}/billing-key, which a cycle's attempts share
@@ -852,6 +856,9 @@ func runWorkflow(tl scenario) (rulebook.Result, string) {
 		env.SetWorkflowRunTimeout(10 * 365 * 24 * time.Hour)
 		env.RegisterWorkflowWithOptions(workflows.Subscription, workflowRegisterOptions())
 		env.RegisterActivity(acts)
+		if relay != nil {
+			relay.attach(env)
+		}
 		env.SetTestTimeout(60 * time.Second)
 		// The deadlock detector counts wall time; on a loaded 2-core machine a busy moment is not
 		// a spin. A real spin still fails the run, after 10 s.

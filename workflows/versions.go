@@ -195,6 +195,15 @@ const (
 	// that ends does not complete while one is followed. The old branch counts it made.
 	changeRequestedRefund  = "v2-requested-refund"
 	versionRequestedRefund = 1
+	// versionAnswerOnlyCharge (issue 22, in no bundle): a V2 charge under a cycle paymentId is
+	// one request, PortOne's approval taken as the whole answer (activities.ChargeInput.AnswerOnly),
+	// where it was the charge and a read of the payment; the charge is recorded paid for the
+	// amount asked and its transactionId learned from the verified webhook (answeronly.go),
+	// a relayed amount that differs being settled by SettleAnswered. Asked once per run, the
+	// first time a V2 run under cycle paymentIds charges (answerOnlyCharges). The old branch
+	// reads the payment back in the charge activity.
+	changeAnswerOnlyCharge  = "v2-answer-only-charge"
+	versionAnswerOnlyCharge = 1
 )
 
 // The bundle stands for every change below at the version given: a run that takes it asks no
