@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"go.temporal.io/sdk/activity"
@@ -370,13 +371,33 @@ func lookupsNeeded(s snapshot) []string {
 			out = append(out, imp)
 		}
 	}
+	// A V2 charge whose transactionId our state has not learned yet (answered by the approval
+	// alone, its webhook lost) is looked up by its paymentId.
+	havePayment := map[string]bool{}
+	for _, p := range append(slices.Clone(s.Payments), s.Extra...) {
+		havePayment[p.MerchantUID] = true
+	}
+	needCharge := func(sb *sub, r billing.ChargeRecord) {
+		if r.ImpUID != "" {
+			need(r.ImpUID)
+			return
+		}
+		if pid := r.GatewayPaymentID(); answeredAlone(r) && !havePayment[pid] {
+			havePayment[pid] = true
+			out = append(out, lookupByPaymentID+pid)
+		}
+	}
 	byKey := map[string]*sub{}
 	for i := range s.Subs {
 		sb := &s.Subs[i]
 		byKey[subKey(sb.ID, sb.Tag)] = sb
 		for _, r := range sb.Refunds {
 			if r.Outcome == "refunded" && !r.At.Before(s.From) && r.At.Before(s.To) {
-				need(r.ImpUID)
+				if c := chargeOfRefund(sb, r); r.ImpUID == "" && c != nil {
+					needCharge(sb, *c)
+				} else {
+					need(r.ImpUID)
+				}
 			}
 		}
 	}
@@ -388,7 +409,7 @@ func lookupsNeeded(s snapshot) []string {
 		if sb := byKey[subKey(parsed.Charge.SubscriptionID, parsed.Charge.Tag)]; sb != nil {
 			for _, r := range sb.Charges {
 				if r.Cycle == parsed.Charge.Cycle && r.Outcome == billing.OutcomePaid {
-					need(r.ImpUID)
+					needCharge(sb, r)
 				}
 			}
 		}
@@ -400,6 +421,17 @@ func (a *Activities) gatherLookups(ctx context.Context, prog *progress, call fun
 	for _, imp := range lookupsNeeded(prog.Snap) {
 		if err := call(); err != nil {
 			return err
+		}
+		if pid, ok := strings.CutPrefix(imp, lookupByPaymentID); ok {
+			ps, err := a.Gateway.Payments(ctx, pid)
+			if err != nil {
+				return fmt.Errorf("PortOne payment lookup: %w", err)
+			}
+			for _, p := range ps {
+				prog.Snap.Extra = append(prog.Snap.Extra, payOf(p))
+			}
+			beat()
+			continue
 		}
 		p, err := a.Gateway.Payment(ctx, imp)
 		switch {

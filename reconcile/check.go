@@ -61,6 +61,7 @@ func subKey(id, tag string) string { return id + "/" + tag }
 
 // check runs the checks over a gathered snapshot. It is a pure function of it.
 func check(s snapshot) Report {
+	s = learnTxIDs(s)
 	c := &checker{s: s, subs: map[string]*sub{}, subsByID: map[string][]*sub{}, byImp: map[string]pay{}}
 	for i := range s.Subs {
 		sb := &s.Subs[i]
@@ -540,4 +541,66 @@ func (c *checker) totals() []DayTotals {
 		out = append(out, *d)
 	}
 	return out
+}
+
+// lookupByPaymentID marks a lookup (lookupsNeeded) of a paymentId rather than a transactionId.
+const lookupByPaymentID = "payment_id:"
+
+// answeredAlone reports whether r is a paid V2 charge answered by the approval alone whose
+// transactionId the workflow has not learned yet (its webhook not relayed): one under a cycle's
+// shared paymentId, which PortOne lets succeed once, so the paymentId names its payment.
+func answeredAlone(r billing.ChargeRecord) bool {
+	if r.ImpUID != "" || r.Outcome != billing.OutcomePaid {
+		return false
+	}
+	p, err := billing.ParseMerchantUID(r.GatewayPaymentID())
+	return err == nil && p.Kind == billing.KindCyclePayment
+}
+
+// chargeOfRefund is the charge record a refund was made from: same transactionId, or while that
+// is unknown the same merchant_uid (billing.RefundRecord.PaymentKey).
+func chargeOfRefund(sb *sub, f billing.RefundRecord) *billing.ChargeRecord {
+	for i := range sb.Charges {
+		if r := &sb.Charges[i]; r.PaymentKey() == f.PaymentKey() {
+			return r
+		}
+	}
+	return nil
+}
+
+// learnTxIDs fills, in a copy of s, the transactionId of every charge answered by the approval
+// alone (answeredAlone) from PortOne's payment of its paymentId, and of the refunds tallied
+// under its merchant_uid, as the workflow does when the webhook comes: the checks then match
+// such a charge by transactionId as every other. One whose payment the snapshot lacks is left
+// as it is (record matches it by paymentId).
+func learnTxIDs(s snapshot) snapshot {
+	byPayment := map[string]string{}
+	for _, p := range append(slices.Clone(s.Extra), s.Payments...) {
+		if p.ImpUID != "" && p.wasPaid() {
+			byPayment[p.MerchantUID] = p.ImpUID
+		}
+	}
+	subs := slices.Clone(s.Subs)
+	for i := range subs {
+		sb := &subs[i]
+		cloned := false
+		for j := range sb.Charges {
+			r := sb.Charges[j]
+			tx, ok := byPayment[r.GatewayPaymentID()]
+			if !answeredAlone(r) || !ok {
+				continue
+			}
+			if !cloned {
+				sb.Charges, sb.Refunds, cloned = slices.Clone(sb.Charges), slices.Clone(sb.Refunds), true
+			}
+			for k := range sb.Refunds {
+				if f := &sb.Refunds[k]; f.ImpUID == "" && f.MerchantUID == r.MerchantUID {
+					f.ImpUID = tx
+				}
+			}
+			sb.Charges[j].ImpUID = tx
+		}
+	}
+	s.Subs = subs
+	return s
 }

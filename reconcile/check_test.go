@@ -52,6 +52,19 @@ func TestCheckCases(t *testing.T) {
 			s.Payments[0].Cancels = []cancelEntry{{Amount: 1000, At: kstAt(2, 11, 0).Unix()}}
 			s.Subs[0].Refunds = []billing.RefundRecord{{Cycle: 2, ImpUID: "imp_000000000001", Amount: 3000, At: kstAt(2, 11, 0), Outcome: "refunded"}}
 		}, []string{"refund_mismatch cancel_history sums to 1000, ours 3000", "refund_mismatch partial cancels do not add up"}},
+		{"V2 charge answered by the approval alone, its webhook lost: matched by paymentId, its refund too", func(s *snapshot) {
+			pid := billing.CyclePaymentID{SubscriptionID: "s1", Tag: "abcd", Cycle: 2, Gen: 1}.String()
+			s.Subs[0].Charges[0].ImpUID, s.Subs[0].Charges[0].PaymentID = "", pid
+			s.Subs[0].Refunds = []billing.RefundRecord{{Cycle: 2, MerchantUID: muid("s1", 2, 1), Amount: 1000, At: kstAt(2, 11, 0), Outcome: "refunded"}}
+			s.Payments[0].MerchantUID, s.Payments[0].CancelAmount = pid, 1000
+			s.Payments[0].Cancels = []cancelEntry{{Amount: 1000, At: kstAt(2, 11, 0).Unix()}}
+		}, nil},
+		{"V2 charge answered by the approval alone, its refund missing at PortOne", func(s *snapshot) {
+			pid := billing.CyclePaymentID{SubscriptionID: "s1", Tag: "abcd", Cycle: 2, Gen: 1}.String()
+			s.Subs[0].Charges[0].ImpUID, s.Subs[0].Charges[0].PaymentID = "", pid
+			s.Subs[0].Refunds = []billing.RefundRecord{{Cycle: 2, MerchantUID: muid("s1", 2, 1), Amount: 1000, At: kstAt(2, 11, 0), Outcome: "refunded"}}
+			s.Payments[0].MerchantUID = pid
+		}, []string{"refund_mismatch cancel_history sums to 0, ours 1000"}},
 		{"amount_mismatch left paid", func(s *snapshot) {
 			s.Subs[0].Charges[0].Outcome = billing.OutcomeAmountMismatch
 		}, []string{"state_drift ours amount_mismatch"}},
@@ -269,4 +282,25 @@ func TestKeyCheckAsksForTheKeyChargesUse(t *testing.T) {
 			require.Equal(t, tc.want, s.Subs[0].CustomerUID)
 		})
 	}
+}
+
+// TestLookupsNeededAskByPaymentIDForAnUnknownTransaction: a refund recorded in the window of a
+// V2 charge whose transactionId the state has not learned (answered by the approval alone, its
+// webhook lost), of a payment no window list shows, is looked up by the charge's paymentId;
+// one whose transactionId is known, by it.
+func TestLookupsNeededAskByPaymentIDForAnUnknownTransaction(t *testing.T) {
+	from, to, err := Window(Input{}, asOf)
+	require.NoError(t, err)
+	pid := billing.CyclePaymentID{SubscriptionID: "s1", Tag: "abcd", Cycle: 1, Gen: 1}.String()
+	st := subState("s1", "cust-s1", 2)
+	unknown := paidRecord("s1", 1, 1, "", 9900, kstAt(1, 10, 0).AddDate(0, -1, 0))
+	unknown.PaymentID = pid
+	known := paidRecord("s1", 2, 1, "imp_known", 9900, kstAt(1, 10, 0))
+	st.Charges = []billing.ChargeRecord{unknown, known}
+	st.Refunds = []billing.RefundRecord{
+		{Cycle: 1, MerchantUID: unknown.MerchantUID, Amount: 1000, At: kstAt(2, 11, 0), Outcome: "refunded"},
+		{Cycle: 2, ImpUID: "imp_known", MerchantUID: known.MerchantUID, Amount: 500, At: kstAt(2, 11, 0), Outcome: "refunded"},
+	}
+	s := snapshot{From: from, To: to, AsOf: asOf, Subs: []sub{subOf(billing.WorkflowID("s1"), "r1", st)}}
+	require.Equal(t, []string{lookupByPaymentID + pid, "imp_known"}, lookupsNeeded(s))
 }
