@@ -138,6 +138,52 @@ func TestRecordUnbundledChangeHistories(t *testing.T) {
 	s.checkMoneyInvariants(final)
 	save("replace-key-to-v2-1", "v1_moved_to_v2_key_then_cancel_full_refund", run)
 
+	// v2-answer-only-charge-1: a V2 subscription charged in one request a cycle (PortOne's
+	// approval, no transactionId). Cycle 1 learns its transactionId from a payment_notification
+	// (sent here as the edge relays PortOne's Transaction.Paid); cycle 2 is approved for another
+	// amount, which its notification shows, so the workflow reads the payment and cancels it
+	// (SettleAnswered) and parks; cycle 3's webhook never comes, it is refunded in full by a
+	// cancel now, and the run reads its transactionId back as it completes.
+	key4, err := s.st.IssueV2Key("rec-v2-issue-4")
+	require.NoError(t, err)
+	oin := demoInput("rec-v2o", key4, 4*time.Second)
+	oin.Gateway = billing.GatewayPortOneV2
+	run = s.start(oin)
+	cycleEntry := func(cycle int) (portonetest.LedgerEntry, bool) {
+		for _, e := range s.emu.Ledger() {
+			if p, err := billing.ParseMerchantUID(e.MerchantUID); err == nil && p.Kind == billing.KindCyclePayment &&
+				p.SubscriptionID == "rec-v2o" && p.Charge.Cycle == cycle && e.Status != "failed" {
+				return e, true
+			}
+		}
+		return portonetest.LedgerEntry{}, false
+	}
+	notify := func(cycle int) {
+		e, ok := cycleEntry(cycle)
+		require.True(t, ok)
+		require.NoError(t, s.c.SignalWorkflow(ctx, billing.WorkflowID("rec-v2o"), "", billing.SignalPaymentNotification,
+			billing.PaymentNotification{ImpUID: e.ImpUID, MerchantUID: e.MerchantUID, Status: e.Status, Amount: e.Amount}))
+	}
+	eventually(t, 20*time.Second, "first cycle", func() bool { _, ok := cycleEntry(1); return ok })
+	s.emu.AddFault(portonetest.Fault{CustomerUID: key4, Op: portonetest.OpV2Pay, Action: portonetest.FaultAmountMismatch, PaidAmount: 10900, Times: 1})
+	notify(1)
+	eventually(t, 20*time.Second, "second cycle", func() bool { _, ok := cycleEntry(2); return ok })
+	notify(2)
+	eventually(t, 20*time.Second, "the mismatch cancelled", func() bool { e, _ := cycleEntry(2); return e.CancelAmount == e.Amount })
+	eventually(t, 20*time.Second, "third cycle", func() bool { _, ok := cycleEntry(3); return ok })
+	_, err = s.update("rec-v2o", billing.MsgCancel, billing.CancelRequest{When: billing.Now, Refund: billing.RefundFull, Reason: "해지",
+		Requester: billing.RequesterCustomer})
+	require.NoError(t, err)
+	final = finish(run)
+	require.NotNil(t, final.Attention)
+	require.Equal(t, billing.AttentionAmountMismatch, final.Attention.Kind)
+	for _, c := range final.Charges {
+		require.NotEmpty(t, c.ImpUID, "cycle %d attempt %d", c.Cycle, c.Attempt)
+	}
+	s.checkMoneyInvariants(final)
+	requireCyclePayments(t, final)
+	save("v2-answer-only-charge-1", "v2_one_request_charges_webhook_mismatch_and_read_back", run)
+
 	// attention-events-1: an operator parks a subscription and clears it; both are merchant
 	// events from this change on.
 	s.register("rec-cust-20")
