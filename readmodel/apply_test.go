@@ -244,3 +244,26 @@ func TestMigrationsAreIdempotent(t *testing.T) {
 		require.ErrorContains(t, err, "needs a file path", dsn)
 	}
 }
+
+// TestV2ChargesWithoutTransactionIDCountOnce: a V2 subscription's charge.succeeded events name
+// no imp_uid (PortOne's approval is the whole answer; the transactionId comes later), nor does a
+// refund made before the transactionId was learned. Each charge counts once, the refund is
+// taken off the payment it came from and not mistaken for a payment no event reported, and
+// delivering the stream again changes nothing.
+func TestV2ChargesWithoutTransactionIDCountOnce(t *testing.T) {
+	ctx := context.Background()
+	s := openSQLite(t)
+	month := 30 * 24 * time.Hour
+	v2 := newSub("sub-v2", t0, "Pro", 19900, "1 month")
+	v2.answerOnly = true
+	v2.start(t0.Add(month))
+	v2.advance(month).paid(t0.Add(2 * month))
+	v2.advance(time.Hour).refunded(2, 19900, "")
+	v2.canceled("refunded")
+	applyAll(t, s, v2.out)
+	applyAll(t, s, v2.out)
+	row, err := s.Subscription(ctx, "sub-v2")
+	require.NoError(t, err)
+	require.Equal(t, int64(2*19900), row.TotalPaid, "two charges, each once")
+	require.Equal(t, int64(19900), row.TotalRefunded)
+}

@@ -30,6 +30,9 @@ func openSQLite(t testing.TB) *readmodel.Store {
 // carrying the summary as the step left it.
 type sub struct {
 	id, tag string
+	// answerOnly makes the charges PortOne V2 approvals without a transactionId (imp_uid),
+	// named by the cycle's paymentId, as a V2 subscription's charge.succeeded events are.
+	answerOnly bool
 	seq     int64
 	at      time.Time
 	sum     billing.EventSubscription
@@ -71,10 +74,14 @@ func (s *sub) start(next time.Time) {
 // paid makes a successful charge of the next cycle, paid through next, next charge at next.
 func (s *sub) paid(next time.Time) {
 	cycle := s.sum.Cycle + 1
-	s.emit(billing.EventChargeSucceeded, billing.EventData{Charge: &billing.EventCharge{
+	c := &billing.EventCharge{
 		Cycle: cycle, Attempt: 1, MerchantUID: fmt.Sprintf("%s_%d_1", s.id, cycle), ImpUID: fmt.Sprintf("imp_%s_%d", s.id, cycle),
 		Amount: s.sum.Amount, Outcome: billing.OutcomePaid, At: s.at,
-	}}, func(x *billing.EventSubscription) {
+	}
+	if s.answerOnly {
+		c.ImpUID, c.PaymentID = "", fmt.Sprintf("%s-%s-c%d", s.id, s.tag, cycle)
+	}
+	s.emit(billing.EventChargeSucceeded, billing.EventData{Charge: c}, func(x *billing.EventSubscription) {
 		x.Status, x.Cycle, x.PaidThrough, x.NextChargeAt = billing.StatusActive, cycle, next, next
 	})
 }
