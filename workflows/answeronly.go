@@ -107,6 +107,33 @@ func (r *runner) settleMismatched() (bool, error) {
 	return true, nil
 }
 
+// readBackOverdue reads back, one per step, a paid charge answered by the approval alone whose
+// webhook did not come before a later cycle was charged (PortOne gave up on it, or the console's
+// webhook URL does not reach the edge): the state then never lags PortOne by more than a cycle.
+// It runs after that later charge, never before it, so a missing webhook costs no charge any
+// time. In a run whose webhooks come, it finds nothing and asks nothing.
+func (r *runner) readBackOverdue() (bool, error) {
+	last := 0
+	for _, c := range r.s.Charges {
+		last = max(last, c.Cycle)
+	}
+	for _, c := range r.s.Charges {
+		if c.Cycle < last && c.ImpUID == "" && c.Outcome == billing.OutcomePaid && sharedPaymentID(c.GatewayPaymentID()) && !r.readBack[c.MerchantUID] {
+			if err := r.settleAnswered(c.MerchantUID); err != nil {
+				return true, err
+			}
+			// Read once a run: PortOne's answer is what it is (a payment it lists without a
+			// transaction would otherwise be asked again at every step).
+			if r.readBack == nil {
+				r.readBack = map[string]bool{}
+			}
+			r.readBack[c.MerchantUID] = true
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
 // settleUnknownTxIDs reads back, as the run completes, every paid charge answered by the
 // approval alone whose webhook has not come (a subscription cancelled within seconds of its
 // charge, or a webhook PortOne gave up on): no signal reaches a closed run, and its final state

@@ -242,3 +242,41 @@ func TestV2AmountThatDiffersLearnedFromTheWebhook(t *testing.T) {
 	require.Equal(t, billing.AttentionAmountMismatch, st.Attention.Kind)
 	require.Empty(t, st.Refunds, "the mismatch rule's cancel is the charge's own outcome, as on V1")
 }
+
+// TestV2LostWebhookIsReadBackAfterTheNextCharge: PortOne never delivers the webhooks (the
+// console's URL does not reach the edge). Each charge is still one request; once the next
+// cycle is charged, the earlier one is read back for its transactionId, so the state lags
+// PortOne by at most a cycle, and the last is read back as the run completes.
+func TestV2LostWebhookIsReadBackAfterTheNextCharge(t *testing.T) {
+	start := kst(2025, time.April, 1, 10, 0)
+	env := newEnv(t, start)
+	var mu sync.Mutex
+	var reqs []string
+	count := func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if strings.HasPrefix(r.URL.Path, "/payments") {
+				mu.Lock()
+				reqs = append(reqs, r.Method+" "+r.URL.Path)
+				mu.Unlock()
+			}
+			next.ServeHTTP(w, r)
+		})
+	}
+	emu := emulatorBankV2Via(t, env, portonetest.V2Options{}, count, "cust-1")
+	relayV2Webhooks(env, emu).setLost(true)
+	var mid billing.State
+	env.RegisterDelayedCallback(func() { mid = query(t, env) }, kst(2025, time.May, 2, 0, 0).Sub(start))
+	endAt(env, start, kst(2025, time.May, 10, 0, 0))
+	env.ExecuteWorkflow(billing.WorkflowType, v2Monthly())
+	st := result(t, env)
+
+	c1, c2 := cyclePIDForTest(1, 1), cyclePIDForTest(2, 1)
+	mu.Lock()
+	require.Equal(t, []string{"POST /payments/" + c1 + "/billing-key", "POST /payments/" + c2 + "/billing-key", "GET /payments/" + c1,
+		"GET /payments/" + c2}, reqs, "each charge one request; read back after the next charge, and the last as the run completes")
+	mu.Unlock()
+	require.Equal(t, v2Charges(emu)[c1][0].ImpUID, cycleRecords(mid, 1)[0].ImpUID, "cycle 1 read back once cycle 2 was charged")
+	require.Empty(t, cycleRecords(mid, 2)[0].ImpUID)
+	require.Equal(t, v2Charges(emu)[c2][0].ImpUID, cycleRecords(st, 2)[0].ImpUID)
+	ledgerInvariants(t, emu, st)
+}

@@ -17,6 +17,9 @@ func (r *runner) step() (bool, error) {
 	if acted, err := r.settleMismatched(); err != nil || acted {
 		return acted, err
 	}
+	if acted, err := r.readBackOverdue(); err != nil || acted {
+		return acted, err
+	}
 	if i, ok := r.mailbox.nextIntent(); ok {
 		_, err := r.carryOut(i)
 		return true, err

@@ -80,8 +80,10 @@ type runner struct {
 	// cyclePay caches versionCyclePayment once a V2 run asked it: 1 taken, -1 not, 0 not
 	// asked yet (cyclepayment.go).
 	cyclePay int8
-	// answerOnly caches versionAnswerOnlyCharge the same way (answeronly.go).
+	// answerOnly caches versionAnswerOnlyCharge the same way (answeronly.go), and readBack
+	// holds the charges this run read back already.
 	answerOnly int8
+	readBack   map[string]bool
 	// idle is true while the loop waits for its next event: a message handler may then change
 	// charge and refund records at once (answeronly.go), as no step holds a copy of them.
 	idle bool
