@@ -132,6 +132,30 @@ func TestPortOneV2RequestNames(t *testing.T) {
 	}
 }
 
+// TestPortOneV2ReadBacksAreNotTheChargePath: a payment read before its charge is the charge
+// path's look-first (v2get); read after it, a read-back (v2readback), counted apart from the
+// charge path's requests and in the "all" figure.
+func TestPortOneV2ReadBacksAreNotTheChargePath(t *testing.T) {
+	c := &opCounter{n: map[string]int{}}
+	h := c.wrap(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}), portoneV2Op)
+	for _, req := range []struct{ method, path string }{
+		{http.MethodGet, "/payments/p-c2"}, // a retried attempt's look-first
+		{http.MethodPost, "/payments/p-c2/billing-key"},
+		{http.MethodGet, "/payments/p-c2"}, // the read-back of its transactionId
+		{http.MethodPost, "/payments/p-c3/billing-key"},
+	} {
+		h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(req.method, "http://127.0.0.1"+req.path, nil))
+	}
+	got := c.snapshot()
+	if got["v2get"] != 1 || got["v2readback"] != 1 || got["v2pay"] != 2 {
+		t.Fatalf("counts %v, want one look-first, one read-back, two charges", got)
+	}
+	r := &loadResult{charges: 2, reqs: got}
+	if r.reqsPerCharge() != 1.5 || r.readBacksPerCharge() != 0.5 || r.allReqsPerCharge() != 2 {
+		t.Errorf("per charge: path %v, read-backs %v, all %v; want 1.5, 0.5, 2", r.reqsPerCharge(), r.readBacksPerCharge(), r.allReqsPerCharge())
+	}
+}
+
 // TestABBAOnV2WithoutCycleSearchAttributes runs the loads part on PortOne V2 with ours' worker
 // set to -cycle-search-attributes=false: both kinds charge through the emulator's V2 API (ours
 // with its V2 billing keys, the baseline with one POST per charge) and the money invariants
