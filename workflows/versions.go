@@ -273,6 +273,7 @@ var changeTable = []changeRow{
 	{changeCyclePayment, versionCyclePayment, 0, "once per run, at a V2 run's first charge, schedule or cycle lookup", "on PortOne V2 a cycle's attempts share the cycle's paymentId; each records its paymentId and transactionId"},
 	{changeReplaceToV2, versionReplaceToV2, 0, "when a replace_billing_key names gateway, billing_key or issue_id, or replaces a registered V2 subscription's key", "replace_billing_key may name a V2 key, moving a V1 subscription onto V2; a registered V2 subscription's new key is charged"},
 	{changeRequestedRefund, versionRequestedRefund, 0, "when a V2 refund comes back still REQUESTED at PortOne", "a refund PortOne has not finished is recorded as requested and followed until it succeeds, is made again or is handed to a person"},
+	{changeAnswerOnlyCharge, versionAnswerOnlyCharge, 0, "once per run, at a V2 run's first charge under cycle paymentIds", "a V2 charge is one request (PortOne's approval); its transactionId is learned from the verified webhook or read back after the next charge, and an amount that differs is cancelled"},
 }
 
 // coveredByBundle maps each bundled change to its version and the bundle version covering it.
