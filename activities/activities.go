@@ -27,9 +27,10 @@ type Config struct {
 	// NoticeURL is the webhook URL given to PortOne for scheduled charges (the HTTP edge's
 	// /portone/webhook). Empty means PortOne's console URL.
 	NoticeURL string
-	// NoticeURLV2 is the same for PortOne V2's schedules (the edge's /portone/v2/webhook): V2
-	// sends Standard Webhooks bodies that V1's route refuses, so a V2 schedule never gets
-	// NoticeURL. Empty means the V2 console's webhook URL.
+	// NoticeURLV2 is the same for PortOne V2's schedules and its charges answered by the
+	// approval alone (the edge's /portone/v2/webhook, whose Transaction.Paid brings the
+	// transactionId): V2 sends Standard Webhooks bodies that V1's route refuses, so V2 never
+	// gets NoticeURL. Empty means the V2 console's webhook URL.
 	NoticeURLV2 string
 	// ScheduleSettleDelay is how long after schedule_at the workflow waits for a webhook before
 	// asking PortOne itself.

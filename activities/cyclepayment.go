@@ -50,6 +50,11 @@ func (a *Activities) chargeCycle(ctx context.Context, in ChargeInput) (ChargeRes
 func (a *Activities) chargeUnder(ctx context.Context, in ChargeInput, paymentID string) (ChargeResult, error) {
 	req := chargeRequest(in, naverUseCfmNotBefore(in.NaverUseCfm, a.now()))
 	req.PaymentID = paymentID
+	if in.AnswerOnly {
+		// The webhook that names the transactionId goes to this worker's edge, as a
+		// schedule's does (an empty NoticeURLV2 leaves it to the console's URL).
+		req.NoticeURL = a.Config.NoticeURL
+	}
 	p, err := a.Gateway.Charge(ctx, req)
 	switch {
 	case err == nil:

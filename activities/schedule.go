@@ -88,11 +88,8 @@ func (a *Activities) ScheduleCharge(ctx context.Context, in ScheduleChargeInput)
 	if in.cyclePayment() {
 		req.PaymentID = in.PaymentID
 	}
-	err := a.Gateway.Schedule(ctx, gateway.ScheduleRequest{
-		ChargeRequest: req,
-		At:            in.ScheduleAt,
-		NoticeURL:     a.Config.NoticeURL,
-	})
+	req.NoticeURL = a.Config.NoticeURL
+	err := a.Gateway.Schedule(ctx, gateway.ScheduleRequest{ChargeRequest: req, At: in.ScheduleAt})
 	if err != nil {
 		if errors.Is(err, gateway.ErrKeyNotFound) {
 			r := declined(in.MerchantUID, in.Amount, "billing key is not registered at PortOne: "+gateway.Message(err))

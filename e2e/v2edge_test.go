@@ -35,9 +35,15 @@ func TestV2RegistrationWebhookThroughTheEdge(t *testing.T) {
 		StoreID: portonetest.DefaultStoreID, ChannelKey: portonetest.DefaultV2ChannelKey, Timeout: 3 * time.Second})
 	require.NoError(t, err)
 
+	var h http.Handler
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { h.ServeHTTP(w, r) }))
+	t.Cleanup(srv.Close)
+	// The worker asks PortOne to report its V2 charges to the edge (BILLING_V2_NOTICE_URL), so
+	// the transactionId a charge's approval does not name comes back by the verified webhook.
 	acts := &activities.Activities{Gateway: portonev1.New(s.gateway),
 		GatewayV2: gw,
-		Config:    activities.Config{DemoMode: true, ActivityTimeout: 10 * time.Second, ScheduleSettleDelay: 2 * time.Second}}
+		Config: activities.Config{DemoMode: true, ActivityTimeout: 10 * time.Second, ScheduleSettleDelay: 2 * time.Second,
+			NoticeURLV2: srv.URL + edge.V2WebhookRoute}}
 	w := worker.New(s.c, billing.TaskQueue, worker.Options{WorkflowPanicPolicy: worker.FailWorkflow})
 	workflows.Register(w, acts)
 	webhooks.Register(w, &webhooks.Publisher{Client: s.c, TaskQueue: billing.TaskQueue, DeliveryTaskQueue: webhooks.DefaultDeliveryTaskQueue})
@@ -46,9 +52,6 @@ func TestV2RegistrationWebhookThroughTheEdge(t *testing.T) {
 
 	keys, err := edge.ParseV2WebhookSecrets([]string{portonetest.DefaultV2WebhookSecret})
 	require.NoError(t, err)
-	var h http.Handler
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { h.ServeHTTP(w, r) }))
-	t.Cleanup(srv.Close)
 	e, err := edge.New(edge.Config{PublicURL: srv.URL, IMPCode: "imp00000000",
 		V2: &edge.V2Config{WebhookKeys: keys, StoreID: portonetest.DefaultStoreID, ChannelKey: portonetest.DefaultV2ChannelKey}},
 		edge.Deps{Workflows: s.c, PortOne: s.gateway, PortOneV2: gw, Logger: zap.NewNop()})
@@ -76,6 +79,10 @@ func TestV2RegistrationWebhookThroughTheEdge(t *testing.T) {
 	eventually(t, 30*time.Second, "registered and charged through V2", func() bool {
 		st, err := s.tryState("v2-reg-1")
 		return err == nil && st.Status == billing.StatusActive && st.BillingKey == key.BillingKey
+	})
+	eventually(t, 30*time.Second, "the charge's transactionId, from Transaction.Paid through the edge", func() bool {
+		st, err := s.tryState("v2-reg-1")
+		return err == nil && len(st.Charges) > 0 && st.Charges[0].ImpUID != ""
 	})
 	st := s.state("v2-reg-1")
 	require.Equal(t, "v2-cust-1", st.CustomerUID)

@@ -203,6 +203,9 @@ type ChargeRequest struct {
 	CustomData string
 	// NaverUseCfm is NaverPay's 이용완료일 (yyyyMMdd, KST), "" for none.
 	NaverUseCfm string
+	// NoticeURL is where the gateway reports the charge's outcome ("" for the console's URL; a
+	// gateway that takes its webhook URL from its console only ignores it).
+	NoticeURL string
 	// AnswerOnly takes the charge's own answer as the Payment, without reading the payment
 	// back: one request per approved charge. A gateway whose answer does not name the attempt
 	// (PortOne V2's carries only pgTxId and paidAt) then returns it paid with an empty TxID and
@@ -216,9 +219,6 @@ type ChargeRequest struct {
 type ScheduleRequest struct {
 	ChargeRequest
 	At time.Time
-	// NoticeURL is where the gateway reports the execution ("" for the console's URL; a
-	// gateway that takes its webhook URL from its console only ignores it).
-	NoticeURL string
 }
 
 // ScheduleStatus is how a schedule stands.

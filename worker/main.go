@@ -107,7 +107,7 @@ func parseFlags(args []string, out io.Writer, lookup cfgpkg.Lookup) (config, err
 	s.String(&c.taskQueue, "task-queue", "BILLING_TASK_QUEUE", billing.TaskQueue, "task queue to poll")
 	s.Bool(&c.demo, "demo", "BILLING_DEMO_MODE", false, "allow demo plans with second and minute intervals")
 	s.URL(&c.noticeURL, "notice-url", "BILLING_NOTICE_URL", "", "webhook URL given to PortOne for scheduled charges, the edge's /portone/webhook")
-	s.URL(&c.noticeURLV2, "v2-notice-url", "BILLING_V2_NOTICE_URL", "", "webhook URL given to PortOne V2 for scheduled charges, the edge's /portone/v2/webhook (empty: the V2 console's)")
+	s.URL(&c.noticeURLV2, "v2-notice-url", "BILLING_V2_NOTICE_URL", "", "webhook URL given to PortOne V2 for scheduled charges and charges, the edge's /portone/v2/webhook (empty: the V2 console's)")
 	s.Duration(&c.scheduleSettleDelay, "schedule-settle-delay", "BILLING_SCHEDULE_SETTLE_DELAY", activities.DefaultScheduleSettleDelay,
 		"wait after a scheduled charge's time before asking PortOne when no webhook came")
 	s.Duration(&c.activityTimeout, "activity-timeout", "BILLING_ACTIVITY_TIMEOUT", activities.DefaultActivityTimeout,

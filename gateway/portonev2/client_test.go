@@ -56,6 +56,29 @@ func TestChargeSendsWhatTheSpecAndNaverPayAsk(t *testing.T) {
 	require.Equal(t, "storeId=store-1", rs[1].Query)
 }
 
+// TestChargeAnsweredByTheApprovalAlone: with AnswerOnly the approval is the whole answer, one
+// request (no lookup after it: a failing lookup would show), the Payment paid for the amount
+// asked with PortOne's paidAt and no transactionId; the webhook that names it is asked for at
+// NoticeURL.
+func TestChargeAnsweredByTheApprovalAlone(t *testing.T) {
+	f := newFake(t)
+	f.on("POST /payments/{paymentId}/billing-key", func(seen) answer {
+		return ok(map[string]any{"payment": map[string]any{"pgTxId": "pg-1", "paidAt": t1}})
+	})
+	f.on("GET /payments/{paymentId}", func(seen) answer {
+		return answer{status: 503, body: map[string]any{"message": "busy"}, unpublished: true}
+	})
+	req := chargeReq()
+	req.AnswerOnly, req.NoticeURL = true, "https://edge.example/portone/v2/webhook"
+	p, err := f.gateway(t, Config{}).Charge(ctx, req)
+	require.NoError(t, err)
+	require.Equal(t, gateway.Payment{PaymentID: req.PaymentID, Key: "bk-1", Status: gateway.StatusPaid, Amount: 9900,
+		Usage: gateway.UsageCharge, PaidAt: mustTime(t1)}, p)
+	rs := f.requests()
+	require.Len(t, rs, 1, "the charge alone")
+	require.Equal(t, []any{"https://edge.example/portone/v2/webhook"}, rs[0].Body["noticeUrls"])
+}
+
 func mustTime(s string) time.Time {
 	t, err := time.Parse(time.RFC3339, s)
 	if err != nil {
@@ -253,7 +276,9 @@ func TestSchedules(t *testing.T) {
 		return ok(map[string]any{"revokedScheduleIds": []any{"sch-1"}, "revokedAt": t1})
 	})
 	g := f.gateway(t, Config{})
-	req := gateway.ScheduleRequest{ChargeRequest: chargeReq(), At: at, NoticeURL: "https://hooks.example/portone"}
+	cr := chargeReq()
+	cr.NoticeURL = "https://hooks.example/portone"
+	req := gateway.ScheduleRequest{ChargeRequest: cr, At: at}
 	req.PaymentID = "sub-1-c2"
 	require.NoError(t, g.Schedule(ctx, req))
 	rs := f.requests()

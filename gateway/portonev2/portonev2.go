@@ -117,6 +117,9 @@ func (g *Gateway) input(req gateway.ChargeRequest) paymentInput {
 	if req.NaverUseCfm != "" {
 		in.Bypass = &bypass{Naverpay: &naverpayBypass{UseCfmYmdt: req.NaverUseCfm}}
 	}
+	if req.NoticeURL != "" {
+		in.NoticeURLs = []string{req.NoticeURL}
+	}
 	return in
 }
 
@@ -303,9 +306,6 @@ func (g *Gateway) Schedule(ctx context.Context, req gateway.ScheduleRequest) err
 		return gateway.InvalidRequest("Schedule", "at", "is required")
 	}
 	in := g.input(req.ChargeRequest)
-	if req.NoticeURL != "" {
-		in.NoticeURLs = []string{req.NoticeURL}
-	}
 	body := struct {
 		Payment   paymentInput `json:"payment"`
 		TimeToPay string       `json:"timeToPay"`
