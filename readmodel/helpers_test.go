@@ -33,10 +33,10 @@ type sub struct {
 	// answerOnly makes the charges PortOne V2 approvals without a transactionId (imp_uid),
 	// named by the cycle's paymentId, as a V2 subscription's charge.succeeded events are.
 	answerOnly bool
-	seq     int64
-	at      time.Time
-	sum     billing.EventSubscription
-	out     []billing.MerchantEvent
+	seq        int64
+	at         time.Time
+	sum        billing.EventSubscription
+	out        []billing.MerchantEvent
 }
 
 func newSub(id string, at time.Time, plan string, amount int64, interval string) *sub {
