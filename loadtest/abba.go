@@ -24,10 +24,12 @@ import (
 	sdklog "go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/server/temporaltest"
+	"go.uber.org/zap"
 
 	"github.com/paycycle/paycycle/activities"
 	"github.com/paycycle/paycycle/billing"
 	"github.com/paycycle/paycycle/calendar"
+	"github.com/paycycle/paycycle/edge"
 	"github.com/paycycle/paycycle/gateway/portonev1"
 	"github.com/paycycle/paycycle/gateway/portonev2"
 	"github.com/paycycle/paycycle/portone"
@@ -349,7 +351,14 @@ type abbaStack struct {
 	gateway  billing.GatewayName
 	emuV2Srv *httptest.Server
 	gwV2     *portonev2.Gateway
-	workers  []worker.Worker
+	// edgeSrv is the HTTP edge (its PortOne V2 webhook route, as deployed): ours' V2 charges
+	// ask PortOne to report them there (BILLING_V2_NOTICE_URL), and the edge verifies each
+	// Transaction.Paid by reading the payment and relays it to the subscription, which learns
+	// the charge's transactionId from it. The baseline asks for no webhook.
+	edgeSrv *httptest.Server
+	// hooks counts the edge's webhook verdicts (accepted: verified, read back and relayed).
+	hooks   *opCounter
+	workers []worker.Worker
 }
 
 func labelled(side string, f func()) {
@@ -361,7 +370,7 @@ func quietLogger() sdklog.Logger {
 }
 
 func startABBAStack(maxActs int, noCycleSAs bool, gw billing.GatewayName) (*abbaStack, error) {
-	s := &abbaStack{maxActs: maxActs, noCycleSAs: noCycleSAs, gateway: gw, reqs: &opCounter{n: map[string]int{}}}
+	s := &abbaStack{maxActs: maxActs, noCycleSAs: noCycleSAs, gateway: gw, reqs: &opCounter{n: map[string]int{}}, hooks: &opCounter{n: map[string]int{}}}
 	labelled("server", func() { s.ts = temporaltest.NewServer() })
 	s.ns = s.ts.GetDefaultNamespace()
 	labelled("worker", func() { s.wc = s.ts.NewClientWithOptions(client.Options{Logger: quietLogger()}) })
@@ -387,11 +396,39 @@ func startABBAStack(maxActs int, noCycleSAs bool, gw billing.GatewayName) (*abba
 		s.close()
 		return nil, err
 	}
+	if err := s.startEdge(v1); err != nil {
+		s.close()
+		return nil, err
+	}
 	if err := s.startWorkers(); err != nil {
 		s.close()
 		return nil, err
 	}
 	return s, nil
+}
+
+// startEdge starts the edge, its requests labelled "edge".
+func (s *abbaStack) startEdge(v1 *portone.Client) error {
+	keys, err := edge.ParseV2WebhookSecrets([]string{portonetest.DefaultV2WebhookSecret})
+	if err != nil {
+		return err
+	}
+	var h http.Handler
+	s.edgeSrv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		pprof.Do(r.Context(), pprof.Labels("side", "edge"), func(context.Context) { h.ServeHTTP(w, r) })
+	}))
+	e, err := edge.New(edge.Config{PublicURL: s.edgeSrv.URL, IMPCode: "imp00000000",
+		V2: &edge.V2Config{WebhookKeys: keys, StoreID: portonetest.DefaultStoreID, ChannelKey: portonetest.DefaultV2ChannelKey}},
+		edge.Deps{Workflows: s.dc, PortOne: v1, PortOneV2: s.gwV2, Logger: zap.NewNop(), WebhookVerdict: func(v string) {
+			s.hooks.mu.Lock()
+			s.hooks.n[v]++
+			s.hooks.mu.Unlock()
+		}})
+	if err != nil {
+		return err
+	}
+	h = e.Handler()
+	return nil
 }
 
 // startWorkers starts our billing worker (the real workflow and activities, demo mode, as the
@@ -402,7 +439,7 @@ func (s *abbaStack) startWorkers() error {
 		opts := worker.Options{MaxConcurrentActivityExecutionSize: s.maxActs}
 		acts := &activities.Activities{Gateway: portonev1.New(s.gw), GatewayV2: s.gwV2, Config: activities.Config{DemoMode: true,
 			ActivityTimeout: activities.DefaultActivityTimeout, ScheduleSettleDelay: activities.DefaultScheduleSettleDelay,
-			NoCycleSearchAttributes: s.noCycleSAs}}
+			NoCycleSearchAttributes: s.noCycleSAs, NoticeURLV2: s.edgeSrv.URL + edge.V2WebhookRoute}}
 		ow := worker.New(s.wc, billing.TaskQueue, opts)
 		workflows.Register(ow, acts)
 		bw := worker.New(s.wc, baselineQueue, opts)
@@ -431,6 +468,9 @@ func (s *abbaStack) close() {
 	}
 	if s.emuV2Srv != nil {
 		s.emuV2Srv.Close()
+	}
+	if s.edgeSrv != nil {
+		s.edgeSrv.Close()
 	}
 	if s.emu != nil {
 		s.emu.Close()
@@ -566,13 +606,15 @@ func processCPU() time.Duration {
 
 // loadResult is one phase at one load.
 type loadResult struct {
-	kind     kind
-	charges  int
-	window   time.Duration // first start → last counted charge
-	late     []time.Duration
-	cpu      time.Duration
-	sides    map[string]time.Duration
-	reqs     map[string]int
+	kind    kind
+	charges int
+	window  time.Duration // first start → last counted charge
+	late    []time.Duration
+	cpu     time.Duration
+	sides   map[string]time.Duration
+	reqs    map[string]int
+	// hooks are the edge's webhook verdicts in the phase.
+	hooks    map[string]int
 	problems []string
 	prof     profileFindings
 }
@@ -611,9 +653,9 @@ func (r *loadResult) allReqsPerCharge() float64 {
 }
 
 func (r *loadResult) summary() string {
-	return fmt.Sprintf("%d charges in %s = %.1f/s; lateness p50 %s p99 %s max %s; CPU %.1f ms/cycle (%s); PortOne %v = %.2f charge requests/charge; load %s",
+	return fmt.Sprintf("%d charges in %s = %.1f/s; lateness p50 %s p99 %s max %s; CPU %.1f ms/cycle (%s); PortOne %v = %.2f charge requests/charge; edge webhooks %v; load %s",
 		r.charges, r.window.Round(time.Millisecond), r.rate(), pct(r.late, 50), pct(r.late, 99), pct(r.late, 100),
-		ms(r.cpuPerCycle()), sidesString(r.sides, r.charges), r.reqs, r.reqsPerCharge(), loadAvg())
+		ms(r.cpuPerCycle()), sidesString(r.sides, r.charges), r.reqs, r.reqsPerCharge(), r.hooks, loadAvg())
 }
 
 func loadAvg() string {
@@ -628,7 +670,7 @@ func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond)
 
 func sidesString(sides map[string]time.Duration, charges int) string {
 	var parts []string
-	for _, k := range []string{"server", "worker", "emulator", "driver", "other"} {
+	for _, k := range []string{"server", "worker", "edge", "emulator", "driver", "other"} {
 		if d, ok := sides[k]; ok {
 			parts = append(parts, fmt.Sprintf("%s %.1f", k, ms(d)/float64(max(charges, 1))))
 		}
@@ -733,7 +775,7 @@ func (s *abbaStack) runLoad(ctx context.Context, k kind, l abbaLoad, tag, profil
 	want := l.n * l.cycles
 	r := &loadResult{kind: k}
 	runtime.GC()
-	reqs0 := s.reqs.snapshot()
+	reqs0, hooks0 := s.reqs.snapshot(), s.hooks.snapshot()
 	prof, err := startProfile()
 	if err != nil {
 		return nil, err
@@ -815,6 +857,7 @@ func (s *abbaStack) runLoad(ctx context.Context, k kind, l abbaLoad, tag, profil
 		}
 	}
 	r.reqs = diffCounts(reqs0, s.reqs.snapshot())
+	r.hooks = diffCounts(hooks0, s.hooks.snapshot())
 	r.window = last.Sub(begin)
 	cwg.Wait()
 	if cancelErr != nil {

@@ -125,7 +125,7 @@ func (f profileFindings) String() string {
 	if total == 0 {
 		return "no samples"
 	}
-	for _, side := range []string{"server", "worker", "emulator", "driver", "other"} {
+	for _, side := range []string{"server", "worker", "edge", "emulator", "driver", "other"} {
 		v := f.sides[side]
 		if v == 0 {
 			continue

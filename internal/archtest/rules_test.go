@@ -51,7 +51,7 @@ var allowed = map[string][]string{
 	"edgeserver":            {"edge", "internal/config", "logging", "metrics", "temporalconn"},
 	"emulator":              {"internal/config", "portone/portonetest"},
 	"devserver":             {"billing", "codec", "internal/nofollow", "internal/signedlink", "localtemporal"},
-	"loadtest":              {"activities", "billing", "calendar", "gateway/portonev1", "gateway/portonev2", "internal/ledgercheck", "internal/nofollow", "internal/stacktest", "metrics", "portone", "portone/portonetest", "temporalconn", "workerset", "workflows"},
+	"loadtest":              {"activities", "billing", "calendar", "edge", "gateway/portonev1", "gateway/portonev2", "internal/ledgercheck", "internal/nofollow", "internal/stacktest", "metrics", "portone", "portone/portonetest", "temporalconn", "workerset", "workflows"},
 	"e2e":                   {"*"},
 	"console":               {"billing", "calendar", "internal/nofollow", "internal/textfmt", "logging", "readmodel", "webhooks"},
 	"consoleserver":         {"console", "internal/config", "logging", "readmodel", "temporalconn"},
