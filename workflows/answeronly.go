@@ -1,9 +1,11 @@
 package workflows
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 
+	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/paycycle/paycycle/activities"
@@ -100,11 +102,30 @@ func (r *runner) settleMismatched() (bool, error) {
 	if len(r.mailbox.mismatched) == 0 {
 		return false, nil
 	}
-	if err := r.settleAnswered(r.mailbox.mismatched[0]); err != nil {
+	if err := r.settleAnsweredOrPark(r.mailbox.mismatched[0]); err != nil {
 		return true, err
 	}
 	r.mailbox.mismatched = r.mailbox.mismatched[1:]
 	return true, nil
+}
+
+// settleAnsweredOrPark is settleAnswered, which a step retries after a back-off when PortOne
+// could not be reached; PortOne's refusal (of the read, or of the mismatch's cancel) is not
+// retried but handed to a person, so that the step does not fail on it for ever while the
+// subscription's other work waits.
+func (r *runner) settleAnsweredOrPark(uid string) error {
+	err := r.settleAnswered(uid)
+	var appErr *temporal.ApplicationError
+	if err == nil || !errors.As(err, &appErr) || !appErr.NonRetryable() {
+		return err
+	}
+	what := uid
+	if c := r.chargeRecord(uid); c != nil {
+		what = fmt.Sprintf("%s (paymentId %s, cycle %d)", uid, c.GatewayPaymentID(), c.Cycle)
+	}
+	r.park(billing.AttentionReconciliation, "transaction_unknown", fmt.Sprintf("%s: PortOne's payment could not be read back or its amount that differs cancelled (%s); settle it with PortOne",
+		what, textfmt.Truncate(appErr.Message(), 200)))
+	return nil
 }
 
 // readBackOverdue reads back, one per step, a paid charge answered by the approval alone whose
@@ -115,11 +136,13 @@ func (r *runner) settleMismatched() (bool, error) {
 func (r *runner) readBackOverdue() (bool, error) {
 	last := 0
 	for _, c := range r.s.Charges {
-		last = max(last, c.Cycle)
+		if c.Outcome != billing.OutcomeScheduled && c.Outcome != billing.OutcomeRevoked {
+			last = max(last, c.Cycle) // a charge made, not one PortOne's scheduler holds
+		}
 	}
 	for _, c := range r.s.Charges {
 		if c.Cycle < last && c.ImpUID == "" && c.Outcome == billing.OutcomePaid && sharedPaymentID(c.GatewayPaymentID()) && !r.readBack[c.MerchantUID] {
-			if err := r.settleAnswered(c.MerchantUID); err != nil {
+			if err := r.settleAnsweredOrPark(c.MerchantUID); err != nil {
 				return true, err
 			}
 			// Read once a run: PortOne's answer is what it is (a payment it lists without a

@@ -280,3 +280,78 @@ func TestV2LostWebhookIsReadBackAfterTheNextCharge(t *testing.T) {
 	require.Equal(t, v2Charges(emu)[c2][0].ImpUID, cycleRecords(st, 2)[0].ImpUID)
 	ledgerInvariants(t, emu, st)
 }
+
+// TestV2RefusedReadBackIsHandedToAPerson: the relayed webhook shows a payment approved for
+// another amount, and PortOne refuses the cancel the mismatch rule asks (for good: a
+// compare-and-set it will not accept). The refusal is handed to a person (parked) instead of
+// failing every step after a back-off, and a customer's cancel still goes through. Before, the
+// read-back ran ahead of the subscription's messages and was retried for ever.
+func TestV2RefusedReadBackIsHandedToAPerson(t *testing.T) {
+	start := kst(2025, time.April, 1, 10, 0)
+	env := newEnv(t, start)
+	pid := cyclePIDForTest(2, 1)
+	refuse := func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.Method == http.MethodPost && r.URL.Path == "/payments/"+pid+"/cancel" {
+				w.Header().Set("Content-Type", "application/json")
+				w.WriteHeader(http.StatusConflict)
+				_, _ = w.Write([]byte(`{"type":"CANCELLABLE_AMOUNT_CONSISTENCY_BROKEN","message":"취소 가능 잔액 검증에 실패했습니다."}`))
+				return
+			}
+			next.ServeHTTP(w, r)
+		})
+	}
+	emu := emulatorBankV2Via(t, env, portonetest.V2Options{}, refuse, "cust-1")
+	emu.AddFault(portonetest.Fault{MerchantUID: pid, Op: portonetest.OpV2Pay, Action: portonetest.FaultAmountMismatch, PaidAmount: 10900, Times: 1})
+	var res updateResult
+	env.RegisterDelayedCallback(func() {
+		update(env, billing.MsgCancel, billing.CancelRequest{When: billing.Now, Reason: "고객 요청", Requester: billing.RequesterCustomer}, &res)
+	}, kst(2025, time.May, 3, 12, 0).Sub(start))
+	env.ExecuteWorkflow(billing.WorkflowType, v2Monthly())
+	st := result(t, env)
+
+	require.True(t, res.done)
+	require.NoError(t, firstErr(res.rejected, res.err))
+	require.Equal(t, billing.StatusCanceled, st.Status)
+	require.NotNil(t, st.Attention)
+	require.Equal(t, billing.AttentionReconciliation, st.Attention.Kind)
+	require.Equal(t, "transaction_unknown", st.Attention.Finding)
+	require.Contains(t, st.Attention.Detail, pid)
+}
+
+// TestV2ScheduleModeWaitsForTheWebhook: in schedule mode the first cycle is charged at once
+// (one request) and the next is handed to PortOne's scheduler at once, as a scheduled record of
+// cycle 2. That record is no charge made: the first charge's transactionId comes with its
+// webhook, and nobody reads the payment back before it.
+func TestV2ScheduleModeWaitsForTheWebhook(t *testing.T) {
+	start := kst(2025, time.April, 1, 10, 0)
+	env := newEnv(t, start)
+	var mu sync.Mutex
+	var reqs []string
+	count := func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			mu.Lock()
+			reqs = append(reqs, r.Method+" "+r.URL.Path)
+			mu.Unlock()
+			next.ServeHTTP(w, r)
+		})
+	}
+	emu := emulatorBankV2Via(t, env, portonetest.V2Options{}, count, "cust-1")
+	relay := relayV2Webhooks(env, emu)
+	var mid billing.State
+	env.RegisterDelayedCallback(func() { mid = query(t, env) }, kst(2025, time.April, 2, 0, 0).Sub(start))
+	endAt(env, start, kst(2025, time.April, 10, 0, 0))
+	in := scheduleMode()
+	in.Gateway = billing.GatewayPortOneV2
+	env.ExecuteWorkflow(billing.WorkflowType, in)
+	result(t, env)
+
+	c1 := cyclePIDForTest(1, 1)
+	mu.Lock()
+	defer mu.Unlock()
+	require.Contains(t, reqs, "POST /payments/"+c1+"/billing-key")
+	require.Contains(t, reqs, "POST /payments/"+cyclePIDForTest(2, 1)+"/schedule", "cycle 2 handed to PortOne's scheduler")
+	require.NotContains(t, reqs, "GET /payments/"+c1, "the first charge is not read back: its webhook names it")
+	require.Equal(t, 1, relay.relayed)
+	require.Equal(t, v2Charges(emu)[c1][0].ImpUID, cycleRecords(mid, 1)[0].ImpUID)
+}

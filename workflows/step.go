@@ -14,15 +14,17 @@ import (
 // settled before the next cycle begins. A step that fails on an activity leaves the state as it
 // was before the step (requests are put back), so the loop can simply try again later.
 func (r *runner) step() (bool, error) {
+	if i, ok := r.mailbox.nextIntent(); ok {
+		_, err := r.carryOut(i)
+		return true, err
+	}
+	// After the intents: a read-back that PortOne does not answer backs off without holding
+	// a cancel or a change up.
 	if acted, err := r.settleMismatched(); err != nil || acted {
 		return acted, err
 	}
 	if acted, err := r.readBackOverdue(); err != nil || acted {
 		return acted, err
-	}
-	if i, ok := r.mailbox.nextIntent(); ok {
-		_, err := r.carryOut(i)
-		return true, err
 	}
 	if r.isScheduleMode() {
 		if acted, err := r.maintainSchedule(); err != nil || acted {
