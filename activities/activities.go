@@ -133,7 +133,14 @@ func (a *Activities) paymentOf(ctx context.Context, paymentID, txID string) (gat
 				Err: fmt.Errorf("PortOne holds no payment %q", paymentID)}
 		}
 	}
-	return a.Gateway.Payment(ctx, txID)
+	p, err := a.Gateway.Payment(ctx, txID)
+	if err == nil && a.bound.IsV2() && paymentID != "" && p.PaymentID != paymentID {
+		// The transaction is another payment's: this one's state is not what it says, and
+		// the other's (its refunds above all) must never be read as this one's.
+		return gateway.Payment{}, &gateway.Error{Op: "Payment", Class: gateway.ErrRefused, Kinds: []error{gateway.ErrNotFound}, Answered: true,
+			Err: fmt.Errorf("transaction %q is not payment %q's but %q's", txID, paymentID, p.PaymentID)}
+	}
+	return p, err
 }
 
 func (a *Activities) now() time.Time {

@@ -120,3 +120,27 @@ func TestASettleAnswered(t *testing.T) {
 		require.EqualValues(t, 10900, le.CancelAmount, "nothing kept")
 	}
 }
+
+// TestAV2RefundStatusNeverReadsAnotherPaymentsRefund: a refund's look names its payment and a
+// transactionId. A transactionId that is not that payment's (a wrong one recorded, say from a
+// signal nobody verified) must not make another payment's refund read as this one's: before,
+// the search by transactionId answered with the other payment and its refund read succeeded.
+func TestAV2RefundStatusNeverReadsAnotherPaymentsRefund(t *testing.T) {
+	b := newBothGateways(t, true)
+	charge := func(pid string) activities.ChargeResult {
+		res, err := run[activities.ChargeResult](t, b.env, b.acts.Charge, activities.ChargeInput{SubscriptionID: "sub-2", Cycle: 1, Attempt: 1,
+			CustomerUID: b.v2Key, MerchantUID: pid + "-1", PaymentID: pid, Amount: 9900, Name: "월 구독", Gateway: billing.GatewayPortOneV2})
+		require.NoError(t, err)
+		require.Equal(t, billing.OutcomePaid, res.Outcome)
+		return res
+	}
+	charge("sub-2-t1-c1")
+	other := charge("sub-2-t1-c2")
+	_, err := run[activities.RefundResult](t, b.env, b.acts.Refund, activities.RefundInput{ImpUID: other.ImpUID, MerchantUID: "sub-2-t1-c2",
+		Amount: 9900, PaymentAmount: 9900, Reason: "환불", Requester: billing.RequesterCustomer, Gateway: billing.GatewayPortOneV2})
+	require.NoError(t, err)
+
+	st, err := run[activities.RefundStatusResult](t, b.env, b.acts.RefundStatus, activities.RefundStatusInput{ImpUID: other.ImpUID,
+		MerchantUID: "sub-2-t1-c1", Amount: 9900, Gateway: billing.GatewayPortOneV2})
+	require.Error(t, err, "the other payment's refund is not this one's: %+v", st)
+}
