@@ -99,7 +99,7 @@ func (s *Server) viewOf(st billing.State, now time.Time) selfServiceView {
 	}
 	if v.paid != nil {
 		for _, f := range st.Refunds {
-			if f.ImpUID == v.paid.ImpUID && f.Counts() {
+			if f.PaymentKey() == v.paid.PaymentKey() && f.Counts() {
 				v.refunded += f.Amount
 			}
 		}

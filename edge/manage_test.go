@@ -300,6 +300,18 @@ func TestManageFullRefundWithinTheWindow(t *testing.T) {
 	require.Contains(t, page, "더 이상 선택할 수 없습니다")
 	require.Empty(t, e2.wf.sentUpdates())
 
+	// V2 charges answered by PortOne's approval alone, whose transactionIds are not learned
+	// yet: a refund of cycle 1's payment is not cycle 2's, which is still offered in full.
+	e4 := newEnv(t, func(c *edge.Config) { c.FullRefundDays = 7 })
+	st = activeState("v2", e4.clock.Now(), 3)
+	st.Charges[0].ImpUID, st.Charges[1].ImpUID = "", ""
+	st.Refunds = []billing.RefundRecord{{Cycle: 1, MerchantUID: st.Charges[0].MerchantUID, Amount: 1000, Outcome: billing.RefundMade,
+		At: st.Charges[0].At.Add(time.Hour)}}
+	e4.wf.setState(st)
+	_, page, _ = e4.get(e4.manageLink("v2"))
+	require.Contains(t, page, `id="option-full"`, "cycle 1's refund is not cycle 2's")
+	require.Equal(t, int64(9900), amountIn(t, page, "refund-full"))
+
 	// Within the window, the whole charge comes back.
 	e3 := newEnv(t, func(c *edge.Config) { c.FullRefundDays = 7 })
 	e3.wf.setState(activeState("ok", e3.clock.Now(), 2))
