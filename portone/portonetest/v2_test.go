@@ -834,3 +834,38 @@ func TestV2SecondStore(t *testing.T) {
 	_, err = h.emu.IssueBillingKeyV2(V2BillingKeySeed{Merchant: "k3", IssueID: "i", IssueName: "n"})
 	require.Error(t, err)
 }
+
+// settableClock is a clock a test moves without the emulator's lock (a ManualClock's Advance
+// runs the emulator's due work, which takes it).
+type settableClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *settableClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
+
+func (c *settableClock) set(t time.Time) { c.mu.Lock(); c.now = t; c.mu.Unlock() }
+
+// TestWebhookDelayCountsFromTheEvent: a webhook_delay fault holds a webhook back for its Latency
+// from when the payment triggered it, whenever the delivery goroutine gets to run. Here it runs
+// only after the clock moved past the hold (as it may on a loaded machine: CI saw it once);
+// before, the hold was counted from then, so the webhook was held for ever and never sent.
+func TestWebhookDelayCountsFromTheEvent(t *testing.T) {
+	var mu sync.Mutex
+	var got int
+	rec := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { mu.Lock(); got++; mu.Unlock() }))
+	t.Cleanup(rec.Close)
+	clk := &settableClock{now: t0}
+	emu, _ := NewServer(t, Options{Clock: clk, DefaultNoticeURL: rec.URL, SchedulerInterval: 10 * time.Millisecond})
+	emu.AddFault(Fault{MerchantUID: "held", Action: FaultWebhookDelay, Latency: time.Hour, Times: 1})
+	emu.mu.Lock()
+	emu.startDeliveryLocked(&webhookJob{url: rec.URL, format: WebhookJSON, attempt: 1, origin: OpAgain,
+		subj: subject{merchant: DefaultKey, merchantUID: "held"}, payload: webhookPayload{ImpUID: "imp_held", MerchantUID: "held", Status: "paid"}})
+	clk.set(t0.Add(time.Hour)) // the delivery goroutine waits on the lock until now
+	emu.mu.Unlock()
+	ds := waitV2(t, emu, 1)
+	require.Equal(t, "held", ds[0].MerchantUID)
+	mu.Lock()
+	require.Equal(t, 1, got)
+	mu.Unlock()
+}

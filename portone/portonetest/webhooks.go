@@ -73,6 +73,10 @@ type webhookJob struct {
 	v2 *v2Job
 	// delayed marks a job a webhook_delay fault already held back once.
 	delayed bool
+	// queued is the emulator's time when the webhook was triggered: a webhook_delay fault holds
+	// it back from then, not from when its delivery goroutine got to run (a test that advances
+	// the clock right after the request would otherwise hold it for ever).
+	queued time.Time
 }
 
 // webhookPayload is the V1 notification body: imp_uid, merchant_uid, status and, on cancel
@@ -120,6 +124,9 @@ func (e *Emulator) startDeliveryLocked(job *webhookJob) {
 	if e.closed {
 		return
 	}
+	if job.queued.IsZero() {
+		job.queued = e.clock.Now()
+	}
 	e.wg.Add(1)
 	go e.deliver(job)
 }
@@ -136,7 +143,7 @@ func (e *Emulator) deliver(job *webhookJob) {
 	if !job.delayed {
 		if f := e.fireLocked(job.origin, job.subj, FaultWebhookDelay); f != nil {
 			late := *job
-			late.delayed, late.due = true, at.Add(f.Latency)
+			late.delayed, late.due = true, job.queued.Add(f.Latency)
 			if !e.closed {
 				e.retries = append(e.retries, &late)
 			}
