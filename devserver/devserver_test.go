@@ -334,7 +334,10 @@ func keepLogsOnFailure(t *testing.T, dataDir string) {
 			return
 		}
 		logs, _ := filepath.Glob(filepath.Join(dataDir, "logs", "*.log*"))
-		for _, l := range logs {
+		// The Temporal server logs beside them, and a server that cannot start exits with its
+		// reason there alone (its log is never on the terminal).
+		server, _ := filepath.Glob(filepath.Join(dataDir, "temporal.log*"))
+		for _, l := range append(logs, server...) {
 			if b, err := os.ReadFile(l); err == nil {
 				testlogs.Save(t, "devserver-"+strings.TrimSuffix(filepath.Base(l), ".log"), b)
 			}
