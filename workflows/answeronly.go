@@ -32,16 +32,7 @@ import (
 // answer. It asks versionAnswerOnlyCharge once, the first time a V2 run under cycle paymentIds
 // charges.
 func (r *runner) answerOnlyCharges() bool {
-	if !r.cyclePayments() {
-		return false
-	}
-	if r.answerOnly == 0 {
-		r.answerOnly = -1
-		if workflow.GetVersion(r.ctx, changeAnswerOnlyCharge, workflow.DefaultVersion, versionAnswerOnlyCharge) >= versionAnswerOnlyCharge {
-			r.answerOnly = 1
-		}
-	}
-	return r.answerOnly > 0
+	return r.cyclePayments() && r.askOnce(&r.answerOnly, changeAnswerOnlyCharge, versionAnswerOnlyCharge)
 }
 
 // learnFrom queues what a verified payment notification says about a charge answered by the

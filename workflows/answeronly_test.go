@@ -22,6 +22,33 @@ import (
 // workflow in these tests: PortOne sends it at once, and the edge reads the payment back first.
 const v2WebhookDelay = 2 * time.Second
 
+// requestLog records the requests PortOne's emulator serves ("METHOD /path"), those whose path
+// starts with prefix ("" for every one), for tests that count what a charge asks.
+type requestLog struct {
+	prefix string
+	mu     sync.Mutex
+	log    []string
+}
+
+// wrap is an emulatorBankV2Via wrapper that records each request before serving it.
+func (l *requestLog) wrap(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, l.prefix) {
+			l.mu.Lock()
+			l.log = append(l.log, r.Method+" "+r.URL.Path)
+			l.mu.Unlock()
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// requests is what was recorded so far, in order.
+func (l *requestLog) requests() []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return slices.Clone(l.log)
+}
+
 // webhookRelay stands in for the edge in a test environment (edge/v2webhook.go): PortOne V2
 // sends Transaction.Paid when it approves a charge, and the edge relays the payment it read
 // back as a payment_notification. Here, when a Charge activity returns a charge answered by the
@@ -114,19 +141,8 @@ func v2Notification(emu *portonetest.Emulator, paymentID string) (billing.Paymen
 func TestV2ChargeIsOneRequest(t *testing.T) {
 	start := kst(2025, time.April, 1, 10, 0)
 	env := newEnv(t, start)
-	var mu sync.Mutex
-	var reqs []string
-	count := func(next http.Handler) http.Handler {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if strings.HasPrefix(r.URL.Path, "/payments") {
-				mu.Lock()
-				reqs = append(reqs, r.Method+" "+r.URL.Path)
-				mu.Unlock()
-			}
-			next.ServeHTTP(w, r)
-		})
-	}
-	emu := emulatorBankV2Via(t, env, portonetest.V2Options{}, count, "cust-1")
+	log := &requestLog{prefix: "/payments"}
+	emu := emulatorBankV2Via(t, env, portonetest.V2Options{}, log.wrap, "cust-1")
 	relay := relayV2Webhooks(env, emu)
 	var before billing.State
 	env.RegisterDelayedCallback(func() { before = query(t, env) }, time.Second) // charged, not yet relayed
@@ -134,13 +150,11 @@ func TestV2ChargeIsOneRequest(t *testing.T) {
 	env.ExecuteWorkflow(billing.WorkflowType, v2Monthly())
 	st := result(t, env)
 
-	mu.Lock()
-	defer mu.Unlock()
 	var pays []string
 	for c := 1; c <= 3; c++ {
 		pays = append(pays, "POST /payments/"+cyclePIDForTest(c, 1)+"/billing-key")
 	}
-	require.Equal(t, pays, reqs, "each cycle's first attempt is the pay alone, and nothing else asks PortOne")
+	require.Equal(t, pays, log.requests(), "each cycle's first attempt is the pay alone, and nothing else asks PortOne")
 
 	require.Len(t, before.Charges, 1)
 	require.Equal(t, billing.OutcomePaid, before.Charges[0].Outcome)
@@ -250,19 +264,8 @@ func TestV2AmountThatDiffersLearnedFromTheWebhook(t *testing.T) {
 func TestV2LostWebhookIsReadBackAfterTheNextCharge(t *testing.T) {
 	start := kst(2025, time.April, 1, 10, 0)
 	env := newEnv(t, start)
-	var mu sync.Mutex
-	var reqs []string
-	count := func(next http.Handler) http.Handler {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if strings.HasPrefix(r.URL.Path, "/payments") {
-				mu.Lock()
-				reqs = append(reqs, r.Method+" "+r.URL.Path)
-				mu.Unlock()
-			}
-			next.ServeHTTP(w, r)
-		})
-	}
-	emu := emulatorBankV2Via(t, env, portonetest.V2Options{}, count, "cust-1")
+	log := &requestLog{prefix: "/payments"}
+	emu := emulatorBankV2Via(t, env, portonetest.V2Options{}, log.wrap, "cust-1")
 	relayV2Webhooks(env, emu).setLost(true)
 	var mid billing.State
 	env.RegisterDelayedCallback(func() { mid = query(t, env) }, kst(2025, time.May, 2, 0, 0).Sub(start))
@@ -271,10 +274,8 @@ func TestV2LostWebhookIsReadBackAfterTheNextCharge(t *testing.T) {
 	st := result(t, env)
 
 	c1, c2 := cyclePIDForTest(1, 1), cyclePIDForTest(2, 1)
-	mu.Lock()
 	require.Equal(t, []string{"POST /payments/" + c1 + "/billing-key", "POST /payments/" + c2 + "/billing-key", "GET /payments/" + c1,
-		"GET /payments/" + c2}, reqs, "each charge one request; read back after the next charge, and the last as the run completes")
-	mu.Unlock()
+		"GET /payments/" + c2}, log.requests(), "each charge one request; read back after the next charge, and the last as the run completes")
 	require.Equal(t, v2Charges(emu)[c1][0].ImpUID, cycleRecords(mid, 1)[0].ImpUID, "cycle 1 read back once cycle 2 was charged")
 	require.Empty(t, cycleRecords(mid, 2)[0].ImpUID)
 	require.Equal(t, v2Charges(emu)[c2][0].ImpUID, cycleRecords(st, 2)[0].ImpUID)
@@ -326,17 +327,8 @@ func TestV2RefusedReadBackIsHandedToAPerson(t *testing.T) {
 func TestV2ScheduleModeWaitsForTheWebhook(t *testing.T) {
 	start := kst(2025, time.April, 1, 10, 0)
 	env := newEnv(t, start)
-	var mu sync.Mutex
-	var reqs []string
-	count := func(next http.Handler) http.Handler {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			mu.Lock()
-			reqs = append(reqs, r.Method+" "+r.URL.Path)
-			mu.Unlock()
-			next.ServeHTTP(w, r)
-		})
-	}
-	emu := emulatorBankV2Via(t, env, portonetest.V2Options{}, count, "cust-1")
+	log := &requestLog{}
+	emu := emulatorBankV2Via(t, env, portonetest.V2Options{}, log.wrap, "cust-1")
 	relay := relayV2Webhooks(env, emu)
 	var mid billing.State
 	env.RegisterDelayedCallback(func() { mid = query(t, env) }, kst(2025, time.April, 2, 0, 0).Sub(start))
@@ -347,8 +339,7 @@ func TestV2ScheduleModeWaitsForTheWebhook(t *testing.T) {
 	result(t, env)
 
 	c1 := cyclePIDForTest(1, 1)
-	mu.Lock()
-	defer mu.Unlock()
+	reqs := log.requests()
 	require.Contains(t, reqs, "POST /payments/"+c1+"/billing-key")
 	require.Contains(t, reqs, "POST /payments/"+cyclePIDForTest(2, 1)+"/schedule", "cycle 2 handed to PortOne's scheduler")
 	require.NotContains(t, reqs, "GET /payments/"+c1, "the first charge is not read back: its webhook names it")

@@ -22,13 +22,20 @@ func (r *runner) cyclePayments() bool {
 	if !r.s.Gateway.IsV2() {
 		return false
 	}
-	if r.cyclePay == 0 {
-		r.cyclePay = -1
-		if workflow.GetVersion(r.ctx, changeCyclePayment, workflow.DefaultVersion, versionCyclePayment) >= versionCyclePayment {
-			r.cyclePay = 1
+	return r.askOnce(&r.cyclePay, changeCyclePayment, versionCyclePayment)
+}
+
+// askOnce is whether this run takes version v of change, asking GetVersion the first time only
+// and keeping the answer in *cached (1 taken, -1 not, 0 not asked yet): a change asked where a
+// V2 run first needs it, not at the run's start, so that V1 runs never record its marker.
+func (r *runner) askOnce(cached *int8, change string, v workflow.Version) bool {
+	if *cached == 0 {
+		*cached = -1
+		if workflow.GetVersion(r.ctx, change, workflow.DefaultVersion, v) >= v {
+			*cached = 1
 		}
 	}
-	return r.cyclePay > 0
+	return *cached > 0
 }
 
 // setCyclePayment fills in's V2 payment fields when the run charges under cycle paymentIds:
